@@ -1,0 +1,106 @@
+"""Shared-instrument platform: the application factory."""
+import os
+from datetime import datetime
+
+from flask import Flask, current_app, has_request_context, request, session
+from flask_babel import format_datetime
+from flask_login import current_user
+
+from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+def create_app(config_class=None) -> Flask:
+    from config import config_from_env
+
+    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+                instance_path=os.path.join(os.path.dirname(os.path.dirname(
+                    os.path.abspath(__file__))), "instance"))
+    app.config.from_object(config_class or config_from_env())
+    if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"].startswith("dev-"):
+        raise RuntimeError("SECRET_KEY must be set in production")
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from booking.cli import register_cli
+    from booking.errors import register_error_handlers
+
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def _select_locale() -> str | None:
+    if not has_request_context():
+        return None  # CLI and services outside a request: BABEL_DEFAULT_LOCALE
+    if session.get("locale") in ("zh_CN", "en"):
+        return session["locale"]
+    if current_user and current_user.is_authenticated:
+        return current_user.locale
+    return "en" if request.accept_languages.best_match(["zh_CN", "zh", "en"]) == "en" else "zh_CN"
+
+
+def _select_timezone() -> str:
+    if not has_request_context():
+        return current_app.config["DEFAULT_TIMEZONE"]
+    if current_user and current_user.is_authenticated:
+        return current_user.timezone
+    return current_app.config["DEFAULT_TIMEZONE"]
+
+
+def _init_extensions(app: Flask) -> None:
+    from booking import models  # noqa: F401 - every model registered before migrate/create_all
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path),
+                                                     "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.refresh_view = "accounts.login"
+    login_manager.session_protection = "basic"
+    login_manager.login_message_category = "warning"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please log in to open this page.")
+    login_manager.needs_refresh_message = _l("Please log in again to confirm it is you.")
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    limiter.init_app(app)
+
+    from booking.api import init_api
+
+    init_api(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from booking.accounts.routes import bp as accounts_bp
+    from booking.core.routes import bp as core_bp
+    from booking.instruments.routes import bp as instruments_bp
+
+    for blueprint in (core_bp, accounts_bp, instruments_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from booking.core.money import format_cny
+    from booking.core.web import PostForm, current_locale
+
+    app.jinja_env.filters["cny"] = format_cny
+
+    @app.template_filter("local_dt")
+    def local_dt(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+        if value is None:
+            return "—"
+        return format_datetime(value, fmt, rebase=True)
+
+    @app.context_processor
+    def inject_globals():
+        from booking.core.clock import now_utc
+        from booking.labels import kind_label, role_label
+        from booking.navigation import nav_items
+
+        return {"current_locale": current_locale(), "post_form": PostForm,
+                "nav_items": nav_items(), "role_label": role_label, "kind_label": kind_label,
+                "now": now_utc()}

@@ -1,0 +1,80 @@
+"""Demo organisations and the demo accounts of DESIGN.md §5 (development only)."""
+from datetime import date
+
+from sqlalchemy import select
+
+from booking.accounts import services
+from booking.accounts.models import Organisation
+from booking.accounts.rules import make_credit_code
+from booking.extensions import db
+
+DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - documented demo login
+
+# key -> organisation fields. Credit codes are synthetic but carry a valid check character.
+ORGANISATIONS = {
+    "bureau": dict(kind="bureau", name_zh="大连市科学技术局",
+                   name_en="Dalian Science and Technology Bureau", city="大连",
+                   region_code="2102", credit_code=make_credit_code("11210200MB1234567"),
+                   short_code="DLKJ"),
+    "dlut": dict(kind="university", name_zh="大连理工大学",
+                 name_en="Dalian University of Technology", city="大连", region_code="2102",
+                 credit_code=make_credit_code("12210000400004437"), short_code="DLUT"),
+    "ustl": dict(kind="university", name_zh="辽宁科技大学",
+                 name_en="University of Science and Technology Liaoning", city="鞍山",
+                 region_code="2103", credit_code=make_credit_code("12210000464342567"),
+                 short_code="USTL"),
+    "dicp": dict(kind="institute", name_zh="中国科学院大连化学物理研究所",
+                 name_en="Dalian Institute of Chemical Physics, CAS", city="大连",
+                 region_code="2102", credit_code=make_credit_code("12100000400011233"),
+                 short_code="DICP"),
+    "sme": dict(kind="enterprise", name_zh="大连海创新材料科技有限公司",
+                name_en="Dalian Haichuang New Materials Technology Co., Ltd.", city="大连",
+                region_code="2102", credit_code=make_credit_code("91210213MA0Y4K7N2"),
+                sme_certified=True, high_tech=False, founded_on=date(2019, 5, 16),
+                staff_count=46, annual_revenue_fen=1_850_000_000,
+                total_assets_fen=2_400_000_000, registered_capital_fen=1_000_000_000,
+                actual_controller="王海"),
+    "sme_anshan": dict(kind="enterprise", name_zh="鞍山钢研检测技术有限公司",
+                       name_en="Anshan Gangyan Testing Technology Co., Ltd.", city="鞍山",
+                       region_code="2103", credit_code=make_credit_code("91210300MA10Q8D3X"),
+                       sme_certified=True, founded_on=date(2021, 3, 2), staff_count=18,
+                       annual_revenue_fen=420_000_000, total_assets_fen=600_000_000,
+                       registered_capital_fen=500_000_000, actual_controller="李钢"),
+    "bigco": dict(kind="enterprise", name_zh="大连重型装备集团有限公司",
+                  name_en="Dalian Heavy Equipment Group Co., Ltd.", city="大连",
+                  region_code="2102", credit_code=make_credit_code("91210200241287654"),
+                  sme_certified=False, founded_on=date(1995, 8, 1), staff_count=6800,
+                  annual_revenue_fen=1_200_000_000_000, total_assets_fen=3_500_000_000_000,
+                  registered_capital_fen=200_000_000_000, actual_controller="大连市国资委"),
+}
+
+# e-mail -> (name, organisation key, roles)
+ACCOUNTS = {
+    "admin@demo.cn": ("平台管理员", "bureau", ("admin",)),
+    "bureau@demo.cn": ("赵科", "bureau", ("bureau_staff",)),
+    "manager.dlut@demo.cn": ("陈明", "dlut", ("lab_manager",)),
+    "finance.dlut@demo.cn": ("刘芳", "dlut", ("finance",)),
+    "student.dlut@demo.cn": ("张伟", "dlut", ("student",)),
+    "manager.ustl@demo.cn": ("孙强", "ustl", ("lab_manager",)),
+    "researcher.ustl@demo.cn": ("周丽", "ustl", ("member",)),
+    "sme@demo.cn": ("王海", "sme", ("member",)),
+    "bigco@demo.cn": ("吴刚", "bigco", ("member",)),
+}
+
+
+def seed_accounts() -> dict[str, Organisation]:
+    """Create what is missing; running it again changes nothing."""
+    organisations = {}
+    for key, fields in ORGANISATIONS.items():
+        organisation = db.session.scalar(
+            select(Organisation).where(Organisation.credit_code == fields["credit_code"]))
+        if organisation is None:
+            organisation = Organisation(verified=True, **fields)
+            db.session.add(organisation)
+        organisations[key] = organisation
+    db.session.flush()
+    for email, (name, org_key, roles) in ACCOUNTS.items():
+        if services.get_user_by_email(email) is None:
+            services.create_user(email=email, password=DEMO_PASSWORD, name=name,
+                                 organisation=organisations[org_key], roles=roles)
+    return organisations

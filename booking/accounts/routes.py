@@ -1,0 +1,260 @@
+"""Login, registration, profile, API tokens, organisation verification and members."""
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, fresh_login_required, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from booking.accounts import services
+from booking.accounts.forms import (
+    ApiTokenForm,
+    ChangePasswordForm,
+    EnterpriseForm,
+    JoinForm,
+    LoginForm,
+    ProfileForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+)
+from booking.accounts.models import ApiToken, Organisation, User
+from booking.core.notifications import commit
+from booking.core.permissions import require
+from booking.core.web import PostForm, current_locale, safe_next
+from booking.extensions import db, limiter, login_manager
+
+bp = Blueprint("accounts", __name__)
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    user_id, _, hash_tail = session_id.partition(":")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or user.password_hash[-12:] != hash_tail:
+        return None
+    return user
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_email_key() -> str:
+    return "login-email:" + (request.form.get("email") or "").strip().lower()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email_key)
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("instruments.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = services.authenticate(form.email.data, form.password.data)
+        if user is None:
+            commit()  # keep the audit record of the failure
+            flash(_("Wrong e-mail or password."), "danger")
+        else:
+            login_user(user, remember=form.remember.data)
+            commit()
+            flash(_("Welcome back, %(name)s.", name=user.name), "success")
+            return redirect(safe_next(request.args.get("next")) or url_for("instruments.index"))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash(_("You have logged out."), "info")
+    return redirect(url_for("instruments.index"))
+
+
+@bp.route("/register")
+def register():
+    return render_template("accounts/register.html")
+
+
+def _joinable_organisations() -> list[Organisation]:
+    return list(db.session.scalars(
+        select(Organisation).where(Organisation.verified.is_(True), Organisation.kind != "bureau")
+        .order_by(Organisation.kind, Organisation.name_zh)))
+
+
+@bp.route("/register/join", methods=["GET", "POST"])
+def register_join():
+    form = JoinForm()
+    organisations = _joinable_organisations()
+    form.organisation_id.choices = [(o.id, o.display_name(current_locale())) for o in organisations]
+    if form.validate_on_submit():
+        organisation = db.session.get(Organisation, form.organisation_id.data)
+        try:
+            user = services.register_member(
+                email=form.email.data, password=form.password.data, name=form.name.data.strip(),
+                organisation=organisation, as_student=form.as_student.data,
+                locale=form.locale.data)
+        except services.AccountError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            commit()
+            login_user(user)
+            flash(_("Registered. A manager of %(org)s will confirm your membership before you "
+                    "can book.", org=organisation.display_name(current_locale())), "success")
+            return redirect(url_for("instruments.index"))
+    return render_template("accounts/register_join.html", form=form)
+
+
+@bp.route("/register/enterprise", methods=["GET", "POST"])
+def register_enterprise():
+    form = EnterpriseForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_enterprise(
+                email=form.email.data, password=form.password.data, name=form.name.data.strip(),
+                organisation_fields=form.organisation_fields(), locale=form.locale.data)
+        except services.AccountError as exc:
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            commit()
+            login_user(user)
+            flash(_("Enterprise registered. Bureau staff will verify it before you can book."),
+                  "success")
+            return redirect(url_for("instruments.index"))
+    return render_template("accounts/register_enterprise.html", form=form)
+
+
+@bp.route("/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        current_user.name = form.name.data.strip()
+        current_user.phone = (form.phone.data or "").strip()
+        current_user.locale = form.locale.data
+        current_user.timezone = form.timezone.data
+        commit()
+        flash(_("Profile saved."), "success")
+        return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=form,
+                           password_form=ChangePasswordForm(prefix="pw"))
+
+
+@bp.route("/profile/password", methods=["POST"])
+@fresh_login_required
+def change_password():
+    form = ChangePasswordForm(prefix="pw")
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append(_("Current password is wrong."))
+        else:
+            services.change_password(current_user, form.password.data, via="profile")
+            commit()
+            login_user(current_user)  # new session id tail after the hash changed
+            flash(_("Password changed."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),
+                           password_form=form), 400
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        commit()
+        flash(_("If the address is registered, a reset link is on its way."), "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    user = services.user_for_reset_token(token)
+    if user is None:
+        flash(_("This reset link is invalid or has expired. Ask for a new one."), "danger")
+        return redirect(url_for("accounts.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        services.change_password(user, form.password.data, via="reset")
+        commit()
+        flash(_("Password changed. Log in with the new one."), "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form)
+
+
+# --- API tokens ------------------------------------------------------------------------------
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    form = ApiTokenForm()
+    new_secret = None
+    if form.validate_on_submit():
+        _token, new_secret = services.create_api_token(current_user, form.name.data.strip(),
+                                                  form.valid_days.data or None)
+        commit()
+        flash(_("Token created. Copy it now: it will not be shown again."), "warning")
+        form = ApiTokenForm(formdata=None)
+    listed = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
+                                .order_by(ApiToken.created_at.desc())).all()
+    return render_template("accounts/tokens.html", form=form, tokens=listed,
+                           new_secret=new_secret, revoke_form=PostForm())
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id):
+    token = db.get_or_404(ApiToken, token_id)
+    require(token.user_id == current_user.id)
+    if PostForm().validate_on_submit():
+        services.revoke_api_token(token, current_user)
+        commit()
+        flash(_("Token revoked."), "info")
+    return redirect(url_for("accounts.tokens"))
+
+
+# --- organisations ---------------------------------------------------------------------------
+@bp.route("/organisations")
+@login_required
+def organisations():
+    require(current_user.can_verify_organisations())
+    rows = db.session.scalars(select(Organisation).order_by(
+        Organisation.verified, Organisation.kind, Organisation.name_zh)).all()
+    return render_template("accounts/organisations.html", organisations=rows, form=PostForm())
+
+
+@bp.route("/organisations/<int:org_id>/verify", methods=["POST"])
+@login_required
+def verify_organisation(org_id):
+    require(current_user.can_verify_organisations())
+    organisation = db.get_or_404(Organisation, org_id)
+    if PostForm().validate_on_submit():
+        services.verify_organisation(organisation, current_user)
+        commit()
+        flash(_("%(org)s verified.", org=organisation.display_name(current_locale())), "success")
+    return redirect(url_for("accounts.organisations"))
+
+
+@bp.route("/organisations/<int:org_id>/members")
+@login_required
+def members(org_id):
+    organisation = db.get_or_404(Organisation, org_id)
+    require(current_user.can_view_members(organisation))
+    people = db.session.scalars(select(User).where(User.organisation_id == org_id)
+                                .order_by(User.membership_confirmed, User.name)).all()
+    return render_template("accounts/members.html", organisation=organisation, people=people,
+                           form=PostForm())
+
+
+@bp.route("/organisations/<int:org_id>/members/<int:user_id>/confirm", methods=["POST"])
+@login_required
+def confirm_member(org_id, user_id):
+    organisation = db.get_or_404(Organisation, org_id)
+    require(current_user.can_manage_organisation(organisation.id))
+    user = db.get_or_404(User, user_id)
+    if user.organisation_id != organisation.id:
+        abort(404)
+    if PostForm().validate_on_submit():
+        services.confirm_member(user, current_user)
+        commit()
+        flash(_("%(name)s confirmed.", name=user.name), "success")
+    return redirect(url_for("accounts.members", org_id=org_id))

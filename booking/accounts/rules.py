@@ -1,0 +1,62 @@
+"""Pure account rules: no Flask, no database."""
+import re
+
+# GB 32100-2015 unified social credit code (统一社会信用代码): 18 characters from this
+# 31-character alphabet (no I, O, S, V, Z); the last one is a check character.
+CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+ORG_KINDS = ("university", "institute", "enterprise", "bureau")
+PROVIDER_KINDS = ("university", "institute")
+ROLES = ("member", "student", "lab_manager", "finance", "bureau_staff", "admin")
+LOCALES = ("zh_CN", "en")
+MIN_PASSWORD_LENGTH = 10
+
+
+def credit_code_check_char(first17: str) -> str:
+    total = sum(CREDIT_CODE_ALPHABET.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS,
+                                                                     strict=True))
+    return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+def normalise_credit_code(code: str) -> str:
+    return (code or "").strip().upper()
+
+
+def credit_code_problem(code: str) -> str | None:
+    """None when the code is valid, else a short English reason (translated by the caller)."""
+    code = normalise_credit_code(code)
+    if len(code) != 18:
+        return "must be 18 characters"
+    if any(c not in CREDIT_CODE_ALPHABET for c in code):
+        return "contains a character not allowed in credit codes (I, O, S, V, Z or punctuation)"
+    if credit_code_check_char(code[:17]) != code[17]:
+        return "check character does not match"
+    return None
+
+
+def make_credit_code(first17: str) -> str:
+    """Append the check character (for seeds and tests)."""
+    return first17 + credit_code_check_char(first17)
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def password_problems(password: str, email: str = "") -> list[str]:
+    problems = []
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if email and password and password.lower() == normalise_email(email):
+        problems.append("must not be your e-mail address")
+    if password and len(set(password)) < 4:
+        problems.append("too few distinct characters")
+    return problems
+
+
+_REGION_RE = re.compile(r"^\d{2,6}$")
+
+
+def is_valid_region_code(code: str) -> bool:
+    return bool(_REGION_RE.match(code or ""))

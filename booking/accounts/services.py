@@ -1,0 +1,199 @@
+"""Account workflows. They flush, never commit: the route commits once."""
+from datetime import timedelta
+
+from flask import current_app, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from booking.accounts.models import ApiToken, Organisation, Role, User, hash_token
+from booking.accounts.rules import normalise_credit_code, normalise_email
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.core.notifications import queue_message
+from booking.extensions import db
+
+RESET_MAX_AGE = timedelta(hours=2)
+
+
+class AccountError(Exception):
+    """A workflow refused: the message is for the person (already translated)."""
+
+    def __init__(self, message: str, field: str = "email"):
+        super().__init__(message)
+        self.field = field
+
+
+def get_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def get_organisation_by_ref(ref: str) -> Organisation | None:
+    """An organisation by numeric id or by credit code."""
+    ref = (ref or "").strip()
+    if ref.isdigit():
+        return db.session.get(Organisation, int(ref))
+    return db.session.scalar(select(Organisation).where(
+        Organisation.credit_code == normalise_credit_code(ref)))
+
+
+def create_user(*, email, password, name, organisation, roles=("member",), confirmed=True,
+                locale="zh_CN", timezone="Asia/Shanghai", actor=None) -> User:
+    email = normalise_email(email)
+    if get_user_by_email(email):
+        raise AccountError(_("This e-mail address is already registered."))
+    user = User(email=email, name=name, organisation=organisation, locale=locale,
+                timezone=timezone, membership_confirmed=confirmed)
+    user.set_password(password)
+    user.roles = [Role(organisation=organisation, name=role) for role in roles]
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.created", actor=actor or user, obj=user, roles=list(roles))
+    return user
+
+
+def register_member(*, email, password, name, organisation, as_student=False, **profile) -> User:
+    """Join an existing organisation; its lab manager confirms the membership."""
+    user = create_user(email=email, password=password, name=name, organisation=organisation,
+                       roles=("student",) if as_student else ("member",), confirmed=False,
+                       **profile)
+    for manager in _managers_of(organisation):
+        with force_locale(manager.locale):
+            queue_message(manager.email, _("New member waiting for confirmation"),
+                          _("%(name)s (%(email)s) asked to join %(org)s. Confirm at %(url)s",
+                            name=user.name, email=user.email,
+                            org=organisation.display_name(manager.locale),
+                            url=url_for("accounts.members", org_id=organisation.id,
+                                        _external=True)),
+                          kind="member.pending")
+    return user
+
+
+def register_enterprise(*, email, password, name, organisation_fields: dict, **profile) -> User:
+    """Register a new enterprise and its first member; bureau staff verify it before booking."""
+    code = normalise_credit_code(organisation_fields["credit_code"])
+    if db.session.scalar(select(Organisation.id).where(Organisation.credit_code == code)):
+        raise AccountError(_("An organisation with this credit code is already registered; "
+                             "join it instead."), field="credit_code")
+    organisation = Organisation(kind="enterprise", verified=False,
+                                **{**organisation_fields, "credit_code": code})
+    db.session.add(organisation)
+    db.session.flush()
+    user = create_user(email=email, password=password, name=name, organisation=organisation,
+                       roles=("member",), confirmed=True, **profile)
+    audit.record("organisation.registered", actor=user, obj=organisation)
+    return user
+
+
+def verify_organisation(organisation: Organisation, actor: User) -> None:
+    if organisation.verified:
+        return
+    organisation.verified = True
+    organisation.verified_at = now_utc()
+    audit.record("organisation.verified", actor=actor, obj=organisation)
+    for member in organisation.members:
+        with force_locale(member.locale):
+            queue_message(member.email, _("Your organisation has been verified"),
+                          _("%(org)s is verified. You can now book instruments.",
+                            org=organisation.display_name(member.locale)),
+                          kind="organisation.verified")
+
+
+def confirm_member(user: User, actor: User) -> None:
+    if user.membership_confirmed:
+        return
+    user.membership_confirmed = True
+    audit.record("member.confirmed", actor=actor, obj=user)
+    with force_locale(user.locale):
+        queue_message(user.email, _("Your membership has been confirmed"),
+                      _("%(org)s confirmed your membership.",
+                        org=user.organisation.display_name(user.locale)),
+                      kind="member.confirmed")
+
+
+def set_roles(user: User, organisation: Organisation, names: set[str], actor: User) -> None:
+    before = sorted(r.name for r in user.roles if r.organisation_id == organisation.id)
+    user.roles = [r for r in user.roles if r.organisation_id != organisation.id] + [
+        Role(organisation=organisation, name=n) for n in sorted(names)]
+    audit.record("user.roles_changed", actor=actor, obj=user, before=before,
+                 after=sorted(names), organisation_id=organisation.id)
+
+
+def _managers_of(organisation: Organisation) -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(Role).where(Role.organisation_id == organisation.id,
+                                      Role.name == "lab_manager", User.active.is_(True))))
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user when the credentials are right (and the account active), else None."""
+    user = get_user_by_email(email)
+    if user is None or not user.check_password(password) or not user.active:
+        audit.record("login.failed", actor=user, email=normalise_email(email)[:254])
+        return None
+    user.last_login_at = now_utc()
+    audit.record("login.succeeded", actor=user, obj=user)
+    return user
+
+
+# --- password reset --------------------------------------------------------------------------
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset link. Says nothing about whether the address exists."""
+    user = get_user_by_email(email)
+    audit.record("password.reset_requested", actor=user, email=normalise_email(email)[:254])
+    if user is None or not user.active:
+        return
+    # The token embeds the current hash's tail, so it dies once the password changes.
+    token = _reset_serializer().dumps({"uid": user.id, "h": user.password_hash[-12:]})
+    with force_locale(user.locale):
+        queue_message(user.email, _("Reset your password"),
+                      _("Open this link within 2 hours to choose a new password: %(url)s",
+                        url=url_for("accounts.reset_password", token=token, _external=True)),
+                      kind="password.reset")
+
+
+def user_for_reset_token(token: str) -> User | None:
+    try:
+        data = _reset_serializer().loads(token, max_age=int(RESET_MAX_AGE.total_seconds()))
+    except (SignatureExpired, BadSignature):
+        return None
+    user = db.session.get(User, data.get("uid", 0))
+    if user is None or user.password_hash[-12:] != data.get("h"):
+        return None
+    return user
+
+
+def change_password(user: User, new_password: str, *, via: str) -> None:
+    user.set_password(new_password)
+    audit.record("password.changed", actor=user, obj=user, via=via)
+
+
+# --- API tokens ------------------------------------------------------------------------------
+def create_api_token(user: User, name: str, valid_days: int | None = None) -> tuple[ApiToken, str]:
+    """Returns the stored token and the raw secret, which is shown once and never stored."""
+    raw = ApiToken.generate()
+    expires = now_utc() + timedelta(days=valid_days) if valid_days else None
+    token = ApiToken(user=user, name=name, token_hash=hash_token(raw), hint=raw[:10],
+                     expires_at=expires)
+    db.session.add(token)
+    db.session.flush()
+    audit.record("api_token.created", actor=user, obj=token, name=name)
+    return token, raw
+
+
+def revoke_api_token(token: ApiToken, actor: User) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = now_utc()
+        audit.record("api_token.revoked", actor=actor, obj=token)
+
+
+def user_for_api_token(raw: str) -> User | None:
+    token = ApiToken.find(raw) if raw else None
+    if token is None or not token.is_usable(now_utc()) or not token.user.active:
+        return None
+    return token.user

@@ -1,0 +1,1 @@
+"""Availability, booking rules, approvals and iCalendar feeds."""

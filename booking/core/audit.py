@@ -1,0 +1,37 @@
+"""Append-only audit log of security-relevant and state-changing actions."""
+from datetime import datetime
+
+from flask import has_request_context, request
+from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from booking.core.clock import now_utc
+from booking.core.db import UTCDateTime
+from booking.extensions import db
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(64))
+    object_id: Mapped[int | None]
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+def record(action: str, *, actor=None, obj=None, **data) -> AuditEvent:
+    """Add an audit event to the current transaction (flushed with it, never on its own)."""
+    event = AuditEvent(
+        action=action,
+        actor_id=getattr(actor, "id", None),
+        object_type=type(obj).__name__ if obj is not None else None,
+        object_id=getattr(obj, "id", None),
+        data=data,
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(event)
+    return event

@@ -1,0 +1,20 @@
+"""Money is integer fen. Decimal only inside a calculation, rounded once, half-up to the fen."""
+from decimal import ROUND_HALF_UP, Decimal
+
+
+def round_fen(amount: Decimal | int) -> int:
+    """Round a Decimal amount of fen half-up to a whole fen."""
+    return int(Decimal(amount).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def yuan_to_fen(yuan: Decimal | str | int) -> int:
+    return round_fen(Decimal(str(yuan)) * 100)
+
+
+def format_cny(fen: int | None) -> str:
+    """¥1,234.50 — for display only."""
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    fen = abs(int(fen))
+    return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"

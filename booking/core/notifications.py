@@ -1,0 +1,86 @@
+"""Outbox: services queue messages in the same transaction; they are sent after commit.
+
+An e-mail therefore never announces something that was rolled back. Without MAIL_SERVER the
+message is written to the log and marked delivered by "log" (development, tests).
+"""
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from booking.core.clock import now_utc
+from booking.core.db import UTCDateTime
+from booking.extensions import db
+
+
+class OutboxMessage(db.Model):
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    transport: Mapped[str | None] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+def queue_message(recipient: str, subject: str, body: str, kind: str) -> OutboxMessage:
+    message = OutboxMessage(recipient=recipient, subject=subject, body=body, kind=kind)
+    db.session.add(message)
+    db.session.info["outbox_queued"] = True
+    return message
+
+
+def send_pending(limit: int = 100) -> int:
+    """Deliver unsent messages; returns how many went out. Safe to call repeatedly."""
+    pending = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < 5)
+        .order_by(OutboxMessage.id).limit(limit)
+    ).all()
+    sent = 0
+    for message in pending:
+        message.attempts += 1
+        try:
+            message.transport = _deliver(message)
+            message.sent_at = now_utc()
+            sent += 1
+        except (OSError, smtplib.SMTPException) as exc:
+            message.last_error = str(exc)[:500]
+            current_app.logger.warning("mail to %s failed: %s", message.recipient, exc)
+    db.session.commit()
+    return sent
+
+
+def _deliver(message: OutboxMessage) -> str:
+    config = current_app.config
+    if not config["MAIL_SERVER"]:
+        current_app.logger.info("mail (not sent, no MAIL_SERVER) to %s: %s\n%s",
+                                message.recipient, message.subject, message.body)
+        return "log"
+    email = EmailMessage()
+    email["From"] = config["MAIL_DEFAULT_SENDER"]
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email.set_content(message.body)
+    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(email)
+    return "smtp"
+
+
+def commit() -> None:
+    """Commit the request's unit of work, then send what it queued."""
+    queued = db.session.info.pop("outbox_queued", False)
+    db.session.commit()
+    if queued:
+        send_pending()

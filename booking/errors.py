@@ -1,0 +1,71 @@
+"""One error handler for the whole app: JSON under /api/, translated HTML pages elsewhere."""
+from flask import current_app, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from booking.extensions import db
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "too_large",
+          422: "validation_error", 429: "rate_limited", 500: "internal_error"}
+
+
+class ApiAbort(HTTPException):
+    def __init__(self, status: int, code: str, message: str, problems=None):
+        super().__init__(description=message)
+        self.code = status
+        self.error_code = code
+        self.problems = problems or []
+
+
+def api_abort(status: int, code: str, message: str, problems=None):
+    raise ApiAbort(status, code, message, problems)
+
+
+def _is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _problems_from_webargs(error) -> list[dict]:
+    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    problems = []
+    for location, fields in messages.items():
+        for field, texts in (fields.items() if isinstance(fields, dict) else [("", fields)]):
+            for text in texts if isinstance(texts, list) else [texts]:
+                problems.append({"field": field, "location": location, "message": str(text)})
+    return problems
+
+
+def json_error(error: HTTPException):
+    status = error.code or 500
+    code = getattr(error, "error_code", None) or _CODES.get(status, "error")
+    problems = getattr(error, "problems", None) or _problems_from_webargs(error)
+    message = error.description if status != 500 else "Internal server error."
+    if status == 422 and problems and not isinstance(error, ApiAbort):
+        message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    response = jsonify({"error": {"code": code, "message": message, "problems": problems}})
+    response.status_code = status
+    for key, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def handle_http_exception(error: HTTPException):
+    if _is_api_request():
+        return json_error(error)
+    if isinstance(error, CSRFError):
+        return render_template("errors/csrf.html", error=error), 400
+    template = f"errors/{error.code}.html" if error.code in (403, 404, 500) else \
+        "errors/generic.html"
+    return render_template(template, error=error), error.code
+
+
+def handle_unexpected(error: Exception):
+    db.session.rollback()
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError(original_exception=error))
+
+
+def register_error_handlers(app):
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,1 @@
+"""Instruments, rate cards, opening hours, blackouts, qualifications and the public directory."""

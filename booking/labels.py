@@ -1,0 +1,19 @@
+"""Translated display labels for stored codes (roles, organisation kinds, ...)."""
+from flask_babel import lazy_gettext as _l
+
+ROLE_LABELS = {
+    "member": _l("member"), "student": _l("student"), "lab_manager": _l("lab manager"),
+    "finance": _l("finance"), "bureau_staff": _l("bureau staff"), "admin": _l("administrator"),
+}
+KIND_LABELS = {
+    "university": _l("university"), "institute": _l("research institute"),
+    "enterprise": _l("enterprise"), "bureau": _l("government bureau"),
+}
+
+
+def role_label(code: str) -> str:
+    return str(ROLE_LABELS.get(code, code))
+
+
+def kind_label(code: str) -> str:
+    return str(KIND_LABELS.get(code, code))

@@ -1,0 +1,1 @@
+"""Usage sessions: facts of who used what and when; corrections append."""

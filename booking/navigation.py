@@ -1,0 +1,29 @@
+"""The navigation bar by role. Each entry names an endpoint; entries whose area is not
+installed (no such endpoint) are skipped, so the bar grows as areas are added."""
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+# (endpoint, label, bootstrap icon, who sees it)
+NAV = [
+    ("instruments.index", _l("Instruments"), "search", lambda u: True),
+    ("bookings.mine", _l("My bookings"), "calendar-check", lambda u: u.is_authenticated),
+    ("billing.my_invoices", _l("My invoices"), "receipt", lambda u: u.is_authenticated),
+    ("subsidies.my_vouchers", _l("Vouchers"), "ticket-perforated",
+     lambda u: u.is_authenticated and u.organisation.is_enterprise),
+    ("instruments.manage", _l("Lab console"), "tools",
+     lambda u: u.is_authenticated and u.has_any_role("lab_manager")),
+    ("billing.finance", _l("Finance"), "cash-coin",
+     lambda u: u.is_authenticated and u.has_any_role("finance")),
+    ("rankings.dashboard", _l("Bureau"), "bar-chart",
+     lambda u: u.is_authenticated and u.is_bureau),
+    ("accounts.organisations", _l("Organisations"), "building-check",
+     lambda u: u.is_authenticated and u.is_bureau),
+    ("rankings.public", _l("Rankings"), "trophy", lambda u: True),
+]
+
+
+def nav_items():
+    views = current_app.view_functions
+    return [(endpoint, label, icon, visible(current_user))
+            for endpoint, label, icon, visible in NAV if endpoint in views]

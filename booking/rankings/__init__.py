@@ -1,0 +1,1 @@
+"""Sharing indicators, scoring, snapshots and the bureau dashboard."""

@@ -1,0 +1,1 @@
+"""Innovation-voucher policy, eligibility, applications, redemption and reimbursement."""

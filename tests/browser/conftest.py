@@ -1,0 +1,89 @@
+"""A live server on a database of its own, and headless Debian Chromium driven by Playwright."""
+import os
+import shutil
+import threading
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from booking import create_app
+from config import TestingConfig
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+def _live_database_url(test_url: str, tmp_path_factory) -> str:
+    url = make_url(test_url)
+    if url.get_backend_name() != "postgresql":
+        return "sqlite:///" + str(tmp_path_factory.mktemp("live") / "live.sqlite")
+    live_name = f"{url.database}_live"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{live_name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{live_name}"'))
+    admin.dispose()
+    return url.set(database=live_name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url, tmp_path_factory):
+    class LiveConfig(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = _live_database_url(database_url, tmp_path_factory)
+        WTF_CSRF_ENABLED = True  # the browser goes through real forms
+        UPLOAD_DIR = str(tmp_path_factory.mktemp("live_uploads"))
+
+    app = create_app(LiveConfig)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from booking.accounts.demo import seed_accounts
+        from booking.extensions import db
+
+        upgrade()
+        seed_accounts()
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing (install Debian's chromium)")
+        pytest.skip("Debian chromium not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    shots = os.environ.get("SCREENSHOT_DIR")
+    if shots:
+        os.makedirs(shots, exist_ok=True)
+        page.screenshot(path=os.path.join(shots, f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def phone_page(browser):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)
+    yield context.new_page()
+    context.close()
+
+

@@ -1,0 +1,46 @@
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.committing]
+
+
+def test_log_in_through_the_form_and_switch_language(live_server, page):
+    page.goto(live_server + "/login")
+    assert page.locator("h1").inner_text() == "登录"
+    page.fill("#email", "student.dlut@demo.cn")
+    page.fill("#password", "demo-pass-2026")
+    page.click("form button[type=submit]")
+    page.wait_for_url(live_server + "/")
+    nav = page.locator("nav")
+    assert "仪器目录" in nav.inner_text() and "张伟" in nav.inner_text()
+
+    page.click("#language-switch button[value=en]")
+    page.wait_for_load_state()
+    assert "Instruments" in page.locator("nav").inner_text()
+    assert page.locator("html").get_attribute("lang") == "en"
+
+    page.click("#language-switch button[value=zh_CN]")
+    page.wait_for_load_state()
+    assert "仪器目录" in page.locator("nav").inner_text()
+
+
+def test_wrong_password_shows_message(live_server, page):
+    page.goto(live_server + "/login")
+    page.fill("#email", "student.dlut@demo.cn")
+    page.fill("#password", "not-the-password")
+    page.click("form button[type=submit]")
+    assert "邮箱或密码错误" in page.locator(".alert-danger").inner_text()
+
+
+def test_bureau_navigation_and_phone_menu(live_server, phone_page):
+    page = phone_page
+    page.goto(live_server + "/login")
+    page.fill("#email", "bureau@demo.cn")
+    page.fill("#password", "demo-pass-2026")
+    page.click("form button[type=submit]")
+    page.wait_for_url(live_server + "/")
+    assert not page.locator("#mainNav").is_visible()  # collapsed on a phone
+    page.click(".navbar-toggler")
+    page.locator("#mainNav").wait_for(state="visible")
+    page.click("text=机构管理")
+    page.wait_for_url(live_server + "/organisations")
+    assert "大连理工大学" in page.content()

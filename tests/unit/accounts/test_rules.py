@@ -1,0 +1,48 @@
+import pytest
+
+from booking.accounts.rules import (
+    credit_code_check_char,
+    credit_code_problem,
+    make_credit_code,
+    password_problems,
+)
+
+# Published examples of real unified social credit codes (check characters included).
+REAL_CODES = ["91350100M000100Y43", "91110000802100433B", "12100000400000624D"]
+
+
+@pytest.mark.parametrize("code", REAL_CODES)
+def test_real_credit_codes_pass_the_checksum(code):
+    assert credit_code_problem(code) is None
+
+
+def test_lower_case_and_spaces_are_normalised():
+    assert credit_code_problem("  91350100m000100y43 ") is None
+
+
+@pytest.mark.parametrize("code,reason", [
+    ("91350100M000100Y44", "check character"),
+    ("91350100M000100Y4", "18 characters"),
+    ("91350100M0001O0Y43", "not allowed"),   # letter O is not in the alphabet
+    ("", "18 characters"),
+])
+def test_bad_credit_codes_say_why(code, reason):
+    assert reason in credit_code_problem(code)
+
+
+def test_make_credit_code_appends_a_valid_check_character():
+    code = make_credit_code("91210200MA0Y4K7N2")
+    assert len(code) == 18 and credit_code_problem(code) is None
+    assert code[-1] == credit_code_check_char(code[:17])
+
+
+def test_check_character_zero_when_sum_is_a_multiple_of_31():
+    # All zeros sums to 0: 31 - 0 = 31 -> wraps to index 0.
+    assert credit_code_check_char("0" * 17) == "0"
+
+
+def test_password_rules():
+    assert password_problems("short") == ["at least 10 characters"]
+    assert password_problems("aaaaaaaaaaaa") == ["too few distinct characters"]
+    assert "must not be your e-mail address" in password_problems("me@ex.cn12", "ME@ex.cn12")
+    assert password_problems("correct-horse-42") == []

@@ -1,0 +1,159 @@
+import pytest
+from sqlalchemy import select
+
+from booking.accounts.models import Organisation, User
+from booking.accounts.rules import make_credit_code
+from booking.core.audit import AuditEvent
+from booking.extensions import db, limiter
+
+
+def test_login_with_right_password_then_logout(client, make):
+    user = make.user()
+    response = client.post("/login", data={"email": user.email.upper(),
+                                           "password": make.PASSWORD, "remember": "y"})
+    assert response.status_code == 302
+    assert "remember_token" in response.headers.get("Set-Cookie", "") or any(
+        "remember_token" in h for h in response.headers.getlist("Set-Cookie"))
+    page = client.get("/profile").get_data(as_text=True)
+    assert user.email in page
+    assert client.post("/logout").status_code == 302
+    assert client.get("/profile").status_code == 302  # back to login
+
+
+def test_wrong_password_says_so_and_is_audited(client, make):
+    user = make.user()
+    response = client.post("/login", data={"email": user.email, "password": "nope-nope-nope"},
+                           headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert "Wrong e-mail or password." in response.get_data(as_text=True)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login.failed"))
+
+
+def test_login_redirect_refuses_other_sites(client, make):
+    user = make.user()
+    response = client.post("/login?next=//evil.example/x",
+                           data={"email": user.email, "password": make.PASSWORD})
+    assert response.headers["Location"] == "/"
+
+
+def test_failed_logins_are_rate_limited(app, client, make):
+    user = make.user()
+    app.config["LOGIN_RATE_LIMIT"] = "10 per minute"
+    limiter.reset()
+    try:
+        codes = [client.post("/login", data={"email": user.email, "password": "wrong-guess-1"},
+                             headers={"Accept-Language": "en"}).status_code
+                 for _ in range(12)]
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+        limiter.reset()
+    assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
+
+
+def test_cookies_are_httponly_and_samesite(client, make):
+    user = make.user()
+    response = client.post("/login", data={"email": user.email, "password": make.PASSWORD})
+    cookie = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_missing_csrf_token_is_a_clear_400(app, client, make):
+    user = make.user()
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        response = client.post("/login", data={"email": user.email, "password": make.PASSWORD},
+                               headers={"Accept-Language": "en"})
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
+    assert response.status_code == 400
+    assert "The form has expired" in response.get_data(as_text=True)
+
+
+def test_join_registration_with_duplicate_email_shows_field_error(client, make):
+    user = make.user()
+    response = client.post("/register/join", headers={"Accept-Language": "en"}, data={
+        "organisation_id": user.organisation_id, "name": "X", "email": user.email,
+        "password": "correct-horse-42", "confirm": "correct-horse-42", "locale": "en"})
+    assert response.status_code == 200
+    assert "already registered" in response.get_data(as_text=True)
+
+
+def _enterprise_form(**overrides):
+    data = {"org_name_zh": "星海测试科技有限公司", "credit_code": make_credit_code("91210200MA7654321"),
+            "city": "大连", "region_code": "2102", "staff_count": "30", "name": "李总",
+            "email": "li@xinghai.cn", "password": "correct-horse-42",
+            "confirm": "correct-horse-42", "locale": "zh_CN"}
+    return {**data, **overrides}
+
+
+def test_enterprise_registration_end_to_end(client, make):
+    response = client.post("/register/enterprise", data=_enterprise_form())
+    assert response.status_code == 302
+    org = db.session.scalar(select(Organisation).where(Organisation.name_zh == "星海测试科技有限公司"))
+    assert org.kind == "enterprise" and not org.verified and org.staff_count == 30
+    page = client.get("/").get_data(as_text=True)
+    assert "等待科技局审核" in page  # banner: cannot book yet
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("credit_code", "91210200MA76543210", "check character"),
+    ("credit_code", "123", "18 characters"),
+    ("region_code", "Dalian", "2 to 6 digits"),
+    ("confirm", "something-else-1", "Passwords do not match"),
+    ("password", "short", "at least 10 characters"),
+    ("org_name_zh", "长" * 201, "200"),
+])
+def test_enterprise_registration_rejects_bad_input(client, field, value, message):
+    before = db.session.query(Organisation).count()
+    response = client.post("/register/enterprise", data=_enterprise_form(**{field: value}),
+                           headers={"Accept-Language": "en"})
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+    assert db.session.query(Organisation).count() == before
+    assert db.session.query(User).filter_by(email="li@xinghai.cn").count() == 0
+
+
+def test_enterprise_credit_code_taken(client, make):
+    org = make.organisation(kind="enterprise")
+    response = client.post("/register/enterprise", headers={"Accept-Language": "en"},
+                           data=_enterprise_form(credit_code=org.credit_code))
+    assert "already registered" in response.get_data(as_text=True)
+
+
+def test_password_reset_flow_through_pages(client, make):
+    from booking.core.notifications import OutboxMessage
+
+    user = make.user()
+    assert client.post("/forgot-password", data={"email": user.email}).status_code == 302
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "password.reset"))
+    assert message.sent_at is not None and message.transport == "log"
+    path = "/reset-password/" + message.body.split("/reset-password/")[1].split()[0]
+    response = client.post(path, data={"password": "brand-new-pass-7", "confirm": "brand-new-pass-7"})
+    assert response.status_code == 302
+    assert client.post("/login", data={"email": user.email, "password": "brand-new-pass-7"}
+                       ).status_code == 302
+    assert client.get(path).status_code == 302  # used link no longer works
+
+
+def test_api_token_page_shows_secret_once_and_revokes(client, make, login):
+    login(make.user())
+    page = client.post("/tokens", data={"name": "laptop", "valid_days": "30"}).get_data(as_text=True)
+    secret = page.split('class="token-secret">')[1].split("<")[0]
+    assert secret.startswith("ipt_")
+    assert secret not in client.get("/tokens").get_data(as_text=True)
+    from booking.accounts.models import ApiToken
+
+    token = db.session.scalar(select(ApiToken).where(ApiToken.name == "laptop"))
+    assert client.post(f"/tokens/{token.id}/revoke").status_code == 302
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    assert token.revoked_at is not None
+
+
+def test_cannot_revoke_someone_elses_token(client, make, login):
+    from booking.accounts.services import create_api_token
+
+    other_token, _ = create_api_token(make.user(), "theirs")
+    db.session.commit()
+    login(make.user())
+    assert client.post(f"/tokens/{other_token.id}/revoke").status_code == 403
+    assert other_token.revoked_at is None

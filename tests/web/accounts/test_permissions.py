@@ -1,0 +1,56 @@
+"""Who may open what: the denials, not only the happy path."""
+import pytest
+
+from booking.extensions import db
+
+
+@pytest.mark.parametrize("role,status", [
+    ("member", 403), ("student", 403), ("lab_manager", 403), ("finance", 403),
+    ("bureau_staff", 200), ("admin", 200),
+])
+def test_organisation_verification_needs_bureau_role(client, make, login, role, status):
+    login(make.user(role=role))
+    assert client.get("/organisations").status_code == status
+
+
+def test_member_cannot_verify_an_enterprise(client, make, login):
+    pending = make.organisation(kind="enterprise", verified=False)
+    login(make.user(role="member"))
+    assert client.post(f"/organisations/{pending.id}/verify").status_code == 403
+    db.session.refresh(pending)
+    assert not pending.verified
+
+
+def test_bureau_staff_verifies_an_enterprise(client, make, login):
+    pending = make.organisation(kind="enterprise", verified=False)
+    login(make.user(role="bureau_staff"))
+    assert client.post(f"/organisations/{pending.id}/verify").status_code == 302
+    db.session.refresh(pending)
+    assert pending.verified
+
+
+def test_manager_sees_own_members_but_not_another_organisations(client, make, login):
+    mine, theirs = make.organisation(), make.organisation()
+    newcomer = make.user(organisation=mine, confirmed=False)
+    outsider = make.user(organisation=theirs, confirmed=False)
+    login(make.user(role="lab_manager", organisation=mine))
+    assert newcomer.email in client.get(f"/organisations/{mine.id}/members").get_data(as_text=True)
+    assert client.get(f"/organisations/{theirs.id}/members").status_code == 403
+    assert client.post(f"/organisations/{theirs.id}/members/{outsider.id}/confirm"
+                       ).status_code == 403
+    assert client.post(f"/organisations/{mine.id}/members/{outsider.id}/confirm"
+                       ).status_code == 404
+    assert client.post(f"/organisations/{mine.id}/members/{newcomer.id}/confirm"
+                       ).status_code == 302
+    assert newcomer.membership_confirmed and not outsider.membership_confirmed
+
+
+def test_plain_member_cannot_list_members(client, make, login):
+    user = make.user(role="member")
+    login(user)
+    assert client.get(f"/organisations/{user.organisation_id}/members").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get("/organisations")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
