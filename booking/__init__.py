@@ -1,5 +1,9 @@
 """Shared-instrument platform: the application factory."""
+import importlib
+import importlib.util
 import os
+from collections.abc import Iterator
+from types import ModuleType
 from datetime import datetime
 
 from flask import Flask, current_app, has_request_context, request, session
@@ -7,6 +11,19 @@ from flask_babel import format_datetime
 from flask_login import current_user
 
 from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+# Domain areas in dependency order. Each may have models, routes (a `bp` blueprint) and demo
+# (a `seed(scale)` function); the factory picks up whichever exist.
+AREAS = ("core", "accounts", "instruments", "bookings", "metering", "billing", "subsidies",
+         "rankings")
+
+
+def area_modules(kind: str) -> Iterator[ModuleType]:
+    for area in AREAS:
+        name = f"booking.{area}.{kind}"
+        if importlib.util.find_spec(name) is not None:
+            yield importlib.import_module(name)
 
 
 def create_app(config_class=None) -> Flask:
@@ -75,12 +92,8 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from booking.accounts.routes import bp as accounts_bp
-    from booking.core.routes import bp as core_bp
-    from booking.instruments.routes import bp as instruments_bp
-
-    for blueprint in (core_bp, accounts_bp, instruments_bp):
-        app.register_blueprint(blueprint)
+    for module in area_modules("routes"):
+        app.register_blueprint(module.bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

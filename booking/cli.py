@@ -46,14 +46,17 @@ def seed_command(scale, if_empty):
     """Seed demo organisations and accounts (password demo-pass-2026). Idempotent."""
     if not current_app.config.get("DEMO_SEED_ALLOWED"):
         raise click.ClickException("demo seed refuses to run with the production config")
-    from booking.accounts.demo import ACCOUNTS, DEMO_PASSWORD, seed_accounts
+    from booking.accounts.demo import ACCOUNTS, DEMO_PASSWORD
     from booking.accounts.models import User
+
+    from booking import area_modules
 
     if if_empty and db.session.query(User.id).first() is not None:
         click.echo("database already has data: demo seed skipped")
     else:
-        seed_accounts()
-        db.session.commit()
+        for module in area_modules("demo"):
+            module.seed(scale)
+            db.session.commit()
     click.echo(f"demo data ready ({scale}). Log in with any of these, password {DEMO_PASSWORD}:")
     for email, (_name, _org, roles) in ACCOUNTS.items():
         click.echo(f"  {email:28} {', '.join(roles)}")

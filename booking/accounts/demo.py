@@ -78,3 +78,7 @@ def seed_accounts() -> dict[str, Organisation]:
             services.create_user(email=email, password=DEMO_PASSWORD, name=name,
                                  organisation=organisations[org_key], roles=roles)
     return organisations
+
+
+def seed(scale: str) -> None:
+    seed_accounts()

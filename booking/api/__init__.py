@@ -24,16 +24,24 @@ class Api(_SmorestApi):
         pass
 
 
-api = Api(spec_kwargs={"components": {"securitySchemes": {
-    "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
+def api_modules():
+    """Every module of this package that defines a `blp` (one per area)."""
+    import importlib
+    import pkgutil
+
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if hasattr(module, "blp"):
+            yield module
 
 
-def init_api(app):
-    from booking.api import tokens
+def init_api(app) -> Api:
+    """One Api per app (tests build several apps; a shared one would duplicate the spec)."""
     from booking.extensions import csrf
 
-    api.init_app(app)
-    for module in (tokens,):
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer"}}}})
+    for module in api_modules():
         # Bearer tokens only, no cookies: there is no ambient credential to forge.
         csrf.exempt(module.blp)
         api.register_blueprint(module.blp, url_prefix="/api/v1")
