@@ -1,0 +1,72 @@
+"""Pricing as pure functions on plain values. All money is integer fen.
+
+The one rounding rule: billable minutes round UP to the rate's increment (不足一个计费单位按一个
+单位计) and are never below the minimum charge; the fee is hourly price × billable minutes / 60,
+rounded half-up to the fen once, plus the set-up fee.
+"""
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from booking.core.money import round_fen
+
+
+@dataclass(frozen=True)
+class RateCard:
+    customer_class: str
+    hourly_fen: int
+    rounding_minutes: int
+    minimum_minutes: int
+    setup_fee_fen: int
+    valid_from: datetime
+
+
+def billable_minutes(used_minutes: int, rounding_minutes: int, minimum_minutes: int) -> int:
+    """Minutes to charge for `used_minutes` of use; zero use costs nothing."""
+    if used_minutes <= 0:
+        return 0
+    increments = -(-used_minutes // rounding_minutes)  # ceiling division
+    return max(increments * rounding_minutes, minimum_minutes)
+
+
+def time_fee_fen(hourly_fen: int, minutes: int) -> int:
+    return round_fen(Decimal(hourly_fen) * minutes / 60)
+
+
+def usage_fee_fen(used_minutes: int, card: RateCard) -> int:
+    minutes = billable_minutes(used_minutes, card.rounding_minutes, card.minimum_minutes)
+    if minutes == 0:
+        return 0
+    return time_fee_fen(card.hourly_fen, minutes) + card.setup_fee_fen
+
+
+def penalty_fee_fen(booked_minutes: int, card: RateCard, fraction: Decimal, waived: bool) -> int:
+    """No-show or late-cancellation charge: a fraction of the booked time's fee (no set-up fee).
+    Waived when the instrument was down or someone else used the freed slot."""
+    if waived or booked_minutes <= 0 or fraction <= 0:
+        return 0
+    return round_fen(Decimal(card.hourly_fen) * booked_minutes / 60 * Decimal(fraction))
+
+
+def rate_at(cards: Iterable[RateCard], customer_class: str, at: datetime) -> RateCard | None:
+    """The card of that class in force at `at`: the latest valid_from not after it."""
+    valid = [c for c in cards if c.customer_class == customer_class and c.valid_from <= at]
+    return max(valid, key=lambda c: c.valid_from, default=None)
+
+
+@dataclass(frozen=True)
+class Quote:
+    customer_class: str
+    billable_minutes: int
+    fee_fen: int
+    voucher_fen: int
+    payable_fen: int
+
+
+def quote(card: RateCard, used_minutes: int, voucher_fen: int = 0) -> Quote:
+    fee = usage_fee_fen(used_minutes, card)
+    voucher = min(max(voucher_fen, 0), fee)
+    return Quote(card.customer_class,
+                 billable_minutes(used_minutes, card.rounding_minutes, card.minimum_minutes),
+                 fee, voucher, fee - voucher)
