@@ -16,6 +16,7 @@ from booking.accounts.forms import (
     ResetRequestForm,
 )
 from booking.accounts.models import ApiToken, Organisation, User
+from booking.accounts.rules import ROLES
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, current_locale, safe_next
@@ -242,7 +243,28 @@ def members(org_id):
     people = db.session.scalars(select(User).where(User.organisation_id == org_id)
                                 .order_by(User.membership_confirmed, User.name)).all()
     return render_template("accounts/members.html", organisation=organisation, people=people,
-                           form=PostForm())
+                           form=PostForm(),
+                           assignable=sorted(services.assignable_roles(current_user, organisation),
+                                             key=ROLES.index))
+
+
+@bp.route("/organisations/<int:org_id>/members/<int:user_id>/roles", methods=["POST"])
+@login_required
+def set_member_roles(org_id, user_id):
+    organisation = db.get_or_404(Organisation, org_id)
+    require(current_user.can_manage_organisation(organisation.id))
+    user = db.get_or_404(User, user_id)
+    if user.organisation_id != organisation.id:
+        abort(404)
+    if PostForm().validate_on_submit():
+        try:
+            services.set_roles(user, set(request.form.getlist("roles")), current_user)
+        except services.AccountError as exc:
+            flash(str(exc), "danger")
+        else:
+            commit()
+            flash(_("Roles of %(name)s saved.", name=user.name), "success")
+    return redirect(url_for("accounts.members", org_id=org_id))
 
 
 @bp.route("/organisations/<int:org_id>/members/<int:user_id>/confirm", methods=["POST"])

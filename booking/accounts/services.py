@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from booking.accounts.models import ApiToken, Organisation, Role, User, hash_token
-from booking.accounts.rules import normalise_credit_code, normalise_email
+from booking.accounts.rules import ROLES, normalise_credit_code, normalise_email
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.notifications import queue_message
@@ -112,12 +112,40 @@ def confirm_member(user: User, actor: User) -> None:
                       kind="member.confirmed")
 
 
-def set_roles(user: User, organisation: Organisation, names: set[str], actor: User) -> None:
-    before = sorted(r.name for r in user.roles if r.organisation_id == organisation.id)
-    user.roles = [r for r in user.roles if r.organisation_id != organisation.id] + [
-        Role(organisation=organisation, name=n) for n in sorted(names)]
+def set_roles(user: User, names: set[str], actor: User) -> None:
+    """Replace the user's roles in their own organisation with `names`."""
+    problem = role_change_problem(actor, user, names)
+    if problem:
+        raise AccountError(problem, field="roles")
+    organisation_id = user.organisation_id
+    before = sorted(r.name for r in user.roles if r.organisation_id == organisation_id)
+    if before == sorted(names):
+        return
+    # Keep rows that stay (the unit of work inserts before it deletes: no unique clash).
+    kept = [r for r in user.roles if r.organisation_id != organisation_id or r.name in names]
+    user.roles = kept + [Role(organisation_id=organisation_id, name=n)
+                         for n in sorted(names) if n not in before]
     audit.record("user.roles_changed", actor=actor, obj=user, before=before,
-                 after=sorted(names), organisation_id=organisation.id)
+                 after=sorted(names), organisation_id=organisation_id)
+
+
+def role_change_problem(actor: User, user: User, names: set[str]) -> str | None:
+    if not names:
+        return _("Keep at least one role.")
+    if not names <= assignable_roles(actor, user.organisation):
+        return _("You may not grant these roles.")
+    if actor.id == user.id and "lab_manager" not in names and not actor.is_admin:
+        return _("You cannot remove your own manager role.")
+    return None
+
+
+def assignable_roles(actor: User, organisation: Organisation) -> set[str]:
+    """Managers appoint within their organisation; only admins grant bureau or admin roles."""
+    if actor.is_admin:
+        return set(ROLES)
+    if actor.can_manage_organisation(organisation.id):
+        return {"member", "student", "lab_manager", "finance"}
+    return set()
 
 
 def _managers_of(organisation: Organisation) -> list[User]:

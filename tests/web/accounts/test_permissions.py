@@ -54,3 +54,41 @@ def test_plain_member_cannot_list_members(client, make, login):
 def test_anonymous_is_sent_to_login(client):
     response = client.get("/organisations")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_manager_appoints_a_lab_manager_in_own_organisation(client, make, login):
+    org = make.organisation()
+    member = make.user(organisation=org)
+    login(make.user(role="lab_manager", organisation=org))
+    response = client.post(f"/organisations/{org.id}/members/{member.id}/roles",
+                           data={"roles": ["member", "lab_manager"]})
+    assert response.status_code == 302
+    assert member.role_names() == ["lab_manager", "member"]
+
+
+@pytest.mark.parametrize("roles", [["bureau_staff"], ["admin"], []])
+def test_manager_cannot_grant_bureau_or_admin_or_empty(client, make, login, roles):
+    org = make.organisation()
+    member = make.user(organisation=org)
+    login(make.user(role="lab_manager", organisation=org))
+    client.post(f"/organisations/{org.id}/members/{member.id}/roles", data={"roles": roles})
+    db.session.refresh(member)
+    assert member.role_names() == ["member"]
+
+
+def test_roles_of_another_organisation_cannot_be_changed(client, make, login):
+    other = make.organisation()
+    outsider = make.user(organisation=other)
+    login(make.user(role="lab_manager"))
+    assert client.post(f"/organisations/{other.id}/members/{outsider.id}/roles",
+                       data={"roles": ["lab_manager"]}).status_code == 403
+    assert outsider.role_names() == ["member"]
+
+
+def test_admin_grants_bureau_role(client, make, login):
+    bureau = make.organisation(kind="bureau")
+    person = make.user(organisation=bureau)
+    login(make.user(role="admin"))
+    client.post(f"/organisations/{bureau.id}/members/{person.id}/roles",
+                data={"roles": ["bureau_staff"]})
+    assert person.role_names() == ["bureau_staff"]
