@@ -2,8 +2,18 @@
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Numeric, String,
-                        Text, Time, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Numeric,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User

@@ -1,8 +1,336 @@
-from flask import Blueprint, render_template
+"""Public directory and instrument pages; the lab console where managers publish instruments;
+the bureau's export and directory-quality view."""
+from datetime import datetime, time
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from booking.accounts.models import Organisation
+from booking.core.clock import now_utc
+from booking.core.money import yuan_to_fen
+from booking.core.notifications import commit
+from booking.core.permissions import require, role_required
+from booking.core.web import current_locale
+from booking.extensions import db
+from booking.instruments import directory, export, rules, services
+from booking.instruments.forms import (
+    CLASS_LABELS,
+    COMPLETENESS_LABELS,
+    MODE_LABELS,
+    STATUS_LABELS,
+    WEEKDAYS,
+    BlackoutForm,
+    ExceptionForm,
+    HoursForm,
+    InstrumentForm,
+    PhotoForm,
+    RateForm,
+    category_choices,
+)
+from booking.instruments.models import Blackout, Instrument, OpeningException
 
 bp = Blueprint("instruments", __name__)
 
 
-@bp.route("/")
+# --- public directory ----------------------------------------------------------------------
+
+@bp.route("/instruments")
+@bp.route("/")  # registered first: url_for("instruments.index") is "/"
 def index():
-    return render_template("instruments/index.html")
+    query = directory.query_from_args(request.args)
+    now = now_utc()
+    page = directory.search(query, directory.Viewer.of(current_user), now)
+    organisations, cities = directory.filter_choices(current_locale())
+    return render_template("instruments/index.html", query=query, page=page,
+                           organisations=organisations, cities=cities,
+                           categories=category_choices(current_locale()))
+
+
+def _visible_instrument(instrument_id: int) -> Instrument:
+    instrument = db.get_or_404(Instrument, instrument_id)
+    if not instrument.is_listed and not (instrument.can_edit(current_user) or
+                                         getattr(current_user, "is_bureau", False)):
+        abort(404)
+    return instrument
+
+
+@bp.route("/instruments/<int:instrument_id>")
+def detail(instrument_id):
+    instrument = _visible_instrument(instrument_id)
+    now = now_utc()
+    if current_user.is_authenticated:
+        classes = [rules.customer_class(instrument.organisation_id, current_user.organisation_id,
+                                        current_user.organisation.kind)]
+    else:
+        classes = list(rules.CUSTOMER_CLASSES)
+    current = rules.effective_rates(instrument.rates, now)
+    return render_template(
+        "instruments/detail.html", instrument=instrument, now=now,
+        rates=[current[c] for c in classes if c in current],
+        upcoming=[r for r in instrument.rates if r.valid_from > now and r.customer_class in classes],
+        blackouts=[b for b in instrument.blackouts if b.end_at > now],
+        exceptions=[e for e in instrument.exceptions if e.day >= now.date()])
+
+
+@bp.route("/instruments/<int:instrument_id>/photo")
+def photo(instrument_id):
+    instrument = _visible_instrument(instrument_id)
+    if not instrument.photo_path:
+        abort(404)
+    response = send_from_directory(services.photo_dir(), instrument.photo_path, max_age=3600)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/instruments/export.<fmt>")
+@login_required
+def export_directory(fmt):
+    require(current_user.is_bureau)
+    if fmt not in ("csv", "xlsx"):
+        abort(404)
+    rows = directory.export_rows(directory.query_from_args(request.args, per_page=0), now_utc())
+    stamp = now_utc().strftime("%Y%m%d")
+    if fmt == "csv":
+        body, mimetype = export.to_csv(rows), "text/csv; charset=utf-8"
+    else:
+        body = export.to_xlsx(rows)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=directory-{stamp}.{fmt}"})
+
+
+@bp.route("/bureau/directory-quality")
+@login_required
+def quality():
+    require(current_user.is_bureau)
+    rows = directory.quality_rows(directory.listed(), now=now_utc())
+    return render_template("instruments/quality.html",
+                           institutions=directory.institution_quality(rows),
+                           stale=[r for r in rows if r.stale][:500],
+                           incomplete=sorted((r for r in rows if r.score < 60),
+                                             key=lambda r: r.score)[:200])
+
+
+# --- lab console ---------------------------------------------------------------------------
+
+@bp.route("/lab")
+@role_required("lab_manager")
+def manage():
+    rows = directory.console_rows(current_user.managed_organisation_ids(), now_utc())
+    return render_template("instruments/manage.html", rows=rows)
+
+
+def _managed_organisations() -> list[Organisation]:
+    ids = current_user.managed_organisation_ids()
+    return list(db.session.scalars(select(Organisation).where(Organisation.id.in_(ids))
+                                   .order_by(Organisation.name_zh)))
+
+
+def _instrument_form(**kwargs) -> InstrumentForm:
+    form = InstrumentForm(**kwargs)
+    form.category.choices = category_choices(current_locale())
+    return form
+
+
+@bp.route("/lab/instruments/new", methods=["GET", "POST"])
+@role_required("lab_manager")
+def new():
+    organisations = _managed_organisations()
+    form = _instrument_form()
+    form.organisation_id.choices = [(o.id, o.display_name(current_locale()))
+                                    for o in organisations]
+    if form.validate_on_submit():
+        organisation = db.get_or_404(Organisation, form.organisation_id.data)
+        require(current_user.can_manage_organisation(organisation.id))
+        instrument = services.create_instrument(organisation, form.instrument_fields(),
+                                                current_user)
+        commit()
+        flash(_("Instrument published. Now add rates and opening hours."), "success")
+        return redirect(url_for("instruments.setup", instrument_id=instrument.id))
+    return render_template("instruments/edit.html", form=form, instrument=None)
+
+
+def _editable(instrument_id: int) -> Instrument:
+    instrument = db.get_or_404(Instrument, instrument_id)
+    require(instrument.can_edit(current_user))
+    return instrument
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(instrument_id):
+    instrument = _editable(instrument_id)
+    form = _instrument_form(obj=instrument)
+    del form.organisation_id
+    if request.method == "GET":
+        form.load(instrument)
+    if form.validate_on_submit():
+        services.update_instrument(instrument, form.instrument_fields(), current_user)
+        commit()
+        flash(_("Instrument saved."), "success")
+        return redirect(url_for("instruments.setup", instrument_id=instrument.id))
+    return render_template("instruments/edit.html", form=form, instrument=instrument)
+
+
+def _render_setup(instrument: Instrument, **forms):
+    hours = HoursForm(prefix="hours")
+    if "hours" not in forms:
+        hours.load(instrument.opening_hours)
+    defaults = {"rate": RateForm(prefix="rate"), "hours": hours,
+                "exception": ExceptionForm(prefix="exception"),
+                "blackout": BlackoutForm(prefix="blackout"), "photo": PhotoForm(prefix="photo")}
+    return render_template("instruments/setup.html", instrument=instrument, now=now_utc(),
+                           forms={**defaults, **forms})
+
+
+@bp.route("/lab/instruments/<int:instrument_id>")
+@login_required
+def setup(instrument_id):
+    return _render_setup(_editable(instrument_id))
+
+
+def _done(instrument: Instrument, message: str):
+    commit()
+    flash(message, "success")
+    return redirect(url_for("instruments.setup", instrument_id=instrument.id))
+
+
+def _refused(instrument: Instrument, form, key: str, error: services.CatalogueError):
+    """Services refuse before changing anything: show the reason next to the field."""
+    field = getattr(form, error.field or "", None)
+    (field.errors if field is not None else form.form_errors).append(str(error))
+    return _render_setup(instrument, **{key: form}), 422
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/rates", methods=["POST"])
+@login_required
+def add_rate(instrument_id):
+    instrument = _editable(instrument_id)
+    form = RateForm(prefix="rate")
+    if not form.validate_on_submit():
+        return _render_setup(instrument, rate=form), 422
+    try:
+        services.add_rate(
+            instrument, customer_class=form.customer_class.data,
+            hourly_fen=yuan_to_fen(form.hourly.data), rounding_minutes=form.rounding_minutes.data,
+            minimum_minutes=form.minimum_minutes.data,
+            setup_fee_fen=yuan_to_fen(form.setup_fee.data),
+            valid_from=rules.local_to_utc(datetime.combine(form.valid_from.data, time()),
+                                        instrument.timezone),
+            actor=current_user)
+    except services.CatalogueError as error:
+        return _refused(instrument, form, "rate", error)
+    return _done(instrument, _("Rate added."))
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/hours", methods=["POST"])
+@login_required
+def set_hours(instrument_id):
+    instrument = _editable(instrument_id)
+    form = HoursForm(prefix="hours")
+    if not form.validate_on_submit():
+        return _render_setup(instrument, hours=form), 422
+    services.set_opening_hours(instrument, form.intervals, current_user)
+    return _done(instrument, _("Opening hours saved."))
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/exceptions", methods=["POST"])
+@login_required
+def add_exception(instrument_id):
+    instrument = _editable(instrument_id)
+    form = ExceptionForm(prefix="exception")
+    if not form.validate_on_submit():
+        return _render_setup(instrument, exception=form), 422
+    opens, closes = form.hours()
+    try:
+        services.add_exception(instrument, day=form.day.data, opens=opens, closes=closes,
+                               reason=form.reason.data.strip(), actor=current_user)
+    except services.CatalogueError as error:
+        return _refused(instrument, form, "exception", error)
+    return _done(instrument, _("Exception added."))
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/exceptions/<int:exception_id>/delete",
+          methods=["POST"])
+@login_required
+def remove_exception(instrument_id, exception_id):
+    instrument = _editable(instrument_id)
+    exception = db.get_or_404(OpeningException, exception_id)
+    if exception.instrument_id != instrument.id:
+        abort(404)
+    services.remove_exception(instrument, exception, current_user)
+    return _done(instrument, _("Exception removed."))
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/blackouts", methods=["POST"])
+@login_required
+def add_blackout(instrument_id):
+    instrument = _editable(instrument_id)
+    form = BlackoutForm(prefix="blackout")
+    if not form.validate_on_submit():
+        return _render_setup(instrument, blackout=form), 422
+    start_at, end_at = form.utc_range(instrument.timezone)
+    services.add_blackout(instrument, start_at=start_at, end_at=end_at,
+                          reason=form.reason.data.strip(), actor=current_user)
+    return _done(instrument, _("Blackout added."))
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/blackouts/<int:blackout_id>/delete",
+          methods=["POST"])
+@login_required
+def remove_blackout(instrument_id, blackout_id):
+    instrument = _editable(instrument_id)
+    blackout = db.get_or_404(Blackout, blackout_id)
+    if blackout.instrument_id != instrument.id:
+        abort(404)
+    services.remove_blackout(instrument, blackout, current_user)
+    return _done(instrument, _("Blackout removed."))
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/photo", methods=["POST"])
+@login_required
+def upload_photo(instrument_id):
+    instrument = _editable(instrument_id)
+    form = PhotoForm(prefix="photo")
+    if not form.validate_on_submit():
+        return _render_setup(instrument, photo=form), 422
+    data = form.photo.data.read(rules.MAX_PHOTO_BYTES + 1)
+    try:
+        services.set_photo(instrument, data, current_user)
+    except services.CatalogueError as error:
+        return _refused(instrument, form, "photo", error)
+    return _done(instrument, _("Photo uploaded."))
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/review", methods=["POST"])
+@login_required
+def review(instrument_id):
+    instrument = _editable(instrument_id)
+    services.mark_reviewed(instrument, current_user)
+    commit()
+    flash(_("Marked as reviewed."), "success")
+    return redirect(url_for("instruments.manage"))
+
+
+@bp.context_processor
+def labels():
+    locale = current_locale()
+    separator = ", " if locale == "en" else "、"
+    return {"category_label": lambda code: dict(category_choices(locale)).get(code, code),
+            "status_label": lambda code: str(STATUS_LABELS.get(code, code)),
+            "class_label": lambda code: str(CLASS_LABELS.get(code, code)),
+            "missing_labels": lambda keys: separator.join(str(COMPLETENESS_LABELS[k])
+                                                          for k in keys),
+            "mode_labels": MODE_LABELS, "weekdays": WEEKDAYS, "locale": locale}

@@ -1,4 +1,8 @@
 """Pure catalogue rules: no Flask, no database."""
+import re
+from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 # National large-instrument categories (大型科研仪器分类), code -> (zh, en).
 CATEGORIES = {
@@ -32,3 +36,113 @@ def customer_class(owner_org_id: int, customer_org_id: int, customer_org_kind: s
     if customer_org_kind in ("university", "institute"):
         return "academic"
     return "enterprise"
+STALE_AFTER_DAYS = 180
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+# Image kinds accepted for instrument photos -> file extension.
+PHOTO_EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp"}
+# What makes a directory entry complete: (key, weight). The keys name instrument attributes
+# plus "photo", "rates" and "hours" (has a photo, has rates, has opening hours).
+COMPLETENESS_FIELDS = (
+    ("name_en", 5), ("model", 10), ("manufacturer", 10), ("purchase_date", 5),
+    ("original_value_fen", 5), ("location", 5), ("lab", 5), ("contact", 10),
+    ("description", 10), ("capabilities", 10), ("photo", 10), ("rates", 10), ("hours", 5),
+)
+
+
+def N_(message: str) -> str:
+    """Mark a message for translation; the caller translates it with gettext."""
+    return message
+
+
+def image_kind(head: bytes) -> str | None:
+    """The image kind from the file's first bytes (magic numbers), never from its name."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def photo_problem(data: bytes) -> str | None:
+    if len(data) > MAX_PHOTO_BYTES:
+        return N_("The photo is larger than 5 MB.")
+    if image_kind(data[:16]) is None:
+        return N_("Only JPEG, PNG or WebP images are accepted.")
+    return None
+
+
+def completeness(values: dict) -> int:
+    """Percentage (0-100) of the weighted directory fields that are filled in."""
+    total = sum(weight for _key, weight in COMPLETENESS_FIELDS)
+    filled = sum(weight for key, weight in COMPLETENESS_FIELDS if values.get(key))
+    return round(100 * filled / total)
+
+
+def missing_fields(values: dict) -> list[str]:
+    return [key for key, _weight in COMPLETENESS_FIELDS if not values.get(key)]
+
+
+def is_stale(info_updated_at: datetime, now: datetime) -> bool:
+    """Not reviewed for STALE_AFTER_DAYS days."""
+    return now - info_updated_at >= timedelta(days=STALE_AFTER_DAYS)
+
+
+def parse_intervals(text: str) -> tuple[list[tuple[time, time]], list[str]]:
+    """"08:00-12:00, 13:30-18:00" -> sorted intervals and the problems found."""
+    intervals, problems = [], []
+    for part in re.split(r"[,，;；\s]+", (text or "").strip()):
+        if not part:
+            continue
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})[-–~](\d{1,2}):(\d{2})", part)
+        if not match:
+            problems.append(N_("Write intervals like 08:00-12:00, 13:30-18:00."))
+            continue
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+            problems.append(N_("Times must lie between 00:00 and 23:59."))
+            continue
+        intervals.append((time(h1, m1), time(h2, m2)))
+    return sorted(intervals), problems + interval_problems(intervals)
+
+
+def interval_problems(intervals: list[tuple[time, time]]) -> list[str]:
+    """Each interval opens before it closes; intervals of one day do not overlap."""
+    problems = []
+    if any(opens >= closes for opens, closes in intervals):
+        problems.append(N_("An interval must open before it closes."))
+    if any(later[0] < earlier[1] for earlier, later in pairwise(sorted(intervals))):
+        problems.append(N_("Opening intervals of one day overlap."))
+    return problems
+
+
+def rate_order_problems(hourly_by_class: dict[str, int]) -> list[str]:
+    """Policy: internal <= academic <= enterprise, for the classes that have a rate."""
+    present = [hourly_by_class[c] for c in CUSTOMER_CLASSES if c in hourly_by_class]
+    if any(a > b for a, b in pairwise(present)):
+        return [N_("Rates must not decrease from internal to academic to enterprise users.")]
+    return []
+
+
+def booking_rules_problems(slot_minutes: int, min_minutes: int, max_minutes: int) -> list[str]:
+    problems = []
+    if max_minutes < min_minutes:
+        problems.append(N_("The longest booking must not be shorter than the shortest."))
+    if min_minutes % slot_minutes or max_minutes % slot_minutes:
+        problems.append(N_("Booking lengths must be whole multiples of the slot grid."))
+    return problems
+
+
+def local_to_utc(moment: datetime, tz_name: str) -> datetime:
+    """A naive wall-clock time at the instrument -> aware UTC."""
+    return moment.replace(tzinfo=ZoneInfo(tz_name)).astimezone(UTC)
+
+
+def effective_rates(rates, at: datetime) -> dict:
+    """customer_class -> the rate in force at `at` (latest valid_from not after it)."""
+    current = {}
+    for rate in sorted(rates, key=lambda r: r.valid_from):
+        if rate.valid_from <= at:
+            current[rate.customer_class] = rate
+    return current

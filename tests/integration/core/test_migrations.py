@@ -2,11 +2,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from booking.extensions import db
+from booking.instruments.search_index import include_object
 
 
 def test_models_and_migrations_agree(app):
     """The migrated schema matches the models: no pending autogenerate diff."""
-    context = MigrationContext.configure(db.session.connection(), opts={"compare_type": True})
+    context = MigrationContext.configure(db.session.connection(), opts={
+        "compare_type": True, "include_object": include_object})
     diff = compare_metadata(context, db.metadata)
     assert diff == []
 

@@ -1,0 +1,136 @@
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from booking.core.clock import now_utc
+from booking.errors import api_abort
+from booking.extensions import db
+from booking.instruments import directory, rules
+from booking.instruments.models import Instrument
+
+blp = Blueprint("api_instruments", __name__,
+                description="The public instrument directory (no token needed)")
+
+
+class DirectoryArgsSchema(ma.Schema):
+    q = ma.fields.String(load_default="", validate=ma.validate.Length(max=100),
+                         metadata={"description": "keywords; two-character Chinese works (电镜)"})
+    category = ma.fields.String(load_default="", validate=ma.validate.OneOf(
+        ["", *rules.CATEGORIES]))
+    org = ma.fields.Integer(load_default=None, metadata={"description": "organisation id"})
+    city = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
+    mode = ma.fields.String(load_default="", validate=ma.validate.OneOf(
+        ["", *rules.SERVICE_MODES]))
+    sort = ma.fields.String(load_default="relevance", validate=ma.validate.OneOf(directory.SORTS))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 10_000))
+    per_page = ma.fields.Integer(load_default=directory.PER_PAGE,
+                                 validate=ma.validate.Range(1, 100))
+
+
+class RateSchema(ma.Schema):
+    customer_class = ma.fields.String()
+    hourly_fen = ma.fields.Integer()
+    rounding_minutes = ma.fields.Integer()
+    minimum_minutes = ma.fields.Integer()
+    setup_fee_fen = ma.fields.Integer()
+    valid_from = ma.fields.AwareDateTime()
+
+
+class OrganisationRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name_zh = ma.fields.String()
+    name_en = ma.fields.String()
+    city = ma.fields.String()
+
+
+class InstrumentSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name_zh = ma.fields.String()
+    name_en = ma.fields.String()
+    model = ma.fields.String()
+    manufacturer = ma.fields.String()
+    category = ma.fields.String()
+    organisation = ma.fields.Nested(OrganisationRefSchema)
+    lab = ma.fields.String()
+    location = ma.fields.String()
+    status = ma.fields.String()
+    original_value_fen = ma.fields.Integer()
+    service_modes = ma.fields.Function(
+        lambda i: [m for m in rules.SERVICE_MODES if getattr(i, f"allows_{m}")])
+    hourly_fen = ma.fields.Integer(allow_none=True, metadata={
+        "description": "hourly rate in force for an outside enterprise user"})
+    info_updated_at = ma.fields.AwareDateTime()
+
+
+class OpeningHoursSchema(ma.Schema):
+    weekday = ma.fields.Integer(metadata={"description": "0 = Monday"})
+    opens = ma.fields.Time()
+    closes = ma.fields.Time()
+
+
+class InstrumentDetailSchema(InstrumentSchema):
+    description = ma.fields.String()
+    capabilities = ma.fields.Function(lambda i: [c for c in i.capabilities.splitlines()
+                                                 if c.strip()])
+    purchase_date = ma.fields.Date(allow_none=True)
+    timezone = ma.fields.String()
+    contact_name = ma.fields.String()
+    contact_phone = ma.fields.String()
+    contact_email = ma.fields.String()
+    rates = ma.fields.Method("current_rates")
+    opening_hours = ma.fields.List(ma.fields.Nested(OpeningHoursSchema))
+    booking_rules = ma.fields.Function(lambda i: {
+        "slot_minutes": i.slot_minutes, "min_minutes": i.min_minutes,
+        "max_minutes": i.max_minutes, "lead_minutes": i.lead_minutes,
+        "max_days_ahead": i.max_days_ahead, "cancel_deadline_hours": i.cancel_deadline_hours,
+        "requires_approval": i.requires_approval,
+        "approval_timeout_hours": i.approval_timeout_hours,
+        "no_show_fraction": str(i.no_show_fraction),
+        "late_cancel_fraction": str(i.late_cancel_fraction),
+        "requires_qualification": i.requires_qualification,
+        "per_sample_fee_fen": i.per_sample_fee_fen})
+
+    def current_rates(self, instrument):
+        current = rules.effective_rates(instrument.rates, now_utc())
+        return RateSchema(many=True).dump([current[c] for c in rules.CUSTOMER_CLASSES
+                                           if c in current])
+
+
+class InstrumentPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(InstrumentSchema))
+    total = ma.fields.Integer()
+    page = ma.fields.Integer()
+    per_page = ma.fields.Integer()
+
+
+@blp.route("/instruments")
+class Instruments(MethodView):
+    @blp.arguments(DirectoryArgsSchema, location="query")
+    @blp.response(200, InstrumentPageSchema)
+    def get(self, args):
+        """Search the public directory (same search and filters as the web page)."""
+        query = directory.DirectoryQuery(
+            q=args["q"].strip(), category=args["category"], org_id=args["org"],
+            city=args["city"].strip(), mode=args["mode"], sort=args["sort"], page=args["page"],
+            per_page=args["per_page"])
+        page = directory.search(query, directory.Viewer(), now_utc())
+        items = []
+        for instrument, hourly in page.rows:
+            instrument.hourly_fen = hourly
+            items.append(instrument)
+        return {"items": items, "total": page.total, "page": page.page,
+                "per_page": page.per_page}
+
+
+@blp.route("/instruments/<int:instrument_id>")
+class InstrumentDetail(MethodView):
+    @blp.response(200, InstrumentDetailSchema)
+    @blp.alt_response(404, description="unknown or not listed")
+    def get(self, instrument_id):
+        """One listed instrument with its current rates, opening hours and booking rules."""
+        instrument = db.session.get(Instrument, instrument_id)
+        if instrument is None or not instrument.is_listed:
+            api_abort(404, "not_found", "No listed instrument with this id.")
+        current = rules.effective_rates(instrument.rates, now_utc()).get("enterprise")
+        instrument.hourly_fen = current.hourly_fen if current else None
+        return instrument

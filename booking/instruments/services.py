@@ -1,0 +1,189 @@
+"""Publishing workflows: instruments, rate cards, opening hours, exceptions, blackouts, photos,
+freshness reminders. They flush, never commit: the route (or CLI command) commits once."""
+import os
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from booking.accounts.models import Organisation, Role, User
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.core.notifications import OutboxMessage, queue_message
+from booking.extensions import db
+from booking.instruments import rules, search_index
+from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Rate
+
+REMINDER_KIND = "instrument.stale_reminder"
+
+
+class CatalogueError(Exception):
+    """A workflow refused: the message is for the person (already translated)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _touch(instrument: Instrument, actor: User | None, action: str, **data) -> None:
+    """Every edit marks the entry reviewed, refreshes its index row and is audited."""
+    instrument.info_updated_at = now_utc()
+    search_index.reindex(instrument)
+    audit.record(action, actor=actor, obj=instrument, **data)
+
+
+def create_instrument(organisation: Organisation, fields: dict, actor: User) -> Instrument:
+    instrument = Instrument(organisation=organisation, **fields)
+    db.session.add(instrument)
+    db.session.flush()
+    _touch(instrument, actor, "instrument.created")
+    return instrument
+
+
+def update_instrument(instrument: Instrument, fields: dict, actor: User) -> None:
+    changed = sorted(k for k, v in fields.items() if getattr(instrument, k) != v)
+    for key, value in fields.items():
+        setattr(instrument, key, value)
+    _touch(instrument, actor, "instrument.updated", changed=changed)
+
+
+def mark_reviewed(instrument: Instrument, actor: User) -> None:
+    """The manager confirms the entry is still correct."""
+    _touch(instrument, actor, "instrument.reviewed")
+
+
+def add_rate(instrument: Instrument, *, customer_class: str, hourly_fen: int,
+             rounding_minutes: int, minimum_minutes: int, setup_fee_fen: int,
+             valid_from: datetime, actor: User) -> Rate:
+    """A new rate applies from valid_from on; it never rewrites prices already in force."""
+    now = now_utc()
+    valid_from = max(valid_from, now)
+    if any(r.customer_class == customer_class and r.valid_from >= valid_from
+           for r in instrument.rates):
+        raise CatalogueError(_("A rate for this class already starts on or after that date."),
+                             "valid_from")
+    rate = Rate(customer_class=customer_class, hourly_fen=hourly_fen,
+                rounding_minutes=rounding_minutes, minimum_minutes=minimum_minutes,
+                setup_fee_fen=setup_fee_fen, valid_from=valid_from)
+    in_force = {c: r.hourly_fen for c, r in
+                rules.effective_rates(instrument.rates, valid_from).items()}
+    problems = rules.rate_order_problems({**in_force, customer_class: hourly_fen})
+    if problems:
+        raise CatalogueError(_(problems[0]), "hourly")
+    instrument.rates.append(rate)
+    _touch(instrument, actor, "rate.added", customer_class=customer_class,
+           hourly_fen=hourly_fen, valid_from=valid_from.isoformat())
+    return rate
+
+
+def set_opening_hours(instrument: Instrument, intervals_by_weekday: dict, actor: User) -> None:
+    """Replace the weekly hours: {weekday: [(opens, closes), ...]} in local time."""
+    instrument.opening_hours = [
+        OpeningHours(weekday=day, opens=opens, closes=closes)
+        for day, intervals in sorted(intervals_by_weekday.items())
+        for opens, closes in intervals]
+    _touch(instrument, actor, "opening_hours.set", hours={
+        str(day): [f"{o:%H:%M}-{c:%H:%M}" for o, c in ivs]
+        for day, ivs in intervals_by_weekday.items() if ivs})
+
+
+def add_exception(instrument: Instrument, *, day, opens, closes, reason: str,
+                  actor: User) -> OpeningException:
+    if any(e.day == day for e in instrument.exceptions):
+        raise CatalogueError(_("There is already an exception for that day."), "day")
+    exception = OpeningException(day=day, opens=opens, closes=closes, reason=reason)
+    instrument.exceptions.append(exception)
+    _touch(instrument, actor, "opening_exception.added", day=day.isoformat(), reason=reason)
+    return exception
+
+
+def remove_exception(instrument: Instrument, exception: OpeningException, actor: User) -> None:
+    instrument.exceptions.remove(exception)
+    _touch(instrument, actor, "opening_exception.removed", day=exception.day.isoformat())
+
+
+def add_blackout(instrument: Instrument, *, start_at: datetime, end_at: datetime, reason: str,
+                 actor: User) -> Blackout:
+    """start_at/end_at are aware UTC (converted from the instrument's local time)."""
+    if end_at <= start_at:
+        raise CatalogueError(_("The end must be after the start."), "end")
+    blackout = Blackout(start_at=start_at, end_at=end_at, reason=reason, created_by_id=actor.id)
+    instrument.blackouts.append(blackout)
+    _touch(instrument, actor, "blackout.added", start=start_at.isoformat(),
+           end=end_at.isoformat(), reason=reason)
+    return blackout
+
+
+def remove_blackout(instrument: Instrument, blackout: Blackout, actor: User) -> None:
+    instrument.blackouts.remove(blackout)
+    _touch(instrument, actor, "blackout.removed", start=blackout.start_at.isoformat())
+
+
+def photo_dir() -> str:
+    return os.path.join(current_app.config["UPLOAD_DIR"], "instruments")
+
+
+def set_photo(instrument: Instrument, data: bytes, actor: User) -> None:
+    """Store a checked image (magic bytes, size) under UPLOAD_DIR with a random name."""
+    problem = rules.photo_problem(data)
+    if problem:
+        raise CatalogueError(_(problem), "photo")
+    extension = rules.PHOTO_EXTENSIONS[rules.image_kind(data[:16])]
+    name = f"{instrument.id}-{secrets.token_hex(8)}.{extension}"
+    os.makedirs(photo_dir(), exist_ok=True)
+    with open(os.path.join(photo_dir(), name), "wb") as file:
+        file.write(data)
+    instrument.photo_path = name
+    _touch(instrument, actor, "instrument.photo_set", photo=name)
+
+
+# --- freshness ---------------------------------------------------------------------------
+
+def stale_instruments(now: datetime) -> list[Instrument]:
+    cutoff = now - timedelta(days=rules.STALE_AFTER_DAYS)
+    return list(db.session.scalars(
+        select(Instrument).where(Instrument.status != "retired",
+                                 Instrument.info_updated_at <= cutoff)
+        .order_by(Instrument.organisation_id, Instrument.id)))
+
+
+def _managers(organisation_id: int) -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(Role).where(Role.organisation_id == organisation_id,
+                                      Role.name == "lab_manager", User.active.is_(True))))
+
+
+def _reminded_today(email: str, now: datetime) -> bool:
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.kind == REMINDER_KIND, OutboxMessage.recipient == email,
+        OutboxMessage.created_at >= day_start).limit(1)) is not None
+
+
+def queue_stale_reminders(console_url: str, now: datetime | None = None) -> int:
+    """One reminder per manager listing their stale instruments; at most one a day each."""
+    now = now or now_utc()
+    by_org: dict[int, list[Instrument]] = {}
+    for instrument in stale_instruments(now):
+        by_org.setdefault(instrument.organisation_id, []).append(instrument)
+    queued = 0
+    for org_id, instruments in by_org.items():
+        for manager in _managers(org_id):
+            if _reminded_today(manager.email, now):
+                continue
+            _queue_reminder(manager, instruments, console_url)
+            queued += 1
+    return queued
+
+
+def _queue_reminder(manager: User, instruments: list[Instrument], console_url: str) -> None:
+    with force_locale(manager.locale):
+        lines = "\n".join(f"- {i.display_name(manager.locale)} (#{i.id})" for i in instruments)
+        queue_message(manager.email, _("Please review your instrument information"),
+                      "\n".join([_("These instruments were not reviewed for %(days)d days:",
+                                   days=rules.STALE_AFTER_DAYS), lines,
+                                 _("Review them at %(url)s", url=console_url)]),
+                      kind=REMINDER_KIND)

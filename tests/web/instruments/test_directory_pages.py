@@ -1,0 +1,121 @@
+"""Public directory pages, API, export and the bureau's quality view."""
+import io
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from booking.core.clock import now_utc
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+from booking.instruments import services
+
+
+def test_anonymous_browses_and_searches(client, make):
+    make.instrument(name_zh="核磁共振波谱仪", name_en="NMR spectrometer")
+    make.instrument(name_zh="高效液相色谱仪", name_en="HPLC")
+    page = client.get("/?q=核磁").get_data(as_text=True)
+    assert "核磁共振波谱仪" in page and "高效液相色谱仪" not in page
+    assert "核磁共振波谱仪" in client.get("/instruments?q=NMR").get_data(as_text=True)
+    assert client.get("/?q=&category=analytical&org=x&price_min=-3&page=0").status_code == 200
+
+
+def test_detail_shows_the_viewers_class_only(client, login, make):
+    instrument = make.instrument(rates={"internal": 10_000, "academic": 20_000,
+                                        "enterprise": 40_000})
+    page = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert all(p in page for p in ("¥100.00", "¥200.00", "¥400.00"))
+    login(make.user(organisation=make.organisation(kind="enterprise")))
+    page = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert "¥400.00" in page and "¥100.00" not in page and "¥200.00" not in page
+
+
+def test_api_lists_and_searches_without_a_token(client, make):
+    instrument = make.instrument(name_zh="透射电子显微镜", name_en="TEM")
+    make.instrument(name_zh="已报废的透射电镜", status="retired")
+    body = client.get("/api/v1/instruments?q=电镜").get_json()
+    assert body["total"] == 1 and body["page"] == 1 and body["per_page"] == 20
+    item = body["items"][0]
+    assert item["id"] == instrument.id and item["hourly_fen"] == 40_000
+    assert item["organisation"]["id"] == instrument.organisation_id
+    assert set(item["service_modes"]) == {"self_operated", "staff_operated"}
+    detail = client.get(f"/api/v1/instruments/{instrument.id}").get_json()
+    assert [r["customer_class"] for r in detail["rates"]] == ["internal", "academic",
+                                                              "enterprise"]
+    assert detail["booking_rules"]["slot_minutes"] == 30
+    assert len(detail["opening_hours"]) == 5
+
+
+def test_api_filters_and_errors(client, make):
+    org = make.organisation(city="鞍山")
+    make.instrument(organisation=org, name_zh="冲击试验机", category="physical_testing")
+    assert client.get(f"/api/v1/instruments?org={org.id}").get_json()["total"] == 1
+    assert client.get("/api/v1/instruments?city=鞍山&category=physical_testing"
+                      ).get_json()["total"] == 1
+    response = client.get("/api/v1/instruments?category=nonsense")
+    assert response.status_code == 422 and response.get_json()["error"]["code"]
+    assert client.get("/api/v1/instruments/999999").get_json()["error"]["code"] == "not_found"
+    private = make.instrument(is_public=False)
+    assert client.get(f"/api/v1/instruments/{private.id}").status_code == 404
+
+
+def test_openapi_documents_the_directory(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert "/api/v1/instruments" in spec["paths"]
+    assert "/api/v1/instruments/{instrument_id}" in spec["paths"]
+
+
+@pytest.mark.parametrize("role", ["member", "lab_manager", "finance"])
+def test_export_is_for_bureau_staff_only(client, login, make, role):
+    login(make.user(role=role))
+    assert client.get("/instruments/export.csv").status_code == 403
+    assert client.get("/instruments/export.xlsx").status_code == 403
+    assert client.get("/bureau/directory-quality").status_code == 403
+
+
+def test_anonymous_cannot_export(client):
+    assert client.get("/instruments/export.csv").status_code == 302
+
+
+def test_bureau_exports_csv_and_xlsx(client, login, make):
+    make.instrument(name_zh="=HYPERLINK(\"x\")仪器")
+    make.instrument(name_zh="X射线衍射仪")
+    make.instrument(name_zh="私有仪器", is_public=False)
+    login(make.user(role="bureau_staff"))
+    response = client.get("/instruments/export.csv")
+    assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
+    text = response.data.decode("utf-8-sig")
+    assert "X射线衍射仪" in text and "私有仪器" not in text
+    assert "'=HYPERLINK" in text
+    response = client.get("/instruments/export.xlsx?q=XRD")
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.values)
+    assert rows[0][0] == "id" and len(rows) == 2 and rows[1][3] == "X射线衍射仪"
+    assert rows[1][-2] == 400.0  # enterprise hourly CNY
+
+
+def test_bureau_quality_view_lists_stale_and_scores(client, login, make):
+    make.instrument(name_zh="多年未更新的仪器", info_updated_at=now_utc() - timedelta(days=400))
+    login(make.user(role="bureau_staff"))
+    page = client.get("/bureau/directory-quality").get_data(as_text=True)
+    assert "多年未更新的仪器" in page and 'id="institutions"' in page
+
+
+def test_reminders_go_to_managers_once_a_day(app, make):
+    instrument = make.instrument(info_updated_at=now_utc() - timedelta(days=200))
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    make.user(role="member", organisation=instrument.organisation)
+    make.instrument(organisation=instrument.organisation)  # fresh: not mentioned
+    assert services.queue_stale_reminders("http://x/lab") == 1
+    assert services.queue_stale_reminders("http://x/lab") == 0
+    message = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.kind == services.REMINDER_KIND))
+    assert message.recipient == manager.email and instrument.name_zh in message.body
+
+
+def test_notify_reminders_command(app, make):
+    make.instrument(info_updated_at=now_utc() - timedelta(days=200))
+    result = app.test_cli_runner().invoke(args=["notify", "reminders"])
+    assert result.exit_code == 0, result.output
+    assert "reminder" in result.output

@@ -1,0 +1,269 @@
+"""Publishing through the HTML forms: the happy path, the denials and the bad input."""
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from booking.core.audit import AuditEvent
+from booking.core.clock import now_utc
+from booking.core.db import utc
+from booking.extensions import db
+from booking.instruments.models import Instrument
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+FORM = {
+    "name_zh": "场发射扫描电子显微镜", "name_en": "Field-emission SEM", "model": "SU8010",
+    "manufacturer": "Hitachi", "category": "analytical", "original_value": "3200000.00",
+    "purchase_date": "2019-06-01", "lab": "分析测试中心", "location": "化工楼 101",
+    "contact_name": "陈明", "contact_phone": "0411-84700000",
+    "contact_email": "sem@dlut.edu.cn", "description": "<script>alert(1)</script>高分辨形貌观察",
+    "capabilities": "形貌观察\n能谱分析", "allows_self_operated": "y",
+    "allows_staff_operated": "y", "status": "active", "is_public": "y",
+    "timezone": "Asia/Shanghai", "slot_minutes": "30", "min_minutes": "30",
+    "max_minutes": "480", "lead_minutes": "60", "max_days_ahead": "60",
+    "cancel_deadline_hours": "24", "requires_approval": "y", "approval_timeout_hours": "48",
+    "no_show_fraction": "0.5", "late_cancel_fraction": "0.25", "per_sample_fee": "0",
+}
+
+
+@pytest.fixture
+def manager(make):
+    return make.user(role="lab_manager")
+
+
+def _create(client, manager, **changes):
+    data = {**FORM, "organisation_id": str(manager.organisation_id), **changes}
+    return client.post("/lab/instruments/new", data=data)
+
+
+def test_manager_publishes_an_instrument(client, login, manager):
+    login(manager)
+    response = _create(client, manager)
+    assert response.status_code == 302
+    instrument = db.session.scalar(select(Instrument).where(Instrument.name_zh == FORM["name_zh"]))
+    assert instrument.original_value_fen == 320_000_000
+    assert str(instrument.late_cancel_fraction) == "0.250"
+    assert db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "instrument.created", AuditEvent.object_id == instrument.id))
+    page = client.get("/?q=电镜").get_data(as_text=True)
+    assert "场发射扫描电子显微镜" in page
+    detail = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in detail
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in detail
+    assert 'id="calendar"' in detail
+
+
+def test_console_lists_own_instruments_with_stale_flag(client, login, make, manager):
+    make.instrument(organisation=manager.organisation, name_zh="陈旧的仪器",
+                    info_updated_at=now_utc() - timedelta(days=200))
+    make.instrument(name_zh="别人的仪器")
+    login(manager)
+    page = client.get("/lab").get_data(as_text=True)
+    assert "陈旧的仪器" in page and "别人的仪器" not in page
+    assert "stale-flag" in page
+
+
+@pytest.mark.parametrize("role", ["member", "student", "finance", "bureau_staff"])
+def test_non_managers_cannot_open_the_console(client, login, make, role):
+    login(make.user(role=role))
+    assert client.get("/lab").status_code == 403
+    assert client.get("/lab/instruments/new").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client):
+    assert client.get("/lab").status_code == 302
+
+
+def test_manager_of_another_institution_cannot_edit(client, login, make):
+    instrument = make.instrument(name_zh="原名")
+    login(make.user(role="lab_manager"))
+    url = f"/lab/instruments/{instrument.id}"
+    assert client.get(url + "/edit").status_code == 403
+    assert client.post(url + "/edit", data={**FORM, "name_zh": "改名"}).status_code == 403
+    assert client.post(url + "/rates", data={"rate-customer_class": "internal"}).status_code == 403
+    assert client.post(url + "/photo", data={}).status_code == 403
+    assert client.post(url + "/hours", data={}).status_code == 403
+    assert client.post(url + "/blackouts", data={}).status_code == 403
+    db.session.refresh(instrument)
+    assert instrument.name_zh == "原名"
+
+
+def test_member_of_the_owner_cannot_edit(client, login, make):
+    instrument = make.instrument()
+    login(make.user(role="member", organisation=instrument.organisation))
+    assert client.post(f"/lab/instruments/{instrument.id}/edit", data=FORM).status_code == 403
+
+
+def test_manager_cannot_create_for_another_organisation(client, login, make, manager):
+    other = make.organisation()
+    login(manager)
+    response = _create(client, manager, organisation_id=str(other.id))
+    assert response.status_code == 200  # not a valid choice
+    assert db.session.scalar(select(Instrument).where(Instrument.organisation_id == other.id)) \
+        is None
+
+
+@pytest.mark.parametrize("changes,message", [
+    ({"original_value": "-5"}, "不能为负数"),
+    ({"min_minutes": "60", "max_minutes": "30"}, "最长预约"),
+    ({"allows_self_operated": "", "allows_staff_operated": ""}, "至少提供一种服务方式"),
+    ({"no_show_fraction": "1.5"}, "0 到 1"),
+    ({"name_zh": ""}, "必填"),
+])
+def test_bad_instrument_input_is_refused(client, login, manager, changes, message):
+    login(manager)
+    data = {key: value for key, value in {**FORM, **changes}.items() if value != ""}
+    response = client.post("/lab/instruments/new",
+                           data={**data, "organisation_id": str(manager.organisation_id)})
+    assert response.status_code == 200
+    assert message in response.get_data(as_text=True)
+
+
+def test_edit_bumps_info_updated_at_and_audits(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation,
+                                 info_updated_at=utc(2024, 1, 1))
+    login(manager)
+    response = client.post(f"/lab/instruments/{instrument.id}/edit",
+                           data={**FORM, "name_zh": "新名字"})
+    assert response.status_code == 302
+    db.session.refresh(instrument)
+    assert instrument.name_zh == "新名字"
+    assert instrument.info_updated_at > utc(2026, 1, 1)
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "instrument.updated"))
+
+
+def _rate(client, instrument, **changes):
+    data = {"rate-customer_class": "academic", "rate-hourly": "250", "rate-rounding_minutes": "15",
+            "rate-minimum_minutes": "30", "rate-setup_fee": "0",
+            "rate-valid_from": (now_utc() + timedelta(days=10)).date().isoformat()}
+    data.update({f"rate-{k}": v for k, v in changes.items()})
+    return client.post(f"/lab/instruments/{instrument.id}/rates", data=data)
+
+
+def test_new_rate_starts_later_and_keeps_the_old_one(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    assert _rate(client, instrument).status_code == 302
+    db.session.refresh(instrument)
+    academic = [r for r in instrument.rates if r.customer_class == "academic"]
+    assert [r.hourly_fen for r in academic] == [20_000, 25_000]
+    assert academic[0].valid_from == utc(2020, 1, 1)
+
+
+def test_rate_in_the_past_starts_now_not_earlier(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    assert _rate(client, instrument, valid_from="2021-01-01").status_code == 302
+    db.session.refresh(instrument)
+    newest = max(instrument.rates, key=lambda r: r.valid_from)
+    assert newest.valid_from > now_utc() - timedelta(minutes=1)
+
+
+def test_negative_price_and_internal_above_external_are_refused(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    response = _rate(client, instrument, hourly="-1")
+    assert response.status_code == 422 and "不能为负数" in response.get_data(as_text=True)
+    response = _rate(client, instrument, customer_class="internal", hourly="900")
+    assert response.status_code == 422
+    assert "费率" in response.get_data(as_text=True)
+    db.session.refresh(instrument)
+    assert len(instrument.rates) == 3
+
+
+def test_opening_hours_are_saved_and_overlaps_refused(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation, hours=None)
+    login(manager)
+    url = f"/lab/instruments/{instrument.id}/hours"
+    response = client.post(url, data={"hours-day0": "08:00-12:00, 11:00-13:00"})
+    assert response.status_code == 422 and "重叠" in response.get_data(as_text=True)
+    response = client.post(url, data={"hours-day0": "13:30-18:00, 08:00-12:00",
+                                      "hours-day5": "09:00-12:00"})
+    assert response.status_code == 302
+    db.session.refresh(instrument)
+    assert [(h.weekday, f"{h.opens:%H:%M}") for h in instrument.opening_hours] == [
+        (0, "08:00"), (0, "13:30"), (5, "09:00")]
+
+
+def test_blackout_in_local_time_stored_utc_and_end_before_start_refused(client, login, make,
+                                                                        manager):
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    url = f"/lab/instruments/{instrument.id}/blackouts"
+    response = client.post(url, data={"blackout-start": "2026-12-01T10:00",
+                                      "blackout-end": "2026-12-01T09:00",
+                                      "blackout-reason": "维护"})
+    assert response.status_code == 422 and "结束" in response.get_data(as_text=True)
+    response = client.post(url, data={"blackout-start": "2026-12-01T10:00",
+                                      "blackout-end": "2026-12-01T12:00"})
+    assert response.status_code == 422  # reason required
+    response = client.post(url, data={"blackout-start": "2026-12-01T10:00",
+                                      "blackout-end": "2026-12-01T12:00",
+                                      "blackout-reason": "更换灯丝"})
+    assert response.status_code == 302
+    db.session.refresh(instrument)
+    assert instrument.blackouts[0].start_at == utc(2026, 12, 1, 2)
+
+
+def test_opening_exception_closed_and_special_hours(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    url = f"/lab/instruments/{instrument.id}/exceptions"
+    assert client.post(url, data={"exception-day": "2026-10-01", "exception-closed": "y",
+                                  "exception-reason": "国庆节"}).status_code == 302
+    assert client.post(url, data={"exception-day": "2026-10-01", "exception-closed": "y",
+                                  "exception-reason": "重复"}).status_code == 422
+    response = client.post(url, data={"exception-day": "2026-10-08", "exception-opens": "14:00",
+                                      "exception-closes": "10:00", "exception-reason": "调休"})
+    assert response.status_code == 422
+    assert client.post(url, data={"exception-day": "2026-10-08", "exception-opens": "09:00",
+                                  "exception-closes": "12:00",
+                                  "exception-reason": "调休"}).status_code == 302
+    db.session.refresh(instrument)
+    assert [e.opens is None for e in instrument.exceptions] == [True, False]
+
+
+def _upload(client, instrument, data, name="photo.png"):
+    return client.post(f"/lab/instruments/{instrument.id}/photo",
+                       data={"photo-photo": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def test_photo_upload_and_serving(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    assert _upload(client, instrument, PNG).status_code == 302
+    db.session.refresh(instrument)
+    assert instrument.photo_path.endswith(".png")
+    response = client.get(f"/instruments/{instrument.id}/photo")
+    assert response.status_code == 200 and response.data == PNG
+    assert response.mimetype == "image/png"
+
+
+def test_non_image_and_too_large_uploads_are_refused(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    response = _upload(client, instrument, b"<html>not an image</html>", name="fake.png")
+    assert response.status_code == 422 and "JPEG" in response.get_data(as_text=True)
+    response = _upload(client, instrument, PNG + b"\x00" * (5 * 1024 * 1024))
+    assert response.status_code == 422 and "5 MB" in response.get_data(as_text=True)
+    db.session.refresh(instrument)
+    assert instrument.photo_path is None
+
+
+def test_private_instrument_page_is_hidden_from_the_public(client, login, make):
+    instrument = make.instrument(is_public=False)
+    assert client.get(f"/instruments/{instrument.id}").status_code == 404
+    login(make.user(role="lab_manager", organisation=instrument.organisation))
+    assert client.get(f"/instruments/{instrument.id}").status_code == 200
+
+
+def test_review_marks_stale_instrument_fresh(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation,
+                                 info_updated_at=utc(2024, 1, 1))
+    login(manager)
+    assert client.post(f"/lab/instruments/{instrument.id}/review").status_code == 302
+    db.session.refresh(instrument)
+    assert instrument.info_updated_at > utc(2026, 1, 1)
