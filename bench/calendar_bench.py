@@ -1,0 +1,307 @@
+"""City-scale benchmark of the booking calendar and the booking API (issue 4).
+
+Run the same way as ../shared/peer-bench (gunicorn, 2 workers, 127.0.0.1; wrk -t2 -c8 --latency)
+and compare ratios with NEMO's figures in its README and with the bare-Flask ceiling, which this
+script measures in the same run:
+
+    python bench/calendar_bench.py seed --db sqlite:////tmp/booking-bench/city.sqlite
+    python bench/calendar_bench.py run  --db sqlite:////tmp/booking-bench/city.sqlite
+    (PostgreSQL: --db postgresql+psycopg://postgres@127.0.0.1:5432/booking_bench)
+
+seed: a fresh schema through the migrations, the demo accounts, 200 instruments, 500 users and
+about 50,000 bookings over a year (booking.bookings.demo at scale "city"), plus four empty
+always-open instruments for the creation test.
+run: (1) calendar JSON of the busiest instrument for the current month, (2) POST
+/api/v1/bookings with distinct slots, then a check that nothing overlaps, (3) the Flask ceiling
+(one SQLite SELECT by primary key, connection kept), and SQL queries per calendar request.
+"""
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PEER = ROOT.parent / "shared" / "peer-bench"
+WORK = Path("/tmp/booking-bench")
+PORT, CEILING_PORT = 8011, 8012
+BIN = Path(sys.executable).parent
+
+
+def make_app(url: str):
+    from booking import create_app
+    from config import DevelopmentConfig
+
+    class BenchConfig(DevelopmentConfig):
+        SQLALCHEMY_DATABASE_URI = url
+        RATELIMIT_ENABLED = False
+
+    return create_app(BenchConfig)
+
+
+def state_file(url: str) -> Path:
+    return WORK / f"state-{url.split(':', 1)[0].split('+')[0]}.json"
+
+
+# --- seed ----------------------------------------------------------------------------------------
+def fresh_schema(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    if url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url[len("sqlite:///"):] + suffix).unlink(missing_ok=True)
+        return
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def seed_instruments(organisations, count, always_open=False, **rules):
+    from booking.core.db import utc
+    from booking.extensions import db
+    from booking.instruments.models import Instrument, OpeningHours, Rate
+    from booking.instruments.rules import CATEGORIES
+
+    categories = list(CATEGORIES)
+    made = []
+    for n in range(count):
+        owner = organisations[n % len(organisations)]
+        instrument = Instrument(organisation=owner, name_zh=f"大型仪器 {n + 1}",
+                                name_en=f"Instrument {n + 1}", category=categories[n % 15],
+                                original_value_fen=80_000_000 + n * 1_000_000, lab="测试中心",
+                                **{"requires_approval": n % 2 == 0, **rules})
+        for klass, hourly in (("internal", 10_000), ("academic", 20_000), ("enterprise", 40_000)):
+            instrument.rates.append(Rate(customer_class=klass, hourly_fen=hourly,
+                                         valid_from=utc(2020, 1, 1)))
+        if always_open:
+            hours = [(d, dtime(0), dtime(23, 59)) for d in range(7)]
+        else:  # weekdays 08-20, every third instrument also on Saturday
+            hours = [(d, dtime(8), dtime(20)) for d in range(6 if n % 3 == 0 else 5)]
+        instrument.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in hours]
+        db.session.add(instrument)
+        made.append(instrument)
+    db.session.flush()
+    return made
+
+
+def seed_users(organisations, count):
+    from werkzeug.security import generate_password_hash
+
+    from booking.accounts.models import Role, User
+    from booking.extensions import db
+
+    password_hash = generate_password_hash("demo-pass-2026", method="scrypt")
+    for n in range(count):
+        organisation = organisations[n % len(organisations)]
+        user = User(email=f"bench{n}@demo.cn", name=f"用户{n}", password_hash=password_hash,
+                    organisation=organisation, membership_confirmed=True)
+        user.roles = [Role(organisation=organisation, name="member")]
+        db.session.add(user)
+    db.session.flush()
+
+
+def seed(url: str) -> None:
+    from sqlalchemy import func, select
+
+    from booking.accounts.demo import seed_accounts
+    from booking.accounts.services import create_api_token, get_user_by_email
+    from booking.bookings import demo
+    from booking.bookings.models import Booking
+    from booking.extensions import db
+
+    fresh_schema(url)
+    app = make_app(url)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        orgs = seed_accounts()
+        providers = [orgs["dlut"], orgs["ustl"], orgs["dicp"]]
+        seed_instruments(providers, 200)
+        seed_users([o for key, o in orgs.items() if key != "bureau"], 500 - 9)
+        started = time.perf_counter()
+        demo.seed("city")
+        seconds = time.perf_counter() - started
+        spare = seed_instruments(providers[:1], 4, always_open=True, lead_minutes=0,
+                                 max_days_ahead=3650, requires_approval=False)
+        _, token = create_api_token(get_user_by_email("sme@demo.cn"), "bench")
+        spare_ids = [i.id for i in spare]
+        db.session.commit()
+        total = db.session.scalar(select(func.count(Booking.id)))
+        busiest = db.session.execute(select(Booking.instrument_id, func.count()).group_by(
+            Booking.instrument_id).order_by(func.count().desc()).limit(1)).first()[0]
+    state = {"url": url, "token": token, "busiest": busiest, "spare": spare_ids}
+    state_file(url).write_text(json.dumps(state))
+    print(f"seeded {total} bookings in {seconds:.1f} s; busiest instrument {busiest}")
+
+
+# --- run -----------------------------------------------------------------------------------------
+def wait_http(url: str) -> None:
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url, timeout=2)  # noqa: S310 - loopback only
+            return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"server at {url} did not come up")
+
+
+def start_gunicorn(app: str, port: int, env: dict, cwd: Path, probe: str) -> int:
+    pidfile = WORK / f"gunicorn-{port}.pid"
+    subprocess.Popen([str(BIN / "gunicorn"), app, "-w", "2", "-b", f"127.0.0.1:{port}",
+                      "--access-logfile", "/dev/null", "--error-logfile",
+                      str(WORK / f"gunicorn-{port}.log"), "-p", str(pidfile)],
+                     cwd=cwd, env={**os.environ, **env})
+    wait_http(f"http://127.0.0.1:{port}{probe}")
+    return int(pidfile.read_text())
+
+
+def stop(pid: int) -> None:
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(60):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+
+
+def wrk(url: str, duration: str, lua: Path, env: dict | None = None) -> dict:
+    out = subprocess.run(["wrk", "-t2", "-c8", f"-d{duration}", "--latency", "-s", str(lua), url],
+                         capture_output=True, text=True, env={**os.environ, **(env or {})},
+                         check=True).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
+    counters = re.search(r"COUNTERS (.*)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": latency.get("50"), "p99": latency.get("99"),
+            "counters": counters.group(1) if counters else "", "raw": out}
+
+
+def month_range() -> tuple[str, str]:
+    today = datetime.now(UTC).date()
+    first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return f"{first}T00:00:00", f"{following}T00:00:00"
+
+
+def calendar_queries(url: str, path: str) -> int:
+    from sqlalchemy import event
+
+    from booking.extensions import db
+
+    app = make_app(url)
+    counted = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: counted.append(1))
+        app.test_client().get(path)
+    return len(counted)
+
+
+def first_free_day(url: str, spare: list[int]) -> datetime:
+    """A UTC midnight after every booking earlier runs left on the bench instruments."""
+    from sqlalchemy import func, select
+
+    from booking.bookings.models import Booking
+    from booking.extensions import db
+
+    with make_app(url).app_context():
+        latest = db.session.scalar(select(func.max(Booking.end_at)).where(
+            Booking.instrument_id.in_(spare)))
+    after = max(latest or datetime.now(UTC), datetime.now(UTC)) + timedelta(days=2)
+    return after.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def check_no_overlaps(url: str, spare: list[int]) -> tuple[int, int]:
+    from sqlalchemy import and_, func, select
+    from sqlalchemy.orm import aliased
+
+    from booking.bookings.models import Booking
+    from booking.extensions import db
+
+    app = make_app(url)
+    with app.app_context():
+        other = aliased(Booking)
+        overlaps = db.session.scalar(select(func.count()).select_from(Booking).join(other, and_(
+            other.instrument_id == Booking.instrument_id, other.id < Booking.id,
+            other.start_at < Booking.end_at, Booking.start_at < other.end_at,
+            other.state.in_(("pending", "approved", "in_use")),
+            Booking.state.in_(("pending", "approved", "in_use")))))
+        created = db.session.scalar(select(func.count(Booking.id)).where(
+            Booking.instrument_id.in_(spare)))
+    return overlaps, created
+
+
+def run(url: str, duration: str) -> None:
+    state = json.loads(state_file(url).read_text())
+    env = {"DATABASE_URL": url, "APP_CONFIG": "development", "RATELIMIT_ENABLED": "0"}
+    start, end = month_range()
+    path = f"/instruments/{state['busiest']}/calendar.json?start={start}&end={end}"
+    rows = [("calendar_json_month", calendar_queries(url, path))]
+    pid = start_gunicorn("wsgi:app", PORT, env, ROOT, "/healthz")
+    try:
+        results = {"calendar_json_month": wrk(f"http://127.0.0.1:{PORT}{path}", duration,
+                                              ROOT / "bench/lua/get_count.lua")}
+        base = first_free_day(url, state["spare"])
+        results["api_create"] = wrk(f"http://127.0.0.1:{PORT}/", duration,
+                                    ROOT / "bench/lua/booking_create.lua", {
+                                        "API_TOKEN": state["token"],
+                                        "BASE_TS": str(int(base.timestamp())),
+                                        "FIRST_INSTRUMENT": str(state["spare"][0]),
+                                        "N_INSTRUMENTS": str(len(state["spare"])),
+                                        "WRK_THREADS": "2"})
+    finally:
+        stop(pid)
+    results["flask_ceiling_pk_keepconn"] = ceiling(duration)
+    overlaps, created = check_no_overlaps(url, state["spare"])
+    print("test\treq_per_s\tp50\tp99\tcounters")
+    for name, result in results.items():
+        print(f"{name}\t{result['rps']:.0f}\t{result['p50']}\t{result['p99']}\t{result['counters']}")
+    print(f"SQL queries per calendar request: {rows[0][1]}")
+    print(f"bookings created on the bench instruments: {created}; overlapping pairs: {overlaps}")
+    ratio = results["calendar_json_month"]["rps"] / results["flask_ceiling_pk_keepconn"]["rps"]
+    print(f"calendar / ceiling: {ratio:.0%}; calendar / NEMO (29 req/s): "
+          f"{results['calendar_json_month']['rps'] / 29:.0f}x; create / NEMO (65 req/s): "
+          f"{results['api_create']['rps'] / 65:.1f}x")
+
+
+def ceiling(duration: str) -> dict:
+    database = WORK / "ceiling.db"
+    if not database.exists():
+        subprocess.run([sys.executable, str(PEER / "flask_ceiling/make_db.py"), str(database)],
+                       check=True)
+    pid = start_gunicorn("app:app", CEILING_PORT, {"FLASK_BENCH_DB": str(database)},
+                         PEER / "flask_ceiling", "/hello")
+    try:
+        return wrk(f"http://127.0.0.1:{CEILING_PORT}/", duration,
+                   PEER / "lua/flask_random_pk.lua",
+                   {"LUA_DIR": str(PEER / "lua"), "PATH_PREFIX": "/item_keep/",
+                    "N_ROWS": "50000", "WRK_THREADS": "2"})
+    finally:
+        stop(pid)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["seed", "run"])
+    parser.add_argument("--db", default=f"sqlite:///{WORK}/city.sqlite")
+    parser.add_argument("--duration", default="20s")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    if args.command == "seed":
+        seed(args.db)
+    else:
+        run(args.db, args.duration)
+
+
+if __name__ == "__main__":
+    main()

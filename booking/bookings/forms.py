@@ -1,0 +1,58 @@
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+MODE_CHOICES = [("self_operated", _l("Self-operated")), ("staff_operated", _l("Staff-operated (送样)"))]
+
+
+def local_to_utc(value: datetime, timezone: str) -> datetime:
+    """A wall-clock time entered in the instrument's timezone, as aware UTC."""
+    return value.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+class BookingForm(FlaskForm):
+    start = DateTimeLocalField(_l("Start"), format="%Y-%m-%dT%H:%M",
+                               validators=[InputRequired()])
+    end = DateTimeLocalField(_l("End"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    mode = RadioField(_l("Service mode"), choices=MODE_CHOICES, default="self_operated",
+                      validators=[InputRequired()])
+    purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)],
+                            description=_l("What you will measure, samples, special needs."))
+    submit = SubmitField(_l("Request booking"))
+
+    def set_modes(self, self_operated: bool, staff_operated: bool) -> None:
+        offered = {"self_operated": self_operated, "staff_operated": staff_operated}
+        self.mode.choices = [(v, label) for v, label in MODE_CHOICES if offered[v]]
+        if not self.is_submitted() and not offered.get(self.mode.data):
+            self.mode.data = self.mode.choices[0][0]
+
+
+class BulkDecisionForm(FlaskForm):
+    """Approve or reject the ticked requests of the queue (ids come as repeated `ids`)."""
+
+    reason = StringField(_l("Reason for rejecting"), validators=[Optional(), Length(max=500)])
+
+
+class RejectForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Reject"))
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Cancel booking"))
+
+
+class TrainingRequestForm(FlaskForm):
+    message = TextAreaField(_l("Message to the lab"), validators=[Optional(), Length(max=500)])
+    submit = SubmitField(_l("Request training"))
+
+
+class QualificationForm(FlaskForm):
+    email = StringField(_l("E-mail of the user"),
+                        validators=[DataRequired(), Email(), Length(max=254)])
+    submit = SubmitField(_l("Grant qualification"))

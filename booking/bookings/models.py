@@ -1,0 +1,108 @@
+"""Bookings, private calendar-feed tokens and training requests.
+
+The no-overlap invariant of occupying bookings lives in the database (migration 0003: a
+PostgreSQL exclusion constraint, SQLite triggers), not in this metadata.
+"""
+import secrets
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.accounts.models import Organisation, User
+from booking.bookings.rules import MODES, OCCUPYING_STATES, STATES
+from booking.core.clock import now_utc
+from booking.core.db import TimestampMixin, UTCDateTime
+from booking.extensions import db
+from booking.instruments.models import Instrument
+
+
+class Booking(TimestampMixin, db.Model):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(f"state IN {STATES!r}", name="state"),
+        CheckConstraint(f"mode IN {MODES!r}", name="mode"),
+        CheckConstraint("start_at < end_at", name="order"),
+        Index("ix_bookings_instrument_start", "instrument_id", "start_at"),
+        Index("ix_bookings_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(16), default="self_operated")
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(String(500), default="")
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    late_cancel: Mapped[bool] = mapped_column(Boolean, default=False)
+    sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE, bumped on change
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    instrument: Mapped[Instrument] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    organisation: Mapped[Organisation] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def occupies(self) -> bool:
+        return self.state in OCCUPYING_STATES
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end_at - self.start_at).total_seconds() // 60)
+
+    def can_view(self, user: User) -> bool:
+        return user.is_authenticated and (user.id == self.user_id or self.can_decide(user))
+
+    def can_decide(self, user: User) -> bool:
+        """Approve, reject, record: managers of the owning organisation (and admins)."""
+        return user.is_authenticated and user.can_manage_organisation(
+            self.instrument.organisation_id)
+
+    def can_cancel(self, user: User) -> bool:
+        return self.can_view(user)
+
+    def __repr__(self):
+        return f"<Booking {self.id} {self.state} {self.start_at:%Y-%m-%d %H:%M}>"
+
+
+class FeedToken(TimestampMixin, db.Model):
+    """The secret in a user's private calendar-feed URL. Resetting replaces it."""
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+
+    user: Mapped[User] = relationship()
+
+    @staticmethod
+    def generate() -> str:
+        return secrets.token_urlsafe(24)
+
+
+class TrainingRequest(TimestampMixin, db.Model):
+    """A user asks to be trained (qualified) for self-operated use of an instrument."""
+
+    __tablename__ = "training_requests"
+    __table_args__ = (CheckConstraint("state IN ('open', 'granted', 'declined')", name="state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    instrument_id: Mapped[int] = mapped_column(
+        ForeignKey("instruments.id", ondelete="CASCADE"), index=True)
+    message: Mapped[str] = mapped_column(String(500), default="")
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    instrument: Mapped[Instrument] = relationship()

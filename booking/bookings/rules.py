@@ -1,0 +1,332 @@
+"""Booking rules as pure functions on plain values: no Flask, no database, no current user.
+
+Moments are aware UTC datetimes and intervals are half-open [start, end). Opening hours are
+wall-clock times in the instrument's IANA timezone, so a day's hours follow DST by themselves.
+Problem messages are English msgids with %(name)s parameters; whoever shows one translates it.
+"""
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+STATES = ("pending", "approved", "in_use", "completed", "rejected", "cancelled", "expired",
+          "no_show")
+OCCUPYING_STATES = ("pending", "approved", "in_use")
+MODES = ("self_operated", "staff_operated")
+END_OF_DAY = time(23, 59)  # "open until 23:59" means open until midnight
+
+Interval = tuple[datetime, datetime]
+
+
+def _l(message: str) -> str:
+    """Marks a msgid for extraction (pybabel keyword _l); it is translated where shown."""
+    return message
+
+
+# --- state machine -----------------------------------------------------------------------------
+class IllegalTransition(Exception):
+    """A booking cannot move from its state to the target one."""
+
+    target = ""
+
+    def __init__(self, current: str):
+        super().__init__(f"a {current} booking cannot become {self.target}")
+        self.current = current
+
+
+class CannotApprove(IllegalTransition):
+    target = "approved"
+
+
+class CannotReject(IllegalTransition):
+    target = "rejected"
+
+
+class CannotCancel(IllegalTransition):
+    target = "cancelled"
+
+
+class CannotExpire(IllegalTransition):
+    target = "expired"
+
+
+class CannotCheckIn(IllegalTransition):
+    target = "in_use"
+
+
+class CannotComplete(IllegalTransition):
+    target = "completed"
+
+
+class CannotMarkNoShow(IllegalTransition):
+    target = "no_show"
+
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "pending": frozenset({"approved", "rejected", "cancelled", "expired"}),
+    "approved": frozenset({"in_use", "cancelled", "no_show"}),
+    "in_use": frozenset({"completed"}),
+    "completed": frozenset(), "rejected": frozenset(), "cancelled": frozenset(),
+    "expired": frozenset(), "no_show": frozenset(),
+}
+_ILLEGAL = {cls.target: cls for cls in (CannotApprove, CannotReject, CannotCancel, CannotExpire,
+                                        CannotCheckIn, CannotComplete, CannotMarkNoShow)}
+
+
+def check_transition(current: str, target: str) -> None:
+    """Raise the named IllegalTransition unless `current → target` is allowed."""
+    if target not in TRANSITIONS[current]:
+        raise _ILLEGAL[target](current)
+
+
+# --- intervals ----------------------------------------------------------------------------------
+def merge(intervals) -> list[Interval]:
+    """Sorted, with overlapping or touching intervals joined."""
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        elif start < end:
+            merged.append((start, end))
+    return merged
+
+
+def subtract(base, holes) -> list[Interval]:
+    """The parts of `base` not covered by any of `holes`."""
+    holes = merge(holes)
+    result = []
+    for start, end in merge(base):
+        for hole_start, hole_end in holes:
+            if hole_end <= start:
+                continue
+            if hole_start >= end:
+                break
+            if hole_start > start:
+                result.append((start, hole_start))
+            start = hole_end
+            if start >= end:
+                break
+        if start < end:
+            result.append((start, end))
+    return result
+
+
+def clip(intervals, start: datetime, end: datetime) -> list[Interval]:
+    return [(max(s, start), min(e, end)) for s, e in intervals if s < end and e > start]
+
+
+def covers(intervals, start: datetime, end: datetime) -> bool:
+    """Whether [start, end) lies inside one of the (merged) intervals."""
+    return any(s <= start and end <= e for s, e in merge(intervals))
+
+
+def overlaps_any(intervals, start: datetime, end: datetime) -> bool:
+    return any(s < end and start < e for s, e in intervals)
+
+
+# --- opening hours -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class WeeklyHours:
+    weekday: int  # 0 = Monday
+    opens: time
+    closes: time
+
+
+@dataclass(frozen=True)
+class OpeningCalendar:
+    """When an instrument is open: weekly hours, per-day exceptions (None = closed), blackouts."""
+
+    timezone: str
+    weekly: tuple[WeeklyHours, ...] = ()
+    exceptions: dict[date, tuple[time, time] | None] = field(default_factory=dict)
+    blackouts: tuple[Interval, ...] = ()
+
+
+def _wall_clock(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """A local wall-clock moment in UTC (a time skipped by DST maps to the pre-shift offset)."""
+    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+
+
+def _hours_on(day: date, calendar: OpeningCalendar) -> list[tuple[time, time]]:
+    if day in calendar.exceptions:
+        special = calendar.exceptions[day]
+        return [special] if special else []
+    return [(h.opens, h.closes) for h in calendar.weekly if h.weekday == day.weekday()]
+
+
+def opening_intervals(calendar: OpeningCalendar, start: datetime, end: datetime
+                      ) -> list[Interval]:
+    """Opening hours between start and end, as merged UTC intervals."""
+    tz = ZoneInfo(calendar.timezone)
+    day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    intervals = []
+    while day <= last:
+        for opens, closes in _hours_on(day, calendar):
+            close_at = (_wall_clock(day + timedelta(days=1), time(0), tz) if closes >= END_OF_DAY
+                        else _wall_clock(day, closes, tz))
+            intervals.append((_wall_clock(day, opens, tz), close_at))
+        day += timedelta(days=1)
+    return clip(merge(intervals), start, end)
+
+
+# --- slot grid ---------------------------------------------------------------------------------
+def floor_to_grid(moment: datetime, slot_minutes: int, timezone: str) -> datetime:
+    """The latest grid point not after `moment`; the grid starts at local midnight."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    minutes = local.hour * 60 + local.minute
+    return moment - timedelta(minutes=minutes % slot_minutes, seconds=local.second,
+                              microseconds=local.microsecond)
+
+
+def ceil_to_grid(moment: datetime, slot_minutes: int, timezone: str) -> datetime:
+    floored = floor_to_grid(moment, slot_minutes, timezone)
+    return floored if floored == moment else floored + timedelta(minutes=slot_minutes)
+
+
+def on_grid(moment: datetime, slot_minutes: int, timezone: str) -> bool:
+    return floor_to_grid(moment, slot_minutes, timezone) == moment
+
+
+# --- availability ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Policy:
+    """An instrument's booking rules."""
+
+    timezone: str = "Asia/Shanghai"
+    slot_minutes: int = 30
+    min_minutes: int = 30
+    max_minutes: int = 480
+    lead_minutes: int = 60
+    max_days_ahead: int = 60
+    cancel_deadline_hours: int = 24
+    approval_timeout_hours: int = 48
+    status: str = "active"
+    is_public: bool = True
+    allows_self_operated: bool = True
+    allows_staff_operated: bool = True
+    requires_qualification: bool = False
+
+
+def bookable_window(policy: Policy, start: datetime, end: datetime, now: datetime
+                    ) -> Interval | None:
+    """[start, end) cut to what the lead time and the booking horizon allow, or None."""
+    first = max(start, now + timedelta(minutes=policy.lead_minutes))
+    last = min(end, now + timedelta(days=policy.max_days_ahead))
+    return (first, last) if first < last else None
+
+
+def availability(policy: Policy, calendar: OpeningCalendar, busy, start: datetime,
+                 end: datetime, now: datetime) -> list[Interval]:
+    """Free bookable time in [start, end): opening hours minus blackouts minus occupying
+    bookings, within lead time and horizon, on the slot grid, at least the minimum length."""
+    window = bookable_window(policy, start, end, now)
+    if policy.status != "active" or window is None:
+        return []
+    free = subtract(opening_intervals(calendar, *window), [*calendar.blackouts, *busy])
+    minimum = timedelta(minutes=policy.min_minutes)
+    fitted = [(ceil_to_grid(s, policy.slot_minutes, policy.timezone),
+               floor_to_grid(e, policy.slot_minutes, policy.timezone)) for s, e in free]
+    return [(s, e) for s, e in fitted if e - s >= minimum]
+
+
+# --- booking checks ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Booker:
+    """What the rules need to know about who books."""
+
+    organisation_verified: bool = True
+    membership_confirmed: bool = True
+    is_internal: bool = False
+    is_qualified: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    template: str
+    params: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def message(self) -> str:
+        return self.template % self.params
+
+
+def _booker_problems(policy: Policy, booker: Booker, mode: str) -> list[Problem]:
+    problems = []
+    if policy.status != "active":
+        problems.append(Problem("instrument_inactive", _l("The instrument is not in service.")))
+    if not policy.is_public and not booker.is_internal:
+        problems.append(Problem("instrument_private", _l(
+            "This instrument is open only to members of its own organisation.")))
+    if not booker.organisation_verified:
+        problems.append(Problem("organisation_unverified", _l(
+            "Your organisation has not been verified yet.")))
+    if not booker.membership_confirmed:
+        problems.append(Problem("membership_unconfirmed", _l(
+            "Your membership has not been confirmed by your organisation yet.")))
+    offered = {"self_operated": policy.allows_self_operated,
+               "staff_operated": policy.allows_staff_operated}
+    if not offered.get(mode, False):
+        problems.append(Problem("mode_not_offered", _l(
+            "The instrument does not offer this service mode.")))
+    elif mode == "self_operated" and policy.requires_qualification and not booker.is_qualified:
+        problems.append(Problem("qualification_required", _l(
+            "Operating this instrument yourself needs a qualification: choose the "
+            "staff-operated mode or request training.")))
+    return problems
+
+
+def _time_problems(policy: Policy, start: datetime, end: datetime, now: datetime
+                   ) -> list[Problem]:
+    problems = []
+    slot, tz = policy.slot_minutes, policy.timezone
+    if not (on_grid(start, slot, tz) and on_grid(end, slot, tz)):
+        problems.append(Problem("slot_grid", _l(
+            "Start and end must fall on the %(minutes)d-minute slot grid."), {"minutes": slot}))
+    minutes = (end - start).total_seconds() / 60
+    if minutes < policy.min_minutes:
+        problems.append(Problem("min_length", _l(
+            "A booking must last at least %(minutes)d minutes."),
+            {"minutes": policy.min_minutes}))
+    if minutes > policy.max_minutes:
+        problems.append(Problem("max_length", _l(
+            "A booking may last at most %(minutes)d minutes."), {"minutes": policy.max_minutes}))
+    if start < now + timedelta(minutes=policy.lead_minutes):
+        problems.append(Problem("lead_time", _l(
+            "A booking must start at least %(minutes)d minutes from now."),
+            {"minutes": policy.lead_minutes}))
+    if end > now + timedelta(days=policy.max_days_ahead):
+        problems.append(Problem("max_days_ahead", _l(
+            "Bookings can be made at most %(days)d days ahead."),
+            {"days": policy.max_days_ahead}))
+    return problems
+
+
+def _calendar_problems(calendar: OpeningCalendar, start: datetime, end: datetime
+                       ) -> list[Problem]:
+    if start >= end:
+        return []
+    problems = []
+    if not covers(opening_intervals(calendar, start, end), start, end):
+        problems.append(Problem("outside_opening_hours", _l(
+            "The instrument is not open for the whole of this time.")))
+    if overlaps_any(calendar.blackouts, start, end):
+        problems.append(Problem("blackout", _l(
+            "The instrument is unavailable (maintenance or closure) during this time.")))
+    return problems
+
+
+def check_booking(policy: Policy, calendar: OpeningCalendar, booker: Booker, *,
+                  start: datetime, end: datetime, mode: str, now: datetime) -> list[Problem]:
+    """Every rule the request breaks (empty: it may be booked, if the slot is still free)."""
+    return (_booker_problems(policy, booker, mode) + _time_problems(policy, start, end, now)
+            + _calendar_problems(calendar, start, end))
+
+
+# --- cancellation and expiry -------------------------------------------------------------------
+def is_late_cancellation(policy: Policy, start: datetime, now: datetime) -> bool:
+    """Cancelling after the deadline (N hours before the start) counts as a late cancellation."""
+    return now > start - timedelta(hours=policy.cancel_deadline_hours)
+
+
+def approval_deadline(policy: Policy, requested_at: datetime) -> datetime:
+    return requested_at + timedelta(hours=policy.approval_timeout_hours)

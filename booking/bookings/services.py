@@ -1,0 +1,462 @@
+"""Booking workflows: load, apply the rules, write, audit, queue notifications. They flush,
+never commit: the route (or CLI command) commits once."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import and_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from booking.accounts.models import Role, User
+from booking.bookings import rules
+from booking.bookings.models import Booking, FeedToken, TrainingRequest
+from booking.core import audit
+from booking.core.clock import now_utc, to_local
+from booking.core.notifications import queue_message
+from booking.extensions import db
+from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Qualification
+
+
+class BookingRefused(Exception):
+    """The request breaks one or more booking rules (all of them are listed)."""
+
+    def __init__(self, problems: list[rules.Problem]):
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+class BookingClash(Exception):
+    """Another occupying booking already holds (part of) the slot: the database refused it."""
+
+
+class ReasonRequired(ValueError):
+    """Rejecting a request needs a reason for the requester."""
+
+
+def can_see_instrument(instrument: Instrument, user: User | None) -> bool:
+    """Listed instruments are open to all; others to their own organisation and admins."""
+    if instrument.is_listed:
+        return True
+    return user is not None and user.is_authenticated and (
+        user.organisation_id == instrument.organisation_id or
+        user.can_manage_organisation(instrument.organisation_id))
+
+
+# --- loading the facts the rules need ----------------------------------------------------------
+def policy_for(instrument: Instrument) -> rules.Policy:
+    return rules.Policy(
+        timezone=instrument.timezone, slot_minutes=instrument.slot_minutes,
+        min_minutes=instrument.min_minutes, max_minutes=instrument.max_minutes,
+        lead_minutes=instrument.lead_minutes, max_days_ahead=instrument.max_days_ahead,
+        cancel_deadline_hours=instrument.cancel_deadline_hours,
+        approval_timeout_hours=instrument.approval_timeout_hours, status=instrument.status,
+        is_public=instrument.is_public, allows_self_operated=instrument.allows_self_operated,
+        allows_staff_operated=instrument.allows_staff_operated,
+        requires_qualification=instrument.requires_qualification)
+
+
+def opening_calendar(instrument: Instrument, start: datetime, end: datetime
+                     ) -> rules.OpeningCalendar:
+    """Weekly hours, the exceptions and blackouts that touch [start, end): three column queries."""
+    first = to_local(start, instrument.timezone).date()
+    last = to_local(end, instrument.timezone).date()
+    hours = db.session.execute(select(OpeningHours.weekday, OpeningHours.opens,
+                                      OpeningHours.closes).where(
+        OpeningHours.instrument_id == instrument.id))
+    exceptions = db.session.execute(select(
+        OpeningException.day, OpeningException.opens, OpeningException.closes).where(
+        OpeningException.instrument_id == instrument.id,
+        OpeningException.day.between(first, last)))
+    blackouts = db.session.execute(select(Blackout.start_at, Blackout.end_at).where(
+        Blackout.instrument_id == instrument.id, Blackout.start_at < end, Blackout.end_at > start))
+    return rules.OpeningCalendar(
+        timezone=instrument.timezone,
+        weekly=tuple(rules.WeeklyHours(*row) for row in hours),
+        exceptions={day: (opens, closes) if opens else None for day, opens, closes in exceptions},
+        blackouts=tuple((s, e) for s, e in blackouts))
+
+
+def bookings_between(instrument: Instrument, start: datetime, end: datetime,
+                     states=rules.OCCUPYING_STATES) -> list[Booking]:
+    return list(db.session.scalars(select(Booking).where(
+        Booking.instrument_id == instrument.id, Booking.state.in_(states),
+        Booking.start_at < end, Booking.end_at > start).order_by(Booking.start_at)))
+
+
+def is_qualified(instrument: Instrument, user: User) -> bool:
+    return active_qualification(instrument, user, now_utc()) is not None
+
+
+def active_qualification(instrument: Instrument, user: User, now: datetime
+                         ) -> Qualification | None:
+    qualification = db.session.scalar(select(Qualification).where(
+        Qualification.instrument_id == instrument.id, Qualification.user_id == user.id,
+        Qualification.revoked_at.is_(None)))
+    lapse = instrument.qualification_lapse_days
+    if qualification is None or lapse is None:
+        return qualification
+    last_used = qualification.last_used_at or qualification.granted_at
+    return qualification if last_used + timedelta(days=lapse) >= now else None
+
+
+def booker_for(instrument: Instrument, user: User, mode: str) -> rules.Booker:
+    needs_check = mode == "self_operated" and instrument.requires_qualification
+    return rules.Booker(
+        organisation_verified=user.organisation.verified,
+        membership_confirmed=user.membership_confirmed,
+        is_internal=user.organisation_id == instrument.organisation_id,
+        is_qualified=needs_check and is_qualified(instrument, user))
+
+
+# --- availability and quotes -------------------------------------------------------------------
+def availability(instrument: Instrument, start: datetime, end: datetime
+                 ) -> list[rules.Interval]:
+    busy = [(b.start_at, b.end_at) for b in bookings_between(instrument, start, end)]
+    return rules.availability(policy_for(instrument), opening_calendar(instrument, start, end),
+                              busy, start, end, now_utc())
+
+
+@dataclass
+class CalendarView:
+    free: list[rules.Interval]
+    others: list[rules.Interval]  # anonymous busy blocks
+    own: list  # rows with id, state, start_at, end_at
+    blackouts: tuple[rules.Interval, ...]
+
+
+def calendar_view(instrument: Instrument, viewer: User | None, start: datetime, end: datetime
+                  ) -> CalendarView:
+    """Everything the calendar shows for [start, end), in a fixed number of queries (plain
+    column rows, no ORM objects: this is the hottest read of the site)."""
+    viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
+    shown = db.session.execute(select(
+        Booking.id, Booking.user_id, Booking.state, Booking.start_at, Booking.end_at).where(
+        Booking.instrument_id == instrument.id,
+        Booking.state.in_((*rules.OCCUPYING_STATES, "completed")),
+        Booking.start_at < end, Booking.end_at > start).order_by(Booking.start_at)).all()
+    calendar = opening_calendar(instrument, start, end)
+    busy = [(b.start_at, b.end_at) for b in shown if b.state in rules.OCCUPYING_STATES]
+    free = rules.availability(policy_for(instrument), calendar, busy, start, end, now_utc())
+    return CalendarView(free=free,
+                        others=[(b.start_at, b.end_at) for b in shown if b.user_id != viewer_id],
+                        own=[b for b in shown if b.user_id == viewer_id],
+                        blackouts=calendar.blackouts)
+
+
+def booking_problems(instrument: Instrument, user: User, *, start: datetime, end: datetime,
+                     mode: str) -> list[rules.Problem]:
+    return rules.check_booking(policy_for(instrument), opening_calendar(instrument, start, end),
+                               booker_for(instrument, user, mode), start=start, end=end,
+                               mode=mode, now=now_utc())
+
+
+# --- creating a booking ------------------------------------------------------------------------
+def _is_overlap(error: IntegrityError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "23P01" or "booking_overlap" in str(error.orig)
+
+
+def _insert(booking: Booking) -> None:
+    """Write the booking in a savepoint; the database's no-overlap guard may refuse it."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(booking)
+    except IntegrityError as error:
+        if _is_overlap(error):
+            raise BookingClash() from error
+        raise
+
+
+def create_booking(instrument: Instrument, user: User, *, start: datetime, end: datetime,
+                   mode: str, purpose: str) -> Booking:
+    """Check every rule, then hold the slot: pending when the instrument wants approval."""
+    problems = booking_problems(instrument, user, start=start, end=end, mode=mode)
+    if problems:
+        raise BookingRefused(problems)
+    now = now_utc()
+    automatic = not instrument.requires_approval
+    booking = Booking(instrument=instrument, user=user, organisation_id=user.organisation_id,
+                      start_at=start, end_at=end, mode=mode, purpose=purpose,
+                      state="approved" if automatic else "pending", created_at=now,
+                      updated_at=now, decided_at=now if automatic else None)
+    _insert(booking)
+    audit.record("booking.approved" if automatic else "booking.requested", actor=user,
+                 obj=booking, start=start.isoformat(), end=end.isoformat(), mode=mode)
+    if automatic:
+        _notify_booker(booking, "booking.approved")
+    else:
+        _notify_managers(booking)
+    return booking
+
+
+# --- transitions -------------------------------------------------------------------------------
+def _move(booking: Booking, target: str, actor: User | None, **data) -> None:
+    rules.check_transition(booking.state, target)
+    before = booking.state
+    booking.state = target
+    booking.sequence += 1
+    booking.updated_at = now_utc()
+    audit.record(f"booking.{target}", actor=actor, obj=booking, before=before, **data)
+
+
+def approve_booking(booking: Booking, actor: User) -> None:
+    _move(booking, "approved", actor)
+    booking.decided_by = actor
+    booking.decided_at = now_utc()
+    _notify_booker(booking, "booking.approved")
+
+
+def reject_booking(booking: Booking, actor: User, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    _move(booking, "rejected", actor, reason=reason)
+    booking.decided_by = actor
+    booking.decided_at = now_utc()
+    booking.decision_reason = reason[:500]
+    _notify_booker(booking, "booking.rejected")
+
+
+def decide_bookings(bookings: list[Booking], actor: User, *, approve: bool, reason: str = ""
+                    ) -> int:
+    """Approve or reject several pending requests at once; returns how many were decided."""
+    if not approve and not reason.strip():
+        raise ReasonRequired()
+    for booking in bookings:
+        if approve:
+            approve_booking(booking, actor)
+        else:
+            reject_booking(booking, actor, reason)
+    return len(bookings)
+
+
+def cancel_booking(booking: Booking, actor: User, reason: str = "") -> None:
+    """Free before the instrument's deadline; afterwards flagged late (billing may charge)."""
+    now = now_utc()
+    late = (booking.state == "approved" and
+            rules.is_late_cancellation(policy_for(booking.instrument), booking.start_at, now))
+    _move(booking, "cancelled", actor, late=late, reason=reason)
+    booking.cancelled_at = now
+    booking.late_cancel = late
+    if actor.id != booking.user_id:
+        booking.decision_reason = reason[:500]
+        _notify_booker(booking, "booking.cancelled")
+
+
+def expire_pending(now: datetime | None = None) -> int:
+    """Pending requests left undecided past their instrument's approval timeout expire."""
+    now = now or now_utc()
+    candidates = db.session.scalars(select(Booking).where(Booking.state == "pending")
+                                    .order_by(Booking.id)).all()
+    expired = 0
+    for booking in candidates:
+        deadline = rules.approval_deadline(policy_for(booking.instrument), booking.created_at)
+        if deadline <= now or booking.start_at <= now:
+            _move(booking, "expired", None, deadline=deadline.isoformat())
+            _notify_booker(booking, "booking.expired")
+            expired += 1
+    return expired
+
+
+# --- queries for pages -------------------------------------------------------------------------
+def approval_queue(manager: User) -> list[Booking]:
+    """Pending requests on instruments of the organisations the user manages, oldest first."""
+    query = select(Booking).join(Booking.instrument).where(Booking.state == "pending").options(
+        selectinload(Booking.instrument), selectinload(Booking.user),
+        selectinload(Booking.organisation))
+    if not manager.is_admin:
+        query = query.where(Instrument.organisation_id.in_(manager.managed_organisation_ids()))
+    return list(db.session.scalars(query.order_by(Booking.created_at, Booking.id)))
+
+
+def open_training_requests(manager: User) -> list[TrainingRequest]:
+    query = select(TrainingRequest).join(TrainingRequest.instrument).where(
+        TrainingRequest.state == "open")
+    if not manager.is_admin:
+        query = query.where(Instrument.organisation_id.in_(manager.managed_organisation_ids()))
+    return list(db.session.scalars(query.order_by(TrainingRequest.created_at)))
+
+
+def bookings_of(user: User, *, upcoming: bool) -> list[Booking]:
+    now = now_utc()
+    query = select(Booking).where(Booking.user_id == user.id).options(
+        selectinload(Booking.instrument).selectinload(Instrument.organisation))
+    if upcoming:
+        return list(db.session.scalars(query.where(Booking.end_at > now)
+                                       .order_by(Booking.start_at)))
+    return list(db.session.scalars(query.where(Booking.end_at <= now)
+                                   .order_by(Booking.start_at.desc()).limit(200)))
+
+
+def pending_for_ids(manager: User, ids: list[int]) -> list[Booking]:
+    """The requests among `ids` that the manager may decide (others are ignored)."""
+    wanted = set(ids)
+    return [b for b in approval_queue(manager) if b.id in wanted]
+
+
+# --- qualifications and training ---------------------------------------------------------------
+def grant_qualification(instrument: Instrument, user: User, actor: User) -> Qualification:
+    qualification = db.session.scalar(select(Qualification).where(
+        Qualification.instrument_id == instrument.id, Qualification.user_id == user.id))
+    if qualification is None:
+        qualification = Qualification(instrument=instrument, user=user)
+        db.session.add(qualification)
+    qualification.granted_by_id = actor.id
+    qualification.granted_at = now_utc()
+    qualification.last_used_at = None
+    qualification.revoked_at = None
+    db.session.flush()
+    for request in db.session.scalars(select(TrainingRequest).where(
+            TrainingRequest.instrument_id == instrument.id, TrainingRequest.user_id == user.id,
+            TrainingRequest.state == "open")):
+        _close_training(request, actor, "granted")
+    audit.record("qualification.granted", actor=actor, obj=qualification, user_id=user.id)
+    _notify(user, "qualification.granted", instrument=instrument)
+    return qualification
+
+
+def qualifications_of(instrument: Instrument) -> list[Qualification]:
+    return list(db.session.scalars(select(Qualification).where(
+        Qualification.instrument_id == instrument.id, Qualification.revoked_at.is_(None))
+        .options(selectinload(Qualification.user)).order_by(Qualification.granted_at.desc())))
+
+
+def revoke_qualification(qualification: Qualification, actor: User) -> None:
+    if qualification.revoked_at is None:
+        qualification.revoked_at = now_utc()
+        audit.record("qualification.revoked", actor=actor, obj=qualification,
+                     user_id=qualification.user_id)
+        _notify(qualification.user, "qualification.revoked", instrument=qualification.instrument)
+
+
+def request_training(instrument: Instrument, user: User, message: str) -> TrainingRequest:
+    request = db.session.scalar(select(TrainingRequest).where(
+        TrainingRequest.instrument_id == instrument.id, TrainingRequest.user_id == user.id,
+        TrainingRequest.state == "open"))
+    if request is None:
+        request = TrainingRequest(instrument=instrument, user=user, message=message[:500])
+        db.session.add(request)
+        db.session.flush()
+        audit.record("training.requested", actor=user, obj=request)
+        for manager in managers_of(instrument.organisation_id):
+            _notify(manager, "training.requested", instrument=instrument, requester=user)
+    return request
+
+
+def decline_training(request: TrainingRequest, actor: User) -> None:
+    _close_training(request, actor, "declined")
+    _notify(request.user, "training.declined", instrument=request.instrument)
+
+
+def _close_training(request: TrainingRequest, actor: User, state: str) -> None:
+    request.state = state
+    request.decided_by_id = actor.id
+    request.decided_at = now_utc()
+    audit.record(f"training.{state}", actor=actor, obj=request)
+
+
+# --- private feed tokens -----------------------------------------------------------------------
+def feed_token_of(user: User) -> FeedToken | None:
+    return db.session.scalar(select(FeedToken).where(FeedToken.user_id == user.id))
+
+
+def reset_feed_token(user: User) -> FeedToken:
+    """Create the user's private feed address, or replace it (the old one stops working)."""
+    token = feed_token_of(user)
+    if token is None:
+        token = FeedToken(user=user, token=FeedToken.generate())
+        db.session.add(token)
+    else:
+        token.token = FeedToken.generate()
+    db.session.flush()
+    audit.record("feed_token.reset", actor=user, obj=token)
+    return token
+
+
+def user_for_feed_token(raw: str) -> User | None:
+    token = db.session.scalar(select(FeedToken).where(FeedToken.token == raw))
+    return token.user if token is not None and token.user.active else None
+
+
+def feed_bookings(user: User) -> list[Booking]:
+    """A user's bookings from 90 days ago on, for the private feed (cancelled ones included)."""
+    since = now_utc() - timedelta(days=90)
+    return list(db.session.scalars(select(Booking).where(
+        Booking.user_id == user.id, Booking.end_at > since).order_by(Booking.start_at)
+        .options(selectinload(Booking.instrument))))
+
+
+def public_feed_bookings(instrument: Instrument) -> list[Booking]:
+    since = now_utc() - timedelta(days=30)
+    return list(db.session.scalars(select(Booking).where(
+        Booking.instrument_id == instrument.id, Booking.end_at > since,
+        Booking.state.in_((*rules.OCCUPYING_STATES, "completed"))).order_by(Booking.start_at)))
+
+
+# --- notifications -----------------------------------------------------------------------------
+def managers_of(organisation_id: int) -> list[User]:
+    return list(db.session.scalars(select(User).join(Role).where(and_(
+        Role.organisation_id == organisation_id, Role.name == "lab_manager",
+        User.active.is_(True)))))
+
+
+def _when(booking: Booking, user: User) -> str:
+    start = to_local(booking.start_at, user.timezone)
+    end = to_local(booking.end_at, user.timezone)
+    return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} ({user.timezone})"
+
+
+def _booking_message(kind: str, booking: Booking, user: User) -> tuple[str, str]:
+    what = {"instrument": booking.instrument.display_name(user.locale),
+            "when": _when(booking, user), "reason": booking.decision_reason}
+    texts = {
+        "booking.approved": (_("Booking confirmed"),
+                             _("Your booking of %(instrument)s on %(when)s is confirmed.", **what)),
+        "booking.rejected": (_("Booking request declined"),
+                             _("Your request for %(instrument)s on %(when)s was declined: "
+                               "%(reason)s", **what)),
+        "booking.cancelled": (_("Booking cancelled"),
+                              _("Your booking of %(instrument)s on %(when)s was cancelled by "
+                                "the lab. %(reason)s", **what)),
+        "booking.expired": (_("Booking request expired"),
+                            _("Your request for %(instrument)s on %(when)s was not decided in "
+                              "time and has expired.", **what)),
+        "booking.pending": (_("New booking request"),
+                            _("%(requester)s asked for %(instrument)s on %(when)s.",
+                              requester=booking.user.name, **what)),
+    }
+    return texts[kind]
+
+
+def _notify_booker(booking: Booking, kind: str) -> None:
+    user = booking.user
+    with force_locale(user.locale):
+        subject, body = _booking_message(kind, booking, user)
+        queue_message(user.email, subject, body, kind=kind)
+
+
+def _notify_managers(booking: Booking) -> None:
+    for manager in managers_of(booking.instrument.organisation_id):
+        with force_locale(manager.locale):
+            subject, body = _booking_message("booking.pending", booking, manager)
+            queue_message(manager.email, subject, body, kind="booking.pending")
+
+
+def _notify(user: User, kind: str, *, instrument: Instrument, requester: User | None = None
+            ) -> None:
+    with force_locale(user.locale):
+        name = instrument.display_name(user.locale)
+        texts = {
+            "qualification.granted": (_("Qualification granted"), _(
+                "You may now operate %(instrument)s yourself.", instrument=name)),
+            "qualification.revoked": (_("Qualification withdrawn"), _(
+                "Your qualification for %(instrument)s was withdrawn.", instrument=name)),
+            "training.requested": (_("Training requested"), _(
+                "%(requester)s asks to be trained on %(instrument)s.", instrument=name,
+                requester=requester.name if requester else "")),
+            "training.declined": (_("Training request declined"), _(
+                "Your training request for %(instrument)s was declined.", instrument=name)),
+        }
+        subject, body = texts[kind]
+        queue_message(user.email, subject, body, kind=kind)

@@ -1,0 +1,122 @@
+// Booking page: FullCalendar fed by the instrument's calendar JSON, selection fills the booking
+// form, and the form asks the quote endpoint for the price and the rules a request would break.
+// The calendar runs in the instrument's named timezone without a timezone plugin, so FullCalendar
+// works "UTC-coerced": a Date's UTC fields hold the wall-clock time in that timezone.
+(function () {
+  "use strict";
+  const el = document.getElementById("calendar");
+  if (!el) return;
+  const form = document.getElementById("booking-form");
+  const phone = window.matchMedia("(max-width: 767.98px)").matches;
+  const minMinutes = parseInt(el.dataset.min, 10);
+  const slot = parseInt(el.dataset.slot, 10);
+  const labels = JSON.parse(el.dataset.labels);
+  const pad = (n) => String(n).padStart(2, "0");
+  const wall = (d) => `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}` +
+    `T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  const later = (d, minutes) => new Date(d.getTime() + minutes * 60000);
+  let calendar = null;
+
+  function fetchEvents(info, success, failure) {
+    const url = `${el.dataset.events}?start=${encodeURIComponent(wall(info.start))}` +
+      `&end=${encodeURIComponent(wall(info.end))}`;
+    fetch(url, { headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(new Error(r.statusText))))
+      .then((events) => success(events.map(labelled)))
+      .catch(failure);
+  }
+
+  // The JSON is language-neutral; titles come from the page. Free time is a background
+  // colour in the grids but needs to be a tappable row in the list view (phones).
+  function labelled(ev) {
+    const kind = ev.extendedProps.kind;
+    if (kind === "own") return { ...ev, title: labels.states[ev.extendedProps.state] };
+    if (kind === "free" && calendar && calendar.view.type.startsWith("list")) {
+      return { ...ev, display: "auto", title: labels.free };
+    }
+    return kind === "free" ? ev : { ...ev, title: labels[kind] };
+  }
+
+  function fill(start, end) {
+    if (!form) return;
+    form.querySelector("#start").value = wall(start);
+    form.querySelector("#end").value = wall(end);
+    updateQuote();
+    const purpose = form.querySelector("#purpose");
+    if (phone) form.scrollIntoView({ behavior: "smooth" });
+    purpose.focus({ preventScroll: !phone });
+  }
+
+  calendar = new FullCalendar.Calendar(el, {
+    timeZone: el.dataset.timezone,
+    locale: el.dataset.locale === "zh_CN" ? "zh-cn" : "en",
+    initialView: phone ? "listWeek" : "timeGridWeek",
+    headerToolbar: phone
+      ? { left: "prev,next", center: "title", right: "listWeek,timeGridDay" }
+      : { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay" },
+    firstDay: 1,
+    allDaySlot: false,
+    nowIndicator: true,
+    height: phone ? "auto" : 680,
+    scrollTime: "08:00:00",
+    slotDuration: { minutes: slot },
+    snapDuration: { minutes: slot },
+    selectable: !!form,
+    selectMirror: true,
+    selectConstraint: "free",
+    unselectAuto: false,
+    events: fetchEvents,
+    viewDidMount: () => calendar && calendar.refetchEvents(),
+    select: (info) => fill(info.start, info.end),
+    dateClick: (info) => {
+      if (info.allDay) calendar.changeView("timeGridDay", info.date);
+      else if (info.jsEvent && info.jsEvent.target.closest(".ev-free")) fill(info.date, later(info.date, minMinutes));
+    },
+    eventClick: (info) => {
+      if (info.event.extendedProps.kind === "free") {
+        info.jsEvent.preventDefault();
+        fill(info.event.start, later(info.event.start, minMinutes));
+      }
+    },
+  });
+  calendar.render();
+
+  if (!form) return;
+  const fields = ["#start", "#end"].map((s) => form.querySelector(s));
+  const show = (id, on) => document.getElementById(id).classList.toggle("d-none", !on);
+
+  function updateQuote() {
+    const [start, end] = fields.map((f) => f.value);
+    const mode = (form.querySelector("input[name=mode]:checked") || {}).value || "self_operated";
+    if (!start || !end) return;
+    const params = new URLSearchParams({ start, end, mode });
+    fetch(`${form.dataset.quote}?${params}`, { headers: { Accept: "application/json" } })
+      .then((r) => r.json())
+      .then(renderQuote)
+      .catch(() => {});
+  }
+
+  function renderQuote(q) {
+    const hasFee = q.fee !== undefined;
+    show("quote-empty", !hasFee && !q.error);
+    show("quote-body", hasFee);
+    if (hasFee) {
+      document.getElementById("quote-class").textContent = q.customer_class_label || q.customer_class;
+      document.getElementById("quote-minutes").textContent = q.billable_minutes;
+      document.getElementById("quote-fee").textContent = q.fee;
+      document.getElementById("quote-payable").textContent = q.payable;
+    }
+    const problems = (q.problems || []).map((p) => p.message).concat(q.error ? [q.error] : []);
+    const list = document.getElementById("quote-problems");
+    list.replaceChildren(...problems.map((text) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      return li;
+    }));
+    show("quote-problems", problems.length > 0);
+  }
+
+  fields.forEach((f) => f.addEventListener("change", updateQuote));
+  form.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", updateQuote));
+  updateQuote();
+})();

@@ -1,0 +1,130 @@
+"""A student books a free slot on the calendar, the lab manager approves it from the queue, the
+student sees it approved and finds it in the private calendar feed."""
+import os
+from datetime import date, timedelta
+
+import pytest
+from icalendar import Calendar
+
+from booking.core.clock import now_utc, to_local
+
+pytestmark = [pytest.mark.browser, pytest.mark.committing]
+
+PASSWORD = "demo-pass-2026"
+
+
+@pytest.fixture(scope="module")
+def instrument_id(live_app):
+    """An approval-only instrument of 大连理工大学, open on weekdays 08:00-18:00."""
+    from sqlalchemy import select
+
+    from booking.accounts.models import Organisation
+    from booking.extensions import db
+    from tests.factories import Factory
+
+    with live_app.app_context():
+        dlut = db.session.scalar(select(Organisation).where(Organisation.name_zh == "大连理工大学"))
+        instrument = Factory().instrument(organisation=dlut, requires_approval=True,
+                                          name_zh="X射线衍射仪（浏览器测试）",
+                                          name_en="X-ray diffractometer (browser test)")
+        return instrument.id
+
+
+def log_in(page, live_server, email):
+    page.goto(live_server + "/login")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def shot(page, name):
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"booking-{name}.png"), full_page=True)
+
+
+def next_tuesday() -> date:
+    today = to_local(now_utc(), "Asia/Shanghai").date()
+    return today + timedelta(days=7 - today.weekday() + 1)
+
+
+def drag_select(page, day: date, start: str, end_slot: str):
+    """Drag in the week grid from the start slot to the last slot (HH:MM:SS data-time)."""
+    column = page.locator(f"td.fc-timegrid-col[data-date='{day.isoformat()}']").bounding_box()
+    first = page.locator(f"td.fc-timegrid-slot-lane[data-time='{start}']").bounding_box()
+    last = page.locator(f"td.fc-timegrid-slot-lane[data-time='{end_slot}']").bounding_box()
+    x = column["x"] + column["width"] / 2
+    page.mouse.move(x, first["y"] + first["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(x, last["y"] + last["height"] / 2, steps=8)
+    page.mouse.up()
+
+
+def test_book_approve_and_see_it_in_the_feed(live_server, browser, page, instrument_id):
+    tuesday = next_tuesday()
+    log_in(page, live_server, "student.dlut@demo.cn")
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.locator(".fc-timegrid").wait_for()
+    page.click(".fc-next-button")
+    page.locator(f"td.fc-timegrid-col[data-date='{tuesday.isoformat()}'] .ev-free").first.wait_for()
+    page.locator("td.fc-timegrid-slot-lane[data-time='10:00:00']").scroll_into_view_if_needed()
+    drag_select(page, tuesday, "10:00:00", "10:30:00")
+    assert page.input_value("#start") == f"{tuesday.isoformat()}T10:00"
+    assert page.input_value("#end") == f"{tuesday.isoformat()}T11:00"
+    page.locator("#quote-body:not(.d-none)").wait_for()
+    assert page.inner_text("#quote-payable") == "¥100.00"  # internal rate 100 元/h
+    page.fill("#purpose", "催化剂样品 XRD 物相分析")
+    shot(page, "1-form")
+    page.click("#book-submit")
+    page.wait_for_url(live_server + "/bookings/mine")
+    row = page.locator("#upcoming tbody tr").first
+    assert "待审批" in row.inner_text() and "X射线衍射仪" in row.inner_text()
+
+    manager = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    manager_page = manager.new_page()
+    log_in(manager_page, live_server, "manager.dlut@demo.cn")
+    manager_page.click("nav >> text=预约审批")
+    manager_page.wait_for_url(live_server + "/bookings/queue")
+    request_row = manager_page.locator("#queue tbody tr", has_text="催化剂样品 XRD 物相分析")
+    assert "张伟" in request_row.inner_text() and "大连理工大学" in request_row.inner_text()
+    shot(manager_page, "2-queue")
+    request_row.locator(".approve-btn").click()
+    manager_page.wait_for_load_state()
+    assert "已批准" in manager_page.locator(".alert-success").inner_text()
+    manager.close()
+
+    page.goto(live_server + "/bookings/mine")
+    assert "已批准" in page.locator("#upcoming tbody tr").first.inner_text()
+    page.click("#feed-reset")
+    page.wait_for_load_state()
+    feed_url = page.inner_text("#feed-url")
+    shot(page, "3-mine")
+    feed = Calendar.from_ical(page.request.get(feed_url).body())
+    (event,) = [e for e in feed.walk("VEVENT") if "X射线衍射仪" in str(e["summary"])]
+    assert str(event["status"]) == "CONFIRMED"
+    assert to_local(event.decoded("dtstart"), "Asia/Shanghai").strftime("%Y-%m-%d %H:%M") == \
+        f"{tuesday.isoformat()} 10:00"
+
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.click(".fc-next-button")
+    own = page.locator(".ev-own").first
+    own.wait_for()
+    assert "已批准" in own.inner_text()
+    shot(page, "4-calendar")
+
+
+def test_phone_shows_a_list_and_tapping_a_free_slot_fills_the_form(live_server, phone_page,
+                                                                    instrument_id):
+    page = phone_page
+    log_in(page, live_server, "student.dlut@demo.cn")
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.locator(".fc-list").wait_for()
+    page.click(".fc-next-button")
+    free = page.locator(".fc-list-event.ev-free").first
+    free.wait_for()
+    free.click()
+    assert page.input_value("#start") and page.input_value("#end")
+    page.locator("#quote-body:not(.d-none)").wait_for()
+    shot(page, "5-phone")

@@ -1,0 +1,265 @@
+"""Booking workflows against the real database: rules, the no-overlap guard, transitions,
+audit records and outbox messages."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
+
+from booking.bookings import rules, services
+from booking.bookings.models import Booking, TrainingRequest
+from booking.core.audit import AuditEvent
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+
+MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+TUESDAY_10 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+@pytest.fixture
+def frozen():
+    with freeze_time(MONDAY) as clock:
+        yield clock
+
+
+@pytest.fixture
+def lab(make, frozen):
+    owner = make.organisation(name_zh="大连理工大学测试")
+    manager = make.user(role="lab_manager", organisation=owner, locale="en")
+    instrument = make.instrument(organisation=owner, requires_approval=True)
+    student = make.user(role="student", organisation=owner)
+    return instrument, manager, student
+
+
+def actions(obj):
+    return [e.action for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == type(obj).__name__, AuditEvent.object_id == obj.id)
+        .order_by(AuditEvent.id))]
+
+
+def mail_to(user):
+    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == user.email)
+                              .order_by(OutboxMessage.id)).all()
+
+
+def test_request_is_pending_and_the_managers_are_told(make, lab):
+    instrument, manager, student = lab
+    booking = make.booking(instrument, student, TUESDAY_10)
+    assert booking.state == "pending" and booking.organisation_id == student.organisation_id
+    assert actions(booking) == ["booking.requested"]
+    assert mail_to(manager)[-1].kind == "booking.pending"
+    assert "asked for" in mail_to(manager)[-1].body  # the manager reads English
+
+
+def test_auto_approved_instrument_confirms_at_once_in_chinese(make, frozen):
+    instrument = make.instrument()
+    user = make.user()
+    booking = make.booking(instrument, user, TUESDAY_10)
+    assert booking.state == "approved" and booking.decided_at == MONDAY
+    assert mail_to(user)[-1].subject == "预约已确认"
+
+
+def test_rules_are_checked_and_all_problems_listed(make, lab):
+    instrument, _, student = lab
+    with pytest.raises(services.BookingRefused) as refused:
+        services.create_booking(instrument, student, start=TUESDAY_10 + timedelta(minutes=10),
+                                end=TUESDAY_10 + timedelta(hours=12), mode="self_operated",
+                                purpose="x")
+    assert {p.code for p in refused.value.problems} == {
+        "slot_grid", "max_length", "outside_opening_hours"}
+
+
+def test_unverified_organisation_and_unconfirmed_member_are_refused(make, frozen):
+    instrument = make.instrument()
+    outsider = make.user(organisation=make.organisation(kind="enterprise", verified=False),
+                         confirmed=False)
+    with pytest.raises(services.BookingRefused) as refused:
+        make.booking(instrument, outsider, TUESDAY_10)
+    assert {p.code for p in refused.value.problems} == {"organisation_unverified",
+                                                        "membership_unconfirmed"}
+
+
+def test_overlapping_occupying_bookings_are_refused_by_the_database(make, lab):
+    instrument, _, student = lab
+    other = make.user(organisation=instrument.organisation)
+    first = make.booking(instrument, student, TUESDAY_10, minutes=60)
+    with pytest.raises(services.BookingClash):
+        make.booking(instrument, other, TUESDAY_10 + timedelta(minutes=30), minutes=60)
+    db.session.rollback()
+    assert make.booking(instrument, other, TUESDAY_10 + timedelta(hours=1)).state == "pending"
+    services.cancel_booking(first, student)
+    db.session.commit()
+    assert make.booking(instrument, other, TUESDAY_10).state == "pending"  # freed by cancelling
+
+
+def test_the_guard_also_covers_updates_and_direct_inserts(make, lab):
+    instrument, _, student = lab
+    first = make.placed_booking(instrument, student, TUESDAY_10, state="cancelled")
+    make.placed_booking(instrument, student, TUESDAY_10, state="approved")
+    first.state = "approved"
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    with pytest.raises(IntegrityError):
+        make.placed_booking(instrument, student, TUESDAY_10 - timedelta(minutes=30), state="in_use")
+    db.session.rollback()
+    other_instrument = make.instrument(organisation=instrument.organisation)
+    assert make.placed_booking(other_instrument, student, TUESDAY_10).id
+
+
+def test_start_must_precede_end(make, lab):
+    instrument, _, student = lab
+    with pytest.raises(IntegrityError):
+        make.placed_booking(instrument, student, TUESDAY_10, minutes=0, state="completed")
+    db.session.rollback()
+
+
+def test_approve_and_reject(make, lab):
+    instrument, manager, student = lab
+    first = make.booking(instrument, student, TUESDAY_10)
+    second = make.booking(instrument, student, TUESDAY_10 + timedelta(hours=2))
+    services.approve_booking(first, manager)
+    with pytest.raises(services.ReasonRequired):
+        services.reject_booking(second, manager, "  ")
+    services.reject_booking(second, manager, "Instrument reserved for calibration")
+    db.session.commit()
+    assert (first.state, first.decided_by_id, first.sequence) == ("approved", manager.id, 1)
+    assert second.decision_reason == "Instrument reserved for calibration"
+    assert actions(second) == ["booking.requested", "booking.rejected"]
+    assert [m.kind for m in mail_to(student)] == ["booking.approved", "booking.rejected"]
+    with pytest.raises(rules.CannotApprove):
+        services.approve_booking(second, manager)
+
+
+def test_bulk_decisions(make, lab):
+    instrument, manager, student = lab
+    bookings = [make.booking(instrument, student, TUESDAY_10 + timedelta(hours=h))
+                for h in range(3)]
+    with pytest.raises(services.ReasonRequired):
+        services.decide_bookings(bookings, manager, approve=False)
+    assert services.decide_bookings(bookings[:2], manager, approve=True) == 2
+    assert services.decide_bookings(bookings[2:], manager, approve=False, reason="full") == 1
+    assert [b.state for b in bookings] == ["approved", "approved", "rejected"]
+
+
+def test_cancel_before_and_after_the_deadline(make, lab, frozen):
+    instrument, manager, student = lab
+    early = make.booking(instrument, student, TUESDAY_10 + timedelta(days=2))
+    late = make.booking(instrument, student, TUESDAY_10)
+    services.approve_booking(late, manager)
+    services.cancel_booking(early, student)
+    services.cancel_booking(late, student)  # 26 h before, deadline 24 h: still free...
+    assert not late.late_cancel
+    booking = make.booking(instrument, student, TUESDAY_10 + timedelta(hours=3))
+    services.approve_booking(booking, manager)
+    frozen.tick(timedelta(hours=10))  # ...but now only 19 h remain
+    services.cancel_booking(booking, manager, "Lab closed")
+    assert (booking.state, booking.late_cancel, booking.cancelled_at) == (
+        "cancelled", True, MONDAY + timedelta(hours=10))
+    assert mail_to(student)[-1].kind == "booking.cancelled"
+    with pytest.raises(rules.CannotCancel):
+        services.cancel_booking(booking, student)
+
+
+def test_undecided_requests_expire(make, lab, frozen):
+    instrument, _, student = lab
+    booking = make.booking(instrument, student, TUESDAY_10 + timedelta(days=3))
+    frozen.tick(timedelta(hours=47))
+    assert services.expire_pending() == 0
+    frozen.tick(timedelta(hours=2))
+    assert services.expire_pending() == 1
+    assert booking.state == "expired" and mail_to(student)[-1].kind == "booking.expired"
+    assert services.expire_pending() == 0
+
+
+def test_qualification_gates_self_operated_use(make, frozen):
+    instrument = make.instrument(requires_qualification=True, qualification_lapse_days=30)
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    user = make.user()
+    with pytest.raises(services.BookingRefused) as refused:
+        make.booking(instrument, user, TUESDAY_10)
+    assert [p.code for p in refused.value.problems] == ["qualification_required"]
+    assert make.booking(instrument, user, TUESDAY_10, mode="staff_operated").state == "approved"
+
+    request = services.request_training(instrument, user, "PhD project on zeolites")
+    assert services.request_training(instrument, user, "again") is request
+    assert services.open_training_requests(manager) == [request]
+    assert mail_to(manager)[-1].kind == "training.requested"
+    qualification = services.grant_qualification(instrument, user, manager)
+    assert request.state == "granted"
+    assert make.booking(instrument, user, TUESDAY_10 + timedelta(hours=2)).state == "approved"
+
+    frozen.tick(timedelta(days=31))  # unused for longer than the lapse
+    assert not services.is_qualified(instrument, user)
+    services.grant_qualification(instrument, user, manager)
+    services.revoke_qualification(qualification, manager)
+    assert not services.is_qualified(instrument, user)
+    assert mail_to(user)[-1].kind == "qualification.revoked"
+
+
+def test_declined_training(make, frozen):
+    instrument = make.instrument(requires_qualification=True)
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    request = services.request_training(instrument, make.user(), "")
+    services.decline_training(request, manager)
+    assert db.session.get(TrainingRequest, request.id).state == "declined"
+    assert services.open_training_requests(manager) == []
+
+
+def test_queue_is_oldest_first_and_only_for_the_managers_organisation(make, lab, frozen):
+    instrument, manager, student = lab
+    later = make.booking(instrument, student, TUESDAY_10 + timedelta(hours=4))
+    frozen.tick(timedelta(minutes=5))
+    newest = make.booking(instrument, student, TUESDAY_10)
+    assert services.approval_queue(manager) == [later, newest]
+    stranger = make.user(role="lab_manager")
+    assert services.approval_queue(stranger) == []
+
+
+def test_calendar_view_uses_a_fixed_number_of_queries(make, lab):
+    instrument, _, student = lab
+    other = make.user(organisation=instrument.organisation)
+
+    def queries_for_week():
+        db.session.expire_all()
+        counted = []
+        engine = db.session.get_bind()
+        listener = lambda *args: counted.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            loaded = db.session.get(type(instrument), instrument.id)
+            view = services.calendar_view(loaded, student, MONDAY, MONDAY + timedelta(days=7))
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(counted), view
+
+    make.booking(instrument, student, TUESDAY_10)
+    few, view = queries_for_week()
+    for day in range(1, 4):
+        for hour in range(0, 8, 2):
+            make.placed_booking(instrument, other, TUESDAY_10 + timedelta(days=day, hours=hour))
+    many, view = queries_for_week()
+    assert few == many <= 8  # instrument, hours, exceptions, blackouts, bookings, viewer
+    assert len(view.others) == 12 and [b.user_id for b in view.own] == [student.id]
+    assert all(not (s < TUESDAY_10 + timedelta(hours=1) and TUESDAY_10 < e)
+               for s, e in view.free)
+
+
+def test_booking_visibility_predicates(make, lab):
+    instrument, manager, student = lab
+    booking = make.booking(instrument, student, TUESDAY_10)
+    stranger = make.user(role="lab_manager")
+    assert booking.can_view(student) and not booking.can_decide(student)
+    assert booking.can_view(manager) and booking.can_decide(manager)
+    assert not booking.can_view(stranger) and not booking.can_decide(stranger)
+    assert db.session.get(Booking, booking.id).minutes == 60
+
+
+def test_flask_bookings_expire_command(app, make, lab, frozen):
+    instrument, _, student = lab
+    booking = make.booking(instrument, student, TUESDAY_10 + timedelta(days=3))
+    frozen.tick(timedelta(hours=49))
+    result = app.test_cli_runner().invoke(args=["bookings", "expire"])
+    assert result.exit_code == 0 and "expired 1 pending" in result.output
+    assert booking.state == "expired"

@@ -1,0 +1,88 @@
+"""Concurrent requests for overlapping slots against a running server: the database lets exactly
+one through (exclusion constraint on PostgreSQL, trigger + BEGIN IMMEDIATE on SQLite)."""
+import threading
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from booking import create_app
+from booking.bookings.models import Booking
+from booking.bookings.rules import floor_to_grid
+from booking.core.audit import AuditEvent
+from booking.core.clock import now_utc
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+from config import TestingConfig
+from tests.browser.conftest import _live_database_url
+from tests.factories import Factory
+
+pytestmark = pytest.mark.committing
+
+RACERS = 24
+
+
+@pytest.fixture(scope="module")
+def race(database_url, tmp_path_factory):
+    class RaceConfig(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = _live_database_url(database_url, tmp_path_factory, "race")
+
+    app = create_app(RaceConfig)
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from booking.accounts.services import create_api_token
+
+        upgrade()
+        make = Factory()
+        instrument = make.instrument(hours="always", requires_approval=False)
+        organisation = make.organisation()
+        tokens = [create_api_token(make.user(organisation=organisation), "race")[1]
+                  for _ in range(RACERS)]
+        db.session.commit()
+        instrument_id = instrument.id
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}", instrument_id, tokens
+    server.shutdown()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_exactly_one_of_many_overlapping_requests_wins(race):
+    app, url, instrument_id, tokens = race
+    start = floor_to_grid(now_utc(), 60, "Asia/Shanghai") + timedelta(days=2)
+    barrier = threading.Barrier(RACERS)
+    results: list[tuple[int, dict]] = []
+
+    def racer(i: int) -> None:
+        begin = start + timedelta(minutes=30 * (i % 2))  # every pair overlaps
+        body = {"instrument_id": instrument_id, "start": begin.isoformat(),
+                "end": (begin + timedelta(hours=1)).isoformat(), "purpose": f"racer {i}",
+                "mode": "self_operated"}
+        barrier.wait()
+        response = requests.post(f"{url}/api/v1/bookings", json=body, timeout=60,
+                                 headers={"Authorization": f"Bearer {tokens[i]}"})
+        results.append((response.status_code, response.json()))
+
+    threads = [threading.Thread(target=racer, args=(i,)) for i in range(RACERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201] + [409] * (RACERS - 1), results
+    assert all(body["error"]["code"] == "booking_clash" for status, body in results
+               if status == 409)
+    winner = next(body for status, body in results if status == 201)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Booking.id))) == 1
+        assert db.session.scalar(select(Booking.id)) == winner["id"]
+        assert db.session.scalar(select(func.count(AuditEvent.id)).where(
+            AuditEvent.action.like("booking.%"))) == 1
+        assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.kind.like("booking.%"))) == 1

@@ -1,0 +1,139 @@
+"""The booking endpoints of DESIGN.md §5: shapes, status codes, permissions."""
+from datetime import UTC, datetime
+
+import pytest
+from freezegun import freeze_time
+
+from booking.bookings.models import Booking
+from booking.extensions import db
+
+MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with freeze_time(MONDAY) as clock:
+        yield clock
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation()
+    manager = make.user(role="lab_manager", organisation=owner)
+    instrument = make.instrument(organisation=owner, requires_approval=True)
+    return instrument, manager
+
+
+def create(client, headers, instrument, start="2026-11-24T10:00:00+08:00",
+           end="2026-11-24T11:00:00+08:00", **extra):
+    body = {"instrument_id": instrument.id, "start": start, "end": end,
+            "purpose": "Raman mapping", "mode": "self_operated", **extra}
+    return client.post("/api/v1/bookings", json=body, headers=headers)
+
+
+def test_availability(client, lab):
+    instrument, _ = lab
+    body = client.get(f"/api/v1/instruments/{instrument.id}/availability"
+                      "?start=2026-11-24T00:00:00%2B08:00&end=2026-11-25T00:00:00%2B08:00").get_json()
+    assert body == {"timezone": "Asia/Shanghai",
+                    "free": [{"start": "2026-11-24T00:00:00+00:00",
+                              "end": "2026-11-24T10:00:00+00:00"}]}
+    naive = client.get(f"/api/v1/instruments/{instrument.id}/availability"
+                       "?start=2026-11-24T00:00:00&end=2026-11-25T00:00:00")
+    assert naive.status_code == 422 and naive.get_json()["error"]["problems"]
+    assert client.get("/api/v1/instruments/999999/availability?start=2026-11-24T00:00:00Z"
+                      "&end=2026-11-25T00:00:00Z").status_code == 404
+
+
+def test_quote_needs_a_token(client, make, api_token, lab):
+    instrument, _ = lab
+    url = (f"/api/v1/instruments/{instrument.id}/quote"
+           "?start=2026-11-24T10:00:00%2B08:00&end=2026-11-24T11:30:00%2B08:00")
+    assert client.get(url).status_code == 401
+    body = client.get(url, headers=api_token(make.user())).get_json()
+    assert body == {"customer_class": "academic", "billable_minutes": 90, "fee_fen": 30_000,
+                    "voucher_fen": 0, "payable_fen": 30_000}
+
+
+def test_create_get_list_and_the_booking_shape(client, make, api_token, lab):
+    instrument, _ = lab
+    user = make.user()
+    headers = api_token(user)
+    created = create(client, headers, instrument)
+    assert created.status_code == 201
+    body = created.get_json()
+    assert {k: body[k] for k in ("instrument_id", "user_id", "start", "end", "state", "mode",
+                                 "purpose")} == {
+        "instrument_id": instrument.id, "user_id": user.id, "start": "2026-11-24T02:00:00+00:00",
+        "end": "2026-11-24T03:00:00+00:00", "state": "pending", "mode": "self_operated",
+        "purpose": "Raman mapping"}
+    assert client.get(f"/api/v1/bookings/{body['id']}", headers=headers).get_json() == body
+    listed = client.get("/api/v1/bookings?mine=1", headers=headers).get_json()
+    assert (listed["total"], listed["page"], listed["per_page"]) == (1, 1, 50)
+    assert [b["id"] for b in listed["items"]] == [body["id"]]
+
+
+def test_clash_is_409_and_rules_are_422(client, make, api_token, lab):
+    instrument, _ = lab
+    headers = api_token(make.user())
+    assert create(client, headers, instrument).status_code == 201
+    clash = create(client, headers, instrument, start="2026-11-24T10:30:00+08:00",
+                   end="2026-11-24T11:30:00+08:00")
+    assert clash.status_code == 409 and clash.get_json()["error"]["code"] == "booking_clash"
+    broken = create(client, headers, instrument, start="2026-11-28T10:10:00+08:00",
+                    end="2026-11-28T10:20:00+08:00", mode="staff_operated")
+    error = broken.get_json()["error"]
+    assert broken.status_code == 422 and error["code"] == "slot_grid"
+    assert [p["code"] for p in error["problems"]] == ["slot_grid", "min_length",
+                                                      "outside_opening_hours"]
+    assert "slot grid" in error["message"]
+    bad = create(client, headers, instrument, mode="teleport", start="yesterday")
+    assert bad.status_code == 422 and {p["field"] for p in bad.get_json()["error"]["problems"]} == {
+        "mode", "start"}
+    assert db.session.scalar(db.select(db.func.count(Booking.id))) == 1
+
+
+def test_decisions_and_permissions(client, make, api_token, lab):
+    instrument, manager = lab
+    user_headers = api_token(make.user())
+    booking_id = create(client, user_headers, instrument).get_json()["id"]
+    stranger = api_token(make.user(role="lab_manager"))
+    manager_headers = api_token(manager)
+    assert client.get(f"/api/v1/bookings/{booking_id}", headers=stranger).status_code == 404
+    assert client.post(f"/api/v1/bookings/{booking_id}/approve",
+                       headers=stranger).status_code == 404
+    assert client.post(f"/api/v1/bookings/{booking_id}/approve",
+                       headers=user_headers).status_code == 403
+    no_reason = client.post(f"/api/v1/bookings/{booking_id}/reject", json={},
+                            headers=manager_headers)
+    assert no_reason.status_code == 422
+    assert no_reason.get_json()["error"]["code"] == "reason_required"
+    managed = client.get("/api/v1/bookings?mine=0&state=pending", headers=manager_headers)
+    assert [b["id"] for b in managed.get_json()["items"]] == [booking_id]
+    approved = client.post(f"/api/v1/bookings/{booking_id}/approve", headers=manager_headers)
+    assert approved.status_code == 200 and approved.get_json()["state"] == "approved"
+    again = client.post(f"/api/v1/bookings/{booking_id}/approve", headers=manager_headers)
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "illegal_transition"
+    cancelled = client.post(f"/api/v1/bookings/{booking_id}/cancel", json={},
+                            headers=user_headers)
+    assert cancelled.get_json()["state"] == "cancelled"
+    assert cancelled.get_json()["late_cancel"] is False  # 26 h ahead, deadline 24 h
+
+
+def test_reject(client, make, api_token, lab):
+    instrument, manager = lab
+    booking_id = create(client, api_token(make.user()), instrument).get_json()["id"]
+    response = client.post(f"/api/v1/bookings/{booking_id}/reject",
+                           json={"reason": "Instrument down"}, headers=api_token(manager))
+    assert response.get_json()["state"] == "rejected"
+    assert response.get_json()["decision_reason"] == "Instrument down"
+
+
+def test_endpoints_are_in_the_openapi_document(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in ("/api/v1/bookings", "/api/v1/bookings/{booking_id}",
+                 "/api/v1/bookings/{booking_id}/approve", "/api/v1/bookings/{booking_id}/reject",
+                 "/api/v1/bookings/{booking_id}/cancel",
+                 "/api/v1/instruments/{instrument_id}/availability",
+                 "/api/v1/instruments/{instrument_id}/quote"):
+        assert path in paths

@@ -1,0 +1,234 @@
+"""Booking pages: calendar JSON, booking form, my bookings, approval queue, feeds, denials."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from freezegun import freeze_time
+from icalendar import Calendar
+
+from booking.bookings.models import Booking
+from booking.extensions import db
+
+MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+TUESDAY_10 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with freeze_time(MONDAY) as clock:
+        yield clock
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation()
+    manager = make.user(role="lab_manager", organisation=owner)
+    instrument = make.instrument(organisation=owner, requires_approval=True)
+    return instrument, manager
+
+
+def test_calendar_json_shows_free_busy_own_and_blackouts(client, make, login, lab):
+    from booking.instruments.models import Blackout
+
+    instrument, _ = lab
+    me, other = make.user(), make.user()
+    make.booking(instrument, me, TUESDAY_10)
+    make.booking(instrument, other, TUESDAY_10 + timedelta(hours=2))
+    db.session.add(Blackout(instrument_id=instrument.id, start_at=TUESDAY_10 + timedelta(hours=5),
+                            end_at=TUESDAY_10 + timedelta(hours=6), reason="校准"))
+    db.session.commit()
+    login(me)
+    events = client.get(f"/instruments/{instrument.id}/calendar.json"
+                        "?start=2026-11-24T00:00:00&end=2026-11-25T00:00:00").get_json()
+    by_kind = {}
+    for e in events:
+        by_kind.setdefault(e["extendedProps"]["kind"], []).append((e["start"], e["end"]))
+    assert by_kind["own"] == [("2026-11-24T10:00", "2026-11-24T11:00")]
+    assert by_kind["busy"] == [("2026-11-24T12:00", "2026-11-24T13:00")]
+    assert by_kind["blackout"] == [("2026-11-24T15:00", "2026-11-24T16:00")]
+    assert by_kind["free"] == [("2026-11-24T08:00", "2026-11-24T10:00"),
+                               ("2026-11-24T11:00", "2026-11-24T12:00"),
+                               ("2026-11-24T13:00", "2026-11-24T15:00"),
+                               ("2026-11-24T16:00", "2026-11-24T18:00")]
+    busy = next(e for e in events if e["extendedProps"]["kind"] == "busy")
+    assert set(busy) == {"start", "end", "classNames", "extendedProps"}  # anonymous
+
+
+@pytest.mark.parametrize("query", ["", "?start=x&end=y", "?start=2026-11-24&end=2026-03-01",
+                                   "?start=2026-01-01&end=2026-06-01"])
+def test_calendar_json_rejects_bad_ranges(client, lab, query):
+    instrument, _ = lab
+    assert client.get(f"/instruments/{instrument.id}/calendar.json{query}").status_code == 400
+
+
+def test_private_instrument_is_hidden_from_outsiders(client, make, login, lab):
+    instrument, _ = lab
+    instrument.is_public = False
+    db.session.commit()
+    url = f"/instruments/{instrument.id}/book"
+    assert client.get(url).status_code == 404
+    login(make.user())
+    assert client.get(url).status_code == 404
+    assert client.get("/instruments/999999/book").status_code == 404
+
+
+def test_book_page_and_form(client, make, login, lab):
+    instrument, manager = lab
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    assert 'id="calendar"' in page and "登录后即可预约该仪器" in page
+    student = login(make.user(role="student", organisation=instrument.organisation))
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    assert "预约需实验室审批" in page and 'name="purpose"' in page
+    response = client.post(f"/instruments/{instrument.id}/book", data={
+        "start": "2026-11-24T10:00", "end": "2026-11-24T11:30", "mode": "self_operated",
+        "purpose": "XRD phase analysis"})
+    assert response.status_code == 302 and response.location.endswith("/bookings/mine")
+    booking = db.session.scalars(db.select(Booking)).one()
+    assert (booking.user_id, booking.state, booking.start_at) == (student.id, "pending", TUESDAY_10)
+
+
+def test_form_shows_every_broken_rule_and_clashes(client, make, login, lab):
+    instrument, _ = lab
+    make.booking(instrument, make.user(), TUESDAY_10)
+    login(make.user())
+    response = client.post(f"/instruments/{instrument.id}/book", data={
+        "start": "2026-11-24T07:10", "end": "2026-11-24T07:20", "mode": "self_operated",
+        "purpose": "x"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    for text in ("时段网格", "至少 30 分钟", "不完全在仪器开放时间内"):
+        assert text in page
+    clash = client.post(f"/instruments/{instrument.id}/book", data={
+        "start": "2026-11-24T10:30", "end": "2026-11-24T11:30", "mode": "self_operated",
+        "purpose": "x"})
+    assert clash.status_code == 422 and "刚被他人预约" in clash.get_data(as_text=True)
+    missing = client.post(f"/instruments/{instrument.id}/book", data={"start": "nonsense"})
+    assert missing.status_code == 422
+    assert db.session.scalar(db.select(db.func.count(Booking.id))) == 1
+
+
+def test_quote_json(client, make, login, lab):
+    instrument, _ = lab
+    assert client.get(f"/instruments/{instrument.id}/quote.json").status_code == 302  # login
+    login(make.user(organisation=make.organisation(kind="enterprise")))
+    quote = client.get(f"/instruments/{instrument.id}/quote.json?start=2026-11-24T10:00"
+                       "&end=2026-11-24T11:30&mode=self_operated").get_json()
+    assert (quote["customer_class"], quote["billable_minutes"], quote["fee_fen"],
+            quote["payable_fen"], quote["problems"]) == ("enterprise", 90, 60_000, 60_000, [])
+    assert quote["fee"] == "¥600.00"
+    weekend = client.get(f"/instruments/{instrument.id}/quote.json?start=2026-11-28T10:00"
+                         "&end=2026-11-28T11:00").get_json()
+    assert [p["code"] for p in weekend["problems"]] == ["outside_opening_hours"]
+    assert client.get(f"/instruments/{instrument.id}/quote.json?start=bad").status_code == 400
+
+
+def test_my_bookings_cancel_and_download(client, make, login, lab):
+    instrument, _ = lab
+    me = login(make.user())
+    booking = make.booking(instrument, me, TUESDAY_10)
+    theirs = make.booking(instrument, make.user(), TUESDAY_10 + timedelta(hours=2))
+    page = client.get("/bookings/mine").get_data(as_text=True)
+    assert f'id="booking-{booking.id}"' in page and f'id="booking-{theirs.id}"' not in page
+    ics = Calendar.from_ical(client.get(f"/bookings/{booking.id}.ics").data)
+    assert [str(e["uid"]) for e in ics.walk("VEVENT")] == [
+        f"booking-{booking.id}@bookings.instrument-sharing"]
+    assert client.get(f"/bookings/{theirs.id}.ics").status_code == 404
+    assert client.post(f"/bookings/{theirs.id}/cancel").status_code == 404
+    assert client.post(f"/bookings/{booking.id}/cancel").status_code == 302
+    assert booking.state == "cancelled" and not booking.late_cancel
+
+
+def test_queue_approve_reject_and_bulk(client, make, login, lab):
+    instrument, manager = lab
+    student = make.user(organisation=instrument.organisation)
+    b1, b2, b3, b4 = (make.booking(instrument, student, TUESDAY_10 + timedelta(hours=h))
+                      for h in range(4))
+    login(manager)
+    page = client.get("/bookings/queue").get_data(as_text=True)
+    assert page.index(f'id="request-{b1.id}"') < page.index(f'id="request-{b4.id}"')
+    assert student.name in page and "XRD of catalyst samples" in page
+    assert client.post(f"/bookings/{b1.id}/approve").status_code == 302
+    client.post(f"/bookings/{b2.id}/reject", data={"reason": ""})
+    assert b2.state == "pending"  # a reason is required
+    client.post(f"/bookings/{b2.id}/reject", data={"reason": "样品不符合要求"})
+    client.post("/bookings/queue/bulk", data={"action": "reject", "ids": [b3.id, b4.id]})
+    assert (b3.state, b4.state) == ("pending", "pending")
+    client.post("/bookings/queue/bulk", data={"action": "approve", "ids": [b3.id, b4.id]})
+    assert [b.state for b in (b1, b2, b3, b4)] == ["approved", "rejected", "approved", "approved"]
+    assert "没有待审批的申请" in client.get("/bookings/queue").get_data(as_text=True)
+
+
+def test_only_the_owning_organisations_managers_decide(client, make, login, lab):
+    instrument, _ = lab
+    booking = make.booking(instrument, make.user(), TUESDAY_10)
+    login(make.user(role="lab_manager"))  # manager elsewhere
+    assert client.post(f"/bookings/{booking.id}/approve").status_code == 404
+    client.post("/bookings/queue/bulk", data={"action": "approve", "ids": [booking.id]})
+    assert booking.state == "pending"
+
+
+def test_queue_needs_the_lab_manager_role(client, make, login):
+    assert client.get("/bookings/queue").status_code == 302
+    login(make.user())
+    assert client.get("/bookings/queue").status_code == 403
+    assert client.get("/bookings/mine").status_code == 200
+
+
+def test_booker_can_view_but_not_approve_own_request(client, make, login, lab):
+    instrument, _ = lab
+    me = login(make.user())
+    booking = make.booking(instrument, me, TUESDAY_10)
+    assert client.post(f"/bookings/{booking.id}/approve").status_code == 403
+
+
+def test_qualifications_page_and_training(client, make, login):
+    instrument = make.instrument(requires_qualification=True)
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    user = make.user()
+    login(user)
+    assert client.get(f"/instruments/{instrument.id}/qualifications").status_code == 403
+    client.post(f"/instruments/{instrument.id}/training", data={"message": "博士课题"})
+    client.post("/logout")
+    login(manager)
+    assert "博士课题" in client.get("/bookings/queue").get_data(as_text=True)
+    response = client.post(f"/instruments/{instrument.id}/qualifications",
+                           data={"email": user.email})
+    assert response.status_code == 302
+    page = client.get(f"/instruments/{instrument.id}/qualifications").get_data(as_text=True)
+    assert user.email in page
+    assert "没有使用该邮箱的用户" in client.post(
+        f"/instruments/{instrument.id}/qualifications",
+        data={"email": "nobody@example.cn"}).get_data(as_text=True)
+
+
+def test_private_feed_and_reset(client, make, login, lab):
+    instrument, manager = lab
+    me = login(make.user())
+    booking = make.booking(instrument, me, TUESDAY_10)
+    client.post("/bookings/feed/reset")
+    page = client.get("/bookings/mine").get_data(as_text=True)
+    url = page.split('id="feed-url">')[1].split("<")[0]
+    path = url.split("localhost", 1)[1]
+    feed = Calendar.from_ical(client.get(path).data)
+    (event,) = feed.walk("VEVENT")
+    assert str(event["status"]) == "TENTATIVE" and event["sequence"] == 0
+    assert event.decoded("dtstart") == TUESDAY_10
+    client.post("/bookings/feed/reset")
+    assert client.get(path).status_code == 404
+    assert booking.state == "pending"
+
+
+def test_public_instrument_feed_has_no_personal_data(client, make, lab):
+    instrument, _ = lab
+    user = make.user(name="李雷")
+    make.booking(instrument, user, TUESDAY_10, purpose="secret project")
+    body = client.get(f"/ical/instrument/{instrument.id}.ics").get_data(as_text=True)
+    assert "BEGIN:VEVENT" in body and "李雷" not in body and "secret" not in body
+    instrument.is_public = False
+    db.session.commit()
+    assert client.get(f"/ical/instrument/{instrument.id}.ics").status_code == 404
+
+
+def test_instrument_page_links_to_the_booking_calendar(client, lab):
+    instrument, _ = lab
+    page = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert f'href="/instruments/{instrument.id}/book"' in page
