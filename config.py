@@ -47,6 +47,7 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
 
+    PASSWORD_HASH_METHOD = "scrypt"  # werkzeug's default cost (n=2**15, r=8, p=1)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
@@ -62,6 +63,9 @@ class Config:
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")  # localstripe in tests
+    STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+    # Comma-separated PaymentIntent methods the account enables, e.g. "card,alipay,wechat_pay".
+    STRIPE_PAYMENT_METHODS = os.environ.get("STRIPE_PAYMENT_METHODS", "card")
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_CONTENT_LENGTH = 8 * 1024 * 1024
@@ -91,6 +95,7 @@ class TestingConfig(Config):
             "postgresql://", "postgresql+psycopg://", 1)
     WTF_CSRF_ENABLED = False  # tests that exercise CSRF turn it back on
     LOGIN_RATE_LIMIT = "10000 per minute"  # the rate-limit test tightens it
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # same algorithm, cheap cost: tests hash a lot
     SERVER_NAME = None
 
 

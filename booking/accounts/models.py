@@ -3,6 +3,7 @@ import hashlib
 import secrets
 from datetime import date, datetime
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import (
     BigInteger,
@@ -107,7 +108,8 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     # --- passwords -------------------------------------------------------------------------
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
         self.password_changed_at = now_utc()
 
     def check_password(self, password: str) -> bool:

@@ -248,14 +248,20 @@ def members(org_id):
                                              key=ROLES.index))
 
 
-@bp.route("/organisations/<int:org_id>/members/<int:user_id>/roles", methods=["POST"])
-@login_required
-def set_member_roles(org_id, user_id):
+def _managed_member_or_404(org_id: int, user_id: int) -> User:
+    """A member of an organisation the current user manages (403 otherwise, 404 if unknown)."""
     organisation = db.get_or_404(Organisation, org_id)
     require(current_user.can_manage_organisation(organisation.id))
     user = db.get_or_404(User, user_id)
     if user.organisation_id != organisation.id:
         abort(404)
+    return user
+
+
+@bp.route("/organisations/<int:org_id>/members/<int:user_id>/roles", methods=["POST"])
+@login_required
+def set_member_roles(org_id, user_id):
+    user = _managed_member_or_404(org_id, user_id)
     if PostForm().validate_on_submit():
         try:
             services.set_roles(user, set(request.form.getlist("roles")), current_user)
@@ -270,11 +276,7 @@ def set_member_roles(org_id, user_id):
 @bp.route("/organisations/<int:org_id>/members/<int:user_id>/confirm", methods=["POST"])
 @login_required
 def confirm_member(org_id, user_id):
-    organisation = db.get_or_404(Organisation, org_id)
-    require(current_user.can_manage_organisation(organisation.id))
-    user = db.get_or_404(User, user_id)
-    if user.organisation_id != organisation.id:
-        abort(404)
+    user = _managed_member_or_404(org_id, user_id)
     if PostForm().validate_on_submit():
         services.confirm_member(user, current_user)
         commit()
