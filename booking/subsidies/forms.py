@@ -1,0 +1,202 @@
+"""Voucher application, decision and policy forms. Money is entered in yuan, stored in fen."""
+import copy
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from booking.core.money import yuan_to_fen
+from booking.subsidies.policy import (
+    ENTERPRISE_CLASSES,
+    LINK_KINDS,
+    PROVIDER_KINDS,
+    RELATED_PARTY_KINDS,
+    SERVICE_TYPES,
+)
+
+CLASS_LABELS = {"small_micro": _l("Small or micro enterprise"),
+                "sme_science_based": _l("Science-based SME"),
+                "startup_team": _l("Start-up team")}
+SERVICE_LABELS = {"instrument_use": _l("Instrument use"), "testing": _l("Testing"),
+                  "rd_design": _l("R&D design"), "commissioned_rd": _l("Commissioned R&D"),
+                  "statutory_testing": _l("Statutory testing"),
+                  "mandatory_testing": _l("Mandatory testing"),
+                  "certification": _l("Certification"),
+                  "commercial_inspection": _l("Commercial inspection"), "medical": _l("Medical")}
+RELATED_LABELS = {"same_legal_person": _l("Same legal person or actual controller"),
+                  "subordination": _l("Subordination"), "co_construction": _l("Co-construction"),
+                  "equity_link": _l("Equity link")}
+PROVIDER_LABELS = {"university": _l("University"), "institute": _l("Research institute")}
+
+_yuan = {"places": 2}
+
+
+def fen_or_none(yuan: Decimal | None) -> int | None:
+    return None if yuan is None else yuan_to_fen(yuan)
+
+
+def yuan(fen: int | None) -> Decimal | None:
+    return None if fen is None else Decimal(fen) / 100
+
+
+class ApplicationForm(FlaskForm):
+    amount = DecimalField(_l("Amount applied for (yuan)"), validators=[
+        InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("100000000"))], **_yuan)
+    project = TextAreaField(_l("Project and testing need"),
+                            validators=[DataRequired(), Length(max=2000)])
+    declared_class = SelectField(_l("Enterprise class"),
+                                 choices=[(c, CLASS_LABELS[c]) for c in ENTERPRISE_CLASSES])
+    staff_count = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(min=0)])
+    annual_revenue = DecimalField(_l("Annual revenue (yuan)"),
+                                  validators=[Optional(), NumberRange(min=0)], **_yuan)
+    total_assets = DecimalField(_l("Total assets (yuan)"),
+                                validators=[Optional(), NumberRange(min=0)], **_yuan)
+    registered_capital = DecimalField(_l("Registered capital (yuan)"),
+                                      validators=[Optional(), NumberRange(min=0)], **_yuan)
+    founded_on = DateField(_l("Founded on"), validators=[Optional()])
+    submit = SubmitField(_l("Apply"))
+
+    def fill_from(self, org) -> None:
+        self.staff_count.data = org.staff_count
+        self.annual_revenue.data = yuan(org.annual_revenue_fen)
+        self.total_assets.data = yuan(org.total_assets_fen)
+        self.registered_capital.data = yuan(org.registered_capital_fen)
+        self.founded_on.data = org.founded_on
+
+    def declaration(self) -> dict:
+        return {"staff_count": self.staff_count.data,
+                "annual_revenue_fen": fen_or_none(self.annual_revenue.data),
+                "total_assets_fen": fen_or_none(self.total_assets.data),
+                "registered_capital_fen": fen_or_none(self.registered_capital.data),
+                "founded_on": self.founded_on.data.isoformat() if self.founded_on.data else None}
+
+
+class ApproveForm(FlaskForm):
+    amount = DecimalField(_l("Approved amount (yuan)"), validators=[
+        Optional(), NumberRange(min=Decimal("0.01"))], **_yuan)
+    approve = SubmitField(_l("Approve"))
+
+
+class RejectForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reject = SubmitField(_l("Reject"))
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def _rate(label):
+    return DecimalField(label, validators=[InputRequired(), NumberRange(min=0, max=1)], places=4)
+
+
+def _amount(label):
+    return DecimalField(label, validators=[InputRequired(), NumberRange(min=0)], **_yuan)
+
+
+class PolicyForm(FlaskForm):
+    """The editable settings of a policy version; everything else in the rules is kept."""
+
+    small_micro_rate = _rate(_l("Small or micro enterprise: rate"))
+    small_micro_cap = _amount(_l("Small or micro enterprise: cap per year (yuan)"))
+    sme_science_based_rate = _rate(_l("Science-based SME: rate"))
+    sme_science_based_cap = _amount(_l("Science-based SME: cap per year (yuan)"))
+    startup_team_rate = _rate(_l("Start-up team: rate"))
+    startup_team_cap = _amount(_l("Start-up team: cap per year (yuan)"))
+    per_application = _amount(_l("Cap per application (invoice) (yuan)"))
+    annual_pool = _amount(_l("Annual budget (yuan)"))
+    batch_1 = _rate(_l("Q1 batch share"))
+    batch_2 = _rate(_l("Q2 batch share"))
+    batch_3 = _rate(_l("Q3 batch share"))
+    batch_4 = _rate(_l("Q4 batch share"))
+    validity = SelectField(_l("Validity"), choices=[("calendar_year", _l("Calendar year"))])
+    provider_kinds = CheckboxesField(_l("Provider kinds"),
+                                     choices=[(k, PROVIDER_LABELS[k]) for k in PROVIDER_KINDS])
+    excluded = CheckboxesField(_l("Excluded service types"),
+                               choices=[(k, SERVICE_LABELS[k]) for k in SERVICE_TYPES])
+    related_party_block = CheckboxesField(
+        _l("Related parties that block vouchers"),
+        choices=[(k, RELATED_LABELS[k]) for k in RELATED_PARTY_KINDS])
+    non_local_provider_factor = _rate(_l("Non-local provider factor"))
+    sample_rate = _rate(_l("Share of redemptions sampled for re-check"))
+    reward_rate = _rate(_l("Provider reward: share of voucher turnover"))
+    reward_cap = _amount(_l("Provider reward: cap per provider per year (yuan)"))
+    submit = SubmitField(_l("Save draft"))
+
+    def fill_from(self, rules: dict) -> None:
+        for code in ENTERPRISE_CLASSES:
+            spec = rules["classes"].get(code, {})
+            getattr(self, f"{code}_rate").data = Decimal(str(spec.get("rate", 0)))
+            getattr(self, f"{code}_cap").data = yuan(spec.get("cap_per_year_fen", 0))
+        self.per_application.data = yuan(rules["caps"]["per_application_fen"])
+        self.annual_pool.data = yuan(rules["budget"]["annual_pool_fen"])
+        for n, share in enumerate(rules["budget"]["quarterly_batches"], start=1):
+            getattr(self, f"batch_{n}").data = Decimal(str(share))
+        self.validity.data = rules["validity"]
+        services = rules["services"]
+        self.provider_kinds.data = list(services["provider_kinds"])
+        self.excluded.data = list(services["excluded"])
+        self.related_party_block.data = list(services["related_party_block"])
+        self.non_local_provider_factor.data = Decimal(str(services["non_local_provider_factor"]))
+        self.sample_rate.data = Decimal(str(rules["oversight"]["sample_rate"]))
+        self.reward_rate.data = Decimal(str(rules["provider_reward"]["rate_of_voucher_turnover"]))
+        self.reward_cap.data = yuan(rules["provider_reward"]["cap_per_provider_per_year_fen"])
+
+    def updated_rules(self, rules: dict) -> dict:
+        """A copy of `rules` with this form's values (decimals kept as strings)."""
+        new = copy.deepcopy(rules)
+        for code in ENTERPRISE_CLASSES:
+            if code in new["classes"]:
+                new["classes"][code]["rate"] = str(getattr(self, f"{code}_rate").data)
+                new["classes"][code]["cap_per_year_fen"] = yuan_to_fen(
+                    getattr(self, f"{code}_cap").data)
+        new["caps"]["per_application_fen"] = yuan_to_fen(self.per_application.data)
+        new["budget"]["annual_pool_fen"] = yuan_to_fen(self.annual_pool.data)
+        new["budget"]["quarterly_batches"] = [str(getattr(self, f"batch_{n}").data)
+                                              for n in range(1, 5)]
+        new["validity"] = self.validity.data
+        new["services"].update(provider_kinds=self.provider_kinds.data,
+                               excluded=self.excluded.data,
+                               related_party_block=self.related_party_block.data,
+                               non_local_provider_factor=str(self.non_local_provider_factor.data))
+        new["oversight"]["sample_rate"] = str(self.sample_rate.data)
+        new["provider_reward"].update(
+            rate_of_voucher_turnover=str(self.reward_rate.data),
+            cap_per_provider_per_year_fen=yuan_to_fen(self.reward_cap.data))
+        return new
+
+
+class QuarterForm(FlaskForm):
+    quarter = StringField(_l("Quarter"), validators=[
+        DataRequired(), Regexp(r"^\d{4}Q[1-4]$", message=_l("Write a quarter like 2026Q2."))])
+    submit = SubmitField(_l("Build statements"))
+
+
+class SampleForm(FlaskForm):
+    half = SelectField(_l("Half-year"), choices=[("1", _l("First half")), ("2", _l("Second half"))])
+    submit = SubmitField(_l("Draw sample"))
+
+
+class ClawbackForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=400)])
+    submit = SubmitField(_l("Claw back"))
+
+
+class LinkForm(FlaskForm):
+    enterprise_id = SelectField(_l("Enterprise"), coerce=int)
+    institution_id = SelectField(_l("University or institute"), coerce=int)
+    kind = SelectField(_l("Kind of link"), choices=[(k, RELATED_LABELS[k]) for k in LINK_KINDS])
+    submit = SubmitField(_l("Declare link"))

@@ -1,0 +1,189 @@
+"""Voucher policies (versioned), declared links, the yearly budget, vouchers."""
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.accounts.models import Organisation, User
+from booking.core.db import TimestampMixin, UTCDateTime
+from booking.extensions import db
+from booking.subsidies.policy import LINK_KINDS
+
+VOUCHER_STATES = ("applied", "issued", "exhausted", "expired", "rejected")
+BUDGET_STATES = ("issued", "exhausted", "expired")  # states whose face value holds budget
+
+
+class SubsidyPolicy(TimestampMixin, db.Model):
+    """One version of a year's voucher policy. Published versions never change: editing one
+    starts the next version as a draft."""
+
+    __tablename__ = "subsidy_policies"
+    __table_args__ = (
+        UniqueConstraint("year", "version", name="uq_subsidy_policies_year_version"),
+        CheckConstraint("budget_fen >= 0", name="budget"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(index=True)
+    version: Mapped[int]
+    rules: Mapped[dict] = mapped_column(JSON)
+    budget_fen: Mapped[int] = mapped_column(BigInteger)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    @property
+    def label(self) -> str:
+        return f"{self.year} v{self.version}"
+
+    def __repr__(self):
+        return f"<SubsidyPolicy {self.label}{'' if self.is_published else ' draft'}>"
+
+
+class OrganisationLink(TimestampMixin, db.Model):
+    """A declared tie between an enterprise and an institution that makes them related parties
+    (隶属、共建、产权纽带): vouchers do not pay for services between them."""
+
+    __tablename__ = "organisation_links"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "institution_id", "kind",
+                         name="uq_organisation_links_pair_kind"),
+        CheckConstraint(f"kind IN {LINK_KINDS!r}", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+
+
+class VoucherBudget(db.Model):
+    """The year's budget ledger row. Approvals lock it (SELECT … FOR UPDATE), so the year's
+    approvals are serialised and the committed total never passes the allowance."""
+
+    __tablename__ = "voucher_budgets"
+    __table_args__ = (CheckConstraint("committed_fen >= 0", name="committed"),)
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    committed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Voucher(TimestampMixin, db.Model):
+    __tablename__ = "vouchers"
+    __table_args__ = (
+        CheckConstraint(f"state IN {VOUCHER_STATES!r}", name="state"),
+        CheckConstraint("requested_fen > 0", name="requested"),
+        CheckConstraint("face_value_fen >= 0", name="face_value"),
+        CheckConstraint("used_fen >= 0 AND used_fen <= face_value_fen", name="used"),
+        CheckConstraint("rate >= 0 AND rate <= 1", name="rate"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    policy_id: Mapped[int] = mapped_column(ForeignKey("subsidy_policies.id"))
+    year: Mapped[int] = mapped_column(index=True)
+    state: Mapped[str] = mapped_column(String(16), default="applied", index=True)
+    enterprise_class: Mapped[str] = mapped_column(String(32))
+    rate: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    project: Mapped[str] = mapped_column(Text, default="")
+    declaration: Mapped[dict] = mapped_column(JSON, default=dict)
+    requested_fen: Mapped[int] = mapped_column(BigInteger)
+    face_value_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    used_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # reserved + redeemed
+    quarter: Mapped[int | None]  # the budget batch the approval drew on
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    enterprise: Mapped[Organisation] = relationship()
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id])
+    policy: Mapped[SubsidyPolicy] = relationship()
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def remaining_fen(self) -> int:
+        return self.face_value_fen - self.used_fen if self.state == "issued" else 0
+
+    def __repr__(self):
+        return f"<Voucher {self.id} {self.state} {self.face_value_fen}>"
+
+
+REDEMPTION_ENTRIES = ("claim", "reversal")
+REDEMPTION_STATES = ("reserved", "redeemed", "released")
+STATEMENT_STATES = ("pending", "paid")
+
+
+class Redemption(TimestampMixin, db.Model):
+    """A voucher's share of one invoice. A claim is reserved when the invoice is issued,
+    redeemed when the customer pays the remainder, released when the invoice is voided.
+    A clawback appends a reversal (negative amount); nothing is ever deleted."""
+
+    __tablename__ = "redemptions"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "entry", name="uq_redemptions_invoice_entry"),
+        CheckConstraint(f"entry IN {REDEMPTION_ENTRIES!r}", name="entry"),
+        CheckConstraint(f"state IN {REDEMPTION_STATES!r}", name="state"),
+        CheckConstraint("(entry = 'claim' AND amount_fen > 0 AND reverses_id IS NULL) OR "
+                        "(entry = 'reversal' AND amount_fen < 0 AND reverses_id IS NOT NULL)",
+                        name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("subsidy_policies.id"))
+    entry: Mapped[str] = mapped_column(String(8), default="claim")
+    state: Mapped[str] = mapped_column(String(8), default="reserved", index=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("redemptions.id"))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # sampled for re-check
+    reimbursement_id: Mapped[int | None] = mapped_column(ForeignKey("reimbursements.id"),
+                                                         index=True)
+
+    voucher: Mapped[Voucher] = relationship()
+    provider: Mapped[Organisation] = relationship()
+    policy: Mapped[SubsidyPolicy] = relationship()
+
+    def __repr__(self):
+        return f"<Redemption {self.id} {self.entry} {self.state} {self.amount_fen}>"
+
+
+class Reimbursement(TimestampMixin, db.Model):
+    """A quarterly statement (兑付) to one provider: the voucher shares of its paid invoices,
+    plus the provider reward on that turnover."""
+
+    __tablename__ = "reimbursements"
+    __table_args__ = (
+        UniqueConstraint("provider_id", "period", name="uq_reimbursements_provider_period"),
+        CheckConstraint(f"state IN {STATEMENT_STATES!r}", name="state"),
+        CheckConstraint("reward_fen >= 0", name="reward"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    period: Mapped[str] = mapped_column(String(6))  # YYYYQn
+    policy_id: Mapped[int] = mapped_column(ForeignKey("subsidy_policies.id"))
+    amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reward_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    redemption_count: Mapped[int] = mapped_column(default=0)
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    provider: Mapped[Organisation] = relationship()
+    policy: Mapped[SubsidyPolicy] = relationship()
+
+    @property
+    def total_fen(self) -> int:
+        return self.amount_fen + self.reward_fen

@@ -1,0 +1,114 @@
+"""Oversight: budget burn-down by quarter, vouchers by class, top providers, a reproducible
+random sample of redemptions for re-checking, and clawback by reversing entry."""
+import random
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from booking.accounts.models import Organisation, User
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.extensions import db
+from booking.subsidies import rules
+from booking.subsidies.models import BUDGET_STATES, Redemption, Voucher
+from booking.subsidies.policy import decimal_at
+from booking.subsidies.redemptions import reverse
+from booking.subsidies.reimbursements import quarter_bounds
+from booking.subsidies.services import current_policy
+
+
+class OversightError(Exception):
+    pass
+
+
+def _redeemed_between(start: datetime, end: datetime) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(Redemption.amount_fen), 0)).where(
+        Redemption.state == "redeemed", Redemption.redeemed_at >= start,
+        Redemption.redeemed_at < end)) or 0
+
+
+def burn_down(year: int) -> list[dict]:
+    """Per quarter, cumulative: budget released, committed by approvals, redeemed, remaining."""
+    policy = current_policy(year)
+    committed = dict(db.session.execute(select(Voucher.quarter, func.sum(Voucher.face_value_fen))
+                                        .where(Voucher.year == year,
+                                               Voucher.state.in_(BUDGET_STATES))
+                                        .group_by(Voucher.quarter)).all())
+    rows, total_committed, total_redeemed = [], 0, 0
+    for quarter in range(1, 5):
+        total_committed += committed.get(quarter, 0) or 0
+        total_redeemed += _redeemed_between(*quarter_bounds(year, quarter))
+        rows.append({"quarter": f"Q{quarter}",
+                     "released_fen": rules.budget_allowance_fen(policy.rules, quarter),
+                     "committed_fen": total_committed, "redeemed_fen": total_redeemed,
+                     "remaining_fen": policy.budget_fen - total_committed})
+    return rows
+
+
+def vouchers_by_class(year: int) -> list[dict]:
+    rows = db.session.execute(select(Voucher.enterprise_class, func.count(),
+                                     func.sum(Voucher.face_value_fen))
+                              .where(Voucher.year == year, Voucher.state.in_(BUDGET_STATES))
+                              .group_by(Voucher.enterprise_class)
+                              .order_by(Voucher.enterprise_class))
+    return [{"enterprise_class": c, "count": n, "face_value_fen": v or 0} for c, n, v in rows]
+
+
+def top_providers(year: int, limit: int = 10) -> list[dict]:
+    start, _ = quarter_bounds(year, 1)
+    _, end = quarter_bounds(year, 4)
+    total = func.sum(Redemption.amount_fen)
+    rows = db.session.execute(select(Organisation, total).join(
+        Redemption, Redemption.provider_id == Organisation.id).where(
+        Redemption.state == "redeemed", Redemption.redeemed_at >= start,
+        Redemption.redeemed_at < end).group_by(Organisation.id).order_by(total.desc())
+        .limit(limit))
+    return [{"provider": org, "redeemed_fen": amount} for org, amount in rows]
+
+
+def _half_bounds(year: int, half: int) -> tuple[datetime, datetime]:
+    return quarter_bounds(year, 2 * half - 1)[0], quarter_bounds(year, 2 * half)[1]
+
+
+def draw_sample(year: int, half: int, actor: User) -> list[Redemption]:
+    """Flag the policy's share of the half-year's redeemed claims for re-checking. The draw is
+    seeded by the period, so it is reproducible; drawing again flags nothing new."""
+    if half not in (1, 2):
+        raise OversightError("half must be 1 or 2")
+    start, end = _half_bounds(year, half)
+    claims = list(db.session.scalars(select(Redemption).where(
+        Redemption.entry == "claim", Redemption.state == "redeemed",
+        Redemption.redeemed_at >= start, Redemption.redeemed_at < end).order_by(Redemption.id)))
+    size = rules.sample_size(len(claims), decimal_at(current_policy(year).rules, "oversight",
+                                                     "sample_rate"))
+    picked = random.Random(f"voucher-sample-{year}H{half}").sample(claims, size)
+    for claim in picked:
+        if claim.flagged_at is None:
+            claim.flagged_at = now_utc()
+    audit.record("vouchers.sampled", actor=actor, year=year, half=half, population=len(claims),
+                 flagged=[c.id for c in picked])
+    return sorted(picked, key=lambda c: c.id)
+
+
+def flagged(year: int) -> list[Redemption]:
+    start, _ = quarter_bounds(year, 1)
+    _, end = quarter_bounds(year, 4)
+    return list(db.session.scalars(select(Redemption).where(
+        Redemption.flagged_at.is_not(None), Redemption.redeemed_at >= start,
+        Redemption.redeemed_at < end).order_by(Redemption.id)))
+
+
+def claw_back(claim: Redemption, actor: User, reason: str) -> Redemption:
+    """A false or unsupported claim: append its reversal (the provider's next statement is
+    reduced by it); the voucher is not refilled."""
+    if not reason.strip():
+        raise OversightError("a reason is required")
+    if claim.entry != "claim" or claim.state != "redeemed":
+        raise OversightError("only a redeemed claim can be clawed back")
+    if db.session.scalar(select(Redemption.id).where(Redemption.reverses_id == claim.id)):
+        raise OversightError("this claim was already reversed")
+    reversal = reverse(claim, f"clawback: {reason.strip()}")
+    db.session.flush()
+    audit.record("voucher.clawed_back", actor=actor, obj=reversal, claim_id=claim.id,
+                 amount_fen=claim.amount_fen, reason=reason.strip())
+    return reversal

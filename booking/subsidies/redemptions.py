@@ -1,0 +1,247 @@
+"""Voucher redemption: the share of a quote, the deduction reserved when an invoice is issued,
+redeemed when the customer pays the remainder, released when the invoice is voided or fully
+refunded. An invoice carries a voucher claim at most once (unique index).
+
+Billing never imports this module: it sends `invoice_issuing` and we answer with the amount.
+Payments, voids and refunds are picked up from the invoice rows as the ORM flushes them; what
+billing writes set-based (credit notes) is reconciled by `release_cancelled_claims` before
+reimbursement statements are built.
+"""
+from sqlalchemy import and_, case, event, func, inspect, or_, select, update
+from sqlalchemy.orm import aliased
+
+from booking.accounts.models import Organisation, User
+from booking.billing.models import Invoice
+from booking.billing.services import invoice_issuing
+from booking.bookings.models import Booking
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.extensions import Session, db
+from booking.instruments.models import Instrument
+from booking.subsidies import rules
+from booking.subsidies.models import OrganisationLink, Redemption, Voucher
+from booking.subsidies.policy import class_rule
+from booking.subsidies.services import controller_group_ids, enterprise_facts, local_today
+
+SERVICE_OF_MODE = {"self_operated": "instrument_use", "staff_operated": "testing"}
+
+
+def usable_voucher(org: Organisation) -> Voucher | None:
+    """The enterprise's oldest issued voucher of this year with money left."""
+    return db.session.scalar(select(Voucher).where(
+        Voucher.enterprise_id == org.id, Voucher.state == "issued",
+        Voucher.year == local_today().year, Voucher.valid_until > now_utc(),
+        Voucher.used_fen < Voucher.face_value_fen).order_by(Voucher.decided_at, Voucher.id))
+
+
+def _provider_facts(provider: Organisation) -> rules.Provider:
+    return rules.Provider(id=provider.id, kind=provider.kind, credit_code=provider.credit_code,
+                          region_code=provider.region_code, listed=provider.verified,
+                          actual_controller=provider.actual_controller)
+
+
+def _links(enterprise_id: int, provider_id: int) -> frozenset:
+    return frozenset(db.session.scalars(select(OrganisationLink.kind).where(
+        OrganisationLink.enterprise_id == enterprise_id,
+        OrganisationLink.institution_id == provider_id)))
+
+
+def _group_used_fen(org: Organisation, year: int) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(Voucher.used_fen), 0)).where(
+        Voucher.enterprise_id.in_(controller_group_ids(org)), Voucher.year == year)) or 0
+
+
+def _check(voucher: Voucher, instrument: Instrument, service: str):
+    """Eligible (with the provider-adjusted rate) or the failing rules, under the voucher's
+    own policy version."""
+    enterprise = voucher.enterprise
+    ledger = rules.Ledger(today=local_today(), links=_links(enterprise.id,
+                                                            instrument.organisation_id))
+    return rules.eligibility(
+        enterprise_facts(enterprise, voucher.declaration), _provider_facts(instrument.organisation),
+        rules.InstrumentFacts(is_listed=instrument.is_listed, has_rates=bool(instrument.rates)),
+        service, voucher.policy.rules, ledger, declared_class=voucher.enterprise_class)
+
+
+def _share(voucher: Voucher, rate, amount_fen: int) -> int:
+    cap = class_rule(voucher.policy.rules, voucher.enterprise_class).cap_per_year_fen
+    year_left = cap - _group_used_fen(voucher.enterprise, voucher.year)
+    return rules.subsidy_for(amount_fen, voucher.face_value_fen - voucher.used_fen, rate,
+                             voucher.policy.rules, year_left)
+
+
+def voucher_share(user: User, instrument: Instrument, fee_fen: int,
+                  service: str = "instrument_use") -> int:
+    """What the user's voucher would pay of a fee for this instrument (0 when none applies)."""
+    voucher = usable_voucher(user.organisation) if user.organisation.is_enterprise else None
+    if voucher is None:
+        return 0
+    result = _check(voucher, instrument, service)
+    return 0 if isinstance(result, list) else _share(voucher, result.rate, fee_fen)
+
+
+# --- invoices --------------------------------------------------------------------------------
+def _eligible_lines(voucher: Voucher, invoice: Invoice):
+    """(amount, rate) of each usage line the voucher may pay for."""
+    for line in invoice.lines:
+        if line.kind != "usage" or line.instrument_id is None:
+            continue
+        booking = db.session.get(Booking, line.booking_id) if line.booking_id else None
+        service = SERVICE_OF_MODE[booking.mode] if booking else "instrument_use"
+        result = _check(voucher, db.session.get(Instrument, line.instrument_id), service)
+        if not isinstance(result, list):
+            yield line.amount_fen, result.rate
+
+
+def _take(voucher_id: int, amount_fen: int) -> bool:
+    """Add to the voucher's used amount unless that would pass its face value (one conditional
+    UPDATE: concurrent claims on one voucher can never over-spend it)."""
+    used = Voucher.used_fen + amount_fen
+    taken = db.session.execute(
+        update(Voucher).where(Voucher.id == voucher_id, Voucher.state == "issued",
+                              used <= Voucher.face_value_fen)
+        .values(used_fen=used, state=case((used == Voucher.face_value_fen, "exhausted"),
+                                          else_="issued"))
+        .execution_options(synchronize_session=False)).rowcount == 1
+    db.session.expire(db.session.get(Voucher, voucher_id))
+    return taken
+
+
+def reserve_for_invoice(invoice: Invoice) -> int:
+    """Reserve the voucher share of an invoice being issued; returns it (fen)."""
+    customer = db.session.get(Organisation, invoice.customer_org_id)
+    if invoice.kind != "invoice" or not customer.is_enterprise or db.session.scalar(
+            select(Redemption.id).where(Redemption.invoice_id == invoice.id)):
+        return 0
+    voucher = usable_voucher(customer)
+    if voucher is None:
+        return 0
+    by_rate: dict = {}
+    for amount, rate in _eligible_lines(voucher, invoice):
+        by_rate[rate] = by_rate.get(rate, 0) + amount
+    amount = min(sum(_share(voucher, rate, total) for rate, total in by_rate.items()),
+                 voucher.face_value_fen - voucher.used_fen,
+                 int(voucher.policy.rules["caps"]["per_application_fen"]))
+    if amount <= 0 or not _take(voucher.id, amount):
+        return 0
+    redemption = Redemption(voucher_id=voucher.id, invoice_id=invoice.id,
+                            provider_id=invoice.provider_id, policy_id=voucher.policy_id,
+                            entry="claim", state="reserved", amount_fen=amount)
+    db.session.add(redemption)
+    db.session.flush()
+    audit.record("voucher.reserved", obj=redemption, voucher_id=voucher.id, invoice_id=invoice.id,
+                 amount_fen=amount)
+    return amount
+
+
+@invoice_issuing.connect
+def _answer_invoice_issuing(invoice: Invoice, **extra) -> int:
+    return reserve_for_invoice(invoice)
+
+
+def _claim_of(invoice_id: int) -> Redemption | None:
+    return db.session.scalar(select(Redemption).where(Redemption.invoice_id == invoice_id,
+                                                      Redemption.entry == "claim"))
+
+
+def redeem(claim: Redemption) -> None:
+    """The customer paid the remainder: the reserved share is now owed to the provider."""
+    if claim.state == "reserved":
+        claim.state, claim.redeemed_at = "redeemed", now_utc()
+        audit.record("voucher.redeemed", obj=claim, amount_fen=claim.amount_fen)
+
+
+def release(claim: Redemption, reason: str) -> None:
+    """The invoice was voided or refunded: the share goes back onto the voucher. A claim
+    already on a reimbursement statement is not touched: a reversal entry nets it out of the
+    provider's next statement."""
+    if claim.state == "released" or _reversal_of(claim) is not None:
+        return
+    if claim.reimbursement_id is None:
+        claim.state, claim.released_at, claim.reason = "released", now_utc(), reason[:500]
+    else:
+        reverse(claim, reason)
+    db.session.execute(
+        update(Voucher).where(Voucher.id == claim.voucher_id)
+        .values(used_fen=Voucher.used_fen - claim.amount_fen,
+                state=case((Voucher.state == "exhausted", "issued"), else_=Voucher.state))
+        .execution_options(synchronize_session=False))
+    db.session.expire(db.session.get(Voucher, claim.voucher_id))
+    audit.record("voucher.released", obj=claim, amount_fen=claim.amount_fen, reason=reason)
+
+
+def _reversal_of(claim: Redemption) -> Redemption | None:
+    return db.session.scalar(select(Redemption).where(Redemption.reverses_id == claim.id))
+
+
+def reverse(claim: Redemption, reason: str) -> Redemption:
+    """Append the negative twin of a redeemed claim (history is never rewritten)."""
+    reversal = Redemption(voucher_id=claim.voucher_id, invoice_id=claim.invoice_id,
+                          provider_id=claim.provider_id, policy_id=claim.policy_id,
+                          entry="reversal", state="redeemed", amount_fen=-claim.amount_fen,
+                          reverses_id=claim.id, reason=reason[:500], redeemed_at=now_utc())
+    db.session.add(reversal)
+    return reversal
+
+
+def _credited_fen(invoice_id, excluding_id: int | None = None):
+    """The sum of credit notes against an invoice (`invoice_id` may be a column)."""
+    note = aliased(Invoice)
+    query = select(func.coalesce(func.sum(note.amount_due_fen), 0)).where(
+        note.credits_id == invoice_id, note.kind == "credit_note", note.state != "void")
+    return query if excluding_id is None else query.where(note.id != excluding_id)
+
+
+def _fully_refunded(note: Invoice) -> bool:
+    original = db.session.get(Invoice, note.credits_id)
+    credited = db.session.scalar(_credited_fen(original.id, note.id)) or 0
+    return credited + note.amount_due_fen >= original.amount_due_fen
+
+
+def release_cancelled_claims() -> int:
+    """Release the claims of invoices voided or credited in full by any path (billing may
+    write invoices set-based, out of sight of the ORM); run before statements are built."""
+    credited = _credited_fen(Redemption.invoice_id).scalar_subquery()
+    claims = db.session.scalars(select(Redemption).join(
+        Invoice, Invoice.id == Redemption.invoice_id).where(
+        Redemption.entry == "claim", Redemption.state.in_(("reserved", "redeemed")),
+        or_(Invoice.state == "void",
+            and_(Invoice.amount_due_fen > 0, credited >= Invoice.amount_due_fen)))).all()
+    for claim in claims:
+        release(claim, "invoice voided or refunded")
+    return len(claims)
+
+
+def _invoice_changes(session) -> list[tuple[Invoice, str]]:
+    changes = []
+    for obj in session.dirty:
+        if not isinstance(obj, Invoice) or not inspect(obj).attrs.state.history.added:
+            continue
+        if obj.kind == "invoice" and obj.state in ("paid", "void"):
+            changes.append((obj, obj.state))
+        elif obj.kind == "credit_note" and obj.credits_id:
+            changes.append((obj, "credited"))
+    for obj in session.new:
+        if isinstance(obj, Invoice) and obj.kind == "credit_note" and obj.credits_id:
+            changes.append((obj, "credited"))
+    return changes
+
+
+@event.listens_for(Session, "before_flush")
+def _follow_invoices(session, flush_context, instances) -> None:
+    """Redeem on payment, release on void or full refund (whichever billing path did it)."""
+    changes = _invoice_changes(session)
+    if not changes:
+        return
+    with session.no_autoflush:
+        for invoice, change in changes:
+            claim = _claim_of(invoice.credits_id if change == "credited" else invoice.id)
+            if claim is None:
+                continue
+            if change == "paid":
+                redeem(claim)
+            elif change == "void":
+                release(claim, "invoice voided")
+            elif _fully_refunded(invoice):
+                release(claim, "invoice refunded")
+

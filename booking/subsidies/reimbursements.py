@@ -1,0 +1,134 @@
+"""Reimbursement (兑付): one statement per provider and quarter from the voucher shares of paid
+invoices, with the provider reward; idempotent; exported as XLSX."""
+import re
+from datetime import UTC, datetime
+from io import BytesIO
+
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from booking.accounts.models import User
+from booking.billing.models import Invoice
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.extensions import db
+from booking.subsidies import rules
+from booking.subsidies.models import Redemption, Reimbursement
+from booking.subsidies.redemptions import release_cancelled_claims
+from booking.subsidies.services import POLICY_TIMEZONE, current_policy
+
+PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+class ReimbursementError(Exception):
+    pass
+
+
+def parse_quarter(period: str) -> tuple[int, int]:
+    match = PERIOD.match((period or "").strip().upper())
+    if match is None:
+        raise ReimbursementError(f"{period!r} is not a quarter like 2026Q2")
+    return int(match[1]), int(match[2])
+
+
+def quarter_bounds(year: int, quarter: int) -> tuple[datetime, datetime]:
+    """[start, end) of a local quarter, in UTC."""
+    start = datetime(year, 3 * quarter - 2, 1, tzinfo=POLICY_TIMEZONE)
+    end = datetime(year + quarter // 4, 3 * quarter % 12 + 1, 1, tzinfo=POLICY_TIMEZONE)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _unbilled(end: datetime) -> list[Redemption]:
+    """Redeemed entries not on any statement yet, up to the end of the quarter (late ones of
+    earlier quarters included)."""
+    return list(db.session.scalars(select(Redemption).where(
+        Redemption.state == "redeemed", Redemption.reimbursement_id.is_(None),
+        Redemption.redeemed_at < end).order_by(Redemption.id)))
+
+
+def _reward_so_far(provider_id: int, year: int, statement_id: int | None) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(Reimbursement.reward_fen), 0)).where(
+        Reimbursement.provider_id == provider_id, Reimbursement.period.like(f"{year}Q%"),
+        Reimbursement.id != (statement_id or 0))) or 0
+
+
+def _statement(provider_id: int, period: str, policy_id: int) -> Reimbursement:
+    statement = db.session.scalar(select(Reimbursement).where(
+        Reimbursement.provider_id == provider_id, Reimbursement.period == period))
+    if statement is None:
+        statement = Reimbursement(provider_id=provider_id, period=period, policy_id=policy_id,
+                                  amount_fen=0, reward_fen=0, redemption_count=0)
+        db.session.add(statement)
+        db.session.flush()
+    return statement
+
+
+def reimburse(period: str) -> list[Reimbursement]:
+    """Build or complete the quarter's statements; running it again adds nothing twice.
+    Entries of a provider whose statement is already paid wait for the next quarter."""
+    year, quarter = parse_quarter(period)
+    _start, end = quarter_bounds(year, quarter)
+    policy = current_policy(year)
+    release_cancelled_claims()
+    by_provider: dict[int, list[Redemption]] = {}
+    for entry in _unbilled(end):
+        by_provider.setdefault(entry.provider_id, []).append(entry)
+    touched = []
+    for provider_id, entries in sorted(by_provider.items()):
+        statement = _statement(provider_id, f"{year}Q{quarter}", policy.id)
+        if statement.state == "paid":
+            continue
+        for entry in entries:
+            entry.reimbursement_id = statement.id
+        statement.amount_fen += sum(e.amount_fen for e in entries)
+        statement.redemption_count += len(entries)
+        statement.reward_fen = rules.provider_reward_fen(
+            statement.amount_fen, policy.rules, _reward_so_far(provider_id, year, statement.id))
+        touched.append(statement)
+    db.session.flush()
+    if touched:
+        audit.record("subsidies.reimbursed", period=period, statements=len(touched),
+                     amount_fen=sum(s.amount_fen for s in touched))
+    return touched
+
+
+def statements(period: str) -> list[Reimbursement]:
+    return list(db.session.scalars(select(Reimbursement).where(Reimbursement.period == period)
+                                   .order_by(Reimbursement.provider_id)))
+
+
+def mark_paid(statement: Reimbursement, actor: User) -> None:
+    if statement.state == "paid":
+        raise ReimbursementError("already paid")
+    statement.state, statement.paid_at, statement.paid_by_id = "paid", now_utc(), actor.id
+    audit.record("reimbursement.paid", actor=actor, obj=statement, total_fen=statement.total_fen)
+
+
+def entries_of(statement: Reimbursement) -> list[tuple[Redemption, str]]:
+    """The statement's entries with their invoice numbers."""
+    return list(db.session.execute(select(Redemption, Invoice.number).join(
+        Invoice, Invoice.id == Redemption.invoice_id).where(
+        Redemption.reimbursement_id == statement.id).order_by(Redemption.id)).all())
+
+
+def export_xlsx(period: str) -> bytes:
+    """The quarter's statements (one row per provider) and their entries, as a workbook."""
+    book = Workbook()
+    summary = book.active
+    summary.title = "statements"
+    summary.append(["provider", "credit code", "period", "entries", "voucher amount (fen)",
+                    "reward (fen)", "total (fen)", "state", "paid at"])
+    details = book.create_sheet("entries")
+    details.append(["provider", "invoice", "voucher", "entry", "amount (fen)", "redeemed at"])
+    for statement in statements(period):
+        provider = statement.provider
+        summary.append([provider.name_zh, provider.credit_code, statement.period,
+                        statement.redemption_count, statement.amount_fen, statement.reward_fen,
+                        statement.total_fen, statement.state,
+                        statement.paid_at.isoformat() if statement.paid_at else ""])
+        for entry, number in entries_of(statement):
+            details.append([provider.name_zh, number, entry.voucher_id, entry.entry,
+                            entry.amount_fen, entry.redeemed_at.isoformat()])
+    buffer = BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,314 @@
+"""Voucher pages: an enterprise's vouchers and application, the bureau's review queue and
+policy editor, oversight dashboard and reimbursement statements."""
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from booking.accounts.models import Organisation
+from booking.core.notifications import commit
+from booking.core.permissions import require
+from booking.core.web import PostForm, current_locale
+from booking.extensions import db
+from booking.subsidies import (
+    oversight,
+    redemptions,  # noqa: F401 - answers billing's invoice signal
+    reimbursements,
+    services,
+)
+from booking.subsidies.forms import (
+    CLASS_LABELS,
+    RELATED_LABELS,
+    ApplicationForm,
+    ApproveForm,
+    ClawbackForm,
+    LinkForm,
+    PolicyForm,
+    QuarterForm,
+    RejectForm,
+    SampleForm,
+    fen_or_none,
+)
+from booking.subsidies.models import Redemption, Reimbursement, Voucher
+from booking.subsidies.rules import percent
+
+bp = Blueprint("subsidies", __name__, url_prefix="/vouchers")
+
+
+@bp.app_context_processor
+def _labels():
+    return {"class_label": lambda code: CLASS_LABELS.get(code, code), "percent": percent,
+            "link_label": lambda kind: RELATED_LABELS.get(kind, kind),
+            "yuan_text": lambda fen: f"{fen // 100}.{fen % 100:02d}"}
+
+
+def _flash_problems(problems) -> None:
+    for problem in problems:
+        flash(problem.text(current_locale()), "danger")
+
+
+# --- enterprise ------------------------------------------------------------------------------
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def my_vouchers():
+    organisation = current_user.organisation
+    require(organisation.is_enterprise)
+    policy = services.current_policy()
+    check = services.check_enterprise(organisation, None, None, policy)
+    form = ApplicationForm()
+    if not form.is_submitted():
+        form.fill_from(organisation)
+        form.declared_class.data = getattr(check, "enterprise_class", None)
+    if form.validate_on_submit():
+        try:
+            services.apply_for_voucher(current_user, amount_fen=fen_or_none(form.amount.data),
+                                       project=form.project.data.strip(),
+                                       declared_class=form.declared_class.data,
+                                       declaration=form.declaration())
+        except services.VoucherError as exc:
+            _flash_problems(exc.problems)
+        else:
+            commit()
+            flash(_("Application submitted. Bureau staff will review it."), "success")
+            return redirect(url_for("subsidies.my_vouchers"))
+    vouchers = services.vouchers_of(organisation)
+    commit()  # lazily expired vouchers
+    return render_template("subsidies/mine.html", form=form, vouchers=vouchers, policy=policy,
+                           check=check)
+
+
+# --- bureau: review --------------------------------------------------------------------------
+@bp.route("/review")
+@login_required
+def queue():
+    require(current_user.is_bureau)
+    pending = services.review_queue()
+    status = services.budget_status(services.local_today().year)
+    commit()
+    return render_template("subsidies/queue.html", pending=pending, status=status,
+                           decided=services.recent_decisions(), approve_form=ApproveForm(),
+                           reject_form=RejectForm())
+
+
+@bp.route("/<int:voucher_id>/approve", methods=["POST"])
+@login_required
+def approve(voucher_id):
+    require(current_user.is_bureau)
+    voucher = db.get_or_404(Voucher, voucher_id)
+    form = ApproveForm()
+    if form.validate_on_submit():
+        try:
+            services.approve_voucher(voucher, current_user, fen_or_none(form.amount.data))
+        except services.VoucherError as exc:
+            _flash_problems(exc.problems)
+        else:
+            commit()
+            flash(_("Voucher %(id)s approved.", id=voucher.id), "success")
+    else:
+        flash(_("Enter a valid amount."), "danger")
+    return redirect(url_for("subsidies.queue"))
+
+
+@bp.route("/<int:voucher_id>/reject", methods=["POST"])
+@login_required
+def reject(voucher_id):
+    require(current_user.is_bureau)
+    voucher = db.get_or_404(Voucher, voucher_id)
+    form = RejectForm()
+    if form.validate_on_submit():
+        try:
+            services.reject_voucher(voucher, current_user, form.reason.data)
+        except services.VoucherError as exc:
+            _flash_problems(exc.problems)
+        else:
+            commit()
+            flash(_("Application %(id)s rejected.", id=voucher.id), "info")
+    else:
+        flash(_("Give a reason for the rejection."), "danger")
+    return redirect(url_for("subsidies.queue"))
+
+
+# --- bureau: policy --------------------------------------------------------------------------
+@bp.route("/policy", methods=["GET", "POST"])
+@login_required
+def policy():
+    require(current_user.is_bureau)
+    draft = services.draft_policy(services.local_today().year, current_user)
+    form = PolicyForm()
+    if not form.is_submitted():
+        form.fill_from(draft.rules)
+    problems = []
+    if form.validate_on_submit():
+        try:
+            services.save_draft(draft, form.updated_rules(draft.rules), current_user)
+        except services.PolicyError as exc:
+            problems = exc.problems
+        else:
+            commit()
+            flash(_("Draft saved. Publish it to make it the policy in force."), "success")
+            return redirect(url_for("subsidies.policy"))
+    return render_template("subsidies/policy.html", form=form, draft=draft, problems=problems,
+                           changes=services.policy_changes(draft),
+                           versions=services.policy_versions(draft.year),
+                           publish_form=PostForm())
+
+
+@bp.route("/policy/publish", methods=["POST"])
+@login_required
+def publish():
+    require(current_user.is_bureau)
+    draft = services.draft_policy(services.local_today().year, current_user)
+    if PostForm().validate_on_submit():
+        try:
+            services.publish_policy(draft, current_user)
+        except services.PolicyError as exc:
+            for problem in exc.problems:
+                flash(problem, "danger")
+        else:
+            commit()
+            flash(_("Policy %(label)s published.", label=draft.label), "success")
+    return redirect(url_for("subsidies.policy"))
+
+
+@bp.route("/links", methods=["GET", "POST"])
+@login_required
+def links():
+    require(current_user.is_bureau)
+    form = LinkForm()
+    form.enterprise_id.choices = [(o.id, o.display_name(current_locale()))
+                                  for o in services.organisations_of_kinds("enterprise")]
+    form.institution_id.choices = [(o.id, o.display_name(current_locale()))
+                                   for o in services.organisations_of_kinds("university",
+                                                                            "institute")]
+    if form.validate_on_submit():
+        try:
+            services.declare_link(db.session.get(Organisation, form.enterprise_id.data),
+                                  db.session.get(Organisation, form.institution_id.data),
+                                  form.kind.data, current_user)
+        except services.PolicyError as exc:
+            for problem in exc.problems:
+                flash(problem, "danger")
+        else:
+            commit()
+            flash(_("Link declared: vouchers no longer pay for services between them."),
+                  "success")
+            return redirect(url_for("subsidies.links"))
+    return render_template("subsidies/links.html", form=form, links=services.declared_links())
+
+
+# --- bureau: oversight -----------------------------------------------------------------------
+def _year() -> int:
+    year = request.args.get("year", type=int) or services.local_today().year
+    if not 2000 <= year <= 2100:
+        abort(404)
+    return year
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    require(current_user.is_bureau)
+    year = _year()
+    burn_down, by_class = oversight.burn_down(year), oversight.vouchers_by_class(year)
+    return render_template("subsidies/dashboard.html", year=year, burn_down=burn_down,
+                           by_class=by_class, chart=_chart_data(burn_down, by_class),
+                           providers=oversight.top_providers(year),
+                           flagged=oversight.flagged(year), sample_form=SampleForm(),
+                           clawback_form=ClawbackForm())
+
+
+def _chart_data(burn_down: list[dict], by_class: list[dict]) -> dict:
+    series = {key: [row[f"{key}_fen"] for row in burn_down]
+              for key in ("released", "committed", "redeemed", "remaining")}
+    return {"quarters": [row["quarter"] for row in burn_down], **series,
+            "classes": [str(CLASS_LABELS.get(r["enterprise_class"], r["enterprise_class"]))
+                        for r in by_class],
+            "class_counts": [r["count"] for r in by_class]}
+
+
+@bp.route("/sample", methods=["POST"])
+@login_required
+def sample():
+    require(current_user.is_bureau)
+    form = SampleForm()
+    if form.validate_on_submit():
+        picked = oversight.draw_sample(services.local_today().year, int(form.half.data),
+                                       current_user)
+        commit()
+        flash(_("%(n)s redemption(s) flagged for re-check.", n=len(picked)), "info")
+    return redirect(url_for("subsidies.dashboard"))
+
+
+@bp.route("/redemptions/<int:redemption_id>/clawback", methods=["POST"])
+@login_required
+def clawback(redemption_id):
+    require(current_user.is_bureau)
+    claim = db.get_or_404(Redemption, redemption_id)
+    form = ClawbackForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for the clawback."), "danger")
+        return redirect(url_for("subsidies.dashboard"))
+    try:
+        oversight.claw_back(claim, current_user, form.reason.data)
+    except oversight.OversightError as exc:
+        flash(str(exc), "danger")
+    else:
+        commit()
+        flash(_("Redemption %(id)s clawed back.", id=claim.id), "success")
+    return redirect(url_for("subsidies.dashboard"))
+
+
+# --- bureau: reimbursement -------------------------------------------------------------------
+def _quarter() -> str:
+    today = services.local_today()
+    period = request.args.get("quarter") or f"{today.year}Q{services.quarter_of(today)}"
+    try:
+        reimbursements.parse_quarter(period)
+    except reimbursements.ReimbursementError:
+        abort(404)
+    return period.upper()
+
+
+@bp.route("/reimbursements", methods=["GET", "POST"])
+@login_required
+def reimbursements_page():
+    require(current_user.is_bureau)
+    period = _quarter()
+    form = QuarterForm(quarter=period)
+    if form.validate_on_submit():
+        touched = reimbursements.reimburse(form.quarter.data)
+        commit()
+        flash(_("%(n)s statement(s) built or completed.", n=len(touched)), "success")
+        return redirect(url_for("subsidies.reimbursements_page", quarter=form.quarter.data))
+    return render_template("subsidies/reimbursements.html", period=period, form=form,
+                           statements=reimbursements.statements(period), paid_form=PostForm())
+
+
+@bp.route("/reimbursements/<int:statement_id>/paid", methods=["POST"])
+@login_required
+def statement_paid(statement_id):
+    require(current_user.is_bureau)
+    statement = db.get_or_404(Reimbursement, statement_id)
+    if PostForm().validate_on_submit():
+        try:
+            reimbursements.mark_paid(statement, current_user)
+        except reimbursements.ReimbursementError:
+            flash(_("This statement is already paid."), "warning")
+        else:
+            commit()
+            flash(_("Statement marked paid."), "success")
+    return redirect(url_for("subsidies.reimbursements_page", quarter=statement.period))
+
+
+@bp.route("/reimbursements/<period>.xlsx")
+@login_required
+def reimbursements_xlsx(period):
+    require(current_user.is_bureau)
+    try:
+        reimbursements.parse_quarter(period)
+    except reimbursements.ReimbursementError:
+        abort(404)
+    return send_file(BytesIO(reimbursements.export_xlsx(period.upper())),
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                     as_attachment=True, download_name=f"voucher-reimbursements-{period}.xlsx")

@@ -1,0 +1,290 @@
+"""Voucher eligibility and amounts as pure functions on plain values (no Flask, no database).
+
+`eligibility` returns either `Eligible` (class, rate, remaining caps) or every rule that fails,
+each with a code and a reason in Chinese and English. `subsidy_for` is the fen amount a voucher
+pays on one invoice.
+"""
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+
+from booking.core.money import round_fen
+from booking.subsidies.policy import class_rule, class_rules, decimal_at, quarterly_batches
+
+
+@dataclass(frozen=True)
+class Enterprise:
+    id: int
+    kind: str
+    credit_code: str
+    region_code: str
+    verified: bool = True
+    bad_credit: bool = False
+    sme_certified: bool = False
+    founded_on: date | None = None
+    staff_count: int | None = None
+    annual_revenue_fen: int | None = None
+    total_assets_fen: int | None = None
+    registered_capital_fen: int | None = None
+    actual_controller: str | None = None
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: int
+    kind: str
+    credit_code: str
+    region_code: str
+    listed: bool = True
+    actual_controller: str | None = None
+
+
+@dataclass(frozen=True)
+class InstrumentFacts:
+    is_listed: bool
+    has_rates: bool = True
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What has already happened this year, as the eligibility rules need it."""
+
+    today: date
+    group_committed_fen: int = 0   # face value approved this year for the controller's group
+    links: frozenset = frozenset()  # declared link kinds between the enterprise and provider
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    zh: str
+    en: str
+
+    def text(self, locale: str) -> str:
+        return self.en if locale == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class Eligible:
+    enterprise_class: str
+    rate: Decimal
+    cap_per_year_fen: int
+    cap_remaining_fen: int
+    per_application_fen: int
+
+
+# --- enterprise ------------------------------------------------------------------------------
+def _age_days(founded_on: date | None, today: date) -> int:
+    return 0 if founded_on is None or founded_on > today else (today - founded_on).days
+
+
+def class_misses(enterprise: Enterprise, code: str, rules: dict, today: date) -> list[str]:
+    """The criteria of class `code` the enterprise does not meet (empty: it qualifies)."""
+    rule = class_rule(rules, code)
+    if rule is None:
+        return ["class"]
+    figures = {"max_staff": enterprise.staff_count,
+               "max_revenue_fen": enterprise.annual_revenue_fen,
+               "max_assets_fen": enterprise.total_assets_fen,
+               "max_registered_capital_fen": enterprise.registered_capital_fen}
+    misses = [key for key, limit in rule.limits.items()
+              if key in figures and (figures[key] is None or figures[key] > limit)]
+    if "max_age_days" in rule.limits and (enterprise.founded_on is not None and _age_days(
+            enterprise.founded_on, today) > rule.limits["max_age_days"]):
+        misses.append("max_age_days")
+    if code == "sme_science_based" and not enterprise.sme_certified:
+        misses.append("sme_certified")
+    return misses
+
+
+def qualifying_classes(enterprise: Enterprise, rules: dict, today: date) -> list[str]:
+    return [r.code for r in class_rules(rules) if not class_misses(enterprise, r.code, rules, today)]
+
+
+def best_class(enterprise: Enterprise, rules: dict, today: date) -> str | None:
+    """The qualifying class with the highest yearly cap (then rate), if any."""
+    candidates = [class_rule(rules, c) for c in qualifying_classes(enterprise, rules, today)]
+    best = max(candidates, key=lambda r: (r.cap_per_year_fen, r.rate), default=None)
+    return best.code if best else None
+
+
+_CRITERIA = {"max_staff": ("职工人数", "staff count"),
+             "max_revenue_fen": ("年销售收入", "annual revenue"),
+             "max_assets_fen": ("资产总额", "total assets"),
+             "max_registered_capital_fen": ("注册资本", "registered capital"),
+             "max_age_days": ("成立时间", "founding date"),
+             "sme_certified": ("科技型中小企业入库登记", "science-based SME registration"),
+             "class": ("企业类别", "enterprise class")}
+
+
+CLASS_NAMES = {"small_micro": ("小微企业", "small or micro enterprise"),
+               "sme_science_based": ("科技型中小企业", "science-based SME"),
+               "startup_team": ("创业团队", "start-up team")}
+
+
+def _class_problem(code: str, misses: list[str]) -> Problem:
+    zh = "、".join(_CRITERIA[m][0] for m in misses)
+    en = ", ".join(_CRITERIA[m][1] for m in misses)
+    name_zh, name_en = CLASS_NAMES.get(code, (code, code))
+    return Problem("class_criteria", f"不符合所申报类别（{name_zh}）的条件：{zh}",
+                   f"Does not meet the criteria of the declared class ({name_en}): {en}")
+
+
+def enterprise_problems(enterprise: Enterprise, declared_class: str | None, rules: dict,
+                        ledger: Ledger) -> list[Problem]:
+    problems = []
+    if enterprise.kind != "enterprise":
+        problems.append(Problem("not_enterprise", "只有企业可以申领创新券",
+                                "Only enterprises can hold innovation vouchers"))
+    if not enterprise.verified:
+        problems.append(Problem("unverified", "企业尚未通过科技局认证",
+                                "The enterprise has not been verified by the bureau"))
+    region = rules.get("region_code", "")
+    if rules["eligibility"].get("registered_in_region") and not (
+            enterprise.region_code or "").startswith(region):
+        problems.append(Problem("outside_region", f"企业未在本地区（{region}）注册",
+                                f"The enterprise is not registered in the region ({region})"))
+    if rules["eligibility"].get("no_bad_credit") and enterprise.bad_credit:
+        problems.append(Problem("bad_credit", "企业存在严重失信记录",
+                                "The enterprise has a bad-credit record"))
+    code = declared_class or best_class(enterprise, rules, ledger.today)
+    if code is None:
+        problems.append(Problem("no_class", "企业不属于任何可申领类别（小微企业、科技型中小企业、创业团队）",
+                                "The enterprise fits no eligible class (small/micro, "
+                                "science-based SME, start-up team)"))
+    else:
+        misses = class_misses(enterprise, code, rules, ledger.today)
+        if misses:
+            problems.append(_class_problem(code, misses))
+    return problems
+
+
+# --- provider, instrument, service -----------------------------------------------------------
+def _related_problems(enterprise: Enterprise, provider: Provider, block: list,
+                      ledger: Ledger) -> list[Problem]:
+    problems = []
+    if "same_legal_person" in block and (
+            enterprise.credit_code == provider.credit_code or (
+                enterprise.actual_controller and
+                enterprise.actual_controller == provider.actual_controller)):
+        problems.append(Problem("related_same_legal_person", "企业与服务机构为同一法人或同一实际控制人",
+                                "The enterprise and the provider are the same legal person or "
+                                "share an actual controller"))
+    names = {"subordination": ("隶属", "subordination"), "co_construction": ("共建", "co-construction"),
+             "equity_link": ("产权纽带", "equity link")}
+    for kind in sorted(ledger.links & set(block)):
+        zh, en = names[kind]
+        problems.append(Problem(f"related_{kind}", f"企业与服务机构存在{zh}关系",
+                                f"The enterprise and the provider are related ({en})"))
+    return problems
+
+
+def service_problems(enterprise: Enterprise, provider: Provider, instrument: InstrumentFacts,
+                     service: str, rules: dict, ledger: Ledger) -> list[Problem]:
+    services = rules["services"]
+    problems = []
+    if provider.kind not in services["provider_kinds"]:
+        problems.append(Problem("provider_kind", "服务机构不是高校或科研院所",
+                                "The provider is not a university or research institute"))
+    if services.get("provider_must_be_listed") and not provider.listed:
+        problems.append(Problem("provider_unlisted", "服务机构未入驻平台",
+                                "The provider is not admitted to the platform"))
+    if not instrument.is_listed:
+        problems.append(Problem("instrument_not_public", "仪器未纳入公开共享目录",
+                                "The instrument is not in the public directory"))
+    if services.get("provider_must_publish_rates") and not instrument.has_rates:
+        problems.append(Problem("no_published_rates", "仪器未公布收费标准",
+                                "The instrument has no published rates"))
+    if service in services.get("excluded", ()) or (
+            services.get("qualifying") and service not in services["qualifying"]):
+        problems.append(Problem("service_excluded", f"该服务类型（{service}）不在创新券支持范围",
+                                f"This service type ({service}) is not covered by vouchers"))
+    return problems + _related_problems(enterprise, provider,
+                                        services.get("related_party_block", []), ledger)
+
+
+def provider_rate(rate: Decimal, enterprise: Enterprise, provider: Provider, rules: dict) -> Decimal:
+    """Out-of-region providers are subsidised at a reduced rate (rate × factor)."""
+    if (provider.region_code or "").startswith(rules.get("region_code", "")):
+        return rate
+    return rate * decimal_at(rules, "services", "non_local_provider_factor")
+
+
+def eligibility(enterprise: Enterprise, provider: Provider | None,
+                instrument: InstrumentFacts | None, service: str | None, rules: dict,
+                ledger: Ledger, declared_class: str | None = None) -> Eligible | list[Problem]:
+    """Eligible, or every failing rule. Without a provider only the enterprise is checked
+    (applying for the year's quota before any service is chosen)."""
+    problems = enterprise_problems(enterprise, declared_class, rules, ledger)
+    if provider is not None:
+        problems += service_problems(enterprise, provider, instrument, service, rules, ledger)
+    if problems:
+        return problems
+    rule = class_rule(rules, declared_class or best_class(enterprise, rules, ledger.today))
+    rate = provider_rate(rule.rate, enterprise, provider, rules) if provider else rule.rate
+    return Eligible(rule.code, rate, rule.cap_per_year_fen,
+                    max(rule.cap_per_year_fen - ledger.group_committed_fen, 0),
+                    int(rules["caps"]["per_application_fen"]))
+
+
+# --- amounts ---------------------------------------------------------------------------------
+def subsidy_for(invoice_amount_fen: int, voucher_remaining_fen: int, rate: Decimal, rules: dict,
+                year_remaining_fen: int | None = None) -> int:
+    """The voucher's share of one invoice: amount × rate (half-up to the fen), at most the
+    per-application cap, the voucher's remaining value and what the year's cap still allows."""
+    if invoice_amount_fen <= 0 or voucher_remaining_fen <= 0:
+        return 0
+    limits = [round_fen(Decimal(invoice_amount_fen) * rate), voucher_remaining_fen,
+              int(rules["caps"]["per_application_fen"])]
+    if year_remaining_fen is not None:
+        limits.append(year_remaining_fen)
+    return max(min(limits), 0)
+
+
+def budget_allowance_fen(rules: dict, quarter: int) -> int:
+    """What may be committed by the end of `quarter` (1-4): the batches so far, so unused
+    money of a quarter rolls into the next one (and not into the next year)."""
+    pool = Decimal(int(rules["budget"]["annual_pool_fen"]))
+    return round_fen(pool * sum(quarterly_batches(rules)[:quarter]))
+
+
+def amount_problems(amount_fen: int, cap_remaining_fen: int) -> list[Problem]:
+    """Why an amount cannot be granted to this enterprise (zero, over its yearly cap)."""
+    problems = []
+    if amount_fen <= 0:
+        problems.append(Problem("amount", "金额必须大于零", "The amount must be more than zero"))
+    if amount_fen > cap_remaining_fen:
+        problems.append(Problem("year_cap", "超过本年度企业（实际控制人）额度上限",
+                                "Over the yearly cap of the enterprise (per actual controller)"))
+    return problems
+
+
+def approval_problems(amount_fen: int, allowance_fen: int, committed_fen: int,
+                      cap_remaining_fen: int) -> list[Problem]:
+    """Why an amount cannot be approved now: the amount rules plus the budget of the batches
+    released so far."""
+    problems = amount_problems(amount_fen, cap_remaining_fen)
+    if amount_fen > allowance_fen - committed_fen:
+        problems.append(Problem("budget_exhausted", "本季度批次预算不足",
+                                "Not enough budget left in this quarter's batch"))
+    return problems
+
+
+def provider_reward_fen(turnover_fen: int, rules: dict, reward_so_far_fen: int) -> int:
+    """Provider reward: a share of voucher turnover, capped per provider per year."""
+    reward = rules["provider_reward"]
+    share = round_fen(Decimal(max(turnover_fen, 0)) * Decimal(str(reward["rate_of_voucher_turnover"])))
+    return max(min(share, int(reward["cap_per_provider_per_year_fen"]) - reward_so_far_fen), 0)
+
+
+def sample_size(count: int, sample_rate: Decimal) -> int:
+    """How many of `count` redemptions to re-check: the rate, rounded up (at least one)."""
+    if count <= 0:
+        return 0
+    wanted = int((Decimal(count) * sample_rate).to_integral_value(rounding=ROUND_CEILING))
+    return min(count, max(1, wanted))
+
+
+def percent(rate: Decimal) -> str:
+    """0.4 → "40", 0.375 → "37.5" (display)."""
+    return f"{(Decimal(rate) * 100).normalize():f}"

@@ -1,0 +1,354 @@
+"""Voucher workflows: policy versions, applications, approval against the budget, expiry.
+
+They flush, never commit: the route or CLI command commits once.
+"""
+import copy
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
+
+from booking.accounts.models import Organisation, User
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.core.money import format_cny
+from booking.core.notifications import queue_message
+from booking.extensions import db
+from booking.subsidies import rules
+from booking.subsidies.models import BUDGET_STATES, OrganisationLink, SubsidyPolicy, Voucher, VoucherBudget
+from booking.subsidies.policy import class_rule, diff_rules, load_default_rules, validate_rules
+from booking.subsidies.rules import percent
+
+POLICY_TIMEZONE = ZoneInfo("Asia/Shanghai")  # years and quarters are the bureau's local ones
+
+
+class PolicyError(Exception):
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class VoucherError(Exception):
+    """A voucher workflow refused; `problems` are rules.Problem with zh/en reasons."""
+
+    def __init__(self, problems: list[rules.Problem]):
+        super().__init__("; ".join(p.en for p in problems))
+        self.problems = problems
+
+
+def local_today(at: datetime | None = None) -> date:
+    return (at or now_utc()).astimezone(POLICY_TIMEZONE).date()
+
+
+def quarter_of(day: date) -> int:
+    return (day.month - 1) // 3 + 1
+
+
+def year_end_utc(year: int) -> datetime:
+    return datetime(year + 1, 1, 1, tzinfo=POLICY_TIMEZONE).astimezone(ZoneInfo("UTC"))
+
+
+# --- policy versions -------------------------------------------------------------------------
+def _published_versions(year: int):
+    return select(SubsidyPolicy).where(SubsidyPolicy.year == year,
+                                       SubsidyPolicy.published_at.is_not(None))
+
+
+def current_policy(year: int | None = None) -> SubsidyPolicy:
+    """The year's latest published policy; version 1 is created from the default file (and
+    published) the first time a year is used."""
+    year = year or local_today().year
+    policy = db.session.scalar(_published_versions(year).order_by(SubsidyPolicy.version.desc())
+                               .limit(1))
+    if policy is None:
+        policy = _create_default_policy(year)
+    return policy
+
+
+def _create_default_policy(year: int) -> SubsidyPolicy:
+    data = load_default_rules(year)
+    problems = validate_rules(data)
+    if problems:
+        raise PolicyError(problems)
+    policy = SubsidyPolicy(year=year, version=1, rules=data,
+                           budget_fen=data["budget"]["annual_pool_fen"], published_at=now_utc())
+    db.session.add(policy)
+    if db.session.get(VoucherBudget, year) is None:
+        db.session.add(VoucherBudget(year=year, committed_fen=0))
+    db.session.flush()
+    audit.record("subsidy_policy.created", obj=policy, year=year, version=1, source="default")
+    return policy
+
+
+def draft_policy(year: int, actor: User) -> SubsidyPolicy:
+    """The year's unpublished draft, started from the current version if there is none."""
+    current = current_policy(year)
+    draft = db.session.scalar(select(SubsidyPolicy).where(
+        SubsidyPolicy.year == year, SubsidyPolicy.published_at.is_(None)))
+    if draft is None:
+        draft = SubsidyPolicy(year=year, version=_next_version(year),
+                              rules=copy.deepcopy(current.rules), budget_fen=current.budget_fen,
+                              created_by_id=actor.id)
+        db.session.add(draft)
+        db.session.flush()
+    return draft
+
+
+def _next_version(year: int) -> int:
+    return (db.session.scalar(select(func.max(SubsidyPolicy.version)).where(
+        SubsidyPolicy.year == year)) or 0) + 1
+
+
+def save_draft(draft: SubsidyPolicy, new_rules: dict, actor: User) -> None:
+    if draft.is_published:
+        raise PolicyError([_("A published policy cannot be changed; edit the draft instead.")])
+    problems = validate_rules(new_rules)
+    if problems:
+        raise PolicyError(problems)
+    before = draft.rules
+    draft.rules = new_rules
+    draft.budget_fen = new_rules["budget"]["annual_pool_fen"]
+    audit.record("subsidy_policy.edited", actor=actor, obj=draft,
+                 changes=[list(map(str, row)) for row in diff_rules(before, new_rules)])
+
+
+def publish_policy(draft: SubsidyPolicy, actor: User) -> None:
+    if draft.is_published:
+        raise PolicyError([_("This version is already published.")])
+    problems = validate_rules(draft.rules)
+    if not policy_changes(draft):
+        problems.append(_("The draft does not change anything."))
+    if problems:
+        raise PolicyError(problems)
+    draft.published_at = now_utc()
+    draft.published_by_id = actor.id
+    audit.record("subsidy_policy.published", actor=actor, obj=draft, version=draft.version)
+
+
+def policy_changes(draft: SubsidyPolicy) -> list[tuple[str, object, object]]:
+    return diff_rules(current_policy(draft.year).rules, draft.rules)
+
+
+def policy_versions(year: int) -> list[SubsidyPolicy]:
+    return list(db.session.scalars(select(SubsidyPolicy).where(SubsidyPolicy.year == year)
+                                   .order_by(SubsidyPolicy.version.desc())))
+
+
+# --- facts for the pure rules ----------------------------------------------------------------
+DECLARED_FIELDS = ("staff_count", "annual_revenue_fen", "total_assets_fen",
+                   "registered_capital_fen")
+
+
+def complete_declaration(org: Organisation, declaration: dict | None) -> dict:
+    """The figures an application declares, the enterprise profile filling any left blank."""
+    given = {k: v for k, v in (declaration or {}).items() if v is not None}
+    founded = given.get("founded_on") or (org.founded_on.isoformat() if org.founded_on else None)
+    return {**{k: given.get(k, getattr(org, k)) for k in DECLARED_FIELDS}, "founded_on": founded}
+
+
+def enterprise_facts(org: Organisation, declaration: dict | None = None) -> rules.Enterprise:
+    """The enterprise profile, with the figures it declared in the application where given."""
+    declared = complete_declaration(org, declaration)
+    founded = declared.pop("founded_on")
+    return rules.Enterprise(
+        id=org.id, kind=org.kind, credit_code=org.credit_code, region_code=org.region_code,
+        verified=org.verified, bad_credit=org.bad_credit, sme_certified=org.sme_certified,
+        founded_on=date.fromisoformat(founded) if founded else None,
+        actual_controller=org.actual_controller, **declared)
+
+
+def controller_group_ids(org: Organisation) -> list[int]:
+    """The enterprises counted together for caps: those with the same actual controller."""
+    if not org.actual_controller:
+        return [org.id]
+    return list(db.session.scalars(select(Organisation.id).where(
+        or_(Organisation.id == org.id, Organisation.actual_controller == org.actual_controller))))
+
+
+def group_committed_fen(org: Organisation, year: int) -> int:
+    return db.session.scalar(select(func.coalesce(func.sum(Voucher.face_value_fen), 0)).where(
+        Voucher.enterprise_id.in_(controller_group_ids(org)), Voucher.year == year,
+        Voucher.state.in_(BUDGET_STATES))) or 0
+
+
+def ledger_for(org: Organisation, year: int, links: frozenset = frozenset()) -> rules.Ledger:
+    return rules.Ledger(today=local_today(), group_committed_fen=group_committed_fen(org, year),
+                        links=links)
+
+
+def check_enterprise(org: Organisation, declared_class: str | None, declaration: dict | None,
+                     policy: SubsidyPolicy) -> rules.Eligible | list[rules.Problem]:
+    return rules.eligibility(enterprise_facts(org, declaration), None, None, None, policy.rules,
+                             ledger_for(org, policy.year), declared_class=declared_class)
+
+
+# --- applications ----------------------------------------------------------------------------
+def apply_for_voucher(user: User, *, amount_fen: int, project: str, declared_class: str,
+                      declaration: dict) -> Voucher:
+    """An enterprise member applies for part of the year's quota; refused with every reason
+    when the enterprise is not eligible or the amount is over its remaining cap."""
+    policy = current_policy()
+    declaration = complete_declaration(user.organisation, declaration)
+    result = check_enterprise(user.organisation, declared_class, declaration, policy)
+    if isinstance(result, list):
+        raise VoucherError(result)
+    problems = rules.amount_problems(amount_fen, result.cap_remaining_fen)
+    if problems:
+        raise VoucherError(problems)
+    voucher = Voucher(enterprise=user.organisation, applicant=user, policy=policy,
+                      year=policy.year, state="applied", enterprise_class=result.enterprise_class,
+                      rate=result.rate, project=project, declaration=declaration,
+                      requested_fen=amount_fen)
+    db.session.add(voucher)
+    db.session.flush()
+    audit.record("voucher.applied", actor=user, obj=voucher, amount_fen=amount_fen,
+                 enterprise_class=result.enterprise_class, policy_version=policy.version)
+    return voucher
+
+
+def _lock_budget(year: int) -> VoucherBudget:
+    """Row lock on the year's budget: concurrent approvals queue here (PostgreSQL FOR UPDATE;
+    SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    current_policy(year)
+    return db.session.scalars(select(VoucherBudget).where(VoucherBudget.year == year)
+                              .with_for_update().execution_options(populate_existing=True)).one()
+
+
+def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None) -> None:
+    """Approve (possibly a smaller amount than asked): the voucher is issued at once and its
+    face value is committed against the budget of the batches released so far."""
+    budget = _lock_budget(voucher.year)
+    db.session.refresh(voucher)
+    if voucher.state != "applied":
+        raise VoucherError([rules.Problem("state", "该申请已处理", "This application was already decided")])
+    amount = voucher.requested_fen if amount_fen is None else amount_fen
+    policy = current_policy(voucher.year)
+    result = check_enterprise(voucher.enterprise, voucher.enterprise_class, voucher.declaration,
+                              policy)
+    if isinstance(result, list):
+        raise VoucherError(result)
+    quarter = quarter_of(local_today())
+    problems = rules.approval_problems(amount, rules.budget_allowance_fen(policy.rules, quarter),
+                                       budget.committed_fen, result.cap_remaining_fen)
+    if amount > voucher.requested_fen:
+        problems.append(rules.Problem("over_request", "批准金额不能超过申请金额",
+                                      "The approved amount cannot exceed the amount applied for"))
+    if problems:
+        raise VoucherError(problems)
+    budget.committed_fen += amount
+    voucher.state, voucher.face_value_fen, voucher.quarter = "issued", amount, quarter
+    voucher.policy, voucher.rate = policy, class_rule(policy.rules, voucher.enterprise_class).rate
+    voucher.valid_until = year_end_utc(voucher.year)
+    _decide(voucher, actor, "")
+    audit.record("voucher.approved", actor=actor, obj=voucher, face_value_fen=amount,
+                 quarter=quarter, policy_version=policy.version)
+    _notify(voucher, _("Your innovation voucher was approved"),
+            _("Voucher %(id)s: %(amount)s at %(rate)s%% until the end of %(year)s.",
+              id=voucher.id, amount=format_cny(amount), rate=percent(voucher.rate),
+              year=voucher.year))
+
+
+def reject_voucher(voucher: Voucher, actor: User, reason: str) -> None:
+    if voucher.state != "applied":
+        raise VoucherError([rules.Problem("state", "该申请已处理", "This application was already decided")])
+    if not reason.strip():
+        raise VoucherError([rules.Problem("reason", "请填写驳回理由", "Give a reason for the rejection")])
+    voucher.state = "rejected"
+    _decide(voucher, actor, reason.strip())
+    audit.record("voucher.rejected", actor=actor, obj=voucher, reason=reason.strip())
+    _notify(voucher, _("Your innovation voucher application was rejected"),
+            _("Voucher application %(id)s was rejected: %(reason)s", id=voucher.id,
+              reason=reason.strip()))
+
+
+def _decide(voucher: Voucher, actor: User, reason: str) -> None:
+    voucher.decided_by_id, voucher.decided_at = actor.id, now_utc()
+    voucher.decision_reason = reason
+
+
+def _notify(voucher: Voucher, subject: str, body: str) -> None:
+    applicant = voucher.applicant
+    with force_locale(applicant.locale):
+        queue_message(applicant.email, str(subject), str(body), kind="voucher.decided")
+
+
+# --- expiry and listing ----------------------------------------------------------------------
+def expire_vouchers(at: datetime | None = None) -> int:
+    """Issued vouchers past their validity expire; undecided applications of past years too."""
+    at = at or now_utc()
+    stale = db.session.scalars(select(Voucher).where(or_(
+        (Voucher.state == "issued") & (Voucher.valid_until <= at),
+        (Voucher.state == "applied") & (Voucher.year < local_today(at).year)))).all()
+    for voucher in stale:
+        voucher.state = "expired"
+        audit.record("voucher.expired", obj=voucher, remaining_fen=voucher.face_value_fen -
+                     voucher.used_fen)
+    db.session.flush()
+    return len(stale)
+
+
+def vouchers_of(org: Organisation) -> list[Voucher]:
+    expire_vouchers()
+    return list(db.session.scalars(select(Voucher).where(Voucher.enterprise_id == org.id)
+                                   .order_by(Voucher.created_at.desc(), Voucher.id.desc())))
+
+
+def review_queue() -> list[tuple[Voucher, rules.Eligible | list[rules.Problem]]]:
+    """Pending applications, each with how it stands against today's rules and caps."""
+    expire_vouchers()
+    pending = db.session.scalars(select(Voucher).where(Voucher.state == "applied")
+                                 .order_by(Voucher.created_at, Voucher.id)).all()
+    return [(v, check_enterprise(v.enterprise, v.enterprise_class, v.declaration,
+                                 current_policy(v.year))) for v in pending]
+
+
+def recent_decisions(limit: int = 20) -> list[Voucher]:
+    return list(db.session.scalars(select(Voucher).where(Voucher.state != "applied")
+                                   .order_by(Voucher.decided_at.desc(), Voucher.id.desc())
+                                   .limit(limit)))
+
+
+def budget_status(year: int) -> dict:
+    policy = current_policy(year)
+    budget = db.session.get(VoucherBudget, year)
+    quarter = quarter_of(local_today()) if local_today().year == year else 4
+    allowance = rules.budget_allowance_fen(policy.rules, quarter)
+    return {"year": year, "quarter": quarter, "budget_fen": policy.budget_fen,
+            "allowance_fen": allowance, "committed_fen": budget.committed_fen,
+            "available_fen": max(allowance - budget.committed_fen, 0)}
+
+
+# --- declared related-party links ------------------------------------------------------------
+def declare_link(enterprise: Organisation, institution: Organisation, kind: str,
+                 actor: User) -> OrganisationLink:
+    """Record a tie (隶属、共建、产权纽带) that makes an enterprise and an institution related
+    parties; vouchers then pay nothing for services between them."""
+    if not enterprise.is_enterprise or not institution.is_provider:
+        raise PolicyError([_("A link joins an enterprise and a university or institute.")])
+    if db.session.scalar(select(OrganisationLink.id).where(
+            OrganisationLink.enterprise_id == enterprise.id,
+            OrganisationLink.institution_id == institution.id, OrganisationLink.kind == kind)):
+        raise PolicyError([_("This link is already declared.")])
+    link = OrganisationLink(enterprise_id=enterprise.id, institution_id=institution.id, kind=kind)
+    db.session.add(link)
+    db.session.flush()
+    audit.record("organisation_link.declared", actor=actor, obj=link, kind=kind,
+                 enterprise_id=enterprise.id, institution_id=institution.id)
+    return link
+
+
+def declared_links() -> list[tuple[OrganisationLink, Organisation, Organisation]]:
+    enterprise, institution = aliased(Organisation), aliased(Organisation)
+    return list(db.session.execute(
+        select(OrganisationLink, enterprise, institution)
+        .join(enterprise, enterprise.id == OrganisationLink.enterprise_id)
+        .join(institution, institution.id == OrganisationLink.institution_id)
+        .order_by(enterprise.name_zh, institution.name_zh)).all())
+
+
+def organisations_of_kinds(*kinds: str) -> list[Organisation]:
+    return list(db.session.scalars(select(Organisation).where(Organisation.kind.in_(kinds))
+                                   .order_by(Organisation.name_zh)))

@@ -1,0 +1,123 @@
+"""Voucher shares on quotes and invoices: reserved at issue, redeemed on payment, released on
+void or refund, once per invoice (billing's real flow: check-out issues the invoice)."""
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.billing import services as billing
+from booking.billing.models import Invoice, InvoiceLine
+from booking.core.db import utc
+from booking.extensions import db
+from booking.metering import services as metering
+from booking.subsidies import redemptions
+from booking.subsidies.models import OrganisationLink, Redemption
+
+MONDAY_9 = utc(2026, 5, 11, 1)  # 09:00 in Dalian
+
+
+@pytest.fixture(autouse=True)
+def may_2026():
+    with freeze_time("2026-05-10 02:00:00"):
+        yield
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation(short_code="DLUTV")
+    sme = make.user(organisation=make.enterprise())
+    return {"owner": owner, "instrument": make.instrument(organisation=owner),
+            "finance": make.user(role="finance", organisation=owner), "sme": sme,
+            "voucher": make.voucher(user=sme, amount_fen=5_000_000)}
+
+
+def _use(make, instrument, user, minutes=60, mode="self_operated", start=MONDAY_9):
+    """Book, check in and out: billing issues the invoice at check-out."""
+    booking = make.placed_booking(instrument, user, start, minutes=minutes, mode=mode)
+    with freeze_time(start):
+        session = metering.check_in(booking, actor=user, source="kiosk")
+    with freeze_time(start + timedelta(minutes=minutes)):
+        metering.check_out(session, actor=user)
+    return db.session.scalar(select(Invoice).join(InvoiceLine).where(
+        InvoiceLine.booking_id == booking.id))
+
+
+def test_quote_share_is_fee_times_rate(lab):
+    # 1 h at 400 元/h = 40,000 fen; 40% = 16,000 fen.
+    assert redemptions.voucher_share(lab["sme"], lab["instrument"], 40_000) == 16_000
+
+
+def test_no_share_without_voucher_or_for_excluded_services(make, lab):
+    assert redemptions.voucher_share(make.user(organisation=make.enterprise()), lab["instrument"],
+                                     40_000) == 0
+    assert redemptions.voucher_share(lab["sme"], lab["instrument"], 40_000,
+                                     service="certification") == 0
+    hidden = make.instrument(organisation=lab["owner"], is_public=False)
+    assert redemptions.voucher_share(lab["sme"], hidden, 40_000) == 0
+
+
+def test_invoice_deducts_the_share_and_payment_redeems_it(make, lab):
+    invoice = _use(make, lab["instrument"], lab["sme"])
+    assert (invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen) == (
+        40_000, 16_000, 24_000)
+    claim = db.session.scalar(select(Redemption))
+    assert (claim.state, claim.amount_fen, claim.policy_id) == (
+        "reserved", 16_000, lab["voucher"].policy_id)
+    assert lab["voucher"].remaining_fen == 5_000_000 - 16_000
+    billing.record_bank_transfer(invoice, lab["finance"], "BANK-1")
+    db.session.flush()
+    assert claim.state == "redeemed" and claim.redeemed_at is not None
+    assert redemptions.reserve_for_invoice(invoice) == 0  # an invoice is used once
+
+
+def test_voiding_releases_the_share(make, lab):
+    invoice = _use(make, lab["instrument"], lab["sme"])
+    billing.void_invoice(invoice, lab["finance"], "wrong customer")
+    db.session.flush()
+    claim = db.session.scalar(select(Redemption))
+    assert claim.state == "released" and lab["voucher"].remaining_fen == 5_000_000
+
+
+def test_full_refund_releases_the_share(make, lab):
+    invoice = _use(make, lab["instrument"], lab["sme"])
+    billing.record_bank_transfer(invoice, lab["finance"], "BANK-2")
+    billing.credit_note(invoice, invoice.amount_due_fen, "refund", lab["finance"], settled=True)
+    db.session.flush()
+    assert db.session.scalar(select(Redemption)).state == "released"
+    assert lab["voucher"].remaining_fen == 5_000_000
+
+
+def test_staff_operated_testing_and_non_local_rate(make, lab):
+    anshan = make.organisation(region_code="2103", short_code="USTLV")
+    invoice = _use(make, make.instrument(organisation=anshan), lab["sme"], mode="staff_operated")
+    # 40% × 0.8 = 32% of 40,000 fen
+    assert invoice.voucher_fen == 12_800
+
+
+def test_related_party_gets_no_share(make, lab):
+    db.session.add(OrganisationLink(enterprise_id=lab["sme"].organisation_id,
+                                    institution_id=lab["owner"].id, kind="co_construction"))
+    invoice = _use(make, lab["instrument"], lab["sme"])
+    assert invoice.voucher_fen == 0 and db.session.scalar(select(Redemption)) is None
+
+
+def test_share_is_capped_by_what_is_left_and_exhausts_the_voucher(make):
+    owner = make.organisation(short_code="DLUTW")
+    sme = make.user(organisation=make.enterprise())
+    voucher = make.voucher(user=sme, amount_fen=10_000)
+    invoice = _use(make, make.instrument(organisation=owner), sme)
+    assert invoice.voucher_fen == 10_000 and invoice.amount_due_fen == 30_000
+    assert voucher.state == "exhausted" and voucher.remaining_fen == 0
+    billing.void_invoice(invoice, make.user(role="finance", organisation=owner), "test")
+    db.session.flush()
+    assert voucher.state == "issued" and voucher.remaining_fen == 10_000
+
+
+def test_per_application_cap(make, lab):
+    # 8 h at 400 元/h = 320,000 fen → 128,000 fen at 40%: under the 2,000,000 fen cap.
+    eight_hours = _use(make, lab["instrument"], lab["sme"], minutes=480)
+    assert eight_hours.voucher_fen == 128_000
+    pricey = make.instrument(organisation=lab["owner"], rates={"enterprise": 1_000_000})
+    day = _use(make, pricey, lab["sme"], minutes=480, start=MONDAY_9 + timedelta(days=1))
+    assert day.voucher_fen == 2_000_000  # 8 h at 10,000 元/h × 40% = 32,000 元 → 20,000 元 cap

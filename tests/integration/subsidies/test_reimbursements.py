@@ -1,0 +1,137 @@
+"""Quarterly statements per provider, provider reward, sampling, clawback and the CLI."""
+from datetime import timedelta
+from io import BytesIO
+
+import pytest
+from freezegun import freeze_time
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from booking.billing import services as billing
+from booking.billing.models import Invoice, InvoiceLine
+from booking.core.db import utc
+from booking.extensions import db
+from booking.metering import services as metering
+from booking.subsidies import oversight, reimbursements
+from booking.subsidies.models import Redemption, Reimbursement
+
+MONDAY_9 = utc(2026, 5, 11, 1)
+
+
+@pytest.fixture(autouse=True)
+def may_2026():
+    with freeze_time("2026-05-10 02:00:00"):
+        yield
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation(short_code="DLUTR", name_zh="测试大学R")
+    sme = make.user(organisation=make.enterprise())
+    return {"voucher": make.voucher(user=sme, amount_fen=5_000_000), "owner": owner,
+            "instrument": make.instrument(organisation=owner), "sme": sme,
+            "finance": make.user(role="finance", organisation=owner),
+            "bureau": make.user(role="bureau_staff")}
+
+
+def _paid_use(make, lab, day=0, pay=True):
+    """1 h at 400 元 with the voucher paying 160 元; the customer pays the rest."""
+    start = MONDAY_9 + timedelta(days=day)
+    booking = make.placed_booking(lab["instrument"], lab["sme"], start)
+    with freeze_time(start):
+        session = metering.check_in(booking, actor=lab["sme"], source="kiosk")
+    with freeze_time(start + timedelta(hours=1)):
+        metering.check_out(session, actor=lab["sme"])
+        invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
+            InvoiceLine.booking_id == booking.id))
+        if pay:
+            billing.record_bank_transfer(invoice, lab["finance"], f"BANK-{booking.id}")
+        db.session.flush()
+    return invoice
+
+
+def test_quarter_statement_is_built_once_with_the_reward(make, lab):
+    _paid_use(make, lab, 0)
+    _paid_use(make, lab, 1)
+    _paid_use(make, lab, 2, pay=False)  # reserved only: not owed yet
+    statements = reimbursements.reimburse("2026Q2")
+    assert [(s.redemption_count, s.amount_fen, s.reward_fen) for s in statements] == [
+        (2, 32_000, 1_600)]  # 5% of 320 元
+    assert reimbursements.reimburse("2026Q2") == []  # idempotent
+    assert reimbursements.reimburse("2026q1") == []  # nothing redeemed before April
+    statement = statements[0]
+    reimbursements.mark_paid(statement, lab["bureau"])
+    assert statement.state == "paid" and statement.total_fen == 33_600
+    with pytest.raises(reimbursements.ReimbursementError):
+        reimbursements.mark_paid(statement, lab["bureau"])
+
+
+def test_bad_quarter_is_refused():
+    with pytest.raises(reimbursements.ReimbursementError):
+        reimbursements.reimburse("2026Q5")
+
+
+def test_xlsx_export_lists_statements_and_entries(make, lab):
+    invoice = _paid_use(make, lab)
+    reimbursements.reimburse("2026Q2")
+    book = load_workbook(BytesIO(reimbursements.export_xlsx("2026Q2")))
+    summary = list(book["statements"].iter_rows(values_only=True))
+    assert summary[1][:7] == ("测试大学R", lab["owner"].credit_code, "2026Q2", 1, 16_000, 800,
+                              16_800)
+    entries = list(book["entries"].iter_rows(values_only=True))
+    assert entries[1][1:5] == (invoice.number, lab["voucher"].id, "claim", 16_000)
+
+
+def test_sample_is_reproducible_and_clawback_reverses(make, lab):
+    for day in range(4):
+        _paid_use(make, lab, day)
+    with freeze_time("2026-07-01 02:00:00"):
+        first = oversight.draw_sample(2026, 1, lab["bureau"])
+        again = oversight.draw_sample(2026, 1, lab["bureau"])
+    assert len(first) == 1 and [r.id for r in again] == [r.id for r in first]
+    assert oversight.flagged(2026) == first
+    claim = first[0]
+    reimbursements.reimburse("2026Q2")
+    with freeze_time("2026-07-02 02:00:00"):
+        reversal = oversight.claw_back(claim, lab["bureau"], "检测报告与发票不符")
+        with pytest.raises(oversight.OversightError):
+            oversight.claw_back(claim, lab["bureau"], "again")
+        statements = reimbursements.reimburse("2026Q3")
+    assert (reversal.entry, reversal.amount_fen, reversal.reverses_id) == (
+        "reversal", -16_000, claim.id)
+    assert claim.state == "redeemed" and db.session.get(Redemption, claim.id) is not None
+    assert [(s.amount_fen, s.reward_fen) for s in statements] == [(-16_000, 0)]
+
+
+def test_dashboard_figures(make, lab):
+    _paid_use(make, lab)
+    rows = oversight.burn_down(2026)
+    assert rows[1] == {"quarter": "Q2", "released_fen": 500_000_000, "committed_fen": 5_000_000,
+                       "redeemed_fen": 16_000, "remaining_fen": 1_000_000_000 - 5_000_000}
+    assert oversight.vouchers_by_class(2026) == [
+        {"enterprise_class": "sme_science_based", "count": 1, "face_value_fen": 5_000_000}]
+    assert [(r["provider"].id, r["redeemed_fen"]) for r in oversight.top_providers(2026)] == [
+        (lab["owner"].id, 16_000)]
+
+
+def test_cli_reimburse_and_expire(app, make, lab):
+    _paid_use(make, lab)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["subsidies", "reimburse", "--quarter", "2026Q2"])
+    assert result.exit_code == 0, result.output
+    assert "1 statement(s)" in result.output
+    assert db.session.scalar(select(Reimbursement)).amount_fen == 16_000
+    assert runner.invoke(args=["subsidies", "reimburse", "--quarter", "spring"]).exit_code != 0
+    with freeze_time("2027-01-02 00:00:00"):
+        result = runner.invoke(args=["vouchers", "expire"])
+    assert "1 voucher(s) expired" in result.output
+
+
+def test_claims_of_invoices_credited_out_of_sight_are_released_before_statements(make, lab):
+    invoice = _paid_use(make, lab, pay=False)
+    billing.credit_note(invoice, invoice.amount_due_fen, "wrong customer", lab["finance"])
+    _paid_use(make, lab, 1)
+    statements = reimbursements.reimburse("2026Q2")
+    claim = db.session.scalar(select(Redemption).where(Redemption.invoice_id == invoice.id))
+    assert claim.state == "released" and lab["voucher"].remaining_fen == 5_000_000 - 16_000
+    assert [(s.redemption_count, s.amount_fen) for s in statements] == [(1, 16_000)]

@@ -1,0 +1,189 @@
+"""Policy versions, applications, approval against the budget, expiry (real database)."""
+import copy
+from datetime import UTC, datetime
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.core.audit import AuditEvent
+from booking.extensions import db
+from booking.subsidies import services
+from booking.subsidies.models import SubsidyPolicy, Voucher, VoucherBudget
+
+
+@pytest.fixture(autouse=True)
+def may_2026():
+    with freeze_time("2026-05-10 02:00:00"):  # Q2 in Dalian
+        yield
+
+
+@pytest.fixture
+def bureau(make):
+    return make.user(role="bureau_staff")
+
+
+@pytest.fixture
+def sme_user(make):
+    return make.user(organisation=make.enterprise(actual_controller="测试控制人A"))
+
+
+def _apply(user, amount_fen=5_000_000, declared_class="sme_science_based"):
+    return services.apply_for_voucher(user, amount_fen=amount_fen, project="XRD",
+                                      declared_class=declared_class, declaration={})
+
+
+def _publish(bureau, change):
+    draft = services.draft_policy(2026, bureau)
+    rules = copy.deepcopy(draft.rules)
+    change(rules)
+    services.save_draft(draft, rules, bureau)
+    services.publish_policy(draft, bureau)
+    return draft
+
+
+# --- policy versions -------------------------------------------------------------------------
+def test_current_policy_is_created_once_from_the_default_file(app):
+    policy = services.current_policy(2026)
+    assert (policy.version, policy.is_published, policy.budget_fen) == (1, True, 1_000_000_000)
+    assert services.current_policy(2026) is policy
+    assert db.session.get(VoucherBudget, 2026).committed_fen == 0
+
+
+def test_editing_starts_a_draft_and_publishing_makes_it_current(bureau):
+    v1 = services.current_policy(2026)
+    draft = services.draft_policy(2026, bureau)
+    assert (draft.version, draft.is_published) == (2, False)
+    assert services.draft_policy(2026, bureau) is draft
+    rules = copy.deepcopy(draft.rules)
+    rules["classes"]["sme_science_based"]["rate"] = "0.45"
+    services.save_draft(draft, rules, bureau)
+    assert services.policy_changes(draft) == [("classes.sme_science_based.rate", "0.40", "0.45")]
+    assert v1.rules["classes"]["sme_science_based"]["rate"] == "0.40"
+    services.publish_policy(draft, bureau)
+    assert services.current_policy(2026) is draft
+    with pytest.raises(services.PolicyError):
+        services.save_draft(draft, rules, bureau)
+    assert db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "subsidy_policy.published")).data == {"version": 2}
+
+
+def test_invalid_draft_is_refused_with_every_problem(bureau):
+    draft = services.draft_policy(2026, bureau)
+    rules = copy.deepcopy(draft.rules)
+    rules["classes"]["small_micro"]["rate"] = "1.2"
+    rules["budget"]["quarterly_batches"] = ["0.5", "0.5", "0.5", "0"]
+    with pytest.raises(services.PolicyError) as refused:
+        services.save_draft(draft, rules, bureau)
+    assert len(refused.value.problems) == 2
+    assert draft.rules["classes"]["small_micro"]["rate"] == "0.50"
+
+
+def test_publishing_an_unchanged_draft_is_refused(bureau):
+    draft = services.draft_policy(2026, bureau)
+    with pytest.raises(services.PolicyError) as refused:
+        services.publish_policy(draft, bureau)
+    assert len(refused.value.problems) == 1 and not draft.is_published
+
+
+# --- applications and approval ---------------------------------------------------------------
+def test_apply_records_class_rate_and_policy_version(sme_user):
+    voucher = _apply(sme_user)
+    assert (voucher.state, voucher.enterprise_class, voucher.requested_fen) == (
+        "applied", "sme_science_based", 5_000_000)
+    assert str(voucher.rate) in ("0.40", "0.4000") and voucher.policy.version == 1
+
+
+def test_large_enterprise_is_refused_with_reasons(make):
+    bigco = make.user(organisation=make.enterprise(staff_count=6800, sme_certified=False,
+                                                   annual_revenue_fen=10**12))
+    with pytest.raises(services.VoucherError) as refused:
+        _apply(bigco)
+    assert [p.code for p in refused.value.problems] == ["class_criteria"]
+
+
+def test_application_over_the_yearly_cap_is_refused(sme_user):
+    with pytest.raises(services.VoucherError) as refused:
+        _apply(sme_user, amount_fen=20_000_001)
+    assert [p.code for p in refused.value.problems] == ["year_cap"]
+
+
+def test_approval_issues_the_voucher_and_commits_budget(sme_user, bureau):
+    voucher = _apply(sme_user, 5_000_000)
+    services.approve_voucher(voucher, bureau, 3_000_000)
+    assert (voucher.state, voucher.face_value_fen, voucher.remaining_fen, voucher.quarter) == (
+        "issued", 3_000_000, 3_000_000, 2)
+    assert voucher.valid_until == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # midnight Dalian
+    assert db.session.get(VoucherBudget, 2026).committed_fen == 3_000_000
+    assert services.budget_status(2026)["available_fen"] == 500_000_000 - 3_000_000
+    with pytest.raises(services.VoucherError):
+        services.approve_voucher(voucher, bureau)
+
+
+def test_approving_more_than_requested_is_refused(sme_user, bureau):
+    voucher = _apply(sme_user, 1_000_000)
+    with pytest.raises(services.VoucherError) as refused:
+        services.approve_voucher(voucher, bureau, 1_000_001)
+    assert [p.code for p in refused.value.problems] == ["over_request"]
+
+
+def test_caps_aggregate_per_actual_controller(make, bureau):
+    first = make.user(organisation=make.enterprise(actual_controller="张三"))
+    sister = make.user(organisation=make.enterprise(actual_controller="张三"))
+    services.approve_voucher(_apply(first, 15_000_000), bureau)
+    with pytest.raises(services.VoucherError) as refused:
+        _apply(sister, 6_000_000)
+    assert [p.code for p in refused.value.problems] == ["year_cap"]
+    pending = _apply(sister, 5_000_000)
+    other = _apply(first, 5_000_000)
+    services.approve_voucher(pending, bureau)
+    with pytest.raises(services.VoucherError) as refused:
+        services.approve_voucher(other, bureau)
+    assert [p.code for p in refused.value.problems] == ["year_cap"]
+
+
+def test_unused_quarter_budget_rolls_forward_but_not_past_released_batches(make, bureau):
+    _publish(bureau, lambda r: r["budget"].update(annual_pool_fen=40_000_000))  # 100k per batch
+    with freeze_time("2026-02-01 02:00:00"):  # Q1: 100,000 CNY released
+        first = _apply(make.user(organisation=make.enterprise()), 6_000_000)
+        services.approve_voucher(first, bureau)
+        second = _apply(make.user(organisation=make.enterprise()), 6_000_000)
+        with pytest.raises(services.VoucherError) as refused:
+            services.approve_voucher(second, bureau)
+        assert [p.code for p in refused.value.problems] == ["budget_exhausted"]
+    services.approve_voucher(second, bureau)  # Q2: 200,000 released, 60,000 used
+    assert db.session.get(VoucherBudget, 2026).committed_fen == 12_000_000
+    assert second.policy.version == 2  # decided under the version in force
+
+
+def test_reject_needs_a_reason_and_notifies(sme_user, bureau):
+    voucher = _apply(sme_user)
+    with pytest.raises(services.VoucherError):
+        services.reject_voucher(voucher, bureau, "  ")
+    services.reject_voucher(voucher, bureau, "项目与检测需求不符")
+    assert (voucher.state, voucher.decision_reason) == ("rejected", "项目与检测需求不符")
+    assert db.session.get(VoucherBudget, 2026).committed_fen == 0
+
+
+def test_vouchers_expire_at_the_end_of_the_year(sme_user, bureau):
+    voucher = _apply(sme_user)
+    services.approve_voucher(voucher, bureau)
+    pending = _apply(sme_user, 1_000_000)
+    with freeze_time("2026-12-31 15:59:00"):
+        assert services.expire_vouchers() == 0
+    with freeze_time("2026-12-31 16:00:00"):
+        assert [v.state for v in services.vouchers_of(sme_user.organisation)] == [
+            "expired", "expired"]
+    assert voucher.remaining_fen == 0 and pending.state == "expired"
+
+
+def test_demo_seed_is_idempotent(app):
+    from booking.accounts.demo import seed_accounts
+    from booking.subsidies.demo import seed
+
+    seed_accounts()
+    seed("small")
+    seed("small")
+    vouchers = db.session.scalars(select(Voucher)).all()
+    assert [(v.state, v.face_value_fen) for v in vouchers] == [("issued", 5_000_000)]
+    assert db.session.scalars(select(SubsidyPolicy)).all()[0].is_published

@@ -1,0 +1,260 @@
+"""Voucher pages and API: the happy paths, the denials, who may see and decide what."""
+import pytest
+from freezegun import freeze_time
+
+from booking.extensions import db
+from booking.subsidies import services
+from booking.subsidies.models import OrganisationLink, SubsidyPolicy, Voucher
+
+
+@pytest.fixture(autouse=True)
+def may_2026():
+    with freeze_time("2026-05-10 02:00:00"):
+        yield
+
+
+@pytest.fixture
+def sme(make):
+    return make.user(organisation=make.enterprise(name_zh="测试新材料公司"))
+
+
+@pytest.fixture
+def bureau(make):
+    return make.user(role="bureau_staff")
+
+
+APPLY = {"amount": "30000.00", "project": "SEM 表征", "declared_class": "sme_science_based",
+         "staff_count": "46", "annual_revenue": "18500000", "total_assets": "24000000",
+         "registered_capital": "10000000", "founded_on": "2019-05-16"}
+
+
+# --- enterprise ------------------------------------------------------------------------------
+def test_enterprise_applies_in_the_form(client, login, sme):
+    login(sme)
+    page = client.get("/vouchers/").get_data(as_text=True)
+    assert 'id="eligibility-ok"' in page
+    response = client.post("/vouchers/", data=APPLY)
+    assert response.status_code == 302
+    voucher = db.session.query(Voucher).one()
+    assert (voucher.requested_fen, voucher.declaration["annual_revenue_fen"]) == (
+        3_000_000, 1_850_000_000)
+    assert "30,000.00" in client.get("/vouchers/").get_data(as_text=True)
+
+
+def test_ineligible_enterprise_sees_the_reasons(client, login, make):
+    bigco = make.user(organisation=make.enterprise(staff_count=6800, sme_certified=False,
+                                                   annual_revenue_fen=10**12))
+    login(bigco)
+    page = client.get("/vouchers/").get_data(as_text=True)
+    assert 'data-code="no_class"' in page
+    response = client.post("/vouchers/", data={**APPLY, "staff_count": "6800",
+                                               "annual_revenue": "12000000000"},
+                           follow_redirects=True)
+    assert "不符合所申报类别" in response.get_data(as_text=True)
+    assert db.session.query(Voucher).count() == 0
+
+
+def test_bad_amount_is_a_form_error_not_a_500(client, login, sme):
+    login(sme)
+    response = client.post("/vouchers/", data={**APPLY, "amount": "lots"})
+    assert response.status_code == 200 and "is-invalid" in response.get_data(as_text=True)
+
+
+def test_enterprise_sees_only_its_own_vouchers(client, login, make, sme):
+    other = make.voucher()
+    mine = make.voucher(user=sme, amount_fen=1_234_500)
+    login(sme)
+    page = client.get("/vouchers/").get_data(as_text=True)
+    assert "12,345.00" in page and f"<td>{other.id}</td>" not in page
+    assert mine.id
+
+
+@pytest.mark.parametrize("role", ["member", "lab_manager", "finance"])
+def test_university_users_have_no_voucher_page(client, login, make, role):
+    login(make.user(role=role))
+    assert client.get("/vouchers/").status_code == 403
+
+
+# --- bureau ----------------------------------------------------------------------------------
+def test_bureau_approves_a_smaller_amount_and_rejects_with_reason(client, login, make, bureau):
+    first = make.voucher(approve=False)
+    second = make.voucher(approve=False)
+    login(bureau)
+    page = client.get("/vouchers/review").get_data(as_text=True)
+    assert f'data-voucher="{first.id}"' in page
+    client.post(f"/vouchers/{first.id}/approve", data={"amount": "20000"})
+    client.post(f"/vouchers/{second.id}/reject", data={"reason": "材料不全"})
+    db.session.expire_all()
+    assert (first.state, first.face_value_fen) == ("issued", 2_000_000)
+    assert (second.state, second.decision_reason) == ("rejected", "材料不全")
+    response = client.post(f"/vouchers/{first.id}/approve", data={}, follow_redirects=True)
+    assert "该申请已处理" in response.get_data(as_text=True)
+
+
+def test_reject_without_reason_changes_nothing(client, login, make, bureau):
+    voucher = make.voucher(approve=False)
+    login(bureau)
+    client.post(f"/vouchers/{voucher.id}/reject", data={"reason": ""})
+    db.session.expire_all()
+    assert voucher.state == "applied"
+
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/vouchers/review"), ("post", "/vouchers/{id}/approve"),
+    ("post", "/vouchers/{id}/reject"), ("get", "/vouchers/policy"),
+    ("post", "/vouchers/policy"), ("post", "/vouchers/policy/publish")])
+@pytest.mark.parametrize("role", ["member", "lab_manager", "finance"])
+def test_only_bureau_staff_review_and_edit_policy(client, login, make, method, path, role):
+    voucher = make.voucher(approve=False)
+    login(make.user(role=role, organisation=make.enterprise() if role == "member" else None))
+    response = getattr(client, method)(path.format(id=voucher.id), data={"reason": "x"})
+    assert response.status_code == 403
+    db.session.expire_all()
+    assert voucher.state == "applied"
+
+
+def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
+    login(bureau)
+    page = client.get("/vouchers/policy").get_data(as_text=True)
+    assert "v2" in page and 'id="policy-diff"' not in page
+    form = {"small_micro_rate": "0.5", "small_micro_cap": "100000", "sme_science_based_rate": "0.45",
+            "sme_science_based_cap": "200000", "startup_team_rate": "0.5",
+            "startup_team_cap": "100000", "per_application": "20000", "annual_pool": "10000000",
+            "batch_1": "0.25", "batch_2": "0.25", "batch_3": "0.25", "batch_4": "0.25",
+            "validity": "calendar_year", "provider_kinds": ["university", "institute"],
+            "excluded": ["statutory_testing", "medical"],
+            "related_party_block": ["same_legal_person", "subordination"],
+            "non_local_provider_factor": "0.8", "sample_rate": "0.05", "reward_rate": "0.05",
+            "reward_cap": "500000"}
+    bad = client.post("/vouchers/policy", data={**form, "batch_4": "0.5"})
+    assert "must sum to 1" in bad.get_data(as_text=True)
+    assert client.post("/vouchers/policy", data=form).status_code == 302
+    page = client.get("/vouchers/policy").get_data(as_text=True)
+    assert "classes.sme_science_based.rate" in page and "services.excluded" in page
+    client.post("/vouchers/policy/publish", data={})
+    current = services.current_policy(2026)
+    assert (current.version, current.rules["classes"]["sme_science_based"]["rate"]) == (2, "0.45")
+    first = db.session.query(SubsidyPolicy).filter_by(year=2026, version=1).one()
+    assert first.rules["classes"]["sme_science_based"]["rate"] == "0.40"
+
+
+# --- API -------------------------------------------------------------------------------------
+def test_api_apply_list_approve(client, api_token, make, sme, bureau):
+    body = {"amount_fen": 2_000_000, "project": "XRD", "enterprise_class": "sme_science_based"}
+    created = client.post("/api/v1/vouchers", json=body, headers=api_token(sme))
+    assert created.status_code == 201, created.get_json()
+    voucher = created.get_json()
+    assert voucher["state"] == "applied" and voucher["rate"] == "0.4"
+    approved = client.post(f"/api/v1/vouchers/{voucher['id']}/approve", json={},
+                           headers=api_token(bureau))
+    assert approved.status_code == 200
+    assert {k: approved.get_json()[k] for k in ("state", "face_value_fen", "remaining_fen",
+                                               "enterprise_class")} == {
+        "state": "issued", "face_value_fen": 2_000_000, "remaining_fen": 2_000_000,
+        "enterprise_class": "sme_science_based"}
+    again = client.post(f"/api/v1/vouchers/{voucher['id']}/reject", json={"reason": "x"},
+                        headers=api_token(bureau))
+    assert again.status_code == 409
+    listed = client.get("/api/v1/vouchers", headers=api_token(sme)).get_json()
+    assert listed["total"] == 1 and listed["items"][0]["id"] == voucher["id"]
+
+
+def test_api_denials(client, api_token, make, sme):
+    other = make.voucher(approve=False)
+    mine = client.get("/api/v1/vouchers", headers=api_token(sme)).get_json()
+    assert mine["total"] == 0
+    refused = client.post(f"/api/v1/vouchers/{other.id}/approve", json={},
+                          headers=api_token(sme))
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+    bigco = make.user(organisation=make.enterprise(staff_count=6800, sme_certified=False))
+    ineligible = client.post("/api/v1/vouchers", headers=api_token(bigco), json={
+        "amount_fen": 100, "project": "x", "enterprise_class": "sme_science_based"})
+    error = ineligible.get_json()["error"]
+    assert ineligible.status_code == 422 and error["problems"][0]["code"] == "class_criteria"
+    bad = client.post("/api/v1/vouchers", headers=api_token(sme), json={"amount_fen": -1})
+    assert bad.status_code == 422
+    university = client.post("/api/v1/vouchers", headers=api_token(make.user()), json={
+        "amount_fen": 100, "project": "x", "enterprise_class": "sme_science_based"})
+    assert university.status_code == 403
+    assert client.get("/api/v1/vouchers").status_code == 401
+
+
+def test_voucher_api_is_in_the_openapi_document(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert {"/api/v1/vouchers", "/api/v1/vouchers/{voucher_id}/approve",
+            "/api/v1/vouchers/{voucher_id}/reject"} <= set(spec["paths"])
+    assert "remaining_fen" in spec["components"]["schemas"]["Voucher"]["properties"]
+
+
+# --- oversight and reimbursement pages --------------------------------------------------------
+def test_bureau_dashboard_and_reimbursement_pages(client, login, make, bureau):
+    make.voucher()
+    login(bureau)
+    page = client.get("/vouchers/dashboard").get_data(as_text=True)
+    assert 'id="chart-burn-down"' in page and "chart.umd.min.js" in page
+    assert client.get("/vouchers/dashboard?year=1900").status_code == 404
+    assert client.post("/vouchers/sample", data={"half": "1"}).status_code == 302
+    page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
+    assert 'id="statements"' in page
+    assert client.get("/vouchers/reimbursements?quarter=nope").status_code == 404
+    built = client.post("/vouchers/reimbursements?quarter=2026Q2", data={"quarter": "2026Q2"})
+    assert built.status_code == 302
+    bad = client.post("/vouchers/reimbursements", data={"quarter": "2026Q9"})
+    assert bad.status_code == 200 and "is-invalid" in bad.get_data(as_text=True)
+    export = client.get("/vouchers/reimbursements/2026Q2.xlsx")
+    assert export.status_code == 200 and export.data[:2] == b"PK"
+    assert client.get("/vouchers/reimbursements/2026Q9.xlsx").status_code == 404
+
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/vouchers/dashboard"), ("post", "/vouchers/sample"),
+    ("get", "/vouchers/reimbursements"), ("post", "/vouchers/reimbursements"),
+    ("get", "/vouchers/reimbursements/2026Q2.xlsx"), ("post", "/vouchers/reimbursements/1/paid"),
+    ("post", "/vouchers/redemptions/1/clawback")])
+def test_oversight_is_for_bureau_staff_only(client, login, make, method, path):
+    login(make.user(role="finance"))
+    assert getattr(client, method)(path, data={"quarter": "2026Q2", "half": "1",
+                                              "reason": "x"}).status_code == 403
+
+
+def test_navigation_shows_the_voucher_review_to_bureau_staff_only(client, login, make, bureau):
+    login(bureau)
+    assert "/vouchers/review" in client.get("/vouchers/review").get_data(as_text=True)
+    client.post("/logout")
+    login(make.user(organisation=make.enterprise()))
+    page = client.get("/vouchers/").get_data(as_text=True)
+    assert "/vouchers/review" not in page
+
+
+def test_bureau_declares_a_related_party_link(client, login, make, bureau):
+    enterprise = make.enterprise(name_zh="关联企业")
+    university = make.organisation(name_zh="关联大学")
+    login(bureau)
+    assert "关联企业" in client.get("/vouchers/links").get_data(as_text=True)
+    data = {"enterprise_id": enterprise.id, "institution_id": university.id,
+            "kind": "equity_link"}
+    assert client.post("/vouchers/links", data=data).status_code == 302
+    page = client.get("/vouchers/links").get_data(as_text=True)
+    assert "关联大学" in page and 'id="links"' in page
+    again = client.post("/vouchers/links", data=data, follow_redirects=True)
+    assert again.status_code == 200 and db.session.query(OrganisationLink).count() == 1
+    wrong = client.post("/vouchers/links", data={**data, "enterprise_id": university.id},
+                        follow_redirects=True)
+    assert wrong.status_code == 200 and db.session.query(OrganisationLink).count() == 1
+
+
+def test_links_are_for_bureau_staff_only(client, login, make):
+    login(make.user(organisation=make.enterprise()))
+    assert client.get("/vouchers/links").status_code == 403
+    assert client.post("/vouchers/links", data={}).status_code == 403
+
+
+def test_queue_shows_the_cap_left_and_problems_since_applying(client, login, make, bureau):
+    fine = make.voucher(approve=False, amount_fen=1_000_000)
+    flagged = make.voucher(approve=False)
+    flagged.enterprise.bad_credit = True
+    db.session.commit()
+    login(bureau)
+    page = client.get("/vouchers/review").get_data(as_text=True)
+    assert "剩余额度：¥200,000.00" in page and "严重失信" in page
+    assert fine.state == flagged.state == "applied"
