@@ -1,0 +1,38 @@
+"""A snapshot as a table (CSV with a BOM for Excel, or XLSX via openpyxl)."""
+import csv
+import io
+
+from openpyxl import Workbook
+
+from booking.rankings.forms import GRADE_LABELS, INDICATOR_LABELS
+from booking.rankings.models import RankingSnapshot
+from booking.rankings.policy import INDICATORS
+
+
+def table(snapshot: RankingSnapshot) -> list[list]:
+    header = ["rank", "org_id", "institution", "grade", "score", "reward_fen"]
+    header += [str(INDICATOR_LABELS[name]) for name in INDICATORS]
+    header += [f"{INDICATOR_LABELS[name]} (pts)" for name in INDICATORS]
+    rows = [[row["rank"], row["org_id"], row["org_name"], str(GRADE_LABELS[row["grade"]]),
+             row["score"], row["reward_fen"]]
+            + [row["indicators"][name] for name in INDICATORS]
+            + [row["points"][name] for name in INDICATORS] for row in snapshot.rows]
+    return [header, *rows]
+
+
+def as_csv(snapshot: RankingSnapshot) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(table(snapshot))
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def as_xlsx(snapshot: RankingSnapshot) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = snapshot.period
+    for line in table(snapshot):
+        sheet.append(line)
+    sheet.freeze_panes = "D2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,98 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DecimalField,
+    FloatField,
+    IntegerField,
+    RadioField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+
+from booking.rankings.policy import INDICATORS, target_key
+from booking.rankings.rules import PeriodError, parse_period
+
+# Display labels for the stored codes.
+INDICATOR_LABELS = {
+    "open_rate": _l("Open rate"),
+    "directory_quality": _l("Directory quality"),
+    "decision_speed": _l("Decision speed"),
+    "effective_hours": _l("Effective hours"),
+    "idle_rate": _l("Idle instruments"),
+    "outcomes": _l("Voucher-backed services"),
+    "external_share": _l("External share"),
+    "sme_reach": _l("SME reach"),
+    "user_rating": _l("User rating"),
+    "external_income": _l("External income"),
+}
+INDICATOR_UNITS = {
+    "open_rate": _l("share of instruments in scope listed and bookable"),
+    "directory_quality": _l("mean completeness x freshness of listings"),
+    "decision_speed": _l("median hours to decide a request"),
+    "effective_hours": _l("effective / rated hours per instrument"),
+    "idle_rate": _l("share of instruments unused in the period (lower is better)"),
+    "outcomes": _l("voucher-backed services per instrument"),
+    "external_share": _l("external share of effective hours"),
+    "sme_reach": _l("SME clients per 10 instruments"),
+    "user_rating": _l("mean stars (1-5)"),
+    "external_income": _l("(internal + 1.5 x external income) / original value"),
+}
+AREA_LABELS = {"organisation": _l("Organisation and management"), "operation": _l("Operation"),
+               "sharing": _l("Sharing")}
+GRADE_LABELS = {"excellent": _l("excellent"), "good": _l("good"), "pass": _l("pass"),
+                "poor": _l("poor")}
+FLAG_LABELS = {"no_listed_instruments": _l("no listed instruments"),
+               "false_data": _l("false data")}
+
+
+def _period(form, field):
+    try:
+        field.data = parse_period(field.data or "").label
+    except PeriodError as exc:
+        raise ValidationError(_l("Use YYYY or YYYYQn, e.g. 2026Q3.")) from exc
+
+
+class ComputeForm(FlaskForm):
+    period = StringField(_l("Ranking period"), validators=[DataRequired(), Length(max=6), _period])
+    submit = SubmitField(_l("Compute"))
+
+
+class RewardPoolForm(FlaskForm):
+    amount_yuan = DecimalField(_l("Reward pool (CNY)"), places=2,
+                               validators=[InputRequired(), NumberRange(0, 10**11)])
+    submit = SubmitField(_l("Set reward pool"))
+
+
+class RatingForm(FlaskForm):
+    stars = RadioField(_l("Stars"), coerce=int,
+                       choices=[SelectChoice(n, str(n)) for n in range(5, 0, -1)],
+                       validators=[InputRequired()])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
+    submit = SubmitField(_l("Submit rating"))
+
+
+class _PolicyFormBase(FlaskForm):
+    submit = SubmitField(_l("Save draft"))
+
+    def weights(self) -> dict[str, int]:
+        return {name: self[f"weight_{name}"].data for name in INDICATORS}
+
+    def targets(self) -> dict[str, float]:
+        return {name: self[f"target_{name}"].data for name in INDICATORS}
+
+
+def policy_form(rules: dict) -> _PolicyFormBase:
+    """A form with a weight and a target per indicator, filled from `rules`."""
+    fields, data = {}, {}
+    for name in INDICATORS:
+        spec = rules["indicators"][name]
+        fields[f"weight_{name}"] = IntegerField(INDICATOR_LABELS[name],
+                                                validators=[InputRequired(), NumberRange(0, 100)])
+        fields[f"target_{name}"] = FloatField(_l("Target"), validators=[InputRequired()])
+        data[f"weight_{name}"] = spec["weight"]
+        data[f"target_{name}"] = spec[target_key(name)]
+    form_class = type("PolicyForm", (_PolicyFormBase,), fields)
+    return form_class(data=data)

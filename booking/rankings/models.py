@@ -1,0 +1,90 @@
+"""Ranking policy versions, reward pools, ranking snapshots and booking ratings."""
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.accounts.models import User
+from booking.bookings.models import Booking
+from booking.core.db import TimestampMixin, UTCDateTime
+from booking.extensions import db
+
+
+class RankingPolicy(TimestampMixin, db.Model):
+    """Weights, targets, grade bands and reward rules. A published version never changes; at
+    most one unpublished draft is edited at a time."""
+
+    __tablename__ = "ranking_policies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(unique=True)
+    rules: Mapped[dict] = mapped_column(JSON)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class RewardPool(TimestampMixin, db.Model):
+    """The reward money the bureau sets aside for one period."""
+
+    __tablename__ = "ranking_reward_pools"
+    __table_args__ = (CheckConstraint("amount_fen >= 0", name="amount"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(6), unique=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    set_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class RankingSnapshot(TimestampMixin, db.Model):
+    """A computed ranking of one period: the policy used and the rows (JSON, as shown and
+    exported). Recomputing replaces an unpublished snapshot; a published one never changes."""
+
+    __tablename__ = "ranking_snapshots"
+    __table_args__ = (
+        CheckConstraint("reward_pool_fen >= 0 AND reward_remainder_fen >= 0", name="amounts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(6), unique=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("ranking_policies.id"))
+    policy_version: Mapped[int]
+    rules: Mapped[dict] = mapped_column(JSON)  # the policy as used, for a self-contained record
+    rows: Mapped[list] = mapped_column(JSON)
+    reward_pool_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reward_remainder_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    computed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    policy: Mapped[RankingPolicy] = relationship()
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    def row_for(self, org_id: int) -> dict | None:
+        return next((row for row in self.rows if row["org_id"] == org_id), None)
+
+
+class Rating(TimestampMixin, db.Model):
+    """1-5 stars and a comment by the booker, once per completed booking."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"),
+                                            unique=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    stars: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    booking: Mapped[Booking] = relationship()
+    user: Mapped[User] = relationship()

@@ -1,0 +1,279 @@
+"""Rankings: public page, bureau dashboard, scorecards, policy weights, exports, ratings."""
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from booking.bookings.models import Booking
+from booking.core.clock import now_utc, to_local
+from booking.core.money import yuan_to_fen
+from booking.core.notifications import commit
+from booking.core.permissions import require
+from booking.core.web import PostForm
+from booking.extensions import db
+from booking.rankings import export, indicators, services
+from booking.rankings.forms import (
+    AREA_LABELS,
+    FLAG_LABELS,
+    GRADE_LABELS,
+    INDICATOR_LABELS,
+    INDICATOR_UNITS,
+    ComputeForm,
+    RatingForm,
+    RewardPoolForm,
+    policy_form,
+)
+from booking.rankings.policy import INDICATORS
+from booking.rankings.rules import PERIOD_TIMEZONE, largest_gaps, last_complete_quarter, parse_period
+
+bp = Blueprint("rankings", __name__)
+
+SORT_KEYS = ("rank", "score", *INDICATORS)
+
+
+@bp.context_processor
+def _labels():
+    return {"indicator_labels": INDICATOR_LABELS, "indicator_units": INDICATOR_UNITS,
+            "grade_labels": GRADE_LABELS, "area_labels": AREA_LABELS,
+            "flag_labels": FLAG_LABELS, "indicators": INDICATORS}
+
+
+def _snapshot_or_404(period: str):
+    snapshot = services.get_snapshot(period.upper())
+    if snapshot is None or not services.can_view_snapshot(current_user, snapshot):
+        abort(404)
+    return snapshot
+
+
+def _trend(snapshot) -> dict[int, dict]:
+    previous = services.previous_snapshot(snapshot)
+    if previous is None or (snapshot.is_published and not previous.is_published):
+        return {}
+    before = {row["org_id"]: row for row in previous.rows}
+    return {row["org_id"]: {"score": round(row["score"] - before[row["org_id"]]["score"], 2),
+                            "rank": before[row["org_id"]]["rank"] - row["rank"],
+                            "period": previous.period}
+            for row in snapshot.rows if row["org_id"] in before}
+
+
+# --- public ----------------------------------------------------------------------------------
+@bp.route("/rankings")
+def public():
+    published = [s for s in services.snapshots() if s.is_published]
+    wanted = request.args.get("period", "").upper()
+    snapshot = next((s for s in published if s.period == wanted), None) or \
+        (published[0] if published else None)
+    return render_template("rankings/public.html", snapshot=snapshot, published=published,
+                           trend=_trend(snapshot) if snapshot else {})
+
+
+@bp.route("/rankings/<period>/export.<fmt>")
+def export_snapshot(period, fmt):
+    snapshot = _snapshot_or_404(period)
+    if fmt == "csv":
+        body, mimetype = export.as_csv(snapshot), "text/csv; charset=utf-8"
+    elif fmt == "xlsx":
+        body = export.as_xlsx(snapshot)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        abort(404)
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename=ranking-{snapshot.period}.{fmt}"})
+
+
+# --- bureau dashboard ------------------------------------------------------------------------
+@bp.route("/bureau/rankings")
+@login_required
+def dashboard():
+    require(services.can_manage_rankings(current_user))
+    all_snapshots = services.snapshots()
+    wanted = request.args.get("period", "").upper()
+    snapshot = next((s for s in all_snapshots if s.period == wanted), None) or \
+        (all_snapshots[0] if all_snapshots else None)
+    sort = request.args.get("sort", "rank")
+    sort = sort if sort in SORT_KEYS else "rank"
+    today = to_local(now_utc(), PERIOD_TIMEZONE).date()
+    compute_form = ComputeForm(period=snapshot.period if snapshot else
+                               last_complete_quarter(today))
+    pool_form = RewardPoolForm(amount_yuan=snapshot.reward_pool_fen / 100 if snapshot else 0)
+    return render_template("rankings/dashboard.html", snapshot=snapshot,
+                           snapshots=all_snapshots, rows=_sorted_rows(snapshot, sort),
+                           sort=sort, trend=_trend(snapshot) if snapshot else {},
+                           compute_form=compute_form, pool_form=pool_form, form=PostForm(),
+                           charts=_chart_data(snapshot) if snapshot else None)
+
+
+def _sorted_rows(snapshot, sort: str) -> list[dict]:
+    if snapshot is None:
+        return []
+    if sort == "rank":
+        return snapshot.rows
+    if sort == "score":
+        return sorted(snapshot.rows, key=lambda row: -row["score"])
+    return sorted(snapshot.rows, key=lambda row: (row["indicators"][sort] is None,
+                                                  -(row["indicators"][sort] or 0)))
+
+
+def _chart_data(snapshot) -> dict:
+    bins = [0] * 10
+    for row in snapshot.rows:
+        bins[min(int(row["score"] // 10), 9)] += 1
+    names = [row["org_name"] for row in snapshot.rows]
+    return {"bins": bins, "labels": [f"{10 * i}–{10 * i + 10}" for i in range(10)],
+            "names": names,
+            "utilisation": [round(100 * (row["indicators"]["effective_hours"] or 0), 1)
+                            for row in snapshot.rows],
+            "external": [round(100 * (row["indicators"]["external_share"] or 0), 1)
+                         for row in snapshot.rows]}
+
+
+@bp.route("/bureau/rankings/compute", methods=["POST"])
+@login_required
+def compute():
+    require(services.can_manage_rankings(current_user))
+    form = ComputeForm()
+    if not form.validate_on_submit():
+        for error in form.period.errors:
+            flash(str(error), "danger")
+        return redirect(url_for("rankings.dashboard"))
+    try:
+        snapshot = services.compute_snapshot(form.period.data, current_user)
+    except services.RankingError as exc:
+        flash(str(exc), "danger")
+        return redirect(url_for("rankings.dashboard", period=form.period.data))
+    commit()
+    flash(_("Ranking of %(period)s computed: %(count)s institutions. Review it, then publish.",
+            period=snapshot.period, count=len(snapshot.rows)), "success")
+    return redirect(url_for("rankings.dashboard", period=snapshot.period))
+
+
+@bp.route("/bureau/rankings/<period>/publish", methods=["POST"])
+@login_required
+def publish(period):
+    require(services.can_manage_rankings(current_user))
+    snapshot = _snapshot_or_404(period)
+    if PostForm().validate_on_submit():
+        try:
+            services.publish_snapshot(snapshot, current_user)
+        except services.RankingError as exc:
+            flash(str(exc), "danger")
+        else:
+            commit()
+            flash(_("Ranking of %(period)s published.", period=snapshot.period), "success")
+    return redirect(url_for("rankings.dashboard", period=snapshot.period))
+
+
+@bp.route("/bureau/rankings/<period>/pool", methods=["POST"])
+@login_required
+def reward_pool(period):
+    require(services.can_manage_rankings(current_user))
+    form = RewardPoolForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the reward pool as an amount in CNY of 0 or more."), "danger")
+        return redirect(url_for("rankings.dashboard", period=period))
+    try:
+        services.set_reward_pool(period, yuan_to_fen(form.amount_yuan.data), current_user)
+    except services.RankingError as exc:
+        flash(str(exc), "danger")
+    else:
+        commit()
+        flash(_("Reward pool saved."), "success")
+    return redirect(url_for("rankings.dashboard", period=period.upper()))
+
+
+# --- scorecards ------------------------------------------------------------------------------
+@bp.route("/rankings/<period>/institutions/<int:org_id>")
+@login_required
+def scorecard(period, org_id):
+    snapshot = _snapshot_or_404(period)
+    require(services.can_view_scorecard(current_user, org_id, snapshot))
+    row = snapshot.row_for(org_id)
+    if row is None:
+        abort(404)
+    period_obj = parse_period(snapshot.period)
+    instruments = indicators.instrument_usage(org_id, period_obj, snapshot.rules)
+    clients = indicators.external_clients(org_id, period_obj,
+                                          snapshot.rules["min_original_value_fen"])
+    return render_template("rankings/scorecard.html", snapshot=snapshot, row=row,
+                           rules=snapshot.rules, gaps=largest_gaps(row, snapshot.rules),
+                           trend=_trend(snapshot).get(org_id), instruments=instruments,
+                           clients=clients, ranked=len(snapshot.rows))
+
+
+@bp.route("/rankings/mine")
+@login_required
+def my_scorecard():
+    managed = current_user.managed_organisation_ids()
+    snapshot = services.latest_published()
+    org_id = next((row["org_id"] for row in snapshot.rows if row["org_id"] in managed),
+                  None) if snapshot else None
+    if org_id is None:
+        flash(_("No published ranking includes an institution you manage yet."), "info")
+        return redirect(url_for("rankings.public"))
+    return redirect(url_for("rankings.scorecard", period=snapshot.period, org_id=org_id))
+
+
+# --- policy ----------------------------------------------------------------------------------
+@bp.route("/bureau/rankings/policy", methods=["GET", "POST"])
+@login_required
+def policy():
+    require(services.can_manage_rankings(current_user))
+    draft = services.draft_policy()
+    form = policy_form((draft or services.current_policy()).rules)
+    problems = []
+    if form.validate_on_submit():
+        try:
+            services.save_draft(form.weights(), form.targets(), current_user)
+        except services.PolicyRefused as exc:
+            problems = exc.problems
+        else:
+            commit()
+            flash(_("Draft saved. Publish it to use it for the next computation."), "success")
+            return redirect(url_for("rankings.policy"))
+    return render_template("rankings/policy.html", form=form, draft=draft,
+                           current=services.current_policy(),
+                           versions=services.policy_versions(), problems=problems,
+                           publish_form=PostForm()), 422 if problems else 200
+
+
+@bp.route("/bureau/rankings/policy/publish", methods=["POST"])
+@login_required
+def publish_policy():
+    require(services.can_manage_rankings(current_user))
+    draft = services.draft_policy()
+    if draft is None:
+        abort(404)
+    if PostForm().validate_on_submit():
+        try:
+            services.publish_policy(draft, current_user)
+        except (services.RankingError, services.PolicyRefused) as exc:
+            flash(str(exc), "danger")
+        else:
+            commit()
+            flash(_("Policy version %(version)s published.", version=draft.version), "success")
+    return redirect(url_for("rankings.policy"))
+
+
+# --- ratings ---------------------------------------------------------------------------------
+@bp.route("/ratings")
+@login_required
+def my_ratings():
+    return render_template("rankings/my_ratings.html",
+                           bookings=services.completed_bookings_of(current_user))
+
+
+@bp.route("/bookings/<int:booking_id>/rate", methods=["GET", "POST"])
+@login_required
+def rate(booking_id):
+    booking = db.get_or_404(Booking, booking_id)
+    require(booking.user_id == current_user.id)
+    if not services.can_rate(booking, current_user):
+        flash(_("Only completed bookings can be rated."), "warning")
+        return redirect(url_for("rankings.my_ratings"))
+    existing = services.rating_of(booking)
+    form = RatingForm()
+    if existing is None and form.validate_on_submit():
+        services.rate_booking(booking, current_user, form.stars.data, form.comment.data or "")
+        commit()
+        flash(_("Thank you for rating this booking."), "success")
+        return redirect(url_for("rankings.my_ratings"))
+    return render_template("rankings/rate.html", booking=booking, form=form, existing=existing)

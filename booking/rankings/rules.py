@@ -1,0 +1,275 @@
+"""Scoring, grading and the reward split as pure functions on plain values.
+
+rank(indicators_by_org, rules) -> rows
+    Each indicator is normalised against its target to 0..1 (capped at 1):
+    higher-is-better value/target; idle_rate (lower is better) full marks at or under the
+    target, falling linearly to 0 at 1; decision_speed full marks at or under target_hours,
+    0 at ten times that, linear between. A missing value (no data in the period) scores 0,
+    except decision_speed, where no request waited for a decision and full marks are given.
+    Normalised values are weighted and summed to 0..100 (weights sum to 100).
+    Order: score, then the tie-break area's sub-score (sharing), both descending; units still
+    equal share a rank. Red-flagged units come last and are graded poor.
+    Grades: excellent needs the excellent minimum score and a place within the excellent
+    quota (at most excellent_max_share of the ranked units, rounded down); good likewise; pass
+    needs the pass minimum; the rest are poor. A tie group that would overflow a quota drops
+    to the next grade as a whole.
+
+split_rewards(rows, pool_fen, rules) -> (rewards by org, remainder)
+    Eligible grades only; each unit's claim is grade weight x score; shares pro rata to
+    claims, capped at max_share_per_institution of the pool (what the cap cuts off is not
+    redistributed: it is the remainder). Whole fen by the largest-remainder method: the awards
+    plus the remainder are exactly the pool.
+"""
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+from booking.rankings.policy import AREAS, INDICATORS, LOWER_IS_BETTER
+
+PERIOD_TIMEZONE = "Asia/Shanghai"  # periods are calendar periods in China
+DECISION_ZERO_FACTOR = 10
+
+
+class PeriodError(ValueError):
+    """Not a period: YYYY or YYYYQn."""
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    first_day: date
+    end_day: date  # exclusive
+
+    @property
+    def start(self) -> datetime:
+        return _local_midnight(self.first_day)
+
+    @property
+    def end(self) -> datetime:
+        return _local_midnight(self.end_day)
+
+    @property
+    def days(self) -> int:
+        return (self.end_day - self.first_day).days
+
+    @property
+    def year_days(self) -> int:
+        return (date(self.first_day.year + 1, 1, 1) - date(self.first_day.year, 1, 1)).days
+
+    @property
+    def is_quarter(self) -> bool:
+        return "Q" in self.label
+
+
+def _local_midnight(day: date) -> datetime:
+    local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(PERIOD_TIMEZONE))
+    return local.astimezone(UTC)
+
+
+def parse_period(text: str) -> Period:
+    text = (text or "").strip().upper()
+    year_part, _, quarter = text.partition("Q")
+    if not (len(year_part) == 4 and year_part.isdigit() and 2000 <= int(year_part) <= 2999):
+        raise PeriodError(f"{text!r} is not a period: use YYYY or YYYYQn, e.g. 2026Q3")
+    year = int(year_part)
+    if not quarter and "Q" not in text:
+        return Period(str(year), date(year, 1, 1), date(year + 1, 1, 1))
+    if quarter not in ("1", "2", "3", "4"):
+        raise PeriodError(f"{text!r} is not a period: the quarter must be Q1 to Q4")
+    first_month = 3 * (int(quarter) - 1) + 1
+    end = date(year + 1, 1, 1) if quarter == "4" else date(year, first_month + 3, 1)
+    return Period(f"{year}Q{quarter}", date(year, first_month, 1), end)
+
+
+def last_complete_quarter(today: date) -> str:
+    quarter = (today.month - 1) // 3 + 1
+    return f"{today.year - 1}Q4" if quarter == 1 else f"{today.year}Q{quarter - 1}"
+
+
+def previous_period(period: Period) -> Period:
+    if not period.is_quarter:
+        return parse_period(str(period.first_day.year - 1))
+    year, quarter = period.first_day.year, (period.first_day.month - 1) // 3 + 1
+    return parse_period(f"{year - 1}Q4" if quarter == 1 else f"{year}Q{quarter - 1}")
+
+
+def freshness(age_days: float, fresh_days: float, stale_days: float) -> float:
+    """1 when updated within fresh_days, 0 from stale_days on, linear between."""
+    if age_days <= fresh_days:
+        return 1.0
+    if age_days >= stale_days:
+        return 0.0
+    return (stale_days - age_days) / (stale_days - fresh_days)
+
+
+def normalise(indicator: str, value: float | None, spec: dict) -> float:
+    if indicator == "decision_speed":
+        return _decision_score(value, spec["target_hours"])
+    if value is None:
+        return 0.0
+    target = spec["target"]
+    if indicator in LOWER_IS_BETTER:
+        if value <= target:
+            return 1.0
+        return max(0.0, (1 - value) / (1 - target))
+    return max(0.0, min(1.0, value / target))
+
+
+def _decision_score(hours: float | None, target_hours: float) -> float:
+    if hours is None or hours <= target_hours:
+        return 1.0
+    zero_at = DECISION_ZERO_FACTOR * target_hours
+    return max(0.0, (zero_at - hours) / (zero_at - target_hours))
+
+
+def histogram_median(pairs: list[tuple[float, int]]) -> float:
+    """The median of values given as (value, count) pairs: the middle value, or the mean of
+    the two middle values."""
+    total = sum(count for _value, count in pairs)
+    positions = sorted({(total + 1) // 2, (total + 2) // 2})
+    middle, seen = [], 0
+    for value, count in sorted(pairs):
+        seen += count
+        while positions and positions[0] <= seen:
+            middle.append(value)
+            positions.pop(0)
+    return sum(middle) / len(middle)
+
+
+@dataclass(frozen=True)
+class OrgIndicators:
+    org_id: int
+    org_name: str
+    values: dict  # indicator -> float | None
+    flags: tuple = ()
+    facts: dict = field(default_factory=dict)  # counts shown beside the score, not scored
+
+
+@dataclass
+class Row:
+    org_id: int
+    org_name: str
+    score: float
+    areas: dict
+    points: dict
+    indicators: dict
+    flags: list
+    facts: dict = field(default_factory=dict)
+    rank: int = 0
+    grade: str = "poor"
+    reward_fen: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def score_org(org: OrgIndicators, rules: dict) -> Row:
+    exact_points, areas, values = {}, dict.fromkeys(AREAS, 0.0), {}
+    for name in INDICATORS:
+        spec = rules["indicators"][name]
+        values[name] = _stored(org.values.get(name))
+        fraction = normalise(name, values[name], spec)
+        exact_points[name] = spec["weight"] * fraction
+        areas[spec["area"]] += exact_points[name]
+    flags = [flag for flag in org.flags if flag in rules["grades"]["red_flags"]]
+    return Row(org_id=org.org_id, org_name=org.org_name,
+               score=round(sum(exact_points.values()), 2),
+               areas={area: round(points, 2) for area, points in areas.items()},
+               points={name: round(points, 2) for name, points in exact_points.items()},
+               indicators=values, flags=flags, facts=dict(org.facts))
+
+
+def _stored(value):
+    return None if value is None else round(float(value), 4)
+
+
+def rank(indicators_by_org: dict[int, OrgIndicators], rules: dict) -> list[Row]:
+    rows = [score_org(org, rules) for org in indicators_by_org.values()]
+    tie_area = rules["grades"]["tie_break"]
+    rows.sort(key=lambda r: (bool(r.flags), -r.score, -r.areas[tie_area], r.org_name, r.org_id))
+    groups = _tie_groups(rows, tie_area)
+    _assign_grades(groups, len(rows), rules["grades"])
+    return rows
+
+
+def _tie_groups(rows: list[Row], tie_area: str) -> list[list[Row]]:
+    groups: list[list[Row]] = []
+    position = 0
+    for row in rows:
+        previous = groups[-1][0] if groups else None
+        if previous is not None and (bool(previous.flags), previous.score,
+                                     previous.areas[tie_area]) == (bool(row.flags), row.score,
+                                                                   row.areas[tie_area]):
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+        position += 1
+        row.rank = position - len(groups[-1]) + 1
+    return groups
+
+
+def _assign_grades(groups: list[list[Row]], ranked: int, grades: dict) -> None:
+    quotas = {"excellent": math.floor(grades["excellent_max_share"] * ranked + 1e-9),
+              "good": math.floor(grades["good_max_share"] * ranked + 1e-9)}
+    used = dict.fromkeys(quotas, 0)
+    for group in groups:
+        grade = _group_grade(group, grades, quotas, used)
+        if grade in used:
+            used[grade] += len(group)
+        for row in group:
+            row.grade = grade
+
+
+def _group_grade(group: list[Row], grades: dict, quotas: dict, used: dict) -> str:
+    first = group[0]
+    if first.flags:
+        return "poor"
+    for grade in ("excellent", "good"):
+        if first.score >= grades[f"{grade}_min_score"] and \
+                used[grade] + len(group) <= quotas[grade]:
+            return grade
+    return "pass" if first.score >= grades["pass_min_score"] else "poor"
+
+
+def split_rewards(rows: list[Row], pool_fen: int, rules: dict) -> tuple[dict[int, int], int]:
+    """Rewards in whole fen by org id, and the remainder; their sum is exactly the pool."""
+    rewards_rules = rules["rewards"]
+    claims = {row.org_id: Fraction(rewards_rules["grade_weight"][row.grade]) *
+              Fraction(str(row.score)) for row in rows
+              if row.grade in rewards_rules["eligible_grades"] and row.score > 0}
+    total = sum(claims.values())
+    awards = dict.fromkeys((row.org_id for row in rows), 0)
+    if pool_fen <= 0 or total == 0:
+        return awards, max(pool_fen, 0)
+    cap = math.floor(Fraction(str(rewards_rules["max_share_per_institution"])) * pool_fen)
+    exact = {org_id: pool_fen * claim / total for org_id, claim in claims.items()}
+    uncapped = {org_id: share for org_id, share in exact.items() if share < cap}
+    for org_id in exact.keys() - uncapped.keys():
+        awards[org_id] = cap
+    order = [row.org_id for row in rows]
+    for org_id, fen in _largest_remainder(uncapped, order).items():
+        awards[org_id] = fen
+    return awards, pool_fen - sum(awards.values())
+
+
+def _largest_remainder(exact: dict[int, Fraction], order: list[int]) -> dict[int, int]:
+    """Floors, plus one fen each to the largest fractions until the floor of the total is
+    reached (ties go to the better-ranked unit)."""
+    floors = {org_id: math.floor(share) for org_id, share in exact.items()}
+    extra = math.floor(sum(exact.values(), Fraction(0))) - sum(floors.values())
+    by_fraction = sorted(exact, key=lambda org_id: (-(exact[org_id] - floors[org_id]),
+                                                    order.index(org_id)))
+    for org_id in by_fraction[:extra]:
+        floors[org_id] += 1
+    return floors
+
+
+def largest_gaps(row: dict, rules: dict, limit: int = 3) -> list[tuple[str, float]]:
+    """The indicators where the unit loses most weighted points (what would raise its score)."""
+    gaps = [(name, round(rules["indicators"][name]["weight"] - row["points"][name], 2))
+            for name in INDICATORS]
+    gaps = [gap for gap in gaps if gap[1] > 0]
+    return sorted(gaps, key=lambda gap: (-gap[1], INDICATORS.index(gap[0])))[:limit]
+

@@ -1,0 +1,219 @@
+"""Ranking workflows: policy versions, snapshots, reward pools, ratings. They flush, never
+commit: the route or command commits once. Rankings only read the other areas' tables."""
+from collections.abc import Callable
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from booking.accounts.models import User
+from booking.bookings.models import Booking
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.extensions import db
+from booking.rankings import indicators
+from booking.rankings.models import RankingPolicy, RankingSnapshot, Rating, RewardPool
+from booking.rankings.policy import Problem, policy_problems, with_settings
+from booking.rankings.rules import (
+    Period,
+    Row,
+    parse_period,
+    previous_period,
+    rank,
+    split_rewards,
+)
+
+
+class RankingError(Exception):
+    """A workflow refused; the message is for the person (already translated)."""
+
+
+class PolicyRefused(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+# --- permissions -----------------------------------------------------------------------------
+def can_manage_rankings(user: User) -> bool:
+    return user.is_authenticated and user.is_bureau
+
+
+def can_view_scorecard(user: User, org_id: int, snapshot: RankingSnapshot) -> bool:
+    """Bureau staff see every scorecard; an institution's lab managers see their own once the
+    ranking is published."""
+    if not user.is_authenticated:
+        return False
+    return user.is_bureau or (snapshot.is_published and
+                              org_id in user.managed_organisation_ids())
+
+
+def can_view_snapshot(user: User, snapshot: RankingSnapshot) -> bool:
+    return snapshot.is_published or can_manage_rankings(user)
+
+
+# --- policy ----------------------------------------------------------------------------------
+def current_policy() -> RankingPolicy:
+    """The latest published version (version 1 is seeded by the migration)."""
+    return db.session.scalar(select(RankingPolicy).where(RankingPolicy.published_at.is_not(None))
+                             .order_by(RankingPolicy.version.desc()).limit(1))
+
+
+def draft_policy() -> RankingPolicy | None:
+    return db.session.scalar(select(RankingPolicy).where(RankingPolicy.published_at.is_(None)))
+
+
+def policy_versions() -> list[RankingPolicy]:
+    return list(db.session.scalars(select(RankingPolicy).order_by(RankingPolicy.version.desc())))
+
+
+def save_draft(weights: dict[str, int], targets: dict[str, float], actor: User) -> RankingPolicy:
+    """Validate the settings against the current policy and keep them as the draft."""
+    rules = with_settings(current_policy().rules, weights, targets)
+    problems = policy_problems(rules)
+    if problems:
+        raise PolicyRefused(problems)
+    draft = draft_policy()
+    if draft is None:
+        version = db.session.scalar(select(func.max(RankingPolicy.version))) + 1
+        draft = RankingPolicy(version=version, rules=rules, created_by_id=actor.id)
+        db.session.add(draft)
+    else:
+        draft.rules = rules
+    db.session.flush()
+    audit.record("ranking_policy.draft_saved", actor=actor, obj=draft, version=draft.version)
+    return draft
+
+
+def publish_policy(draft: RankingPolicy, actor: User) -> None:
+    if draft.is_published:
+        raise RankingError(_("Version %(version)s is already published.", version=draft.version))
+    problems = policy_problems(draft.rules)
+    if problems:
+        raise PolicyRefused(problems)
+    draft.published_at = now_utc()
+    draft.published_by_id = actor.id
+    audit.record("ranking_policy.published", actor=actor, obj=draft, version=draft.version)
+
+
+# --- snapshots -------------------------------------------------------------------------------
+def get_period(text: str) -> Period:
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise RankingError(_("%(text)s is not a period: use YYYY or YYYYQn, e.g. 2026Q3.",
+                             text=text)) from exc
+
+
+def get_snapshot(period: str) -> RankingSnapshot | None:
+    return db.session.scalar(select(RankingSnapshot).where(RankingSnapshot.period == period))
+
+
+def snapshots() -> list[RankingSnapshot]:
+    return list(db.session.scalars(select(RankingSnapshot)
+                                   .order_by(RankingSnapshot.period.desc())))
+
+
+def latest_published() -> RankingSnapshot | None:
+    return db.session.scalar(select(RankingSnapshot)
+                             .where(RankingSnapshot.published_at.is_not(None))
+                             .order_by(RankingSnapshot.period.desc()).limit(1))
+
+
+def previous_snapshot(snapshot: RankingSnapshot) -> RankingSnapshot | None:
+    return get_snapshot(previous_period(parse_period(snapshot.period)).label)
+
+
+def compute_snapshot(period_text: str, actor: User | None = None,
+                     progress: Callable[[str], None] | None = None) -> RankingSnapshot:
+    """Compute a period's ranking with the current policy and store it, replacing an
+    unpublished snapshot of the period; a published one is never recomputed."""
+    period = get_period(period_text)
+    existing = get_snapshot(period.label)
+    if existing is not None and existing.is_published:
+        raise RankingError(_("The ranking of %(period)s is published and cannot change.",
+                             period=period.label))
+    policy = current_policy()
+    facts = indicators.compute(period, policy.rules, progress)
+    rows = rank(facts, policy.rules)
+    snapshot = existing or RankingSnapshot(period=period.label)
+    snapshot.policy_id, snapshot.policy_version = policy.id, policy.version
+    snapshot.rules, snapshot.computed_at = policy.rules, now_utc()
+    snapshot.computed_by_id = actor.id if actor else None
+    _store_rows(snapshot, [row.as_dict() for row in rows], reward_pool_fen(period.label))
+    db.session.add(snapshot)
+    db.session.flush()
+    audit.record("ranking.computed", actor=actor, obj=snapshot, period=period.label,
+                 policy_version=policy.version, units=len(rows))
+    return snapshot
+
+
+def _store_rows(snapshot: RankingSnapshot, rows: list[dict], pool_fen: int) -> None:
+    """Split the pool over the rows and store both (JSON is replaced, never mutated)."""
+    awards, remainder = split_rewards(_as_rows(rows), pool_fen, snapshot.rules)
+    snapshot.rows = [{**row, "reward_fen": awards.get(row["org_id"], 0)} for row in rows]
+    snapshot.reward_pool_fen, snapshot.reward_remainder_fen = pool_fen, remainder
+
+
+def _as_rows(rows: list[dict]) -> list[Row]:
+    return [Row(**row) for row in rows]
+
+
+def publish_snapshot(snapshot: RankingSnapshot, actor: User | None) -> None:
+    if snapshot.is_published:
+        raise RankingError(_("The ranking of %(period)s is already published.",
+                             period=snapshot.period))
+    snapshot.published_at = now_utc()
+    snapshot.published_by_id = actor.id if actor else None
+    audit.record("ranking.published", actor=actor, obj=snapshot, period=snapshot.period)
+
+
+# --- reward pool -----------------------------------------------------------------------------
+def reward_pool_fen(period: str) -> int:
+    return db.session.scalar(select(RewardPool.amount_fen).where(RewardPool.period == period)) or 0
+
+
+def set_reward_pool(period_text: str, amount_fen: int, actor: User | None) -> None:
+    """Set a period's pool; an unpublished snapshot of the period is re-split at once."""
+    period = get_period(period_text)
+    snapshot = get_snapshot(period.label)
+    if snapshot is not None and snapshot.is_published:
+        raise RankingError(_("The ranking of %(period)s is published: its rewards are final.",
+                             period=period.label))
+    pool = db.session.scalar(select(RewardPool).where(RewardPool.period == period.label))
+    if pool is None:
+        pool = RewardPool(period=period.label, amount_fen=amount_fen)
+        db.session.add(pool)
+    before = pool.amount_fen
+    pool.amount_fen, pool.set_by_id = amount_fen, actor.id if actor else None
+    if snapshot is not None:
+        _store_rows(snapshot, snapshot.rows, amount_fen)
+    db.session.flush()
+    audit.record("ranking.reward_pool_set", actor=actor, obj=pool, period=period.label,
+                 before=before, after=amount_fen)
+
+
+# --- ratings ---------------------------------------------------------------------------------
+def can_rate(booking: Booking, user: User) -> bool:
+    return user.is_authenticated and booking.user_id == user.id and booking.state == "completed"
+
+
+def rating_of(booking: Booking) -> Rating | None:
+    return db.session.scalar(select(Rating).where(Rating.booking_id == booking.id))
+
+
+def rate_booking(booking: Booking, user: User, stars: int, comment: str) -> Rating:
+    if rating_of(booking) is not None:
+        raise RankingError(_("This booking has already been rated."))
+    rating = Rating(booking_id=booking.id, instrument_id=booking.instrument_id,
+                    user_id=user.id, stars=stars, comment=comment.strip())
+    db.session.add(rating)
+    db.session.flush()
+    audit.record("booking.rated", actor=user, obj=rating, booking_id=booking.id, stars=stars)
+    return rating
+
+
+def completed_bookings_of(user: User) -> list[tuple[Booking, Rating | None]]:
+    return list(db.session.execute(
+        select(Booking, Rating).outerjoin(Rating, Rating.booking_id == Booking.id)
+        .where(Booking.user_id == user.id, Booking.state == "completed")
+        .order_by(Booking.start_at.desc()).limit(200)))

@@ -1,0 +1,121 @@
+"""Snapshots, reward pools, policy versions and ratings through the services."""
+from datetime import date, timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from booking.core.db import utc
+from booking.extensions import db
+from booking.rankings import services
+from booking.rankings.models import RankingPolicy
+
+IN_Q3 = utc(2026, 7, 15, 1)
+
+
+@pytest.fixture
+def bureau(make):
+    return make.user(role="bureau_staff")
+
+
+@pytest.fixture
+def two_universities(make):
+    busy, quiet = make.organisation(name_zh="忙大学"), make.organisation(name_zh="闲大学")
+    busy_instrument = make.instrument(organisation=busy, purchase_date=date(2020, 1, 1))
+    make.instrument(organisation=quiet, purchase_date=date(2020, 1, 1))
+    outsider = make.user(organisation=make.enterprise())
+    for day in range(10):
+        make.usage_session(busy_instrument, outsider, IN_Q3 + timedelta(days=day), minutes=480)
+    return busy, quiet
+
+
+@freeze_time("2026-10-08 02:00:00")
+def test_compute_stores_rows_with_the_policy_version(bureau, two_universities):
+    busy, quiet = two_universities
+    snapshot = services.compute_snapshot("2026q3", bureau)
+    assert snapshot.period == "2026Q3" and snapshot.policy_version == 1
+    assert snapshot.rules["indicators"]["effective_hours"]["weight"] == 25
+    ours = [row for row in snapshot.rows if row["org_id"] in (busy.id, quiet.id)]
+    assert [row["org_id"] for row in ours] == [busy.id, quiet.id]
+    assert ours[0]["score"] > ours[1]["score"]
+    assert ours[0]["indicators"]["external_share"] == 1.0
+    assert snapshot.computed_at == utc(2026, 10, 8, 2) and not snapshot.is_published
+
+
+def test_recomputing_replaces_an_unpublished_snapshot(bureau, two_universities, make):
+    first = services.compute_snapshot("2026Q3", bureau)
+    first_id, count = first.id, len(first.rows)
+    make.instrument(purchase_date=date(2020, 1, 1))  # a new university appears
+    second = services.compute_snapshot("2026Q3", bureau)
+    assert second.id == first_id and len(second.rows) == count + 1
+
+
+def test_published_snapshot_never_changes(bureau, two_universities):
+    snapshot = services.compute_snapshot("2026Q3", bureau)
+    services.publish_snapshot(snapshot, bureau)
+    rows = list(snapshot.rows)
+    with pytest.raises(services.RankingError, match="2026Q3"):
+        services.compute_snapshot("2026Q3", bureau)
+    with pytest.raises(services.RankingError):
+        services.publish_snapshot(snapshot, bureau)
+    with pytest.raises(services.RankingError):
+        services.set_reward_pool("2026Q3", 100, bureau)
+    assert snapshot.rows == rows and services.latest_published() == snapshot
+
+
+def test_reward_pool_is_split_and_resplit_exactly(bureau, make):
+    for n in range(7):  # 7 units: quotas allow 1 excellent and 2 good
+        org = make.organisation()
+        instrument = make.instrument(organisation=org, purchase_date=date(2020, 1, 1))
+        outsider = make.user(organisation=make.enterprise())
+        for day in range(n * 6):
+            make.usage_session(instrument, outsider, IN_Q3 + timedelta(days=day), minutes=600)
+        done = make.placed_booking(instrument, outsider, utc(2026, 9, 20), state="completed")
+        make.rating(done, 5, created_at=IN_Q3)
+        make.issued_invoice(instrument, outsider.organisation, 20_000_000, IN_Q3)
+    services.set_reward_pool("2026Q3", 1_000_001, bureau)
+    snapshot = services.compute_snapshot("2026Q3", bureau)
+    rewarded = [row for row in snapshot.rows if row["reward_fen"]]
+    assert sorted(row["grade"] for row in rewarded) == ["excellent", "good", "good"]
+    assert sum(row["reward_fen"] for row in snapshot.rows) + snapshot.reward_remainder_fen \
+        == 1_000_001
+    assert max(row["reward_fen"] for row in rewarded) <= 150_000
+    services.set_reward_pool("2026Q3", 0, bureau)
+    assert snapshot.reward_pool_fen == 0 and snapshot.reward_remainder_fen == 0
+    assert all(row["reward_fen"] == 0 for row in snapshot.rows)
+
+
+def test_bad_period_is_a_readable_error(bureau):
+    with pytest.raises(services.RankingError, match="YYYYQn"):
+        services.compute_snapshot("2026Q7", bureau)
+
+
+def test_policy_draft_is_validated_then_published_and_used(bureau, two_universities):
+    with pytest.raises(services.PolicyRefused) as refused:
+        services.save_draft({"open_rate": 50}, {}, bureau)
+    assert [p.code for p in refused.value.problems] == ["weights_sum"]
+    draft = services.save_draft({"open_rate": 18, "effective_hours": 15}, {}, bureau)
+    assert draft.version == 2 and not draft.is_published
+    again = services.save_draft({"open_rate": 20, "effective_hours": 13}, {}, bureau)
+    assert again is draft and draft.rules["indicators"]["open_rate"]["weight"] == 20
+    assert services.current_policy().version == 1
+    services.publish_policy(draft, bureau)
+    assert services.current_policy() == draft
+    with pytest.raises(services.RankingError):
+        services.publish_policy(draft, bureau)
+    assert services.compute_snapshot("2026Q3", bureau).policy_version == 2
+    assert db.session.get(RankingPolicy, 1).rules["indicators"]["open_rate"]["weight"] == 8
+
+
+def test_rating_once_per_completed_booking(make):
+    user = make.user()
+    instrument = make.instrument()
+    done = make.placed_booking(instrument, user, IN_Q3, state="completed")
+    pending = make.placed_booking(instrument, user, IN_Q3 + timedelta(days=1), state="pending")
+    other = make.user()
+    assert services.can_rate(done, user) and not services.can_rate(pending, user)
+    assert not services.can_rate(done, other)
+    rating = services.rate_booking(done, user, 4, "  清楚  ")
+    assert rating.comment == "清楚" and rating.instrument_id == instrument.id
+    with pytest.raises(services.RankingError):
+        services.rate_booking(done, user, 5, "")
+    assert services.completed_bookings_of(user) == [(done, rating)]

@@ -1,0 +1,213 @@
+"""Scoring, grading, rewards and periods, with hand-computed expectations."""
+from datetime import UTC, date, datetime
+
+import pytest
+
+from booking.rankings.policy import default_rules, with_settings
+from booking.rankings.rules import (
+    OrgIndicators,
+    PeriodError,
+    freshness,
+    histogram_median,
+    largest_gaps,
+    normalise,
+    parse_period,
+    previous_period,
+    rank,
+    split_rewards,
+)
+
+RULES = default_rules()
+
+HALF_WAY = {"open_rate": 1.0, "directory_quality": 0.5, "decision_speed": 24,
+            "effective_hours": 0.5, "idle_rate": 0.2, "outcomes": 0.5, "external_share": 0.085,
+            "sme_reach": 2.5, "user_rating": 4.0, "external_income": 0.1}
+
+
+def uniform(fraction: float) -> dict:
+    """Values that normalise to `fraction` on every indicator, so the score is 100 x fraction."""
+    values = {name: fraction * RULES["indicators"][name].get("target", 0)
+              for name in HALF_WAY}
+    values["idle_rate"] = 1 - fraction
+    values["decision_speed"] = 240 - 216 * fraction
+    return values
+
+
+def org(org_id, values, flags=()):
+    return OrgIndicators(org_id, f"机构{org_id}", values, tuple(flags))
+
+
+def test_hand_computed_score_and_area_subscores():
+    (row,) = rank({1: org(1, HALF_WAY)}, RULES)
+    # 8 + 3 + 6 + 12.5 + 4 + 5 + 7.5 + 5 + 8 + 2.5
+    assert row.score == 61.5
+    assert row.areas == {"organisation": 17.0, "operation": 21.5, "sharing": 23.0}
+    assert row.points["idle_rate"] == 4.0 and row.points["external_share"] == 7.5
+    assert row.rank == 1 and row.grade == "pass"  # one unit: the quotas round down to 0
+
+
+@pytest.mark.parametrize("hours, expected", [(None, 1.0), (10, 1.0), (24, 1.0), (132, 0.5),
+                                             (240, 0.0), (1000, 0.0)])
+def test_decision_speed_full_at_target_zero_at_ten_times(hours, expected):
+    assert normalise("decision_speed", hours, {"target_hours": 24}) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name, value, expected", [
+    ("external_share", 0.34, 1.0),       # capped at the target
+    ("external_share", 0.017, 0.1),
+    ("external_share", None, 0.0),       # no data scores nothing
+    ("idle_rate", 0.0, 1.0), ("idle_rate", 0.25, 0.75), ("idle_rate", 1.0, 0.0),
+    ("user_rating", 2.5, 0.5),
+])
+def test_normalise_against_target(name, value, expected):
+    assert normalise(name, value, RULES["indicators"][name]) == pytest.approx(expected)
+
+
+def test_idle_rate_with_a_tolerance_falls_linearly_from_the_target():
+    assert normalise("idle_rate", 0.2, {"target": 0.2}) == 1.0
+    assert normalise("idle_rate", 0.6, {"target": 0.2}) == pytest.approx(0.5)
+
+
+def test_one_unit_passes_at_60_but_quotas_round_down():
+    (row,) = rank({1: org(1, uniform(0.9))}, RULES)
+    assert row.score == 90.0 and row.grade == "pass"
+
+
+def test_grades_follow_thresholds_and_quotas():
+    fractions = [0.95, 0.9, 0.88, 0.8, 0.78, 0.76, 0.7, 0.65, 0.5, 0.3]
+    rows = rank({i: org(i, uniform(f)) for i, f in enumerate(fractions, 1)}, RULES)
+    assert [r.score for r in rows] == [95, 90, 88, 80, 78, 76, 70, 65, 50, 30]
+    # 10 units: at most 1 excellent (15 %) and 3 good (30 %)
+    assert [r.grade for r in rows] == ["excellent", "good", "good", "good", "pass", "pass",
+                                       "pass", "pass", "poor", "poor"]
+    assert [r.rank for r in rows] == list(range(1, 11))
+
+
+def test_good_needs_the_minimum_score_even_with_quota_left():
+    fractions = [0.95, 0.74, 0.6, 0.59] + [0.1] * 6
+    rows = rank({i: org(i, uniform(f)) for i, f in enumerate(fractions, 1)}, RULES)
+    assert [r.grade for r in rows[:4]] == ["excellent", "pass", "pass", "poor"]
+
+
+def test_tie_group_overflowing_a_quota_drops_whole():
+    fractions = [0.95, 0.95] + [0.5] * 8
+    rows = rank({i: org(i, uniform(f)) for i, f in enumerate(fractions, 1)}, RULES)
+    assert [r.rank for r in rows[:3]] == [1, 1, 3]
+    assert [r.grade for r in rows[:2]] == ["good", "good"]
+
+
+def test_equal_scores_are_ordered_by_the_sharing_subscore():
+    zero = {name: 0 for name in HALF_WAY} | {"decision_speed": 1000, "idle_rate": 1.0}
+    sharer = org(1, zero | {"external_share": 0.17})                       # 15 points, sharing
+    organiser = org(2, zero | {"open_rate": 1.0, "directory_quality": 1.0, "outcomes": 0.1})
+    rows = rank({2: organiser, 1: sharer}, RULES)
+    assert [r.score for r in rows] == [15.0, 15.0]
+    assert [r.org_id for r in rows] == [1, 2] and [r.rank for r in rows] == [1, 2]
+
+
+def test_red_flag_forces_poor_and_ranks_last():
+    rows = rank({1: org(1, uniform(1.0), flags=["no_listed_instruments"]),
+                 2: org(2, uniform(0.7))}, RULES)
+    assert [(r.org_id, r.grade) for r in rows] == [(2, "pass"), (1, "poor")]
+    assert rows[1].flags == ["no_listed_instruments"] and rows[1].score == 100.0
+
+
+def test_empty_period_ranks_nobody():
+    assert rank({}, RULES) == []
+    assert split_rewards([], 1_000_000, RULES) == ({}, 1_000_000)
+
+
+def _graded(scores_and_grades):
+    rows = rank({i: org(i, uniform(s / 100)) for i, (s, _g) in enumerate(scores_and_grades, 1)},
+                RULES)
+    for row, (_score, grade) in zip(rows, scores_and_grades, strict=True):
+        row.grade = grade
+    return rows
+
+
+def test_rewards_pro_rata_by_grade_weight_and_score_with_largest_remainder():
+    rows = _graded([(90, "excellent"), (80, "good"), (76, "good"), (70, "pass")])
+    rules = with_rewards_cap(1.0)
+    awards, remainder = split_rewards(rows, 1_000_000, rules)
+    # claims 180, 80, 76 of 336: 535714.29, 238095.24, 226190.48 -> one spare fen to the .48
+    assert awards == {1: 535_714, 2: 238_095, 3: 226_191, 4: 0}
+    assert remainder == 0
+
+
+def test_cap_cuts_off_into_the_remainder():
+    rows = _graded([(90, "excellent"), (80, "good"), (76, "good")])
+    awards, remainder = split_rewards(rows, 1_000_000, with_rewards_cap(0.5))
+    assert awards == {1: 500_000, 2: 238_095, 3: 226_190}
+    assert sum(awards.values()) + remainder == 1_000_000 and remainder == 35_715
+
+
+def test_default_cap_of_15_percent():
+    rows = _graded([(90, "excellent"), (80, "good")])
+    awards, remainder = split_rewards(rows, 999_999, RULES)
+    assert awards == {1: 149_999, 2: 149_999} and remainder == 700_001
+
+
+def test_no_eligible_unit_leaves_the_whole_pool():
+    rows = _graded([(70, "pass"), (40, "poor")])
+    assert split_rewards(rows, 500, RULES) == ({1: 0, 2: 0}, 500)
+
+
+def with_rewards_cap(cap):
+    rules = with_settings(RULES, {}, {})
+    rules["rewards"]["max_share_per_institution"] = cap
+    return rules
+
+
+def test_largest_gaps_names_what_would_raise_the_score():
+    (row,) = rank({1: org(1, HALF_WAY)}, RULES)
+    assert largest_gaps(row.as_dict(), RULES) == [("effective_hours", 12.5),
+                                                 ("external_share", 7.5), ("outcomes", 5.0)]
+
+
+@pytest.mark.parametrize("text, label, first, end, days", [
+    ("2026", "2026", date(2026, 1, 1), date(2027, 1, 1), 365),
+    ("2026q3", "2026Q3", date(2026, 7, 1), date(2026, 10, 1), 92),
+    ("2024Q1", "2024Q1", date(2024, 1, 1), date(2024, 4, 1), 91),
+    (" 2026Q4 ", "2026Q4", date(2026, 10, 1), date(2027, 1, 1), 92),
+])
+def test_parse_period(text, label, first, end, days):
+    period = parse_period(text)
+    assert (period.label, period.first_day, period.end_day, period.days) == (label, first, end,
+                                                                              days)
+
+
+def test_period_bounds_are_china_midnights_in_utc():
+    period = parse_period("2026Q3")
+    assert period.start == datetime(2026, 6, 30, 16, tzinfo=UTC)
+    assert period.end == datetime(2026, 9, 30, 16, tzinfo=UTC)
+    assert parse_period("2024").year_days == 366
+
+
+@pytest.mark.parametrize("text", ["", "26Q1", "2026Q5", "2026Q", "Q3", "2026-07", "abcd"])
+def test_bad_periods_are_refused_with_a_message(text):
+    with pytest.raises(PeriodError, match="YYYY|quarter"):
+        parse_period(text)
+
+
+@pytest.mark.parametrize("text, previous", [("2026Q3", "2026Q2"), ("2026Q1", "2025Q4"),
+                                            ("2026", "2025")])
+def test_previous_period(text, previous):
+    assert previous_period(parse_period(text)).label == previous
+
+
+@pytest.mark.parametrize("age, expected", [(0, 1.0), (180, 1.0), (455, 0.5), (730, 0.0),
+                                           (2000, 0.0)])
+def test_freshness(age, expected):
+    assert freshness(age, 180, 730) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("pairs, expected", [
+    ([(4.0, 1)], 4.0),
+    ([(30.0, 1), (2.0, 1), (4.0, 1)], 4.0),              # odd: the middle value
+    ([(1.0, 1), (2.0, 1), (3.0, 1), (10.0, 1)], 2.5),    # even: mean of the two middle
+    ([(1.0, 3), (5.0, 1)], 1.0),
+    ([(1.0, 2), (5.0, 2)], 3.0),                         # the middle straddles two values
+    ([(0.5, 1000), (48.0, 1001)], 48.0),
+])
+def test_histogram_median(pairs, expected):
+    assert histogram_median(pairs) == expected

@@ -1,0 +1,179 @@
+"""Rankings pages: who may do what, and what the pages show."""
+from datetime import date, timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from booking.core.db import utc
+from booking.extensions import db
+from booking.rankings import services
+from booking.rankings.models import RankingSnapshot, Rating
+
+IN_Q3 = utc(2026, 7, 15, 1)
+
+
+@pytest.fixture
+def ranked(make):
+    """A university with a used instrument, its manager, and an unpublished 2026Q3 ranking."""
+    uni = make.organisation(name_zh="测试理工大学")
+    instrument = make.instrument(organisation=uni, purchase_date=date(2020, 1, 1))
+    sme_user = make.user(organisation=make.enterprise(name_zh="测试小企业"))
+    for day in range(5):
+        make.usage_session(instrument, sme_user, IN_Q3 + timedelta(days=day), minutes=300)
+    make.instrument(organisation=uni, purchase_date=date(2020, 1, 1), name_zh="闲置光谱仪")
+    other = make.organisation(name_zh="别的大学")
+    make.instrument(organisation=other, purchase_date=date(2020, 1, 1))
+    snapshot = services.compute_snapshot("2026Q3")
+    db.session.commit()
+    return {"uni": uni, "other": other, "snapshot": snapshot,
+            "manager": make.user(role="lab_manager", organisation=uni),
+            "other_manager": make.user(role="lab_manager", organisation=other)}
+
+
+BUREAU_ONLY = [("get", "/bureau/rankings"), ("post", "/bureau/rankings/compute"),
+               ("post", "/bureau/rankings/2026Q3/publish"), ("post", "/bureau/rankings/2026Q3/pool"),
+               ("get", "/bureau/rankings/policy"), ("post", "/bureau/rankings/policy"),
+               ("post", "/bureau/rankings/policy/publish")]
+
+
+@pytest.mark.parametrize("role", ["member", "student", "lab_manager", "finance"])
+def test_only_bureau_staff_compute_publish_and_edit(client, make, login, role):
+    uni = make.organisation()
+    make.instrument(organisation=uni, purchase_date=date(2020, 1, 1))
+    snapshot = services.compute_snapshot("2026Q3")
+    login(make.user(role=role, organisation=uni))
+    for method, url in BUREAU_ONLY:
+        response = getattr(client, method)(url, data={"period": "2026Q3", "amount_yuan": "1"})
+        assert response.status_code == 403, url
+    assert not snapshot.is_published and snapshot.reward_pool_fen == 0
+    assert services.draft_policy() is None
+
+
+def test_anonymous_is_sent_to_log_in(client, ranked):
+    response = client.get("/bureau/rankings")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_bureau_computes_reviews_and_publishes(client, make, login, ranked):
+    login(make.user(role="bureau_staff"))
+    response = client.post("/bureau/rankings/compute", data={"period": "2026q3"})
+    assert response.status_code == 302 and "period=2026Q3" in response.location
+    page = client.get("/bureau/rankings?period=2026Q3&sort=external_share").get_data(as_text=True)
+    assert "测试理工大学" in page and "chart-scores" in page and "未发布" in page
+    assert client.post("/bureau/rankings/2026Q3/pool",
+                       data={"amount_yuan": "10000.50"}).status_code == 302
+    assert ranked["snapshot"].reward_pool_fen == 1_000_050
+    assert client.post("/bureau/rankings/2026Q3/publish").status_code == 302
+    assert ranked["snapshot"].is_published
+    # published: recomputing is refused with a message, the page still works
+    client.post("/bureau/rankings/compute", data={"period": "2026Q3"})
+    assert "已发布" in client.get("/bureau/rankings?period=2026Q3").get_data(as_text=True)
+
+
+def test_bad_period_is_a_message_not_an_error(client, make, login):
+    login(make.user(role="bureau_staff"))
+    response = client.post("/bureau/rankings/compute", data={"period": "2026Q9"},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert "YYYYQn" in response.get_data(as_text=True)
+    assert client.get("/rankings/20X6/institutions/1").status_code == 404
+
+
+def test_public_page_shows_only_published_rankings(client, ranked, make):
+    assert "测试理工大学" not in client.get("/rankings").get_data(as_text=True)
+    assert client.get("/rankings/2026Q3/export.csv").status_code == 404
+    services.publish_snapshot(ranked["snapshot"], make.user(role="bureau_staff"))
+    db.session.commit()
+    page = client.get("/rankings").get_data(as_text=True)
+    assert "测试理工大学" in page and "2026Q3" in page
+
+
+def test_exports(client, ranked, make, login):
+    login(make.user(role="bureau_staff"))
+    csv_text = client.get("/rankings/2026Q3/export.csv").get_data().decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("rank,org_id,institution,grade,score,reward_fen")
+    assert "测试理工大学" in csv_text
+    response = client.get("/rankings/2026Q3/export.xlsx")
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    import io
+
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert sheet.title == "2026Q3" and sheet.max_row == len(ranked["snapshot"].rows) + 1
+    assert client.get("/rankings/2026Q3/export.pdf").status_code == 404
+
+
+def test_manager_sees_only_their_own_scorecard(client, login, ranked, make):
+    uni, other = ranked["uni"], ranked["other"]
+    services.publish_snapshot(ranked["snapshot"], None)
+    db.session.commit()
+    login(ranked["manager"])
+    response = client.get("/rankings/mine")
+    assert response.location.endswith(f"/rankings/2026Q3/institutions/{uni.id}")
+    page = client.get(response.location).get_data(as_text=True)
+    assert "测试理工大学" in page and "what-would-raise" in page and "scorecard-facts" in page
+    assert "闲置光谱仪" in page and "测试小企业" in page  # idle instrument, external client
+    assert client.get(f"/rankings/2026Q3/institutions/{other.id}").status_code == 403
+
+
+def test_manager_cannot_see_an_unpublished_scorecard(client, login, ranked):
+    login(ranked["manager"])
+    assert client.get(f"/rankings/2026Q3/institutions/{ranked['uni'].id}").status_code == 404
+    assert client.get("/rankings/mine").status_code == 302
+
+
+def test_bureau_sees_any_scorecard(client, login, ranked, make):
+    login(make.user(role="bureau_staff"))
+    assert client.get(f"/rankings/2026Q3/institutions/{ranked['other'].id}").status_code == 200
+
+
+def test_policy_form_shows_every_problem_then_saves_and_publishes(client, make, login):
+    login(make.user(role="bureau_staff"))
+    data = {f"weight_{name}": spec["weight"] for name, spec in
+            services.current_policy().rules["indicators"].items()}
+    data |= {f"target_{name}": spec.get("target", spec.get("target_hours")) for name, spec in
+             services.current_policy().rules["indicators"].items()}
+    response = client.post("/bureau/rankings/policy",
+                           data=data | {"weight_open_rate": 30, "target_sme_reach": 0})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "122" in page and "policy-problems" in page
+    assert client.post("/bureau/rankings/policy",
+                       data=data | {"weight_open_rate": 10, "weight_idle_rate": 3}
+                       ).status_code == 302
+    draft = services.draft_policy()
+    assert draft.rules["indicators"]["open_rate"]["weight"] == 10
+    assert client.post("/bureau/rankings/policy/publish").status_code == 302
+    assert services.current_policy().version == draft.version
+
+
+def test_rating_form_for_the_booker_of_a_completed_booking(client, make, login):
+    user = make.user()
+    instrument = make.instrument()
+    done = make.placed_booking(instrument, user, IN_Q3, state="completed")
+    pending = make.placed_booking(instrument, user, IN_Q3 + timedelta(days=1))
+    login(user)
+    assert f"/bookings/{done.id}/rate" in client.get("/ratings").get_data(as_text=True)
+    response = client.get(f"/bookings/{pending.id}/rate")
+    assert response.status_code == 302
+    response = client.post(f"/bookings/{done.id}/rate", data={"stars": "4", "comment": "好"})
+    assert response.status_code == 302
+    assert db.session.query(Rating).filter_by(booking_id=done.id).one().stars == 4
+    assert "4" in client.get(f"/bookings/{done.id}/rate").get_data(as_text=True)
+    assert client.post(f"/bookings/{done.id}/rate", data={"stars": "1"}).status_code == 200
+    assert db.session.query(Rating).filter_by(booking_id=done.id).count() == 1
+
+
+def test_nobody_rates_someone_elses_booking(client, make, login):
+    done = make.placed_booking(make.instrument(), make.user(), IN_Q3, state="completed")
+    login(make.user())
+    assert client.get(f"/bookings/{done.id}/rate").status_code == 403
+    assert client.get("/bookings/999999/rate").status_code == 404
+
+
+def test_bad_star_count_is_refused(client, make, login):
+    user = make.user()
+    done = make.placed_booking(make.instrument(), user, IN_Q3, state="completed")
+    login(user)
+    assert client.post(f"/bookings/{done.id}/rate", data={"stars": "9"}).status_code == 200
+    assert db.session.query(RankingSnapshot).count() >= 0
+    assert db.session.query(Rating).count() == 0
