@@ -70,3 +70,66 @@ def quote(card: RateCard, used_minutes: int, voucher_fen: int = 0) -> Quote:
     return Quote(card.customer_class,
                  billable_minutes(used_minutes, card.rounding_minutes, card.minimum_minutes),
                  fee, voucher, fee - voucher)
+
+
+def _l(message: str) -> str:
+    """Marks a msgid for extraction (pybabel keyword _l); it is translated where shown."""
+    return message
+
+
+# --- invoices ----------------------------------------------------------------------------------
+INVOICE_STATES = ("draft", "issued", "paid", "void")
+INVOICE_KINDS = ("invoice", "credit_note")
+PAYMENT_METHODS = ("stripe", "bank_transfer", "internal")
+LINE_KINDS = ("usage", "no_show", "late_cancel", "credit")
+PAYMENT_DAYS = 30  # an issued invoice is due this many days later
+
+
+class IllegalInvoiceTransition(Exception):
+    """An invoice cannot move from its state to the target one."""
+
+    target = ""
+
+    def __init__(self, current: str):
+        super().__init__(f"a {current} invoice cannot become {self.target}")
+        self.current = current
+
+
+class CannotIssue(IllegalInvoiceTransition):
+    target = "issued"
+
+
+class CannotPay(IllegalInvoiceTransition):
+    target = "paid"
+
+
+class CannotVoid(IllegalInvoiceTransition):
+    target = "void"
+
+
+INVOICE_TRANSITIONS = {"draft": {"issued", "void"}, "issued": {"paid", "void"},
+                       "paid": set(), "void": set()}
+_ILLEGAL = {cls.target: cls for cls in (CannotIssue, CannotPay, CannotVoid)}
+
+
+def check_invoice_transition(current: str, target: str) -> None:
+    if target not in INVOICE_TRANSITIONS[current]:
+        raise _ILLEGAL[target](current)
+
+
+def invoice_number(prefix: str, year: int, sequence: int) -> str:
+    """DLUT-2026-000123: unique per provider, counted per year."""
+    return f"{prefix}-{year}-{sequence:06d}"
+
+
+def totals(line_amounts: Iterable[int], voucher_offers: Iterable[int]) -> tuple[int, int, int]:
+    """(subtotal, voucher, amount due): the voucher never exceeds the subtotal nor goes
+    below zero, so the amount due is never negative."""
+    subtotal = sum(line_amounts)
+    voucher = min(max(sum(voucher_offers), 0), subtotal)
+    return subtotal, voucher, subtotal - voucher
+
+
+def payment_matches(invoice_amount_fen: int, paid_amount_fen: int, paid_currency: str) -> bool:
+    """A card payment settles an invoice only for the exact amount, in yuan."""
+    return paid_amount_fen == invoice_amount_fen and paid_currency.lower() == "cny"

@@ -5,8 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.billing.rules import (RateCard, billable_minutes, penalty_fee_fen, quote, rate_at,
-                                   usage_fee_fen)
+from booking.billing.rules import RateCard, billable_minutes, penalty_fee_fen, quote, rate_at, usage_fee_fen
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -1,0 +1,160 @@
+"""Metering endpoints: check-in / check-out of a booking and recording a finished session.
+
+Callers are users with their own bearer token, or an instrument PC with an instrument-scoped
+token (prefix iit_), which may act only on its own instrument.
+"""
+from functools import wraps
+
+import marshmallow as ma
+from flask import g
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from booking.accounts.models import User
+from booking.accounts.services import user_for_api_token
+from booking.api.auth import SECURITY, bearer_token
+from booking.bookings.models import Booking
+from booking.core.notifications import commit
+from booking.errors import api_abort
+from booking.extensions import db
+from booking.instruments.models import Instrument
+from booking.metering import services
+
+blp = Blueprint("api_usage", __name__, description="Usage sessions (metering)")
+
+
+def user_or_instrument_token(view):
+    """Bearer token of a user (g.api_user) or of an instrument (g.api_instrument)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        raw = bearer_token()
+        if not raw:
+            api_abort(401, "unauthorized", "Send 'Authorization: Bearer <token>'.")
+        g.api_instrument = services.instrument_for_token(raw)
+        g.api_user = None if g.api_instrument else user_for_api_token(raw)
+        if g.api_instrument is None and g.api_user is None:
+            api_abort(401, "invalid_token", "The token is unknown, expired or revoked.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+class SessionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    instrument_id = ma.fields.Integer()
+    booking_id = ma.fields.Integer(allow_none=True)
+    user_id = ma.fields.Integer()
+    start = ma.fields.DateTime(attribute="started_at")
+    end = ma.fields.DateTime(attribute="ended_at", allow_none=True)
+    minutes = ma.fields.Integer()
+    source = ma.fields.String()
+    overrun = ma.fields.Boolean()
+    corrects_id = ma.fields.Integer(allow_none=True)
+
+
+class UsageRequestSchema(ma.Schema):
+    instrument_id = ma.fields.Integer(required=True)
+    start = ma.fields.AwareDateTime(required=True)
+    end = ma.fields.AwareDateTime(required=True)
+    booking_id = ma.fields.Integer(load_default=None, allow_none=True)
+    user_id = ma.fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "who used it (walk-up); default: the booking's user"})
+
+
+def _refused(exc: services.MeteringRefused):
+    status = 409 if any(p.code in ("session_overlap", "booking_clash") for p in exc.problems) \
+        else 422
+    api_abort(status, exc.problems[0].code, str(exc),
+              [{"code": p.code, "message": p.message} for p in exc.problems])
+
+
+def _actor_for(instrument: Instrument, booking: Booking | None) -> User:
+    """Who records: the token's user (the booker or a manager), or, for an instrument token
+    of this very instrument, the booking's user."""
+    if g.api_instrument is not None:
+        if g.api_instrument.id != instrument.id:
+            api_abort(403, "forbidden", "This instrument token belongs to another instrument.")
+        if booking is None:
+            api_abort(422, "user_required", "An instrument token records a booking's session.")
+        return booking.user
+    user = g.api_user
+    allowed = services.can_record(user, instrument) or (
+        booking is not None and services.can_check_in(user, booking))
+    if not allowed:
+        api_abort(403, "forbidden", "Only the booking's user or the lab's managers may do this.")
+    return user
+
+
+def _booking(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        api_abort(404, "not_found", "No such booking.")
+    return booking
+
+
+@blp.route("/bookings/<int:booking_id>/check-in")
+class CheckIn(MethodView):
+    decorators = [user_or_instrument_token]
+
+    @blp.response(201, SessionSchema)
+    @blp.alt_response(409, description="the instrument is in use or booked")
+    @blp.doc(security=SECURITY)
+    def post(self, booking_id):
+        """Start the session of an approved booking (booking becomes in_use)."""
+        booking = _booking(booking_id)
+        actor = _actor_for(booking.instrument, booking)
+        try:
+            session = services.check_in(booking, actor=actor, source="api")
+        except services.MeteringRefused as exc:
+            _refused(exc)
+        commit()
+        return session
+
+
+@blp.route("/bookings/<int:booking_id>/check-out")
+class CheckOut(MethodView):
+    decorators = [user_or_instrument_token]
+
+    @blp.response(200, SessionSchema)
+    @blp.doc(security=SECURITY)
+    def post(self, booking_id):
+        """End the running session (booking becomes completed; overruns are flagged)."""
+        booking = _booking(booking_id)
+        actor = _actor_for(booking.instrument, booking)
+        try:
+            session = services.check_out_booking(booking, actor=actor)
+        except services.MeteringRefused as exc:
+            _refused(exc)
+        commit()
+        return session
+
+
+@blp.route("/usage")
+class Usage(MethodView):
+    decorators = [user_or_instrument_token]
+
+    @blp.arguments(UsageRequestSchema)
+    @blp.response(201, SessionSchema)
+    @blp.alt_response(409, description="overlaps another session or booking")
+    @blp.doc(security=SECURITY)
+    def post(self, body):
+        """Record a finished session (lab manager, or the instrument's own token)."""
+        instrument = db.session.get(Instrument, body["instrument_id"])
+        if instrument is None:
+            api_abort(404, "not_found", "No such instrument.")
+        booking = _booking(body["booking_id"]) if body["booking_id"] else None
+        actor = _actor_for(instrument, booking)
+        if g.api_user is not None and not services.can_record(g.api_user, instrument):
+            api_abort(403, "forbidden", "Only the instrument's lab managers record usage.")
+        user = booking.user if booking else db.session.get(User, body["user_id"] or actor.id)
+        if user is None:
+            api_abort(422, "unknown_user", "No such user.")
+        try:
+            session = services.record_session(instrument, user, start=body["start"],
+                                              end=body["end"], actor=actor, source="api",
+                                              booking=booking)
+        except services.MeteringRefused as exc:
+            _refused(exc)
+        commit()
+        return session

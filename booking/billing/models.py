@@ -1,0 +1,197 @@
+"""Invoices, their lines, payments, the per-provider number counter and processed Stripe events.
+
+Money is integer fen and never negative (CHECK constraints). A credit note stores positive
+amounts too: its `kind` says that it gives money back, `credits_id` names the invoice it
+corrects. An issued invoice is never edited: only its state (paid, void) and payment fields
+move, enforced by `_guard_issued` before every flush.
+"""
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, event, inspect, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from booking.accounts.models import Organisation, User
+from booking.billing.rules import INVOICE_KINDS, INVOICE_STATES, LINE_KINDS, PAYMENT_METHODS
+from booking.core.db import TimestampMixin, UTCDateTime
+from booking.extensions import Session, db
+from booking.instruments.models import Instrument
+
+
+class InvoiceCounter(db.Model):
+    """The last number a provider used in a year; incremented under a row lock."""
+
+    __tablename__ = "invoice_counters"
+
+    provider_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Invoice(TimestampMixin, db.Model):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint(f"state IN {INVOICE_STATES!r}", name="state"),
+        CheckConstraint(f"kind IN {INVOICE_KINDS!r}", name="kind"),
+        CheckConstraint("subtotal_fen >= 0 AND voucher_fen >= 0 AND voucher_fen <= subtotal_fen "
+                        "AND amount_due_fen = subtotal_fen - voucher_fen", name="amounts"),
+        CheckConstraint("(kind = 'credit_note') = (credits_id IS NOT NULL)", name="credit_ref"),
+        CheckConstraint("state = 'draft' OR number IS NOT NULL", name="numbered"),
+        Index("uq_invoices_provider_number", "provider_id", "number", unique=True),
+        Index("ix_invoices_customer_state", "customer_org_id", "state"),
+        Index("ix_invoices_provider_state", "provider_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    customer_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    customer_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    number: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(16), default="invoice")
+    credits_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    state: Mapped[str] = mapped_column(String(8), default="draft")
+    customer_class: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str | None] = mapped_column(String(7), index=True)  # YYYY-MM of a month close
+    subtotal_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    voucher_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_due_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str] = mapped_column(String(500), default="")
+    stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    payment_error: Mapped[str] = mapped_column(String(500), default="")
+
+    provider: Mapped[Organisation] = relationship(foreign_keys=[provider_id])
+    customer_org: Mapped[Organisation] = relationship(foreign_keys=[customer_org_id])
+    customer_user: Mapped[User | None] = relationship()
+    credits: Mapped["Invoice | None"] = relationship(remote_side=[id])
+    lines: Mapped[list["InvoiceLine"]] = relationship(back_populates="invoice",
+                                                      order_by="InvoiceLine.id",
+                                                      cascade="all, delete-orphan")
+    payments: Mapped[list["Payment"]] = relationship(back_populates="invoice",
+                                                     order_by="Payment.id")
+
+    # Fields that may still change once issued.
+    MUTABLE_WHEN_ISSUED = frozenset({"state", "paid_at", "voided_at", "void_reason",
+                                     "stripe_payment_intent_id", "payment_error"})
+
+    @property
+    def is_credit_note(self) -> bool:
+        return self.kind == "credit_note"
+
+    @property
+    def is_payable(self) -> bool:
+        return self.state == "issued" and self.kind == "invoice" and self.amount_due_fen > 0
+
+    def is_overdue(self, at: datetime) -> bool:
+        return self.state == "issued" and self.due_at is not None and self.due_at < at
+
+    def can_view(self, user: User) -> bool:
+        return user.is_authenticated and (
+            self.can_pay(user) or self.can_manage(user) or user.is_admin)
+
+    def can_pay(self, user: User) -> bool:
+        """The customer: the user it was issued to, or a member of the customer organisation
+        when it names no user."""
+        if not user.is_authenticated:
+            return False
+        if self.customer_user_id is not None:
+            return user.id == self.customer_user_id
+        return user.organisation_id == self.customer_org_id
+
+    def can_manage(self, user: User) -> bool:
+        """Finance staff of the provider: record payments, void, credit."""
+        return user.is_authenticated and (user.is_admin or user.has_role("finance",
+                                                                         self.provider_id))
+
+    def __repr__(self):
+        return f"<Invoice {self.id} {self.number} {self.state}>"
+
+
+class InvoiceLine(db.Model):
+    """One priced fact. `amount_fen` is authoritative (computed by booking.billing.rules):
+    for usage, quantity is billable hours and unit price the hourly rate (+ set-up fee)."""
+
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {LINE_KINDS!r}", name="kind"),
+        CheckConstraint("amount_fen >= 0 AND unit_price_fen >= 0 AND minutes >= 0",
+                        name="amounts"),
+        # Each session, each no-show and each late cancellation is charged at most once.
+        Index("uq_invoice_lines_usage_session", "usage_session_id", unique=True,
+              sqlite_where=text("kind = 'usage'"), postgresql_where=text("kind = 'usage'")),
+        Index("uq_invoice_lines_booking_penalty", "booking_id", unique=True,
+              sqlite_where=text("kind IN ('no_show', 'late_cancel')"),
+              postgresql_where=text("kind IN ('no_show', 'late_cancel')")),
+        Index("ix_invoice_lines_instrument", "instrument_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"),
+                                            index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="usage")
+    description: Mapped[str] = mapped_column(String(300))
+    minutes: Mapped[int] = mapped_column(default=0)
+    quantity: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=0)
+    unit_price_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    instrument_id: Mapped[int | None] = mapped_column(ForeignKey("instruments.id"))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    usage_session_id: Mapped[int | None] = mapped_column(ForeignKey("usage_sessions.id"))
+    service_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+    instrument: Mapped[Instrument | None] = relationship()
+
+
+class Payment(TimestampMixin, db.Model):
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(f"method IN {PAYMENT_METHODS!r}", name="method"),
+        CheckConstraint("amount_fen > 0", name="amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    method: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # PaymentIntent id
+    reference: Mapped[str] = mapped_column(String(200), default="")  # bank ref / grant code
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+
+
+class ProcessedStripeEvent(TimestampMixin, db.Model):
+    """A Stripe event id handled once: the unique key makes webhook delivery idempotent."""
+
+    __tablename__ = "processed_stripe_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(64))
+
+
+class ImmutableInvoice(Exception):
+    """Someone tried to edit an issued invoice or its lines."""
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_issued(session, flush_context, instances) -> None:
+    """Issued invoices are immutable: corrections are credit notes."""
+    for obj in session.dirty:
+        if isinstance(obj, Invoice) and _was_issued(obj):
+            changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()}
+            if changed - Invoice.MUTABLE_WHEN_ISSUED - {"lines", "payments"}:
+                raise ImmutableInvoice(f"invoice {obj.number} is issued: {sorted(changed)}")
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if isinstance(obj, InvoiceLine) and obj.invoice is not None and _was_issued(obj.invoice):
+            raise ImmutableInvoice(f"invoice {obj.invoice.number} is issued: lines are fixed")
+
+
+def _was_issued(invoice: Invoice) -> bool:
+    """Issued (or later) as stored in the database, before this flush."""
+    history = inspect(invoice).attrs.state.history
+    before = history.deleted[0] if history.deleted else invoice.state
+    return before != "draft" and inspect(invoice).persistent

@@ -1,0 +1,179 @@
+"""Kiosk page at the instrument, and the lab manager's usage page (entries, corrections,
+instrument tokens)."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from booking.accounts.services import authenticate, get_user_by_email
+from booking.bookings.models import Booking
+from booking.core.notifications import commit
+from booking.core.permissions import require
+from booking.core.web import PostForm
+from booking.extensions import db, limiter
+from booking.instruments.models import Instrument
+from booking.metering import services
+from booking.metering.forms import CorrectionForm, InstrumentTokenForm, KioskForm, KioskPairForm, SessionForm
+from booking.metering.models import InstrumentToken, UsageSession
+
+bp = Blueprint("metering", __name__)
+
+KIOSK_COOKIE = "kiosk_token"
+
+
+def _refusal(exc: services.MeteringRefused) -> str:
+    return " ".join(_(p.message) for p in exc.problems)
+
+
+def _kiosk_message(action: str, session: UsageSession) -> str:
+    if action == "checked_out":
+        return _("Checked out after %(minutes)s minutes. Thank you.", minutes=session.minutes)
+    if action == "walk_up":
+        return _("Walk-up session started.")
+    return _("Checked in. Enjoy the instrument.")
+
+
+# --- kiosk -------------------------------------------------------------------------------------
+def _kiosk_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/kiosk/pair", methods=["GET", "POST"])
+def kiosk_pair():
+    """The lab pairs a browser at the instrument once, with an instrument token."""
+    form = KioskPairForm()
+    if form.validate_on_submit():
+        instrument = services.instrument_for_token(form.token.data.strip())
+        if instrument is None:
+            form.token.errors.append(_("This instrument token is unknown or revoked."))
+        else:
+            commit()
+            response = redirect(url_for("metering.kiosk"))
+            response.set_cookie(KIOSK_COOKIE, form.token.data.strip(), max_age=365 * 86400,
+                                httponly=True, samesite="Strict", path="/kiosk",
+                                secure=current_app.config["SESSION_COOKIE_SECURE"])
+            return response
+    return render_template("metering/kiosk_pair.html", form=form)
+
+
+@bp.route("/kiosk", methods=["GET", "POST"])
+@limiter.limit(_kiosk_limit, methods=["POST"])
+def kiosk():
+    instrument = services.instrument_for_token(request.cookies.get(KIOSK_COOKIE, ""))
+    if instrument is None:
+        return redirect(url_for("metering.kiosk_pair"))
+    form = KioskForm()
+    result = None
+    if form.validate_on_submit():
+        user = authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(_("Wrong e-mail or password."), "danger")
+        else:
+            try:
+                action, result = services.kiosk_action(instrument, user,
+                                                       form.walk_up_minutes.data)
+            except services.MeteringRefused as exc:
+                flash(_refusal(exc), "danger")
+            else:
+                flash(_kiosk_message(action, result), "success")
+        commit()
+        if result is not None:
+            return redirect(url_for("metering.kiosk"))
+    return render_template("metering/kiosk.html", instrument=instrument, form=form,
+                           running=services.running_session(instrument))
+
+
+# --- manager's usage page ----------------------------------------------------------------------
+def _instrument(instrument_id: int) -> Instrument:
+    instrument = db.session.get(Instrument, instrument_id) or abort(404)
+    require(services.can_record(current_user, instrument))
+    return instrument
+
+
+def _utc(local: datetime | None, tz: str) -> datetime | None:
+    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC")) if local else None
+
+
+def _usage_page(instrument: Instrument, form=None, token_form=None, new_secret=None):
+    return render_template(
+        "metering/usage.html", instrument=instrument, form=form or SessionForm(),
+        token_form=token_form or InstrumentTokenForm(), new_secret=new_secret,
+        sessions=services.sessions_for_manager(instrument),
+        tokens=services.instrument_tokens(instrument), correction_form=CorrectionForm(),
+        post_form=PostForm)
+
+
+@bp.route("/instruments/<int:instrument_id>/usage", methods=["GET", "POST"])
+@login_required
+def usage(instrument_id):
+    instrument = _instrument(instrument_id)
+    form = SessionForm()
+    if form.validate_on_submit():
+        user = get_user_by_email(form.user_email.data)
+        booking = db.session.get(Booking, form.booking_id.data) if form.booking_id.data else None
+        if user is None:
+            form.user_email.errors.append(_("No user with this e-mail address."))
+        elif form.booking_id.data and (booking is None or booking.user_id != user.id):
+            form.booking_id.errors.append(_("No booking of this user with this number."))
+        else:
+            try:
+                services.record_session(instrument, user,
+                                        start=_utc(form.start.data, instrument.timezone),
+                                        end=_utc(form.end.data, instrument.timezone),
+                                        actor=current_user, source="manager", booking=booking)
+            except services.MeteringRefused as exc:
+                flash(_refusal(exc), "danger")
+            else:
+                commit()
+                flash(_("Session recorded."), "success")
+                return redirect(url_for("metering.usage", instrument_id=instrument.id))
+    return _usage_page(instrument, form=form)
+
+
+@bp.route("/usage/<int:session_id>/correct", methods=["POST"])
+@login_required
+def correct(session_id):
+    original = db.session.get(UsageSession, session_id) or abort(404)
+    instrument = _instrument(original.instrument_id)
+    form = CorrectionForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for the correction."), "danger")
+        return redirect(url_for("metering.usage", instrument_id=instrument.id))
+    start = _utc(form.start.data, instrument.timezone) or original.started_at
+    end = _utc(form.end.data, instrument.timezone) or original.ended_at
+    try:
+        services.correct_session(original, start=start, end=end, actor=current_user,
+                                 note=form.note.data, void=form.void.data)
+    except services.MeteringRefused as exc:
+        flash(_refusal(exc), "danger")
+    else:
+        commit()
+        flash(_("Correction recorded; the original stays in the history."), "success")
+    return redirect(url_for("metering.usage", instrument_id=instrument.id))
+
+
+@bp.route("/instruments/<int:instrument_id>/instrument-tokens", methods=["POST"])
+@login_required
+def create_token(instrument_id):
+    instrument = _instrument(instrument_id)
+    form = InstrumentTokenForm()
+    if not form.validate_on_submit():
+        return _usage_page(instrument, token_form=form)
+    _token, raw = services.create_instrument_token(instrument, form.name.data, current_user)
+    commit()
+    return _usage_page(instrument, new_secret=raw)
+
+
+@bp.route("/instrument-tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id):
+    token = db.session.get(InstrumentToken, token_id) or abort(404)
+    _instrument(token.instrument_id)
+    if PostForm().validate_on_submit():
+        services.revoke_instrument_token(token, current_user)
+        commit()
+        flash(_("Token revoked."), "info")
+    return redirect(url_for("metering.usage", instrument_id=token.instrument_id))
+

@@ -1,0 +1,65 @@
+"""Metering rules as pure functions on plain values: no Flask, no database, no current user.
+
+Sessions are facts: who used which instrument from when to when, and how it was recorded.
+A correction is a new session that points at the one it replaces; the effective sessions are
+the ones no later row corrects (and that are not a "void" correction).
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+SOURCES = ("kiosk", "manager", "api")
+NO_SHOW_GRACE = timedelta(minutes=30)  # a booking without a session by end + grace is a no-show
+
+
+def _l(message: str) -> str:
+    """Marks a msgid for extraction (pybabel keyword _l); it is translated where shown."""
+    return message
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str  # English msgid; whoever shows it translates it
+
+
+def _overlaps(a_start: datetime, a_end: datetime | None, b_start: datetime,
+              b_end: datetime | None) -> bool:
+    """Half-open intervals; an open end (running session) reaches to infinity."""
+    return (b_end is None or a_start < b_end) and (a_end is None or b_start < a_end)
+
+
+def interval_problems(start: datetime, end: datetime | None, now: datetime) -> list[Problem]:
+    """Checks on the times of a session as entered."""
+    problems = []
+    if end is not None and end <= start:
+        problems.append(Problem("negative_duration", _l("The session must end after it starts.")))
+    if start > now or (end is not None and end > now):
+        problems.append(Problem("in_future", _l("A session cannot be recorded in the future.")))
+    return problems
+
+
+def clash_problems(start: datetime, end: datetime | None,
+                   sessions: list[tuple[datetime, datetime | None]],
+                   bookings: list[tuple[datetime, datetime]]) -> list[Problem]:
+    """Another effective session of the instrument, or someone else's occupying booking,
+    overlapping [start, end)."""
+    problems = []
+    if any(_overlaps(start, end, s, e) for s, e in sessions):
+        problems.append(Problem("session_overlap",
+                                _l("The instrument is already in use at that time.")))
+    if any(_overlaps(start, end, s, e) for s, e in bookings):
+        problems.append(Problem("booking_clash",
+                                _l("Another booking of this instrument starts before you would "
+                                   "finish.")))
+    return problems
+
+
+def used_minutes(start: datetime, end: datetime) -> int:
+    return max(int((end - start).total_seconds() // 60), 0)
+
+
+def overran(booking_end: datetime | None, ended: datetime,
+            next_starts: list[datetime]) -> bool:
+    """Flag at check-out: the session ran past its booking into someone else's."""
+    return booking_end is not None and ended > booking_end and any(
+        booking_end <= s < ended for s in next_starts)

@@ -1,0 +1,296 @@
+"""Metering workflows: check-in, check-out, manager entries and corrections, no-shows,
+instrument tokens. They flush, never commit. Metering records facts and never imports billing:
+billing listens to `session_closed` (a blinker signal) to invoice a completed booking."""
+from datetime import datetime, timedelta
+
+from blinker import Namespace
+from sqlalchemy import exists, or_, select
+
+from booking.accounts.models import User, hash_token
+from booking.bookings import services as bookings_services
+from booking.bookings.models import Booking
+from booking.bookings.rules import OCCUPYING_STATES
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.extensions import db
+from booking.instruments.models import Instrument
+from booking.metering import rules
+from booking.metering.models import InstrumentToken, UsageSession
+from booking.metering.rules import _l
+
+signals = Namespace()
+#: Sent after a session is closed (check-out or manager entry), with `session=`. Billing
+#: answers it by invoicing the booking when the customer is billed per booking.
+session_closed = signals.signal("usage-session-closed")
+
+
+class MeteringRefused(Exception):
+    """The session breaks one or more metering rules (all of them are listed)."""
+
+    def __init__(self, problems: list[rules.Problem]):
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+def _refuse(code: str, message: str):
+    raise MeteringRefused([rules.Problem(code, message)])
+
+
+def _move_booking(booking: Booking, target: str, actor: User | None, **data) -> None:
+    """The bookings area's state machine (it checks the move and audits it)."""
+    bookings_services._move(booking, target, actor, **data)
+
+
+# --- queries -----------------------------------------------------------------------------------
+def effective_sessions(instrument_id: int, start: datetime, end: datetime | None,
+                       exclude_id: int | None = None) -> list[UsageSession]:
+    query = select(UsageSession).where(
+        UsageSession.instrument_id == instrument_id, UsageSession.effective_clause(),
+        or_(UsageSession.ended_at.is_(None), UsageSession.ended_at > start))
+    if end is not None:
+        query = query.where(UsageSession.started_at < end)
+    if exclude_id is not None:
+        query = query.where(UsageSession.id != exclude_id)
+    return list(db.session.scalars(query))
+
+
+def running_session(instrument: Instrument) -> UsageSession | None:
+    return db.session.scalar(select(UsageSession).where(
+        UsageSession.instrument_id == instrument.id, UsageSession.ended_at.is_(None),
+        UsageSession.effective_clause()))
+
+
+def sessions_of_booking(booking: Booking) -> list[UsageSession]:
+    return list(db.session.scalars(select(UsageSession).where(
+        UsageSession.booking_id == booking.id, UsageSession.effective_clause())
+        .order_by(UsageSession.started_at)))
+
+
+def _other_bookings(instrument_id: int, start: datetime, end: datetime,
+                    booking_id: int | None) -> list[tuple[datetime, datetime]]:
+    query = select(Booking.start_at, Booking.end_at).where(
+        Booking.instrument_id == instrument_id, Booking.state.in_(OCCUPYING_STATES),
+        Booking.start_at < end, Booking.end_at > start)
+    if booking_id is not None:
+        query = query.where(Booking.id != booking_id)
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def upcoming_bookings(instrument: Instrument, user: User, now: datetime) -> list[Booking]:
+    """The user's bookings of this instrument a kiosk can check in now (today's)."""
+    return list(db.session.scalars(select(Booking).where(
+        Booking.instrument_id == instrument.id, Booking.user_id == user.id,
+        Booking.state.in_(("approved", "in_use")),
+        Booking.start_at < now + timedelta(hours=12), Booking.end_at > now - timedelta(hours=12))
+        .order_by(Booking.start_at)))
+
+
+# --- permissions -------------------------------------------------------------------------------
+def can_record(user: User, instrument: Instrument) -> bool:
+    """Managers of the owning organisation enter and correct sessions."""
+    return user.is_authenticated and user.can_manage_organisation(instrument.organisation_id)
+
+
+def can_check_in(user: User, booking: Booking) -> bool:
+    return user.is_authenticated and (user.id == booking.user_id or
+                                      can_record(user, booking.instrument))
+
+
+# --- check-in and check-out --------------------------------------------------------------------
+def _check_free(instrument_id: int, start: datetime, end: datetime,
+                booking_id: int | None, exclude_session: int | None = None) -> None:
+    sessions = [(s.started_at, s.ended_at)
+                for s in effective_sessions(instrument_id, start, end, exclude_session)]
+    problems = rules.clash_problems(start, end, sessions,
+                                    _other_bookings(instrument_id, start, end, booking_id))
+    if problems:
+        raise MeteringRefused(problems)
+
+
+def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
+    """Start the session of an approved booking (early starts allowed when the instrument is
+    free until the booked start) and move the booking to in_use."""
+    now = now_utc()
+    if booking.state != "approved":
+        _refuse("not_approved", _l("Only an approved booking can be checked in."))
+    if now >= booking.end_at:
+        _refuse("booking_over", _l("This booking has already ended."))
+    _check_free(booking.instrument_id, now, booking.end_at, booking.id)
+    session = UsageSession(instrument_id=booking.instrument_id, booking=booking,
+                           user_id=booking.user_id, started_at=now, source=source,
+                           recorded_by_id=actor.id)
+    db.session.add(session)
+    _move_booking(booking, "in_use", actor, source=source)
+    db.session.flush()
+    audit.record("usage.checked_in", actor=actor, obj=session, booking_id=booking.id)
+    return session
+
+
+def walk_up(instrument: Instrument, user: User, *, minutes: int, actor: User,
+            source: str) -> UsageSession:
+    """Use without a booking: internal users only, and only while nobody has booked the time."""
+    now = now_utc()
+    if user.organisation_id != instrument.organisation_id:
+        _refuse("walk_up_external", _l("Walk-up use without a booking is for internal users only."))
+    if instrument.status != "active":
+        _refuse("instrument_inactive", _l("The instrument is not in service."))
+    _check_free(instrument.id, now, now + timedelta(minutes=max(minutes, 1)), None)
+    session = UsageSession(instrument_id=instrument.id, user_id=user.id, started_at=now,
+                           source=source, recorded_by_id=actor.id)
+    db.session.add(session)
+    db.session.flush()
+    audit.record("usage.walk_up", actor=actor, obj=session, planned_minutes=minutes)
+    return session
+
+
+def check_out(session: UsageSession, *, actor: User) -> UsageSession:
+    """End a running session; completes its booking and flags an overrun into the next one."""
+    if not session.is_running:
+        _refuse("not_running", _l("This session has already ended."))
+    now = now_utc()
+    session.ended_at = max(now, session.started_at + timedelta(minutes=1))
+    booking = session.booking
+    if booking is not None:
+        starts = [s for s, _ in _other_bookings(session.instrument_id, booking.end_at,
+                                                session.ended_at, booking.id)]
+        session.overrun = rules.overran(booking.end_at, session.ended_at, starts)
+        if booking.state == "in_use":
+            _move_booking(booking, "completed", actor, overrun=session.overrun)
+    db.session.flush()
+    audit.record("usage.checked_out", actor=actor, obj=session, minutes=session.minutes,
+                 overrun=session.overrun)
+    session_closed.send(session=session)
+    return session
+
+
+def check_out_booking(booking: Booking, *, actor: User) -> UsageSession:
+    running = [s for s in sessions_of_booking(booking) if s.is_running]
+    if not running:
+        _refuse("not_running", _l("This booking has no running session."))
+    return check_out(running[0], actor=actor)
+
+
+# --- manager entries and corrections -------------------------------------------------------------
+def record_session(instrument: Instrument, user: User, *, start: datetime, end: datetime,
+                   actor: User, source: str, booking: Booking | None = None) -> UsageSession:
+    """A finished session entered afterwards (manager form, instrument PC, API)."""
+    problems = rules.interval_problems(start, end, now_utc())
+    if booking is not None and booking.instrument_id != instrument.id:
+        problems.append(rules.Problem("wrong_instrument",
+                                      _l("The booking is for another instrument.")))
+    if booking is None and user.organisation_id != instrument.organisation_id:
+        problems.append(rules.Problem(
+            "walk_up_external", _l("Walk-up use without a booking is for internal users only.")))
+    if problems:
+        raise MeteringRefused(problems)
+    _check_free(instrument.id, start, end, booking.id if booking else None)
+    session = UsageSession(instrument_id=instrument.id, booking=booking, user_id=user.id,
+                           started_at=start, ended_at=end, source=source,
+                           recorded_by_id=actor.id)
+    db.session.add(session)
+    if booking is not None:
+        for target in ("in_use", "completed"):
+            if booking.state in ("approved", "in_use") and booking.state != target:
+                _move_booking(booking, target, actor, source=source)
+    db.session.flush()
+    audit.record("usage.recorded", actor=actor, obj=session, start=start.isoformat(),
+                 end=end.isoformat(), source=source)
+    session_closed.send(session=session)
+    return session
+
+
+def correct_session(original: UsageSession, *, start: datetime, end: datetime | None,
+                    actor: User, note: str, void: bool = False) -> UsageSession:
+    """Append a row replacing `original` (which stays, with the audit trail)."""
+    if db.session.scalar(select(exists().where(UsageSession.corrects_id == original.id))):
+        _refuse("already_corrected", _l("This session has already been corrected."))
+    if not void:
+        problems = rules.interval_problems(start, end, now_utc())
+        if end is None:
+            problems.append(rules.Problem("open_end", _l("A corrected session needs an end.")))
+        if problems:
+            raise MeteringRefused(problems)
+        _check_free(original.instrument_id, start, end, original.booking_id,
+                    exclude_session=original.id)
+    fix = UsageSession(instrument_id=original.instrument_id, booking_id=original.booking_id,
+                       user_id=original.user_id, started_at=start, ended_at=end,
+                       source="manager", recorded_by_id=actor.id, corrects_id=original.id,
+                       void=void, note=note[:500])
+    db.session.add(fix)
+    db.session.flush()
+    audit.record("usage.corrected", actor=actor, obj=fix, corrects=original.id, void=void,
+                 before=[original.started_at.isoformat(),
+                         original.ended_at.isoformat() if original.ended_at else None],
+                 after=[start.isoformat(), end.isoformat() if end else None], note=note[:500])
+    return fix
+
+
+# --- no-shows ----------------------------------------------------------------------------------
+def mark_no_shows(now: datetime | None = None) -> int:
+    """Approved bookings without any session by end + grace become no_show."""
+    now = now or now_utc()
+    has_session = exists().where(UsageSession.booking_id == Booking.id)
+    late = db.session.scalars(select(Booking).where(
+        Booking.state == "approved", Booking.end_at <= now - rules.NO_SHOW_GRACE,
+        ~has_session).order_by(Booking.id)).all()
+    for booking in late:
+        _move_booking(booking, "no_show", None)
+    return len(late)
+
+
+# --- instrument tokens -------------------------------------------------------------------------
+def create_instrument_token(instrument: Instrument, name: str, actor: User
+                            ) -> tuple[InstrumentToken, str]:
+    raw = InstrumentToken.generate()
+    token = InstrumentToken(instrument=instrument, name=name[:100], token_hash=hash_token(raw),
+                            hint=raw[:10], created_by_id=actor.id)
+    db.session.add(token)
+    db.session.flush()
+    audit.record("instrument_token.created", actor=actor, obj=token,
+                 instrument_id=instrument.id)
+    return token, raw
+
+
+def revoke_instrument_token(token: InstrumentToken, actor: User) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = now_utc()
+        audit.record("instrument_token.revoked", actor=actor, obj=token)
+
+
+def instrument_for_token(raw: str) -> Instrument | None:
+    token = InstrumentToken.find(raw or "")
+    if token is None:
+        return None
+    token.last_used_at = now_utc()
+    return token.instrument
+
+
+def instrument_tokens(instrument: Instrument) -> list[InstrumentToken]:
+    return list(db.session.scalars(select(InstrumentToken).where(
+        InstrumentToken.instrument_id == instrument.id).order_by(InstrumentToken.id.desc())))
+
+
+def sessions_for_manager(instrument: Instrument, limit: int = 100) -> list[UsageSession]:
+    return list(db.session.scalars(select(UsageSession).where(
+        UsageSession.instrument_id == instrument.id).order_by(
+        UsageSession.started_at.desc(), UsageSession.id.desc()).limit(limit)))
+
+
+
+def kiosk_action(instrument: Instrument, user: User, walk_up_minutes: int | None
+                 ) -> tuple[str, UsageSession]:
+    """What a user's credentials at the kiosk mean: end their running session, else start
+    their booking due now, else (with minutes) a walk-up. Returns (action, session)."""
+    running = running_session(instrument)
+    if running is not None and running.user_id == user.id:
+        return "checked_out", check_out(running, actor=user)
+    now = now_utc()
+    due = [b for b in upcoming_bookings(instrument, user, now)
+           if b.state == "approved" and b.end_at > now]
+    if due:
+        return "checked_in", check_in(due[0], actor=user, source="kiosk")
+    if walk_up_minutes:
+        return "walk_up", walk_up(instrument, user, minutes=walk_up_minutes, actor=user,
+                                  source="kiosk")
+    _refuse("no_booking", _l("You have no booking of this instrument now. Internal users may "
+                          "start a walk-up session by giving its planned length."))

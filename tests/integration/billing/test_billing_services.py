@@ -1,0 +1,163 @@
+"""Invoices per booking and per month, numbering, immutability, credit notes and payments."""
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from booking.billing import rules, services
+from booking.billing.models import ImmutableInvoice, Invoice, InvoiceLine
+from booking.core.db import utc
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+from booking.metering import services as metering
+
+MONDAY_9 = utc(2026, 3, 2, 1)
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation(short_code="DLUT9")
+    return {"owner": owner, "instrument": make.instrument(organisation=owner),
+            "manager": make.user(role="lab_manager", organisation=owner),
+            "finance": make.user(role="finance", organisation=owner),
+            "internal": make.user(organisation=owner),
+            "academic": make.user(organisation=make.organisation()),
+            "sme": make.user(organisation=make.organisation(kind="enterprise"))}
+
+
+def _check_in_out(make, lab, user, start=MONDAY_9, minutes=50):
+    booking = make.placed_booking(lab["instrument"], user, start)
+    with freeze_time(start):
+        session = metering.check_in(booking, actor=user, source="kiosk")
+    with freeze_time(start + timedelta(minutes=minutes)):
+        metering.check_out(session, actor=user)
+    return booking
+
+
+def test_completed_external_booking_is_invoiced_at_check_out(make, lab):
+    booking = _check_in_out(make, lab, lab["sme"])  # 50 min -> 60 billable at 400 元/h
+    invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
+        InvoiceLine.booking_id == booking.id))
+    assert invoice.state == "issued" and invoice.number == "DLUT9-2026-000001"
+    assert invoice.subtotal_fen == invoice.amount_due_fen == 40_000
+    assert invoice.lines[0].minutes == 60 and invoice.customer_user_id == lab["sme"].id
+    assert invoice.due_at == invoice.issued_at + timedelta(days=rules.PAYMENT_DAYS)
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind ==
+                                                            "invoice.issued"))
+    assert message.recipient == lab["sme"].email and "DLUT9-2026-000001" in message.body
+
+
+def test_internal_booking_waits_for_the_month(make, lab):
+    _check_in_out(make, lab, lab["internal"])
+    assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
+    with freeze_time(utc(2026, 4, 1, 2)):
+        result = services.close_month("2026-03")
+    assert result.invoices == 1 and result.amount_fen == 10_000  # 60 min at 100 元/h
+    assert services.close_month("2026-03").invoices == 0  # idempotent
+
+
+def test_month_close_groups_per_customer_and_prices_penalties(make, lab):
+    inst = lab["instrument"]
+    make.usage_session(inst, lab["internal"], MONDAY_9, minutes=20)  # min 30 -> 5,000
+    make.usage_session(inst, lab["internal"], MONDAY_9 + timedelta(hours=2), minutes=61)  # 75
+    make.placed_booking(inst, lab["academic"], MONDAY_9 + timedelta(days=1), state="no_show")
+    waived = make.placed_booking(inst, lab["academic"], MONDAY_9 + timedelta(days=2),
+                                 state="no_show")
+    make.usage_session(inst, lab["internal"], waived.start_at, minutes=60)  # slot reused
+    make.usage_session(inst, lab["internal"], utc(2026, 2, 28, 1))  # February: not included
+    result = services.close_month("2026-03")
+    invoices = db.session.scalars(select(Invoice).order_by(Invoice.id)).all()
+    assert result.invoices == 2 and len(invoices) == 2
+    internal = next(i for i in invoices if i.customer_class == "internal")
+    assert [li.amount_fen for li in internal.lines] == [5_000, 12_500, 10_000]
+    academic = next(i for i in invoices if i.customer_class == "academic")
+    # no-show: half of 60 min at 200 元/h; the reused slot is waived
+    assert sorted(li.amount_fen for li in academic.lines) == [0, 10_000]
+    assert {i.number for i in invoices} == {"DLUT9-2026-000001", "DLUT9-2026-000002"}
+
+
+def test_month_close_rolls_back_completely_on_a_crash(make, lab, monkeypatch):
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
+    make.usage_session(lab["instrument"], lab["academic"], MONDAY_9 + timedelta(hours=3))
+
+    def boom(invoice_ids, now):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "_issue", boom)
+    savepoint = db.session.begin_nested()
+    with pytest.raises(RuntimeError):
+        services.close_month("2026-03")
+    savepoint.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
+    assert db.session.scalar(select(func.count()).select_from(InvoiceLine)) == 0
+
+
+def test_voucher_signal_reduces_amount_due(make, lab):
+    def offer(invoice):
+        return 15_000
+
+    services.invoice_issuing.connect(offer)
+    try:
+        booking = _check_in_out(make, lab, lab["sme"])
+    finally:
+        services.invoice_issuing.disconnect(offer)
+    invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
+        InvoiceLine.booking_id == booking.id))
+    assert (invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen) == \
+        (40_000, 15_000, 25_000)
+
+
+def test_issued_invoice_is_immutable(make, lab):
+    booking = _check_in_out(make, lab, lab["sme"])
+    invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
+        InvoiceLine.booking_id == booking.id))
+    savepoint = db.session.begin_nested()
+    invoice.subtotal_fen = 1
+    with pytest.raises(ImmutableInvoice):
+        db.session.flush()
+    savepoint.rollback()
+    savepoint = db.session.begin_nested()
+    invoice.lines[0].amount_fen = 1
+    with pytest.raises(ImmutableInvoice):
+        db.session.flush()
+    savepoint.rollback()
+
+
+def test_void_credit_and_payments(make, lab):
+    booking = _check_in_out(make, lab, lab["sme"])
+    invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
+        InvoiceLine.booking_id == booking.id))
+    with pytest.raises(services.BillingRefused):
+        services.settle_internal(invoice, lab["finance"], "GRANT-1")
+    services.record_bank_transfer(invoice, lab["finance"], "BOC 123")
+    assert invoice.state == "paid" and invoice.payments[0].method == "bank_transfer"
+    with pytest.raises(services.BillingRefused, match="credit note"):
+        services.void_invoice(invoice, lab["finance"], "paid twice")
+    note = services.credit_note(invoice, 10_000, "discount", lab["finance"])
+    assert note.kind == "credit_note" and note.credits_id == invoice.id
+    assert note.number == "DLUT9-2026-000002" and note.amount_due_fen == 10_000
+    with pytest.raises(services.BillingRefused):
+        services.credit_note(invoice, 30_001, "too much", lab["finance"])
+
+
+def test_internal_invoice_settles_against_grant_code(make, lab):
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
+    services.close_month("2026-03")
+    invoice = db.session.scalar(select(Invoice))
+    with pytest.raises(services.BillingRefused):
+        services.settle_internal(invoice, lab["internal"], "  ")
+    services.settle_internal(invoice, lab["internal"], "NSFC-2026-01")
+    assert invoice.state == "paid" and invoice.payments[0].reference == "NSFC-2026-01"
+
+
+def test_void_draft_or_issued_without_payments(make, lab):
+    booking = _check_in_out(make, lab, lab["sme"])
+    invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
+        InvoiceLine.booking_id == booking.id))
+    with pytest.raises(services.BillingRefused):
+        services.void_invoice(invoice, lab["finance"], " ")
+    services.void_invoice(invoice, lab["finance"], "wrong customer")
+    assert invoice.state == "void"
+    with pytest.raises(rules.CannotPay):
+        services._mark_paid(invoice, "bank_transfer", 1, actor=None)

@@ -1,0 +1,139 @@
+"""Check-in/out, walk-ups, manager entries, corrections and no-shows on a real database."""
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.core.db import utc
+from booking.extensions import db
+from booking.metering import services
+from booking.metering.models import UsageSession
+
+MONDAY_9 = utc(2026, 3, 2, 1)  # 09:00 in Dalian
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation()
+    return {"owner": owner, "instrument": make.instrument(organisation=owner),
+            "manager": make.user(role="lab_manager", organisation=owner),
+            "internal": make.user(organisation=owner),
+            "external": make.user(organisation=make.organisation(kind="enterprise"))}
+
+
+def test_check_in_and_out_complete_the_booking(lab, make):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9, minutes=60)
+    with freeze_time(MONDAY_9 - timedelta(minutes=5)):
+        session = services.check_in(booking, actor=lab["external"], source="kiosk")
+    assert booking.state == "in_use" and session.is_running
+    with freeze_time(MONDAY_9 + timedelta(minutes=50)):
+        services.check_out(session, actor=lab["external"])
+    assert booking.state == "completed"
+    assert session.minutes == 55 and not session.overrun
+
+
+def test_check_in_refused_when_early_start_runs_into_another_booking(lab, make):
+    make.placed_booking(lab["instrument"], lab["internal"], MONDAY_9 - timedelta(hours=1))
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
+    with freeze_time(MONDAY_9 - timedelta(minutes=10)), pytest.raises(services.MeteringRefused) \
+            as refused:
+        services.check_in(booking, actor=lab["external"], source="kiosk")
+    assert refused.value.problems[0].code == "booking_clash"
+    assert booking.state == "approved"
+
+
+def test_overrun_into_next_booking_is_flagged_at_check_out(lab, make):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
+    make.placed_booking(lab["instrument"], lab["internal"], MONDAY_9 + timedelta(hours=1))
+    with freeze_time(MONDAY_9):
+        session = services.check_in(booking, actor=lab["external"], source="kiosk")
+    with freeze_time(MONDAY_9 + timedelta(minutes=75)):
+        services.check_out(session, actor=lab["external"])
+    assert session.overrun
+
+
+def test_walk_up_only_for_internal_users(lab):
+    with freeze_time(MONDAY_9):
+        session = services.walk_up(lab["instrument"], lab["internal"], minutes=30,
+                                   actor=lab["internal"], source="kiosk")
+        assert session.booking_id is None
+        with pytest.raises(services.MeteringRefused) as refused:
+            services.walk_up(lab["instrument"], lab["external"], minutes=30,
+                             actor=lab["external"], source="kiosk")
+    assert refused.value.problems[0].code == "walk_up_external"
+
+
+def test_walk_up_refused_while_instrument_in_use(lab):
+    with freeze_time(MONDAY_9):
+        services.walk_up(lab["instrument"], lab["internal"], minutes=30, actor=lab["internal"],
+                         source="kiosk")
+        with pytest.raises(services.MeteringRefused) as refused:
+            services.walk_up(lab["instrument"], lab["manager"], minutes=30,
+                             actor=lab["manager"], source="kiosk")
+    assert refused.value.problems[0].code == "session_overlap"
+
+
+@pytest.mark.parametrize("start,end,code", [
+    (MONDAY_9, MONDAY_9, "negative_duration"),
+    (MONDAY_9, MONDAY_9 - timedelta(minutes=5), "negative_duration"),
+    (MONDAY_9 + timedelta(days=9), MONDAY_9 + timedelta(days=10), "in_future"),
+])
+def test_record_session_refuses_bad_times(lab, start, end, code):
+    with freeze_time(MONDAY_9 + timedelta(days=1)), pytest.raises(services.MeteringRefused) \
+            as refused:
+        services.record_session(lab["instrument"], lab["internal"], start=start, end=end,
+                                actor=lab["manager"], source="manager")
+    assert code in [p.code for p in refused.value.problems]
+
+
+def test_record_session_refuses_overlap(lab, make):
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
+    with freeze_time(MONDAY_9 + timedelta(days=1)), pytest.raises(services.MeteringRefused):
+        services.record_session(lab["instrument"], lab["internal"],
+                                start=MONDAY_9 + timedelta(minutes=30),
+                                end=MONDAY_9 + timedelta(minutes=90), actor=lab["manager"],
+                                source="manager")
+
+
+def test_correction_appends_and_replaces(lab, make):
+    original = make.usage_session(lab["instrument"], lab["internal"], MONDAY_9, minutes=60)
+    with freeze_time(MONDAY_9 + timedelta(days=1)):
+        fix = services.correct_session(original, start=MONDAY_9,
+                                       end=MONDAY_9 + timedelta(minutes=90),
+                                       actor=lab["manager"], note="forgot to check out")
+        with pytest.raises(services.MeteringRefused):
+            services.correct_session(original, start=MONDAY_9, end=MONDAY_9 +
+                                     timedelta(minutes=30), actor=lab["manager"], note="again")
+    effective = db.session.scalars(select(UsageSession).where(
+        UsageSession.instrument_id == lab["instrument"].id, UsageSession.effective_clause())).all()
+    assert effective == [fix]
+    assert db.session.get(UsageSession, original.id).ended_at == MONDAY_9 + timedelta(hours=1)
+
+
+def test_void_correction_removes_the_session(lab, make):
+    original = make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
+    with freeze_time(MONDAY_9 + timedelta(days=1)):
+        services.correct_session(original, start=original.started_at, end=original.ended_at,
+                                 actor=lab["manager"], note="test run", void=True)
+    assert services.effective_sessions(lab["instrument"].id, MONDAY_9,
+                                       MONDAY_9 + timedelta(hours=2)) == []
+
+
+def test_no_shows_after_grace(lab, make):
+    missed = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
+    used = make.placed_booking(lab["instrument"], lab["internal"], MONDAY_9 + timedelta(hours=2))
+    make.usage_session(lab["instrument"], lab["internal"], used.start_at, booking=used)
+    with freeze_time(MONDAY_9 + timedelta(minutes=80)):
+        assert services.mark_no_shows() == 0
+    with freeze_time(MONDAY_9 + timedelta(hours=4)):
+        assert services.mark_no_shows() == 1
+    assert missed.state == "no_show" and used.state == "approved"
+
+
+def test_instrument_token_roundtrip(lab):
+    token, raw = services.create_instrument_token(lab["instrument"], "kiosk", lab["manager"])
+    assert services.instrument_for_token(raw) == lab["instrument"]
+    services.revoke_instrument_token(token, lab["manager"])
+    assert services.instrument_for_token(raw) is None
+    assert services.instrument_for_token("ipt_not-an-instrument-token") is None

@@ -1,0 +1,38 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from booking.billing import rules
+
+
+@pytest.mark.parametrize("current,target,error", [
+    ("paid", "void", rules.CannotVoid), ("void", "paid", rules.CannotPay),
+    ("paid", "issued", rules.CannotIssue), ("draft", "paid", rules.CannotPay),
+])
+def test_illegal_invoice_transitions_are_named(current, target, error):
+    with pytest.raises(error):
+        rules.check_invoice_transition(current, target)
+
+
+def test_legal_invoice_transitions():
+    for current, target in [("draft", "issued"), ("issued", "paid"), ("issued", "void"),
+                            ("draft", "void")]:
+        rules.check_invoice_transition(current, target)
+
+
+def test_invoice_number():
+    assert rules.invoice_number("DLUT", 2026, 123) == "DLUT-2026-000123"
+
+
+@given(st.lists(st.integers(0, 10**8), max_size=30), st.lists(st.integers(-10**8, 10**9),
+                                                             max_size=3))
+def test_totals_never_negative_and_add_up(lines, offers):
+    subtotal, voucher, due = rules.totals(lines, offers)
+    assert subtotal == sum(lines)
+    assert 0 <= voucher <= subtotal and due == subtotal - voucher >= 0
+
+
+def test_payment_matches_exact_amount_in_cny():
+    assert rules.payment_matches(40_000, 40_000, "CNY")
+    assert not rules.payment_matches(40_000, 39_999, "cny")
+    assert not rules.payment_matches(40_000, 40_000, "usd")

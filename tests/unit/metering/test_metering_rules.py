@@ -1,0 +1,46 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from booking.metering import rules
+
+T = datetime(2026, 3, 2, 1, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+def codes(problems):
+    return [p.code for p in problems]
+
+
+def test_interval_problems():
+    assert rules.interval_problems(T, T + H, T + 2 * H) == []
+    assert codes(rules.interval_problems(T, T, T + H)) == ["negative_duration"]
+    assert codes(rules.interval_problems(T, T + 3 * H, T + H)) == ["in_future"]
+
+
+@pytest.mark.parametrize("start,end,expected", [
+    (T + H, T + 2 * H, []),                       # touches the end: half-open, no clash
+    (T + H / 2, T + 2 * H, ["session_overlap"]),
+    (T - H, None, ["session_overlap"]),           # running session reaches on
+])
+def test_clash_with_sessions(start, end, expected):
+    assert codes(rules.clash_problems(start, end, [(T, T + H)], [])) == expected
+
+
+def test_clash_with_running_session_and_bookings():
+    assert codes(rules.clash_problems(T + 5 * H, T + 6 * H, [(T, None)], [])) == \
+        ["session_overlap"]
+    assert codes(rules.clash_problems(T, T + 2 * H, [], [(T + H, T + 3 * H)])) == \
+        ["booking_clash"]
+
+
+def test_used_minutes():
+    assert rules.used_minutes(T, T + timedelta(minutes=61, seconds=59)) == 61
+    assert rules.used_minutes(T + H, T) == 0
+
+
+def test_overrun_only_into_a_following_booking():
+    assert rules.overran(T, T + H, [T + H / 2])
+    assert not rules.overran(T, T + H, [T + H])     # next starts exactly when we end
+    assert not rules.overran(T, T - H / 2, [T])     # ended early
+    assert not rules.overran(None, T + H, [T])      # walk-up: no booking to run over

@@ -1,0 +1,166 @@
+"""Invoice page (print, pay, finance actions), my invoices, finance views, exports, CLI."""
+import io
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from booking.billing import services
+from booking.billing.models import Invoice
+from booking.core.db import utc
+from booking.extensions import db
+from booking.metering import services as metering
+
+MONDAY_9 = utc(2026, 3, 2, 1)
+
+
+@pytest.fixture
+def sold(make):
+    owner = make.organisation(short_code="DLUTB", name_en="Dalian Test University")
+    instrument = make.instrument(organisation=owner)
+    customer_org = make.organisation(kind="enterprise", name_zh="大连某科技有限公司")
+    customer = make.user(organisation=customer_org)
+    booking = make.placed_booking(instrument, customer, MONDAY_9)
+    with freeze_time(MONDAY_9):
+        session = metering.check_in(booking, actor=customer, source="kiosk")
+    with freeze_time(MONDAY_9 + timedelta(minutes=50)):
+        metering.check_out(session, actor=customer)
+    db.session.commit()
+    invoice = db.session.scalar(select(Invoice).where(Invoice.customer_user_id == customer.id))
+    return {"invoice": invoice, "customer": customer, "owner": owner, "instrument": instrument,
+            "customer_org": customer_org,
+            "finance": make.user(role="finance", organisation=owner),
+            "internal": make.user(organisation=owner)}
+
+
+def test_invoice_page_shows_what_a_printed_invoice_needs(client, login, sold):
+    login(sold["customer"])
+    page = client.get(f"/invoices/{sold['invoice'].id}").get_data(as_text=True)
+    for text in ("DLUTB-2026-000001", sold["owner"].name_zh, sold["owner"].credit_code,
+                 "大连某科技有限公司", sold["customer_org"].credit_code, "¥400.00",
+                 "@media print", "计费 60 分钟"):
+        assert text in page, text
+    assert 'id="voucher-line"' not in page
+    assert 'id="pay-form"' not in page  # no Stripe keys: bank transfer hint instead
+    client.post("/language", data={"locale": "en"})
+    english = client.get(f"/invoices/{sold['invoice'].id}").get_data(as_text=True)
+    assert "Amount due" in english and "Dalian Test University" in english
+
+
+def test_invoice_page_with_voucher_shows_the_deduction(client, login, make, sold):
+    def offer(invoice):
+        return 10_000
+
+    services.invoice_issuing.connect(offer)
+    try:
+        booking = make.placed_booking(sold["instrument"], sold["customer"],
+                                      MONDAY_9 + timedelta(hours=3))
+        with freeze_time(booking.start_at):
+            session = metering.check_in(booking, actor=sold["customer"], source="kiosk")
+        with freeze_time(booking.start_at + timedelta(minutes=30)):
+            metering.check_out(session, actor=sold["customer"])
+    finally:
+        services.invoice_issuing.disconnect(offer)
+    db.session.commit()
+    invoice = db.session.scalar(select(Invoice).where(Invoice.voucher_fen > 0))
+    login(sold["customer"])
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert 'id="voucher-line"' in page and "-¥100.00" in page and "¥100.00" in page
+
+
+def test_invoice_page_denials(client, login, make, sold):
+    url = f"/invoices/{sold['invoice'].id}"
+    assert client.get(url).status_code == 302
+    login(make.user(organisation=sold["customer_org"]))  # colleague: not their invoice
+    assert client.get(url).status_code == 403
+    assert client.post(f"{url}/payment-intent").status_code == 403
+    assert client.post(f"{url}/bank-transfer", data={"reference": "x"}).status_code == 403
+    assert client.get("/invoices/99999").status_code == 404
+
+
+def test_my_invoices_lists_own_only(client, login, make, sold):
+    login(sold["customer"])
+    assert "DLUTB-2026-000001" in client.get("/invoices").get_data(as_text=True)
+    client.post("/logout")
+    login(make.user())
+    assert "DLUTB-2026-000001" not in client.get("/invoices").get_data(as_text=True)
+
+
+def test_finance_records_bank_transfer_and_credit_note(client, login, sold):
+    login(sold["finance"])
+    url = f"/invoices/{sold['invoice'].id}"
+    assert "登记银行转账" in client.get(url).get_data(as_text=True)
+    client.post(f"{url}/bank-transfer", data={"reference": "BOC 2026-03-05"})
+    assert sold["invoice"].state == "paid"
+    client.post(f"{url}/void", data={"reason": "oops"})
+    assert sold["invoice"].state == "paid"  # paid: credit note, never void
+    client.post(f"{url}/credit", data={"amount": "50.00", "reason": "goodwill"})
+    note = db.session.scalar(select(Invoice).where(Invoice.credits_id == sold["invoice"].id))
+    assert note.amount_due_fen == 5_000
+    bad = client.post(f"{url}/credit", data={"amount": "9999", "reason": "too much"},
+                      follow_redirects=True)
+    assert bad.status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(Invoice).where(
+        Invoice.credits_id == sold["invoice"].id)) == 1
+
+
+def test_customer_cannot_record_payments(client, login, sold):
+    login(sold["customer"])
+    url = f"/invoices/{sold['invoice'].id}"
+    assert client.post(f"{url}/bank-transfer", data={"reference": "x"}).status_code == 403
+    assert client.post(f"{url}/void", data={"reason": "x"}).status_code == 403
+    assert client.post(f"{url}/credit", data={"amount": "1", "reason": "x"}).status_code == 403
+
+
+def test_internal_user_settles_with_grant_code(client, login, sold, make):
+    make.usage_session(sold["instrument"], sold["internal"], MONDAY_9 + timedelta(days=1))
+    services.close_month("2026-03")
+    db.session.commit()
+    invoice = db.session.scalar(select(Invoice).where(
+        Invoice.customer_user_id == sold["internal"].id))
+    login(sold["internal"])
+    client.post(f"/invoices/{invoice.id}/settle-internal", data={"grant_code": "DUT-21-07"})
+    assert invoice.state == "paid" and invoice.payments[0].method == "internal"
+
+
+def test_finance_page_and_exports(client, login, make, sold):
+    url = "/finance"
+    login(sold["customer"])
+    assert client.get(url).status_code == 403
+    assert client.get(f"/finance/{sold['owner'].id}/revenue.csv?year=2026").status_code == 403
+    client.post("/logout")
+    login(make.user(role="finance"))  # finance of another organisation
+    assert client.get(f"/finance/{sold['owner'].id}/revenue.csv?year=2026").status_code == 403
+    client.post("/logout")
+    login(sold["finance"])
+    page = client.get(f"{url}?year=2026").get_data(as_text=True)
+    assert "DLUTB-2026-000001" in page and "2026-03" in page
+    csv = client.get(f"/finance/{sold['owner'].id}/revenue.csv?year=2026")
+    text = csv.data.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("month,instrument_id")
+    assert "2026-03" in text and "400.00" in text
+    usage = client.get(f"/finance/{sold['owner'].id}/usage.csv?year=2026").data.decode("utf-8-sig")
+    assert len(usage.splitlines()) == 2 and ",50,60,40000,40000,400.00" in usage
+    xlsx = client.get(f"/finance/{sold['owner'].id}/open.xlsx?year=2026")
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    assert sheet.cell(2, 1).value == "DLUTB-2026-000001" and sheet.cell(2, 6).value == 40_000
+
+
+def test_cli_close_is_idempotent(app, make, sold):
+    make.usage_session(sold["instrument"], sold["internal"], MONDAY_9 + timedelta(days=2))
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["billing", "close", "--month", "2026-03"])
+    assert first.exit_code == 0 and "1 invoices" in first.output, first.output
+    second = runner.invoke(args=["billing", "close", "--month", "2026-03"])
+    assert "0 invoices" in second.output
+    bad = runner.invoke(args=["billing", "close", "--month", "2026-13"])
+    assert bad.exit_code != 0 and "YYYY-MM" in bad.output
+
+
+def test_cli_mark_no_shows(app, make, sold):
+    make.placed_booking(sold["instrument"], sold["internal"], MONDAY_9 + timedelta(days=3))
+    with freeze_time(MONDAY_9 + timedelta(days=4)):
+        result = app.test_cli_runner().invoke(args=["usage", "mark-no-shows"])
+    assert "1 bookings marked no-show" in result.output

@@ -1,0 +1,152 @@
+"""Kiosk, the manager's usage page and the usage API, with their denials."""
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.core.db import utc
+from booking.extensions import db
+from booking.metering import services
+from booking.metering.models import UsageSession
+from tests.factories import Factory
+
+MONDAY_9 = utc(2026, 3, 2, 1)
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation()
+    instrument = make.instrument(organisation=owner)
+    manager = make.user(role="lab_manager", organisation=owner)
+    _token, raw = services.create_instrument_token(instrument, "kiosk", manager)
+    db.session.commit()
+    return {"owner": owner, "instrument": instrument, "manager": manager, "token": raw,
+            "internal": make.user(organisation=owner),
+            "external": make.user(organisation=make.organisation(kind="enterprise"))}
+
+
+def _kiosk(client, user, **extra):
+    return client.post("/kiosk", data={"email": user.email, "password": Factory.PASSWORD,
+                                       **extra}, follow_redirects=True)
+
+
+def test_kiosk_needs_pairing(client, lab):
+    assert client.get("/kiosk").headers["Location"].endswith("/kiosk/pair")
+    page = client.post("/kiosk/pair", data={"token": "iit_wrong"}).get_data(as_text=True)
+    assert "无效或已撤销" in page  # unknown or revoked
+    response = client.post("/kiosk/pair", data={"token": lab["token"]})
+    assert response.status_code == 302 and "kiosk_token=" in response.headers["Set-Cookie"]
+    assert "HttpOnly" in response.headers["Set-Cookie"]
+
+
+def test_kiosk_check_in_and_out(client, lab, make):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
+    client.post("/kiosk/pair", data={"token": lab["token"]})
+    with freeze_time(MONDAY_9 - timedelta(minutes=2)):
+        assert _kiosk(client, lab["external"]).status_code == 200
+    assert booking.state == "in_use"
+    with freeze_time(MONDAY_9 + timedelta(minutes=40)):
+        page = _kiosk(client, lab["external"]).get_data(as_text=True)
+    assert booking.state == "completed" and "42" in page
+
+
+def test_kiosk_wrong_password_and_external_walk_up(client, lab):
+    client.post("/kiosk/pair", data={"token": lab["token"]})
+    page = client.post("/kiosk", data={"email": lab["external"].email, "password": "nope"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Wrong e-mail or password" in page or "密码" in page
+    with freeze_time(MONDAY_9):
+        _kiosk(client, lab["external"], walk_up_minutes=30)
+        _kiosk(client, lab["internal"], walk_up_minutes=30)
+    users = db.session.scalars(select(UsageSession.user_id)).all()
+    assert users == [lab["internal"].id]
+
+
+def test_usage_page_for_managers_only(client, login, lab, make):
+    url = f"/instruments/{lab['instrument'].id}/usage"
+    assert client.get(url).status_code == 302
+    login(lab["internal"])
+    assert client.get(url).status_code == 403
+    client.post("/logout")
+    login(make.user(role="lab_manager"))  # manager of another organisation
+    assert client.get(url).status_code == 403
+
+
+def test_manager_records_and_corrects(client, login, lab):
+    url = f"/instruments/{lab['instrument'].id}/usage"
+    with freeze_time(MONDAY_9 + timedelta(days=1)):
+        login(lab["manager"])  # inside: a session cookie signed "later" does not verify
+        response = client.post(url, data={"user_email": lab["internal"].email,
+                                          "start": "2026-03-02T09:00", "end": "2026-03-02T10:30"})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        assert "/usage" in response.headers["Location"], response.headers["Location"]
+        session = db.session.scalar(select(UsageSession))
+        assert session.started_at == MONDAY_9 and session.minutes == 90
+        bad = client.post(url, data={"user_email": lab["internal"].email,
+                                     "start": "2026-03-02T10:00", "end": "2026-03-02T09:00"},
+                          follow_redirects=True)
+        assert bad.status_code == 200
+        client.post(f"/usage/{session.id}/correct", data={"end": "2026-03-02T10:00",
+                                                          "note": "left early"})
+    fix = db.session.scalar(select(UsageSession).where(UsageSession.corrects_id == session.id))
+    assert fix.minutes == 60 and fix.source == "manager"
+
+
+def test_api_check_in_out_with_instrument_token(client, lab, make):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
+    headers = {"Authorization": f"Bearer {lab['token']}"}
+    with freeze_time(MONDAY_9):
+        response = client.post(f"/api/v1/bookings/{booking.id}/check-in", headers=headers)
+        assert response.status_code == 201, response.get_json()
+        again = client.post(f"/api/v1/bookings/{booking.id}/check-in", headers=headers)
+        assert again.status_code == 422
+    with freeze_time(MONDAY_9 + timedelta(minutes=61)):
+        response = client.post(f"/api/v1/bookings/{booking.id}/check-out", headers=headers)
+    assert response.status_code == 200 and response.get_json()["minutes"] == 61
+    assert booking.state == "completed"
+
+
+def test_api_instrument_token_limited_to_its_instrument(client, lab, make):
+    other = make.instrument(organisation=lab["owner"])
+    booking = make.placed_booking(other, lab["external"], MONDAY_9)
+    with freeze_time(MONDAY_9):
+        response = client.post(f"/api/v1/bookings/{booking.id}/check-in",
+                               headers={"Authorization": f"Bearer {lab['token']}"})
+    assert response.status_code == 403
+
+
+def test_api_check_in_by_user_and_denials(client, api_token, lab, make):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
+    with freeze_time(MONDAY_9):
+        stranger = client.post(f"/api/v1/bookings/{booking.id}/check-in",
+                               headers=api_token(make.user()))
+        assert stranger.status_code == 403
+        assert client.post(f"/api/v1/bookings/{booking.id}/check-in").status_code == 401
+        assert client.post("/api/v1/bookings/999999/check-in",
+                           headers=api_token(lab["external"])).status_code == 404
+        own = client.post(f"/api/v1/bookings/{booking.id}/check-in",
+                          headers=api_token(lab["external"]))
+    assert own.status_code == 201
+
+
+def test_api_record_usage(client, api_token, lab, make):
+    headers = api_token(lab["manager"])
+    body = {"instrument_id": lab["instrument"].id, "start": "2026-03-02T09:00:00+08:00",
+            "end": "2026-03-02T10:00:00+08:00", "user_id": lab["internal"].id}
+    with freeze_time(MONDAY_9 + timedelta(days=1)):
+        assert client.post("/api/v1/usage", json=body, headers=headers).status_code == 201
+        clash = client.post("/api/v1/usage", json=body, headers=headers)
+        assert clash.status_code == 409
+        assert clash.get_json()["error"]["code"] == "session_overlap"
+        negative = client.post("/api/v1/usage", headers=headers, json={
+            **body, "start": "2026-03-03T10:00:00+08:00", "end": "2026-03-03T09:00:00+08:00"})
+        assert negative.status_code == 422
+        outsider = client.post("/api/v1/usage", json=body,
+                               headers=api_token(make.user(role="lab_manager")))
+        assert outsider.status_code == 403
+        member = client.post("/api/v1/usage", json=body, headers=api_token(lab["internal"]))
+        assert member.status_code == 403
+        naive = client.post("/api/v1/usage", headers=headers,
+                            json={**body, "start": "2026-03-02T09:00:00"})
+        assert naive.status_code == 422
