@@ -3,15 +3,14 @@ import importlib
 import importlib.util
 import os
 from collections.abc import Iterator
-from types import ModuleType
 from datetime import datetime
+from types import ModuleType
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime
 from flask_login import current_user
 
 from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
-
 
 # Domain areas in dependency order. Each may have models, routes (a `bp` blueprint) and demo
 # (a `seed(scale)` function); the factory picks up whichever exist.

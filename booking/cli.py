@@ -7,6 +7,13 @@ from booking.extensions import db
 
 users_cli = AppGroup("users", help="Manage user accounts.")
 demo_cli = AppGroup("demo", help="Demo data (development only).")
+notify_cli = AppGroup("notify", help="Notifications and reminders.")
+vouchers_cli = AppGroup("vouchers", help="Innovation vouchers.")
+subsidies_cli = AppGroup("subsidies", help="Voucher reimbursement to providers.")
+bookings_cli = AppGroup("bookings", help="Booking housekeeping.")
+billing_cli = AppGroup("billing", help="Invoices.")
+usage_cli = AppGroup("usage", help="Usage sessions (metering).")
+rankings_cli = AppGroup("rankings", help="Sharing rankings of institutions.")
 
 
 @users_cli.command("create")
@@ -40,16 +47,17 @@ def create_user_command(email, password, roles, org_ref, name):
 
 
 @demo_cli.command("seed")
-@click.option("--scale", type=click.Choice(["small"]), default="small", show_default=True)
+@click.option("--scale", type=click.Choice(["small", "city", "province"]), default="small",
+              show_default=True, help="city: 200 instruments; province: also 500 institutions "
+              "with 20,000 instruments")
 @click.option("--if-empty", is_flag=True, help="do nothing when the database already has users")
 def seed_command(scale, if_empty):
     """Seed demo organisations and accounts (password demo-pass-2026). Idempotent."""
     if not current_app.config.get("DEMO_SEED_ALLOWED"):
         raise click.ClickException("demo seed refuses to run with the production config")
+    from booking import area_modules
     from booking.accounts.demo import ACCOUNTS, DEMO_PASSWORD
     from booking.accounts.models import User
-
-    from booking import area_modules
 
     if if_empty and db.session.query(User.id).first() is not None:
         click.echo("database already has data: demo seed skipped")
@@ -62,6 +70,124 @@ def seed_command(scale, if_empty):
         click.echo(f"  {email:28} {', '.join(roles)}")
 
 
+@billing_cli.command("close")
+@click.option("--month", required=True, help="YYYY-MM (local time of Asia/Shanghai)")
+def billing_close_command(month):
+    """Invoice the month's uncharged usage and penalties (idempotent, one transaction)."""
+    from booking.billing import services
+
+    try:
+        services.month_bounds(month)
+    except ValueError as exc:
+        raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from exc
+    facts = services.month_facts(month)
+    with click.progressbar(length=len(facts), label=f"Pricing {month}") as bar:
+        result = services.close_month(month, facts, progress=bar.update)
+    db.session.commit()
+    click.echo(f"{month}: {result.invoices} invoices, {result.lines} charges, "
+               f"amount due {result.amount_fen / 100:.2f} CNY")
+
+
+@usage_cli.command("mark-no-shows")
+def mark_no_shows_command():
+    """Approved bookings with no usage session by their end plus grace become no-shows."""
+    from booking.metering import services
+
+    count = services.mark_no_shows()
+    db.session.commit()
+    click.echo(f"{count} bookings marked no-show")
+
+
+@bookings_cli.command("expire")
+def expire_bookings_command():
+    """Expire pending requests left undecided past their instrument's approval timeout."""
+    from booking.bookings.services import expire_pending
+    from booking.core.notifications import commit
+
+    count = expire_pending()
+    commit()
+    click.echo(f"expired {count} pending booking request(s)")
+
+
+@vouchers_cli.command("expire")
+def expire_vouchers_command():
+    """Expire vouchers past their validity (and undecided applications of past years)."""
+    from booking.subsidies.services import expire_vouchers
+
+    count = expire_vouchers()
+    db.session.commit()
+    click.echo(f"{count} voucher(s) expired")
+
+
+@rankings_cli.command("compute")
+@click.option("--period", required=True, help="YYYY or YYYYQn, e.g. 2026Q3")
+@click.option("--publish", is_flag=True, help="publish the snapshot (it never changes after)")
+def rankings_compute_command(period, publish):
+    """Compute a period's ranking with the current policy and store the snapshot."""
+    from flask_babel import force_locale
+
+    from booking.rankings import services
+
+    def progress(step):
+        click.echo(f"  {step} ... done")
+
+    click.echo(f"computing the ranking of {period}")
+    try:
+        with force_locale("en"):
+            snapshot = services.compute_snapshot(period, progress=progress)
+            if publish:
+                services.publish_snapshot(snapshot, None)
+    except services.RankingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    click.echo(f"{snapshot.period}: {len(snapshot.rows)} institutions ranked with policy "
+               f"v{snapshot.policy_version}" + (", published" if publish else ", not published"))
+    for row in snapshot.rows[:10]:
+        click.echo(f"  {row['rank']:>3}  {row['score']:6.2f}  {row['grade']:9}  {row['org_name']}")
+
+
+@notify_cli.command("reminders")
+@click.option("--base-url", envvar="BASE_URL", default="http://127.0.0.1:5000", show_default=True,
+              help="public address of the site, for links in the e-mails")
+def notify_reminders_command(base_url):
+    """Remind lab managers of instruments not reviewed for 180 days (at most once a day)."""
+    from flask import url_for
+
+    from booking.core.notifications import commit
+    from booking.instruments.services import queue_stale_reminders
+
+    with current_app.test_request_context(base_url=base_url):
+        console_url = url_for("instruments.manage", _external=True)
+    count = queue_stale_reminders(console_url)
+    commit()
+    click.echo(f"queued {count} reminder(s) about stale instruments")
+
+
+@subsidies_cli.command("reimburse")
+@click.option("--quarter", required=True, help="YYYYQn, e.g. 2026Q2")
+def reimburse_command(quarter):
+    """Build the quarter's reimbursement statements per provider (idempotent)."""
+    from booking.subsidies.reimbursements import ReimbursementError, reimburse
+
+    try:
+        touched = reimburse(quarter)
+    except ReimbursementError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    for statement in touched:
+        click.echo(f"{statement.period} {statement.provider.name_zh}: "
+                   f"{statement.redemption_count} entries, {statement.amount_fen} fen "
+                   f"+ reward {statement.reward_fen} fen")
+    click.echo(f"{len(touched)} statement(s) built or completed")
+
+
 def register_cli(app):
+    app.cli.add_command(notify_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(vouchers_cli)
+    app.cli.add_command(subsidies_cli)
+    app.cli.add_command(bookings_cli)
+    app.cli.add_command(billing_cli)
+    app.cli.add_command(usage_cli)
+    app.cli.add_command(rankings_cli)

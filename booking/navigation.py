@@ -8,6 +8,8 @@ from flask_login import current_user
 NAV = [
     ("instruments.index", _l("Instruments"), "search", lambda u: True),
     ("bookings.mine", _l("My bookings"), "calendar-check", lambda u: u.is_authenticated),
+    ("bookings.queue", _l("Approvals"), "inbox",
+     lambda u: u.is_authenticated and u.has_any_role("lab_manager")),
     ("billing.my_invoices", _l("My invoices"), "receipt", lambda u: u.is_authenticated),
     ("subsidies.my_vouchers", _l("Vouchers"), "ticket-perforated",
      lambda u: u.is_authenticated and u.organisation.is_enterprise),
@@ -16,6 +18,8 @@ NAV = [
     ("billing.finance", _l("Finance"), "cash-coin",
      lambda u: u.is_authenticated and u.has_any_role("finance")),
     ("rankings.dashboard", _l("Bureau"), "bar-chart",
+     lambda u: u.is_authenticated and u.is_bureau),
+    ("subsidies.queue", _l("Voucher review"), "clipboard-check",
      lambda u: u.is_authenticated and u.is_bureau),
     ("accounts.organisations", _l("Organisations"), "building-check",
      lambda u: u.is_authenticated and u.is_bureau),

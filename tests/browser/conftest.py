@@ -1,6 +1,5 @@
 """A live server on a database of its own, and headless Debian Chromium driven by Playwright."""
 import os
-import shutil
 import threading
 
 import pytest
@@ -16,11 +15,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
-def _live_database_url(test_url: str, tmp_path_factory) -> str:
+def _live_database_url(test_url: str, tmp_path_factory, name: str = "live") -> str:
+    """A fresh database beside the test one: a new SQLite file or PostgreSQL `<db>_<name>`."""
     url = make_url(test_url)
     if url.get_backend_name() != "postgresql":
-        return "sqlite:///" + str(tmp_path_factory.mktemp("live") / "live.sqlite")
-    live_name = f"{url.database}_live"
+        return "sqlite:///" + str(tmp_path_factory.mktemp(name) / f"{name}.sqlite")
+    live_name = f"{url.database}_{name}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{live_name}" WITH (FORCE)'))
@@ -30,7 +30,8 @@ def _live_database_url(test_url: str, tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url, tmp_path_factory):
+def live_app(database_url, tmp_path_factory):
+    """The live server's app (migrated, demo accounts seeded); tests add data in its context."""
     class LiveConfig(TestingConfig):
         SQLALCHEMY_DATABASE_URI = _live_database_url(database_url, tmp_path_factory)
         WTF_CSRF_ENABLED = True  # the browser goes through real forms
@@ -46,7 +47,12 @@ def live_server(database_url, tmp_path_factory):
         upgrade()
         seed_accounts()
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    return app
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app):
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
