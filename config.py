@@ -47,7 +47,7 @@ class Config:
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
 
-    PASSWORD_HASH_METHOD = "scrypt"  # werkzeug's default cost (n=2**15, r=8, p=1)
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name. werkzeug's default cost (n=2**15, r=8, p=1)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
@@ -95,7 +95,7 @@ class TestingConfig(Config):
             "postgresql://", "postgresql+psycopg://", 1)
     WTF_CSRF_ENABLED = False  # tests that exercise CSRF turn it back on
     LOGIN_RATE_LIMIT = "10000 per minute"  # the rate-limit test tightens it
-    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # same algorithm, cheap cost: tests hash a lot
+    PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105 - same algorithm, cheap cost: tests hash a lot
     SERVER_NAME = None
 
 

@@ -43,6 +43,9 @@ from booking.metering.services import session_closed
 signals = Namespace()
 #: Sent per invoice about to be issued; receivers return a voucher amount in fen (see above).
 invoice_issuing = signals.signal("invoice-issuing")
+#: Sent per quote (sender: the instrument; user, fee_fen, mode as keywords); receivers return
+#: the share in fen a voucher would pay. Nothing is reserved: a quote is only a forecast.
+quote_requested = signals.signal("quote-requested")
 
 
 class NoRate(Exception):
@@ -83,16 +86,18 @@ def customer_class_for(instrument: Instrument, user: User) -> str:
                           user.organisation.kind)
 
 
-def quote_booking(instrument: Instrument, user: User, start: datetime, end: datetime
-                  ) -> rules.Quote:
-    """Fee for booking [start, end) at the user's customer class (voucher share: 0 until the
-    subsidies area answers the `voucher_share_requested` signal)."""
+def quote_booking(instrument: Instrument, user: User, start: datetime, end: datetime,
+                  mode: str = "self_operated") -> rules.Quote:
+    """Fee for booking [start, end) at the user's customer class, with the voucher share that
+    answers to `quote_requested` offer (the subsidies area)."""
     klass = customer_class_for(instrument, user)
     card = rules.rate_at(rate_cards(instrument), klass, start)
     if card is None:
         raise NoRate(klass)
     minutes = int((end - start).total_seconds() // 60)
-    return rules.quote(card, minutes)
+    fee = rules.usage_fee_fen(minutes, card)
+    offers = quote_requested.send(instrument, user=user, fee_fen=fee, mode=mode)
+    return rules.quote(card, minutes, sum(int(answer or 0) for _receiver, answer in offers))
 
 
 class Fact(NamedTuple):

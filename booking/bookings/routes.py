@@ -137,14 +137,15 @@ def quote_json(instrument_id):
                                          mode=mode)
     body = {"problems": [{"code": p.code, "message": problem_text(p)} for p in problems]}
     try:
-        quote = quote_booking(instrument, current_user, start, end)
+        quote = quote_booking(instrument, current_user, start, end, mode)
     except NoRate:
         return jsonify({**body, "error": _("No price is set for your customer class.")})
     return jsonify({**body, "customer_class": quote.customer_class,
                     "customer_class_label": str(CLASS_LABELS[quote.customer_class]),
                     "billable_minutes": quote.billable_minutes, "fee_fen": quote.fee_fen,
                     "voucher_fen": quote.voucher_fen, "payable_fen": quote.payable_fen,
-                    "fee": format_cny(quote.fee_fen), "payable": format_cny(quote.payable_fen)})
+                    "fee": format_cny(quote.fee_fen), "voucher": format_cny(quote.voucher_fen),
+                    "payable": format_cny(quote.payable_fen)})
 
 
 def _booking_form(instrument: Instrument) -> BookingForm:

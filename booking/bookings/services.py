@@ -191,7 +191,9 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
 
 
 # --- transitions -------------------------------------------------------------------------------
-def _move(booking: Booking, target: str, actor: User | None, **data) -> None:
+def move_booking(booking: Booking, target: str, actor: User | None, **data) -> None:
+    """The one way a booking changes state: checked against the state machine, audited.
+    Metering uses it for check-in (in_use), check-out (completed) and no-shows."""
     rules.check_transition(booking.state, target)
     before = booking.state
     booking.state = target
@@ -201,7 +203,7 @@ def _move(booking: Booking, target: str, actor: User | None, **data) -> None:
 
 
 def approve_booking(booking: Booking, actor: User) -> None:
-    _move(booking, "approved", actor)
+    move_booking(booking, "approved", actor)
     booking.decided_by = actor
     booking.decided_at = now_utc()
     _notify_booker(booking, "booking.approved")
@@ -211,7 +213,7 @@ def reject_booking(booking: Booking, actor: User, reason: str) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
-    _move(booking, "rejected", actor, reason=reason)
+    move_booking(booking, "rejected", actor, reason=reason)
     booking.decided_by = actor
     booking.decided_at = now_utc()
     booking.decision_reason = reason[:500]
@@ -236,7 +238,7 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "") -> None:
     now = now_utc()
     late = (booking.state == "approved" and
             rules.is_late_cancellation(policy_for(booking.instrument), booking.start_at, now))
-    _move(booking, "cancelled", actor, late=late, reason=reason)
+    move_booking(booking, "cancelled", actor, late=late, reason=reason)
     booking.cancelled_at = now
     booking.late_cancel = late
     if actor.id != booking.user_id:
@@ -253,7 +255,7 @@ def expire_pending(now: datetime | None = None) -> int:
     for booking in candidates:
         deadline = rules.approval_deadline(policy_for(booking.instrument), booking.created_at)
         if deadline <= now or booking.start_at <= now:
-            _move(booking, "expired", None, deadline=deadline.isoformat())
+            move_booking(booking, "expired", None, deadline=deadline.isoformat())
             _notify_booker(booking, "booking.expired")
             expired += 1
     return expired

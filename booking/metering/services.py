@@ -36,11 +36,6 @@ def _refuse(code: str, message: str):
     raise MeteringRefused([rules.Problem(code, message)])
 
 
-def _move_booking(booking: Booking, target: str, actor: User | None, **data) -> None:
-    """The bookings area's state machine (it checks the move and audits it)."""
-    bookings_services._move(booking, target, actor, **data)
-
-
 # --- queries -----------------------------------------------------------------------------------
 def effective_sessions(instrument_id: int, start: datetime, end: datetime | None,
                        exclude_id: int | None = None) -> list[UsageSession]:
@@ -120,7 +115,7 @@ def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
                            user_id=booking.user_id, started_at=now, source=source,
                            recorded_by_id=actor.id)
     db.session.add(session)
-    _move_booking(booking, "in_use", actor, source=source)
+    bookings_services.move_booking(booking, "in_use", actor, source=source)
     db.session.flush()
     audit.record("usage.checked_in", actor=actor, obj=session, booking_id=booking.id)
     return session
@@ -155,7 +150,7 @@ def check_out(session: UsageSession, *, actor: User) -> UsageSession:
                                                 session.ended_at, booking.id)]
         session.overrun = rules.overran(booking.end_at, session.ended_at, starts)
         if booking.state == "in_use":
-            _move_booking(booking, "completed", actor, overrun=session.overrun)
+            bookings_services.move_booking(booking, "completed", actor, overrun=session.overrun)
     db.session.flush()
     audit.record("usage.checked_out", actor=actor, obj=session, minutes=session.minutes,
                  overrun=session.overrun)
@@ -191,7 +186,7 @@ def record_session(instrument: Instrument, user: User, *, start: datetime, end: 
     if booking is not None:
         for target in ("in_use", "completed"):
             if booking.state in ("approved", "in_use") and booking.state != target:
-                _move_booking(booking, target, actor, source=source)
+                bookings_services.move_booking(booking, target, actor, source=source)
     db.session.flush()
     audit.record("usage.recorded", actor=actor, obj=session, start=start.isoformat(),
                  end=end.isoformat(), source=source)
@@ -234,7 +229,7 @@ def mark_no_shows(now: datetime | None = None) -> int:
         Booking.state == "approved", Booking.end_at <= now - rules.NO_SHOW_GRACE,
         ~has_session).order_by(Booking.id)).all()
     for booking in late:
-        _move_booking(booking, "no_show", None)
+        bookings_services.move_booking(booking, "no_show", None)
     return len(late)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from booking.accounts.models import Organisation, User
 from booking.billing.models import Invoice
-from booking.billing.services import invoice_issuing
+from booking.billing.services import invoice_issuing, quote_requested
 from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc
@@ -137,6 +137,12 @@ def reserve_for_invoice(invoice: Invoice) -> int:
 @invoice_issuing.connect
 def _answer_invoice_issuing(invoice: Invoice, **extra) -> int:
     return reserve_for_invoice(invoice)
+
+
+@quote_requested.connect
+def _answer_quote_requested(instrument: Instrument, *, user: User, fee_fen: int, mode: str,
+                            **extra) -> int:
+    return voucher_share(user, instrument, fee_fen, SERVICE_OF_MODE.get(mode, "instrument_use"))
 
 
 def _claim_of(invoice_id: int) -> Redemption | None:

@@ -105,6 +105,8 @@
       document.getElementById("quote-minutes").textContent = q.billable_minutes;
       document.getElementById("quote-fee").textContent = q.fee;
       document.getElementById("quote-payable").textContent = q.payable;
+      document.getElementById("quote-voucher").textContent = "−" + q.voucher;
+      document.querySelectorAll(".quote-voucher").forEach((el) => el.classList.toggle("d-none", !q.voucher_fen));
     }
     const problems = (q.problems || []).map((p) => p.message).concat(q.error ? [q.error] : []);
     const list = document.getElementById("quote-problems");

@@ -1,0 +1,34 @@
+"""The quote (form and API) shows the voucher share an SME's voucher would pay."""
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from booking.billing.services import quote_booking
+from booking.core.db import utc
+
+
+@freeze_time("2026-03-02 01:00:00")
+def test_sme_quote_includes_voucher_share_and_large_firm_does_not(make, client, api_token):
+    from booking.accounts.models import User
+    from booking.extensions import db
+
+    voucher = make.voucher(amount_fen=5_000_000)
+    sme_user = db.session.get(User, voucher.applicant_id)
+    university = make.organisation(kind="university")
+    instrument = make.instrument(organisation=university)
+    start = utc(2026, 3, 3, 1)  # Tuesday 09:00 in Shanghai
+    end = start + timedelta(hours=2)
+
+    quote = quote_booking(instrument, sme_user, start, end)
+    assert quote.customer_class == "enterprise" and quote.fee_fen == 80_000
+    assert quote.voucher_fen == 32_000  # science-based SME class: 40 %
+    assert quote.payable_fen == 48_000
+
+    response = client.get(f"/api/v1/instruments/{instrument.id}/quote",
+                          query_string={"start": start.isoformat(), "end": end.isoformat()},
+                          headers=api_token(sme_user))
+    assert response.get_json()["voucher_fen"] == 32_000
+
+    big = make.user(organisation=make.enterprise(sme_certified=False, staff_count=6800,
+                                                 annual_revenue_fen=10**12))
+    assert quote_booking(instrument, big, start, end).voucher_fen == 0
