@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -14,6 +14,7 @@ from booking.bookings import rules
 from booking.bookings.models import Booking, FeedToken, TrainingRequest
 from booking.core import audit
 from booking.core.clock import now_utc, to_local
+from booking.core.db import UTCDateTime
 from booking.core.notifications import queue_message
 from booking.extensions import db
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Qualification
@@ -57,20 +58,34 @@ def policy_for(instrument: Instrument) -> rules.Policy:
         requires_qualification=instrument.requires_qualification)
 
 
+# The calendar is the hottest read of the site: its statements are built once, with bound
+# parameters, instead of on every request (SQLAlchemy then reuses the compiled SQL).
+_HOURS = select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes).where(
+    OpeningHours.instrument_id == bindparam("instrument_id"))
+_EXCEPTIONS = select(OpeningException.day, OpeningException.opens, OpeningException.closes).where(
+    OpeningException.instrument_id == bindparam("instrument_id"),
+    OpeningException.day.between(bindparam("first"), bindparam("last")))
+_BLACKOUTS = select(Blackout.start_at, Blackout.end_at).where(
+    Blackout.instrument_id == bindparam("instrument_id"),
+    Blackout.start_at < bindparam("end", type_=UTCDateTime),
+    Blackout.end_at > bindparam("start", type_=UTCDateTime))
+_SHOWN = select(Booking.id, Booking.user_id, Booking.state, Booking.start_at,
+                Booking.end_at).where(
+    Booking.instrument_id == bindparam("instrument_id"),
+    Booking.state.in_((*rules.OCCUPYING_STATES, "completed")),
+    Booking.start_at < bindparam("end", type_=UTCDateTime),
+    Booking.end_at > bindparam("start", type_=UTCDateTime)).order_by(Booking.start_at)
+
+
 def opening_calendar(instrument: Instrument, start: datetime, end: datetime
                      ) -> rules.OpeningCalendar:
     """Weekly hours, the exceptions and blackouts that touch [start, end): three column queries."""
-    first = to_local(start, instrument.timezone).date()
-    last = to_local(end, instrument.timezone).date()
-    hours = db.session.execute(select(OpeningHours.weekday, OpeningHours.opens,
-                                      OpeningHours.closes).where(
-        OpeningHours.instrument_id == instrument.id))
-    exceptions = db.session.execute(select(
-        OpeningException.day, OpeningException.opens, OpeningException.closes).where(
-        OpeningException.instrument_id == instrument.id,
-        OpeningException.day.between(first, last)))
-    blackouts = db.session.execute(select(Blackout.start_at, Blackout.end_at).where(
-        Blackout.instrument_id == instrument.id, Blackout.start_at < end, Blackout.end_at > start))
+    execute = db.session.execute
+    hours = execute(_HOURS, {"instrument_id": instrument.id})
+    exceptions = execute(_EXCEPTIONS, {
+        "instrument_id": instrument.id, "first": to_local(start, instrument.timezone).date(),
+        "last": to_local(end, instrument.timezone).date()})
+    blackouts = execute(_BLACKOUTS, {"instrument_id": instrument.id, "start": start, "end": end})
     return rules.OpeningCalendar(
         timezone=instrument.timezone,
         weekly=tuple(rules.WeeklyHours(*row) for row in hours),
@@ -131,11 +146,8 @@ def calendar_view(instrument: Instrument, viewer: User | None, start: datetime, 
     """Everything the calendar shows for [start, end), in a fixed number of queries (plain
     column rows, no ORM objects: this is the hottest read of the site)."""
     viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
-    shown = db.session.execute(select(
-        Booking.id, Booking.user_id, Booking.state, Booking.start_at, Booking.end_at).where(
-        Booking.instrument_id == instrument.id,
-        Booking.state.in_((*rules.OCCUPYING_STATES, "completed")),
-        Booking.start_at < end, Booking.end_at > start).order_by(Booking.start_at)).all()
+    shown = db.session.execute(_SHOWN, {"instrument_id": instrument.id, "start": start,
+                                        "end": end}).all()
     calendar = opening_calendar(instrument, start, end)
     busy = [(b.start_at, b.end_at) for b in shown if b.state in rules.OCCUPYING_STATES]
     free = rules.availability(policy_for(instrument), calendar, busy, start, end, now_utc())
