@@ -5,6 +5,7 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     IntegerField,
@@ -66,6 +67,8 @@ class ApplicationForm(FlaskForm):
     registered_capital = DecimalField(_l("Registered capital (yuan)"),
                                       validators=[Optional(), NumberRange(min=0)], **_yuan)
     founded_on = DateField(_l("Founded on"), validators=[Optional()])
+    project_already_funded = BooleanField(
+        _l("This project already received city science and technology funding"))
     submit = SubmitField(_l("Apply"))
 
     def fill_from(self, org) -> None:
@@ -80,7 +83,8 @@ class ApplicationForm(FlaskForm):
                 "annual_revenue_fen": fen_or_none(self.annual_revenue.data),
                 "total_assets_fen": fen_or_none(self.total_assets.data),
                 "registered_capital_fen": fen_or_none(self.registered_capital.data),
-                "founded_on": self.founded_on.data.isoformat() if self.founded_on.data else None}
+                "founded_on": self.founded_on.data.isoformat() if self.founded_on.data else None,
+                "project_already_funded": self.project_already_funded.data}
 
 
 class ApproveForm(FlaskForm):

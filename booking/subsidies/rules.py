@@ -27,6 +27,7 @@ class Enterprise:
     total_assets_fen: int | None = None
     registered_capital_fen: int | None = None
     actual_controller: str | None = None
+    project_already_funded: bool = False  # declared in the application
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,11 @@ def enterprise_problems(enterprise: Enterprise, declared_class: str | None, rule
     if rules["eligibility"].get("no_bad_credit") and enterprise.bad_credit:
         problems.append(Problem("bad_credit", "企业存在严重失信记录",
                                 "The enterprise has a bad-credit record"))
+    if rules["eligibility"].get("exclude_if_project_already_funded") and \
+            enterprise.project_already_funded:
+        problems.append(Problem("project_already_funded", "该项目已获得市级科技经费资助，不能重复申领",
+                                "The project already received city science and technology "
+                                "funding"))
     code = declared_class or best_class(enterprise, rules, ledger.today)
     if code is None:
         problems.append(Problem("no_class", "企业不属于任何可申领类别（小微企业、科技型中小企业、创业团队）",

@@ -146,7 +146,8 @@ def complete_declaration(org: Organisation, declaration: dict | None) -> dict:
     """The figures an application declares, the enterprise profile filling any left blank."""
     given = {k: v for k, v in (declaration or {}).items() if v is not None}
     founded = given.get("founded_on") or (org.founded_on.isoformat() if org.founded_on else None)
-    return {**{k: given.get(k, getattr(org, k)) for k in DECLARED_FIELDS}, "founded_on": founded}
+    return {**{k: given.get(k, getattr(org, k)) for k in DECLARED_FIELDS}, "founded_on": founded,
+            "project_already_funded": bool(given.get("project_already_funded", False))}
 
 
 def enterprise_facts(org: Organisation, declaration: dict | None = None) -> rules.Enterprise:

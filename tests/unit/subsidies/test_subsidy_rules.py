@@ -81,6 +81,14 @@ def test_every_enterprise_rule_is_reported_at_once():
         "unverified", "outside_region", "bad_credit"]
 
 
+def test_a_project_already_funded_by_the_city_is_excluded():
+    funded = Enterprise(**{**SME.__dict__, "project_already_funded": True})
+    assert codes(eligibility(funded, None, None, None, RULES, LEDGER)) == ["project_already_funded"]
+    lenient = {**RULES, "eligibility": {**RULES["eligibility"],
+                                        "exclude_if_project_already_funded": False}}
+    assert not isinstance(eligibility(funded, None, None, None, lenient, LEDGER), list)
+
+
 def test_remaining_cap_counts_the_controller_group():
     ledger = Ledger(today=TODAY, group_committed_fen=15_000_000)
     result = eligibility(SME, None, None, None, RULES, ledger)

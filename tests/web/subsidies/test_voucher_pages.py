@@ -54,6 +54,14 @@ def test_ineligible_enterprise_sees_the_reasons(client, login, make):
     assert db.session.query(Voucher).count() == 0
 
 
+def test_project_already_funded_is_refused_with_its_reason(client, login, sme):
+    login(sme)
+    response = client.post("/vouchers/", data={**APPLY, "project_already_funded": "y"},
+                           follow_redirects=True)
+    assert "该项目已获得市级科技经费资助" in response.get_data(as_text=True)
+    assert db.session.query(Voucher).count() == 0
+
+
 def test_bad_amount_is_a_form_error_not_a_500(client, login, sme):
     login(sme)
     response = client.post("/vouchers/", data={**APPLY, "amount": "lots"})
