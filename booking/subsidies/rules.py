@@ -276,6 +276,18 @@ def approval_problems(amount_fen: int, allowance_fen: int, committed_fen: int,
     return problems
 
 
+def non_local_problems(amount_fen: int, non_local_committed_fen: int, rules: dict
+                       ) -> list[Problem]:
+    """Out-of-area enterprises share at most `non_local_share_cap` of the annual pool (Changping's
+    20 %); only relevant when the bureau admits them (registered_in_region off)."""
+    pool = Decimal(int(rules["budget"]["annual_pool_fen"]))
+    cap = round_fen(pool * Decimal(str(rules["budget"].get("non_local_share_cap", 1))))
+    if non_local_committed_fen + amount_fen > cap:
+        return [Problem("non_local_share", "外地企业额度已达年度资金池上限",
+                        "The share of the pool for enterprises from outside the region is used up")]
+    return []
+
+
 def provider_reward_fen(turnover_fen: int, rules: dict, reward_so_far_fen: int) -> int:
     """Provider reward: a share of voucher turnover, capped per provider per year."""
     reward = rules["provider_reward"]

@@ -175,6 +175,15 @@ def group_committed_fen(org: Organisation, year: int) -> int:
         Voucher.state.in_(BUDGET_STATES))) or 0
 
 
+def non_local_committed_fen(year: int, region: str) -> int:
+    """Face value committed this year to enterprises registered outside the region."""
+    return db.session.scalar(
+        select(func.coalesce(func.sum(Voucher.face_value_fen), 0))
+        .join(Organisation, Organisation.id == Voucher.enterprise_id)
+        .where(Voucher.year == year, Voucher.state.in_(BUDGET_STATES),
+               ~Organisation.region_code.startswith(region))) or 0
+
+
 def ledger_for(org: Organisation, year: int, links: frozenset = frozenset()) -> rules.Ledger:
     return rules.Ledger(today=local_today(), group_committed_fen=group_committed_fen(org, year),
                         links=links)
@@ -234,6 +243,10 @@ def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None
     quarter = quarter_of(local_today())
     problems = rules.approval_problems(amount, rules.budget_allowance_fen(policy.rules, quarter),
                                        budget.committed_fen, result.cap_remaining_fen)
+    region = policy.rules.get("region_code", "")
+    if not (voucher.enterprise.region_code or "").startswith(region):
+        problems += rules.non_local_problems(amount, non_local_committed_fen(voucher.year, region),
+                                             policy.rules)
     if amount > voucher.requested_fen:
         problems.append(rules.Problem("over_request", "批准金额不能超过申请金额",
                                       "The approved amount cannot exceed the amount applied for"))

@@ -187,3 +187,21 @@ def test_demo_seed_is_idempotent(app):
     vouchers = db.session.scalars(select(Voucher)).all()
     assert [(v.state, v.face_value_fen) for v in vouchers] == [("issued", 5_000_000)]
     assert db.session.scalars(select(SubsidyPolicy)).all()[0].is_published
+
+
+def test_non_local_enterprises_are_limited_to_their_share_of_the_pool(make, bureau):
+    def admit_non_local(rules):
+        rules["eligibility"]["registered_in_region"] = False
+        rules["budget"]["non_local_share_cap"] = "0.001"  # 10,000 CNY of the 10 M pool
+    _publish(bureau, admit_non_local)
+    shenyang = make.user(organisation=make.enterprise(region_code="2101"))
+    first = _apply(shenyang, amount_fen=800_000)
+    services.approve_voucher(first, bureau)
+    second = _apply(make.user(organisation=make.enterprise(region_code="2101")),
+                    amount_fen=800_000)
+    with pytest.raises(services.VoucherError) as refused:
+        services.approve_voucher(second, bureau)
+    assert "non_local_share" in [p.code for p in refused.value.problems]
+    local = _apply(make.user(organisation=make.enterprise()), amount_fen=800_000)
+    services.approve_voucher(local, bureau)  # local firms are not counted against that share
+    assert local.state == "issued"

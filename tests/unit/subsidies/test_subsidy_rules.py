@@ -15,6 +15,7 @@ from booking.subsidies.rules import (
     best_class,
     budget_allowance_fen,
     eligibility,
+    non_local_problems,
     percent,
     provider_reward_fen,
     sample_size,
@@ -87,6 +88,13 @@ def test_a_project_already_funded_by_the_city_is_excluded():
     lenient = {**RULES, "eligibility": {**RULES["eligibility"],
                                         "exclude_if_project_already_funded": False}}
     assert not isinstance(eligibility(funded, None, None, None, lenient, LEDGER), list)
+
+
+def test_non_local_enterprises_share_at_most_a_fifth_of_the_pool():
+    cap = RULES["budget"]["annual_pool_fen"] // 5  # non_local_share_cap = 0.20
+    assert non_local_problems(1_000_000, cap - 1_000_000, RULES) == []
+    assert [p.code for p in non_local_problems(1_000_001, cap - 1_000_000, RULES)] == [
+        "non_local_share"]
 
 
 def test_remaining_cap_counts_the_controller_group():
