@@ -158,6 +158,20 @@ def price_line(fact: Fact, cards: list[rules.RateCard]) -> dict | None:
             "usage_session_id": fact.session_id, "service_at": fact.start}
 
 
+def billable_minutes_of_bookings(booking_ids: list[int]) -> dict[int, int]:
+    """Billable minutes per booking from its effective, ended usage sessions (set-based)."""
+    if not booking_ids:
+        return {}
+    facts = _usage_facts(UsageSession.booking_id.in_(booking_ids), uncharged_only=False)
+    cards = rate_cards_for({fact.instrument_id for fact in facts})
+    minutes: dict[int, int] = defaultdict(int)
+    for fact in facts:
+        priced = price(fact, cards.get(fact.instrument_id, []))
+        if priced is not None:
+            minutes[fact.booking_id] += priced.billable_minutes
+    return dict(minutes)
+
+
 def _description(fact: Fact) -> str:
     """Instrument and local start; the invoice page adds the translated kind (no-show...)."""
     local = fact.start.astimezone(ZoneInfo("Asia/Shanghai"))

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from booking.accounts.services import get_user_by_email
-from booking.billing.services import NoRate, quote_booking
+from booking.billing.services import NoRate, billable_minutes_of_bookings, quote_booking
 from booking.bookings import ical, rules, services
 from booking.bookings.forms import (
     BookingForm,
@@ -209,11 +209,12 @@ def request_training(instrument_id):
 def mine():
     feed = services.feed_token_of(current_user)
     feed_url = url_for("bookings.user_feed", token=feed.token, _external=True) if feed else None
+    past = services.bookings_of(current_user, upcoming=False)
+    billable = billable_minutes_of_bookings([b.id for b in past if b.state == "completed"])
     return render_template("bookings/mine.html",
                            upcoming=services.bookings_of(current_user, upcoming=True),
-                           past=services.bookings_of(current_user, upcoming=False),
-                           feed_url=feed_url, cancel_form=CancelForm(formdata=None),
-                           post_form=PostForm)
+                           past=past, billable=billable, feed_url=feed_url,
+                           cancel_form=CancelForm(formdata=None), post_form=PostForm)
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
