@@ -98,6 +98,7 @@ def make(app):
 @pytest.fixture
 def login(client):
     def _login(user, password=Factory.PASSWORD):
+        client.post("/logout")  # logging in while logged in would keep the first user
         response = client.post("/login", data={"email": user.email, "password": password})
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         return user

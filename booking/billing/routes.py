@@ -9,6 +9,7 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -18,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from booking.accounts.models import Organisation
-from booking.billing import exports, services, stripe_gateway
+from booking.billing import exports, pdf, services, stripe_gateway
 from booking.billing.forms import BankTransferForm, CreditForm, GrantCodeForm, VoidForm
 from booking.billing.models import Invoice
 from booking.core.clock import now_utc
@@ -58,6 +59,16 @@ def invoice(invoice_id):
         payment_methods=current_app.config["STRIPE_PAYMENT_METHODS"].split(","),
         grant_form=GrantCodeForm(), bank_form=BankTransferForm(), void_form=VoidForm(),
         credit_form=CreditForm(), credit_notes=_credit_notes(inv))
+
+
+@bp.route("/invoices/<int:invoice_id>.pdf")
+@login_required
+def invoice_pdf(invoice_id):
+    inv = _invoice(invoice_id)
+    response = make_response(pdf.invoice_pdf(inv))
+    response.mimetype = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{inv.number}.pdf"'
+    return response
 
 
 def _credit_notes(inv: Invoice) -> list[Invoice]:
