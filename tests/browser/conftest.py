@@ -59,6 +59,70 @@ def live_server(live_app):
     server.shutdown()
 
 
+@pytest.fixture(scope="module")
+def shop(database_url, tmp_path_factory):
+    """A live app (demo accounts seeded) wired to a fresh localstripe, whose webhooks come back
+    to the app."""
+    import requests
+
+    from tests.web.billing.stripe_helpers import WEBHOOK_SECRET, localstripe_server, stripe_config
+
+    with localstripe_server() as stripe_url:
+        class LiveConfig(TestingConfig):
+            SQLALCHEMY_DATABASE_URI = _live_database_url(database_url, tmp_path_factory,
+                                                         "live_billing")
+            WTF_CSRF_ENABLED = True
+            UPLOAD_DIR = str(tmp_path_factory.mktemp("billing_uploads"))
+
+        app = create_app(LiveConfig)
+        app.config.update(stripe_config(stripe_url))
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            from booking.accounts.demo import seed_accounts
+            from booking.extensions import db
+
+            upgrade()
+            seed_accounts()
+            db.session.commit()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_port}"
+        requests.post(stripe_url + "/_config/webhooks/app", timeout=10, json={
+            "url": base + "/api/v1/stripe/webhook", "secret": WEBHOOK_SECRET}).raise_for_status()
+        yield {"app": app, "url": base, "stripe": stripe_url}
+        server.shutdown()
+
+
+@pytest.fixture
+def attach_3ds_card(shop):
+    """What Stripe.js does with the typed card: localstripe's Stripe.js stand-in does not turn
+    the card element into a PaymentMethod (its confirmCardPayment only completes 3-D Secure on
+    an intent that already has one), so attach a 3-D Secure test card to the invoice's
+    PaymentIntent server-side. Call it with the customer's user id."""
+    def attach(customer_id):
+        import stripe
+        from sqlalchemy import select
+
+        from booking.accounts.models import User
+        from booking.billing import services
+        from booking.billing.models import Invoice
+        from booking.extensions import db
+
+        with shop["app"].app_context():
+            invoice = db.session.scalar(select(Invoice)
+                                        .where(Invoice.customer_user_id == customer_id))
+            services.payment_intent_for(invoice, db.session.get(User, customer_id))
+            db.session.commit()
+            intent_id = invoice.stripe_payment_intent_id
+        client = stripe.StripeClient("sk_test_localstripe", base_addresses={"api": shop["stripe"]})
+        card = client.v1.payment_methods.create(params={"type": "card", "card": {
+            "number": "4000002760003184", "exp_month": 12, "exp_year": 2030, "cvc": "123"}})
+        client.v1.payment_intents.update(intent_id, params={"payment_method": card.id})
+        assert client.v1.payment_intents.confirm(intent_id).status == "requires_action"
+    return attach
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):

@@ -5,64 +5,19 @@ localstripe's Stripe.js stand-in does not turn the card element into a PaymentMe
 confirmCardPayment only completes 3-D Secure on an intent that already has one). The test
 therefore attaches a 3-D Secure test card to the invoice's PaymentIntent server-side, as real
 Stripe.js would from the typed card; the page then runs the real code path: fetch the client
-secret, confirmCardPayment, authenticate, wait for the webhook.
+secret, confirmCardPayment, authenticate, wait for the webhook. The `shop` app and the
+`attach_3ds_card` stand-in live in conftest.py.
 """
 import os
-import threading
 from datetime import timedelta
 
 import pytest
-import requests
-import stripe
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
-from werkzeug.serving import make_server
 
-from booking import create_app
 from booking.core.clock import now_utc
 from booking.extensions import db
-from config import TestingConfig
 from tests.factories import Factory
-from tests.web.billing.stripe_helpers import WEBHOOK_SECRET, localstripe_server, stripe_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
-
-
-def _database(test_url: str, tmp_path_factory) -> str:
-    url = make_url(test_url)
-    if url.get_backend_name() != "postgresql":
-        return "sqlite:///" + str(tmp_path_factory.mktemp("billing_live") / "live.sqlite")
-    name = f"{url.database}_live_billing"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-@pytest.fixture(scope="module")
-def shop(database_url, tmp_path_factory):
-    """A live app wired to a fresh localstripe, whose webhooks come back to the app."""
-    with localstripe_server() as stripe_url:
-        class LiveConfig(TestingConfig):
-            SQLALCHEMY_DATABASE_URI = _database(database_url, tmp_path_factory)
-            WTF_CSRF_ENABLED = True
-            UPLOAD_DIR = str(tmp_path_factory.mktemp("billing_uploads"))
-
-        app = create_app(LiveConfig)
-        app.config.update(stripe_config(stripe_url))
-        with app.app_context():
-            from flask_migrate import upgrade
-
-            upgrade()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_port}"
-        requests.post(stripe_url + "/_config/webhooks/app", timeout=10, json={
-            "url": base + "/api/v1/stripe/webhook", "secret": WEBHOOK_SECRET}).raise_for_status()
-        yield {"app": app, "url": base, "stripe": stripe_url}
-        server.shutdown()
 
 
 @pytest.fixture
@@ -89,25 +44,7 @@ def _shot(page, name):
         page.screenshot(path=os.path.join(folder, f"billing_{name}.png"), full_page=True)
 
 
-def _attach_3ds_card(shop, customer_id):
-    """What Stripe.js does with the typed card (see the module docstring)."""
-    from booking.accounts.models import User
-    from booking.billing import services
-    from booking.billing.models import Invoice
-
-    with shop["app"].app_context():
-        invoice = db.session.scalar(select(Invoice).where(Invoice.customer_user_id == customer_id))
-        services.payment_intent_for(invoice, db.session.get(User, customer_id))
-        db.session.commit()
-        intent_id = invoice.stripe_payment_intent_id
-    client = stripe.StripeClient("sk_test_localstripe", base_addresses={"api": shop["stripe"]})
-    card = client.v1.payment_methods.create(params={"type": "card", "card": {
-        "number": "4000002760003184", "exp_month": 12, "exp_year": 2030, "cvc": "123"}})
-    client.v1.payment_intents.update(intent_id, params={"payment_method": card.id})
-    assert client.v1.payment_intents.confirm(intent_id).status == "requires_action"
-
-
-def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, page):
+def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, attach_3ds_card, page):
     base = shop["url"]
     page.goto(base + "/kiosk")
     page.fill("#token", customer_booking["token"])
@@ -116,8 +53,8 @@ def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, page):
     for expected in ("签到成功", "已签退"):
         page.fill("#email", customer_booking["email"])
         page.fill("#password", Factory.PASSWORD)
-        page.click("#kiosk-submit")
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.click("#kiosk-submit")
         assert expected in page.locator(".alert-success").inner_text()
         _shot(page, f"kiosk_{expected}")
 
@@ -132,7 +69,7 @@ def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, page):
     assert "未支付" in page.locator("#invoice-state").inner_text()
     assert "计费 30 分钟" in page.locator("#invoice-lines").inner_text()
 
-    _attach_3ds_card(shop, customer_booking["customer_id"])
+    attach_3ds_card(customer_booking["customer_id"])
     card = page.locator("#card-element")
     for placeholder, value in (("number", "4000002760003184"), ("exp_month", "12"),
                                ("exp_year", "30"), ("cvc", "123"), ("postal_code", "11602")):
