@@ -72,11 +72,6 @@ def quote(card: RateCard, used_minutes: int, voucher_fen: int = 0) -> Quote:
                  fee, voucher, fee - voucher)
 
 
-def _l(message: str) -> str:
-    """Marks a msgid for extraction (pybabel keyword _l); it is translated where shown."""
-    return message
-
-
 # --- invoices ----------------------------------------------------------------------------------
 INVOICE_STATES = ("draft", "issued", "paid", "void")
 INVOICE_KINDS = ("invoice", "credit_note")

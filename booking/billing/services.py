@@ -27,12 +27,12 @@ from sqlalchemy.orm import aliased, joinedload
 from booking.accounts.models import Organisation, User
 from booking.billing import rules, stripe_gateway
 from booking.billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment, ProcessedStripeEvent
-from booking.billing.rules import _l
 from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc, to_local
 from booking.core.money import format_cny
 from booking.core.notifications import queue_message
+from booking.core.problems import _l
 from booking.extensions import db
 from booking.instruments.models import Blackout, Instrument, Rate
 from booking.instruments.rules import customer_class

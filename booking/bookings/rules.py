@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from booking.core.problems import Problem, _l
+
 STATES = ("pending", "approved", "in_use", "completed", "rejected", "cancelled", "expired",
           "no_show")
 OCCUPYING_STATES = ("pending", "approved", "in_use")
@@ -15,11 +17,6 @@ MODES = ("self_operated", "staff_operated")
 END_OF_DAY = time(23, 59)  # "open until 23:59" means open until midnight
 
 Interval = tuple[datetime, datetime]
-
-
-def _l(message: str) -> str:
-    """Marks a msgid for extraction (pybabel keyword _l); it is translated where shown."""
-    return message
 
 
 # --- state machine -----------------------------------------------------------------------------
@@ -237,17 +234,6 @@ class Booker:
     membership_confirmed: bool = True
     is_internal: bool = False
     is_qualified: bool = False
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    template: str
-    params: dict = field(default_factory=dict, compare=False)
-
-    @property
-    def message(self) -> str:
-        return self.template % self.params
 
 
 def _booker_problems(policy: Policy, booker: Booker, mode: str) -> list[Problem]:

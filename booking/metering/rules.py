@@ -7,13 +7,10 @@ the ones no later row corrects (and that are not a "void" correction).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from booking.core.problems import _l
+
 SOURCES = ("kiosk", "manager", "api")
 NO_SHOW_GRACE = timedelta(minutes=30)  # a booking without a session by end + grace is a no-show
-
-
-def _l(message: str) -> str:
-    """Marks a msgid for extraction (pybabel keyword _l); it is translated where shown."""
-    return message
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ Pure: no Flask, no database.
 """
 import copy
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from booking.core.problems import Problem, _l
 
 INDICATORS = ("open_rate", "directory_quality", "decision_speed", "effective_hours", "idle_rate",
               "outcomes", "external_share", "sme_reach", "user_rating", "external_income")
@@ -17,22 +18,6 @@ GRADES = ("excellent", "good", "pass", "poor")
 RED_FLAGS = ("no_listed_instruments", "false_data")
 LOWER_IS_BETTER = frozenset({"idle_rate"})
 DEFAULT_PATH = Path(__file__).with_name("default_policy.toml")
-
-
-def _l(message: str) -> str:
-    """Marks a msgid for extraction (pybabel keyword _l); it is translated where shown."""
-    return message
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    template: str
-    params: dict = field(default_factory=dict, compare=False)
-
-    @property
-    def message(self) -> str:
-        return self.template % self.params
 
 
 def default_rules() -> dict:
