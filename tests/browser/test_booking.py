@@ -1,16 +1,15 @@
 """A student books a free slot on the calendar, the lab manager approves it from the queue, the
 student sees it approved and finds it in the private calendar feed."""
-import os
 from datetime import date, timedelta
 
 import pytest
 from icalendar import Calendar
 
 from booking.core.clock import now_utc, to_local
+from tests.browser.helpers import log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
-PASSWORD = "demo-pass-2026"
 
 
 @pytest.fixture(scope="module")
@@ -30,19 +29,8 @@ def instrument_id(live_app):
         return instrument.id
 
 
-def log_in(page, live_server, email):
-    page.goto(live_server + "/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
-def shot(page, name):
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-        page.screenshot(path=os.path.join(folder, f"booking-{name}.png"), full_page=True)
 
 
 def next_tuesday() -> date:
@@ -76,7 +64,7 @@ def test_book_approve_and_see_it_in_the_feed(live_server, browser, page, instrum
     page.locator("#quote-body:not(.d-none)").wait_for()
     assert page.inner_text("#quote-payable") == "¥100.00"  # internal rate 100 元/h
     page.fill("#purpose", "催化剂样品 XRD 物相分析")
-    shot(page, "1-form")
+    shot(page, "booking-1-form")
     page.click("#book-submit")
     page.wait_for_url(live_server + "/bookings/mine")
     row = page.locator("#upcoming tbody tr").first
@@ -89,7 +77,7 @@ def test_book_approve_and_see_it_in_the_feed(live_server, browser, page, instrum
     manager_page.wait_for_url(live_server + "/bookings/queue")
     request_row = manager_page.locator("#queue tbody tr", has_text="催化剂样品 XRD 物相分析")
     assert "张伟" in request_row.inner_text() and "大连理工大学" in request_row.inner_text()
-    shot(manager_page, "2-queue")
+    shot(manager_page, "booking-2-queue")
     request_row.locator(".approve-btn").click()
     manager_page.wait_for_load_state()
     assert "已批准" in manager_page.locator(".alert-success").inner_text()
@@ -100,7 +88,7 @@ def test_book_approve_and_see_it_in_the_feed(live_server, browser, page, instrum
     page.click("#feed-reset")
     page.wait_for_load_state()
     feed_url = page.inner_text("#feed-url")
-    shot(page, "3-mine")
+    shot(page, "booking-3-mine")
     feed = Calendar.from_ical(page.request.get(feed_url).body())
     (event,) = [e for e in feed.walk("VEVENT") if "X射线衍射仪" in str(e["summary"])]
     assert str(event["status"]) == "CONFIRMED"
@@ -112,7 +100,7 @@ def test_book_approve_and_see_it_in_the_feed(live_server, browser, page, instrum
     own = page.locator(".ev-own").first
     own.wait_for()
     assert "已批准" in own.inner_text()
-    shot(page, "4-calendar")
+    shot(page, "booking-4-calendar")
 
 
 def test_phone_shows_a_list_and_tapping_a_free_slot_fills_the_form(live_server, phone_page,
@@ -127,4 +115,4 @@ def test_phone_shows_a_list_and_tapping_a_free_slot_fills_the_form(live_server, 
     free.click()
     assert page.input_value("#start") and page.input_value("#end")
     page.locator("#quote-body:not(.d-none)").wait_for()
-    shot(page, "5-phone")
+    shot(page, "booking-5-phone")

@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from tests.browser.helpers import log_in
+
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
 NAME = "场发射扫描电子显微镜（浏览器测试）"
@@ -16,16 +18,10 @@ def _shot(page, name):
         page.screenshot(path=os.path.join(shots, f"catalogue-{name}.png"), full_page=True)
 
 
-def _login(page, live_server, email):
-    page.goto(live_server + "/login")
-    page.fill("#email", email)
-    page.fill("#password", "demo-pass-2026")
-    page.click("form button[type=submit]")
-    page.wait_for_url(live_server + "/")
 
 
 def _publish(page, live_server):
-    _login(page, live_server, "manager.dlut@demo.cn")
+    log_in(page, live_server, "manager.dlut@demo.cn")
     page.click("nav >> text=实验室管理")
     page.click("text=新增仪器")
     page.fill("#name_zh", NAME)
@@ -84,7 +80,7 @@ def test_publish_find_and_export(live_server, page):
     assert page.locator("#calendar h2").count() == 1
     _shot(page, "5-detail")
 
-    _login(page, live_server, "bureau@demo.cn")
+    log_in(page, live_server, "bureau@demo.cn")
     page.goto(live_server + "/?q=电镜")
     with page.expect_download() as download:
         page.click("#export >> text=CSV")

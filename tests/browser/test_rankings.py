@@ -1,15 +1,14 @@
 """Bureau staff compute, review and publish a quarter's ranking; the public page shows it; the
 manager of 大连理工大学 sees the institution's scorecard."""
-import os
 from datetime import date, timedelta
 
 import pytest
 
 from booking.core.db import utc
+from tests.browser.helpers import log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
-PASSWORD = "demo-pass-2026"
 
 
 @pytest.fixture(scope="module")
@@ -39,19 +38,8 @@ def shared_instruments(live_app):
                                minutes=360)
 
 
-def log_in(page, live_server, email):
-    page.goto(live_server + "/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
-def shot(page, name):
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-        page.screenshot(path=os.path.join(folder, f"rankings-{name}.png"), full_page=True)
 
 
 def test_bureau_publishes_a_quarter_and_the_manager_sees_the_scorecard(
@@ -71,7 +59,7 @@ def test_bureau_publishes_a_quarter_and_the_manager_sees_the_scorecard(
     page.click("#pool-form button")
     page.wait_for_load_state()
     assert "奖励资金已保存" in page.locator(".alert-success").inner_text()
-    shot(page, "1-review")
+    shot(page, "rankings-1-review")
 
     with page.expect_download() as download:
         page.click("#export-xlsx")
@@ -82,14 +70,14 @@ def test_bureau_publishes_a_quarter_and_the_manager_sees_the_scorecard(
     page.wait_for_load_state()
     assert page.locator("#snapshot-state").inner_text() == "已发布"
     assert page.locator("#publish-form").count() == 0
-    shot(page, "2-published")
+    shot(page, "rankings-2-published")
 
     visitor = browser.new_context(locale="zh-CN").new_page()
     visitor.goto(live_server + "/rankings")
     assert "2026Q3" in visitor.locator("h1").inner_text()
     public_table = visitor.locator("#ranking-table").inner_text()
     assert "大连理工大学" in public_table and "辽宁科技大学" in public_table
-    shot(visitor, "3-public")
+    shot(visitor, "rankings-3-public")
     visitor.context.close()
 
     manager = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
@@ -101,5 +89,5 @@ def test_bureau_publishes_a_quarter_and_the_manager_sees_the_scorecard(
     assert manager_page.locator("#what-would-raise li").count() >= 1
     assert "场发射扫描电镜（排名测试）" in manager_page.locator("#instrument-table").inner_text()
     assert "大连海创新材料科技有限公司" in manager_page.locator("#client-list").inner_text()
-    shot(manager_page, "4-scorecard")
+    shot(manager_page, "rankings-4-scorecard")
     manager.close()

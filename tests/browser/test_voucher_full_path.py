@@ -3,33 +3,20 @@ and sees the voucher's share in the live quote, uses it at the kiosk (check-in, 
 finds the voucher deduction on the invoice issued at check-out, pays only the remainder by
 card (localstripe, see test_billing.py), and the bureau's quarterly reimbursement statement
 for the provider carries the redeemed amount."""
-import os
 from datetime import datetime, time, timedelta
 
 import pytest
 
 from booking.core.clock import now_utc, to_local
+from tests.browser.helpers import DEMO_PASSWORD, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
-PASSWORD = "demo-pass-2026"
 TZ = "Asia/Shanghai"
 
 
-def _shot(page, name):
-    folder = os.environ.get("SCREENSHOT_DIR")
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-        page.screenshot(path=os.path.join(folder, f"voucher-path-{name}.png"), full_page=True)
 
 
-def _log_in(page, base, email):
-    page.context.clear_cookies()
-    page.goto(base + "/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def _fen(text: str) -> int:
@@ -86,7 +73,7 @@ def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3d
     start, end = _next_slot()
 
     # 1. The SME books and sees the voucher's share in the live quote.
-    _log_in(page, base, "sme@demo.cn")
+    log_in(page, base, "sme@demo.cn")
     page.goto(f"{base}/instruments/{voucher_setup['instrument_id']}/book")
     page.locator(".fc-timegrid").wait_for()
     page.fill("#start", start.strftime("%Y-%m-%dT%H:%M"))
@@ -99,7 +86,7 @@ def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3d
     assert fee == 20_000  # 30 minutes at the enterprise rate of 400 元/h
     assert 0 < share < fee and payable == fee - share
     page.fill("#purpose", "复合材料断口 SEM 形貌表征")
-    _shot(page, "1-quote")
+    shot(page, "voucher-path-1-quote")
     page.click("#book-submit")
     page.wait_for_url(base + "/bookings/mine")
     assert "场发射扫描电镜" in page.locator("#upcoming tbody tr").first.inner_text()
@@ -113,7 +100,7 @@ def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3d
     kiosk.wait_for_url(base + "/kiosk")
     for expected in ("签到成功", "已签退"):
         kiosk.fill("#email", "sme@demo.cn")
-        kiosk.fill("#password", PASSWORD)
+        kiosk.fill("#password", DEMO_PASSWORD)
         with kiosk.expect_navigation():
             kiosk.click("#kiosk-submit")
         assert expected in kiosk.locator(".alert-success").inner_text()
@@ -134,15 +121,15 @@ def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3d
     for placeholder, value in (("number", "4000002760003184"), ("exp_month", "12"),
                                ("exp_year", "30"), ("cvc", "123"), ("postal_code", "11602")):
         card.locator(f"input[placeholder={placeholder}]").fill(value)
-    _shot(page, "2-invoice")
+    shot(page, "voucher-path-2-invoice")
     page.click("#pay-button")
     page.get_by_role("button", name="Complete authentication").click()
     page.locator("#invoice-state").get_by_text("已支付").wait_for(timeout=20_000)
     assert page.locator("#pay-form").count() == 0
-    _shot(page, "3-paid")
+    shot(page, "voucher-path-3-paid")
 
     # 4. The bureau builds the quarter's statements: the provider's includes the redemption.
-    _log_in(page, base, "bureau@demo.cn")
+    log_in(page, base, "bureau@demo.cn")
     page.goto(base + "/vouchers/reimbursements")
     with page.expect_navigation():
         page.click("form button.btn-primary")
@@ -151,4 +138,4 @@ def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3d
     cells = row.locator("td")
     assert cells.nth(1).inner_text().strip() == "1"
     assert _fen(cells.nth(2).inner_text()) == share
-    _shot(page, "4-reimbursement")
+    shot(page, "voucher-path-4-reimbursement")

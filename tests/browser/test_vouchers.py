@@ -1,32 +1,20 @@
 """The voucher path in a real browser: the SME applies, bureau staff approve a smaller amount,
 a large enterprise is told why it is not eligible."""
-import os
 
 import pytest
 
+from tests.browser.helpers import log_in, shot
+
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
-PASSWORD = "demo-pass-2026"
 
 
-def _shot(page, name):
-    shots = os.environ.get("SCREENSHOT_DIR")
-    if shots:
-        os.makedirs(shots, exist_ok=True)
-        page.screenshot(path=os.path.join(shots, f"vouchers-{name}.png"), full_page=True)
 
 
-def _log_in(page, live_server, email):
-    page.context.clear_cookies()
-    page.goto(live_server + "/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_sme_applies_and_bureau_approves(live_server, page):
-    _log_in(page, live_server, "sme@demo.cn")
+    log_in(page, live_server, "sme@demo.cn")
     page.click("nav >> text=创新券")
     page.wait_for_url(live_server + "/vouchers/")
     assert "科技型中小企业" in page.locator("#eligibility-ok").inner_text()
@@ -38,37 +26,37 @@ def test_sme_applies_and_bureau_approves(live_server, page):
     assert "申请已提交" in page.locator(".alert-success").inner_text()
     row = page.locator("#my-vouchers tbody tr").first
     assert "审核中" in row.inner_text() and "¥30,000.00" in row.inner_text()
-    _shot(page, "1-applied")
+    shot(page, "vouchers-1-applied")
 
-    _log_in(page, live_server, "bureau@demo.cn")
+    log_in(page, live_server, "bureau@demo.cn")
     page.click("nav >> text=创新券审核")
     page.wait_for_url(live_server + "/vouchers/review")
     pending = page.locator("#queue tbody tr", has_text="大连海创新材料科技有限公司").first
     pending.locator("input[name=amount]").fill("20000")
-    _shot(page, "2-queue")
+    shot(page, "vouchers-2-queue")
     pending.locator("button[name=approve]").click()
     page.wait_for_url(live_server + "/vouchers/review")
     assert "已批准" in page.locator(".alert-success").inner_text()
     assert "¥20,000.00" in page.locator("#decided").inner_text()
-    _shot(page, "3-approved")
+    shot(page, "vouchers-3-approved")
     page.click("text=统计看板")
     page.wait_for_url(live_server + "/vouchers/dashboard")
     assert page.locator("#chart-burn-down").is_visible()
     assert "¥20,000.00" in page.locator("#burn-down").inner_text()
-    _shot(page, "4-dashboard")
+    shot(page, "vouchers-4-dashboard")
     page.click("text=政策")
     page.wait_for_url(live_server + "/vouchers/policy")
     assert page.locator("#publish").count() == 0  # the draft equals the published version
-    _shot(page, "5-policy")
+    shot(page, "vouchers-5-policy")
 
-    _log_in(page, live_server, "sme@demo.cn")
+    log_in(page, live_server, "sme@demo.cn")
     page.goto(live_server + "/vouchers/")
     row = page.locator("#my-vouchers tbody tr", has_text="已发放").first
     assert "¥20,000.00" in row.inner_text() and "40%" in row.inner_text()
 
 
 def test_large_enterprise_sees_why_it_is_not_eligible(live_server, page):
-    _log_in(page, live_server, "bigco@demo.cn")
+    log_in(page, live_server, "bigco@demo.cn")
     page.goto(live_server + "/vouchers/")
     problems = page.locator("#eligibility-problems").inner_text()
     assert "不属于任何可申领类别" in problems

@@ -1,0 +1,22 @@
+"""Steps shared by the browser tests."""
+import os
+
+DEMO_PASSWORD = "demo-pass-2026"
+
+
+def log_in(page, base_url, email, password=DEMO_PASSWORD):
+    """Log in through the real form as `email` (as a new visitor: cookies cleared first)."""
+    page.context.clear_cookies()
+    page.goto(base_url + "/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def shot(page, name):
+    """A full-page screenshot into $SCREENSHOT_DIR, when it is set."""
+    folder = os.environ.get("SCREENSHOT_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
