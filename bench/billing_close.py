@@ -4,7 +4,8 @@
     python bench/billing_close.py --db postgresql+psycopg://postgres@127.0.0.1:5432/booking_bench_c
 
 Builds a fresh schema through the migrations, bulk-inserts 500 universities (2,000 instruments
-with rate cards), 300 enterprises, 8,000 users and the sessions of March 2026, then times
+with rate cards), 300 enterprises (100 of them holding an innovation voucher), 8,000 users and
+the sessions of March 2026, then times
 `close_month("2026-03")` twice (the second run must create nothing) and the year's priced usage
 CSV export of the busiest provider. Targets: first close < 30 s, second < 5 s.
 """
@@ -12,7 +13,7 @@ import argparse
 import random
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,9 +70,12 @@ def seed() -> None:
     now = datetime.now(UTC)
     orgs = [{"id": i + 1, "kind": "university" if i < PROVIDERS else "enterprise",
              "name_zh": f"机构{i + 1}", "name_en": f"Org {i + 1}", "short_code": f"P{i + 1}",
-             "city": "大连", "region_code": "2102", "verified": True, "sme_certified": False,
-             "high_tech": False, "bad_credit": False, "created_at": now,
-             "credit_code": make_credit_code(f"91210200MA{i + 1:07d}")}
+             "city": "大连", "region_code": "2102", "verified": True,
+             "sme_certified": i >= PROVIDERS, "high_tech": False, "bad_credit": False,
+             "created_at": now, "credit_code": make_credit_code(f"91210200MA{i + 1:07d}"),
+             **({"founded_on": date(2019, 5, 16), "staff_count": 46,
+                 "annual_revenue_fen": 1_850_000_000, "total_assets_fen": 2_400_000_000,
+                 "registered_capital_fen": 1_000_000_000} if i >= PROVIDERS else {})}
             for i in range(PROVIDERS + ENTERPRISES)]
     _insert(Organisation, orgs)
     users = [{"id": n + 1, "email": f"u{n + 1}@bench.cn", "password_hash": "x",
@@ -107,7 +111,26 @@ def seed() -> None:
                              "source": "kiosk", "recorded_by_id": user, "void": False,
                              "overrun": False, "note": "", "created_at": now})
     _insert(UsageSession, sessions)
+    seed_vouchers(now)
     db.session.commit()
+
+
+def seed_vouchers(now: datetime) -> None:
+    """One enterprise in three holds an issued voucher of 50,000 元 (policy of this year)."""
+    from decimal import Decimal
+
+    from booking.subsidies.models import Voucher
+    from booking.subsidies.services import current_policy, year_end_utc
+
+    policy = current_policy(now.year)
+    _insert(Voucher, [{"enterprise_id": org, "applicant_id": (org - 1) * USERS_PER_ORG + 1,
+                       "policy_id": policy.id, "year": now.year, "state": "issued",
+                       "enterprise_class": "sme_science_based", "rate": Decimal("0.4"),
+                       "project": "bench", "declaration": {}, "requested_fen": 5_000_000,
+                       "face_value_fen": 5_000_000, "used_fen": 0, "quarter": 1,
+                       "valid_until": year_end_utc(now.year), "decided_at": now,
+                       "decision_reason": "", "created_at": now}
+                      for org in range(PROVIDERS + 1, PROVIDERS + ENTERPRISES + 1, 3)])
 
 
 def defaults() -> dict:
@@ -140,9 +163,11 @@ def main() -> None:
     app = make_app(args.db)
     with app.app_context():
         from flask_migrate import upgrade
+        from sqlalchemy import func, select
 
         from booking.billing import services
         from booking.billing.exports import csv_bytes
+        from booking.billing.models import Invoice
         from booking.extensions import db
 
         upgrade()
@@ -163,7 +188,9 @@ def main() -> None:
             return result
 
         timed("close 2026-03 (first run)", close)
-        print(f"  of which invoice_issuing receivers (voucher shares): {spent['vouchers']:.2f} s")
+        deducted = db.session.scalar(select(func.count()).where(Invoice.voucher_fen > 0))
+        print(f"  of which invoice_issuing receivers (voucher shares): {spent['vouchers']:.2f} s;"
+              f" invoices with a voucher deduction: {deducted}")
         timed("close 2026-03 (second run, idempotent)", close)
         timed("priced usage CSV, provider 1, 2026", lambda: len(csv_bytes(
             services.PRICED_USAGE_COLUMNS, services.priced_usage(1, 2026))))

@@ -7,8 +7,10 @@ Payments, voids and refunds are picked up from the invoice rows as the ORM flush
 billing writes set-based (credit notes) is reconciled by `release_cancelled_claims` before
 reimbursement statements are built.
 """
+from collections import defaultdict
+
 from sqlalchemy import and_, case, event, func, inspect, or_, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from booking.accounts.models import Organisation, User
 from booking.billing.models import Invoice
@@ -26,12 +28,16 @@ from booking.subsidies.services import controller_group_ids, enterprise_facts, l
 SERVICE_OF_MODE = {"self_operated": "instrument_use", "staff_operated": "testing"}
 
 
+def _usable():
+    """Issued, of this year, still valid, money left."""
+    return (Voucher.state == "issued", Voucher.year == local_today().year,
+            Voucher.valid_until > now_utc(), Voucher.used_fen < Voucher.face_value_fen)
+
+
 def usable_voucher(org: Organisation) -> Voucher | None:
-    """The enterprise's oldest issued voucher of this year with money left."""
-    return db.session.scalar(select(Voucher).where(
-        Voucher.enterprise_id == org.id, Voucher.state == "issued",
-        Voucher.year == local_today().year, Voucher.valid_until > now_utc(),
-        Voucher.used_fen < Voucher.face_value_fen).order_by(Voucher.decided_at, Voucher.id))
+    """The enterprise's oldest usable voucher."""
+    return db.session.scalar(select(Voucher).where(Voucher.enterprise_id == org.id, *_usable())
+                             .order_by(Voucher.decided_at, Voucher.id))
 
 
 def _provider_facts(provider: Organisation) -> rules.Provider:
@@ -51,16 +57,18 @@ def _group_used_fen(org: Organisation, year: int) -> int:
         Voucher.enterprise_id.in_(controller_group_ids(org)), Voucher.year == year)) or 0
 
 
-def _check(voucher: Voucher, instrument: Instrument, service: str):
+def _check(voucher: Voucher, instrument: Instrument, service: str,
+           links: frozenset | None = None):
     """Eligible (with the provider-adjusted rate) or the failing rules, under the voucher's
-    own policy version."""
+    own policy version. `links`: the enterprise's declared links to the provider, if known."""
     enterprise = voucher.enterprise
-    ledger = rules.Ledger(today=local_today(), links=_links(enterprise.id,
-                                                            instrument.organisation_id))
+    if links is None:
+        links = _links(enterprise.id, instrument.organisation_id)
     return rules.eligibility(
         enterprise_facts(enterprise, voucher.declaration), _provider_facts(instrument.organisation),
         rules.InstrumentFacts(is_listed=instrument.is_listed, has_rates=bool(instrument.rates)),
-        service, voucher.policy.rules, ledger, declared_class=voucher.enterprise_class)
+        service, voucher.policy.rules, rules.Ledger(today=local_today(), links=links),
+        declared_class=voucher.enterprise_class)
 
 
 def _share(voucher: Voucher, rate, amount_fen: int) -> int:
@@ -81,16 +89,79 @@ def voucher_share(user: User, instrument: Instrument, fee_fen: int,
 
 
 # --- invoices --------------------------------------------------------------------------------
-def _eligible_lines(voucher: Voucher, invoice: Invoice):
-    """(amount, rate) of each usage line the voucher may pay for."""
-    for line in invoice.lines:
-        if line.kind != "usage" or line.instrument_id is None:
-            continue
-        booking = db.session.get(Booking, line.booking_id) if line.booking_id else None
-        service = SERVICE_OF_MODE[booking.mode] if booking else "instrument_use"
-        result = _check(voucher, db.session.get(Instrument, line.instrument_id), service)
-        if not isinstance(result, list):
-            yield line.amount_fen, result.rate
+def _modes_of(invoices: list[Invoice]) -> dict[int, str]:
+    booking_ids = {line.booking_id for i in invoices for line in i.lines if line.booking_id}
+    return dict(db.session.execute(select(Booking.id, Booking.mode).where(
+        Booking.id.in_(booking_ids))).tuples().all()) if booking_ids else {}
+
+
+def _oldest_usable_vouchers(org_ids: set[int]) -> dict[int, Voucher]:
+    vouchers: dict[int, Voucher] = {}
+    for voucher in db.session.scalars(
+            select(Voucher).where(Voucher.enterprise_id.in_(org_ids), *_usable())
+            .order_by(Voucher.decided_at, Voucher.id)
+            .options(selectinload(Voucher.policy), selectinload(Voucher.enterprise))):
+        vouchers.setdefault(voucher.enterprise_id, voucher)
+    return vouchers
+
+
+class _Batch:
+    """The running state of one batch of invoices: eligibility answers (per voucher, instrument
+    and service), each voucher's money left and each controller group's yearly use, both
+    counting the shares taken so far in the batch."""
+
+    def __init__(self, invoices: list[Invoice]):
+        self.modes = _modes_of(invoices)
+        instrument_ids = {line.instrument_id for i in invoices for line in i.lines}
+        self.instruments = {i.id: i for i in db.session.scalars(
+            select(Instrument).where(Instrument.id.in_(instrument_ids)).options(
+                selectinload(Instrument.rates), selectinload(Instrument.organisation)))}
+        self.links: dict[tuple, set] = defaultdict(set)
+        for enterprise_id, provider_id, kind in db.session.execute(select(
+                OrganisationLink.enterprise_id, OrganisationLink.institution_id,
+                OrganisationLink.kind).where(OrganisationLink.enterprise_id.in_(
+                {i.customer_org_id for i in invoices}))):
+            self.links[(enterprise_id, provider_id)].add(kind)
+        self.checked: dict = {}
+        self.left: dict[int, int] = {}
+        self.group_of: dict[int, tuple] = {}
+        self.group_used: dict[tuple, int] = {}
+
+    def eligible_lines(self, voucher: Voucher, invoice: Invoice):
+        """(amount, rate) of the usage lines the voucher may pay for."""
+        for line in invoice.lines:
+            if line.kind != "usage" or line.instrument_id is None:
+                continue
+            service = SERVICE_OF_MODE.get(self.modes.get(line.booking_id), "instrument_use")
+            key = (voucher.id, line.instrument_id, service)
+            if key not in self.checked:
+                instrument = self.instruments[line.instrument_id]
+                self.checked[key] = _check(voucher, instrument, service, frozenset(
+                    self.links[(voucher.enterprise_id, instrument.organisation_id)]))
+            if not isinstance(self.checked[key], list):
+                yield line.amount_fen, self.checked[key].rate
+
+    def share(self, voucher: Voucher, invoice: Invoice) -> int:
+        """The voucher's share of the invoice, counted as taken."""
+        if voucher.id not in self.group_of:
+            group = self.group_of[voucher.id] = tuple(controller_group_ids(voucher.enterprise))
+            self.left[voucher.id] = voucher.face_value_fen - voucher.used_fen
+            if group not in self.group_used:
+                self.group_used[group] = _group_used_fen(voucher.enterprise, voucher.year)
+        group, left = self.group_of[voucher.id], self.left[voucher.id]
+        rules_ = voucher.policy.rules
+        year_left = class_rule(rules_, voucher.enterprise_class).cap_per_year_fen - \
+            self.group_used[group]
+        by_rate: dict = {}
+        for amount, rate in self.eligible_lines(voucher, invoice):
+            by_rate[rate] = by_rate.get(rate, 0) + amount
+        amount = min(sum(rules.subsidy_for(total, left, rate, rules_, year_left)
+                         for rate, total in by_rate.items()),
+                     left, int(rules_["caps"]["per_application_fen"]))
+        amount = max(amount, 0)
+        self.left[voucher.id] -= amount
+        self.group_used[group] += amount
+        return amount
 
 
 def _take(voucher_id: int, amount_fen: int) -> bool:
@@ -107,36 +178,48 @@ def _take(voucher_id: int, amount_fen: int) -> bool:
     return taken
 
 
-def reserve_for_invoice(invoice: Invoice) -> int:
-    """Reserve the voucher share of an invoice being issued; returns it (fen)."""
-    customer = db.session.get(Organisation, invoice.customer_org_id)
-    if invoice.kind != "invoice" or not customer.is_enterprise or db.session.scalar(
-            select(Redemption.id).where(Redemption.invoice_id == invoice.id)):
-        return 0
-    voucher = usable_voucher(customer)
-    if voucher is None:
-        return 0
-    by_rate: dict = {}
-    for amount, rate in _eligible_lines(voucher, invoice):
-        by_rate[rate] = by_rate.get(rate, 0) + amount
-    amount = min(sum(_share(voucher, rate, total) for rate, total in by_rate.items()),
-                 voucher.face_value_fen - voucher.used_fen,
-                 int(voucher.policy.rules["caps"]["per_application_fen"]))
-    if amount <= 0 or not _take(voucher.id, amount):
-        return 0
-    redemption = Redemption(voucher_id=voucher.id, invoice_id=invoice.id,
-                            provider_id=invoice.provider_id, policy_id=voucher.policy_id,
-                            entry="claim", state="reserved", amount_fen=amount)
-    db.session.add(redemption)
+def reserve_for_invoices(invoices: list[Invoice]) -> dict[int, int]:
+    """Reserve the voucher shares of a batch of invoices being issued: {invoice id: fen}.
+    Set-based: a few queries per batch, plus one per voucher and per instrument a voucher meets,
+    whatever the number of invoices. Each voucher is charged with one conditional UPDATE; if a
+    concurrent claim got there first, that voucher's invoices of the batch get no share."""
+    invoices = [i for i in invoices if i.kind == "invoice" and i.customer_org.is_enterprise]
+    if not invoices:
+        return {}
+    ids = [i.id for i in invoices]
+    claimed = set(db.session.scalars(select(Redemption.invoice_id).where(
+        Redemption.invoice_id.in_(ids))))
+    vouchers = _oldest_usable_vouchers({i.customer_org_id for i in invoices})
+    batch = _Batch(invoices)
+    claims: dict[int, list[Redemption]] = defaultdict(list)
+    for invoice in invoices:
+        voucher = vouchers.get(invoice.customer_org_id)
+        if voucher is None or invoice.id in claimed:
+            continue
+        amount = batch.share(voucher, invoice)
+        if amount > 0:
+            claims[voucher.id].append(Redemption(
+                voucher_id=voucher.id, invoice_id=invoice.id, provider_id=invoice.provider_id,
+                policy_id=voucher.policy_id, entry="claim", state="reserved", amount_fen=amount))
+    reserved = [claim for voucher_id, batch_claims in claims.items()
+                if _take(voucher_id, sum(c.amount_fen for c in batch_claims))
+                for claim in batch_claims]
+    db.session.add_all(reserved)
     db.session.flush()
-    audit.record("voucher.reserved", obj=redemption, voucher_id=voucher.id, invoice_id=invoice.id,
-                 amount_fen=amount)
-    return amount
+    for claim in reserved:
+        audit.record("voucher.reserved", obj=claim, voucher_id=claim.voucher_id,
+                     invoice_id=claim.invoice_id, amount_fen=claim.amount_fen)
+    return {claim.invoice_id: claim.amount_fen for claim in reserved}
+
+
+def reserve_for_invoice(invoice: Invoice) -> int:
+    """Reserve the voucher share of one invoice being issued; returns it (fen)."""
+    return reserve_for_invoices([invoice]).get(invoice.id, 0)
 
 
 @invoice_issuing.connect
-def _answer_invoice_issuing(invoice: Invoice, **extra) -> int:
-    return reserve_for_invoice(invoice)
+def _answer_invoice_issuing(invoices: list[Invoice], **extra) -> dict[int, int]:
+    return reserve_for_invoices(invoices)
 
 
 @quote_requested.connect

@@ -94,8 +94,8 @@ def test_month_close_rolls_back_completely_on_a_crash(make, lab, monkeypatch):
 
 
 def test_voucher_signal_reduces_amount_due(make, lab):
-    def offer(invoice):
-        return 15_000
+    def offer(invoices):
+        return {invoice.id: 15_000 for invoice in invoices}
 
     services.invoice_issuing.connect(offer)
     try:

@@ -121,3 +121,27 @@ def test_per_application_cap(make, lab):
     pricey = make.instrument(organisation=lab["owner"], rates={"enterprise": 1_000_000})
     day = _use(make, pricey, lab["sme"], minutes=480, start=MONDAY_9 + timedelta(days=1))
     assert day.voucher_fen == 2_000_000  # 8 h at 10,000 元/h × 40% = 32,000 元 → 20,000 元 cap
+
+
+def test_month_close_deducts_for_voucher_holders_in_a_few_queries(make, lab):
+    """The close asks the subsidies area once per batch: enterprises without a voucher cost no
+    query of their own, so the number of statements does not grow with their invoices."""
+    from sqlalchemy import event
+
+    others = [make.user(organisation=make.enterprise()) for _ in range(20)]
+    for n, user in enumerate([lab["sme"], *others]):
+        make.usage_session(lab["instrument"], user, MONDAY_9 + timedelta(hours=2 * n))
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        with freeze_time("2026-06-01 02:00:00"):
+            result = billing.close_month("2026-05")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    invoices = db.session.scalars(select(Invoice).order_by(Invoice.id)).all()
+    assert result.invoices == 21 and len(invoices) == 21
+    deducted = [(i.customer_org_id, i.voucher_fen) for i in invoices if i.voucher_fen]
+    assert deducted == [(lab["sme"].organisation_id, 16_000)]  # 40% of 400 元
+    assert db.session.scalar(select(Redemption.invoice_id)) == invoices[0].id
+    assert len(statements) < len(invoices) + 10  # not a query (or more) per invoice
