@@ -1,11 +1,12 @@
 """Demo organisations and the demo accounts of DESIGN.md §5 (development only)."""
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, text
 
 from booking.accounts import services
-from booking.accounts.models import Organisation
+from booking.accounts.models import Organisation, Role, User
 from booking.accounts.rules import make_credit_code
+from booking.core.clock import now_utc
 from booking.extensions import db
 
 DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - documented demo login
@@ -80,5 +81,41 @@ def seed_accounts() -> dict[str, Organisation]:
     return organisations
 
 
+# City and province scales: the peer benchmark's 500 users in all (../shared/peer-bench).
+SCALE_USERS = {"city": 500, "province": 500}
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰", "涛", "明", "超", "霞", "平")
+# (organisation key, role): researchers and students of the providers, staff of the enterprises
+MEMBER_MIX = (("dlut", "member"), ("dlut", "student"), ("ustl", "member"), ("ustl", "student"),
+              ("dicp", "member"), ("sme", "member"), ("sme_anshan", "member"),
+              ("bigco", "member"))
+
+
+def seed_users(organisations: dict[str, Organisation], total: int) -> None:
+    """Generated members (user{n}@demo.cn, the demo password) up to `total` users, bulk-inserted
+    with one password hash (hashing 500 times would take a minute)."""
+    missing = total - db.session.scalar(select(func.count()).select_from(User))
+    if missing <= 0:
+        return
+    first = (db.session.scalar(select(func.max(User.id))) or 0) + 1
+    probe = User()
+    probe.set_password(DEMO_PASSWORD)
+    users, roles = [], []
+    for n in range(first, first + missing):
+        key, role = MEMBER_MIX[n % len(MEMBER_MIX)]
+        org = organisations[key]
+        users.append(dict(id=n, email=f"user{n}@demo.cn", password_hash=probe.password_hash,
+                          name=SURNAMES[n % len(SURNAMES)] + GIVEN[n // len(SURNAMES) % len(GIVEN)],
+                          organisation_id=org.id, membership_confirmed=True, created_at=now_utc()))
+        roles.append(dict(user_id=n, organisation_id=org.id, name=role))
+    db.session.execute(insert(User), users)
+    db.session.execute(insert(Role), roles)
+    if db.session.get_bind().dialect.name == "postgresql":  # ids were given explicitly
+        db.session.execute(text("SELECT setval(pg_get_serial_sequence('users', 'id'), "
+                                "(SELECT max(id) FROM users))"))
+
+
 def seed(scale: str) -> None:
-    seed_accounts()
+    organisations = seed_accounts()
+    if scale in SCALE_USERS:
+        seed_users(organisations, SCALE_USERS[scale])

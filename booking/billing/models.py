@@ -86,7 +86,7 @@ class Invoice(TimestampMixin, db.Model):
         return self.state == "issued" and self.kind == "invoice" and self.amount_due_fen > 0
 
     def is_overdue(self, at: datetime) -> bool:
-        return self.state == "issued" and self.due_at is not None and self.due_at < at
+        return self.is_payable and self.due_at is not None and self.due_at < at
 
     def can_view(self, user: User) -> bool:
         return user.is_authenticated and (

@@ -623,9 +623,10 @@ def finance_organisations(user: User) -> list[Organisation]:
 
 
 def open_invoices(provider_id: int) -> list[Invoice]:
+    """Issued invoices with something to pay (an invoice of waived charges only is not open)."""
     return list(db.session.scalars(select(Invoice).where(
         Invoice.provider_id == provider_id, Invoice.state == "issued",
-        Invoice.kind == "invoice").order_by(Invoice.due_at, Invoice.id)))
+        Invoice.kind == "invoice", Invoice.amount_due_fen > 0).order_by(Invoice.due_at, Invoice.id)))
 
 
 def _year_bounds(year: int) -> tuple[datetime, datetime]:
