@@ -52,6 +52,7 @@ class Config:
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
 
+    OUTBOX_SEND = os.environ.get("OUTBOX_SEND", "background")  # or "inline" (see notifications)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
@@ -95,6 +96,7 @@ class TestingConfig(Config):
             "postgresql://", "postgresql+psycopg://", 1)
     WTF_CSRF_ENABLED = False  # tests that exercise CSRF turn it back on
     LOGIN_RATE_LIMIT = "10000 per minute"  # the rate-limit test tightens it
+    OUTBOX_SEND = "inline"  # tests read what was sent right after the request
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105 - same algorithm, cheap cost: tests hash a lot
     SERVER_NAME = None
 

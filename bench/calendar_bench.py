@@ -8,9 +8,10 @@ script measures in the same run:
     python bench/calendar_bench.py run  --db sqlite:////tmp/booking-bench/city.sqlite
     (PostgreSQL: --db postgresql+psycopg://postgres@127.0.0.1:5432/booking_bench)
 
-seed: a fresh schema through the migrations, the demo accounts, 200 instruments, 500 users and
-about 50,000 bookings over a year (booking.bookings.demo at scale "city"), plus four empty
-always-open instruments for the creation test.
+seed: a fresh schema, `flask db upgrade` and `flask demo seed --scale city` (200 instruments,
+500 users, ~51,000 bookings and 50,000 usage sessions over a year, the peer's volume; --scale
+province: 20,200 instruments and ~1,000,000 bookings), plus four empty always-open instruments
+for the creation test.
 run: (1) calendar JSON of the busiest instrument for the current month, (2) POST
 /api/v1/bookings with distinct slots, then a check that nothing overlaps, (3) the Flask ceiling
 (one SQLite SELECT by primary key, connection kept), and SQL queries per calendar request.
@@ -48,7 +49,7 @@ def make_app(url: str):
 
 
 def state_file(url: str) -> Path:
-    return WORK / f"state-{url.split(':', 1)[0].split('+')[0]}.json"
+    return WORK / f"state-{re.sub(r'[^A-Za-z0-9]+', '_', url)[-80:]}.json"
 
 
 # --- seed ----------------------------------------------------------------------------------------
@@ -66,83 +67,58 @@ def fresh_schema(url: str) -> None:
     engine.dispose()
 
 
-def seed_instruments(organisations, count, always_open=False, **rules):
+def seed_instruments(organisation, count: int) -> list:
+    """Always-open instruments with no bookings, auto-approved, for the creation test."""
     from booking.core.db import utc
     from booking.extensions import db
     from booking.instruments.models import Instrument, OpeningHours, Rate
-    from booking.instruments.rules import CATEGORIES
 
-    categories = list(CATEGORIES)
     made = []
     for n in range(count):
-        owner = organisations[n % len(organisations)]
-        instrument = Instrument(organisation=owner, name_zh=f"大型仪器 {n + 1}",
-                                name_en=f"Instrument {n + 1}", category=categories[n % 15],
-                                original_value_fen=80_000_000 + n * 1_000_000, lab="测试中心",
-                                **{"requires_approval": n % 2 == 0, **rules})
+        instrument = Instrument(organisation=organisation, name_zh=f"压测仪器 {n + 1}",
+                                name_en=f"Bench instrument {n + 1}", category="analytical",
+                                lab="测试中心", lead_minutes=0, max_days_ahead=3650,
+                                requires_approval=False)
         for klass, hourly in (("internal", 10_000), ("academic", 20_000), ("enterprise", 40_000)):
             instrument.rates.append(Rate(customer_class=klass, hourly_fen=hourly,
                                          valid_from=utc(2020, 1, 1)))
-        if always_open:
-            hours = [(d, dtime(0), dtime(23, 59)) for d in range(7)]
-        else:  # weekdays 08-20, every third instrument also on Saturday
-            hours = [(d, dtime(8), dtime(20)) for d in range(6 if n % 3 == 0 else 5)]
-        instrument.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c) for d, o, c in hours]
+        instrument.opening_hours = [OpeningHours(weekday=d, opens=dtime(0), closes=dtime(23, 59))
+                                    for d in range(7)]
         db.session.add(instrument)
         made.append(instrument)
     db.session.flush()
     return made
 
 
-def seed_users(organisations, count):
-    from werkzeug.security import generate_password_hash
-
-    from booking.accounts.models import Role, User
-    from booking.extensions import db
-
-    password_hash = generate_password_hash("demo-pass-2026", method="scrypt")
-    for n in range(count):
-        organisation = organisations[n % len(organisations)]
-        user = User(email=f"bench{n}@demo.cn", name=f"用户{n}", password_hash=password_hash,
-                    organisation=organisation, membership_confirmed=True)
-        user.roles = [Role(organisation=organisation, name="member")]
-        db.session.add(user)
-    db.session.flush()
-
-
-def seed(url: str) -> None:
+def seed(url: str, scale: str) -> None:
+    """`flask demo seed --scale <scale>` on a fresh schema, then the bench's own additions."""
     from sqlalchemy import func, select
 
-    from booking.accounts.demo import seed_accounts
+    from booking.accounts.models import Organisation
     from booking.accounts.services import create_api_token, get_user_by_email
-    from booking.bookings import demo
     from booking.bookings.models import Booking
     from booking.extensions import db
 
     fresh_schema(url)
-    app = make_app(url)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        orgs = seed_accounts()
-        providers = [orgs["dlut"], orgs["ustl"], orgs["dicp"]]
-        seed_instruments(providers, 200)
-        seed_users([o for key, o in orgs.items() if key != "bureau"], 500 - 9)
-        started = time.perf_counter()
-        demo.seed("city")
-        seconds = time.perf_counter() - started
-        spare = seed_instruments(providers[:1], 4, always_open=True, lead_minutes=0,
-                                 max_days_ahead=3650, requires_approval=False)
+    env = {**os.environ, "DATABASE_URL": url, "APP_CONFIG": "development"}
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    subprocess.run([str(BIN / "flask"), "--app", "wsgi", "demo", "seed", "--scale", scale],
+                   cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    with make_app(url).app_context():
+        dlut = db.session.scalar(select(Organisation).where(Organisation.short_code == "DLUT"))
+        spare = [i.id for i in seed_instruments(dlut, 4)]
         _, token = create_api_token(get_user_by_email("sme@demo.cn"), "bench")
-        spare_ids = [i.id for i in spare]
         db.session.commit()
         total = db.session.scalar(select(func.count(Booking.id)))
         busiest = db.session.execute(select(Booking.instrument_id, func.count()).group_by(
             Booking.instrument_id).order_by(func.count().desc()).limit(1)).first()[0]
-    state = {"url": url, "token": token, "busiest": busiest, "spare": spare_ids}
+    state = {"url": url, "scale": scale, "token": token, "busiest": busiest, "spare": spare}
     state_file(url).write_text(json.dumps(state))
-    print(f"seeded {total} bookings in {seconds:.1f} s; busiest instrument {busiest}")
+    print(f"flask demo seed --scale {scale}: {total} bookings in {seconds:.0f} s; "
+          f"busiest instrument {busiest}")
 
 
 # --- run -----------------------------------------------------------------------------------------
@@ -294,11 +270,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["seed", "run"])
     parser.add_argument("--db", default=f"sqlite:///{WORK}/city.sqlite")
+    parser.add_argument("--scale", choices=["city", "province"], default="city")
     parser.add_argument("--duration", default="20s")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     if args.command == "seed":
-        seed(args.db)
+        seed(args.db, args.scale)
     else:
         run(args.db, args.duration)
 

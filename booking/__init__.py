@@ -10,6 +10,7 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime
 from flask_login import current_user
 
+from booking.core.db import engine_options
 from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 # Domain areas in dependency order. Each may have models, routes (a `bp` blueprint) and demo
@@ -69,6 +70,8 @@ def _select_timezone() -> str:
 def _init_extensions(app: Flask) -> None:
     from booking import models  # noqa: F401 - every model registered before migrate/create_all
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path),
                                                      "migrations"))
@@ -84,6 +87,13 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     limiter.init_app(app)
+    # Only a few views carry limits (@limiter.limit checks them itself, inline) and there are no
+    # default limits, so the per-request check flask-limiter hooks in before every request is
+    # pure overhead: 0.14 ms of the 0.9 ms a calendar request takes. Tests of the login and
+    # kiosk limits guard that the decorators still limit.
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:  # not hooked in when RATELIMIT_ENABLED is off
+        hooks.remove(limiter._check_request_limit)
 
     from booking.api import init_api
 

@@ -163,6 +163,14 @@ def notify_reminders_command(base_url):
     click.echo(f"queued {count} reminder(s) about stale instruments")
 
 
+@notify_cli.command("send")
+def notify_send_command():
+    """Send the outbox messages not sent yet (retries those that failed; for cron)."""
+    from booking.core.notifications import send_pending
+
+    click.echo(f"sent {send_pending(limit=10_000)} message(s)")
+
+
 @subsidies_cli.command("reimburse")
 @click.option("--quarter", required=True, help="YYYYQn, e.g. 2026Q2")
 def reimburse_command(quarter):

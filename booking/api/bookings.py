@@ -11,6 +11,7 @@ from booking.api.auth import SECURITY, api_user, bearer_token, token_required
 from booking.billing.services import NoRate, quote_booking
 from booking.bookings import rules, services
 from booking.bookings.models import Booking
+from booking.core.db import reads_first
 from booking.core.notifications import commit
 from booking.errors import api_abort
 from booking.extensions import db
@@ -139,7 +140,7 @@ def _refused(refused: services.BookingRefused):
 
 @blp.route("/bookings")
 class Bookings(MethodView):
-    decorators = [token_required]
+    decorators = [token_required, reads_first]  # reads_first wraps (runs before) the token check
 
     @blp.arguments(ListArgs, location="query")
     @blp.response(200, BookingListSchema)

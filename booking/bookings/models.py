@@ -1,12 +1,13 @@
 """Bookings, private calendar-feed tokens and training requests.
 
 The no-overlap invariant of occupying bookings lives in the database (migration 0003: a
-PostgreSQL exclusion constraint, SQLite triggers), not in this metadata.
+PostgreSQL exclusion constraint, SQLite triggers), not in this metadata; so does the longest
+booking (migration 0007).
 """
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
@@ -15,6 +16,11 @@ from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 from booking.instruments.models import Instrument
+from booking.instruments.rules import MAX_BOOKING_MINUTES
+
+#: A booking overlapping [start, end) starts after start - MAX_LENGTH: with that lower bound an
+#: overlap search reads a short range of ix_bookings_instrument_start, not the whole history.
+MAX_LENGTH = timedelta(minutes=MAX_BOOKING_MINUTES)
 
 
 class Booking(TimestampMixin, db.Model):
@@ -52,6 +58,11 @@ class Booking(TimestampMixin, db.Model):
     @property
     def occupies(self) -> bool:
         return self.state in OCCUPYING_STATES
+
+    @classmethod
+    def overlapping(cls, start: datetime, end: datetime):
+        """Bookings that overlap [start, end), as an index-range condition."""
+        return and_(cls.start_at < end, cls.start_at > start - MAX_LENGTH, cls.end_at > start)
 
     @property
     def minutes(self) -> int:

@@ -20,6 +20,7 @@ from booking.bookings.forms import (
     local_to_utc,
 )
 from booking.bookings.models import Booking, TrainingRequest
+from booking.core.db import reads_first
 from booking.core.money import format_cny
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
@@ -94,8 +95,8 @@ def _calendar_events(view: services.CalendarView, timezone: str) -> list[dict]:
     tz = ZoneInfo(timezone)
 
     def span(start, end):
-        return {"start": start.astimezone(tz).strftime("%Y-%m-%dT%H:%M"),
-                "end": end.astimezone(tz).strftime("%Y-%m-%dT%H:%M")}
+        return {"start": start.astimezone(tz).isoformat(timespec="minutes")[:16],
+                "end": end.astimezone(tz).isoformat(timespec="minutes")[:16]}
 
     events = [{**span(s, e), "groupId": "free", "display": "background",
                "classNames": ["ev-free"], "extendedProps": {"kind": "free"}} for s, e in view.free]
@@ -117,7 +118,9 @@ def calendar_labels() -> dict:
 @bp.route("/instruments/<int:instrument_id>/calendar.json")
 def calendar_json(instrument_id):
     """FullCalendar events for one instrument, times as wall clock in its timezone."""
-    instrument = _instrument_or_404(instrument_id)
+    instrument = services.calendar_instrument(instrument_id)
+    if instrument is None or not services.can_see_instrument(instrument, current_user):
+        abort(404)
     start, end = _range(instrument)
     view = services.calendar_view(instrument, current_user, start, end)
     return jsonify(_calendar_events(view, instrument.timezone))
@@ -173,6 +176,7 @@ def _submit_booking(instrument: Instrument, form: BookingForm) -> list[str]:
 
 
 @bp.route("/instruments/<int:instrument_id>/book", methods=["GET", "POST"])
+@reads_first
 def book(instrument_id):
     instrument = _instrument_or_404(instrument_id)
     form = _booking_form(instrument)

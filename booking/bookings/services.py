@@ -2,19 +2,20 @@
 never commit: the route (or CLI command) commits once."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Connection, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import Role, User
 from booking.bookings import rules
-from booking.bookings.models import Booking, FeedToken, TrainingRequest
+from booking.bookings.models import MAX_LENGTH, Booking, FeedToken, TrainingRequest
 from booking.core import audit
 from booking.core.clock import now_utc, to_local
-from booking.core.db import UTCDateTime
+from booking.core.db import UTCDateTime, take_write_lock
 from booking.core.notifications import queue_message
 from booking.extensions import db
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Qualification
@@ -46,7 +47,7 @@ def can_see_instrument(instrument: Instrument, user: User | None) -> bool:
 
 
 # --- loading the facts the rules need ----------------------------------------------------------
-def policy_for(instrument: Instrument) -> rules.Policy:
+def policy_for(instrument: "Instrument | CalendarInstrument") -> rules.Policy:
     return rules.Policy(
         timezone=instrument.timezone, slot_minutes=instrument.slot_minutes,
         min_minutes=instrument.min_minutes, max_minutes=instrument.max_minutes,
@@ -58,29 +59,68 @@ def policy_for(instrument: Instrument) -> rules.Policy:
         requires_qualification=instrument.requires_qualification)
 
 
-# The calendar is the hottest read of the site: its statements are built once, with bound
-# parameters, instead of on every request (SQLAlchemy then reuses the compiled SQL).
-_HOURS = select(OpeningHours.weekday, OpeningHours.opens, OpeningHours.closes).where(
-    OpeningHours.instrument_id == bindparam("instrument_id"))
-_EXCEPTIONS = select(OpeningException.day, OpeningException.opens, OpeningException.closes).where(
-    OpeningException.instrument_id == bindparam("instrument_id"),
-    OpeningException.day.between(bindparam("first"), bindparam("last")))
-_BLACKOUTS = select(Blackout.start_at, Blackout.end_at).where(
-    Blackout.instrument_id == bindparam("instrument_id"),
-    Blackout.start_at < bindparam("end", type_=UTCDateTime),
-    Blackout.end_at > bindparam("start", type_=UTCDateTime))
-_SHOWN = select(Booking.id, Booking.user_id, Booking.state, Booking.start_at,
-                Booking.end_at).where(
-    Booking.instrument_id == bindparam("instrument_id"),
-    Booking.state.in_((*rules.OCCUPYING_STATES, "completed")),
-    Booking.start_at < bindparam("end", type_=UTCDateTime),
-    Booking.end_at > bindparam("start", type_=UTCDateTime)).order_by(Booking.start_at)
+# The calendar is the hottest read of the site: its statements are plain Core (table columns,
+# run on the session's connection, no ORM result processing), built once with bound parameters
+# so SQLAlchemy reuses the compiled SQL.
+_hours, _exceptions = OpeningHours.__table__.c, OpeningException.__table__.c
+_blackouts, _bookings, _instruments = Blackout.__table__.c, Booking.__table__.c, Instrument.__table__.c
+_HOURS = select(_hours.weekday, _hours.opens, _hours.closes).where(
+    _hours.instrument_id == bindparam("instrument_id"))
+_EXCEPTIONS = select(_exceptions.day, _exceptions.opens, _exceptions.closes).where(
+    _exceptions.instrument_id == bindparam("instrument_id"),
+    _exceptions.day.between(bindparam("first"), bindparam("last")))
+_BLACKOUTS = select(_blackouts.start_at, _blackouts.end_at).where(
+    _blackouts.instrument_id == bindparam("instrument_id"),
+    _blackouts.start_at < bindparam("end", type_=UTCDateTime),
+    _blackouts.end_at > bindparam("start", type_=UTCDateTime))
+_SHOWN = select(_bookings.id, _bookings.user_id, _bookings.state, _bookings.start_at,
+                _bookings.end_at).where(
+    _bookings.instrument_id == bindparam("instrument_id"),
+    _bookings.state.in_((*rules.OCCUPYING_STATES, "completed")),
+    _bookings.start_at < bindparam("end", type_=UTCDateTime),
+    _bookings.start_at > bindparam("earliest", type_=UTCDateTime),
+    _bookings.end_at > bindparam("start", type_=UTCDateTime)).order_by(_bookings.start_at)
 
 
-def opening_calendar(instrument: Instrument, start: datetime, end: datetime
-                     ) -> rules.OpeningCalendar:
+class CalendarInstrument(NamedTuple):
+    """The columns of an instrument its calendar needs (policy_for and can_see_instrument
+    accept it in place of the ORM object)."""
+
+    id: int
+    organisation_id: int
+    timezone: str
+    status: str
+    is_public: bool
+    slot_minutes: int
+    min_minutes: int
+    max_minutes: int
+    lead_minutes: int
+    max_days_ahead: int
+    cancel_deadline_hours: int
+    approval_timeout_hours: int
+    allows_self_operated: bool
+    allows_staff_operated: bool
+    requires_qualification: bool
+
+    @property
+    def is_listed(self) -> bool:
+        return self.is_public and self.status != "retired"
+
+
+_CALENDAR_INSTRUMENT = select(*(_instruments[name] for name in CalendarInstrument._fields)).where(
+    _instruments.id == bindparam("instrument_id"))
+
+
+def calendar_instrument(instrument_id: int) -> CalendarInstrument | None:
+    row = db.session.connection().execute(_CALENDAR_INSTRUMENT,
+                                          {"instrument_id": instrument_id}).first()
+    return CalendarInstrument(*row) if row is not None else None
+
+
+def opening_calendar(instrument: Instrument | CalendarInstrument, start: datetime, end: datetime,
+                     connection: Connection | None = None) -> rules.OpeningCalendar:
     """Weekly hours, the exceptions and blackouts that touch [start, end): three column queries."""
-    execute = db.session.execute
+    execute = (connection or db.session.connection()).execute
     hours = execute(_HOURS, {"instrument_id": instrument.id})
     exceptions = execute(_EXCEPTIONS, {
         "instrument_id": instrument.id, "first": to_local(start, instrument.timezone).date(),
@@ -97,7 +137,7 @@ def bookings_between(instrument: Instrument, start: datetime, end: datetime,
                      states=rules.OCCUPYING_STATES) -> list[Booking]:
     return list(db.session.scalars(select(Booking).where(
         Booking.instrument_id == instrument.id, Booking.state.in_(states),
-        Booking.start_at < end, Booking.end_at > start).order_by(Booking.start_at)))
+        Booking.overlapping(start, end)).order_by(Booking.start_at)))
 
 
 def is_qualified(instrument: Instrument, user: User) -> bool:
@@ -141,14 +181,15 @@ class CalendarView:
     blackouts: tuple[rules.Interval, ...]
 
 
-def calendar_view(instrument: Instrument, viewer: User | None, start: datetime, end: datetime
-                  ) -> CalendarView:
+def calendar_view(instrument: CalendarInstrument, viewer: User | None, start: datetime,
+                  end: datetime) -> CalendarView:
     """Everything the calendar shows for [start, end), in a fixed number of queries (plain
     column rows, no ORM objects: this is the hottest read of the site)."""
     viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
-    shown = db.session.execute(_SHOWN, {"instrument_id": instrument.id, "start": start,
-                                        "end": end}).all()
-    calendar = opening_calendar(instrument, start, end)
+    connection = db.session.connection()
+    shown = connection.execute(_SHOWN, {"instrument_id": instrument.id, "start": start,
+                                        "end": end, "earliest": start - MAX_LENGTH}).all()
+    calendar = opening_calendar(instrument, start, end, connection)
     busy = [(b.start_at, b.end_at) for b in shown if b.state in rules.OCCUPYING_STATES]
     free = rules.availability(policy_for(instrument), calendar, busy, start, end, now_utc())
     return CalendarView(free=free,
@@ -186,6 +227,7 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode)
     if problems:
         raise BookingRefused(problems)
+    take_write_lock(db.session)
     now = now_utc()
     automatic = not instrument.requires_approval
     booking = Booking(instrument=instrument, user=user, organisation_id=user.organisation_id,

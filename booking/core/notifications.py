@@ -2,12 +2,19 @@
 
 An e-mail therefore never announces something that was rolled back. Without MAIL_SERVER the
 message is written to the log and marked delivered by "log" (development, tests).
+
+In a web request the sending happens on a background thread of the worker (OUTBOX_SEND =
+"background"): the response never waits for an SMTP server, and on SQLite marking messages
+sent takes one write transaction per burst instead of a second one per request. CLI commands
+and tests send inline. `flask notify send` retries what failed.
 """
+import os
 import smtplib
+import threading
 from datetime import datetime
 from email.message import EmailMessage
 
-from flask import current_app
+from flask import Flask, current_app, has_request_context
 from sqlalchemy import String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -78,9 +85,49 @@ def _deliver(message: OutboxMessage) -> str:
     return "smtp"
 
 
+class BackgroundSender:
+    """One daemon thread per worker process that sends the outbox whenever it is woken."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.wanted = threading.Event()
+        self.idle = threading.Event()  # set whenever a round of sending has finished
+        self.pid = os.getpid()
+        threading.Thread(target=self._run, name="outbox-sender", daemon=True).start()
+
+    def wake(self) -> None:
+        self.idle.clear()
+        self.wanted.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wanted.wait()
+            self.wanted.clear()
+            with self.app.app_context():
+                try:
+                    send_pending()
+                except Exception:  # noqa: BLE001 - keep the thread alive; the next wake retries
+                    self.app.logger.exception("sending the outbox failed")
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+            self.idle.set()
+
+
+def background_sender(app: Flask) -> BackgroundSender:
+    sender = app.extensions.get("outbox_sender")
+    if sender is None or sender.pid != os.getpid():  # threads do not survive a fork
+        sender = app.extensions["outbox_sender"] = BackgroundSender(app)
+    return sender
+
+
 def commit() -> None:
-    """Commit the request's unit of work, then send what it queued."""
+    """Commit the unit of work, then have what it queued sent."""
     queued = db.session.info.pop("outbox_queued", False)
     db.session.commit()
-    if queued:
+    if not queued:
+        return
+    if has_request_context() and current_app.config["OUTBOX_SEND"] == "background":
+        background_sender(current_app._get_current_object()).wake()
+    else:
         send_pending()

@@ -47,7 +47,7 @@ def category_choices(locale: str) -> list[tuple[str, str]]:
             for code, names in rules.CATEGORIES.items()]
 
 
-def _minutes(label, default, low=1, high=10080):
+def _minutes(label, default, low=1, high=rules.MAX_BOOKING_MINUTES):
     return IntegerField(label, default=default, validators=[InputRequired(),
                                                             NumberRange(low, high)])
 

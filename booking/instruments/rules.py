@@ -125,6 +125,11 @@ def rate_order_problems(hourly_by_class: dict[str, int]) -> list[str]:
     return []
 
 
+#: No instrument takes bookings longer than a week; the database refuses longer bookings
+#: (migration 0007), which keeps every overlap search a short index range.
+MAX_BOOKING_MINUTES = 7 * 24 * 60
+
+
 def booking_rules_problems(slot_minutes: int, min_minutes: int, max_minutes: int) -> list[str]:
     problems = []
     if max_minutes < min_minutes:

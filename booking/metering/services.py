@@ -65,7 +65,7 @@ def _other_bookings(instrument_id: int, start: datetime, end: datetime,
                     booking_id: int | None) -> list[tuple[datetime, datetime]]:
     query = select(Booking.start_at, Booking.end_at).where(
         Booking.instrument_id == instrument_id, Booking.state.in_(OCCUPYING_STATES),
-        Booking.start_at < end, Booking.end_at > start)
+        Booking.overlapping(start, end))
     if booking_id is not None:
         query = query.where(Booking.id != booking_id)
     return [tuple(row) for row in db.session.execute(query)]

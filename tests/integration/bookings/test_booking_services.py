@@ -108,6 +108,24 @@ def test_the_guard_also_covers_updates_and_direct_inserts(make, lab):
     assert make.placed_booking(other_instrument, student, TUESDAY_10).id
 
 
+def test_bookings_last_at_most_a_week_and_long_ones_still_clash(make, lab):
+    """The database refuses bookings over 7 days; the overlap guard, which only searches the
+    week before a new booking, still finds a week-long booking that reaches into it."""
+    instrument, _, student = lab
+    week = 7 * 24 * 60
+    with pytest.raises(IntegrityError):
+        make.placed_booking(instrument, student, TUESDAY_10, minutes=week + 30, state="approved")
+    db.session.rollback()
+    long_one = make.placed_booking(instrument, student, TUESDAY_10, minutes=week, state="approved")
+    with pytest.raises(IntegrityError):  # starts in the last half hour of the week-long one
+        make.placed_booking(instrument, student, long_one.end_at - timedelta(minutes=30),
+                            state="approved")
+    db.session.rollback()
+    assert make.placed_booking(instrument, student, long_one.end_at, state="approved").id
+    assert [b.id for b in services.bookings_between(
+        instrument, long_one.end_at - timedelta(minutes=1), long_one.end_at)] == [long_one.id]
+
+
 def test_start_must_precede_end(make, lab):
     instrument, _, student = lab
     with pytest.raises(IntegrityError):

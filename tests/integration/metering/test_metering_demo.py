@@ -1,4 +1,6 @@
 """The usage demo: sessions of completed bookings, then walk-ups up to the scale's target."""
+from itertools import pairwise
+
 from sqlalchemy import func, select
 
 from booking.bookings import demo as booking_demo
@@ -24,5 +26,5 @@ def test_walk_ups_fill_free_time_with_internal_users_only(make, monkeypatch):
     walk_ups = [s for s in sessions if s.booking_id is None]
     assert len(sessions) == from_bookings + 40 and len(walk_ups) == 40
     assert {s.user_id for s in walk_ups} <= insiders
-    for earlier, later in zip(sessions, sessions[1:]):
+    for earlier, later in pairwise(sessions):
         assert earlier.ended_at is None or earlier.ended_at <= later.started_at

@@ -1,0 +1,45 @@
+"""The outbox is sent after commit: inline outside requests, on a worker thread in requests."""
+import threading
+
+from booking.core import notifications
+from booking.core.notifications import OutboxMessage, commit, queue_message
+from booking.extensions import db
+
+
+def test_background_sender_sends_on_its_own_thread(app, monkeypatch):
+    calls = []
+    monkeypatch.setattr(notifications, "send_pending",
+                        lambda: calls.append(threading.current_thread().name))
+    sender = notifications.BackgroundSender(app)
+    sender.wake()
+    assert sender.idle.wait(timeout=10)
+    assert calls == ["outbox-sender"]
+
+
+def test_request_commit_wakes_the_sender_instead_of_sending(app, monkeypatch):
+    woken = []
+
+    class FakeSender:
+        def wake(self):
+            woken.append(True)
+
+    monkeypatch.setitem(app.config, "OUTBOX_SEND", "background")
+    monkeypatch.setattr(notifications, "background_sender", lambda _app: FakeSender())
+    with app.test_request_context("/", method="POST"):
+        message = queue_message("a@example.cn", "Hello", "Body", kind="test")
+        commit()
+    assert woken == [True] and message.sent_at is None
+
+
+def test_commit_outside_a_request_sends_inline(app):
+    message = queue_message("b@example.cn", "Hello", "Body", kind="test")
+    commit()
+    assert db.session.get(OutboxMessage, message.id).transport == "log"
+
+
+def test_notify_send_command_retries_what_is_pending(app):
+    message = queue_message("c@example.cn", "Hello", "Body", kind="test")
+    db.session.flush()
+    result = app.test_cli_runner().invoke(args=["notify", "send"])
+    assert result.exit_code == 0 and "sent 1 message(s)" in result.output, result.output
+    assert message.sent_at is not None and message.attempts == 1
