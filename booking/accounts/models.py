@@ -15,7 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts.rules import ORG_KINDS, PROVIDER_KINDS, ROLES
@@ -203,4 +203,5 @@ class ApiToken(TimestampMixin, db.Model):
 
     @classmethod
     def find(cls, raw: str) -> "ApiToken | None":
-        return db.session.scalar(select(cls).where(cls.token_hash == hash_token(raw)))
+        return db.session.scalar(select(cls).where(cls.token_hash == hash_token(raw))
+                                 .options(joinedload(cls.user)))

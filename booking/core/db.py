@@ -178,8 +178,6 @@ def take_write_lock(session) -> None:
     """Take SQLite's write lock now, ending a read-only transaction begun by a @reads_first
     view. Call it before the first write: what was read stays loaded but is re-checked by the
     database's own constraints, as on PostgreSQL under READ COMMITTED."""
-    if has_request_context():
-        g.lock_late = False  # later transactions of the request (the outbox) lock up front
     connection = session.connection()
     if connection.dialect.name != "sqlite" or connection.info.get("write_locked", True):
         return

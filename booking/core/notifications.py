@@ -19,7 +19,7 @@ from sqlalchemy import String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.core.clock import now_utc
-from booking.core.db import UTCDateTime
+from booking.core.db import UTCDateTime, take_write_lock
 from booking.extensions import db
 
 
@@ -47,6 +47,7 @@ def queue_message(recipient: str, subject: str, body: str, kind: str) -> OutboxM
 
 def send_pending(limit: int = 100) -> int:
     """Deliver unsent messages; returns how many went out. Safe to call repeatedly."""
+    take_write_lock(db.session)  # after a @reads_first view's commit, lock before reading
     pending = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < 5)
         .order_by(OutboxMessage.id).limit(limit)
