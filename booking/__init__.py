@@ -70,6 +70,7 @@ def _select_timezone() -> str:
 def _init_extensions(app: Flask) -> None:
     from booking import models  # noqa: F401 - every model registered before migrate/create_all
 
+    app.json.sort_keys = False  # keys keep the order the views give them; sorting costs time
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
         app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     db.init_app(app)

@@ -1,5 +1,6 @@
 """Booking calendar, booking form, my bookings, the approval queue, qualifications, iCal feeds."""
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
@@ -90,21 +91,25 @@ def _range(instrument: Instrument) -> tuple[datetime, datetime]:
 
 
 # --- calendar and booking form -----------------------------------------------------------------
+@lru_cache(maxsize=65536)  # pure; the same slot boundaries come back on every request
+def _wall_clock_text(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="minutes")[:16]
+
+
 def _calendar_events(view: services.CalendarView, timezone: str) -> list[dict]:
-    """Language-neutral events (the page supplies the labels): free, blackout, busy, own."""
-    tz = ZoneInfo(timezone)
+    """Language-neutral events (the page supplies the labels): free, blackout, busy, own.
+    Times are wall clock at the instrument, without offset, as FullCalendar expects them."""
+    def local(moment: datetime) -> str:
+        return _wall_clock_text(moment, timezone)
 
-    def span(start, end):
-        return {"start": start.astimezone(tz).isoformat(timespec="minutes")[:16],
-                "end": end.astimezone(tz).isoformat(timespec="minutes")[:16]}
-
-    events = [{**span(s, e), "groupId": "free", "display": "background",
+    events = [{"start": local(s), "end": local(e), "groupId": "free", "display": "background",
                "classNames": ["ev-free"], "extendedProps": {"kind": "free"}} for s, e in view.free]
-    events += [{**span(s, e), "display": "background", "classNames": ["ev-blackout"],
-                "extendedProps": {"kind": "blackout"}} for s, e in view.blackouts]
-    events += [{**span(s, e), "classNames": ["ev-busy"], "extendedProps": {"kind": "busy"}}
-               for s, e in view.others]
-    events += [{**span(b.start_at, b.end_at), "id": str(b.id),
+    events += [{"start": local(s), "end": local(e), "display": "background",
+                "classNames": ["ev-blackout"], "extendedProps": {"kind": "blackout"}}
+               for s, e in view.blackouts]
+    events += [{"start": local(s), "end": local(e), "classNames": ["ev-busy"],
+                "extendedProps": {"kind": "busy"}} for s, e in view.others]
+    events += [{"start": local(b.start_at), "end": local(b.end_at), "id": str(b.id),
                 "classNames": ["ev-own", f"ev-{b.state}"],
                 "extendedProps": {"kind": "own", "state": b.state}} for b in view.own]
     return events

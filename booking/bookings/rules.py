@@ -6,6 +6,7 @@ Problem messages are English msgids with %(name)s parameters; whoever shows one 
 """
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from booking.core.problems import Problem, _l
@@ -153,7 +154,15 @@ def _hours_on(day: date, calendar: OpeningCalendar) -> list[tuple[time, time]]:
 def opening_intervals(calendar: OpeningCalendar, start: datetime, end: datetime
                       ) -> list[Interval]:
     """Opening hours between start and end, as merged UTC intervals."""
-    tz = ZoneInfo(calendar.timezone)
+    return list(_opening_intervals(calendar.timezone, calendar.weekly,
+                                   frozenset(calendar.exceptions.items()), start, end))
+
+
+@lru_cache(maxsize=4096)  # pure: every calendar request of a month asks the same question
+def _opening_intervals(timezone: str, weekly: tuple[WeeklyHours, ...], exceptions: frozenset,
+                       start: datetime, end: datetime) -> tuple[Interval, ...]:
+    calendar = OpeningCalendar(timezone, weekly, dict(exceptions))
+    tz = ZoneInfo(timezone)
     day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
     intervals = []
     while day <= last:
@@ -162,10 +171,11 @@ def opening_intervals(calendar: OpeningCalendar, start: datetime, end: datetime
                         else _wall_clock(day, closes, tz))
             intervals.append((_wall_clock(day, opens, tz), close_at))
         day += timedelta(days=1)
-    return clip(merge(intervals), start, end)
+    return tuple(clip(merge(intervals), start, end))
 
 
 # --- slot grid ---------------------------------------------------------------------------------
+@lru_cache(maxsize=65536)  # pure; calendars ask about the same boundaries again and again
 def floor_to_grid(moment: datetime, slot_minutes: int, timezone: str) -> datetime:
     """The latest grid point not after `moment`; the grid starts at local midnight."""
     local = moment.astimezone(ZoneInfo(timezone))
@@ -218,7 +228,10 @@ def availability(policy: Policy, calendar: OpeningCalendar, busy, start: datetim
     window = bookable_window(policy, start, end, now)
     if policy.status != "active" or window is None:
         return []
-    free = subtract(opening_intervals(calendar, *window), [*calendar.blackouts, *busy])
+    # opening hours of the whole range, then cut to the window: the same (cached) question
+    # for every request of the range, whatever the time now
+    free = subtract(clip(opening_intervals(calendar, start, end), *window),
+                    [*calendar.blackouts, *busy])
     minimum = timedelta(minutes=policy.min_minutes)
     fitted = [(ceil_to_grid(s, policy.slot_minutes, policy.timezone),
                floor_to_grid(e, policy.slot_minutes, policy.timezone)) for s, e in free]
