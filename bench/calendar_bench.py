@@ -217,37 +217,46 @@ def check_no_overlaps(url: str, spare: list[int]) -> tuple[int, int]:
     return overlaps, created
 
 
-def run(url: str, duration: str) -> None:
+def run(url: str, duration: str, only: str | None = None) -> None:
+    """The measurements, one after the other on an otherwise idle machine; `only`: just one
+    (calendar, create or ceiling)."""
     state = json.loads(state_file(url).read_text())
     env = {"DATABASE_URL": url, "APP_CONFIG": "development", "RATELIMIT_ENABLED": "0"}
     start, end = month_range()
     path = f"/instruments/{state['busiest']}/calendar.json?start={start}&end={end}"
-    rows = [("calendar_json_month", calendar_queries(url, path))]
-    pid = start_gunicorn("wsgi:app", PORT, env, ROOT, "/healthz")
-    try:
-        results = {"calendar_json_month": wrk(f"http://127.0.0.1:{PORT}{path}", duration,
-                                              ROOT / "bench/lua/get_count.lua")}
-        base = first_free_day(url, state["spare"])
-        results["api_create"] = wrk(f"http://127.0.0.1:{PORT}/", duration,
-                                    ROOT / "bench/lua/booking_create.lua", {
-                                        "API_TOKEN": state["token"],
-                                        "BASE_TS": str(int(base.timestamp())),
-                                        "FIRST_INSTRUMENT": str(state["spare"][0]),
-                                        "N_INSTRUMENTS": str(len(state["spare"])),
-                                        "WRK_THREADS": "2"})
-    finally:
-        stop(pid)
-    results["flask_ceiling_pk_keepconn"] = ceiling(duration)
-    overlaps, created = check_no_overlaps(url, state["spare"])
+    results = {}
+    if only in (None, "calendar", "create"):
+        pid = start_gunicorn("wsgi:app", PORT, env, ROOT, "/healthz")
+        try:
+            if only in (None, "calendar"):
+                results["calendar_json_month"] = wrk(f"http://127.0.0.1:{PORT}{path}", duration,
+                                                     ROOT / "bench/lua/get_count.lua")
+            if only in (None, "create"):
+                base = first_free_day(url, state["spare"])
+                results["api_create"] = wrk(f"http://127.0.0.1:{PORT}/", duration,
+                                            ROOT / "bench/lua/booking_create.lua", {
+                                                "API_TOKEN": state["token"],
+                                                "BASE_TS": str(int(base.timestamp())),
+                                                "FIRST_INSTRUMENT": str(state["spare"][0]),
+                                                "N_INSTRUMENTS": str(len(state["spare"])),
+                                                "WRK_THREADS": "2"})
+        finally:
+            stop(pid)
+    if only in (None, "ceiling"):
+        results["flask_ceiling_pk_keepconn"] = ceiling(duration)
+    print(f"{state.get('scale', 'city')} scale, {url.split(':', 1)[0]}")
     print("test\treq_per_s\tp50\tp99\tcounters")
     for name, result in results.items():
         print(f"{name}\t{result['rps']:.0f}\t{result['p50']}\t{result['p99']}\t{result['counters']}")
-    print(f"SQL queries per calendar request: {rows[0][1]}")
-    print(f"bookings created on the bench instruments: {created}; overlapping pairs: {overlaps}")
-    ratio = results["calendar_json_month"]["rps"] / results["flask_ceiling_pk_keepconn"]["rps"]
-    print(f"calendar / ceiling: {ratio:.0%}; calendar / NEMO (29 req/s): "
-          f"{results['calendar_json_month']['rps'] / 29:.0f}x; create / NEMO (65 req/s): "
-          f"{results['api_create']['rps'] / 65:.1f}x")
+    if "calendar_json_month" in results:
+        print(f"SQL statements per calendar request: {calendar_queries(url, path)}")
+    if "api_create" in results:
+        overlaps, created = check_no_overlaps(url, state["spare"])
+        print(f"bookings created on the bench instruments so far: {created}; "
+              f"overlapping pairs: {overlaps}")
+    if {"calendar_json_month", "flask_ceiling_pk_keepconn"} <= set(results):
+        ratio = results["calendar_json_month"]["rps"] / results["flask_ceiling_pk_keepconn"]["rps"]
+        print(f"calendar / ceiling: {ratio:.0%} (compare with NEMO: run_bench.sh nemo, same run)")
 
 
 def ceiling(duration: str) -> dict:
@@ -272,12 +281,13 @@ def main() -> None:
     parser.add_argument("--db", default=f"sqlite:///{WORK}/city.sqlite")
     parser.add_argument("--scale", choices=["city", "province"], default="city")
     parser.add_argument("--duration", default="20s")
+    parser.add_argument("--only", choices=["calendar", "create", "ceiling"])
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     if args.command == "seed":
         seed(args.db, args.scale)
     else:
-        run(args.db, args.duration)
+        run(args.db, args.duration, args.only)
 
 
 if __name__ == "__main__":
