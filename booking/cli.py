@@ -73,8 +73,11 @@ def seed_command(scale, if_empty):
 @billing_cli.command("close")
 @click.option("--month", required=True, help="YYYY-MM (local time of Asia/Shanghai)")
 def billing_close_command(month):
-    """Invoice the month's uncharged usage and penalties (idempotent, one transaction)."""
+    """Invoice the month's uncharged usage, penalties and samples (idempotent, one
+    transaction), and e-mail each customer their invoice (the outbox; `notify send` sends what
+    is left)."""
     from booking.billing import services
+    from booking.core.notifications import commit
 
     try:
         services.month_bounds(month)
@@ -83,7 +86,7 @@ def billing_close_command(month):
     facts = services.month_facts(month)
     with click.progressbar(length=len(facts), label=f"Pricing {month}") as bar:
         result = services.close_month(month, facts, progress=bar.update)
-    db.session.commit()
+    commit()
     click.echo(f"{month}: {result.invoices} invoices, {result.lines} charges, "
                f"amount due {result.amount_fen / 100:.2f} CNY")
 

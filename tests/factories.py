@@ -95,15 +95,18 @@ class Factory:
 
     # --- bookings (issue 4) -----------------------------------------------------------------
     def booking(self, instrument, user, start, minutes=60, mode="self_operated",
-                purpose="XRD of catalyst samples"):
-        """A booking requested through the real service (every rule applies)."""
+                purpose="XRD of catalyst samples", samples=None):
+        """A booking requested through the real service (every rule applies). `samples`:
+        by default 1 for a staff-operated booking, 0 for a self-operated one."""
         from datetime import timedelta
 
         from booking.bookings.services import create_booking
 
+        if samples is None:
+            samples = 1 if mode == "staff_operated" else 0
         booking = create_booking(instrument, user, start=start,
                                  end=start + timedelta(minutes=minutes), mode=mode,
-                                 purpose=purpose)
+                                 purpose=purpose, samples=samples)
         db.session.commit()
         return booking
 

@@ -32,6 +32,12 @@ class RangeArgs(ma.Schema):
             raise ma.ValidationError("end must be after start, at most 92 days later", "end")
 
 
+class QuoteArgs(RangeArgs):
+    mode = ma.fields.String(load_default="self_operated", validate=ma.validate.OneOf(rules.MODES))
+    samples = ma.fields.Integer(load_default=0, metadata={
+        "description": "staff-operated (送样): samples handed in, charged per sample"})
+
+
 class IntervalSchema(ma.Schema):
     start = ma.fields.DateTime()
     end = ma.fields.DateTime()
@@ -48,6 +54,8 @@ class QuoteSchema(ma.Schema):
     fee_fen = ma.fields.Integer()
     voucher_fen = ma.fields.Integer()
     payable_fen = ma.fields.Integer()
+    samples = ma.fields.Integer()
+    samples_fee_fen = ma.fields.Integer(metadata={"description": "included in fee_fen"})
 
 
 class BookingRequestSchema(ma.Schema):
@@ -56,6 +64,9 @@ class BookingRequestSchema(ma.Schema):
     end = ma.fields.AwareDateTime(required=True)
     purpose = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
     mode = ma.fields.String(load_default="self_operated", validate=ma.validate.OneOf(rules.MODES))
+    samples = ma.fields.Integer(load_default=0, metadata={
+        "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES} "
+                       "(samples_required otherwise); self-operated: 0"})
 
 
 class BookingSchema(ma.Schema):
@@ -67,6 +78,7 @@ class BookingSchema(ma.Schema):
     end = ma.fields.DateTime(attribute="end_at")
     state = ma.fields.String()
     mode = ma.fields.String()
+    samples = ma.fields.Integer(attribute="sample_count")
     purpose = ma.fields.String()
     created_at = ma.fields.DateTime()
     decided_at = ma.fields.DateTime(allow_none=True)
@@ -121,14 +133,16 @@ class Availability(MethodView):
 class QuoteView(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(RangeArgs, location="query")
+    @blp.arguments(QuoteArgs, location="query")
     @blp.response(200, QuoteSchema)
     @blp.doc(security=SECURITY)
     def get(self, args, instrument_id):
-        """The price of [start, end) for the token's user."""
+        """The price of [start, end) for the token's user, with the samples of a
+        staff-operated booking."""
         instrument = _visible_instrument(instrument_id, api_user())
         try:
-            return quote_booking(instrument, api_user(), args["start"], args["end"])
+            return quote_booking(instrument, api_user(), args["start"], args["end"],
+                                 args["mode"], args["samples"])
         except NoRate:
             api_abort(422, "no_rate", "The instrument has no rate for your customer class.")
 
@@ -174,7 +188,8 @@ class Bookings(MethodView):
         try:
             booking = services.create_booking(instrument, api_user(), start=body["start"],
                                               end=body["end"], mode=body["mode"],
-                                              purpose=body["purpose"].strip())
+                                              purpose=body["purpose"].strip(),
+                                              samples=body["samples"])
         except services.BookingRefused as refused:
             _refused(refused)
         except services.BookingClash:

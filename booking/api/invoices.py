@@ -16,6 +16,8 @@ blp = Blueprint("api_invoices", __name__, description="Invoices and payments")
 
 
 class LineSchema(ma.Schema):
+    kind = ma.fields.String(metadata={
+        "description": "usage, no_show, late_cancel, samples (送样: quantity = samples) or credit"})
     description = ma.fields.String()
     quantity = ma.fields.Decimal(as_string=False, places=2)
     minutes = ma.fields.Integer()

@@ -112,19 +112,23 @@ class Invoice(TimestampMixin, db.Model):
 
 class InvoiceLine(db.Model):
     """One priced fact. `amount_fen` is authoritative (computed by booking.billing.rules):
-    for usage, quantity is billable hours and unit price the hourly rate (+ set-up fee)."""
+    for usage, quantity is billable hours and unit price the hourly rate (+ set-up fee); for
+    samples (送样), quantity is the number of samples and unit price the fee per sample."""
 
     __tablename__ = "invoice_lines"
     __table_args__ = (
         CheckConstraint(f"kind IN {LINE_KINDS!r}", name="kind"),
         CheckConstraint("amount_fen >= 0 AND unit_price_fen >= 0 AND minutes >= 0",
                         name="amounts"),
-        # Each session, each no-show and each late cancellation is charged at most once.
+        # Each session, each no-show, each late cancellation and each booking's samples are
+        # charged at most once.
         Index("uq_invoice_lines_usage_session", "usage_session_id", unique=True,
               sqlite_where=text("kind = 'usage'"), postgresql_where=text("kind = 'usage'")),
         Index("uq_invoice_lines_booking_penalty", "booking_id", unique=True,
               sqlite_where=text("kind IN ('no_show', 'late_cancel')"),
               postgresql_where=text("kind IN ('no_show', 'late_cancel')")),
+        Index("uq_invoice_lines_booking_samples", "booking_id", unique=True,
+              sqlite_where=text("kind = 'samples'"), postgresql_where=text("kind = 'samples'")),
         Index("ix_invoice_lines_instrument", "instrument_id"),
     )
 

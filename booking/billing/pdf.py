@@ -1,6 +1,7 @@
 """Invoice as a PDF (A4), in the viewer's language. reportlab's built-in CID font STSong-Light
 renders Chinese without shipping a font file; numbers and codes use Helvetica."""
 from io import BytesIO
+from xml.sax.saxutils import escape
 
 from flask_babel import format_datetime
 from flask_babel import gettext as _
@@ -31,10 +32,21 @@ def _party(label: str, org) -> Paragraph:
                      f"{_('Unified social credit code')}: {org.credit_code}", TEXT)
 
 
+def _item(line) -> str:
+    """The line's description; samples (送样) lines say so, with their count."""
+    if line.kind == "samples":
+        return escape(f"{line.description} · {_('Samples (送样)')} "
+                      f"({_('%(count)s samples', count=int(line.quantity))})")
+    return line.description
+
+
 def _line_rows(invoice: Invoice) -> list[list]:
-    rows = [[Paragraph(_("Item"), TEXT), _("Hours"), _("Unit price"), _("Amount")]]
+    samples = any(line.kind == "samples" for line in invoice.lines)
+    rows = [[Paragraph(_("Item"), TEXT), _("Quantity") if samples else _("Hours"),
+             _("Unit price"), _("Amount")]]
     for line in invoice.lines:
-        rows.append([Paragraph(line.description, TEXT), str(line.quantity),
+        quantity = str(int(line.quantity)) if line.kind == "samples" else str(line.quantity)
+        rows.append([Paragraph(_item(line), TEXT), quantity,
                      format_cny(line.unit_price_fen), format_cny(line.amount_fen)])
     rows.append(["", "", _("Subtotal"), format_cny(invoice.subtotal_fen)])
     if invoice.voucher_fen:

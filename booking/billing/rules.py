@@ -49,10 +49,22 @@ def penalty_fee_fen(booked_minutes: int, card: RateCard, fraction: Decimal, waiv
     return round_fen(Decimal(card.hourly_fen) * booked_minutes / 60 * Decimal(fraction))
 
 
+def samples_fee_fen(count: int, per_sample_fee_fen: int) -> int:
+    """The per-sample fee of a staff-operated (送样) booking: count × fee, never negative
+    (no samples, or no fee, cost nothing)."""
+    if count <= 0 or per_sample_fee_fen <= 0:
+        return 0
+    return count * per_sample_fee_fen
+
+
 def rate_at(cards: Iterable[RateCard], customer_class: str, at: datetime) -> RateCard | None:
     """The card of that class in force at `at`: the latest valid_from not after it."""
-    valid = [c for c in cards if c.customer_class == customer_class and c.valid_from <= at]
-    return max(valid, key=lambda c: c.valid_from, default=None)
+    found = None
+    for card in cards:  # a plain loop: exports call this once per session
+        if (card.customer_class == customer_class and card.valid_from <= at
+                and (found is None or card.valid_from > found.valid_from)):
+            found = card
+    return found
 
 
 @dataclass(frozen=True)
@@ -62,21 +74,27 @@ class Quote:
     fee_fen: int
     voucher_fen: int
     payable_fen: int
+    samples: int = 0
+    samples_fee_fen: int = 0  # included in fee_fen
 
 
-def quote(card: RateCard, used_minutes: int, voucher_fen: int = 0) -> Quote:
-    fee = usage_fee_fen(used_minutes, card)
+def quote(card: RateCard, used_minutes: int, voucher_fen: int = 0, samples: int = 0,
+          per_sample_fee_fen: int = 0) -> Quote:
+    """The fee of the time (and of the samples of a staff-operated booking), and the voucher's
+    share of that total, never more than the fee."""
+    samples_fee = samples_fee_fen(samples, per_sample_fee_fen)
+    fee = usage_fee_fen(used_minutes, card) + samples_fee
     voucher = min(max(voucher_fen, 0), fee)
     return Quote(card.customer_class,
                  billable_minutes(used_minutes, card.rounding_minutes, card.minimum_minutes),
-                 fee, voucher, fee - voucher)
+                 fee, voucher, fee - voucher, max(samples, 0), samples_fee)
 
 
 # --- invoices ----------------------------------------------------------------------------------
 INVOICE_STATES = ("draft", "issued", "paid", "void")
 INVOICE_KINDS = ("invoice", "credit_note")
 PAYMENT_METHODS = ("stripe", "bank_transfer", "internal")
-LINE_KINDS = ("usage", "no_show", "late_cancel", "credit")
+LINE_KINDS = ("usage", "no_show", "late_cancel", "credit", "samples")
 PAYMENT_DAYS = 30  # an issued invoice is due this many days later
 
 

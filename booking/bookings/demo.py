@@ -104,9 +104,13 @@ def _row(instrument, user_id, org_id, start: datetime, end: datetime, manager_id
     decided = state in ("approved", "in_use", "completed", "rejected", "no_show")
     mode = ("staff_operated" if instrument.allows_staff_operated and
             (not instrument.allows_self_operated or rng.random() < 0.3) else "self_operated")
+    # 1-8 samples per staff-operated booking, derived from the slot rather than drawn from
+    # `rng`, so the rest of the demo stays the same as before samples were counted
+    samples = 1 + (int(start.timestamp()) // 60 + user_id) % 8 if mode == "staff_operated" else 0
     return {
         "instrument_id": instrument.id, "user_id": user_id, "organisation_id": org_id,
-        "start_at": start, "end_at": end, "mode": mode, "purpose": rng.choice(PURPOSES),
+        "start_at": start, "end_at": end, "mode": mode, "sample_count": samples,
+        "purpose": rng.choice(PURPOSES),
         "state": state, "created_at": created, "updated_at": min(start, now),
         "decided_by_id": manager_id if decided and instrument.requires_approval else None,
         "decided_at": created + timedelta(hours=rng.randint(1, 20)) if decided else None,

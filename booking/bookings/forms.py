@@ -3,8 +3,10 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import DateTimeLocalField, IntegerField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+
+from booking.bookings.rules import MAX_SAMPLES
 
 MODE_CHOICES = [("self_operated", _l("Self-operated")), ("staff_operated", _l("Staff-operated (送样)"))]
 
@@ -20,6 +22,10 @@ class BookingForm(FlaskForm):
     end = DateTimeLocalField(_l("End"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     mode = RadioField(_l("Service mode"), choices=MODE_CHOICES, default="self_operated",
                       validators=[InputRequired()])
+    # Staff-operated (送样) only: the page shows it with that mode; the service checks 1-1000.
+    samples = IntegerField(_l("Number of samples"), validators=[Optional()],
+                           render_kw={"min": 1, "max": MAX_SAMPLES, "inputmode": "numeric"},
+                           description=_l("Samples you hand in; the lab charges per sample."))
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)],
                             description=_l("What you will measure, samples, special needs."))
     submit = SubmitField(_l("Request booking"))
@@ -29,6 +35,12 @@ class BookingForm(FlaskForm):
         self.mode.choices = [(v, label) for v, label in MODE_CHOICES if offered[v]]
         if not self.is_submitted() and not offered.get(self.mode.data):
             self.mode.data = self.mode.choices[0][0]
+
+    @property
+    def sample_count(self) -> int:
+        """The samples of a staff-operated request; a self-operated one hands in none (the
+        hidden field's value is ignored)."""
+        return (self.samples.data or 0) if self.mode.data == "staff_operated" else 0
 
 
 class BulkDecisionForm(FlaskForm):

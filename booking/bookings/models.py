@@ -7,11 +7,11 @@ booking (migration 0007).
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, and_
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
-from booking.bookings.rules import MODES, OCCUPYING_STATES, STATES
+from booking.bookings.rules import MAX_SAMPLES, MODES, OCCUPYING_STATES, STATES
 from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
@@ -29,6 +29,8 @@ class Booking(TimestampMixin, db.Model):
         CheckConstraint(f"state IN {STATES!r}", name="state"),
         CheckConstraint(f"mode IN {MODES!r}", name="mode"),
         CheckConstraint("start_at < end_at", name="order"),
+        CheckConstraint(f"sample_count >= 0 AND sample_count <= {MAX_SAMPLES}",
+                        name="sample_count"),
         Index("ix_bookings_instrument_start", "instrument_id", "start_at"),
         Index("ix_bookings_state_created", "state", "created_at"),
     )
@@ -41,6 +43,8 @@ class Booking(TimestampMixin, db.Model):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime)
     mode: Mapped[str] = mapped_column(String(16), default="self_operated")
     purpose: Mapped[str] = mapped_column(Text, default="")
+    # Samples handed in for a staff-operated (送样) booking (charged per sample); 0 otherwise.
+    sample_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     state: Mapped[str] = mapped_column(String(16), default="pending")
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -139,19 +139,23 @@ def quote_json(instrument_id):
     start = _moment(request.args.get("start"), instrument.timezone)
     end = _moment(request.args.get("end"), instrument.timezone)
     mode = request.args.get("mode", "self_operated")
+    samples = request.args.get("samples", 0, type=int) if mode == "staff_operated" else 0
     if start is None or end is None or end <= start or mode not in rules.MODES:
         return jsonify({"error": _("Choose a start and an end.")}), 400
     problems = services.booking_problems(instrument, current_user, start=start, end=end,
-                                         mode=mode)
+                                         mode=mode, samples=samples)
     body = {"problems": [{"code": p.code, "message": problem_text(p)} for p in problems]}
     try:
-        quote = quote_booking(instrument, current_user, start, end, mode)
+        quote = quote_booking(instrument, current_user, start, end, mode, samples)
     except NoRate:
         return jsonify({**body, "error": _("No price is set for your customer class.")})
     return jsonify({**body, "customer_class": quote.customer_class,
                     "customer_class_label": str(CLASS_LABELS[quote.customer_class]),
                     "billable_minutes": quote.billable_minutes, "fee_fen": quote.fee_fen,
                     "voucher_fen": quote.voucher_fen, "payable_fen": quote.payable_fen,
+                    "samples": quote.samples, "samples_fee_fen": quote.samples_fee_fen,
+                    "samples_fee": format_cny(quote.samples_fee_fen),
+                    "per_sample_fee": format_cny(instrument.per_sample_fee_fen),
                     "fee": format_cny(quote.fee_fen), "voucher": format_cny(quote.voucher_fen),
                     "payable": format_cny(quote.payable_fen)})
 
@@ -168,7 +172,7 @@ def _submit_booking(instrument: Instrument, form: BookingForm) -> list[str]:
         booking = services.create_booking(
             instrument, current_user, start=local_to_utc(form.start.data, instrument.timezone),
             end=local_to_utc(form.end.data, instrument.timezone), mode=form.mode.data,
-            purpose=form.purpose.data.strip())
+            purpose=form.purpose.data.strip(), samples=form.sample_count)
     except services.BookingRefused as refused:
         return [problem_text(p) for p in refused.problems]
     except services.BookingClash:

@@ -15,6 +15,7 @@ STATES = ("pending", "approved", "in_use", "completed", "rejected", "cancelled",
           "no_show")
 OCCUPYING_STATES = ("pending", "approved", "in_use")
 MODES = ("self_operated", "staff_operated")
+MAX_SAMPLES = 1000  # samples one staff-operated (送样) booking may hand in
 END_OF_DAY = time(23, 59)  # "open until 23:59" means open until midnight
 
 Interval = tuple[datetime, datetime]
@@ -272,6 +273,23 @@ def _booker_problems(policy: Policy, booker: Booker, mode: str) -> list[Problem]
             "Operating this instrument yourself needs a qualification: choose the "
             "staff-operated mode or request training.")))
     return problems
+
+
+def sample_problems(mode: str, samples: int) -> list[Problem]:
+    """A staff-operated (送样) booking states how many samples it hands in (1 to MAX_SAMPLES,
+    charged per sample); a self-operated one hands in none."""
+    if mode != "staff_operated":
+        return [] if samples == 0 else [Problem("samples_self_operated", _l(
+            "Only staff-operated (送样) bookings hand in samples: leave the number of samples "
+            "at 0 for self-operated use."))]
+    if samples < 1:
+        return [Problem("samples_required", _l(
+            "A staff-operated (送样) booking needs the number of samples (1 to %(max)d)."),
+            {"max": MAX_SAMPLES})]
+    if samples > MAX_SAMPLES:
+        return [Problem("too_many_samples", _l(
+            "A booking may hand in at most %(max)d samples."), {"max": MAX_SAMPLES})]
+    return []
 
 
 def _time_problems(policy: Policy, start: datetime, end: datetime, now: datetime

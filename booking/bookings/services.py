@@ -210,10 +210,10 @@ def calendar_view(instrument: CalendarInstrument, viewer: User | None, start: da
 
 
 def booking_problems(instrument: Instrument, user: User, *, start: datetime, end: datetime,
-                     mode: str) -> list[rules.Problem]:
+                     mode: str, samples: int = 0) -> list[rules.Problem]:
     return rules.check_booking(policy_for(instrument), opening_calendar(instrument, start, end),
                                booker_for(instrument, user, mode), start=start, end=end,
-                               mode=mode, now=now_utc())
+                               mode=mode, now=now_utc()) + rules.sample_problems(mode, samples)
 
 
 # --- creating a booking ------------------------------------------------------------------------
@@ -233,9 +233,11 @@ def _insert(booking: Booking) -> None:
 
 
 def create_booking(instrument: Instrument, user: User, *, start: datetime, end: datetime,
-                   mode: str, purpose: str) -> Booking:
-    """Check every rule, then hold the slot: pending when the instrument wants approval."""
-    problems = booking_problems(instrument, user, start=start, end=end, mode=mode)
+                   mode: str, purpose: str, samples: int = 0) -> Booking:
+    """Check every rule, then hold the slot: pending when the instrument wants approval.
+    `samples`: how many samples a staff-operated (送样) booking hands in (0 when self-operated)."""
+    problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
+                                samples=samples)
     if problems:
         raise BookingRefused(problems)
     take_write_lock(db.session)
@@ -243,11 +245,12 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
     automatic = not instrument.requires_approval
     booking = Booking(instrument=instrument, user=user, organisation_id=user.organisation_id,
                       start_at=start, end_at=end, mode=mode, purpose=purpose,
-                      state="approved" if automatic else "pending", created_at=now,
-                      updated_at=now, decided_at=now if automatic else None)
+                      sample_count=samples, state="approved" if automatic else "pending",
+                      created_at=now, updated_at=now, decided_at=now if automatic else None)
     _insert(booking)
     audit.record("booking.approved" if automatic else "booking.requested", actor=user,
-                 obj=booking, start=start.isoformat(), end=end.isoformat(), mode=mode)
+                 obj=booking, start=start.isoformat(), end=end.isoformat(), mode=mode,
+                 samples=samples)
     if automatic:
         _notify_booker(booking, "booking.approved")
     else:

@@ -15,7 +15,7 @@ from datetime import datetime
 from email.message import EmailMessage
 
 from flask import Flask, current_app, has_request_context
-from sqlalchemy import String, Text, select
+from sqlalchemy import String, Text, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.core.clock import now_utc
@@ -43,6 +43,17 @@ def queue_message(recipient: str, subject: str, body: str, kind: str) -> OutboxM
     db.session.add(message)
     db.session.info["outbox_queued"] = True
     return message
+
+
+def queue_messages(messages: list[dict]) -> None:
+    """Queue many messages (dicts of recipient, subject, body, kind) with one executemany
+    INSERT and no ORM objects: for batches such as a month close's invoices."""
+    if not messages:
+        return
+    now = now_utc()
+    db.session.execute(insert(OutboxMessage), [{"created_at": now, "attempts": 0, **message}
+                                               for message in messages])
+    db.session.info["outbox_queued"] = True
 
 
 def send_pending(limit: int = 100) -> int:

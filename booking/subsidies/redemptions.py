@@ -128,11 +128,13 @@ class _Batch:
         self.group_used: dict[tuple, int] = {}
 
     def eligible_lines(self, voucher: Voucher, invoice: Invoice):
-        """(amount, rate) of the usage lines the voucher may pay for."""
+        """(amount, rate) of the usage and samples lines the voucher may pay for. Samples
+        (送样) are testing; usage is the service of its booking's mode."""
         for line in invoice.lines:
-            if line.kind != "usage" or line.instrument_id is None:
+            if line.kind not in ("usage", "samples") or line.instrument_id is None:
                 continue
-            service = SERVICE_OF_MODE.get(self.modes.get(line.booking_id), "instrument_use")
+            service = "testing" if line.kind == "samples" else \
+                SERVICE_OF_MODE.get(self.modes.get(line.booking_id), "instrument_use")
             key = (voucher.id, line.instrument_id, service)
             if key not in self.checked:
                 instrument = self.instruments[line.instrument_id]

@@ -83,13 +83,24 @@
 
   if (!form) return;
   const fields = ["#start", "#end"].map((s) => form.querySelector(s));
+  const samples = form.querySelector("#samples");  // staff-operated (送样) only
   const show = (id, on) => document.getElementById(id).classList.toggle("d-none", !on);
+  const currentMode = () =>
+    (form.querySelector("input[name=mode]:checked") || {}).value || "self_operated";
+
+  // The number of samples belongs to the staff-operated mode: shown only when it is chosen.
+  function toggleSamples() {
+    if (!samples) return;
+    const staff = currentMode() === "staff_operated";
+    form.querySelectorAll(".samples-field").forEach((el) => el.classList.toggle("d-none", !staff));
+  }
 
   function updateQuote() {
     const [start, end] = fields.map((f) => f.value);
-    const mode = (form.querySelector("input[name=mode]:checked") || {}).value || "self_operated";
+    const mode = currentMode();
     if (!start || !end) return;
     const params = new URLSearchParams({ start, end, mode });
+    if (mode === "staff_operated" && samples) params.set("samples", samples.value || "0");
     fetch(`${form.dataset.quote}?${params}`, { headers: { Accept: "application/json" } })
       .then((r) => r.json())
       .then(renderQuote)
@@ -104,6 +115,8 @@
       document.getElementById("quote-class").textContent = q.customer_class_label || q.customer_class;
       document.getElementById("quote-minutes").textContent = q.billable_minutes;
       document.getElementById("quote-fee").textContent = q.fee;
+      document.getElementById("quote-samples").textContent = `${q.samples} × ${q.per_sample_fee} = ${q.samples_fee}`;
+      document.querySelectorAll(".quote-samples").forEach((el) => el.classList.toggle("d-none", !q.samples_fee_fen));
       document.getElementById("quote-payable").textContent = q.payable;
       document.getElementById("quote-voucher").textContent = "−" + q.voucher;
       document.querySelectorAll(".quote-voucher").forEach((el) => el.classList.toggle("d-none", !q.voucher_fen));
@@ -119,6 +132,11 @@
   }
 
   fields.forEach((f) => f.addEventListener("change", updateQuote));
-  form.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", updateQuote));
+  form.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", () => {
+    toggleSamples();
+    updateQuote();
+  }));
+  if (samples) samples.addEventListener("change", updateQuote);
+  toggleSamples();
   updateQuote();
 })();

@@ -161,3 +161,31 @@ def test_void_draft_or_issued_without_payments(make, lab):
     assert invoice.state == "void"
     with pytest.raises(rules.CannotPay):
         services._mark_paid(invoice, "bank_transfer", 1, actor=None)
+
+
+def test_month_close_emails_each_customer_their_invoice(make, lab):
+    english = make.user(organisation=lab["owner"], locale="en")
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
+    make.usage_session(lab["instrument"], english, MONDAY_9 + timedelta(hours=2))
+    make.usage_session(lab["instrument"], lab["academic"], MONDAY_9 + timedelta(hours=4))
+    with freeze_time(utc(2026, 4, 1, 2)):
+        result = services.close_month("2026-03")
+    invoices = db.session.scalars(select(Invoice).order_by(Invoice.id)).all()
+    messages = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "invoice.issued").order_by(OutboxMessage.id)).all()
+    assert result.invoices == len(invoices) == len(messages) == 3
+    by_recipient = {m.recipient: m for m in messages}
+    for invoice in invoices:
+        message = by_recipient[invoice.customer_user.email]
+        assert invoice.number in message.subject and invoice.number in message.body
+        assert f"/invoices/{invoice.id}" in message.body
+    assert by_recipient[english.email].body.startswith("Test Org")  # English, provider's name_en
+    assert "已开具账单" in by_recipient[lab["internal"].email].body  # zh_CN, the default
+    assert services.close_month("2026-03").invoices == 0
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 3  # no repeat
+
+
+def test_demo_history_closes_months_without_emails(make, lab):
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
+    assert services.close_month("2026-03", notify=False).invoices == 1
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0

@@ -281,3 +281,22 @@ def test_flask_bookings_expire_command(app, make, lab, frozen):
     result = app.test_cli_runner().invoke(args=["bookings", "expire"])
     assert result.exit_code == 0 and "expired 1 pending" in result.output
     assert booking.state == "expired"
+
+
+def test_staff_operated_booking_keeps_its_samples_and_the_database_bounds_them(make, lab):
+    instrument, _, student = lab
+    booking = make.booking(instrument, student, TUESDAY_10, mode="staff_operated", samples=12)
+    db.session.expire(booking)
+    assert booking.sample_count == 12
+    with pytest.raises(services.BookingRefused) as refused:
+        make.booking(instrument, student, TUESDAY_10 + timedelta(hours=2), mode="staff_operated",
+                     samples=0)
+    assert [p.code for p in refused.value.problems] == ["samples_required"]
+    with pytest.raises(services.BookingRefused) as refused:
+        make.booking(instrument, student, TUESDAY_10 + timedelta(hours=2), samples=3)
+    assert [p.code for p in refused.value.problems] == ["samples_self_operated"]
+    savepoint = db.session.begin_nested()
+    booking.sample_count = rules.MAX_SAMPLES + 1  # ck_bookings_sample_count
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    savepoint.rollback()

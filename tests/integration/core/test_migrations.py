@@ -26,3 +26,165 @@ def test_aware_utc_roundtrip(app, make):
     loaded = db.session.get(AuditEvent, event.id)
     assert loaded.created_at.utcoffset() == timedelta(0)
     assert loaded.created_at == datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
+
+
+# --- 0008: samples of staff-operated bookings ----------------------------------------------------
+PARTIAL_INDEXES = {"uq_invoice_lines_usage_session": "kind = 'usage'",
+                   "uq_invoice_lines_booking_penalty": "kind IN ('no_show', 'late_cancel')",
+                   "uq_invoice_lines_booking_samples": "kind = 'samples'"}
+
+
+def _schema_guards(connection) -> dict:
+    """The partial unique indexes of invoice_lines (name: definition) and the no-overlap guard
+    of bookings (SQLite triggers, PostgreSQL exclusion constraint)."""
+    from sqlalchemy import text
+
+    if connection.dialect.name == "sqlite":
+        indexes = dict(connection.execute(text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+            "AND tbl_name = 'invoice_lines' AND name LIKE 'uq_%'")).all())
+        guards = set(connection.scalars(text(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'bookings'")))
+    else:
+        indexes = dict(connection.execute(text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'invoice_lines' "
+            "AND indexname LIKE 'uq_%'")).all())
+        guards = set(connection.scalars(text(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'bookings'::regclass "
+            "AND contype = 'x'")))
+    return {"indexes": indexes, "guards": guards}
+
+
+def _where(definition: str) -> str:
+    """The WHERE clause of an index definition, without PostgreSQL's casts and brackets."""
+    where = definition.split("WHERE", 1)[1]
+    for noise in ("::text", "::character varying", "ARRAY", "[", "]", "(", ")", " "):
+        where = where.replace(noise, "")
+    return where.replace("=ANY", "IN").replace("'", "")
+
+
+def test_invoice_lines_keep_their_partial_indexes_and_bookings_their_guard(app):
+    found = _schema_guards(db.session.connection())
+    assert set(found["indexes"]) == set(PARTIAL_INDEXES)
+    for name, where in PARTIAL_INDEXES.items():
+        assert "UNIQUE" in found["indexes"][name]
+        assert _where(found["indexes"][name]) == _where(f"WHERE {where}"), name
+    assert found["guards"] in ({"bookings_no_overlap_insert", "bookings_no_overlap_update"},
+                               {"ex_bookings_no_overlap"})
+
+
+def test_the_database_checks_line_kinds_and_sample_counts(make):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from booking.billing.models import InvoiceLine
+    from booking.bookings.models import Booking
+    from booking.core.db import utc
+
+    instrument = make.instrument()
+    user = make.user()
+    booking = make.placed_booking(instrument, user, utc(2026, 3, 2, 1), mode="staff_operated",
+                                  sample_count=2, state="completed")
+    invoice = make.issued_invoice(instrument, user.organisation, 10_000, utc(2026, 3, 3))
+    line = {"invoice_id": invoice.id, "description": "x", "minutes": 0, "quantity": 1,
+            "unit_price_fen": 0, "amount_fen": 0, "booking_id": booking.id}
+    table = InvoiceLine.__table__
+    for kind in ("samples", "no_show", "usage"):  # one of each kind per booking is fine
+        db.session.execute(table.insert().values(**line, kind=kind))
+    for values, constraint in (({**line, "kind": "bogus"}, "ck_invoice_lines_kind"),
+                               ({**line, "kind": "samples"},  # SQLite names the column
+                                r"uq_invoice_lines_booking_samples|invoice_lines\.booking_id")):
+        savepoint = db.session.begin_nested()
+        with pytest.raises(IntegrityError, match=constraint):
+            db.session.execute(table.insert().values(**values))
+        savepoint.rollback()
+    for count in (-1, 1001):
+        savepoint = db.session.begin_nested()
+        with pytest.raises(IntegrityError, match="ck_bookings_sample_count"):
+            db.session.execute(Booking.__table__.update().where(Booking.id == booking.id)
+                               .values(sample_count=count))
+        savepoint.rollback()
+
+
+def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
+    """From 0007 with rows in every table it touches, to 0008 and back: no row lost, the
+    partial indexes and the no-overlap triggers still there (SQLite recreates invoice_lines)."""
+    import pytest
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from booking import create_app
+    from booking.accounts.models import Organisation, User
+    from booking.billing.models import Invoice, InvoiceLine
+    from booking.bookings.models import Booking
+    from booking.core.db import utc
+    from booking.instruments.models import Instrument
+    from booking.metering.models import UsageSession
+    from config import TestingConfig
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("a second database: the PostgreSQL run migrates its own database through 0008")
+
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'migrate.sqlite'}"
+        UPLOAD_DIR = str(tmp_path)
+
+    other = create_app(Config)
+    old_bookings = sa.Table("bookings", sa.MetaData(), *(  # the table as 0007 left it
+        column._copy() for column in Booking.__table__.c if column.name != "sample_count"))
+    at = utc(2026, 3, 2, 1)
+    with other.app_context():
+        upgrade(revision="0007_booking_span")
+        with db.engine.begin() as connection:
+            def add(table, **values):
+                return connection.execute(table.insert().values(**values)).inserted_primary_key[0]
+
+            org = add(Organisation.__table__, kind="university", name_zh="测试大学", name_en="U",
+                      city="大连", region_code="2102", credit_code="91210200MA0000001X")
+            user = add(User.__table__, email="u@example.cn", password_hash="x", name="U",
+                       organisation_id=org)
+            instrument = add(Instrument.__table__, organisation_id=org, name_zh="仪器", lab="L",
+                             name_en="I", model="M", manufacturer="H", category="analytical",
+                             original_value_fen=1, location="101", info_updated_at=at)
+            bookings = [add(old_bookings, instrument_id=instrument, user_id=user,
+                            organisation_id=org, start_at=at.replace(hour=h),
+                            end_at=at.replace(hour=h + 1), state=state)
+                        for h, state in ((1, "completed"), (3, "no_show"))]
+            session = add(UsageSession.__table__, instrument_id=instrument, user_id=user,
+                          booking_id=bookings[0], started_at=at, ended_at=at.replace(hour=2),
+                          source="kiosk")
+            invoice = add(Invoice.__table__, provider_id=org, customer_org_id=org, number="N-1",
+                          state="issued", customer_class="internal", subtotal_fen=150,
+                          amount_due_fen=150)
+            for kind, booking, usage in (("usage", bookings[0], session),
+                                         ("no_show", bookings[1], None)):
+                add(InvoiceLine.__table__, invoice_id=invoice, kind=kind, description=kind,
+                    amount_fen=75, booking_id=booking, usage_session_id=usage)
+
+        def rows(connection):
+            return (connection.execute(sa.text("SELECT id, state FROM bookings ORDER BY id")).all(),
+                    connection.execute(sa.text("SELECT id, kind, booking_id, usage_session_id, "
+                                               "amount_fen FROM invoice_lines ORDER BY id")).all())
+
+        with db.engine.connect() as connection:
+            before = rows(connection)
+        upgrade()
+        with db.engine.connect() as connection:
+            assert rows(connection) == before
+            guards = _schema_guards(connection)
+            assert set(guards["indexes"]) == set(PARTIAL_INDEXES)
+            for name, where in PARTIAL_INDEXES.items():
+                assert guards["indexes"][name].endswith(f"WHERE {where}")
+            assert guards["guards"] == {"bookings_no_overlap_insert", "bookings_no_overlap_update"}
+            assert connection.scalar(sa.text("SELECT sum(sample_count) FROM bookings")) == 0
+            assert connection.scalar(sa.text("PRAGMA foreign_key_check")) is None
+        downgrade(revision="0007_booking_span")
+        with db.engine.connect() as connection:
+            assert rows(connection) == before
+            guards = _schema_guards(connection)
+            assert set(guards["indexes"]) == set(PARTIAL_INDEXES) - {
+                "uq_invoice_lines_booking_samples"}
+            assert len(guards["guards"]) == 2
+            assert "sample_count" not in {c["name"] for c in sa.inspect(connection)
+                                          .get_columns("bookings")}
+        db.engine.dispose()

@@ -32,3 +32,20 @@ def test_sme_quote_includes_voucher_share_and_large_firm_does_not(make, client, 
     big = make.user(organisation=make.enterprise(sme_certified=False, staff_count=6800,
                                                  annual_revenue_fen=10**12))
     assert quote_booking(instrument, big, start, end).voucher_fen == 0
+
+
+@freeze_time("2026-03-02 01:00:00")
+def test_staff_operated_quote_shares_the_samples_too(make):
+    from booking.accounts.models import User
+    from booking.extensions import db
+
+    voucher = make.voucher(amount_fen=5_000_000)
+    sme_user = db.session.get(User, voucher.applicant_id)
+    anshan = make.organisation(kind="university", region_code="2103")  # outside Dalian
+    instrument = make.instrument(organisation=anshan, per_sample_fee_fen=10_000)
+    start = utc(2026, 3, 3, 1)
+    quote = quote_booking(instrument, sme_user, start, start + timedelta(hours=1),
+                          mode="staff_operated", samples=5)
+    # 1 h at 400 元/h + 5 samples at 100 元 = 90,000 fen; the voucher pays 40 % × 0.8 of all
+    assert (quote.fee_fen, quote.samples_fee_fen, quote.voucher_fen, quote.payable_fen) == (
+        90_000, 50_000, 28_800, 61_200)

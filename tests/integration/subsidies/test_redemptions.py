@@ -145,3 +145,20 @@ def test_month_close_deducts_for_voucher_holders_in_a_few_queries(make, lab):
     assert deducted == [(lab["sme"].organisation_id, 16_000)]  # 40% of 400 元
     assert db.session.scalar(select(Redemption.invoice_id)) == invoices[0].id
     assert len(statements) < len(invoices) + 10  # not a query (or more) per invoice
+
+
+def test_voucher_pays_its_share_of_the_samples_as_testing(make, lab):
+    """Samples lines (送样) are testing: the share covers the time and the samples."""
+    instrument = make.instrument(organisation=lab["owner"], per_sample_fee_fen=10_000)
+    booking = make.placed_booking(instrument, lab["sme"], MONDAY_9, mode="staff_operated",
+                                  sample_count=5)
+    with freeze_time(MONDAY_9):
+        session = metering.check_in(booking, actor=lab["sme"], source="kiosk")
+    with freeze_time(MONDAY_9 + timedelta(minutes=60)):
+        metering.check_out(session, actor=lab["sme"])
+    invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
+        InvoiceLine.booking_id == booking.id, InvoiceLine.kind == "samples"))
+    # 1 h at 400 元/h + 5 samples at 100 元 = 90,000 fen; 40% = 36,000 fen
+    assert (invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen) == (
+        90_000, 36_000, 54_000)
+

@@ -5,7 +5,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from booking.billing.rules import RateCard, billable_minutes, penalty_fee_fen, quote, rate_at, usage_fee_fen
+from booking.billing.rules import (
+    RateCard,
+    billable_minutes,
+    penalty_fee_fen,
+    quote,
+    rate_at,
+    samples_fee_fen,
+    usage_fee_fen,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -67,4 +75,41 @@ def test_rounding_never_charges_less_than_used_or_minimum(c, used):
 @given(cards, st.integers(0, 100_000), st.integers(0, 10_000_000))
 def test_quote_parts_add_up(c, used, voucher):
     q = quote(c, used, voucher)
+    assert q.fee_fen == q.voucher_fen + q.payable_fen and q.payable_fen >= 0
+
+
+# --- samples of staff-operated (送样) bookings ----------------------------------------------------
+def test_samples_fee_is_count_times_fee_per_sample():
+    assert samples_fee_fen(3, 5_000) == 15_000
+    assert samples_fee_fen(0, 5_000) == samples_fee_fen(3, 0) == 0
+    assert samples_fee_fen(-2, 5_000) == samples_fee_fen(2, -5_000) == 0  # never negative
+
+
+def test_quote_adds_the_samples_and_the_voucher_applies_to_the_total():
+    q = quote(card(hourly=20_000), 60, voucher_fen=30_000, samples=3, per_sample_fee_fen=5_000)
+    assert (q.fee_fen, q.samples, q.samples_fee_fen, q.voucher_fen, q.payable_fen) == (
+        35_000, 3, 15_000, 30_000, 5_000)
+    assert quote(card(), 60, voucher_fen=99_999, samples=2, per_sample_fee_fen=100).payable_fen == 0
+
+
+fees = st.integers(-1_000_000, 10_000_000)
+
+
+@given(st.integers(-1_000, 100_000), fees)
+def test_samples_fee_never_negative(count, fee):
+    assert samples_fee_fen(count, fee) >= 0
+
+
+@given(st.integers(0, 1_000), st.integers(0, 1_000), fees)
+def test_samples_fee_monotonic_in_count(a, b, fee):
+    low, high = sorted((a, b))
+    assert samples_fee_fen(low, fee) <= samples_fee_fen(high, fee)
+    assert samples_fee_fen(high, fee) - samples_fee_fen(low, fee) == (high - low) * max(fee, 0)
+
+
+@given(cards, st.integers(0, 100_000), st.integers(0, 10_000_000), st.integers(0, 1_000),
+       st.integers(0, 1_000_000))
+def test_quote_with_samples_parts_add_up(c, used, voucher, samples, fee):
+    q = quote(c, used, voucher, samples=samples, per_sample_fee_fen=fee)
+    assert q.fee_fen == usage_fee_fen(used, c) + samples_fee_fen(samples, fee)
     assert q.fee_fen == q.voucher_fen + q.payable_fen and q.payable_fen >= 0

@@ -196,3 +196,20 @@ def test_late_cancellation_and_approval_deadline():
     assert not rules.is_late_cancellation(POLICY, start, start - timedelta(hours=25))
     assert rules.is_late_cancellation(POLICY, start, start - timedelta(hours=23))
     assert rules.approval_deadline(POLICY, NOW) == NOW + timedelta(hours=48)
+
+
+# --- samples of staff-operated (送样) bookings ----------------------------------------------------
+@pytest.mark.parametrize(("mode", "samples", "expected"), [
+    ("staff_operated", 1, []), ("staff_operated", rules.MAX_SAMPLES, []),
+    ("staff_operated", 0, ["samples_required"]), ("staff_operated", -3, ["samples_required"]),
+    ("staff_operated", rules.MAX_SAMPLES + 1, ["too_many_samples"]),
+    ("self_operated", 0, []), ("self_operated", 2, ["samples_self_operated"]),
+])
+def test_a_staff_operated_booking_states_its_samples(mode, samples, expected):
+    assert [p.code for p in rules.sample_problems(mode, samples)] == expected
+
+
+def test_the_samples_message_names_the_rule():
+    [problem] = rules.sample_problems("staff_operated", 0)
+    assert problem.message == ("A staff-operated (送样) booking needs the number of samples "
+                               "(1 to 1000).")

@@ -3,13 +3,16 @@ import io
 from datetime import timedelta
 
 import pytest
+from flask_babel import force_locale
 from freezegun import freeze_time
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from booking.billing import pdf as billing_pdf
 from booking.billing import services
 from booking.billing.models import Invoice
 from booking.core.db import utc
+from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.metering import services as metering
 
@@ -153,6 +156,9 @@ def test_cli_close_is_idempotent(app, make, sold):
     runner = app.test_cli_runner()
     first = runner.invoke(args=["billing", "close", "--month", "2026-03"])
     assert first.exit_code == 0 and "1 invoices" in first.output, first.output
+    [mail] = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == sold["internal"].email)).all()
+    assert mail.kind == "invoice.issued" and mail.sent_at is not None  # sent after the commit
     second = runner.invoke(args=["billing", "close", "--month", "2026-03"])
     assert "0 invoices" in second.output
     bad = runner.invoke(args=["billing", "close", "--month", "2026-13"])
@@ -164,3 +170,37 @@ def test_cli_mark_no_shows(app, make, sold):
     with freeze_time(MONDAY_9 + timedelta(days=4)):
         result = app.test_cli_runner().invoke(args=["usage", "mark-no-shows"])
     assert "1 bookings marked no-show" in result.output
+
+
+def test_invoice_shows_samples_lines_in_page_pdf_api_and_exports(client, login, make, api_token,
+                                                                  sold):
+    instrument = make.instrument(organisation=sold["owner"], per_sample_fee_fen=8_000)
+    booking = make.placed_booking(instrument, sold["customer"], MONDAY_9 + timedelta(hours=3),
+                                  mode="staff_operated", sample_count=3)
+    with freeze_time(booking.start_at):
+        session = metering.check_in(booking, actor=sold["customer"], source="kiosk")
+    with freeze_time(booking.start_at + timedelta(minutes=50)):
+        metering.check_out(session, actor=sold["customer"])
+    db.session.commit()
+    invoice = db.session.scalar(select(Invoice).where(Invoice.number == "DLUTB-2026-000002"))
+    assert invoice.subtotal_fen == 40_000 + 24_000
+    login(sold["customer"])
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    for text in ('<span class="line-samples">送样检测</span>', "3 个样品", "¥80.00/样品",
+                 "¥240.00", "¥640.00"):
+        assert text in page, text
+    pdf = client.get(f"/invoices/{invoice.id}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+    line = next(li for li in invoice.lines if li.kind == "samples")
+    with force_locale("en"):
+        assert billing_pdf._item(line).endswith(" · Samples (送样) (3 samples)")
+    body = client.get(f"/api/v1/invoices/{invoice.id}",
+                      headers=api_token(sold["customer"])).get_json()
+    samples = [line for line in body["lines"] if line["kind"] == "samples"]
+    assert [(s["quantity"], s["unit_price_fen"], s["amount_fen"], s["booking_id"])
+            for s in samples] == [("3.00", 8_000, 24_000, booking.id)]
+    client.post("/logout")
+    login(sold["finance"])
+    revenue = client.get(f"/finance/{sold['owner'].id}/revenue.csv?year=2026")
+    # the instrument's revenue counts both lines: 60 min of use and the samples
+    assert revenue.status_code == 200 and ",2,60,64000,640.00" in revenue.data.decode("utf-8-sig")

@@ -24,6 +24,13 @@ def lab(make):
     return instrument, manager
 
 
+@pytest.fixture
+def make_lab(make):
+    def _instrument(**fields):
+        return make.instrument(organisation=make.organisation(), **fields)
+    return _instrument
+
+
 def create(client, headers, instrument, start="2026-11-24T10:00:00+08:00",
            end="2026-11-24T11:00:00+08:00", **extra):
     body = {"instrument_id": instrument.id, "start": start, "end": end,
@@ -52,7 +59,20 @@ def test_quote_needs_a_token(client, make, api_token, lab):
     assert client.get(url).status_code == 401
     body = client.get(url, headers=api_token(make.user())).get_json()
     assert body == {"customer_class": "academic", "billable_minutes": 90, "fee_fen": 30_000,
-                    "voucher_fen": 0, "payable_fen": 30_000}
+                    "voucher_fen": 0, "payable_fen": 30_000, "samples": 0, "samples_fee_fen": 0}
+
+
+def test_quote_of_a_staff_operated_booking_adds_the_samples(client, make, api_token, make_lab):
+    instrument = make_lab(per_sample_fee_fen=5_000)
+    url = (f"/api/v1/instruments/{instrument.id}/quote"
+           "?start=2026-11-24T10:00:00%2B08:00&end=2026-11-24T11:00:00%2B08:00")
+    headers = api_token(make.user())
+    body = client.get(url + "&mode=staff_operated&samples=3", headers=headers).get_json()
+    # 1 h at 200 元/h + 3 samples at 50 元
+    assert (body["fee_fen"], body["samples"], body["samples_fee_fen"], body["payable_fen"]) == (
+        35_000, 3, 15_000, 35_000)
+    # self-operated use hands in no samples: they cost nothing
+    assert client.get(url + "&samples=3", headers=headers).get_json()["fee_fen"] == 20_000
 
 
 def test_create_get_list_and_the_booking_shape(client, make, api_token, lab):
@@ -63,10 +83,10 @@ def test_create_get_list_and_the_booking_shape(client, make, api_token, lab):
     assert created.status_code == 201
     body = created.get_json()
     assert {k: body[k] for k in ("instrument_id", "user_id", "start", "end", "state", "mode",
-                                 "purpose")} == {
+                                 "purpose", "samples")} == {
         "instrument_id": instrument.id, "user_id": user.id, "start": "2026-11-24T02:00:00+00:00",
         "end": "2026-11-24T03:00:00+00:00", "state": "pending", "mode": "self_operated",
-        "purpose": "Raman mapping"}
+        "purpose": "Raman mapping", "samples": 0}
     assert client.get(f"/api/v1/bookings/{body['id']}", headers=headers).get_json() == body
     listed = client.get("/api/v1/bookings?mine=1", headers=headers).get_json()
     assert (listed["total"], listed["page"], listed["per_page"]) == (1, 1, 50)
@@ -81,7 +101,7 @@ def test_clash_is_409_and_rules_are_422(client, make, api_token, lab):
                    end="2026-11-24T11:30:00+08:00")
     assert clash.status_code == 409 and clash.get_json()["error"]["code"] == "booking_clash"
     broken = create(client, headers, instrument, start="2026-11-28T10:10:00+08:00",
-                    end="2026-11-28T10:20:00+08:00", mode="staff_operated")
+                    end="2026-11-28T10:20:00+08:00", mode="staff_operated", samples=2)
     error = broken.get_json()["error"]
     assert broken.status_code == 422 and error["code"] == "slot_grid"
     assert [p["code"] for p in error["problems"]] == ["slot_grid", "min_length",
@@ -137,3 +157,25 @@ def test_endpoints_are_in_the_openapi_document(client):
                  "/api/v1/instruments/{instrument_id}/availability",
                  "/api/v1/instruments/{instrument_id}/quote"):
         assert path in paths
+
+
+def test_staff_operated_booking_states_its_samples(client, make, api_token, lab):
+    instrument, _ = lab
+    headers = api_token(make.user())
+    created = create(client, headers, instrument, mode="staff_operated", samples=4)
+    assert created.status_code == 201 and created.get_json()["samples"] == 4
+    assert db.session.get(Booking, created.get_json()["id"]).sample_count == 4
+
+
+@pytest.mark.parametrize(("mode", "samples", "code"), [
+    ("staff_operated", 0, "samples_required"), ("staff_operated", -1, "samples_required"),
+    ("staff_operated", 1001, "too_many_samples"), ("self_operated", 2, "samples_self_operated")])
+def test_samples_out_of_the_rule_are_refused(client, make, api_token, lab, mode, samples, code):
+    instrument, _ = lab
+    extra = {"samples": samples} if samples else {}  # 0: the default, left out
+    refused = create(client, api_token(make.user()), instrument, mode=mode, **extra)
+    error = refused.get_json()["error"]
+    assert refused.status_code == 422 and error["code"] == code
+    assert [p["code"] for p in error["problems"]] == [code]
+    assert "sample" in error["message"]
+    assert db.session.scalar(db.select(db.func.count(Booking.id))) == 0

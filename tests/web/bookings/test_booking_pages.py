@@ -232,3 +232,70 @@ def test_instrument_page_links_to_the_booking_calendar(client, lab):
     instrument, _ = lab
     page = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
     assert f'href="/instruments/{instrument.id}/book"' in page
+
+
+def test_staff_operated_form_asks_for_the_samples(client, make, login, lab):
+    instrument, _ = lab
+    login(make.user())
+    url = f"/instruments/{instrument.id}/book"
+    page = client.get(url).get_data(as_text=True)
+    # the field is there for the page's script to show once staff-operated is chosen
+    assert 'name="samples"' in page and "样品数量" in page
+    assert 'class="mb-3 samples-field d-none"' in page  # self-operated is the default
+    data = {"start": "2026-11-24T10:00", "end": "2026-11-24T11:00", "mode": "staff_operated",
+            "purpose": "SEM of powders"}
+    missing = client.post(url, data=data)
+    assert missing.status_code == 422
+    assert "送样（机组人员操作）预约须填写样品数量（1 至 1000 个）" in missing.get_data(as_text=True)
+    too_many = client.post(url, data={**data, "samples": "1001"})
+    assert too_many.status_code == 422 and "最多送交 1000 个样品" in too_many.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(Booking.id))) == 0
+    assert client.post(url, data={**data, "samples": "6"}).status_code == 302
+    assert db.session.scalars(db.select(Booking)).one().sample_count == 6
+
+
+def test_self_operated_form_ignores_the_hidden_samples_field(client, make, login, lab):
+    instrument, _ = lab
+    login(make.user())
+    response = client.post(f"/instruments/{instrument.id}/book", data={
+        "start": "2026-11-24T10:00", "end": "2026-11-24T11:00", "mode": "self_operated",
+        "samples": "4", "purpose": "XRD"})
+    assert response.status_code == 302
+    assert db.session.scalars(db.select(Booking)).one().sample_count == 0
+
+
+def test_staff_only_instrument_shows_the_samples_field(client, make, login):
+    instrument = make.instrument(allows_self_operated=False, per_sample_fee_fen=5_000)
+    login(make.user())
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    assert 'class="mb-3 samples-field"' in page
+
+
+def test_quote_json_adds_the_samples_of_a_staff_operated_booking(client, make, login, lab):
+    instrument, _ = lab
+    instrument.per_sample_fee_fen = 5_000
+    db.session.commit()
+    login(make.user())
+    base = (f"/instruments/{instrument.id}/quote.json?start=2026-11-24T10:00"
+            "&end=2026-11-24T11:00")
+    quote = client.get(base + "&mode=staff_operated&samples=3").get_json()
+    # 1 h at 200 元/h (academic) + 3 samples at 50 元
+    assert (quote["fee_fen"], quote["samples_fee_fen"], quote["samples"], quote["problems"]) == (
+        35_000, 15_000, 3, [])
+    assert (quote["samples_fee"], quote["per_sample_fee"], quote["fee"]) == (
+        "¥150.00", "¥50.00", "¥350.00")
+    none = client.get(base + "&mode=staff_operated").get_json()
+    assert [p["code"] for p in none["problems"]] == ["samples_required"]
+    assert none["fee_fen"] == 20_000
+    self_operated = client.get(base + "&mode=self_operated&samples=3").get_json()
+    assert (self_operated["fee_fen"], self_operated["problems"]) == (20_000, [])
+
+
+def test_lab_and_booker_see_the_number_of_samples(client, make, login, lab):
+    instrument, manager = lab
+    student = make.user()
+    make.booking(instrument, student, TUESDAY_10, mode="staff_operated", samples=7)
+    login(manager)
+    assert "7 个样品" in client.get("/bookings/queue").get_data(as_text=True)
+    login(student)
+    assert "7 个样品" in client.get("/bookings/mine").get_data(as_text=True)
