@@ -189,3 +189,24 @@ def test_demo_history_closes_months_without_emails(make, lab):
     make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
     assert services.close_month("2026-03", notify=False).invoices == 1
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_penalty_search_uses_the_partial_index_on_sqlite(app):
+    """The 'not charged yet' check must hit uq_invoice_lines_booking_penalty: with the kinds as
+    bound parameters SQLite cannot prove the partial index applies and scans every invoice
+    line once per no-show (minutes per month close at province scale)."""
+    from sqlalchemy import event
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite query plan")
+    seen = []
+    listener = lambda conn, cursor, statement, params, *rest: seen.append((statement, params))  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        services._penalty_facts(*services.month_bounds("2026-03"))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    statement, params = next((s, p) for s, p in seen if "FROM bookings" in s)
+    plan = " ".join(str(row) for row in db.session.connection().exec_driver_sql(
+        "EXPLAIN QUERY PLAN " + statement, params))
+    assert "uq_invoice_lines_booking_penalty" in plan and "SCAN invoice_lines" not in plan, plan
