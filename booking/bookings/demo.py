@@ -22,7 +22,7 @@ DAYS_BACK, DAYS_AHEAD = 300, 60
 # Chance that an opening period (usually one day) of an instrument gets any booking. City:
 # about 50,000 bookings on 200 instruments, the peer benchmark's volume; province: about
 # 1,000,000 on 20,200 instruments.
-DENSITY = {"small": 0.55, "city": 0.65, "province": 0.13}
+DENSITY = {"small": 0.55, "city": 0.65, "province": 0.135}
 PURPOSES = (
     "催化剂样品 XRD 物相分析", "纳米颗粒形貌与粒径表征", "合金断口 SEM 观察与能谱分析",
     "蛋白质样品质谱鉴定", "高分子薄膜 DSC 热分析", "锂电正极材料元素含量测定",
