@@ -11,6 +11,7 @@ and tests send inline. `flask notify send` retries what failed.
 import os
 import smtplib
 import threading
+import time
 from datetime import datetime
 from email.message import EmailMessage
 
@@ -97,6 +98,9 @@ def _deliver(message: OutboxMessage) -> str:
     return "smtp"
 
 
+GATHER_SECONDS = 0.2
+
+
 class BackgroundSender:
     """One daemon thread per worker process that sends the outbox whenever it is woken."""
 
@@ -114,6 +118,9 @@ class BackgroundSender:
     def _run(self) -> None:
         while True:
             self.wanted.wait()
+            # Let a burst of commits gather: one write transaction then sends them all, instead
+            # of one per request competing with the requests for SQLite's write lock.
+            time.sleep(GATHER_SECONDS)
             self.wanted.clear()
             with self.app.app_context():
                 try:
