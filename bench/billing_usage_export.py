@@ -13,6 +13,7 @@ NEMO's billing API for the year (~5.1 s) and its usage CSV (~100 s), measured in
 by `bash ../shared/peer-bench/run_bench.sh nemo`: targets at least 5x and 50x faster.
 """
 import argparse
+import gc
 import sys
 import time
 from pathlib import Path
@@ -56,6 +57,7 @@ def measure(url: str) -> None:
 
     app = calendar_bench.make_app(url)
     app.config["WTF_CSRF_ENABLED"] = False
+    gc.freeze()  # as wsgi.py does once the app is built
     with app.app_context():
         providers = finance_auditor()
         year = now_utc().year

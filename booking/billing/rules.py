@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from booking.core.money import round_fen
+from booking.core.money import divide_half_up, round_fen
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def billable_minutes(used_minutes: int, rounding_minutes: int, minimum_minutes: 
 
 
 def time_fee_fen(hourly_fen: int, minutes: int) -> int:
-    return round_fen(Decimal(hourly_fen) * minutes / 60)
+    return divide_half_up(hourly_fen * minutes, 60)
 
 
 def usage_fee_fen(used_minutes: int, card: RateCard) -> int:

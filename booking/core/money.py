@@ -7,6 +7,14 @@ def round_fen(amount: Decimal | int) -> int:
     return int(Decimal(amount).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def divide_half_up(numerator: int, denominator: int) -> int:
+    """numerator / denominator (denominator > 0) rounded half-up, ties away from zero, as
+    round_fen would, in integer arithmetic: pricing 50,000 sessions for an export is then
+    several times faster than through Decimal."""
+    quotient = (abs(numerator) * 2 + denominator) // (denominator * 2)
+    return quotient if numerator >= 0 else -quotient
+
+
 def yuan_to_fen(yuan: Decimal | str | int) -> int:
     return round_fen(Decimal(str(yuan)) * 100)
 

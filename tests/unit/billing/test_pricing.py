@@ -12,6 +12,7 @@ from booking.billing.rules import (
     quote,
     rate_at,
     samples_fee_fen,
+    time_fee_fen,
     usage_fee_fen,
 )
 
@@ -113,3 +114,14 @@ def test_quote_with_samples_parts_add_up(c, used, voucher, samples, fee):
     q = quote(c, used, voucher, samples=samples, per_sample_fee_fen=fee)
     assert q.fee_fen == usage_fee_fen(used, c) + samples_fee_fen(samples, fee)
     assert q.fee_fen == q.voucher_fen + q.payable_fen and q.payable_fen >= 0
+
+
+@given(st.integers(-10**12, 10**12), st.integers(1, 10**6))
+def test_integer_half_up_division_equals_the_decimal_rounding_rule(numerator, denominator):
+    from booking.core.money import divide_half_up, round_fen
+
+    assert divide_half_up(numerator, denominator) == round_fen(Decimal(numerator) / denominator)
+
+
+def test_time_fee_rounds_half_a_fen_up():
+    assert time_fee_fen(1, 30) == 1 and time_fee_fen(1, 29) == 0 and time_fee_fen(3, 10) == 1
