@@ -15,7 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     select,
 )
-from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts.rules import ORG_KINDS, PROVIDER_KINDS, ROLES
@@ -203,5 +203,6 @@ class ApiToken(TimestampMixin, db.Model):
 
     @classmethod
     def find(cls, raw: str) -> "ApiToken | None":
-        return db.session.scalar(select(cls).where(cls.token_hash == hash_token(raw))
-                                 .options(joinedload(cls.user)))
+        # the user and their organisation in the same query; roles only when a check needs them
+        return db.session.scalar(select(cls).where(cls.token_hash == hash_token(raw)).options(
+            joinedload(cls.user).options(joinedload(User.organisation), lazyload(User.roles))))
