@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import marshmallow as ma
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
@@ -194,8 +195,9 @@ class Bookings(MethodView):
             _refused(refused)
         except services.BookingClash:
             api_abort(409, "booking_clash", "Another booking already holds this time.")
+        body = BookingSchema().dump(booking)  # before the commit expires it: no re-read after
         commit()
-        return booking
+        return jsonify(body), 201
 
 
 def _booking(booking_id: int) -> Booking:

@@ -1,7 +1,7 @@
 """Booking workflows: load, apply the rules, write, audit, queue notifications. They flush,
 never commit: the route (or CLI command) commits once."""
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask_babel import force_locale
@@ -15,7 +15,7 @@ from booking.bookings import rules
 from booking.bookings.models import MAX_LENGTH, Booking, FeedToken, TrainingRequest
 from booking.core import audit
 from booking.core.clock import now_utc, to_local
-from booking.core.db import UTCDateTime, take_write_lock
+from booking.core.db import UTCDateTime, read_connection, take_write_lock
 from booking.core.notifications import queue_message
 from booking.extensions import db
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Qualification
@@ -117,8 +117,8 @@ _CALENDAR_INSTRUMENT = select(*(_instruments[name] for name in _COLUMNS), _hours
 
 def calendar_instrument(instrument_id: int) -> CalendarInstrument | None:
     """The instrument's calendar columns and weekly hours (one row per opening period)."""
-    rows = db.session.connection().execute(_CALENDAR_INSTRUMENT,
-                                           {"instrument_id": instrument_id}).all()
+    rows = read_connection(db.session).execute(_CALENDAR_INSTRUMENT,
+                                               {"instrument_id": instrument_id}).all()
     if not rows:
         return None
     weekly = tuple(rules.WeeklyHours(*row[-3:]) for row in rows if row[-3] is not None)
@@ -197,7 +197,7 @@ def calendar_view(instrument: CalendarInstrument, viewer: User | None, start: da
     """Everything the calendar shows for [start, end), in a fixed number of queries (plain
     column rows, no ORM objects: this is the hottest read of the site)."""
     viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
-    connection = db.session.connection()
+    connection = read_connection(db.session)
     shown = connection.execute(_SHOWN, {"instrument_id": instrument.id, "start": start,
                                         "end": end, "earliest": start - MAX_LENGTH}).all()
     calendar = opening_calendar(instrument, start, end, connection)
@@ -236,6 +236,7 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
                    mode: str, purpose: str, samples: int = 0) -> Booking:
     """Check every rule, then hold the slot: pending when the instrument wants approval.
     `samples`: how many samples a staff-operated (送样) booking hands in (0 when self-operated)."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # as stored, and as answered
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
                                 samples=samples)
     if problems:

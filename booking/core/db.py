@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import wraps
 
 from flask import g, has_request_context, request
-from sqlalchemy import DateTime, event
+from sqlalchemy import Connection, DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -185,6 +185,20 @@ def reads_first(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def read_connection(session):
+    """The session's connection for a read-only request (the calendar). On PostgreSQL it
+    autocommits: under READ COMMITTED every statement takes its own snapshot anyway, so BEGIN
+    and ROLLBACK would only add two round trips to the four reads. SQLite keeps its
+    transaction, one WAL snapshot for all the reads. A session already in a transaction, or
+    bound to one (tests), is used as it is."""
+    session = session()  # the scoped_session's current Session
+    bind = session.get_bind()
+    if session.in_transaction() or isinstance(bind, Connection) or \
+            bind.dialect.name != "postgresql":
+        return session.connection()
+    return session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def take_write_lock(session) -> None:
