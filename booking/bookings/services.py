@@ -222,11 +222,13 @@ def _is_overlap(error: IntegrityError) -> bool:
 
 
 def _insert(booking: Booking) -> None:
-    """Write the booking in a savepoint; the database's no-overlap guard may refuse it."""
+    """Write the booking, the transaction's first write; the database's no-overlap guard may
+    refuse it, and the transaction is then rolled back (no savepoint: two round trips less)."""
+    db.session.add(booking)
     try:
-        with db.session.begin_nested():
-            db.session.add(booking)
+        db.session.flush()
     except IntegrityError as error:
+        db.session.rollback()
         if _is_overlap(error):
             raise BookingClash() from error
         raise
