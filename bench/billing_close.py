@@ -18,36 +18,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import fresh_schema, make_app  # noqa: E402 - after the path set-up
 
 PROVIDERS, ENTERPRISES, INSTRUMENTS_PER_PROVIDER, USERS_PER_ORG = 500, 300, 4, 10
 SESSIONS = 100_000
 MONTH_START = datetime(2026, 2, 28, 16, tzinfo=UTC)  # 2026-03-01 00:00 in Shanghai
 
 
-def make_app(url: str):
-    from booking import create_app
-    from config import DevelopmentConfig
-
-    class BenchConfig(DevelopmentConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    return create_app(BenchConfig)
-
-
-def fresh_schema(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        return
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def _insert(model, rows):

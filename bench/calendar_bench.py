@@ -31,21 +31,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import fresh_schema, make_app  # noqa: E402 - after the path set-up
+
 PEER = ROOT.parent / "shared" / "peer-bench"
 WORK = Path("/tmp/booking-bench")
 PORT, CEILING_PORT = 8011, 8012
 BIN = Path(sys.executable).parent
 
-
-def make_app(url: str):
-    from booking import create_app
-    from config import DevelopmentConfig
-
-    class BenchConfig(DevelopmentConfig):
-        SQLALCHEMY_DATABASE_URI = url
-        RATELIMIT_ENABLED = False
-
-    return create_app(BenchConfig)
 
 
 def state_file(url: str) -> Path:
@@ -53,19 +47,6 @@ def state_file(url: str) -> Path:
 
 
 # --- seed ----------------------------------------------------------------------------------------
-def fresh_schema(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    if url.startswith("sqlite:///"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(url[len("sqlite:///"):] + suffix).unlink(missing_ok=True)
-        return
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
 
 def seed_instruments(organisation, count: int) -> list:
     """Always-open instruments with no bookings, auto-approved, for the creation test."""

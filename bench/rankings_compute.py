@@ -20,6 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import fresh_schema, make_app  # noqa: E402 - after the path set-up
 
 PROVIDERS, ENTERPRISES, USERS_PER_ORG = 500, 300, 10
 INSTRUMENTS, BOOKINGS, RATINGS, INVOICES = 20_000, 1_000_000, 100_000, 50_000
@@ -27,30 +30,6 @@ YEAR_START = datetime(2025, 12, 31, 16, tzinfo=UTC)  # 2026-01-01 00:00 in Shang
 BATCH = 10_000
 
 
-def make_app(url: str):
-    from booking import create_app
-    from config import DevelopmentConfig
-
-    class BenchConfig(DevelopmentConfig):
-        SQLALCHEMY_DATABASE_URI = url
-
-    return create_app(BenchConfig)
-
-
-def fresh_schema(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        return
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 def insert_all(model, rows) -> None:
