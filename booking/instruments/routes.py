@@ -262,14 +262,20 @@ def add_exception(instrument_id):
     return _done(instrument, _("Exception added."))
 
 
+def _part_of(instrument: Instrument, model, item_id: int):
+    """A row of `model` that belongs to the instrument; another instrument's is a 404."""
+    item = db.get_or_404(model, item_id)
+    if item.instrument_id != instrument.id:
+        abort(404)
+    return item
+
+
 @bp.route("/lab/instruments/<int:instrument_id>/exceptions/<int:exception_id>/delete",
           methods=["POST"])
 @login_required
 def remove_exception(instrument_id, exception_id):
     instrument = _editable(instrument_id)
-    exception = db.get_or_404(OpeningException, exception_id)
-    if exception.instrument_id != instrument.id:
-        abort(404)
+    exception = _part_of(instrument, OpeningException, exception_id)
     services.remove_exception(instrument, exception, current_user)
     return _done(instrument, _("Exception removed."))
 
@@ -292,9 +298,7 @@ def add_blackout(instrument_id):
 @login_required
 def remove_blackout(instrument_id, blackout_id):
     instrument = _editable(instrument_id)
-    blackout = db.get_or_404(Blackout, blackout_id)
-    if blackout.instrument_id != instrument.id:
-        abort(404)
+    blackout = _part_of(instrument, Blackout, blackout_id)
     services.remove_blackout(instrument, blackout, current_user)
     return _done(instrument, _("Blackout removed."))
 
