@@ -1,12 +1,14 @@
 """Booking workflows: load, apply the rules, write, audit, queue notifications. They flush,
 never commit: the route (or CLI command) commits once."""
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import (Connection, Date, Integer, String, Time, and_, bindparam, cast,
+                        literal_column, null, select, union_all)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -59,27 +61,63 @@ def policy_for(instrument: "Instrument | CalendarInstrument") -> rules.Policy:
         requires_qualification=instrument.requires_qualification)
 
 
-# The calendar is the hottest read of the site: its statements are plain Core (table columns,
-# run on the session's connection, no ORM result processing), built once with bound parameters
-# so SQLAlchemy reuses the compiled SQL.
+# The calendar is the hottest read of the site. What it needs besides the instrument (opening
+# exceptions, blackouts, the bookings shown, and the weekly hours when not loaded already) comes
+# back from ONE statement, a UNION ALL of plain Core selects tagged by kind: on PostgreSQL every
+# statement is a network round trip. The statements are built once per combination, with bound
+# parameters, so SQLAlchemy reuses the compiled SQL.
 _hours, _exceptions = OpeningHours.__table__.c, OpeningException.__table__.c
 _blackouts, _bookings, _instruments = Blackout.__table__.c, Booking.__table__.c, Instrument.__table__.c
-_HOURS = select(_hours.weekday, _hours.opens, _hours.closes).where(
-    _hours.instrument_id == bindparam("instrument_id"))
-_EXCEPTIONS = select(_exceptions.day, _exceptions.opens, _exceptions.closes).where(
+_ROW_TYPES = {"weekday": Integer(), "day": Date(), "opens": Time(), "closes": Time(),
+              "id": Integer(), "user_id": Integer(), "state": String(), "start_at": UTCDateTime(),
+              "end_at": UTCDateTime()}
+
+
+def _tagged(kind: str, source, **columns):
+    """One arm of the union: the kind, then every column of _ROW_TYPES (NULL where absent)."""
+    return select(literal_column(f"'{kind}'").label("kind"), *(
+        columns[name].label(name) if name in columns else cast(null(), type_).label(name)
+        for name, type_ in _ROW_TYPES.items())).select_from(source)
+
+
+_HOURS = _tagged("hours", OpeningHours.__table__, weekday=_hours.weekday, opens=_hours.opens,
+                 closes=_hours.closes).where(_hours.instrument_id == bindparam("instrument_id"))
+_EXCEPTIONS = _tagged("exception", OpeningException.__table__, day=_exceptions.day,
+                      opens=_exceptions.opens, closes=_exceptions.closes).where(
     _exceptions.instrument_id == bindparam("instrument_id"),
     _exceptions.day.between(bindparam("first"), bindparam("last")))
-_BLACKOUTS = select(_blackouts.start_at, _blackouts.end_at).where(
+_BLACKOUTS = _tagged("blackout", Blackout.__table__, start_at=_blackouts.start_at,
+                     end_at=_blackouts.end_at).where(
     _blackouts.instrument_id == bindparam("instrument_id"),
     _blackouts.start_at < bindparam("end", type_=UTCDateTime),
     _blackouts.end_at > bindparam("start", type_=UTCDateTime))
-_SHOWN = select(_bookings.id, _bookings.user_id, _bookings.state, _bookings.start_at,
-                _bookings.end_at).where(
+_SHOWN = _tagged("booking", Booking.__table__, id=_bookings.id, user_id=_bookings.user_id,
+                 state=_bookings.state, start_at=_bookings.start_at,
+                 end_at=_bookings.end_at).where(
     _bookings.instrument_id == bindparam("instrument_id"),
     _bookings.state.in_((*rules.OCCUPYING_STATES, "completed")),
     _bookings.start_at < bindparam("end", type_=UTCDateTime),
     _bookings.start_at > bindparam("earliest", type_=UTCDateTime),
-    _bookings.end_at > bindparam("start", type_=UTCDateTime)).order_by(_bookings.start_at)
+    _bookings.end_at > bindparam("start", type_=UTCDateTime))
+
+
+@lru_cache(maxsize=None)
+def _calendar_statement(hours: bool, bookings: bool):
+    arms = [_EXCEPTIONS, _BLACKOUTS] + [_HOURS] * hours + [_SHOWN] * bookings
+    return union_all(*arms).order_by(literal_column("start_at"))
+
+
+def _calendar_rows(instrument, start: datetime, end: datetime, connection: Connection, *,
+                   hours: bool, bookings: bool) -> dict[str, list]:
+    """The rows of [start, end) by kind, in start order: exception, blackout, hours, booking."""
+    rows = connection.execute(_calendar_statement(hours, bookings), {
+        "instrument_id": instrument.id, "start": start, "end": end,
+        "earliest": start - MAX_LENGTH, "first": to_local(start, instrument.timezone).date(),
+        "last": to_local(end, instrument.timezone).date()})
+    by_kind = {"exception": [], "blackout": [], "hours": [], "booking": []}
+    for row in rows:
+        by_kind[row.kind].append(row)
+    return by_kind
 
 
 class CalendarInstrument(NamedTuple):
@@ -127,21 +165,21 @@ def calendar_instrument(instrument_id: int) -> CalendarInstrument | None:
 
 def opening_calendar(instrument: Instrument | CalendarInstrument, start: datetime, end: datetime,
                      connection: Connection | None = None) -> rules.OpeningCalendar:
-    """Weekly hours, the exceptions and blackouts that touch [start, end): three column queries."""
-    execute = (connection or db.session.connection()).execute
+    """Weekly hours, and the exceptions and blackouts that touch [start, end): one query."""
     weekly = getattr(instrument, "weekly", None)  # a CalendarInstrument brings its hours
+    rows = _calendar_rows(instrument, start, end, connection or db.session.connection(),
+                          hours=weekly is None, bookings=False)
+    return _opening_calendar(instrument, rows, weekly)
+
+
+def _opening_calendar(instrument, rows: dict[str, list], weekly=None) -> rules.OpeningCalendar:
     if weekly is None:
-        weekly = tuple(rules.WeeklyHours(*row) for row in execute(
-            _HOURS, {"instrument_id": instrument.id}))
-    exceptions = execute(_EXCEPTIONS, {
-        "instrument_id": instrument.id, "first": to_local(start, instrument.timezone).date(),
-        "last": to_local(end, instrument.timezone).date()})
-    blackouts = execute(_BLACKOUTS, {"instrument_id": instrument.id, "start": start, "end": end})
+        weekly = tuple(rules.WeeklyHours(r.weekday, r.opens, r.closes) for r in rows["hours"])
     return rules.OpeningCalendar(
         timezone=instrument.timezone,
         weekly=weekly,
-        exceptions={day: (opens, closes) if opens else None for day, opens, closes in exceptions},
-        blackouts=tuple((s, e) for s, e in blackouts))
+        exceptions={r.day: (r.opens, r.closes) if r.opens else None for r in rows["exception"]},
+        blackouts=tuple((r.start_at, r.end_at) for r in rows["blackout"]))
 
 
 def bookings_between(instrument: Instrument, start: datetime, end: datetime,
@@ -192,15 +230,16 @@ class CalendarView:
     blackouts: tuple[rules.Interval, ...]
 
 
-def calendar_view(instrument: CalendarInstrument, viewer: User | None, start: datetime,
+def calendar_view(instrument: CalendarInstrument | Instrument, viewer: User | None, start: datetime,
                   end: datetime) -> CalendarView:
     """Everything the calendar shows for [start, end), in a fixed number of queries (plain
     column rows, no ORM objects: this is the hottest read of the site)."""
     viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
-    connection = read_connection(db.session)
-    shown = connection.execute(_SHOWN, {"instrument_id": instrument.id, "start": start,
-                                        "end": end, "earliest": start - MAX_LENGTH}).all()
-    calendar = opening_calendar(instrument, start, end, connection)
+    weekly = getattr(instrument, "weekly", None)
+    rows = _calendar_rows(instrument, start, end, read_connection(db.session),
+                          hours=weekly is None, bookings=True)
+    calendar = _opening_calendar(instrument, rows, weekly)
+    shown = rows["booking"]
     busy = [(b.start_at, b.end_at) for b in shown if b.state in rules.OCCUPYING_STATES]
     free = rules.availability(policy_for(instrument), calendar, busy, start, end, now_utc())
     return CalendarView(free=free,

@@ -9,7 +9,9 @@ from functools import wraps
 from flask import g, has_request_context, request
 from sqlalchemy import Connection, DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 from booking.core.clock import now_utc
@@ -134,6 +136,36 @@ def engine_options(database_uri: str, options: dict) -> dict:
         return options
     connect_args = {"factory": QueuedWriterConnection, **options.get("connect_args", {})}
     return {**options, "connect_args": connect_args}
+
+
+# --- PostgreSQL: ping connections that sat idle, not every checkout ---------------------------
+# pool_pre_ping would send every request's connection a SELECT 1 first: one network round trip
+# more on every page (the calendar's two queries would become three). A connection that came
+# back to the pool moments ago is alive; one that sat idle may have been dropped by a server
+# restart or a firewall's idle timeout, and only that one is pinged. A connection that dies
+# while in use is handled by SQLAlchemy's disconnect detection (the pool is then renewed).
+IDLE_PING_SECONDS = 30
+
+
+@event.listens_for(Pool, "checkin")
+def _note_idle_since(dbapi_connection, record):
+    record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, record, proxy):
+    if isinstance(dbapi_connection, sqlite3.Connection):  # a local file does not hang up
+        return
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as error:  # any failure: drop this connection, the pool opens another
+        raise DisconnectionError(str(error)) from error
 
 
 def _queue_for_write(connection) -> None:

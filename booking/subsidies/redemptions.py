@@ -92,7 +92,7 @@ def voucher_share(user: User, instrument: Instrument, fee_fen: int,
 def _modes_of(invoices: list[Invoice]) -> dict[int, str]:
     booking_ids = {line.booking_id for i in invoices for line in i.lines if line.booking_id}
     return dict(db.session.execute(select(Booking.id, Booking.mode).where(
-        Booking.id.in_(booking_ids))).tuples().all()) if booking_ids else {}
+        Booking.id.in_(booking_ids))).all()) if booking_ids else {}
 
 
 def _oldest_usable_vouchers(org_ids: set[int]) -> dict[int, Voucher]:
