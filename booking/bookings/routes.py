@@ -1,5 +1,5 @@
 """Booking calendar, booking form, my bookings, the approval queue, qualifications, iCal feeds."""
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from booking.bookings.forms import (
     local_to_utc,
 )
 from booking.bookings.models import Booking, TrainingRequest
+from booking.core.clock import from_local
 from booking.core.db import reads_first
 from booking.core.money import format_cny
 from booking.core.notifications import commit
@@ -71,21 +72,26 @@ def _booking_or_404(booking_id: int) -> Booking:
     return booking
 
 
-def _moment(value: str | None, timezone: str) -> datetime | None:
-    """An ISO 8601 moment; without an offset it is wall-clock time in `timezone`."""
+def _parsed(value: str | None) -> datetime | None:
+    """An ISO 8601 moment, naive when it has no offset."""
     try:
-        parsed = datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
+        return datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
-    return parsed.astimezone(UTC)
 
 
-def _range(instrument: Instrument) -> tuple[datetime, datetime]:
-    start = _moment(request.args.get("start"), instrument.timezone)
-    end = _moment(request.args.get("end"), instrument.timezone)
-    if start is None or end is None or not start < end <= start + MAX_RANGE:
+def _moment(value: str | None, timezone: str) -> datetime | None:
+    """An ISO 8601 moment in UTC; without an offset it is wall-clock time in `timezone`."""
+    parsed = _parsed(value)
+    return None if parsed is None else from_local(parsed, timezone)
+
+
+def _requested_range() -> tuple[datetime, datetime]:
+    """start and end from the query string, both naive (wall clock at the instrument) or both
+    with an offset, at most MAX_RANGE apart."""
+    start, end = _parsed(request.args.get("start")), _parsed(request.args.get("end"))
+    if start is None or end is None or (start.tzinfo is None) != (end.tzinfo is None) or \
+            not start < end <= start + MAX_RANGE:
         abort(400, _("Give start and end as ISO 8601 times, at most 62 days apart."))
     return start, end
 
@@ -123,11 +129,11 @@ def calendar_labels() -> dict:
 @bp.route("/instruments/<int:instrument_id>/calendar.json")
 def calendar_json(instrument_id):
     """FullCalendar events for one instrument, times as wall clock in its timezone."""
-    instrument = services.calendar_instrument(instrument_id)
-    if instrument is None or not services.can_see_instrument(instrument, current_user):
+    start, end = _requested_range()
+    found = services.calendar_view(instrument_id, current_user, start, end)
+    if found is None or not services.can_see_instrument(found[0], current_user):
         abort(404)
-    start, end = _range(instrument)
-    view = services.calendar_view(instrument, current_user, start, end)
+    instrument, view = found
     return jsonify(_calendar_events(view, instrument.timezone))
 
 

@@ -1,14 +1,25 @@
 """Booking workflows: load, apply the rules, write, audit, queue notifications. They flush,
 never commit: the route (or CLI command) commits once."""
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import (Connection, Date, Integer, String, Time, and_, bindparam, cast,
-                        literal_column, null, select, union_all)
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    Time,
+    and_,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -16,7 +27,7 @@ from booking.accounts.models import Role, User
 from booking.bookings import rules
 from booking.bookings.models import MAX_LENGTH, Booking, FeedToken, TrainingRequest
 from booking.core import audit
-from booking.core.clock import now_utc, to_local
+from booking.core.clock import from_local, now_utc, to_local
 from booking.core.db import UTCDateTime, read_connection, take_write_lock
 from booking.core.notifications import queue_message
 from booking.extensions import db
@@ -61,11 +72,11 @@ def policy_for(instrument: "Instrument | CalendarInstrument") -> rules.Policy:
         requires_qualification=instrument.requires_qualification)
 
 
-# The calendar is the hottest read of the site. What it needs besides the instrument (opening
-# exceptions, blackouts, the bookings shown, and the weekly hours when not loaded already) comes
-# back from ONE statement, a UNION ALL of plain Core selects tagged by kind: on PostgreSQL every
-# statement is a network round trip. The statements are built once per combination, with bound
-# parameters, so SQLAlchemy reuses the compiled SQL.
+# The calendar is the hottest read of the site, and on PostgreSQL every statement is a network
+# round trip: the instrument and all its calendar shows (weekly hours, opening exceptions,
+# blackouts, bookings) come back from ONE statement, the instrument's row joined to a UNION ALL
+# of plain Core selects tagged by kind. The statements are built once, with bound parameters,
+# so SQLAlchemy reuses the compiled SQL. The booking rules read the same union, less bookings.
 _hours, _exceptions = OpeningHours.__table__.c, OpeningException.__table__.c
 _blackouts, _bookings, _instruments = Blackout.__table__.c, Booking.__table__.c, Instrument.__table__.c
 _ROW_TYPES = {"weekday": Integer(), "day": Date(), "opens": Time(), "closes": Time(),
@@ -95,29 +106,12 @@ _SHOWN = _tagged("booking", Booking.__table__, id=_bookings.id, user_id=_booking
                  state=_bookings.state, start_at=_bookings.start_at,
                  end_at=_bookings.end_at).where(
     _bookings.instrument_id == bindparam("instrument_id"),
-    _bookings.state.in_((*rules.OCCUPYING_STATES, "completed")),
+    _bookings.state.in_([literal_column(f"'{state}'")  # constants in the SQL: no expanding
+                         for state in (*rules.OCCUPYING_STATES, "completed")]),
     _bookings.start_at < bindparam("end", type_=UTCDateTime),
     _bookings.start_at > bindparam("earliest", type_=UTCDateTime),
     _bookings.end_at > bindparam("start", type_=UTCDateTime))
-
-
-@lru_cache(maxsize=None)
-def _calendar_statement(hours: bool, bookings: bool):
-    arms = [_EXCEPTIONS, _BLACKOUTS] + [_HOURS] * hours + [_SHOWN] * bookings
-    return union_all(*arms).order_by(literal_column("start_at"))
-
-
-def _calendar_rows(instrument, start: datetime, end: datetime, connection: Connection, *,
-                   hours: bool, bookings: bool) -> dict[str, list]:
-    """The rows of [start, end) by kind, in start order: exception, blackout, hours, booking."""
-    rows = connection.execute(_calendar_statement(hours, bookings), {
-        "instrument_id": instrument.id, "start": start, "end": end,
-        "earliest": start - MAX_LENGTH, "first": to_local(start, instrument.timezone).date(),
-        "last": to_local(end, instrument.timezone).date()})
-    by_kind = {"exception": [], "blackout": [], "hours": [], "booking": []}
-    for row in rows:
-        by_kind[row.kind].append(row)
-    return by_kind
+_OPENING = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS)
 
 
 class CalendarInstrument(NamedTuple):
@@ -139,47 +133,46 @@ class CalendarInstrument(NamedTuple):
     allows_self_operated: bool
     allows_staff_operated: bool
     requires_qualification: bool
-    weekly: tuple[rules.WeeklyHours, ...] = ()  # loaded with it: one query less per calendar
 
     @property
     def is_listed(self) -> bool:
         return self.is_public and self.status != "retired"
 
 
-_COLUMNS = CalendarInstrument._fields[:-1]
-_CALENDAR_INSTRUMENT = select(*(_instruments[name] for name in _COLUMNS), _hours.weekday,
-                              _hours.opens, _hours.closes).outerjoin(
-    OpeningHours.__table__, _hours.instrument_id == _instruments.id).where(
-    _instruments.id == bindparam("instrument_id"))
+_CALENDAR_ROWS = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS, _SHOWN).subquery("calendar_rows")
+_CALENDAR = select(*(_instruments[name] for name in CalendarInstrument._fields),
+                   *_CALENDAR_ROWS.c).select_from(
+    Instrument.__table__.outerjoin(_CALENDAR_ROWS, true())).where(
+    _instruments.id == bindparam("instrument_id")).order_by(_CALENDAR_ROWS.c.start_at)
 
 
-def calendar_instrument(instrument_id: int) -> CalendarInstrument | None:
-    """The instrument's calendar columns and weekly hours (one row per opening period)."""
-    rows = read_connection(db.session).execute(_CALENDAR_INSTRUMENT,
-                                               {"instrument_id": instrument_id}).all()
-    if not rows:
-        return None
-    weekly = tuple(rules.WeeklyHours(*row[-3:]) for row in rows if row[-3] is not None)
-    return CalendarInstrument(*rows[0][:len(_COLUMNS)], weekly=weekly)
+def _window(instrument_id: int, start: datetime, end: datetime, timezone: str) -> dict:
+    return {"instrument_id": instrument_id, "start": start, "end": end,
+            "earliest": start - MAX_LENGTH, "first": to_local(start, timezone).date(),
+            "last": to_local(end, timezone).date()}
 
 
-def opening_calendar(instrument: Instrument | CalendarInstrument, start: datetime, end: datetime,
-                     connection: Connection | None = None) -> rules.OpeningCalendar:
-    """Weekly hours, and the exceptions and blackouts that touch [start, end): one query."""
-    weekly = getattr(instrument, "weekly", None)  # a CalendarInstrument brings its hours
-    rows = _calendar_rows(instrument, start, end, connection or db.session.connection(),
-                          hours=weekly is None, bookings=False)
-    return _opening_calendar(instrument, rows, weekly)
+def _by_kind(rows) -> dict[str, list]:
+    by_kind = {"hours": [], "exception": [], "blackout": [], "booking": [], None: []}
+    for row in rows:
+        by_kind[row.kind].append(row)
+    return by_kind
 
 
-def _opening_calendar(instrument, rows: dict[str, list], weekly=None) -> rules.OpeningCalendar:
-    if weekly is None:
-        weekly = tuple(rules.WeeklyHours(r.weekday, r.opens, r.closes) for r in rows["hours"])
+def _opening_calendar(timezone: str, rows: dict[str, list]) -> rules.OpeningCalendar:
     return rules.OpeningCalendar(
-        timezone=instrument.timezone,
-        weekly=weekly,
+        timezone=timezone,
+        weekly=tuple(rules.WeeklyHours(r.weekday, r.opens, r.closes) for r in rows["hours"]),
         exceptions={r.day: (r.opens, r.closes) if r.opens else None for r in rows["exception"]},
         blackouts=tuple((r.start_at, r.end_at) for r in rows["blackout"]))
+
+
+def opening_calendar(instrument: Instrument, start: datetime, end: datetime
+                     ) -> rules.OpeningCalendar:
+    """Weekly hours, and the exceptions and blackouts that touch [start, end): one query."""
+    rows = db.session.connection().execute(
+        _OPENING, _window(instrument.id, start, end, instrument.timezone))
+    return _opening_calendar(instrument.timezone, _by_kind(rows))
 
 
 def bookings_between(instrument: Instrument, start: datetime, end: datetime,
@@ -230,22 +223,33 @@ class CalendarView:
     blackouts: tuple[rules.Interval, ...]
 
 
-def calendar_view(instrument: CalendarInstrument | Instrument, viewer: User | None, start: datetime,
-                  end: datetime) -> CalendarView:
-    """Everything the calendar shows for [start, end), in a fixed number of queries (plain
-    column rows, no ORM objects: this is the hottest read of the site)."""
-    viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
-    weekly = getattr(instrument, "weekly", None)
-    rows = _calendar_rows(instrument, start, end, read_connection(db.session),
-                          hours=weekly is None, bookings=True)
-    calendar = _opening_calendar(instrument, rows, weekly)
-    shown = rows["booking"]
+MAX_UTC_OFFSET = timedelta(hours=14)  # no timezone is further from UTC (Kiribati: UTC+14)
+
+
+def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end: datetime
+                  ) -> tuple[CalendarInstrument, CalendarView] | None:
+    """The instrument and everything its calendar shows for [start, end), from one statement
+    (plain column rows, no ORM objects). Naive start and end are wall-clock time at the
+    instrument, whose timezone is only known once its row is read; so the statement reads a
+    window widened by the largest UTC offset, cut to the exact range here."""
+    guess = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in (start, end)]
+    rows = read_connection(db.session).execute(_CALENDAR, _window(
+        instrument_id, guess[0] - MAX_UTC_OFFSET, guess[1] + MAX_UTC_OFFSET, "UTC")).all()
+    if not rows:
+        return None
+    instrument = CalendarInstrument(*rows[0][:len(CalendarInstrument._fields)])
+    start, end = (from_local(m, instrument.timezone) for m in (start, end))
+    by_kind = _by_kind(rows)
+    for kind in ("blackout", "booking"):
+        by_kind[kind] = [r for r in by_kind[kind] if r.start_at < end and r.end_at > start]
+    calendar = _opening_calendar(instrument.timezone, by_kind)
+    shown = by_kind["booking"]
     busy = [(b.start_at, b.end_at) for b in shown if b.state in rules.OCCUPYING_STATES]
     free = rules.availability(policy_for(instrument), calendar, busy, start, end, now_utc())
-    return CalendarView(free=free,
-                        others=[(b.start_at, b.end_at) for b in shown if b.user_id != viewer_id],
-                        own=[b for b in shown if b.user_id == viewer_id],
-                        blackouts=calendar.blackouts)
+    viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
+    return instrument, CalendarView(
+        free=free, others=[(b.start_at, b.end_at) for b in shown if b.user_id != viewer_id],
+        own=[b for b in shown if b.user_id == viewer_id], blackouts=calendar.blackouts)
 
 
 def booking_problems(instrument: Instrument, user: User, *, start: datetime, end: datetime,

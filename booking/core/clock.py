@@ -30,3 +30,10 @@ def common_timezones() -> list[str]:
 
 def to_local(moment: datetime, tz_name: str) -> datetime:
     return moment.astimezone(ZoneInfo(tz_name))
+
+
+def from_local(moment: datetime, tz_name: str) -> datetime:
+    """`moment` in UTC; a naive one is wall-clock time in `tz_name`."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(tz_name))
+    return moment.astimezone(UTC)

@@ -53,11 +53,57 @@ def test_calendar_json_shows_free_busy_own_and_blackouts(client, make, login, la
     assert set(busy) == {"start", "end", "classNames", "extendedProps"}  # anonymous
 
 
+def _events_by_kind(client, instrument, start, end) -> dict:
+    events = client.get(f"/instruments/{instrument.id}/calendar.json",
+                        query_string={"start": start, "end": end}).get_json()
+    by_kind = {}
+    for e in events:
+        by_kind.setdefault(e["extendedProps"]["kind"], []).append((e["start"], e["end"]))
+    return by_kind
+
+
+def test_calendar_json_is_cut_to_the_range_in_the_instruments_timezone(client, make, lab):
+    """The calendar statement reads a window widened by the largest UTC offset (the timezone
+    is only known once the instrument's row is read); what lies outside the exact range, in the
+    instrument's own timezone, is not shown, whether the range comes naive or with an offset."""
+    from datetime import time
+
+    from booking.instruments.models import Blackout, OpeningException
+
+    instrument = make.instrument(timezone="Europe/Berlin", hours="always")
+    user = make.user()
+    wednesday = datetime(2026, 11, 25, tzinfo=UTC)  # 01:00 in Berlin (UTC+1 in November)
+    make.booking(instrument, user, wednesday - timedelta(hours=3))  # Tue 22:00 Berlin: before
+    make.booking(instrument, user, wednesday + timedelta(hours=8))  # Wed 09:00 Berlin: inside
+    make.booking(instrument, user, wednesday + timedelta(hours=23, minutes=30))  # Thu 00:30
+    db.session.add_all([
+        Blackout(instrument_id=instrument.id, start_at=wednesday + timedelta(hours=22, minutes=30),
+                 end_at=wednesday + timedelta(hours=23), reason="calibration"),  # Wed 23:30
+        Blackout(instrument_id=instrument.id, start_at=wednesday - timedelta(hours=4),
+                 end_at=wednesday - timedelta(hours=3, minutes=30), reason="before"),
+        OpeningException(instrument_id=instrument.id, day=wednesday.date(), opens=time(9),
+                         closes=time(17))])
+    db.session.commit()
+
+    naive = _events_by_kind(client, instrument, "2026-11-25T00:00:00", "2026-11-26T00:00:00")
+    offset = _events_by_kind(client, instrument, "2026-11-24T23:00:00Z", "2026-11-25T23:00:00Z")
+    assert naive == offset
+    assert naive["busy"] == [("2026-11-25T09:00", "2026-11-25T10:00")]
+    assert naive["blackout"] == [("2026-11-25T23:30", "2026-11-26T00:00")]
+    assert naive["free"] == [("2026-11-25T10:00", "2026-11-25T17:00")]  # the exception's hours
+
+
 @pytest.mark.parametrize("query", ["", "?start=x&end=y", "?start=2026-11-24&end=2026-03-01",
-                                   "?start=2026-01-01&end=2026-06-01"])
+                                   "?start=2026-01-01&end=2026-06-01",
+                                   "?start=2026-11-24T00:00:00&end=2026-11-25T00:00:00Z"])
 def test_calendar_json_rejects_bad_ranges(client, lab, query):
     instrument, _ = lab
     assert client.get(f"/instruments/{instrument.id}/calendar.json{query}").status_code == 400
+
+
+def test_calendar_json_of_an_unknown_instrument_is_404(client):
+    assert client.get("/instruments/999999/calendar.json?start=2026-11-24T00:00:00"
+                      "&end=2026-11-25T00:00:00").status_code == 404
 
 
 def test_private_instrument_is_hidden_from_outsiders(client, make, login, lab):
