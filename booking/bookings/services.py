@@ -28,7 +28,7 @@ from booking.bookings import rules
 from booking.bookings.models import MAX_LENGTH, Booking, FeedToken, TrainingRequest
 from booking.core import audit
 from booking.core.clock import from_local, now_utc, to_local
-from booking.core.db import UTCDateTime, read_connection, take_write_lock
+from booking.core.db import UTCDateTime, read_all, take_write_lock
 from booking.core.notifications import queue_message
 from booking.extensions import db
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Qualification
@@ -233,8 +233,8 @@ def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end:
     instrument, whose timezone is only known once its row is read; so the statement reads a
     window widened by the largest UTC offset, cut to the exact range here."""
     guess = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in (start, end)]
-    rows = read_connection(db.session).execute(_CALENDAR, _window(
-        instrument_id, guess[0] - MAX_UTC_OFFSET, guess[1] + MAX_UTC_OFFSET, "UTC")).all()
+    rows = read_all(db.session, _CALENDAR, _window(
+        instrument_id, guess[0] - MAX_UTC_OFFSET, guess[1] + MAX_UTC_OFFSET, "UTC"))
     if not rows:
         return None
     instrument = CalendarInstrument(*rows[0][:len(CalendarInstrument._fields)])

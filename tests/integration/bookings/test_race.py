@@ -2,6 +2,7 @@
 one through (exclusion constraint on PostgreSQL, trigger + BEGIN IMMEDIATE on SQLite)."""
 import threading
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -86,3 +87,25 @@ def test_exactly_one_of_many_overlapping_requests_wins(race):
             AuditEvent.action.like("booking.%"))) == 1
         assert db.session.scalar(select(func.count(OutboxMessage.id)).where(
             OutboxMessage.kind.like("booking.%"))) == 1
+
+
+def test_the_calendar_reads_what_was_committed(race):
+    """The calendar reads on a pooled connection outside any ORM session (autocommitting on
+    PostgreSQL), as in production: a booking committed by one request shows in the next."""
+    _, url, instrument_id, tokens = race
+    start = floor_to_grid(now_utc(), 60, "Asia/Shanghai") + timedelta(days=5)
+    body = {"instrument_id": instrument_id, "start": start.isoformat(),
+            "end": (start + timedelta(hours=1)).isoformat(), "purpose": "calendar",
+            "mode": "self_operated"}
+    created = requests.post(f"{url}/api/v1/bookings", json=body, timeout=30,
+                            headers={"Authorization": f"Bearer {tokens[0]}"})
+    assert created.status_code == 201, created.text
+    day = start.astimezone(ZoneInfo("Asia/Shanghai")).replace(hour=0, minute=0, tzinfo=None)
+    for _ in range(2):  # the second time on a connection back from the pool
+        events = requests.get(f"{url}/instruments/{instrument_id}/calendar.json", timeout=30,
+                              params={"start": day.isoformat(),
+                                      "end": (day + timedelta(days=1)).isoformat()}).json()
+        busy = [(e["start"], e["end"]) for e in events if e["extendedProps"]["kind"] == "busy"]
+        local = start.astimezone(ZoneInfo("Asia/Shanghai"))
+        assert busy == [(local.strftime("%Y-%m-%dT%H:%M"),
+                         (local + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))]
