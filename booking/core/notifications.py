@@ -39,21 +39,20 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
-def queue_message(recipient: str, subject: str, body: str, kind: str) -> OutboxMessage:
-    message = OutboxMessage(recipient=recipient, subject=subject, body=body, kind=kind)
-    db.session.add(message)
-    db.session.info["outbox_queued"] = True
-    return message
+def queue_message(recipient: str, subject: str, body: str, kind: str) -> None:
+    """Queue one message in the current transaction: sent after it commits, never if it rolls
+    back. A plain INSERT, no ORM object (booking transitions queue one each)."""
+    queue_messages([{"recipient": recipient, "subject": subject, "body": body, "kind": kind}])
 
 
 def queue_messages(messages: list[dict]) -> None:
     """Queue many messages (dicts of recipient, subject, body, kind) with one executemany
-    INSERT and no ORM objects: for batches such as a month close's invoices."""
+    INSERT: for batches such as a month close's invoices."""
     if not messages:
         return
     now = now_utc()
-    db.session.execute(insert(OutboxMessage), [{"created_at": now, "attempts": 0, **message}
-                                               for message in messages])
+    db.session.connection().execute(insert(OutboxMessage.__table__), [
+        {"created_at": now, "attempts": 0, **message} for message in messages])
     db.session.info["outbox_queued"] = True
 
 
