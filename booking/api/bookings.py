@@ -185,12 +185,15 @@ class Bookings(MethodView):
     @blp.doc(security=SECURITY)
     def post(self, body):
         """Request a booking: pending when the instrument needs approval, else approved."""
-        instrument = _visible_instrument(body["instrument_id"], api_user())
+        found = services.instrument_for_booking(body["instrument_id"], body["start"], body["end"])
+        if found is None or not services.can_see_instrument(found[0], api_user()):
+            api_abort(404, "not_found", "No such instrument.")
+        instrument, calendar = found
         try:
             booking = services.create_booking(instrument, api_user(), start=body["start"],
                                               end=body["end"], mode=body["mode"],
                                               purpose=body["purpose"].strip(),
-                                              samples=body["samples"])
+                                              samples=body["samples"], calendar=calendar)
         except services.BookingRefused as refused:
             _refused(refused)
         except services.BookingClash:

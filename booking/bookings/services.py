@@ -146,6 +146,9 @@ _CALENDAR = select(*(_instruments[name] for name in CalendarInstrument._fields),
     _instruments.id == bindparam("instrument_id")).order_by(_CALENDAR_ROWS.c.start_at)
 
 
+MAX_UTC_OFFSET = timedelta(hours=14)  # no timezone is further from UTC (Kiribati: UTC+14)
+
+
 def _window(instrument_id: int, start: datetime, end: datetime, timezone: str) -> dict:
     return {"instrument_id": instrument_id, "start": start, "end": end,
             "earliest": start - MAX_LENGTH, "first": to_local(start, timezone).date(),
@@ -156,6 +159,20 @@ def _by_kind(rows) -> dict[str, list]:
     by_kind = {"hours": [], "exception": [], "blackout": [], "booking": [], None: []}
     for row in rows:
         by_kind[row.kind].append(row)
+    return by_kind
+
+
+def _widened(instrument_id: int, start: datetime, end: datetime) -> dict:
+    """Parameters for a window around [start, end) that is wide enough whatever the instrument's
+    timezone (naive moments are wall clock there), for statements that read the instrument's
+    row too: rows outside [start, end) are then cut off by _cut."""
+    guess = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in (start, end)]
+    return _window(instrument_id, guess[0] - MAX_UTC_OFFSET, guess[1] + MAX_UTC_OFFSET, "UTC")
+
+
+def _cut(by_kind: dict[str, list], start: datetime, end: datetime) -> dict[str, list]:
+    for kind in ("blackout", "booking"):
+        by_kind[kind] = [r for r in by_kind[kind] if r.start_at < end and r.end_at > start]
     return by_kind
 
 
@@ -173,6 +190,22 @@ def opening_calendar(instrument: Instrument, start: datetime, end: datetime
     rows = db.session.connection().execute(
         _OPENING, _window(instrument.id, start, end, instrument.timezone))
     return _opening_calendar(instrument.timezone, _by_kind(rows))
+
+
+_OPENING_ROWS = _OPENING.subquery("opening_rows")
+_INSTRUMENT_AND_OPENING = select(Instrument, *_OPENING_ROWS.c).outerjoin(
+    _OPENING_ROWS, true()).where(Instrument.id == bindparam("instrument_id"))
+
+
+def instrument_for_booking(instrument_id: int, start: datetime, end: datetime
+                           ) -> tuple[Instrument, rules.OpeningCalendar] | None:
+    """The instrument and its opening calendar for [start, end) (aware) in one statement, what
+    create_booking checks the rules against: the booking API's hot path."""
+    rows = db.session.execute(_INSTRUMENT_AND_OPENING, _widened(instrument_id, start, end)).all()
+    if not rows:
+        return None
+    instrument = rows[0][0]
+    return instrument, _opening_calendar(instrument.timezone, _cut(_by_kind(rows), start, end))
 
 
 def bookings_between(instrument: Instrument, start: datetime, end: datetime,
@@ -223,25 +256,18 @@ class CalendarView:
     blackouts: tuple[rules.Interval, ...]
 
 
-MAX_UTC_OFFSET = timedelta(hours=14)  # no timezone is further from UTC (Kiribati: UTC+14)
-
-
 def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end: datetime
                   ) -> tuple[CalendarInstrument, CalendarView] | None:
     """The instrument and everything its calendar shows for [start, end), from one statement
     (plain column rows, no ORM objects). Naive start and end are wall-clock time at the
     instrument, whose timezone is only known once its row is read; so the statement reads a
     window widened by the largest UTC offset, cut to the exact range here."""
-    guess = [m if m.tzinfo else m.replace(tzinfo=UTC) for m in (start, end)]
-    rows = read_all(db.session, _CALENDAR, _window(
-        instrument_id, guess[0] - MAX_UTC_OFFSET, guess[1] + MAX_UTC_OFFSET, "UTC"))
+    rows = read_all(db.session, _CALENDAR, _widened(instrument_id, start, end))
     if not rows:
         return None
     instrument = CalendarInstrument(*rows[0][:len(CalendarInstrument._fields)])
     start, end = (from_local(m, instrument.timezone) for m in (start, end))
-    by_kind = _by_kind(rows)
-    for kind in ("blackout", "booking"):
-        by_kind[kind] = [r for r in by_kind[kind] if r.start_at < end and r.end_at > start]
+    by_kind = _cut(_by_kind(rows), start, end)
     calendar = _opening_calendar(instrument.timezone, by_kind)
     shown = by_kind["booking"]
     busy = [(b.start_at, b.end_at) for b in shown if b.state in rules.OCCUPYING_STATES]
@@ -253,8 +279,10 @@ def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end:
 
 
 def booking_problems(instrument: Instrument, user: User, *, start: datetime, end: datetime,
-                     mode: str, samples: int = 0) -> list[rules.Problem]:
-    return rules.check_booking(policy_for(instrument), opening_calendar(instrument, start, end),
+                     mode: str, samples: int = 0,
+                     calendar: rules.OpeningCalendar | None = None) -> list[rules.Problem]:
+    calendar = calendar or opening_calendar(instrument, start, end)
+    return rules.check_booking(policy_for(instrument), calendar,
                                booker_for(instrument, user, mode), start=start, end=end,
                                mode=mode, now=now_utc()) + rules.sample_problems(mode, samples)
 
@@ -278,12 +306,14 @@ def _insert(booking: Booking) -> None:
 
 
 def create_booking(instrument: Instrument, user: User, *, start: datetime, end: datetime,
-                   mode: str, purpose: str, samples: int = 0) -> Booking:
+                   mode: str, purpose: str, samples: int = 0,
+                   calendar: rules.OpeningCalendar | None = None) -> Booking:
     """Check every rule, then hold the slot: pending when the instrument wants approval.
-    `samples`: how many samples a staff-operated (送样) booking hands in (0 when self-operated)."""
+    `samples`: how many samples a staff-operated (送样) booking hands in (0 when self-operated);
+    `calendar`: the instrument's opening calendar for the slot, when already loaded."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)  # as stored, and as answered
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
-                                samples=samples)
+                                samples=samples, calendar=calendar)
     if problems:
         raise BookingRefused(problems)
     take_write_lock(db.session)

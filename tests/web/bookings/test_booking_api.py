@@ -179,3 +179,35 @@ def test_samples_out_of_the_rule_are_refused(client, make, api_token, lab, mode,
     assert [p["code"] for p in error["problems"]] == [code]
     assert "sample" in error["message"]
     assert db.session.scalar(db.select(db.func.count(Booking.id))) == 0
+
+
+def test_create_reads_blackouts_and_exceptions_in_the_instruments_timezone(client, make,
+                                                                            api_token, make_lab):
+    """The instrument and its opening calendar come from one statement over a window widened
+    by the largest UTC offset: a blackout just outside the slot does not refuse it, one inside
+    does, and an exception applies on the instrument's local day (Berlin, UTC+1)."""
+    from datetime import time
+
+    from booking.instruments.models import Blackout, OpeningException
+
+    instrument = make_lab(timezone="Europe/Berlin", hours="always")
+    headers = api_token(make.user())
+    db.session.add_all([
+        Blackout(instrument_id=instrument.id, start_at=datetime(2026, 11, 24, 10, tzinfo=UTC),
+                 end_at=datetime(2026, 11, 24, 11, tzinfo=UTC), reason="calibration"),
+        OpeningException(instrument_id=instrument.id, day=datetime(2026, 11, 26).date(),
+                         opens=None, closes=None)])  # Thursday closed in Berlin
+    db.session.commit()
+    before = create(client, headers, instrument, start="2026-11-24T10:00:00+01:00",
+                    end="2026-11-24T11:00:00+01:00")  # 09:00-10:00 UTC, touching the blackout
+    assert before.status_code == 201, before.get_json()
+    inside = create(client, headers, instrument, start="2026-11-24T11:30:00+01:00",
+                    end="2026-11-24T12:30:00+01:00")
+    assert inside.get_json()["error"]["code"] == "blackout"
+    # 23:30 UTC on Wednesday is 00:30 on the closed Thursday in Berlin
+    closed = create(client, headers, instrument, start="2026-11-25T23:30:00Z",
+                    end="2026-11-26T00:30:00Z")
+    assert closed.status_code == 422
+    assert closed.get_json()["error"]["code"] == "outside_opening_hours"
+    assert create(client, headers, instrument, start="2026-11-25T21:00:00Z",
+                  end="2026-11-25T22:00:00Z").status_code == 201  # Wednesday 22:00 in Berlin
