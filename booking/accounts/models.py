@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     String,
     UniqueConstraint,
+    bindparam,
     select,
 )
 from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship
@@ -203,6 +204,10 @@ class ApiToken(TimestampMixin, db.Model):
 
     @classmethod
     def find(cls, raw: str) -> "ApiToken | None":
-        # the user and their organisation in the same query; roles only when a check needs them
-        return db.session.scalar(select(cls).where(cls.token_hash == hash_token(raw)).options(
-            joinedload(cls.user).options(joinedload(User.organisation), lazyload(User.roles))))
+        return db.session.scalar(_FIND_TOKEN, {"token_hash": hash_token(raw)})
+
+
+# Every API request runs it: built once, so SQLAlchemy need not derive its cache key each time.
+# The user and their organisation come in the same query; roles only when a check needs them.
+_FIND_TOKEN = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash")).options(
+    joinedload(ApiToken.user).options(joinedload(User.organisation), lazyload(User.roles)))

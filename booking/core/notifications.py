@@ -39,6 +39,9 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
+_INSERT = insert(OutboxMessage.__table__)
+
+
 def queue_message(recipient: str, subject: str, body: str, kind: str) -> None:
     """Queue one message in the current transaction: sent after it commits, never if it rolls
     back. A plain INSERT, no ORM object (booking transitions queue one each)."""
@@ -51,8 +54,8 @@ def queue_messages(messages: list[dict]) -> None:
     if not messages:
         return
     now = now_utc()
-    db.session.connection().execute(insert(OutboxMessage.__table__), [
-        {"created_at": now, "attempts": 0, **message} for message in messages])
+    db.session.connection().execute(_INSERT, [{"created_at": now, "attempts": 0, **message}
+                                              for message in messages])
     db.session.info["outbox_queued"] = True
 
 
