@@ -227,6 +227,8 @@ def run(url: str, duration: str, only: str | None = None) -> None:
             stop(pid)
     if only in (None, "ceiling"):
         results["flask_ceiling_pk_keepconn"] = ceiling(duration)
+        if url.startswith("postgresql"):
+            results["flask_ceiling_pg_pk_keepconn"] = pg_ceiling(url, duration)
     print(f"{state.get('scale', 'city')} scale, {url.split(':', 1)[0]}")
     print("test\treq_per_s\tp50\tp99\tcounters")
     for name, result in results.items():
@@ -240,6 +242,9 @@ def run(url: str, duration: str, only: str | None = None) -> None:
     if {"calendar_json_month", "flask_ceiling_pk_keepconn"} <= set(results):
         ratio = results["calendar_json_month"]["rps"] / results["flask_ceiling_pk_keepconn"]["rps"]
         print(f"calendar / ceiling: {ratio:.0%} (compare with NEMO: run_bench.sh nemo, same run)")
+    if {"calendar_json_month", "flask_ceiling_pg_pk_keepconn"} <= set(results):
+        ratio = results["calendar_json_month"]["rps"] / results["flask_ceiling_pg_pk_keepconn"]["rps"]
+        print(f"calendar / PostgreSQL ceiling: {ratio:.0%}")
 
 
 def ceiling(duration: str) -> dict:
@@ -249,6 +254,20 @@ def ceiling(duration: str) -> dict:
                        check=True)
     pid = start_gunicorn("app:app", CEILING_PORT, {"FLASK_BENCH_DB": str(database)},
                          PEER / "flask_ceiling", "/hello")
+    try:
+        return wrk(f"http://127.0.0.1:{CEILING_PORT}/", duration,
+                   PEER / "lua/flask_random_pk.lua",
+                   {"LUA_DIR": str(PEER / "lua"), "PATH_PREFIX": "/item_keep/",
+                    "N_ROWS": "50000", "WRK_THREADS": "2"})
+    finally:
+        stop(pid)
+
+
+def pg_ceiling(url: str, duration: str) -> dict:
+    """The same ceiling with one PostgreSQL SELECT by primary key (bench/pg_ceiling)."""
+    libpq_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    pid = start_gunicorn("app:app", CEILING_PORT, {"PG_CEILING_URL": libpq_url},
+                         ROOT / "bench/pg_ceiling", "/hello")
     try:
         return wrk(f"http://127.0.0.1:{CEILING_PORT}/", duration,
                    PEER / "lua/flask_random_pk.lua",
