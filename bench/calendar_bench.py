@@ -248,26 +248,22 @@ def run(url: str, duration: str, only: str | None = None) -> None:
 
 
 def ceiling(duration: str) -> dict:
+    """The peer's bare-Flask ceiling: one SQLite SELECT by primary key, connection kept."""
     database = WORK / "ceiling.db"
     if not database.exists():
         subprocess.run([sys.executable, str(PEER / "flask_ceiling/make_db.py"), str(database)],
                        check=True)
-    pid = start_gunicorn("app:app", CEILING_PORT, {"FLASK_BENCH_DB": str(database)},
-                         PEER / "flask_ceiling", "/hello")
-    try:
-        return wrk(f"http://127.0.0.1:{CEILING_PORT}/", duration,
-                   PEER / "lua/flask_random_pk.lua",
-                   {"LUA_DIR": str(PEER / "lua"), "PATH_PREFIX": "/item_keep/",
-                    "N_ROWS": "50000", "WRK_THREADS": "2"})
-    finally:
-        stop(pid)
+    return _ceiling(PEER / "flask_ceiling", {"FLASK_BENCH_DB": str(database)}, duration)
 
 
 def pg_ceiling(url: str, duration: str) -> dict:
     """The same ceiling with one PostgreSQL SELECT by primary key (bench/pg_ceiling)."""
     libpq_url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-    pid = start_gunicorn("app:app", CEILING_PORT, {"PG_CEILING_URL": libpq_url},
-                         ROOT / "bench/pg_ceiling", "/hello")
+    return _ceiling(ROOT / "bench/pg_ceiling", {"PG_CEILING_URL": libpq_url}, duration)
+
+
+def _ceiling(app_dir: Path, env: dict, duration: str) -> dict:
+    pid = start_gunicorn("app:app", CEILING_PORT, env, app_dir, "/hello")
     try:
         return wrk(f"http://127.0.0.1:{CEILING_PORT}/", duration,
                    PEER / "lua/flask_random_pk.lua",
