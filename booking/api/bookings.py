@@ -107,7 +107,10 @@ class ReasonSchema(ma.Schema):
 
 
 def _visible_instrument(instrument_id: int, user) -> Instrument:
-    instrument = db.session.get(Instrument, instrument_id)
+    return _visible(db.session.get(Instrument, instrument_id), user)
+
+
+def _visible(instrument: Instrument | None, user) -> Instrument:
     if instrument is None or not services.can_see_instrument(instrument, user):
         api_abort(404, "not_found", "No such instrument.")
     return instrument
@@ -185,10 +188,9 @@ class Bookings(MethodView):
     @blp.doc(security=SECURITY)
     def post(self, body):
         """Request a booking: pending when the instrument needs approval, else approved."""
-        found = services.instrument_for_booking(body["instrument_id"], body["start"], body["end"])
-        if found is None or not services.can_see_instrument(found[0], api_user()):
-            api_abort(404, "not_found", "No such instrument.")
-        instrument, calendar = found
+        instrument, calendar = services.instrument_for_booking(
+            body["instrument_id"], body["start"], body["end"]) or (None, None)
+        _visible(instrument, api_user())
         try:
             booking = services.create_booking(instrument, api_user(), start=body["start"],
                                               end=body["end"], mode=body["mode"],

@@ -140,7 +140,7 @@ def engine_options(database_uri: str, options: dict) -> dict:
 
 # --- PostgreSQL: ping connections that sat idle, not every checkout ---------------------------
 # pool_pre_ping would send every request's connection a SELECT 1 first: one network round trip
-# more on every page (the calendar's two queries would become three). A connection that came
+# more on every page (the calendar's single query would become two). A connection that came
 # back to the pool moments ago is alive; one that sat idle may have been dropped by a server
 # restart or a firewall's idle timeout, and only that one is pinged. A connection that dies
 # while in use is handled by SQLAlchemy's disconnect detection (the pool is then renewed).

@@ -211,3 +211,15 @@ def test_create_reads_blackouts_and_exceptions_in_the_instruments_timezone(clien
     assert closed.get_json()["error"]["code"] == "outside_opening_hours"
     assert create(client, headers, instrument, start="2026-11-25T21:00:00Z",
                   end="2026-11-25T22:00:00Z").status_code == 201  # Wednesday 22:00 in Berlin
+
+
+def test_create_on_an_unknown_or_hidden_instrument_is_404(client, make, api_token, make_lab):
+    headers = api_token(make.user())
+    hidden = make_lab(is_public=False)
+    for instrument_id in (999999, hidden.id):
+        response = client.post("/api/v1/bookings", headers=headers, json={
+            "instrument_id": instrument_id, "start": "2026-11-24T10:00:00+08:00",
+            "end": "2026-11-24T11:00:00+08:00", "purpose": "x", "mode": "self_operated"})
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "not_found"
+    assert db.session.scalar(db.select(db.func.count(Booking.id))) == 0
