@@ -3,7 +3,18 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,6 +22,7 @@ from flask_login import current_user, login_required
 from booking.accounts.services import get_user_by_email
 from booking.billing.services import NoRate, billable_minutes_of_bookings, quote_booking
 from booking.bookings import ical, rules, services
+from booking.bookings.calendar_cache import CalendarCache
 from booking.bookings.forms import (
     BookingForm,
     BulkDecisionForm,
@@ -126,15 +138,25 @@ def calendar_labels() -> dict:
             "states": {state: str(label) for state, label in STATE_LABELS.items()}}
 
 
+@bp.record_once
+def _add_calendar_cache(state) -> None:
+    state.app.extensions["calendar_cache"] = CalendarCache()
+
+
+def _calendar_body(instrument: services.CalendarInstrument, view: services.CalendarView
+                   ) -> bytes:
+    return current_app.json.dumps(_calendar_events(view, instrument.timezone)).encode()
+
+
 @bp.route("/instruments/<int:instrument_id>/calendar.json")
 def calendar_json(instrument_id):
     """FullCalendar events for one instrument, times as wall clock in its timezone."""
     start, end = _requested_range()
-    found = services.calendar_view(instrument_id, current_user, start, end)
+    found = current_app.extensions["calendar_cache"].calendar(
+        instrument_id, current_user, start, end, _calendar_body)
     if found is None or not services.can_see_instrument(found[0], current_user):
         abort(404)
-    instrument, view = found
-    return jsonify(_calendar_events(view, instrument.timezone))
+    return Response(found[1], mimetype="application/json")
 
 
 @bp.route("/instruments/<int:instrument_id>/quote.json")

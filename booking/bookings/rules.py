@@ -222,6 +222,19 @@ def bookable_window(policy: Policy, start: datetime, end: datetime, now: datetim
     return (first, last) if first < last else None
 
 
+def bookable_grid(policy: Policy, start: datetime, end: datetime, now: datetime
+                  ) -> Interval | None:
+    """The bookable window fitted to the slot grid. availability() depends on `now` only
+    through it: free time starts and ends on grid points, so a window edge between two grid
+    points counts only by the grid point it rounds to (the minimum length is at least one
+    minute). A calendar rendered for one value stays right for as long as it is unchanged."""
+    window = bookable_window(policy, start, end, now)
+    if window is None:
+        return None
+    return (ceil_to_grid(window[0], policy.slot_minutes, policy.timezone),
+            floor_to_grid(window[1], policy.slot_minutes, policy.timezone))
+
+
 def availability(policy: Policy, calendar: OpeningCalendar, busy, start: datetime,
                  end: datetime, now: datetime) -> list[Interval]:
     """Free bookable time in [start, end): opening hours minus blackouts minus occupying

@@ -133,6 +133,7 @@ class CalendarInstrument(NamedTuple):
     allows_self_operated: bool
     allows_staff_operated: bool
     requires_qualification: bool
+    calendar_version: int
 
     @property
     def is_listed(self) -> bool:
@@ -256,12 +257,23 @@ class CalendarView:
     blackouts: tuple[rules.Interval, ...]
 
 
-def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end: datetime
+_CALENDAR_VERSION = select(_instruments.calendar_version).where(
+    _instruments.id == bindparam("instrument_id"))
+
+
+def calendar_version(instrument_id: int) -> int | None:
+    """The instrument's calendar_version (None when there is no such instrument)."""
+    rows = read_all(db.session, _CALENDAR_VERSION, {"instrument_id": instrument_id})
+    return rows[0][0] if rows else None
+
+
+def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end: datetime,
+                  now: datetime | None = None
                   ) -> tuple[CalendarInstrument, CalendarView] | None:
-    """The instrument and everything its calendar shows for [start, end), from one statement
-    (plain column rows, no ORM objects). Naive start and end are wall-clock time at the
-    instrument, whose timezone is only known once its row is read; so the statement reads a
-    window widened by the largest UTC offset, cut to the exact range here."""
+    """The instrument and everything its calendar shows for [start, end) at `now`, from one
+    statement (plain column rows, no ORM objects). Naive start and end are wall-clock time at
+    the instrument, whose timezone is only known once its row is read; so the statement reads
+    a window widened by the largest UTC offset, cut to the exact range here."""
     rows = read_all(db.session, _CALENDAR, _widened(instrument_id, start, end))
     if not rows:
         return None
@@ -271,7 +283,8 @@ def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end:
     calendar = _opening_calendar(instrument.timezone, by_kind)
     shown = by_kind["booking"]
     busy = [(b.start_at, b.end_at) for b in shown if b.state in rules.OCCUPYING_STATES]
-    free = rules.availability(policy_for(instrument), calendar, busy, start, end, now_utc())
+    free = rules.availability(policy_for(instrument), calendar, busy, start, end,
+                              now or now_utc())
     viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
     return instrument, CalendarView(
         free=free, others=[(b.start_at, b.end_at) for b in shown if b.user_id != viewer_id],

@@ -59,6 +59,9 @@ class Instrument(TimestampMixin, db.Model):
     is_public: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     info_updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    # Bumped by the database on every change the calendar shows (migration 0009); never set
+    # here. booking.bookings.calendar_cache keeps rendered calendars while it stands still.
+    calendar_version: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
     # Booking rules
     slot_minutes: Mapped[int] = mapped_column(default=30)

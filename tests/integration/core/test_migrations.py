@@ -44,7 +44,8 @@ def _schema_guards(connection) -> dict:
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
             "AND tbl_name = 'invoice_lines' AND name LIKE 'uq_%'")).all())
         guards = set(connection.scalars(text(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'bookings'")))
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'bookings' "
+            "AND name LIKE 'bookings_no_overlap_%'")))
     else:
         indexes = dict(connection.execute(text(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'invoice_lines' "

@@ -125,6 +125,34 @@ def test_availability_respects_lead_time_horizon_minimum_and_status():
                               NOW + timedelta(days=2), NOW) == []
 
 
+BERLIN_DST = OpeningCalendar("Europe/Berlin", weekly(days=range(7), opens=time(0),
+                                                     closes=time(23, 59)),
+                             blackouts=((utc(2026, 3, 29, 5, 7), utc(2026, 3, 29, 6, 41)),))
+
+
+@pytest.mark.parametrize(("policy", "calendar", "start"), [
+    (POLICY, SHANGHAI, utc(2026, 11, 22, 16)),
+    (Policy(timezone="Europe/Berlin", slot_minutes=45, min_minutes=45, lead_minutes=100,
+            max_days_ahead=1), BERLIN_DST, utc(2026, 3, 28, 23)),  # clocks go forward on the 29th
+])
+def test_availability_depends_on_now_only_through_the_bookable_grid(policy, calendar, start):
+    """What lets a rendered calendar be kept: equal bookable_grid, equal availability. `now`
+    sweeps two days in steps that fall between and on grid points, with the lead time and the
+    horizon both inside the range, and bookings and blackouts off the grid."""
+    end = start + timedelta(days=3)
+    busy = [(start + timedelta(hours=10, minutes=13), start + timedelta(hours=11, minutes=2)),
+            (start + timedelta(hours=30), start + timedelta(hours=31, minutes=30))]
+    seen = {}
+    now = start - timedelta(hours=2)
+    while now < start + timedelta(days=2):
+        for moment in (now, now.replace(second=0, microsecond=0)):
+            free = rules.availability(policy, calendar, busy, start, end, moment)
+            key = rules.bookable_grid(policy, start, end, moment)
+            assert seen.setdefault(key, free) == free, moment
+        now += timedelta(minutes=7, seconds=13)
+    assert len(seen) > 40  # the sweep did cross many grid points
+
+
 def test_grid_starts_at_local_midnight():
     assert rules.on_grid(utc(2026, 11, 24, 1), 90, "Asia/Shanghai")  # 09:00 = 6 × 90 min
     assert not rules.on_grid(utc(2026, 11, 24, 1, 30), 90, "Asia/Shanghai")

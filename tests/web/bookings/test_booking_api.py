@@ -186,7 +186,6 @@ def test_create_reads_blackouts_and_exceptions_in_the_instruments_timezone(clien
     """The instrument and its opening calendar come from one statement over a window widened
     by the largest UTC offset: a blackout just outside the slot does not refuse it, one inside
     does, and an exception applies on the instrument's local day (Berlin, UTC+1)."""
-    from datetime import time
 
     from booking.instruments.models import Blackout, OpeningException
 

@@ -1,0 +1,85 @@
+"""Rendered calendar JSON, kept by each worker process for the instruments it served lately.
+
+The calendar is the most read page of the site and changes far less often than it is read.
+The database bumps instruments.calendar_version in the same transaction as every change a
+calendar shows (migration 0009), so a kept body is right for as long as that counter stands
+still, and for as long as time passing has not moved the bookable window across a slot
+boundary (rules.bookable_grid, part of the key). Checking costs one primary-key read instead
+of the calendar's statement, its rows and their rendering. The cache never serves what a
+reader could not have read itself: bodies come from committed, single-statement reads.
+"""
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from booking.accounts.models import User
+from booking.bookings import rules, services
+from booking.core.clock import from_local, now_utc
+
+Render = Callable[[services.CalendarInstrument, services.CalendarView], bytes]
+
+
+@dataclass
+class _Entry:
+    instrument: services.CalendarInstrument  # as of instrument.calendar_version
+    bodies: dict[tuple, bytes] = field(default_factory=dict)
+
+
+class CalendarCache:
+    def __init__(self, instruments: int = 256, bodies_per_instrument: int = 64):
+        self._entries: OrderedDict[int, _Entry] = OrderedDict()
+        self._max_instruments = instruments
+        self._max_bodies = bodies_per_instrument
+        self._lock = threading.Lock()  # for threaded servers; a sync worker never waits
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def calendar(self, instrument_id: int, viewer: User | None, start: datetime, end: datetime,
+                 render: Render) -> tuple[services.CalendarInstrument, bytes] | None:
+        """The instrument and its calendar for [start, end) as `viewer` sees it, rendered by
+        `render`; None when there is no such instrument. One statement either way: the
+        version check when something is kept for the instrument, else the calendar's own."""
+        now = now_utc()
+        viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
+        entry = self._entries.get(instrument_id)
+        if entry is not None and \
+                services.calendar_version(instrument_id) == entry.instrument.calendar_version:
+            body = entry.bodies.get(_key(entry.instrument, viewer_id, start, end, now))
+            if body is not None:
+                return entry.instrument, body
+        found = services.calendar_view(instrument_id, viewer, start, end, now)
+        if found is None:
+            with self._lock:
+                self._entries.pop(instrument_id, None)
+            return None
+        instrument, view = found
+        body = render(instrument, view)
+        self._keep(instrument, _key(instrument, viewer_id, start, end, now), body)
+        return instrument, body
+
+    def _keep(self, instrument: services.CalendarInstrument, key: tuple, body: bytes) -> None:
+        with self._lock:
+            entry = self._entries.get(instrument.id)
+            if entry is None or entry.instrument.calendar_version != instrument.calendar_version:
+                entry = self._entries[instrument.id] = _Entry(instrument)
+            if len(entry.bodies) >= self._max_bodies:
+                entry.bodies.clear()
+            entry.bodies[key] = body
+            self._entries.move_to_end(instrument.id)
+            while len(self._entries) > self._max_instruments:
+                self._entries.popitem(last=False)
+
+
+def _key(instrument: services.CalendarInstrument, viewer_id: int | None, start: datetime,
+         end: datetime, now: datetime) -> tuple:
+    """What a rendered calendar depends on besides the instrument's calendar_version: the
+    range as asked, who asks (their own bookings are shown as theirs) and where the bookable
+    window falls on the slot grid at `now`."""
+    window = rules.bookable_grid(services.policy_for(instrument),
+                                 from_local(start, instrument.timezone),
+                                 from_local(end, instrument.timezone), now)
+    return start, end, viewer_id, window

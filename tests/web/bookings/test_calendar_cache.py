@@ -1,0 +1,167 @@
+"""Kept calendars (booking.bookings.calendar_cache): a repeated calendar costs one primary-key
+read, and every change the calendar shows, time passing included, reaches the next reader."""
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from flask import current_app
+from freezegun import freeze_time
+from sqlalchemy import event, update
+
+from booking.bookings import services
+from booking.extensions import db
+from booking.instruments.models import Blackout, OpeningException, OpeningHours
+
+MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+TUESDAY_10 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+WEEK = {"start": "2026-11-23T00:00:00", "end": "2026-11-30T00:00:00"}
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with freeze_time(MONDAY) as clock:
+        yield clock
+
+
+@pytest.fixture
+def instrument(make):
+    return make.instrument(lead_minutes=60)
+
+
+@contextmanager
+def statements():
+    seen = []
+
+    def listener(conn, cursor, statement, *args):
+        if statement.startswith("SELECT"):  # not the test harness's SAVEPOINTs
+            seen.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+
+
+def calendar(client, instrument, query=WEEK):
+    response = client.get(f"/instruments/{instrument.id}/calendar.json", query_string=query)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def uncached(client, instrument, query=WEEK):
+    current_app.extensions["calendar_cache"].clear()
+    return calendar(client, instrument, query)
+
+
+def test_a_repeated_calendar_is_one_primary_key_read(client, make, instrument):
+    make.booking(instrument, make.user(), TUESDAY_10)
+    assert instrument.id  # loaded again after the commit, before counting
+    with statements() as first:
+        body = calendar(client, instrument)
+    with statements() as again:
+        assert calendar(client, instrument) == body
+    assert len(first) == 1 and "UNION ALL" in first[0]
+    assert len(again) == 1 and "UNION" not in again[0] and "calendar_version" in again[0]
+    assert any(e["extendedProps"]["kind"] == "busy" for e in body)
+
+
+def _blackout(instrument, make):
+    db.session.add(Blackout(instrument_id=instrument.id, start_at=TUESDAY_10,
+                            end_at=TUESDAY_10 + timedelta(hours=3), reason="校准"))
+
+
+@pytest.mark.parametrize("change", [
+    lambda i, make: make.booking(i, make.user(), TUESDAY_10),
+    _blackout,
+    lambda i, make: db.session.add(OpeningException(instrument_id=i.id, day=date(2026, 11, 25))),
+    lambda i, make: db.session.add(OpeningException(instrument_id=i.id, day=date(2026, 11, 28),
+                                                    opens=time(9), closes=time(12))),
+    lambda i, make: db.session.execute(update(OpeningHours).where(
+        OpeningHours.instrument_id == i.id).values(closes=time(17))),
+    lambda i, make: setattr(i, "lead_minutes", 120),
+    lambda i, make: setattr(i, "status", "maintenance"),
+    lambda i, make: setattr(i, "timezone", "Europe/Berlin"),
+], ids=["booking", "blackout", "closed day", "open saturday", "hours", "lead time", "status",
+        "timezone"])
+def test_every_change_reaches_the_next_reader(client, make, instrument, change):
+    before = calendar(client, instrument)
+    change(instrument, make)
+    db.session.commit()
+    after = calendar(client, instrument)
+    assert after != before
+    assert after == uncached(client, instrument)
+
+
+def test_a_cancelled_booking_frees_its_slot(client, make, instrument):
+    booking = make.booking(instrument, make.user(), TUESDAY_10)
+    busy = calendar(client, instrument)
+    booking.state = "cancelled"
+    db.session.commit()
+    freed = calendar(client, instrument)
+    assert freed != busy and freed == uncached(client, instrument)
+    assert not any(e["extendedProps"]["kind"] == "busy" for e in freed)
+
+
+def first_free(events) -> str:
+    return min(e["start"] for e in events if e["extendedProps"]["kind"] == "free")
+
+
+def test_time_passing_moves_the_first_free_slot(client, instrument, frozen):
+    today = {"start": "2026-11-23T00:00:00", "end": "2026-11-24T00:00:00"}
+    assert first_free(calendar(client, instrument, today)) == "2026-11-23T09:00"  # lead: 1 h
+    frozen.move_to(MONDAY + timedelta(minutes=1))
+    assert first_free(calendar(client, instrument, today)) == "2026-11-23T09:30"
+    frozen.move_to(MONDAY + timedelta(minutes=29, seconds=59))
+    with statements() as seen:  # same grid point: the kept body, after one version check
+        assert first_free(calendar(client, instrument, today)) == "2026-11-23T09:30"
+    assert len(seen) == 1 and "UNION" not in seen[0]
+    frozen.move_to(MONDAY + timedelta(minutes=31))
+    assert first_free(calendar(client, instrument, today)) == "2026-11-23T10:00"
+    frozen.move_to(MONDAY + timedelta(hours=9, minutes=30))
+    assert calendar(client, instrument, today) == []  # 18:30: nothing left today
+
+
+def test_viewers_never_see_each_others_kept_calendars(client, make, login, instrument):
+    me, other = make.user(), make.user()
+    make.booking(instrument, me, TUESDAY_10)
+
+    def kinds():
+        return sorted(e["extendedProps"]["kind"] for e in calendar(client, instrument)
+                      if e["extendedProps"]["kind"] != "free")
+
+    login(me)
+    assert kinds() == ["own"]
+    login(other)
+    assert kinds() == ["busy"]
+    client.post("/logout")
+    assert kinds() == ["busy"]
+    login(me)
+    assert kinds() == ["own"]
+
+
+def test_an_instrument_made_private_is_hidden_at_once(client, make, instrument):
+    calendar(client, instrument)
+    instrument.is_public = False
+    db.session.commit()
+    response = client.get(f"/instruments/{instrument.id}/calendar.json", query_string=WEEK)
+    assert response.status_code == 404
+
+
+def test_the_kept_calendars_are_bounded():
+    from booking.bookings.calendar_cache import CalendarCache
+
+    cache = CalendarCache(instruments=2, bodies_per_instrument=2)
+
+    def keep(instrument_id, key):
+        instrument = services.CalendarInstrument(
+            instrument_id, 1, "Asia/Shanghai", "active", True, 30, 30, 480, 60, 60, 24, 48,
+            True, True, False, 7)
+        cache._keep(instrument, key, b"[]")
+
+    for instrument_id in (1, 2, 3):
+        for key in ("a", "b", "c"):
+            keep(instrument_id, key)
+    assert list(cache._entries) == [2, 3]
+    assert len(cache._entries[3].bodies) <= 2
