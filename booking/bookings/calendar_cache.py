@@ -26,17 +26,26 @@ class _Entry:
     instrument: services.CalendarInstrument  # as of instrument.calendar_version
     bodies: dict[tuple, bytes] = field(default_factory=dict)
 
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.bodies.values()))
+
 
 class CalendarCache:
-    def __init__(self, instruments: int = 256, bodies_per_instrument: int = 64):
+    """At most `max_bytes` of bodies, at most `bodies_per_instrument` per instrument (ranges
+    and viewers); the instruments kept least recently go first."""
+
+    def __init__(self, max_bytes: int = 16 * 2**20, bodies_per_instrument: int = 32):
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
-        self._max_instruments = instruments
+        self._max_bytes = max_bytes
         self._max_bodies = bodies_per_instrument
+        self._bytes = 0
         self._lock = threading.Lock()  # for threaded servers; a sync worker never waits
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
     def calendar(self, instrument_id: int, viewer: User | None, start: datetime, end: datetime,
                  render: Render) -> tuple[services.CalendarInstrument, bytes] | None:
@@ -54,7 +63,7 @@ class CalendarCache:
         found = services.calendar_view(instrument_id, viewer, start, end, now)
         if found is None:
             with self._lock:
-                self._entries.pop(instrument_id, None)
+                self._drop(instrument_id)
             return None
         instrument, view = found
         body = render(instrument, view)
@@ -64,14 +73,20 @@ class CalendarCache:
     def _keep(self, instrument: services.CalendarInstrument, key: tuple, body: bytes) -> None:
         with self._lock:
             entry = self._entries.get(instrument.id)
-            if entry is None or entry.instrument.calendar_version != instrument.calendar_version:
+            if entry is None or entry.instrument.calendar_version != instrument.calendar_version \
+                    or len(entry.bodies) >= self._max_bodies:
+                self._drop(instrument.id)
                 entry = self._entries[instrument.id] = _Entry(instrument)
-            if len(entry.bodies) >= self._max_bodies:
-                entry.bodies.clear()
+            self._bytes += len(body) - len(entry.bodies.get(key, b""))
             entry.bodies[key] = body
             self._entries.move_to_end(instrument.id)
-            while len(self._entries) > self._max_instruments:
-                self._entries.popitem(last=False)
+            while self._bytes > self._max_bytes:
+                self._drop(next(iter(self._entries)))
+
+    def _drop(self, instrument_id: int) -> None:
+        entry = self._entries.pop(instrument_id, None)
+        if entry is not None:
+            self._bytes -= entry.size
 
 
 def _key(instrument: services.CalendarInstrument, viewer_id: int | None, start: datetime,

@@ -152,16 +152,19 @@ def test_an_instrument_made_private_is_hidden_at_once(client, make, instrument):
 def test_the_kept_calendars_are_bounded():
     from booking.bookings.calendar_cache import CalendarCache
 
-    cache = CalendarCache(instruments=2, bodies_per_instrument=2)
+    cache = CalendarCache(max_bytes=10, bodies_per_instrument=2)
 
-    def keep(instrument_id, key):
+    def keep(instrument_id, key, version=7):
         instrument = services.CalendarInstrument(
             instrument_id, 1, "Asia/Shanghai", "active", True, 30, 30, 480, 60, 60, 24, 48,
-            True, True, False, 7)
-        cache._keep(instrument, key, b"[]")
+            True, True, False, version)
+        cache._keep(instrument, key, b"[1]")
 
-    for instrument_id in (1, 2, 3):
+    for instrument_id in (1, 2, 3, 4):
         for key in ("a", "b", "c"):
             keep(instrument_id, key)
-    assert list(cache._entries) == [2, 3]
-    assert len(cache._entries[3].bodies) <= 2
+    assert list(cache._entries) == [3, 4]  # 3 bytes a body, 10 bytes in all
+    assert [len(entry.bodies) for entry in cache._entries.values()] == [1, 1]
+    assert cache._bytes == 6
+    keep(4, "a", version=8)  # a new version replaces what was kept of the old one
+    assert list(cache._entries[4].bodies) == ["a"] and cache._bytes == 6
