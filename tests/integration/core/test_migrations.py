@@ -189,3 +189,67 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
             assert "sample_count" not in {c["name"] for c in sa.inspect(connection)
                                           .get_columns("bookings")}
         db.engine.dispose()
+
+
+# --- 0009: calendar_version and its triggers ----------------------------------------------------
+def _scratch_database(database_url: str, tmp_path):
+    """A second, empty database of the same kind: (url, drop)."""
+    import sqlalchemy as sa
+
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'scratch.sqlite'}", lambda: None
+    name = f"scratch_{abs(hash(str(tmp_path))) % 10**8}"
+    server = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+
+    def run(statement):
+        with server.connect() as connection:
+            connection.exec_driver_sql(statement)
+
+    run(f"DROP DATABASE IF EXISTS {name}")
+    run(f"CREATE DATABASE {name}")
+
+    def drop():
+        run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        server.dispose()
+    return database_url.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def test_0009_downgrades_and_upgrades_again(database_url, tmp_path):
+    """Down to 0008 the column and every trigger go; up again they bump as before."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from booking import create_app
+    from config import TestingConfig
+
+    url, drop = _scratch_database(database_url, tmp_path)
+
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = url
+        UPLOAD_DIR = str(tmp_path)
+
+    def triggers(connection) -> set[str]:
+        if connection.dialect.name == "sqlite":
+            return set(connection.scalars(sa.text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE 'calendar_bump%'")))
+        return set(connection.scalars(sa.text(
+            "SELECT tgname || ' ON ' || tgrelid::regclass FROM pg_trigger "
+            "WHERE tgname LIKE 'calendar_bump%'")))
+
+    try:
+        with create_app(Config).app_context():
+            upgrade()
+            with db.engine.connect() as connection:
+                installed = triggers(connection)
+            downgrade(revision="0008_samples")
+            with db.engine.connect() as connection:
+                assert triggers(connection) == set()
+                assert "calendar_version" not in {
+                    c["name"] for c in sa.inspect(connection).get_columns("instruments")}
+            upgrade()
+            with db.engine.connect() as connection:
+                assert triggers(connection) == installed and len(installed) >= 7
+            db.engine.dispose()
+    finally:
+        drop()
