@@ -50,8 +50,9 @@ class CalendarCache:
     def calendar(self, instrument_id: int, viewer: User | None, start: datetime, end: datetime,
                  render: Render) -> tuple[services.CalendarInstrument, bytes] | None:
         """The instrument and its calendar for [start, end) as `viewer` sees it, rendered by
-        `render`; None when there is no such instrument. One statement either way: the
-        version check when something is kept for the instrument, else the calendar's own."""
+        `render`; None when there is no such instrument. One statement when the body is kept
+        (the version check) or nothing is kept for the instrument (the calendar's own); two
+        when what is kept is out of date or for another range or viewer."""
         now = now_utc()
         viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
         entry = self._entries.get(instrument_id)

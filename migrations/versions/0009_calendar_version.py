@@ -12,7 +12,9 @@ PostgreSQL: bookings get statement-level triggers with transition tables (a bulk
 50,000 bookings bumps each instrument once per statement, not once per row); the rarely
 written opening tables get row-level ones. SQLite has only row-level triggers.
 The instrument's own trigger fires only when an update leaves the counter alone, so the
-bookings' bump does not count twice. A batch migration that recreates one of these tables
+bookings' bump does not count twice. The bump locks the instrument's row until commit, so
+transactions writing bookings of one instrument queue on each other (readers never wait;
+overlapping writers could not both succeed anyway). A batch migration that recreates one of these tables
 on SQLite drops its triggers: such a migration must create them again.
 """
 import sqlalchemy as sa
