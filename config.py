@@ -52,6 +52,9 @@ class Config:
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
 
+    # rendered calendar JSON each worker keeps (booking/bookings/calendar_cache.py); 0: none
+    CALENDAR_CACHE_MAX_BYTES = int(os.environ.get("CALENDAR_CACHE_MAX_BYTES", 16 * 2**20))
+
     OUTBOX_SEND = os.environ.get("OUTBOX_SEND", "background")  # or "inline" (see notifications)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

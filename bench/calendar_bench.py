@@ -213,23 +213,20 @@ def run(url: str, duration: str, only: str | None = None) -> None:
     start, end = month_range()
     path = f"/instruments/{state['busiest']}/calendar.json?start={start}&end={end}"
     results = {}
-    if only in (None, "calendar", "create"):
-        pid = start_gunicorn("wsgi:app", PORT, env, ROOT, "/healthz")
-        try:
-            if only in (None, "calendar"):
-                results["calendar_json_month"] = wrk(f"http://127.0.0.1:{PORT}{path}", duration,
-                                                     ROOT / "bench/lua/get_count.lua")
-            if only in (None, "create"):
-                base = first_free_day(url, state["spare"])
-                results["api_create"] = wrk(f"http://127.0.0.1:{PORT}/", duration,
-                                            ROOT / "bench/lua/booking_create.lua", {
-                                                "API_TOKEN": state["token"],
-                                                "BASE_TS": str(int(base.timestamp())),
-                                                "FIRST_INSTRUMENT": str(state["spare"][0]),
-                                                "N_INSTRUMENTS": str(len(state["spare"])),
-                                                "WRK_THREADS": "2"})
-        finally:
-            stop(pid)
+    if only in (None, "calendar"):
+        results["calendar_json_month"] = _served(env, lambda: wrk(
+            f"http://127.0.0.1:{PORT}{path}", duration, ROOT / "bench/lua/get_count.lua"))
+        # nothing kept: every request reads and renders, as a worker's first request does
+        results["calendar_json_month_not_kept"] = _served(
+            {**env, "CALENDAR_CACHE_MAX_BYTES": "0"}, lambda: wrk(
+                f"http://127.0.0.1:{PORT}{path}", duration, ROOT / "bench/lua/get_count.lua"))
+    if only in (None, "create"):
+        base = first_free_day(url, state["spare"])
+        results["api_create"] = _served(env, lambda: wrk(
+            f"http://127.0.0.1:{PORT}/", duration, ROOT / "bench/lua/booking_create.lua", {
+                "API_TOKEN": state["token"], "BASE_TS": str(int(base.timestamp())),
+                "FIRST_INSTRUMENT": str(state["spare"][0]),
+                "N_INSTRUMENTS": str(len(state["spare"])), "WRK_THREADS": "2"}))
     if only in (None, "ceiling"):
         results["flask_ceiling_pk_keepconn"] = ceiling(duration)
         if url.startswith("postgresql"):
@@ -252,6 +249,15 @@ def run(url: str, duration: str, only: str | None = None) -> None:
     if {"calendar_json_month", "flask_ceiling_pg_pk_keepconn"} <= set(results):
         ratio = results["calendar_json_month"]["rps"] / results["flask_ceiling_pg_pk_keepconn"]["rps"]
         print(f"calendar / PostgreSQL ceiling: {ratio:.0%}")
+
+
+def _served(env: dict, measure):
+    """measure() against our app under gunicorn with `env`."""
+    pid = start_gunicorn("wsgi:app", PORT, env, ROOT, "/healthz")
+    try:
+        return measure()
+    finally:
+        stop(pid)
 
 
 def ceiling(duration: str) -> dict:

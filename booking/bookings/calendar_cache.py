@@ -35,7 +35,7 @@ class CalendarCache:
     """At most `max_bytes` of bodies, at most `bodies_per_instrument` per instrument (ranges
     and viewers); the instruments kept least recently go first."""
 
-    def __init__(self, max_bytes: int = 16 * 2**20, bodies_per_instrument: int = 32):
+    def __init__(self, max_bytes: int, bodies_per_instrument: int = 32):
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
         self._max_bytes = max_bytes
         self._max_bodies = bodies_per_instrument

@@ -140,7 +140,8 @@ def calendar_labels() -> dict:
 
 @bp.record_once
 def _add_calendar_cache(state) -> None:
-    state.app.extensions["calendar_cache"] = CalendarCache()
+    state.app.extensions["calendar_cache"] = CalendarCache(
+        state.app.config["CALENDAR_CACHE_MAX_BYTES"])
 
 
 def _calendar_body(instrument: services.CalendarInstrument, view: services.CalendarView
