@@ -168,3 +168,13 @@ def test_the_kept_calendars_are_bounded():
     assert cache._bytes == 6
     keep(4, "a", version=8)  # a new version replaces what was kept of the old one
     assert list(cache._entries[4].bodies) == ["a"] and cache._bytes == 6
+
+
+def test_a_cache_of_zero_bytes_keeps_nothing(app, client, instrument, monkeypatch):
+    from booking.bookings.calendar_cache import CalendarCache
+
+    monkeypatch.setitem(app.extensions, "calendar_cache", CalendarCache(max_bytes=0))
+    assert instrument.id
+    with statements() as seen:
+        assert calendar(client, instrument) == calendar(client, instrument)
+    assert len(seen) == 2 and all("UNION ALL" in statement for statement in seen)
