@@ -55,3 +55,22 @@ def test_a_rolled_back_transaction_queues_nothing(app):
     queue_message("d@example.cn", "Hello", "Body", kind="test")
     db.session.rollback()
     assert _message_to("d@example.cn") is None
+
+
+def test_a_round_records_what_went_out_and_what_failed(app, monkeypatch):
+    def deliver(message):
+        if message.recipient == "down@example.cn":
+            raise OSError("connection refused")
+        return "smtp"
+
+    monkeypatch.setattr(notifications, "_deliver", deliver)
+    for recipient in ("e@example.cn", "down@example.cn", "f@example.cn"):
+        queue_message(recipient, "Hello", "Body", kind="test")
+    commit()
+    sent, failed = _message_to("e@example.cn"), _message_to("down@example.cn")
+    assert (sent.transport, sent.attempts, sent.last_error) == ("smtp", 1, None)
+    assert _message_to("f@example.cn").sent_at == sent.sent_at is not None
+    assert (failed.sent_at, failed.attempts, failed.last_error) == (None, 1, "connection refused")
+    assert notifications.send_pending() == 0  # the failed one is retried, and fails again
+    db.session.expire_all()
+    assert _message_to("down@example.cn").attempts == 2
