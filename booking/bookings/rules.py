@@ -224,10 +224,10 @@ def bookable_window(policy: Policy, start: datetime, end: datetime, now: datetim
 
 def bookable_grid(policy: Policy, start: datetime, end: datetime, now: datetime
                   ) -> Interval | None:
-    """The bookable window fitted to the slot grid. availability() depends on `now` only
-    through it: free time starts and ends on grid points, so a window edge between two grid
-    points counts only by the grid point it rounds to (the minimum length is at least one
-    minute). A calendar rendered for one value stays right for as long as it is unchanged."""
+    """The bookable window fitted to the slot grid: the only way availability() depends on
+    `now`, so a calendar rendered for one value stays right for as long as it is unchanged.
+    (Free time is fitted to the grid anyway: cutting it at the grid point a window edge rounds
+    to gives the same slots as cutting it at the edge.)"""
     window = bookable_window(policy, start, end, now)
     if window is None:
         return None
@@ -239,8 +239,8 @@ def availability(policy: Policy, calendar: OpeningCalendar, busy, start: datetim
                  end: datetime, now: datetime) -> list[Interval]:
     """Free bookable time in [start, end): opening hours minus blackouts minus occupying
     bookings, within lead time and horizon, on the slot grid, at least the minimum length."""
-    window = bookable_window(policy, start, end, now)
-    if policy.status != "active" or window is None:
+    window = bookable_grid(policy, start, end, now)
+    if policy.status != "active" or window is None or window[0] >= window[1]:
         return []
     # opening hours of the whole range, then cut to the window: the same (cached) question
     # for every request of the range, whatever the time now
