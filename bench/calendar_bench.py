@@ -214,12 +214,13 @@ def run(url: str, duration: str, only: str | None = None) -> None:
     path = f"/instruments/{state['busiest']}/calendar.json?start={start}&end={end}"
     results = {}
     if only in (None, "calendar"):
-        results["calendar_json_month"] = _served(env, lambda: wrk(
-            f"http://127.0.0.1:{PORT}{path}", duration, ROOT / "bench/lua/get_count.lua"))
+        def calendar():
+            return wrk(f"http://127.0.0.1:{PORT}{path}", duration, ROOT / "bench/lua/get_count.lua")
+
+        results["calendar_json_month"] = _served(env, calendar)
         # nothing kept: every request reads and renders, as a worker's first request does
         results["calendar_json_month_not_kept"] = _served(
-            {**env, "CALENDAR_CACHE_MAX_BYTES": "0"}, lambda: wrk(
-                f"http://127.0.0.1:{PORT}{path}", duration, ROOT / "bench/lua/get_count.lua"))
+            {**env, "CALENDAR_CACHE_MAX_BYTES": "0"}, calendar)
     if only in (None, "create"):
         base = first_free_day(url, state["spare"])
         results["api_create"] = _served(env, lambda: wrk(
