@@ -87,6 +87,11 @@ class BookingSchema(ma.Schema):
     late_cancel = ma.fields.Boolean()
 
 
+# The booking API's hot path uses schema instances: a schema class passed to webargs, or
+# instantiated per request, deep-copies its fields every time (a tenth of a create's CPU).
+BOOKING_REQUEST, BOOKING = BookingRequestSchema(), BookingSchema()
+
+
 class BookingListSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(BookingSchema))
     total = ma.fields.Integer()
@@ -181,7 +186,7 @@ class Bookings(MethodView):
         return {"items": items, "total": total, "page": args["page"],
                 "per_page": args["per_page"]}
 
-    @blp.arguments(BookingRequestSchema)
+    @blp.arguments(BOOKING_REQUEST)
     @blp.response(201, BookingSchema)
     @blp.alt_response(409, description="the slot is taken (booking_clash)")
     @blp.alt_response(422, description="a booking rule is broken; code names the first rule")
@@ -200,7 +205,7 @@ class Bookings(MethodView):
             _refused(refused)
         except services.BookingClash:
             api_abort(409, "booking_clash", "Another booking already holds this time.")
-        body = BookingSchema().dump(booking)  # before the commit expires it: no re-read after
+        body = BOOKING.dump(booking)  # before the commit expires it: no re-read after
         commit()
         return jsonify(body), 201
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
+    insert,
     literal_column,
     null,
     select,
@@ -305,17 +306,20 @@ def _is_overlap(error: IntegrityError) -> bool:
     return getattr(error.orig, "sqlstate", None) == "23P01" or "booking_overlap" in str(error.orig)
 
 
-def _insert(booking: Booking) -> None:
+def _insert(values: dict) -> Booking:
     """Write the booking, the transaction's first write; the database's no-overlap guard may
-    refuse it, and the transaction is then rolled back (no savepoint: two round trips less)."""
-    db.session.add(booking)
+    refuse it, and the transaction is then rolled back (no savepoint: two round trips less).
+    One INSERT ... RETURNING loads the new row: no unit-of-work flush around it."""
     try:
-        db.session.flush()
+        return db.session.scalars(_INSERT_BOOKING, [values]).one()
     except IntegrityError as error:
         db.session.rollback()
         if _is_overlap(error):
             raise BookingClash() from error
         raise
+
+
+_INSERT_BOOKING = insert(Booking).returning(Booking)
 
 
 def create_booking(instrument: Instrument, user: User, *, start: datetime, end: datetime,
@@ -332,11 +336,11 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
     take_write_lock(db.session)
     now = now_utc()
     automatic = not instrument.requires_approval
-    booking = Booking(instrument=instrument, user=user, organisation_id=user.organisation_id,
-                      start_at=start, end_at=end, mode=mode, purpose=purpose,
-                      sample_count=samples, state="approved" if automatic else "pending",
-                      created_at=now, updated_at=now, decided_at=now if automatic else None)
-    _insert(booking)
+    booking = _insert(dict(
+        instrument_id=instrument.id, user_id=user.id, organisation_id=user.organisation_id,
+        start_at=start, end_at=end, mode=mode, purpose=purpose, sample_count=samples,
+        state="approved" if automatic else "pending", created_at=now, updated_at=now,
+        decided_at=now if automatic else None))
     audit.record("booking.approved" if automatic else "booking.requested", actor=user,
                  obj=booking, start=start.isoformat(), end=end.isoformat(), mode=mode,
                  samples=samples)
