@@ -571,25 +571,31 @@ def _when(booking: Booking, user: User) -> str:
 
 
 def _booking_message(kind: str, booking: Booking, user: User) -> tuple[str, str]:
+    """Subject and body of a booking notice in the current locale (only `kind` is translated:
+    one booking transition, one message)."""
     what = {"instrument": booking.instrument.display_name(user.locale),
             "when": _when(booking, user), "reason": booking.decision_reason}
     texts = {
-        "booking.approved": (_("Booking confirmed"),
-                             _("Your booking of %(instrument)s on %(when)s is confirmed.", **what)),
-        "booking.rejected": (_("Booking request declined"),
-                             _("Your request for %(instrument)s on %(when)s was declined: "
-                               "%(reason)s", **what)),
-        "booking.cancelled": (_("Booking cancelled"),
-                              _("Your booking of %(instrument)s on %(when)s was cancelled by "
-                                "the lab. %(reason)s", **what)),
-        "booking.expired": (_("Booking request expired"),
-                            _("Your request for %(instrument)s on %(when)s was not decided in "
-                              "time and has expired.", **what)),
-        "booking.pending": (_("New booking request"),
-                            _("%(requester)s asked for %(instrument)s on %(when)s.",
-                              requester=booking.user.name, **what)),
+        "booking.approved": lambda: (
+            _("Booking confirmed"),
+            _("Your booking of %(instrument)s on %(when)s is confirmed.", **what)),
+        "booking.rejected": lambda: (
+            _("Booking request declined"),
+            _("Your request for %(instrument)s on %(when)s was declined: %(reason)s", **what)),
+        "booking.cancelled": lambda: (
+            _("Booking cancelled"),
+            _("Your booking of %(instrument)s on %(when)s was cancelled by the lab. "
+              "%(reason)s", **what)),
+        "booking.expired": lambda: (
+            _("Booking request expired"),
+            _("Your request for %(instrument)s on %(when)s was not decided in time and has "
+              "expired.", **what)),
+        "booking.pending": lambda: (
+            _("New booking request"),
+            _("%(requester)s asked for %(instrument)s on %(when)s.",
+              requester=booking.user.name, **what)),
     }
-    return texts[kind]
+    return texts[kind]()
 
 
 def _notify_booker(booking: Booking, kind: str) -> None:
