@@ -8,6 +8,7 @@ In a web request the sending happens on a background thread of the worker (OUTBO
 sent takes one write transaction per burst instead of a second one per request. CLI commands
 and tests send inline. `flask notify send` retries what failed.
 """
+import contextlib
 import os
 import smtplib
 import threading
@@ -69,19 +70,20 @@ _PENDING = select(_OUTBOX.c.id, _OUTBOX.c.recipient, _OUTBOX.c.subject, _OUTBOX.
 
 
 def send_pending(limit: int = 100) -> int:
-    """Deliver unsent messages; returns how many went out. Safe to call repeatedly. Plain rows
-    and one UPDATE for all that went out by the same transport (a burst of bookings queues one
-    message each: no ORM object, no UPDATE per message)."""
+    """Deliver unsent messages; returns how many went out. Safe to call repeatedly. Plain rows,
+    one SMTP connection for the round, and one UPDATE for all that went out by the same
+    transport (a burst of bookings queues one message each)."""
     take_write_lock(db.session)  # after a @reads_first view's commit, lock before reading
     connection = db.session.connection()
     delivered: dict[str, list[int]] = {}
     failed = []
-    for message in connection.execute(_PENDING.limit(limit)).all():
-        try:
-            delivered.setdefault(_deliver(message), []).append(message.id)
-        except (OSError, smtplib.SMTPException) as exc:
-            failed.append({"message_id": message.id, "error": str(exc)[:500]})
-            current_app.logger.warning("mail to %s failed: %s", message.recipient, exc)
+    with Mailer(current_app.config) as mailer:
+        for message in connection.execute(_PENDING.limit(limit)).all():
+            try:
+                delivered.setdefault(mailer.deliver(message), []).append(message.id)
+            except (OSError, smtplib.SMTPException) as exc:
+                failed.append({"message_id": message.id, "error": str(exc)[:500]})
+                current_app.logger.warning("mail to %s failed: %s", message.recipient, exc)
     now = now_utc()
     for transport, ids in delivered.items():
         connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(ids)).values(
@@ -93,25 +95,61 @@ def send_pending(limit: int = 100) -> int:
     return sum(map(len, delivered.values()))
 
 
-def _deliver(message) -> str:
-    """Send one message (anything with recipient, subject and body); how it went out."""
-    config = current_app.config
-    if not config["MAIL_SERVER"]:
-        current_app.logger.info("mail (not sent, no MAIL_SERVER) to %s: %s\n%s",
-                                message.recipient, message.subject, message.body)
-        return "log"
-    email = EmailMessage()
-    email["From"] = config["MAIL_DEFAULT_SENDER"]
-    email["To"] = message.recipient
-    email["Subject"] = message.subject
-    email.set_content(message.body)
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls()
-        if config["MAIL_USERNAME"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(email)
-    return "smtp"
+class Mailer:
+    """Delivers messages (anything with recipient, subject and body) over one SMTP connection,
+    opened for the first and kept for the rest; without MAIL_SERVER they go to the log."""
+
+    def __init__(self, config):
+        self.config = config
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "Mailer":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._close()
+
+    def deliver(self, message) -> str:
+        """Send one message; returns how it went out ("smtp" or "log")."""
+        config = self.config
+        if not config["MAIL_SERVER"]:
+            current_app.logger.info("mail (not sent, no MAIL_SERVER) to %s: %s\n%s",
+                                    message.recipient, message.subject, message.body)
+            return "log"
+        email = EmailMessage()
+        email["From"] = config["MAIL_DEFAULT_SENDER"]
+        email["To"] = message.recipient
+        email["Subject"] = message.subject
+        email.set_content(message.body)
+        try:
+            self._connection().send_message(email)
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPResponseException):
+            raise  # the server answered and reset: the connection serves the next message
+        except (OSError, smtplib.SMTPException):
+            self._close()  # the next message starts on a fresh connection
+            raise
+        return "smtp"
+
+    def _connection(self) -> smtplib.SMTP:
+        if self.smtp is None:
+            config = self.config
+            smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10)
+            try:
+                if config["MAIL_USE_TLS"]:
+                    smtp.starttls()
+                if config["MAIL_USERNAME"]:
+                    smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            except Exception:
+                smtp.close()  # kept only once ready to send
+                raise
+            self.smtp = smtp
+        return self.smtp
+
+    def _close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                smtp.quit()
 
 
 GATHER_SECONDS = 0.2

@@ -1,6 +1,11 @@
 """The outbox is sent after commit: inline outside requests, on a worker thread in requests."""
+import socket
 import threading
+from email import message_from_bytes
+from email.policy import default
 
+import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from booking.core import notifications
@@ -57,20 +62,79 @@ def test_a_rolled_back_transaction_queues_nothing(app):
     assert _message_to("d@example.cn") is None
 
 
-def test_a_round_records_what_went_out_and_what_failed(app, monkeypatch):
-    def deliver(message):
-        if message.recipient == "down@example.cn":
-            raise OSError("connection refused")
-        return "smtp"
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    monkeypatch.setattr(notifications, "_deliver", deliver)
+
+class Inbox:
+    """aiosmtpd handler: keeps what it receives and refuses mail to down@example.cn."""
+
+    def __init__(self):
+        self.messages, self.sessions = [], set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == "down@example.cn":
+            return "550 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        self.sessions.add(id(session))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(app, monkeypatch):
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+    yield inbox
+    controller.stop()
+
+
+def test_a_round_sends_over_one_smtp_connection_and_records_failures(app, smtp_server):
     for recipient in ("e@example.cn", "down@example.cn", "f@example.cn"):
-        queue_message(recipient, "Hello", "Body", kind="test")
+        queue_message(recipient, "预约已确认", f"Body for {recipient}", kind="test")
     commit()
+    received = {m["To"]: m for m in smtp_server.messages}
+    assert set(received) == {"e@example.cn", "f@example.cn"}
+    assert received["e@example.cn"]["Subject"] == "预约已确认"
+    assert received["e@example.cn"]["From"] == app.config["MAIL_DEFAULT_SENDER"]
+    assert received["f@example.cn"].get_content().strip() == "Body for f@example.cn"
+    assert len(smtp_server.sessions) == 1  # one connection for the round
     sent, failed = _message_to("e@example.cn"), _message_to("down@example.cn")
     assert (sent.transport, sent.attempts, sent.last_error) == ("smtp", 1, None)
     assert _message_to("f@example.cn").sent_at == sent.sent_at is not None
-    assert (failed.sent_at, failed.attempts, failed.last_error) == (None, 1, "connection refused")
+    assert (failed.sent_at, failed.attempts) == (None, 1)
+    assert "no such mailbox" in failed.last_error
     assert notifications.send_pending() == 0  # the failed one is retried, and fails again
     db.session.expire_all()
     assert _message_to("down@example.cn").attempts == 2
+    assert len(smtp_server.messages) == 2
+
+
+def test_an_unreachable_smtp_server_leaves_messages_queued(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", _free_port())  # nothing listens there
+    queue_message("g@example.cn", "Hello", "Body", kind="test")
+    commit()
+    message = _message_to("g@example.cn")
+    assert (message.sent_at, message.attempts) == (None, 1) and message.last_error
+
+
+def test_a_failed_login_sends_nothing_and_keeps_the_messages(app, smtp_server, monkeypatch):
+    # the test server offers no AUTH: login fails, and nothing may go out unauthenticated
+    monkeypatch.setitem(app.config, "MAIL_USERNAME", "outbox")
+    monkeypatch.setitem(app.config, "MAIL_PASSWORD", "wrong")
+    for recipient in ("h@example.cn", "i@example.cn"):
+        queue_message(recipient, "Hello", "Body", kind="test")
+    commit()
+    assert smtp_server.messages == []
+    for recipient in ("h@example.cn", "i@example.cn"):
+        message = _message_to(recipient)
+        assert (message.sent_at, message.attempts) == (None, 1) and message.last_error
