@@ -1,7 +1,7 @@
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from booking.api import Blueprint
 from booking.core.clock import now_utc
 from booking.errors import api_abort
 from booking.extensions import db

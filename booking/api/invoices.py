@@ -2,8 +2,8 @@
 import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from booking.api import Blueprint
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.billing import services, stripe_gateway
 from booking.billing.models import Invoice

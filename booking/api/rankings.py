@@ -1,8 +1,8 @@
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from booking.accounts.services import user_for_api_token
+from booking.api import Blueprint
 from booking.api.auth import SECURITY, bearer_token
 from booking.errors import api_abort
 from booking.rankings import services

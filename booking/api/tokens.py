@@ -1,8 +1,8 @@
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from booking.accounts import services
+from booking.api import Blueprint
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.core.notifications import commit
 from booking.errors import api_abort

@@ -8,10 +8,10 @@ from functools import wraps
 import marshmallow as ma
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from booking.accounts.models import User
 from booking.accounts.services import user_for_api_token
+from booking.api import Blueprint
 from booking.api.auth import SECURITY, bearer_token
 from booking.bookings.models import Booking
 from booking.core.notifications import commit

@@ -1,9 +1,9 @@
 """Innovation vouchers: list, apply, approve, reject."""
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from booking.api import Blueprint
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.core.notifications import commit
 from booking.errors import api_abort
