@@ -44,7 +44,8 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
 
-_INSERT = insert(OutboxMessage.__table__)
+_OUTBOX = OutboxMessage.__table__
+_INSERT = insert(_OUTBOX)
 
 
 def queue_message(recipient: str, subject: str, body: str, kind: str) -> None:
@@ -64,7 +65,6 @@ def queue_messages(messages: list[dict]) -> None:
     db.session.info["outbox_queued"] = True
 
 
-_OUTBOX = OutboxMessage.__table__
 _PENDING = select(_OUTBOX.c.id, _OUTBOX.c.recipient, _OUTBOX.c.subject, _OUTBOX.c.body).where(
     _OUTBOX.c.sent_at.is_(None), _OUTBOX.c.attempts < 5).order_by(_OUTBOX.c.id)
 
