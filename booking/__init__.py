@@ -11,6 +11,7 @@ from flask_babel import format_datetime
 from flask_login import current_user
 
 from booking.core.db import engine_options
+from booking.core.web import IdConverter
 from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 # Domain areas in dependency order. Each may have models, routes (a `bp` blueprint) and demo
@@ -33,6 +34,7 @@ def create_app(config_class=None) -> Flask:
                 instance_path=os.path.join(os.path.dirname(os.path.dirname(
                     os.path.abspath(__file__))), "instance"))
     app.config.from_object(config_class or config_from_env())
+    app.url_map.converters["int"] = IdConverter
     if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"].startswith("dev-"):
         raise RuntimeError("SECRET_KEY must be set in production")
     os.makedirs(app.instance_path, exist_ok=True)
@@ -106,9 +108,17 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
 
 
+def _blank_post_form():
+    """A form for its CSRF token only. It never reads the request, so that an error page (a
+    413 for a form too large to read, say) renders without touching the form data."""
+    from booking.core.web import PostForm
+
+    return PostForm(formdata=None)
+
+
 def _register_template_helpers(app: Flask) -> None:
     from booking.core.money import format_cny
-    from booking.core.web import PostForm, current_locale
+    from booking.core.web import current_locale
 
     app.jinja_env.filters["cny"] = format_cny
 
@@ -124,6 +134,6 @@ def _register_template_helpers(app: Flask) -> None:
         from booking.labels import kind_label, role_label
         from booking.navigation import nav_items
 
-        return {"current_locale": current_locale(), "post_form": PostForm,
+        return {"current_locale": current_locale(), "post_form": _blank_post_form,
                 "nav_items": nav_items(), "role_label": role_label, "kind_label": kind_label,
                 "now": now_utc()}

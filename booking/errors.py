@@ -1,5 +1,5 @@
 """One error handler for the whole app: JSON under /api/, translated HTML pages elsewhere."""
-from flask import current_app, jsonify, render_template, request
+from flask import Response, current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -45,9 +45,17 @@ def json_error(error: HTTPException):
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     response = jsonify({"error": {"code": code, "message": message, "problems": problems}})
     response.status_code = status
+    _copy_headers(error, response)
     for key, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
         response.headers[key] = value
     return response
+
+
+def _copy_headers(error: HTTPException, response: Response) -> None:
+    """What the exception says beside its body: Allow on a 405, Retry-After on a 429, ..."""
+    for key, value in error.get_headers():
+        if key.lower() != "content-type":
+            response.headers[key] = value
 
 
 def handle_http_exception(error: HTTPException):
@@ -57,7 +65,9 @@ def handle_http_exception(error: HTTPException):
         return render_template("errors/csrf.html", error=error), 400
     template = f"errors/{error.code}.html" if error.code in (403, 404, 500) else \
         "errors/generic.html"
-    return render_template(template, error=error), error.code
+    response = make_response(render_template(template, error=error), error.code)
+    _copy_headers(error, response)
+    return response
 
 
 def handle_unexpected(error: Exception):

@@ -147,9 +147,13 @@ def change_password():
         if not current_user.check_password(form.current.data):
             form.current.errors.append(_("Current password is wrong."))
         else:
-            services.change_password(current_user, form.password.data, via="profile")
+            user = current_user._get_current_object()
+            services.change_password(user, form.password.data, via="profile")
             commit()
-            login_user(current_user)  # new session id tail after the hash changed
+            # new session id tail after the hash changed. The user itself, never the proxy:
+            # stored as the request's user, the proxy would resolve to itself forever
+            # (a C-level recursion that killed the worker with SIGSEGV).
+            login_user(user)
             flash(_("Password changed."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),

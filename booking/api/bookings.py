@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from booking.accounts.services import user_for_api_token
 from booking.api import Blueprint
 from booking.api.auth import SECURITY, api_user, bearer_token, token_required
+from booking.api.fields import Id, Moment, Page
 from booking.billing.services import NoRate, quote_booking
 from booking.bookings import rules, services
-from booking.bookings.models import Booking
+from booking.bookings.models import MAX_LENGTH, Booking
 from booking.core.db import reads_first
 from booking.core.notifications import commit
 from booking.errors import api_abort
@@ -21,21 +22,27 @@ from booking.instruments.models import Instrument
 blp = Blueprint("api_bookings", __name__, description="Availability, quotes and bookings")
 
 MAX_RANGE = timedelta(days=92)
+SAMPLES = ma.validate.Range(0, rules.MAX_SAMPLES)
+
+
+def _ordered(data: dict, longest: timedelta, text: str) -> None:
+    if "start" in data and "end" in data and \
+            not data["start"] < data["end"] <= data["start"] + longest:
+        raise ma.ValidationError(f"end must be after start, at most {text} later", "end")
 
 
 class RangeArgs(ma.Schema):
-    start = ma.fields.AwareDateTime(required=True, metadata={"description": "ISO 8601 with offset"})
-    end = ma.fields.AwareDateTime(required=True)
+    start = Moment(required=True)
+    end = Moment(required=True)
 
     @ma.validates_schema
     def _ordered(self, data, **kwargs):
-        if not data["start"] < data["end"] <= data["start"] + MAX_RANGE:
-            raise ma.ValidationError("end must be after start, at most 92 days later", "end")
+        _ordered(data, MAX_RANGE, "92 days")
 
 
 class QuoteArgs(RangeArgs):
     mode = ma.fields.String(load_default="self_operated", validate=ma.validate.OneOf(rules.MODES))
-    samples = ma.fields.Integer(load_default=0, metadata={
+    samples = ma.fields.Integer(load_default=0, validate=SAMPLES, metadata={
         "description": "staff-operated (送样): samples handed in, charged per sample"})
 
 
@@ -60,14 +67,20 @@ class QuoteSchema(ma.Schema):
 
 
 class BookingRequestSchema(ma.Schema):
-    instrument_id = ma.fields.Integer(required=True)
-    start = ma.fields.AwareDateTime(required=True)
-    end = ma.fields.AwareDateTime(required=True)
+    instrument_id = Id(required=True)
+    start = Moment(required=True)
+    end = Moment(required=True, metadata={
+        "description": "at most 7 days after start (and the instrument's own maximum "
+                       "length)"})
     purpose = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
     mode = ma.fields.String(load_default="self_operated", validate=ma.validate.OneOf(rules.MODES))
-    samples = ma.fields.Integer(load_default=0, metadata={
+    samples = ma.fields.Integer(load_default=0, validate=SAMPLES, metadata={
         "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES} "
                        "(samples_required otherwise); self-operated: 0"})
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        _ordered(data, MAX_LENGTH, "7 days")
 
 
 class BookingSchema(ma.Schema):
@@ -101,7 +114,7 @@ class ListArgs(ma.Schema):
     mine = ma.fields.Boolean(load_default=True, metadata={
         "description": "1: your own bookings; 0: bookings of instruments you manage"})
     state = ma.fields.String(validate=ma.validate.OneOf(rules.STATES))
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = Page()
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 200))
 
 

@@ -2,6 +2,7 @@ import marshmallow as ma
 from flask.views import MethodView
 
 from booking.api import Blueprint
+from booking.api.fields import Id, Page
 from booking.core.clock import now_utc
 from booking.errors import api_abort
 from booking.extensions import db
@@ -17,12 +18,12 @@ class DirectoryArgsSchema(ma.Schema):
                          metadata={"description": "keywords; two-character Chinese works (电镜)"})
     category = ma.fields.String(load_default="", validate=ma.validate.OneOf(
         ["", *rules.CATEGORIES]))
-    org = ma.fields.Integer(load_default=None, metadata={"description": "organisation id"})
+    org = Id(load_default=None, metadata={"description": "organisation id"})
     city = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
     mode = ma.fields.String(load_default="", validate=ma.validate.OneOf(
         ["", *rules.SERVICE_MODES]))
     sort = ma.fields.String(load_default="relevance", validate=ma.validate.OneOf(directory.SORTS))
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(1, 10_000))
+    page = Page()
     per_page = ma.fields.Integer(load_default=directory.PER_PAGE,
                                  validate=ma.validate.Range(1, 100))
 

@@ -3,8 +3,9 @@ import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
-from booking.api import Blueprint
+from booking.api import Blueprint, ErrorSchema
 from booking.api.auth import SECURITY, api_user, token_required
+from booking.api.fields import Page
 from booking.billing import services, stripe_gateway
 from booking.billing.models import Invoice
 from booking.core import audit
@@ -19,7 +20,8 @@ class LineSchema(ma.Schema):
     kind = ma.fields.String(metadata={
         "description": "usage, no_show, late_cancel, samples (送样: quantity = samples) or credit"})
     description = ma.fields.String()
-    quantity = ma.fields.Decimal(as_string=False, places=2)
+    # a number in JSON (a Decimal would be written as a string); 2 decimal places
+    quantity = ma.fields.Float(metadata={"description": "hours (usage) or samples (送样)"})
     minutes = ma.fields.Integer()
     unit_price_fen = ma.fields.Integer()
     amount_fen = ma.fields.Integer()
@@ -55,7 +57,7 @@ class InvoiceListSchema(ma.Schema):
 
 
 class PageArgs(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = Page()
     per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 200))
 
 
@@ -106,6 +108,8 @@ class InvoicePaymentIntent(MethodView):
     @blp.response(200, PaymentIntentSchema)
     @blp.alt_response(403, description="not your invoice")
     @blp.alt_response(409, description="not open for payment")
+    @blp.alt_response(503, schema=ErrorSchema,
+                      description="card payment is not configured (stripe_disabled)")
     @blp.doc(security=SECURITY)
     def post(self, invoice_id):
         """A Stripe PaymentIntent (CNY, metadata.invoice_id) for paying with Stripe.js."""

@@ -13,6 +13,7 @@ from booking.accounts.models import User
 from booking.accounts.services import user_for_api_token
 from booking.api import Blueprint
 from booking.api.auth import SECURITY, bearer_token
+from booking.api.fields import Id, Moment
 from booking.bookings.models import Booking
 from booking.core.notifications import commit
 from booking.errors import api_abort
@@ -54,11 +55,11 @@ class SessionSchema(ma.Schema):
 
 
 class UsageRequestSchema(ma.Schema):
-    instrument_id = ma.fields.Integer(required=True)
-    start = ma.fields.AwareDateTime(required=True)
-    end = ma.fields.AwareDateTime(required=True)
-    booking_id = ma.fields.Integer(load_default=None, allow_none=True)
-    user_id = ma.fields.Integer(load_default=None, allow_none=True, metadata={
+    instrument_id = Id(required=True)
+    start = Moment(required=True)
+    end = Moment(required=True)
+    booking_id = Id(load_default=None, allow_none=True)
+    user_id = Id(load_default=None, allow_none=True, metadata={
         "description": "who used it (walk-up); default: the booking's user"})
 
 

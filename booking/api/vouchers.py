@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from booking.api import Blueprint
 from booking.api.auth import SECURITY, api_user, token_required
+from booking.api.fields import Page
 from booking.core.notifications import commit
 from booking.errors import api_abort
 from booking.extensions import db
@@ -42,7 +43,7 @@ class VoucherListSchema(ma.Schema):
 
 class ListArgsSchema(ma.Schema):
     state = ma.fields.String(validate=ma.validate.OneOf(VOUCHER_STATES))
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = Page()
     per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
 
 

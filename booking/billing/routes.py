@@ -12,7 +12,6 @@ from flask import (
     make_response,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask_babel import gettext as _
@@ -26,6 +25,7 @@ from booking.core.clock import now_utc
 from booking.core.money import yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
+from booking.core.web import query_int
 from booking.extensions import db
 
 bp = Blueprint("billing", __name__)
@@ -42,10 +42,10 @@ def _invoice(invoice_id: int) -> Invoice:
 @bp.route("/invoices")
 @login_required
 def my_invoices():
-    page = request.args.get("page", 1, type=int) or 1
-    items, total = services.invoices_of(current_user, max(page, 1))
+    page = query_int("page", 1, 1, 10_000)
+    items, total = services.invoices_of(current_user, page)
     return render_template("billing/my_invoices.html", invoices=items, total=total,
-                           page=max(page, 1), per_page=20)
+                           page=page, per_page=20)
 
 
 @bp.route("/invoices/<int:invoice_id>")
@@ -160,14 +160,13 @@ def _finance_org(org_id: int | None) -> tuple[Organisation, list[Organisation]]:
 
 def _year() -> int:
     local_year = now_utc().astimezone(ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])).year
-    year = request.args.get("year", local_year, type=int)
-    return year if 2000 <= (year or 0) <= 2100 else local_year
+    return query_int("year", local_year, 2000, 2100)
 
 
 @bp.route("/finance")
 @login_required
 def finance():
-    org, organisations = _finance_org(request.args.get("org", type=int))
+    org, organisations = _finance_org(query_int("org", None, 1))
     return render_template("billing/finance.html", org=org, organisations=organisations,
                            year=_year(), invoices=services.open_invoices(org.id),
                            revenue=services.revenue(org.id, _year()), now=now_utc())

@@ -4,9 +4,10 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, RadioField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from booking.bookings.rules import MAX_SAMPLES
+from booking.core.web import InServiceWindow
 
 MODE_CHOICES = [("self_operated", _l("Self-operated")), ("staff_operated", _l("Staff-operated (送样)"))]
 
@@ -18,12 +19,14 @@ def local_to_utc(value: datetime, timezone: str) -> datetime:
 
 class BookingForm(FlaskForm):
     start = DateTimeLocalField(_l("Start"), format="%Y-%m-%dT%H:%M",
-                               validators=[InputRequired()])
-    end = DateTimeLocalField(_l("End"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+                               validators=[InputRequired(), InServiceWindow()])
+    end = DateTimeLocalField(_l("End"), format="%Y-%m-%dT%H:%M",
+                             validators=[InputRequired(), InServiceWindow()])
     mode = RadioField(_l("Service mode"), choices=MODE_CHOICES, default="self_operated",
                       validators=[InputRequired()])
     # Staff-operated (送样) only: the page shows it with that mode; the service checks 1-1000.
-    samples = IntegerField(_l("Number of samples"), validators=[Optional()],
+    samples = IntegerField(_l("Number of samples"),
+                           validators=[Optional(), NumberRange(0, MAX_SAMPLES)],
                            render_kw={"min": 1, "max": MAX_SAMPLES, "inputmode": "numeric"},
                            description=_l("Samples you hand in; the lab charges per sample."))
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)],

@@ -32,13 +32,13 @@ from booking.bookings.forms import (
     TrainingRequestForm,
     local_to_utc,
 )
-from booking.bookings.models import Booking, TrainingRequest
-from booking.core.clock import from_local
-from booking.core.db import reads_first
+from booking.bookings.models import MAX_LENGTH, Booking, TrainingRequest
+from booking.core.clock import from_local, in_service_window, now_utc
+from booking.core.db import MAX_INT, reads_first
 from booking.core.money import format_cny
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
-from booking.core.web import PostForm, current_locale
+from booking.core.web import PostForm, current_locale, query_int
 from booking.extensions import db
 from booking.instruments.models import Instrument, Qualification
 
@@ -85,11 +85,12 @@ def _booking_or_404(booking_id: int) -> Booking:
 
 
 def _parsed(value: str | None) -> datetime | None:
-    """An ISO 8601 moment, naive when it has no offset."""
+    """An ISO 8601 moment within the service window, naive when it has no offset."""
     try:
-        return datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
+        moment = datetime.fromisoformat((value or "").strip().replace("Z", "+00:00"))
     except ValueError:
         return None
+    return moment if in_service_window(moment, now_utc()) else None
 
 
 def _moment(value: str | None, timezone: str) -> datetime | None:
@@ -168,8 +169,9 @@ def quote_json(instrument_id):
     start = _moment(request.args.get("start"), instrument.timezone)
     end = _moment(request.args.get("end"), instrument.timezone)
     mode = request.args.get("mode", "self_operated")
-    samples = request.args.get("samples", 0, type=int) if mode == "staff_operated" else 0
-    if start is None or end is None or end <= start or mode not in rules.MODES:
+    samples = query_int("samples", 0, 0, rules.MAX_SAMPLES) if mode == "staff_operated" else 0
+    if start is None or end is None or not start < end <= start + MAX_LENGTH or \
+            mode not in rules.MODES:
         return jsonify({"error": _("Choose a start and an end.")}), 400
     problems = services.booking_problems(instrument, current_user, start=start, end=end,
                                          mode=mode, samples=samples)
@@ -256,7 +258,7 @@ def mine():
     return render_template("bookings/mine.html",
                            upcoming=services.bookings_of(current_user, upcoming=True),
                            past=past, billable=billable, feed_url=feed_url,
-                           cancel_form=CancelForm(formdata=None), post_form=PostForm)
+                           cancel_form=CancelForm(formdata=None))
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
@@ -304,7 +306,7 @@ def queue():
     return render_template("bookings/queue.html", bookings=services.approval_queue(current_user),
                            training=services.open_training_requests(current_user),
                            reject_form=RejectForm(formdata=None),
-                           bulk_form=BulkDecisionForm(formdata=None), post_form=PostForm)
+                           bulk_form=BulkDecisionForm(formdata=None))
 
 
 def _decide(booking_id: int, approve: bool):
@@ -339,12 +341,18 @@ def reject(booking_id):
     return _decide(booking_id, approve=False)
 
 
+MAX_BULK = 1000
+
+
 @bp.route("/bookings/queue/bulk", methods=["POST"])
 @role_required("lab_manager")
 def bulk_decide():
     form = BulkDecisionForm()
     approve = request.form.get("action") == "approve"
-    ids = request.form.getlist("ids", type=int)
+    ids = [i for i in request.form.getlist("ids", type=int) if 0 < i <= MAX_INT]
+    if len(ids) > MAX_BULK:
+        flash(_("Decide at most %(count)d requests at once.", count=MAX_BULK), "warning")
+        return redirect(url_for("bookings.queue"))
     if not form.validate_on_submit() or not ids:
         flash(_("Tick at least one request."), "warning")
         return redirect(url_for("bookings.queue"))
@@ -377,8 +385,7 @@ def qualifications(instrument_id):
             flash(_("%(name)s is now qualified.", name=user.name), "success")
             return redirect(url_for("bookings.qualifications", instrument_id=instrument.id))
     return render_template("bookings/qualifications.html", instrument=instrument, form=form,
-                           qualifications=services.qualifications_of(instrument),
-                           post_form=PostForm)
+                           qualifications=services.qualifications_of(instrument))
 
 
 @bp.route("/qualifications/<int:qualification_id>/revoke", methods=["POST"])

@@ -347,9 +347,13 @@ def _calendar_problems(calendar: OpeningCalendar, start: datetime, end: datetime
 
 def check_booking(policy: Policy, calendar: OpeningCalendar, booker: Booker, *,
                   start: datetime, end: datetime, mode: str, now: datetime) -> list[Problem]:
-    """Every rule the request breaks (empty: it may be booked, if the slot is still free)."""
-    return (_booker_problems(policy, booker, mode) + _time_problems(policy, start, end, now)
-            + _calendar_problems(calendar, start, end))
+    """Every rule the request breaks (empty: it may be booked, if the slot is still free).
+    The opening hours are walked day by day, so only for a request of a bookable length
+    within the horizon: an end in year 9999 must not cost a worker a minute."""
+    time_problems = _time_problems(policy, start, end, now)
+    walkable = not any(p.code in ("max_length", "max_days_ahead") for p in time_problems)
+    return (_booker_problems(policy, booker, mode) + time_problems
+            + (_calendar_problems(calendar, start, end) if walkable else []))
 
 
 # --- cancellation and expiry -------------------------------------------------------------------

@@ -16,6 +16,8 @@ from sqlalchemy.types import TypeDecorator
 
 from booking.core.clock import now_utc
 
+MAX_INT = 2**63 - 1  # the largest value an INTEGER/BIGINT column holds on either database
+
 
 class UTCDateTime(TypeDecorator):
     """Stores aware datetimes as UTC and always returns aware UTC datetimes.

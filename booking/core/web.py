@@ -1,10 +1,17 @@
 """Small web helpers shared by every area."""
+from datetime import datetime, time
 from urllib.parse import urlsplit
 
+from flask import abort, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SubmitField
+from werkzeug.routing import IntegerConverter
+from wtforms import SubmitField, ValidationError
+
+from booking.core.clock import in_service_window, now_utc, service_window
+from booking.core.db import MAX_INT
 
 
 def safe_next(target: str | None) -> str | None:
@@ -25,3 +32,44 @@ class PostForm(FlaskForm):
     """A CSRF-protected POST with no fields (buttons: revoke, verify, confirm, language)."""
 
     submit = SubmitField(_l("Confirm"))
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in URLs, up to the largest integer a database column holds: a larger id is
+    a 404 like any unknown one, not an overflow in the driver."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(url_map, *args, **kwargs)
+
+
+def query_int(name: str, default: int | None = None, low: int = 0, high: int = MAX_INT
+              ) -> int | None:
+    """An integer query argument: `default` when absent or malformed, 400 when out of
+    [low, high]."""
+    raw = (request.args.get(name) or "").strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        return default
+    if not low <= value <= high:
+        abort(400, _("%(name)s must be between %(low)d and %(high)d.", name=name, low=low,
+                     high=high))
+    return value
+
+
+class InServiceWindow:
+    """WTForms validator: a date or a wall-clock time between a year back and two years ahead
+    (checked before anything converts it to UTC or walks its days)."""
+
+    def __call__(self, form, field):
+        if field.data is None:
+            return
+        value = field.data if isinstance(field.data, datetime) else \
+            datetime.combine(field.data, time())
+        now = now_utc()
+        if not in_service_window(value, now):
+            earliest, latest = service_window(now)
+            raise ValidationError(_("Choose a date between %(earliest)s and %(latest)s.",
+                                    earliest=f"{earliest:%Y-%m-%d}",
+                                    latest=f"{latest:%Y-%m-%d}"))

@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 
 from booking.core.clock import common_timezones
 from booking.core.money import yuan_to_fen
+from booking.core.web import InServiceWindow
 from booking.instruments import rules
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
@@ -176,7 +177,7 @@ class HoursForm(FlaskForm):
 
 
 class ExceptionForm(FlaskForm):
-    day = DateField(_l("Date"), validators=[DataRequired()])
+    day = DateField(_l("Date"), validators=[DataRequired(), InServiceWindow()])
     closed = BooleanField(_l("Closed all day"), default=True)
     opens = TimeField(_l("Opens"), validators=[Optional()])
     closes = TimeField(_l("Closes"), validators=[Optional()])
@@ -201,9 +202,9 @@ class ExceptionForm(FlaskForm):
 
 class BlackoutForm(FlaskForm):
     start = DateTimeLocalField(_l("From (instrument local time)"), format="%Y-%m-%dT%H:%M",
-                               validators=[DataRequired()])
+                               validators=[DataRequired(), InServiceWindow()])
     end = DateTimeLocalField(_l("Until (instrument local time)"), format="%Y-%m-%dT%H:%M",
-                             validators=[DataRequired()])
+                             validators=[DataRequired(), InServiceWindow()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Add blackout"))
 

@@ -4,6 +4,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, EmailField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
+from booking.core.db import MAX_INT
+from booking.core.web import InServiceWindow
+
 
 class KioskPairForm(FlaskForm):
     token = StringField(_l("Instrument token"), validators=[DataRequired(), Length(max=100)])
@@ -20,14 +23,14 @@ class SessionForm(FlaskForm):
     user_email = EmailField(_l("User's e-mail"), validators=[DataRequired(), Email(),
                                                              Length(max=254)])
     booking_id = IntegerField(_l("Booking number (optional)"), validators=[Optional(),
-                                                                          NumberRange(1)])
-    start = DateTimeLocalField(_l("Start"), validators=[DataRequired()])
-    end = DateTimeLocalField(_l("End"), validators=[DataRequired()])
+                                                                          NumberRange(1, MAX_INT)])
+    start = DateTimeLocalField(_l("Start"), validators=[DataRequired(), InServiceWindow()])
+    end = DateTimeLocalField(_l("End"), validators=[DataRequired(), InServiceWindow()])
 
 
 class CorrectionForm(FlaskForm):
-    start = DateTimeLocalField(_l("Start"), validators=[Optional()])
-    end = DateTimeLocalField(_l("End"), validators=[Optional()])
+    start = DateTimeLocalField(_l("Start"), validators=[Optional(), InServiceWindow()])
+    end = DateTimeLocalField(_l("End"), validators=[Optional(), InServiceWindow()])
     void = BooleanField(_l("The use did not happen (void)"))
     note = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 

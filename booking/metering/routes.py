@@ -101,8 +101,7 @@ def _usage_page(instrument: Instrument, form=None, token_form=None, new_secret=N
         "metering/usage.html", instrument=instrument, form=form or SessionForm(),
         token_form=token_form or InstrumentTokenForm(), new_secret=new_secret,
         sessions=services.sessions_for_manager(instrument),
-        tokens=services.instrument_tokens(instrument), correction_form=CorrectionForm(),
-        post_form=PostForm)
+        tokens=services.instrument_tokens(instrument), correction_form=CorrectionForm())
 
 
 @bp.route("/instruments/<int:instrument_id>/usage", methods=["GET", "POST"])

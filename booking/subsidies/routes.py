@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from booking.accounts.models import Organisation
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, current_locale
+from booking.core.web import PostForm, current_locale, query_int
 from booking.extensions import db
 from booking.subsidies import (
     oversight,
@@ -199,10 +199,7 @@ def links():
 
 # --- bureau: oversight -----------------------------------------------------------------------
 def _year() -> int:
-    year = request.args.get("year", type=int) or services.local_today().year
-    if not 2000 <= year <= 2100:
-        abort(404)
-    return year
+    return query_int("year", services.local_today().year, 2000, 2100)
 
 
 @bp.route("/dashboard")

@@ -1,0 +1,58 @@
+"""Input fields every API schema uses: what a client sends is bounded here, before any work
+depends on it (an id the database cannot hold, a date that overflows on conversion)."""
+from datetime import UTC
+
+import marshmallow as ma
+
+from booking.core.clock import in_service_window, now_utc, service_window
+from booking.core.db import MAX_INT
+
+
+class Id(ma.fields.Integer):
+    """A row id: 1 up to what a database column holds."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, validate=ma.validate.Range(1, MAX_INT), **kwargs)
+
+
+class Page(ma.fields.Integer):
+    def __init__(self, **kwargs):
+        super().__init__(load_default=1, validate=ma.validate.Range(1, 10_000), **kwargs)
+
+
+class Moment(ma.fields.AwareDateTime):
+    """An ISO 8601 time with offset inside the service window (a year back, two years ahead),
+    returned in UTC."""
+
+    def __init__(self, **kwargs):
+        metadata = {"description": "ISO 8601 with offset, at most a year back and two years "
+                                   "ahead", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        now = now_utc()
+        if not in_service_window(moment, now):
+            earliest, latest = service_window(now)
+            raise ma.ValidationError(f"must lie between {earliest:%Y-%m-%d} and "
+                                     f"{latest:%Y-%m-%d} (a year back, two years ahead)")
+        return moment.astimezone(UTC)
+
+
+def has_lone_surrogate(value) -> str | None:
+    """The key path of the first string in a decoded JSON value that is not valid Unicode
+    (JSON may escape half a surrogate pair: "\\ud800"), or None."""
+    stack = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return path
+        elif isinstance(item, dict):
+            stack.extend((str(k), v) for k, v in item.items())
+            stack.extend((str(k), k) for k in item)
+        elif isinstance(item, list):
+            stack.extend((path, v) for v in item)
+    return None

@@ -1,0 +1,252 @@
+"""Regression tests of issue 14: nothing a user sends crashes or stalls a worker.
+
+Each test reproduces one finding of the attack walk-through; every answer must be a 4xx in the
+documented error shape (or the right success), fast, with nothing written."""
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from booking.bookings.models import Booking
+from booking.core.db import utc
+from booking.extensions import db
+from booking.metering.models import UsageSession
+
+HUGE = 2**63 + 5
+MONDAY = utc(2026, 3, 2, 0)  # 08:00 in Shanghai
+
+
+def _error(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    body = response.get_json()["error"]
+    assert body["code"] and body["message"]
+    return body
+
+
+# --- 1. changing one's password ------------------------------------------------------------
+def test_password_change_answers_with_the_success_page(client, make, login):
+    user = login(make.user())
+    response = client.post("/profile/password", data={
+        "pw-current": make.PASSWORD, "pw-password": "a-new-secret-77",
+        "pw-confirm": "a-new-secret-77"}, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Password changed" in response.get_data(as_text=True) or \
+        "密码已修改" in response.get_data(as_text=True)
+    # still signed in, with the new password in force
+    assert client.get("/profile").status_code == 200
+    db.session.refresh(user)
+    assert user.check_password("a-new-secret-77")
+
+
+# --- 2. extreme ranges answer at once ------------------------------------------------------
+@pytest.mark.parametrize("end", ["9999-12-31T10:00:00+08:00", "4057-03-02T10:00:00+08:00"])
+def test_booking_with_an_end_far_away_is_refused_fast(client, make, api_token, end):
+    instrument = make.instrument(hours="always")
+    headers = api_token(make.user())
+    before = time.perf_counter()
+    response = client.post("/api/v1/bookings", headers=headers, json={
+        "instrument_id": instrument.id, "start": "2026-12-20T09:00:00+08:00", "end": end,
+        "purpose": "x"})
+    assert time.perf_counter() - before < 1
+    body = _error(response, 422)
+    assert "end" in body["message"]
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
+
+
+@pytest.mark.parametrize("path", ["availability", "quote"])
+@pytest.mark.parametrize("start,end", [("0001-01-01T00:00:00+08:00", "0001-01-02T00:00:00+08:00"),
+                                       ("9999-12-30T00:00:00-05:00", "9999-12-31T20:00:00-05:00"),
+                                       ("2026-12-01T00:00:00+08:00", "4057-03-02T10:00:00+08:00")])
+def test_availability_and_quote_bound_their_range(client, make, api_token, path, start, end):
+    instrument = make.instrument(hours="always")
+    response = client.get(f"/api/v1/instruments/{instrument.id}/{path}",
+                          query_string={"start": start, "end": end},
+                          headers=api_token(make.user()))
+    _error(response, 422)
+
+
+@pytest.mark.parametrize("start,end", [("0001-01-01T00:00:00+08:00", "0001-01-01T02:00:00+08:00"),
+                                       ("9999-12-31T20:00:00-05:00", "9999-12-31T22:00:00-05:00"),
+                                       ("2026-03-02T09:00:00+08:00", "4057-03-02T10:00:00+08:00")])
+def test_usage_bounds_its_range(client, make, api_token, start, end):
+    instrument = make.instrument(hours="always")
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    response = client.post("/api/v1/usage", headers=api_token(manager), json={
+        "instrument_id": instrument.id, "start": start, "end": end, "user_id": manager.id})
+    _error(response, 422)
+    assert db.session.scalar(select(func.count(UsageSession.id))) == 0
+
+
+@pytest.mark.parametrize("start,end", [("0001-01-01T08:00", "0001-01-01T09:00"),
+                                       ("9999-12-31T20:00", "9999-12-31T22:00"),
+                                       ("2026-12-20T09:00", "4057-03-02T10:00")])
+def test_booking_form_bounds_its_range(client, make, login, start, end):
+    instrument = make.instrument(hours="always")
+    login(make.user())
+    before = time.perf_counter()
+    response = client.post(f"/instruments/{instrument.id}/book", data={
+        "start": start, "end": end, "mode": "self_operated", "purpose": "x"})
+    assert time.perf_counter() - before < 1
+    assert response.status_code == 422
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
+
+
+@pytest.mark.parametrize("query", [
+    {"start": "0001-01-01T00:00", "end": "0001-01-02T00:00"},
+    {"start": "9999-12-31T00:00:00-12:00", "end": "9999-12-31T23:00:00-12:00"},
+    {"start": "0001-01-01T00:00:00+14:00", "end": "0001-01-02T00:00:00+14:00"}])
+def test_calendar_and_quote_json_bound_their_range(client, make, login, query):
+    instrument = make.instrument(hours="always")
+    login(make.user())
+    assert client.get(f"/instruments/{instrument.id}/calendar.json",
+                      query_string=query).status_code == 400
+    assert client.get(f"/instruments/{instrument.id}/quote.json",
+                      query_string=query).status_code == 400
+
+
+def test_rules_skip_the_calendar_walk_for_an_overlong_request():
+    """The pure rule: a request longer than the maximum never walks its days."""
+    from booking.bookings import rules
+
+    calendar = rules.OpeningCalendar(timezone="Asia/Shanghai")
+    start = utc(2026, 3, 2, 1)
+    before = time.perf_counter()
+    problems = rules.check_booking(rules.Policy(), calendar, rules.Booker(), start=start,
+                                   end=start + timedelta(days=700_000), mode="self_operated",
+                                   now=start - timedelta(days=1))
+    assert time.perf_counter() - before < 0.1
+    assert {p.code for p in problems} >= {"max_length", "max_days_ahead"}
+
+
+# --- 7. out-of-range input -----------------------------------------------------------------
+@pytest.mark.parametrize("path", ["/api/v1/instruments/{huge}", "/api/v1/bookings/{huge}",
+                                  "/api/v1/invoices/{huge}", "/api/v1/vouchers/{huge}/approve",
+                                  "/api/v1/instruments/{huge}/availability"
+                                  "?start=2026-03-02T09:00:00%2B08:00&end=2026-03-03T09:00:00%2B08:00"])
+def test_ids_above_2_63_in_the_path_are_404(client, make, api_token, path):
+    headers = api_token(make.user(role="bureau_staff"))
+    url = path.format(huge=HUGE)
+    response = client.post(url, headers=headers, json={}) if "approve" in url else \
+        client.get(url, headers=headers)
+    _error(response, 404)
+
+
+@pytest.mark.parametrize("url", [f"/instruments/{HUGE}", f"/bookings/{HUGE}.ics",
+                                 f"/ical/instrument/{HUGE}.ics", f"/invoices/{HUGE}"])
+def test_ids_above_2_63_in_page_paths_are_404(client, make, login, url):
+    login(make.user(role="admin"))
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("query", [{"org": HUGE}, {"page": HUGE}, {"org": -HUGE},
+                                   {"page": 10**30}])
+def test_out_of_range_query_numbers_are_422(client, query):
+    _error(client.get("/api/v1/instruments", query_string=query), 422)
+
+
+@pytest.mark.parametrize("query", [{"org": HUGE}, {"page": HUGE}, {"year": HUGE},
+                                   {"page": -HUGE}, {"year": 0}])
+def test_out_of_range_query_numbers_on_pages(client, make, login, query):
+    for url in ("/instruments", "/rankings"):
+        response = client.get(url, query_string=query)
+        assert response.status_code in (200, 400), (url, response.status_code)
+    for role, urls in (("finance", ("/finance", "/invoices")),
+                       ("bureau_staff", ("/vouchers/dashboard", "/instruments/export.csv"))):
+        login(make.user(role=role))
+        for url in urls:
+            response = client.get(url, query_string=query)
+            assert response.status_code in (200, 400), (url, response.status_code)
+
+
+@pytest.mark.parametrize("field", ["instrument_id", "booking_id", "user_id"])
+def test_out_of_range_body_ids_are_422(client, make, api_token, field):
+    instrument = make.instrument(hours="always")
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    body = {"instrument_id": instrument.id, "start": "2026-03-02T09:00:00+08:00",
+            "end": "2026-03-02T10:00:00+08:00", "user_id": manager.id, field: HUGE}
+    _error(client.post("/api/v1/usage", headers=api_token(manager), json=body), 422)
+    if field == "instrument_id":
+        _error(client.post("/api/v1/bookings", headers=api_token(manager), json={
+            **body, "purpose": "x"}), 422)
+
+
+def test_a_lone_surrogate_in_purpose_is_422(client, make, api_token):
+    instrument = make.instrument(hours="always")
+    raw = ('{"instrument_id": %d, "start": "2026-12-20T09:00:00+08:00", '
+           '"end": "2026-12-20T10:00:00+08:00", "purpose": "\\ud800x"}' % instrument.id)
+    response = client.post("/api/v1/bookings", headers={**api_token(make.user()),
+                                                         "Content-Type": "application/json"},
+                           data=raw)
+    body = _error(response, 422)
+    assert body["problems"][0]["field"] == "purpose"
+    assert db.session.scalar(select(func.count(Booking.id))) == 0
+
+
+def test_a_surrogate_in_form_bytes_is_read_as_a_replacement_character(client, make, login):
+    """Form data is UTF-8 decoded with replacement: the bytes of a lone surrogate cannot reach
+    the database as one."""
+    instrument = make.instrument(hours="always", lead_minutes=0)
+    login(make.user())
+    with freeze_time("2026-12-20 00:00:00"):
+        response = client.post(
+            f"/instruments/{instrument.id}/book", data=b"start=2026-12-21T09%3A00&"
+            b"end=2026-12-21T10%3A00&mode=self_operated&purpose=%ED%A0%80x",
+            content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    assert db.session.scalar(select(Booking.purpose)).endswith("x")
+
+
+@pytest.mark.parametrize("url", ["/login", "/forgot-password", "/register/enterprise"])
+def test_a_huge_form_gets_413_page(client, url):
+    response = client.post(url, data={"email": "a@b.cn", "password": "x" * (9 * 2**20)})
+    assert response.status_code == 413
+    assert "<html" in response.get_data(as_text=True).lower()
+
+
+def test_a_huge_api_body_gets_413_json(client):
+    response = client.post("/api/v1/tokens", data=b"x" * (9 * 2**20),
+                           headers={"Content-Type": "application/json"})
+    _error(response, 413)
+
+
+# --- 8. the OpenAPI document and the answers agree -----------------------------------------
+def test_405_carries_allow(client):
+    response = client.delete("/api/v1/tokens")
+    _error(response, 405)
+    assert "POST" in response.headers["Allow"]
+    page = client.put("/login")
+    assert page.status_code == 405 and "POST" in page.headers["Allow"]
+
+
+def test_negative_samples_on_the_quote_are_refused(client, make, api_token):
+    instrument = make.instrument(hours="always")
+    response = client.get(f"/api/v1/instruments/{instrument.id}/quote", query_string={
+        "start": "2026-12-21T09:00:00+08:00", "end": "2026-12-21T10:00:00+08:00",
+        "mode": "staff_operated", "samples": -5}, headers=api_token(make.user()))
+    body = _error(response, 422)
+    assert body["problems"][0]["field"] == "samples"
+
+
+def test_openapi_documents_quantity_as_number_and_stripe_disabled(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    line = spec["components"]["schemas"]["Line"]["properties"]["quantity"]
+    assert line["type"] == "number"
+    responses = spec["paths"]["/api/v1/invoices/{invoice_id}/payment-intent"]["post"]["responses"]
+    assert "503" in responses
+
+
+@freeze_time("2026-03-10 02:00:00")
+def test_invoice_line_quantity_is_a_number_in_the_answer(client, make, api_token):
+    instrument = make.instrument()
+    customer = make.user()
+    invoice = make.issued_invoice(instrument, customer.organisation, 12_000, MONDAY,
+                                  state="draft")
+    invoice.lines[0].quantity = Decimal("2.50")
+    db.session.commit()
+    invoice.state = "issued"
+    db.session.commit()
+    body = client.get(f"/api/v1/invoices/{invoice.id}", headers=api_token(customer)).get_json()
+    assert body["lines"][0]["quantity"] == 2.5
