@@ -48,9 +48,20 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
 
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a method name. werkzeug's default cost (n=2**15, r=8, p=1)
+    # Shared by every worker and instance in production (redis://…); memory:// counts per
+    # process, so production refuses it.
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    # One budget of attempts, per account and per address, for login, API tokens and resets.
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+    # Links in e-mails, feeds and CLI output are built on this, never on the request's Host.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    # Host headers accepted (Flask refuses others with 400); production defaults to the host
+    # of PUBLIC_BASE_URL.
+    TRUSTED_HOSTS = [h.strip() for h in os.environ.get("TRUSTED_HOSTS", "").split(",")
+                     if h.strip()] or None
+    HSTS_SECONDS = 0
 
     # rendered calendar JSON each worker keeps (booking/bookings/calendar_cache.py); 0: none
     CALENDAR_CACHE_MAX_BYTES = int(os.environ.get("CALENDAR_CACHE_MAX_BYTES", 16 * 2**20))
@@ -102,6 +113,7 @@ class TestingConfig(Config):
     OUTBOX_SEND = "inline"  # tests read what was sent right after the request
     PASSWORD_HASH_METHOD = "scrypt:1024:8:1"  # noqa: S105 - same algorithm, cheap cost: tests hash a lot
     SERVER_NAME = None
+    PUBLIC_BASE_URL = "http://localhost"
 
 
 class ProductionConfig(Config):
@@ -109,6 +121,8 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     DEMO_SEED_ALLOWED = False
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")  # required: see check_production
+    HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", 365 * 24 * 3600))
 
 
 CONFIGS = {

@@ -5,12 +5,14 @@ import os
 from collections.abc import Iterator
 from datetime import datetime
 from types import ModuleType
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import format_datetime
 from flask_login import current_user
 
 from booking.core.db import engine_options
+from booking.core.security import init_security_headers
 from booking.core.web import IdConverter
 from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -35,11 +37,12 @@ def create_app(config_class=None) -> Flask:
                     os.path.abspath(__file__))), "instance"))
     app.config.from_object(config_class or config_from_env())
     app.url_map.converters["int"] = IdConverter
-    if app.config["ENV_NAME"] == "production" and app.config["SECRET_KEY"].startswith("dev-"):
-        raise RuntimeError("SECRET_KEY must be set in production")
+    if app.config["ENV_NAME"] == "production":
+        check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
 
     _init_extensions(app)
+    init_security_headers(app)
     _register_blueprints(app)
     _register_template_helpers(app)
 
@@ -49,6 +52,20 @@ def create_app(config_class=None) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     return app
+
+
+def check_production(config) -> None:
+    """Refuse to start with settings that are fine on a laptop and unsafe in production."""
+    if config["SECRET_KEY"].startswith("dev-"):
+        raise RuntimeError("SECRET_KEY must be set in production")
+    base = urlsplit(config["PUBLIC_BASE_URL"])
+    if base.scheme not in ("http", "https") or not base.hostname:
+        raise RuntimeError("PUBLIC_BASE_URL (e.g. https://instruments.example.cn) must be set "
+                           "in production: links in e-mails are built on it")
+    config["TRUSTED_HOSTS"] = config.get("TRUSTED_HOSTS") or [base.hostname]
+    if config["RATELIMIT_ENABLED"] and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        raise RuntimeError("RATELIMIT_STORAGE_URI must name shared storage (redis://…) in "
+                           "production: memory:// counts per process, so limits would not hold")
 
 
 def _select_locale() -> str | None:

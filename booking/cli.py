@@ -150,18 +150,14 @@ def rankings_compute_command(period, publish):
 
 
 @notify_cli.command("reminders")
-@click.option("--base-url", envvar="BASE_URL", default="http://127.0.0.1:5000", show_default=True,
-              help="public address of the site, for links in the e-mails")
-def notify_reminders_command(base_url):
-    """Remind lab managers of instruments not reviewed for 180 days (at most once a day)."""
-    from flask import url_for
-
+def notify_reminders_command():
+    """Remind lab managers of instruments not reviewed for 180 days (at most once a day).
+    Links in the e-mails are built on PUBLIC_BASE_URL."""
     from booking.core.notifications import commit
+    from booking.core.security import external_url
     from booking.instruments.services import queue_stale_reminders
 
-    with current_app.test_request_context(base_url=base_url):
-        console_url = url_for("instruments.manage", _external=True)
-    count = queue_stale_reminders(console_url)
+    count = queue_stale_reminders(external_url("instruments.manage"))
     commit()
     click.echo(f"queued {count} reminder(s) about stale instruments")
 

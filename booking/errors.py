@@ -1,7 +1,7 @@
 """One error handler for the whole app: JSON under /api/, translated HTML pages elsewhere."""
 from flask import Response, current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from booking.extensions import db
 
@@ -59,6 +59,8 @@ def _copy_headers(error: HTTPException, response: Response) -> None:
 
 
 def handle_http_exception(error: HTTPException):
+    if isinstance(error, SecurityError):  # an untrusted Host: no URLs can be built for it
+        return Response("Bad Request: untrusted host\n", 400, mimetype="text/plain")
     if _is_api_request():
         return json_error(error)
     if isinstance(error, CSRFError):

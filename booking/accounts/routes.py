@@ -1,10 +1,10 @@
 """Login, registration, profile, API tokens, organisation verification and members."""
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, fresh_login_required, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from booking.accounts import services
+from booking.accounts import attempts, services
 from booking.accounts.forms import (
     ApiTokenForm,
     ChangePasswordForm,
@@ -20,7 +20,7 @@ from booking.accounts.rules import ROLES
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, current_locale, safe_next
-from booking.extensions import db, limiter, login_manager
+from booking.extensions import db, login_manager
 
 bp = Blueprint("accounts", __name__)
 
@@ -34,17 +34,8 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
-def _login_email_key() -> str:
-    return "login-email:" + (request.form.get("email") or "").strip().lower()
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_email_key)
+@attempts.limited
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("instruments.index"))
@@ -161,7 +152,7 @@ def change_password():
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@attempts.limited
 def forgot_password():
     form = ResetRequestForm()
     if form.validate_on_submit():

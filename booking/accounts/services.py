@@ -1,17 +1,21 @@
 """Account workflows. They flush, never commit: the route commits once."""
+import secrets
 from datetime import timedelta
+from functools import cache
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts.models import ApiToken, Organisation, Role, User, hash_token
 from booking.accounts.rules import ROLES, normalise_credit_code, normalise_email
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.notifications import queue_message
+from booking.core.security import external_url
 from booking.extensions import db
 
 RESET_MAX_AGE = timedelta(hours=2)
@@ -64,8 +68,7 @@ def register_member(*, email, password, name, organisation, as_student=False, **
                           _("%(name)s (%(email)s) asked to join %(org)s. Confirm at %(url)s",
                             name=user.name, email=user.email,
                             org=organisation.display_name(manager.locale),
-                            url=url_for("accounts.members", org_id=organisation.id,
-                                        _external=True)),
+                            url=external_url("accounts.members", org_id=organisation.id)),
                           kind="member.pending")
     return user
 
@@ -155,14 +158,28 @@ def _managers_of(organisation: Organisation) -> list[User]:
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The user when the credentials are right (and the account active), else None."""
+    """The user when the credentials are right (and the account active), else None.
+    A password is hashed whether or not the account exists, so the answer takes the same time
+    and tells nobody which addresses are registered."""
     user = get_user_by_email(email)
+    if user is None:
+        check_password_hash(_unknown_account_hash(), password)
     if user is None or not user.check_password(password) or not user.active:
         audit.record("login.failed", actor=user, email=normalise_email(email)[:254])
         return None
     user.last_login_at = now_utc()
     audit.record("login.succeeded", actor=user, obj=user)
     return user
+
+
+@cache
+def _hash_for_unknown_accounts(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def _unknown_account_hash() -> str:
+    """A hash of the configured cost that no password matches."""
+    return _hash_for_unknown_accounts(current_app.config["PASSWORD_HASH_METHOD"])
 
 
 # --- password reset --------------------------------------------------------------------------
@@ -181,7 +198,7 @@ def request_password_reset(email: str) -> None:
     with force_locale(user.locale):
         queue_message(user.email, _("Reset your password"),
                       _("Open this link within 2 hours to choose a new password: %(url)s",
-                        url=url_for("accounts.reset_password", token=token, _external=True)),
+                        url=external_url("accounts.reset_password", token=token)),
                       kind="password.reset")
 
 

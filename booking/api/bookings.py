@@ -7,7 +7,7 @@ from flask.views import MethodView
 from sqlalchemy import func, select
 
 from booking.accounts.services import user_for_api_token
-from booking.api import Blueprint
+from booking.api import Blueprint, ErrorSchema
 from booking.api.auth import SECURITY, api_user, bearer_token, token_required
 from booking.api.fields import Id, Moment, Page
 from booking.billing.services import NoRate, quote_booking
@@ -22,7 +22,6 @@ from booking.instruments.models import Instrument
 blp = Blueprint("api_bookings", __name__, description="Availability, quotes and bookings")
 
 MAX_RANGE = timedelta(days=92)
-SAMPLES = ma.validate.Range(0, rules.MAX_SAMPLES)
 
 
 def _ordered(data: dict, longest: timedelta, text: str) -> None:
@@ -42,8 +41,9 @@ class RangeArgs(ma.Schema):
 
 class QuoteArgs(RangeArgs):
     mode = ma.fields.String(load_default="self_operated", validate=ma.validate.OneOf(rules.MODES))
-    samples = ma.fields.Integer(load_default=0, validate=SAMPLES, metadata={
-        "description": "staff-operated (送样): samples handed in, charged per sample"})
+    samples = ma.fields.Integer(load_default=0, metadata={
+        "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES}, "
+                       "charged per sample; self-operated: 0"})
 
 
 class IntervalSchema(ma.Schema):
@@ -74,7 +74,7 @@ class BookingRequestSchema(ma.Schema):
                        "length)"})
     purpose = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
     mode = ma.fields.String(load_default="self_operated", validate=ma.validate.OneOf(rules.MODES))
-    samples = ma.fields.Integer(load_default=0, validate=SAMPLES, metadata={
+    samples = ma.fields.Integer(load_default=0, metadata={
         "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES} "
                        "(samples_required otherwise); self-operated: 0"})
 
@@ -155,11 +155,17 @@ class QuoteView(MethodView):
 
     @blp.arguments(QuoteArgs, location="query")
     @blp.response(200, QuoteSchema)
+    @blp.alt_response(422, schema=ErrorSchema, description="a sample count out of the rule, or "
+                      "no rate for your customer class (no_rate)")
     @blp.doc(security=SECURITY)
     def get(self, args, instrument_id):
         """The price of [start, end) for the token's user, with the samples of a
         staff-operated booking."""
         instrument = _visible_instrument(instrument_id, api_user())
+        if args["mode"] == "staff_operated":  # self-operated use hands in none: ignored
+            problems = rules.sample_problems(args["mode"], args["samples"])
+            if problems:  # the same rule, and the same answer, as a booking request
+                _refused(services.BookingRefused(problems))
         try:
             return quote_booking(instrument, api_user(), args["start"], args["end"],
                                  args["mode"], args["samples"])

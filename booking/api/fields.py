@@ -12,7 +12,7 @@ class Id(ma.fields.Integer):
     """A row id: 1 up to what a database column holds."""
 
     def __init__(self, **kwargs):
-        super().__init__(strict=True, validate=ma.validate.Range(1, MAX_INT), **kwargs)
+        super().__init__(validate=ma.validate.Range(1, MAX_INT), **kwargs)
 
 
 class Page(ma.fields.Integer):

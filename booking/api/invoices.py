@@ -129,7 +129,9 @@ class InvoicePaymentIntent(MethodView):
 @blp.route("/stripe/webhook")
 class StripeWebhook(MethodView):
     @blp.response(200, WebhookResultSchema)
-    @blp.alt_response(400, description="bad signature, unknown invoice or amount mismatch")
+    @blp.alt_response(400, schema=ErrorSchema, description="bad signature (bad_signature), "
+                      "an event without the fields we read (malformed_event), unknown invoice "
+                      "or amount mismatch")
     def post(self):
         """Stripe events (signature-verified, each event id applied once)."""
         try:
@@ -138,6 +140,9 @@ class StripeWebhook(MethodView):
         except stripe_gateway.WebhookRejected as exc:
             current_app.logger.warning("stripe webhook rejected: %s", exc)
             api_abort(400, "bad_signature", "The Stripe signature does not verify.")
+        except stripe_gateway.MalformedEvent as exc:
+            current_app.logger.warning("stripe event malformed: %s", exc)
+            api_abort(400, "malformed_event", f"The event lacks fields we need: {exc}")
         try:
             outcome = services.handle_stripe_event(event)
         except services.BillingRefused as exc:

@@ -1,8 +1,8 @@
 import marshmallow as ma
 from flask.views import MethodView
 
-from booking.accounts import services
-from booking.api import Blueprint
+from booking.accounts import attempts, services
+from booking.api import Blueprint, ErrorSchema
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.core.notifications import commit
 from booking.errors import api_abort
@@ -24,9 +24,12 @@ class TokenSchema(ma.Schema):
 
 @blp.route("/tokens")
 class Tokens(MethodView):
+    @attempts.limited
     @blp.arguments(TokenRequestSchema)
     @blp.response(201, TokenSchema)
     @blp.alt_response(401, description="wrong credentials")
+    @blp.alt_response(429, schema=ErrorSchema, description="too many attempts for this account "
+                      "or from this address (shared with the login page); see Retry-After")
     def post(self, body):
         """Exchange e-mail and password for a bearer token (shown once)."""
         user = services.authenticate(body["email"], body["password"])

@@ -4,14 +4,64 @@ Configured from the app: STRIPE_SECRET_KEY, STRIPE_PUBLISHABLE_KEY, STRIPE_WEBHO
 STRIPE_API_BASE (localstripe in tests). Without a secret key card payment is disabled and the
 app works with bank transfers and internal accounts only.
 """
+import marshmallow as ma
 import stripe
 from flask import current_app
+
+from booking.core.db import MAX_INT
 
 CURRENCY = "cny"
 
 
 class WebhookRejected(Exception):
     """The payload is not a correctly signed Stripe event."""
+
+
+class MalformedEvent(Exception):
+    """A correctly signed event without the fields we read, or with values out of range."""
+
+
+def _text(**kwargs):
+    return ma.fields.String(validate=ma.validate.Length(max=255), **kwargs)
+
+
+def _fen(**kwargs):
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(0, MAX_INT), **kwargs)
+
+
+class _ObjectShape(ma.Schema):
+    """The fields we read of an event's PaymentIntent or Charge (others pass through)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    id = _text(required=True)
+    amount_received = _fen(allow_none=True)
+    amount_refunded = _fen(allow_none=True)
+    currency = _text(allow_none=True)
+    payment_intent = _text(allow_none=True)
+    metadata = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(allow_none=True))
+    last_payment_error = ma.fields.Dict(allow_none=True)
+    charges = ma.fields.Dict(allow_none=True)
+
+
+class _DataShape(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    object = ma.fields.Nested(_ObjectShape, required=True)
+
+
+class _EventShape(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    id = _text(required=True)
+    type = _text(required=True)
+    data = ma.fields.Nested(_DataShape, required=True)
+
+
+_EVENT = _EventShape()
 
 
 def enabled() -> bool:
@@ -60,7 +110,10 @@ def construct_event(payload: bytes, signature: str) -> dict:
         event = stripe.Webhook.construct_event(payload, signature, secret)
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise WebhookRejected(str(exc)) from exc
-    return event.to_dict()
+    try:
+        return _EVENT.load(event.to_dict())
+    except ma.ValidationError as exc:
+        raise MalformedEvent(str(exc.messages)[:300]) from exc
 
 
 def amount_received(intent: dict) -> int:

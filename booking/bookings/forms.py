@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, RadioField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from booking.bookings.rules import MAX_SAMPLES
 from booking.core.web import InServiceWindow
@@ -25,8 +25,7 @@ class BookingForm(FlaskForm):
     mode = RadioField(_l("Service mode"), choices=MODE_CHOICES, default="self_operated",
                       validators=[InputRequired()])
     # Staff-operated (送样) only: the page shows it with that mode; the service checks 1-1000.
-    samples = IntegerField(_l("Number of samples"),
-                           validators=[Optional(), NumberRange(0, MAX_SAMPLES)],
+    samples = IntegerField(_l("Number of samples"), validators=[Optional()],
                            render_kw={"min": 1, "max": MAX_SAMPLES, "inputmode": "numeric"},
                            description=_l("Samples you hand in; the lab charges per sample."))
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)],

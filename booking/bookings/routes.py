@@ -38,6 +38,7 @@ from booking.core.db import MAX_INT, reads_first
 from booking.core.money import format_cny
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
+from booking.core.security import external_url
 from booking.core.web import PostForm, current_locale, query_int
 from booking.extensions import db
 from booking.instruments.models import Instrument, Qualification
@@ -252,7 +253,7 @@ def request_training(instrument_id):
 @login_required
 def mine():
     feed = services.feed_token_of(current_user)
-    feed_url = url_for("bookings.user_feed", token=feed.token, _external=True) if feed else None
+    feed_url = external_url("bookings.user_feed", token=feed.token) if feed else None
     past = services.bookings_of(current_user, upcoming=False)
     billable = billable_minutes_of_bookings([b.id for b in past if b.state == "completed"])
     return render_template("bookings/mine.html",

@@ -10,6 +10,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from booking.core.problems import Problem, _l
+from booking.instruments.rules import MAX_BOOKING_MINUTES
 
 STATES = ("pending", "approved", "in_use", "completed", "rejected", "cancelled", "expired",
           "no_show")
@@ -17,6 +18,7 @@ OCCUPYING_STATES = ("pending", "approved", "in_use")
 MODES = ("self_operated", "staff_operated")
 MAX_SAMPLES = 1000  # samples one staff-operated (送样) booking may hand in
 END_OF_DAY = time(23, 59)  # "open until 23:59" means open until midnight
+LONGEST_BOOKING = timedelta(minutes=MAX_BOOKING_MINUTES)  # no instrument allows longer
 
 Interval = tuple[datetime, datetime]
 
@@ -348,11 +350,10 @@ def _calendar_problems(calendar: OpeningCalendar, start: datetime, end: datetime
 def check_booking(policy: Policy, calendar: OpeningCalendar, booker: Booker, *,
                   start: datetime, end: datetime, mode: str, now: datetime) -> list[Problem]:
     """Every rule the request breaks (empty: it may be booked, if the slot is still free).
-    The opening hours are walked day by day, so only for a request of a bookable length
-    within the horizon: an end in year 9999 must not cost a worker a minute."""
-    time_problems = _time_problems(policy, start, end, now)
-    walkable = not any(p.code in ("max_length", "max_days_ahead") for p in time_problems)
-    return (_booker_problems(policy, booker, mode) + time_problems
+    Opening hours are walked day by day, so only for a request no instrument could refuse
+    as too long by less than a week: an end in year 9999 must not cost a worker a minute."""
+    walkable = end - start <= LONGEST_BOOKING
+    return (_booker_problems(policy, booker, mode) + _time_problems(policy, start, end, now)
             + (_calendar_problems(calendar, start, end) if walkable else []))
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from booking.accounts import attempts
 from booking.accounts.services import authenticate, get_user_by_email
 from booking.bookings.models import Booking
 from booking.core.notifications import commit
@@ -60,6 +61,7 @@ def kiosk_pair():
 
 @bp.route("/kiosk", methods=["GET", "POST"])
 @limiter.limit(_kiosk_limit, methods=["POST"])
+@attempts.per_account
 def kiosk():
     instrument = services.instrument_for_token(request.cookies.get(KIOSK_COOKIE, ""))
     if instrument is None:

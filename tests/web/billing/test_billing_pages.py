@@ -198,7 +198,7 @@ def test_invoice_shows_samples_lines_in_page_pdf_api_and_exports(client, login, 
                       headers=api_token(sold["customer"])).get_json()
     samples = [line for line in body["lines"] if line["kind"] == "samples"]
     assert [(s["quantity"], s["unit_price_fen"], s["amount_fen"], s["booking_id"])
-            for s in samples] == [("3.00", 8_000, 24_000, booking.id)]
+            for s in samples] == [(3.0, 8_000, 24_000, booking.id)]
     client.post("/logout")
     login(sold["finance"])
     revenue = client.get(f"/finance/{sold['owner'].id}/revenue.csv?year=2026")

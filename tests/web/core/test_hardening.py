@@ -175,8 +175,8 @@ def test_out_of_range_body_ids_are_422(client, make, api_token, field):
 
 def test_a_lone_surrogate_in_purpose_is_422(client, make, api_token):
     instrument = make.instrument(hours="always")
-    raw = ('{"instrument_id": %d, "start": "2026-12-20T09:00:00+08:00", '
-           '"end": "2026-12-20T10:00:00+08:00", "purpose": "\\ud800x"}' % instrument.id)
+    raw = ('{"instrument_id": ' + str(instrument.id) + ', "start": "2026-12-20T09:00:00+08:00", '
+           '"end": "2026-12-20T10:00:00+08:00", "purpose": "\\ud800x"}')
     response = client.post("/api/v1/bookings", headers={**api_token(make.user()),
                                                          "Content-Type": "application/json"},
                            data=raw)
@@ -227,7 +227,7 @@ def test_negative_samples_on_the_quote_are_refused(client, make, api_token):
         "start": "2026-12-21T09:00:00+08:00", "end": "2026-12-21T10:00:00+08:00",
         "mode": "staff_operated", "samples": -5}, headers=api_token(make.user()))
     body = _error(response, 422)
-    assert body["problems"][0]["field"] == "samples"
+    assert body["code"] == "samples_required"
 
 
 def test_openapi_documents_quantity_as_number_and_stripe_disabled(client):

@@ -200,7 +200,7 @@ def test_bureau_dashboard_and_reimbursement_pages(client, login, make, bureau):
     login(bureau)
     page = client.get("/vouchers/dashboard").get_data(as_text=True)
     assert 'id="chart-burn-down"' in page and "chart.umd.min.js" in page
-    assert client.get("/vouchers/dashboard?year=1900").status_code == 404
+    assert client.get("/vouchers/dashboard?year=1900").status_code == 400
     assert client.post("/vouchers/sample", data={"half": "1"}).status_code == 302
     page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
     assert 'id="statements"' in page
