@@ -31,7 +31,7 @@ class LineSchema(ma.Schema):
 
 class InvoiceSchema(ma.Schema):
     id = ma.fields.Integer()
-    number = ma.fields.String()
+    number = ma.fields.String(allow_none=True)
     kind = ma.fields.String()
     state = ma.fields.String()
     provider_id = ma.fields.Integer()
@@ -42,8 +42,8 @@ class InvoiceSchema(ma.Schema):
     subtotal_fen = ma.fields.Integer()
     voucher_fen = ma.fields.Integer()
     amount_due_fen = ma.fields.Integer()
-    issued_at = ma.fields.DateTime()
-    due_at = ma.fields.DateTime()
+    issued_at = ma.fields.DateTime(allow_none=True)
+    due_at = ma.fields.DateTime(allow_none=True, metadata={"description": "none on credit notes"})
     paid_at = ma.fields.DateTime(allow_none=True)
     payment_error = ma.fields.String()
     lines = ma.fields.List(ma.fields.Nested(LineSchema))

@@ -19,7 +19,7 @@ class TokenRequestSchema(ma.Schema):
 
 class TokenSchema(ma.Schema):
     token = ma.fields.String(required=True)
-    expires_at = ma.fields.AwareDateTime()
+    expires_at = ma.fields.AwareDateTime(allow_none=True)
 
 
 @blp.route("/tokens")

@@ -30,7 +30,7 @@ class VoucherSchema(ma.Schema):
     enterprise_id = ma.fields.Integer()
     year = ma.fields.Integer()
     policy_version = ma.fields.Function(lambda v: v.policy.version)
-    valid_until = ma.fields.AwareDateTime()
+    valid_until = ma.fields.AwareDateTime(allow_none=True)
     decision_reason = ma.fields.String()
 
 

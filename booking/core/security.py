@@ -5,6 +5,7 @@ page marks with the request's nonce (`csp_nonce()` in templates) and, where card
 configured, Stripe.js. Styles may be inline: FullCalendar and Bootstrap set them at run time.
 """
 import secrets
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g
@@ -25,14 +26,16 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def content_security_policy(config) -> str:
-    """The policy, with `{nonce}` where a page's nonce goes."""
+@lru_cache(maxsize=8)
+def content_security_policy(stripe_js_url: str | None, stripe_api_base: str | None) -> str:
+    """The policy, with `{nonce}` where a page's nonce goes. Stripe.js may load (and frame
+    and call its API) where card payment is configured."""
     scripts, frames, connect = ["'self'", "{nonce}"], [], ["'self'"]
-    if config.get("STRIPE_PUBLISHABLE_KEY"):
-        stripe_js = _origin(config["STRIPE_JS_URL"])
+    if stripe_js_url:
+        stripe_js = _origin(stripe_js_url)
         scripts.append(stripe_js)
         frames += [stripe_js, "https://hooks.stripe.com"]
-        connect += [stripe_js, _origin(config.get("STRIPE_API_BASE") or "https://api.stripe.com")]
+        connect += [stripe_js, _origin(stripe_api_base or "https://api.stripe.com")]
     directives = {
         "default-src": ["'self'"], "script-src": scripts, "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:"], "font-src": ["'self'", "data:"],
@@ -42,8 +45,13 @@ def content_security_policy(config) -> str:
                      for name, values in directives.items())
 
 
+def _policy(config) -> str:
+    card_payment = bool(config.get("STRIPE_PUBLISHABLE_KEY"))
+    return content_security_policy(config["STRIPE_JS_URL"] if card_payment else None,
+                                   config.get("STRIPE_API_BASE") if card_payment else None)
+
+
 def init_security_headers(app: Flask) -> None:
-    policy = content_security_policy(app.config)
     static_headers = {
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
@@ -54,13 +62,13 @@ def init_security_headers(app: Flask) -> None:
     if app.config.get("HSTS_SECONDS"):
         static_headers["Strict-Transport-Security"] = \
             f"max-age={app.config['HSTS_SECONDS']}; includeSubDomains"
-    without_nonce = policy.replace(" {nonce}", "")
 
     @app.after_request
     def _security_headers(response):
-        nonce = g.get(_PER_REQUEST)
+        policy, nonce = _policy(app.config), g.get(_PER_REQUEST)
         response.headers["Content-Security-Policy"] = \
-            policy.replace("{nonce}", f"'nonce-{nonce}'") if nonce else without_nonce
+            policy.replace("{nonce}", f"'nonce-{nonce}'") if nonce else \
+            policy.replace(" {nonce}", "")
         for name, value in static_headers.items():
             response.headers.setdefault(name, value)
         return response

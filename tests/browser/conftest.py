@@ -55,7 +55,8 @@ def live_server(live_app):
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    live_app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield live_app.config["PUBLIC_BASE_URL"]
     server.shutdown()
 
 
@@ -87,7 +88,7 @@ def shop(database_url, tmp_path_factory):
             db.session.commit()
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = f"http://127.0.0.1:{server.server_port}"
+        base = app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.server_port}"
         requests.post(stripe_url + "/_config/webhooks/app", timeout=10, json={
             "url": base + "/api/v1/stripe/webhook", "secret": WEBHOOK_SECRET}).raise_for_status()
         yield {"app": app, "url": base, "stripe": stripe_url}
@@ -137,23 +138,37 @@ def browser():
         browser.close()
 
 
+def _csp_violations(page) -> list[str]:
+    """What the browser console says the Content-Security-Policy blocked (checked after every
+    browser test: the pages must pass their own policy)."""
+    seen = []
+    page.on("console", lambda message: seen.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return seen
+
+
 @pytest.fixture
 def page(browser, request):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    violations = _csp_violations(page)
     yield page
     shots = os.environ.get("SCREENSHOT_DIR")
     if shots:
         os.makedirs(shots, exist_ok=True)
         page.screenshot(path=os.path.join(shots, f"{request.node.name}.png"), full_page=True)
     context.close()
+    assert violations == []
 
 
 @pytest.fixture
 def phone_page(browser):
     context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
                                   is_mobile=True, has_touch=True)
-    yield context.new_page()
+    page = context.new_page()
+    violations = _csp_violations(page)
+    yield page
     context.close()
+    assert violations == []
 
 
