@@ -65,14 +65,20 @@ def queue_messages(messages: list[dict]) -> None:
     db.session.info["outbox_queued"] = True
 
 
+# The oldest unsent messages, claimed: on PostgreSQL each row stays locked by the round that
+# read it until that round commits, and other rounds skip it (FOR UPDATE SKIP LOCKED), so
+# however many workers and instances send, a message goes out once. SQLite rounds hold the
+# database's write lock instead.
 _PENDING = select(_OUTBOX.c.id, _OUTBOX.c.recipient, _OUTBOX.c.subject, _OUTBOX.c.body).where(
-    _OUTBOX.c.sent_at.is_(None), _OUTBOX.c.attempts < 5).order_by(_OUTBOX.c.id)
+    _OUTBOX.c.sent_at.is_(None), _OUTBOX.c.attempts < 5).order_by(_OUTBOX.c.id).with_for_update(
+    skip_locked=True)
 
 
 def send_pending(limit: int = 100) -> int:
-    """Deliver unsent messages; returns how many went out. Safe to call repeatedly. Plain rows,
-    one SMTP connection for the round, and one UPDATE for all that went out by the same
-    transport (a burst of bookings queues one message each)."""
+    """Deliver unsent messages; returns how many went out. Safe to call repeatedly and from
+    any number of processes at once. Plain rows, one SMTP connection for the round, and one
+    UPDATE for all that went out by the same transport (a burst of bookings queues one
+    message each)."""
     take_write_lock(db.session)  # after a @reads_first view's commit, lock before reading
     connection = db.session.connection()
     delivered: dict[str, list[int]] = {}
