@@ -46,11 +46,14 @@ def create_app(config_class=None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
 
+    from booking.accounts.services import unknown_account_hash
     from booking.cli import register_cli
     from booking.errors import register_error_handlers
 
     register_error_handlers(app)
     register_cli(app)
+    with app.app_context():  # hashed now, so no first sign-in of a worker is slower than others
+        unknown_account_hash()
     return app
 
 

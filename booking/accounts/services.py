@@ -163,7 +163,7 @@ def authenticate(email: str, password: str) -> User | None:
     and tells nobody which addresses are registered."""
     user = get_user_by_email(email)
     if user is None:
-        check_password_hash(_unknown_account_hash(), password)
+        check_password_hash(unknown_account_hash(), password)
     if user is None or not user.check_password(password) or not user.active:
         audit.record("login.failed", actor=user, email=normalise_email(email)[:254])
         return None
@@ -177,7 +177,7 @@ def _hash_for_unknown_accounts(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
-def _unknown_account_hash() -> str:
+def unknown_account_hash() -> str:
     """A hash of the configured cost that no password matches."""
     return _hash_for_unknown_accounts(current_app.config["PASSWORD_HASH_METHOD"])
 

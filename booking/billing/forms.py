@@ -20,6 +20,6 @@ class VoidForm(FlaskForm):
 
 class CreditForm(FlaskForm):
     amount = DecimalField(_l("Amount (CNY)"), places=2,
-                          validators=[DataRequired(), NumberRange(min=0.01)])
+                          validators=[DataRequired(), NumberRange(0.01, 10**10)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 

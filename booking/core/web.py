@@ -1,5 +1,5 @@
 """Small web helpers shared by every area."""
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from urllib.parse import urlsplit
 
 from flask import abort, request
@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 from wtforms import SubmitField, ValidationError
 
-from booking.core.clock import in_service_window, now_utc, service_window
+from booking.core.clock import now_utc, service_window
 from booking.core.db import MAX_INT
 
 
@@ -59,17 +59,23 @@ def query_int(name: str, default: int | None = None, low: int = 0, high: int = M
 
 
 class InServiceWindow:
-    """WTForms validator: a date or a wall-clock time between a year back and two years ahead
-    (checked before anything converts it to UTC or walks its days)."""
+    """WTForms validator: a date or a wall-clock time between a year back (or any time back
+    since 1900, with `any_past`) and two years ahead, checked before anything converts it to
+    UTC or walks its days."""
+
+    def __init__(self, any_past: bool = False):
+        self.any_past = any_past
 
     def __call__(self, form, field):
         if field.data is None:
             return
         value = field.data if isinstance(field.data, datetime) else \
             datetime.combine(field.data, time())
-        now = now_utc()
-        if not in_service_window(value, now):
-            earliest, latest = service_window(now)
+        earliest, latest = service_window(now_utc())
+        if self.any_past:
+            earliest = datetime(1900, 1, 1, tzinfo=UTC)
+        # wall clock compared as UTC: the window is coarse, and nothing is converted yet
+        if not earliest <= value.replace(tzinfo=UTC) <= latest:
             raise ValidationError(_("Choose a date between %(earliest)s and %(latest)s.",
                                     earliest=f"{earliest:%Y-%m-%d}",
                                     latest=f"{latest:%Y-%m-%d}"))

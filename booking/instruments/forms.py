@@ -39,7 +39,8 @@ COMPLETENESS_LABELS = {
     "description": _l("description"), "capabilities": _l("capabilities"), "photo": _l("photo"),
     "rates": _l("rates"), "hours": _l("opening hours"),
 }
-_MONEY = [InputRequired(), NumberRange(min=0, message=_l("Must not be negative."))]
+_MONEY = [InputRequired(), NumberRange(min=0, message=_l("Must not be negative.")),
+          NumberRange(max=10**10, message=_l("At most 10,000,000,000 yuan."))]
 _FRACTION = [InputRequired(), NumberRange(min=0, max=1, message=_l("Between 0 and 1."))]
 
 
@@ -142,7 +143,9 @@ class RateForm(FlaskForm):
                                    validators=[InputRequired(), NumberRange(0, 1440)])
     setup_fee = DecimalField(_l("Set-up fee (CNY)"), places=2, default=Decimal(0),
                              validators=_MONEY)
-    valid_from = DateField(_l("Valid from"), validators=[DataRequired()])
+    # a date in the past means "from now on" (the service moves it)
+    valid_from = DateField(_l("Valid from"), validators=[DataRequired(),
+                                                         InServiceWindow(any_past=True)])
     submit = SubmitField(_l("Add rate"))
 
 

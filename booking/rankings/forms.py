@@ -91,7 +91,8 @@ def policy_form(rules: dict) -> _PolicyFormBase:
         spec = rules["indicators"][name]
         fields[f"weight_{name}"] = IntegerField(INDICATOR_LABELS[name],
                                                 validators=[InputRequired(), NumberRange(0, 100)])
-        fields[f"target_{name}"] = FloatField(_l("Target"), validators=[InputRequired()])
+        fields[f"target_{name}"] = FloatField(_l("Target"), validators=[InputRequired(),
+                                                                        NumberRange(0, 10**12)])
         data[f"weight_{name}"] = spec["weight"]
         data[f"target_{name}"] = spec[target_key(name)]
     form_class = type("PolicyForm", (_PolicyFormBase,), fields)

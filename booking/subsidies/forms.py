@@ -59,13 +59,13 @@ class ApplicationForm(FlaskForm):
                             validators=[DataRequired(), Length(max=2000)])
     declared_class = SelectField(_l("Enterprise class"),
                                  choices=[(c, CLASS_LABELS[c]) for c in ENTERPRISE_CLASSES])
-    staff_count = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(min=0)])
+    staff_count = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(0, 10_000_000)])
     annual_revenue = DecimalField(_l("Annual revenue (yuan)"),
-                                  validators=[Optional(), NumberRange(min=0)], **_yuan)
+                                  validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
     total_assets = DecimalField(_l("Total assets (yuan)"),
-                                validators=[Optional(), NumberRange(min=0)], **_yuan)
+                                validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
     registered_capital = DecimalField(_l("Registered capital (yuan)"),
-                                      validators=[Optional(), NumberRange(min=0)], **_yuan)
+                                      validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
     founded_on = DateField(_l("Founded on"), validators=[Optional()])
     project_already_funded = BooleanField(
         _l("This project already received city science and technology funding"))

@@ -241,3 +241,14 @@ def test_the_samples_message_names_the_rule():
     [problem] = rules.sample_problems("staff_operated", 0)
     assert problem.message == ("A staff-operated (送样) booking needs the number of samples "
                                "(1 to 1000).")
+
+
+def test_an_overlong_request_is_refused_without_walking_its_days(monkeypatch):
+    """An end in year 9999 must not cost a worker minutes: the opening hours are walked day
+    by day, so only for a request no longer than the longest booking any instrument allows."""
+    monkeypatch.setattr(rules, "opening_intervals", lambda *args: pytest.fail("walked the days"))
+    start = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    problems = rules.check_booking(Policy(), OpeningCalendar(timezone="Asia/Shanghai"),
+                                   Booker(), start=start, end=start + timedelta(days=700_000),
+                                   mode="self_operated", now=start - timedelta(days=1))
+    assert {p.code for p in problems} >= {"max_length", "max_days_ahead"}

@@ -267,3 +267,15 @@ def test_review_marks_stale_instrument_fresh(client, login, make, manager):
     assert client.post(f"/lab/instruments/{instrument.id}/review").status_code == 302
     db.session.refresh(instrument)
     assert instrument.info_updated_at > utc(2026, 1, 1)
+
+
+@pytest.mark.parametrize("changes", [{"hourly": "1e30"}, {"setup_fee": "99999999999999"},
+                                     {"valid_from": "0001-01-01"}, {"valid_from": "9999-12-31"}])
+def test_rates_out_of_any_sane_range_are_refused_on_the_form(client, login, make, manager,
+                                                              changes):
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    before = len(instrument.rates)
+    assert _rate(client, instrument, **changes).status_code == 422
+    db.session.refresh(instrument)
+    assert len(instrument.rates) == before
