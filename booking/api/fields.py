@@ -5,14 +5,14 @@ from datetime import UTC
 import marshmallow as ma
 
 from booking.core.clock import in_service_window, now_utc, service_window
-from booking.core.db import MAX_INT
+from booking.core.db import MAX_ID
 
 
 class Id(ma.fields.Integer):
     """A row id: 1 up to what a database column holds."""
 
     def __init__(self, **kwargs):
-        super().__init__(validate=ma.validate.Range(1, MAX_INT), **kwargs)
+        super().__init__(validate=ma.validate.Range(1, MAX_ID), **kwargs)
 
 
 class Page(ma.fields.Integer):

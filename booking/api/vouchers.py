@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from booking.api import Blueprint
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.api.fields import Page
+from booking.core.clock import now_utc
 from booking.core.notifications import commit
 from booking.errors import api_abort
 from booking.extensions import db
@@ -20,7 +21,8 @@ MAX_FEN = 10**12
 
 class VoucherSchema(ma.Schema):
     id = ma.fields.Integer()
-    state = ma.fields.String(metadata={"enum": list(VOUCHER_STATES)})
+    state = ma.fields.Function(lambda voucher: voucher.state_at(now_utc()), metadata={
+        "enum": list(VOUCHER_STATES), "description": "as of now (expired once past validity)"})
     enterprise_class = ma.fields.String(metadata={"enum": list(ENTERPRISE_CLASSES)})
     rate = ma.fields.Function(lambda v: format(v.rate.normalize(), "f"),
                               metadata={"description": "share of eligible fees, e.g. \"0.4\""})
@@ -100,8 +102,6 @@ class Vouchers(MethodView):
     def get(self, args):
         """Vouchers: bureau staff see all, an enterprise only its own."""
         user = api_user()
-        services.expire_vouchers()
-        commit()
         query = select(Voucher)
         if not user.is_bureau:
             query = query.where(Voucher.enterprise_id == user.organisation_id)

@@ -18,9 +18,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from booking.accounts.models import Organisation
-from booking.billing import exports, pdf, services, stripe_gateway
+from booking.billing import pdf, services, stripe_gateway
 from booking.billing.forms import BankTransferForm, CreditForm, GrantCodeForm, VoidForm
 from booking.billing.models import Invoice
+from booking.core import tables
 from booking.core.clock import now_utc
 from booking.core.money import yuan_to_fen
 from booking.core.notifications import commit
@@ -177,17 +178,17 @@ EXPORTS = {
                  "amount_fen", "amount_cny"),
                 lambda org, year: [(r["month"], r["instrument_id"], r["instrument"],
                                     r["customer_class"], r["lines"], r["minutes"],
-                                    r["amount_fen"], exports.yuan(r["amount_fen"]))
+                                    r["amount_fen"], tables.yuan(r["amount_fen"]))
                                    for r in services.revenue(org.id, year)]),
     "usage": (services.PRICED_USAGE_COLUMNS + ("amount_cny",),
               lambda org, year: [(*r[:6], r[6].isoformat(), r[7].isoformat(), *r[8:],
-                                  exports.yuan(r[11]))
+                                  tables.yuan(r[11]))
                                  for r in services.priced_usage(org.id, year)]),
     "open": (("number", "customer", "customer_class", "issued_at", "due_at", "amount_due_fen",
               "amount_due_cny"),
              lambda org, year: [(i.number, i.customer_org.name_zh, i.customer_class,
                                  i.issued_at.isoformat(), i.due_at.isoformat(),
-                                 i.amount_due_fen, exports.yuan(i.amount_due_fen))
+                                 i.amount_due_fen, tables.yuan(i.amount_due_fen))
                                 for i in services.open_invoices(org.id)]),
 }
 
@@ -201,9 +202,9 @@ def export(org_id, report, fmt):
     rows = build(org, year)
     name = f"{org.short_code or org.id}-{report}-{year}.{fmt}"
     if fmt == "csv":
-        body, mimetype = exports.csv_bytes(header, rows), "text/csv; charset=utf-8"
+        body, mimetype = tables.csv_bytes(header, rows), "text/csv; charset=utf-8"
     else:
-        body = exports.xlsx_bytes(report, header, rows)
+        body = tables.xlsx_bytes(report, header, rows)
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return Response(body, mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -32,7 +32,7 @@ from booking.billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment
 from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc, to_local
-from booking.core.db import MAX_INT
+from booking.core.db import MAX_ID
 from booking.core.money import format_cny
 from booking.core.notifications import queue_message, queue_messages
 from booking.core.problems import _l
@@ -631,7 +631,7 @@ def handle_stripe_event(event: dict) -> str:
 
 def _invoice_of_intent(intent: dict) -> Invoice:
     raw = str((intent.get("metadata") or {}).get("invoice_id", ""))
-    invoice = db.session.get(Invoice, int(raw)) if raw.isdigit() and int(raw) <= MAX_INT \
+    invoice = db.session.get(Invoice, int(raw)) if raw.isdigit() and int(raw) <= MAX_ID \
         else None
     if invoice is None:
         raise BillingRefused("unknown_invoice", f"No invoice {raw!r} for {intent.get('id')}.")

@@ -8,7 +8,7 @@ import marshmallow as ma
 import stripe
 from flask import current_app
 
-from booking.core.db import MAX_INT
+from booking.core.db import MAX_BIGINT
 
 CURRENCY = "cny"
 
@@ -26,7 +26,7 @@ def _text(**kwargs):
 
 
 def _fen(**kwargs):
-    return ma.fields.Integer(strict=True, validate=ma.validate.Range(0, MAX_INT), **kwargs)
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(0, MAX_BIGINT), **kwargs)
 
 
 class _ObjectShape(ma.Schema):

@@ -34,7 +34,7 @@ from booking.bookings.forms import (
 )
 from booking.bookings.models import MAX_LENGTH, Booking, TrainingRequest
 from booking.core.clock import from_local, in_service_window, now_utc
-from booking.core.db import MAX_INT, reads_first
+from booking.core.db import MAX_ID, reads_first
 from booking.core.money import format_cny
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
@@ -350,7 +350,7 @@ MAX_BULK = 1000
 def bulk_decide():
     form = BulkDecisionForm()
     approve = request.form.get("action") == "approve"
-    ids = [i for i in request.form.getlist("ids", type=int) if 0 < i <= MAX_INT]
+    ids = [i for i in request.form.getlist("ids", type=int) if 0 < i <= MAX_ID]
     if len(ids) > MAX_BULK:
         flash(_("Decide at most %(count)d requests at once.", count=MAX_BULK), "warning")
         return redirect(url_for("bookings.queue"))

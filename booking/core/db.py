@@ -16,7 +16,11 @@ from sqlalchemy.types import TypeDecorator
 
 from booking.core.clock import now_utc
 
-MAX_INT = 2**63 - 1  # the largest value an INTEGER/BIGINT column holds on either database
+# Bounds of what a column holds, checked at the edge so that no value reaches a driver that
+# cannot store it: ids are INTEGER (4 bytes on PostgreSQL; the same bound on SQLite keeps the
+# answers alike), money and counters of fen BIGINT.
+MAX_ID = 2**31 - 1
+MAX_BIGINT = 2**63 - 1
 
 
 class UTCDateTime(TypeDecorator):

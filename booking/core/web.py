@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 from wtforms import SubmitField, ValidationError
 
 from booking.core.clock import now_utc, service_window
-from booking.core.db import MAX_INT
+from booking.core.db import MAX_ID
 
 
 def safe_next(target: str | None) -> str | None:
@@ -35,15 +35,15 @@ class PostForm(FlaskForm):
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` in URLs, up to the largest integer a database column holds: a larger id is
+    """`<int:…>` in URLs, up to the largest id a database column holds: a larger id is
     a 404 like any unknown one, not an overflow in the driver."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_INT)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
 
 
-def query_int(name: str, default: int | None = None, low: int = 0, high: int = MAX_INT
+def query_int(name: str, default: int | None = None, low: int = 0, high: int = MAX_ID
               ) -> int | None:
     """An integer query argument: `default` when absent or malformed, 400 when out of
     [low, high]."""

@@ -9,7 +9,7 @@ from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from booking.accounts.models import Organisation
-from booking.core.db import MAX_INT
+from booking.core.db import MAX_ID
 from booking.extensions import db
 from booking.instruments import rules, search_index
 from booking.instruments.models import Blackout, Instrument, OpeningHours, Rate
@@ -238,7 +238,7 @@ def institution_quality(rows: list[Quality]) -> list[InstitutionQuality]:
 
 def _int_arg(args, name: str) -> int | None:
     value = (args.get(name) or "").strip()
-    return int(value) if value.isdigit() and int(value) <= MAX_INT else None
+    return int(value) if value.isdigit() and int(value) <= MAX_ID else None
 
 
 def _fen_arg(args, name: str) -> int | None:

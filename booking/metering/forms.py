@@ -4,7 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, EmailField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
-from booking.core.db import MAX_INT
+from booking.core.db import MAX_ID
 from booking.core.web import InServiceWindow
 
 
@@ -23,7 +23,7 @@ class SessionForm(FlaskForm):
     user_email = EmailField(_l("User's e-mail"), validators=[DataRequired(), Email(),
                                                              Length(max=254)])
     booking_id = IntegerField(_l("Booking number (optional)"), validators=[Optional(),
-                                                                          NumberRange(1, MAX_INT)])
+                                                                          NumberRange(1, MAX_ID)])
     start = DateTimeLocalField(_l("Start"), validators=[DataRequired(), InServiceWindow()])
     end = DateTimeLocalField(_l("End"), validators=[DataRequired(), InServiceWindow()])
 

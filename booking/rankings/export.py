@@ -1,9 +1,5 @@
-"""A snapshot as a table (CSV with a BOM for Excel, or XLSX via openpyxl)."""
-import csv
-import io
-
-from openpyxl import Workbook
-
+"""A snapshot as a table (CSV with a BOM for Excel, or XLSX)."""
+from booking.core.tables import csv_bytes, xlsx_bytes
 from booking.rankings.forms import GRADE_LABELS, INDICATOR_LABELS
 from booking.rankings.models import RankingSnapshot
 from booking.rankings.policy import INDICATORS
@@ -21,18 +17,10 @@ def table(snapshot: RankingSnapshot) -> list[list]:
 
 
 def as_csv(snapshot: RankingSnapshot) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(table(snapshot))
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    header, *rows = table(snapshot)
+    return csv_bytes(header, rows)
 
 
 def as_xlsx(snapshot: RankingSnapshot) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = snapshot.period
-    for line in table(snapshot):
-        sheet.append(line)
-    sheet.freeze_panes = "D2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    header, *rows = table(snapshot)
+    return xlsx_bytes(snapshot.period, header, rows, freeze="D2")

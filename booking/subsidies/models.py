@@ -6,9 +6,11 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Numeric, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
+from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 from booking.subsidies.policy import LINK_KINDS
+from booking.subsidies.rules import voucher_state_at
 
 VOUCHER_STATES = ("applied", "issued", "exhausted", "expired", "rejected")
 BUDGET_STATES = ("issued", "exhausted", "expired")  # states whose face value holds budget
@@ -107,9 +109,14 @@ class Voucher(TimestampMixin, db.Model):
     policy: Mapped[SubsidyPolicy] = relationship()
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
+    def state_at(self, now: datetime) -> str:
+        """What the voucher is as of `now` (the daily `flask vouchers expire` writes expiry;
+        reads never do, and show it as soon as it is true)."""
+        return voucher_state_at(self.state, self.valid_until, self.year, now)
+
     @property
     def remaining_fen(self) -> int:
-        return self.face_value_fen - self.used_fen if self.state == "issued" else 0
+        return self.face_value_fen - self.used_fen if self.state_at(now_utc()) == "issued" else 0
 
     def __repr__(self):
         return f"<Voucher {self.id} {self.state} {self.face_value_fen}>"

@@ -2,20 +2,20 @@
 invoices, with the provider reward; idempotent; exported as XLSX."""
 import re
 from datetime import UTC, datetime
-from io import BytesIO
 
-from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from booking.accounts.models import User
 from booking.billing.models import Invoice
 from booking.core import audit
 from booking.core.clock import now_utc
+from booking.core.tables import workbook_bytes
 from booking.extensions import db
 from booking.subsidies import rules
 from booking.subsidies.models import Redemption, Reimbursement
 from booking.subsidies.redemptions import release_cancelled_claims
-from booking.subsidies.services import POLICY_TIMEZONE, current_policy
+from booking.subsidies.rules import POLICY_TIMEZONE
+from booking.subsidies.services import current_policy
 
 PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
 
@@ -113,22 +113,17 @@ def entries_of(statement: Reimbursement) -> list[tuple[Redemption, str]]:
 
 def export_xlsx(period: str) -> bytes:
     """The quarter's statements (one row per provider) and their entries, as a workbook."""
-    book = Workbook()
-    summary = book.active
-    summary.title = "statements"
-    summary.append(["provider", "credit code", "period", "entries", "voucher amount (fen)",
-                    "reward (fen)", "total (fen)", "state", "paid at"])
-    details = book.create_sheet("entries")
-    details.append(["provider", "invoice", "voucher", "entry", "amount (fen)", "redeemed at"])
+    summary, details = [], []
     for statement in statements(period):
         provider = statement.provider
         summary.append([provider.name_zh, provider.credit_code, statement.period,
                         statement.redemption_count, statement.amount_fen, statement.reward_fen,
                         statement.total_fen, statement.state,
                         statement.paid_at.isoformat() if statement.paid_at else ""])
-        for entry, number in entries_of(statement):
-            details.append([provider.name_zh, number, entry.voucher_id, entry.entry,
-                            entry.amount_fen, entry.redeemed_at.isoformat()])
-    buffer = BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        details += [[provider.name_zh, number, entry.voucher_id, entry.entry, entry.amount_fen,
+                     entry.redeemed_at.isoformat()] for entry, number in entries_of(statement)]
+    return workbook_bytes([
+        ("statements", ["provider", "credit code", "period", "entries", "voucher amount (fen)",
+                        "reward (fen)", "total (fen)", "state", "paid at"], summary),
+        ("entries", ["provider", "invoice", "voucher", "entry", "amount (fen)", "redeemed at"],
+         details)])

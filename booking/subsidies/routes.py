@@ -73,7 +73,6 @@ def my_vouchers():
             flash(_("Application submitted. Bureau staff will review it."), "success")
             return redirect(url_for("subsidies.my_vouchers"))
     vouchers = services.vouchers_of(organisation)
-    commit()  # lazily expired vouchers
     return render_template("subsidies/mine.html", form=form, vouchers=vouchers, policy=policy,
                            check=check)
 
@@ -85,7 +84,6 @@ def queue():
     require(current_user.is_bureau)
     pending = services.review_queue()
     status = services.budget_status(services.local_today().year)
-    commit()
     return render_template("subsidies/queue.html", pending=pending, status=status,
                            decided=services.recent_decisions(), approve_form=ApproveForm(),
                            reject_form=RejectForm())

@@ -5,11 +5,30 @@ each with a code and a reason in Chinese and English. `subsidy_for` is the fen a
 pays on one invoice.
 """
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, Decimal
+from zoneinfo import ZoneInfo
 
 from booking.core.money import round_fen
 from booking.subsidies.policy import class_rule, class_rules, decimal_at, quarterly_batches
+
+POLICY_TIMEZONE = ZoneInfo("Asia/Shanghai")  # years and quarters are the bureau's local ones
+
+
+def year_end_utc(year: int) -> datetime:
+    """The first instant after the bureau's local year: quotas and vouchers end with it."""
+    return datetime(year + 1, 1, 1, tzinfo=POLICY_TIMEZONE).astimezone(UTC)
+
+
+def voucher_state_at(state: str, valid_until: datetime | None, year: int, now: datetime
+                     ) -> str:
+    """A voucher's state as of `now`: an issued voucher past its validity, or an application
+    still undecided when its year ended, is expired whether or not the daily expiry job has
+    written it yet."""
+    if (state == "issued" and valid_until is not None and valid_until <= now) or \
+            (state == "applied" and now >= year_end_utc(year)):
+        return "expired"
+    return state
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,7 @@ They flush, never commit: the route or CLI command commits once.
 """
 import copy
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
@@ -14,15 +12,11 @@ from sqlalchemy.orm import aliased
 from booking.accounts.models import Organisation, User
 from booking.core import audit
 from booking.core.clock import now_utc
-from booking.core.money import format_cny
-from booking.core.notifications import queue_message
 from booking.extensions import db
-from booking.subsidies import rules
+from booking.subsidies import notifications, rules
 from booking.subsidies.models import BUDGET_STATES, OrganisationLink, SubsidyPolicy, Voucher, VoucherBudget
 from booking.subsidies.policy import class_rule, diff_rules, load_default_rules, validate_rules
-from booking.subsidies.rules import percent
-
-POLICY_TIMEZONE = ZoneInfo("Asia/Shanghai")  # years and quarters are the bureau's local ones
+from booking.subsidies.rules import POLICY_TIMEZONE, year_end_utc
 
 
 class PolicyError(Exception):
@@ -45,10 +39,6 @@ def local_today(at: datetime | None = None) -> date:
 
 def quarter_of(day: date) -> int:
     return (day.month - 1) // 3 + 1
-
-
-def year_end_utc(year: int) -> datetime:
-    return datetime(year + 1, 1, 1, tzinfo=POLICY_TIMEZONE).astimezone(ZoneInfo("UTC"))
 
 
 # --- policy versions -------------------------------------------------------------------------
@@ -259,10 +249,7 @@ def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None
     _decide(voucher, actor, "")
     audit.record("voucher.approved", actor=actor, obj=voucher, face_value_fen=amount,
                  quarter=quarter, policy_version=policy.version)
-    _notify(voucher, _("Your innovation voucher was approved"),
-            _("Voucher %(id)s: %(amount)s at %(rate)s%% until the end of %(year)s.",
-              id=voucher.id, amount=format_cny(amount), rate=percent(voucher.rate),
-              year=voucher.year))
+    notifications.notify_approved(voucher)
 
 
 def reject_voucher(voucher: Voucher, actor: User, reason: str) -> None:
@@ -273,9 +260,7 @@ def reject_voucher(voucher: Voucher, actor: User, reason: str) -> None:
     voucher.state = "rejected"
     _decide(voucher, actor, reason.strip())
     audit.record("voucher.rejected", actor=actor, obj=voucher, reason=reason.strip())
-    _notify(voucher, _("Your innovation voucher application was rejected"),
-            _("Voucher application %(id)s was rejected: %(reason)s", id=voucher.id,
-              reason=reason.strip()))
+    notifications.notify_rejected(voucher)
 
 
 def _decide(voucher: Voucher, actor: User, reason: str) -> None:
@@ -283,38 +268,37 @@ def _decide(voucher: Voucher, actor: User, reason: str) -> None:
     voucher.decision_reason = reason
 
 
-def _notify(voucher: Voucher, subject: str, body: str) -> None:
-    applicant = voucher.applicant
-    with force_locale(applicant.locale):
-        queue_message(applicant.email, str(subject), str(body), kind="voucher.decided")
-
-
 # --- expiry and listing ----------------------------------------------------------------------
 def expire_vouchers(at: datetime | None = None) -> int:
-    """Issued vouchers past their validity expire; undecided applications of past years too."""
+    """Issued vouchers past their validity expire; undecided applications of past years lapse,
+    and their applicants are told (the daily `flask vouchers expire`)."""
     at = at or now_utc()
     stale = db.session.scalars(select(Voucher).where(or_(
         (Voucher.state == "issued") & (Voucher.valid_until <= at),
         (Voucher.state == "applied") & (Voucher.year < local_today(at).year)))).all()
     for voucher in stale:
+        lapsed = voucher.state == "applied"
         voucher.state = "expired"
         audit.record("voucher.expired", obj=voucher, remaining_fen=voucher.face_value_fen -
                      voucher.used_fen)
+        if lapsed:
+            notifications.notify_lapsed(voucher)
     db.session.flush()
     return len(stale)
 
 
 def vouchers_of(org: Organisation) -> list[Voucher]:
-    expire_vouchers()
+    """An enterprise's vouchers, newest first (a read: expiry is shown by Voucher.state_at)."""
     return list(db.session.scalars(select(Voucher).where(Voucher.enterprise_id == org.id)
                                    .order_by(Voucher.created_at.desc(), Voucher.id.desc())))
 
 
 def review_queue() -> list[tuple[Voucher, rules.Eligible | list[rules.Problem]]]:
-    """Pending applications, each with how it stands against today's rules and caps."""
-    expire_vouchers()
-    pending = db.session.scalars(select(Voucher).where(Voucher.state == "applied")
-                                 .order_by(Voucher.created_at, Voucher.id)).all()
+    """Pending applications of this year, each with how it stands against today's rules and
+    caps (those of past years have lapsed and are no longer for review)."""
+    pending = db.session.scalars(select(Voucher).where(
+        Voucher.state == "applied", Voucher.year >= local_today().year)
+        .order_by(Voucher.created_at, Voucher.id)).all()
     return [(v, check_enterprise(v.enterprise, v.enterprise_class, v.declaration,
                                  current_policy(v.year))) for v in pending]
 

@@ -3,10 +3,13 @@ import copy
 from datetime import UTC, datetime
 
 import pytest
+from flask_babel import force_locale
 from freezegun import freeze_time
 from sqlalchemy import select
 
 from booking.core.audit import AuditEvent
+from booking.core.clock import now_utc
+from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.subsidies import services
 from booking.subsidies.models import SubsidyPolicy, Voucher, VoucherBudget
@@ -172,9 +175,31 @@ def test_vouchers_expire_at_the_end_of_the_year(sme_user, bureau):
     with freeze_time("2026-12-31 15:59:00"):
         assert services.expire_vouchers() == 0
     with freeze_time("2026-12-31 16:00:00"):
-        assert [v.state for v in services.vouchers_of(sme_user.organisation)] == [
-            "expired", "expired"]
-    assert voucher.remaining_fen == 0 and pending.state == "expired"
+        # reading shows the expiry at once and writes nothing
+        listed = services.vouchers_of(sme_user.organisation)
+        assert [v.state_at(now_utc()) for v in listed] == ["expired", "expired"]
+        assert voucher.remaining_fen == 0
+        assert not db.session.dirty and (voucher.state, pending.state) == ("issued", "applied")
+        # the daily job writes it, and tells the applicant whose application lapsed
+        assert services.expire_vouchers() == 2
+    assert (voucher.state, pending.state) == ("expired", "expired")
+    lapse = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "voucher.lapsed"))
+    assert lapse.recipient == sme_user.email and str(pending.id) in lapse.body
+    assert "2026" in lapse.body and "申请" in lapse.subject  # in the applicant's language
+
+
+def test_the_applicant_is_told_in_the_applicants_language(make, bureau):
+    """Decided by an English-speaking bureau user, written to a Chinese-speaking applicant."""
+    bureau.locale = "en"
+    applicant = make.user(organisation=make.enterprise(), locale="zh_CN")
+    english = make.user(organisation=make.enterprise(), locale="en")
+    with force_locale("en"):  # the bureau user's request
+        services.approve_voucher(_apply(applicant), bureau)
+        services.reject_voucher(_apply(english), bureau, "no")
+    decided = {m.recipient: m for m in db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "voucher.decided"))}
+    assert decided[applicant.email].subject == "您的科技创新券申请已批准"
+    assert decided[english.email].subject == "Your innovation voucher application was rejected"
 
 
 def test_demo_seed_is_idempotent(app):
