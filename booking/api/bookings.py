@@ -17,7 +17,7 @@ from booking.core.db import reads_first
 from booking.core.notifications import commit
 from booking.errors import api_abort
 from booking.extensions import db
-from booking.instruments.models import Instrument
+from booking.instruments.models import Instrument, can_view_instrument
 
 blp = Blueprint("api_bookings", __name__, description="Availability, quotes and bookings")
 
@@ -127,7 +127,7 @@ def _visible_instrument(instrument_id: int, user) -> Instrument:
 
 
 def _visible(instrument: Instrument | None, user) -> Instrument:
-    if instrument is None or not services.can_see_instrument(instrument, user):
+    if instrument is None or not can_view_instrument(instrument, user):
         api_abort(404, "not_found", "No such instrument.")
     return instrument
 

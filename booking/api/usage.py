@@ -60,7 +60,8 @@ class UsageRequestSchema(ma.Schema):
     end = Moment(required=True)
     booking_id = Id(load_default=None, allow_none=True)
     user_id = Id(load_default=None, allow_none=True, metadata={
-        "description": "who used it (walk-up); default: the booking's user"})
+        "description": "who used it; default: the booking's user (another is refused: "
+                       "wrong_user), or for a walk-up the token's user"})
 
 
 def _refused(exc: services.MeteringRefused):
@@ -148,7 +149,8 @@ class Usage(MethodView):
         actor = _actor_for(instrument, booking)
         if g.api_user is not None and not services.can_record(g.api_user, instrument):
             api_abort(403, "forbidden", "Only the instrument's lab managers record usage.")
-        user = booking.user if booking else db.session.get(User, body["user_id"] or actor.id)
+        user = db.session.get(User, body["user_id"]) if body["user_id"] else \
+            booking.user if booking else actor  # a user_id not the booking's is refused below
         if user is None:
             api_abort(422, "unknown_user", "No such user.")
         try:

@@ -41,7 +41,7 @@ from booking.core.permissions import require, role_required
 from booking.core.security import external_url
 from booking.core.web import PostForm, current_locale, query_int
 from booking.extensions import db
-from booking.instruments.models import Instrument, Qualification
+from booking.instruments.models import Instrument, Qualification, can_view_instrument
 
 bp = Blueprint("bookings", __name__)
 
@@ -73,7 +73,7 @@ def problem_text(problem: rules.Problem) -> str:
 # --- loading -----------------------------------------------------------------------------------
 def _instrument_or_404(instrument_id: int) -> Instrument:
     instrument = db.get_or_404(Instrument, instrument_id)
-    if not services.can_see_instrument(instrument, current_user):
+    if not can_view_instrument(instrument, current_user):
         abort(404)
     return instrument
 
@@ -157,7 +157,7 @@ def calendar_json(instrument_id):
     start, end = _requested_range()
     found = current_app.extensions["calendar_cache"].calendar(
         instrument_id, current_user, start, end, _calendar_body)
-    if found is None or not services.can_see_instrument(found[0], current_user):
+    if found is None or not can_view_instrument(found[0], current_user):
         abort(404)
     return Response(found[1], mimetype="application/json")
 

@@ -17,9 +17,11 @@ from sqlalchemy import (
     insert,
     literal_column,
     null,
+    or_,
     select,
     true,
     union_all,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -49,15 +51,6 @@ class BookingClash(Exception):
 
 class ReasonRequired(ValueError):
     """Rejecting a request needs a reason for the requester."""
-
-
-def can_see_instrument(instrument: Instrument, user: User | None) -> bool:
-    """Listed instruments are open to all; others to their own organisation and admins."""
-    if instrument.is_listed:
-        return True
-    return user is not None and user.is_authenticated and (
-        user.organisation_id == instrument.organisation_id or
-        user.can_manage_organisation(instrument.organisation_id))
 
 
 # --- loading the facts the rules need ----------------------------------------------------------
@@ -116,7 +109,7 @@ _OPENING = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS)
 
 
 class CalendarInstrument(NamedTuple):
-    """The columns of an instrument its calendar needs (policy_for and can_see_instrument
+    """The columns of an instrument its calendar needs (policy_for and can_view_instrument
     accept it in place of the ORM object)."""
 
     id: int
@@ -477,6 +470,15 @@ def grant_qualification(instrument: Instrument, user: User, actor: User) -> Qual
     audit.record("qualification.granted", actor=actor, obj=qualification, user_id=user.id)
     _notify(user, "qualification.granted", instrument=instrument)
     return qualification
+
+
+def note_qualification_used(instrument_id: int, user_id: int, at: datetime) -> None:
+    """The qualification was used at `at`: its lapse counts from the latest use."""
+    db.session.execute(update(Qualification).where(
+        Qualification.instrument_id == instrument_id, Qualification.user_id == user_id,
+        Qualification.revoked_at.is_(None),
+        or_(Qualification.last_used_at.is_(None), Qualification.last_used_at < at))
+        .values(last_used_at=at).execution_options(synchronize_session="fetch"))
 
 
 def qualifications_of(instrument: Instrument) -> list[Qualification]:

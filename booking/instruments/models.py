@@ -23,6 +23,17 @@ from booking.extensions import db
 from booking.instruments.rules import CUSTOMER_CLASSES, STATUSES
 
 
+def can_view_instrument(instrument, user) -> bool:
+    """The one rule of who sees an instrument (page, calendar, booking form, API): listed
+    ones anybody; the others the members and managers of its organisation and bureau staff.
+    `instrument` is the model or anything with is_listed and organisation_id."""
+    if instrument.is_listed:
+        return True
+    return user is not None and user.is_authenticated and (
+        user.organisation_id == instrument.organisation_id or user.is_bureau or
+        user.can_manage_organisation(instrument.organisation_id))
+
+
 class Instrument(TimestampMixin, db.Model):
     __tablename__ = "instruments"
     __table_args__ = (
@@ -99,6 +110,9 @@ class Instrument(TimestampMixin, db.Model):
     def is_listed(self) -> bool:
         """In the public directory."""
         return self.is_public and self.status != "retired"
+
+    def can_view(self, user) -> bool:
+        return can_view_instrument(self, user)
 
     def can_edit(self, user: User) -> bool:
         return user.is_authenticated and user.can_manage_organisation(self.organisation_id)

@@ -60,8 +60,7 @@ def index():
 
 def _visible_instrument(instrument_id: int) -> Instrument:
     instrument = db.get_or_404(Instrument, instrument_id)
-    if not instrument.is_listed and not (instrument.can_edit(current_user) or
-                                         getattr(current_user, "is_bureau", False)):
+    if not instrument.can_view(current_user):
         abort(404)
     return instrument
 

@@ -116,8 +116,8 @@ def usage(instrument_id):
         booking = db.session.get(Booking, form.booking_id.data) if form.booking_id.data else None
         if user is None:
             form.user_email.errors.append(_("No user with this e-mail address."))
-        elif form.booking_id.data and (booking is None or booking.user_id != user.id):
-            form.booking_id.errors.append(_("No booking of this user with this number."))
+        elif form.booking_id.data and booking is None:
+            form.booking_id.errors.append(_("No booking with this number."))
         else:
             try:
                 services.record_session(instrument, user,

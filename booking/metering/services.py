@@ -102,6 +102,13 @@ def _check_free(instrument_id: int, start: datetime, end: datetime,
         raise MeteringRefused(problems)
 
 
+def _note_use(instrument_id: int, user_id: int, booking: Booking | None, at: datetime) -> None:
+    """Using the instrument oneself keeps one's qualification from lapsing (staff-operated
+    送样 sessions are the staff's use, not the customer's)."""
+    if booking is None or booking.mode == "self_operated":
+        bookings_services.note_qualification_used(instrument_id, user_id, at)
+
+
 def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
     """Start the session of an approved booking (early starts allowed when the instrument is
     free until the booked start) and move the booking to in_use."""
@@ -115,6 +122,7 @@ def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
                            user_id=booking.user_id, started_at=now, source=source,
                            recorded_by_id=actor.id)
     db.session.add(session)
+    _note_use(booking.instrument_id, booking.user_id, booking, now)
     bookings_services.move_booking(booking, "in_use", actor, source=source)
     db.session.flush()
     audit.record("usage.checked_in", actor=actor, obj=session, booking_id=booking.id)
@@ -133,6 +141,7 @@ def walk_up(instrument: Instrument, user: User, *, minutes: int, actor: User,
     session = UsageSession(instrument_id=instrument.id, user_id=user.id, started_at=now,
                            source=source, recorded_by_id=actor.id)
     db.session.add(session)
+    _note_use(instrument.id, user.id, None, now)
     db.session.flush()
     audit.record("usage.walk_up", actor=actor, obj=session, planned_minutes=minutes)
     return session
@@ -173,6 +182,8 @@ def record_session(instrument: Instrument, user: User, *, start: datetime, end: 
     if booking is not None and booking.instrument_id != instrument.id:
         problems.append(rules.Problem("wrong_instrument",
                                       _l("The booking is for another instrument.")))
+    if booking is not None and booking.user_id != user.id:
+        problems.append(rules.Problem("wrong_user", _l("The booking belongs to another user.")))
     if booking is None and user.organisation_id != instrument.organisation_id:
         problems.append(rules.Problem(
             "walk_up_external", _l("Walk-up use without a booking is for internal users only.")))
@@ -183,6 +194,7 @@ def record_session(instrument: Instrument, user: User, *, start: datetime, end: 
                            started_at=start, ended_at=end, source=source,
                            recorded_by_id=actor.id)
     db.session.add(session)
+    _note_use(instrument.id, user.id, booking, start)
     if booking is not None:
         for target in ("in_use", "completed"):
             if booking.state in ("approved", "in_use") and booking.state != target:

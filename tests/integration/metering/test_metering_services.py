@@ -137,3 +137,43 @@ def test_instrument_token_roundtrip(lab):
     services.revoke_instrument_token(token, lab["manager"])
     assert services.instrument_for_token(raw) is None
     assert services.instrument_for_token("ipt_not-an-instrument-token") is None
+
+
+def test_using_the_instrument_oneself_keeps_the_qualification(lab, make):
+    """Lapse counts from the last use: check-ins and recorded sessions of self-operated use
+    refresh it; a staff-operated (送样) session is the staff's use and does not."""
+    from booking.bookings import services as bookings
+    from booking.core.clock import now_utc
+
+    instrument = lab["instrument"]
+    instrument.requires_qualification, instrument.qualification_lapse_days = True, 30
+    user = lab["internal"]
+    with freeze_time(MONDAY_9 - timedelta(days=20)):
+        qualification = bookings.grant_qualification(instrument, user, lab["manager"])
+    booking = make.placed_booking(instrument, user, MONDAY_9)
+    with freeze_time(MONDAY_9):
+        services.check_in(booking, actor=user, source="kiosk")
+    with freeze_time(MONDAY_9 + timedelta(minutes=50)):
+        services.check_out_booking(booking, actor=user)
+    assert qualification.last_used_at == MONDAY_9
+    staff = make.placed_booking(instrument, user, MONDAY_9 + timedelta(days=5),
+                                mode="staff_operated")
+    later = MONDAY_9 + timedelta(days=5)
+    with freeze_time(later + timedelta(hours=2)):
+        services.record_session(instrument, user, start=later, end=later + timedelta(hours=1),
+                                actor=lab["manager"], source="manager", booking=staff)
+    assert qualification.last_used_at == MONDAY_9
+    with freeze_time(MONDAY_9 + timedelta(days=25)):  # 45 days after the grant, 25 after use
+        assert bookings.is_qualified(instrument, user) and now_utc() > MONDAY_9
+
+
+def test_a_recorded_session_names_the_bookings_own_user(lab, make):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
+    with freeze_time(MONDAY_9 + timedelta(hours=2)), \
+            pytest.raises(services.MeteringRefused) as refused:
+        services.record_session(lab["instrument"], lab["internal"], start=MONDAY_9,
+                                end=MONDAY_9 + timedelta(hours=1), actor=lab["manager"],
+                                source="api", booking=booking)
+    assert [p.code for p in refused.value.problems] == ["wrong_user"]
+    assert booking.state == "approved"
+    assert db.session.scalar(select(UsageSession.id)) is None
