@@ -135,7 +135,7 @@ class Factory:
 
     # --- rankings (issue 7) -----------------------------------------------------------------
     def rating(self, booking, stars=5, comment="", **fields):
-        from booking.rankings.models import Rating
+        from booking.bookings.models import Rating
 
         rating = Rating(booking_id=booking.id, instrument_id=booking.instrument_id,
                         user_id=booking.user_id, stars=stars, comment=comment, **fields)

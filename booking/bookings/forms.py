@@ -3,7 +3,15 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from booking.bookings.rules import MAX_SAMPLES
@@ -70,3 +78,11 @@ class QualificationForm(FlaskForm):
     email = StringField(_l("E-mail of the user"),
                         validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Grant qualification"))
+
+
+class RatingForm(FlaskForm):
+    stars = RadioField(_l("Stars"), coerce=int,
+                       choices=[SelectChoice(n, str(n)) for n in range(5, 0, -1)],
+                       validators=[InputRequired()])
+    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
+    submit = SubmitField(_l("Submit rating"))

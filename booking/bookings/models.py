@@ -121,3 +121,21 @@ class TrainingRequest(TimestampMixin, db.Model):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     instrument: Mapped[Instrument] = relationship()
+
+
+class Rating(TimestampMixin, db.Model):
+    """1-5 stars and a comment by the booker, once per completed booking."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"),
+                                            unique=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    stars: Mapped[int]
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    booking: Mapped[Booking] = relationship()
+    user: Mapped[User] = relationship()

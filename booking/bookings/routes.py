@@ -21,13 +21,14 @@ from flask_login import current_user, login_required
 
 from booking.accounts.services import get_user_by_email
 from booking.billing.services import NoRate, billable_minutes_of_bookings, quote_booking
-from booking.bookings import ical, rules, services
+from booking.bookings import ical, ratings, rules, services
 from booking.bookings.calendar_cache import CalendarCache
 from booking.bookings.forms import (
     BookingForm,
     BulkDecisionForm,
     CancelForm,
     QualificationForm,
+    RatingForm,
     RejectForm,
     TrainingRequestForm,
     local_to_utc,
@@ -443,3 +444,29 @@ def instrument_feed(instrument_id):
         abort(404)
     return _ics(ical.public_feed(instrument.display_name(current_locale()),
                                  services.public_feed_bookings(instrument), _("Booked")))
+
+
+# --- ratings of completed bookings -----------------------------------------------------------
+@bp.route("/ratings")
+@login_required
+def my_ratings():
+    return render_template("bookings/my_ratings.html",
+                           bookings=ratings.completed_bookings_of(current_user))
+
+
+@bp.route("/bookings/<int:booking_id>/rate", methods=["GET", "POST"])
+@login_required
+def rate(booking_id):
+    booking = db.get_or_404(Booking, booking_id)
+    require(booking.user_id == current_user.id)
+    if not ratings.can_rate(booking, current_user):
+        flash(_("Only completed bookings can be rated."), "warning")
+        return redirect(url_for("bookings.my_ratings"))
+    existing = ratings.rating_of(booking)
+    form = RatingForm()
+    if existing is None and form.validate_on_submit():
+        ratings.rate_booking(booking, current_user, form.stars.data, form.comment.data or "")
+        commit()
+        flash(_("Thank you for rating this booking."), "success")
+        return redirect(url_for("bookings.my_ratings"))
+    return render_template("bookings/rate.html", booking=booking, form=form, existing=existing)

@@ -4,12 +4,9 @@ from wtforms import (
     DecimalField,
     FloatField,
     IntegerField,
-    RadioField,
     StringField,
     SubmitField,
-    TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from booking.rankings.policy import INDICATORS, target_key
@@ -64,14 +61,6 @@ class RewardPoolForm(FlaskForm):
     amount_yuan = DecimalField(_l("Reward pool (CNY)"), places=2,
                                validators=[InputRequired(), NumberRange(0, 10**11)])
     submit = SubmitField(_l("Set reward pool"))
-
-
-class RatingForm(FlaskForm):
-    stars = RadioField(_l("Stars"), coerce=int,
-                       choices=[SelectChoice(n, str(n)) for n in range(5, 0, -1)],
-                       validators=[InputRequired()])
-    comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
-    submit = SubmitField(_l("Submit rating"))
 
 
 class _PolicyFormBase(FlaskForm):

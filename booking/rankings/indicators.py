@@ -42,13 +42,12 @@ from sqlalchemy import Numeric, and_, case, cast, distinct, exists, func, litera
 from booking.accounts.models import Organisation, User
 from booking.accounts.rules import PROVIDER_KINDS
 from booking.billing.models import Invoice, InvoiceLine
-from booking.bookings.models import Booking
+from booking.bookings.models import Booking, Rating
 from booking.core.db import UTCDateTime
 from booking.extensions import db
 from booking.instruments.models import Instrument, OpeningHours, Rate
 from booking.instruments.rules import completeness
 from booking.metering.models import UsageSession
-from booking.rankings.models import Rating
 from booking.rankings.rules import OrgIndicators, Period, freshness, histogram_median
 
 INCOME_STATES = ("issued", "paid")

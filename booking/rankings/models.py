@@ -1,11 +1,10 @@
-"""Ranking policy versions, reward pools, ranking snapshots and booking ratings."""
+"""Ranking policy versions, reward pools and ranking snapshots (ratings are the bookings
+area's: rankings only read them)."""
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from booking.accounts.models import User
-from booking.bookings.models import Booking
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 
@@ -70,21 +69,3 @@ class RankingSnapshot(TimestampMixin, db.Model):
 
     def row_for(self, org_id: int) -> dict | None:
         return next((row for row in self.rows if row["org_id"] == org_id), None)
-
-
-class Rating(TimestampMixin, db.Model):
-    """1-5 stars and a comment by the booker, once per completed booking."""
-
-    __tablename__ = "ratings"
-    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"),
-                                            unique=True)
-    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    stars: Mapped[int]
-    comment: Mapped[str] = mapped_column(Text, default="")
-
-    booking: Mapped[Booking] = relationship()
-    user: Mapped[User] = relationship()

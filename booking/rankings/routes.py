@@ -3,13 +3,11 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from booking.bookings.models import Booking
 from booking.core.clock import now_utc, to_local
 from booking.core.money import yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm
-from booking.extensions import db
 from booking.rankings import export, indicators, services
 from booking.rankings.forms import (
     AREA_LABELS,
@@ -18,7 +16,6 @@ from booking.rankings.forms import (
     INDICATOR_LABELS,
     INDICATOR_UNITS,
     ComputeForm,
-    RatingForm,
     RewardPoolForm,
     policy_form,
 )
@@ -251,29 +248,3 @@ def publish_policy():
             commit()
             flash(_("Policy version %(version)s published.", version=draft.version), "success")
     return redirect(url_for("rankings.policy"))
-
-
-# --- ratings ---------------------------------------------------------------------------------
-@bp.route("/ratings")
-@login_required
-def my_ratings():
-    return render_template("rankings/my_ratings.html",
-                           bookings=services.completed_bookings_of(current_user))
-
-
-@bp.route("/bookings/<int:booking_id>/rate", methods=["GET", "POST"])
-@login_required
-def rate(booking_id):
-    booking = db.get_or_404(Booking, booking_id)
-    require(booking.user_id == current_user.id)
-    if not services.can_rate(booking, current_user):
-        flash(_("Only completed bookings can be rated."), "warning")
-        return redirect(url_for("rankings.my_ratings"))
-    existing = services.rating_of(booking)
-    form = RatingForm()
-    if existing is None and form.validate_on_submit():
-        services.rate_booking(booking, current_user, form.stars.data, form.comment.data or "")
-        commit()
-        flash(_("Thank you for rating this booking."), "success")
-        return redirect(url_for("rankings.my_ratings"))
-    return render_template("rankings/rate.html", booking=booking, form=form, existing=existing)

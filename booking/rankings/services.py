@@ -6,12 +6,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from booking.accounts.models import User
-from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.extensions import db
 from booking.rankings import indicators
-from booking.rankings.models import RankingPolicy, RankingSnapshot, Rating, RewardPool
+from booking.rankings.models import RankingPolicy, RankingSnapshot, RewardPool
 from booking.rankings.policy import Problem, policy_problems, with_settings
 from booking.rankings.rules import (
     Period,
@@ -190,30 +189,3 @@ def set_reward_pool(period_text: str, amount_fen: int, actor: User | None) -> No
     db.session.flush()
     audit.record("ranking.reward_pool_set", actor=actor, obj=pool, period=period.label,
                  before=before, after=amount_fen)
-
-
-# --- ratings ---------------------------------------------------------------------------------
-def can_rate(booking: Booking, user: User) -> bool:
-    return user.is_authenticated and booking.user_id == user.id and booking.state == "completed"
-
-
-def rating_of(booking: Booking) -> Rating | None:
-    return db.session.scalar(select(Rating).where(Rating.booking_id == booking.id))
-
-
-def rate_booking(booking: Booking, user: User, stars: int, comment: str) -> Rating:
-    if rating_of(booking) is not None:
-        raise RankingError(_("This booking has already been rated."))
-    rating = Rating(booking_id=booking.id, instrument_id=booking.instrument_id,
-                    user_id=user.id, stars=stars, comment=comment.strip())
-    db.session.add(rating)
-    db.session.flush()
-    audit.record("booking.rated", actor=user, obj=rating, booking_id=booking.id, stars=stars)
-    return rating
-
-
-def completed_bookings_of(user: User) -> list[tuple[Booking, Rating | None]]:
-    return list(db.session.execute(
-        select(Booking, Rating).outerjoin(Rating, Rating.booking_id == Booking.id)
-        .where(Booking.user_id == user.id, Booking.state == "completed")
-        .order_by(Booking.start_at.desc()).limit(200)))

@@ -104,18 +104,3 @@ def test_policy_draft_is_validated_then_published_and_used(bureau, two_universit
         services.publish_policy(draft, bureau)
     assert services.compute_snapshot("2026Q3", bureau).policy_version == 2
     assert db.session.get(RankingPolicy, 1).rules["indicators"]["open_rate"]["weight"] == 8
-
-
-def test_rating_once_per_completed_booking(make):
-    user = make.user()
-    instrument = make.instrument()
-    done = make.placed_booking(instrument, user, IN_Q3, state="completed")
-    pending = make.placed_booking(instrument, user, IN_Q3 + timedelta(days=1), state="pending")
-    other = make.user()
-    assert services.can_rate(done, user) and not services.can_rate(pending, user)
-    assert not services.can_rate(done, other)
-    rating = services.rate_booking(done, user, 4, "  清楚  ")
-    assert rating.comment == "清楚" and rating.instrument_id == instrument.id
-    with pytest.raises(services.RankingError):
-        services.rate_booking(done, user, 5, "")
-    assert services.completed_bookings_of(user) == [(done, rating)]

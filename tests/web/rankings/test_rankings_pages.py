@@ -4,10 +4,11 @@ from datetime import date, timedelta
 import pytest
 from openpyxl import load_workbook
 
+from booking.bookings.models import Rating
 from booking.core.db import utc
 from booking.extensions import db
 from booking.rankings import services
-from booking.rankings.models import RankingSnapshot, Rating
+from booking.rankings.models import RankingSnapshot
 
 IN_Q3 = utc(2026, 7, 15, 1)
 
