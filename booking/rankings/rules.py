@@ -160,25 +160,42 @@ class Row:
     rank: int = 0
     grade: str = "poor"
     reward_fen: int = 0
+    # exact values: ordering, ties and grade thresholds compare these, never the rounded ones
+    exact_score: Fraction = field(default=Fraction(0), repr=False)
+    exact_areas: dict = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """What a snapshot stores and shows (scores rounded to 2 places, for display)."""
+        row = asdict(self)
+        del row["exact_score"], row["exact_areas"]
+        return row
 
 
 def score_org(org: OrgIndicators, rules: dict) -> Row:
-    exact_points, areas, values = {}, dict.fromkeys(AREAS, 0.0), {}
+    """Points per indicator, area and in all, exactly (Fractions of the unrounded indicator
+    values, see _exact); the Row also carries them rounded for display."""
+    exact_points, areas, values = {}, dict.fromkeys(AREAS, Fraction(0)), {}
     for name in INDICATORS:
         spec = rules["indicators"][name]
-        values[name] = _stored(org.values.get(name))
-        fraction = normalise(name, values[name], spec)
-        exact_points[name] = spec["weight"] * fraction
+        raw = org.values.get(name)
+        values[name] = _stored(raw)
+        fraction = _exact(normalise(name, None if raw is None else float(raw), spec))
+        exact_points[name] = Fraction(str(spec["weight"])) * fraction
         areas[spec["area"]] += exact_points[name]
     flags = [flag for flag in org.flags if flag in rules["grades"]["red_flags"]]
-    return Row(org_id=org.org_id, org_name=org.org_name,
-               score=round(sum(exact_points.values()), 2),
-               areas={area: round(points, 2) for area, points in areas.items()},
-               points={name: round(points, 2) for name, points in exact_points.items()},
-               indicators=values, flags=flags, facts=dict(org.facts))
+    score = sum(exact_points.values(), Fraction(0))
+    return Row(org_id=org.org_id, org_name=org.org_name, score=round(float(score), 2),
+               areas={area: round(float(points), 2) for area, points in areas.items()},
+               points={name: round(float(points), 2) for name, points in exact_points.items()},
+               indicators=values, flags=flags, facts=dict(org.facts), exact_score=score,
+               exact_areas=areas)
+
+
+def _exact(fraction: float) -> Fraction:
+    """The rational a normalised indicator stands for: the nearest with a denominator up to
+    10^9, so binary noise (0.6 / 1 = 0.6000000000000001) is gone while a real 0.849975 stays
+    below 0.85."""
+    return Fraction(fraction).limit_denominator(10**9)
 
 
 def _stored(value):
@@ -188,7 +205,8 @@ def _stored(value):
 def rank(indicators_by_org: dict[int, OrgIndicators], rules: dict) -> list[Row]:
     rows = [score_org(org, rules) for org in indicators_by_org.values()]
     tie_area = rules["grades"]["tie_break"]
-    rows.sort(key=lambda r: (bool(r.flags), -r.score, -r.areas[tie_area], r.org_name, r.org_id))
+    rows.sort(key=lambda r: (bool(r.flags), -r.exact_score, -r.exact_areas[tie_area],
+                             r.org_name, r.org_id))
     groups = _tie_groups(rows, tie_area)
     _assign_grades(groups, len(rows), rules["grades"])
     return rows
@@ -199,9 +217,9 @@ def _tie_groups(rows: list[Row], tie_area: str) -> list[list[Row]]:
     position = 0
     for row in rows:
         previous = groups[-1][0] if groups else None
-        if previous is not None and (bool(previous.flags), previous.score,
-                                     previous.areas[tie_area]) == (bool(row.flags), row.score,
-                                                                   row.areas[tie_area]):
+        if previous is not None and (
+                bool(previous.flags), previous.exact_score, previous.exact_areas[tie_area]) == (
+                bool(row.flags), row.exact_score, row.exact_areas[tie_area]):
             groups[-1].append(row)
         else:
             groups.append([row])
@@ -211,26 +229,34 @@ def _tie_groups(rows: list[Row], tie_area: str) -> list[list[Row]]:
 
 
 def _assign_grades(groups: list[list[Row]], ranked: int, grades: dict) -> None:
-    quotas = {"excellent": math.floor(grades["excellent_max_share"] * ranked + 1e-9),
-              "good": math.floor(grades["good_max_share"] * ranked + 1e-9)}
-    used = dict.fromkeys(quotas, 0)
+    """Down the ranking, tie group by tie group. Grades never rise going down: once a group
+    cannot fit a quota, the grade is closed to every unit below it (DESIGN §6)."""
+    quotas = {grade: math.floor(Fraction(str(grades[f"{grade}_max_share"])) * ranked)
+              for grade in ("excellent", "good")}
+    used, closed = dict.fromkeys(quotas, 0), set()
     for group in groups:
-        grade = _group_grade(group, grades, quotas, used)
+        grade = _group_grade(group, grades, quotas, used, closed)
         if grade in used:
             used[grade] += len(group)
         for row in group:
             row.grade = grade
 
 
-def _group_grade(group: list[Row], grades: dict, quotas: dict, used: dict) -> str:
+def _group_grade(group: list[Row], grades: dict, quotas: dict, used: dict, closed: set) -> str:
     first = group[0]
     if first.flags:
         return "poor"
     for grade in ("excellent", "good"):
-        if first.score >= grades[f"{grade}_min_score"] and \
-                used[grade] + len(group) <= quotas[grade]:
+        if grade in closed or first.exact_score < _threshold(grades, grade):
+            continue
+        if used[grade] + len(group) <= quotas[grade]:
             return grade
-    return "pass" if first.score >= grades["pass_min_score"] else "poor"
+        closed.add(grade)
+    return "pass" if first.exact_score >= _threshold(grades, "pass") else "poor"
+
+
+def _threshold(grades: dict, grade: str) -> Fraction:
+    return Fraction(str(grades[f"{grade}_min_score"]))
 
 
 def split_rewards(rows: list[Row], pool_fen: int, rules: dict) -> tuple[dict[int, int], int]:
@@ -244,14 +270,30 @@ def split_rewards(rows: list[Row], pool_fen: int, rules: dict) -> tuple[dict[int
     if pool_fen <= 0 or total == 0:
         return awards, max(pool_fen, 0)
     cap = math.floor(Fraction(str(rewards_rules["max_share_per_institution"])) * pool_fen)
-    exact = {org_id: pool_fen * claim / total for org_id, claim in claims.items()}
-    uncapped = {org_id: share for org_id, share in exact.items() if share < cap}
-    for org_id in exact.keys() - uncapped.keys():
+    capped, uncapped = _water_fill(claims, pool_fen, cap)
+    for org_id in capped:
         awards[org_id] = cap
     order = [row.org_id for row in rows]
     for org_id, fen in _largest_remainder(uncapped, order).items():
         awards[org_id] = fen
     return awards, pool_fen - sum(awards.values())
+
+
+def _water_fill(claims: dict[int, Fraction], pool_fen: int, cap: int
+                ) -> tuple[set[int], dict[int, Fraction]]:
+    """Units whose pro-rata share reaches the cap get the cap; what it cuts off goes to the
+    others, pro rata again, until no share exceeds the cap (DESIGN §6). Returns the capped
+    units and the exact shares of the rest."""
+    capped: set[int] = set()
+    while True:
+        free = {org_id: claim for org_id, claim in claims.items() if org_id not in capped}
+        left, total = pool_fen - cap * len(capped), sum(free.values(), Fraction(0))
+        shares = {org_id: left * claim / total for org_id, claim in free.items()} if total \
+            else {}
+        over = {org_id for org_id, share in shares.items() if share > cap}
+        if not over:
+            return capped, shares
+        capped |= over
 
 
 def _largest_remainder(exact: dict[int, Fraction], order: list[int]) -> dict[int, int]:

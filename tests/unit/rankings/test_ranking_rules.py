@@ -134,11 +134,46 @@ def test_rewards_pro_rata_by_grade_weight_and_score_with_largest_remainder():
     assert remainder == 0
 
 
-def test_cap_cuts_off_into_the_remainder():
+def test_what_the_cap_cuts_off_goes_to_the_uncapped_units():
     rows = _graded([(90, "excellent"), (80, "good"), (76, "good")])
     awards, remainder = split_rewards(rows, 1_000_000, with_rewards_cap(0.5))
-    assert awards == {1: 500_000, 2: 238_095, 3: 226_190}
-    assert sum(awards.values()) + remainder == 1_000_000 and remainder == 35_715
+    # claims 180, 80, 76: unit 1's share 535,714.29 > the cap 500,000, so it gets 500,000;
+    # the other 500,000 go to claims 80 and 76 of 156: 256,410.26 and 243,589.74, floors
+    # 256,410 + 243,589 = 499,999, the spare fen to the larger fraction (.74)
+    assert awards == {1: 500_000, 2: 256_410, 3: 243_590} and remainder == 0
+
+
+def test_water_filling_goes_round_until_no_share_exceeds_the_cap():
+    rows = _graded([(90, "excellent"), (88, "excellent"), (80, "good"), (60, "good")])
+    awards, remainder = split_rewards(rows, 1_000_000, with_rewards_cap(0.3))
+    # claims 180, 176, 80, 60 of 496: 362,903 and 354,839 exceed the 300,000 cap;
+    # 400,000 left for claims 80 and 60 of 140: 228,571.43 (> cap? no) and 171,428.57;
+    # floors 228,571 + 171,428 = 399,999, the spare fen to the .57
+    assert awards == {1: 300_000, 2: 300_000, 3: 228_571, 4: 171_429} and remainder == 0
+    # with a 20 % cap the first round caps two, the second round caps the third
+    awards, remainder = split_rewards(rows, 1_000_000, with_rewards_cap(0.2))
+    # 600,000 for claims 80 and 60: 342,857 > 200,000 and 257,143 > 200,000: all capped
+    assert awards == {1: 200_000, 2: 200_000, 3: 200_000, 4: 200_000}
+    assert remainder == 200_000  # every unit at its cap: the rest stays in the pool
+
+
+def test_grades_never_rise_going_down_the_ranking():
+    """14 units: at most 2 excellent (floor 15 % x 14) and 4 good (floor 30 % x 14)."""
+    fractions = [0.95, 0.9, 0.9, 0.87] + [0.5] * 10
+    rows = rank({i: org(i, uniform(f)) for i, f in enumerate(fractions, 1)}, RULES)
+    # 95 takes one excellent place; the tie at 90 needs two of the one left, so excellent
+    # closes: 87 is good, though one excellent place stays free
+    assert [r.grade for r in rows[:4]] == ["excellent", "good", "good", "good"]
+
+
+def test_thresholds_compare_the_exact_score():
+    """84.9975 is not 85: the score is rounded only for display."""
+    just_under = uniform(0.849975)
+    rows = rank({1: org(1, uniform(0.95)), **{i: org(i, just_under) for i in range(2, 3)},
+                 **{i: org(i, uniform(0.1)) for i in range(3, 15)}}, RULES)
+    assert rows[1].score == 85.0 and rows[1].exact_score < 85  # shown as 85.00
+    assert rows[1].grade == "good"
+    assert "exact_score" not in rows[1].as_dict()
 
 
 def test_default_cap_of_15_percent():
