@@ -115,7 +115,11 @@ def test_reminders_go_to_managers_once_a_day(app, make):
 
 
 def test_notify_reminders_command(app, make):
-    make.instrument(info_updated_at=now_utc() - timedelta(days=200))
+    instrument = make.instrument(info_updated_at=now_utc() - timedelta(days=200))
+    make.user(role="lab_manager", organisation=instrument.organisation)
     result = app.test_cli_runner().invoke(args=["notify", "reminders"])
     assert result.exit_code == 0, result.output
     assert "reminder" in result.output
+    message = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.kind == services.REMINDER_KIND))
+    assert "http://localhost/lab" in message.body  # built on PUBLIC_BASE_URL
