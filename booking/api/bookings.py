@@ -155,17 +155,21 @@ class QuoteView(MethodView):
 
     @blp.arguments(QuoteArgs, location="query")
     @blp.response(200, QuoteSchema)
-    @blp.alt_response(422, schema=ErrorSchema, description="a sample count out of the rule, or "
-                      "no rate for your customer class (no_rate)")
+    @blp.alt_response(422, schema=ErrorSchema, description="a service mode the instrument does "
+                      "not offer (mode_not_offered), a sample count out of the rule, or no "
+                      "rate for your customer class (no_rate)")
     @blp.doc(security=SECURITY)
     def get(self, args, instrument_id):
         """The price of [start, end) for the token's user, with the samples of a
         staff-operated booking."""
         instrument = _visible_instrument(instrument_id, api_user())
-        if args["mode"] == "staff_operated":  # self-operated use hands in none: ignored
+        # the same rules, and the same answers, as a booking request; a self-operated quote
+        # ignores samples (it hands in none)
+        problems = rules.mode_problems(services.policy_for(instrument), args["mode"])
+        if not problems and args["mode"] == "staff_operated":
             problems = rules.sample_problems(args["mode"], args["samples"])
-            if problems:  # the same rule, and the same answer, as a booking request
-                _refused(services.BookingRefused(problems))
+        if problems:
+            _refused(services.BookingRefused(problems))
         try:
             return quote_booking(instrument, api_user(), args["start"], args["end"],
                                  args["mode"], args["samples"])

@@ -278,16 +278,23 @@ def _booker_problems(policy: Policy, booker: Booker, mode: str) -> list[Problem]
     if not booker.membership_confirmed:
         problems.append(Problem("membership_unconfirmed", _l(
             "Your membership has not been confirmed by your organisation yet.")))
-    offered = {"self_operated": policy.allows_self_operated,
-               "staff_operated": policy.allows_staff_operated}
-    if not offered.get(mode, False):
-        problems.append(Problem("mode_not_offered", _l(
-            "The instrument does not offer this service mode.")))
-    elif mode == "self_operated" and policy.requires_qualification and not booker.is_qualified:
+    offered = mode_problems(policy, mode)
+    problems += offered
+    if not offered and mode == "self_operated" and policy.requires_qualification and \
+            not booker.is_qualified:
         problems.append(Problem("qualification_required", _l(
             "Operating this instrument yourself needs a qualification: choose the "
             "staff-operated mode or request training.")))
     return problems
+
+
+def mode_problems(policy: Policy, mode: str) -> list[Problem]:
+    """The service mode must be one the instrument offers (a quote as much as a booking)."""
+    offered = {"self_operated": policy.allows_self_operated,
+               "staff_operated": policy.allows_staff_operated}
+    if offered.get(mode, False):
+        return []
+    return [Problem("mode_not_offered", _l("The instrument does not offer this service mode."))]
 
 
 def sample_problems(mode: str, samples: int) -> list[Problem]:

@@ -222,3 +222,17 @@ def test_create_on_an_unknown_or_hidden_instrument_is_404(client, make, api_toke
         assert response.status_code == 404
         assert response.get_json()["error"]["code"] == "not_found"
     assert db.session.scalar(db.select(db.func.count(Booking.id))) == 0
+
+
+def test_quote_refuses_a_mode_the_instrument_does_not_offer(client, make, api_token, make_lab):
+    """A self-operated slot on a 送样-only instrument is not priced: the booking would be
+    refused (mode_not_offered), so the quote is too."""
+    instrument = make_lab(allows_self_operated=False)
+    url = (f"/api/v1/instruments/{instrument.id}/quote"
+           "?start=2026-11-24T10:00:00%2B08:00&end=2026-11-24T11:00:00%2B08:00")
+    headers = api_token(make.user())
+    refused = client.get(url, headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "mode_not_offered"
+    priced = client.get(url + "&mode=staff_operated&samples=1", headers=headers)
+    assert priced.status_code == 200 and priced.get_json()["fee_fen"] > 0
