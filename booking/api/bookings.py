@@ -24,7 +24,7 @@ blp = Blueprint("api_bookings", __name__, description="Availability, quotes and 
 MAX_RANGE = timedelta(days=92)
 
 
-def _ordered(data: dict, longest: timedelta, text: str) -> None:
+def _check_order(data: dict, longest: timedelta, text: str) -> None:
     if "start" in data and "end" in data and \
             not data["start"] < data["end"] <= data["start"] + longest:
         raise ma.ValidationError(f"end must be after start, at most {text} later", "end")
@@ -36,7 +36,7 @@ class RangeArgs(ma.Schema):
 
     @ma.validates_schema
     def _ordered(self, data, **kwargs):
-        _ordered(data, MAX_RANGE, "92 days")
+        _check_order(data, MAX_RANGE, "92 days")
 
 
 class QuoteArgs(RangeArgs):
@@ -80,7 +80,7 @@ class BookingRequestSchema(ma.Schema):
 
     @ma.validates_schema
     def _ordered(self, data, **kwargs):
-        _ordered(data, MAX_LENGTH, "7 days")
+        _check_order(data, MAX_LENGTH, "7 days")
 
 
 class BookingSchema(ma.Schema):

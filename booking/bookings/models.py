@@ -5,22 +5,21 @@ PostgreSQL exclusion constraint, SQLite triggers), not in this metadata; so does
 booking (migration 0007).
 """
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, and_, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
-from booking.bookings.rules import MAX_SAMPLES, MODES, OCCUPYING_STATES, STATES
+from booking.bookings.rules import LONGEST_BOOKING, MAX_SAMPLES, MODES, OCCUPYING_STATES, STATES
 from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 from booking.instruments.models import Instrument
-from booking.instruments.rules import MAX_BOOKING_MINUTES
 
 #: A booking overlapping [start, end) starts after start - MAX_LENGTH: with that lower bound an
 #: overlap search reads a short range of ix_bookings_instrument_start, not the whole history.
-MAX_LENGTH = timedelta(minutes=MAX_BOOKING_MINUTES)
+MAX_LENGTH = LONGEST_BOOKING
 
 
 class Booking(TimestampMixin, db.Model):

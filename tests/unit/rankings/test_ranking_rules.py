@@ -169,7 +169,7 @@ def test_grades_never_rise_going_down_the_ranking():
 def test_thresholds_compare_the_exact_score():
     """84.9975 is not 85: the score is rounded only for display."""
     just_under = uniform(0.849975)
-    rows = rank({1: org(1, uniform(0.95)), **{i: org(i, just_under) for i in range(2, 3)},
+    rows = rank({1: org(1, uniform(0.95)), 2: org(2, just_under),
                  **{i: org(i, uniform(0.1)) for i in range(3, 15)}}, RULES)
     assert rows[1].score == 85.0 and rows[1].exact_score < 85  # shown as 85.00
     assert rows[1].grade == "good"

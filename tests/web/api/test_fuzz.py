@@ -5,6 +5,7 @@ Bounded: FUZZ_EXAMPLES examples an operation (each sent once per role), about a 
 database on two cores. The ids the fuzzer draws are steered towards rows that exist, so it
 reaches the code behind the 404s."""
 import os
+import zlib
 
 import pytest
 import schemathesis
@@ -74,7 +75,7 @@ def test_api_never_fails_and_answers_as_documented(case, app, role_headers):
     headers, ids = role_headers
     for name, value in ids.items():  # every other draw names a row that exists
         if case.path_parameters and name in case.path_parameters and \
-                hash(str(case.path_parameters)) % 2:
+                zlib.crc32(str(case.path_parameters).encode()) % 2:
             case.path_parameters[name] = value
     for role in headers.values():
         response = case.call(headers=role, app=app)  # in-process, in the test's transaction
