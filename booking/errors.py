@@ -3,6 +3,7 @@ from flask import Response, current_app, jsonify, make_response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
+from booking.core.problems import Refused
 from booking.extensions import db
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -72,6 +73,23 @@ def handle_http_exception(error: HTTPException):
     return response
 
 
+def handle_refused(refused: Refused):
+    """A workflow refused and the view let it through: nothing it began may be committed.
+    The API answers in the documented error shape; a page shows the reasons."""
+    db.session.rollback()
+    if _is_api_request():
+        return api_error(refused)
+    return render_template("errors/refused.html", refused=refused), refused.http_status
+
+
+def api_error(refused: Refused):
+    problems = [{"code": p.code, "message": p.message} for p in refused.problems]
+    response = jsonify({"error": {"code": refused.api_code or refused.code,
+                                  "message": str(refused), "problems": problems}})
+    response.status_code = refused.http_status
+    return response
+
+
 def handle_unexpected(error: Exception):
     db.session.rollback()
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
@@ -80,4 +98,5 @@ def handle_unexpected(error: Exception):
 
 def register_error_handlers(app):
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Refused, handle_refused)
     app.register_error_handler(Exception, handle_unexpected)
