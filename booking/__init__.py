@@ -126,6 +126,16 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     for module in area_modules("routes"):
         app.register_blueprint(module.bp)
+    _connect_signals()
+
+
+def _connect_signals() -> None:
+    """Each area wires its own signal receivers (`connect_signals()` in its package);
+    receivers are process-wide, and connecting one twice keeps one."""
+    for area in AREAS:
+        connect = getattr(importlib.import_module(f"booking.{area}"), "connect_signals", None)
+        if connect is not None:
+            connect()
 
 
 def _blank_post_form():

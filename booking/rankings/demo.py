@@ -4,18 +4,15 @@ Idempotent: existing pools and snapshots are kept.
 The quarter before last is computed and published, the last complete quarter computed and
 left for review, so the dashboard shows a trend and the public page a ranking.
 """
-
-
-from booking.core.clock import now_utc, to_local
+from booking.core.clock import last_complete_quarter, local_today
 from booking.rankings import services
-from booking.rankings.rules import PERIOD_TIMEZONE, last_complete_quarter, parse_period, previous_period
 
 DEMO_POOL_FEN = 100_000_000  # ¥1,000,000 per quarter
 
 
 def seed(scale: str) -> None:
-    last = parse_period(last_complete_quarter(to_local(now_utc(), PERIOD_TIMEZONE).date()))
-    for period, publish in ((previous_period(last), True), (last, False)):
+    last = last_complete_quarter(local_today())
+    for period, publish in ((last.previous(), True), (last, False)):
         if services.get_snapshot(period.label) is None:
             _seed_ranking(period.label, publish)
 

@@ -3,7 +3,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from booking.core.clock import now_utc, to_local
+from booking.core.clock import last_complete_quarter, local_today
 from booking.core.money import yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
@@ -20,7 +20,7 @@ from booking.rankings.forms import (
     policy_form,
 )
 from booking.rankings.policy import INDICATORS
-from booking.rankings.rules import PERIOD_TIMEZONE, largest_gaps, last_complete_quarter, parse_period
+from booking.rankings.rules import largest_gaps, parse_period
 
 bp = Blueprint("rankings", __name__)
 
@@ -88,9 +88,8 @@ def dashboard():
         (all_snapshots[0] if all_snapshots else None)
     sort = request.args.get("sort", "rank")
     sort = sort if sort in SORT_KEYS else "rank"
-    today = to_local(now_utc(), PERIOD_TIMEZONE).date()
     compute_form = ComputeForm(period=snapshot.period if snapshot else
-                               last_complete_quarter(today))
+                               last_complete_quarter(local_today()).label)
     pool_form = RewardPoolForm(amount_yuan=snapshot.reward_pool_fen / 100 if snapshot else 0)
     return render_template("rankings/dashboard.html", snapshot=snapshot,
                            snapshots=all_snapshots, rows=_sorted_rows(snapshot, sort),

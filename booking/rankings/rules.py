@@ -16,83 +16,26 @@ rank(indicators_by_org, rules) -> rows
 
 split_rewards(rows, pool_fen, rules) -> (rewards by org, remainder)
     Eligible grades only; each unit's claim is grade weight x score; shares pro rata to
-    claims, capped at max_share_per_institution of the pool (what the cap cuts off is not
-    redistributed: it is the remainder). Whole fen by the largest-remainder method: the awards
+    claims, capped at max_share_per_institution of the pool; what the cap cuts off goes to
+    the uncapped units pro rata (water-filling), and is the remainder only when every unit is
+    capped. Whole fen by the largest-remainder method: the awards
     plus the remainder are exactly the pool.
 """
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
+from booking.core import clock
+from booking.core.clock import Period, PeriodError  # noqa: F401 - the rankings' period types
 from booking.rankings.policy import AREAS, INDICATORS, LOWER_IS_BETTER
 
-PERIOD_TIMEZONE = "Asia/Shanghai"  # periods are calendar periods in China
 DECISION_ZERO_FACTOR = 10
 
 
-class PeriodError(ValueError):
-    """Not a period: YYYY or YYYYQn."""
-
-
-@dataclass(frozen=True)
-class Period:
-    label: str
-    first_day: date
-    end_day: date  # exclusive
-
-    @property
-    def start(self) -> datetime:
-        return _local_midnight(self.first_day)
-
-    @property
-    def end(self) -> datetime:
-        return _local_midnight(self.end_day)
-
-    @property
-    def days(self) -> int:
-        return (self.end_day - self.first_day).days
-
-    @property
-    def year_days(self) -> int:
-        return (date(self.first_day.year + 1, 1, 1) - date(self.first_day.year, 1, 1)).days
-
-    @property
-    def is_quarter(self) -> bool:
-        return "Q" in self.label
-
-
-def _local_midnight(day: date) -> datetime:
-    local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(PERIOD_TIMEZONE))
-    return local.astimezone(UTC)
-
-
 def parse_period(text: str) -> Period:
-    text = (text or "").strip().upper()
-    year_part, _, quarter = text.partition("Q")
-    if not (len(year_part) == 4 and year_part.isdigit() and 2000 <= int(year_part) <= 2999):
-        raise PeriodError(f"{text!r} is not a period: use YYYY or YYYYQn, e.g. 2026Q3")
-    year = int(year_part)
-    if not quarter and "Q" not in text:
-        return Period(str(year), date(year, 1, 1), date(year + 1, 1, 1))
-    if quarter not in ("1", "2", "3", "4"):
-        raise PeriodError(f"{text!r} is not a period: the quarter must be Q1 to Q4")
-    first_month = 3 * (int(quarter) - 1) + 1
-    end = date(year + 1, 1, 1) if quarter == "4" else date(year, first_month + 3, 1)
-    return Period(f"{year}Q{quarter}", date(year, first_month, 1), end)
-
-
-def last_complete_quarter(today: date) -> str:
-    quarter = (today.month - 1) // 3 + 1
-    return f"{today.year - 1}Q4" if quarter == 1 else f"{today.year}Q{quarter - 1}"
-
-
-def previous_period(period: Period) -> Period:
-    if not period.is_quarter:
-        return parse_period(str(period.first_day.year - 1))
-    year, quarter = period.first_day.year, (period.first_day.month - 1) // 3 + 1
-    return parse_period(f"{year - 1}Q4" if quarter == 1 else f"{year}Q{quarter - 1}")
+    """A ranking covers a local year or quarter (YYYY or YYYYQn)."""
+    return clock.parse_period(text, "year", "quarter")
 
 
 def freshness(age_days: float, fresh_days: float, stale_days: float) -> float:

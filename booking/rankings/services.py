@@ -16,7 +16,6 @@ from booking.rankings.rules import (
     Period,
     Row,
     parse_period,
-    previous_period,
     rank,
     split_rewards,
 )
@@ -119,7 +118,7 @@ def latest_published() -> RankingSnapshot | None:
 
 
 def previous_snapshot(snapshot: RankingSnapshot) -> RankingSnapshot | None:
-    return get_snapshot(previous_period(parse_period(snapshot.period)).label)
+    return get_snapshot(parse_period(snapshot.period).previous().label)
 
 
 def compute_snapshot(period_text: str, actor: User | None = None,

@@ -10,9 +10,9 @@ from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 from booking.subsidies.policy import LINK_KINDS
-from booking.subsidies.rules import voucher_state_at
+from booking.subsidies.rules import VOUCHER_TRANSITIONS, voucher_may_become, voucher_state_at
 
-VOUCHER_STATES = ("applied", "issued", "exhausted", "expired", "rejected")
+VOUCHER_STATES = tuple(VOUCHER_TRANSITIONS)  # applied, issued, exhausted, expired, rejected
 BUDGET_STATES = ("issued", "exhausted", "expired")  # states whose face value holds budget
 
 
@@ -38,6 +38,11 @@ class SubsidyPolicy(TimestampMixin, db.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    @staticmethod
+    def can_edit(user) -> bool:
+        """Drafting and publishing the voucher policy, declaring related-party links."""
+        return user.is_authenticated and user.is_bureau
 
     @property
     def label(self) -> str:
@@ -108,6 +113,28 @@ class Voucher(TimestampMixin, db.Model):
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id])
     policy: Mapped[SubsidyPolicy] = relationship()
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    @staticmethod
+    def can_apply(user) -> bool:
+        return user.is_authenticated and user.organisation.is_enterprise
+
+    @staticmethod
+    def can_oversee(user) -> bool:
+        """The review queue, the budget dashboard, sampling, clawbacks and reimbursement."""
+        return user.is_authenticated and user.is_bureau
+
+    def can_view(self, user) -> bool:
+        return user.is_authenticated and (user.is_bureau or
+                                          user.organisation_id == self.enterprise_id)
+
+    def can_decide(self, user) -> bool:
+        """Approving or rejecting is for bureau staff; a decided application is refused by
+        the workflow (409: someone decided it first), not hidden."""
+        return self.can_oversee(user)
+
+    @property
+    def is_decidable(self) -> bool:
+        return voucher_may_become(self.state, "issued")
 
     def state_at(self, now: datetime) -> str:
         """What the voucher is as of `now` (the daily `flask vouchers expire` writes expiry;

@@ -7,18 +7,23 @@ from sqlalchemy import func, select
 
 from booking.accounts.models import Organisation, User
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import now_utc, quarter_period, year_period
+from booking.core.problems import Refused, _l
 from booking.extensions import db
 from booking.subsidies import rules
 from booking.subsidies.models import BUDGET_STATES, Redemption, Voucher
 from booking.subsidies.policy import decimal_at
 from booking.subsidies.redemptions import reverse
-from booking.subsidies.reimbursements import quarter_bounds
 from booking.subsidies.services import current_policy
 
 
-class OversightError(Exception):
+class OversightError(Refused):
     pass
+
+
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    period = year_period(year)
+    return period.start, period.end
 
 
 def _redeemed_between(start: datetime, end: datetime) -> int:
@@ -37,7 +42,8 @@ def burn_down(year: int) -> list[dict]:
     rows, total_committed, total_redeemed = [], 0, 0
     for quarter in range(1, 5):
         total_committed += committed.get(quarter, 0) or 0
-        total_redeemed += _redeemed_between(*quarter_bounds(year, quarter))
+        period = quarter_period(year, quarter)
+        total_redeemed += _redeemed_between(period.start, period.end)
         rows.append({"quarter": f"Q{quarter}",
                      "released_fen": rules.budget_allowance_fen(policy.rules, quarter),
                      "committed_fen": total_committed, "redeemed_fen": total_redeemed,
@@ -55,8 +61,7 @@ def vouchers_by_class(year: int) -> list[dict]:
 
 
 def top_providers(year: int, limit: int = 10) -> list[dict]:
-    start, _ = quarter_bounds(year, 1)
-    _, end = quarter_bounds(year, 4)
+    start, end = _year_bounds(year)
     total = func.sum(Redemption.amount_fen)
     rows = db.session.execute(select(Organisation, total).join(
         Redemption, Redemption.provider_id == Organisation.id).where(
@@ -67,14 +72,14 @@ def top_providers(year: int, limit: int = 10) -> list[dict]:
 
 
 def _half_bounds(year: int, half: int) -> tuple[datetime, datetime]:
-    return quarter_bounds(year, 2 * half - 1)[0], quarter_bounds(year, 2 * half)[1]
+    return quarter_period(year, 2 * half - 1).start, quarter_period(year, 2 * half).end
 
 
 def draw_sample(year: int, half: int, actor: User) -> list[Redemption]:
     """Flag the policy's share of the half-year's redeemed claims for re-checking. The draw is
     seeded by the period, so it is reproducible; drawing again flags nothing new."""
     if half not in (1, 2):
-        raise OversightError("half must be 1 or 2")
+        raise OversightError.one("bad_half", _l("The half-year must be 1 or 2."))
     start, end = _half_bounds(year, half)
     claims = list(db.session.scalars(select(Redemption).where(
         Redemption.entry == "claim", Redemption.state == "redeemed",
@@ -91,8 +96,7 @@ def draw_sample(year: int, half: int, actor: User) -> list[Redemption]:
 
 
 def flagged(year: int) -> list[Redemption]:
-    start, _ = quarter_bounds(year, 1)
-    _, end = quarter_bounds(year, 4)
+    start, end = _year_bounds(year)
     return list(db.session.scalars(select(Redemption).where(
         Redemption.flagged_at.is_not(None), Redemption.redeemed_at >= start,
         Redemption.redeemed_at < end).order_by(Redemption.id)))
@@ -102,11 +106,12 @@ def claw_back(claim: Redemption, actor: User, reason: str) -> Redemption:
     """A false or unsupported claim: append its reversal (the provider's next statement is
     reduced by it); the voucher is not refilled."""
     if not reason.strip():
-        raise OversightError("a reason is required")
+        raise OversightError.one("reason", _l("Give a reason for the clawback."))
     if claim.entry != "claim" or claim.state != "redeemed":
-        raise OversightError("only a redeemed claim can be clawed back")
+        raise OversightError.one("not_redeemed",
+                                 _l("Only a redeemed claim can be clawed back."))
     if db.session.scalar(select(Redemption.id).where(Redemption.reverses_id == claim.id)):
-        raise OversightError("this claim was already reversed")
+        raise OversightError.one("already_reversed", _l("This claim was already reversed."))
     reversal = reverse(claim, f"clawback: {reason.strip()}")
     db.session.flush()
     audit.record("voucher.clawed_back", actor=actor, obj=reversal, claim_id=claim.id,

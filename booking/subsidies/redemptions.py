@@ -14,7 +14,6 @@ from sqlalchemy.orm import aliased, selectinload
 
 from booking.accounts.models import Organisation, User
 from booking.billing.models import Invoice
-from booking.billing.services import invoice_issuing, quote_requested
 from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc
@@ -219,14 +218,14 @@ def reserve_for_invoice(invoice: Invoice) -> int:
     return reserve_for_invoices([invoice]).get(invoice.id, 0)
 
 
-@invoice_issuing.connect
-def _answer_invoice_issuing(invoices: list[Invoice], **extra) -> dict[int, int]:
+def answer_invoice_issuing(invoices: list[Invoice], **extra) -> dict[int, int]:
+    """Billing asks, as it issues invoices: the voucher share reserved on each."""
     return reserve_for_invoices(invoices)
 
 
-@quote_requested.connect
-def _answer_quote_requested(instrument: Instrument, *, user: User, fee_fen: int, mode: str,
+def answer_quote_requested(instrument: Instrument, *, user: User, fee_fen: int, mode: str,
                             **extra) -> int:
+    """Billing asks, as it quotes: what the user's voucher would pay of the fee."""
     return voucher_share(user, instrument, fee_fen, SERVICE_OF_MODE.get(mode, "instrument_use"))
 
 

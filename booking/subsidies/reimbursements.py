@@ -1,41 +1,33 @@
 """Reimbursement (兑付): one statement per provider and quarter from the voucher shares of paid
 invoices, with the provider reward; idempotent; exported as XLSX."""
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 
 from booking.accounts.models import User
 from booking.billing.models import Invoice
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import Period, PeriodError, now_utc, parse_period
+from booking.core.problems import Refused, _l
 from booking.core.tables import workbook_bytes
 from booking.extensions import db
 from booking.subsidies import rules
 from booking.subsidies.models import Redemption, Reimbursement
 from booking.subsidies.redemptions import release_cancelled_claims
-from booking.subsidies.rules import POLICY_TIMEZONE
 from booking.subsidies.services import current_policy
 
-PERIOD = re.compile(r"^(\d{4})Q([1-4])$")
+
+class ReimbursementError(Refused):
+    conflicts = frozenset({"already_paid"})
 
 
-class ReimbursementError(Exception):
-    pass
-
-
-def parse_quarter(period: str) -> tuple[int, int]:
-    match = PERIOD.match((period or "").strip().upper())
-    if match is None:
-        raise ReimbursementError(f"{period!r} is not a quarter like 2026Q2")
-    return int(match[1]), int(match[2])
-
-
-def quarter_bounds(year: int, quarter: int) -> tuple[datetime, datetime]:
-    """[start, end) of a local quarter, in UTC."""
-    start = datetime(year, 3 * quarter - 2, 1, tzinfo=POLICY_TIMEZONE)
-    end = datetime(year + quarter // 4, 3 * quarter % 12 + 1, 1, tzinfo=POLICY_TIMEZONE)
-    return start.astimezone(UTC), end.astimezone(UTC)
+def parse_quarter(text: str) -> Period:
+    """Statements are per local quarter (YYYYQn)."""
+    try:
+        return parse_period(text, "quarter")
+    except PeriodError:
+        raise ReimbursementError.one("bad_quarter", _l("%(text)s is not a quarter like 2026Q2."),
+                                     text=repr(text)) from None
 
 
 def _unbilled(end: datetime) -> list[Redemption]:
@@ -66,8 +58,8 @@ def _statement(provider_id: int, period: str, policy_id: int) -> Reimbursement:
 def reimburse(period: str) -> list[Reimbursement]:
     """Build or complete the quarter's statements; running it again adds nothing twice.
     Entries of a provider whose statement is already paid wait for the next quarter."""
-    year, quarter = parse_quarter(period)
-    _start, end = quarter_bounds(year, quarter)
+    quarter = parse_quarter(period)
+    year, end = quarter.year, quarter.end
     policy = current_policy(year)
     release_cancelled_claims()
     by_provider: dict[int, list[Redemption]] = {}
@@ -75,7 +67,7 @@ def reimburse(period: str) -> list[Reimbursement]:
         by_provider.setdefault(entry.provider_id, []).append(entry)
     touched = []
     for provider_id, entries in sorted(by_provider.items()):
-        statement = _statement(provider_id, f"{year}Q{quarter}", policy.id)
+        statement = _statement(provider_id, quarter.label, policy.id)
         if statement.state == "paid":
             continue
         for entry in entries:
@@ -99,7 +91,7 @@ def statements(period: str) -> list[Reimbursement]:
 
 def mark_paid(statement: Reimbursement, actor: User) -> None:
     if statement.state == "paid":
-        raise ReimbursementError("already paid")
+        raise ReimbursementError.one("already_paid", _l("This statement is already paid."))
     statement.state, statement.paid_at, statement.paid_by_id = "paid", now_utc(), actor.id
     audit.record("reimbursement.paid", actor=actor, obj=statement, total_fen=statement.total_fen)
 

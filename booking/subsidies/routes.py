@@ -7,16 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from booking.accounts.models import Organisation
+from booking.core.clock import current_quarter, local_today
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, current_locale, query_int
 from booking.extensions import db
-from booking.subsidies import (
-    oversight,
-    redemptions,  # noqa: F401 - answers billing's invoice signal
-    reimbursements,
-    services,
-)
+from booking.subsidies import oversight, reimbursements, services
 from booking.subsidies.forms import (
     CLASS_LABELS,
     RELATED_LABELS,
@@ -30,7 +26,7 @@ from booking.subsidies.forms import (
     SampleForm,
     fen_or_none,
 )
-from booking.subsidies.models import Redemption, Reimbursement, Voucher
+from booking.subsidies.models import Redemption, Reimbursement, SubsidyPolicy, Voucher
 from booking.subsidies.rules import percent
 
 bp = Blueprint("subsidies", __name__, url_prefix="/vouchers")
@@ -43,17 +39,17 @@ def _labels():
             "yuan_text": lambda fen: f"{fen // 100}.{fen % 100:02d}"}
 
 
-def _flash_problems(problems) -> None:
-    for problem in problems:
-        flash(problem.text(current_locale()), "danger")
+def _flash_refusal(refused) -> None:
+    for text in refused.texts():
+        flash(text, "danger")
 
 
 # --- enterprise ------------------------------------------------------------------------------
 @bp.route("/", methods=["GET", "POST"])
 @login_required
 def my_vouchers():
+    require(Voucher.can_apply(current_user))
     organisation = current_user.organisation
-    require(organisation.is_enterprise)
     policy = services.current_policy()
     check = services.check_enterprise(organisation, None, None, policy)
     form = ApplicationForm()
@@ -67,7 +63,7 @@ def my_vouchers():
                                        declared_class=form.declared_class.data,
                                        declaration=form.declaration())
         except services.VoucherError as exc:
-            _flash_problems(exc.problems)
+            _flash_refusal(exc)
         else:
             commit()
             flash(_("Application submitted. Bureau staff will review it."), "success")
@@ -81,9 +77,9 @@ def my_vouchers():
 @bp.route("/review")
 @login_required
 def queue():
-    require(current_user.is_bureau)
+    require(Voucher.can_oversee(current_user))
     pending = services.review_queue()
-    status = services.budget_status(services.local_today().year)
+    status = services.budget_status(local_today().year)
     return render_template("subsidies/queue.html", pending=pending, status=status,
                            decided=services.recent_decisions(), approve_form=ApproveForm(),
                            reject_form=RejectForm())
@@ -92,14 +88,14 @@ def queue():
 @bp.route("/<int:voucher_id>/approve", methods=["POST"])
 @login_required
 def approve(voucher_id):
-    require(current_user.is_bureau)
     voucher = db.get_or_404(Voucher, voucher_id)
+    require(voucher.can_decide(current_user))
     form = ApproveForm()
     if form.validate_on_submit():
         try:
             services.approve_voucher(voucher, current_user, fen_or_none(form.amount.data))
         except services.VoucherError as exc:
-            _flash_problems(exc.problems)
+            _flash_refusal(exc)
         else:
             commit()
             flash(_("Voucher %(id)s approved.", id=voucher.id), "success")
@@ -111,14 +107,14 @@ def approve(voucher_id):
 @bp.route("/<int:voucher_id>/reject", methods=["POST"])
 @login_required
 def reject(voucher_id):
-    require(current_user.is_bureau)
     voucher = db.get_or_404(Voucher, voucher_id)
+    require(voucher.can_decide(current_user))
     form = RejectForm()
     if form.validate_on_submit():
         try:
             services.reject_voucher(voucher, current_user, form.reason.data)
         except services.VoucherError as exc:
-            _flash_problems(exc.problems)
+            _flash_refusal(exc)
         else:
             commit()
             flash(_("Application %(id)s rejected.", id=voucher.id), "info")
@@ -131,8 +127,8 @@ def reject(voucher_id):
 @bp.route("/policy", methods=["GET", "POST"])
 @login_required
 def policy():
-    require(current_user.is_bureau)
-    draft = services.draft_policy(services.local_today().year, current_user)
+    require(SubsidyPolicy.can_edit(current_user))
+    draft = services.draft_policy(local_today().year, current_user)
     form = PolicyForm()
     if not form.is_submitted():
         form.fill_from(draft.rules)
@@ -141,7 +137,7 @@ def policy():
         try:
             services.save_draft(draft, form.updated_rules(draft.rules), current_user)
         except services.PolicyError as exc:
-            problems = exc.problems
+            problems = exc.texts()
         else:
             commit()
             flash(_("Draft saved. Publish it to make it the policy in force."), "success")
@@ -155,14 +151,13 @@ def policy():
 @bp.route("/policy/publish", methods=["POST"])
 @login_required
 def publish():
-    require(current_user.is_bureau)
-    draft = services.draft_policy(services.local_today().year, current_user)
+    require(SubsidyPolicy.can_edit(current_user))
+    draft = services.draft_policy(local_today().year, current_user)
     if PostForm().validate_on_submit():
         try:
             services.publish_policy(draft, current_user)
         except services.PolicyError as exc:
-            for problem in exc.problems:
-                flash(problem, "danger")
+            _flash_refusal(exc)
         else:
             commit()
             flash(_("Policy %(label)s published.", label=draft.label), "success")
@@ -172,7 +167,7 @@ def publish():
 @bp.route("/links", methods=["GET", "POST"])
 @login_required
 def links():
-    require(current_user.is_bureau)
+    require(SubsidyPolicy.can_edit(current_user))
     form = LinkForm()
     form.enterprise_id.choices = [(o.id, o.display_name(current_locale()))
                                   for o in services.organisations_of_kinds("enterprise")]
@@ -185,8 +180,7 @@ def links():
                                   db.session.get(Organisation, form.institution_id.data),
                                   form.kind.data, current_user)
         except services.PolicyError as exc:
-            for problem in exc.problems:
-                flash(problem, "danger")
+            _flash_refusal(exc)
         else:
             commit()
             flash(_("Link declared: vouchers no longer pay for services between them."),
@@ -197,13 +191,13 @@ def links():
 
 # --- bureau: oversight -----------------------------------------------------------------------
 def _year() -> int:
-    return query_int("year", services.local_today().year, 2000, 2100)
+    return query_int("year", local_today().year, 2000, 2100)
 
 
 @bp.route("/dashboard")
 @login_required
 def dashboard():
-    require(current_user.is_bureau)
+    require(Voucher.can_oversee(current_user))
     year = _year()
     burn_down, by_class = oversight.burn_down(year), oversight.vouchers_by_class(year)
     return render_template("subsidies/dashboard.html", year=year, burn_down=burn_down,
@@ -225,10 +219,10 @@ def _chart_data(burn_down: list[dict], by_class: list[dict]) -> dict:
 @bp.route("/sample", methods=["POST"])
 @login_required
 def sample():
-    require(current_user.is_bureau)
+    require(Voucher.can_oversee(current_user))
     form = SampleForm()
     if form.validate_on_submit():
-        picked = oversight.draw_sample(services.local_today().year, int(form.half.data),
+        picked = oversight.draw_sample(local_today().year, int(form.half.data),
                                        current_user)
         commit()
         flash(_("%(n)s redemption(s) flagged for re-check.", n=len(picked)), "info")
@@ -238,7 +232,7 @@ def sample():
 @bp.route("/redemptions/<int:redemption_id>/clawback", methods=["POST"])
 @login_required
 def clawback(redemption_id):
-    require(current_user.is_bureau)
+    require(Voucher.can_oversee(current_user))
     claim = db.get_or_404(Redemption, redemption_id)
     form = ClawbackForm()
     if not form.validate_on_submit():
@@ -247,7 +241,7 @@ def clawback(redemption_id):
     try:
         oversight.claw_back(claim, current_user, form.reason.data)
     except oversight.OversightError as exc:
-        flash(str(exc), "danger")
+        _flash_refusal(exc)
     else:
         commit()
         flash(_("Redemption %(id)s clawed back.", id=claim.id), "success")
@@ -255,21 +249,21 @@ def clawback(redemption_id):
 
 
 # --- bureau: reimbursement -------------------------------------------------------------------
-def _quarter() -> str:
-    today = services.local_today()
-    period = request.args.get("quarter") or f"{today.year}Q{services.quarter_of(today)}"
+def _quarter(text: str | None) -> str:
+    """A quarter's label, the current one by default; not a quarter: 404."""
+    if text is None:
+        return current_quarter(local_today()).label
     try:
-        reimbursements.parse_quarter(period)
+        return reimbursements.parse_quarter(text).label
     except reimbursements.ReimbursementError:
         abort(404)
-    return period.upper()
 
 
 @bp.route("/reimbursements", methods=["GET", "POST"])
 @login_required
 def reimbursements_page():
-    require(current_user.is_bureau)
-    period = _quarter()
+    require(Voucher.can_oversee(current_user))
+    period = _quarter(request.args.get("quarter"))
     form = QuarterForm(quarter=period)
     if form.validate_on_submit():
         touched = reimbursements.reimburse(form.quarter.data)
@@ -283,7 +277,7 @@ def reimbursements_page():
 @bp.route("/reimbursements/<int:statement_id>/paid", methods=["POST"])
 @login_required
 def statement_paid(statement_id):
-    require(current_user.is_bureau)
+    require(Voucher.can_oversee(current_user))
     statement = db.get_or_404(Reimbursement, statement_id)
     if PostForm().validate_on_submit():
         try:
@@ -299,11 +293,8 @@ def statement_paid(statement_id):
 @bp.route("/reimbursements/<period>.xlsx")
 @login_required
 def reimbursements_xlsx(period):
-    require(current_user.is_bureau)
-    try:
-        reimbursements.parse_quarter(period)
-    except reimbursements.ReimbursementError:
-        abort(404)
-    return send_file(BytesIO(reimbursements.export_xlsx(period.upper())),
+    require(Voucher.can_oversee(current_user))
+    period = _quarter(period)
+    return send_file(BytesIO(reimbursements.export_xlsx(period)),
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      as_attachment=True, download_name=f"voucher-reimbursements-{period}.xlsx")

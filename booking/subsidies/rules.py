@@ -1,23 +1,28 @@
 """Voucher eligibility and amounts as pure functions on plain values (no Flask, no database).
 
 `eligibility` returns either `Eligible` (class, rate, remaining caps) or every rule that fails,
-each with a code and a reason in Chinese and English. `subsidy_for` is the fen amount a voucher
-pays on one invoice.
+each a Problem with a code and an English msgid (translated where it is shown). `subsidy_for`
+is the fen amount a voucher pays on one invoice.
 """
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal
-from zoneinfo import ZoneInfo
 
+from booking.core.clock import year_end_utc
 from booking.core.money import round_fen
+from booking.core.problems import Problem, _l
 from booking.subsidies.policy import class_rule, class_rules, decimal_at, quarterly_batches
 
-POLICY_TIMEZONE = ZoneInfo("Asia/Shanghai")  # years and quarters are the bureau's local ones
+# The voucher's state table: approval issues it, a redemption that uses the rest exhausts it
+# (a reversal gives value back), its year's end expires it, and an application still
+# undecided then lapses (expired).
+VOUCHER_TRANSITIONS = {"applied": {"issued", "rejected", "expired"},
+                       "issued": {"exhausted", "expired"}, "exhausted": {"issued"},
+                       "expired": set(), "rejected": set()}
 
 
-def year_end_utc(year: int) -> datetime:
-    """The first instant after the bureau's local year: quotas and vouchers end with it."""
-    return datetime(year + 1, 1, 1, tzinfo=POLICY_TIMEZONE).astimezone(UTC)
+def voucher_may_become(state: str, target: str) -> bool:
+    return target in VOUCHER_TRANSITIONS.get(state, ())
 
 
 def voucher_state_at(state: str, valid_until: datetime | None, year: int, now: datetime
@@ -75,16 +80,6 @@ class Ledger:
 
 
 @dataclass(frozen=True)
-class Problem:
-    code: str
-    zh: str
-    en: str
-
-    def text(self, locale: str) -> str:
-        return self.en if locale == "en" else self.zh
-
-
-@dataclass(frozen=True)
 class Eligible:
     enterprise_class: str
     rate: Decimal
@@ -128,55 +123,53 @@ def best_class(enterprise: Enterprise, rules: dict, today: date) -> str | None:
     return best.code if best else None
 
 
-_CRITERIA = {"max_staff": ("职工人数", "staff count"),
-             "max_revenue_fen": ("年销售收入", "annual revenue"),
-             "max_assets_fen": ("资产总额", "total assets"),
-             "max_registered_capital_fen": ("注册资本", "registered capital"),
-             "max_age_days": ("成立时间", "founding date"),
-             "sme_certified": ("科技型中小企业入库登记", "science-based SME registration"),
-             "class": ("企业类别", "enterprise class")}
+_CRITERIA = {"max_staff": _l("staff count"), "max_revenue_fen": _l("annual revenue"),
+             "max_assets_fen": _l("total assets"),
+             "max_registered_capital_fen": _l("registered capital"),
+             "max_age_days": _l("founding date"),
+             "sme_certified": _l("science-based SME registration"),
+             "class": _l("enterprise class")}
 
+CLASS_NAMES = {"small_micro": _l("Small or micro enterprise"),
+               "sme_science_based": _l("Science-based SME"),
+               "startup_team": _l("Start-up team")}
 
-CLASS_NAMES = {"small_micro": ("小微企业", "small or micro enterprise"),
-               "sme_science_based": ("科技型中小企业", "science-based SME"),
-               "startup_team": ("创业团队", "start-up team")}
+LINK_NAMES = {"same_legal_person": _l("Same legal person or actual controller"),
+              "subordination": _l("Subordination"), "co_construction": _l("Co-construction"),
+              "equity_link": _l("Equity link")}
 
 
 def _class_problem(code: str, misses: list[str]) -> Problem:
-    zh = "、".join(_CRITERIA[m][0] for m in misses)
-    en = ", ".join(_CRITERIA[m][1] for m in misses)
-    name_zh, name_en = CLASS_NAMES.get(code, (code, code))
-    return Problem("class_criteria", f"不符合所申报类别（{name_zh}）的条件：{zh}",
-                   f"Does not meet the criteria of the declared class ({name_en}): {en}")
+    return Problem("class_criteria",
+                   _l("Does not meet the criteria of the declared class (%(name)s): "
+                      "%(criteria)s"),
+                   {"name": CLASS_NAMES.get(code, code),
+                    "criteria": tuple(_CRITERIA[m] for m in misses)})
 
 
 def enterprise_problems(enterprise: Enterprise, declared_class: str | None, rules: dict,
                         ledger: Ledger) -> list[Problem]:
     problems = []
     if enterprise.kind != "enterprise":
-        problems.append(Problem("not_enterprise", "只有企业可以申领创新券",
-                                "Only enterprises can hold innovation vouchers"))
+        problems.append(Problem("not_enterprise", _l("Only enterprises can hold innovation vouchers")))
     if not enterprise.verified:
-        problems.append(Problem("unverified", "企业尚未通过科技局认证",
-                                "The enterprise has not been verified by the bureau"))
+        problems.append(Problem("unverified", _l("The enterprise has not been verified by the bureau")))
     region = rules.get("region_code", "")
     if rules["eligibility"].get("registered_in_region") and not (
             enterprise.region_code or "").startswith(region):
-        problems.append(Problem("outside_region", f"企业未在本地区（{region}）注册",
-                                f"The enterprise is not registered in the region ({region})"))
+        problems.append(Problem("outside_region", _l(
+            "The enterprise is not registered in the region (%(region)s)"), {"region": region}))
     if rules["eligibility"].get("no_bad_credit") and enterprise.bad_credit:
-        problems.append(Problem("bad_credit", "企业存在严重失信记录",
-                                "The enterprise has a bad-credit record"))
+        problems.append(Problem("bad_credit", _l("The enterprise has a bad-credit record")))
     if rules["eligibility"].get("exclude_if_project_already_funded") and \
             enterprise.project_already_funded:
-        problems.append(Problem("project_already_funded", "该项目已获得市级科技经费资助，不能重复申领",
-                                "The project already received city science and technology "
-                                "funding"))
+        problems.append(Problem("project_already_funded", _l(
+            "The project already received city science and technology funding")))
     code = declared_class or best_class(enterprise, rules, ledger.today)
     if code is None:
-        problems.append(Problem("no_class", "企业不属于任何可申领类别（小微企业、科技型中小企业、创业团队）",
-                                "The enterprise fits no eligible class (small/micro, "
-                                "science-based SME, start-up team)"))
+        problems.append(Problem("no_class", _l(
+            "The enterprise fits no eligible class (small/micro, science-based SME, start-up "
+            "team)")))
     else:
         misses = class_misses(enterprise, code, rules, ledger.today)
         if misses:
@@ -192,15 +185,12 @@ def _related_problems(enterprise: Enterprise, provider: Provider, block: list,
             enterprise.credit_code == provider.credit_code or (
                 enterprise.actual_controller and
                 enterprise.actual_controller == provider.actual_controller)):
-        problems.append(Problem("related_same_legal_person", "企业与服务机构为同一法人或同一实际控制人",
-                                "The enterprise and the provider are the same legal person or "
-                                "share an actual controller"))
-    names = {"subordination": ("隶属", "subordination"), "co_construction": ("共建", "co-construction"),
-             "equity_link": ("产权纽带", "equity link")}
+        problems.append(Problem("related_same_legal_person", _l(
+            "The enterprise and the provider are the same legal person or share an actual "
+            "controller")))
     for kind in sorted(ledger.links & set(block)):
-        zh, en = names[kind]
-        problems.append(Problem(f"related_{kind}", f"企业与服务机构存在{zh}关系",
-                                f"The enterprise and the provider are related ({en})"))
+        problems.append(Problem(f"related_{kind}", _l(
+            "The enterprise and the provider are related (%(link)s)"), {"link": LINK_NAMES[kind]}))
     return problems
 
 
@@ -209,21 +199,21 @@ def service_problems(enterprise: Enterprise, provider: Provider, instrument: Ins
     services = rules["services"]
     problems = []
     if provider.kind not in services["provider_kinds"]:
-        problems.append(Problem("provider_kind", "服务机构不是高校或科研院所",
-                                "The provider is not a university or research institute"))
+        problems.append(Problem("provider_kind", _l(
+            "The provider is not a university or research institute")))
     if services.get("provider_must_be_listed") and not provider.listed:
-        problems.append(Problem("provider_unlisted", "服务机构未入驻平台",
-                                "The provider is not admitted to the platform"))
+        problems.append(Problem("provider_unlisted", _l(
+            "The provider is not admitted to the platform")))
     if not instrument.is_listed:
-        problems.append(Problem("instrument_not_public", "仪器未纳入公开共享目录",
-                                "The instrument is not in the public directory"))
+        problems.append(Problem("instrument_not_public", _l(
+            "The instrument is not in the public directory")))
     if services.get("provider_must_publish_rates") and not instrument.has_rates:
-        problems.append(Problem("no_published_rates", "仪器未公布收费标准",
-                                "The instrument has no published rates"))
+        problems.append(Problem("no_published_rates", _l(
+            "The instrument has no published rates")))
     if service in services.get("excluded", ()) or (
             services.get("qualifying") and service not in services["qualifying"]):
-        problems.append(Problem("service_excluded", f"该服务类型（{service}）不在创新券支持范围",
-                                f"This service type ({service}) is not covered by vouchers"))
+        problems.append(Problem("service_excluded", _l(
+            "This service type (%(service)s) is not covered by vouchers"), {"service": service}))
     return problems + _related_problems(enterprise, provider,
                                         services.get("related_party_block", []), ledger)
 
@@ -277,10 +267,10 @@ def amount_problems(amount_fen: int, cap_remaining_fen: int) -> list[Problem]:
     """Why an amount cannot be granted to this enterprise (zero, over its yearly cap)."""
     problems = []
     if amount_fen <= 0:
-        problems.append(Problem("amount", "金额必须大于零", "The amount must be more than zero"))
+        problems.append(Problem("amount", _l("The amount must be more than zero")))
     if amount_fen > cap_remaining_fen:
-        problems.append(Problem("year_cap", "超过本年度企业（实际控制人）额度上限",
-                                "Over the yearly cap of the enterprise (per actual controller)"))
+        problems.append(Problem("year_cap", _l(
+            "Over the yearly cap of the enterprise (per actual controller)")))
     return problems
 
 
@@ -290,8 +280,8 @@ def approval_problems(amount_fen: int, allowance_fen: int, committed_fen: int,
     released so far."""
     problems = amount_problems(amount_fen, cap_remaining_fen)
     if amount_fen > allowance_fen - committed_fen:
-        problems.append(Problem("budget_exhausted", "本季度批次预算不足",
-                                "Not enough budget left in this quarter's batch"))
+        problems.append(Problem("budget_exhausted", _l(
+            "Not enough budget left in this quarter's batch")))
     return problems
 
 
@@ -302,8 +292,8 @@ def non_local_problems(amount_fen: int, non_local_committed_fen: int, rules: dic
     pool = Decimal(int(rules["budget"]["annual_pool_fen"]))
     cap = round_fen(pool * Decimal(str(rules["budget"].get("non_local_share_cap", 1))))
     if non_local_committed_fen + amount_fen > cap:
-        return [Problem("non_local_share", "外地企业额度已达年度资金池上限",
-                        "The share of the pool for enterprises from outside the region is used up")]
+        return [Problem("non_local_share", _l(
+            "The share of the pool for enterprises from outside the region is used up"))]
     return []
 
 

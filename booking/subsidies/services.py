@@ -5,40 +5,38 @@ They flush, never commit: the route or CLI command commits once.
 import copy
 from datetime import date, datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from booking.accounts.models import Organisation, User
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import local_today, now_utc, quarter_of, year_end_utc
+from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.subsidies import notifications, rules
 from booking.subsidies.models import BUDGET_STATES, OrganisationLink, SubsidyPolicy, Voucher, VoucherBudget
 from booking.subsidies.policy import class_rule, diff_rules, load_default_rules, validate_rules
-from booking.subsidies.rules import POLICY_TIMEZONE, year_end_utc
 
 
-class PolicyError(Exception):
-    def __init__(self, problems: list[str]):
-        super().__init__("; ".join(problems))
-        self.problems = problems
+class PolicyError(Refused):
+    """A policy edit or a declared link was refused."""
 
 
-class VoucherError(Exception):
-    """A voucher workflow refused; `problems` are rules.Problem with zh/en reasons."""
-
-    def __init__(self, problems: list[rules.Problem]):
-        super().__init__("; ".join(p.en for p in problems))
-        self.problems = problems
+def _invalid_rules(details: list[str]) -> PolicyError:
+    """The policy validator's findings (technical sentences naming the key) as a refusal."""
+    return PolicyError([Problem("invalid_policy", "%(detail)s", {"detail": d}) for d in details])
 
 
-def local_today(at: datetime | None = None) -> date:
-    return (at or now_utc()).astimezone(POLICY_TIMEZONE).date()
+class VoucherError(Refused):
+    """A voucher workflow refused, with every reason; a decision already taken is a 409."""
+
+    api_code = "voucher_refused"
+    conflicts = frozenset({"state"})
 
 
-def quarter_of(day: date) -> int:
-    return (day.month - 1) // 3 + 1
+def _decidable(voucher: Voucher, target: str) -> None:
+    if not rules.voucher_may_become(voucher.state, target):
+        raise VoucherError.one("state", _l("This application was already decided"))
 
 
 # --- policy versions -------------------------------------------------------------------------
@@ -62,7 +60,7 @@ def _create_default_policy(year: int) -> SubsidyPolicy:
     data = load_default_rules(year)
     problems = validate_rules(data)
     if problems:
-        raise PolicyError(problems)
+        raise _invalid_rules(problems)
     policy = SubsidyPolicy(year=year, version=1, rules=data,
                            budget_fen=data["budget"]["annual_pool_fen"], published_at=now_utc())
     db.session.add(policy)
@@ -94,10 +92,11 @@ def _next_version(year: int) -> int:
 
 def save_draft(draft: SubsidyPolicy, new_rules: dict, actor: User) -> None:
     if draft.is_published:
-        raise PolicyError([_("A published policy cannot be changed; edit the draft instead.")])
+        raise PolicyError.one("published", _l(
+            "A published policy cannot be changed; edit the draft instead."))
     problems = validate_rules(new_rules)
     if problems:
-        raise PolicyError(problems)
+        raise _invalid_rules(problems)
     before = draft.rules
     draft.rules = new_rules
     draft.budget_fen = new_rules["budget"]["annual_pool_fen"]
@@ -107,10 +106,10 @@ def save_draft(draft: SubsidyPolicy, new_rules: dict, actor: User) -> None:
 
 def publish_policy(draft: SubsidyPolicy, actor: User) -> None:
     if draft.is_published:
-        raise PolicyError([_("This version is already published.")])
-    problems = validate_rules(draft.rules)
+        raise PolicyError.one("published", _l("This version is already published."))
+    problems = _invalid_rules(validate_rules(draft.rules)).problems
     if not policy_changes(draft):
-        problems.append(_("The draft does not change anything."))
+        problems.append(Problem("unchanged", _l("The draft does not change anything.")))
     if problems:
         raise PolicyError(problems)
     draft.published_at = now_utc()
@@ -222,8 +221,7 @@ def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None
     face value is committed against the budget of the batches released so far."""
     budget = _lock_budget(voucher.year)
     db.session.refresh(voucher)
-    if voucher.state != "applied":
-        raise VoucherError([rules.Problem("state", "该申请已处理", "This application was already decided")])
+    _decidable(voucher, "issued")
     amount = voucher.requested_fen if amount_fen is None else amount_fen
     policy = current_policy(voucher.year)
     result = check_enterprise(voucher.enterprise, voucher.enterprise_class, voucher.declaration,
@@ -238,8 +236,8 @@ def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None
         problems += rules.non_local_problems(amount, non_local_committed_fen(voucher.year, region),
                                              policy.rules)
     if amount > voucher.requested_fen:
-        problems.append(rules.Problem("over_request", "批准金额不能超过申请金额",
-                                      "The approved amount cannot exceed the amount applied for"))
+        problems.append(Problem("over_request",
+                                _l("The approved amount cannot exceed the amount applied for")))
     if problems:
         raise VoucherError(problems)
     budget.committed_fen += amount
@@ -253,10 +251,9 @@ def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None
 
 
 def reject_voucher(voucher: Voucher, actor: User, reason: str) -> None:
-    if voucher.state != "applied":
-        raise VoucherError([rules.Problem("state", "该申请已处理", "This application was already decided")])
+    _decidable(voucher, "rejected")
     if not reason.strip():
-        raise VoucherError([rules.Problem("reason", "请填写驳回理由", "Give a reason for the rejection")])
+        raise VoucherError.one("reason", _l("Give a reason for the rejection"))
     voucher.state = "rejected"
     _decide(voucher, actor, reason.strip())
     audit.record("voucher.rejected", actor=actor, obj=voucher, reason=reason.strip())
@@ -285,6 +282,15 @@ def expire_vouchers(at: datetime | None = None) -> int:
             notifications.notify_lapsed(voucher)
     db.session.flush()
     return len(stale)
+
+
+def vouchers_visible_to(user: User, state: str | None = None):
+    """A query of the vouchers `user` may see (bureau staff: all; an enterprise member: the
+    enterprise's), newest first."""
+    query = select(Voucher).order_by(Voucher.id.desc())
+    if not user.is_bureau:
+        query = query.where(Voucher.enterprise_id == user.organisation_id)
+    return query if state is None else query.where(Voucher.state == state)
 
 
 def vouchers_of(org: Organisation) -> list[Voucher]:
@@ -325,11 +331,12 @@ def declare_link(enterprise: Organisation, institution: Organisation, kind: str,
     """Record a tie (隶属、共建、产权纽带) that makes an enterprise and an institution related
     parties; vouchers then pay nothing for services between them."""
     if not enterprise.is_enterprise or not institution.is_provider:
-        raise PolicyError([_("A link joins an enterprise and a university or institute.")])
+        raise PolicyError.one("link_kinds",
+                              _l("A link joins an enterprise and a university or institute."))
     if db.session.scalar(select(OrganisationLink.id).where(
             OrganisationLink.enterprise_id == enterprise.id,
             OrganisationLink.institution_id == institution.id, OrganisationLink.kind == kind)):
-        raise PolicyError([_("This link is already declared.")])
+        raise PolicyError.one("link_exists", _l("This link is already declared."))
     link = OrganisationLink(enterprise_id=enterprise.id, institution_id=institution.id, kind=kind)
     db.session.add(link)
     db.session.flush()

@@ -1,0 +1,27 @@
+"""One way to page a list endpoint: the page's rows and the total, in the documented shape."""
+import marshmallow as ma
+from sqlalchemy import Select, func, select
+
+from booking.api.fields import Page
+from booking.extensions import db
+
+
+class PageArgs(ma.Schema):
+    """`page` (from 1) and `per_page` (1-100) query arguments; list schemas extend it."""
+
+    page = Page()
+    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """The list answer: {"items": [...], "total", "page", "per_page"}."""
+    return ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(item_schema)),
+                                "total": ma.fields.Integer(), "page": ma.fields.Integer(),
+                                "per_page": ma.fields.Integer()}, name=name)
+
+
+def paged(query: Select, page: int, per_page: int) -> dict:
+    """The rows of `query` (already filtered and ordered by the caller) on one page."""
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
+    return {"items": items, "total": total, "page": page, "per_page": per_page}
