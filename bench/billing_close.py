@@ -144,25 +144,26 @@ def main() -> None:
         from flask_migrate import upgrade
         from sqlalchemy import func, select
 
-        from booking.billing import services
-        from booking.billing.exports import csv_bytes
+        from booking.billing import close as billing_close
+        from booking.billing import invoicing, reports
         from booking.billing.models import Invoice
+        from booking.core.tables import csv_bytes
         from booking.extensions import db
 
         upgrade()
         timed("seed", seed)
         spent = {"vouchers": 0.0}
-        ask = services._ask_for_vouchers
+        ask = invoicing._ask_for_vouchers
 
         def timed_ask(ids):  # how much of the close the subsidies area's receivers take
             started = time.perf_counter()
             ask(ids)
             spent["vouchers"] += time.perf_counter() - started
 
-        services._ask_for_vouchers = timed_ask
+        invoicing._ask_for_vouchers = timed_ask
 
         def close():
-            result = services.close_month("2026-03")
+            result = billing_close.close_month("2026-03")
             db.session.commit()
             return result
 
@@ -172,7 +173,7 @@ def main() -> None:
               f" invoices with a voucher deduction: {deducted}")
         timed("close 2026-03 (second run, idempotent)", close)
         timed("priced usage CSV, provider 1, 2026", lambda: len(csv_bytes(
-            services.PRICED_USAGE_COLUMNS, services.priced_usage(1, 2026))))
+            reports.PRICED_USAGE_COLUMNS, reports.priced_usage(1, 2026))))
 
 
 if __name__ == "__main__":

@@ -76,16 +76,17 @@ def billing_close_command(month):
     """Invoice the month's uncharged usage, penalties and samples (idempotent, one
     transaction), and e-mail each customer their invoice (the outbox; `notify send` sends what
     is left)."""
-    from booking.billing import services
+    from booking.billing import close
+    from booking.core.clock import parse_period
     from booking.core.notifications import commit
 
     try:
-        services.month_bounds(month)
+        parse_period(month, "month")
     except ValueError as exc:
         raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from exc
-    facts = services.month_facts(month)
+    facts = close.month_facts(month)
     with click.progressbar(length=len(facts), label=f"Pricing {month}") as bar:
-        result = services.close_month(month, facts, progress=bar.update)
+        result = close.close_month(month, facts, progress=bar.update)
     commit()
     click.echo(f"{month}: {result.invoices} invoices, {result.lines} charges, "
                f"amount due {result.amount_fen / 100:.2f} CNY")
@@ -104,7 +105,7 @@ def mark_no_shows_command():
 @bookings_cli.command("expire")
 def expire_bookings_command():
     """Expire pending requests left undecided past their instrument's approval timeout."""
-    from booking.bookings.services import expire_pending
+    from booking.bookings.requests import expire_pending
     from booking.core.notifications import commit
 
     count = expire_pending()
@@ -127,8 +128,6 @@ def expire_vouchers_command():
 @click.option("--publish", is_flag=True, help="publish the snapshot (it never changes after)")
 def rankings_compute_command(period, publish):
     """Compute a period's ranking with the current policy and store the snapshot."""
-    from flask_babel import force_locale
-
     from booking.rankings import services
 
     def progress(step):
@@ -136,10 +135,9 @@ def rankings_compute_command(period, publish):
 
     click.echo(f"computing the ranking of {period}")
     try:
-        with force_locale("en"):
-            snapshot = services.compute_snapshot(period, progress=progress)
-            if publish:
-                services.publish_snapshot(snapshot, None)
+        snapshot = services.compute_snapshot(period, progress=progress)
+        if publish:
+            services.publish_snapshot(snapshot, None)
     except services.RankingError as exc:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
@@ -184,7 +182,7 @@ def reimburse_command(quarter):
     for statement in touched:
         click.echo(f"{statement.period} {statement.provider.name_zh}: "
                    f"{statement.redemption_count} entries, {statement.amount_fen} fen "
-                   f"+ reward {statement.reward_fen} fen")
+                   f"+ reward {statement.net_reward_fen} fen")
     click.echo(f"{len(touched)} statement(s) built or completed")
 
 

@@ -93,6 +93,7 @@ class EnterpriseForm(_AccountFields):
                                            validators=[Optional(), NumberRange(0, 10**13)])
     sme_certified = BooleanField(_l("Registered science-based SME (科技型中小企业)"))
     high_tech = BooleanField(_l("High-tech enterprise (高新技术企业)"))
+    startup_team = BooleanField(_l("Start-up team, not yet incorporated (创业团队)"))
     submit = SubmitField(_l("Register enterprise"))
 
     def organisation_fields(self) -> dict:
@@ -112,6 +113,7 @@ class EnterpriseForm(_AccountFields):
             "registered_capital_fen": fen(self.registered_capital_yuan.data),
             "sme_certified": self.sme_certified.data,
             "high_tech": self.high_tech.data,
+            "legal_person": not self.startup_team.data,
         }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     UniqueConstraint,
     bindparam,
     select,
+    true,
 )
 from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -44,6 +45,8 @@ class Organisation(TimestampMixin, db.Model):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Enterprise profile (used by voucher eligibility)
     sme_certified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False for a start-up team (创业团队) that is not incorporated yet
+    legal_person: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     high_tech: Mapped[bool] = mapped_column(Boolean, default=False)
     founded_on: Mapped[date | None] = mapped_column(Date)
     staff_count: Mapped[int | None]

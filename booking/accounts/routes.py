@@ -85,7 +85,7 @@ def register_join():
                 organisation=organisation, as_student=form.as_student.data,
                 locale=form.locale.data)
         except services.AccountError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
+            getattr(form, exc.field).errors.append(exc.text())
         else:
             commit()
             login_user(user)
@@ -104,7 +104,7 @@ def register_enterprise():
                 email=form.email.data, password=form.password.data, name=form.name.data.strip(),
                 organisation_fields=form.organisation_fields(), locale=form.locale.data)
         except services.AccountError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
+            getattr(form, exc.field).errors.append(exc.text())
         else:
             commit()
             login_user(user)
@@ -261,7 +261,7 @@ def set_member_roles(org_id, user_id):
         try:
             services.set_roles(user, set(request.form.getlist("roles")), current_user)
         except services.AccountError as exc:
-            flash(str(exc), "danger")
+            flash(exc.text(), "danger")
         else:
             commit()
             flash(_("Roles of %(name)s saved.", name=user.name), "success")

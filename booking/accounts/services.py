@@ -4,28 +4,26 @@ from datetime import timedelta
 from functools import cache
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from booking.accounts import notifications
 from booking.accounts.models import ApiToken, Organisation, Role, User, hash_token
 from booking.accounts.rules import ROLES, normalise_credit_code, normalise_email
 from booking.core import audit
 from booking.core.clock import now_utc
-from booking.core.notifications import queue_message
-from booking.core.security import external_url
+from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 
 RESET_MAX_AGE = timedelta(hours=2)
 
 
-class AccountError(Exception):
-    """A workflow refused: the message is for the person (already translated)."""
+class AccountError(Refused):
+    """A workflow refused before changing anything; `field` is the form field it is about."""
 
-    def __init__(self, message: str, field: str = "email"):
-        super().__init__(message)
+    def __init__(self, code: str, message: str, field: str = "email"):
+        super().__init__(Problem(code, message))
         self.field = field
 
 
@@ -46,7 +44,7 @@ def create_user(*, email, password, name, organisation, roles=("member",), confi
                 locale="zh_CN", timezone="Asia/Shanghai", actor=None) -> User:
     email = normalise_email(email)
     if get_user_by_email(email):
-        raise AccountError(_("This e-mail address is already registered."))
+        raise AccountError("email_taken", _l("This e-mail address is already registered."))
     user = User(email=email, name=name, organisation=organisation, locale=locale,
                 timezone=timezone, membership_confirmed=confirmed)
     user.set_password(password)
@@ -63,13 +61,7 @@ def register_member(*, email, password, name, organisation, as_student=False, **
                        roles=("student",) if as_student else ("member",), confirmed=False,
                        **profile)
     for manager in _managers_of(organisation):
-        with force_locale(manager.locale):
-            queue_message(manager.email, _("New member waiting for confirmation"),
-                          _("%(name)s (%(email)s) asked to join %(org)s. Confirm at %(url)s",
-                            name=user.name, email=user.email,
-                            org=organisation.display_name(manager.locale),
-                            url=external_url("accounts.members", org_id=organisation.id)),
-                          kind="member.pending")
+        notifications.notify_member_pending(manager, user)
     return user
 
 
@@ -77,8 +69,9 @@ def register_enterprise(*, email, password, name, organisation_fields: dict, **p
     """Register a new enterprise and its first member; bureau staff verify it before booking."""
     code = normalise_credit_code(organisation_fields["credit_code"])
     if db.session.scalar(select(Organisation.id).where(Organisation.credit_code == code)):
-        raise AccountError(_("An organisation with this credit code is already registered; "
-                             "join it instead."), field="credit_code")
+        raise AccountError("credit_code_taken", _l(
+            "An organisation with this credit code is already registered; join it instead."),
+            field="credit_code")
     organisation = Organisation(kind="enterprise", verified=False,
                                 **{**organisation_fields, "credit_code": code})
     db.session.add(organisation)
@@ -96,11 +89,7 @@ def verify_organisation(organisation: Organisation, actor: User) -> None:
     organisation.verified_at = now_utc()
     audit.record("organisation.verified", actor=actor, obj=organisation)
     for member in organisation.members:
-        with force_locale(member.locale):
-            queue_message(member.email, _("Your organisation has been verified"),
-                          _("%(org)s is verified. You can now book instruments.",
-                            org=organisation.display_name(member.locale)),
-                          kind="organisation.verified")
+        notifications.notify_organisation_verified(member, organisation)
 
 
 def confirm_member(user: User, actor: User) -> None:
@@ -108,18 +97,14 @@ def confirm_member(user: User, actor: User) -> None:
         return
     user.membership_confirmed = True
     audit.record("member.confirmed", actor=actor, obj=user)
-    with force_locale(user.locale):
-        queue_message(user.email, _("Your membership has been confirmed"),
-                      _("%(org)s confirmed your membership.",
-                        org=user.organisation.display_name(user.locale)),
-                      kind="member.confirmed")
+    notifications.notify_membership_confirmed(user)
 
 
 def set_roles(user: User, names: set[str], actor: User) -> None:
     """Replace the user's roles in their own organisation with `names`."""
     problem = role_change_problem(actor, user, names)
     if problem:
-        raise AccountError(problem, field="roles")
+        raise AccountError("roles", problem, field="roles")
     organisation_id = user.organisation_id
     before = sorted(r.name for r in user.roles if r.organisation_id == organisation_id)
     if before == sorted(names):
@@ -134,11 +119,11 @@ def set_roles(user: User, names: set[str], actor: User) -> None:
 
 def role_change_problem(actor: User, user: User, names: set[str]) -> str | None:
     if not names:
-        return _("Keep at least one role.")
+        return _l("Keep at least one role.")
     if not names <= assignable_roles(actor, user.organisation):
-        return _("You may not grant these roles.")
+        return _l("You may not grant these roles.")
     if actor.id == user.id and "lab_manager" not in names and not actor.is_admin:
-        return _("You cannot remove your own manager role.")
+        return _l("You cannot remove your own manager role.")
     return None
 
 
@@ -195,11 +180,7 @@ def request_password_reset(email: str) -> None:
         return
     # The token embeds the current hash's tail, so it dies once the password changes.
     token = _reset_serializer().dumps({"uid": user.id, "h": user.password_hash[-12:]})
-    with force_locale(user.locale):
-        queue_message(user.email, _("Reset your password"),
-                      _("Open this link within 2 hours to choose a new password: %(url)s",
-                        url=external_url("accounts.reset_password", token=token)),
-                      kind="password.reset")
+    notifications.notify_password_reset(user, token)
 
 
 def user_for_reset_token(token: str) -> User | None:

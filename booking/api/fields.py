@@ -1,6 +1,7 @@
 """Input fields every API schema uses: what a client sends is bounded here, before any work
 depends on it (an id the database cannot hold, a date that overflows on conversion)."""
 from datetime import UTC
+from decimal import Decimal
 
 import marshmallow as ma
 
@@ -56,3 +57,16 @@ def has_lone_surrogate(value) -> str | None:
         elif isinstance(item, list):
             stack.extend((path, v) for v in item)
     return None
+
+
+class DecimalText(ma.fields.Field):
+    """A stored number as a decimal string with `places` places ("84.99"), never a binary
+    float: a client comparing a score with a threshold compares what the bureau sees."""
+
+    def __init__(self, places: int, **kwargs):
+        super().__init__(metadata={"type": "string", "format": "decimal",
+                                   **kwargs.pop("metadata", {})}, **kwargs)
+        self.quantum = Decimal(1).scaleb(-places)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(Decimal(str(value)).quantize(self.quantum))

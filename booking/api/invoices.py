@@ -1,13 +1,20 @@
 """Invoice endpoints, card payment (Stripe PaymentIntents) and the Stripe webhook."""
-import marshmallow as ma
 from flask import current_app, request
 from flask.views import MethodView
 
 from booking.api import Blueprint, ErrorSchema
 from booking.api.auth import SECURITY, api_user, token_required
-from booking.api.fields import Page
-from booking.billing import services, stripe_gateway
+from booking.api.paging import paged
+from booking.billing import payments, reports, stripe_gateway
 from booking.billing.models import Invoice
+from booking.billing.refusals import BillingRefused
+from booking.billing.schemas import (
+    InvoiceListArgs,
+    InvoiceListSchema,
+    InvoiceSchema,
+    PaymentIntentSchema,
+    WebhookResultSchema,
+)
 from booking.core import audit
 from booking.core.notifications import commit
 from booking.errors import api_abort
@@ -16,64 +23,9 @@ from booking.extensions import db
 blp = Blueprint("api_invoices", __name__, description="Invoices and payments")
 
 
-class LineSchema(ma.Schema):
-    kind = ma.fields.String(metadata={
-        "description": "usage, no_show, late_cancel, samples (送样: quantity = samples) or credit"})
-    description = ma.fields.String()
-    # a number in JSON (a Decimal would be written as a string); 2 decimal places
-    quantity = ma.fields.Float(metadata={"description": "hours (usage) or samples (送样)"})
-    minutes = ma.fields.Integer()
-    unit_price_fen = ma.fields.Integer()
-    amount_fen = ma.fields.Integer()
-    booking_id = ma.fields.Integer(allow_none=True)
-    usage_session_id = ma.fields.Integer(allow_none=True)
-
-
-class InvoiceSchema(ma.Schema):
-    id = ma.fields.Integer()
-    number = ma.fields.String(allow_none=True)
-    kind = ma.fields.String()
-    state = ma.fields.String()
-    provider_id = ma.fields.Integer()
-    customer_org_id = ma.fields.Integer()
-    customer_class = ma.fields.String()
-    period = ma.fields.String(allow_none=True)
-    credits_id = ma.fields.Integer(allow_none=True)
-    subtotal_fen = ma.fields.Integer()
-    voucher_fen = ma.fields.Integer()
-    amount_due_fen = ma.fields.Integer()
-    issued_at = ma.fields.DateTime(allow_none=True)
-    due_at = ma.fields.DateTime(allow_none=True, metadata={"description": "none on credit notes"})
-    paid_at = ma.fields.DateTime(allow_none=True)
-    payment_error = ma.fields.String()
-    lines = ma.fields.List(ma.fields.Nested(LineSchema))
-
-
-class InvoiceListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(InvoiceSchema))
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    per_page = ma.fields.Integer()
-
-
-class PageArgs(ma.Schema):
-    page = Page()
-    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 200))
-
-
-class PaymentIntentSchema(ma.Schema):
-    client_secret = ma.fields.String()
-    publishable_key = ma.fields.String()
-
-
-class WebhookResultSchema(ma.Schema):
-    received = ma.fields.Boolean()
-    outcome = ma.fields.String()
-
-
 def _invoice(invoice_id: int) -> Invoice:
-    invoice = db.session.get(Invoice, invoice_id)
-    if invoice is None or invoice.state == "draft" or not invoice.can_view(api_user()):
+    invoice = reports.issued_invoice(invoice_id)
+    if invoice is None or not invoice.can_view(api_user()):
         api_abort(404, "not_found", "No such invoice.")
     return invoice
 
@@ -82,13 +34,12 @@ def _invoice(invoice_id: int) -> Invoice:
 class Invoices(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(PageArgs, location="query")
+    @blp.arguments(InvoiceListArgs, location="query")
     @blp.response(200, InvoiceListSchema)
     @blp.doc(security=SECURITY)
     def get(self, args):
         """Your invoices and credit notes, newest first."""
-        items, total = services.invoices_of(api_user(), args["page"], args["per_page"])
-        return {"items": items, "total": total, **args}
+        return paged(reports.invoices_of(api_user()), args["page"], args["per_page"])
 
 
 @blp.route("/invoices/<int:invoice_id>")
@@ -113,15 +64,12 @@ class InvoicePaymentIntent(MethodView):
     @blp.doc(security=SECURITY)
     def post(self, invoice_id):
         """A Stripe PaymentIntent (CNY, metadata.invoice_id) for paying with Stripe.js."""
-        invoice = db.session.get(Invoice, invoice_id)
-        if invoice is None or invoice.state == "draft":
+        invoice = reports.issued_invoice(invoice_id)
+        if invoice is None:
             api_abort(404, "not_found", "No such invoice.")
         if not invoice.can_pay(api_user()):
             api_abort(403, "forbidden", "Only the invoice's customer can pay it.")
-        try:
-            secret, key = services.payment_intent_for(invoice, api_user())
-        except services.BillingRefused as exc:
-            api_abort(409 if exc.code == "not_payable" else 503, exc.code, str(exc))
+        secret, key = payments.payment_intent_for(invoice, api_user())
         commit()
         return {"client_secret": secret, "publishable_key": key}
 
@@ -144,8 +92,8 @@ class StripeWebhook(MethodView):
             current_app.logger.warning("stripe event malformed: %s", exc)
             api_abort(400, "malformed_event", f"The event lacks fields we need: {exc}")
         try:
-            outcome = services.handle_stripe_event(event)
-        except services.BillingRefused as exc:
+            outcome = payments.handle_stripe_event(event)
+        except BillingRefused as exc:  # Stripe gets a 400, and the refusal is kept on record
             db.session.rollback()
             current_app.logger.warning("stripe event %s refused: %s", event.get("id"), exc)
             audit.record("stripe.event_refused", event_id=event.get("id"), code=exc.code,
@@ -154,4 +102,3 @@ class StripeWebhook(MethodView):
             api_abort(400, exc.code, str(exc))
         commit()
         return {"received": True, "outcome": outcome}
-

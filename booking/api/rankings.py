@@ -4,8 +4,10 @@ from flask.views import MethodView
 from booking.accounts.services import user_for_api_token
 from booking.api import Blueprint
 from booking.api.auth import SECURITY, bearer_token
+from booking.api.fields import DecimalText
 from booking.errors import api_abort
 from booking.rankings import services
+from booking.rankings.models import RankingSnapshot
 from booking.rankings.policy import INDICATORS
 from booking.rankings.rules import PeriodError, parse_period
 
@@ -20,15 +22,16 @@ class RankingQuerySchema(ma.Schema):
 class RankingRowSchema(ma.Schema):
     org_id = ma.fields.Integer()
     org_name = ma.fields.String()
-    score = ma.fields.Float()
+    score = DecimalText(2, metadata={"description": "e.g. \"84.99\" (rounded for display; "
+                                                   "grades compare the exact score)"})
     rank = ma.fields.Integer()
     grade = ma.fields.String(metadata={"enum": ["excellent", "good", "pass", "poor"]})
     reward_fen = ma.fields.Integer()
-    indicators = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float(allow_none=True),
+    indicators = ma.fields.Dict(keys=ma.fields.String(), values=DecimalText(4, allow_none=True),
                                 metadata={"description": "raw indicator values: " +
                                           ", ".join(INDICATORS)})
-    points = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
-    areas = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
+    points = ma.fields.Dict(keys=ma.fields.String(), values=DecimalText(2))
+    areas = ma.fields.Dict(keys=ma.fields.String(), values=DecimalText(2))
     flags = ma.fields.List(ma.fields.String())
     facts = ma.fields.Dict(keys=ma.fields.String(), metadata={
         "description": "instruments, listed, hours, external_clients, sme_clients"})
@@ -77,4 +80,4 @@ def _bureau_token() -> bool:
     user = user_for_api_token(raw)
     if user is None:
         api_abort(401, "invalid_token", "The token is unknown, expired or revoked.")
-    return services.can_manage_rankings(user)
+    return RankingSnapshot.can_manage(user)

@@ -5,7 +5,6 @@ token (prefix iit_), which may act only on its own instrument.
 """
 from functools import wraps
 
-import marshmallow as ma
 from flask import g
 from flask.views import MethodView
 
@@ -13,13 +12,14 @@ from booking.accounts.models import User
 from booking.accounts.services import user_for_api_token
 from booking.api import Blueprint
 from booking.api.auth import SECURITY, bearer_token
-from booking.api.fields import Id, Moment
 from booking.bookings.models import Booking
 from booking.core.notifications import commit
 from booking.errors import api_abort
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.metering import services
+from booking.metering.models import can_check_in, can_record_usage
+from booking.metering.schemas import SessionSchema, UsageRequestSchema
 
 blp = Blueprint("api_usage", __name__, description="Usage sessions (metering)")
 
@@ -41,36 +41,6 @@ def user_or_instrument_token(view):
     return wrapped
 
 
-class SessionSchema(ma.Schema):
-    id = ma.fields.Integer()
-    instrument_id = ma.fields.Integer()
-    booking_id = ma.fields.Integer(allow_none=True)
-    user_id = ma.fields.Integer()
-    start = ma.fields.DateTime(attribute="started_at")
-    end = ma.fields.DateTime(attribute="ended_at", allow_none=True)
-    minutes = ma.fields.Integer()
-    source = ma.fields.String()
-    overrun = ma.fields.Boolean()
-    corrects_id = ma.fields.Integer(allow_none=True)
-
-
-class UsageRequestSchema(ma.Schema):
-    instrument_id = Id(required=True)
-    start = Moment(required=True)
-    end = Moment(required=True)
-    booking_id = Id(load_default=None, allow_none=True)
-    user_id = Id(load_default=None, allow_none=True, metadata={
-        "description": "who used it; default: the booking's user (another is refused: "
-                       "wrong_user), or for a walk-up the token's user"})
-
-
-def _refused(exc: services.MeteringRefused):
-    status = 409 if any(p.code in ("session_overlap", "booking_clash") for p in exc.problems) \
-        else 422
-    api_abort(status, exc.problems[0].code, str(exc),
-              [{"code": p.code, "message": p.message} for p in exc.problems])
-
-
 def _actor_for(instrument: Instrument, booking: Booking | None) -> User:
     """Who records: the token's user (the booker or a manager), or, for an instrument token
     of this very instrument, the booking's user."""
@@ -81,8 +51,8 @@ def _actor_for(instrument: Instrument, booking: Booking | None) -> User:
             api_abort(422, "user_required", "An instrument token records a booking's session.")
         return booking.user
     user = g.api_user
-    allowed = services.can_record(user, instrument) or (
-        booking is not None and services.can_check_in(user, booking))
+    allowed = can_record_usage(user, instrument) or (
+        booking is not None and can_check_in(user, booking))
     if not allowed:
         api_abort(403, "forbidden", "Only the booking's user or the lab's managers may do this.")
     return user
@@ -106,10 +76,7 @@ class CheckIn(MethodView):
         """Start the session of an approved booking (booking becomes in_use)."""
         booking = _booking(booking_id)
         actor = _actor_for(booking.instrument, booking)
-        try:
-            session = services.check_in(booking, actor=actor, source="api")
-        except services.MeteringRefused as exc:
-            _refused(exc)
+        session = services.check_in(booking, actor=actor, source="api")
         commit()
         return session
 
@@ -124,10 +91,7 @@ class CheckOut(MethodView):
         """End the running session (booking becomes completed; overruns are flagged)."""
         booking = _booking(booking_id)
         actor = _actor_for(booking.instrument, booking)
-        try:
-            session = services.check_out_booking(booking, actor=actor)
-        except services.MeteringRefused as exc:
-            _refused(exc)
+        session = services.check_out_booking(booking, actor=actor)
         commit()
         return session
 
@@ -147,17 +111,14 @@ class Usage(MethodView):
             api_abort(404, "not_found", "No such instrument.")
         booking = _booking(body["booking_id"]) if body["booking_id"] else None
         actor = _actor_for(instrument, booking)
-        if g.api_user is not None and not services.can_record(g.api_user, instrument):
+        if g.api_user is not None and not can_record_usage(g.api_user, instrument):
             api_abort(403, "forbidden", "Only the instrument's lab managers record usage.")
         user = db.session.get(User, body["user_id"]) if body["user_id"] else \
             booking.user if booking else actor  # a user_id not the booking's is refused below
         if user is None:
             api_abort(422, "unknown_user", "No such user.")
-        try:
-            session = services.record_session(instrument, user, start=body["start"],
-                                              end=body["end"], actor=actor, source="api",
-                                              booking=booking)
-        except services.MeteringRefused as exc:
-            _refused(exc)
+        session = services.record_session(instrument, user, start=body["start"],
+                                          end=body["end"], actor=actor, source="api",
+                                          booking=booking)
         commit()
         return session

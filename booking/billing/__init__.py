@@ -1,1 +1,11 @@
 """Pricing, invoices and payments."""
+
+
+def connect_signals() -> None:
+    """Wire billing's receivers to other areas' signals (the app factory calls it, nothing
+    is connected on import): a booking is invoiced when its session closes, without metering
+    importing billing."""
+    from booking.billing.invoicing import invoice_completed_booking
+    from booking.metering.services import session_closed
+
+    session_closed.connect(invoice_completed_booking)

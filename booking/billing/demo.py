@@ -7,13 +7,12 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from booking.accounts.models import Role, User
-from booking.billing import services
+from booking.billing.close import close_month
 from booking.billing.models import Invoice
-from booking.core.clock import now_utc, to_local
+from booking.billing.payments import record_bank_transfer, settle_internal
+from booking.core.clock import now_utc, parse_period, to_local
 from booking.extensions import db
 from booking.metering.models import UsageSession
-
-LOCAL = "Asia/Shanghai"
 
 
 def seed(scale: str) -> None:
@@ -22,14 +21,14 @@ def seed(scale: str) -> None:
     if first is None:
         return
     for month in _past_months(first):
-        issued = services.month_bounds(month, LOCAL)[1] + timedelta(hours=2)
-        services.close_month(month, now=issued, notify=False)  # history: no e-mails
+        issued = parse_period(month, "month").end + timedelta(hours=2)
+        close_month(month, now=issued, notify=False)  # history: no e-mails
     _settle_older_invoices()
     db.session.flush()
 
 
 def _past_months(first) -> list[str]:
-    start, current = to_local(first, LOCAL), to_local(now_utc(), LOCAL)
+    start, current = to_local(first), to_local(now_utc())
     months, year, month = [], start.year, start.month
     while (year, month) < (current.year, current.month):
         months.append(f"{year}-{month:02d}")
@@ -48,6 +47,6 @@ def _settle_older_invoices() -> None:
             continue  # the same ones stay unpaid on every run: overdue in the finance view
         actor = finance.get(invoice.provider_id) or invoice.customer_user
         if invoice.customer_class == "internal":
-            services.settle_internal(invoice, actor, f"DEMO-GRANT-{invoice.customer_user_id}")
+            settle_internal(invoice, actor, f"DEMO-GRANT-{invoice.customer_user_id}")
         else:
-            services.record_bank_transfer(invoice, actor, f"DEMO-BANK-{invoice.number}")
+            record_bank_transfer(invoice, actor, f"DEMO-BANK-{invoice.number}")

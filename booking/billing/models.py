@@ -12,7 +12,13 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
-from booking.billing.rules import INVOICE_KINDS, INVOICE_STATES, LINE_KINDS, PAYMENT_METHODS
+from booking.billing.rules import (
+    INVOICE_KINDS,
+    INVOICE_MOVES,
+    INVOICE_STATES,
+    LINE_KINDS,
+    PAYMENT_METHODS,
+)
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import Session, db
 from booking.instruments.models import Instrument
@@ -85,6 +91,11 @@ class Invoice(TimestampMixin, db.Model):
     def is_payable(self) -> bool:
         return self.state == "issued" and self.kind == "invoice" and self.amount_due_fen > 0
 
+    @property
+    def is_voidable(self) -> bool:
+        """Draft or issued: a paid (or void) invoice is corrected with a credit note."""
+        return INVOICE_MOVES.allows(self.state, "void")
+
     def is_overdue(self, at: datetime) -> bool:
         return self.is_payable and self.due_at is not None and self.due_at < at
 
@@ -105,6 +116,11 @@ class Invoice(TimestampMixin, db.Model):
         """Finance staff of the provider: record payments, void, credit."""
         return user.is_authenticated and (user.is_admin or user.has_role("finance",
                                                                          self.provider_id))
+
+    def can_settle(self, user: User) -> bool:
+        """Settle against an internal account or grant code: the customer, or the provider's
+        finance staff for them."""
+        return self.can_pay(user) or self.can_manage(user)
 
     def __repr__(self):
         return f"<Invoice {self.id} {self.number} {self.state}>"

@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from booking.core.money import divide_half_up, round_fen
+from booking.core.states import IllegalTransition, StateTable
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,10 @@ LINE_KINDS = ("usage", "no_show", "late_cancel", "credit", "samples")
 PAYMENT_DAYS = 30  # an issued invoice is due this many days later
 
 
-class IllegalInvoiceTransition(Exception):
+class IllegalInvoiceTransition(IllegalTransition):
     """An invoice cannot move from its state to the target one."""
 
-    target = ""
-
-    def __init__(self, current: str):
-        super().__init__(f"a {current} invoice cannot become {self.target}")
-        self.current = current
+    noun = "invoice"
 
 
 class CannotIssue(IllegalInvoiceTransition):
@@ -120,14 +117,9 @@ class CannotVoid(IllegalInvoiceTransition):
     target = "void"
 
 
-INVOICE_TRANSITIONS = {"draft": {"issued", "void"}, "issued": {"paid", "void"},
-                       "paid": set(), "void": set()}
-_ILLEGAL = {cls.target: cls for cls in (CannotIssue, CannotPay, CannotVoid)}
+INVOICE_MOVES = StateTable({"draft": {"issued", "void"}, "issued": {"paid", "void"},
+                            "paid": set(), "void": set()}, [CannotIssue, CannotPay, CannotVoid])
 
-
-def check_invoice_transition(current: str, target: str) -> None:
-    if target not in INVOICE_TRANSITIONS[current]:
-        raise _ILLEGAL[target](current)
 
 
 def invoice_number(prefix: str, year: int, sequence: int) -> str:

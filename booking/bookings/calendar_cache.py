@@ -15,15 +15,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from booking.accounts.models import User
-from booking.bookings import rules, services
+from booking.bookings import rules
+from booking.bookings.calendar import (
+    CalendarInstrument,
+    CalendarView,
+    calendar_version,
+    calendar_view,
+    policy_for,
+)
 from booking.core.clock import from_local, now_utc
 
-Render = Callable[[services.CalendarInstrument, services.CalendarView], bytes]
+Render = Callable[[CalendarInstrument, CalendarView], bytes]
 
 
 @dataclass
 class _Entry:
-    instrument: services.CalendarInstrument  # as of instrument.calendar_version
+    instrument: CalendarInstrument  # as of instrument.calendar_version
     bodies: dict[tuple, bytes] = field(default_factory=dict)
 
     @property
@@ -48,7 +55,7 @@ class CalendarCache:
             self._bytes = 0
 
     def calendar(self, instrument_id: int, viewer: User | None, start: datetime, end: datetime,
-                 render: Render) -> tuple[services.CalendarInstrument, bytes] | None:
+                 render: Render) -> tuple[CalendarInstrument, bytes] | None:
         """The instrument and its calendar for [start, end) as `viewer` sees it, rendered by
         `render`; None when there is no such instrument. One statement when the body is kept
         (the version check) or nothing is kept for the instrument (the calendar's own); two
@@ -57,11 +64,11 @@ class CalendarCache:
         viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
         entry = self._entries.get(instrument_id)
         if entry is not None and \
-                services.calendar_version(instrument_id) == entry.instrument.calendar_version:
+                calendar_version(instrument_id) == entry.instrument.calendar_version:
             body = entry.bodies.get(_key(entry.instrument, viewer_id, start, end, now))
             if body is not None:
                 return entry.instrument, body
-        found = services.calendar_view(instrument_id, viewer, start, end, now)
+        found = calendar_view(instrument_id, viewer, start, end, now)
         if found is None:
             with self._lock:
                 self._drop(instrument_id)
@@ -71,7 +78,7 @@ class CalendarCache:
         self._keep(instrument, _key(instrument, viewer_id, start, end, now), body)
         return instrument, body
 
-    def _keep(self, instrument: services.CalendarInstrument, key: tuple, body: bytes) -> None:
+    def _keep(self, instrument: CalendarInstrument, key: tuple, body: bytes) -> None:
         with self._lock:
             entry = self._entries.get(instrument.id)
             if entry is None or entry.instrument.calendar_version != instrument.calendar_version \
@@ -90,12 +97,12 @@ class CalendarCache:
             self._bytes -= entry.size
 
 
-def _key(instrument: services.CalendarInstrument, viewer_id: int | None, start: datetime,
+def _key(instrument: CalendarInstrument, viewer_id: int | None, start: datetime,
          end: datetime, now: datetime) -> tuple:
     """What a rendered calendar depends on besides the instrument's calendar_version: the
     range as asked, who asks (their own bookings are shown as theirs) and where the bookable
     window falls on the slot grid at `now`."""
-    window = rules.bookable_grid(services.policy_for(instrument),
+    window = rules.bookable_grid(policy_for(instrument),
                                  from_local(start, instrument.timezone),
                                  from_local(end, instrument.timezone), now)
     return start, end, viewer_id, window

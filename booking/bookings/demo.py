@@ -12,8 +12,8 @@ from sqlalchemy import insert, select
 
 from booking.accounts.models import Organisation, Role, User
 from booking.bookings import rules
+from booking.bookings.calendar import opening_calendar
 from booking.bookings.models import Booking, Rating
-from booking.bookings.services import opening_calendar
 from booking.core.clock import now_utc
 from booking.extensions import db
 from booking.instruments.models import Instrument

@@ -1,6 +1,3 @@
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -14,15 +11,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
+from booking.bookings.labels import MODE_LABELS
 from booking.bookings.rules import MAX_SAMPLES
 from booking.core.web import InServiceWindow
 
-MODE_CHOICES = [("self_operated", _l("Self-operated")), ("staff_operated", _l("Staff-operated (送样)"))]
-
-
-def local_to_utc(value: datetime, timezone: str) -> datetime:
-    """A wall-clock time entered in the instrument's timezone, as aware UTC."""
-    return value.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+MODE_CHOICES = list(MODE_LABELS.items())
 
 
 class BookingForm(FlaskForm):

@@ -11,7 +11,14 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
-from booking.bookings.rules import LONGEST_BOOKING, MAX_SAMPLES, MODES, OCCUPYING_STATES, STATES
+from booking.bookings.rules import (
+    LONGEST_BOOKING,
+    MAX_SAMPLES,
+    MODES,
+    OCCUPYING_STATES,
+    STATES,
+    can_become,
+)
 from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
@@ -71,16 +78,30 @@ class Booking(TimestampMixin, db.Model):
     def minutes(self) -> int:
         return int((self.end_at - self.start_at).total_seconds() // 60)
 
-    def can_view(self, user: User) -> bool:
-        return user.is_authenticated and (user.id == self.user_id or self.can_decide(user))
+    # Who may do what. The "who" predicates answer 404/403; the state-aware ones say whether
+    # the action is still open (otherwise the state machine refuses: 409, or a page's notice).
+    def is_booked_by(self, user: User) -> bool:
+        return user.is_authenticated and user.id == self.user_id
 
-    def can_decide(self, user: User) -> bool:
-        """Approve, reject, record: managers of the owning organisation (and admins)."""
+    def can_manage(self, user: User) -> bool:
+        """Act for the lab: managers of the instrument's organisation (and admins)."""
         return user.is_authenticated and user.can_manage_organisation(
             self.instrument.organisation_id)
 
+    def can_view(self, user: User) -> bool:
+        return self.is_booked_by(user) or self.can_manage(user)
+
+    def can_decide(self, user: User) -> bool:
+        """Approve or reject: the lab, while the request is pending."""
+        return self.state == "pending" and self.can_manage(user)
+
     def can_cancel(self, user: User) -> bool:
-        return self.can_view(user)
+        """The booker or the lab, while the booking is pending or approved."""
+        return can_become(self.state, "cancelled") and self.can_view(user)
+
+    def can_rate(self, user: User) -> bool:
+        """The booker, once the booking is completed."""
+        return self.state == "completed" and self.is_booked_by(user)
 
     def __repr__(self):
         return f"<Booking {self.id} {self.state} {self.start_at:%Y-%m-%d %H:%M}>"
@@ -120,6 +141,10 @@ class TrainingRequest(TimestampMixin, db.Model):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     instrument: Mapped[Instrument] = relationship()
+
+    def can_decide(self, user: User) -> bool:
+        """Grant or decline: the instrument's lab, while the request is open."""
+        return self.state == "open" and self.instrument.can_edit(user)
 
 
 class Rating(TimestampMixin, db.Model):

@@ -1,20 +1,21 @@
 """Ratings of completed bookings by their bookers (1-5 stars and a comment, once each). The
 bookings area writes them; the rankings area only reads them as an indicator."""
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from booking.accounts.models import User
 from booking.bookings.models import Booking, Rating
 from booking.core import audit
+from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 
 
-class RatingRefused(Exception):
-    """The message is for the person (already translated)."""
+class RatingRefused(Refused):
+    """A booking is rated once (Booking.can_rate says who may, and when)."""
 
+    conflicts = frozenset({"already_rated"})
 
-def can_rate(booking: Booking, user: User) -> bool:
-    return user.is_authenticated and booking.user_id == user.id and booking.state == "completed"
+    def __init__(self):
+        super().__init__(Problem("already_rated", _l("This booking has already been rated.")))
 
 
 def rating_of(booking: Booking) -> Rating | None:
@@ -23,7 +24,7 @@ def rating_of(booking: Booking) -> Rating | None:
 
 def rate_booking(booking: Booking, user: User, stars: int, comment: str) -> Rating:
     if rating_of(booking) is not None:
-        raise RatingRefused(_("This booking has already been rated."))
+        raise RatingRefused()
     rating = Rating(booking_id=booking.id, instrument_id=booking.instrument_id,
                     user_id=user.id, stars=stars, comment=comment.strip())
     db.session.add(rating)

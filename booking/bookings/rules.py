@@ -5,10 +5,11 @@ wall-clock times in the instrument's IANA timezone, so a day's hours follow DST 
 Problem messages are English msgids with %(name)s parameters; whoever shows one translates it.
 """
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
+from booking.core import states
+from booking.core.clock import from_local, to_local
 from booking.core.problems import Problem, _l
 from booking.instruments.rules import MAX_BOOKING_MINUTES
 
@@ -24,14 +25,10 @@ Interval = tuple[datetime, datetime]
 
 
 # --- state machine -----------------------------------------------------------------------------
-class IllegalTransition(Exception):
-    """A booking cannot move from its state to the target one."""
+class IllegalTransition(states.IllegalTransition):
+    """A booking cannot move from its state to the target one (the API answers 409)."""
 
-    target = ""
-
-    def __init__(self, current: str):
-        super().__init__(f"a {current} booking cannot become {self.target}")
-        self.current = current
+    noun = "booking"
 
 
 class CannotApprove(IllegalTransition):
@@ -69,14 +66,18 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "completed": frozenset(), "rejected": frozenset(), "cancelled": frozenset(),
     "expired": frozenset(), "no_show": frozenset(),
 }
-_ILLEGAL = {cls.target: cls for cls in (CannotApprove, CannotReject, CannotCancel, CannotExpire,
-                                        CannotCheckIn, CannotComplete, CannotMarkNoShow)}
+BOOKING_STATES = states.StateTable(TRANSITIONS, [
+    CannotApprove, CannotReject, CannotCancel, CannotExpire, CannotCheckIn, CannotComplete,
+    CannotMarkNoShow])
 
 
 def check_transition(current: str, target: str) -> None:
     """Raise the named IllegalTransition unless `current → target` is allowed."""
-    if target not in TRANSITIONS[current]:
-        raise _ILLEGAL[target](current)
+    BOOKING_STATES.check(current, target)
+
+
+def can_become(current: str, target: str) -> bool:
+    return BOOKING_STATES.allows(current, target)
 
 
 # --- intervals ----------------------------------------------------------------------------------
@@ -142,9 +143,9 @@ class OpeningCalendar:
     blackouts: tuple[Interval, ...] = ()
 
 
-def _wall_clock(day: date, at: time, tz: ZoneInfo) -> datetime:
+def _wall_clock(day: date, at: time, timezone: str) -> datetime:
     """A local wall-clock moment in UTC (a time skipped by DST maps to the pre-shift offset)."""
-    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+    return from_local(datetime.combine(day, at), timezone)
 
 
 def _hours_on(day: date, calendar: OpeningCalendar) -> list[tuple[time, time]]:
@@ -165,14 +166,13 @@ def opening_intervals(calendar: OpeningCalendar, start: datetime, end: datetime
 def _opening_intervals(timezone: str, weekly: tuple[WeeklyHours, ...], exceptions: frozenset,
                        start: datetime, end: datetime) -> tuple[Interval, ...]:
     calendar = OpeningCalendar(timezone, weekly, dict(exceptions))
-    tz = ZoneInfo(timezone)
-    day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    day, last = to_local(start, timezone).date(), to_local(end, timezone).date()
     intervals = []
     while day <= last:
         for opens, closes in _hours_on(day, calendar):
-            close_at = (_wall_clock(day + timedelta(days=1), time(0), tz) if closes >= END_OF_DAY
-                        else _wall_clock(day, closes, tz))
-            intervals.append((_wall_clock(day, opens, tz), close_at))
+            close_at = (_wall_clock(day + timedelta(days=1), time(0), timezone)
+                        if closes >= END_OF_DAY else _wall_clock(day, closes, timezone))
+            intervals.append((_wall_clock(day, opens, timezone), close_at))
         day += timedelta(days=1)
     return tuple(clip(merge(intervals), start, end))
 
@@ -181,7 +181,7 @@ def _opening_intervals(timezone: str, weekly: tuple[WeeklyHours, ...], exception
 @lru_cache(maxsize=65536)  # pure; calendars ask about the same boundaries again and again
 def floor_to_grid(moment: datetime, slot_minutes: int, timezone: str) -> datetime:
     """The latest grid point not after `moment`; the grid starts at local midnight."""
-    local = moment.astimezone(ZoneInfo(timezone))
+    local = to_local(moment, timezone)
     minutes = local.hour * 60 + local.minute
     return moment - timedelta(minutes=minutes % slot_minutes, seconds=local.second,
                               microseconds=local.microsecond)

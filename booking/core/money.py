@@ -19,6 +19,11 @@ def yuan_to_fen(yuan: Decimal | str | int) -> int:
     return round_fen(Decimal(str(yuan)) * 100)
 
 
+def fen_to_yuan(fen: int | None) -> Decimal | None:
+    """Fen as yuan with two places (−150 fen is −1.50): for forms, exports and JSON."""
+    return None if fen is None else Decimal(int(fen)).scaleb(-2)
+
+
 def format_cny(fen: int | None) -> str:
     """¥1,234.50 — for display only."""
     if fen is None:

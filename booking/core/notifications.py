@@ -54,6 +54,17 @@ def queue_message(recipient: str, subject: str, body: str, kind: str) -> None:
     queue_messages([{"recipient": recipient, "subject": subject, "body": body, "kind": kind}])
 
 
+def notify(user, kind: str, compose) -> None:
+    """Queue a message to `user`, composed by `compose() -> (subject, body)` inside the user's
+    own locale: the person told reads their language, not that of whoever acted. Each area's
+    `notifications.py` has one `notify_<event>` function per message built on this."""
+    from flask_babel import force_locale
+
+    with force_locale(user.locale):
+        subject, body = compose()
+    queue_message(user.email, subject, body, kind=kind)
+
+
 def queue_messages(messages: list[dict]) -> None:
     """Queue many messages (dicts of recipient, subject, body, kind) with one executemany
     INSERT: for batches such as a month close's invoices."""

@@ -2,13 +2,21 @@
 XLSX (openpyxl's write-only mode: memory stays flat however many rows). Every export goes
 through here, so every one is formula-safe: a text cell starting with = + - @ (or a tab or
 carriage return) is written with a leading apostrophe and never runs as a formula. Numbers
-stay numbers: money in yuan is a Decimal, never text."""
+stay numbers: money in yuan is a Decimal, never text. Times are the bureau's local wall clock
+(a date cell in XLSX), never UTC text."""
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from datetime import datetime
 
+from flask import Response
 from openpyxl import Workbook
+
+from booking.core.clock import to_local
+from booking.core.money import fen_to_yuan
+
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -16,6 +24,8 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def safe_cell(value):
     if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
         return "'" + value
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return to_local(value).replace(tzinfo=None, microsecond=0)
     return value
 
 
@@ -52,6 +62,18 @@ def workbook_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]
     return buffer.getvalue()
 
 
-def yuan(fen: int | None) -> Decimal | None:
-    """Fen as yuan with two decimals (−150 fen is −1.50), a number in both formats."""
-    return None if fen is None else Decimal(fen).scaleb(-2)
+yuan = fen_to_yuan  # −150 fen is −1.50, a number in both formats
+
+
+def attachment(body: bytes, fmt: str, name: str) -> Response:
+    """A spreadsheet download named `name`.`fmt`."""
+    return Response(body, mimetype=FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+
+
+def download(fmt: str, name: str, header: Sequence[str], rows: Iterable[Sequence],
+             freeze: str | None = None, sheet: str | None = None) -> Response:
+    """One table as CSV or XLSX (`fmt`, one of FORMATS; the sheet is `sheet` or `name`)."""
+    body = csv_bytes(header, rows) if fmt == "csv" else \
+        xlsx_bytes(sheet or name, header, rows, freeze)
+    return attachment(body, fmt, name)

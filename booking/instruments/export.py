@@ -1,5 +1,5 @@
-"""The directory as CSV (UTF-8 with BOM, so Excel shows Chinese) and XLSX."""
-from booking.core.tables import csv_bytes, xlsx_bytes, yuan
+"""The directory as a table (core.tables writes it as CSV or XLSX)."""
+from booking.core.tables import yuan
 from booking.instruments.rules import CATEGORIES, CUSTOMER_CLASSES
 
 HEADERS = ("id", "institution", "city", "name_zh", "name_en", "model", "manufacturer",
@@ -8,19 +8,11 @@ HEADERS = ("id", "institution", "city", "name_zh", "name_en", "model", "manufact
            *(f"{c}_hourly_cny" for c in CUSTOMER_CLASSES), "info_updated_at")
 
 
-def _values(row: dict) -> list:
+def values(row: dict) -> list:
     i = row["instrument"]
     return [i.id, i.organisation.name_zh, i.organisation.city, i.name_zh, i.name_en, i.model,
             i.manufacturer, CATEGORIES.get(i.category, (i.category,))[0],
             yuan(i.original_value_fen), i.purchase_date.isoformat() if i.purchase_date else "",
             i.lab, i.location, i.status, i.allows_self_operated, i.allows_staff_operated,
             i.contact_name, i.contact_phone, i.contact_email,
-            *(yuan(row[c]) for c in CUSTOMER_CLASSES), i.info_updated_at.isoformat()]
-
-
-def to_csv(rows: list[dict]) -> bytes:
-    return csv_bytes(HEADERS, map(_values, rows))
-
-
-def to_xlsx(rows: list[dict]) -> bytes:
-    return xlsx_bytes("directory", HEADERS, map(_values, rows))
+            *(yuan(row[c]) for c in CUSTOMER_CLASSES), i.info_updated_at]

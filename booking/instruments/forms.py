@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
-from booking.core.clock import common_timezones
+from booking.core.clock import common_timezones, from_local
 from booking.core.money import yuan_to_fen
 from booking.core.web import InServiceWindow
 from booking.instruments import rules
@@ -212,8 +212,7 @@ class BlackoutForm(FlaskForm):
     submit = SubmitField(_l("Add blackout"))
 
     def utc_range(self, tz_name: str) -> tuple[datetime, datetime]:
-        return (rules.local_to_utc(self.start.data, tz_name),
-                rules.local_to_utc(self.end.data, tz_name))
+        return from_local(self.start.data, tz_name), from_local(self.end.data, tz_name)
 
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):

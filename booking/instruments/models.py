@@ -117,6 +117,11 @@ class Instrument(TimestampMixin, db.Model):
     def can_edit(self, user: User) -> bool:
         return user.is_authenticated and user.can_manage_organisation(self.organisation_id)
 
+    @staticmethod
+    def can_oversee_directory(user: User) -> bool:
+        """The whole directory's export and its data-quality report: bureau staff."""
+        return user.is_authenticated and user.is_bureau
+
     def display_name(self, locale: str = "zh_CN") -> str:
         return self.name_en if locale == "en" and self.name_en else self.name_zh
 

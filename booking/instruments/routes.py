@@ -1,10 +1,8 @@
 """Public directory and instrument pages; the lab console where managers publish instruments;
 the bureau's export and directory-quality view."""
-from datetime import datetime, time
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
@@ -18,7 +16,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from booking.accounts.models import Organisation
-from booking.core.clock import now_utc
+from booking.core import tables
+from booking.core.clock import local_midnight, local_today, now_utc
 from booking.core.money import yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
@@ -96,24 +95,18 @@ def photo(instrument_id):
 @bp.route("/instruments/export.<fmt>")
 @login_required
 def export_directory(fmt):
-    require(current_user.is_bureau)
-    if fmt not in ("csv", "xlsx"):
+    require(Instrument.can_oversee_directory(current_user))
+    if fmt not in tables.FORMATS:
         abort(404)
     rows = directory.export_rows(directory.query_from_args(request.args, per_page=0), now_utc())
-    stamp = now_utc().strftime("%Y%m%d")
-    if fmt == "csv":
-        body, mimetype = export.to_csv(rows), "text/csv; charset=utf-8"
-    else:
-        body = export.to_xlsx(rows)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f"attachment; filename=directory-{stamp}.{fmt}"})
+    return tables.download(fmt, f"directory-{local_today():%Y%m%d}", export.HEADERS,
+                           map(export.values, rows))
 
 
 @bp.route("/bureau/directory-quality")
 @login_required
 def quality():
-    require(current_user.is_bureau)
+    require(Instrument.can_oversee_directory(current_user))
     rows = directory.quality_rows(directory.listed(), now=now_utc())
     return render_template("instruments/quality.html",
                            institutions=directory.institution_quality(rows),
@@ -209,7 +202,7 @@ def _done(instrument: Instrument, message: str):
 def _refused(instrument: Instrument, form, key: str, error: services.CatalogueError):
     """Services refuse before changing anything: show the reason next to the field."""
     field = getattr(form, error.field or "", None)
-    (field.errors if field is not None else form.form_errors).append(str(error))
+    (field.errors if field is not None else form.form_errors).append(error.text())
     return _render_setup(instrument, **{key: form}), 422
 
 
@@ -226,8 +219,7 @@ def add_rate(instrument_id):
             hourly_fen=yuan_to_fen(form.hourly.data), rounding_minutes=form.rounding_minutes.data,
             minimum_minutes=form.minimum_minutes.data,
             setup_fee_fen=yuan_to_fen(form.setup_fee.data),
-            valid_from=rules.local_to_utc(datetime.combine(form.valid_from.data, time()),
-                                        instrument.timezone),
+            valid_from=local_midnight(form.valid_from.data, instrument.timezone),
             actor=current_user)
     except services.CatalogueError as error:
         return _refused(instrument, form, "rate", error)

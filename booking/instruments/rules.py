@@ -1,8 +1,7 @@
 """Pure catalogue rules: no Flask, no database."""
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from itertools import pairwise
-from zoneinfo import ZoneInfo
 
 # National large-instrument categories (大型科研仪器分类), code -> (zh, en).
 CATEGORIES = {
@@ -137,11 +136,6 @@ def booking_rules_problems(slot_minutes: int, min_minutes: int, max_minutes: int
     if min_minutes % slot_minutes or max_minutes % slot_minutes:
         problems.append(N_("Booking lengths must be whole multiples of the slot grid."))
     return problems
-
-
-def local_to_utc(moment: datetime, tz_name: str) -> datetime:
-    """A naive wall-clock time at the instrument -> aware UTC."""
-    return moment.replace(tzinfo=ZoneInfo(tz_name)).astimezone(UTC)
 
 
 def effective_rates(rates, at: datetime) -> dict:

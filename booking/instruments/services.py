@@ -5,26 +5,23 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 
 from booking.accounts.models import Organisation, Role, User
 from booking.core import audit
 from booking.core.clock import now_utc
-from booking.core.notifications import OutboxMessage, queue_message
+from booking.core.notifications import OutboxMessage
+from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
-from booking.instruments import rules, search_index
+from booking.instruments import notifications, rules, search_index
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Rate
 
-REMINDER_KIND = "instrument.stale_reminder"
 
+class CatalogueError(Refused):
+    """A workflow refused before changing anything; `field` is the form field it is about."""
 
-class CatalogueError(Exception):
-    """A workflow refused: the message is for the person (already translated)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
+    def __init__(self, code: str, message: str, field: str | None = None):
+        super().__init__(Problem(code, message))
         self.field = field
 
 
@@ -63,8 +60,8 @@ def add_rate(instrument: Instrument, *, customer_class: str, hourly_fen: int,
     valid_from = max(valid_from, now)
     if any(r.customer_class == customer_class and r.valid_from >= valid_from
            for r in instrument.rates):
-        raise CatalogueError(_("A rate for this class already starts on or after that date."),
-                             "valid_from")
+        raise CatalogueError("rate_exists", _l(
+            "A rate for this class already starts on or after that date."), "valid_from")
     rate = Rate(customer_class=customer_class, hourly_fen=hourly_fen,
                 rounding_minutes=rounding_minutes, minimum_minutes=minimum_minutes,
                 setup_fee_fen=setup_fee_fen, valid_from=valid_from)
@@ -72,7 +69,7 @@ def add_rate(instrument: Instrument, *, customer_class: str, hourly_fen: int,
                 rules.effective_rates(instrument.rates, valid_from).items()}
     problems = rules.rate_order_problems({**in_force, customer_class: hourly_fen})
     if problems:
-        raise CatalogueError(_(problems[0]), "hourly")
+        raise CatalogueError("rate_order", problems[0], "hourly")
     instrument.rates.append(rate)
     _touch(instrument, actor, "rate.added", customer_class=customer_class,
            hourly_fen=hourly_fen, valid_from=valid_from.isoformat())
@@ -93,7 +90,8 @@ def set_opening_hours(instrument: Instrument, intervals_by_weekday: dict, actor:
 def add_exception(instrument: Instrument, *, day, opens, closes, reason: str,
                   actor: User) -> OpeningException:
     if any(e.day == day for e in instrument.exceptions):
-        raise CatalogueError(_("There is already an exception for that day."), "day")
+        raise CatalogueError("exception_exists", _l("There is already an exception for that day."),
+                             "day")
     exception = OpeningException(day=day, opens=opens, closes=closes, reason=reason)
     instrument.exceptions.append(exception)
     _touch(instrument, actor, "opening_exception.added", day=day.isoformat(), reason=reason)
@@ -109,7 +107,7 @@ def add_blackout(instrument: Instrument, *, start_at: datetime, end_at: datetime
                  actor: User) -> Blackout:
     """start_at/end_at are aware UTC (converted from the instrument's local time)."""
     if end_at <= start_at:
-        raise CatalogueError(_("The end must be after the start."), "end")
+        raise CatalogueError("negative_duration", _l("The end must be after the start."), "end")
     blackout = Blackout(start_at=start_at, end_at=end_at, reason=reason, created_by_id=actor.id)
     instrument.blackouts.append(blackout)
     _touch(instrument, actor, "blackout.added", start=start_at.isoformat(),
@@ -130,7 +128,7 @@ def set_photo(instrument: Instrument, data: bytes, actor: User) -> None:
     """Store a checked image (magic bytes, size) under UPLOAD_DIR with a random name."""
     problem = rules.photo_problem(data)
     if problem:
-        raise CatalogueError(_(problem), "photo")
+        raise CatalogueError("bad_photo", problem, "photo")
     extension = rules.PHOTO_EXTENSIONS[rules.image_kind(data[:16])]
     name = f"{instrument.id}-{secrets.token_hex(8)}.{extension}"
     os.makedirs(photo_dir(), exist_ok=True)
@@ -159,7 +157,7 @@ def _managers(organisation_id: int) -> list[User]:
 def _reminded_today(email: str, now: datetime) -> bool:
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     return db.session.scalar(select(OutboxMessage.id).where(
-        OutboxMessage.kind == REMINDER_KIND, OutboxMessage.recipient == email,
+        OutboxMessage.kind == notifications.REMINDER_KIND, OutboxMessage.recipient == email,
         OutboxMessage.created_at >= day_start).limit(1)) is not None
 
 
@@ -174,16 +172,6 @@ def queue_stale_reminders(console_url: str, now: datetime | None = None) -> int:
         for manager in _managers(org_id):
             if _reminded_today(manager.email, now):
                 continue
-            _queue_reminder(manager, instruments, console_url)
+            notifications.notify_stale(manager, instruments, console_url)
             queued += 1
     return queued
-
-
-def _queue_reminder(manager: User, instruments: list[Instrument], console_url: str) -> None:
-    with force_locale(manager.locale):
-        lines = "\n".join(f"- {i.display_name(manager.locale)} (#{i.id})" for i in instruments)
-        queue_message(manager.email, _("Please review your instrument information"),
-                      "\n".join([_("These instruments were not reviewed for %(days)d days:",
-                                   days=rules.STALE_AFTER_DAYS), lines,
-                                 _("Review them at %(url)s", url=console_url)]),
-                      kind=REMINDER_KIND)

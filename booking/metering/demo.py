@@ -14,9 +14,9 @@ from sqlalchemy import exists, func, insert, select
 
 from booking.accounts.models import Role, User
 from booking.bookings import rules
+from booking.bookings.calendar import opening_calendar
 from booking.bookings.demo import DAYS_BACK
 from booking.bookings.models import Booking
-from booking.bookings.services import opening_calendar
 from booking.core.clock import now_utc
 from booking.extensions import db
 from booking.instruments.models import Instrument

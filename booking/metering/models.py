@@ -13,6 +13,17 @@ from booking.instruments.models import Instrument
 from booking.metering.rules import SOURCES, used_minutes
 
 
+def can_record_usage(user: User, instrument: Instrument) -> bool:
+    """Managers of the owning organisation enter and correct sessions."""
+    return user.is_authenticated and user.can_manage_organisation(instrument.organisation_id)
+
+
+def can_check_in(user: User, booking: Booking) -> bool:
+    """The booking's user, or the lab's managers, start and end its session."""
+    return user.is_authenticated and (user.id == booking.user_id or
+                                      can_record_usage(user, booking.instrument))
+
+
 class UsageSession(TimestampMixin, db.Model):
     """One use of an instrument. Never edited once closed: a manager's correction adds a row
     whose `corrects_id` names the replaced one (`void` when the use did not happen at all).

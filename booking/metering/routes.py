@@ -1,8 +1,5 @@
 """Kiosk page at the instrument, and the lab manager's usage page (entries, corrections,
 instrument tokens)."""
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,6 +7,7 @@ from flask_login import current_user, login_required
 from booking.accounts import attempts
 from booking.accounts.services import authenticate, get_user_by_email
 from booking.bookings.models import Booking
+from booking.core.clock import from_local
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm
@@ -17,15 +15,11 @@ from booking.extensions import db, limiter
 from booking.instruments.models import Instrument
 from booking.metering import services
 from booking.metering.forms import CorrectionForm, InstrumentTokenForm, KioskForm, KioskPairForm, SessionForm
-from booking.metering.models import InstrumentToken, UsageSession
+from booking.metering.models import InstrumentToken, UsageSession, can_record_usage
 
 bp = Blueprint("metering", __name__)
 
 KIOSK_COOKIE = "kiosk_token"
-
-
-def _refusal(exc: services.MeteringRefused) -> str:
-    return " ".join(_(p.message) for p in exc.problems)
 
 
 def _kiosk_message(action: str, session: UsageSession) -> str:
@@ -77,7 +71,7 @@ def kiosk():
                 action, result = services.kiosk_action(instrument, user,
                                                        form.walk_up_minutes.data)
             except services.MeteringRefused as exc:
-                flash(_refusal(exc), "danger")
+                flash(exc.text(), "danger")
             else:
                 flash(_kiosk_message(action, result), "success")
         commit()
@@ -90,12 +84,8 @@ def kiosk():
 # --- manager's usage page ----------------------------------------------------------------------
 def _instrument(instrument_id: int) -> Instrument:
     instrument = db.session.get(Instrument, instrument_id) or abort(404)
-    require(services.can_record(current_user, instrument))
+    require(can_record_usage(current_user, instrument))
     return instrument
-
-
-def _utc(local: datetime | None, tz: str) -> datetime | None:
-    return local.replace(tzinfo=ZoneInfo(tz)).astimezone(ZoneInfo("UTC")) if local else None
 
 
 def _usage_page(instrument: Instrument, form=None, token_form=None, new_secret=None):
@@ -121,11 +111,11 @@ def usage(instrument_id):
         else:
             try:
                 services.record_session(instrument, user,
-                                        start=_utc(form.start.data, instrument.timezone),
-                                        end=_utc(form.end.data, instrument.timezone),
+                                        start=from_local(form.start.data, instrument.timezone),
+                                        end=from_local(form.end.data, instrument.timezone),
                                         actor=current_user, source="manager", booking=booking)
             except services.MeteringRefused as exc:
-                flash(_refusal(exc), "danger")
+                flash(exc.text(), "danger")
             else:
                 commit()
                 flash(_("Session recorded."), "success")
@@ -142,13 +132,14 @@ def correct(session_id):
     if not form.validate_on_submit():
         flash(_("Give a reason for the correction."), "danger")
         return redirect(url_for("metering.usage", instrument_id=instrument.id))
-    start = _utc(form.start.data, instrument.timezone) or original.started_at
-    end = _utc(form.end.data, instrument.timezone) or original.ended_at
+    start = from_local(form.start.data, instrument.timezone) if form.start.data else \
+        original.started_at
+    end = from_local(form.end.data, instrument.timezone) if form.end.data else original.ended_at
     try:
         services.correct_session(original, start=start, end=end, actor=current_user,
                                  note=form.note.data, void=form.void.data)
     except services.MeteringRefused as exc:
-        flash(_refusal(exc), "danger")
+        flash(exc.text(), "danger")
     else:
         commit()
         flash(_("Correction recorded; the original stays in the history."), "success")

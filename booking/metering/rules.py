@@ -4,19 +4,12 @@ Sessions are facts: who used which instrument from when to when, and how it was 
 A correction is a new session that points at the one it replaces; the effective sessions are
 the ones no later row corrects (and that are not a "void" correction).
 """
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from booking.core.problems import _l
+from booking.core.problems import Problem, _l
 
 SOURCES = ("kiosk", "manager", "api")
 NO_SHOW_GRACE = timedelta(minutes=30)  # a booking without a session by end + grace is a no-show
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    message: str  # English msgid; whoever shows it translates it
 
 
 def _overlaps(a_start: datetime, a_end: datetime | None, b_start: datetime,

@@ -7,16 +7,17 @@ from blinker import Namespace
 from sqlalchemy import exists, or_, select
 
 from booking.accounts.models import User, hash_token
-from booking.bookings import services as bookings_services
 from booking.bookings.models import Booking
+from booking.bookings.qualifications import note_qualification_used
+from booking.bookings.requests import move_booking
 from booking.bookings.rules import OCCUPYING_STATES
 from booking.core import audit
 from booking.core.clock import now_utc
+from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.metering import rules
 from booking.metering.models import InstrumentToken, UsageSession
-from booking.metering.rules import _l
 
 signals = Namespace()
 #: Sent after a session is closed (check-out or manager entry), with `session=`. Billing
@@ -24,16 +25,15 @@ signals = Namespace()
 session_closed = signals.signal("usage-session-closed")
 
 
-class MeteringRefused(Exception):
-    """The session breaks one or more metering rules (all of them are listed)."""
+class MeteringRefused(Refused):
+    """The session breaks one or more metering rules (all of them are listed); one that
+    overlaps another session or a booking is a conflict (409)."""
 
-    def __init__(self, problems: list[rules.Problem]):
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = problems
+    conflicts = frozenset({"session_overlap", "booking_clash"})
 
 
 def _refuse(code: str, message: str):
-    raise MeteringRefused([rules.Problem(code, message)])
+    raise MeteringRefused.one(code, message)
 
 
 # --- queries -----------------------------------------------------------------------------------
@@ -80,17 +80,6 @@ def upcoming_bookings(instrument: Instrument, user: User, now: datetime) -> list
         .order_by(Booking.start_at)))
 
 
-# --- permissions -------------------------------------------------------------------------------
-def can_record(user: User, instrument: Instrument) -> bool:
-    """Managers of the owning organisation enter and correct sessions."""
-    return user.is_authenticated and user.can_manage_organisation(instrument.organisation_id)
-
-
-def can_check_in(user: User, booking: Booking) -> bool:
-    return user.is_authenticated and (user.id == booking.user_id or
-                                      can_record(user, booking.instrument))
-
-
 # --- check-in and check-out --------------------------------------------------------------------
 def _check_free(instrument_id: int, start: datetime, end: datetime,
                 booking_id: int | None, exclude_session: int | None = None) -> None:
@@ -106,7 +95,7 @@ def _note_use(instrument_id: int, user_id: int, booking: Booking | None, at: dat
     """Using the instrument oneself keeps one's qualification from lapsing (staff-operated
     送样 sessions are the staff's use, not the customer's)."""
     if booking is None or booking.mode == "self_operated":
-        bookings_services.note_qualification_used(instrument_id, user_id, at)
+        note_qualification_used(instrument_id, user_id, at)
 
 
 def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
@@ -123,7 +112,7 @@ def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
                            recorded_by_id=actor.id)
     db.session.add(session)
     _note_use(booking.instrument_id, booking.user_id, booking, now)
-    bookings_services.move_booking(booking, "in_use", actor, source=source)
+    move_booking(booking, "in_use", actor, source=source)
     db.session.flush()
     audit.record("usage.checked_in", actor=actor, obj=session, booking_id=booking.id)
     return session
@@ -159,7 +148,7 @@ def check_out(session: UsageSession, *, actor: User) -> UsageSession:
                                                 session.ended_at, booking.id)]
         session.overrun = rules.overran(booking.end_at, session.ended_at, starts)
         if booking.state == "in_use":
-            bookings_services.move_booking(booking, "completed", actor, overrun=session.overrun)
+            move_booking(booking, "completed", actor, overrun=session.overrun)
     db.session.flush()
     audit.record("usage.checked_out", actor=actor, obj=session, minutes=session.minutes,
                  overrun=session.overrun)
@@ -180,12 +169,12 @@ def record_session(instrument: Instrument, user: User, *, start: datetime, end: 
     """A finished session entered afterwards (manager form, instrument PC, API)."""
     problems = rules.interval_problems(start, end, now_utc())
     if booking is not None and booking.instrument_id != instrument.id:
-        problems.append(rules.Problem("wrong_instrument",
+        problems.append(Problem("wrong_instrument",
                                       _l("The booking is for another instrument.")))
     if booking is not None and booking.user_id != user.id:
-        problems.append(rules.Problem("wrong_user", _l("The booking belongs to another user.")))
+        problems.append(Problem("wrong_user", _l("The booking belongs to another user.")))
     if booking is None and user.organisation_id != instrument.organisation_id:
-        problems.append(rules.Problem(
+        problems.append(Problem(
             "walk_up_external", _l("Walk-up use without a booking is for internal users only.")))
     if problems:
         raise MeteringRefused(problems)
@@ -198,7 +187,7 @@ def record_session(instrument: Instrument, user: User, *, start: datetime, end: 
     if booking is not None:
         for target in ("in_use", "completed"):
             if booking.state in ("approved", "in_use") and booking.state != target:
-                bookings_services.move_booking(booking, target, actor, source=source)
+                move_booking(booking, target, actor, source=source)
     db.session.flush()
     audit.record("usage.recorded", actor=actor, obj=session, start=start.isoformat(),
                  end=end.isoformat(), source=source)
@@ -214,7 +203,7 @@ def correct_session(original: UsageSession, *, start: datetime, end: datetime | 
     if not void:
         problems = rules.interval_problems(start, end, now_utc())
         if end is None:
-            problems.append(rules.Problem("open_end", _l("A corrected session needs an end.")))
+            problems.append(Problem("open_end", _l("A corrected session needs an end.")))
         if problems:
             raise MeteringRefused(problems)
         _check_free(original.instrument_id, start, end, original.booking_id,
@@ -241,7 +230,7 @@ def mark_no_shows(now: datetime | None = None) -> int:
         Booking.state == "approved", Booking.end_at <= now - rules.NO_SHOW_GRACE,
         ~has_session).order_by(Booking.id)).all()
     for booking in late:
-        bookings_services.move_booking(booking, "no_show", None)
+        move_booking(booking, "no_show", None)
     return len(late)
 
 

@@ -1,5 +1,4 @@
-"""A snapshot as a table (CSV with a BOM for Excel, or XLSX)."""
-from booking.core.tables import csv_bytes, xlsx_bytes
+"""A snapshot as a table (core.tables writes it as CSV or XLSX)."""
 from booking.rankings.forms import GRADE_LABELS, INDICATOR_LABELS
 from booking.rankings.models import RankingSnapshot
 from booking.rankings.policy import INDICATORS
@@ -14,13 +13,3 @@ def table(snapshot: RankingSnapshot) -> list[list]:
             + [row["indicators"][name] for name in INDICATORS]
             + [row["points"][name] for name in INDICATORS] for row in snapshot.rows]
     return [header, *rows]
-
-
-def as_csv(snapshot: RankingSnapshot) -> bytes:
-    header, *rows = table(snapshot)
-    return csv_bytes(header, rows)
-
-
-def as_xlsx(snapshot: RankingSnapshot) -> bytes:
-    header, *rows = table(snapshot)
-    return xlsx_bytes(snapshot.period, header, rows, freeze="D2")

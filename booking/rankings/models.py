@@ -67,5 +67,19 @@ class RankingSnapshot(TimestampMixin, db.Model):
     def is_published(self) -> bool:
         return self.published_at is not None
 
+    @staticmethod
+    def can_manage(user) -> bool:
+        """Computing, publishing, reward pools and the ranking policy: bureau staff."""
+        return user.is_authenticated and user.is_bureau
+
+    def can_view(self, user) -> bool:
+        return self.is_published or self.can_manage(user)
+
+    def can_view_scorecard(self, user, org_id: int) -> bool:
+        """Bureau staff see every scorecard; an institution's lab managers see their own once
+        the ranking is published."""
+        return self.can_manage(user) or (user.is_authenticated and self.is_published and
+                                         org_id in user.managed_organisation_ids())
+
     def row_for(self, org_id: int) -> dict | None:
         return next((row for row in self.rows if row["org_id"] == org_id), None)

@@ -103,6 +103,9 @@ def _grade_problems(rules: dict) -> list[Problem]:
     return problems
 
 
+WITHIN_GRADE = ("score", "equal")
+
+
 def _reward_problems(rules: dict) -> list[Problem]:
     rewards = rules.get("rewards") or {}
     problems = []
@@ -114,6 +117,9 @@ def _reward_problems(rules: dict) -> list[Problem]:
             problems.append(Problem("reward_grade", _l(
                 "Reward grade %(grade)s needs a known grade and a weight above 0."),
                 {"grade": grade}))
+    if rewards.get("within_grade", "score") not in WITHIN_GRADE:
+        problems.append(Problem("within_grade", _l(
+            "Within a grade, rewards are split by score or equally.")))
     cap = _number(rewards.get("max_share_per_institution"))
     if cap is None or not 0 < cap <= 1:
         problems.append(Problem("reward_cap", _l(

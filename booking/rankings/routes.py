@@ -1,10 +1,11 @@
 """Rankings: public page, bureau dashboard, scorecards, policy weights, exports, ratings."""
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from booking.core import tables
 from booking.core.clock import last_complete_quarter, local_today
-from booking.core.money import yuan_to_fen
+from booking.core.money import fen_to_yuan, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm
@@ -19,6 +20,7 @@ from booking.rankings.forms import (
     RewardPoolForm,
     policy_form,
 )
+from booking.rankings.models import RankingSnapshot
 from booking.rankings.policy import INDICATORS
 from booking.rankings.rules import largest_gaps, parse_period
 
@@ -36,7 +38,7 @@ def _labels():
 
 def _snapshot_or_404(period: str):
     snapshot = services.get_snapshot(period.upper())
-    if snapshot is None or not services.can_view_snapshot(current_user, snapshot):
+    if snapshot is None or not snapshot.can_view(current_user):
         abort(404)
     return snapshot
 
@@ -66,22 +68,18 @@ def public():
 @bp.route("/rankings/<period>/export.<fmt>")
 def export_snapshot(period, fmt):
     snapshot = _snapshot_or_404(period)
-    if fmt == "csv":
-        body, mimetype = export.as_csv(snapshot), "text/csv; charset=utf-8"
-    elif fmt == "xlsx":
-        body = export.as_xlsx(snapshot)
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
+    if fmt not in tables.FORMATS:
         abort(404)
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f"attachment; filename=ranking-{snapshot.period}.{fmt}"})
+    header, *rows = export.table(snapshot)
+    return tables.download(fmt, f"ranking-{snapshot.period}", header, rows, freeze="D2",
+                           sheet=snapshot.period)
 
 
 # --- bureau dashboard ------------------------------------------------------------------------
 @bp.route("/bureau/rankings")
 @login_required
 def dashboard():
-    require(services.can_manage_rankings(current_user))
+    require(RankingSnapshot.can_manage(current_user))
     all_snapshots = services.snapshots()
     wanted = request.args.get("period", "").upper()
     snapshot = next((s for s in all_snapshots if s.period == wanted), None) or \
@@ -90,7 +88,7 @@ def dashboard():
     sort = sort if sort in SORT_KEYS else "rank"
     compute_form = ComputeForm(period=snapshot.period if snapshot else
                                last_complete_quarter(local_today()).label)
-    pool_form = RewardPoolForm(amount_yuan=snapshot.reward_pool_fen / 100 if snapshot else 0)
+    pool_form = RewardPoolForm(amount_yuan=fen_to_yuan(snapshot.reward_pool_fen) if snapshot else 0)
     return render_template("rankings/dashboard.html", snapshot=snapshot,
                            snapshots=all_snapshots, rows=_sorted_rows(snapshot, sort),
                            sort=sort, trend=_trend(snapshot) if snapshot else {},
@@ -125,7 +123,7 @@ def _chart_data(snapshot) -> dict:
 @bp.route("/bureau/rankings/compute", methods=["POST"])
 @login_required
 def compute():
-    require(services.can_manage_rankings(current_user))
+    require(RankingSnapshot.can_manage(current_user))
     form = ComputeForm()
     if not form.validate_on_submit():
         for error in form.period.errors:
@@ -134,7 +132,7 @@ def compute():
     try:
         snapshot = services.compute_snapshot(form.period.data, current_user)
     except services.RankingError as exc:
-        flash(str(exc), "danger")
+        flash(exc.text(), "danger")
         return redirect(url_for("rankings.dashboard", period=form.period.data))
     commit()
     flash(_("Ranking of %(period)s computed: %(count)s institutions. Review it, then publish.",
@@ -145,13 +143,13 @@ def compute():
 @bp.route("/bureau/rankings/<period>/publish", methods=["POST"])
 @login_required
 def publish(period):
-    require(services.can_manage_rankings(current_user))
+    require(RankingSnapshot.can_manage(current_user))
     snapshot = _snapshot_or_404(period)
     if PostForm().validate_on_submit():
         try:
             services.publish_snapshot(snapshot, current_user)
         except services.RankingError as exc:
-            flash(str(exc), "danger")
+            flash(exc.text(), "danger")
         else:
             commit()
             flash(_("Ranking of %(period)s published.", period=snapshot.period), "success")
@@ -161,7 +159,7 @@ def publish(period):
 @bp.route("/bureau/rankings/<period>/pool", methods=["POST"])
 @login_required
 def reward_pool(period):
-    require(services.can_manage_rankings(current_user))
+    require(RankingSnapshot.can_manage(current_user))
     form = RewardPoolForm()
     if not form.validate_on_submit():
         flash(_("Enter the reward pool as an amount in CNY of 0 or more."), "danger")
@@ -169,7 +167,7 @@ def reward_pool(period):
     try:
         services.set_reward_pool(period, yuan_to_fen(form.amount_yuan.data), current_user)
     except services.RankingError as exc:
-        flash(str(exc), "danger")
+        flash(exc.text(), "danger")
     else:
         commit()
         flash(_("Reward pool saved."), "success")
@@ -181,7 +179,7 @@ def reward_pool(period):
 @login_required
 def scorecard(period, org_id):
     snapshot = _snapshot_or_404(period)
-    require(services.can_view_scorecard(current_user, org_id, snapshot))
+    require(snapshot.can_view_scorecard(current_user, org_id))
     row = snapshot.row_for(org_id)
     if row is None:
         abort(404)
@@ -212,7 +210,7 @@ def my_scorecard():
 @bp.route("/bureau/rankings/policy", methods=["GET", "POST"])
 @login_required
 def policy():
-    require(services.can_manage_rankings(current_user))
+    require(RankingSnapshot.can_manage(current_user))
     draft = services.draft_policy()
     form = policy_form((draft or services.current_policy()).rules)
     problems = []
@@ -234,15 +232,15 @@ def policy():
 @bp.route("/bureau/rankings/policy/publish", methods=["POST"])
 @login_required
 def publish_policy():
-    require(services.can_manage_rankings(current_user))
+    require(RankingSnapshot.can_manage(current_user))
     draft = services.draft_policy()
     if draft is None:
         abort(404)
     if PostForm().validate_on_submit():
         try:
             services.publish_policy(draft, current_user)
-        except (services.RankingError, services.PolicyRefused) as exc:
-            flash(str(exc), "danger")
+        except services.RankingError as exc:
+            flash(exc.text(), "danger")
         else:
             commit()
             flash(_("Policy version %(version)s published.", version=draft.version), "success")

@@ -16,14 +16,14 @@ rank(indicators_by_org, rules) -> rows
 
 split_rewards(rows, pool_fen, rules) -> (rewards by org, remainder)
     Eligible grades only; each unit's claim is grade weight x score; shares pro rata to
-    claims, capped at max_share_per_institution of the pool; what the cap cuts off goes to
+    claims (or, with within_grade = "equal", to the grade weight alone), capped at
+    max_share_per_institution of the pool; what the cap cuts off goes to
     the uncapped units pro rata (water-filling), and is the remainder only when every unit is
     capped. Whole fen by the largest-remainder method: the awards
     plus the remainder are exactly the pool.
 """
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from fractions import Fraction
 
 from booking.core import clock
@@ -205,8 +205,9 @@ def _threshold(grades: dict, grade: str) -> Fraction:
 def split_rewards(rows: list[Row], pool_fen: int, rules: dict) -> tuple[dict[int, int], int]:
     """Rewards in whole fen by org id, and the remainder; their sum is exactly the pool."""
     rewards_rules = rules["rewards"]
+    by_score = rewards_rules.get("within_grade", "score") == "score"  # else equal in a grade
     claims = {row.org_id: Fraction(rewards_rules["grade_weight"][row.grade]) *
-              Fraction(str(row.score)) for row in rows
+              (Fraction(str(row.score)) if by_score else 1) for row in rows
               if row.grade in rewards_rules["eligible_grades"] and row.score > 0}
     total = sum(claims.values())
     awards = dict.fromkeys((row.org_id for row in rows), 0)

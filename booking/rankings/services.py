@@ -2,16 +2,16 @@
 commit: the route or command commits once. Rankings only read the other areas' tables."""
 from collections.abc import Callable
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from booking.accounts.models import User
 from booking.core import audit
 from booking.core.clock import now_utc
+from booking.core.problems import Refused, _l
 from booking.extensions import db
 from booking.rankings import indicators
 from booking.rankings.models import RankingPolicy, RankingSnapshot, RewardPool
-from booking.rankings.policy import Problem, policy_problems, with_settings
+from booking.rankings.policy import policy_problems, with_settings
 from booking.rankings.rules import (
     Period,
     Row,
@@ -21,32 +21,12 @@ from booking.rankings.rules import (
 )
 
 
-class RankingError(Exception):
-    """A workflow refused; the message is for the person (already translated)."""
+class RankingError(Refused):
+    """A ranking workflow refused (a published ranking or policy never changes)."""
 
 
-class PolicyRefused(Exception):
-    def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = problems
-
-
-# --- permissions -----------------------------------------------------------------------------
-def can_manage_rankings(user: User) -> bool:
-    return user.is_authenticated and user.is_bureau
-
-
-def can_view_scorecard(user: User, org_id: int, snapshot: RankingSnapshot) -> bool:
-    """Bureau staff see every scorecard; an institution's lab managers see their own once the
-    ranking is published."""
-    if not user.is_authenticated:
-        return False
-    return user.is_bureau or (snapshot.is_published and
-                              org_id in user.managed_organisation_ids())
-
-
-def can_view_snapshot(user: User, snapshot: RankingSnapshot) -> bool:
-    return snapshot.is_published or can_manage_rankings(user)
+class PolicyRefused(RankingError):
+    """The ranking policy's settings are not usable: every problem is listed."""
 
 
 # --- policy ----------------------------------------------------------------------------------
@@ -84,7 +64,8 @@ def save_draft(weights: dict[str, int], targets: dict[str, float], actor: User) 
 
 def publish_policy(draft: RankingPolicy, actor: User) -> None:
     if draft.is_published:
-        raise RankingError(_("Version %(version)s is already published.", version=draft.version))
+        raise RankingError.one("published", _l("Version %(version)s is already published."),
+                               version=draft.version)
     problems = policy_problems(draft.rules)
     if problems:
         raise PolicyRefused(problems)
@@ -98,8 +79,8 @@ def get_period(text: str) -> Period:
     try:
         return parse_period(text)
     except ValueError as exc:
-        raise RankingError(_("%(text)s is not a period: use YYYY or YYYYQn, e.g. 2026Q3.",
-                             text=text)) from exc
+        raise RankingError.one("bad_period", _l(
+            "%(text)s is not a period: use YYYY or YYYYQn, e.g. 2026Q3."), text=text) from exc
 
 
 def get_snapshot(period: str) -> RankingSnapshot | None:
@@ -128,8 +109,8 @@ def compute_snapshot(period_text: str, actor: User | None = None,
     period = get_period(period_text)
     existing = get_snapshot(period.label)
     if existing is not None and existing.is_published:
-        raise RankingError(_("The ranking of %(period)s is published and cannot change.",
-                             period=period.label))
+        raise RankingError.one("published", _l(
+            "The ranking of %(period)s is published and cannot change."), period=period.label)
     policy = current_policy()
     facts = indicators.compute(period, policy.rules, progress)
     rows = rank(facts, policy.rules)
@@ -158,8 +139,8 @@ def _as_rows(rows: list[dict]) -> list[Row]:
 
 def publish_snapshot(snapshot: RankingSnapshot, actor: User | None) -> None:
     if snapshot.is_published:
-        raise RankingError(_("The ranking of %(period)s is already published.",
-                             period=snapshot.period))
+        raise RankingError.one("published", _l("The ranking of %(period)s is already published."),
+                               period=snapshot.period)
     snapshot.published_at = now_utc()
     snapshot.published_by_id = actor.id if actor else None
     audit.record("ranking.published", actor=actor, obj=snapshot, period=snapshot.period)
@@ -175,8 +156,8 @@ def set_reward_pool(period_text: str, amount_fen: int, actor: User | None) -> No
     period = get_period(period_text)
     snapshot = get_snapshot(period.label)
     if snapshot is not None and snapshot.is_published:
-        raise RankingError(_("The ranking of %(period)s is published: its rewards are final.",
-                             period=period.label))
+        raise RankingError.one("published", _l(
+            "The ranking of %(period)s is published: its rewards are final."), period=period.label)
     pool = db.session.scalar(select(RewardPool).where(RewardPool.period == period.label))
     if pool is None:
         pool = RewardPool(period=period.label, amount_fen=amount_fen)

@@ -4,7 +4,7 @@
 def connect_signals() -> None:
     """Vouchers answer billing's questions: what a voucher pays of a quote, and the share
     reserved on each invoice being issued (billing knows nothing of vouchers)."""
-    from booking.billing.services import invoice_issuing, quote_requested
+    from booking.billing.signals import invoice_issuing, quote_requested
     from booking.subsidies import redemptions
 
     invoice_issuing.connect(redemptions.answer_invoice_issuing)

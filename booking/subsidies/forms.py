@@ -18,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from booking.core.money import yuan_to_fen
+from booking.core.money import fen_to_yuan, yuan_to_fen
 from booking.subsidies.policy import (
     ENTERPRISE_CLASSES,
     LINK_KINDS,
@@ -48,10 +48,6 @@ def fen_or_none(yuan: Decimal | None) -> int | None:
     return None if yuan is None else yuan_to_fen(yuan)
 
 
-def yuan(fen: int | None) -> Decimal | None:
-    return None if fen is None else Decimal(fen) / 100
-
-
 class ApplicationForm(FlaskForm):
     amount = DecimalField(_l("Amount applied for (yuan)"), validators=[
         InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("100000000"))], **_yuan)
@@ -73,9 +69,9 @@ class ApplicationForm(FlaskForm):
 
     def fill_from(self, org) -> None:
         self.staff_count.data = org.staff_count
-        self.annual_revenue.data = yuan(org.annual_revenue_fen)
-        self.total_assets.data = yuan(org.total_assets_fen)
-        self.registered_capital.data = yuan(org.registered_capital_fen)
+        self.annual_revenue.data = fen_to_yuan(org.annual_revenue_fen)
+        self.total_assets.data = fen_to_yuan(org.total_assets_fen)
+        self.registered_capital.data = fen_to_yuan(org.registered_capital_fen)
         self.founded_on.data = org.founded_on
 
     def declaration(self) -> dict:
@@ -144,9 +140,9 @@ class PolicyForm(FlaskForm):
         for code in ENTERPRISE_CLASSES:
             spec = rules["classes"].get(code, {})
             getattr(self, f"{code}_rate").data = Decimal(str(spec.get("rate", 0)))
-            getattr(self, f"{code}_cap").data = yuan(spec.get("cap_per_year_fen", 0))
-        self.per_application.data = yuan(rules["caps"]["per_application_fen"])
-        self.annual_pool.data = yuan(rules["budget"]["annual_pool_fen"])
+            getattr(self, f"{code}_cap").data = fen_to_yuan(spec.get("cap_per_year_fen", 0))
+        self.per_application.data = fen_to_yuan(rules["caps"]["per_application_fen"])
+        self.annual_pool.data = fen_to_yuan(rules["budget"]["annual_pool_fen"])
         for n, share in enumerate(rules["budget"]["quarterly_batches"], start=1):
             getattr(self, f"batch_{n}").data = Decimal(str(share))
         self.validity.data = rules["validity"]
@@ -157,7 +153,7 @@ class PolicyForm(FlaskForm):
         self.non_local_provider_factor.data = Decimal(str(services["non_local_provider_factor"]))
         self.sample_rate.data = Decimal(str(rules["oversight"]["sample_rate"]))
         self.reward_rate.data = Decimal(str(rules["provider_reward"]["rate_of_voucher_turnover"]))
-        self.reward_cap.data = yuan(rules["provider_reward"]["cap_per_provider_per_year_fen"])
+        self.reward_cap.data = fen_to_yuan(rules["provider_reward"]["cap_per_provider_per_year_fen"])
 
     def updated_rules(self, rules: dict) -> dict:
         """A copy of `rules` with this form's values (decimals kept as strings)."""

@@ -202,6 +202,7 @@ class Reimbursement(TimestampMixin, db.Model):
         UniqueConstraint("provider_id", "period", name="uq_reimbursements_provider_period"),
         CheckConstraint(f"state IN {STATEMENT_STATES!r}", name="state"),
         CheckConstraint("reward_fen >= 0", name="reward"),
+        CheckConstraint("clawback_fen >= 0", name="clawback"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -210,6 +211,8 @@ class Reimbursement(TimestampMixin, db.Model):
     policy_id: Mapped[int] = mapped_column(ForeignKey("subsidy_policies.id"))
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     reward_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    # reward of earlier statements of the year taken back, when refunds shrank the year's net
+    clawback_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     redemption_count: Mapped[int] = mapped_column(default=0)
     state: Mapped[str] = mapped_column(String(8), default="pending")
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -220,4 +223,8 @@ class Reimbursement(TimestampMixin, db.Model):
 
     @property
     def total_fen(self) -> int:
-        return self.amount_fen + self.reward_fen
+        return self.amount_fen + self.reward_fen - self.clawback_fen
+
+    @property
+    def net_reward_fen(self) -> int:
+        return self.reward_fen - self.clawback_fen

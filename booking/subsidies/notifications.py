@@ -1,23 +1,15 @@
-"""What applicants are told about their vouchers. Each message is composed inside the
-applicant's locale (not the deciding bureau user's) and queued in the same transaction."""
-from flask_babel import force_locale
+"""What applicants are told about their vouchers, in the applicant's locale (not the deciding
+bureau user's), queued in the same transaction."""
 from flask_babel import gettext as _
 
 from booking.core.money import format_cny
-from booking.core.notifications import queue_message
+from booking.core.notifications import notify
 from booking.subsidies.models import Voucher
 from booking.subsidies.rules import percent
 
 
-def _queue(voucher: Voucher, kind: str, compose) -> None:
-    applicant = voucher.applicant
-    with force_locale(applicant.locale):
-        subject, body = compose()
-        queue_message(applicant.email, subject, body, kind=kind)
-
-
 def notify_approved(voucher: Voucher) -> None:
-    _queue(voucher, "voucher.decided", lambda: (
+    notify(voucher.applicant, "voucher.decided", lambda: (
         _("Your innovation voucher was approved"),
         _("Voucher %(id)s: %(amount)s at %(rate)s%% until the end of %(year)s.",
           id=voucher.id, amount=format_cny(voucher.face_value_fen), rate=percent(voucher.rate),
@@ -25,14 +17,14 @@ def notify_approved(voucher: Voucher) -> None:
 
 
 def notify_rejected(voucher: Voucher) -> None:
-    _queue(voucher, "voucher.decided", lambda: (
+    notify(voucher.applicant, "voucher.decided", lambda: (
         _("Your innovation voucher application was rejected"),
         _("Voucher application %(id)s was rejected: %(reason)s", id=voucher.id,
           reason=voucher.decision_reason)))
 
 
 def notify_lapsed(voucher: Voucher) -> None:
-    _queue(voucher, "voucher.lapsed", lambda: (
+    notify(voucher.applicant, "voucher.lapsed", lambda: (
         _("Your innovation voucher application has lapsed"),
         _("Voucher application %(id)s was still undecided when %(year)s ended: a year's "
           "quota cannot be granted in the next year. You may apply again under this year's "

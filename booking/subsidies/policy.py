@@ -17,8 +17,10 @@ SERVICE_TYPES = ("instrument_use", "testing", "rd_design", "commissioned_rd", "s
 RELATED_PARTY_KINDS = ("same_legal_person", "subordination", "co_construction", "equity_link")
 LINK_KINDS = ("subordination", "co_construction", "equity_link")
 VALIDITIES = ("calendar_year",)
+ALLOCATIONS = ("first_come_first_served", "bureau_choice")
 CLASS_LIMITS = ("max_staff", "max_revenue_fen", "max_assets_fen", "max_registered_capital_fen",
                 "max_age_days")
+CLASS_FLAGS = ("not_incorporated",)  # true: only a team that is not a legal person yet
 
 
 def load_default_rules(year: int) -> dict:
@@ -72,6 +74,8 @@ def _class_problems(classes: dict) -> list[str]:
                                         spec.get("cap_per_year_fen")))
         problems += [_amount_problem(f"classes.{code}.{key}", spec[key])
                      for key in CLASS_LIMITS if key in spec]
+        problems += [f"classes.{code}.{key} must be true or false"
+                     for key in CLASS_FLAGS if key in spec and not isinstance(spec[key], bool)]
     return [p for p in problems if p]
 
 
@@ -111,6 +115,8 @@ def validate_rules(rules: dict) -> list[str]:
             _amount_problem("provider_reward.cap_per_provider_per_year_fen",
                             reward.get("cap_per_provider_per_year_fen")),
         ]
+        if rules.get("budget", {}).get("allocation") not in ALLOCATIONS:
+            problems.append(f"budget.allocation must be one of {', '.join(ALLOCATIONS)}")
         if rules.get("validity") not in VALIDITIES:
             problems.append(f"validity must be one of {', '.join(VALIDITIES)}")
         if not services.get("provider_kinds"):
@@ -134,7 +140,7 @@ def class_rule(rules: dict, code: str) -> ClassRule | None:
     if spec is None:
         return None
     return ClassRule(code, Decimal(str(spec["rate"])), int(spec["cap_per_year_fen"]),
-                     {k: spec[k] for k in CLASS_LIMITS if k in spec})
+                     {k: spec[k] for k in CLASS_LIMITS + CLASS_FLAGS if k in spec})
 
 
 def class_rules(rules: dict) -> list[ClassRule]:

@@ -9,7 +9,7 @@ from booking.billing.models import Invoice
 from booking.core import audit
 from booking.core.clock import Period, PeriodError, now_utc, parse_period
 from booking.core.problems import Refused, _l
-from booking.core.tables import workbook_bytes
+from booking.core.tables import workbook_bytes, yuan
 from booking.extensions import db
 from booking.subsidies import rules
 from booking.subsidies.models import Redemption, Reimbursement
@@ -38,10 +38,14 @@ def _unbilled(end: datetime) -> list[Redemption]:
         Redemption.redeemed_at < end).order_by(Redemption.id)))
 
 
-def _reward_so_far(provider_id: int, year: int, statement_id: int | None) -> int:
-    return db.session.scalar(select(func.coalesce(func.sum(Reimbursement.reward_fen), 0)).where(
+def _year_so_far(provider_id: int, year: int, statement_id: int) -> tuple[int, int]:
+    """(net amount, reward) of the provider's other statements of the year."""
+    amount, reward = db.session.execute(select(
+        func.coalesce(func.sum(Reimbursement.amount_fen), 0),
+        func.coalesce(func.sum(Reimbursement.reward_fen - Reimbursement.clawback_fen), 0)).where(
         Reimbursement.provider_id == provider_id, Reimbursement.period.like(f"{year}Q%"),
-        Reimbursement.id != (statement_id or 0))) or 0
+        Reimbursement.id != statement_id)).one()
+    return amount, reward
 
 
 def _statement(provider_id: int, period: str, policy_id: int) -> Reimbursement:
@@ -74,8 +78,10 @@ def reimburse(period: str) -> list[Reimbursement]:
             entry.reimbursement_id = statement.id
         statement.amount_fen += sum(e.amount_fen for e in entries)
         statement.redemption_count += len(entries)
-        statement.reward_fen = rules.provider_reward_fen(
-            statement.amount_fen, policy.rules, _reward_so_far(provider_id, year, statement.id))
+        other_amount, other_reward = _year_so_far(provider_id, year, statement.id)
+        reward = rules.provider_reward_fen(other_amount + statement.amount_fen, policy.rules,
+                                           other_reward)
+        statement.reward_fen, statement.clawback_fen = max(reward, 0), max(-reward, 0)
         touched.append(statement)
     db.session.flush()
     if touched:
@@ -109,13 +115,15 @@ def export_xlsx(period: str) -> bytes:
     for statement in statements(period):
         provider = statement.provider
         summary.append([provider.name_zh, provider.credit_code, statement.period,
-                        statement.redemption_count, statement.amount_fen, statement.reward_fen,
-                        statement.total_fen, statement.state,
-                        statement.paid_at.isoformat() if statement.paid_at else ""])
-        details += [[provider.name_zh, number, entry.voucher_id, entry.entry, entry.amount_fen,
-                     entry.redeemed_at.isoformat()] for entry, number in entries_of(statement)]
+                        statement.redemption_count, yuan(statement.amount_fen),
+                        yuan(statement.reward_fen), yuan(statement.clawback_fen),
+                        yuan(statement.total_fen), statement.state, statement.paid_at])
+        details += [[provider.name_zh, number, entry.voucher_id, entry.entry,
+                     yuan(entry.amount_fen), entry.redeemed_at]
+                    for entry, number in entries_of(statement)]
     return workbook_bytes([
-        ("statements", ["provider", "credit code", "period", "entries", "voucher amount (fen)",
-                        "reward (fen)", "total (fen)", "state", "paid at"], summary),
-        ("entries", ["provider", "invoice", "voucher", "entry", "amount (fen)", "redeemed at"],
+        ("statements", ["provider", "credit code", "period", "entries", "voucher amount (CNY)",
+                        "reward (CNY)", "reward clawed back (CNY)", "total (CNY)", "state",
+                        "paid at"], summary),
+        ("entries", ["provider", "invoice", "voucher", "entry", "amount (CNY)", "redeemed at"],
          details)])

@@ -1,13 +1,14 @@
 """Voucher pages: an enterprise's vouchers and application, the bureau's review queue and
 policy editor, oversight dashboard and reimbursement statements."""
-from io import BytesIO
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from booking.accounts.models import Organisation
+from booking.core import tables
 from booking.core.clock import current_quarter, local_today
+from booking.core.money import fen_to_yuan
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, current_locale, query_int
@@ -36,7 +37,7 @@ bp = Blueprint("subsidies", __name__, url_prefix="/vouchers")
 def _labels():
     return {"class_label": lambda code: CLASS_LABELS.get(code, code), "percent": percent,
             "link_label": lambda kind: RELATED_LABELS.get(kind, kind),
-            "yuan_text": lambda fen: f"{fen // 100}.{fen % 100:02d}"}
+            "yuan_text": fen_to_yuan}
 
 
 def _flash_refusal(refused) -> None:
@@ -70,7 +71,7 @@ def my_vouchers():
             return redirect(url_for("subsidies.my_vouchers"))
     vouchers = services.vouchers_of(organisation)
     return render_template("subsidies/mine.html", form=form, vouchers=vouchers, policy=policy,
-                           check=check)
+                           check=check, classes=services.class_options(organisation, policy))
 
 
 # --- bureau: review --------------------------------------------------------------------------
@@ -295,6 +296,5 @@ def statement_paid(statement_id):
 def reimbursements_xlsx(period):
     require(Voucher.can_oversee(current_user))
     period = _quarter(period)
-    return send_file(BytesIO(reimbursements.export_xlsx(period)),
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=f"voucher-reimbursements-{period}.xlsx")
+    return tables.attachment(reimbursements.export_xlsx(period), "xlsx",
+                             f"voucher-reimbursements-{period}")

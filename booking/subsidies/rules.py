@@ -4,7 +4,7 @@
 each a Problem with a code and an English msgid (translated where it is shown). `subsidy_for`
 is the fen amount a voucher pays on one invoice.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal
 
@@ -45,6 +45,7 @@ class Enterprise:
     verified: bool = True
     bad_credit: bool = False
     sme_certified: bool = False
+    legal_person: bool = True  # False: a start-up team, not incorporated yet
     founded_on: date | None = None
     staff_count: int | None = None
     annual_revenue_fen: int | None = None
@@ -89,8 +90,28 @@ class Eligible:
 
 
 # --- enterprise ------------------------------------------------------------------------------
-def _age_days(founded_on: date | None, today: date) -> int:
-    return 0 if founded_on is None or founded_on > today else (today - founded_on).days
+SIZE_FIGURES = ("staff_count", "annual_revenue_fen", "total_assets_fen", "registered_capital_fen")
+
+
+def narrowed(profile: Enterprise, declared: dict) -> Enterprise:
+    """The facts an application is judged on: the verified profile, which a declaration may
+    narrow but never widen (DESIGN §6). A declared size figure counts only where it is larger
+    than the profile's, a declared founding date only where it is earlier; a figure the
+    profile lacks stays unknown (and fails any limit), whatever is declared."""
+    figures = {name: max(getattr(profile, name), declared[name])
+               for name in SIZE_FIGURES
+               if declared.get(name) is not None and getattr(profile, name) is not None}
+    founded = declared.get("founded_on")
+    if founded is not None and profile.founded_on is not None:
+        figures["founded_on"] = min(profile.founded_on, founded)
+    return replace(profile, **figures, project_already_funded=profile.project_already_funded or
+                   bool(declared.get("project_already_funded")))
+
+
+def _is_young(founded_on: date | None, today: date, max_age_days: int) -> bool:
+    """A missing or future founding date never makes a firm young."""
+    return founded_on is not None and founded_on <= today and \
+        (today - founded_on).days <= max_age_days
 
 
 def class_misses(enterprise: Enterprise, code: str, rules: dict, today: date) -> list[str]:
@@ -104,11 +125,16 @@ def class_misses(enterprise: Enterprise, code: str, rules: dict, today: date) ->
                "max_registered_capital_fen": enterprise.registered_capital_fen}
     misses = [key for key, limit in rule.limits.items()
               if key in figures and (figures[key] is None or figures[key] > limit)]
-    if "max_age_days" in rule.limits and (enterprise.founded_on is not None and _age_days(
-            enterprise.founded_on, today) > rule.limits["max_age_days"]):
+    if "max_age_days" in rule.limits and not _is_young(enterprise.founded_on, today,
+                                                       rule.limits["max_age_days"]):
         misses.append("max_age_days")
     if code == "sme_science_based" and not enterprise.sme_certified:
         misses.append("sme_certified")
+    if rule.limits.get("not_incorporated"):
+        if enterprise.legal_person:
+            misses.append("not_incorporated")
+    elif rules["eligibility"].get("independent_legal_person") and not enterprise.legal_person:
+        misses.append("independent_legal_person")
     return misses
 
 
@@ -128,6 +154,8 @@ _CRITERIA = {"max_staff": _l("staff count"), "max_revenue_fen": _l("annual reven
              "max_registered_capital_fen": _l("registered capital"),
              "max_age_days": _l("founding date"),
              "sme_certified": _l("science-based SME registration"),
+             "not_incorporated": _l("a team not yet incorporated"),
+             "independent_legal_person": _l("independent legal person"),
              "class": _l("enterprise class")}
 
 CLASS_NAMES = {"small_micro": _l("Small or micro enterprise"),
@@ -285,6 +313,16 @@ def approval_problems(amount_fen: int, allowance_fen: int, committed_fen: int,
     return problems
 
 
+def arrival_problems(earlier_waiting_fen: list[int], remainder_fen: int) -> list[Problem]:
+    """First come, first served (first fit in order of arrival): an application cannot be
+    approved while an earlier one that fits the batch's remaining budget waits."""
+    if any(amount <= remainder_fen for amount in earlier_waiting_fen):
+        return [Problem("earlier_waiting", _l(
+            "An earlier application that fits the remaining budget is waiting: decide it "
+            "first (first come, first served)"))]
+    return []
+
+
 def non_local_problems(amount_fen: int, non_local_committed_fen: int, rules: dict
                        ) -> list[Problem]:
     """Out-of-area enterprises share at most `non_local_share_cap` of the annual pool (Changping's
@@ -297,11 +335,15 @@ def non_local_problems(amount_fen: int, non_local_committed_fen: int, rules: dic
     return []
 
 
-def provider_reward_fen(turnover_fen: int, rules: dict, reward_so_far_fen: int) -> int:
-    """Provider reward: a share of voucher turnover, capped per provider per year."""
+def provider_reward_fen(net_year_fen: int, rules: dict, reward_so_far_fen: int) -> int:
+    """The reward a statement carries. A provider's reward for a year is min(cap, rate × its
+    net voucher turnover of the year so far, this statement included); the statement carries
+    what that adds to the rewards already on the year's other statements. When refunds shrink
+    the net, that is negative (a claw-back), never more than was paid."""
     reward = rules["provider_reward"]
-    share = round_fen(Decimal(max(turnover_fen, 0)) * Decimal(str(reward["rate_of_voucher_turnover"])))
-    return max(min(share, int(reward["cap_per_provider_per_year_fen"]) - reward_so_far_fen), 0)
+    share = round_fen(Decimal(max(net_year_fen, 0)) *
+                      Decimal(str(reward["rate_of_voucher_turnover"])))
+    return min(share, int(reward["cap_per_provider_per_year_fen"])) - reward_so_far_fen
 
 
 def sample_size(count: int, sample_rate: Decimal) -> int:

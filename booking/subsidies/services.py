@@ -15,7 +15,13 @@ from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.subsidies import notifications, rules
 from booking.subsidies.models import BUDGET_STATES, OrganisationLink, SubsidyPolicy, Voucher, VoucherBudget
-from booking.subsidies.policy import class_rule, diff_rules, load_default_rules, validate_rules
+from booking.subsidies.policy import (
+    class_rule,
+    class_rules,
+    diff_rules,
+    load_default_rules,
+    validate_rules,
+)
 
 
 class PolicyError(Refused):
@@ -31,12 +37,18 @@ class VoucherError(Refused):
     """A voucher workflow refused, with every reason; a decision already taken is a 409."""
 
     api_code = "voucher_refused"
-    conflicts = frozenset({"state"})
+    conflicts = frozenset({"state", "lapsed"})
 
 
 def _decidable(voucher: Voucher, target: str) -> None:
-    if not rules.voucher_may_become(voucher.state, target):
+    """Only an undecided application of the current year may be decided: one still undecided
+    when its year ended has lapsed (a quota lives in the year it was granted)."""
+    if voucher.state != "applied" or not rules.voucher_may_become(voucher.state, target):
         raise VoucherError.one("state", _l("This application was already decided"))
+    if voucher.state_at(now_utc()) == "expired":
+        raise VoucherError.one("lapsed", _l(
+            "This application lapsed when %(year)s ended; the applicant may apply again under "
+            "this year's policy."), year=voucher.year)
 
 
 # --- policy versions -------------------------------------------------------------------------
@@ -127,27 +139,28 @@ def policy_versions(year: int) -> list[SubsidyPolicy]:
 
 
 # --- facts for the pure rules ----------------------------------------------------------------
-DECLARED_FIELDS = ("staff_count", "annual_revenue_fen", "total_assets_fen",
-                   "registered_capital_fen")
-
-
 def complete_declaration(org: Organisation, declaration: dict | None) -> dict:
-    """The figures an application declares, the enterprise profile filling any left blank."""
+    """The figures an application declares, the enterprise profile filling any left blank
+    (what the application records; what counts is `enterprise_facts`)."""
     given = {k: v for k, v in (declaration or {}).items() if v is not None}
     founded = given.get("founded_on") or (org.founded_on.isoformat() if org.founded_on else None)
-    return {**{k: given.get(k, getattr(org, k)) for k in DECLARED_FIELDS}, "founded_on": founded,
+    return {**{k: given.get(k, getattr(org, k)) for k in rules.SIZE_FIGURES},
+            "founded_on": founded,
             "project_already_funded": bool(given.get("project_already_funded", False))}
 
 
 def enterprise_facts(org: Organisation, declaration: dict | None = None) -> rules.Enterprise:
-    """The enterprise profile, with the figures it declared in the application where given."""
-    declared = complete_declaration(org, declaration)
-    founded = declared.pop("founded_on")
-    return rules.Enterprise(
+    """The verified profile, narrowed (never widened) by what the application declares."""
+    profile = rules.Enterprise(
         id=org.id, kind=org.kind, credit_code=org.credit_code, region_code=org.region_code,
         verified=org.verified, bad_credit=org.bad_credit, sme_certified=org.sme_certified,
-        founded_on=date.fromisoformat(founded) if founded else None,
-        actual_controller=org.actual_controller, **declared)
+        legal_person=org.legal_person,
+        founded_on=org.founded_on, actual_controller=org.actual_controller,
+        **{name: getattr(org, name) for name in rules.SIZE_FIGURES})
+    declared = dict(declaration or {})
+    if declared.get("founded_on"):
+        declared["founded_on"] = date.fromisoformat(declared["founded_on"])
+    return rules.narrowed(profile, declared)
 
 
 def controller_group_ids(org: Organisation) -> list[int]:
@@ -184,6 +197,15 @@ def check_enterprise(org: Organisation, declared_class: str | None, declaration:
                              ledger_for(org, policy.year), declared_class=declared_class)
 
 
+def class_options(org: Organisation, policy: SubsidyPolicy) -> list[dict]:
+    """Every class of the policy with its rate, yearly cap and whether the verified profile
+    fits it, so that an enterprise fitting several chooses seeing them side by side."""
+    facts, today = enterprise_facts(org), local_today()
+    return [{"code": rule.code, "rate": rule.rate, "cap_per_year_fen": rule.cap_per_year_fen,
+             "fits": not rules.class_misses(facts, rule.code, policy.rules, today)}
+            for rule in class_rules(policy.rules)]
+
+
 # --- applications ----------------------------------------------------------------------------
 def apply_for_voucher(user: User, *, amount_fen: int, project: str, declared_class: str,
                       declaration: dict) -> Voucher:
@@ -216,6 +238,14 @@ def _lock_budget(year: int) -> VoucherBudget:
                               .with_for_update().execution_options(populate_existing=True)).one()
 
 
+def _waiting_before(voucher: Voucher) -> list[int]:
+    """The amounts of the year's undecided applications that arrived before this one."""
+    return list(db.session.scalars(select(Voucher.requested_fen).where(
+        Voucher.year == voucher.year, Voucher.state == "applied", Voucher.id != voucher.id,
+        or_(Voucher.created_at < voucher.created_at,
+            (Voucher.created_at == voucher.created_at) & (Voucher.id < voucher.id)))))
+
+
 def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None) -> None:
     """Approve (possibly a smaller amount than asked): the voucher is issued at once and its
     face value is committed against the budget of the batches released so far."""
@@ -229,8 +259,12 @@ def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None
     if isinstance(result, list):
         raise VoucherError(result)
     quarter = quarter_of(local_today())
-    problems = rules.approval_problems(amount, rules.budget_allowance_fen(policy.rules, quarter),
-                                       budget.committed_fen, result.cap_remaining_fen)
+    allowance = rules.budget_allowance_fen(policy.rules, quarter)
+    problems = rules.approval_problems(amount, allowance, budget.committed_fen,
+                                       result.cap_remaining_fen)
+    if policy.rules["budget"].get("allocation") == "first_come_first_served":
+        problems += rules.arrival_problems(_waiting_before(voucher),
+                                           allowance - budget.committed_fen)
     region = policy.rules.get("region_code", "")
     if not (voucher.enterprise.region_code or "").startswith(region):
         problems += rules.non_local_problems(amount, non_local_committed_fen(voucher.year, region),

@@ -106,14 +106,14 @@ def attach_3ds_card(shop):
         from sqlalchemy import select
 
         from booking.accounts.models import User
-        from booking.billing import services
+        from booking.billing import payments
         from booking.billing.models import Invoice
         from booking.extensions import db
 
         with shop["app"].app_context():
             invoice = db.session.scalar(select(Invoice)
                                         .where(Invoice.customer_user_id == customer_id))
-            services.payment_intent_for(invoice, db.session.get(User, customer_id))
+            payments.payment_intent_for(invoice, db.session.get(User, customer_id))
             db.session.commit()
             intent_id = invoice.stripe_payment_intent_id
         client = stripe.StripeClient("sk_test_localstripe", base_addresses={"api": shop["stripe"]})

@@ -5,14 +5,15 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from booking.billing import rules, services
+from booking.billing import close, facts, invoicing, payments, rules, signals
 from booking.billing.models import ImmutableInvoice, Invoice, InvoiceLine
+from booking.billing.refusals import BillingRefused
+from booking.core.clock import parse_period
 from booking.core.db import utc
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.metering import services as metering
-
-MONDAY_9 = utc(2026, 3, 2, 1)
+from tests.moments import MONDAY_2_MAR_9AM
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def lab(make):
             "sme": make.user(organisation=make.organisation(kind="enterprise"))}
 
 
-def _check_in_out(make, lab, user, start=MONDAY_9, minutes=50):
+def _check_in_out(make, lab, user, start=MONDAY_2_MAR_9AM, minutes=50):
     booking = make.placed_booking(lab["instrument"], user, start)
     with freeze_time(start):
         session = metering.check_in(booking, actor=user, source="kiosk")
@@ -52,21 +53,21 @@ def test_internal_booking_waits_for_the_month(make, lab):
     _check_in_out(make, lab, lab["internal"])
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
     with freeze_time(utc(2026, 4, 1, 2)):
-        result = services.close_month("2026-03")
+        result = close.close_month("2026-03")
     assert result.invoices == 1 and result.amount_fen == 10_000  # 60 min at 100 元/h
-    assert services.close_month("2026-03").invoices == 0  # idempotent
+    assert close.close_month("2026-03").invoices == 0  # idempotent
 
 
 def test_month_close_groups_per_customer_and_prices_penalties(make, lab):
     inst = lab["instrument"]
-    make.usage_session(inst, lab["internal"], MONDAY_9, minutes=20)  # min 30 -> 5,000
-    make.usage_session(inst, lab["internal"], MONDAY_9 + timedelta(hours=2), minutes=61)  # 75
-    make.placed_booking(inst, lab["academic"], MONDAY_9 + timedelta(days=1), state="no_show")
-    waived = make.placed_booking(inst, lab["academic"], MONDAY_9 + timedelta(days=2),
+    make.usage_session(inst, lab["internal"], MONDAY_2_MAR_9AM, minutes=20)  # min 30 -> 5,000
+    make.usage_session(inst, lab["internal"], MONDAY_2_MAR_9AM + timedelta(hours=2), minutes=61)  # 75
+    make.placed_booking(inst, lab["academic"], MONDAY_2_MAR_9AM + timedelta(days=1), state="no_show")
+    waived = make.placed_booking(inst, lab["academic"], MONDAY_2_MAR_9AM + timedelta(days=2),
                                  state="no_show")
     make.usage_session(inst, lab["internal"], waived.start_at, minutes=60)  # slot reused
     make.usage_session(inst, lab["internal"], utc(2026, 2, 28, 1))  # February: not included
-    result = services.close_month("2026-03")
+    result = close.close_month("2026-03")
     invoices = db.session.scalars(select(Invoice).order_by(Invoice.id)).all()
     assert result.invoices == 2 and len(invoices) == 2
     internal = next(i for i in invoices if i.customer_class == "internal")
@@ -78,16 +79,16 @@ def test_month_close_groups_per_customer_and_prices_penalties(make, lab):
 
 
 def test_month_close_rolls_back_completely_on_a_crash(make, lab, monkeypatch):
-    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
-    make.usage_session(lab["instrument"], lab["academic"], MONDAY_9 + timedelta(hours=3))
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    make.usage_session(lab["instrument"], lab["academic"], MONDAY_2_MAR_9AM + timedelta(hours=3))
 
     def boom(invoice_ids, now):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_issue", boom)
+    monkeypatch.setattr(invoicing, "_issue", boom)
     savepoint = db.session.begin_nested()
     with pytest.raises(RuntimeError):
-        services.close_month("2026-03")
+        close.close_month("2026-03")
     savepoint.rollback()
     assert db.session.scalar(select(func.count()).select_from(Invoice)) == 0
     assert db.session.scalar(select(func.count()).select_from(InvoiceLine)) == 0
@@ -97,11 +98,11 @@ def test_voucher_signal_reduces_amount_due(make, lab):
     def offer(invoices):
         return {invoice.id: 15_000 for invoice in invoices}
 
-    services.invoice_issuing.connect(offer)
+    signals.invoice_issuing.connect(offer)
     try:
         booking = _check_in_out(make, lab, lab["sme"])
     finally:
-        services.invoice_issuing.disconnect(offer)
+        signals.invoice_issuing.disconnect(offer)
     invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
         InvoiceLine.booking_id == booking.id))
     assert (invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen) == \
@@ -128,26 +129,26 @@ def test_void_credit_and_payments(make, lab):
     booking = _check_in_out(make, lab, lab["sme"])
     invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
         InvoiceLine.booking_id == booking.id))
-    with pytest.raises(services.BillingRefused):
-        services.settle_internal(invoice, lab["finance"], "GRANT-1")
-    services.record_bank_transfer(invoice, lab["finance"], "BOC 123")
+    with pytest.raises(BillingRefused):
+        payments.settle_internal(invoice, lab["finance"], "GRANT-1")
+    payments.record_bank_transfer(invoice, lab["finance"], "BOC 123")
     assert invoice.state == "paid" and invoice.payments[0].method == "bank_transfer"
-    with pytest.raises(services.BillingRefused, match="credit note"):
-        services.void_invoice(invoice, lab["finance"], "paid twice")
-    note = services.credit_note(invoice, 10_000, "discount", lab["finance"])
+    with pytest.raises(BillingRefused, match="credit note"):
+        invoicing.void_invoice(invoice, lab["finance"], "paid twice")
+    note = invoicing.credit_note(invoice, 10_000, "discount", lab["finance"])
     assert note.kind == "credit_note" and note.credits_id == invoice.id
     assert note.number == "DLUT9-2026-000002" and note.amount_due_fen == 10_000
-    with pytest.raises(services.BillingRefused):
-        services.credit_note(invoice, 30_001, "too much", lab["finance"])
+    with pytest.raises(BillingRefused):
+        invoicing.credit_note(invoice, 30_001, "too much", lab["finance"])
 
 
 def test_internal_invoice_settles_against_grant_code(make, lab):
-    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
-    services.close_month("2026-03")
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    close.close_month("2026-03")
     invoice = db.session.scalar(select(Invoice))
-    with pytest.raises(services.BillingRefused):
-        services.settle_internal(invoice, lab["internal"], "  ")
-    services.settle_internal(invoice, lab["internal"], "NSFC-2026-01")
+    with pytest.raises(BillingRefused):
+        payments.settle_internal(invoice, lab["internal"], "  ")
+    payments.settle_internal(invoice, lab["internal"], "NSFC-2026-01")
     assert invoice.state == "paid" and invoice.payments[0].reference == "NSFC-2026-01"
 
 
@@ -155,21 +156,21 @@ def test_void_draft_or_issued_without_payments(make, lab):
     booking = _check_in_out(make, lab, lab["sme"])
     invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
         InvoiceLine.booking_id == booking.id))
-    with pytest.raises(services.BillingRefused):
-        services.void_invoice(invoice, lab["finance"], " ")
-    services.void_invoice(invoice, lab["finance"], "wrong customer")
+    with pytest.raises(BillingRefused):
+        invoicing.void_invoice(invoice, lab["finance"], " ")
+    invoicing.void_invoice(invoice, lab["finance"], "wrong customer")
     assert invoice.state == "void"
     with pytest.raises(rules.CannotPay):
-        services._mark_paid(invoice, "bank_transfer", 1, actor=None)
+        payments._mark_paid(invoice, "bank_transfer", 1, actor=None)
 
 
 def test_month_close_emails_each_customer_their_invoice(make, lab):
     english = make.user(organisation=lab["owner"], locale="en")
-    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
-    make.usage_session(lab["instrument"], english, MONDAY_9 + timedelta(hours=2))
-    make.usage_session(lab["instrument"], lab["academic"], MONDAY_9 + timedelta(hours=4))
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    make.usage_session(lab["instrument"], english, MONDAY_2_MAR_9AM + timedelta(hours=2))
+    make.usage_session(lab["instrument"], lab["academic"], MONDAY_2_MAR_9AM + timedelta(hours=4))
     with freeze_time(utc(2026, 4, 1, 2)):
-        result = services.close_month("2026-03")
+        result = close.close_month("2026-03")
     invoices = db.session.scalars(select(Invoice).order_by(Invoice.id)).all()
     messages = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.kind == "invoice.issued").order_by(OutboxMessage.id)).all()
@@ -181,13 +182,13 @@ def test_month_close_emails_each_customer_their_invoice(make, lab):
         assert f"/invoices/{invoice.id}" in message.body
     assert by_recipient[english.email].body.startswith("Test Org")  # English, provider's name_en
     assert "已开具账单" in by_recipient[lab["internal"].email].body  # zh_CN, the default
-    assert services.close_month("2026-03").invoices == 0
+    assert close.close_month("2026-03").invoices == 0
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 3  # no repeat
 
 
 def test_demo_history_closes_months_without_emails(make, lab):
-    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
-    assert services.close_month("2026-03", notify=False).invoices == 1
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    assert close.close_month("2026-03", notify=False).invoices == 1
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
@@ -199,14 +200,26 @@ def test_penalty_search_uses_the_partial_index_on_sqlite(app):
 
     if db.engine.dialect.name != "sqlite":
         pytest.skip("a SQLite query plan")
+    march = parse_period("2026-03", "month")
     seen = []
     listener = lambda conn, cursor, statement, params, *rest: seen.append((statement, params))  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
-        services._penalty_facts(*services.month_bounds("2026-03"))
+        facts.penalty_facts(march.start, march.end)
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     statement, params = next((s, p) for s, p in seen if "FROM bookings" in s)
     plan = " ".join(str(row) for row in db.session.connection().exec_driver_sql(
         "EXPLAIN QUERY PLAN " + statement, params))
     assert "uq_invoice_lines_booking_penalty" in plan and "SCAN invoice_lines" not in plan, plan
+
+
+def test_check_out_notice_is_in_the_customers_language_not_the_actors(make, lab):
+    from flask_babel import force_locale
+
+    english = make.user(organisation=make.organisation(kind="enterprise"), locale="en")
+    with force_locale("zh_CN"):  # the lab manager's kiosk, say
+        _check_in_out(make, lab, english)
+    message = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.recipient == english.email))
+    assert message.subject.startswith("Invoice ") and " issued invoice " in message.body

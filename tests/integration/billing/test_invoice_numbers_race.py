@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from booking.accounts.models import Organisation, Role, User
-from booking.billing import services
+from booking.billing import invoicing
 from booking.billing.models import Invoice, InvoiceCounter
 from booking.extensions import db
 
@@ -36,12 +36,12 @@ def parties(app):
 
 
 def _close(app, ids, errors):
-    draft = services.Draft({"provider_id": ids["provider"], "customer_org_id": ids["customer_org"],
+    draft = invoicing.Draft({"provider_id": ids["provider"], "customer_org_id": ids["customer_org"],
                             "customer_user_id": ids["user"], "customer_class": "enterprise",
                             "period": None, "kind": "invoice"}, [])
     try:
         with app.app_context():
-            services.create_invoices([draft] * PER_WORKER)
+            invoicing.create_invoices([draft] * PER_WORKER)
             db.session.commit()
     except Exception as exc:  # noqa: BLE001 - reported by the test
         errors.append(exc)

@@ -37,7 +37,7 @@ def test_demo_without_instruments_does_nothing(app):
 
 
 def test_demo_pending_requests_are_not_already_expired(make):
-    from booking.bookings.services import expire_pending
+    from booking.bookings.requests import expire_pending
 
     organisation = make.organisation()
     make.user(organisation=organisation)

@@ -4,19 +4,17 @@ from datetime import timedelta
 import pytest
 
 from booking.bookings import ratings
-from booking.core.db import utc
-
-IN_Q3 = utc(2026, 8, 3, 2)
+from tests.moments import MONDAY_3_AUG_10AM
 
 
 def test_rating_once_per_completed_booking(make):
     user = make.user()
     instrument = make.instrument()
-    done = make.placed_booking(instrument, user, IN_Q3, state="completed")
-    pending = make.placed_booking(instrument, user, IN_Q3 + timedelta(days=1), state="pending")
+    done = make.placed_booking(instrument, user, MONDAY_3_AUG_10AM, state="completed")
+    pending = make.placed_booking(instrument, user, MONDAY_3_AUG_10AM + timedelta(days=1), state="pending")
     other = make.user()
-    assert ratings.can_rate(done, user) and not ratings.can_rate(pending, user)
-    assert not ratings.can_rate(done, other)
+    assert done.can_rate(user) and not pending.can_rate(user)
+    assert not done.can_rate(other)
     rating = ratings.rate_booking(done, user, 4, "  清楚  ")
     assert rating.comment == "清楚" and rating.instrument_id == instrument.id
     with pytest.raises(ratings.RatingRefused):

@@ -131,8 +131,12 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
         UPLOAD_DIR = str(tmp_path)
 
     other = create_app(Config)
-    old_bookings = sa.Table("bookings", sa.MetaData(), *(  # the table as 0007 left it
-        column._copy() for column in Booking.__table__.c if column.name != "sample_count"))
+    def as_of_0007(table, *later):  # a table without the columns later revisions added
+        return sa.Table(table.name, sa.MetaData(),
+                        *(column._copy() for column in table.c if column.name not in later))
+
+    old_bookings = as_of_0007(Booking.__table__, "sample_count")
+    old_organisations = as_of_0007(Organisation.__table__, "legal_person")
     at = utc(2026, 3, 2, 1)
     with other.app_context():
         upgrade(revision="0007_booking_span")
@@ -140,7 +144,7 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
             def add(table, **values):
                 return connection.execute(table.insert().values(**values)).inserted_primary_key[0]
 
-            org = add(Organisation.__table__, kind="university", name_zh="测试大学", name_en="U",
+            org = add(old_organisations, kind="university", name_zh="测试大学", name_en="U",
                       city="大连", region_code="2102", credit_code="91210200MA0000001X")
             user = add(User.__table__, email="u@example.cn", password_hash="x", name="U",
                        organisation_id=org)

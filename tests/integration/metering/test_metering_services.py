@@ -5,12 +5,10 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from booking.core.db import utc
 from booking.extensions import db
 from booking.metering import services
 from booking.metering.models import UsageSession
-
-MONDAY_9 = utc(2026, 3, 2, 1)  # 09:00 in Dalian
+from tests.moments import MONDAY_2_MAR_9AM
 
 
 @pytest.fixture
@@ -23,20 +21,20 @@ def lab(make):
 
 
 def test_check_in_and_out_complete_the_booking(lab, make):
-    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9, minutes=60)
-    with freeze_time(MONDAY_9 - timedelta(minutes=5)):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM, minutes=60)
+    with freeze_time(MONDAY_2_MAR_9AM - timedelta(minutes=5)):
         session = services.check_in(booking, actor=lab["external"], source="kiosk")
     assert booking.state == "in_use" and session.is_running
-    with freeze_time(MONDAY_9 + timedelta(minutes=50)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=50)):
         services.check_out(session, actor=lab["external"])
     assert booking.state == "completed"
     assert session.minutes == 55 and not session.overrun
 
 
 def test_check_in_refused_when_early_start_runs_into_another_booking(lab, make):
-    make.placed_booking(lab["instrument"], lab["internal"], MONDAY_9 - timedelta(hours=1))
-    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
-    with freeze_time(MONDAY_9 - timedelta(minutes=10)), pytest.raises(services.MeteringRefused) \
+    make.placed_booking(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM - timedelta(hours=1))
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM - timedelta(minutes=10)), pytest.raises(services.MeteringRefused) \
             as refused:
         services.check_in(booking, actor=lab["external"], source="kiosk")
     assert refused.value.problems[0].code == "booking_clash"
@@ -44,17 +42,17 @@ def test_check_in_refused_when_early_start_runs_into_another_booking(lab, make):
 
 
 def test_overrun_into_next_booking_is_flagged_at_check_out(lab, make):
-    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
-    make.placed_booking(lab["instrument"], lab["internal"], MONDAY_9 + timedelta(hours=1))
-    with freeze_time(MONDAY_9):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    make.placed_booking(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM + timedelta(hours=1))
+    with freeze_time(MONDAY_2_MAR_9AM):
         session = services.check_in(booking, actor=lab["external"], source="kiosk")
-    with freeze_time(MONDAY_9 + timedelta(minutes=75)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=75)):
         services.check_out(session, actor=lab["external"])
     assert session.overrun
 
 
 def test_walk_up_only_for_internal_users(lab):
-    with freeze_time(MONDAY_9):
+    with freeze_time(MONDAY_2_MAR_9AM):
         session = services.walk_up(lab["instrument"], lab["internal"], minutes=30,
                                    actor=lab["internal"], source="kiosk")
         assert session.booking_id is None
@@ -65,7 +63,7 @@ def test_walk_up_only_for_internal_users(lab):
 
 
 def test_walk_up_refused_while_instrument_in_use(lab):
-    with freeze_time(MONDAY_9):
+    with freeze_time(MONDAY_2_MAR_9AM):
         services.walk_up(lab["instrument"], lab["internal"], minutes=30, actor=lab["internal"],
                          source="kiosk")
         with pytest.raises(services.MeteringRefused) as refused:
@@ -75,12 +73,12 @@ def test_walk_up_refused_while_instrument_in_use(lab):
 
 
 @pytest.mark.parametrize("start,end,code", [
-    (MONDAY_9, MONDAY_9, "negative_duration"),
-    (MONDAY_9, MONDAY_9 - timedelta(minutes=5), "negative_duration"),
-    (MONDAY_9 + timedelta(days=9), MONDAY_9 + timedelta(days=10), "in_future"),
+    (MONDAY_2_MAR_9AM, MONDAY_2_MAR_9AM, "negative_duration"),
+    (MONDAY_2_MAR_9AM, MONDAY_2_MAR_9AM - timedelta(minutes=5), "negative_duration"),
+    (MONDAY_2_MAR_9AM + timedelta(days=9), MONDAY_2_MAR_9AM + timedelta(days=10), "in_future"),
 ])
 def test_record_session_refuses_bad_times(lab, start, end, code):
-    with freeze_time(MONDAY_9 + timedelta(days=1)), pytest.raises(services.MeteringRefused) \
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)), pytest.raises(services.MeteringRefused) \
             as refused:
         services.record_session(lab["instrument"], lab["internal"], start=start, end=end,
                                 actor=lab["manager"], source="manager")
@@ -88,45 +86,45 @@ def test_record_session_refuses_bad_times(lab, start, end, code):
 
 
 def test_record_session_refuses_overlap(lab, make):
-    make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
-    with freeze_time(MONDAY_9 + timedelta(days=1)), pytest.raises(services.MeteringRefused):
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)), pytest.raises(services.MeteringRefused):
         services.record_session(lab["instrument"], lab["internal"],
-                                start=MONDAY_9 + timedelta(minutes=30),
-                                end=MONDAY_9 + timedelta(minutes=90), actor=lab["manager"],
+                                start=MONDAY_2_MAR_9AM + timedelta(minutes=30),
+                                end=MONDAY_2_MAR_9AM + timedelta(minutes=90), actor=lab["manager"],
                                 source="manager")
 
 
 def test_correction_appends_and_replaces(lab, make):
-    original = make.usage_session(lab["instrument"], lab["internal"], MONDAY_9, minutes=60)
-    with freeze_time(MONDAY_9 + timedelta(days=1)):
-        fix = services.correct_session(original, start=MONDAY_9,
-                                       end=MONDAY_9 + timedelta(minutes=90),
+    original = make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM, minutes=60)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
+        fix = services.correct_session(original, start=MONDAY_2_MAR_9AM,
+                                       end=MONDAY_2_MAR_9AM + timedelta(minutes=90),
                                        actor=lab["manager"], note="forgot to check out")
         with pytest.raises(services.MeteringRefused):
-            services.correct_session(original, start=MONDAY_9, end=MONDAY_9 +
+            services.correct_session(original, start=MONDAY_2_MAR_9AM, end=MONDAY_2_MAR_9AM +
                                      timedelta(minutes=30), actor=lab["manager"], note="again")
     effective = db.session.scalars(select(UsageSession).where(
         UsageSession.instrument_id == lab["instrument"].id, UsageSession.effective_clause())).all()
     assert effective == [fix]
-    assert db.session.get(UsageSession, original.id).ended_at == MONDAY_9 + timedelta(hours=1)
+    assert db.session.get(UsageSession, original.id).ended_at == MONDAY_2_MAR_9AM + timedelta(hours=1)
 
 
 def test_void_correction_removes_the_session(lab, make):
-    original = make.usage_session(lab["instrument"], lab["internal"], MONDAY_9)
-    with freeze_time(MONDAY_9 + timedelta(days=1)):
+    original = make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
         services.correct_session(original, start=original.started_at, end=original.ended_at,
                                  actor=lab["manager"], note="test run", void=True)
-    assert services.effective_sessions(lab["instrument"].id, MONDAY_9,
-                                       MONDAY_9 + timedelta(hours=2)) == []
+    assert services.effective_sessions(lab["instrument"].id, MONDAY_2_MAR_9AM,
+                                       MONDAY_2_MAR_9AM + timedelta(hours=2)) == []
 
 
 def test_no_shows_after_grace(lab, make):
-    missed = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
-    used = make.placed_booking(lab["instrument"], lab["internal"], MONDAY_9 + timedelta(hours=2))
+    missed = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    used = make.placed_booking(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM + timedelta(hours=2))
     make.usage_session(lab["instrument"], lab["internal"], used.start_at, booking=used)
-    with freeze_time(MONDAY_9 + timedelta(minutes=80)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=80)):
         assert services.mark_no_shows() == 0
-    with freeze_time(MONDAY_9 + timedelta(hours=4)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=4)):
         assert services.mark_no_shows() == 1
     assert missed.state == "no_show" and used.state == "approved"
 
@@ -142,37 +140,37 @@ def test_instrument_token_roundtrip(lab):
 def test_using_the_instrument_oneself_keeps_the_qualification(lab, make):
     """Lapse counts from the last use: check-ins and recorded sessions of self-operated use
     refresh it; a staff-operated (送样) session is the staff's use and does not."""
-    from booking.bookings import services as bookings
+    from booking.bookings import qualifications as bookings
     from booking.core.clock import now_utc
 
     instrument = lab["instrument"]
     instrument.requires_qualification, instrument.qualification_lapse_days = True, 30
     user = lab["internal"]
-    with freeze_time(MONDAY_9 - timedelta(days=20)):
+    with freeze_time(MONDAY_2_MAR_9AM - timedelta(days=20)):
         qualification = bookings.grant_qualification(instrument, user, lab["manager"])
-    booking = make.placed_booking(instrument, user, MONDAY_9)
-    with freeze_time(MONDAY_9):
+    booking = make.placed_booking(instrument, user, MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM):
         services.check_in(booking, actor=user, source="kiosk")
-    with freeze_time(MONDAY_9 + timedelta(minutes=50)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=50)):
         services.check_out_booking(booking, actor=user)
-    assert qualification.last_used_at == MONDAY_9
-    staff = make.placed_booking(instrument, user, MONDAY_9 + timedelta(days=5),
+    assert qualification.last_used_at == MONDAY_2_MAR_9AM
+    staff = make.placed_booking(instrument, user, MONDAY_2_MAR_9AM + timedelta(days=5),
                                 mode="staff_operated")
-    later = MONDAY_9 + timedelta(days=5)
+    later = MONDAY_2_MAR_9AM + timedelta(days=5)
     with freeze_time(later + timedelta(hours=2)):
         services.record_session(instrument, user, start=later, end=later + timedelta(hours=1),
                                 actor=lab["manager"], source="manager", booking=staff)
-    assert qualification.last_used_at == MONDAY_9
-    with freeze_time(MONDAY_9 + timedelta(days=25)):  # 45 days after the grant, 25 after use
-        assert bookings.is_qualified(instrument, user) and now_utc() > MONDAY_9
+    assert qualification.last_used_at == MONDAY_2_MAR_9AM
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=25)):  # 45 days after the grant, 25 after use
+        assert bookings.is_qualified(instrument, user) and now_utc() > MONDAY_2_MAR_9AM
 
 
 def test_a_recorded_session_names_the_bookings_own_user(lab, make):
-    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
-    with freeze_time(MONDAY_9 + timedelta(hours=2)), \
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=2)), \
             pytest.raises(services.MeteringRefused) as refused:
-        services.record_session(lab["instrument"], lab["internal"], start=MONDAY_9,
-                                end=MONDAY_9 + timedelta(hours=1), actor=lab["manager"],
+        services.record_session(lab["instrument"], lab["internal"], start=MONDAY_2_MAR_9AM,
+                                end=MONDAY_2_MAR_9AM + timedelta(hours=1), actor=lab["manager"],
                                 source="api", booking=booking)
     assert [p.code for p in refused.value.problems] == ["wrong_user"]
     assert booking.state == "approved"

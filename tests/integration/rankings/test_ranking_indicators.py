@@ -9,10 +9,10 @@ from booking.metering.models import UsageSession
 from booking.rankings import indicators
 from booking.rankings.policy import default_rules
 from booking.rankings.rules import parse_period
+from tests.moments import WEDNESDAY_15_JUL_9AM
 
 Q3 = parse_period("2026Q3")  # 2026-06-30 16:00 UTC .. 2026-09-30 16:00 UTC
 RULES = default_rules()
-IN_Q3 = utc(2026, 7, 15, 1)
 
 
 @pytest.fixture
@@ -40,33 +40,35 @@ def world(make):
 
 def test_every_indicator_of_an_institution(make, world):
     w = world
-    make.usage_session(w["i1"], w["staff"], IN_Q3, minutes=10 * 60)
-    make.usage_session(w["i1"], w["sme_user"], IN_Q3 + timedelta(days=1), minutes=20 * 60)
+    make.usage_session(w["i1"], w["staff"], WEDNESDAY_15_JUL_9AM, minutes=10 * 60)
+    make.usage_session(w["i1"], w["sme_user"], WEDNESDAY_15_JUL_9AM + timedelta(days=1), minutes=20 * 60)
     # 7 h starting 2 h before the period: 5 h count
     make.usage_session(w["i1"], w["academic"], utc(2026, 6, 30, 14), minutes=7 * 60)
     make.usage_session(w["i2"], w["sme_user"], utc(2026, 8, 3, 1), minutes=4 * 60)
     make.usage_session(w["i1"], w["staff"], utc(2026, 10, 5, 1), minutes=60)   # after Q3
-    voided = make.usage_session(w["i1"], w["staff"], IN_Q3 + timedelta(days=5), minutes=100 * 60)
+    voided = make.usage_session(w["i1"], w["staff"], WEDNESDAY_15_JUL_9AM + timedelta(days=5),
+                                minutes=100 * 60)
     db.session.add(UsageSession(instrument_id=w["i1"].id, user_id=w["staff"].id,
                                 started_at=voided.started_at, ended_at=voided.ended_at,
                                 source="manager", corrects_id=voided.id, void=True))
     for n, hours in enumerate((2, 4, 30)):
-        make.placed_booking(w["i1"], w["staff"], IN_Q3 + timedelta(days=20 + 2 * n),
-                            created_at=IN_Q3,
-                            decided_at=IN_Q3 + timedelta(hours=hours),
+        make.placed_booking(w["i1"], w["staff"], WEDNESDAY_15_JUL_9AM + timedelta(days=20 + 2 * n),
+                            created_at=WEDNESDAY_15_JUL_9AM,
+                            decided_at=WEDNESDAY_15_JUL_9AM + timedelta(hours=hours),
                             decided_by_id=w["manager"].id, minutes=30 * hours)
-    make.placed_booking(w["i1"], w["staff"], IN_Q3 + timedelta(days=40), created_at=IN_Q3,
-                        decided_at=IN_Q3 + timedelta(hours=500))  # automatic: no decider
-    done = [make.placed_booking(w["i1"], w["sme_user"], IN_Q3 + timedelta(days=30 + n),
+    make.placed_booking(w["i1"], w["staff"], WEDNESDAY_15_JUL_9AM + timedelta(days=40),
+                        created_at=WEDNESDAY_15_JUL_9AM,
+                        decided_at=WEDNESDAY_15_JUL_9AM + timedelta(hours=500))  # automatic: no decider
+    done = [make.placed_booking(w["i1"], w["sme_user"], WEDNESDAY_15_JUL_9AM + timedelta(days=30 + n),
                                 state="completed") for n in range(3)]
-    make.rating(done[0], 5, created_at=IN_Q3)
-    make.rating(done[1], 4, created_at=IN_Q3)
+    make.rating(done[0], 5, created_at=WEDNESDAY_15_JUL_9AM)
+    make.rating(done[1], 4, created_at=WEDNESDAY_15_JUL_9AM)
     make.rating(done[2], 1, created_at=utc(2026, 10, 2))                 # after Q3
-    make.issued_invoice(w["i1"], w["sme"], 40_000, IN_Q3, voucher_fen=10_000)
-    make.issued_invoice(w["i1"], w["uni"], 20_000, IN_Q3, state="paid")
+    make.issued_invoice(w["i1"], w["sme"], 40_000, WEDNESDAY_15_JUL_9AM, voucher_fen=10_000)
+    make.issued_invoice(w["i1"], w["uni"], 20_000, WEDNESDAY_15_JUL_9AM, state="paid")
     credited = make.issued_invoice(w["i1"], w["sme"], 9_000, utc(2026, 6, 1))  # before Q3
-    make.issued_invoice(w["i1"], w["sme"], 5_000, IN_Q3, kind="credit_note", credits=credited)
-    make.issued_invoice(w["i1"], w["sme"], 77_000, IN_Q3, state="void", voucher_fen=7_000)
+    make.issued_invoice(w["i1"], w["sme"], 5_000, WEDNESDAY_15_JUL_9AM, kind="credit_note", credits=credited)
+    make.issued_invoice(w["i1"], w["sme"], 77_000, WEDNESDAY_15_JUL_9AM, state="void", voucher_fen=7_000)
 
     result = indicators.compute(Q3, RULES)
 
@@ -106,8 +108,8 @@ def test_empty_database_period(app):
 
 def test_drill_down_lists_instruments_and_external_clients(make, world):
     w = world
-    make.usage_session(w["i1"], w["sme_user"], IN_Q3, minutes=120)
-    make.usage_session(w["i1"], w["academic"], IN_Q3 + timedelta(days=1), minutes=60)
+    make.usage_session(w["i1"], w["sme_user"], WEDNESDAY_15_JUL_9AM, minutes=120)
+    make.usage_session(w["i1"], w["academic"], WEDNESDAY_15_JUL_9AM + timedelta(days=1), minutes=60)
     make.usage_session(w["i2"], w["staff"], utc(2026, 8, 3, 1), minutes=30)
     used = indicators.instrument_usage(w["uni"].id, Q3, RULES)
     assert [(i.id, i.hours) for i in used] == [(w["i1"].id, pytest.approx(3)),

@@ -8,8 +8,7 @@ from booking.core.db import utc
 from booking.extensions import db
 from booking.rankings import services
 from booking.rankings.models import RankingPolicy
-
-IN_Q3 = utc(2026, 7, 15, 1)
+from tests.moments import WEDNESDAY_15_JUL_9AM
 
 
 @pytest.fixture
@@ -24,7 +23,7 @@ def two_universities(make):
     make.instrument(organisation=quiet, purchase_date=date(2020, 1, 1))
     outsider = make.user(organisation=make.enterprise())
     for day in range(10):
-        make.usage_session(busy_instrument, outsider, IN_Q3 + timedelta(days=day), minutes=480)
+        make.usage_session(busy_instrument, outsider, WEDNESDAY_15_JUL_9AM + timedelta(days=day), minutes=480)
     return busy, quiet
 
 
@@ -68,10 +67,10 @@ def test_reward_pool_is_split_and_resplit_exactly(bureau, make):
         instrument = make.instrument(organisation=org, purchase_date=date(2020, 1, 1))
         outsider = make.user(organisation=make.enterprise())
         for day in range(n * 6):
-            make.usage_session(instrument, outsider, IN_Q3 + timedelta(days=day), minutes=600)
+            make.usage_session(instrument, outsider, WEDNESDAY_15_JUL_9AM + timedelta(days=day), minutes=600)
         done = make.placed_booking(instrument, outsider, utc(2026, 9, 20), state="completed")
-        make.rating(done, 5, created_at=IN_Q3)
-        make.issued_invoice(instrument, outsider.organisation, 20_000_000, IN_Q3)
+        make.rating(done, 5, created_at=WEDNESDAY_15_JUL_9AM)
+        make.issued_invoice(instrument, outsider.organisation, 20_000_000, WEDNESDAY_15_JUL_9AM)
     services.set_reward_pool("2026Q3", 1_000_001, bureau)
     snapshot = services.compute_snapshot("2026Q3", bureau)
     rewarded = [row for row in snapshot.rows if row["reward_fen"]]

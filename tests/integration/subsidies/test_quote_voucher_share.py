@@ -3,11 +3,12 @@ from datetime import timedelta
 
 from freezegun import freeze_time
 
-from booking.billing.services import quote_booking
+from booking.billing.pricing import quote_booking
 from booking.core.db import utc
+from tests.moments import MONDAY_2_MAR_9AM
 
 
-@freeze_time("2026-03-02 01:00:00")
+@freeze_time(MONDAY_2_MAR_9AM)
 def test_sme_quote_includes_voucher_share_and_large_firm_does_not(make, client, api_token):
     from booking.accounts.models import User
     from booking.extensions import db
@@ -34,7 +35,7 @@ def test_sme_quote_includes_voucher_share_and_large_firm_does_not(make, client, 
     assert quote_booking(instrument, big, start, end).voucher_fen == 0
 
 
-@freeze_time("2026-03-02 01:00:00")
+@freeze_time(MONDAY_2_MAR_9AM)
 def test_staff_operated_quote_shares_the_samples_too(make):
     from booking.accounts.models import User
     from booking.extensions import db

@@ -6,20 +6,20 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from booking.billing import services as billing
+from booking.billing.close import close_month
+from booking.billing.invoicing import credit_note, void_invoice
 from booking.billing.models import Invoice, InvoiceLine
-from booking.core.db import utc
+from booking.billing.payments import record_bank_transfer
 from booking.extensions import db
 from booking.metering import services as metering
 from booking.subsidies import redemptions
 from booking.subsidies.models import OrganisationLink, Redemption
-
-MONDAY_9 = utc(2026, 5, 11, 1)  # 09:00 in Dalian
+from tests.moments import MONDAY_11_MAY_9AM, SUNDAY_10_MAY_10AM
 
 
 @pytest.fixture(autouse=True)
 def may_2026():
-    with freeze_time("2026-05-10 02:00:00"):
+    with freeze_time(SUNDAY_10_MAY_10AM):
         yield
 
 
@@ -32,7 +32,7 @@ def lab(make):
             "voucher": make.voucher(user=sme, amount_fen=5_000_000)}
 
 
-def _use(make, instrument, user, minutes=60, mode="self_operated", start=MONDAY_9):
+def _use(make, instrument, user, minutes=60, mode="self_operated", start=MONDAY_11_MAY_9AM):
     """Book, check in and out: billing issues the invoice at check-out."""
     booking = make.placed_booking(instrument, user, start, minutes=minutes, mode=mode)
     with freeze_time(start):
@@ -65,7 +65,7 @@ def test_invoice_deducts_the_share_and_payment_redeems_it(make, lab):
     assert (claim.state, claim.amount_fen, claim.policy_id) == (
         "reserved", 16_000, lab["voucher"].policy_id)
     assert lab["voucher"].remaining_fen == 5_000_000 - 16_000
-    billing.record_bank_transfer(invoice, lab["finance"], "BANK-1")
+    record_bank_transfer(invoice, lab["finance"], "BANK-1")
     db.session.flush()
     assert claim.state == "redeemed" and claim.redeemed_at is not None
     assert redemptions.reserve_for_invoice(invoice) == 0  # an invoice is used once
@@ -73,7 +73,7 @@ def test_invoice_deducts_the_share_and_payment_redeems_it(make, lab):
 
 def test_voiding_releases_the_share(make, lab):
     invoice = _use(make, lab["instrument"], lab["sme"])
-    billing.void_invoice(invoice, lab["finance"], "wrong customer")
+    void_invoice(invoice, lab["finance"], "wrong customer")
     db.session.flush()
     claim = db.session.scalar(select(Redemption))
     assert claim.state == "released" and lab["voucher"].remaining_fen == 5_000_000
@@ -81,8 +81,8 @@ def test_voiding_releases_the_share(make, lab):
 
 def test_full_refund_releases_the_share(make, lab):
     invoice = _use(make, lab["instrument"], lab["sme"])
-    billing.record_bank_transfer(invoice, lab["finance"], "BANK-2")
-    billing.credit_note(invoice, invoice.amount_due_fen, "refund", lab["finance"], settled=True)
+    record_bank_transfer(invoice, lab["finance"], "BANK-2")
+    credit_note(invoice, invoice.amount_due_fen, "refund", lab["finance"], settled=True)
     db.session.flush()
     assert db.session.scalar(select(Redemption)).state == "released"
     assert lab["voucher"].remaining_fen == 5_000_000
@@ -109,7 +109,7 @@ def test_share_is_capped_by_what_is_left_and_exhausts_the_voucher(make):
     invoice = _use(make, make.instrument(organisation=owner), sme)
     assert invoice.voucher_fen == 10_000 and invoice.amount_due_fen == 30_000
     assert voucher.state == "exhausted" and voucher.remaining_fen == 0
-    billing.void_invoice(invoice, make.user(role="finance", organisation=owner), "test")
+    void_invoice(invoice, make.user(role="finance", organisation=owner), "test")
     db.session.flush()
     assert voucher.state == "issued" and voucher.remaining_fen == 10_000
 
@@ -119,7 +119,7 @@ def test_per_application_cap(make, lab):
     eight_hours = _use(make, lab["instrument"], lab["sme"], minutes=480)
     assert eight_hours.voucher_fen == 128_000
     pricey = make.instrument(organisation=lab["owner"], rates={"enterprise": 1_000_000})
-    day = _use(make, pricey, lab["sme"], minutes=480, start=MONDAY_9 + timedelta(days=1))
+    day = _use(make, pricey, lab["sme"], minutes=480, start=MONDAY_11_MAY_9AM + timedelta(days=1))
     assert day.voucher_fen == 2_000_000  # 8 h at 10,000 元/h × 40% = 32,000 元 → 20,000 元 cap
 
 
@@ -130,13 +130,13 @@ def test_month_close_deducts_for_voucher_holders_in_a_few_queries(make, lab):
 
     others = [make.user(organisation=make.enterprise()) for _ in range(20)]
     for n, user in enumerate([lab["sme"], *others]):
-        make.usage_session(lab["instrument"], user, MONDAY_9 + timedelta(hours=2 * n))
+        make.usage_session(lab["instrument"], user, MONDAY_11_MAY_9AM + timedelta(hours=2 * n))
     statements = []
     listener = lambda *args: statements.append(args[2])  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
         with freeze_time("2026-06-01 02:00:00"):
-            result = billing.close_month("2026-05")
+            result = close_month("2026-05")
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     invoices = db.session.scalars(select(Invoice).order_by(Invoice.id)).all()
@@ -150,11 +150,11 @@ def test_month_close_deducts_for_voucher_holders_in_a_few_queries(make, lab):
 def test_voucher_pays_its_share_of_the_samples_as_testing(make, lab):
     """Samples lines (送样) are testing: the share covers the time and the samples."""
     instrument = make.instrument(organisation=lab["owner"], per_sample_fee_fen=10_000)
-    booking = make.placed_booking(instrument, lab["sme"], MONDAY_9, mode="staff_operated",
+    booking = make.placed_booking(instrument, lab["sme"], MONDAY_11_MAY_9AM, mode="staff_operated",
                                   sample_count=5)
-    with freeze_time(MONDAY_9):
+    with freeze_time(MONDAY_11_MAY_9AM):
         session = metering.check_in(booking, actor=lab["sme"], source="kiosk")
-    with freeze_time(MONDAY_9 + timedelta(minutes=60)):
+    with freeze_time(MONDAY_11_MAY_9AM + timedelta(minutes=60)):
         metering.check_out(session, actor=lab["sme"])
     invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
         InvoiceLine.booking_id == booking.id, InvoiceLine.kind == "samples"))

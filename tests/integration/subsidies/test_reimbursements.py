@@ -1,26 +1,26 @@
 """Quarterly statements per provider, provider reward, sampling, clawback and the CLI."""
 from datetime import timedelta
 from io import BytesIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from booking.billing import services as billing
+from booking.billing.invoicing import credit_note
 from booking.billing.models import Invoice, InvoiceLine
-from booking.core.db import utc
+from booking.billing.payments import record_bank_transfer
 from booking.extensions import db
 from booking.metering import services as metering
 from booking.subsidies import oversight, reimbursements
 from booking.subsidies.models import Redemption, Reimbursement
-
-MONDAY_9 = utc(2026, 5, 11, 1)
+from tests.moments import MONDAY_11_MAY_9AM, SUNDAY_10_MAY_10AM
 
 
 @pytest.fixture(autouse=True)
 def may_2026():
-    with freeze_time("2026-05-10 02:00:00"):
+    with freeze_time(SUNDAY_10_MAY_10AM):
         yield
 
 
@@ -36,7 +36,7 @@ def lab(make):
 
 def _paid_use(make, lab, day=0, pay=True):
     """1 h at 400 元 with the voucher paying 160 元; the customer pays the rest."""
-    start = MONDAY_9 + timedelta(days=day)
+    start = MONDAY_11_MAY_9AM + timedelta(days=day)
     booking = make.placed_booking(lab["instrument"], lab["sme"], start)
     with freeze_time(start):
         session = metering.check_in(booking, actor=lab["sme"], source="kiosk")
@@ -45,7 +45,7 @@ def _paid_use(make, lab, day=0, pay=True):
         invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
             InvoiceLine.booking_id == booking.id))
         if pay:
-            billing.record_bank_transfer(invoice, lab["finance"], f"BANK-{booking.id}")
+            record_bank_transfer(invoice, lab["finance"], f"BANK-{booking.id}")
         db.session.flush()
     return invoice
 
@@ -76,10 +76,13 @@ def test_xlsx_export_lists_statements_and_entries(make, lab):
     reimbursements.reimburse("2026Q2")
     book = load_workbook(BytesIO(reimbursements.export_xlsx("2026Q2")))
     summary = list(book["statements"].iter_rows(values_only=True))
-    assert summary[1][:7] == ("测试大学R", lab["owner"].credit_code, "2026Q2", 1, 16_000, 800,
-                              16_800)
+    # money in yuan as numbers (160.00 + 8.00 reward), times as local date cells
+    assert summary[1][:8] == ("测试大学R", lab["owner"].credit_code, "2026Q2", 1, 160, 8, 0, 168)
     entries = list(book["entries"].iter_rows(values_only=True))
-    assert entries[1][1:5] == (invoice.number, lab["voucher"].id, "claim", 16_000)
+    assert entries[1][1:5] == (invoice.number, lab["voucher"].id, "claim", 160)
+    redeemed = db.session.scalar(select(Redemption)).redeemed_at
+    assert entries[1][5] == redeemed.astimezone(ZoneInfo("Asia/Shanghai")).replace(
+        tzinfo=None, microsecond=0)
 
 
 def test_sample_is_reproducible_and_clawback_reverses(make, lab):
@@ -100,7 +103,11 @@ def test_sample_is_reproducible_and_clawback_reverses(make, lab):
     assert (reversal.entry, reversal.amount_fen, reversal.reverses_id) == (
         "reversal", -16_000, claim.id)
     assert claim.state == "redeemed" and db.session.get(Redemption, claim.id) is not None
-    assert [(s.amount_fen, s.reward_fen) for s in statements] == [(-16_000, 0)]
+    # Q2: 4 claims of 160 CNY = 640 CNY net, reward 5% = 32 CNY. Q3 nets out one claim: the
+    # year's net is 480 CNY, whose reward is 24 CNY, so Q3 claws back 8 CNY of the 32 paid.
+    assert [(s.amount_fen, s.reward_fen, s.clawback_fen, s.total_fen) for s in statements] == [
+        (-16_000, 0, 800, -16_800)]
+    assert sum(s.net_reward_fen for s in db.session.scalars(select(Reimbursement))) == 2_400
 
 
 def test_dashboard_figures(make, lab):
@@ -129,7 +136,7 @@ def test_cli_reimburse_and_expire(app, make, lab):
 
 def test_claims_of_invoices_credited_out_of_sight_are_released_before_statements(make, lab):
     invoice = _paid_use(make, lab, pay=False)
-    billing.credit_note(invoice, invoice.amount_due_fen, "wrong customer", lab["finance"])
+    credit_note(invoice, invoice.amount_due_fen, "wrong customer", lab["finance"])
     _paid_use(make, lab, 1)
     statements = reimbursements.reimburse("2026Q2")
     claim = db.session.scalar(select(Redemption).where(Redemption.invoice_id == invoice.id))

@@ -85,6 +85,7 @@ def test_concurrent_approvals_and_redemptions_keep_every_invariant(race_app):
         draft = services.draft_policy(2026, bureau)
         rules = copy.deepcopy(draft.rules)
         rules["budget"]["annual_pool_fen"] = POOL_FEN
+        rules["budget"]["allocation"] = "bureau_choice"  # threads decide in any order
         services.save_draft(draft, rules, bureau)
         services.publish_policy(draft, bureau)
         db.session.commit()

@@ -13,11 +13,12 @@ from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.subsidies import services
 from booking.subsidies.models import SubsidyPolicy, Voucher, VoucherBudget
+from tests.moments import SUNDAY_10_MAY_10AM
 
 
 @pytest.fixture(autouse=True)
 def may_2026():
-    with freeze_time("2026-05-10 02:00:00"):  # Q2 in Dalian
+    with freeze_time(SUNDAY_10_MAY_10AM):  # Q2 in Dalian
         yield
 
 
@@ -227,6 +228,49 @@ def test_non_local_enterprises_are_limited_to_their_share_of_the_pool(make, bure
     with pytest.raises(services.VoucherError) as refused:
         services.approve_voucher(second, bureau)
     assert "non_local_share" in [p.code for p in refused.value.problems]
+    services.reject_voucher(second, bureau, "外地企业额度已用完")  # first come, first served
     local = _apply(make.user(organisation=make.enterprise()), amount_fen=800_000)
     services.approve_voucher(local, bureau)  # local firms are not counted against that share
     assert local.state == "issued"
+
+
+def test_applications_are_decided_first_come_first_served(make, bureau):
+    """Budget 400,000 CNY a year: 100,000 CNY released in Q1. A asks 60,000 CNY and arrives
+    first, B asks 30,000 CNY, C asks 80,000 CNY."""
+    _publish(bureau, lambda r: r["budget"].update(annual_pool_fen=40_000_000))
+    with freeze_time("2026-02-01 02:00:00"):
+        a, b, c = (_apply(make.user(organisation=make.enterprise()), amount)
+                   for amount in (6_000_000, 3_000_000, 8_000_000))
+        # A (60,000) fits the 100,000 left and waits: B may not jump the queue
+        with pytest.raises(services.VoucherError) as refused:
+            services.approve_voucher(b, bureau)
+        assert [p.code for p in refused.value.problems] == ["earlier_waiting"]
+        services.approve_voucher(a, bureau)  # 40,000 left
+        # C (80,000) waits but does not fit what is left: B, the first that fits, goes ahead
+        services.approve_voucher(b, bureau)
+        assert (a.state, b.state, c.state) == ("issued", "issued", "applied")
+
+
+def test_the_bureau_may_choose_the_order_when_the_policy_says_so(make, bureau):
+    _publish(bureau, lambda r: r["budget"].update(allocation="bureau_choice"))
+    first = _apply(make.user(organisation=make.enterprise()), 1_000_000)
+    later = _apply(make.user(organisation=make.enterprise()), 1_000_000)
+    services.approve_voucher(later, bureau)
+    assert (first.state, later.state) == ("applied", "issued")
+
+
+def test_an_application_of_december_cannot_be_approved_in_january(sme_user, bureau):
+    """DESIGN §6: a quota lives in the year it was granted. Applied on 2026-12-20, decided on
+    2027-01-05 (before the daily job wrote the lapse): refused, nothing is committed against
+    either year's budget, and the application still lapses with its notice."""
+    with freeze_time("2026-12-20 02:00:00"):
+        pending = _apply(sme_user)
+    with freeze_time("2027-01-05 02:00:00"):
+        with pytest.raises(services.VoucherError) as refused:
+            services.approve_voucher(pending, bureau)
+        assert [p.code for p in refused.value.problems] == ["lapsed"]
+        assert refused.value.http_status == 409
+        assert pending.state == "applied" and pending.face_value_fen == 0
+        assert db.session.get(VoucherBudget, 2026).committed_fen == 0
+        assert db.session.get(VoucherBudget, 2027) is None
+        assert services.expire_vouchers() == 1 and pending.state == "expired"

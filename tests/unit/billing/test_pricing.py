@@ -15,8 +15,7 @@ from booking.billing.rules import (
     time_fee_fen,
     usage_fee_fen,
 )
-
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
+from tests.moments import NEW_YEAR_8AM as T0
 
 
 def card(hourly=20_000, rounding=15, minimum=30, setup=0, klass="academic", valid_from=T0):

@@ -5,6 +5,7 @@ import pytest
 
 from booking.bookings import rules
 from booking.bookings.rules import Booker, OpeningCalendar, Policy, WeeklyHours
+from tests.moments import MONDAY_23_NOV_8AM as NOW
 
 
 def utc(*args) -> datetime:
@@ -16,7 +17,6 @@ def weekly(days=range(5), opens=time(8), closes=time(18)):
 
 
 SHANGHAI = OpeningCalendar("Asia/Shanghai", weekly())
-NOW = utc(2026, 11, 23, 0, 0)  # Monday 08:00 in Shanghai
 POLICY = Policy(timezone="Asia/Shanghai", slot_minutes=30, min_minutes=30, max_minutes=240,
                 lead_minutes=60, max_days_ahead=30)
 BOOKER = Booker(organisation_verified=True, membership_confirmed=True, is_internal=False,

@@ -1,6 +1,7 @@
 """The one tabular writer every export uses: formula-safe text, numbers as numbers."""
 import csv
 import io
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from openpyxl import load_workbook
@@ -37,3 +38,13 @@ def test_xlsx_text_never_starts_a_formula_and_numbers_stay_numbers():
 def test_several_sheets():
     book = load_workbook(io.BytesIO(workbook_bytes([("a", ["x"], [[1]]), ("b", ["y"], [["=1"]])])))
     assert book.sheetnames == ["a", "b"] and book["b"]["A2"].value == "'=1"
+
+
+def test_times_are_written_on_the_local_wall_clock():
+    # 2026-12-31 17:30 UTC is 2027-01-01 01:30 in Shanghai: the date a person would write
+    moment = datetime(2026, 12, 31, 17, 30, 5, 123, tzinfo=UTC)
+    local = datetime(2027, 1, 1, 1, 30, 5)
+    book = load_workbook(io.BytesIO(xlsx_bytes("t", ["at"], [[moment]])))
+    assert list(book["t"].iter_rows(values_only=True))[1] == (local,)
+    text = csv_bytes(["at"], [[moment]]).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text)))[1] == ["2027-01-01 01:30:05"]

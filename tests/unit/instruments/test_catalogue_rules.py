@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
+from booking.core.clock import from_local
 from booking.instruments import rules
 
 
@@ -75,7 +76,7 @@ def test_stale_after_180_days():
 
 def test_local_to_utc_uses_the_instrument_zone():
     naive = datetime(2026, 3, 1, 9, 0)  # noqa: DTZ001 - wall clock at the instrument
-    assert rules.local_to_utc(naive, "Asia/Shanghai") == datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+    assert from_local(naive, "Asia/Shanghai") == datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
 
 
 def test_effective_rates_pick_the_latest_started():

@@ -1,10 +1,10 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from booking.metering import rules
+from tests.moments import MONDAY_2_MAR_9AM as T
 
-T = datetime(2026, 3, 2, 1, tzinfo=UTC)
 H = timedelta(hours=1)
 
 

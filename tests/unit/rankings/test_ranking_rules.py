@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from booking.rankings.policy import default_rules, with_settings
+from booking.rankings.policy import default_rules, policy_problems, with_settings
 from booking.rankings.rules import (
     OrgIndicators,
     PeriodError,
@@ -12,7 +12,6 @@ from booking.rankings.rules import (
     largest_gaps,
     normalise,
     parse_period,
-    previous_period,
     rank,
     split_rewards,
 )
@@ -134,6 +133,17 @@ def test_rewards_pro_rata_by_grade_weight_and_score_with_largest_remainder():
     assert remainder == 0
 
 
+def test_within_a_grade_rewards_can_be_equal():
+    rows = _graded([(90, "excellent"), (80, "good"), (76, "good"), (70, "pass")])
+    rules = with_rewards_cap(1.0)
+    rules["rewards"]["within_grade"] = "equal"
+    awards, remainder = split_rewards(rows, 1_000_000, rules)
+    # claims by grade weight alone: 2, 1, 1 of 4 -> 500,000, 250,000, 250,000
+    assert awards == {1: 500_000, 2: 250_000, 3: 250_000, 4: 0} and remainder == 0
+    rules["rewards"]["within_grade"] = "by_size"
+    assert [p.code for p in policy_problems(rules)] == ["within_grade"]
+
+
 def test_what_the_cap_cuts_off_goes_to_the_uncapped_units():
     rows = _graded([(90, "excellent"), (80, "good"), (76, "good")])
     awards, remainder = split_rewards(rows, 1_000_000, with_rewards_cap(0.5))
@@ -227,7 +237,7 @@ def test_bad_periods_are_refused_with_a_message(text):
 @pytest.mark.parametrize("text, previous", [("2026Q3", "2026Q2"), ("2026Q1", "2025Q4"),
                                             ("2026", "2025")])
 def test_previous_period(text, previous):
-    assert previous_period(parse_period(text)).label == previous
+    assert parse_period(text).previous().label == previous
 
 
 @pytest.mark.parametrize("age, expected", [(0, 1.0), (180, 1.0), (455, 0.5), (730, 0.0),

@@ -1,5 +1,7 @@
 """Eligibility and voucher amounts, with hand-computed figures. No app, no database."""
-from datetime import date
+import copy
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -14,15 +16,18 @@ from booking.subsidies.rules import (
     approval_problems,
     best_class,
     budget_allowance_fen,
+    class_misses,
     eligibility,
+    narrowed,
     non_local_problems,
     percent,
     provider_reward_fen,
+    qualifying_classes,
     sample_size,
     subsidy_for,
 )
+from tests.moments import SUNDAY_10_MAY as TODAY
 
-TODAY = date(2026, 5, 10)
 RULES = load_default_rules(2026)
 
 # 大连海创: 46 staff, revenue 18.5 M, assets 24 M, registered 10 M, certified science-based SME.
@@ -66,13 +71,14 @@ def test_declared_class_is_checked_against_its_criteria():
     result = eligibility(SME, None, None, None, RULES, LEDGER, declared_class="small_micro")
     problems = codes(result)
     assert problems == ["class_criteria"]
-    assert "annual revenue" in result[0].en and "年销售收入" in result[0].zh
+    assert result[0].message == ("Does not meet the criteria of the declared class (Small or "
+                                 "micro enterprise): annual revenue")
 
 
 def test_large_enterprise_fits_no_class():
     result = eligibility(BIGCO, DLUT, LISTED, "testing", RULES, LEDGER)
     assert codes(result) == ["no_class"]
-    assert "small/micro" in result[0].en
+    assert "small/micro" in result[0].message
 
 
 def test_every_enterprise_rule_is_reported_at_once():
@@ -130,7 +136,7 @@ def test_related_parties_are_refused():
     linked = Ledger(today=TODAY, links=frozenset({"co_construction", "equity_link"}))
     result = eligibility(SME, DLUT, LISTED, "testing", RULES, linked)
     assert codes(result) == ["related_co_construction", "related_equity_link"]
-    assert result[0].zh == "企业与服务机构存在共建关系"
+    assert result[0].message == "The enterprise and the provider are related (Co-construction)"
 
 
 def test_links_not_in_the_policy_block_list_are_allowed():
@@ -145,9 +151,52 @@ def test_non_local_provider_gets_the_reduced_rate():
     assert result.rate == Decimal("0.320")
 
 
-def test_start_up_team_without_company():
-    team = Enterprise(id=5, kind="enterprise", credit_code="T", region_code="2102")
+def test_start_up_team_is_a_team_not_yet_incorporated():
+    # A team the bureau verified as not yet a legal person: only the start-up class fits it.
+    team = Enterprise(id=5, kind="enterprise", credit_code="T", region_code="2102",
+                      legal_person=False)
     assert best_class(team, RULES, TODAY) == "startup_team"
+    assert class_misses(team, "small_micro", RULES, TODAY)[-1] == "independent_legal_person"
+    # A company with nothing on file is no team: no class (and not "young" either).
+    empty = Enterprise(id=6, kind="enterprise", credit_code="E", region_code="2102")
+    assert best_class(empty, RULES, TODAY) is None
+    assert class_misses(empty, "startup_team", RULES, TODAY) == ["not_incorporated"]
+
+
+def test_a_large_enterprise_fits_no_class_whatever_its_founding_date():
+    # BIGCO (6,800 staff) with a missing or a future founding date is no start-up: the dates
+    # never make a firm young, and it is a legal person.
+    for founded in (None, TODAY + timedelta(days=30)):
+        firm = replace(BIGCO, founded_on=founded)
+        assert qualifying_classes(firm, RULES, TODAY) == []
+
+
+def test_an_age_limit_needs_a_real_founding_date():
+    # A policy with a "young firm" class (max_age_days = 365): founded 364 days ago is young,
+    # 366 days ago is not, a future or missing date never is.
+    rules = copy.deepcopy(RULES)
+    rules["classes"]["small_micro"]["max_age_days"] = 365
+    young = replace(SMALL, founded_on=TODAY - timedelta(days=364))
+    assert "max_age_days" not in class_misses(young, "small_micro", rules, TODAY)
+    for founded in (TODAY - timedelta(days=366), TODAY + timedelta(days=1), None):
+        firm = replace(SMALL, founded_on=founded)
+        assert "max_age_days" in class_misses(firm, "small_micro", rules, TODAY)
+
+
+def test_a_declaration_narrows_the_profile_never_widens_it():
+    # Profile: 80 staff, revenue 8 M CNY, founded 2019-05-16. Declared: 60 staff (smaller:
+    # ignored), revenue 12 M CNY (larger: counts), founded 2021 (later: ignored).
+    profile = replace(SMALL, staff_count=80, annual_revenue_fen=800_000_000,
+                      founded_on=date(2019, 5, 16))
+    facts = narrowed(profile, {"staff_count": 60, "annual_revenue_fen": 1_200_000_000,
+                               "founded_on": date(2021, 1, 1)})
+    assert (facts.staff_count, facts.annual_revenue_fen, facts.founded_on) == (
+        80, 1_200_000_000, date(2019, 5, 16))
+    assert "max_revenue_fen" in class_misses(facts, "small_micro", RULES, TODAY)
+    # a figure missing from the verified profile stays missing, whatever is declared
+    unknown = narrowed(replace(profile, staff_count=None), {"staff_count": 10})
+    assert unknown.staff_count is None
+    assert "max_staff" in class_misses(unknown, "small_micro", RULES, TODAY)
 
 
 @pytest.mark.parametrize("invoice, remaining, rate, year_left, expected", [
@@ -180,10 +229,23 @@ def test_approval_problems():
 
 
 def test_provider_reward_is_capped_per_year():
-    # 5% of 1,000,000 CNY turnover = 50,000 CNY; the cap is 500,000 CNY per year.
+    # 5% of a year's net turnover of 1,000,000 CNY = 50,000 CNY (5,000,000 fen)
     assert provider_reward_fen(100_000_000, RULES, 0) == 5_000_000
-    assert provider_reward_fen(100_000_000, RULES, 48_000_000) == 2_000_000
-    assert provider_reward_fen(100_000_000, RULES, 50_000_000) == 0
+    # net 12,000,000 CNY: 5% = 600,000 CNY, over the cap of 500,000 CNY; 480,000 CNY already on
+    # earlier statements -> this one carries 20,000 CNY; at the cap, nothing more
+    assert provider_reward_fen(1_200_000_000, RULES, 48_000_000) == 2_000_000
+    assert provider_reward_fen(1_200_000_000, RULES, 50_000_000) == 0
+
+
+def test_the_reward_follows_net_turnover_and_is_clawed_back():
+    # Q1: net 10,000 CNY -> reward 5% = 500 CNY (50,000 fen), paid with the Q1 statement.
+    assert provider_reward_fen(1_000_000, RULES, 0) == 50_000
+    # Q2: a refund reverses 4,000 CNY (net -4,000): the year's net is 6,000 CNY, whose reward
+    # is 300 CNY; 500 CNY were paid, so the Q2 statement carries -200 CNY (a claw-back).
+    assert provider_reward_fen(1_000_000 - 400_000, RULES, 50_000) == -20_000
+    # A year whose net went negative (-2,000 CNY): the reward is 0, so the claw-back is what
+    # was paid (-500 CNY), never more.
+    assert provider_reward_fen(1_000_000 - 1_200_000, RULES, 50_000) == -50_000
 
 
 def test_sample_size_rounds_up():

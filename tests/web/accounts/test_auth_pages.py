@@ -93,6 +93,14 @@ def test_enterprise_registration_end_to_end(client, make):
     assert org.kind == "enterprise" and not org.verified and org.staff_count == 30
     page = client.get("/").get_data(as_text=True)
     assert "等待科技局审核" in page  # banner: cannot book yet
+    assert org.legal_person  # a company, unless it says it is a team
+
+
+def test_a_start_up_team_registers_as_not_incorporated(client):
+    response = client.post("/register/enterprise", data=_enterprise_form(startup_team="y"))
+    assert response.status_code == 302
+    org = db.session.scalar(select(Organisation).where(Organisation.name_zh == "星海测试科技有限公司"))
+    assert org.legal_person is False
 
 
 @pytest.mark.parametrize("field,value,message", [

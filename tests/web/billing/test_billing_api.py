@@ -7,9 +7,9 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from booking.billing.models import Invoice, Payment, ProcessedStripeEvent
-from booking.core.db import utc
 from booking.extensions import db
 from booking.metering import services as metering
+from tests.moments import MONDAY_2_MAR_9AM
 from tests.web.billing.stripe_helpers import (  # noqa: F401 - fixture
     intent_event,
     localstripe,
@@ -17,7 +17,6 @@ from tests.web.billing.stripe_helpers import (  # noqa: F401 - fixture
     stripe_config,
 )
 
-MONDAY_9 = utc(2026, 3, 2, 1)
 WEBHOOK = "/api/v1/stripe/webhook"
 
 
@@ -39,10 +38,10 @@ def sold(make):
     owner = make.organisation(short_code="DLUTA")
     instrument = make.instrument(organisation=owner)
     customer = make.user(organisation=make.organisation(kind="enterprise"))
-    booking = make.placed_booking(instrument, customer, MONDAY_9)
-    with freeze_time(MONDAY_9):
+    booking = make.placed_booking(instrument, customer, MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM):
         session = metering.check_in(booking, actor=customer, source="kiosk")
-    with freeze_time(MONDAY_9 + timedelta(minutes=50)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=50)):
         metering.check_out(session, actor=customer)
     db.session.commit()
     invoice = db.session.scalar(select(Invoice).where(Invoice.customer_user_id == customer.id))
@@ -63,8 +62,9 @@ def test_list_and_get_invoice_shapes(client, api_token, sold):
 
 def test_other_users_do_not_see_the_invoice(client, api_token, make, sold):
     stranger = api_token(make.user())
-    assert client.get(f"/api/v1/invoices/{sold['invoice'].id}", headers=stranger
-                      ).status_code == 404
+    hidden = client.get(f"/api/v1/invoices/{sold['invoice'].id}", headers=stranger)
+    assert hidden.status_code == 404 and hidden.get_json()["error"]["code"] == "not_found"
+    assert sold["invoice"].number not in hidden.get_data(as_text=True)
     assert client.get("/api/v1/invoices", headers=stranger).get_json()["total"] == 0
     assert client.get("/api/v1/invoices").status_code == 401
 
@@ -78,6 +78,8 @@ def test_paying_an_invoice_that_is_not_yours_is_forbidden(client, api_token, mak
     response = client.post(f"/api/v1/invoices/{sold['invoice'].id}/payment-intent",
                            headers=api_token(sold["finance"]))
     assert response.status_code == 403
+    db.session.expire_all()  # no PaymentIntent was opened for either
+    assert (sold["invoice"].state, sold["invoice"].stripe_payment_intent_id) == ("issued", None)
 
 
 def test_payment_intent_without_stripe_keys_is_a_clear_error(client, api_token, sold):
@@ -102,13 +104,14 @@ def test_payment_intent_on_localstripe_is_reused(client, api_token, sold, stripe
 
 
 def test_paid_invoice_takes_no_new_intent(client, api_token, sold, stripe_on):
-    from booking.billing import services
+    from booking.billing import payments
 
-    services.record_bank_transfer(sold["invoice"], sold["finance"], "BOC-1")
+    payments.record_bank_transfer(sold["invoice"], sold["finance"], "BOC-1")
     db.session.commit()
     response = client.post(f"/api/v1/invoices/{sold['invoice'].id}/payment-intent",
                            headers=api_token(sold["customer"]))
     assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "not_payable"
 
 
 def _post(client, event, **kwargs):

@@ -8,15 +8,14 @@ from freezegun import freeze_time
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from booking.billing import close, invoicing, payments, signals
 from booking.billing import pdf as billing_pdf
-from booking.billing import services
 from booking.billing.models import Invoice
-from booking.core.db import utc
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.metering import services as metering
-
-MONDAY_9 = utc(2026, 3, 2, 1)
+from tests.moments import MONDAY_2_MAR_9AM
+from tests.web.matrix import audit_actions
 
 
 @pytest.fixture
@@ -25,10 +24,10 @@ def sold(make):
     instrument = make.instrument(organisation=owner)
     customer_org = make.organisation(kind="enterprise", name_zh="大连某科技有限公司")
     customer = make.user(organisation=customer_org)
-    booking = make.placed_booking(instrument, customer, MONDAY_9)
-    with freeze_time(MONDAY_9):
+    booking = make.placed_booking(instrument, customer, MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM):
         session = metering.check_in(booking, actor=customer, source="kiosk")
-    with freeze_time(MONDAY_9 + timedelta(minutes=50)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=50)):
         metering.check_out(session, actor=customer)
     db.session.commit()
     invoice = db.session.scalar(select(Invoice).where(Invoice.customer_user_id == customer.id))
@@ -56,16 +55,16 @@ def test_invoice_page_with_voucher_shows_the_deduction(client, login, make, sold
     def offer(invoices):
         return {invoice.id: 10_000 for invoice in invoices}
 
-    services.invoice_issuing.connect(offer)
+    signals.invoice_issuing.connect(offer)
     try:
         booking = make.placed_booking(sold["instrument"], sold["customer"],
-                                      MONDAY_9 + timedelta(hours=3))
+                                      MONDAY_2_MAR_9AM + timedelta(hours=3))
         with freeze_time(booking.start_at):
             session = metering.check_in(booking, actor=sold["customer"], source="kiosk")
         with freeze_time(booking.start_at + timedelta(minutes=30)):
             metering.check_out(session, actor=sold["customer"])
     finally:
-        services.invoice_issuing.disconnect(offer)
+        signals.invoice_issuing.disconnect(offer)
     db.session.commit()
     invoice = db.session.scalar(select(Invoice).where(Invoice.voucher_fen > 0))
     login(sold["customer"])
@@ -73,14 +72,28 @@ def test_invoice_page_with_voucher_shows_the_deduction(client, login, make, sold
     assert 'id="voucher-line"' in page and "-¥100.00" in page and "¥100.00" in page
 
 
+def _assert_untouched(invoice, audit_trail):
+    """A refused request left the invoice as it was: open, unpaid, uncredited, unaudited."""
+    db.session.expire_all()
+    assert (invoice.state, invoice.paid_at, invoice.payments) == ("issued", None, [])
+    assert invoice.stripe_payment_intent_id is None
+    assert db.session.scalar(select(func.count()).select_from(Invoice).where(
+        Invoice.credits_id == invoice.id)) == 0
+    assert audit_actions(invoice) == audit_trail
+
+
 def test_invoice_page_denials(client, login, make, sold):
     url = f"/invoices/{sold['invoice'].id}"
+    trail = audit_actions(sold["invoice"])
     assert client.get(url).status_code == 302
     login(make.user(organisation=sold["customer_org"]))  # colleague: not their invoice
-    assert client.get(url).status_code == 403
-    assert client.post(f"{url}/payment-intent").status_code == 403
+    denied = client.get(url)
+    assert denied.status_code == 403 and sold["invoice"].number not in denied.get_data(as_text=True)
+    intent = client.post(f"{url}/payment-intent")
+    assert intent.status_code == 403 and intent.get_json()["error"]["code"] == "forbidden"
     assert client.post(f"{url}/bank-transfer", data={"reference": "x"}).status_code == 403
     assert client.get("/invoices/99999").status_code == 404
+    _assert_untouched(sold["invoice"], trail)
 
 
 def test_my_invoices_lists_own_only(client, login, make, sold):
@@ -99,12 +112,13 @@ def test_finance_records_bank_transfer_and_credit_note(client, login, sold):
     assert sold["invoice"].state == "paid"
     client.post(f"{url}/void", data={"reason": "oops"})
     assert sold["invoice"].state == "paid"  # paid: credit note, never void
+    assert "invoice.voided" not in audit_actions(sold["invoice"])
     client.post(f"{url}/credit", data={"amount": "50.00", "reason": "goodwill"})
     note = db.session.scalar(select(Invoice).where(Invoice.credits_id == sold["invoice"].id))
     assert note.amount_due_fen == 5_000
     bad = client.post(f"{url}/credit", data={"amount": "9999", "reason": "too much"},
                       follow_redirects=True)
-    assert bad.status_code == 200
+    assert bad.status_code == 200 and "不超过剩余可冲销金额" in bad.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Invoice).where(
         Invoice.credits_id == sold["invoice"].id)) == 1
 
@@ -112,14 +126,16 @@ def test_finance_records_bank_transfer_and_credit_note(client, login, sold):
 def test_customer_cannot_record_payments(client, login, sold):
     login(sold["customer"])
     url = f"/invoices/{sold['invoice'].id}"
+    trail = audit_actions(sold["invoice"])
     assert client.post(f"{url}/bank-transfer", data={"reference": "x"}).status_code == 403
     assert client.post(f"{url}/void", data={"reason": "x"}).status_code == 403
     assert client.post(f"{url}/credit", data={"amount": "1", "reason": "x"}).status_code == 403
+    _assert_untouched(sold["invoice"], trail)
 
 
 def test_internal_user_settles_with_grant_code(client, login, sold, make):
-    make.usage_session(sold["instrument"], sold["internal"], MONDAY_9 + timedelta(days=1))
-    services.close_month("2026-03")
+    make.usage_session(sold["instrument"], sold["internal"], MONDAY_2_MAR_9AM + timedelta(days=1))
+    close.close_month("2026-03")
     db.session.commit()
     invoice = db.session.scalar(select(Invoice).where(
         Invoice.customer_user_id == sold["internal"].id))
@@ -152,7 +168,7 @@ def test_finance_page_and_exports(client, login, make, sold):
 
 
 def test_cli_close_is_idempotent(app, make, sold):
-    make.usage_session(sold["instrument"], sold["internal"], MONDAY_9 + timedelta(days=2))
+    make.usage_session(sold["instrument"], sold["internal"], MONDAY_2_MAR_9AM + timedelta(days=2))
     runner = app.test_cli_runner()
     first = runner.invoke(args=["billing", "close", "--month", "2026-03"])
     assert first.exit_code == 0 and "1 invoices" in first.output, first.output
@@ -166,8 +182,8 @@ def test_cli_close_is_idempotent(app, make, sold):
 
 
 def test_cli_mark_no_shows(app, make, sold):
-    make.placed_booking(sold["instrument"], sold["internal"], MONDAY_9 + timedelta(days=3))
-    with freeze_time(MONDAY_9 + timedelta(days=4)):
+    make.placed_booking(sold["instrument"], sold["internal"], MONDAY_2_MAR_9AM + timedelta(days=3))
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=4)):
         result = app.test_cli_runner().invoke(args=["usage", "mark-no-shows"])
     assert "1 bookings marked no-show" in result.output
 
@@ -175,7 +191,7 @@ def test_cli_mark_no_shows(app, make, sold):
 def test_invoice_shows_samples_lines_in_page_pdf_api_and_exports(client, login, make, api_token,
                                                                   sold):
     instrument = make.instrument(organisation=sold["owner"], per_sample_fee_fen=8_000)
-    booking = make.placed_booking(instrument, sold["customer"], MONDAY_9 + timedelta(hours=3),
+    booking = make.placed_booking(instrument, sold["customer"], MONDAY_2_MAR_9AM + timedelta(hours=3),
                                   mode="staff_operated", sample_count=3)
     with freeze_time(booking.start_at):
         session = metering.check_in(booking, actor=sold["customer"], source="kiosk")
@@ -204,3 +220,26 @@ def test_invoice_shows_samples_lines_in_page_pdf_api_and_exports(client, login, 
     revenue = client.get(f"/finance/{sold['owner'].id}/revenue.csv?year=2026")
     # the instrument's revenue counts both lines: 60 min of use and the samples
     assert revenue.status_code == 200 and ",2,60,64000,640.00" in revenue.data.decode("utf-8-sig")
+
+
+
+@pytest.mark.parametrize("settled", [False, True], ids=["void", "refunded_credit_note"])
+def test_voiding_what_cannot_be_voided_is_refused_not_a_crash(client, login, sold, settled):
+    """A void invoice, or a credit note already paid back, has no payments: the void form got
+    past the refusals to the state machine's guard, and the page failed with a 500."""
+    login(sold["finance"])
+    client.post("/language", data={"locale": "en"})
+    target = sold["invoice"]
+    if settled:
+        payments.record_bank_transfer(target, sold["finance"], "BOC 1")
+        target = invoicing.credit_note(target, 1_000, "refund", sold["finance"], settled=True)
+    else:
+        invoicing.void_invoice(target, sold["finance"], "wrong customer")
+    db.session.commit()
+    state = target.state
+    response = client.post(f"/invoices/{target.id}/void", data={"reason": "again"},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert "Only a draft or issued invoice can be voided." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert target.state == state and target.void_reason != "again"

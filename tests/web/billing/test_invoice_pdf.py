@@ -17,7 +17,10 @@ def test_customer_downloads_the_invoice_as_pdf(client, login, sold):  # noqa: F8
 def test_finance_of_the_provider_may_download_but_strangers_may_not(client, login, make,
                                                                      sold):  # noqa: F811
     login(sold["finance"])
-    assert client.get(f"/invoices/{sold['invoice'].id}.pdf").status_code == 200
+    response = client.get(f"/invoices/{sold['invoice'].id}.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    assert sold["invoice"].number.encode() in response.data
     client.post("/logout")
     login(make.user())
-    assert client.get(f"/invoices/{sold['invoice'].id}.pdf").status_code in (403, 404)
+    refused = client.get(f"/invoices/{sold['invoice'].id}.pdf")
+    assert refused.status_code == 403 and refused.mimetype == "text/html"

@@ -6,13 +6,12 @@ from freezegun import freeze_time
 
 from booking.bookings.models import Booking
 from booking.extensions import db
-
-MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+from tests.moments import MONDAY_23_NOV_8AM
 
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with freeze_time(MONDAY) as clock:
+    with freeze_time(MONDAY_23_NOV_8AM) as clock:
         yield clock
 
 
@@ -128,6 +127,9 @@ def test_decisions_and_permissions(client, make, api_token, lab):
                             headers=manager_headers)
     assert no_reason.status_code == 422
     assert no_reason.get_json()["error"]["code"] == "reason_required"
+    booking = db.session.get(Booking, booking_id)
+    db.session.refresh(booking)  # none of the refusals decided it
+    assert (booking.state, booking.decided_by_id, booking.decision_reason) == ("pending", None, "")
     managed = client.get("/api/v1/bookings?mine=0&state=pending", headers=manager_headers)
     assert [b["id"] for b in managed.get_json()["items"]] == [booking_id]
     approved = client.post(f"/api/v1/bookings/{booking_id}/approve", headers=manager_headers)

@@ -7,14 +7,13 @@ from icalendar import Calendar
 
 from booking.bookings.models import Booking
 from booking.extensions import db
-
-MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
-TUESDAY_10 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
+from tests.web.matrix import audit_actions, messages_queued
 
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with freeze_time(MONDAY) as clock:
+    with freeze_time(MONDAY_23_NOV_8AM) as clock:
         yield clock
 
 
@@ -31,10 +30,10 @@ def test_calendar_json_shows_free_busy_own_and_blackouts(client, make, login, la
 
     instrument, _ = lab
     me, other = make.user(), make.user()
-    make.booking(instrument, me, TUESDAY_10)
-    make.booking(instrument, other, TUESDAY_10 + timedelta(hours=2))
-    db.session.add(Blackout(instrument_id=instrument.id, start_at=TUESDAY_10 + timedelta(hours=5),
-                            end_at=TUESDAY_10 + timedelta(hours=6), reason="校准"))
+    make.booking(instrument, me, TUESDAY_24_NOV_10AM)
+    make.booking(instrument, other, TUESDAY_24_NOV_10AM + timedelta(hours=2))
+    db.session.add(Blackout(instrument_id=instrument.id, start_at=TUESDAY_24_NOV_10AM + timedelta(hours=5),
+                            end_at=TUESDAY_24_NOV_10AM + timedelta(hours=6), reason="校准"))
     db.session.commit()
     login(me)
     events = client.get(f"/instruments/{instrument.id}/calendar.json"
@@ -129,12 +128,12 @@ def test_book_page_and_form(client, make, login, lab):
         "purpose": "XRD phase analysis"})
     assert response.status_code == 302 and response.location.endswith("/bookings/mine")
     booking = db.session.scalars(db.select(Booking)).one()
-    assert (booking.user_id, booking.state, booking.start_at) == (student.id, "pending", TUESDAY_10)
+    assert (booking.user_id, booking.state, booking.start_at) == (student.id, "pending", TUESDAY_24_NOV_10AM)
 
 
 def test_form_shows_every_broken_rule_and_clashes(client, make, login, lab):
     instrument, _ = lab
-    make.booking(instrument, make.user(), TUESDAY_10)
+    make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
     login(make.user())
     response = client.post(f"/instruments/{instrument.id}/book", data={
         "start": "2026-11-24T07:10", "end": "2026-11-24T07:20", "mode": "self_operated",
@@ -170,8 +169,8 @@ def test_quote_json(client, make, login, lab):
 def test_my_bookings_cancel_and_download(client, make, login, lab):
     instrument, _ = lab
     me = login(make.user())
-    booking = make.booking(instrument, me, TUESDAY_10)
-    theirs = make.booking(instrument, make.user(), TUESDAY_10 + timedelta(hours=2))
+    booking = make.booking(instrument, me, TUESDAY_24_NOV_10AM)
+    theirs = make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM + timedelta(hours=2))
     page = client.get("/bookings/mine").get_data(as_text=True)
     assert f'id="booking-{booking.id}"' in page and f'id="booking-{theirs.id}"' not in page
     ics = Calendar.from_ical(client.get(f"/bookings/{booking.id}.ics").data)
@@ -179,6 +178,8 @@ def test_my_bookings_cancel_and_download(client, make, login, lab):
         f"booking-{booking.id}@bookings.instrument-sharing"]
     assert client.get(f"/bookings/{theirs.id}.ics").status_code == 404
     assert client.post(f"/bookings/{theirs.id}/cancel").status_code == 404
+    db.session.expire_all()
+    assert (theirs.state, theirs.cancelled_at) == ("pending", None)
     assert client.post(f"/bookings/{booking.id}/cancel").status_code == 302
     assert booking.state == "cancelled" and not booking.late_cancel
 
@@ -186,7 +187,7 @@ def test_my_bookings_cancel_and_download(client, make, login, lab):
 def test_queue_approve_reject_and_bulk(client, make, login, lab):
     instrument, manager = lab
     student = make.user(organisation=instrument.organisation)
-    b1, b2, b3, b4 = (make.booking(instrument, student, TUESDAY_10 + timedelta(hours=h))
+    b1, b2, b3, b4 = (make.booking(instrument, student, TUESDAY_24_NOV_10AM + timedelta(hours=h))
                       for h in range(4))
     login(manager)
     page = client.get("/bookings/queue").get_data(as_text=True)
@@ -205,7 +206,7 @@ def test_queue_approve_reject_and_bulk(client, make, login, lab):
 
 def test_only_the_owning_organisations_managers_decide(client, make, login, lab):
     instrument, _ = lab
-    booking = make.booking(instrument, make.user(), TUESDAY_10)
+    booking = make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
     login(make.user(role="lab_manager"))  # manager elsewhere
     assert client.post(f"/bookings/{booking.id}/approve").status_code == 404
     client.post("/bookings/queue/bulk", data={"action": "approve", "ids": [booking.id]})
@@ -222,8 +223,12 @@ def test_queue_needs_the_lab_manager_role(client, make, login):
 def test_booker_can_view_but_not_approve_own_request(client, make, login, lab):
     instrument, _ = lab
     me = login(make.user())
-    booking = make.booking(instrument, me, TUESDAY_10)
+    booking = make.booking(instrument, me, TUESDAY_24_NOV_10AM)
+    queued, trail = messages_queued(), audit_actions(booking)
     assert client.post(f"/bookings/{booking.id}/approve").status_code == 403
+    db.session.expire_all()
+    assert (booking.state, booking.decided_by_id, booking.decided_at) == ("pending", None, None)
+    assert (messages_queued(), audit_actions(booking)) == (queued, trail)
 
 
 def test_qualifications_page_and_training(client, make, login):
@@ -249,7 +254,7 @@ def test_qualifications_page_and_training(client, make, login):
 def test_private_feed_and_reset(client, make, login, lab):
     instrument, manager = lab
     me = login(make.user())
-    booking = make.booking(instrument, me, TUESDAY_10)
+    booking = make.booking(instrument, me, TUESDAY_24_NOV_10AM)
     client.post("/bookings/feed/reset")
     page = client.get("/bookings/mine").get_data(as_text=True)
     url = page.split('id="feed-url">')[1].split("<")[0]
@@ -257,7 +262,7 @@ def test_private_feed_and_reset(client, make, login, lab):
     feed = Calendar.from_ical(client.get(path).data)
     (event,) = feed.walk("VEVENT")
     assert str(event["status"]) == "TENTATIVE" and event["sequence"] == 0
-    assert event.decoded("dtstart") == TUESDAY_10
+    assert event.decoded("dtstart") == TUESDAY_24_NOV_10AM
     client.post("/bookings/feed/reset")
     assert client.get(path).status_code == 404
     assert booking.state == "pending"
@@ -266,7 +271,7 @@ def test_private_feed_and_reset(client, make, login, lab):
 def test_public_instrument_feed_has_no_personal_data(client, make, lab):
     instrument, _ = lab
     user = make.user(name="李雷")
-    make.booking(instrument, user, TUESDAY_10, purpose="secret project")
+    make.booking(instrument, user, TUESDAY_24_NOV_10AM, purpose="secret project")
     body = client.get(f"/ical/instrument/{instrument.id}.ics").get_data(as_text=True)
     assert "BEGIN:VEVENT" in body and "李雷" not in body and "secret" not in body
     instrument.is_public = False
@@ -340,8 +345,60 @@ def test_quote_json_adds_the_samples_of_a_staff_operated_booking(client, make, l
 def test_lab_and_booker_see_the_number_of_samples(client, make, login, lab):
     instrument, manager = lab
     student = make.user()
-    make.booking(instrument, student, TUESDAY_10, mode="staff_operated", samples=7)
+    make.booking(instrument, student, TUESDAY_24_NOV_10AM, mode="staff_operated", samples=7)
     login(manager)
     assert "7 个样品" in client.get("/bookings/queue").get_data(as_text=True)
     login(student)
     assert "7 个样品" in client.get("/bookings/mine").get_data(as_text=True)
+
+
+QUOTE_SLOT = {"start": "2026-11-24T10:00", "end": "2026-11-24T11:00"}
+
+
+@pytest.mark.parametrize(("query", "error"), [
+    ({"start": "2026-11-24T10:00"}, "请选择开始和结束时间"),  # no end
+    ({**QUOTE_SLOT, "end": "2026-12-24T11:00"}, "请选择开始和结束时间"),  # longer than a week
+    ({**QUOTE_SLOT, "mode": "teleport"}, "请选择开始和结束时间"),
+    ({**QUOTE_SLOT, "mode": "staff_operated", "samples": "1001"}, "samples"),
+    ({**QUOTE_SLOT, "mode": "staff_operated", "samples": "-1"}, "samples"),
+])
+def test_quote_json_answers_bad_arguments_in_json(client, make, login, lab, query, error):
+    """The form's quote parses its arguments with a schema: every malformed one is a 400 in
+    JSON, the shape the page's script reads (a sample count out of range was an HTML page)."""
+    instrument, _ = lab
+    login(make.user())
+    response = client.get(f"/instruments/{instrument.id}/quote.json", query_string=query)
+    assert response.status_code == 400 and response.is_json
+    assert error in response.get_json()["error"]
+
+
+def test_quote_json_of_a_self_operated_slot_ignores_the_samples(client, make, login, lab):
+    instrument, _ = lab
+    login(make.user())
+    quote = client.get(f"/instruments/{instrument.id}/quote.json", query_string={
+        **QUOTE_SLOT, "mode": "self_operated", "samples": "5000", "_": "1"})
+    assert quote.status_code == 200 and quote.get_json()["samples"] == 0
+
+
+def test_calendar_json_ignores_arguments_it_does_not_know(client, lab):
+    """FullCalendar adds its own (timeZone); only a bad range is refused."""
+    instrument, _ = lab
+    response = client.get(f"/instruments/{instrument.id}/calendar.json", query_string={
+        "start": "2026-11-24T00:00:00", "end": "2026-11-25T00:00:00", "timeZone": "local"})
+    assert response.status_code == 200 and response.get_json()
+
+
+def test_cancelling_twice_and_deciding_twice_leave_the_booking_as_it_was(client, make, login,
+                                                                       lab):
+    instrument, manager = lab
+    me = login(make.user())
+    booking = make.booking(instrument, me, TUESDAY_24_NOV_10AM)
+    client.post(f"/bookings/{booking.id}/cancel")
+    again = client.post(f"/bookings/{booking.id}/cancel", follow_redirects=True)
+    assert "该预约已无法取消" in again.get_data(as_text=True)
+    assert (booking.state, booking.sequence) == ("cancelled", 1)
+    login(manager)
+    decided = client.post(f"/bookings/{booking.id}/approve", follow_redirects=True)
+    assert decided.status_code == 200 and "该申请已处理" in decided.get_data(as_text=True)
+    db.session.refresh(booking)
+    assert (booking.state, booking.sequence) == ("cancelled", 1)

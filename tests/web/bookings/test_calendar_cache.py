@@ -1,25 +1,24 @@
 """Kept calendars (booking.bookings.calendar_cache): a repeated calendar costs one primary-key
 read, and every change the calendar shows, time passing included, reaches the next reader."""
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from flask import current_app
 from freezegun import freeze_time
 from sqlalchemy import event, update
 
-from booking.bookings import services
+from booking.bookings.calendar import CalendarInstrument
 from booking.extensions import db
 from booking.instruments.models import Blackout, OpeningException, OpeningHours
+from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
 
-MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
-TUESDAY_10 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 WEEK = {"start": "2026-11-23T00:00:00", "end": "2026-11-30T00:00:00"}
 
 
 @pytest.fixture(autouse=True)
 def frozen():
-    with freeze_time(MONDAY) as clock:
+    with freeze_time(MONDAY_23_NOV_8AM) as clock:
         yield clock
 
 
@@ -56,7 +55,7 @@ def uncached(client, instrument, query=WEEK):
 
 
 def test_a_repeated_calendar_is_one_primary_key_read(client, make, instrument):
-    make.booking(instrument, make.user(), TUESDAY_10)
+    make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
     assert instrument.id  # loaded again after the commit, before counting
     with statements() as first:
         body = calendar(client, instrument)
@@ -68,12 +67,12 @@ def test_a_repeated_calendar_is_one_primary_key_read(client, make, instrument):
 
 
 def _blackout(instrument, make):
-    db.session.add(Blackout(instrument_id=instrument.id, start_at=TUESDAY_10,
-                            end_at=TUESDAY_10 + timedelta(hours=3), reason="校准"))
+    db.session.add(Blackout(instrument_id=instrument.id, start_at=TUESDAY_24_NOV_10AM,
+                            end_at=TUESDAY_24_NOV_10AM + timedelta(hours=3), reason="校准"))
 
 
 @pytest.mark.parametrize("change", [
-    lambda i, make: make.booking(i, make.user(), TUESDAY_10),
+    lambda i, make: make.booking(i, make.user(), TUESDAY_24_NOV_10AM),
     _blackout,
     lambda i, make: db.session.add(OpeningException(instrument_id=i.id, day=date(2026, 11, 25))),
     lambda i, make: db.session.add(OpeningException(instrument_id=i.id, day=date(2026, 11, 28),
@@ -95,7 +94,7 @@ def test_every_change_reaches_the_next_reader(client, make, instrument, change):
 
 
 def test_a_cancelled_booking_frees_its_slot(client, make, instrument):
-    booking = make.booking(instrument, make.user(), TUESDAY_10)
+    booking = make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
     busy = calendar(client, instrument)
     booking.state = "cancelled"
     db.session.commit()
@@ -111,21 +110,21 @@ def first_free(events) -> str:
 def test_time_passing_moves_the_first_free_slot(client, instrument, frozen):
     today = {"start": "2026-11-23T00:00:00", "end": "2026-11-24T00:00:00"}
     assert first_free(calendar(client, instrument, today)) == "2026-11-23T09:00"  # lead: 1 h
-    frozen.move_to(MONDAY + timedelta(minutes=1))
+    frozen.move_to(MONDAY_23_NOV_8AM + timedelta(minutes=1))
     assert first_free(calendar(client, instrument, today)) == "2026-11-23T09:30"
-    frozen.move_to(MONDAY + timedelta(minutes=29, seconds=59))
+    frozen.move_to(MONDAY_23_NOV_8AM + timedelta(minutes=29, seconds=59))
     with statements() as seen:  # same grid point: the kept body, after one version check
         assert first_free(calendar(client, instrument, today)) == "2026-11-23T09:30"
     assert len(seen) == 1 and "UNION" not in seen[0]
-    frozen.move_to(MONDAY + timedelta(minutes=31))
+    frozen.move_to(MONDAY_23_NOV_8AM + timedelta(minutes=31))
     assert first_free(calendar(client, instrument, today)) == "2026-11-23T10:00"
-    frozen.move_to(MONDAY + timedelta(hours=9, minutes=30))
+    frozen.move_to(MONDAY_23_NOV_8AM + timedelta(hours=9, minutes=30))
     assert calendar(client, instrument, today) == []  # 18:30: nothing left today
 
 
 def test_viewers_never_see_each_others_kept_calendars(client, make, login, instrument):
     me, other = make.user(), make.user()
-    make.booking(instrument, me, TUESDAY_10)
+    make.booking(instrument, me, TUESDAY_24_NOV_10AM)
 
     def kinds():
         return sorted(e["extendedProps"]["kind"] for e in calendar(client, instrument)
@@ -155,7 +154,7 @@ def test_the_kept_calendars_are_bounded():
     cache = CalendarCache(max_bytes=10, bodies_per_instrument=2)
 
     def keep(instrument_id, key, version=7):
-        instrument = services.CalendarInstrument(
+        instrument = CalendarInstrument(
             instrument_id, 1, "Asia/Shanghai", "active", True, 30, 30, 480, 60, 60, 24, 48,
             True, True, False, version)
         cache._keep(instrument, key, b"[1]")

@@ -1,20 +1,18 @@
 """iCalendar feeds parsed back: every field of every event."""
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
 from icalendar import Calendar
 
-from booking.bookings import services
+from booking.bookings import feeds, requests
 from booking.extensions import db
-
-MONDAY = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
-TUESDAY_10 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
 
 
 @pytest.fixture
 def frozen():
-    with freeze_time(MONDAY) as clock:
+    with freeze_time(MONDAY_23_NOV_8AM) as clock:
         yield clock
 
 
@@ -23,13 +21,13 @@ def bookings(make, frozen):
     instrument = make.instrument(requires_approval=True, location="化工楼 101")
     manager = make.user(role="lab_manager", organisation=instrument.organisation)
     user = make.user()
-    pending = make.booking(instrument, user, TUESDAY_10, purpose="粉末衍射")
-    approved = make.booking(instrument, user, TUESDAY_10 + timedelta(hours=2))
-    cancelled = make.booking(instrument, user, TUESDAY_10 + timedelta(hours=4))
+    pending = make.booking(instrument, user, TUESDAY_24_NOV_10AM, purpose="粉末衍射")
+    approved = make.booking(instrument, user, TUESDAY_24_NOV_10AM + timedelta(hours=2))
+    cancelled = make.booking(instrument, user, TUESDAY_24_NOV_10AM + timedelta(hours=4))
     frozen.tick(timedelta(minutes=5))
-    services.approve_booking(approved, manager)
-    services.cancel_booking(cancelled, user)
-    feed = services.reset_feed_token(user)
+    requests.approve_booking(approved, manager)
+    requests.cancel_booking(cancelled, user)
+    feed = feeds.reset_feed_token(user)
     db.session.commit()
     return instrument, user, feed.token, (pending, approved, cancelled)
 
@@ -44,8 +42,8 @@ def events(response):
 def test_private_feed_fields(client, bookings):
     instrument, user, token, (pending, approved, cancelled) = bookings
     by_uid = events(client.get(f"/ical/user/{token}.ics"))
-    changed = MONDAY + timedelta(minutes=5)
-    expected = {pending: ("TENTATIVE", 0, MONDAY), approved: ("CONFIRMED", 1, changed),
+    changed = MONDAY_23_NOV_8AM + timedelta(minutes=5)
+    expected = {pending: ("TENTATIVE", 0, MONDAY_23_NOV_8AM), approved: ("CONFIRMED", 1, changed),
                 cancelled: ("CANCELLED", 1, changed)}
     assert set(by_uid) == {f"booking-{b.id}@bookings.instrument-sharing" for b in expected}
     for booking, (status, sequence, stamp) in expected.items():

@@ -9,13 +9,12 @@ from freezegun import freeze_time
 from sqlalchemy import func, select
 
 from booking.bookings.models import Booking
-from booking.core.db import utc
 from booking.extensions import db
 from booking.metering.models import UsageSession
+from tests.moments import MONDAY_2_MAR_8AM
 
 HUGE = 2**31  # one above the largest id an INTEGER column holds on PostgreSQL
 HUGER = 2**63 + 5  # above what SQLite holds
-MONDAY = utc(2026, 3, 2, 0)  # 08:00 in Shanghai
 
 
 def _error(response, status):
@@ -224,7 +223,7 @@ def test_openapi_documents_quantity_as_number_and_stripe_disabled(client):
 def test_invoice_line_quantity_is_a_number_in_the_answer(client, make, api_token):
     instrument = make.instrument()
     customer = make.user()
-    invoice = make.issued_invoice(instrument, customer.organisation, 12_000, MONDAY,
+    invoice = make.issued_invoice(instrument, customer.organisation, 12_000, MONDAY_2_MAR_8AM,
                                   state="draft")
     invoice.lines[0].quantity = Decimal("2.50")
     db.session.commit()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from booking.core.clock import now_utc
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
-from booking.instruments import services
+from booking.instruments import notifications, services
 
 
 def test_anonymous_browses_and_searches(client, make):
@@ -110,7 +110,7 @@ def test_reminders_go_to_managers_once_a_day(app, make):
     assert services.queue_stale_reminders("http://x/lab") == 1
     assert services.queue_stale_reminders("http://x/lab") == 0
     message = db.session.scalar(select(OutboxMessage).where(
-        OutboxMessage.kind == services.REMINDER_KIND))
+        OutboxMessage.kind == notifications.REMINDER_KIND))
     assert message.recipient == manager.email and instrument.name_zh in message.body
 
 
@@ -121,5 +121,5 @@ def test_notify_reminders_command(app, make):
     assert result.exit_code == 0, result.output
     assert "reminder" in result.output
     message = db.session.scalar(select(OutboxMessage).where(
-        OutboxMessage.kind == services.REMINDER_KIND))
+        OutboxMessage.kind == notifications.REMINDER_KIND))
     assert "http://localhost/lab" in message.body  # built on PUBLIC_BASE_URL

@@ -5,13 +5,11 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from booking.core.db import utc
 from booking.extensions import db
 from booking.metering import services
 from booking.metering.models import UsageSession
 from tests.factories import Factory
-
-MONDAY_9 = utc(2026, 3, 2, 1)
+from tests.moments import MONDAY_2_MAR_9AM
 
 
 @pytest.fixture
@@ -41,12 +39,12 @@ def test_kiosk_needs_pairing(client, lab):
 
 
 def test_kiosk_check_in_and_out(client, lab, make):
-    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
     client.post("/kiosk/pair", data={"token": lab["token"]})
-    with freeze_time(MONDAY_9 - timedelta(minutes=2)):
+    with freeze_time(MONDAY_2_MAR_9AM - timedelta(minutes=2)):
         assert _kiosk(client, lab["external"]).status_code == 200
     assert booking.state == "in_use"
-    with freeze_time(MONDAY_9 + timedelta(minutes=40)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=40)):
         page = _kiosk(client, lab["external"]).get_data(as_text=True)
     assert booking.state == "completed" and "42" in page
 
@@ -56,7 +54,7 @@ def test_kiosk_wrong_password_and_external_walk_up(client, lab):
     page = client.post("/kiosk", data={"email": lab["external"].email, "password": "nope"},
                        follow_redirects=True).get_data(as_text=True)
     assert "Wrong e-mail or password" in page or "密码" in page
-    with freeze_time(MONDAY_9):
+    with freeze_time(MONDAY_2_MAR_9AM):
         _kiosk(client, lab["external"], walk_up_minutes=30)
         _kiosk(client, lab["internal"], walk_up_minutes=30)
     users = db.session.scalars(select(UsageSession.user_id)).all()
@@ -75,14 +73,14 @@ def test_usage_page_for_managers_only(client, login, lab, make):
 
 def test_manager_records_and_corrects(client, login, lab):
     url = f"/instruments/{lab['instrument'].id}/usage"
-    with freeze_time(MONDAY_9 + timedelta(days=1)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
         login(lab["manager"])  # inside: a session cookie signed "later" does not verify
         response = client.post(url, data={"user_email": lab["internal"].email,
                                           "start": "2026-03-02T09:00", "end": "2026-03-02T10:30"})
         assert response.status_code == 302, response.get_data(as_text=True)
         assert "/usage" in response.headers["Location"], response.headers["Location"]
         session = db.session.scalar(select(UsageSession))
-        assert session.started_at == MONDAY_9 and session.minutes == 90
+        assert session.started_at == MONDAY_2_MAR_9AM and session.minutes == 90
         bad = client.post(url, data={"user_email": lab["internal"].email,
                                      "start": "2026-03-02T10:00", "end": "2026-03-02T09:00"},
                           follow_redirects=True)
@@ -94,14 +92,14 @@ def test_manager_records_and_corrects(client, login, lab):
 
 
 def test_api_check_in_out_with_instrument_token(client, lab, make):
-    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
     headers = {"Authorization": f"Bearer {lab['token']}"}
-    with freeze_time(MONDAY_9):
+    with freeze_time(MONDAY_2_MAR_9AM):
         response = client.post(f"/api/v1/bookings/{booking.id}/check-in", headers=headers)
         assert response.status_code == 201, response.get_json()
         again = client.post(f"/api/v1/bookings/{booking.id}/check-in", headers=headers)
         assert again.status_code == 422
-    with freeze_time(MONDAY_9 + timedelta(minutes=61)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=61)):
         response = client.post(f"/api/v1/bookings/{booking.id}/check-out", headers=headers)
     assert response.status_code == 200 and response.get_json()["minutes"] == 61
     assert booking.state == "completed"
@@ -109,32 +107,39 @@ def test_api_check_in_out_with_instrument_token(client, lab, make):
 
 def test_api_instrument_token_limited_to_its_instrument(client, lab, make):
     other = make.instrument(organisation=lab["owner"])
-    booking = make.placed_booking(other, lab["external"], MONDAY_9)
-    with freeze_time(MONDAY_9):
+    booking = make.placed_booking(other, lab["external"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM):
         response = client.post(f"/api/v1/bookings/{booking.id}/check-in",
                                headers={"Authorization": f"Bearer {lab['token']}"})
     assert response.status_code == 403
+    db.session.expire_all()  # no usage recorded, so nothing to bill
+    assert booking.state == "approved" and db.session.query(UsageSession).count() == 0
 
 
 def test_api_check_in_by_user_and_denials(client, api_token, lab, make):
-    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_9)
-    with freeze_time(MONDAY_9):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM):
         stranger = client.post(f"/api/v1/bookings/{booking.id}/check-in",
                                headers=api_token(make.user()))
         assert stranger.status_code == 403
         assert client.post(f"/api/v1/bookings/{booking.id}/check-in").status_code == 401
         assert client.post("/api/v1/bookings/999999/check-in",
                            headers=api_token(lab["external"])).status_code == 404
+        db.session.expire_all()  # the refusals recorded nothing
+        assert booking.state == "approved" and db.session.query(UsageSession).count() == 0
         own = client.post(f"/api/v1/bookings/{booking.id}/check-in",
                           headers=api_token(lab["external"]))
     assert own.status_code == 201
+    session = db.session.query(UsageSession).one()
+    assert (session.booking_id, session.user_id, session.started_at, session.ended_at) == (
+        booking.id, lab["external"].id, MONDAY_2_MAR_9AM, None)
 
 
 def test_api_record_usage(client, api_token, lab, make):
     headers = api_token(lab["manager"])
     body = {"instrument_id": lab["instrument"].id, "start": "2026-03-02T09:00:00+08:00",
             "end": "2026-03-02T10:00:00+08:00", "user_id": lab["internal"].id}
-    with freeze_time(MONDAY_9 + timedelta(days=1)):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
         assert client.post("/api/v1/usage", json=body, headers=headers).status_code == 201
         clash = client.post("/api/v1/usage", json=body, headers=headers)
         assert clash.status_code == 409

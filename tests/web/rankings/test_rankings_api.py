@@ -27,6 +27,12 @@ def test_published_ranking_is_public(client, snapshot):
                             "indicators"}
         assert row["grade"] in ("excellent", "good", "pass", "poor")
         assert "external_share" in row["indicators"]
+        # decimal strings, never binary floats: what the bureau sees, digit for digit
+        stored = next(r for r in snapshot.rows if r["org_name"] == "接口大学")
+        assert row["score"] == f"{stored['score']:.2f}"
+        assert all(value is None or (isinstance(value, str) and len(value.split(".")[1]) == 4)
+                   for value in row["indicators"].values())
+        assert all(isinstance(value, str) for value in row["points"].values())
 
 
 def test_unpublished_needs_a_bureau_token(client, snapshot, make, api_token):

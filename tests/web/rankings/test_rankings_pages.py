@@ -5,12 +5,10 @@ import pytest
 from openpyxl import load_workbook
 
 from booking.bookings.models import Rating
-from booking.core.db import utc
 from booking.extensions import db
 from booking.rankings import services
 from booking.rankings.models import RankingSnapshot
-
-IN_Q3 = utc(2026, 7, 15, 1)
+from tests.moments import WEDNESDAY_15_JUL_9AM
 
 
 @pytest.fixture
@@ -20,7 +18,7 @@ def ranked(make):
     instrument = make.instrument(organisation=uni, purchase_date=date(2020, 1, 1))
     sme_user = make.user(organisation=make.enterprise(name_zh="测试小企业"))
     for day in range(5):
-        make.usage_session(instrument, sme_user, IN_Q3 + timedelta(days=day), minutes=300)
+        make.usage_session(instrument, sme_user, WEDNESDAY_15_JUL_9AM + timedelta(days=day), minutes=300)
     make.instrument(organisation=uni, purchase_date=date(2020, 1, 1), name_zh="闲置光谱仪")
     other = make.organisation(name_zh="别的大学")
     make.instrument(organisation=other, purchase_date=date(2020, 1, 1))
@@ -150,8 +148,8 @@ def test_policy_form_shows_every_problem_then_saves_and_publishes(client, make, 
 def test_rating_form_for_the_booker_of_a_completed_booking(client, make, login):
     user = make.user()
     instrument = make.instrument()
-    done = make.placed_booking(instrument, user, IN_Q3, state="completed")
-    pending = make.placed_booking(instrument, user, IN_Q3 + timedelta(days=1))
+    done = make.placed_booking(instrument, user, WEDNESDAY_15_JUL_9AM, state="completed")
+    pending = make.placed_booking(instrument, user, WEDNESDAY_15_JUL_9AM + timedelta(days=1))
     login(user)
     assert f"/bookings/{done.id}/rate" in client.get("/ratings").get_data(as_text=True)
     response = client.get(f"/bookings/{pending.id}/rate")
@@ -165,15 +163,17 @@ def test_rating_form_for_the_booker_of_a_completed_booking(client, make, login):
 
 
 def test_nobody_rates_someone_elses_booking(client, make, login):
-    done = make.placed_booking(make.instrument(), make.user(), IN_Q3, state="completed")
+    done = make.placed_booking(make.instrument(), make.user(), WEDNESDAY_15_JUL_9AM, state="completed")
     login(make.user())
     assert client.get(f"/bookings/{done.id}/rate").status_code == 403
+    assert client.post(f"/bookings/{done.id}/rate", data={"stars": "1"}).status_code == 403
     assert client.get("/bookings/999999/rate").status_code == 404
+    assert db.session.query(Rating).count() == 0
 
 
 def test_bad_star_count_is_refused(client, make, login):
     user = make.user()
-    done = make.placed_booking(make.instrument(), user, IN_Q3, state="completed")
+    done = make.placed_booking(make.instrument(), user, WEDNESDAY_15_JUL_9AM, state="completed")
     login(user)
     assert client.post(f"/bookings/{done.id}/rate", data={"stars": "9"}).status_code == 200
     assert db.session.query(RankingSnapshot).count() >= 0

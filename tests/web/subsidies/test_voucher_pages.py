@@ -5,11 +5,13 @@ from freezegun import freeze_time
 from booking.extensions import db
 from booking.subsidies import services
 from booking.subsidies.models import OrganisationLink, SubsidyPolicy, Voucher
+from tests.moments import SUNDAY_10_MAY_10AM
+from tests.web.matrix import audit_actions, audit_rows, messages_queued
 
 
 @pytest.fixture(autouse=True)
 def may_2026():
-    with freeze_time("2026-05-10 02:00:00"):
+    with freeze_time(SUNDAY_10_MAY_10AM):
         yield
 
 
@@ -54,6 +56,17 @@ def test_ineligible_enterprise_sees_the_reasons(client, login, make):
     assert db.session.query(Voucher).count() == 0
 
 
+def test_the_classes_are_shown_side_by_side_with_what_fits(client, login, sme):
+    login(sme)
+    page = client.get("/vouchers/").get_data(as_text=True)
+    table = page[page.index('id="class-options"'):page.index('id="apply-form"')]
+    # 大连海创 (46 staff, revenue 18.5 M, certified): a science-based SME, too large for the
+    # small/micro class (revenue over 10 M), and a company, so no start-up team
+    assert 'data-code="sme_science_based"><td>科技型中小企业</td><td class="text-end">40%</td>' \
+        '<td class="text-end">¥200,000.00</td><td><span class="badge text-bg-success">' in table
+    assert table.count("text-bg-success") == 1
+
+
 def test_project_already_funded_is_refused_with_its_reason(client, login, sme):
     login(sme)
     response = client.post("/vouchers/", data={**APPLY, "project_already_funded": "y"},
@@ -81,6 +94,8 @@ def test_enterprise_sees_only_its_own_vouchers(client, login, make, sme):
 def test_university_users_have_no_voucher_page(client, login, make, role):
     login(make.user(role=role))
     assert client.get("/vouchers/").status_code == 403
+    assert client.post("/vouchers/", data=APPLY).status_code == 403
+    assert db.session.query(Voucher).count() == 0
 
 
 # --- bureau ----------------------------------------------------------------------------------
@@ -115,10 +130,14 @@ def test_reject_without_reason_changes_nothing(client, login, make, bureau):
 def test_only_bureau_staff_review_and_edit_policy(client, login, make, method, path, role):
     voucher = make.voucher(approve=False)
     login(make.user(role=role, organisation=make.enterprise() if role == "member" else None))
+    policies = [(p.version, p.published_at) for p in db.session.query(SubsidyPolicy)]
+    queued, trail = messages_queued(), audit_actions(voucher)
     response = getattr(client, method)(path.format(id=voucher.id), data={"reason": "x"})
     assert response.status_code == 403
     db.session.expire_all()
-    assert voucher.state == "applied"
+    assert (voucher.state, voucher.decided_by_id, voucher.face_value_fen) == ("applied", None, 0)
+    assert [(p.version, p.published_at) for p in db.session.query(SubsidyPolicy)] == policies
+    assert (messages_queued(), audit_actions(voucher)) == (queued, trail)
 
 
 def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
@@ -185,6 +204,9 @@ def test_api_denials(client, api_token, make, sme):
         "amount_fen": 100, "project": "x", "enterprise_class": "sme_science_based"})
     assert university.status_code == 403
     assert client.get("/api/v1/vouchers").status_code == 401
+    db.session.expire_all()  # the one application there was, undecided; no new ones
+    assert [(v.id, v.state, v.decided_by_id) for v in db.session.query(Voucher)] == [
+        (other.id, "applied", None)]
 
 
 def test_voucher_api_is_in_the_openapi_document(client):
@@ -221,8 +243,10 @@ def test_bureau_dashboard_and_reimbursement_pages(client, login, make, bureau):
     ("post", "/vouchers/redemptions/1/clawback")])
 def test_oversight_is_for_bureau_staff_only(client, login, make, method, path):
     login(make.user(role="finance"))
+    audited, queued = audit_rows(), messages_queued()
     assert getattr(client, method)(path, data={"quarter": "2026Q2", "half": "1",
                                               "reason": "x"}).status_code == 403
+    assert (audit_rows(), messages_queued()) == (audited, queued)
 
 
 def test_navigation_shows_the_voucher_review_to_bureau_staff_only(client, login, make, bureau):
@@ -252,9 +276,12 @@ def test_bureau_declares_a_related_party_link(client, login, make, bureau):
 
 
 def test_links_are_for_bureau_staff_only(client, login, make):
-    login(make.user(organisation=make.enterprise()))
+    enterprise = login(make.user(organisation=make.enterprise())).organisation
     assert client.get("/vouchers/links").status_code == 403
-    assert client.post("/vouchers/links", data={}).status_code == 403
+    data = {"enterprise_id": enterprise.id, "institution_id": make.organisation().id,
+            "kind": "equity_link"}  # a valid link: refused for who asks, not for what
+    assert client.post("/vouchers/links", data=data).status_code == 403
+    assert db.session.query(OrganisationLink).count() == 0
 
 
 def test_queue_shows_the_cap_left_and_problems_since_applying(client, login, make, bureau):

@@ -1,0 +1,19 @@
+"""The signals billing sends, so that other areas take part without billing importing them.
+
+Voucher deductions: billing never imports the subsidies area. When invoices are issued,
+`invoice_issuing` is sent once per batch of up to 1,000 invoices of enterprise customers
+(sender: the list of Invoices, still drafts with their ids, lines and subtotals, customer_org
+loaded). A receiver returns {invoice_id: fen} for the voucher amounts it commits to pay (and
+records its own redemptions referring to the invoice ids); answers are summed per invoice and
+clamped to the subtotal by rules.totals, so without receivers the voucher share is 0. One
+signal per batch, not per invoice, keeps a month close set-based: the receiver looks up the
+vouchers of a whole batch in one query.
+"""
+from blinker import Namespace
+
+signals = Namespace()
+#: Sent per batch of invoices about to be issued; receivers return {invoice_id: fen} (see above).
+invoice_issuing = signals.signal("invoice-issuing")
+#: Sent per quote (sender: the instrument; user, fee_fen, mode as keywords); receivers return
+#: the share in fen a voucher would pay. Nothing is reserved: a quote is only a forecast.
+quote_requested = signals.signal("quote-requested")

@@ -1,0 +1,255 @@
+"""What an instrument's calendar shows and the facts the booking rules are checked against:
+opening hours, exceptions, blackouts and bookings, read in as few statements as the hot paths
+allow (the calendar JSON and the booking API)."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    Time,
+    bindparam,
+    cast,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+)
+
+from booking.accounts.models import User
+from booking.bookings import rules
+from booking.bookings.models import MAX_LENGTH, Booking
+from booking.bookings.qualifications import is_qualified
+from booking.core.clock import from_local, now_utc, to_local
+from booking.core.db import UTCDateTime, read_all
+from booking.extensions import db
+from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours
+
+
+# --- reading what the calendar shows and the rules check ----------------------------------
+def policy_for(instrument: "Instrument | CalendarInstrument") -> rules.Policy:
+    return rules.Policy(
+        timezone=instrument.timezone, slot_minutes=instrument.slot_minutes,
+        min_minutes=instrument.min_minutes, max_minutes=instrument.max_minutes,
+        lead_minutes=instrument.lead_minutes, max_days_ahead=instrument.max_days_ahead,
+        cancel_deadline_hours=instrument.cancel_deadline_hours,
+        approval_timeout_hours=instrument.approval_timeout_hours, status=instrument.status,
+        is_public=instrument.is_public, allows_self_operated=instrument.allows_self_operated,
+        allows_staff_operated=instrument.allows_staff_operated,
+        requires_qualification=instrument.requires_qualification)
+
+
+# The calendar is the hottest read of the site, and on PostgreSQL every statement is a network
+# round trip: the instrument and all its calendar shows (weekly hours, opening exceptions,
+# blackouts, bookings) come back from ONE statement, the instrument's row joined to a UNION ALL
+# of plain Core selects tagged by kind. The statements are built once, with bound parameters,
+# so SQLAlchemy reuses the compiled SQL. The booking rules read the same union, less bookings.
+_hours, _exceptions = OpeningHours.__table__.c, OpeningException.__table__.c
+_blackouts, _bookings, _instruments = Blackout.__table__.c, Booking.__table__.c, Instrument.__table__.c
+_ROW_TYPES = {"weekday": Integer(), "day": Date(), "opens": Time(), "closes": Time(),
+              "id": Integer(), "user_id": Integer(), "state": String(), "start_at": UTCDateTime(),
+              "end_at": UTCDateTime()}
+
+
+def _tagged(kind: str, source, **columns):
+    """One arm of the union: the kind, then every column of _ROW_TYPES (NULL where absent)."""
+    return select(literal_column(f"'{kind}'").label("kind"), *(
+        columns[name].label(name) if name in columns else cast(null(), type_).label(name)
+        for name, type_ in _ROW_TYPES.items())).select_from(source)
+
+
+_HOURS = _tagged("hours", OpeningHours.__table__, weekday=_hours.weekday, opens=_hours.opens,
+                 closes=_hours.closes).where(_hours.instrument_id == bindparam("instrument_id"))
+_EXCEPTIONS = _tagged("exception", OpeningException.__table__, day=_exceptions.day,
+                      opens=_exceptions.opens, closes=_exceptions.closes).where(
+    _exceptions.instrument_id == bindparam("instrument_id"),
+    _exceptions.day.between(bindparam("first"), bindparam("last")))
+_BLACKOUTS = _tagged("blackout", Blackout.__table__, start_at=_blackouts.start_at,
+                     end_at=_blackouts.end_at).where(
+    _blackouts.instrument_id == bindparam("instrument_id"),
+    _blackouts.start_at < bindparam("end", type_=UTCDateTime),
+    _blackouts.end_at > bindparam("start", type_=UTCDateTime))
+_SHOWN = _tagged("booking", Booking.__table__, id=_bookings.id, user_id=_bookings.user_id,
+                 state=_bookings.state, start_at=_bookings.start_at,
+                 end_at=_bookings.end_at).where(
+    _bookings.instrument_id == bindparam("instrument_id"),
+    _bookings.state.in_([literal_column(f"'{state}'")  # constants in the SQL: no expanding
+                         for state in (*rules.OCCUPYING_STATES, "completed")]),
+    _bookings.start_at < bindparam("end", type_=UTCDateTime),
+    _bookings.start_at > bindparam("earliest", type_=UTCDateTime),
+    _bookings.end_at > bindparam("start", type_=UTCDateTime))
+_OPENING = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS)
+
+
+class CalendarInstrument(NamedTuple):
+    """The columns of an instrument its calendar needs (policy_for and can_view_instrument
+    accept it in place of the ORM object)."""
+
+    id: int
+    organisation_id: int
+    timezone: str
+    status: str
+    is_public: bool
+    slot_minutes: int
+    min_minutes: int
+    max_minutes: int
+    lead_minutes: int
+    max_days_ahead: int
+    cancel_deadline_hours: int
+    approval_timeout_hours: int
+    allows_self_operated: bool
+    allows_staff_operated: bool
+    requires_qualification: bool
+    calendar_version: int
+
+    @property
+    def is_listed(self) -> bool:
+        return self.is_public and self.status != "retired"
+
+
+_CALENDAR_ROWS = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS, _SHOWN).subquery("calendar_rows")
+_CALENDAR = select(*(_instruments[name] for name in CalendarInstrument._fields),
+                   *_CALENDAR_ROWS.c).select_from(
+    Instrument.__table__.outerjoin(_CALENDAR_ROWS, true())).where(
+    _instruments.id == bindparam("instrument_id")).order_by(_CALENDAR_ROWS.c.start_at)
+
+
+MAX_UTC_OFFSET = timedelta(hours=14)  # no timezone is further from UTC (Kiribati: UTC+14)
+
+
+def _window(instrument_id: int, start: datetime, end: datetime, timezone: str) -> dict:
+    return {"instrument_id": instrument_id, "start": start, "end": end,
+            "earliest": start - MAX_LENGTH, "first": to_local(start, timezone).date(),
+            "last": to_local(end, timezone).date()}
+
+
+def _by_kind(rows) -> dict[str, list]:
+    by_kind = {"hours": [], "exception": [], "blackout": [], "booking": [], None: []}
+    for row in rows:
+        by_kind[row.kind].append(row)
+    return by_kind
+
+
+def _widened(instrument_id: int, start: datetime, end: datetime) -> dict:
+    """Parameters for a window around [start, end) that is wide enough whatever the instrument's
+    timezone (naive moments are wall clock there), for statements that read the instrument's
+    row too: rows outside [start, end) are then cut off by _cut."""
+    guess = [from_local(m, "UTC") for m in (start, end)]
+    return _window(instrument_id, guess[0] - MAX_UTC_OFFSET, guess[1] + MAX_UTC_OFFSET, "UTC")
+
+
+def _cut(by_kind: dict[str, list], start: datetime, end: datetime) -> dict[str, list]:
+    for kind in ("blackout", "booking"):
+        by_kind[kind] = [r for r in by_kind[kind] if r.start_at < end and r.end_at > start]
+    return by_kind
+
+
+def _opening_calendar(timezone: str, rows: dict[str, list]) -> rules.OpeningCalendar:
+    return rules.OpeningCalendar(
+        timezone=timezone,
+        weekly=tuple(rules.WeeklyHours(r.weekday, r.opens, r.closes) for r in rows["hours"]),
+        exceptions={r.day: (r.opens, r.closes) if r.opens else None for r in rows["exception"]},
+        blackouts=tuple((r.start_at, r.end_at) for r in rows["blackout"]))
+
+
+def opening_calendar(instrument: Instrument, start: datetime, end: datetime
+                     ) -> rules.OpeningCalendar:
+    """Weekly hours, and the exceptions and blackouts that touch [start, end): one query."""
+    rows = db.session.connection().execute(
+        _OPENING, _window(instrument.id, start, end, instrument.timezone))
+    return _opening_calendar(instrument.timezone, _by_kind(rows))
+
+
+_OPENING_ROWS = _OPENING.subquery("opening_rows")
+_INSTRUMENT_AND_OPENING = select(Instrument, *_OPENING_ROWS.c).outerjoin(
+    _OPENING_ROWS, true()).where(Instrument.id == bindparam("instrument_id"))
+
+
+def instrument_for_booking(instrument_id: int, start: datetime, end: datetime
+                           ) -> tuple[Instrument, rules.OpeningCalendar] | None:
+    """The instrument and its opening calendar for [start, end) (aware) in one statement, what
+    create_booking checks the rules against: the booking API's hot path."""
+    rows = db.session.execute(_INSTRUMENT_AND_OPENING, _widened(instrument_id, start, end)).all()
+    if not rows:
+        return None
+    instrument = rows[0][0]
+    return instrument, _opening_calendar(instrument.timezone, _cut(_by_kind(rows), start, end))
+
+
+def bookings_between(instrument: Instrument, start: datetime, end: datetime,
+                     states=rules.OCCUPYING_STATES) -> list[Booking]:
+    return list(db.session.scalars(select(Booking).where(
+        Booking.instrument_id == instrument.id, Booking.state.in_(states),
+        Booking.overlapping(start, end)).order_by(Booking.start_at)))
+
+
+# --- availability and the calendar ----------------------------------------------------------
+def availability(instrument: Instrument, start: datetime, end: datetime
+                 ) -> list[rules.Interval]:
+    busy = [(b.start_at, b.end_at) for b in bookings_between(instrument, start, end)]
+    return rules.availability(policy_for(instrument), opening_calendar(instrument, start, end),
+                              busy, start, end, now_utc())
+
+
+@dataclass
+class CalendarView:
+    free: list[rules.Interval]
+    others: list[rules.Interval]  # anonymous busy blocks
+    own: list  # rows with id, state, start_at, end_at
+    blackouts: tuple[rules.Interval, ...]
+
+
+_CALENDAR_VERSION = select(_instruments.calendar_version).where(
+    _instruments.id == bindparam("instrument_id"))
+
+
+def calendar_version(instrument_id: int) -> int | None:
+    """The instrument's calendar_version (None when there is no such instrument)."""
+    rows = read_all(db.session, _CALENDAR_VERSION, {"instrument_id": instrument_id})
+    return rows[0][0] if rows else None
+
+
+def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end: datetime,
+                  now: datetime | None = None
+                  ) -> tuple[CalendarInstrument, CalendarView] | None:
+    """The instrument and everything its calendar shows for [start, end) at `now`, from one
+    statement (plain column rows, no ORM objects). Naive start and end are wall-clock time at
+    the instrument, whose timezone is only known once its row is read; so the statement reads
+    a window widened by the largest UTC offset, cut to the exact range here."""
+    rows = read_all(db.session, _CALENDAR, _widened(instrument_id, start, end))
+    if not rows:
+        return None
+    instrument = CalendarInstrument(*rows[0][:len(CalendarInstrument._fields)])
+    start, end = (from_local(m, instrument.timezone) for m in (start, end))
+    by_kind = _cut(_by_kind(rows), start, end)
+    calendar = _opening_calendar(instrument.timezone, by_kind)
+    shown = by_kind["booking"]
+    busy = [(b.start_at, b.end_at) for b in shown if b.state in rules.OCCUPYING_STATES]
+    free = rules.availability(policy_for(instrument), calendar, busy, start, end,
+                              now or now_utc())
+    viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
+    return instrument, CalendarView(
+        free=free, others=[(b.start_at, b.end_at) for b in shown if b.user_id != viewer_id],
+        own=[b for b in shown if b.user_id == viewer_id], blackouts=calendar.blackouts)
+
+
+# --- checking a request ----------------------------------------------------------------------
+def booker_for(instrument: Instrument, user: User, mode: str) -> rules.Booker:
+    needs_check = mode == "self_operated" and instrument.requires_qualification
+    return rules.Booker(
+        organisation_verified=user.organisation.verified,
+        membership_confirmed=user.membership_confirmed,
+        is_internal=user.organisation_id == instrument.organisation_id,
+        is_qualified=needs_check and is_qualified(instrument, user))
+
+
+def booking_problems(instrument: Instrument, user: User, *, start: datetime, end: datetime,
+                     mode: str, samples: int = 0,
+                     calendar: rules.OpeningCalendar | None = None) -> list[rules.Problem]:
+    calendar = calendar or opening_calendar(instrument, start, end)
+    return rules.check_booking(policy_for(instrument), calendar,
+                               booker_for(instrument, user, mode), start=start, end=end,
+                               mode=mode, now=now_utc()) + rules.sample_problems(mode, samples)

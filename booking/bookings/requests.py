@@ -1,0 +1,204 @@
+"""Booking requests and their life: create (checked against every rule, the slot held by the
+database), approve, reject, cancel, expire, and the lists of them. Workflows flush, never
+commit: the route (or CLI command) commits once."""
+from datetime import UTC, datetime
+
+from sqlalchemy import Select, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from booking.accounts.models import User
+from booking.bookings import notifications, rules
+from booking.bookings.calendar import booking_problems, policy_for
+from booking.bookings.models import Booking
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.core.db import take_write_lock
+from booking.core.problems import Problem, Refused, _l
+from booking.extensions import db
+from booking.instruments.models import Instrument
+
+
+class BookingRefused(Refused):
+    """The request breaks one or more booking rules (all of them are listed)."""
+
+
+class BookingClash(BookingRefused):
+    """Another occupying booking already holds (part of) the slot: the database refused it."""
+
+    conflicts = frozenset({"booking_clash"})
+
+    def __init__(self):
+        super().__init__(Problem("booking_clash", _l(
+            "Someone else has just booked (part of) this time. Pick another free slot.")))
+
+
+class ReasonRequired(Refused):
+    """Rejecting a request needs a reason for the requester."""
+
+    def __init__(self):
+        super().__init__(Problem("reason_required", _l(
+            "Rejecting needs a reason for the requester.")))
+
+
+# --- creating a booking ------------------------------------------------------------------------
+def _is_overlap(error: IntegrityError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "23P01" or "booking_overlap" in str(error.orig)
+
+
+def _insert(values: dict) -> Booking:
+    """Write the booking, the transaction's first write; the database's no-overlap guard may
+    refuse it, and the transaction is then rolled back (no savepoint: two round trips less).
+    One INSERT ... RETURNING loads the new row: no unit-of-work flush around it."""
+    try:
+        return db.session.scalars(_INSERT_BOOKING, [values]).one()
+    except IntegrityError as error:
+        db.session.rollback()
+        if _is_overlap(error):
+            raise BookingClash() from error
+        raise
+
+
+_INSERT_BOOKING = insert(Booking).returning(Booking)
+
+
+def create_booking(instrument: Instrument, user: User, *, start: datetime, end: datetime,
+                   mode: str, purpose: str, samples: int = 0,
+                   calendar: rules.OpeningCalendar | None = None) -> Booking:
+    """Check every rule, then hold the slot: pending when the instrument wants approval.
+    `samples`: how many samples a staff-operated (送样) booking hands in (0 when self-operated);
+    `calendar`: the instrument's opening calendar for the slot, when already loaded."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)  # as stored, and as answered
+    problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
+                                samples=samples, calendar=calendar)
+    if problems:
+        raise BookingRefused(problems)
+    take_write_lock(db.session)
+    now = now_utc()
+    automatic = not instrument.requires_approval
+    booking = _insert(dict(
+        instrument_id=instrument.id, user_id=user.id, organisation_id=user.organisation_id,
+        start_at=start, end_at=end, mode=mode, purpose=purpose, sample_count=samples,
+        state="approved" if automatic else "pending", created_at=now, updated_at=now,
+        decided_at=now if automatic else None))
+    audit.record("booking.approved" if automatic else "booking.requested", actor=user,
+                 obj=booking, start=start.isoformat(), end=end.isoformat(), mode=mode,
+                 samples=samples)
+    if automatic:
+        notifications.notify_booking_approved(booking)
+    else:
+        notifications.notify_booking_requested(booking)
+    return booking
+
+
+# --- transitions -------------------------------------------------------------------------------
+def move_booking(booking: Booking, target: str, actor: User | None, **data) -> None:
+    """The one way a booking changes state: checked against the state machine, audited.
+    Metering uses it for check-in (in_use), check-out (completed) and no-shows."""
+    rules.check_transition(booking.state, target)
+    before = booking.state
+    booking.state = target
+    booking.sequence += 1
+    booking.updated_at = now_utc()
+    audit.record(f"booking.{target}", actor=actor, obj=booking, before=before, **data)
+
+
+def approve_booking(booking: Booking, actor: User) -> None:
+    move_booking(booking, "approved", actor)
+    booking.decided_by = actor
+    booking.decided_at = now_utc()
+    notifications.notify_booking_approved(booking)
+
+
+def reject_booking(booking: Booking, actor: User, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired()
+    move_booking(booking, "rejected", actor, reason=reason)
+    booking.decided_by = actor
+    booking.decided_at = now_utc()
+    booking.decision_reason = reason[:500]
+    notifications.notify_booking_rejected(booking)
+
+
+def decide_bookings(bookings: list[Booking], actor: User, *, approve: bool, reason: str = ""
+                    ) -> int:
+    """Approve or reject several pending requests at once; returns how many were decided."""
+    if not approve and not reason.strip():
+        raise ReasonRequired()
+    for booking in bookings:
+        if approve:
+            approve_booking(booking, actor)
+        else:
+            reject_booking(booking, actor, reason)
+    return len(bookings)
+
+
+def cancel_booking(booking: Booking, actor: User, reason: str = "") -> None:
+    """Free before the instrument's deadline; afterwards flagged late (billing may charge)."""
+    now = now_utc()
+    late = (booking.state == "approved" and
+            rules.is_late_cancellation(policy_for(booking.instrument), booking.start_at, now))
+    move_booking(booking, "cancelled", actor, late=late, reason=reason)
+    booking.cancelled_at = now
+    booking.late_cancel = late
+    if actor.id != booking.user_id:
+        booking.decision_reason = reason[:500]
+        notifications.notify_booking_cancelled(booking)
+
+
+def expire_pending(now: datetime | None = None) -> int:
+    """Pending requests left undecided past their instrument's approval timeout expire."""
+    now = now or now_utc()
+    candidates = db.session.scalars(select(Booking).where(Booking.state == "pending")
+                                    .order_by(Booking.id)).all()
+    expired = 0
+    for booking in candidates:
+        deadline = rules.approval_deadline(policy_for(booking.instrument), booking.created_at)
+        if deadline <= now or booking.start_at <= now:
+            move_booking(booking, "expired", None, deadline=deadline.isoformat())
+            notifications.notify_booking_expired(booking)
+            expired += 1
+    return expired
+
+
+# --- lists -------------------------------------------------------------------------------------
+def approval_queue(manager: User) -> list[Booking]:
+    """Pending requests on instruments of the organisations the user manages, oldest first."""
+    query = select(Booking).join(Booking.instrument).where(Booking.state == "pending").options(
+        selectinload(Booking.instrument), selectinload(Booking.user),
+        selectinload(Booking.organisation))
+    if not manager.is_admin:
+        query = query.where(Instrument.organisation_id.in_(manager.managed_organisation_ids()))
+    return list(db.session.scalars(query.order_by(Booking.created_at, Booking.id)))
+
+
+def bookings_of(user: User, *, upcoming: bool) -> list[Booking]:
+    now = now_utc()
+    query = select(Booking).where(Booking.user_id == user.id).options(
+        selectinload(Booking.instrument).selectinload(Instrument.organisation))
+    if upcoming:
+        return list(db.session.scalars(query.where(Booking.end_at > now)
+                                       .order_by(Booking.start_at)))
+    return list(db.session.scalars(query.where(Booking.end_at <= now)
+                                   .order_by(Booking.start_at.desc()).limit(200)))
+
+
+def pending_for_ids(manager: User, ids: list[int]) -> list[Booking]:
+    """The requests among `ids` that the manager may decide (others are ignored)."""
+    wanted = set(ids)
+    return [b for b in approval_queue(manager) if b.id in wanted]
+
+
+def listable_bookings(user: User, *, mine: bool, state: str | None = None) -> Select:
+    """The bookings `user` may list, newest first: their own (mine), or those of the
+    instruments of the organisations they manage (all of them for admins)."""
+    query = select(Booking)
+    if mine:
+        query = query.where(Booking.user_id == user.id)
+    elif not user.is_admin:
+        query = query.join(Booking.instrument).where(
+            Instrument.organisation_id.in_(user.managed_organisation_ids()))
+    if state is not None:
+        query = query.where(Booking.state == state)
+    return query.order_by(Booking.start_at.desc(), Booking.id.desc())

@@ -1,0 +1,223 @@
+"""What the bookings' JSON says and accepts: the API's schemas (booking.api.bookings) and the
+pages' JSON endpoints (the calendar and the booking form's live quote), in one place."""
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+import marshmallow as ma
+
+from booking.api.fields import Id, Moment
+from booking.api.paging import PageArgs, page_schema
+from booking.bookings import rules
+from booking.bookings.calendar import CalendarView
+from booking.bookings.labels import class_label
+from booking.bookings.models import MAX_LENGTH
+from booking.core.clock import from_local, in_service_window, now_utc, to_local
+from booking.core.money import format_cny
+
+API_RANGE = timedelta(days=92)  # availability and quotes of the API
+CALENDAR_RANGE = timedelta(days=62)  # the calendar page asks for a month view at most
+
+
+def _check_order(data: dict, longest: timedelta, text: str) -> None:
+    if "start" in data and "end" in data and \
+            not data["start"] < data["end"] <= data["start"] + longest:
+        raise ma.ValidationError(f"end must be after start, at most {text} later", "end")
+
+
+def _mode() -> ma.fields.String:
+    return ma.fields.String(load_default="self_operated", validate=ma.validate.OneOf(rules.MODES))
+
+
+# --- API input ----------------------------------------------------------------------------------
+class RangeArgs(ma.Schema):
+    start = Moment(required=True)
+    end = Moment(required=True)
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        _check_order(data, API_RANGE, "92 days")
+
+
+class QuoteArgs(RangeArgs):
+    mode = _mode()
+    samples = ma.fields.Integer(load_default=0, metadata={
+        "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES}, "
+                       "charged per sample; self-operated: 0"})
+
+
+class BookingRequestSchema(ma.Schema):
+    instrument_id = Id(required=True)
+    start = Moment(required=True)
+    end = Moment(required=True, metadata={
+        "description": "at most 7 days after start (and the instrument's own maximum "
+                       "length)"})
+    purpose = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    mode = _mode()
+    samples = ma.fields.Integer(load_default=0, metadata={
+        "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES} "
+                       "(samples_required otherwise); self-operated: 0"})
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        _check_order(data, MAX_LENGTH, "7 days")
+
+
+class ListArgs(PageArgs):
+    mine = ma.fields.Boolean(load_default=True, metadata={
+        "description": "1: your own bookings; 0: bookings of instruments you manage"})
+    state = ma.fields.String(validate=ma.validate.OneOf(rules.STATES))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 200))
+
+
+class ReasonSchema(ma.Schema):
+    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+
+
+# --- API output ---------------------------------------------------------------------------------
+class IntervalSchema(ma.Schema):
+    start = ma.fields.DateTime()
+    end = ma.fields.DateTime()
+
+
+class AvailabilitySchema(ma.Schema):
+    timezone = ma.fields.String()
+    free = ma.fields.List(ma.fields.Nested(IntervalSchema))
+
+
+class QuoteSchema(ma.Schema):
+    customer_class = ma.fields.String()
+    billable_minutes = ma.fields.Integer()
+    fee_fen = ma.fields.Integer()
+    voucher_fen = ma.fields.Integer()
+    payable_fen = ma.fields.Integer()
+    samples = ma.fields.Integer()
+    samples_fee_fen = ma.fields.Integer(metadata={"description": "included in fee_fen"})
+
+
+class BookingSchema(ma.Schema):
+    id = ma.fields.Integer()
+    instrument_id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    organisation_id = ma.fields.Integer()
+    start = ma.fields.DateTime(attribute="start_at")
+    end = ma.fields.DateTime(attribute="end_at")
+    state = ma.fields.String()
+    mode = ma.fields.String()
+    samples = ma.fields.Integer(attribute="sample_count")
+    purpose = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    decided_at = ma.fields.DateTime(allow_none=True)
+    decision_reason = ma.fields.String()
+    late_cancel = ma.fields.Boolean()
+
+
+BookingListSchema = page_schema(BookingSchema, "BookingListSchema")
+# Instantiating a schema deep-copies its fields: once, not per request.
+BOOKING = BookingSchema()
+QUOTE = QuoteSchema()
+
+
+# --- the pages' JSON: input ---------------------------------------------------------------------
+class WallClockMoment(ma.fields.Field):
+    """An ISO 8601 time inside the service window; without an offset it is wall-clock time at
+    the instrument, which the caller converts (only it knows the instrument's timezone)."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        try:
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError as error:
+            raise ma.ValidationError("not an ISO 8601 time") from error
+        if not in_service_window(moment, now_utc()):
+            raise ma.ValidationError("outside the service window")
+        return moment
+
+
+class CalendarRangeArgs(ma.Schema):
+    """The calendar's range: both naive (wall clock at the instrument) or both with an offset,
+    at most CALENDAR_RANGE apart."""
+
+    class Meta:
+        unknown = ma.EXCLUDE  # the calendar script may add its own arguments
+
+    start = WallClockMoment(required=True)
+    end = WallClockMoment(required=True)
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        if (data["start"].tzinfo is None) != (data["end"].tzinfo is None):
+            raise ma.ValidationError("give both with an offset or both without", "end")
+        _check_order(data, CALENDAR_RANGE, "62 days")
+
+
+class QuotePageArgs(ma.Schema):
+    """The booking form's live quote: a slot in wall clock (or with an offset), the mode and,
+    when staff-operated, the samples (a self-operated quote ignores them)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    start = WallClockMoment(required=True)
+    end = WallClockMoment(required=True)
+    mode = _mode()
+    samples = ma.fields.Integer(load_default=0)
+
+    @ma.validates_schema
+    def _samples_bounded(self, data, **kwargs):
+        if data["mode"] == "staff_operated" and not 0 <= data["samples"] <= rules.MAX_SAMPLES:
+            raise ma.ValidationError(f"from 0 to {rules.MAX_SAMPLES}", "samples")
+
+    @ma.post_load
+    def _self_operated_has_no_samples(self, data, **kwargs):
+        return data if data["mode"] == "staff_operated" else {**data, "samples": 0}
+
+
+CALENDAR_RANGE_ARGS = CalendarRangeArgs()
+QUOTE_PAGE_ARGS = QuotePageArgs()
+
+
+def load_quote_query(args, timezone: str) -> dict:
+    """The quote's arguments with start and end in UTC (naive ones are wall clock in
+    `timezone`), at most a booking's longest length apart; ma.ValidationError otherwise."""
+    data = QUOTE_PAGE_ARGS.load(args)
+    data["start"], data["end"] = (from_local(data[key], timezone) for key in ("start", "end"))
+    _check_order(data, MAX_LENGTH, "7 days")
+    return data
+
+
+# --- the pages' JSON: output --------------------------------------------------------------------
+@lru_cache(maxsize=65536)  # pure; the same slot boundaries come back on every request
+def _wall_clock_text(moment: datetime, timezone: str) -> str:
+    return to_local(moment, timezone).isoformat(timespec="minutes")[:16]
+
+
+def calendar_events(view: CalendarView, timezone: str) -> list[dict]:
+    """FullCalendar's events, language-neutral (the page supplies the labels): free, blackout,
+    busy, own. Times are wall clock at the instrument, without offset, as FullCalendar expects
+    them. Plain dicts rather than a schema's dump: this is the site's most read answer."""
+    def local(moment: datetime) -> str:
+        return _wall_clock_text(moment, timezone)
+
+    events = [{"start": local(s), "end": local(e), "groupId": "free", "display": "background",
+               "classNames": ["ev-free"], "extendedProps": {"kind": "free"}} for s, e in view.free]
+    events += [{"start": local(s), "end": local(e), "display": "background",
+                "classNames": ["ev-blackout"], "extendedProps": {"kind": "blackout"}}
+               for s, e in view.blackouts]
+    events += [{"start": local(s), "end": local(e), "classNames": ["ev-busy"],
+                "extendedProps": {"kind": "busy"}} for s, e in view.others]
+    events += [{"start": local(b.start_at), "end": local(b.end_at), "id": str(b.id),
+                "classNames": ["ev-own", f"ev-{b.state}"],
+                "extendedProps": {"kind": "own", "state": b.state}} for b in view.own]
+    return events
+
+
+def problems_body(problems: list[rules.Problem]) -> list[dict]:
+    """The rules a slot breaks, translated for the person at the form."""
+    return [{"code": p.code, "message": p.text()} for p in problems]
+
+
+def quote_page_body(quote, per_sample_fee_fen: int) -> dict:
+    """The API's quote, with the customer class and the amounts as the form shows them."""
+    return {**QUOTE.dump(quote), "customer_class_label": class_label(quote.customer_class),
+            "samples_fee": format_cny(quote.samples_fee_fen),
+            "per_sample_fee": format_cny(per_sample_fee_fen), "fee": format_cny(quote.fee_fen),
+            "voucher": format_cny(quote.voucher_fen), "payable": format_cny(quote.payable_fen)}

@@ -1,0 +1,210 @@
+"""Who may do what to an invoice in which state: role × state × action, on the pages and the API.
+
+The invoice is an internal one (a researcher of the provider university, named on it), so the
+grant-code settlement has a path that succeeds. Card payment is not configured in these tests:
+the customer's payment-intent request ends at "card payment is not available" (the Stripe
+paths are in test_billing_api.py). Each cell asserts the exact status; where the invoice
+changes, the change and its audit row; where it does not, that the invoice, its payments and
+credit notes are as they were, no message was queued and nothing was audited.
+"""
+from dataclasses import dataclass
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import func, select
+
+from booking.billing.models import Invoice, Payment
+from booking.extensions import db
+from tests.factories import (
+    create_issued_invoice,
+    create_user,
+    dummy_admin,
+    dummy_bureau_staff,
+    dummy_lab,
+)
+from tests.moments import MONDAY_2_MAR_8AM, MONDAY_2_MAR_9AM
+from tests.web.matrix import (
+    ACTS,
+    LOGIN,
+    assert_status,
+    audit_actions,
+    flash_categories,
+    forget_flashes,
+    messages_queued,
+)
+
+AMOUNT_FEN = 12_000
+ROLES = ("anonymous", "customer", "colleague", "other_user", "lab_manager", "other_lab_manager",
+         "finance", "other_finance", "bureau_staff", "admin")
+STATES = ("draft", "issued", "paid", "void")
+
+
+@dataclass(frozen=True)
+class Action:
+    method: str
+    path: str
+    body: dict | None
+    #: per role, in the order of ROLES, for an invoice past draft: the refusal it gets, or ACTS
+    access: tuple
+    #: what a draft answers each role (drafts are not shown); None: as `access`
+    draft: tuple | None = None
+    #: states from which an ACTS role changes the invoice, and how (see _assert_changed)
+    moves: frozenset = frozenset()
+    done: int = 302
+    #: status when an ACTS role asks in a state that does not allow it
+    refused: int = 302
+
+
+D404 = (LOGIN,) + (404,) * 9  # a draft is "not found" for everyone logged in
+A404 = (401,) + (404,) * 9
+#          anonymous customer colleague other lab_mgr other_mgr finance other_fin bureau admin
+VIEWERS = (LOGIN, 200, 403, 403, 403, 403, 200, 403, 403, 200)
+MANAGERS = (LOGIN, 403, 403, 403, 403, 403, ACTS, 403, 403, ACTS)
+PAGES = {
+    "view": Action("GET", "/invoices/{id}", None, VIEWERS, D404, done=200),
+    "pdf": Action("GET", "/invoices/{id}.pdf", None, VIEWERS, D404, done=200),
+    "state_json": Action("GET", "/invoices/{id}/state.json", None, VIEWERS, D404, done=200),
+    # Card payment not configured: the customer gets 409 in every state, even a draft's
+    "payment_intent": Action("POST", "/invoices/{id}/payment-intent", None,
+                             (LOGIN, 409, 403, 403, 403, 403, 403, 403, 403, 403)),
+    "bank_transfer": Action("POST", "/invoices/{id}/bank-transfer", {"reference": "BOC-778"},
+                            MANAGERS, D404, moves=frozenset({"issued"})),
+    "settle_internal": Action("POST", "/invoices/{id}/settle-internal", {"grant_code": "G-2026-7"},
+                              (LOGIN, ACTS, 403, 403, 403, 403, ACTS, 403, 403, ACTS), D404,
+                              moves=frozenset({"issued"})),
+    # voiding a void invoice is refused with a notice (until issue 22 it was a 500)
+    "void": Action("POST", "/invoices/{id}/void", {"reason": "billed twice"}, MANAGERS, D404,
+                   moves=frozenset({"issued"})),
+    "credit": Action("POST", "/invoices/{id}/credit", {"amount": "10.00", "reason": "calibration"},
+                     MANAGERS, D404, moves=frozenset({"issued", "paid"})),
+}
+API = {
+    "api_view": Action("GET", "/api/v1/invoices/{id}", None,
+                       (401, 200, 404, 404, 404, 404, 200, 404, 404, 200), A404, done=200),
+    "api_payment_intent": Action("POST", "/api/v1/invoices/{id}/payment-intent", None,
+                                 (401, 503, 403, 403, 403, 403, 403, 403, 403, 403), A404),
+}
+ACTIONS = {**PAGES, **API}
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with freeze_time(MONDAY_2_MAR_9AM):
+        yield
+
+
+def _invoice(lab, customer, state) -> Invoice:
+    fields = {"paid": {"paid_at": MONDAY_2_MAR_8AM},
+              "void": {"voided_at": MONDAY_2_MAR_8AM, "void_reason": "duplicate"}}.get(state, {})
+    invoice = create_issued_invoice(lab.instrument, lab.organisation, AMOUNT_FEN, MONDAY_2_MAR_8AM,
+                                    state=state, customer_user_id=customer.id, **fields)
+    if state == "paid":
+        db.session.add(Payment(invoice=invoice, method="bank_transfer", amount_fen=AMOUNT_FEN,
+                               reference="BOC-1"))
+        db.session.commit()
+    return invoice
+
+
+ACTORS = {  # role -> who plays it, made only when that role is asked for
+    "anonymous": lambda lab, customer: None,
+    "customer": lambda lab, customer: customer,
+    "colleague": lambda lab, customer: create_user(organisation=lab.organisation),
+    "other_user": lambda lab, customer: create_user(),
+    "lab_manager": lambda lab, customer: lab.manager,
+    "other_lab_manager": lambda lab, customer: create_user(role="lab_manager"),
+    "finance": lambda lab, customer: create_user(role="finance", organisation=lab.organisation),
+    "other_finance": lambda lab, customer: create_user(role="finance"),
+    "bureau_staff": lambda lab, customer: dummy_bureau_staff(),
+    "admin": lambda lab, customer: dummy_admin(),
+}
+
+
+def _credit_notes(invoice) -> list[tuple]:
+    return [(n.state, n.amount_due_fen) for n in db.session.scalars(
+        select(Invoice).where(Invoice.credits_id == invoice.id).order_by(Invoice.id))]
+
+
+def _snapshot(invoice) -> dict:
+    db.session.expire_all()
+    invoice = db.session.get(Invoice, invoice.id)
+    return {"invoice": (invoice.state, invoice.paid_at, invoice.voided_at, invoice.void_reason,
+                        invoice.stripe_payment_intent_id, invoice.payment_error,
+                        invoice.amount_due_fen),
+            "payments": [(p.method, p.amount_fen, p.reference) for p in invoice.payments],
+            "credit_notes": _credit_notes(invoice),
+            "invoices": db.session.scalar(select(func.count()).select_from(Invoice)),
+            "messages": messages_queued(), "audit": audit_actions(invoice)}
+
+
+@pytest.mark.parametrize("action_name", ACTIONS)
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("role", ROLES)
+def test_invoice_permission_matrix(client, login, api_token, role, state, action_name):
+    action = ACTIONS[action_name]
+    lab = dummy_lab(requires_approval=False)
+    customer = create_user(organisation=lab.organisation)  # internal customer, named on it
+    invoice = _invoice(lab, customer, state)
+    actor = ACTORS[role](lab, customer)
+    headers = {}
+    if actor is not None and action_name in API:
+        headers = api_token(actor)
+    elif actor is not None:
+        login(actor)
+        forget_flashes(client)
+    before = _snapshot(invoice)
+
+    path = action.path.format(id=invoice.id)
+    if action_name in API:
+        response = client.open(path, method=action.method, json=action.body, headers=headers)
+    else:
+        response = client.open(path, method=action.method, data=action.body)
+
+    access = (action.draft or action.access) if state == "draft" else action.access
+    access = access[ROLES.index(role)]
+    if access == ACTS and state in action.moves:
+        assert_status(response, action.done)
+        assert flash_categories(client) == ["success"]
+        _assert_changed(action_name, invoice, before)
+        return
+    assert_status(response, action.refused if access == ACTS else access)
+    assert _snapshot(invoice) == before
+    if access == ACTS:
+        assert flash_categories(client) == ["danger"]
+    elif access == 200:
+        _assert_shows(response, invoice, state)
+    elif access in (403, 409, 503) and response.is_json:
+        assert response.get_json()["error"]["code"] == {
+            403: "forbidden", 409: "stripe_disabled", 503: "stripe_disabled"}[access]
+
+
+def _assert_changed(action_name, invoice, before):
+    after = _snapshot(invoice)
+    if action_name == "credit":
+        assert after["invoice"] == before["invoice"] and after["payments"] == before["payments"]
+        assert after["credit_notes"] == [*before["credit_notes"], ("issued", 1_000)]
+        note = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id))
+        assert audit_actions(note)[-1] == "invoice.credited"
+        assert (after["audit"], after["messages"]) == (before["audit"], before["messages"])
+        return
+    state, method, action = {"bank_transfer": ("paid", "bank_transfer", "invoice.paid"),
+                             "settle_internal": ("paid", "internal", "invoice.paid"),
+                             "void": ("void", None, "invoice.voided")}[action_name]
+    assert after["invoice"][0] == state
+    reference = {"bank_transfer": "BOC-778", "settle_internal": "G-2026-7"}.get(action_name)
+    new_payments = [(method, AMOUNT_FEN, reference)] if method else []
+    assert after["payments"] == before["payments"] + new_payments
+    assert after["audit"] == [*before["audit"], action]
+    assert after["credit_notes"] == before["credit_notes"] == []
+    assert (after["invoices"], after["messages"]) == (before["invoices"], before["messages"])
+
+
+def _assert_shows(response, invoice, state):
+    if response.mimetype == "application/pdf":
+        assert response.data.startswith(b"%PDF") and invoice.number.encode() in response.data
+    elif response.is_json:
+        body = response.get_json()
+        assert body["state"] == state
+        if "number" in body:
+            assert (body["number"], body["amount_due_fen"]) == (invoice.number, AMOUNT_FEN)
+    else:
+        assert invoice.number in response.get_data(as_text=True)
