@@ -4,6 +4,9 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from booking.rankings.models import RankingSnapshot
+from booking.subsidies.models import Voucher
+
 # (endpoint, label, bootstrap icon, who sees it)
 NAV = [
     ("instruments.index", _l("Instruments"), "search", lambda u: True),
@@ -11,18 +14,15 @@ NAV = [
     ("bookings.queue", _l("Approvals"), "inbox",
      lambda u: u.is_authenticated and u.has_any_role("lab_manager")),
     ("billing.my_invoices", _l("My invoices"), "receipt", lambda u: u.is_authenticated),
-    ("subsidies.my_vouchers", _l("Vouchers"), "ticket-perforated",
-     lambda u: u.is_authenticated and u.organisation.is_enterprise),
+    ("subsidies.my_vouchers", _l("Vouchers"), "ticket-perforated", Voucher.can_apply),
     ("instruments.manage", _l("Lab console"), "tools",
      lambda u: u.is_authenticated and u.has_any_role("lab_manager")),
     ("billing.finance", _l("Finance"), "cash-coin",
      lambda u: u.is_authenticated and u.has_any_role("finance")),
-    ("rankings.dashboard", _l("Bureau"), "bar-chart",
-     lambda u: u.is_authenticated and u.is_bureau),
-    ("subsidies.queue", _l("Voucher review"), "clipboard-check",
-     lambda u: u.is_authenticated and u.is_bureau),
+    ("rankings.dashboard", _l("Bureau"), "bar-chart", RankingSnapshot.can_manage),
+    ("subsidies.queue", _l("Voucher review"), "clipboard-check", Voucher.can_oversee),
     ("accounts.organisations", _l("Organisations"), "building-check",
-     lambda u: u.is_authenticated and u.is_bureau),
+     lambda u: u.is_authenticated and u.can_verify_organisations()),
     ("rankings.public", _l("Rankings"), "trophy", lambda u: True),
 ]
 

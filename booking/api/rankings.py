@@ -1,50 +1,18 @@
-import marshmallow as ma
 from flask.views import MethodView
 
 from booking.accounts.services import user_for_api_token
 from booking.api import Blueprint
 from booking.api.auth import SECURITY, bearer_token
-from booking.api.fields import DecimalText
 from booking.errors import api_abort
 from booking.rankings import services
 from booking.rankings.models import RankingSnapshot
-from booking.rankings.policy import INDICATORS
 from booking.rankings.rules import PeriodError, parse_period
+from booking.rankings.schemas import (
+    RankingQuerySchema,
+    RankingSchema,
+)
 
 blp = Blueprint("api_rankings", __name__, description="Sharing rankings of institutions")
-
-
-class RankingQuerySchema(ma.Schema):
-    period = ma.fields.String(load_default=None, metadata={
-        "description": "YYYY or YYYYQn; the latest published ranking when left out"})
-
-
-class RankingRowSchema(ma.Schema):
-    org_id = ma.fields.Integer()
-    org_name = ma.fields.String()
-    score = DecimalText(2, metadata={"description": "e.g. \"84.99\" (rounded for display; "
-                                                   "grades compare the exact score)"})
-    rank = ma.fields.Integer()
-    grade = ma.fields.String(metadata={"enum": ["excellent", "good", "pass", "poor"]})
-    reward_fen = ma.fields.Integer()
-    indicators = ma.fields.Dict(keys=ma.fields.String(), values=DecimalText(4, allow_none=True),
-                                metadata={"description": "raw indicator values: " +
-                                          ", ".join(INDICATORS)})
-    points = ma.fields.Dict(keys=ma.fields.String(), values=DecimalText(2))
-    areas = ma.fields.Dict(keys=ma.fields.String(), values=DecimalText(2))
-    flags = ma.fields.List(ma.fields.String())
-    facts = ma.fields.Dict(keys=ma.fields.String(), metadata={
-        "description": "instruments, listed, hours, external_clients, sme_clients"})
-
-
-class RankingSchema(ma.Schema):
-    period = ma.fields.String()
-    published = ma.fields.Boolean()
-    published_at = ma.fields.AwareDateTime(allow_none=True)
-    policy_version = ma.fields.Integer()
-    reward_pool_fen = ma.fields.Integer()
-    reward_remainder_fen = ma.fields.Integer()
-    rows = ma.fields.List(ma.fields.Nested(RankingRowSchema))
 
 
 @blp.route("/rankings")

@@ -1,25 +1,17 @@
-import marshmallow as ma
 from flask.views import MethodView
 
 from booking.accounts import attempts, services
+from booking.accounts.schemas import (
+    MeSchema,
+    TokenRequestSchema,
+    TokenSchema,
+)
 from booking.api import Blueprint, ErrorSchema
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.core.notifications import commit
 from booking.errors import api_abort
 
 blp = Blueprint("api_tokens", __name__, description="Personal API tokens")
-
-
-class TokenRequestSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
-    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    name = ma.fields.String(load_default="api", validate=ma.validate.Length(max=100))
-    valid_days = ma.fields.Integer(load_default=90, validate=ma.validate.Range(1, 3650))
-
-
-class TokenSchema(ma.Schema):
-    token = ma.fields.String(required=True)
-    expires_at = ma.fields.AwareDateTime(allow_none=True)
 
 
 @blp.route("/tokens")
@@ -39,17 +31,6 @@ class Tokens(MethodView):
         token, raw = services.create_api_token(user, body["name"], body["valid_days"])
         commit()
         return {"token": raw, "expires_at": token.expires_at}
-
-
-class MeSchema(ma.Schema):
-    id = ma.fields.Integer()
-    email = ma.fields.String()
-    name = ma.fields.String()
-    locale = ma.fields.String()
-    timezone = ma.fields.String()
-    organisation_id = ma.fields.Integer()
-    roles = ma.fields.Function(lambda user: user.role_names())
-    can_book = ma.fields.Boolean()
 
 
 @blp.route("/me")

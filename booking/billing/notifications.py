@@ -9,28 +9,26 @@ from booking.accounts.models import User
 from booking.billing.models import Invoice
 from booking.core.clock import to_local
 from booking.core.money import format_cny
-from booking.core.notifications import queue_message, queue_messages
+from booking.core.notifications import notify, queue_messages
+
+KIND = "invoice.issued"
 
 
-def _issued_message(invoice: Invoice, user: User) -> dict:
-    """The e-mail about an issued invoice; the caller has set the user's locale."""
-    return {"recipient": user.email, "kind": "invoice.issued",
-            "subject": _("Invoice %(number)s", number=invoice.number),
-            "body": _("%(provider)s issued invoice %(number)s: %(amount)s due by %(due)s. "
-                      "View, print and pay it under My invoices (/invoices/%(id)s).",
-                      provider=invoice.provider.display_name(user.locale),
-                      number=invoice.number, amount=format_cny(invoice.amount_due_fen),
-                      due=to_local(invoice.due_at, user.timezone).strftime("%Y-%m-%d"),
-                      id=invoice.id)}
+def _issued(invoice: Invoice, user: User) -> tuple[str, str]:
+    """Subject and body about an issued invoice; the caller has set the user's locale."""
+    return (_("Invoice %(number)s", number=invoice.number),
+            _("%(provider)s issued invoice %(number)s: %(amount)s due by %(due)s. "
+              "View, print and pay it under My invoices (/invoices/%(id)s).",
+              provider=invoice.provider.display_name(user.locale),
+              number=invoice.number, amount=format_cny(invoice.amount_due_fen),
+              due=to_local(invoice.due_at, user.timezone).strftime("%Y-%m-%d"), id=invoice.id))
 
 
 def notify_invoice_issued(invoice: Invoice) -> None:
     """Tell the user an invoice names that it was issued (one without a user: nobody)."""
     user = invoice.customer_user
-    if user is None:
-        return
-    with force_locale(user.locale):
-        queue_message(**_issued_message(invoice, user))
+    if user is not None:
+        notify(user, KIND, lambda: _issued(invoice, user))
 
 
 def notify_invoices_issued(invoices: list[Invoice]) -> None:
@@ -43,5 +41,8 @@ def notify_invoices_issued(invoices: list[Invoice]) -> None:
     messages = []
     for locale, group in by_locale.items():
         with force_locale(locale):
-            messages += [_issued_message(invoice, invoice.customer_user) for invoice in group]
+            for invoice in group:
+                subject, body = _issued(invoice, invoice.customer_user)
+                messages.append({"recipient": invoice.customer_user.email, "kind": KIND,
+                                 "subject": subject, "body": body})
     queue_messages(messages)
