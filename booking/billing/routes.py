@@ -29,7 +29,6 @@ from booking.core.money import yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import query_int
-from booking.extensions import db
 
 bp = Blueprint("billing", __name__)
 
@@ -82,7 +81,7 @@ def invoice_state(invoice_id):
 @login_required
 def payment_intent(invoice_id):
     """JSON for Stripe.js on the invoice page (session + CSRF header)."""
-    inv = db.session.get(Invoice, invoice_id) or abort(404)
+    inv = reports.issued_invoice(invoice_id) or abort(404)  # a draft is nobody's to see
     if not inv.can_pay(current_user):
         return jsonify({"error": {"code": "forbidden",
                                   "message": _("Only the invoice's customer can pay it.")}}), 403

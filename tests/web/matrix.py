@@ -1,5 +1,7 @@
 """Helpers of the permission matrices (role × state × action): who acts, and what a request
 left behind (messages queued, audit rows written, flashes shown)."""
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 
 from booking.core.audit import AuditEvent
@@ -10,6 +12,23 @@ from booking.extensions import db
 LOGIN = "login"
 #: the role may ask; the object's state decides whether the action happens
 ACTS = "acts"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One request of a matrix and who may make it."""
+
+    method: str
+    path: str  # with {id} for the object
+    body: dict | None
+    #: per role, in the order of the matrix's ROLES: the refusal it gets (a status or LOGIN),
+    #: ACTS, or what the matrix defines for lists
+    access: tuple
+    #: the states an ACTS role moves the object out of (a dict: state -> new state)
+    moves: dict | frozenset = frozenset()
+    done: int = 302  # status when the object moved
+    refused: int | None = 302  # status when the role may act but the state forbids it
+    draft: tuple | None = None  # what a draft answers each role, where drafts are hidden
 
 
 def messages_queued() -> int:
@@ -48,3 +67,22 @@ def assert_status(response, expected) -> None:
     else:
         assert response.status_code == expected, (response.status_code,
                                                   response.get_data(as_text=True)[:300])
+
+
+def sign_in(client, login, api_token, actor, api: bool) -> dict:
+    """Be `actor` (None: anonymous) for the next request: the headers of a bearer token for
+    the API, a session (with what logging in flashed forgotten) for pages."""
+    if actor is None:
+        return {}
+    if api:
+        return api_token(actor)
+    login(actor)
+    forget_flashes(client)
+    return {}
+
+
+def send(client, method: str, path: str, body, headers: dict, api: bool):
+    """The action's request: JSON for the API, form data for pages."""
+    if api:
+        return client.open(path, method=method, json=body, headers=headers)
+    return client.open(path, method=method, data=body)

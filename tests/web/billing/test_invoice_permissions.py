@@ -7,7 +7,6 @@ paths are in test_billing_api.py). Each cell asserts the exact status; where the
 changes, the change and its audit row; where it does not, that the invoice, its payments and
 credit notes are as they were, no message was queued and nothing was audited.
 """
-from dataclasses import dataclass
 
 import pytest
 from freezegun import freeze_time
@@ -26,11 +25,13 @@ from tests.moments import MONDAY_2_MAR_8AM, MONDAY_2_MAR_9AM
 from tests.web.matrix import (
     ACTS,
     LOGIN,
+    Action,
     assert_status,
     audit_actions,
     flash_categories,
-    forget_flashes,
     messages_queued,
+    send,
+    sign_in,
 )
 
 AMOUNT_FEN = 12_000
@@ -39,20 +40,6 @@ ROLES = ("anonymous", "customer", "colleague", "other_user", "lab_manager", "oth
 STATES = ("draft", "issued", "paid", "void")
 
 
-@dataclass(frozen=True)
-class Action:
-    method: str
-    path: str
-    body: dict | None
-    #: per role, in the order of ROLES, for an invoice past draft: the refusal it gets, or ACTS
-    access: tuple
-    #: what a draft answers each role (drafts are not shown); None: as `access`
-    draft: tuple | None = None
-    #: states from which an ACTS role changes the invoice, and how (see _assert_changed)
-    moves: frozenset = frozenset()
-    done: int = 302
-    #: status when an ACTS role asks in a state that does not allow it
-    refused: int = 302
 
 
 D404 = (LOGIN,) + (404,) * 9  # a draft is "not found" for everyone logged in
@@ -61,28 +48,28 @@ A404 = (401,) + (404,) * 9
 VIEWERS = (LOGIN, 200, 403, 403, 403, 403, 200, 403, 403, 200)
 MANAGERS = (LOGIN, 403, 403, 403, 403, 403, ACTS, 403, 403, ACTS)
 PAGES = {
-    "view": Action("GET", "/invoices/{id}", None, VIEWERS, D404, done=200),
-    "pdf": Action("GET", "/invoices/{id}.pdf", None, VIEWERS, D404, done=200),
-    "state_json": Action("GET", "/invoices/{id}/state.json", None, VIEWERS, D404, done=200),
-    # Card payment not configured: the customer gets 409 in every state, even a draft's
+    "view": Action("GET", "/invoices/{id}", None, VIEWERS, draft=D404, done=200),
+    "pdf": Action("GET", "/invoices/{id}.pdf", None, VIEWERS, draft=D404, done=200),
+    "state_json": Action("GET", "/invoices/{id}/state.json", None, VIEWERS, draft=D404, done=200),
+    # Card payment not configured: the customer gets 409 in every state; a draft is hidden
     "payment_intent": Action("POST", "/invoices/{id}/payment-intent", None,
-                             (LOGIN, 409, 403, 403, 403, 403, 403, 403, 403, 403)),
+                             (LOGIN, 409, 403, 403, 403, 403, 403, 403, 403, 403), draft=D404),
     "bank_transfer": Action("POST", "/invoices/{id}/bank-transfer", {"reference": "BOC-778"},
-                            MANAGERS, D404, moves=frozenset({"issued"})),
+                            MANAGERS, draft=D404, moves=frozenset({"issued"})),
     "settle_internal": Action("POST", "/invoices/{id}/settle-internal", {"grant_code": "G-2026-7"},
-                              (LOGIN, ACTS, 403, 403, 403, 403, ACTS, 403, 403, ACTS), D404,
+                              (LOGIN, ACTS, 403, 403, 403, 403, ACTS, 403, 403, ACTS), draft=D404,
                               moves=frozenset({"issued"})),
     # voiding a void invoice is refused with a notice (until issue 22 it was a 500)
-    "void": Action("POST", "/invoices/{id}/void", {"reason": "billed twice"}, MANAGERS, D404,
+    "void": Action("POST", "/invoices/{id}/void", {"reason": "billed twice"}, MANAGERS, draft=D404,
                    moves=frozenset({"issued"})),
     "credit": Action("POST", "/invoices/{id}/credit", {"amount": "10.00", "reason": "calibration"},
-                     MANAGERS, D404, moves=frozenset({"issued", "paid"})),
+                     MANAGERS, draft=D404, moves=frozenset({"issued", "paid"})),
 }
 API = {
     "api_view": Action("GET", "/api/v1/invoices/{id}", None,
-                       (401, 200, 404, 404, 404, 404, 200, 404, 404, 200), A404, done=200),
+                       (401, 200, 404, 404, 404, 404, 200, 404, 404, 200), draft=A404, done=200),
     "api_payment_intent": Action("POST", "/api/v1/invoices/{id}/payment-intent", None,
-                                 (401, 503, 403, 403, 403, 403, 403, 403, 403, 403), A404),
+                                 (401, 503, 403, 403, 403, 403, 403, 403, 403, 403), draft=A404),
 }
 ACTIONS = {**PAGES, **API}
 
@@ -145,19 +132,11 @@ def test_invoice_permission_matrix(client, login, api_token, role, state, action
     customer = create_user(organisation=lab.organisation)  # internal customer, named on it
     invoice = _invoice(lab, customer, state)
     actor = ACTORS[role](lab, customer)
-    headers = {}
-    if actor is not None and action_name in API:
-        headers = api_token(actor)
-    elif actor is not None:
-        login(actor)
-        forget_flashes(client)
+    headers = sign_in(client, login, api_token, actor, action_name in API)
     before = _snapshot(invoice)
 
-    path = action.path.format(id=invoice.id)
-    if action_name in API:
-        response = client.open(path, method=action.method, json=action.body, headers=headers)
-    else:
-        response = client.open(path, method=action.method, data=action.body)
+    response = send(client, action.method, action.path.format(id=invoice.id), action.body,
+                    headers, action_name in API)
 
     access = (action.draft or action.access) if state == "draft" else action.access
     access = access[ROLES.index(role)]

@@ -6,7 +6,6 @@ whether the voucher is shown; where a decision is made, the new state, the audit
 notice to the applicant; where it is not, that the voucher and the year's budget are as they
 were, no message was queued and nothing was audited.
 """
-from dataclasses import dataclass
 
 import pytest
 from freezegun import freeze_time
@@ -25,11 +24,13 @@ from tests.moments import MONDAY_2_MAR_8AM, SUNDAY_10_MAY_10AM
 from tests.web.matrix import (
     ACTS,
     LOGIN,
+    Action,
     assert_status,
     audit_actions,
     flash_categories,
-    forget_flashes,
     messages_queued,
+    send,
+    sign_in,
 )
 
 REQUESTED_FEN = 5_000_000
@@ -40,16 +41,6 @@ STATES = ("applied", "issued", "exhausted", "expired", "rejected")
 SEES, BLIND = "sees", "blind"
 
 
-@dataclass(frozen=True)
-class Action:
-    method: str
-    path: str
-    body: dict | None
-    #: per role, in the order of ROLES: a refusal, ACTS, or for lists SEES / BLIND
-    access: tuple
-    moves: dict  # state -> the state a decision moves the voucher to
-    done: int = 302
-    refused: int = 302  # status when the role may decide but the voucher is decided already
 
 
 DECIDERS = (LOGIN, 403, 403, 403, 403, 403, ACTS, ACTS)
@@ -131,19 +122,11 @@ def test_voucher_permission_matrix(client, login, api_token, role, state, action
     applicant = dummy_sme_member()
     voucher = _voucher(applicant, state)
     actor = ACTORS[role](applicant)
-    headers = {}
-    if actor is not None and action_name in API:
-        headers = api_token(actor)
-    elif actor is not None:
-        login(actor)
-        forget_flashes(client)
+    headers = sign_in(client, login, api_token, actor, action_name in API)
     before = _snapshot(voucher)
 
-    path = action.path.format(id=voucher.id)
-    if action_name in API:
-        response = client.open(path, method=action.method, json=action.body, headers=headers)
-    else:
-        response = client.open(path, method=action.method, data=action.body)
+    response = send(client, action.method, action.path.format(id=voucher.id), action.body,
+                    headers, action_name in API)
 
     access = action.access[ROLES.index(role)]
     target = action.moves.get(state) if access == ACTS else None
