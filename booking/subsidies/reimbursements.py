@@ -45,7 +45,7 @@ def _year_so_far(provider_id: int, year: int, statement_id: int) -> tuple[int, i
         func.coalesce(func.sum(Reimbursement.reward_fen - Reimbursement.clawback_fen), 0)).where(
         Reimbursement.provider_id == provider_id, Reimbursement.period.like(f"{year}Q%"),
         Reimbursement.id != statement_id)).one()
-    return amount, reward
+    return int(amount), int(reward)  # PostgreSQL sums BIGINT as NUMERIC
 
 
 def _statement(provider_id: int, period: str, policy_id: int) -> Reimbursement:
