@@ -85,10 +85,9 @@ def _calendar_body(instrument: calendar.CalendarInstrument, view: calendar.Calen
 def calendar_json(instrument_id):
     """FullCalendar events for one instrument, times as wall clock in its timezone."""
     try:
-        args = schemas.CALENDAR_RANGE_ARGS.load(request.args)
+        start, end = schemas.calendar_range(request.args)
     except ma.ValidationError:
         abort(400, _("Give start and end as ISO 8601 times, at most 62 days apart."))
-    start, end = args["start"], args["end"]
     found = current_app.extensions["calendar_cache"].calendar(
         instrument_id, current_user, start, end, _calendar_body)
     if found is None or not can_view_instrument(found[0], current_user):

@@ -132,21 +132,20 @@ class WallClockMoment(ma.fields.Field):
         return moment
 
 
-class CalendarRangeArgs(ma.Schema):
-    """The calendar's range: both naive (wall clock at the instrument) or both with an offset,
-    at most CALENDAR_RANGE apart."""
+_WALL_CLOCK = WallClockMoment(required=True)
 
-    class Meta:
-        unknown = ma.EXCLUDE  # the calendar script may add its own arguments
 
-    start = WallClockMoment(required=True)
-    end = WallClockMoment(required=True)
-
-    @ma.validates_schema
-    def _ordered(self, data, **kwargs):
-        if (data["start"].tzinfo is None) != (data["end"].tzinfo is None):
-            raise ma.ValidationError("give both with an offset or both without", "end")
-        _check_order(data, CALENDAR_RANGE, "62 days")
+def calendar_range(args) -> tuple[datetime, datetime]:
+    """The calendar's range from its query (other arguments the calendar script adds are
+    ignored): both naive (wall clock at the instrument) or both with an offset, at most
+    CALENDAR_RANGE apart; ma.ValidationError otherwise. The same field as the quote's, read
+    without a Schema.load: that would cost 7 % of the site's most read answer (35 of 500 µs)."""
+    start = _WALL_CLOCK.deserialize(args.get("start", ma.missing), "start", args)
+    end = _WALL_CLOCK.deserialize(args.get("end", ma.missing), "end", args)
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        raise ma.ValidationError("give both with an offset or both without", "end")
+    _check_order({"start": start, "end": end}, CALENDAR_RANGE, "62 days")
+    return start, end
 
 
 class QuotePageArgs(ma.Schema):
@@ -171,7 +170,6 @@ class QuotePageArgs(ma.Schema):
         return data if data["mode"] == "staff_operated" else {**data, "samples": 0}
 
 
-CALENDAR_RANGE_ARGS = CalendarRangeArgs()
 QUOTE_PAGE_ARGS = QuotePageArgs()
 
 
