@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, available_timezones
 # Budgets, quotas, rankings, billing months and reimbursement quarters are the bureau's local
 # calendar periods; instruments and users carry their own zone for wall-clock times.
 BUSINESS_TIMEZONE = "Asia/Shanghai"
+BUSINESS_ZONE = ZoneInfo(BUSINESS_TIMEZONE)
 
 # What anyone may book, record or ask about: a year back (usage recorded late, last year's
 # records) to two years ahead (the longest booking horizon an instrument may set is 730 days).

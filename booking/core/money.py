@@ -21,7 +21,7 @@ def yuan_to_fen(yuan: Decimal | str | int) -> int:
 
 def fen_to_yuan(fen: int | None) -> Decimal | None:
     """Fen as yuan with two places (−150 fen is −1.50): for forms, exports and JSON."""
-    return None if fen is None else Decimal(int(fen)).scaleb(-2)
+    return None if fen is None else Decimal(fen).scaleb(-2)
 
 
 def format_cny(fen: int | None) -> str:

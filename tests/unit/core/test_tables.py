@@ -43,8 +43,7 @@ def test_several_sheets():
 def test_times_are_written_on_the_local_wall_clock():
     # 2026-12-31 17:30 UTC is 2027-01-01 01:30 in Shanghai: the date a person would write
     moment = datetime(2026, 12, 31, 17, 30, 5, 123, tzinfo=UTC)
-    local = datetime(2027, 1, 1, 1, 30, 5)
     book = load_workbook(io.BytesIO(xlsx_bytes("t", ["at"], [[moment]])))
-    assert list(book["t"].iter_rows(values_only=True))[1] == (local,)
+    assert list(book["t"].iter_rows(values_only=True))[1] == ("2027-01-01 01:30:05",)
     text = csv_bytes(["at"], [[moment]]).decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(text)))[1] == ["2027-01-01 01:30:05"]
