@@ -18,7 +18,7 @@ from booking.billing.facts import Fact, booking_facts
 from booking.billing.models import Invoice, InvoiceCounter, InvoiceLine
 from booking.billing.pricing import price_line, rate_cards_for
 from booking.billing.refusals import BillingRefused
-from booking.billing.signals import invoice_issuing
+from booking.billing.signals import invoice_credited, invoice_issuing
 from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc
@@ -226,4 +226,5 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
         note.state, note.paid_at = "paid", now
     audit.record("invoice.credited", actor=actor, obj=note, credits=invoice.id,
                  amount_fen=amount_fen, reason=reason[:300])
+    invoice_credited.send(note)
     return note

@@ -17,3 +17,6 @@ invoice_issuing = signals.signal("invoice-issuing")
 #: Sent per quote (sender: the instrument; user, fee_fen, mode as keywords); receivers return
 #: the share in fen a voucher would pay. Nothing is reserved: a quote is only a forecast.
 quote_requested = signals.signal("quote-requested")
+#: Sent after a credit note is written (sender: the credit note, flushed, with credits_id):
+#: what was given back of an invoice may shrink what others computed from it.
+invoice_credited = signals.signal("invoice-credited")

@@ -2,10 +2,12 @@
 
 
 def connect_signals() -> None:
-    """Vouchers answer billing's questions: what a voucher pays of a quote, and the share
-    reserved on each invoice being issued (billing knows nothing of vouchers)."""
-    from booking.billing.signals import invoice_issuing, quote_requested
+    """Vouchers answer billing's questions: what a voucher pays of a quote, the share reserved
+    on each invoice being issued, and what a credit note gives back of it (billing knows
+    nothing of vouchers)."""
+    from booking.billing.signals import invoice_credited, invoice_issuing, quote_requested
     from booking.subsidies import redemptions
 
     invoice_issuing.connect(redemptions.answer_invoice_issuing)
     quote_requested.connect(redemptions.answer_quote_requested)
+    invoice_credited.connect(redemptions.follow_credit)

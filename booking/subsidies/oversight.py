@@ -13,7 +13,7 @@ from booking.extensions import db
 from booking.subsidies import rules
 from booking.subsidies.models import BUDGET_STATES, Redemption, Voucher
 from booking.subsidies.policy import decimal_at
-from booking.subsidies.redemptions import reverse
+from booking.subsidies.redemptions import claw_back_claim, clawback_of
 from booking.subsidies.services import current_policy
 
 
@@ -110,9 +110,9 @@ def claw_back(claim: Redemption, actor: User, reason: str) -> Redemption:
     if claim.entry != "claim" or claim.state != "redeemed":
         raise OversightError.one("not_redeemed",
                                  _l("Only a redeemed claim can be clawed back."))
-    if db.session.scalar(select(Redemption.id).where(Redemption.reverses_id == claim.id)):
+    if clawback_of(claim) is not None:
         raise OversightError.one("already_reversed", _l("This claim was already reversed."))
-    reversal = reverse(claim, f"clawback: {reason.strip()}")
+    reversal = claw_back_claim(claim, reason.strip())
     db.session.flush()
     audit.record("voucher.clawed_back", actor=actor, obj=reversal, claim_id=claim.id,
                  amount_fen=claim.amount_fen, reason=reason.strip())

@@ -18,6 +18,7 @@ RELATED_PARTY_KINDS = ("same_legal_person", "subordination", "co_construction", 
 LINK_KINDS = ("subordination", "co_construction", "equity_link")
 VALIDITIES = ("calendar_year",)
 ALLOCATIONS = ("first_come_first_served", "bureau_choice")
+AGGREGATIONS = ("actual_controller", "enterprise")
 CLASS_LIMITS = ("max_staff", "max_revenue_fen", "max_assets_fen", "max_registered_capital_fen",
                 "max_age_days")
 CLASS_FLAGS = ("not_incorporated",)  # true: only a team that is not a legal person yet
@@ -115,6 +116,8 @@ def validate_rules(rules: dict) -> list[str]:
             _amount_problem("provider_reward.cap_per_provider_per_year_fen",
                             reward.get("cap_per_provider_per_year_fen")),
         ]
+        if rules.get("caps", {}).get("aggregate_by") not in AGGREGATIONS:
+            problems.append(f"caps.aggregate_by must be one of {', '.join(AGGREGATIONS)}")
         if rules.get("budget", {}).get("allocation") not in ALLOCATIONS:
             problems.append(f"budget.allocation must be one of {', '.join(ALLOCATIONS)}")
         if rules.get("validity") not in VALIDITIES:

@@ -51,9 +51,13 @@ def _links(enterprise_id: int, provider_id: int) -> frozenset:
         OrganisationLink.institution_id == provider_id)))
 
 
-def _group_used_fen(org: Organisation, year: int) -> int:
+def _group_ids(voucher: Voucher) -> tuple[int, ...]:
+    return tuple(controller_group_ids(voucher.enterprise, voucher.policy.rules))
+
+
+def _group_used_fen(voucher: Voucher) -> int:
     return db.session.scalar(select(func.coalesce(func.sum(Voucher.used_fen), 0)).where(
-        Voucher.enterprise_id.in_(controller_group_ids(org)), Voucher.year == year)) or 0
+        Voucher.enterprise_id.in_(_group_ids(voucher)), Voucher.year == voucher.year)) or 0
 
 
 def _check(voucher: Voucher, instrument: Instrument, service: str,
@@ -72,7 +76,7 @@ def _check(voucher: Voucher, instrument: Instrument, service: str,
 
 def _share(voucher: Voucher, rate, amount_fen: int) -> int:
     cap = class_rule(voucher.policy.rules, voucher.enterprise_class).cap_per_year_fen
-    year_left = cap - _group_used_fen(voucher.enterprise, voucher.year)
+    year_left = cap - _group_used_fen(voucher)
     return rules.subsidy_for(amount_fen, voucher.face_value_fen - voucher.used_fen, rate,
                              voucher.policy.rules, year_left)
 
@@ -145,10 +149,10 @@ class _Batch:
     def share(self, voucher: Voucher, invoice: Invoice) -> int:
         """The voucher's share of the invoice, counted as taken."""
         if voucher.id not in self.group_of:
-            group = self.group_of[voucher.id] = tuple(controller_group_ids(voucher.enterprise))
+            group = self.group_of[voucher.id] = _group_ids(voucher)
             self.left[voucher.id] = voucher.face_value_fen - voucher.used_fen
             if group not in self.group_used:
-                self.group_used[group] = _group_used_fen(voucher.enterprise, voucher.year)
+                self.group_used[group] = _group_used_fen(voucher)
         group, left = self.group_of[voucher.id], self.left[voucher.id]
         rules_ = voucher.policy.rules
         year_left = class_rule(rules_, voucher.enterprise_class).cap_per_year_fen - \
@@ -235,41 +239,89 @@ def _claim_of(invoice_id: int) -> Redemption | None:
 
 
 def redeem(claim: Redemption) -> None:
-    """The customer paid the remainder: the reserved share is now owed to the provider."""
+    """The customer paid the remainder: the reserved share (less what credit notes gave back
+    meanwhile) is now owed to the provider."""
     if claim.state == "reserved":
-        claim.state, claim.redeemed_at = "redeemed", now_utc()
+        now = now_utc()
+        claim.state, claim.redeemed_at = "redeemed", now
+        for entry in _given_back(claim):
+            entry.state, entry.redeemed_at = "redeemed", now
         audit.record("voucher.redeemed", obj=claim, amount_fen=claim.amount_fen)
 
 
-def release(claim: Redemption, reason: str) -> None:
-    """The invoice was voided or refunded: the share goes back onto the voucher. A claim
-    already on a reimbursement statement is not touched: a reversal entry nets it out of the
-    provider's next statement."""
-    if claim.state == "released" or _reversal_of(claim) is not None:
+def _given_back(claim: Redemption) -> list[Redemption]:
+    """The reversals that gave part of the share back to the voucher (those of credit notes
+    and refunds; not a clawback, which takes it from the provider only)."""
+    return list(db.session.scalars(select(Redemption).where(
+        Redemption.reverses_id == claim.id, ~Redemption.reason.startswith(CLAWBACK))))
+
+
+def clawback_of(claim: Redemption) -> Redemption | None:
+    return db.session.scalar(select(Redemption).where(
+        Redemption.reverses_id == claim.id, Redemption.reason.startswith(CLAWBACK)))
+
+
+def _kept(claim: Redemption) -> int:
+    return claim.amount_fen + sum(entry.amount_fen for entry in _given_back(claim))
+
+
+def release(claim: Redemption, reason: str) -> int:
+    """The invoice was voided or refunded in full: what is left of the share goes back onto
+    the voucher (a clawed-back claim stays used: the clawback already settled it)."""
+    if claim.state == "released" or clawback_of(claim) is not None:
+        return 0
+    kept = _kept(claim)
+    _give_back(claim, kept, claim.invoice_id, reason)
+    return kept
+
+
+def follow_credit(note: Invoice, **extra) -> None:
+    """A credit note shrinks the share of its invoice in proportion to what it gives back
+    (rules.share_after_credits); the freed part returns to the voucher and, once the claim is
+    redeemed, nets out of the provider's next statement."""
+    claim = _claim_of(note.credits_id)
+    if claim is None or claim.state == "released":
         return
-    if claim.reimbursement_id is None:
+    original = db.session.get(Invoice, note.credits_id)
+    credited = db.session.scalar(_credited_fen(original.id)) or 0
+    target = rules.share_after_credits(claim.amount_fen, original.amount_due_fen, credited)
+    _give_back(claim, _kept(claim) - target, note.id, "invoice refunded")
+
+
+def _give_back(claim: Redemption, amount_fen: int, entry_invoice_id: int, reason: str) -> None:
+    """Give `amount_fen` of the claim back to the voucher: a claim given back whole before
+    any statement is released; otherwise a reversal records the part (history is never
+    rewritten), keyed on the invoice or credit note that gave it back."""
+    if amount_fen <= 0:
+        return
+    if amount_fen == claim.amount_fen and claim.reimbursement_id is None:
         claim.state, claim.released_at, claim.reason = "released", now_utc(), reason[:500]
     else:
-        reverse(claim, reason)
+        db.session.add(Redemption(
+            voucher_id=claim.voucher_id, invoice_id=entry_invoice_id,
+            provider_id=claim.provider_id, policy_id=claim.policy_id, entry="reversal",
+            state=claim.state, amount_fen=-amount_fen, reverses_id=claim.id,
+            reason=reason[:500], redeemed_at=now_utc() if claim.state == "redeemed" else None))
     db.session.execute(
         update(Voucher).where(Voucher.id == claim.voucher_id)
-        .values(used_fen=Voucher.used_fen - claim.amount_fen,
+        .values(used_fen=Voucher.used_fen - amount_fen,
                 state=case((Voucher.state == "exhausted", "issued"), else_=Voucher.state))
         .execution_options(synchronize_session=False))
     db.session.expire(db.session.get(Voucher, claim.voucher_id))
-    audit.record("voucher.released", obj=claim, amount_fen=claim.amount_fen, reason=reason)
+    audit.record("voucher.released", obj=claim, amount_fen=amount_fen, reason=reason)
 
 
-def _reversal_of(claim: Redemption) -> Redemption | None:
-    return db.session.scalar(select(Redemption).where(Redemption.reverses_id == claim.id))
+CLAWBACK = "clawback"  # the reason of a clawback's reversal starts with it
 
 
-def reverse(claim: Redemption, reason: str) -> Redemption:
-    """Append the negative twin of a redeemed claim (history is never rewritten)."""
+def claw_back_claim(claim: Redemption, reason: str) -> Redemption:
+    """Take a redeemed claim back from the provider (the voucher is not refilled): the
+    negative of what the provider kept of it after any refunds."""
     reversal = Redemption(voucher_id=claim.voucher_id, invoice_id=claim.invoice_id,
                           provider_id=claim.provider_id, policy_id=claim.policy_id,
-                          entry="reversal", state="redeemed", amount_fen=-claim.amount_fen,
-                          reverses_id=claim.id, reason=reason[:500], redeemed_at=now_utc())
+                          entry="reversal", state="redeemed", amount_fen=-_kept(claim),
+                          reverses_id=claim.id, reason=f"{CLAWBACK}: {reason}"[:500],
+                          redeemed_at=now_utc())
     db.session.add(reversal)
     return reversal
 
@@ -282,12 +334,6 @@ def _credited_fen(invoice_id, excluding_id: int | None = None):
     return query if excluding_id is None else query.where(note.id != excluding_id)
 
 
-def _fully_refunded(note: Invoice) -> bool:
-    original = db.session.get(Invoice, note.credits_id)
-    credited = db.session.scalar(_credited_fen(original.id, note.id)) or 0
-    return credited + note.amount_due_fen >= original.amount_due_fen
-
-
 def release_cancelled_claims() -> int:
     """Release the claims of invoices voided or credited in full by any path (billing may
     write invoices set-based, out of sight of the ORM); run before statements are built."""
@@ -297,9 +343,7 @@ def release_cancelled_claims() -> int:
         Redemption.entry == "claim", Redemption.state.in_(("reserved", "redeemed")),
         or_(Invoice.state == "void",
             and_(Invoice.amount_due_fen > 0, credited >= Invoice.amount_due_fen)))).all()
-    for claim in claims:
-        release(claim, "invoice voided or refunded")
-    return len(claims)
+    return sum(1 for claim in claims if release(claim, "invoice voided or refunded"))
 
 
 def _invoice_changes(session) -> list[tuple[Invoice, str]]:
@@ -309,29 +353,23 @@ def _invoice_changes(session) -> list[tuple[Invoice, str]]:
             continue
         if obj.kind == "invoice" and obj.state in ("paid", "void"):
             changes.append((obj, obj.state))
-        elif obj.kind == "credit_note" and obj.credits_id:
-            changes.append((obj, "credited"))
-    for obj in session.new:
-        if isinstance(obj, Invoice) and obj.kind == "credit_note" and obj.credits_id:
-            changes.append((obj, "credited"))
     return changes
 
 
 @event.listens_for(Session, "before_flush")
 def _follow_invoices(session, flush_context, instances) -> None:
-    """Redeem on payment, release on void or full refund (whichever billing path did it)."""
+    """Redeem on payment, release on void (whichever billing path did it); credit notes are
+    followed through billing's invoice_credited signal (follow_credit)."""
     changes = _invoice_changes(session)
     if not changes:
         return
     with session.no_autoflush:
         for invoice, change in changes:
-            claim = _claim_of(invoice.credits_id if change == "credited" else invoice.id)
+            claim = _claim_of(invoice.id)
             if claim is None:
                 continue
             if change == "paid":
                 redeem(claim)
-            elif change == "void":
+            else:
                 release(claim, "invoice voided")
-            elif _fully_refunded(invoice):
-                release(claim, "invoice refunded")
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import ROUND_CEILING, Decimal
 
 from booking.core.clock import year_end_utc
-from booking.core.money import round_fen
+from booking.core.money import divide_half_up, round_fen
 from booking.core.problems import Problem, _l
 from booking.subsidies.policy import class_rule, class_rules, decimal_at, quarterly_batches
 
@@ -333,6 +333,15 @@ def non_local_problems(amount_fen: int, non_local_committed_fen: int, rules: dic
         return [Problem("non_local_share", _l(
             "The share of the pool for enterprises from outside the region is used up"))]
     return []
+
+
+def share_after_credits(share_fen: int, amount_due_fen: int, credited_fen: int) -> int:
+    """The voucher share once credit notes gave back `credited_fen` of the `amount_due_fen`
+    the customer was charged. The share is rate × the fee actually charged, so it shrinks in
+    the same proportion (a full refund frees all of it), half-up to the fen."""
+    if credited_fen <= 0 or amount_due_fen <= 0:
+        return share_fen
+    return divide_half_up(share_fen * max(amount_due_fen - credited_fen, 0), amount_due_fen)
 
 
 def provider_reward_fen(net_year_fen: int, rules: dict, reward_so_far_fen: int) -> int:

@@ -163,9 +163,11 @@ def enterprise_facts(org: Organisation, declaration: dict | None = None) -> rule
     return rules.narrowed(profile, declared)
 
 
-def controller_group_ids(org: Organisation) -> list[int]:
-    """The enterprises counted together for caps: those with the same actual controller."""
-    if not org.actual_controller:
+def controller_group_ids(org: Organisation, policy_rules: dict) -> list[int]:
+    """The enterprises counted together for caps: with aggregate_by = "actual_controller"
+    those with the same actual controller, with "enterprise" each on its own."""
+    if not org.actual_controller or \
+            policy_rules["caps"].get("aggregate_by") != "actual_controller":
         return [org.id]
     return list(db.session.scalars(select(Organisation.id).where(
         or_(Organisation.id == org.id, Organisation.actual_controller == org.actual_controller))))
@@ -173,8 +175,8 @@ def controller_group_ids(org: Organisation) -> list[int]:
 
 def group_committed_fen(org: Organisation, year: int) -> int:
     return db.session.scalar(select(func.coalesce(func.sum(Voucher.face_value_fen), 0)).where(
-        Voucher.enterprise_id.in_(controller_group_ids(org)), Voucher.year == year,
-        Voucher.state.in_(BUDGET_STATES))) or 0
+        Voucher.enterprise_id.in_(controller_group_ids(org, current_policy(year).rules)),
+        Voucher.year == year, Voucher.state.in_(BUDGET_STATES))) or 0
 
 
 def non_local_committed_fen(year: int, region: str) -> int:

@@ -88,6 +88,38 @@ def test_full_refund_releases_the_share(make, lab):
     assert lab["voucher"].remaining_fen == 5_000_000
 
 
+def test_a_partial_credit_note_gives_back_its_share_in_proportion(make, lab):
+    """DESIGN §6: the share is rate x the fee actually charged. 400 CNY, share 160, the
+    customer pays 240; 60 CNY credited (a quarter) -> the share is 120, 40 back to the
+    voucher; the rest credited later -> all of it back."""
+    invoice = _use(make, lab["instrument"], lab["sme"])
+    record_bank_transfer(invoice, lab["finance"], "BANK-3")
+    credit_note(invoice, 6_000, "one sample failed", lab["finance"], settled=True)
+    db.session.flush()
+    claim = db.session.scalar(select(Redemption).where(Redemption.entry == "claim"))
+    entries = db.session.scalars(select(Redemption).where(Redemption.entry == "reversal")).all()
+    assert [(e.amount_fen, e.state, e.reverses_id) for e in entries] == [
+        (-4_000, "redeemed", claim.id)]
+    assert claim.state == "redeemed" and claim.amount_fen == 16_000  # history kept
+    assert lab["voucher"].remaining_fen == 5_000_000 - 12_000
+    credit_note(invoice, 18_000, "refund the rest", lab["finance"], settled=True)
+    db.session.flush()
+    assert lab["voucher"].remaining_fen == 5_000_000
+    assert sum(e.amount_fen for e in db.session.scalars(select(Redemption))) == 0
+
+
+def test_a_credit_before_payment_waits_with_its_claim(make, lab):
+    invoice = _use(make, lab["instrument"], lab["sme"])  # issued, not paid: share reserved
+    credit_note(invoice, 12_000, "half the time", lab["finance"])
+    db.session.flush()
+    reversal = db.session.scalar(select(Redemption).where(Redemption.entry == "reversal"))
+    assert (reversal.amount_fen, reversal.state) == (-8_000, "reserved")
+    assert lab["voucher"].remaining_fen == 5_000_000 - 8_000
+    record_bank_transfer(invoice, lab["finance"], "BANK-4")
+    db.session.flush()
+    assert reversal.state == "redeemed"  # the provider is owed 80 CNY, not 160
+
+
 def test_staff_operated_testing_and_non_local_rate(make, lab):
     anshan = make.organisation(region_code="2103", short_code="USTLV")
     invoice = _use(make, make.instrument(organisation=anshan), lab["sme"], mode="staff_operated")

@@ -141,3 +141,18 @@ def test_claims_of_invoices_credited_out_of_sight_are_released_before_statements
     claim = db.session.scalar(select(Redemption).where(Redemption.invoice_id == invoice.id))
     assert claim.state == "released" and lab["voucher"].remaining_fen == 5_000_000 - 16_000
     assert [(s.redemption_count, s.amount_fen) for s in statements] == [(1, 16_000)]
+
+
+def test_a_partial_refund_after_the_statement_reduces_the_next_one(make, lab):
+    """Q2: one claim of 160 CNY on the statement (reward 8). Q3: a quarter of the 240 CNY paid
+    is credited, so the share is 120: the Q3 statement nets out 40 CNY and, the year's net
+    being 120 CNY, its reward 6, claws back 2 of the 8 paid."""
+    invoice = _paid_use(make, lab)
+    [q2] = reimbursements.reimburse("2026Q2")
+    with freeze_time("2026-07-02 02:00:00"):
+        credit_note(invoice, 6_000, "one sample failed", lab["finance"], settled=True)
+        [q3] = reimbursements.reimburse("2026Q3")
+    assert (q2.amount_fen, q2.reward_fen) == (16_000, 800)
+    assert (q3.amount_fen, q3.reward_fen, q3.clawback_fen, q3.redemption_count) == (
+        -4_000, 0, 200, 1)
+    assert lab["voucher"].remaining_fen == 5_000_000 - 12_000

@@ -146,6 +146,18 @@ def test_caps_aggregate_per_actual_controller(make, bureau):
     assert [p.code for p in refused.value.problems] == ["year_cap"]
 
 
+def test_caps_count_each_enterprise_alone_when_the_policy_says_so(make, bureau):
+    # aggregate_by = "enterprise": the sister firm's 150,000 CNY does not count against its
+    # own 200,000 CNY cap, so 60,000 CNY is fine (with "actual_controller" only 50,000 is left)
+    _publish(bureau, lambda r: r["caps"].update(aggregate_by="enterprise"))
+    first = make.user(organisation=make.enterprise(actual_controller="张三"))
+    sister = make.user(organisation=make.enterprise(actual_controller="张三"))
+    services.approve_voucher(_apply(first, 15_000_000), bureau)
+    voucher = _apply(sister, 6_000_000)
+    services.approve_voucher(voucher, bureau)
+    assert voucher.state == "issued"
+
+
 def test_unused_quarter_budget_rolls_forward_but_not_past_released_batches(make, bureau):
     _publish(bureau, lambda r: r["budget"].update(annual_pool_fen=40_000_000))  # 100k per batch
     with freeze_time("2026-02-01 02:00:00"):  # Q1: 100,000 CNY released

@@ -24,6 +24,7 @@ from booking.subsidies.rules import (
     provider_reward_fen,
     qualifying_classes,
     sample_size,
+    share_after_credits,
     subsidy_for,
 )
 from tests.moments import SUNDAY_10_MAY as TODAY
@@ -258,3 +259,21 @@ def test_sample_size_rounds_up():
 def test_percent():
     assert percent(Decimal("0.4000")) == "40"
     assert percent(Decimal("0.325")) == "32.5"
+
+
+@pytest.mark.parametrize("credited, expected", [
+    (0, 16_000),        # nothing given back: the whole share
+    (6_000, 12_000),    # a quarter of the 240 CNY paid back: the fee charged is 300 of 400
+                        # CNY, so the share is 40% of 300 = 120 CNY (16,000 x 18,000 / 24,000)
+    (24_000, 0),        # a full refund frees all of it
+    (30_000, 0),        # never below nothing
+])
+def test_a_credit_note_shrinks_the_share_in_proportion(credited, expected):
+    # 1 h at 400 CNY, 40% voucher: share 160 CNY, the customer was charged 240 CNY
+    assert share_after_credits(16_000, 24_000, credited) == expected
+
+
+def test_the_shrunk_share_rounds_half_up():
+    # 12,800 x (27,200 - 1,000) / 27,200 = 12,329.41 -> 12,329; with 8,500 back: 8,800.0
+    assert share_after_credits(12_800, 27_200, 1_000) == 12_329
+    assert share_after_credits(12_800, 27_200, 8_500) == 8_800
