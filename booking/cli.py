@@ -123,6 +123,16 @@ def expire_vouchers_command():
     click.echo(f"{count} voucher(s) expired")
 
 
+@vouchers_cli.command("remind")
+def remind_vouchers_command():
+    """E-mail bureau staff the applications still undecided past the review deadline."""
+    from booking.subsidies.services import remind_overdue
+
+    count = remind_overdue()
+    db.session.commit()
+    click.echo(f"{count} application(s) overdue")
+
+
 @rankings_cli.command("compute")
 @click.option("--period", required=True, help="YYYY or YYYYQn, e.g. 2026Q3")
 @click.option("--publish", is_flag=True, help="publish the snapshot (it never changes after)")

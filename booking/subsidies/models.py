@@ -10,7 +10,12 @@ from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 from booking.subsidies.policy import LINK_KINDS
-from booking.subsidies.rules import VOUCHER_TRANSITIONS, voucher_may_become, voucher_state_at
+from booking.subsidies.rules import (
+    VOUCHER_TRANSITIONS,
+    review_due,
+    voucher_may_become,
+    voucher_state_at,
+)
 
 VOUCHER_STATES = tuple(VOUCHER_TRANSITIONS)  # applied, issued, exhausted, expired, rejected
 BUDGET_STATES = ("issued", "exhausted", "expired")  # states whose face value holds budget
@@ -131,6 +136,10 @@ class Voucher(TimestampMixin, db.Model):
         """Approving or rejecting is for bureau staff; a decided application is refused by
         the workflow (409: someone decided it first), not hidden."""
         return self.can_oversee(user)
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Still undecided past the policy's review deadline (review_sla_days)."""
+        return self.state == "applied" and now > review_due(self.created_at, self.policy.rules)
 
     @property
     def is_decidable(self) -> bool:

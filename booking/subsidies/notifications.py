@@ -2,6 +2,7 @@
 bureau user's), queued in the same transaction."""
 from flask_babel import gettext as _
 
+from booking.accounts.models import User
 from booking.core.money import format_cny
 from booking.core.notifications import notify
 from booking.subsidies.models import Voucher
@@ -29,3 +30,12 @@ def notify_lapsed(voucher: Voucher) -> None:
         _("Voucher application %(id)s was still undecided when %(year)s ended: a year's "
           "quota cannot be granted in the next year. You may apply again under this year's "
           "policy.", id=voucher.id, year=voucher.year)))
+
+
+def notify_overdue(user: User, vouchers: list[Voucher]) -> None:
+    """A bureau staff member's reminder of the applications past their review deadline."""
+    notify(user, "voucher.overdue", lambda: (
+        _("%(n)s voucher application(s) waiting past the review deadline", n=len(vouchers)),
+        "\n".join([_("Answer these applications in the review queue:")] +
+                   [f"- #{v.id} {v.enterprise.display_name(user.locale)} "
+                    f"({format_cny(v.requested_fen)})" for v in vouchers])))

@@ -92,6 +92,10 @@ def _budget_problems(budget: dict) -> list[str]:
     return [p for p in problems if p]
 
 
+def _whole_number_in(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def validate_rules(rules: dict) -> list[str]:
     """Every problem with the rules, as readable sentences; empty when the policy is usable."""
     try:
@@ -116,6 +120,9 @@ def validate_rules(rules: dict) -> list[str]:
             _amount_problem("provider_reward.cap_per_provider_per_year_fen",
                             reward.get("cap_per_provider_per_year_fen")),
         ]
+        oversight = rules.get("oversight", {})
+        if not _whole_number_in(oversight.get("review_sla_days"), 1, 365):
+            problems.append("oversight.review_sla_days must be a whole number of days, 1 to 365")
         if rules.get("caps", {}).get("aggregate_by") not in AGGREGATIONS:
             problems.append(f"caps.aggregate_by must be one of {', '.join(AGGREGATIONS)}")
         if rules.get("budget", {}).get("allocation") not in ALLOCATIONS:

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from booking.accounts.models import Organisation
 from booking.core import tables
-from booking.core.clock import current_quarter, local_today
+from booking.core.clock import current_quarter, local_today, now_utc
 from booking.core.money import fen_to_yuan
 from booking.core.notifications import commit
 from booking.core.permissions import require
@@ -82,6 +82,7 @@ def queue():
     pending = services.review_queue()
     status = services.budget_status(local_today().year)
     return render_template("subsidies/queue.html", pending=pending, status=status,
+                           now=now_utc(),
                            decided=services.recent_decisions(), approve_form=ApproveForm(),
                            reject_form=RejectForm())
 

@@ -5,7 +5,7 @@ each a Problem with a code and an English msgid (translated where it is shown). 
 is the fen amount a voucher pays on one invoice.
 """
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
 from booking.core.clock import year_end_utc
@@ -361,6 +361,11 @@ def sample_size(count: int, sample_rate: Decimal) -> int:
         return 0
     wanted = int((Decimal(count) * sample_rate).to_integral_value(rounding=ROUND_CEILING))
     return min(count, max(1, wanted))
+
+
+def review_due(applied_at: datetime, rules: dict) -> datetime:
+    """When an application must be answered: review_sla_days after it arrived."""
+    return applied_at + timedelta(days=int(rules["oversight"]["review_sla_days"]))
 
 
 def percent(rate: Decimal) -> str:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
-from booking.accounts.models import Organisation, User
+from booking.accounts.models import Organisation, Role, User
 from booking.core import audit
 from booking.core.clock import local_today, now_utc, quarter_of, year_end_utc
 from booking.core.problems import Problem, Refused, _l
@@ -343,6 +343,28 @@ def review_queue() -> list[tuple[Voucher, rules.Eligible | list[rules.Problem]]]
         .order_by(Voucher.created_at, Voucher.id)).all()
     return [(v, check_enterprise(v.enterprise, v.enterprise_class, v.declaration,
                                  current_policy(v.year))) for v in pending]
+
+
+def overdue_applications(now: datetime | None = None) -> list[Voucher]:
+    """This year's applications still undecided past their review deadline."""
+    now = now or now_utc()
+    return [voucher for voucher, _check in review_queue() if voucher.is_overdue(now)]
+
+
+def remind_overdue(now: datetime | None = None) -> int:
+    """Tell every active bureau staff member which applications are overdue (the daily
+    `flask vouchers remind`); returns how many are."""
+    overdue = overdue_applications(now)
+    if overdue:
+        for user in bureau_staff():
+            notifications.notify_overdue(user, overdue)
+    return len(overdue)
+
+
+def bureau_staff() -> list[User]:
+    return list(db.session.scalars(select(User).join(User.roles).where(
+        Role.name.in_(("bureau_staff", "admin")), User.active.is_(True)).distinct()
+        .order_by(User.id)))
 
 
 def recent_decisions(limit: int = 20) -> list[Voucher]:

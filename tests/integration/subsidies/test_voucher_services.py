@@ -286,3 +286,29 @@ def test_an_application_of_december_cannot_be_approved_in_january(sme_user, bure
         assert db.session.get(VoucherBudget, 2026).committed_fen == 0
         assert db.session.get(VoucherBudget, 2027) is None
         assert services.expire_vouchers() == 1 and pending.state == "expired"
+
+
+def test_applications_past_the_review_deadline_are_flagged_and_reminded(make, bureau, app):
+    """review_sla_days = 5: applied Monday 2 March 10:00, overdue from Saturday 7 March
+    10:00:01; the daily reminder tells bureau staff, in their language."""
+    with freeze_time("2026-03-02 02:00:00"):
+        voucher = _apply(make.user(organisation=make.enterprise()))
+    with freeze_time("2026-03-07 02:00:00"):
+        assert services.overdue_applications() == []
+        assert services.remind_overdue() == 0
+    with freeze_time("2026-03-07 02:00:01"):
+        assert services.overdue_applications() == [voucher]
+        result = app.test_cli_runner().invoke(args=["vouchers", "remind"])
+        assert "1 application(s) overdue" in result.output
+    [mail] = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "voucher.overdue")).all()
+    assert mail.recipient == bureau.email and f"#{voucher.id}" in mail.body
+    assert "审核期限" in mail.subject
+
+
+def test_a_shorter_review_deadline_flags_sooner(make, bureau):
+    _publish(bureau, lambda r: r["oversight"].update(review_sla_days=1))
+    with freeze_time("2026-03-02 02:00:00"):
+        voucher = _apply(make.user(organisation=make.enterprise()))
+    with freeze_time("2026-03-03 02:00:01"):
+        assert services.overdue_applications() == [voucher]

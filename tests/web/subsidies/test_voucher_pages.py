@@ -293,3 +293,16 @@ def test_queue_shows_the_cap_left_and_problems_since_applying(client, login, mak
     page = client.get("/vouchers/review").get_data(as_text=True)
     assert "剩余额度：¥200,000.00" in page and "严重失信" in page
     assert fine.state == flagged.state == "applied"
+
+
+def test_the_queue_flags_applications_past_the_review_deadline(client, login, make, bureau):
+    with freeze_time("2026-05-01 02:00:00"):
+        late = make.voucher(approve=False)
+    with freeze_time("2026-05-09 02:00:00"):
+        fresh = make.voucher(approve=False)
+    db.session.commit()
+    login(bureau)
+    page = client.get("/vouchers/review").get_data(as_text=True)  # Sunday 10 May
+    rows = {v.id: page[page.index(f'data-voucher="{v.id}"'):] for v in (late, fresh)}
+    assert "overdue" in rows[late.id].split("</tr>")[0]
+    assert "overdue" not in rows[fresh.id].split("</tr>")[0]
