@@ -186,8 +186,13 @@ class QuarterForm(FlaskForm):
 
 
 class SampleForm(FlaskForm):
-    half = SelectField(_l("Half-year"), choices=[("1", _l("First half")), ("2", _l("Second half"))])
+    window = SelectField(_l("Period"), coerce=int)
     submit = SubmitField(_l("Draw sample"))
+
+    def set_windows(self, windows: list[tuple[int, int, int]]) -> "SampleForm":
+        self.window.choices = [(n, _l("Months %(first)s to %(last)s", first=first, last=last))
+                               for n, first, last in windows]
+        return self
 
 
 class ClawbackForm(FlaskForm):

@@ -160,6 +160,7 @@ class Voucher(TimestampMixin, db.Model):
 
 REDEMPTION_ENTRIES = ("claim", "reversal")
 REDEMPTION_STATES = ("reserved", "redeemed", "released")
+CHECK_OUTCOMES = ("confirmed", "clawed_back")  # of a redemption drawn for re-checking
 STATEMENT_STATES = ("pending", "paid")
 
 
@@ -173,6 +174,7 @@ class Redemption(TimestampMixin, db.Model):
         UniqueConstraint("invoice_id", "entry", name="uq_redemptions_invoice_entry"),
         CheckConstraint(f"entry IN {REDEMPTION_ENTRIES!r}", name="entry"),
         CheckConstraint(f"state IN {REDEMPTION_STATES!r}", name="state"),
+        CheckConstraint(f"check_outcome IN {CHECK_OUTCOMES!r}", name="check_outcome"),
         CheckConstraint("(entry = 'claim' AND amount_fen > 0 AND reverses_id IS NULL) OR "
                         "(entry = 'reversal' AND amount_fen < 0 AND reverses_id IS NOT NULL)",
                         name="amount"),
@@ -191,6 +193,8 @@ class Redemption(TimestampMixin, db.Model):
     redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # sampled for re-check
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    check_outcome: Mapped[str | None] = mapped_column(String(12))
     reimbursement_id: Mapped[int | None] = mapped_column(ForeignKey("reimbursements.id"),
                                                          index=True)
 

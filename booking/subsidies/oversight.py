@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from booking.accounts.models import Organisation, User
 from booking.core import audit
-from booking.core.clock import now_utc, quarter_period, year_period
+from booking.core.clock import month_period, now_utc, quarter_period, year_period
 from booking.core.problems import Refused, _l
 from booking.extensions import db
 from booking.subsidies import rules
@@ -71,28 +71,41 @@ def top_providers(year: int, limit: int = 10) -> list[dict]:
     return [{"provider": org, "redeemed_fen": amount} for org, amount in rows]
 
 
-def _half_bounds(year: int, half: int) -> tuple[datetime, datetime]:
-    return quarter_period(year, 2 * half - 1).start, quarter_period(year, 2 * half).end
+def sample_windows(year: int) -> list[tuple[int, int, int]]:
+    """The year's sampling periods (number, first month, last month): every
+    `sample_every_months` months of the year's policy."""
+    return rules.sample_windows(int(current_policy(year).rules["oversight"]
+                                    ["sample_every_months"]))
 
 
-def draw_sample(year: int, half: int, actor: User) -> list[Redemption]:
-    """Flag the policy's share of the half-year's redeemed claims for re-checking. The draw is
-    seeded by the period, so it is reproducible; drawing again flags nothing new."""
-    if half not in (1, 2):
-        raise OversightError.one("bad_half", _l("The half-year must be 1 or 2."))
-    start, end = _half_bounds(year, half)
+def draw_sample(year: int, window: int, actor: User) -> list[Redemption]:
+    """Flag the policy's share of a sampling period's redeemed claims for re-checking. The
+    draw is seeded by the period, so it is reproducible; drawing again flags nothing new."""
+    windows = {n: (first, last) for n, first, last in sample_windows(year)}
+    if window not in windows:
+        raise OversightError.one("bad_window", _l("No such sampling period this year."))
+    first, last = windows[window]
+    start, end = month_period(year, first).start, month_period(year, last).end
     claims = list(db.session.scalars(select(Redemption).where(
         Redemption.entry == "claim", Redemption.state == "redeemed",
         Redemption.redeemed_at >= start, Redemption.redeemed_at < end).order_by(Redemption.id)))
     size = rules.sample_size(len(claims), decimal_at(current_policy(year).rules, "oversight",
                                                      "sample_rate"))
-    picked = random.Random(f"voucher-sample-{year}H{half}").sample(claims, size)
+    picked = random.Random(f"voucher-sample-{year}-{first:02d}-{last:02d}").sample(claims, size)
     for claim in picked:
         if claim.flagged_at is None:
             claim.flagged_at = now_utc()
-    audit.record("vouchers.sampled", actor=actor, year=year, half=half, population=len(claims),
-                 flagged=[c.id for c in picked])
+    audit.record("vouchers.sampled", actor=actor, year=year, months=[first, last],
+                 population=len(claims), flagged=[c.id for c in picked])
     return sorted(picked, key=lambda c: c.id)
+
+
+def confirm_checked(claim: Redemption, actor: User) -> None:
+    """The re-check found the claim sound: its outcome is recorded."""
+    if claim.flagged_at is None or claim.check_outcome is not None:
+        raise OversightError.one("not_to_check", _l("This claim is not waiting for a check."))
+    claim.checked_at, claim.check_outcome = now_utc(), "confirmed"
+    audit.record("voucher.check_confirmed", actor=actor, obj=claim)
 
 
 def flagged(year: int) -> list[Redemption]:
@@ -113,6 +126,8 @@ def claw_back(claim: Redemption, actor: User, reason: str) -> Redemption:
     if clawback_of(claim) is not None:
         raise OversightError.one("already_reversed", _l("This claim was already reversed."))
     reversal = claw_back_claim(claim, reason.strip())
+    if claim.flagged_at is not None:
+        claim.checked_at, claim.check_outcome = now_utc(), "clawed_back"
     db.session.flush()
     audit.record("voucher.clawed_back", actor=actor, obj=reversal, claim_id=claim.id,
                  amount_fen=claim.amount_fen, reason=reason.strip())

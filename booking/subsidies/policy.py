@@ -123,6 +123,9 @@ def validate_rules(rules: dict) -> list[str]:
         oversight = rules.get("oversight", {})
         if not _whole_number_in(oversight.get("review_sla_days"), 1, 365):
             problems.append("oversight.review_sla_days must be a whole number of days, 1 to 365")
+        if oversight.get("sample_every_months") not in (1, 2, 3, 4, 6, 12):
+            problems.append("oversight.sample_every_months must divide the year: "
+                            "1, 2, 3, 4, 6 or 12")
         if rules.get("caps", {}).get("aggregate_by") not in AGGREGATIONS:
             problems.append(f"caps.aggregate_by must be one of {', '.join(AGGREGATIONS)}")
         if rules.get("budget", {}).get("allocation") not in ALLOCATIONS:

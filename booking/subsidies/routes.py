@@ -205,7 +205,8 @@ def dashboard():
     return render_template("subsidies/dashboard.html", year=year, burn_down=burn_down,
                            by_class=by_class, chart=_chart_data(burn_down, by_class),
                            providers=oversight.top_providers(year),
-                           flagged=oversight.flagged(year), sample_form=SampleForm(),
+                           flagged=oversight.flagged(year), confirm_form=PostForm(),
+                           sample_form=SampleForm().set_windows(oversight.sample_windows(year)),
                            clawback_form=ClawbackForm())
 
 
@@ -222,12 +223,28 @@ def _chart_data(burn_down: list[dict], by_class: list[dict]) -> dict:
 @login_required
 def sample():
     require(Voucher.can_oversee(current_user))
-    form = SampleForm()
+    year = local_today().year
+    form = SampleForm().set_windows(oversight.sample_windows(year))
     if form.validate_on_submit():
-        picked = oversight.draw_sample(local_today().year, int(form.half.data),
-                                       current_user)
+        picked = oversight.draw_sample(year, form.window.data, current_user)
         commit()
         flash(_("%(n)s redemption(s) flagged for re-check.", n=len(picked)), "info")
+    return redirect(url_for("subsidies.dashboard"))
+
+
+@bp.route("/redemptions/<int:redemption_id>/confirm", methods=["POST"])
+@login_required
+def confirm_check(redemption_id):
+    require(Voucher.can_oversee(current_user))
+    claim = db.get_or_404(Redemption, redemption_id)
+    if PostForm().validate_on_submit():
+        try:
+            oversight.confirm_checked(claim, current_user)
+        except oversight.OversightError as exc:
+            _flash_refusal(exc)
+        else:
+            commit()
+            flash(_("Redemption %(id)s checked: confirmed.", id=claim.id), "success")
     return redirect(url_for("subsidies.dashboard"))
 
 

@@ -355,6 +355,15 @@ def provider_reward_fen(net_year_fen: int, rules: dict, reward_so_far_fen: int) 
     return min(share, int(reward["cap_per_provider_per_year_fen"])) - reward_so_far_fen
 
 
+SAMPLE_EVERY_MONTHS = (1, 2, 3, 4, 6, 12)  # a sampling period divides the year
+
+
+def sample_windows(every_months: int) -> list[tuple[int, int, int]]:
+    """The year's sampling periods of `every_months` months: (number, first month, last)."""
+    return [(n, (n - 1) * every_months + 1, n * every_months)
+            for n in range(1, 12 // every_months + 1)]
+
+
 def sample_size(count: int, sample_rate: Decimal) -> int:
     """How many of `count` redemptions to re-check: the rate, rounded up (at least one)."""
     if count <= 0:

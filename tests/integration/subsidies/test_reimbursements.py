@@ -1,4 +1,5 @@
 """Quarterly statements per provider, provider reward, sampling, clawback and the CLI."""
+import copy
 from datetime import timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.payments import record_bank_transfer
 from booking.extensions import db
 from booking.metering import services as metering
-from booking.subsidies import oversight, reimbursements
+from booking.subsidies import oversight, reimbursements, services
 from booking.subsidies.models import Redemption, Reimbursement
 from tests.moments import MONDAY_11_MAY_9AM, SUNDAY_10_MAY_10AM
 
@@ -156,3 +157,24 @@ def test_a_partial_refund_after_the_statement_reduces_the_next_one(make, lab):
     assert (q3.amount_fen, q3.reward_fen, q3.clawback_fen, q3.redemption_count) == (
         -4_000, 0, 200, 1)
     assert lab["voucher"].remaining_fen == 5_000_000 - 12_000
+
+
+def test_sampling_follows_the_policy_period_and_records_the_outcome(make, lab):
+    """sample_every_months = 3: four periods a year; the May claims are in the second. One
+    of four claims is drawn (5 %, rounded up); the bureau confirms it, and the outcome stays."""
+    draft = services.draft_policy(2026, lab["bureau"])
+    rules = copy.deepcopy(draft.rules)
+    rules["oversight"]["sample_every_months"] = 3
+    services.save_draft(draft, rules, lab["bureau"])
+    services.publish_policy(draft, lab["bureau"])
+    for day in range(4):
+        _paid_use(make, lab, day)
+    assert [w[1:] for w in oversight.sample_windows(2026)] == [(1, 3), (4, 6), (7, 9), (10, 12)]
+    assert oversight.draw_sample(2026, 1, lab["bureau"]) == []  # nothing redeemed in Q1
+    [claim] = oversight.draw_sample(2026, 2, lab["bureau"])
+    with pytest.raises(oversight.OversightError):
+        oversight.draw_sample(2026, 5, lab["bureau"])
+    oversight.confirm_checked(claim, lab["bureau"])
+    assert (claim.check_outcome, claim.checked_at is not None) == ("confirmed", True)
+    with pytest.raises(oversight.OversightError):
+        oversight.confirm_checked(claim, lab["bureau"])  # checked once

@@ -223,7 +223,8 @@ def test_bureau_dashboard_and_reimbursement_pages(client, login, make, bureau):
     page = client.get("/vouchers/dashboard").get_data(as_text=True)
     assert 'id="chart-burn-down"' in page and "chart.umd.min.js" in page
     assert client.get("/vouchers/dashboard?year=1900").status_code == 400
-    assert client.post("/vouchers/sample", data={"half": "1"}).status_code == 302
+    assert client.post("/vouchers/sample", data={"window": "1"}).status_code == 302
+    assert '<option value="1">1–6 月</option>' in page  # sample_every_months = 6
     page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
     assert 'id="statements"' in page
     assert client.get("/vouchers/reimbursements?quarter=nope").status_code == 404
@@ -240,11 +241,11 @@ def test_bureau_dashboard_and_reimbursement_pages(client, login, make, bureau):
     ("get", "/vouchers/dashboard"), ("post", "/vouchers/sample"),
     ("get", "/vouchers/reimbursements"), ("post", "/vouchers/reimbursements"),
     ("get", "/vouchers/reimbursements/2026Q2.xlsx"), ("post", "/vouchers/reimbursements/1/paid"),
-    ("post", "/vouchers/redemptions/1/clawback")])
+    ("post", "/vouchers/redemptions/1/clawback"), ("post", "/vouchers/redemptions/1/confirm")])
 def test_oversight_is_for_bureau_staff_only(client, login, make, method, path):
     login(make.user(role="finance"))
     audited, queued = audit_rows(), messages_queued()
-    assert getattr(client, method)(path, data={"quarter": "2026Q2", "half": "1",
+    assert getattr(client, method)(path, data={"quarter": "2026Q2", "window": "1",
                                               "reason": "x"}).status_code == 403
     assert (audit_rows(), messages_queued()) == (audited, queued)
 
