@@ -4,6 +4,7 @@ from wtforms import (
     DecimalField,
     FloatField,
     IntegerField,
+    SelectField,
     StringField,
     SubmitField,
 )
@@ -61,6 +62,20 @@ class RewardPoolForm(FlaskForm):
     amount_yuan = DecimalField(_l("Reward pool (CNY)"), places=2,
                                validators=[InputRequired(), NumberRange(0, 10**11)])
     submit = SubmitField(_l("Set reward pool"))
+
+
+class FlagForm(FlaskForm):
+    """Raise a false_data flag on an institution for a period."""
+
+    org_id = SelectField(_l("Institution"), coerce=int)
+    period = StringField(_l("Ranking period"), validators=[DataRequired(), Length(max=6), _period])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Flag false data"))
+
+
+class ClearFlagForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Clear"))
 
 
 class _PolicyFormBase(FlaskForm):

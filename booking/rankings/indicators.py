@@ -48,6 +48,7 @@ from booking.extensions import db
 from booking.instruments.models import Instrument, OpeningHours, Rate
 from booking.instruments.rules import completeness
 from booking.metering.models import UsageSession
+from booking.rankings.models import RankingFlag
 from booking.rankings.rules import OrgIndicators, Period, freshness, histogram_median
 
 INCOME_STATES = ("issued", "paid")
@@ -84,8 +85,16 @@ class OrgFacts:
 def compute(period: Period, rules: dict,
             progress: Callable[[str], None] | None = None) -> dict[int, OrgIndicators]:
     """Indicators of every provider institution with instruments in scope."""
-    return {org_id: facts_to_indicators(facts) for org_id, facts in
+    flagged = false_data_orgs(period.label)
+    return {org_id: facts_to_indicators(facts, org_id in flagged) for org_id, facts in
             collect_facts(period, rules, progress or (lambda step: None)).items()}
+
+
+def false_data_orgs(period: str) -> set[int]:
+    """Institutions with a false_data flag standing for the period."""
+    return set(db.session.scalars(select(RankingFlag.org_id).where(
+        RankingFlag.period == period, RankingFlag.kind == "false_data",
+        RankingFlag.cleared_at.is_(None))))
 
 
 def collect_facts(period: Period, rules: dict,
@@ -135,7 +144,7 @@ def _add_per_org(orgs: dict[int, OrgFacts], rows, names: tuple[str, ...]) -> Non
                 setattr(orgs[org_id], name, None if value is None else float(value))
 
 
-def facts_to_indicators(org: OrgFacts) -> OrgIndicators:
+def facts_to_indicators(org: OrgFacts, false_data: bool = False) -> OrgIndicators:
     instruments = org.instruments
     count = len(instruments)
     listed = [i for i in instruments if i.listed]
@@ -154,7 +163,7 @@ def facts_to_indicators(org: OrgFacts) -> OrgIndicators:
         "user_rating": org.mean_rating,
         "external_income": income / value if value else None,
     }
-    flags = () if listed else ("no_listed_instruments",)
+    flags = (() if listed else ("no_listed_instruments",)) + (("false_data",) if false_data else ())
     facts = {"instruments": count, "listed": len(listed), "hours": round(hours, 1),
              "external_clients": int(org.clients), "sme_clients": int(org.sme_clients)}
     return OrgIndicators(org.org_id, org.name, values, flags, facts)

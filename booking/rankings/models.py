@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from booking.accounts.models import Organisation
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 
@@ -83,3 +84,31 @@ class RankingSnapshot(TimestampMixin, db.Model):
 
     def row_for(self, org_id: int) -> dict | None:
         return next((row for row in self.rows if row["org_id"] == org_id), None)
+
+
+FLAG_KINDS = ("false_data",)  # raised by the bureau; no_listed_instruments is computed
+
+
+class RankingFlag(TimestampMixin, db.Model):
+    """A red flag bureau staff raised on an institution for one period: the unit is graded
+    poor and ranked last in that period's ranking until the flag is cleared."""
+
+    __tablename__ = "ranking_flags"
+    __table_args__ = (CheckConstraint(
+        f"kind IN ({', '.join(repr(kind) for kind in FLAG_KINDS)})", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    period: Mapped[str] = mapped_column(String(6), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="false_data")
+    reason: Mapped[str] = mapped_column(String(500))
+    raised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    clear_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    organisation: Mapped["Organisation"] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.cleared_at is None

@@ -3,12 +3,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from booking.accounts.models import Organisation
 from booking.core import tables
 from booking.core.clock import last_complete_quarter, local_today
 from booking.core.money import fen_to_yuan, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm
+from booking.core.web import PostForm, current_locale
+from booking.extensions import db
 from booking.rankings import export, indicators, services
 from booking.rankings.forms import (
     AREA_LABELS,
@@ -16,11 +18,13 @@ from booking.rankings.forms import (
     GRADE_LABELS,
     INDICATOR_LABELS,
     INDICATOR_UNITS,
+    ClearFlagForm,
     ComputeForm,
+    FlagForm,
     RewardPoolForm,
     policy_form,
 )
-from booking.rankings.models import RankingSnapshot
+from booking.rankings.models import RankingFlag, RankingSnapshot
 from booking.rankings.policy import INDICATORS
 from booking.rankings.rules import largest_gaps, parse_period
 
@@ -89,11 +93,62 @@ def dashboard():
     compute_form = ComputeForm(period=snapshot.period if snapshot else
                                last_complete_quarter(local_today()).label)
     pool_form = RewardPoolForm(amount_yuan=fen_to_yuan(snapshot.reward_pool_fen) if snapshot else 0)
+    period = compute_form.period.data
     return render_template("rankings/dashboard.html", snapshot=snapshot,
+                           flags=services.flags_of(period), clear_form=ClearFlagForm(),
+                           flag_form=_flag_form(FlagForm(formdata=None, period=period)),
                            snapshots=all_snapshots, rows=_sorted_rows(snapshot, sort),
                            sort=sort, trend=_trend(snapshot) if snapshot else {},
                            compute_form=compute_form, pool_form=pool_form, form=PostForm(),
                            charts=_chart_data(snapshot) if snapshot else None)
+
+
+def _flag_form(form: FlagForm) -> FlagForm:
+    form.org_id.choices = [(o.id, o.display_name(current_locale()))
+                           for o in services.ranked_organisations()]
+    return form
+
+
+@bp.route("/bureau/rankings/flags", methods=["POST"])
+@login_required
+def raise_flag():
+    require(RankingSnapshot.can_manage(current_user))
+    form = _flag_form(FlagForm())
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "danger")
+        return redirect(url_for("rankings.dashboard"))
+    try:
+        services.raise_false_data(db.get_or_404(Organisation, form.org_id.data),
+                                  form.period.data, form.reason.data, current_user)
+    except services.RankingError as exc:
+        flash(exc.text(), "danger")
+    else:
+        commit()
+        flash(_("Flag raised: compute the ranking of %(period)s again to apply it.",
+                period=form.period.data), "warning")
+    return redirect(url_for("rankings.dashboard", period=form.period.data))
+
+
+@bp.route("/bureau/rankings/flags/<int:flag_id>/clear", methods=["POST"])
+@login_required
+def clear_flag(flag_id):
+    require(RankingSnapshot.can_manage(current_user))
+    flag = db.get_or_404(RankingFlag, flag_id)
+    form = ClearFlagForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for clearing the flag."), "danger")
+    else:
+        try:
+            services.clear_flag(flag, form.reason.data, current_user)
+        except services.RankingError as exc:
+            flash(exc.text(), "danger")
+        else:
+            commit()
+            flash(_("Flag cleared: compute the ranking of %(period)s again to apply it.",
+                    period=flag.period), "success")
+    return redirect(url_for("rankings.dashboard", period=flag.period))
 
 
 def _sorted_rows(snapshot, sort: str) -> list[dict]:

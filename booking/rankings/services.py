@@ -4,13 +4,14 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from booking.accounts.models import User
+from booking.accounts.models import Organisation, User
+from booking.accounts.rules import PROVIDER_KINDS
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.problems import Refused, _l
 from booking.extensions import db
 from booking.rankings import indicators
-from booking.rankings.models import RankingPolicy, RankingSnapshot, RewardPool
+from booking.rankings.models import RankingFlag, RankingPolicy, RankingSnapshot, RewardPool
 from booking.rankings.policy import policy_problems, with_settings
 from booking.rankings.rules import (
     Period,
@@ -169,3 +170,55 @@ def set_reward_pool(period_text: str, amount_fen: int, actor: User | None) -> No
     db.session.flush()
     audit.record("ranking.reward_pool_set", actor=actor, obj=pool, period=period.label,
                  before=before, after=amount_fen)
+
+
+# --- red flags -------------------------------------------------------------------------------
+def ranked_organisations() -> list[Organisation]:
+    """The institutions a ranking covers (universities and institutes)."""
+    return list(db.session.scalars(select(Organisation).where(
+        Organisation.kind.in_(PROVIDER_KINDS)).order_by(Organisation.name_zh)))
+
+
+def flags_of(period: str) -> list[RankingFlag]:
+    return list(db.session.scalars(select(RankingFlag).where(RankingFlag.period == period)
+                                   .order_by(RankingFlag.id)))
+
+
+def raise_false_data(org: Organisation, period_text: str, reason: str,
+                     actor: User) -> RankingFlag:
+    """Flag an institution's data of a period as false: it is graded poor and ranked last in
+    the period's ranking (from the next computation; a published ranking never changes)."""
+    period = get_period(period_text)
+    _unpublished(period.label)
+    if not org.is_provider:
+        raise RankingError.one("not_ranked", _l("Only universities and institutes are ranked."))
+    if not reason.strip():
+        raise RankingError.one("reason", _l("Give the reason for the flag."))
+    if any(f.is_active and f.org_id == org.id for f in flags_of(period.label)):
+        raise RankingError.one("flagged", _l("This institution is already flagged for %(period)s."),
+                               period=period.label)
+    flag = RankingFlag(org_id=org.id, period=period.label, kind="false_data",
+                       reason=reason.strip(), raised_by_id=actor.id)
+    db.session.add(flag)
+    db.session.flush()
+    audit.record("ranking.flag_raised", actor=actor, obj=flag, org_id=org.id,
+                 period=period.label, reason=flag.reason)
+    return flag
+
+
+def clear_flag(flag: RankingFlag, reason: str, actor: User) -> None:
+    _unpublished(flag.period)
+    if not flag.is_active:
+        raise RankingError.one("cleared", _l("This flag is already cleared."))
+    if not reason.strip():
+        raise RankingError.one("reason", _l("Give the reason for clearing the flag."))
+    flag.cleared_at, flag.cleared_by_id, flag.clear_reason = now_utc(), actor.id, reason.strip()
+    audit.record("ranking.flag_cleared", actor=actor, obj=flag, org_id=flag.org_id,
+                 period=flag.period, reason=flag.clear_reason)
+
+
+def _unpublished(period: str) -> None:
+    snapshot = get_snapshot(period)
+    if snapshot is not None and snapshot.is_published:
+        raise RankingError.one("published", _l(
+            "The ranking of %(period)s is published and cannot change."), period=period)

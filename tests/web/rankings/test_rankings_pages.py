@@ -9,6 +9,7 @@ from booking.extensions import db
 from booking.rankings import services
 from booking.rankings.models import RankingSnapshot
 from tests.moments import WEDNESDAY_15_JUL_9AM
+from tests.web.matrix import audit_actions
 
 
 @pytest.fixture
@@ -32,7 +33,8 @@ def ranked(make):
 BUREAU_ONLY = [("get", "/bureau/rankings"), ("post", "/bureau/rankings/compute"),
                ("post", "/bureau/rankings/2026Q3/publish"), ("post", "/bureau/rankings/2026Q3/pool"),
                ("get", "/bureau/rankings/policy"), ("post", "/bureau/rankings/policy"),
-               ("post", "/bureau/rankings/policy/publish")]
+               ("post", "/bureau/rankings/policy/publish"), ("post", "/bureau/rankings/flags"),
+               ("post", "/bureau/rankings/flags/1/clear")]
 
 
 @pytest.mark.parametrize("role", ["member", "student", "lab_manager", "finance"])
@@ -42,10 +44,11 @@ def test_only_bureau_staff_compute_publish_and_edit(client, make, login, role):
     snapshot = services.compute_snapshot("2026Q3")
     login(make.user(role=role, organisation=uni))
     for method, url in BUREAU_ONLY:
-        response = getattr(client, method)(url, data={"period": "2026Q3", "amount_yuan": "1"})
+        response = getattr(client, method)(url, data={"period": "2026Q3", "amount_yuan": "1",
+                                                      "org_id": uni.id, "reason": "x"})
         assert response.status_code == 403, url
     assert not snapshot.is_published and snapshot.reward_pool_fen == 0
-    assert services.draft_policy() is None
+    assert services.draft_policy() is None and services.flags_of("2026Q3") == []
 
 
 def test_anonymous_is_sent_to_log_in(client, ranked):
@@ -178,3 +181,36 @@ def test_bad_star_count_is_refused(client, make, login):
     assert client.post(f"/bookings/{done.id}/rate", data={"stars": "9"}).status_code == 200
     assert db.session.query(RankingSnapshot).count() >= 0
     assert db.session.query(Rating).count() == 0
+
+
+def test_bureau_flags_false_data_and_clears_it(client, make, login, ranked):
+    """The flagged university (the only one with use, so first) is graded poor and ranked
+    last once recomputed; clearing it restores its place. Both are audited with reasons."""
+    login(make.user(role="bureau_staff"))
+    first = ranked["snapshot"].rows[0]
+    assert first["org_name"] == "测试理工大学" and first["flags"] == []
+    response = client.post("/bureau/rankings/flags", data={
+        "org_id": ranked["uni"].id, "period": "2026q3", "reason": "上报机时与刷卡记录不符"})
+    assert response.status_code == 302
+    client.post("/bureau/rankings/compute", data={"period": "2026Q3"})
+    rows = ranked["snapshot"].rows
+    assert (rows[-1]["org_name"], rows[-1]["grade"], rows[-1]["flags"]) == (
+        "测试理工大学", "poor", ["false_data"])
+    page = client.get("/bureau/rankings?period=2026Q3").get_data(as_text=True)
+    assert "上报机时与刷卡记录不符" in page and "数据造假" in page
+    [flag] = services.flags_of("2026Q3")
+    assert client.post(f"/bureau/rankings/flags/{flag.id}/clear",
+                       data={"reason": ""}).status_code == 302 and flag.is_active
+    client.post(f"/bureau/rankings/flags/{flag.id}/clear", data={"reason": "复核无误"})
+    client.post("/bureau/rankings/compute", data={"period": "2026Q3"})
+    assert ranked["snapshot"].rows[0]["org_name"] == "测试理工大学"
+    assert audit_actions(flag) == ["ranking.flag_raised", "ranking.flag_cleared"]
+
+
+def test_a_flag_cannot_change_a_published_ranking(client, make, login, ranked):
+    services.publish_snapshot(ranked["snapshot"], None)
+    db.session.commit()
+    login(make.user(role="bureau_staff"))
+    client.post("/bureau/rankings/flags", data={
+        "org_id": ranked["uni"].id, "period": "2026Q3", "reason": "late"})
+    assert services.flags_of("2026Q3") == []
