@@ -25,7 +25,8 @@ def safe_cell(value):
     kind = type(value)  # exact types first: an export writes millions of cells
     if kind is str:
         return "'" + value if value.startswith(_FORMULA_STARTS) else value
-    if kind is datetime and value.tzinfo is not None:  # as text: date cells cost XLSX a fifth
+    # times as text: date cells cost the XLSX writer a fifth more
+    if kind is not int and isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(BUSINESS_ZONE).isoformat(" ", "seconds")[:19]
     return value
 

@@ -283,7 +283,7 @@ def follow_credit(note: Invoice, **extra) -> None:
     if claim is None or claim.state == "released":
         return
     original = db.session.get(Invoice, note.credits_id)
-    credited = db.session.scalar(_credited_fen(original.id)) or 0
+    credited = int(db.session.scalar(_credited_fen(original.id)) or 0)  # NUMERIC on PostgreSQL
     target = rules.share_after_credits(claim.amount_fen, original.amount_due_fen, credited)
     _give_back(claim, _kept(claim) - target, note.id, "invoice refunded")
 
