@@ -26,6 +26,7 @@ from booking.subsidies.policy import (
     RELATED_PARTY_KINDS,
     SERVICE_TYPES,
 )
+from booking.subsidies.rules import SAMPLE_EVERY_MONTHS
 
 CLASS_LABELS = {"small_micro": _l("Small or micro enterprise"),
                 "sme_science_based": _l("Science-based SME"),
@@ -132,6 +133,15 @@ class PolicyForm(FlaskForm):
         choices=[(k, RELATED_LABELS[k]) for k in RELATED_PARTY_KINDS])
     non_local_provider_factor = _rate(_l("Non-local provider factor"))
     sample_rate = _rate(_l("Share of redemptions sampled for re-check"))
+    sample_every_months = SelectField(_l("Sample every (months)"), coerce=int,
+                                      choices=[(n, str(n)) for n in SAMPLE_EVERY_MONTHS])
+    review_sla_days = IntegerField(_l("Answer applications within (days)"),
+                                   validators=[InputRequired(), NumberRange(1, 365)])
+    allocation = SelectField(_l("Order of approvals"), choices=[
+        ("first_come_first_served", _l("First come, first served")),
+        ("bureau_choice", _l("Bureau's choice"))])
+    aggregate_by = SelectField(_l("Yearly caps count per"), choices=[
+        ("actual_controller", _l("Actual controller")), ("enterprise", _l("Enterprise"))])
     reward_rate = _rate(_l("Provider reward: share of voucher turnover"))
     reward_cap = _amount(_l("Provider reward: cap per provider per year (yuan)"))
     submit = SubmitField(_l("Save draft"))
@@ -152,6 +162,10 @@ class PolicyForm(FlaskForm):
         self.related_party_block.data = list(services["related_party_block"])
         self.non_local_provider_factor.data = Decimal(str(services["non_local_provider_factor"]))
         self.sample_rate.data = Decimal(str(rules["oversight"]["sample_rate"]))
+        self.sample_every_months.data = rules["oversight"]["sample_every_months"]
+        self.review_sla_days.data = rules["oversight"]["review_sla_days"]
+        self.allocation.data = rules["budget"]["allocation"]
+        self.aggregate_by.data = rules["caps"]["aggregate_by"]
         self.reward_rate.data = Decimal(str(rules["provider_reward"]["rate_of_voucher_turnover"]))
         self.reward_cap.data = fen_to_yuan(rules["provider_reward"]["cap_per_provider_per_year_fen"])
 
@@ -172,7 +186,11 @@ class PolicyForm(FlaskForm):
                                excluded=self.excluded.data,
                                related_party_block=self.related_party_block.data,
                                non_local_provider_factor=str(self.non_local_provider_factor.data))
-        new["oversight"]["sample_rate"] = str(self.sample_rate.data)
+        new["oversight"].update(sample_rate=str(self.sample_rate.data),
+                                sample_every_months=self.sample_every_months.data,
+                                review_sla_days=self.review_sla_days.data)
+        new["budget"]["allocation"] = self.allocation.data
+        new["caps"]["aggregate_by"] = self.aggregate_by.data
         new["provider_reward"].update(
             rate_of_voucher_turnover=str(self.reward_rate.data),
             cap_per_provider_per_year_fen=yuan_to_fen(self.reward_cap.data))

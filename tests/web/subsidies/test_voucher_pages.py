@@ -152,7 +152,8 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
             "excluded": ["statutory_testing", "medical"],
             "related_party_block": ["same_legal_person", "subordination"],
             "non_local_provider_factor": "0.8", "sample_rate": "0.05", "reward_rate": "0.05",
-            "reward_cap": "500000"}
+            "reward_cap": "500000", "sample_every_months": "3", "review_sla_days": "10",
+            "allocation": "bureau_choice", "aggregate_by": "enterprise"}
     bad = client.post("/vouchers/policy", data={**form, "batch_4": "0.5"})
     assert "must sum to 1" in bad.get_data(as_text=True)
     assert client.post("/vouchers/policy", data=form).status_code == 302
@@ -161,6 +162,9 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     client.post("/vouchers/policy/publish", data={})
     current = services.current_policy(2026)
     assert (current.version, current.rules["classes"]["sme_science_based"]["rate"]) == (2, "0.45")
+    assert (current.rules["oversight"]["sample_every_months"], current.rules["oversight"][
+        "review_sla_days"], current.rules["budget"]["allocation"],
+        current.rules["caps"]["aggregate_by"]) == (3, 10, "bureau_choice", "enterprise")
     first = db.session.query(SubsidyPolicy).filter_by(year=2026, version=1).one()
     assert first.rules["classes"]["sme_science_based"]["rate"] == "0.40"
 
