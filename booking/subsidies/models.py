@@ -1,12 +1,12 @@
 """Voucher policies (versioned), declared links, the yearly budget, vouchers."""
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
-from booking.core.clock import now_utc
+from booking.core.clock import now_utc, to_local
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 from booking.subsidies.policy import LINK_KINDS
@@ -149,6 +149,12 @@ class Voucher(TimestampMixin, db.Model):
         """What the voucher is as of `now` (the daily `flask vouchers expire` writes expiry;
         reads never do, and show it as soon as it is true)."""
         return voucher_state_at(self.state, self.valid_until, self.year, now)
+
+    @property
+    def last_valid_day(self) -> date | None:
+        """The last local day it can be used (valid_until is the first instant after it)."""
+        return None if self.valid_until is None else \
+            to_local(self.valid_until - timedelta(microseconds=1)).date()
 
     @property
     def remaining_fen(self) -> int:

@@ -43,6 +43,14 @@ def test_enterprise_applies_in_the_form(client, login, sme):
     assert "30,000.00" in client.get("/vouchers/").get_data(as_text=True)
 
 
+def test_a_voucher_shows_its_last_valid_day(client, login, make, sme):
+    make.voucher(user=sme)  # valid until 2027-01-01 00:00 Shanghai: usable through 31 Dec
+    db.session.commit()
+    login(sme)
+    page = client.get("/vouchers/").get_data(as_text=True)
+    assert "<td>2026-12-31</td>" in page and "2027-01-01" not in page
+
+
 def test_ineligible_enterprise_sees_the_reasons(client, login, make):
     bigco = make.user(organisation=make.enterprise(staff_count=6800, sme_certified=False,
                                                    annual_revenue_fen=10**12))
