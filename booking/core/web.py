@@ -79,3 +79,24 @@ class InServiceWindow:
             raise ValidationError(_("Choose a date between %(earliest)s and %(latest)s.",
                                     earliest=f"{earliest:%Y-%m-%d}",
                                     latest=f"{latest:%Y-%m-%d}"))
+
+
+def attempt(action, success: str, category: str = "success") -> bool:
+    """Run a page's workflow: on success commit and flash `success`; when it is refused,
+    flash every reason and keep nothing it began. True when it went through."""
+    from flask import flash
+
+    from booking.core.notifications import commit
+    from booking.core.problems import Refused
+    from booking.extensions import db
+
+    try:
+        action()
+    except Refused as refused:
+        db.session.rollback()
+        for text in refused.texts():
+            flash(text, "danger")
+        return False
+    commit()
+    flash(success, category)
+    return True

@@ -9,7 +9,7 @@ from booking.core.clock import last_complete_quarter, local_today
 from booking.core.money import fen_to_yuan, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, current_locale
+from booking.core.web import PostForm, attempt, current_locale
 from booking.extensions import db
 from booking.rankings import export, indicators, services
 from booking.rankings.forms import (
@@ -119,15 +119,11 @@ def raise_flag():
             for error in errors:
                 flash(str(error), "danger")
         return redirect(url_for("rankings.dashboard"))
-    try:
-        services.raise_false_data(db.get_or_404(Organisation, form.org_id.data),
-                                  form.period.data, form.reason.data, current_user)
-    except services.RankingError as exc:
-        flash(exc.text(), "danger")
-    else:
-        commit()
-        flash(_("Flag raised: compute the ranking of %(period)s again to apply it.",
-                period=form.period.data), "warning")
+    organisation = db.get_or_404(Organisation, form.org_id.data)
+    attempt(lambda: services.raise_false_data(organisation, form.period.data, form.reason.data,
+                                              current_user),
+            _("Flag raised: compute the ranking of %(period)s again to apply it.",
+              period=form.period.data), "warning")
     return redirect(url_for("rankings.dashboard", period=form.period.data))
 
 
@@ -140,14 +136,9 @@ def clear_flag(flag_id):
     if not form.validate_on_submit():
         flash(_("Give the reason for clearing the flag."), "danger")
     else:
-        try:
-            services.clear_flag(flag, form.reason.data, current_user)
-        except services.RankingError as exc:
-            flash(exc.text(), "danger")
-        else:
-            commit()
-            flash(_("Flag cleared: compute the ranking of %(period)s again to apply it.",
-                    period=flag.period), "success")
+        attempt(lambda: services.clear_flag(flag, form.reason.data, current_user),
+                _("Flag cleared: compute the ranking of %(period)s again to apply it.",
+                  period=flag.period))
     return redirect(url_for("rankings.dashboard", period=flag.period))
 
 
@@ -201,13 +192,8 @@ def publish(period):
     require(RankingSnapshot.can_manage(current_user))
     snapshot = _snapshot_or_404(period)
     if PostForm().validate_on_submit():
-        try:
-            services.publish_snapshot(snapshot, current_user)
-        except services.RankingError as exc:
-            flash(exc.text(), "danger")
-        else:
-            commit()
-            flash(_("Ranking of %(period)s published.", period=snapshot.period), "success")
+        attempt(lambda: services.publish_snapshot(snapshot, current_user),
+                _("Ranking of %(period)s published.", period=snapshot.period))
     return redirect(url_for("rankings.dashboard", period=snapshot.period))
 
 
@@ -219,13 +205,8 @@ def reward_pool(period):
     if not form.validate_on_submit():
         flash(_("Enter the reward pool as an amount in CNY of 0 or more."), "danger")
         return redirect(url_for("rankings.dashboard", period=period))
-    try:
-        services.set_reward_pool(period, yuan_to_fen(form.amount_yuan.data), current_user)
-    except services.RankingError as exc:
-        flash(exc.text(), "danger")
-    else:
-        commit()
-        flash(_("Reward pool saved."), "success")
+    attempt(lambda: services.set_reward_pool(period, yuan_to_fen(form.amount_yuan.data),
+                                             current_user), _("Reward pool saved."))
     return redirect(url_for("rankings.dashboard", period=period.upper()))
 
 
@@ -292,11 +273,6 @@ def publish_policy():
     if draft is None:
         abort(404)
     if PostForm().validate_on_submit():
-        try:
-            services.publish_policy(draft, current_user)
-        except services.RankingError as exc:
-            flash(exc.text(), "danger")
-        else:
-            commit()
-            flash(_("Policy version %(version)s published.", version=draft.version), "success")
+        attempt(lambda: services.publish_policy(draft, current_user),
+                _("Policy version %(version)s published.", version=draft.version))
     return redirect(url_for("rankings.policy"))

@@ -13,7 +13,6 @@ from booking.subsidies.policy import LINK_KINDS
 from booking.subsidies.rules import (
     VOUCHER_TRANSITIONS,
     review_due,
-    voucher_may_become,
     voucher_state_at,
 )
 
@@ -140,10 +139,6 @@ class Voucher(TimestampMixin, db.Model):
     def is_overdue(self, now: datetime) -> bool:
         """Still undecided past the policy's review deadline (review_sla_days)."""
         return self.state == "applied" and now > review_due(self.created_at, self.policy.rules)
-
-    @property
-    def is_decidable(self) -> bool:
-        return voucher_may_become(self.state, "issued")
 
     def state_at(self, now: datetime) -> str:
         """What the voucher is as of `now` (the daily `flask vouchers expire` writes expiry;

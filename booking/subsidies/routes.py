@@ -11,7 +11,7 @@ from booking.core.clock import current_quarter, local_today, now_utc
 from booking.core.money import fen_to_yuan
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, current_locale, query_int
+from booking.core.web import PostForm, attempt, current_locale, query_int
 from booking.extensions import db
 from booking.subsidies import oversight, reimbursements, services
 from booking.subsidies.forms import (
@@ -40,11 +40,6 @@ def _labels():
             "yuan_text": fen_to_yuan}
 
 
-def _flash_refusal(refused) -> None:
-    for text in refused.texts():
-        flash(text, "danger")
-
-
 # --- enterprise ------------------------------------------------------------------------------
 @bp.route("/", methods=["GET", "POST"])
 @login_required
@@ -58,16 +53,11 @@ def my_vouchers():
         form.fill_from(organisation)
         form.declared_class.data = getattr(check, "enterprise_class", None)
     if form.validate_on_submit():
-        try:
-            services.apply_for_voucher(current_user, amount_fen=fen_or_none(form.amount.data),
-                                       project=form.project.data.strip(),
-                                       declared_class=form.declared_class.data,
-                                       declaration=form.declaration())
-        except services.VoucherError as exc:
-            _flash_refusal(exc)
-        else:
-            commit()
-            flash(_("Application submitted. Bureau staff will review it."), "success")
+        if attempt(lambda: services.apply_for_voucher(
+                current_user, amount_fen=fen_or_none(form.amount.data),
+                project=form.project.data.strip(), declared_class=form.declared_class.data,
+                declaration=form.declaration()),
+                _("Application submitted. Bureau staff will review it.")):
             return redirect(url_for("subsidies.my_vouchers"))
     vouchers = services.vouchers_of(organisation)
     return render_template("subsidies/mine.html", form=form, vouchers=vouchers, policy=policy,
@@ -94,13 +84,9 @@ def approve(voucher_id):
     require(voucher.can_decide(current_user))
     form = ApproveForm()
     if form.validate_on_submit():
-        try:
-            services.approve_voucher(voucher, current_user, fen_or_none(form.amount.data))
-        except services.VoucherError as exc:
-            _flash_refusal(exc)
-        else:
-            commit()
-            flash(_("Voucher %(id)s approved.", id=voucher.id), "success")
+        attempt(lambda: services.approve_voucher(voucher, current_user,
+                                                 fen_or_none(form.amount.data)),
+                _("Voucher %(id)s approved.", id=voucher.id))
     else:
         flash(_("Enter a valid amount."), "danger")
     return redirect(url_for("subsidies.queue"))
@@ -113,13 +99,8 @@ def reject(voucher_id):
     require(voucher.can_decide(current_user))
     form = RejectForm()
     if form.validate_on_submit():
-        try:
-            services.reject_voucher(voucher, current_user, form.reason.data)
-        except services.VoucherError as exc:
-            _flash_refusal(exc)
-        else:
-            commit()
-            flash(_("Application %(id)s rejected.", id=voucher.id), "info")
+        attempt(lambda: services.reject_voucher(voucher, current_user, form.reason.data),
+                _("Application %(id)s rejected.", id=voucher.id), "info")
     else:
         flash(_("Give a reason for the rejection."), "danger")
     return redirect(url_for("subsidies.queue"))
@@ -156,13 +137,8 @@ def publish():
     require(SubsidyPolicy.can_edit(current_user))
     draft = services.draft_policy(local_today().year, current_user)
     if PostForm().validate_on_submit():
-        try:
-            services.publish_policy(draft, current_user)
-        except services.PolicyError as exc:
-            _flash_refusal(exc)
-        else:
-            commit()
-            flash(_("Policy %(label)s published.", label=draft.label), "success")
+        attempt(lambda: services.publish_policy(draft, current_user),
+                _("Policy %(label)s published.", label=draft.label))
     return redirect(url_for("subsidies.policy"))
 
 
@@ -177,16 +153,10 @@ def links():
                                    for o in services.organisations_of_kinds("university",
                                                                             "institute")]
     if form.validate_on_submit():
-        try:
-            services.declare_link(db.session.get(Organisation, form.enterprise_id.data),
-                                  db.session.get(Organisation, form.institution_id.data),
-                                  form.kind.data, current_user)
-        except services.PolicyError as exc:
-            _flash_refusal(exc)
-        else:
-            commit()
-            flash(_("Link declared: vouchers no longer pay for services between them."),
-                  "success")
+        if attempt(lambda: services.declare_link(
+                db.session.get(Organisation, form.enterprise_id.data),
+                db.session.get(Organisation, form.institution_id.data), form.kind.data,
+                current_user), _("Link declared: vouchers no longer pay for services between them.")):
             return redirect(url_for("subsidies.links"))
     return render_template("subsidies/links.html", form=form, links=services.declared_links())
 
@@ -238,13 +208,8 @@ def confirm_check(redemption_id):
     require(Voucher.can_oversee(current_user))
     claim = db.get_or_404(Redemption, redemption_id)
     if PostForm().validate_on_submit():
-        try:
-            oversight.confirm_checked(claim, current_user)
-        except oversight.OversightError as exc:
-            _flash_refusal(exc)
-        else:
-            commit()
-            flash(_("Redemption %(id)s checked: confirmed.", id=claim.id), "success")
+        attempt(lambda: oversight.confirm_checked(claim, current_user),
+                _("Redemption %(id)s checked: confirmed.", id=claim.id))
     return redirect(url_for("subsidies.dashboard"))
 
 
@@ -257,13 +222,8 @@ def clawback(redemption_id):
     if not form.validate_on_submit():
         flash(_("Give a reason for the clawback."), "danger")
         return redirect(url_for("subsidies.dashboard"))
-    try:
-        oversight.claw_back(claim, current_user, form.reason.data)
-    except oversight.OversightError as exc:
-        _flash_refusal(exc)
-    else:
-        commit()
-        flash(_("Redemption %(id)s clawed back.", id=claim.id), "success")
+    attempt(lambda: oversight.claw_back(claim, current_user, form.reason.data),
+            _("Redemption %(id)s clawed back.", id=claim.id))
     return redirect(url_for("subsidies.dashboard"))
 
 
@@ -299,13 +259,8 @@ def statement_paid(statement_id):
     require(Voucher.can_oversee(current_user))
     statement = db.get_or_404(Reimbursement, statement_id)
     if PostForm().validate_on_submit():
-        try:
-            reimbursements.mark_paid(statement, current_user)
-        except reimbursements.ReimbursementError:
-            flash(_("This statement is already paid."), "warning")
-        else:
-            commit()
-            flash(_("Statement marked paid."), "success")
+        attempt(lambda: reimbursements.mark_paid(statement, current_user),
+                _("Statement marked paid."))
     return redirect(url_for("subsidies.reimbursements_page", quarter=statement.period))
 
 
