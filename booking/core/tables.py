@@ -8,6 +8,7 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 
 from flask import Response
 from openpyxl import Workbook
@@ -31,8 +32,12 @@ def safe_cell(value):
     return value
 
 
+_PLAIN = frozenset({int, float, Decimal, bool, type(None)})  # written as they are
+
+
 def _safe_rows(rows: Iterable[Sequence]) -> Iterable[list]:
-    return ([safe_cell(value) for value in row] for row in rows)
+    return ([value if type(value) in _PLAIN else safe_cell(value) for value in row]
+            for row in rows)
 
 
 def csv_bytes(header: Sequence[str], rows: Iterable[Sequence]) -> bytes:
