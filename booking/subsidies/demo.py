@@ -1,23 +1,107 @@
-"""Demo vouchers: the published policy of the year and an approved voucher for sme@demo.cn."""
-from sqlalchemy import select
+"""Demo vouchers: the published policy of the year, an approved voucher for sme@demo.cn and
+its money cycle (runs after the bookings, usage and invoices are seeded).
+
+sme@demo.cn used an instrument of 大连理工大学 three times in the last weeks; each booking was
+invoiced with the voucher's share deducted and paid, so the shares are redeemed; the bureau
+built the quarter's reimbursement statement (with the provider reward) and paid it; one
+invoice was then partly refunded, which nets out of the next statement. Idempotent: a voucher
+that has redemptions is left alone.
+"""
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import exists, or_, select
 
 from booking.accounts.models import User
+from booking.billing.invoicing import credit_note, invoice_booking
+from booking.billing.payments import record_bank_transfer
+from booking.bookings.models import Booking
+from booking.core.clock import current_quarter, from_local, local_today
 from booking.extensions import db
-from booking.subsidies import services
-from booking.subsidies.models import Voucher
+from booking.instruments.models import Instrument
+from booking.metering.models import UsageSession
+from booking.subsidies import reimbursements, services
+from booking.subsidies.models import Redemption, Voucher
 
 DEMO_VOUCHER_FEN = 5_000_000  # 50,000 CNY
+USES = 3
+USE_HOURS = 2
 
 
 def seed(scale: str) -> None:
-    policy = services.current_policy()
-    sme = db.session.scalar(select(User).where(User.email == "sme@demo.cn"))
-    bureau = db.session.scalar(select(User).where(User.email == "bureau@demo.cn"))
-    if sme is None or bureau is None or db.session.scalar(select(Voucher.id).where(
-            Voucher.enterprise_id == sme.organisation_id, Voucher.year == policy.year)):
+    users = {email: db.session.scalar(select(User).where(User.email == email))
+             for email in ("sme@demo.cn", "bureau@demo.cn", "finance.dlut@demo.cn")}
+    if None in users.values():
         return
-    voucher = services.apply_for_voucher(
-        sme, amount_fen=DEMO_VOUCHER_FEN, project="新型复合材料微观结构表征（扫描电镜、XRD）",
-        declared_class="sme_science_based",
-        declaration={})
-    services.approve_voucher(voucher, bureau)
+    sme, bureau, finance = users.values()
+    policy = services.current_policy()
+    voucher = db.session.scalar(select(Voucher).where(
+        Voucher.enterprise_id == sme.organisation_id, Voucher.year == policy.year))
+    if voucher is None:
+        voucher = services.apply_for_voucher(
+            sme, amount_fen=DEMO_VOUCHER_FEN,
+            project="新型复合材料微观结构表征（扫描电镜、XRD）",
+            declared_class="sme_science_based", declaration={})
+        services.approve_voucher(voucher, bureau)
+    if voucher.state == "issued" and not db.session.scalar(
+            select(exists().where(Redemption.voucher_id == voucher.id))):
+        _money_cycle(sme, bureau, finance)
+
+
+def _money_cycle(sme: User, bureau: User, finance: User) -> None:
+    instrument = db.session.scalar(select(Instrument).where(
+        Instrument.organisation_id == finance.organisation_id, Instrument.is_public.is_(True))
+        .order_by(Instrument.id).limit(1))
+    if instrument is None:
+        return
+    invoices = []
+    for start in _free_slots(instrument, USES):
+        booking = _used_booking(instrument, sme, start)
+        invoice = invoice_booking(booking)
+        if invoice is not None:
+            record_bank_transfer(invoice, finance, f"DEMO-VOUCHER-{invoice.number}")
+            invoices.append(invoice)
+    db.session.flush()
+    for statement in reimbursements.reimburse(current_quarter(local_today()).label):
+        reimbursements.mark_paid(statement, bureau)
+    if invoices:  # a quarter of one invoice paid back: the share shrinks in proportion
+        credit_note(invoices[0], invoices[0].amount_due_fen // 4, "一个样品测试失败，退还部分费用",
+                    finance, settled=True)
+
+
+def _free_slots(instrument: Instrument, count: int) -> list[datetime]:
+    """The latest weekday mornings of this quarter, before today, when the instrument was
+    neither booked nor in use (demo history is written directly: it must not overlap)."""
+    slots, day = [], local_today() - timedelta(days=1)
+    first = current_quarter(local_today()).first_day
+    while len(slots) < count and day >= first:
+        start = from_local(datetime.combine(day, time(9)), instrument.timezone)
+        if day.weekday() < 5 and _is_free(instrument.id, start, start + timedelta(
+                hours=USE_HOURS)):
+            slots.append(start)
+        day -= timedelta(days=1)
+    return slots
+
+
+def _is_free(instrument_id: int, start: datetime, end: datetime) -> bool:
+    booked = exists().where(Booking.instrument_id == instrument_id, Booking.start_at < end,
+                            Booking.end_at > start,
+                            Booking.state.not_in(("cancelled", "rejected", "expired")))
+    used = exists().where(UsageSession.instrument_id == instrument_id,
+                          UsageSession.started_at < end,
+                          or_(UsageSession.ended_at.is_(None), UsageSession.ended_at > start))
+    return not db.session.scalar(select(booked | used))
+
+
+def _used_booking(instrument: Instrument, user: User, start: datetime) -> Booking:
+    end = start + timedelta(hours=USE_HOURS)
+    booking = Booking(instrument_id=instrument.id, user_id=user.id,
+                      organisation_id=user.organisation_id, start_at=start, end_at=end,
+                      mode="self_operated", purpose="复合材料断口形貌观察", state="completed",
+                      decided_at=start - timedelta(days=2))
+    db.session.add(booking)
+    db.session.flush()
+    db.session.add(UsageSession(instrument_id=instrument.id, booking_id=booking.id,
+                                user_id=user.id, started_at=start, ended_at=end,
+                                source="kiosk", recorded_by_id=user.id))
+    db.session.flush()
+    return booking
