@@ -44,8 +44,7 @@ def json_error(error: HTTPException):
     message = error.description if status != 500 else "Internal server error."
     if status == 422 and problems and not isinstance(error, ApiAbort):
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    response = jsonify({"error": {"code": code, "message": message, "problems": problems}})
-    response.status_code = status
+    response = _error_body(status, code, message, problems)
     _copy_headers(error, response)
     for key, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
         response.headers[key] = value
@@ -83,10 +82,14 @@ def handle_refused(refused: Refused):
 
 
 def api_error(refused: Refused):
-    problems = [{"code": p.code, "message": p.message} for p in refused.problems]
-    response = jsonify({"error": {"code": refused.api_code or refused.code,
-                                  "message": str(refused), "problems": problems}})
-    response.status_code = refused.http_status
+    return _error_body(refused.http_status, refused.api_code or refused.code, str(refused),
+                       [{"code": p.code, "message": p.message} for p in refused.problems])
+
+
+def _error_body(status: int, code: str, message: str, problems: list[dict]) -> Response:
+    """The documented error shape: {"error": {"code", "message", "problems"}}."""
+    response = jsonify({"error": {"code": code, "message": message, "problems": problems}})
+    response.status_code = status
     return response
 
 

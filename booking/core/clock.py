@@ -122,10 +122,6 @@ class Period:
         return "quarter" if "Q" in self.label else "month" if "-" in self.label else "year"
 
     @property
-    def is_quarter(self) -> bool:
-        return self.kind == "quarter"
-
-    @property
     def year(self) -> int:
         return self.first_day.year
 

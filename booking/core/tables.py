@@ -27,7 +27,7 @@ def safe_cell(value):
     if kind is str:
         return "'" + value if value.startswith(_FORMULA_STARTS) else value
     # times as text: date cells cost the XLSX writer a fifth more
-    if kind is not int and isinstance(value, datetime) and value.tzinfo is not None:
+    if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(BUSINESS_ZONE).isoformat(" ", "seconds")[:19]
     return value
 

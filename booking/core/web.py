@@ -2,7 +2,7 @@
 from datetime import UTC, datetime, time
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import abort, flash, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,6 +12,9 @@ from wtforms import SubmitField, ValidationError
 
 from booking.core.clock import now_utc, service_window
 from booking.core.db import MAX_ID
+from booking.core.notifications import commit
+from booking.core.problems import Refused
+from booking.extensions import db
 
 
 def safe_next(target: str | None) -> str | None:
@@ -84,12 +87,6 @@ class InServiceWindow:
 def attempt(action, success: str, category: str = "success") -> bool:
     """Run a page's workflow: on success commit and flash `success`; when it is refused,
     flash every reason and keep nothing it began. True when it went through."""
-    from flask import flash
-
-    from booking.core.notifications import commit
-    from booking.core.problems import Refused
-    from booking.extensions import db
-
     try:
         action()
     except Refused as refused:

@@ -21,10 +21,6 @@ VOUCHER_TRANSITIONS = {"applied": {"issued", "rejected", "expired"},
                        "expired": set(), "rejected": set()}
 
 
-def voucher_may_become(state: str, target: str) -> bool:
-    return target in VOUCHER_TRANSITIONS.get(state, ())
-
-
 def voucher_state_at(state: str, valid_until: datetime | None, year: int, now: datetime
                      ) -> str:
     """A voucher's state as of `now`: an issued voucher past its validity, or an application

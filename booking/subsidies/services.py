@@ -6,7 +6,7 @@ import copy
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from booking.accounts.models import Organisation, Role, User
 from booking.core import audit
@@ -40,10 +40,11 @@ class VoucherError(Refused):
     conflicts = frozenset({"state", "lapsed"})
 
 
-def _decidable(voucher: Voucher, target: str) -> None:
-    """Only an undecided application of the current year may be decided: one still undecided
-    when its year ended has lapsed (a quota lives in the year it was granted)."""
-    if voucher.state != "applied" or not rules.voucher_may_become(voucher.state, target):
+def _decidable(voucher: Voucher) -> None:
+    """Only an undecided application of the current year may be decided (approving and
+    rejecting are the moves out of "applied" in the state table): one still undecided when its
+    year ended has lapsed (a quota lives in the year it was granted)."""
+    if voucher.state != "applied":
         raise VoucherError.one("state", _l("This application was already decided"))
     if voucher.state_at(now_utc()) == "expired":
         raise VoucherError.one("lapsed", _l(
@@ -253,7 +254,7 @@ def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None
     face value is committed against the budget of the batches released so far."""
     budget = _lock_budget(voucher.year)
     db.session.refresh(voucher)
-    _decidable(voucher, "issued")
+    _decidable(voucher)
     amount = voucher.requested_fen if amount_fen is None else amount_fen
     policy = current_policy(voucher.year)
     result = check_enterprise(voucher.enterprise, voucher.enterprise_class, voucher.declaration,
@@ -287,7 +288,7 @@ def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None
 
 
 def reject_voucher(voucher: Voucher, actor: User, reason: str) -> None:
-    _decidable(voucher, "rejected")
+    _decidable(voucher)
     if not reason.strip():
         raise VoucherError.one("reason", _l("Give a reason for the rejection"))
     voucher.state = "rejected"
@@ -338,17 +339,21 @@ def vouchers_of(org: Organisation) -> list[Voucher]:
 def review_queue() -> list[tuple[Voucher, rules.Eligible | list[rules.Problem]]]:
     """Pending applications of this year, each with how it stands against today's rules and
     caps (those of past years have lapsed and are no longer for review)."""
-    pending = db.session.scalars(select(Voucher).where(
-        Voucher.state == "applied", Voucher.year >= local_today().year)
-        .order_by(Voucher.created_at, Voucher.id)).all()
     return [(v, check_enterprise(v.enterprise, v.enterprise_class, v.declaration,
-                                 current_policy(v.year))) for v in pending]
+                                 current_policy(v.year))) for v in _pending()]
+
+
+def _pending() -> list[Voucher]:
+    """This year's undecided applications in order of arrival, with their policy."""
+    return list(db.session.scalars(select(Voucher).where(
+        Voucher.state == "applied", Voucher.year >= local_today().year)
+        .options(selectinload(Voucher.policy)).order_by(Voucher.created_at, Voucher.id)))
 
 
 def overdue_applications(now: datetime | None = None) -> list[Voucher]:
     """This year's applications still undecided past their review deadline."""
     now = now or now_utc()
-    return [voucher for voucher, _check in review_queue() if voucher.is_overdue(now)]
+    return [voucher for voucher in _pending() if voucher.is_overdue(now)]
 
 
 def remind_overdue(now: datetime | None = None) -> int:
