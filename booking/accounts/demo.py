@@ -41,6 +41,12 @@ ORGANISATIONS = {
                        sme_certified=True, founded_on=date(2021, 3, 2), staff_count=18,
                        annual_revenue_fen=420_000_000, total_assets_fen=600_000_000,
                        registered_capital_fen=500_000_000, actual_controller="李钢"),
+    "sme_xinghai": dict(kind="enterprise", name_zh="大连星海精密仪器有限公司",
+                        name_en="Dalian Xinghai Precision Instruments Co., Ltd.", city="大连",
+                        region_code="2102", credit_code=make_credit_code("91210200MA0Y5P8Q1"),
+                        sme_certified=True, founded_on=date(2020, 9, 8), staff_count=32,
+                        annual_revenue_fen=960_000_000, total_assets_fen=1_100_000_000,
+                        registered_capital_fen=300_000_000, actual_controller="林涛"),
     "bigco": dict(kind="enterprise", name_zh="大连重型装备集团有限公司",
                   name_en="Dalian Heavy Equipment Group Co., Ltd.", city="大连",
                   region_code="2102", credit_code=make_credit_code("91210200241287654"),
@@ -48,6 +54,35 @@ ORGANISATIONS = {
                   annual_revenue_fen=1_200_000_000_000, total_assets_fen=3_500_000_000_000,
                   registered_capital_fen=200_000_000_000, actual_controller="大连市国资委"),
 }
+# The other providers of the demo city, each with a lab manager manager.<key>@demo.cn and a
+# few instruments (instruments.demo.SHARING says how actively each shares), so that a ranking
+# has a dozen units. The pilot-scale base and the incubator's platform are public institutions,
+# the kind of provider the policy admits.
+PROVIDERS = {
+    "dlmu": ("university", "大连海事大学", "Dalian Maritime University", "大连", "2102",
+             "12210000400008123", "DLMU", "郑海"),
+    "djtu": ("university", "大连交通大学", "Dalian Jiaotong University", "大连", "2102",
+             "12210000400009234", "DJTU", "冯涛"),
+    "dlpu": ("university", "大连工业大学", "Dalian Polytechnic University", "大连", "2102",
+             "12210000400010345", "DLPU", "韩雪"),
+    "dmu": ("university", "大连医科大学", "Dalian Medical University", "大连", "2102",
+            "12210000400011456", "DMU", "曹颖"),
+    "lnnu": ("university", "辽宁师范大学", "Liaoning Normal University", "大连", "2102",
+             "12210000400012567", "LNNU", "许静"),
+    "asnu": ("university", "鞍山师范学院", "Anshan Normal University", "鞍山", "2103",
+             "12210300464300678", "ASNU", "邓刚"),
+    "dlnu": ("university", "大连民族大学", "Dalian Minzu University", "大连", "2102",
+             "12210000400013789", "DLNU", "彭飞"),
+    "pilot": ("institute", "大连先进材料中试基地", "Dalian Advanced Materials Pilot-Scale Base",
+              "大连", "2102", "12210200MB0001234", "DLZS", "董建"),
+    "incubator": ("institute", "大连高新区创业孵化中心公共技术服务平台",
+                  "Dalian Hi-tech Zone Incubator Public Testing Platform", "大连", "2102",
+                  "12210200MB0002345", "DLFH", "谢晨"),
+}
+ORGANISATIONS.update({
+    key: dict(kind=kind, name_zh=zh, name_en=en, city=city, region_code=region,
+              credit_code=make_credit_code(code), short_code=short)
+    for key, (kind, zh, en, city, region, code, short, _manager) in PROVIDERS.items()})
 
 # e-mail -> (name, organisation key, roles)
 ACCOUNTS = {
@@ -59,8 +94,12 @@ ACCOUNTS = {
     "manager.ustl@demo.cn": ("孙强", "ustl", ("lab_manager",)),
     "researcher.ustl@demo.cn": ("周丽", "ustl", ("member",)),
     "sme@demo.cn": ("王海", "sme", ("member",)),
+    "sme.anshan@demo.cn": ("李钢", "sme_anshan", ("member",)),
+    "sme.xinghai@demo.cn": ("林涛", "sme_xinghai", ("member",)),
     "bigco@demo.cn": ("吴刚", "bigco", ("member",)),
 }
+PROVIDER_MANAGERS = {f"manager.{key}@demo.cn": (provider[-1], key, ("lab_manager",))
+                     for key, provider in PROVIDERS.items()}
 
 
 def seed_accounts() -> dict[str, Organisation]:
@@ -74,7 +113,7 @@ def seed_accounts() -> dict[str, Organisation]:
             db.session.add(organisation)
         organisations[key] = organisation
     db.session.flush()
-    for email, (name, org_key, roles) in ACCOUNTS.items():
+    for email, (name, org_key, roles) in {**ACCOUNTS, **PROVIDER_MANAGERS}.items():
         if services.get_user_by_email(email) is None:
             services.create_user(email=email, password=DEMO_PASSWORD, name=name,
                                  organisation=organisations[org_key], roles=roles)

@@ -7,6 +7,7 @@ no-overlap guard holds.
 """
 import random
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import insert, select
 
@@ -16,6 +17,8 @@ from booking.bookings.calendar import opening_calendar
 from booking.bookings.models import Booking, Rating
 from booking.core.clock import now_utc
 from booking.extensions import db
+from booking.instruments import demo as instruments_demo
+from booking.instruments.demo import SHARING
 from booking.instruments.models import Instrument
 
 DAYS_BACK, DAYS_AHEAD = 300, 60
@@ -44,10 +47,12 @@ def _seed_bookings(scale: str) -> None:
     rng = random.Random(2026)  # the same demo every time
     bookers = _bookers()
     managers = _managers()
+    usual = Pace(DENSITY.get(scale, DENSITY["small"]), (1, 20))
+    paces = _paces()
     now = now_utc()
     for instrument in instruments:
         rows = list(_bookings_for(instrument, bookers, managers.get(instrument.organisation_id),
-                                  DENSITY.get(scale, DENSITY["small"]), now, rng))
+                                  paces.get(instrument.organisation_id, usual), now, rng))
         if rows:
             db.session.execute(insert(Booking), rows)
     db.session.flush()
@@ -57,6 +62,21 @@ def _instruments_without_bookings() -> list[Instrument]:
     booked = select(Booking.instrument_id).distinct()
     return list(db.session.scalars(select(Instrument).where(
         Instrument.status != "retired", Instrument.id.not_in(booked)).order_by(Instrument.id)))
+
+
+class Pace(NamedTuple):
+    density: float  # chance that an opening period gets any booking
+    decide_hours: tuple[int, int]  # how long a request waits for the manager
+
+
+def _paces() -> dict[int, Pace]:
+    """The other providers' own pace (instruments.demo.SHARING), by organisation id."""
+    paces = {}
+    for key, sharing in SHARING.items():
+        organisation = instruments_demo._organisation(key)
+        if organisation is not None:
+            paces[organisation.id] = Pace(sharing.activity, sharing.decide_hours)
+    return paces
 
 
 def _bookers() -> list[tuple[int, int]]:
@@ -73,7 +93,7 @@ def _managers() -> dict[int, int]:
     return {org_id: user_id for org_id, user_id in rows}
 
 
-def _bookings_for(instrument: Instrument, bookers, manager_id, density, now, rng):
+def _bookings_for(instrument: Instrument, bookers, manager_id, pace: Pace, now, rng):
     start, end = now - timedelta(days=DAYS_BACK), now + timedelta(days=DAYS_AHEAD)
     calendar = opening_calendar(instrument, start, end)
     candidates = [b for b in bookers if instrument.is_public or b[1] == instrument.organisation_id]
@@ -81,11 +101,12 @@ def _bookings_for(instrument: Instrument, bookers, manager_id, density, now, rng
         return
     for open_at, close_at in rules.subtract(rules.opening_intervals(calendar, start, end),
                                             calendar.blackouts):
-        if rng.random() < density:
-            yield from _fill(instrument, open_at, close_at, candidates, manager_id, now, rng)
+        if rng.random() < pace.density:
+            yield from _fill(instrument, open_at, close_at, candidates, manager_id, pace, now,
+                             rng)
 
 
-def _fill(instrument, open_at, close_at, candidates, manager_id, now, rng):
+def _fill(instrument, open_at, close_at, candidates, manager_id, pace, now, rng):
     """Place a few non-overlapping bookings on the slot grid inside one opening period."""
     slot = timedelta(minutes=instrument.slot_minutes)
     cursor = rules.ceil_to_grid(open_at, instrument.slot_minutes, instrument.timezone)
@@ -97,11 +118,12 @@ def _fill(instrument, open_at, close_at, candidates, manager_id, now, rng):
         if finish > close_at:
             return
         user_id, org_id = rng.choice(candidates)
-        yield _row(instrument, user_id, org_id, cursor, finish, manager_id, now, rng)
+        yield _row(instrument, user_id, org_id, cursor, finish, manager_id, pace, now, rng)
         cursor = finish + slot * rng.randint(0, 6)
 
 
-def _row(instrument, user_id, org_id, start: datetime, end: datetime, manager_id, now, rng):
+def _row(instrument, user_id, org_id, start: datetime, end: datetime, manager_id, pace, now,
+         rng):
     state = _state(instrument, start, end, now, rng)
     created = start - timedelta(hours=rng.randint(4, 24 * 14))
     if state == "pending":  # still within the approval timeout, so not yet expired
@@ -118,7 +140,8 @@ def _row(instrument, user_id, org_id, start: datetime, end: datetime, manager_id
         "purpose": rng.choice(PURPOSES),
         "state": state, "created_at": created, "updated_at": min(start, now),
         "decided_by_id": manager_id if decided and instrument.requires_approval else None,
-        "decided_at": created + timedelta(hours=rng.randint(1, 20)) if decided else None,
+        "decided_at": (min(created + timedelta(hours=rng.randint(*pace.decide_hours)), start)
+                       if decided else None),
         "decision_reason": "该时段需优先保障校内教学实验" if state == "rejected" else "",
         "cancelled_at": created + timedelta(hours=2) if state == "cancelled" else None,
         "late_cancel": state == "cancelled" and rng.random() < 0.2,

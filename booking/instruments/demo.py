@@ -3,6 +3,7 @@ institute (47 instruments); city: generated ones added so the demo institutions 
 province: also 500 generated institutions with 20,000 instruments (bulk inserts), for
 benchmarks. Idempotent: running it again changes nothing."""
 import random
+from dataclasses import dataclass
 from datetime import date, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
@@ -124,10 +125,46 @@ CATALOGUE = {
          "analytical", 700, 400, "表面化学态分析\n准原位 XPS"),
     ]),
 }
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """How actively one of the other providers shares (accounts.demo.PROVIDERS). The bookings
+    demo reads `activity`, the share of opening days with bookings, and `decide_hours`, how
+    long a request waits for the manager's decision."""
+    lab: str
+    instruments: tuple[tuple[str, int], ...]  # (CATALOGUE key, index): models it also owns
+    activity: float
+    long_hours: bool = False  # open 08:00-22:00 every day rather than office hours
+    decide_hours: tuple[int, int] = (1, 20)
+
+
+# From busiest to least active, so that the ranking shows every grade.
+SHARING = {
+    "dlmu": Sharing("轮机工程测试中心", (("dlut", 0), ("dlut", 4), ("dlut", 18), ("dlut", 17)),
+                    activity=1.0, long_hours=True, decide_hours=(1, 4)),
+    "pilot": Sharing("中试检测平台", (("dlut", 11), ("dlut", 16), ("dlut", 12), ("ustl", 0)),
+                     activity=0.45, long_hours=True, decide_hours=(1, 6)),
+    "djtu": Sharing("轨道交通材料检测中心", (("ustl", 0), ("ustl", 4), ("dlut", 18)),
+                    activity=0.55, long_hours=True),
+    "dlpu": Sharing("轻工与化学工程测试中心", (("dlut", 7), ("dlut", 8), ("dlut", 14), ("dlut", 4)),
+                    activity=0.45, long_hours=True),
+    "dmu": Sharing("医学科研实验中心", (("dlut", 9), ("dlut", 21), ("dicp", 2)), activity=0.9),
+    "lnnu": Sharing("化学化工学院测试中心", (("dlut", 2), ("dlut", 14), ("dlut", 15)),
+                    activity=0.8),
+    "incubator": Sharing("公共测试平台", (("dlut", 0), ("dlut", 4), ("dlut", 6)), activity=0.3,
+                         long_hours=True),
+    "asnu": Sharing("化学与生命科学学院实验中心", (("dlut", 4), ("dlut", 14), ("dlut", 12)),
+                    activity=0.2, decide_hours=(24, 120)),
+    "dlnu": Sharing("环境与资源学院实验室", (("dlut", 8), ("dlut", 7), ("dlut", 10)),
+                    activity=0.15, decide_hours=(48, 200)),
+}
 CONTACTS = ("王磊", "李娜", "张静", "刘洋", "陈晨", "杨帆", "赵敏", "黄涛", "周杰", "吴婷")
-BUILDINGS = {"dlut": "西部校区分析测试中心", "ustl": "冶金楼", "dicp": "星海园区测试楼"}
+BUILDINGS = {"dlut": "西部校区分析测试中心", "ustl": "冶金楼", "dicp": "星海园区测试楼",
+             **{key: sharing.lab for key, sharing in SHARING.items()}}
 HOURS = [(d, time(8, 30), time(12)) for d in range(5)] + \
         [(d, time(13, 30), time(17, 30)) for d in range(5)]
+LONG_HOURS = [(d, time(8), time(22)) for d in range(7)]
 
 
 def _rates(academic_yuan: int) -> dict[str, int]:
@@ -165,24 +202,33 @@ def _organisation(key: str) -> Organisation | None:
 
 def seed_catalogue() -> int:
     """The demo institutions' instruments; existing ones (same owner and name) are kept."""
+    catalogues = [(key, lab, phone, entries, HOURS)
+                  for key, (lab, phone, entries) in CATALOGUE.items()]
+    catalogues += [(key, sharing.lab, "0411-8888", [CATALOGUE[k][2][n] for k, n in
+                                                     sharing.instruments],
+                    LONG_HOURS if sharing.long_hours else HOURS)
+                   for key, sharing in SHARING.items()]
+    return sum(_seed_instruments(*catalogue) for catalogue in catalogues)
+
+
+def _seed_instruments(key: str, lab: str, phone: str, entries: list, hours: list) -> int:
+    organisation = _organisation(key)
+    if organisation is None:
+        return 0
+    existing = set(db.session.scalars(select(Instrument.name_zh).where(
+        Instrument.organisation_id == organisation.id)))
     added = 0
-    for key, (lab, phone, entries) in CATALOGUE.items():
-        organisation = _organisation(key)
-        if organisation is None:
+    for n, entry in enumerate(entries):
+        if entry[0] in existing:
             continue
-        existing = set(db.session.scalars(select(Instrument.name_zh).where(
-            Instrument.organisation_id == organisation.id)))
-        for n, entry in enumerate(entries):
-            if entry[0] in existing:
-                continue
-            instrument = Instrument(organisation=organisation, **_fields(key, n, entry, lab, phone))
-            instrument.rates = [Rate(customer_class=c, hourly_fen=fen, valid_from=utc(2025, 1, 1))
-                                for c, fen in _rates(entry[6]).items()]
-            instrument.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c)
-                                        for d, o, c in HOURS]
-            db.session.add(instrument)
-            search_index.reindex(instrument)
-            added += 1
+        instrument = Instrument(organisation=organisation, **_fields(key, n, entry, lab, phone))
+        instrument.rates = [Rate(customer_class=c, hourly_fen=fen, valid_from=utc(2025, 1, 1))
+                            for c, fen in _rates(entry[6]).items()]
+        instrument.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c)
+                                    for d, o, c in hours]
+        db.session.add(instrument)
+        search_index.reindex(instrument)
+        added += 1
     return added
 
 

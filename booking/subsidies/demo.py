@@ -1,11 +1,12 @@
-"""Demo vouchers: the published policy of the year, an approved voucher for sme@demo.cn and
-its money cycle (runs after the bookings, usage and invoices are seeded).
+"""Demo vouchers: the published policy of the year, approved vouchers for two SMEs and their
+money cycle (runs after the bookings, usage and invoices are seeded).
 
-sme@demo.cn used an instrument of 大连理工大学 three times in the last weeks; each booking was
-invoiced with the voucher's share deducted and paid, so the shares are redeemed; the bureau
-built the quarter's reimbursement statement (with the provider reward) and paid it; one
-invoice was then partly refunded, which nets out of the next statement. Idempotent: a voucher
-that has redemptions is left alone.
+sme@demo.cn used an instrument of 大连理工大学, sme.xinghai@demo.cn one of 大连海事大学, three
+times each in the last weeks; each booking was invoiced with the voucher's share deducted and
+paid, so the shares are redeemed; the bureau built the quarter's reimbursement statements
+(with the provider reward) and paid them; one invoice of 大连理工大学 was then partly refunded,
+which nets out of its next statement. Idempotent: a voucher that has redemptions is left
+alone.
 """
 from datetime import datetime, time, timedelta
 
@@ -25,32 +26,42 @@ from booking.subsidies.models import Redemption, Voucher
 DEMO_VOUCHER_FEN = 5_000_000  # 50,000 CNY
 USES = 3
 USE_HOURS = 2
+# (SME user, a provider's finance or lab manager, the project applied for, partly refunded)
+CYCLES = (
+    ("sme@demo.cn", "finance.dlut@demo.cn", "新型复合材料微观结构表征（扫描电镜、XRD）", True),
+    ("sme.xinghai@demo.cn", "manager.dlmu@demo.cn", "精密零件形貌观察与物相分析", False),
+)
 
 
 def seed(scale: str) -> None:
-    users = {email: db.session.scalar(select(User).where(User.email == email))
-             for email in ("sme@demo.cn", "bureau@demo.cn", "finance.dlut@demo.cn")}
-    if None in users.values():
+    bureau = _user("bureau@demo.cn")
+    if bureau is None:
         return
-    sme, bureau, finance = users.values()
     policy = services.current_policy()
-    voucher = db.session.scalar(select(Voucher).where(
-        Voucher.enterprise_id == sme.organisation_id, Voucher.year == policy.year))
-    if voucher is None:
-        voucher = services.apply_for_voucher(
-            sme, amount_fen=DEMO_VOUCHER_FEN,
-            project="新型复合材料微观结构表征（扫描电镜、XRD）",
-            declared_class="sme_science_based", declaration={})
-        services.approve_voucher(voucher, bureau)
-    if voucher.state == "issued" and not db.session.scalar(
-            select(exists().where(Redemption.voucher_id == voucher.id))):
-        _money_cycle(sme, bureau, finance)
+    for sme_email, provider_email, project, refund in CYCLES:
+        sme, provider_staff = _user(sme_email), _user(provider_email)
+        if sme is None or provider_staff is None:
+            continue
+        voucher = db.session.scalar(select(Voucher).where(
+            Voucher.enterprise_id == sme.organisation_id, Voucher.year == policy.year))
+        if voucher is None:
+            voucher = services.apply_for_voucher(
+                sme, amount_fen=DEMO_VOUCHER_FEN, project=project,
+                declared_class="sme_science_based", declaration={})
+            services.approve_voucher(voucher, bureau)
+        if voucher.state == "issued" and not db.session.scalar(
+                select(exists().where(Redemption.voucher_id == voucher.id))):
+            _money_cycle(sme, bureau, provider_staff, refund)
 
 
-def _money_cycle(sme: User, bureau: User, finance: User) -> None:
+def _user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def _money_cycle(sme: User, bureau: User, provider_staff: User, refund: bool) -> None:
     instrument = db.session.scalar(select(Instrument).where(
-        Instrument.organisation_id == finance.organisation_id, Instrument.is_public.is_(True))
-        .order_by(Instrument.id).limit(1))
+        Instrument.organisation_id == provider_staff.organisation_id,
+        Instrument.is_public.is_(True)).order_by(Instrument.id).limit(1))
     if instrument is None:
         return
     invoices = []
@@ -58,14 +69,14 @@ def _money_cycle(sme: User, bureau: User, finance: User) -> None:
         booking = _used_booking(instrument, sme, start)
         invoice = invoice_booking(booking)
         if invoice is not None:
-            record_bank_transfer(invoice, finance, f"DEMO-VOUCHER-{invoice.number}")
+            record_bank_transfer(invoice, provider_staff, f"DEMO-VOUCHER-{invoice.number}")
             invoices.append(invoice)
     db.session.flush()
     for statement in reimbursements.reimburse(current_quarter(local_today()).label):
         reimbursements.mark_paid(statement, bureau)
-    if invoices:  # a quarter of one invoice paid back: the share shrinks in proportion
+    if refund and invoices:  # a quarter of one invoice paid back: the share shrinks in proportion
         credit_note(invoices[0], invoices[0].amount_due_fen // 4, "一个样品测试失败，退还部分费用",
-                    finance, settled=True)
+                    provider_staff, settled=True)
 
 
 def _free_slots(instrument: Instrument, count: int) -> list[datetime]:

@@ -3,12 +3,15 @@ pending quarter."""
 from datetime import date
 
 from freezegun import freeze_time
+from sqlalchemy import select
 
+from booking import area_modules
 from booking.bookings import demo as bookings_demo
 from booking.bookings.models import Rating
 from booking.core.db import utc
 from booking.extensions import db
 from booking.rankings import demo, services
+from booking.subsidies.models import Reimbursement
 
 
 @freeze_time("2026-11-23 05:00:00")
@@ -29,3 +32,27 @@ def test_seed_rates_bookings_and_ranks_two_quarters(make):
     demo.seed("small")
     assert db.session.query(Rating).count() == rated
     assert services.get_snapshot("2026Q3").id == q3.id
+
+
+@freeze_time("2026-11-23 05:00:00")
+def test_whole_demo_publishes_every_grade_and_a_reward_split(app):
+    """What bureau@demo.cn sees after `make run`: a dozen ranked providers in all four grades,
+    rewards that are the capped shares, and statements whose reward is 5 % of their amount."""
+    for module in area_modules("demo"):
+        module.seed("small")
+    published = services.get_snapshot("2026Q2")
+    assert published.is_published and len(published.rows) >= 12
+    grades = [row["grade"] for row in published.rows]
+    assert set(grades) == {"excellent", "good", "pass", "poor"}
+    assert grades == sorted(grades, key=["excellent", "good", "pass", "poor"].index)
+    # 12 units: floor(15 % x 12) = 1 excellent, floor(30 % x 12) = 3 good. Their pro-rata
+    # shares of the pool (weights 2 and 1 x score) all exceed the cap of 15 % = 150,000 CNY,
+    # so each gets the cap and the remaining 40 % stays in the pool.
+    assert grades.count("excellent") == 1 and grades.count("good") == 3
+    rewards = [row["reward_fen"] for row in published.rows]
+    cap = demo.DEMO_POOL_FEN * 15 // 100
+    assert rewards[:4] == [cap] * 4 and not any(rewards[4:])
+    assert sum(rewards) + published.reward_remainder_fen == demo.DEMO_POOL_FEN
+    statements = db.session.scalars(select(Reimbursement)).all()
+    assert len(statements) == 2
+    assert all(s.state == "paid" and s.reward_fen * 20 == s.amount_fen > 0 for s in statements)
