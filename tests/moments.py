@@ -24,3 +24,7 @@ MONDAY_11_MAY_9AM = datetime(2026, 5, 11, 1, tzinfo=UTC)  # Mon 11 May, 09:00: a
 # --- rankings (issue 7): the third quarter --------------------------------------------------------
 WEDNESDAY_15_JUL_9AM = datetime(2026, 7, 15, 1, tzinfo=UTC)  # Wed 15 Jul, 09:00: mid 2026Q3
 MONDAY_3_AUG_10AM = datetime(2026, 8, 3, 2, tzinfo=UTC)  # Mon 3 Aug, 10:00: a rated use in Q3
+
+# --- the daily life of bookings (issue 18): the kiosk on a Monday in March ----------------------
+MONDAY_2_MAR_3PM = datetime(2026, 3, 2, 7, tzinfo=UTC)  # Mon 2 Mar, 15:00: an afternoon slot
+MONDAY_2_MAR_7PM = datetime(2026, 3, 2, 11, tzinfo=UTC)  # Mon 2 Mar, 19:00: labs closed

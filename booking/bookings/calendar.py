@@ -186,6 +186,41 @@ def bookings_between(instrument: Instrument, start: datetime, end: datetime,
         Booking.overlapping(start, end)).order_by(Booking.start_at)))
 
 
+def slot_holder(instrument_id: int, start: datetime, end: datetime
+                ) -> tuple[str, datetime] | None:
+    """The state of the first occupying booking overlapping [start, end), and when it was
+    made; None when the slot is free."""
+    row = db.session.execute(select(Booking.state, Booking.created_at).where(
+        Booking.instrument_id == instrument_id, Booking.state.in_(rules.OCCUPYING_STATES),
+        Booking.overlapping(start, end)).order_by(Booking.start_at).limit(1)).first()
+    return tuple(row) if row else None
+
+
+def own_overlaps(user: User, instrument_id: int, start: datetime, end: datetime
+                 ) -> list[tuple[str, datetime, datetime]]:
+    """The user's occupying bookings of other instruments overlapping [start, end)."""
+    return [tuple(row) for row in db.session.execute(
+        select(Instrument.name_zh, Booking.start_at, Booking.end_at)
+        .join(Instrument, Instrument.id == Booking.instrument_id)
+        .where(Booking.user_id == user.id, Booking.instrument_id != instrument_id,
+               Booking.state.in_(rules.OCCUPYING_STATES), Booking.overlapping(start, end))
+        .order_by(Booking.start_at).limit(5))]
+
+
+def form_checks(instrument: Instrument, user: User, *, start: datetime, end: datetime,
+                mode: str, samples: int) -> tuple[list[rules.Problem], list[rules.Problem]]:
+    """What the booking form says before it is sent: the rules the slot breaks and whether it
+    is taken (problems), and the user's own bookings elsewhere at that time (warnings)."""
+    problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
+                                samples=samples)
+    holder = slot_holder(instrument.id, start, end)
+    if holder is not None:
+        problems.append(rules.clash_problem(holder, now_utc(), instrument.timezone))
+    warnings = rules.own_overlap_warnings(own_overlaps(user, instrument.id, start, end),
+                                          instrument.timezone)
+    return problems, warnings
+
+
 # --- availability and the calendar ----------------------------------------------------------
 def availability(instrument: Instrument, start: datetime, end: datetime
                  ) -> list[rules.Interval]:

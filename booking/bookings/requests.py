@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
 from booking.bookings import notifications, rules
-from booking.bookings.calendar import booking_problems, policy_for
+from booking.bookings.calendar import booking_problems, policy_for, slot_holder
 from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc
@@ -28,10 +28,6 @@ class BookingClash(BookingRefused):
 
     conflicts = frozenset({"booking_clash"})
 
-    def __init__(self):
-        super().__init__(Problem("booking_clash", _l(
-            "Someone else has just booked (part of) this time. Pick another free slot.")))
-
 
 class ReasonRequired(Refused):
     """Rejecting a request needs a reason for the requester."""
@@ -46,7 +42,7 @@ def _is_overlap(error: IntegrityError) -> bool:
     return getattr(error.orig, "sqlstate", None) == "23P01" or "booking_overlap" in str(error.orig)
 
 
-def _insert(values: dict) -> Booking:
+def _insert(values: dict, timezone: str) -> Booking:
     """Write the booking, the transaction's first write; the database's no-overlap guard may
     refuse it, and the transaction is then rolled back (no savepoint: two round trips less).
     One INSERT ... RETURNING loads the new row: no unit-of-work flush around it."""
@@ -55,7 +51,8 @@ def _insert(values: dict) -> Booking:
     except IntegrityError as error:
         db.session.rollback()
         if _is_overlap(error):
-            raise BookingClash() from error
+            holder = slot_holder(values["instrument_id"], values["start_at"], values["end_at"])
+            raise BookingClash(rules.clash_problem(holder, now_utc(), timezone)) from error
         raise
 
 
@@ -80,7 +77,7 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
         instrument_id=instrument.id, user_id=user.id, organisation_id=user.organisation_id,
         start_at=start, end_at=end, mode=mode, purpose=purpose, sample_count=samples,
         state="approved" if automatic else "pending", created_at=now, updated_at=now,
-        decided_at=now if automatic else None))
+        decided_at=now if automatic else None), instrument.timezone)
     audit.record("booking.approved" if automatic else "booking.requested", actor=user,
                  obj=booking, start=start.isoformat(), end=end.isoformat(), mode=mode,
                  samples=samples)

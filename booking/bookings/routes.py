@@ -104,10 +104,11 @@ def quote_json(instrument_id):
         args = schemas.load_quote_query(request.args, instrument.timezone)
     except ma.ValidationError as error:
         return jsonify({"error": _quote_query_error(error)}), 400
-    problems = calendar.booking_problems(instrument, current_user, start=args["start"],
-                                         end=args["end"], mode=args["mode"],
-                                         samples=args["samples"])
-    body = {"problems": schemas.problems_body(problems)}
+    problems, warnings = calendar.form_checks(instrument, current_user, start=args["start"],
+                                              end=args["end"], mode=args["mode"],
+                                              samples=args["samples"])
+    body = {"problems": schemas.problems_body(problems),
+            "warnings": schemas.problems_body(warnings)}
     try:
         quote = quote_booking(instrument, current_user, args["start"], args["end"],
                               args["mode"], args["samples"])

@@ -340,8 +340,9 @@ def _time_problems(policy: Policy, start: datetime, end: datetime, now: datetime
     return problems
 
 
-def _calendar_problems(calendar: OpeningCalendar, start: datetime, end: datetime
-                       ) -> list[Problem]:
+def calendar_problems(calendar: OpeningCalendar, start: datetime, end: datetime
+                      ) -> list[Problem]:
+    """Closed hours and blackouts in [start, end)."""
     if start >= end:
         return []
     problems = []
@@ -361,7 +362,38 @@ def check_booking(policy: Policy, calendar: OpeningCalendar, booker: Booker, *,
     as too long by less than a week: an end in year 9999 must not cost a worker a minute."""
     walkable = end - start <= LONGEST_BOOKING
     return (_booker_problems(policy, booker, mode) + _time_problems(policy, start, end, now)
-            + (_calendar_problems(calendar, start, end) if walkable else []))
+            + (calendar_problems(calendar, start, end) if walkable else []))
+
+
+# --- what holds a slot, and one's own bookings elsewhere ------------------------------------------
+HOLDING = {"pending": _l("pending approval"), "approved": _l("approved"), "in_use": _l("in use")}
+JUST_NOW = timedelta(minutes=5)
+
+
+def _local_text(moment: datetime, timezone: str) -> str:
+    return to_local(moment, timezone).strftime("%Y-%m-%d %H:%M")
+
+
+def clash_problem(holder: tuple[str, datetime] | None, now: datetime, timezone: str) -> Problem:
+    """Why a slot is taken, without saying by whom: the holding booking's state and since when
+    it holds the slot. `holder` is None when it was freed again before we could look."""
+    if holder is None or now - holder[1] < JUST_NOW:
+        return Problem("booking_clash", _l(
+            "Someone else has just booked (part of) this time. Pick another free slot."))
+    state, since = holder
+    return Problem("booking_clash", _l(
+        "This time is already held by a booking (%(state)s) since %(since)s. Pick another "
+        "free slot."), {"state": HOLDING.get(state, state), "since": _local_text(since, timezone)})
+
+
+def own_overlap_warnings(own: list[tuple[str, datetime, datetime]], timezone: str
+                         ) -> list[Problem]:
+    """The booker's bookings of other instruments at the same time: allowed, but worth a word
+    (two instruments in two cities at once is usually a mistake)."""
+    return [Problem("own_overlap", _l(
+        "You also have a booking of %(instrument)s from %(start)s to %(end)s."),
+        {"instrument": name, "start": _local_text(start, timezone),
+         "end": _local_text(end, timezone)}) for name, start, end in own]
 
 
 # --- cancellation and expiry -------------------------------------------------------------------

@@ -87,6 +87,8 @@ class InstrumentForm(FlaskForm):
     cancel_deadline_hours = _minutes(_l("Free cancellation until (hours before)"), 24, 0, 720)
     requires_approval = BooleanField(_l("Bookings need approval"), default=True)
     approval_timeout_hours = _minutes(_l("Undecided requests expire after (hours)"), 48, 1, 720)
+    check_in_early_minutes = _minutes(_l("Check-in opens before the booked start (minutes)"),
+                                      15, 0, 240)
     no_show_fraction = DecimalField(_l("No-show charge (fraction of the fee)"), places=3,
                                     default=Decimal("0.5"), validators=_FRACTION)
     late_cancel_fraction = DecimalField(_l("Late-cancellation charge (fraction of the fee)"),
@@ -105,7 +107,7 @@ class InstrumentForm(FlaskForm):
              "capabilities", "allows_self_operated", "allows_staff_operated", "status",
              "is_public", "timezone", "slot_minutes", "min_minutes", "max_minutes",
              "lead_minutes", "max_days_ahead", "cancel_deadline_hours", "requires_approval",
-             "approval_timeout_hours", "no_show_fraction", "late_cancel_fraction",
+             "approval_timeout_hours", "check_in_early_minutes", "no_show_fraction", "late_cancel_fraction",
              "requires_qualification", "qualification_lapse_days")
 
     def load(self, instrument) -> None:

@@ -83,6 +83,7 @@ class Instrument(TimestampMixin, db.Model):
     cancel_deadline_hours: Mapped[int] = mapped_column(default=24)
     requires_approval: Mapped[bool] = mapped_column(Boolean, default=True)
     approval_timeout_hours: Mapped[int] = mapped_column(default=48)
+    check_in_early_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
     no_show_fraction: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.5"))
     late_cancel_fraction: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.5"))
     requires_qualification: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -80,6 +80,7 @@ class InstrumentDetailSchema(InstrumentSchema):
         "max_days_ahead": i.max_days_ahead, "cancel_deadline_hours": i.cancel_deadline_hours,
         "requires_approval": i.requires_approval,
         "approval_timeout_hours": i.approval_timeout_hours,
+        "check_in_early_minutes": i.check_in_early_minutes,
         "no_show_fraction": str(i.no_show_fraction),
         "late_cancel_fraction": str(i.late_cancel_fraction),
         "requires_qualification": i.requires_qualification,

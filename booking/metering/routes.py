@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from booking.accounts import attempts
 from booking.accounts.services import authenticate, get_user_by_email
 from booking.bookings.models import Booking
-from booking.core.clock import from_local
+from booking.core.clock import from_local, to_local
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm
@@ -26,8 +26,14 @@ def _kiosk_message(action: str, session: UsageSession) -> str:
     if action == "checked_out":
         return _("Checked out after %(minutes)s minutes. Thank you.", minutes=session.minutes)
     if action == "walk_up":
-        return _("Walk-up session started.")
-    return _("Checked in. Enjoy the instrument.")
+        return _("No booking of yours is due now, so a walk-up session has started: the "
+                 "instrument is open and free for the minutes you gave. Check out when you "
+                 "finish.")
+    booking = session.booking
+    timezone = booking.instrument.timezone
+    return _("Checked in to your booking %(start)s–%(end)s. Enjoy the instrument.",
+             start=to_local(booking.start_at, timezone).strftime("%H:%M"),
+             end=to_local(booking.end_at, timezone).strftime("%H:%M"))
 
 
 # --- kiosk -------------------------------------------------------------------------------------

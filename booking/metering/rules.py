@@ -6,6 +6,7 @@ the ones no later row corrects (and that are not a "void" correction).
 """
 from datetime import datetime, timedelta
 
+from booking.core.clock import to_local
 from booking.core.problems import Problem, _l
 
 SOURCES = ("kiosk", "manager", "api")
@@ -26,6 +27,24 @@ def interval_problems(start: datetime, end: datetime | None, now: datetime) -> l
     if start > now or (end is not None and end > now):
         problems.append(Problem("in_future", _l("A session cannot be recorded in the future.")))
     return problems
+
+
+def check_in_problems(start: datetime, end: datetime, early_minutes: int, now: datetime,
+                      timezone: str) -> list[Problem]:
+    """A booking can be checked in from `early_minutes` before its start until its end: a
+    booking later in the day is not due now, whatever else is free."""
+    if now >= end:
+        return [Problem("booking_over", _l("This booking has already ended."))]
+    if now < start - timedelta(minutes=early_minutes):
+        return [Problem("too_early", _l(
+            "Your booking starts at %(start)s; check-in opens %(minutes)d minutes before."),
+            {"start": to_local(start, timezone).strftime("%Y-%m-%d %H:%M"),
+             "minutes": early_minutes})]
+    return []
+
+
+def is_due(start: datetime, end: datetime, early_minutes: int, now: datetime) -> bool:
+    return start - timedelta(minutes=early_minutes) <= now < end
 
 
 def clash_problems(start: datetime, end: datetime | None,

@@ -7,6 +7,8 @@ from blinker import Namespace
 from sqlalchemy import exists, or_, select
 
 from booking.accounts.models import User, hash_token
+from booking.bookings import rules as booking_rules
+from booking.bookings.calendar import opening_calendar
 from booking.bookings.models import Booking
 from booking.bookings.qualifications import note_qualification_used
 from booking.bookings.requests import move_booking
@@ -99,13 +101,18 @@ def _note_use(instrument_id: int, user_id: int, booking: Booking | None, at: dat
 
 
 def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
-    """Start the session of an approved booking (early starts allowed when the instrument is
-    free until the booked start) and move the booking to in_use."""
+    """Start the session of an approved booking that is due (from the instrument's check-in
+    window before the start, when the instrument is free until then) and move the booking to
+    in_use."""
     now = now_utc()
     if booking.state != "approved":
         _refuse("not_approved", _l("Only an approved booking can be checked in."))
-    if now >= booking.end_at:
-        _refuse("booking_over", _l("This booking has already ended."))
+    instrument = booking.instrument
+    problems = rules.check_in_problems(booking.start_at, booking.end_at,
+                                       instrument.check_in_early_minutes, now,
+                                       instrument.timezone)
+    if problems:
+        raise MeteringRefused(problems)
     _check_free(booking.instrument_id, now, booking.end_at, booking.id)
     session = UsageSession(instrument_id=booking.instrument_id, booking=booking,
                            user_id=booking.user_id, started_at=now, source=source,
@@ -120,13 +127,18 @@ def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
 
 def walk_up(instrument: Instrument, user: User, *, minutes: int, actor: User,
             source: str) -> UsageSession:
-    """Use without a booking: internal users only, and only while nobody has booked the time."""
+    """Use without a booking: internal users only, while the instrument is open and nobody
+    has booked the time."""
     now = now_utc()
     if user.organisation_id != instrument.organisation_id:
         _refuse("walk_up_external", _l("Walk-up use without a booking is for internal users only."))
     if instrument.status != "active":
         _refuse("instrument_inactive", _l("The instrument is not in service."))
-    _check_free(instrument.id, now, now + timedelta(minutes=max(minutes, 1)), None)
+    end = now + timedelta(minutes=max(minutes, 1))
+    problems = booking_rules.calendar_problems(opening_calendar(instrument, now, end), now, end)
+    if problems:
+        raise MeteringRefused(problems)
+    _check_free(instrument.id, now, end, None)
     session = UsageSession(instrument_id=instrument.id, user_id=user.id, started_at=now,
                            source=source, recorded_by_id=actor.id)
     db.session.add(session)
@@ -281,12 +293,18 @@ def kiosk_action(instrument: Instrument, user: User, walk_up_minutes: int | None
     if running is not None and running.user_id == user.id:
         return "checked_out", check_out(running, actor=user)
     now = now_utc()
-    due = [b for b in upcoming_bookings(instrument, user, now)
-           if b.state == "approved" and b.end_at > now]
+    today = [b for b in upcoming_bookings(instrument, user, now) if b.state == "approved"]
+    due = [b for b in today if rules.is_due(b.start_at, b.end_at,
+                                            instrument.check_in_early_minutes, now)]
     if due:
         return "checked_in", check_in(due[0], actor=user, source="kiosk")
     if walk_up_minutes:
         return "walk_up", walk_up(instrument, user, minutes=walk_up_minutes, actor=user,
                                   source="kiosk")
+    later = [b for b in today if b.start_at > now]
+    if later:  # not yet due: say when it will be
+        raise MeteringRefused(rules.check_in_problems(
+            later[0].start_at, later[0].end_at, instrument.check_in_early_minutes, now,
+            instrument.timezone))
     _refuse("no_booking", _l("You have no booking of this instrument now. Internal users may "
                           "start a walk-up session by giving its planned length."))

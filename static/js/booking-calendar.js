@@ -122,13 +122,17 @@
       document.querySelectorAll(".quote-voucher").forEach((el) => el.classList.toggle("d-none", !q.voucher_fen));
     }
     const problems = (q.problems || []).map((p) => p.message).concat(q.error ? [q.error] : []);
-    const list = document.getElementById("quote-problems");
-    list.replaceChildren(...problems.map((text) => {
+    fillList("quote-problems", problems);
+    fillList("quote-warnings", (q.warnings || []).map((w) => w.message));
+  }
+
+  function fillList(id, texts) {
+    document.getElementById(id).replaceChildren(...texts.map((text) => {
       const li = document.createElement("li");
       li.textContent = text;
       return li;
     }));
-    show("quote-problems", problems.length > 0);
+    show(id, texts.length > 0);
   }
 
   fields.forEach((f) => f.addEventListener("change", updateQuote));

@@ -137,6 +137,7 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
 
     old_bookings = as_of_0007(Booking.__table__, "sample_count")
     old_organisations = as_of_0007(Organisation.__table__, "legal_person")
+    old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes")
     at = utc(2026, 3, 2, 1)
     with other.app_context():
         upgrade(revision="0007_booking_span")
@@ -148,7 +149,7 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
                       city="大连", region_code="2102", credit_code="91210200MA0000001X")
             user = add(User.__table__, email="u@example.cn", password_hash="x", name="U",
                        organisation_id=org)
-            instrument = add(Instrument.__table__, organisation_id=org, name_zh="仪器", lab="L",
+            instrument = add(old_instruments, organisation_id=org, name_zh="仪器", lab="L",
                              name_en="I", model="M", manufacturer="H", category="analytical",
                              original_value_fen=1, location="101", info_updated_at=at)
             bookings = [add(old_bookings, instrument_id=instrument, user_id=user,

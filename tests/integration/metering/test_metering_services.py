@@ -8,7 +8,7 @@ from sqlalchemy import select
 from booking.extensions import db
 from booking.metering import services
 from booking.metering.models import UsageSession
-from tests.moments import MONDAY_2_MAR_9AM
+from tests.moments import MONDAY_2_MAR_3PM, MONDAY_2_MAR_7PM, MONDAY_2_MAR_9AM
 
 
 @pytest.fixture
@@ -175,3 +175,43 @@ def test_a_recorded_session_names_the_bookings_own_user(lab, make):
     assert [p.code for p in refused.value.problems] == ["wrong_user"]
     assert booking.state == "approved"
     assert db.session.scalar(select(UsageSession.id)) is None
+
+
+# --- the kiosk's rules (issue 18) ----------------------------------------------------------------
+def test_a_later_booking_is_not_due_and_does_not_block_a_walk_up(lab, make):
+    """The reported case: an approved booking at 15:00 and someone else's at 11:00. At 09:00
+    the kiosk says when check-in opens (not "another booking starts before you end"), and
+    a 30-minute walk-up starts, the instrument being open and free."""
+    afternoon = make.placed_booking(lab["instrument"], lab["internal"], MONDAY_2_MAR_3PM)
+    make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM + timedelta(hours=2))
+    with freeze_time(MONDAY_2_MAR_9AM):
+        with pytest.raises(services.MeteringRefused) as refused:
+            services.kiosk_action(lab["instrument"], lab["internal"], None)
+        action, session = services.kiosk_action(lab["instrument"], lab["internal"], 30)
+    [problem] = refused.value.problems
+    assert problem.code == "too_early" and problem.params["start"] == "2026-03-02 15:00"
+    assert action == "walk_up" and session.booking_id is None
+    assert afternoon.state == "approved"
+
+
+def test_check_in_opens_at_the_instruments_window(lab, make):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM - timedelta(minutes=20)):
+        with pytest.raises(services.MeteringRefused) as refused:
+            services.check_in(booking, actor=lab["external"], source="api")
+        assert refused.value.problems[0].code == "too_early"
+        lab["instrument"].check_in_early_minutes = 30  # the lab widens its window
+        services.check_in(booking, actor=lab["external"], source="api")
+    assert booking.state == "in_use"
+
+
+def test_walk_up_only_while_the_instrument_is_open(lab):
+    with freeze_time(MONDAY_2_MAR_7PM), pytest.raises(services.MeteringRefused) as refused:
+        services.kiosk_action(lab["instrument"], lab["internal"], 30)
+    assert [p.code for p in refused.value.problems] == ["outside_opening_hours"]
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=8, minutes=45)):  # 17:45, closes 18:00
+        with pytest.raises(services.MeteringRefused):
+            services.walk_up(lab["instrument"], lab["internal"], minutes=30,
+                             actor=lab["internal"], source="kiosk")
+        assert services.walk_up(lab["instrument"], lab["internal"], minutes=15,
+                                actor=lab["internal"], source="kiosk").is_running

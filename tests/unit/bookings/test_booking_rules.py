@@ -252,3 +252,25 @@ def test_an_overlong_request_is_refused_without_walking_its_days(monkeypatch):
                                    Booker(), start=start, end=start + timedelta(days=700_000),
                                    mode="self_operated", now=start - timedelta(days=1))
     assert {p.code for p in problems} >= {"max_length", "max_days_ahead"}
+
+
+# --- what holds a taken slot, and one's own bookings elsewhere (issue 18) ------------------------
+@pytest.mark.parametrize("holder", [None, ("approved", NOW - timedelta(minutes=2))])
+def test_a_slot_taken_a_moment_ago_is_just_booked(holder):
+    problem = rules.clash_problem(holder, NOW, "Asia/Shanghai")
+    assert problem.code == "booking_clash" and "just booked" in problem.message
+
+
+def test_a_slot_held_for_weeks_says_by_what_and_since_when_not_by_whom():
+    # held by an approved booking made on Fri 6 Nov 14:30 in Shanghai (06:30 UTC)
+    problem = rules.clash_problem(("approved", utc(2026, 11, 6, 6, 30)), NOW, "Asia/Shanghai")
+    assert problem.message == ("This time is already held by a booking (approved) since "
+                               "2026-11-06 14:30. Pick another free slot.")
+
+
+def test_own_bookings_elsewhere_are_warnings_in_local_time():
+    [warning] = rules.own_overlap_warnings(
+        [("扫描电镜", utc(2026, 11, 24, 2), utc(2026, 11, 24, 3))], "Asia/Shanghai")
+    assert warning.code == "own_overlap"
+    assert warning.message == "You also have a booking of 扫描电镜 from 2026-11-24 10:00 to " \
+                              "2026-11-24 11:00."

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -44,3 +44,27 @@ def test_overrun_only_into_a_following_booking():
     assert not rules.overran(T, T + H, [T + H])     # next starts exactly when we end
     assert not rules.overran(T, T - H / 2, [T])     # ended early
     assert not rules.overran(None, T + H, [T])      # walk-up: no booking to run over
+
+
+# --- the check-in window (issue 18) ------------------------------------------------------------
+# A booking 09:00-10:00 (Shanghai) on an instrument whose check-in opens 15 minutes early.
+START = datetime(2026, 3, 2, 1, tzinfo=UTC)
+END = START + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("now,code", [
+    (START - timedelta(minutes=15, seconds=1), "too_early"),  # 08:44:59
+    (START - timedelta(minutes=15), None),  # 08:45: the window opens
+    (END - timedelta(seconds=1), None),  # 09:59:59: still due
+    (END, "booking_over"),  # 10:00
+])
+def test_a_booking_is_due_from_its_check_in_window_until_its_end(now, code):
+    problems = rules.check_in_problems(START, END, 15, now, "Asia/Shanghai")
+    assert [p.code for p in problems] == ([code] if code else [])
+    assert rules.is_due(START, END, 15, now) == (code is None)
+
+
+def test_too_early_names_the_local_start_and_the_window():
+    [problem] = rules.check_in_problems(START, END, 15, START - timedelta(hours=6),
+                                        "Asia/Shanghai")
+    assert problem.params == {"start": "2026-03-02 09:00", "minutes": 15}

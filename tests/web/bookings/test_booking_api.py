@@ -1,12 +1,12 @@
 """The booking endpoints of DESIGN.md §5: shapes, status codes, permissions."""
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
 
 from booking.bookings.models import Booking
 from booking.extensions import db
-from tests.moments import MONDAY_23_NOV_8AM
+from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
 
 
 @pytest.fixture(autouse=True)
@@ -99,6 +99,7 @@ def test_clash_is_409_and_rules_are_422(client, make, api_token, lab):
     clash = create(client, headers, instrument, start="2026-11-24T10:30:00+08:00",
                    end="2026-11-24T11:30:00+08:00")
     assert clash.status_code == 409 and clash.get_json()["error"]["code"] == "booking_clash"
+    assert "just booked" in clash.get_json()["error"]["message"]  # the slot was taken seconds ago
     broken = create(client, headers, instrument, start="2026-11-28T10:10:00+08:00",
                     end="2026-11-28T10:20:00+08:00", mode="staff_operated", samples=2)
     error = broken.get_json()["error"]
@@ -238,3 +239,18 @@ def test_quote_refuses_a_mode_the_instrument_does_not_offer(client, make, api_to
     assert refused.get_json()["error"]["code"] == "mode_not_offered"
     priced = client.get(url + "&mode=staff_operated&samples=1", headers=headers)
     assert priced.status_code == 200 and priced.get_json()["fee_fen"] > 0
+
+
+def test_a_clash_with_an_older_booking_says_what_holds_the_slot(client, make, api_token, lab):
+    """Held for three days by a request still waiting for approval: the answer says so (and
+    since when), never who holds it."""
+    instrument, _ = lab
+    holder = make.user(name="赵某某")
+    make.placed_booking(instrument, holder, TUESDAY_24_NOV_10AM, state="pending",
+                        created_at=MONDAY_23_NOV_8AM - timedelta(days=3))
+    clash = create(client, api_token(make.user()), instrument)
+    error = clash.get_json()["error"]
+    assert clash.status_code == 409 and error["code"] == "booking_clash"
+    assert error["message"] == ("This time is already held by a booking (pending approval) "
+                                "since 2026-11-20 08:00. Pick another free slot.")
+    assert holder.name not in str(clash.get_json())

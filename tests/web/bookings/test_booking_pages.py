@@ -402,3 +402,25 @@ def test_cancelling_twice_and_deciding_twice_leave_the_booking_as_it_was(client,
     assert decided.status_code == 200 and "该申请已处理" in decided.get_data(as_text=True)
     db.session.refresh(booking)
     assert (booking.state, booking.sequence) == ("cancelled", 1)
+
+
+def test_quote_json_tells_what_holds_a_taken_slot_and_warns_of_own_bookings(client, make,
+                                                                              login, lab):
+    """Before submitting: a slot held for a week says so (state and since when, never who);
+    the viewer's booking of another instrument at the same time is a warning, not a refusal."""
+    instrument, _ = lab
+    me = make.user()
+    make.placed_booking(instrument, make.user(), TUESDAY_24_NOV_10AM,
+                        created_at=MONDAY_23_NOV_8AM - timedelta(days=7))
+    elsewhere = make.instrument(name_zh="拉曼光谱仪")
+    make.booking(elsewhere, me, TUESDAY_24_NOV_10AM + timedelta(hours=3))
+    login(me)
+    url = f"/instruments/{instrument.id}/quote.json?mode=self_operated"
+    taken = client.get(url + "&start=2026-11-24T10:00&end=2026-11-24T11:00").get_json()
+    [problem] = taken["problems"]
+    assert problem["code"] == "booking_clash" and "2026-11-16 08:00" in problem["message"]
+    assert taken["warnings"] == []
+    free = client.get(url + "&start=2026-11-24T12:30&end=2026-11-24T14:00").get_json()
+    assert free["problems"] == []
+    assert [w["code"] for w in free["warnings"]] == ["own_overlap"]
+    assert "拉曼光谱仪" in free["warnings"][0]["message"]

@@ -24,6 +24,7 @@ FORM = {
     "timezone": "Asia/Shanghai", "slot_minutes": "30", "min_minutes": "30",
     "max_minutes": "480", "lead_minutes": "60", "max_days_ahead": "60",
     "cancel_deadline_hours": "24", "requires_approval": "y", "approval_timeout_hours": "48",
+    "check_in_early_minutes": "20",
     "no_show_fraction": "0.5", "late_cancel_fraction": "0.25", "per_sample_fee": "0",
 }
 
@@ -45,6 +46,7 @@ def test_manager_publishes_an_instrument(client, login, manager):
     instrument = db.session.scalar(select(Instrument).where(Instrument.name_zh == FORM["name_zh"]))
     assert instrument.original_value_fen == 320_000_000
     assert str(instrument.late_cancel_fraction) == "0.250"
+    assert instrument.check_in_early_minutes == 20
     assert db.session.scalar(select(AuditEvent).where(
         AuditEvent.action == "instrument.created", AuditEvent.object_id == instrument.id))
     page = client.get("/?q=电镜").get_data(as_text=True)

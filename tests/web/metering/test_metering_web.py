@@ -155,3 +155,17 @@ def test_api_record_usage(client, api_token, lab, make):
         naive = client.post("/api/v1/usage", headers=headers,
                             json={**body, "start": "2026-03-02T09:00:00"})
         assert naive.status_code == 422
+
+
+def test_kiosk_says_which_rule_applied(client, lab, make):
+    make.placed_booking(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    client.post("/kiosk/pair", data={"token": lab["token"]})
+    with freeze_time(MONDAY_2_MAR_9AM - timedelta(hours=1)):  # 08:00: not due yet
+        page = _kiosk(client, lab["internal"]).get_data(as_text=True)
+        assert "2026-03-02 09:00" in page and "15" in page  # when, and the window
+        page = _kiosk(client, lab["internal"], walk_up_minutes=30).get_data(as_text=True)
+        assert "已按临时使用开始计时" in page  # a walk-up, and why
+        _kiosk(client, lab["internal"])  # check out of the walk-up
+    with freeze_time(MONDAY_2_MAR_9AM - timedelta(minutes=5)):
+        page = _kiosk(client, lab["internal"]).get_data(as_text=True)
+    assert "09:00–10:00" in page
