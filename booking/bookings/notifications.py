@@ -53,6 +53,27 @@ def notify_booking_cancelled(booking: Booking) -> None:
           **_about(booking, booker))))
 
 
+def notify_cancelled_by_blackout(booking: Booking, free_times) -> None:
+    """The lab closed the instrument over the booking: why, that nothing is charged, and the
+    next free times of the same length."""
+    booker = booking.user
+
+    def compose():
+        times = "; ".join(_local_range(start, end, booker.timezone) for start, end in free_times)
+        return (_("Booking cancelled: instrument unavailable"),
+                _("Your booking of %(instrument)s on %(when)s was cancelled because the "
+                  "instrument is unavailable: %(reason)s. Nothing is charged.",
+                  **_about(booking, booker))
+                + "\n\n" + (_("Free times you could book instead: %(times)s.", times=times)
+                             if times else _("There is no free time in the next two weeks.")))
+
+    notify(booker, "booking.cancelled", compose)
+
+
+def _local_range(start, end, timezone: str) -> str:
+    return f"{to_local(start, timezone):%Y-%m-%d %H:%M}–{to_local(end, timezone):%H:%M}"
+
+
 def notify_booking_expired(booking: Booking) -> None:
     booker = booking.user
     notify(booker, "booking.expired", lambda: (

@@ -254,6 +254,12 @@ def availability(policy: Policy, calendar: OpeningCalendar, busy, start: datetim
     return [(s, e) for s, e in fitted if e - s >= minimum]
 
 
+def first_fits(free: list[Interval], length: timedelta, count: int) -> list[Interval]:
+    """The first `count` free intervals that hold `length`, each cut to that length: times to
+    suggest to someone whose booking was cancelled or who waits for a slot."""
+    return [(start, start + length) for start, end in free if end - start >= length][:count]
+
+
 # --- booking checks ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Booker:

@@ -10,6 +10,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     DecimalField,
+    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -211,6 +212,7 @@ class BlackoutForm(FlaskForm):
     end = DateTimeLocalField(_l("Until (instrument local time)"), format="%Y-%m-%dT%H:%M",
                              validators=[DataRequired(), InServiceWindow()])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+    confirmed = HiddenField()  # "1": the lab has seen the bookings it cancels
     submit = SubmitField(_l("Add blackout"))
 
     def utc_range(self, tz_name: str) -> tuple[datetime, datetime]:

@@ -12,10 +12,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from booking.accounts.models import Organisation
+from booking.bookings import blackouts
 from booking.core import tables
 from booking.core.clock import local_midnight, local_today, now_utc
 from booking.core.money import yuan_to_fen
@@ -176,7 +178,7 @@ def edit(instrument_id):
     return render_template("instruments/edit.html", form=form, instrument=instrument)
 
 
-def _render_setup(instrument: Instrument, **forms):
+def _render_setup(instrument: Instrument, hit=(), **forms):
     hours = HoursForm(prefix="hours")
     if "hours" not in forms:
         hours.load(instrument.opening_hours)
@@ -184,7 +186,7 @@ def _render_setup(instrument: Instrument, **forms):
                 "exception": ExceptionForm(prefix="exception"),
                 "blackout": BlackoutForm(prefix="blackout"), "photo": PhotoForm(prefix="photo")}
     return render_template("instruments/setup.html", instrument=instrument, now=now_utc(),
-                           forms={**defaults, **forms})
+                           forms={**defaults, **forms}, hit=hit)
 
 
 @bp.route("/lab/instruments/<int:instrument_id>")
@@ -279,9 +281,16 @@ def add_blackout(instrument_id):
     if not form.validate_on_submit():
         return _render_setup(instrument, blackout=form), 422
     start_at, end_at = form.utc_range(instrument.timezone)
-    services.add_blackout(instrument, start_at=start_at, end_at=end_at,
-                          reason=form.reason.data.strip(), actor=current_user)
-    return _done(instrument, _("Blackout added."))
+    hit = blackouts.hit_by(instrument, start_at, end_at)
+    if hit and form.confirmed.data != "1":  # show the lab what it would cancel, first
+        return _render_setup(instrument, hit=hit, blackout=form)
+    blackout = services.add_blackout(instrument, start_at=start_at, end_at=end_at,
+                                     reason=form.reason.data.strip(), actor=current_user)
+    cancelled = blackouts.cancel_for_blackout(instrument, blackout, current_user)
+    return _done(instrument, ngettext(
+        "Blackout added. %(num)d booking was cancelled and its booker told.",
+        "Blackout added. %(num)d bookings were cancelled and their bookers told.",
+        len(cancelled)) if cancelled else _("Blackout added."))
 
 
 @bp.route("/lab/instruments/<int:instrument_id>/blackouts/<int:blackout_id>/delete",

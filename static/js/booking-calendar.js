@@ -26,15 +26,27 @@
       .catch(failure);
   }
 
-  // The JSON is language-neutral; titles come from the page. Free time is a background
-  // colour in the grids but needs to be a tappable row in the list view (phones).
+  // The JSON is language-neutral; titles come from the page. Free time and blackouts are
+  // background colours in the grids but must be rows in the list view (phones): a row to tap,
+  // and a row that says the instrument is unavailable.
   function labelled(ev) {
     const kind = ev.extendedProps.kind;
     if (kind === "own") return { ...ev, title: labels.states[ev.extendedProps.state] };
-    if (kind === "free" && calendar && calendar.view.type.startsWith("list")) {
-      return { ...ev, display: "auto", title: labels.free };
+    if ((kind === "free" || kind === "blackout") && calendar && calendar.view.type.startsWith("list")) {
+      return { ...ev, display: "auto", title: labels[kind] };
     }
     return kind === "free" ? ev : { ...ev, title: labels[kind] };
+  }
+
+  // "Now" on the instrument's wall clock, whatever the browser's timezone: today's column,
+  // the now-line and the day boundaries follow the instrument, like every time on the page.
+  const clock = new Intl.DateTimeFormat("en-CA", {
+    timeZone: el.dataset.timezone, hourCycle: "h23", year: "numeric", month: "2-digit",
+    day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  function wallNow() {
+    const p = Object.fromEntries(clock.formatToParts(new Date()).map((part) => [part.type, part.value]));
+    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`;
   }
 
   function fill(start, end) {
@@ -57,6 +69,7 @@
     firstDay: 1,
     allDaySlot: false,
     nowIndicator: true,
+    now: wallNow,
     height: phone ? "auto" : 680,
     scrollTime: "08:00:00",
     slotDuration: { minutes: slot },

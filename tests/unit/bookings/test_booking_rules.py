@@ -274,3 +274,13 @@ def test_own_bookings_elsewhere_are_warnings_in_local_time():
     assert warning.code == "own_overlap"
     assert warning.message == "You also have a booking of 扫描电镜 from 2026-11-24 10:00 to " \
                               "2026-11-24 11:00."
+
+
+def test_first_fits_cuts_the_first_long_enough_free_times():
+    hour = timedelta(hours=1)
+    free = [(NOW, NOW + hour / 2), (NOW + 2 * hour, NOW + 5 * hour), (NOW + 6 * hour, NOW + 7 * hour),
+            (NOW + 8 * hour, NOW + 10 * hour)]
+    # the half hour is too short; each other interval gives one time of the asked length
+    assert rules.first_fits(free, hour, 2) == [(NOW + 2 * hour, NOW + 3 * hour),
+                                               (NOW + 6 * hour, NOW + 7 * hour)]
+    assert rules.first_fits(free, 4 * hour, 3) == []

@@ -281,3 +281,25 @@ def test_rates_out_of_any_sane_range_are_refused_on_the_form(client, login, make
     assert _rate(client, instrument, **changes).status_code == 422
     db.session.refresh(instrument)
     assert len(instrument.rates) == before
+
+
+def test_a_blackout_over_bookings_is_shown_first_then_cancels_them(client, login, make,
+                                                                    manager):
+    instrument = make.instrument(organisation=manager.organisation)
+    booker = make.user(name="周同学")
+    booking = make.placed_booking(instrument, booker, utc(2026, 12, 1, 2))  # 10:00-11:00
+    login(manager)
+    url = f"/lab/instruments/{instrument.id}/blackouts"
+    form = {"blackout-start": "2026-12-01T09:00", "blackout-end": "2026-12-01T12:00",
+            "blackout-reason": "停电检修"}
+    page = client.post(url, data=form)
+    assert page.status_code == 200 and 'id="blackout-confirm"' in page.get_data(as_text=True)
+    assert "周同学" in page.get_data(as_text=True)  # the lab sees whom it would affect
+    db.session.refresh(instrument)
+    assert instrument.blackouts == [] and booking.state == "approved"  # nothing yet
+    response = client.post(url, data={**form, "blackout-confirmed": "1"})
+    assert response.status_code == 302
+    db.session.refresh(instrument)
+    db.session.refresh(booking)
+    assert len(instrument.blackouts) == 1
+    assert booking.state == "cancelled" and not booking.late_cancel

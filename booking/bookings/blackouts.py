@@ -1,0 +1,47 @@
+"""Blackouts over booked time: the lab sees the bookings a blackout would hit before adding
+it; on confirmation they are cancelled without any charge, and each booker is told the reason
+and offered the next free times of the same length."""
+from datetime import datetime, timedelta
+
+from booking.accounts.models import User
+from booking.bookings import notifications, rules
+from booking.bookings.calendar import availability, bookings_between
+from booking.bookings.models import Booking
+from booking.bookings.requests import move_booking
+from booking.core.clock import now_utc
+from booking.extensions import db
+from booking.instruments.models import Blackout, Instrument
+
+HIT_STATES = ("pending", "approved")  # a booking in use is running: the lab deals with it
+SUGGESTIONS = 3
+LOOK_AHEAD = timedelta(days=14)
+
+
+def hit_by(instrument: Instrument, start: datetime, end: datetime) -> list[Booking]:
+    """The bookings a blackout over [start, end) would cancel, earliest first."""
+    return bookings_between(instrument, start, end, states=HIT_STATES)
+
+
+def cancel_for_blackout(instrument: Instrument, blackout: Blackout, actor: User
+                        ) -> list[Booking]:
+    """Cancel what the (already added) blackout hits: no late-cancel or no-show charge, the
+    blackout's reason given to each booker with the next free times."""
+    hit = hit_by(instrument, blackout.start_at, blackout.end_at)
+    now = now_utc()
+    for booking in hit:
+        move_booking(booking, "cancelled", actor, blackout_id=blackout.id,
+                     reason=blackout.reason)
+        booking.cancelled_at = now
+        booking.late_cancel = False  # the lab's doing, never the booker's
+        booking.decision_reason = blackout.reason[:500]
+    db.session.flush()
+    for booking in hit:
+        notifications.notify_cancelled_by_blackout(booking, next_free_times(instrument, booking))
+    return hit
+
+
+def next_free_times(instrument: Instrument, booking: Booking) -> list[tuple[datetime, datetime]]:
+    """Up to SUGGESTIONS free times as long as the booking, from its start (or now) on."""
+    start = max(now_utc(), booking.start_at)
+    free = availability(instrument, start, start + LOOK_AHEAD)
+    return rules.first_fits(free, booking.end_at - booking.start_at, SUGGESTIONS)

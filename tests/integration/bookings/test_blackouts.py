@@ -1,0 +1,69 @@
+"""A blackout over booked time: shown to the lab first, then the bookings it hits are cancelled
+without charge and each booker is told why, with the next free times."""
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.bookings import blackouts
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+from booking.instruments import services as instrument_services
+from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
+from tests.web.matrix import audit_actions
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with freeze_time(MONDAY_23_NOV_8AM):
+        yield
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation()
+    return {"instrument": make.instrument(organisation=owner, requires_approval=True),
+            "manager": make.user(role="lab_manager", organisation=owner)}
+
+
+def _mail_to(user) -> list[str]:
+    return db.session.scalars(select(OutboxMessage.body).where(
+        OutboxMessage.recipient == user.email, OutboxMessage.subject.contains("unavailable")
+    )).all()
+
+
+def test_cancels_what_it_hits_without_charge_and_tells_each_booker(lab, make):
+    instrument, manager = lab["instrument"], lab["manager"]
+    first, second, later = make.user(locale="en"), make.user(locale="en"), make.user()
+    approved = make.placed_booking(instrument, first, TUESDAY_24_NOV_10AM)  # 10:00-11:00
+    pending = make.placed_booking(instrument, second, TUESDAY_24_NOV_10AM + HOUR,
+                                  state="pending")  # 11:00-12:00
+    untouched = make.placed_booking(instrument, later, TUESDAY_24_NOV_10AM + 3 * HOUR)
+    start, end = TUESDAY_24_NOV_10AM, TUESDAY_24_NOV_10AM + 2 * HOUR  # 10:00-12:00
+    assert blackouts.hit_by(instrument, start, end) == [approved, pending]
+    blackout = instrument_services.add_blackout(instrument, start_at=start, end_at=end,
+                                                reason="更换灯丝", actor=manager)
+    db.session.flush()
+    assert blackouts.cancel_for_blackout(instrument, blackout, manager) == [approved, pending]
+    db.session.commit()
+    for booking in (approved, pending):
+        assert booking.state == "cancelled" and not booking.late_cancel
+        assert booking.decision_reason == "更换灯丝"
+        assert audit_actions(booking)[-1] == "booking.cancelled"
+    assert untouched.state == "approved"
+    [to_first] = _mail_to(first)
+    assert "更换灯丝" in to_first and "Nothing is charged" in to_first
+    # the next free hours from 10:00 on: 12:00-13:00 (after the blackout), then 13:00 is
+    # taken by `untouched`, 14:00-15:00 is free
+    assert "2026-11-24 12:00–13:00" in to_first and "2026-11-24 14:00–15:00" in to_first
+    assert len(_mail_to(second)) == 1 and _mail_to(later) == []
+
+
+def test_a_booking_in_use_is_not_cancelled(lab, make):
+    booking = make.placed_booking(lab["instrument"], make.user(), MONDAY_23_NOV_8AM,
+                                  state="in_use")
+    assert blackouts.hit_by(lab["instrument"], MONDAY_23_NOV_8AM, MONDAY_23_NOV_8AM + HOUR) == []
+    assert booking.state == "in_use"
