@@ -66,6 +66,9 @@ class Config:
     # rendered calendar JSON each worker keeps (booking/bookings/calendar_cache.py); 0: none
     CALENDAR_CACHE_MAX_BYTES = int(os.environ.get("CALENDAR_CACHE_MAX_BYTES", 16 * 2**20))
 
+    # how long a freed time is held for the first on its wait list before the next is offered
+    WAITLIST_HOLD_MINUTES = int(os.environ.get("WAITLIST_HOLD_MINUTES", "120"))
+
     OUTBOX_SEND = os.environ.get("OUTBOX_SEND", "background")  # or "inline" (see notifications)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))

@@ -205,13 +205,14 @@ def check_no_overlaps(url: str, spare: list[int]) -> tuple[int, int]:
     return overlaps, len(rows)
 
 
-def run(url: str, duration: str, only: str | None = None) -> None:
+def run(url: str, duration: str, only: str | None = None, instrument: int | None = None
+        ) -> None:
     """The measurements, one after the other on an otherwise idle machine; `only`: just one
-    (calendar, create or ceiling)."""
+    (calendar, create or ceiling); `instrument`: whose calendar (default: the busiest)."""
     state = json.loads(state_file(url).read_text())
     env = {"DATABASE_URL": url, "APP_CONFIG": "development", "RATELIMIT_ENABLED": "0"}
     start, end = month_range()
-    path = f"/instruments/{state['busiest']}/calendar.json?start={start}&end={end}"
+    path = f"/instruments/{instrument or state['busiest']}/calendar.json?start={start}&end={end}"
     results = {}
     if only in (None, "calendar"):
         def calendar():
@@ -288,18 +289,25 @@ def _ceiling(app_dir: Path, env: dict, duration: str) -> dict:
 
 
 def main() -> None:
+    global PORT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["seed", "run"])
     parser.add_argument("--db", default=f"sqlite:///{WORK}/city.sqlite")
     parser.add_argument("--scale", choices=["city", "province"], default="city")
     parser.add_argument("--duration", default="20s")
     parser.add_argument("--only", choices=["calendar", "create", "ceiling"])
+    parser.add_argument("--instrument", type=int, help="run: the calendar of this instrument "
+                        "(default: the busiest; series_bench.py seed prints one with 20 weekly "
+                        "series)")
+    parser.add_argument("--port", type=int, default=PORT, help="run: serve on this port "
+                        "(another run on the machine may hold the default)")
     args = parser.parse_args()
+    PORT = args.port
     WORK.mkdir(parents=True, exist_ok=True)
     if args.command == "seed":
         seed(args.db, args.scale)
     else:
-        run(args.db, args.duration, args.only)
+        run(args.db, args.duration, args.only, args.instrument)
 
 
 if __name__ == "__main__":

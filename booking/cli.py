@@ -104,13 +104,16 @@ def mark_no_shows_command():
 
 @bookings_cli.command("expire")
 def expire_bookings_command():
-    """Expire pending requests left undecided past their instrument's approval timeout."""
+    """Expire pending requests left undecided past their instrument's approval timeout, and
+    wait-list offers not taken in time (their time goes to the next in line)."""
+    from booking.bookings import waitlist
     from booking.bookings.requests import expire_pending
     from booking.core.notifications import commit
 
     count = expire_pending()
+    lapsed = waitlist.lapse()
     commit()
-    click.echo(f"expired {count} pending booking request(s)")
+    click.echo(f"expired {count} pending booking request(s), {lapsed} wait-list entr(y/ies)")
 
 
 @vouchers_cli.command("expire")
@@ -159,14 +162,19 @@ def rankings_compute_command(period, publish):
 
 @notify_cli.command("reminders")
 def notify_reminders_command():
-    """Remind lab managers of instruments not reviewed for 180 days (at most once a day).
-    Links in the e-mails are built on PUBLIC_BASE_URL."""
+    """Remind bookers of their approved bookings 24 h and/or 1 h before they start (as each
+    chose; once per booking and horizon: run it every few minutes), and lab managers of
+    instruments not reviewed for 180 days (at most once a day). Links in the e-mails are
+    built on PUBLIC_BASE_URL."""
+    from booking.bookings.reminders import send_booking_reminders
     from booking.core.notifications import commit
     from booking.core.security import external_url
     from booking.instruments.services import queue_stale_reminders
 
+    bookings = send_booking_reminders()
     count = queue_stale_reminders(external_url("instruments.manage"))
     commit()
+    click.echo(f"queued {bookings} reminder(s) of bookings starting soon")
     click.echo(f"queued {count} reminder(s) about stale instruments")
 
 

@@ -86,6 +86,7 @@ class Client(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             g.pop("_login_user", None)
+            g.pop("unread_notices", None)  # the inbox badge's count, kept for one request
             flask_babel.refresh()
         return super().open(*args, **kwargs)
 

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -106,6 +107,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which notices also come by e-mail, which reminders: read by booking.inbox (rules.
+    # Preferences); NULL until first saved (the defaults). Loaded with the user, so deciding
+    # whether a notice is e-mailed costs no query.
+    notice_preferences: Mapped[dict | None] = mapped_column(JSON)
 
     organisation: Mapped[Organisation] = relationship(back_populates="members")
     roles: Mapped[list[Role]] = relationship(cascade="all, delete-orphan", lazy="selectin")

@@ -44,6 +44,12 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def mask_email(email: str) -> str:
+    """Enough of an address to tell people apart, not enough to harvest it: z***@dlut.edu.cn."""
+    local, _at, domain = (email or "").partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
 def password_problems(password: str, email: str = "") -> list[str]:
     problems = []
     if len(password or "") < MIN_PASSWORD_LENGTH:

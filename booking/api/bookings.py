@@ -10,11 +10,12 @@ from booking.api import Blueprint, ErrorSchema
 from booking.api.auth import SECURITY, api_user, bearer_token, token_required
 from booking.api.paging import paged
 from booking.billing.pricing import quote_booking
-from booking.bookings import calendar, requests, rules
+from booking.bookings import calendar, requests, rules, series
 from booking.bookings.models import Booking
 from booking.bookings.schemas import (
     BOOKING,
     AvailabilitySchema,
+    BookingCreatedSchema,
     BookingListSchema,
     BookingRequestSchema,
     BookingSchema,
@@ -23,6 +24,7 @@ from booking.bookings.schemas import (
     QuoteSchema,
     RangeArgs,
     ReasonSchema,
+    series_created_body,
 )
 from booking.core.db import reads_first
 from booking.core.notifications import commit
@@ -99,15 +101,21 @@ class Bookings(MethodView):
         return paged(query, args["page"], args["per_page"])
 
     @blp.arguments(BookingRequestSchema)
-    @blp.response(201, BookingSchema)
-    @blp.alt_response(409, description="the slot is taken (booking_clash)")
-    @blp.alt_response(422, description="a booking rule is broken; code names the first rule")
+    @blp.response(201, BookingCreatedSchema)
+    @blp.alt_response(409, description="the slot is taken (booking_clash); with repeat: "
+                      "every occurrence's slot is taken")
+    @blp.alt_response(422, description="a booking rule is broken; code names the first rule. "
+                      "With repeat: the rule itself is wrong (repeat_*), or no occurrence can "
+                      "be booked (every reason found, once each)")
     @blp.doc(security=SECURITY)
     def post(self, body):
-        """Request a booking: pending when the instrument needs approval, else approved."""
+        """Request a booking: pending when the instrument needs approval, else approved.
+        With `repeat`, a series: its free occurrences are booked, the others refused."""
         instrument, opening = calendar.instrument_for_booking(
             body["instrument_id"], body["start"], body["end"]) or (None, None)
         _visible(instrument, api_user())
+        if "repeat" in body:
+            return _create_series(instrument, body)
         booking = requests.create_booking(instrument, api_user(), start=body["start"],
                                           end=body["end"], mode=body["mode"],
                                           purpose=body["purpose"].strip(),
@@ -115,6 +123,16 @@ class Bookings(MethodView):
         body = BOOKING.dump(booking)  # before the commit expires it: no re-read after
         commit()
         return jsonify(body), 201
+
+
+def _create_series(instrument: Instrument, body: dict):
+    result = series.create_series(instrument, api_user(), start=body["start"],
+                                  end=body["end"], mode=body["mode"],
+                                  purpose=body["purpose"].strip(), samples=body["samples"],
+                                  repeat=body["repeat"])
+    answer = series_created_body(result)  # before the commit expires the rows
+    commit()
+    return jsonify(answer), 201
 
 
 def _booking(booking_id: int) -> Booking:

@@ -1,6 +1,6 @@
 """Input fields every API schema uses: what a client sends is bounded here, before any work
 depends on it (an id the database cannot hold, a date that overflows on conversion)."""
-from datetime import UTC
+from datetime import UTC, date
 from decimal import Decimal
 
 import marshmallow as ma
@@ -70,3 +70,26 @@ class DecimalText(ma.fields.Field):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else str(Decimal(str(value)).quantize(self.quantum))
+
+
+class SearchText(ma.fields.String):
+    """What a list's search box sends: trimmed, at most 100 characters, no control characters
+    (PostgreSQL refuses a NUL in a query)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=ma.validate.Length(max=100), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if any(ord(char) < 32 or ord(char) == 127 for char in text):
+            raise ma.ValidationError("must not contain control characters")
+        return text
+
+
+class Day(ma.fields.Date):
+    """A calendar date (YYYY-MM-DD) in 2000-2100: wide enough for any list's period, narrow
+    enough that turning it into an instant never overflows."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=ma.validate.Range(date(2000, 1, 1), date(2100, 12, 31)),
+                         **kwargs)

@@ -1,4 +1,5 @@
-"""One way to page a list endpoint: the page's rows and the total, in the documented shape."""
+"""One way to page a list, for the API and the pages alike: the page's rows and the total, in
+the documented shape."""
 import marshmallow as ma
 from sqlalchemy import Select, func, select
 
@@ -20,8 +21,16 @@ def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
                                 "per_page": ma.fields.Integer()}, name=name)
 
 
-def paged(query: Select, page: int, per_page: int) -> dict:
-    """The rows of `query` (already filtered and ordered by the caller) on one page."""
+def paged(query: Select, page: int, per_page: int, *, clamp: bool = False) -> dict:
+    """The rows of `query` (already filtered and ordered by the caller) on one page: a count
+    and one LIMIT/OFFSET read. `clamp` (pages): a page past the last one shows the last one
+    (a list that shrank since its link was made); the API answers it empty. `pages` is the
+    number of pages (at least 1). Items are objects for a query of one entity, else rows."""
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
-    return {"items": items, "total": total, "page": page, "per_page": per_page}
+    pages = max(1, -(-total // per_page))
+    if clamp:
+        page = min(page, pages)
+    window = query.offset((page - 1) * per_page).limit(per_page)
+    result = db.session.execute(window)
+    items = result.scalars().all() if len(query.column_descriptions) == 1 else result.all()
+    return {"items": items, "total": total, "page": page, "per_page": per_page, "pages": pages}

@@ -47,6 +47,7 @@ def _settle_older_invoices() -> None:
             continue  # the same ones stay unpaid on every run: overdue in the finance view
         actor = finance.get(invoice.provider_id) or invoice.customer_user
         if invoice.customer_class == "internal":
-            settle_internal(invoice, actor, f"DEMO-GRANT-{invoice.customer_user_id}")
+            settle_internal(invoice, actor, f"DEMO-GRANT-{invoice.customer_user_id}",
+                            notify=False)
         else:
-            record_bank_transfer(invoice, actor, f"DEMO-BANK-{invoice.number}")
+            record_bank_transfer(invoice, actor, f"DEMO-BANK-{invoice.number}", notify=False)

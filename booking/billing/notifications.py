@@ -6,12 +6,14 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from booking.accounts.models import User
-from booking.billing.models import Invoice
+from booking.billing.models import Invoice, Payment
 from booking.core.clock import to_local
 from booking.core.money import format_cny
-from booking.core.notifications import notify, queue_messages
+from booking.core.notifications import Notice, deliver, notify
+from booking.core.security import site_path
 
 KIND = "invoice.issued"
+PAID_KIND = "invoice.paid"
 
 
 def _issued(invoice: Invoice, user: User) -> tuple[str, str]:
@@ -28,21 +30,47 @@ def notify_invoice_issued(invoice: Invoice) -> None:
     """Tell the user an invoice names that it was issued (one without a user: nobody)."""
     user = invoice.customer_user
     if user is not None:
-        notify(user, KIND, lambda: _issued(invoice, user))
+        notify(user, KIND, lambda: _issued(invoice, user), link=_link(invoice))
 
 
 def notify_invoices_issued(invoices: list[Invoice]) -> None:
     """notify_invoice_issued for a batch (a month close's): one locale switch per language
-    and one executemany INSERT. Load the invoices with their customer user and provider."""
+    and one executemany INSERT each for the inbox and the e-mails. Load the invoices with
+    their customer user and provider."""
     by_locale: dict[str, list[Invoice]] = defaultdict(list)
     for invoice in invoices:
         if invoice.customer_user is not None:
             by_locale[invoice.customer_user.locale].append(invoice)
-    messages = []
+    notices = []
     for locale, group in by_locale.items():
         with force_locale(locale):
             for invoice in group:
                 subject, body = _issued(invoice, invoice.customer_user)
-                messages.append({"recipient": invoice.customer_user.email, "kind": KIND,
-                                 "subject": subject, "body": body})
-    queue_messages(messages)
+                notices.append(Notice(invoice.customer_user, KIND, subject, body,
+                                      _link(invoice)))
+    deliver(notices)
+
+
+_METHODS = {"stripe": "card / online", "bank_transfer": "bank transfer",
+            "internal": "internal account"}  # msgids of the invoice page's payment line
+
+
+def notify_payment_recorded(payment: Payment) -> None:
+    """Tell the user an invoice names that their payment was recorded (by finance staff, a
+    grant code or a card payment's webhook)."""
+    invoice = payment.invoice
+    user = invoice.customer_user
+    if user is None:
+        return
+    notify(user, PAID_KIND, lambda: (
+        _("Payment received for invoice %(number)s", number=invoice.number),
+        _("%(provider)s recorded your payment of %(amount)s for invoice %(number)s "
+          "(%(method)s) on %(date)s. Thank you.",
+          provider=invoice.provider.display_name(user.locale), number=invoice.number,
+          amount=format_cny(payment.amount_fen), method=_(_METHODS[payment.method]),
+          date=to_local(invoice.paid_at, user.timezone).strftime("%Y-%m-%d"))),
+        link=_link(invoice))
+
+
+def _link(invoice: Invoice) -> str:
+    return site_path("billing.invoice", invoice_id=invoice.id)

@@ -3,7 +3,7 @@ cards through Stripe (a PaymentIntent per invoice; signed webhook events, each a
 from sqlalchemy import select
 
 from booking.accounts.models import User
-from booking.billing import rules, stripe_gateway
+from booking.billing import notifications, rules, stripe_gateway
 from booking.billing.invoicing import credit_note, credited_fen
 from booking.billing.models import Invoice, Payment, ProcessedStripeEvent
 from booking.billing.refusals import BillingRefused, PaymentUnavailable
@@ -15,7 +15,8 @@ from booking.extensions import db
 
 
 def _mark_paid(invoice: Invoice, method: str, amount_fen: int, *, actor: User | None,
-               external_id: str | None = None, reference: str = "") -> Payment:
+               external_id: str | None = None, reference: str = "", notify: bool = True
+               ) -> Payment:
     rules.INVOICE_MOVES.check(invoice.state, "paid")
     payment = Payment(invoice=invoice, method=method, amount_fen=amount_fen,
                       external_id=external_id, reference=reference[:200],
@@ -25,6 +26,8 @@ def _mark_paid(invoice: Invoice, method: str, amount_fen: int, *, actor: User | 
     db.session.flush()
     audit.record("invoice.paid", actor=actor, obj=invoice, method=method, amount_fen=amount_fen,
                  external_id=external_id)
+    if notify:  # the demo's history tells nobody
+        notifications.notify_payment_recorded(payment)
     return payment
 
 
@@ -33,14 +36,16 @@ def _refuse_unless_payable(invoice: Invoice) -> None:
         raise BillingRefused.one("not_payable", _l("This invoice is not open for payment."))
 
 
-def record_bank_transfer(invoice: Invoice, actor: User, reference: str) -> Payment:
+def record_bank_transfer(invoice: Invoice, actor: User, reference: str, notify: bool = True
+                         ) -> Payment:
     """Finance staff saw the full amount arrive on the provider's account."""
     _refuse_unless_payable(invoice)
     return _mark_paid(invoice, "bank_transfer", invoice.amount_due_fen, actor=actor,
-                      reference=reference)
+                      reference=reference, notify=notify)
 
 
-def settle_internal(invoice: Invoice, actor: User, grant_code: str) -> Payment:
+def settle_internal(invoice: Invoice, actor: User, grant_code: str, notify: bool = True
+                    ) -> Payment:
     """Internal customers settle against an internal account or grant code."""
     if invoice.customer_class != "internal":
         raise BillingRefused.one(
@@ -50,7 +55,7 @@ def settle_internal(invoice: Invoice, actor: User, grant_code: str) -> Payment:
         raise BillingRefused.one("grant_required",
                                  _l("Enter the account or grant code to charge."))
     return _mark_paid(invoice, "internal", invoice.amount_due_fen, actor=actor,
-                      reference=grant_code.strip())
+                      reference=grant_code.strip(), notify=notify)
 
 
 def payment_intent_for(invoice: Invoice, actor: User) -> tuple[str, str]:

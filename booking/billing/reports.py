@@ -1,14 +1,12 @@
 """Reads: the invoices a user may see, and the finance office's views and exports (open
 invoices, revenue, priced usage) of the organisations whose finance they keep."""
-from collections import defaultdict
-
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
 
 from booking.accounts.models import Organisation, User
 from booking.billing.facts import usage_facts
 from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.pricing import Price, price, rate_cards_for
-from booking.core.clock import to_local, year_period
+from booking.core.clock import month_period, year_period
 from booking.core.tables import yuan
 from booking.extensions import db
 from booking.instruments.models import Instrument
@@ -51,27 +49,47 @@ def open_invoices(provider_id: int) -> list[Invoice]:
         Invoice.kind == "invoice", Invoice.amount_due_fen > 0).order_by(Invoice.due_at, Invoice.id)))
 
 
-def revenue(provider_id: int, year: int) -> list[dict]:
+def revenue_rows(provider_id: int, year: int, *, month: int | None = None,
+                 instrument_id: int | None = None, customer_class: str | None = None) -> Select:
     """Invoiced amounts (issued or paid invoices, before voucher deduction) by local month of
-    service, instrument and customer class."""
-    period = year_period(year)
-    rows = db.session.execute(
-        select(InvoiceLine.service_at, Instrument.id, Instrument.name_zh, Invoice.customer_class,
-               InvoiceLine.minutes, InvoiceLine.amount_fen)
-        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .join(Instrument, Instrument.id == InvoiceLine.instrument_id)
-        .where(Invoice.provider_id == provider_id, Invoice.kind == "invoice",
-               Invoice.state.in_(("issued", "paid")), InvoiceLine.service_at >= period.start,
-               InvoiceLine.service_at < period.end))
-    totals: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for at, instrument_id, name, klass, minutes, amount in rows:
-        entry = totals[(f"{to_local(at):%Y-%m}", name, instrument_id, klass)]
-        entry[0] += 1
-        entry[1] += minutes
-        entry[2] += amount
-    return [{"month": m, "instrument_id": i, "instrument": n, "customer_class": k,
-             "lines": v[0], "minutes": v[1], "amount_fen": v[2]}
-            for (m, n, i, k), v in sorted(totals.items())]
+    service, instrument and customer class, summed by the database (a page of them is a
+    LIMIT/OFFSET away): rows of month, instrument_id, instrument, customer_class, lines,
+    minutes and amount_fen, optionally of one month, instrument or class."""
+    months = [month_period(year, m) for m in range(1, 13)]
+    period = months[month - 1] if month else year_period(year)
+    # the local month of a moment of the year: the first month that ends after it
+    local_month = case(*[(InvoiceLine.service_at < m.end, m.label) for m in months[:-1]],
+                       else_=months[-1].label)
+    lines = (select(local_month.label("month"), InvoiceLine.instrument_id,
+                    Invoice.customer_class, InvoiceLine.minutes, InvoiceLine.amount_fen)
+             .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+             .where(Invoice.provider_id == provider_id, Invoice.kind == "invoice",
+                    Invoice.state.in_(("issued", "paid")), InvoiceLine.service_at >= period.start,
+                    InvoiceLine.service_at < period.end))
+    if instrument_id is not None:
+        lines = lines.where(InvoiceLine.instrument_id == instrument_id)
+    if customer_class is not None:
+        lines = lines.where(Invoice.customer_class == customer_class)
+    lines = lines.subquery()  # grouped by its columns, not by the CASE and its parameters
+    return (select(lines.c.month, Instrument.id.label("instrument_id"),
+                   Instrument.name_zh.label("instrument"), lines.c.customer_class,
+                   func.count().label("lines"),
+                   cast(func.sum(lines.c.minutes), BigInteger).label("minutes"),
+                   cast(func.sum(lines.c.amount_fen), BigInteger).label("amount_fen"))
+            .select_from(lines).join(Instrument, Instrument.id == lines.c.instrument_id)
+            .group_by(lines.c.month, Instrument.id, Instrument.name_zh, lines.c.customer_class)
+            .order_by(lines.c.month, Instrument.name_zh, Instrument.id, lines.c.customer_class))
+
+
+def revenue(provider_id: int, year: int) -> list[dict]:
+    """Every row of revenue_rows for the year, as dicts (the export)."""
+    return [dict(row._mapping) for row in db.session.execute(revenue_rows(provider_id, year))]
+
+
+def revenue_total(rows: Select) -> int:
+    """The amount (fen) of all the rows of a revenue_rows query."""
+    summed = rows.order_by(None).subquery()
+    return int(db.session.scalar(select(func.coalesce(func.sum(summed.c.amount_fen), 0))))
 
 
 PRICED_USAGE_COLUMNS = ("session_id", "booking_id", "instrument", "user_id", "customer_org_id",

@@ -18,7 +18,7 @@ from flask_login import current_user, login_required
 
 from booking.accounts.models import Organisation, User
 from booking.api.paging import paged
-from booking.billing import invoicing, payments, pdf, reports, stripe_gateway
+from booking.billing import invoicing, lists, payments, pdf, reports, stripe_gateway
 from booking.billing.forms import BankTransferForm, CreditForm, GrantCodeForm, VoidForm
 from booking.billing.models import Invoice
 from booking.billing.refusals import BillingRefused
@@ -28,7 +28,9 @@ from booking.core.clock import local_today, now_utc
 from booking.core.money import yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import query_int
+from booking.core.web import query_args, query_int
+from booking.extensions import db
+from booking.instruments.rules import CUSTOMER_CLASSES
 
 bp = Blueprint("billing", __name__)
 
@@ -42,10 +44,12 @@ def _invoice(invoice_id: int) -> Invoice:
 @bp.route("/invoices")
 @login_required
 def my_invoices():
-    listing = paged(reports.invoices_of(current_user), query_int("page", 1, 1, 10_000), 20)
-    return render_template("billing/my_invoices.html", invoices=listing["items"],
-                           total=listing["total"], page=listing["page"],
-                           per_page=listing["per_page"])
+    args = query_args(lists.MY_INVOICES_ARGS)
+    listing = paged(lists.customer_invoices(current_user, args, now_utc(), current_user.timezone),
+                    args["page"], args["per_page"], clamp=True)
+    return render_template("billing/my_invoices.html", listing=listing, args=args,
+                           states=lists.STATES,
+                           providers=lists.invoice_providers(current_user))
 
 
 @bp.route("/invoices/<int:invoice_id>")
@@ -162,9 +166,30 @@ def _year() -> int:
 @login_required
 def finance():
     org, organisations = _finance_org(query_int("org", None, 1))
+    args = query_args(lists.FINANCE_ARGS)
+    now = now_utc()
+    listing = paged(lists.provider_invoices(org.id, args, now, current_user.timezone),
+                    args["page"], args["per_page"], clamp=True)
     return render_template("billing/finance.html", org=org, organisations=organisations,
-                           year=_year(), invoices=reports.open_invoices(org.id),
-                           revenue=reports.revenue(org.id, _year()), now=now_utc())
+                           year=_year(), listing=listing, args=args, states=lists.STATES,
+                           instruments=lists.provider_instruments(org.id), now=now,
+                           customer=args.get("customer") and db.session.get(Organisation,
+                                                                            args["customer"]))
+
+
+@bp.route("/finance/revenue")
+@login_required
+def finance_revenue():
+    org, organisations = _finance_org(query_int("org", None, 1))
+    args, year = query_args(lists.REVENUE_ARGS), _year()
+    rows = reports.revenue_rows(org.id, year, month=args.get("month"),
+                                instrument_id=args.get("instrument"),
+                                customer_class=args.get("customer_class"))
+    return render_template("billing/revenue.html", org=org, organisations=organisations,
+                           year=year, args=args, total_fen=reports.revenue_total(rows),
+                           listing=paged(rows, args["page"], args["per_page"], clamp=True),
+                           instruments=lists.provider_instruments(org.id),
+                           classes=CUSTOMER_CLASSES)
 
 
 @bp.route("/finance/<int:org_id>/<any(revenue, usage, open):report>.<any(csv, xlsx):fmt>")

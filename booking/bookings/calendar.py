@@ -12,6 +12,7 @@ from sqlalchemy import (
     Time,
     bindparam,
     cast,
+    func,
     literal_column,
     null,
     select,
@@ -21,7 +22,7 @@ from sqlalchemy import (
 
 from booking.accounts.models import User
 from booking.bookings import rules
-from booking.bookings.models import MAX_LENGTH, Booking
+from booking.bookings.models import MAX_LENGTH, Booking, WaitlistEntry
 from booking.bookings.qualifications import is_qualified
 from booking.core.clock import from_local, now_utc, to_local
 from booking.core.db import UTCDateTime, read_all
@@ -186,13 +187,15 @@ def bookings_between(instrument: Instrument, start: datetime, end: datetime,
         Booking.overlapping(start, end)).order_by(Booking.start_at)))
 
 
-def slot_holder(instrument_id: int, start: datetime, end: datetime
+def slot_holder(instrument_id: int, start: datetime, end: datetime, moving: int | None = None
                 ) -> tuple[str, datetime] | None:
     """The state of the first occupying booking overlapping [start, end), and when it was
-    made; None when the slot is free."""
+    made; None when the slot is free. `moving`: a booking being moved does not hold its
+    own way."""
     row = db.session.execute(select(Booking.state, Booking.created_at).where(
         Booking.instrument_id == instrument_id, Booking.state.in_(rules.OCCUPYING_STATES),
-        Booking.overlapping(start, end)).order_by(Booking.start_at).limit(1)).first()
+        Booking.overlapping(start, end), Booking.id != (moving or 0))
+        .order_by(Booking.start_at).limit(1)).first()
     return tuple(row) if row else None
 
 
@@ -208,12 +211,14 @@ def own_overlaps(user: User, instrument_id: int, start: datetime, end: datetime
 
 
 def form_checks(instrument: Instrument, user: User, *, start: datetime, end: datetime,
-                mode: str, samples: int) -> tuple[list[rules.Problem], list[rules.Problem]]:
+                mode: str, samples: int, moving: int | None = None
+                ) -> tuple[list[rules.Problem], list[rules.Problem]]:
     """What the booking form says before it is sent: the rules the slot breaks and whether it
-    is taken (problems), and the user's own bookings elsewhere at that time (warnings)."""
+    is taken (problems), and the user's own bookings elsewhere at that time (warnings).
+    `moving`: the id of the booking being moved to that time."""
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
                                 samples=samples)
-    holder = slot_holder(instrument.id, start, end)
+    holder = slot_holder(instrument.id, start, end, moving)
     if holder is not None:
         problems.append(rules.clash_problem(holder, now_utc(), instrument.timezone))
     warnings = rules.own_overlap_warnings(own_overlaps(user, instrument.id, start, end),
@@ -285,6 +290,20 @@ def booking_problems(instrument: Instrument, user: User, *, start: datetime, end
                      mode: str, samples: int = 0,
                      calendar: rules.OpeningCalendar | None = None) -> list[rules.Problem]:
     calendar = calendar or opening_calendar(instrument, start, end)
-    return rules.check_booking(policy_for(instrument), calendar,
-                               booker_for(instrument, user, mode), start=start, end=end,
-                               mode=mode, now=now_utc()) + rules.sample_problems(mode, samples)
+    now = now_utc()
+    problems = rules.check_booking(policy_for(instrument), calendar,
+                                   booker_for(instrument, user, mode), start=start, end=end,
+                                   mode=mode, now=now) + rules.sample_problems(mode, samples)
+    held_until = _held_for_others(instrument.id, user.id, start, end, now)
+    if held_until is not None:
+        problems.append(rules.held_problem(held_until, instrument.timezone))
+    return problems
+
+
+def _held_for_others(instrument_id: int, user_id: int, start: datetime, end: datetime,
+                     now: datetime) -> datetime | None:
+    """Until when (part of) [start, end) is held for someone else on the wait list."""
+    return db.session.scalar(select(func.max(WaitlistEntry.offer_expires_at)).where(
+        WaitlistEntry.instrument_id == instrument_id, WaitlistEntry.state == "offered",
+        WaitlistEntry.start_at < end, WaitlistEntry.end_at > start,
+        WaitlistEntry.offer_expires_at > now, WaitlistEntry.user_id != user_id))

@@ -38,6 +38,14 @@ def user_for_feed_token(raw: str) -> User | None:
 
 
 # --- the bookings a feed shows -----------------------------------------------------------------
+# A recurring series is carried as its occurrences, one VEVENT each (its own UID, STATUS and
+# SEQUENCE), not as one VEVENT with an RRULE and EXDATEs. Each occurrence is decided and
+# cancelled on its own, so an RRULE feed would need RECURRENCE-ID overrides for every
+# pending, rejected or moved one, and subscribed calendars handle those poorly (Outlook and
+# Google Calendar refresh subscriptions lazily and drop or duplicate overridden instances);
+# our times are UTC, so an RRULE would also need a VTIMEZONE to keep the local wall clock
+# across daylight saving. Plain events, which every client shows right, carry the series
+# with each occurrence's own state, a cancelled one as STATUS:CANCELLED.
 def feed_bookings(user: User) -> list[Booking]:
     """A user's bookings from 90 days ago on, for the private feed (cancelled ones included)."""
     since = now_utc() - timedelta(days=90)

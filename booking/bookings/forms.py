@@ -1,17 +1,22 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     DateTimeLocalField,
+    Form,
     IntegerField,
     RadioField,
+    SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from booking.bookings.labels import MODE_LABELS
+from booking.bookings.recurrence import MAX_INTERVAL, MAX_OCCURRENCES, WEEKDAYS, Repeat
 from booking.bookings.rules import MAX_SAMPLES
 from booking.core.web import InServiceWindow
 
@@ -79,3 +84,63 @@ class RatingForm(FlaskForm):
                        validators=[InputRequired()])
     comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
     submit = SubmitField(_l("Submit rating"))
+
+
+class RescheduleForm(FlaskForm):
+    """Move a booking: the new times in the instrument's local time. `check` shows the new
+    price and what the time breaks before anything changes."""
+    start = DateTimeLocalField(_l("New start"), format="%Y-%m-%dT%H:%M",
+                               validators=[InputRequired(), InServiceWindow()])
+    end = DateTimeLocalField(_l("New end"), format="%Y-%m-%dT%H:%M",
+                             validators=[InputRequired(), InServiceWindow()])
+    check = SubmitField(_l("Check the new time"))
+    submit = SubmitField(_l("Move the booking"))
+
+
+class RepeatForm(Form):
+    """How a requested booking repeats (a series): part of the booking form's POST, and the
+    query of its series preview; no CSRF of its own (the booking form carries it). Bounded
+    here, checked in full by recurrence.repeat_problems."""
+
+    freq = SelectField(_l("Repeat"), choices=[
+        SelectChoice("", _l("Does not repeat")), SelectChoice("daily", _l("Daily")),
+        SelectChoice("weekly", _l("Weekly")), SelectChoice("monthly", _l("Monthly"))],
+        default="")
+    interval = IntegerField(_l("Every"), default=1,
+                            validators=[Optional(), NumberRange(1, MAX_INTERVAL)],
+                            render_kw={"min": 1, "max": MAX_INTERVAL, "inputmode": "numeric"})
+    byweekday = SelectMultipleField(_l("On"), choices=[SelectChoice(d, d) for d in WEEKDAYS],
+                                    validators=[Optional()])
+    ends = RadioField(_l("Ends"), choices=[SelectChoice("count", _l("After a number of times")),
+                                           SelectChoice("until", _l("On a date"))],
+                      default="count")
+    count = IntegerField(_l("Times"), default=10,
+                         validators=[Optional(), NumberRange(1, MAX_OCCURRENCES)],
+                         render_kw={"min": 1, "max": MAX_OCCURRENCES, "inputmode": "numeric"})
+    until = DateField(_l("Last day"), validators=[Optional(), InServiceWindow()])
+
+    def __init__(self, formdata=None, **kwargs):
+        super().__init__(formdata, prefix="repeat", **kwargs)
+
+    def repeat(self) -> Repeat | None:
+        """The rule (None: the booking does not repeat); call after validate()."""
+        if not self.freq.data:
+            return None
+        by_count = self.ends.data != "until"
+        return Repeat(self.freq.data, self.interval.data or 1,
+                      tuple(self.byweekday.data or ()) if self.freq.data == "weekly" else (),
+                      count=self.count.data if by_count else None,
+                      until=None if by_count else self.until.data)
+
+
+class BookForForm(BookingForm):
+    """The lab books for someone: a registered user (found by e-mail or name, then picked) or
+    a walk-in registered on the spot."""
+    who = StringField(_l("User: e-mail or name"), validators=[Optional(), Length(max=254)])
+    user_id = RadioField(_l("Pick the user"), coerce=int, choices=[], validate_choice=False,
+                         validators=[Optional()])
+    new_name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
+    new_email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
+    new_organisation = SelectField(_l("Organisation"), coerce=int, choices=[],
+                                   validate_choice=False, validators=[Optional()])
+    submit = SubmitField(_l("Book for this user"))

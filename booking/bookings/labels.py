@@ -1,7 +1,11 @@
 """What people read for the bookings' codes (states, service modes, customer classes), marked
 for translation and translated where shown."""
+from babel.dates import get_day_names
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from booking.bookings.recurrence import WEEKDAYS
 
 STATE_LABELS = {
     "pending": _l("pending approval"), "approved": _l("approved"), "in_use": _l("in use"),
@@ -29,3 +33,28 @@ def calendar_labels() -> dict:
     """The words of the booking calendar (its events carry codes only)."""
     return {"free": _("Free: tap to book"), "busy": _("Booked"), "blackout": _("Unavailable"),
             "states": {state: str(label) for state, label in STATE_LABELS.items()}}
+
+
+def weekday_choices() -> list[tuple[str, str]]:
+    """(RFC 5545 BYDAY code, the day's short name in the current language), Monday first."""
+    names = get_day_names("abbreviated", locale=get_locale() or "en")
+    return [(code, names[number]) for number, code in enumerate(WEEKDAYS)]
+
+
+def repeat_label(repeat) -> str:
+    """A series' rule in words (a recurrence.Repeat): "weekly on Tue, Thu, 10 times"."""
+    names = get_day_names("abbreviated", locale=get_locale() or "en")
+    days = _(", ").join(names[recurrence_day] for recurrence_day in repeat.weekday_numbers)
+    n = repeat.interval
+    if repeat.freq == "daily":
+        how = _("daily") if n == 1 else _("every %(n)d days", n=n)
+    elif repeat.freq == "monthly":
+        how = _("monthly") if n == 1 else _("every %(n)d months", n=n)
+    elif days:
+        how = _("weekly on %(days)s", days=days) if n == 1 else \
+            _("every %(n)d weeks on %(days)s", n=n, days=days)
+    else:
+        how = _("weekly") if n == 1 else _("every %(n)d weeks", n=n)
+    end = ngettext("%(num)d time", "%(num)d times", repeat.count) if repeat.count else \
+        _("until %(day)s", day=repeat.until.isoformat())
+    return _("%(how)s, %(end)s", how=how, end=end)

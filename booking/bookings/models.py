@@ -5,12 +5,24 @@ PostgreSQL exclusion constraint, SQLite triggers), not in this metadata; so does
 booking (migration 0007).
 """
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, and_, text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
+from booking.bookings.recurrence import FREQUENCIES, MAX_INTERVAL, MAX_OCCURRENCES, Repeat
 from booking.bookings.rules import (
     LONGEST_BOOKING,
     MAX_SAMPLES,
@@ -39,6 +51,9 @@ class Booking(TimestampMixin, db.Model):
                         name="sample_count"),
         Index("ix_bookings_instrument_start", "instrument_id", "start_at"),
         Index("ix_bookings_state_created", "state", "created_at"),
+        # the reminders job reads the approved bookings starting within a day
+        Index("ix_bookings_approved_start", "start_at", sqlite_where=text("state = 'approved'"),
+              postgresql_where=text("state = 'approved'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,12 +73,15 @@ class Booking(TimestampMixin, db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_cancel: Mapped[bool] = mapped_column(Boolean, default=False)
     sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE, bumped on change
+    # The recurring series this booking is an occurrence of (None: a single booking).
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("booking_series.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     instrument: Mapped[Instrument] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     organisation: Mapped[Organisation] = relationship()
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    series: Mapped["BookingSeries | None"] = relationship(back_populates="bookings")
 
     @property
     def occupies(self) -> bool:
@@ -105,6 +123,62 @@ class Booking(TimestampMixin, db.Model):
 
     def __repr__(self):
         return f"<Booking {self.id} {self.state} {self.start_at:%Y-%m-%d %H:%M}>"
+
+
+class BookingSeries(TimestampMixin, db.Model):
+    """A recurring series (RFC 5545 recurrence, see recurrence.py): the rule its occurrences
+    were made by, each of them an ordinary Booking with this series_id (so the database's
+    no-overlap guard protects every one). Kept to describe the series and to decide or cancel
+    it as one; what each occurrence is (its state, its time) lives on the occurrence."""
+
+    __tablename__ = "booking_series"
+    __table_args__ = (
+        CheckConstraint(f"freq IN {tuple(FREQUENCIES)!r}", name="freq"),
+        CheckConstraint(f"every BETWEEN 1 AND {MAX_INTERVAL}", name="every"),
+        CheckConstraint(f"times BETWEEN 1 AND {MAX_OCCURRENCES}", name="times"),
+        CheckConstraint("(times IS NULL) <> (until IS NULL)", name="one_end"),
+        CheckConstraint("start_at < end_at", name="order"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    freq: Mapped[str] = mapped_column(String(8))  # daily | weekly | monthly
+    every: Mapped[int] = mapped_column(default=1)  # INTERVAL
+    byweekday: Mapped[str] = mapped_column(String(20), default="")  # BYDAY, e.g. "TU,TH"
+    times: Mapped[int | None]  # COUNT
+    until: Mapped[date | None] = mapped_column(Date)  # UNTIL, a local date (inclusive)
+    timezone: Mapped[str] = mapped_column(String(64))  # whose wall clock the slot repeats on
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the first slot (DTSTART)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    instrument: Mapped[Instrument] = relationship()
+    user: Mapped[User] = relationship()
+    bookings: Mapped[list[Booking]] = relationship(back_populates="series",
+                                                   order_by=Booking.start_at)
+
+    @property
+    def repeat(self) -> Repeat:
+        return Repeat(self.freq, self.every, tuple(filter(None, self.byweekday.split(","))),
+                      self.times, self.until)
+
+    def is_booked_by(self, user: User) -> bool:
+        return user.is_authenticated and user.id == self.user_id
+
+    def can_manage(self, user: User) -> bool:
+        """Decide it for the lab: managers of the instrument's organisation (and admins)."""
+        return user.is_authenticated and user.can_manage_organisation(
+            self.instrument.organisation_id)
+
+    def can_view(self, user: User) -> bool:
+        return self.is_booked_by(user) or self.can_manage(user)
+
+    def can_cancel(self, user: User) -> bool:
+        """Cancel all or the rest of it: the booker (the lab cancels occurrences one by one)."""
+        return self.is_booked_by(user)
+
+    def __repr__(self):
+        return f"<BookingSeries {self.id} {self.freq} {self.start_at:%Y-%m-%d %H:%M}>"
 
 
 class FeedToken(TimestampMixin, db.Model):
@@ -163,3 +237,54 @@ class Rating(TimestampMixin, db.Model):
 
     booking: Mapped[Booking] = relationship()
     user: Mapped[User] = relationship()
+
+
+class BookingReminder(db.Model):
+    """A reminder sent to the booker before the booking starts: one per booking, horizon
+    ("24h", "1h") and start time, so the job never sends it twice, and a booking moved to
+    another time is reminded of again."""
+
+    __tablename__ = "booking_reminders"
+    __table_args__ = (UniqueConstraint("booking_id", "horizon", "start_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"))
+    horizon: Mapped[str] = mapped_column(String(8))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the start it reminded of
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+
+WAITLIST_STATES = ("waiting", "offered", "booked", "expired", "left")
+
+
+class WaitlistEntry(TimestampMixin, db.Model):
+    """Someone waiting for a taken time of an instrument, in order of arrival. When the time
+    frees, the first in line whose whole time is free gets an offer, held for them until
+    offer_expires_at; then the next."""
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        CheckConstraint(f"state IN {WAITLIST_STATES!r}", name="state"),
+        CheckConstraint("start_at < end_at", name="order"),
+        Index("ix_waitlist_entries_instrument_state_start", "instrument_id", "state",
+              "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(16))
+    sample_count: Mapped[int] = mapped_column(default=0)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+
+    instrument: Mapped[Instrument] = relationship()
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in ("waiting", "offered")

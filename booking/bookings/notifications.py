@@ -5,11 +5,18 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from booking.accounts.models import Role, User
+from booking.bookings.labels import repeat_label
 from booking.bookings.models import Booking, TrainingRequest
 from booking.core.clock import to_local
 from booking.core.notifications import notify
+from booking.core.security import external_url, site_path
 from booking.extensions import db
 from booking.instruments.models import Instrument, Qualification
+
+
+def _my_bookings() -> str:
+    """Where a booker's notices link to in the inbox."""
+    return site_path("bookings.mine")
 
 
 def lab_managers(organisation_id: int) -> list[User]:
@@ -31,14 +38,14 @@ def _about(booking: Booking, user: User) -> dict:
 # --- to the booker ------------------------------------------------------------------------------
 def notify_booking_approved(booking: Booking) -> None:
     booker = booking.user
-    notify(booker, "booking.approved", lambda: (
+    notify(booker, "booking.approved", link=_my_bookings(), compose=lambda: (
         _("Booking confirmed"),
         _("Your booking of %(instrument)s on %(when)s is confirmed.", **_about(booking, booker))))
 
 
 def notify_booking_rejected(booking: Booking) -> None:
     booker = booking.user
-    notify(booker, "booking.rejected", lambda: (
+    notify(booker, "booking.rejected", link=_my_bookings(), compose=lambda: (
         _("Booking request declined"),
         _("Your request for %(instrument)s on %(when)s was declined: %(reason)s",
           **_about(booking, booker))))
@@ -47,7 +54,7 @@ def notify_booking_rejected(booking: Booking) -> None:
 def notify_booking_cancelled(booking: Booking) -> None:
     """The lab cancelled the booking (a booker cancelling their own is not told)."""
     booker = booking.user
-    notify(booker, "booking.cancelled", lambda: (
+    notify(booker, "booking.cancelled", link=_my_bookings(), compose=lambda: (
         _("Booking cancelled"),
         _("Your booking of %(instrument)s on %(when)s was cancelled by the lab. %(reason)s",
           **_about(booking, booker))))
@@ -67,7 +74,44 @@ def notify_cancelled_by_blackout(booking: Booking, free_times) -> None:
                 + "\n\n" + (_("Free times you could book instead: %(times)s.", times=times)
                              if times else _("There is no free time in the next two weeks.")))
 
-    notify(booker, "booking.cancelled", compose)
+    notify(booker, "booking.cancelled", compose, link=_my_bookings())
+
+
+def notify_waitlist_offer(entry) -> None:
+    """The time someone waited for is free and held for them: until when, and where to take
+    it."""
+    user = entry.user
+
+    def compose():
+        start, end = to_local(entry.start_at, user.timezone), to_local(entry.end_at, user.timezone)
+        return (_("A time you waited for is free"),
+                _("%(instrument)s is free on %(when)s and held for you until %(until)s. "
+                  "Book it here: %(url)s",
+                  instrument=entry.instrument.display_name(user.locale),
+                  when=f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} ({user.timezone})",
+                  until=f"{to_local(entry.offer_expires_at, user.timezone):%Y-%m-%d %H:%M}",
+                  url=external_url("bookings.waitlist_page")))
+
+    notify(user, "waitlist.offer", compose, link=site_path("bookings.waitlist_page"))
+
+
+def notify_registered_by_lab(user: User, actor: User) -> None:
+    """A lab registered a walk-in: how to claim the account."""
+    notify(user, "account.registered", lambda: (
+        _("Your account on the shared-instrument platform"),
+        _("%(lab)s registered you on the shared-instrument platform to book an instrument for "
+          "you. To sign in yourself, set a password at %(url)s with this e-mail address.",
+          lab=actor.organisation.display_name(user.locale),
+          url=external_url("accounts.forgot_password"))))
+
+
+def notify_booking_moved(booking: Booking, before) -> None:
+    """The lab moved the booking to another time."""
+    booker = booking.user
+    notify(booker, "booking.moved", link=_my_bookings(), compose=lambda: (
+        _("Booking moved"),
+        _("The lab moved your booking of %(instrument)s from %(before)s to %(when)s.",
+          before=_local_range(*before, booker.timezone), **_about(booking, booker))))
 
 
 def _local_range(start, end, timezone: str) -> str:
@@ -76,10 +120,27 @@ def _local_range(start, end, timezone: str) -> str:
 
 def notify_booking_expired(booking: Booking) -> None:
     booker = booking.user
-    notify(booker, "booking.expired", lambda: (
+    notify(booker, "booking.expired", link=_my_bookings(), compose=lambda: (
         _("Booking request expired"),
         _("Your request for %(instrument)s on %(when)s was not decided in time and has "
           "expired.", **_about(booking, booker))))
+
+
+def notify_booking_reminder(booking: Booking) -> None:
+    """The booking starts soon (24 hours or 1 hour ahead, as the booker chose)."""
+    booker = booking.user
+    location = booking.instrument.location
+
+    def compose():
+        about = _about(booking, booker)
+        lines = [_("Your booking of %(instrument)s starts on %(when)s.", **about)]
+        if location:
+            lines.append(_("Where: %(location)s", location=location))
+        lines.append(_("If you cannot come, cancel it under My bookings: %(url)s",
+                       url=external_url("bookings.mine")))
+        return _("Reminder: %(instrument)s on %(when)s", **about), "\n".join(lines)
+
+    notify(booker, "booking.reminder", compose, link=site_path("bookings.mine"))
 
 
 # --- to the lab ---------------------------------------------------------------------------------
@@ -123,3 +184,61 @@ def notify_training_declined(request: TrainingRequest) -> None:
         _("Training request declined"),
         _("Your training request for %(instrument)s was declined.",
           instrument=request.instrument.display_name(user.locale))))
+
+
+# --- recurring series: one message for the whole series -------------------------------------------
+def _about_series(series, bookings: list[Booking], user: User) -> dict:
+    """The series as `user` reads it: instrument, rule, how many, first and last slot."""
+    first, last = bookings[0], bookings[-1]
+    return {"instrument": series.instrument.display_name(user.locale),
+            "rule": repeat_label(series.repeat), "count": len(bookings),
+            "first": _local_range(first.start_at, first.end_at, user.timezone),
+            "last": _local_range(last.start_at, last.end_at, user.timezone),
+            "timezone": user.timezone}
+
+
+def notify_series_approved(series, bookings: list[Booking]) -> None:
+    """A series on an instrument that needs no approval: confirmed at once."""
+    booker = series.user
+    notify(booker, "booking.approved", link=_my_bookings(), compose=lambda: (
+        _("Booking series confirmed"),
+        _("Your %(count)d bookings of %(instrument)s (%(rule)s) are confirmed: from "
+          "%(first)s to %(last)s (%(timezone)s).", **_about_series(series, bookings, booker))))
+
+
+def notify_series_requested(series, bookings: list[Booking]) -> None:
+    """A series waits for approval: every manager of the instrument's organisation, once."""
+    for manager in lab_managers(series.instrument.organisation_id):
+        def compose(manager=manager):
+            return (_("New booking series request"),
+                    _("%(requester)s asked for %(count)d bookings of %(instrument)s (%(rule)s), "
+                      "from %(first)s to %(last)s (%(timezone)s).", requester=series.user.name,
+                      **_about_series(series, bookings, manager)))
+
+        notify(manager, "booking.pending", compose, link=site_path("bookings.queue"))
+
+
+def notify_series_decided(series, bookings: list[Booking], *, approved: bool) -> None:
+    """The lab approved or rejected the pending occurrences of a series as one."""
+    booker = series.user
+    if approved:
+        notify(booker, "booking.approved", link=_my_bookings(), compose=lambda: (
+            _("Booking series approved"),
+            _("%(count)d bookings of %(instrument)s (%(rule)s) are approved: from %(first)s "
+              "to %(last)s (%(timezone)s).", **_about_series(series, bookings, booker))))
+    else:
+        notify(booker, "booking.rejected", link=_my_bookings(), compose=lambda: (
+            _("Booking series declined"),
+            _("%(count)d requested bookings of %(instrument)s (%(rule)s), from %(first)s to "
+              "%(last)s (%(timezone)s), were declined: %(reason)s",
+              reason=bookings[0].decision_reason, **_about_series(series, bookings, booker))))
+
+
+def notify_series_expired(series, bookings: list[Booking]) -> None:
+    """Requests of a series left undecided past the approval timeout: told once for all."""
+    booker = series.user
+    notify(booker, "booking.expired", link=_my_bookings(), compose=lambda: (
+        _("Booking series requests expired"),
+        _("%(count)d requested bookings of %(instrument)s (%(rule)s), from %(first)s to "
+          "%(last)s (%(timezone)s), were not decided in time and have expired.",
+          **_about_series(series, bookings, booker))))

@@ -11,6 +11,7 @@ from booking.accounts.models import User
 from booking.bookings import notifications, rules
 from booking.bookings.calendar import booking_problems, policy_for, slot_holder
 from booking.bookings.models import Booking
+from booking.bookings.signals import slot_freed
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.db import take_write_lock
@@ -98,16 +99,20 @@ def move_booking(booking: Booking, target: str, actor: User | None, **data) -> N
     booking.sequence += 1
     booking.updated_at = now_utc()
     audit.record(f"booking.{target}", actor=actor, obj=booking, before=before, **data)
+    if before in rules.OCCUPYING_STATES and target not in rules.OCCUPYING_STATES:
+        slot_freed.send(booking.instrument_id, start=booking.start_at, end=booking.end_at)
 
 
-def approve_booking(booking: Booking, actor: User) -> None:
+def approve_booking(booking: Booking, actor: User, *, tell: bool = True) -> None:
+    """`tell`: notify the booker (a series decided as one tells them once, for all)."""
     move_booking(booking, "approved", actor)
     booking.decided_by = actor
     booking.decided_at = now_utc()
-    notifications.notify_booking_approved(booking)
+    if tell:
+        notifications.notify_booking_approved(booking)
 
 
-def reject_booking(booking: Booking, actor: User, reason: str) -> None:
+def reject_booking(booking: Booking, actor: User, reason: str, *, tell: bool = True) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
@@ -115,7 +120,8 @@ def reject_booking(booking: Booking, actor: User, reason: str) -> None:
     booking.decided_by = actor
     booking.decided_at = now_utc()
     booking.decision_reason = reason[:500]
-    notifications.notify_booking_rejected(booking)
+    if tell:
+        notifications.notify_booking_rejected(booking)
 
 
 def decide_bookings(bookings: list[Booking], actor: User, *, approve: bool, reason: str = ""
@@ -149,42 +155,39 @@ def expire_pending(now: datetime | None = None) -> int:
     now = now or now_utc()
     candidates = db.session.scalars(select(Booking).where(Booking.state == "pending")
                                     .order_by(Booking.id)).all()
-    expired = 0
+    expired, of_series = 0, {}
     for booking in candidates:
         deadline = rules.approval_deadline(policy_for(booking.instrument), booking.created_at)
         if deadline <= now or booking.start_at <= now:
             move_booking(booking, "expired", None, deadline=deadline.isoformat())
-            notifications.notify_booking_expired(booking)
+            if booking.series_id is None:
+                notifications.notify_booking_expired(booking)
+            else:  # a recurring series is told once, for all its occurrences that expired
+                of_series.setdefault(booking.series_id, []).append(booking)
             expired += 1
+    for bookings in of_series.values():
+        notifications.notify_series_expired(bookings[0].series, bookings)
     return expired
 
 
 # --- lists -------------------------------------------------------------------------------------
-def approval_queue(manager: User) -> list[Booking]:
+def _pending_for(manager: User) -> Select:
     """Pending requests on instruments of the organisations the user manages, oldest first."""
     query = select(Booking).join(Booking.instrument).where(Booking.state == "pending").options(
         selectinload(Booking.instrument), selectinload(Booking.user),
         selectinload(Booking.organisation))
     if not manager.is_admin:
         query = query.where(Instrument.organisation_id.in_(manager.managed_organisation_ids()))
-    return list(db.session.scalars(query.order_by(Booking.created_at, Booking.id)))
+    return query.order_by(Booking.created_at, Booking.id)
 
 
-def bookings_of(user: User, *, upcoming: bool) -> list[Booking]:
-    now = now_utc()
-    query = select(Booking).where(Booking.user_id == user.id).options(
-        selectinload(Booking.instrument).selectinload(Instrument.organisation))
-    if upcoming:
-        return list(db.session.scalars(query.where(Booking.end_at > now)
-                                       .order_by(Booking.start_at)))
-    return list(db.session.scalars(query.where(Booking.end_at <= now)
-                                   .order_by(Booking.start_at.desc()).limit(200)))
+def approval_queue(manager: User) -> list[Booking]:
+    return list(db.session.scalars(_pending_for(manager)))
 
 
 def pending_for_ids(manager: User, ids: list[int]) -> list[Booking]:
     """The requests among `ids` that the manager may decide (others are ignored)."""
-    wanted = set(ids)
-    return [b for b in approval_queue(manager) if b.id in wanted]
+    return list(db.session.scalars(_pending_for(manager).where(Booking.id.in_(ids))))
 
 
 def listable_bookings(user: User, *, mine: bool, state: str | None = None) -> Select:

@@ -55,20 +55,25 @@ class CannotComplete(IllegalTransition):
     target = "completed"
 
 
+class CannotReopen(IllegalTransition):
+    target = "pending"
+
+
 class CannotMarkNoShow(IllegalTransition):
     target = "no_show"
 
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"approved", "rejected", "cancelled", "expired"}),
-    "approved": frozenset({"in_use", "cancelled", "no_show"}),
+    # approved -> pending: the booker moved it on an instrument that wants approval
+    "approved": frozenset({"in_use", "cancelled", "no_show", "pending"}),
     "in_use": frozenset({"completed"}),
     "completed": frozenset(), "rejected": frozenset(), "cancelled": frozenset(),
     "expired": frozenset(), "no_show": frozenset(),
 }
 BOOKING_STATES = states.StateTable(TRANSITIONS, [
     CannotApprove, CannotReject, CannotCancel, CannotExpire, CannotCheckIn, CannotComplete,
-    CannotMarkNoShow])
+    CannotMarkNoShow, CannotReopen])
 
 
 def check_transition(current: str, target: str) -> None:
@@ -390,6 +395,13 @@ def clash_problem(holder: tuple[str, datetime] | None, now: datetime, timezone: 
     return Problem("booking_clash", _l(
         "This time is already held by a booking (%(state)s) since %(since)s. Pick another "
         "free slot."), {"state": HOLDING.get(state, state), "since": _local_text(since, timezone)})
+
+
+def held_problem(until: datetime, timezone: str) -> Problem:
+    """A freed time offered to the first on its wait list is theirs until the offer lapses."""
+    return Problem("held_for_waitlist", _l(
+        "This time is held for someone on the wait list until %(until)s."),
+        {"until": _local_text(until, timezone)})
 
 
 def own_overlap_warnings(own: list[tuple[str, datetime, datetime]], timezone: str

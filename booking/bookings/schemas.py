@@ -4,10 +4,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 import marshmallow as ma
+from babel.dates import get_day_names
+from flask_babel import get_locale
 
 from booking.api.fields import Id, Moment
 from booking.api.paging import PageArgs, page_schema
-from booking.bookings import rules
+from booking.bookings import recurrence, rules
 from booking.bookings.calendar import CalendarView
 from booking.bookings.labels import class_label
 from booking.bookings.models import MAX_LENGTH
@@ -45,6 +47,37 @@ class QuoteArgs(RangeArgs):
                        "charged per sample; self-operated: 0"})
 
 
+class RepeatSchema(ma.Schema):
+    """How a requested booking repeats (RFC 5545 recurrence on the instrument's wall clock):
+    the booking's start and end are the first occurrence."""
+
+    freq = ma.fields.String(required=True, validate=ma.validate.OneOf(recurrence.FREQUENCIES))
+    interval = ma.fields.Integer(load_default=1, validate=ma.validate.Range(
+        1, recurrence.MAX_INTERVAL), metadata={"description": "every N days, weeks or months"})
+    byweekday = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(recurrence.WEEKDAYS)), load_default=list,
+        validate=ma.validate.Length(max=len(recurrence.WEEKDAYS)), metadata={
+            "description": "weekly only: the weekdays (MO ... SU), the start's among them; "
+                           "default: the start's weekday"})
+    count = ma.fields.Integer(validate=ma.validate.Range(1, recurrence.MAX_OCCURRENCES),
+                              metadata={"description": "occurrences in all (or until)"})
+    until = ma.fields.Date(metadata={
+        "description": "the last day (local date at the instrument, inclusive), at most a "
+                       "year after the start (or count)"})
+
+    @ma.validates_schema
+    def _one_end(self, data, **kwargs):
+        if ("count" in data) == ("until" in data):
+            raise ma.ValidationError("give count or until (one of them)", "count")
+        if data.get("byweekday") and data.get("freq") != "weekly":
+            raise ma.ValidationError("only for a weekly series", "byweekday")
+
+    @ma.post_load
+    def _repeat(self, data, **kwargs) -> recurrence.Repeat:
+        return recurrence.Repeat(data["freq"], data["interval"], tuple(data["byweekday"]),
+                                 data.get("count"), data.get("until"))
+
+
 class BookingRequestSchema(ma.Schema):
     instrument_id = Id(required=True)
     start = Moment(required=True)
@@ -57,9 +90,21 @@ class BookingRequestSchema(ma.Schema):
         "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES} "
                        "(samples_required otherwise); self-operated: 0"})
 
+    repeat = ma.fields.Nested(RepeatSchema, metadata={
+        "description": "make it a series: start and end are the first occurrence; the free "
+                       f"occurrences are booked (at most {recurrence.MAX_OCCURRENCES}, within "
+                       "a year), the others answered as refused, with their reasons"})
+
     @ma.validates_schema
     def _ordered(self, data, **kwargs):
         _check_order(data, MAX_LENGTH, "7 days")
+        until = getattr(data.get("repeat"), "until", None)
+        if until is not None and "start" in data and not \
+                data["start"].date() - ONE_DAY <= until <= data["start"].date() + YEAR_AND_A_DAY:
+            raise ma.ValidationError("until must lie within a year after start", "repeat")
+
+
+ONE_DAY, YEAR_AND_A_DAY = timedelta(days=1), timedelta(days=367)  # start's UTC date vs. local
 
 
 class ListArgs(PageArgs):
@@ -109,12 +154,111 @@ class BookingSchema(ma.Schema):
     decided_at = ma.fields.DateTime(allow_none=True)
     decision_reason = ma.fields.String()
     late_cancel = ma.fields.Boolean()
+    series_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "the recurring series it belongs to (null: a single booking)"})
+
+
+class ProblemSchema(ma.Schema):
+    code = ma.fields.String()
+    message = ma.fields.String()
+
+
+class RefusedOccurrenceSchema(ma.Schema):
+    start = ma.fields.DateTime()
+    end = ma.fields.DateTime()
+    problems = ma.fields.List(ma.fields.Nested(ProblemSchema))
+
+
+class SeriesSchema(ma.Schema):
+    id = ma.fields.Integer()
+    instrument_id = ma.fields.Integer()
+    user_id = ma.fields.Integer()
+    freq = ma.fields.String()
+    interval = ma.fields.Integer()
+    byweekday = ma.fields.List(ma.fields.String())
+    count = ma.fields.Integer(allow_none=True)
+    until = ma.fields.Date(allow_none=True)
+    bookings = ma.fields.List(ma.fields.Nested(BookingSchema), metadata={
+        "description": "every occurrence, in order, in its current state"})
+
+
+class SeriesCreatedSchema(SeriesSchema):
+    class Meta:
+        exclude = ("bookings",)
+
+    created = ma.fields.List(ma.fields.Nested(BookingSchema))
+    refused = ma.fields.List(ma.fields.Nested(RefusedOccurrenceSchema), metadata={
+        "description": "occurrences not booked: the rules each breaks, or the clash"})
+
+
+class BookingCreatedSchema(BookingSchema):
+    series = ma.fields.Nested(SeriesCreatedSchema, metadata={
+        "description": "with repeat only: the series, the occurrences created and those "
+                       "refused; the booking's own fields are those of its first created "
+                       "occurrence"})
+
+
+def series_fields(series) -> dict:
+    """A series' own fields, as SeriesSchema dumps them."""
+    repeat = series.repeat
+    return {"id": series.id, "instrument_id": series.instrument_id, "user_id": series.user_id,
+            "freq": repeat.freq, "interval": repeat.interval, "byweekday": list(repeat.weekdays),
+            "count": repeat.count, "until": repeat.until}
+
+
+def series_created_body(result) -> dict:
+    """The answer to a series request (a series.SeriesResult): its first created booking,
+    and the series with what was created and what was refused."""
+    series = {**series_fields(result.series), "created": result.created,
+              "refused": [{"start": o.start, "end": o.end,
+                           "problems": [{"code": p.code, "message": p.message}
+                                        for p in o.problems]} for o in result.refused]}
+    return {**BOOKING.dump(result.created[0]), "series": SERIES_CREATED.dump(series)}
 
 
 BookingListSchema = page_schema(BookingSchema, "BookingListSchema")
 # Instantiating a schema deep-copies its fields: once, not per request.
 BOOKING = BookingSchema()
 QUOTE = QuoteSchema()
+SERIES = SeriesSchema()
+SERIES_CREATED = SeriesCreatedSchema()
+
+
+# --- wait lists ---------------------------------------------------------------------------------
+class WaitForSchema(ma.Schema):
+    """What a booking request would say, for a wait-list entry (the time is given by the path
+    when waiting for a booking's time)."""
+    mode = _mode()
+    samples = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, rules.MAX_SAMPLES))
+    purpose = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+
+
+class WaitlistRequestSchema(WaitForSchema):
+    start = Moment(required=True)
+    end = Moment(required=True, metadata={"description": "at most 7 days after start"})
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        _check_order(data, MAX_LENGTH, "7 days")
+
+
+class WaitlistEntrySchema(ma.Schema):
+    id = ma.fields.Integer()
+    instrument_id = ma.fields.Integer()
+    start = ma.fields.DateTime(attribute="start_at")
+    end = ma.fields.DateTime(attribute="end_at")
+    mode = ma.fields.String()
+    samples = ma.fields.Integer(attribute="sample_count")
+    purpose = ma.fields.String()
+    state = ma.fields.String(metadata={"description": "waiting, offered (held for you until "
+                                                     "offer_expires_at), booked, expired, left"})
+    offer_expires_at = ma.fields.DateTime(allow_none=True)
+    booking_id = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.DateTime()
+
+
+class WaitlistListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(WaitlistEntrySchema))
 
 
 # --- the pages' JSON: input ---------------------------------------------------------------------
@@ -219,3 +363,23 @@ def quote_page_body(quote, per_sample_fee_fen: int) -> dict:
             "samples_fee": format_cny(quote.samples_fee_fen),
             "per_sample_fee": format_cny(per_sample_fee_fen), "fee": format_cny(quote.fee_fen),
             "voucher": format_cny(quote.voucher_fen), "payable": format_cny(quote.payable_fen)}
+
+
+def series_preview_body(occurrences, timezone: str) -> dict:
+    """The booking form's series preview (series.Occurrence list): each occurrence on the
+    instrument's wall clock with its price and what stands in its way, and the free ones'
+    total."""
+    names = get_day_names("abbreviated", locale=get_locale() or "en")
+    items = []
+    for o in occurrences:
+        start, end = to_local(o.start, timezone), to_local(o.end, timezone)
+        items.append({"day": f"{start:%Y-%m-%d}", "weekday": names[start.weekday()],
+                      "time": f"{start:%H:%M}–{end:%H:%M}" if start.date() == end.date()
+                      else f"{start:%H:%M}–{end:%Y-%m-%d %H:%M}",
+                      "payable_fen": o.quote.payable_fen if o.quote else None,
+                      "payable": format_cny(o.quote.payable_fen) if o.quote else None,
+                      "problems": problems_body(o.problems)})
+    free = [o for o in occurrences if o.free]
+    payable = sum(o.quote.payable_fen for o in free if o.quote)
+    return {"occurrences": items, "total": len(occurrences), "free": len(free),
+            "payable_fen": payable, "payable": format_cny(payable), "problems": []}

@@ -26,7 +26,19 @@ class AuditEvent(db.Model):
 def record(action: str, *, actor=None, obj=None, **data) -> None:
     """Write an audit event in the current transaction (committed or rolled back with it).
     A plain INSERT, no ORM object: every state change writes one, on the hottest paths too."""
-    db.session.connection().execute(_INSERT, {
+    db.session.connection().execute(_INSERT, _row(action, actor, obj, data))
+
+
+def record_each(action: str, objects, *, actor=None, data_of=lambda obj: {}) -> None:
+    """One event per object, written by one executemany INSERT (a series' occurrences):
+    `data_of(obj)` gives each event's data."""
+    rows = [_row(action, actor, obj, data_of(obj)) for obj in objects]
+    if rows:
+        db.session.connection().execute(_INSERT, rows)
+
+
+def _row(action: str, actor, obj, data: dict) -> dict:
+    return {
         "created_at": now_utc(),
         "actor_id": getattr(actor, "id", None),
         "action": action,
@@ -34,7 +46,7 @@ def record(action: str, *, actor=None, obj=None, **data) -> None:
         "object_id": getattr(obj, "id", None),
         "data": data,
         "ip": request.remote_addr if has_request_context() else None,
-    })
+    }
 
 
 _INSERT = insert(AuditEvent.__table__)

@@ -1,4 +1,7 @@
-"""Outbox: services queue messages in the same transaction; they are sent after commit.
+"""Notices and the outbox: services queue messages in the same transaction; they are sent
+after commit. `notify` tells a user something: the notice is offered to other areas through
+the `notices_composed` signal (the inbox keeps a copy, and holds back the e-mails a user
+turned off), and the e-mails left are queued here.
 
 An e-mail therefore never announces something that was rolled back. Without MAIL_SERVER the
 message is written to the log and marked delivered by "log" (development, tests).
@@ -13,9 +16,12 @@ import os
 import smtplib
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Any
 
+from blinker import Namespace
 from flask import Flask, current_app, has_request_context
 from sqlalchemy import Index, String, Text, bindparam, insert, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,15 +60,45 @@ def queue_message(recipient: str, subject: str, body: str, kind: str) -> None:
     queue_messages([{"recipient": recipient, "subject": subject, "body": body, "kind": kind}])
 
 
-def notify(user, kind: str, compose) -> None:
-    """Queue a message to `user`, composed by `compose() -> (subject, body)` inside the user's
-    own locale: the person told reads their language, not that of whoever acted. Each area's
+@dataclass
+class Notice:
+    """One notice to one user, composed in their language. `link`: a path on this site about
+    it (or ""). `email`: whether it is e-mailed; a receiver of `notices_composed` may turn it
+    off (the inbox does, for the kinds the user does not want by e-mail)."""
+
+    user: Any
+    kind: str
+    subject: str
+    body: str
+    link: str = ""
+    email: bool = True
+
+
+#: Sent with each list of composed Notices before their e-mails are queued (sender: the list),
+#: so that another area keeps them (the inbox) without this kernel knowing it.
+notices_composed = Namespace().signal("notices-composed")
+
+
+def notify(user, kind: str, compose, link: str = "") -> None:
+    """Tell `user`: a message composed by `compose() -> (subject, body)` inside the user's own
+    locale (the person told reads their language, not that of whoever acted), kept in their
+    inbox and e-mailed unless they turned that kind of notice off. Each area's
     `notifications.py` has one `notify_<event>` function per message built on this."""
     from flask_babel import force_locale
 
     with force_locale(user.locale):
         subject, body = compose()
-    queue_message(user.email, subject, body, kind=kind)
+    deliver([Notice(user, kind, subject, body, link)])
+
+
+def deliver(notices: list[Notice]) -> None:
+    """Hand composed notices to the receivers of `notices_composed`, then queue the e-mails
+    still wanted with one INSERT (a batch, such as a month close's invoices, in one go)."""
+    if not notices:
+        return
+    notices_composed.send(notices)
+    queue_messages([{"recipient": n.user.email, "subject": n.subject, "body": n.body,
+                     "kind": n.kind} for n in notices if n.email])
 
 
 def queue_messages(messages: list[dict]) -> None:

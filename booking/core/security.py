@@ -102,3 +102,11 @@ def external_url(endpoint: str, **values) -> str:
     adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/",
                                        url_scheme=base.scheme)
     return adapter.build(endpoint, values, force_external=True)
+
+
+def site_path(endpoint: str, **values) -> str:
+    """A link inside the site (a path, no host), built in a request or outside one (the CLI):
+    where an in-app notice points."""
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    return current_app.url_map.bind(base.netloc or "localhost", script_name=base.path or "/"
+                                    ).build(endpoint, values)

@@ -2,7 +2,8 @@
 from datetime import UTC, datetime, time
 from urllib.parse import urlsplit
 
-from flask import abort, flash, request
+import marshmallow as ma
+from flask import abort, flash, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -23,6 +24,12 @@ def safe_next(target: str | None) -> str | None:
         return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target
+
+
+def back_to(endpoint: str, **values) -> str:
+    """Where a form sends the person back: the page it was posted from (its `next` field,
+    with the list's filters and page), else `endpoint`."""
+    return safe_next(request.form.get("next")) or url_for(endpoint, **values)
 
 
 def current_locale() -> str:
@@ -59,6 +66,18 @@ def query_int(name: str, default: int | None = None, low: int = 0, high: int = M
         abort(400, _("%(name)s must be between %(low)d and %(high)d.", name=name, low=low,
                      high=high))
     return value
+
+
+def query_args(schema: ma.Schema) -> dict:
+    """A list page's filters and page number from the query string, loaded by `schema` (a
+    PageArgs): a blank field counts as absent (a form's "All"), unknown ones are ignored, and
+    a bad value is a 400 that names the fields."""
+    given = {key: value for key, value in request.args.items() if value.strip()}
+    try:
+        return schema.load(given, unknown=ma.EXCLUDE)
+    except ma.ValidationError as error:
+        abort(400, _("These filters are not valid: %(names)s.",
+                     names=", ".join(sorted(error.messages))))
 
 
 class InServiceWindow:

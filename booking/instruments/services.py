@@ -10,9 +10,9 @@ from sqlalchemy import select
 from booking.accounts.models import Organisation, Role, User
 from booking.core import audit
 from booking.core.clock import now_utc
-from booking.core.notifications import OutboxMessage
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
+from booking.inbox.services import received_since
 from booking.instruments import notifications, rules, search_index
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Rate
 
@@ -154,11 +154,11 @@ def _managers(organisation_id: int) -> list[User]:
                                       Role.name == "lab_manager", User.active.is_(True))))
 
 
-def _reminded_today(email: str, now: datetime) -> bool:
+def _reminded_today(manager: User, now: datetime) -> bool:
+    """Asked of the inbox, which keeps every notice, e-mailed or not (the manager may have
+    turned these e-mails off)."""
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return db.session.scalar(select(OutboxMessage.id).where(
-        OutboxMessage.kind == notifications.REMINDER_KIND, OutboxMessage.recipient == email,
-        OutboxMessage.created_at >= day_start).limit(1)) is not None
+    return received_since(manager.id, notifications.REMINDER_KIND, day_start)
 
 
 def queue_stale_reminders(console_url: str, now: datetime | None = None) -> int:
@@ -170,7 +170,7 @@ def queue_stale_reminders(console_url: str, now: datetime | None = None) -> int:
     queued = 0
     for org_id, instruments in by_org.items():
         for manager in _managers(org_id):
-            if _reminded_today(manager.email, now):
+            if _reminded_today(manager, now):
                 continue
             notifications.notify_stale(manager, instruments, console_url)
             queued += 1

@@ -6,14 +6,15 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from booking.accounts.models import Organisation
+from booking.api.paging import paged
 from booking.core import tables
 from booking.core.clock import current_quarter, local_today, now_utc
 from booking.core.money import fen_to_yuan
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, attempt, current_locale, query_int
+from booking.core.web import PostForm, attempt, current_locale, query_args, query_int
 from booking.extensions import db
-from booking.subsidies import oversight, reimbursements, services
+from booking.subsidies import lists, oversight, reimbursements, services
 from booking.subsidies.forms import (
     CLASS_LABELS,
     RELATED_LABELS,
@@ -27,7 +28,14 @@ from booking.subsidies.forms import (
     SampleForm,
     fen_or_none,
 )
-from booking.subsidies.models import Redemption, Reimbursement, SubsidyPolicy, Voucher
+from booking.subsidies.models import (
+    VOUCHER_STATES,
+    Redemption,
+    Reimbursement,
+    SubsidyPolicy,
+    Voucher,
+)
+from booking.subsidies.policy import ENTERPRISE_CLASSES
 from booking.subsidies.rules import percent
 
 bp = Blueprint("subsidies", __name__, url_prefix="/vouchers")
@@ -69,12 +77,26 @@ def my_vouchers():
 @login_required
 def queue():
     require(Voucher.can_oversee(current_user))
-    pending = services.review_queue()
+    args = query_args(lists.REVIEW_ARGS)
+    listing = paged(lists.review_queue(args), args["page"], args["per_page"], clamp=True)
     status = services.budget_status(local_today().year)
-    return render_template("subsidies/queue.html", pending=pending, status=status,
-                           now=now_utc(),
-                           decided=services.recent_decisions(), approve_form=ApproveForm(),
+    return render_template("subsidies/queue.html", listing=listing, args=args,
+                           pending=lists.with_checks(listing["items"]), status=status,
+                           now=now_utc(), classes=ENTERPRISE_CLASSES,
+                           decided=services.recent_decisions(10), approve_form=ApproveForm(),
                            reject_form=RejectForm())
+
+
+@bp.route("/all")
+@login_required
+def vouchers():
+    """Every voucher and application, for the bureau: filtered and paged."""
+    require(Voucher.can_oversee(current_user))
+    args = query_args(lists.VOUCHER_LIST_ARGS)
+    now = now_utc()
+    listing = paged(lists.all_vouchers(args, now), args["page"], args["per_page"], clamp=True)
+    return render_template("subsidies/vouchers.html", listing=listing, args=args, now=now,
+                           states=VOUCHER_STATES, classes=ENTERPRISE_CLASSES)
 
 
 @bp.route("/<int:voucher_id>/approve", methods=["POST"])

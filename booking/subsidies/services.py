@@ -336,13 +336,6 @@ def vouchers_of(org: Organisation) -> list[Voucher]:
                                    .order_by(Voucher.created_at.desc(), Voucher.id.desc())))
 
 
-def review_queue() -> list[tuple[Voucher, rules.Eligible | list[rules.Problem]]]:
-    """Pending applications of this year, each with how it stands against today's rules and
-    caps (those of past years have lapsed and are no longer for review)."""
-    return [(v, check_enterprise(v.enterprise, v.enterprise_class, v.declaration,
-                                 current_policy(v.year))) for v in _pending()]
-
-
 def _pending() -> list[Voucher]:
     """This year's undecided applications in order of arrival, with their policy."""
     return list(db.session.scalars(select(Voucher).where(

@@ -9,3 +9,13 @@ document.addEventListener("change", (event) => {
 document.addEventListener("click", (event) => {
   if (event.target.closest("[data-print]")) window.print();
 });
+document.addEventListener("click", (event) => {
+  // data-copy="#id": copy that element's text (a long address cut short on a phone)
+  const button = event.target.closest("[data-copy]");
+  const source = button && document.querySelector(button.dataset.copy);
+  if (source && navigator.clipboard) {
+    navigator.clipboard.writeText(source.textContent.trim()).then(() => {
+      button.classList.replace("btn-outline-secondary", "btn-success");
+    });
+  }
+});

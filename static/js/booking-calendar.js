@@ -136,6 +136,8 @@
     }
     const problems = (q.problems || []).map((p) => p.message).concat(q.error ? [q.error] : []);
     fillList("quote-problems", problems);
+    // a taken time: the user may wait for it instead
+    show("waitlist-join", (q.problems || []).some((p) => ["booking_clash", "held_for_waitlist"].includes(p.code)));
     fillList("quote-warnings", (q.warnings || []).map((w) => w.message));
   }
 

@@ -135,9 +135,10 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
         return sa.Table(table.name, sa.MetaData(),
                         *(column._copy() for column in table.c if column.name not in later))
 
-    old_bookings = as_of_0007(Booking.__table__, "sample_count")
+    old_bookings = as_of_0007(Booking.__table__, "sample_count", "series_id")
     old_organisations = as_of_0007(Organisation.__table__, "legal_person")
     old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes")
+    old_users = as_of_0007(User.__table__, "notice_preferences")
     at = utc(2026, 3, 2, 1)
     with other.app_context():
         upgrade(revision="0007_booking_span")
@@ -147,7 +148,7 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
 
             org = add(old_organisations, kind="university", name_zh="测试大学", name_en="U",
                       city="大连", region_code="2102", credit_code="91210200MA0000001X")
-            user = add(User.__table__, email="u@example.cn", password_hash="x", name="U",
+            user = add(old_users, email="u@example.cn", password_hash="x", name="U",
                        organisation_id=org)
             instrument = add(old_instruments, organisation_id=org, name_zh="仪器", lab="L",
                              name_en="I", model="M", manufacturer="H", category="analytical",

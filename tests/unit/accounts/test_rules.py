@@ -4,6 +4,7 @@ from booking.accounts.rules import (
     credit_code_check_char,
     credit_code_problem,
     make_credit_code,
+    mask_email,
     password_problems,
 )
 
@@ -46,3 +47,10 @@ def test_password_rules():
     assert password_problems("aaaaaaaaaaaa") == ["too few distinct characters"]
     assert "must not be your e-mail address" in password_problems("me@ex.cn12", "ME@ex.cn12")
     assert password_problems("correct-horse-42") == []
+
+
+@pytest.mark.parametrize("email,masked", [
+    ("zhang.wei@dlut.edu.cn", "z***@dlut.edu.cn"), ("a@b.cn", "a***@b.cn"), ("nonsense", "***"),
+])
+def test_mask_email_keeps_the_first_letter_and_the_domain(email, masked):
+    assert mask_email(email) == masked

@@ -6,6 +6,7 @@ database on two cores. The ids the fuzzer draws are steered towards rows that ex
 reaches the code behind the 404s."""
 import os
 import zlib
+from datetime import timedelta
 
 import pytest
 import schemathesis
@@ -18,6 +19,9 @@ from schemathesis.checks import (
 )
 
 from booking.accounts.services import create_api_token
+from booking.bookings import series, waitlist
+from booking.bookings.recurrence import Repeat
+from booking.core.clock import now_utc
 from booking.core.db import utc
 from booking.extensions import db
 
@@ -59,7 +63,14 @@ def role_headers(make):
     booking = make.placed_booking(instrument, student, utc(2026, 12, 21, 2), state="pending")
     make.issued_invoice(instrument, student.organisation, 12_000, utc(2026, 11, 30))
     make.voucher()
-    ids = {"instrument_id": instrument.id, "booking_id": booking.id}
+    start = (now_utc() + timedelta(days=7)).replace(hour=6, minute=0, second=0, microsecond=0)
+    weekly = series.create_series(instrument, student, start=start, end=start + timedelta(hours=1),
+                                  mode="self_operated", purpose="fuzz", samples=0,
+                                  repeat=Repeat("weekly", count=3))
+    entry = waitlist.join(instrument, manager, start=booking.start_at, end=booking.end_at,
+                          mode="self_operated")
+    ids = {"instrument_id": instrument.id, "booking_id": booking.id, "entry_id": entry.id,
+           "series_id": weekly.series.id}
     headers = {}
     for name, user in (("student", student), ("lab_manager", manager), ("bureau", bureau)):
         _, raw = create_api_token(user, "fuzz")
@@ -88,3 +99,19 @@ def test_the_fuzzer_reaches_real_rows(client, role_headers):
     assert client.get(f"/api/v1/bookings/{ids['booking_id']}",
                       headers=headers["student"]).status_code == 200
     assert client.get(f"/api/v1/instruments/{ids['instrument_id']}").status_code == 200
+
+
+def test_a_series_with_a_refused_occurrence_answers_as_documented(app, role_headers):
+    """The fuzzer seldom draws a series that books: its 201 (created and refused occurrences)
+    is checked against the document here, on the seeded instrument."""
+    headers, ids = role_headers
+    start = (now_utc() + timedelta(days=1)).replace(hour=6, minute=0, second=0, microsecond=0)
+    case = schema["/api/v1/bookings"]["POST"].Case(body={
+        "instrument_id": ids["instrument_id"], "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat(), "purpose": "fuzz",
+        "repeat": {"freq": "daily", "count": 7}})  # the 7th: the seeded series' first day
+    response = case.call(headers=headers["lab_manager"], app=app)
+    case.validate_response(response, checks=CHECKS)
+    assert response.status_code == 201
+    series = response.json()["series"]
+    assert (len(series["created"]), len(series["refused"])) == (6, 1)

@@ -424,3 +424,29 @@ def test_quote_json_tells_what_holds_a_taken_slot_and_warns_of_own_bookings(clie
     assert free["problems"] == []
     assert [w["code"] for w in free["warnings"]] == ["own_overlap"]
     assert "拉曼光谱仪" in free["warnings"][0]["message"]
+
+
+def test_reschedule_page_checks_then_moves_and_denies_others(client, make, login, lab):
+    instrument, manager = lab
+    me = make.user()
+    booking = make.placed_booking(instrument, me, TUESDAY_24_NOV_10AM)
+    url = f"/bookings/{booking.id}/reschedule"
+    login(make.user())
+    assert client.get(url).status_code == 404  # someone else's booking
+    client.post("/logout")
+    login(me)
+    page = client.get(url).get_data(as_text=True)
+    assert 'value="2026-11-24T10:00"' in page and 'id="current-price"' in page
+    new = {"start": "2026-11-24T14:00", "end": "2026-11-24T15:30"}
+    checked = client.post(url, data={**new, "check": "1"})
+    assert checked.status_code == 200 and 'id="new-price"' in checked.get_data(as_text=True)
+    assert booking.start_at == TUESDAY_24_NOV_10AM  # a check changes nothing
+    weekend = client.post(url, data={"start": "2026-11-28T10:00", "end": "2026-11-28T11:00",
+                                     "submit": "1"})
+    assert weekend.status_code == 422 and 'id="move-problems"' in weekend.get_data(as_text=True)
+    moved = client.post(url, data={**new, "submit": "1"})
+    assert moved.status_code == 302 and moved.headers["Location"].endswith("/bookings/mine")
+    db.session.refresh(booking)
+    assert booking.start_at == TUESDAY_24_NOV_10AM + timedelta(hours=4)
+    assert booking.state == "pending"  # the instrument wants approval: the lab decides again
+    assert "booking.rescheduled" in audit_actions(booking)

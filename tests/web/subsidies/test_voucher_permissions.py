@@ -51,6 +51,9 @@ PAGES = {
     # the review queue lists applications still to decide, to bureau staff
     "review": Action("GET", "/vouchers/review", None,
                      (LOGIN, 403, 403, 403, 403, 403, SEES, SEES), {}, done=200),
+    # every voucher and application, whatever its state, to bureau staff
+    "all": Action("GET", "/vouchers/all", None,
+                  (LOGIN, 403, 403, 403, 403, 403, SEES, SEES), {}, done=200),
     # only an application is decided: an exhausted voucher, which the state table lets become
     # issued again after a reversal, is not re-approved (it was until issue 22)
     "approve": Action("POST", "/vouchers/{id}/approve", {"amount": ""}, DECIDERS,
@@ -156,8 +159,8 @@ def test_voucher_permission_matrix(client, login, api_token, role, state, action
 def _lists(response, voucher, action_name) -> bool:
     if response.is_json:
         return voucher.id in [item["id"] for item in response.get_json()["items"]]
-    row = f'data-voucher="{voucher.id}"' if action_name == "review" else \
-        f"<tr><td>{voucher.id}</td>"  # review: an application to decide; mine: any voucher
+    row = f'data-voucher="{voucher.id}"' if action_name in ("review", "all") else \
+        f"<tr><td>{voucher.id}</td>"  # review: an application to decide; mine, all: any
     return row in response.get_data(as_text=True)
 
 

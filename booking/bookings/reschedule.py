@@ -1,0 +1,70 @@
+"""Moving a booking to another time: the same rules as a new request, the slot held by the
+database, in one transaction, audited. When the booker moves an approved booking of an
+instrument that wants approval, the lab decides again; a move by the lab stands."""
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from booking.accounts.models import User
+from booking.bookings import notifications, rules
+from booking.bookings.calendar import booking_problems, slot_holder
+from booking.bookings.models import Booking
+from booking.bookings.requests import BookingClash, BookingRefused, _is_overlap, move_booking
+from booking.core import audit
+from booking.core.clock import now_utc
+from booking.core.db import take_write_lock
+from booking.core.problems import Problem, _l
+from booking.extensions import db
+
+MOVABLE = ("pending", "approved")
+
+
+def can_move(booking: Booking, user: User) -> bool:
+    """The booker or the lab, while the booking is pending or approved."""
+    return booking.state in MOVABLE and booking.can_view(user)
+
+
+def reschedule(booking: Booking, actor: User, *, start: datetime, end: datetime) -> Booking:
+    if booking.state not in MOVABLE:
+        raise BookingRefused(Problem("not_movable", _l(
+            "Only a pending or approved booking can be moved.")))
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if (start, end) == (booking.start_at, booking.end_at):
+        raise BookingRefused(Problem("same_time", _l("Pick a different time to move to.")))
+    instrument = booking.instrument
+    problems = booking_problems(instrument, booking.user, start=start, end=end,
+                                mode=booking.mode, samples=booking.sample_count)
+    if problems:
+        raise BookingRefused(problems)
+    take_write_lock(db.session)
+    before = booking.start_at, booking.end_at
+    booking.start_at, booking.end_at = start, end
+    booking.sequence += 1  # calendar apps see the change
+    _hold(booking, start, end, instrument.timezone)
+    by_lab = actor.id != booking.user_id
+    if booking.state == "approved" and instrument.requires_approval and not by_lab:
+        move_booking(booking, "pending", actor)
+        booking.decided_by, booking.decided_at = None, None
+    if booking.state == "pending":
+        booking.created_at = now_utc()  # a moved request waits afresh for the lab
+    audit.record("booking.rescheduled", actor=actor, obj=booking,
+                 before_start=before[0].isoformat(), before_end=before[1].isoformat(),
+                 start=start.isoformat(), end=end.isoformat())
+    if booking.state == "pending":
+        notifications.notify_booking_requested(booking)
+    if by_lab:
+        notifications.notify_booking_moved(booking, before)
+    return booking
+
+
+def _hold(booking: Booking, start: datetime, end: datetime, timezone: str) -> None:
+    """Write the new times: the database's no-overlap guard may refuse them (rolled back)."""
+    instrument_id = booking.instrument_id
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        if _is_overlap(error):
+            holder = slot_holder(instrument_id, start, end)
+            raise BookingClash(rules.clash_problem(holder, now_utc(), timezone)) from error
+        raise

@@ -1,0 +1,101 @@
+"""The bureau's long voucher lists: the review queue (pending applications, in order of
+arrival) and every voucher, filtered, searched and paged by the database (a count and one
+LIMIT/OFFSET read, see api.paging); only the rows of the page shown are checked against the
+policy."""
+from datetime import datetime
+
+import marshmallow as ma
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import selectinload
+
+from booking.accounts.models import Organisation
+from booking.api.fields import SearchText
+from booking.api.paging import PageArgs
+from booking.core.clock import local_today, year_end_utc
+from booking.core.db import MAX_ID
+from booking.subsidies.models import VOUCHER_STATES, Voucher
+from booking.subsidies.policy import ENTERPRISE_CLASSES
+from booking.subsidies.services import check_enterprise, current_policy
+
+
+class VoucherFilters(PageArgs):
+    """A search (enterprise name or voucher number) and the enterprise class."""
+
+    q = SearchText()
+    enterprise_class = ma.fields.String(data_key="class",
+                                        validate=ma.validate.OneOf(ENTERPRISE_CLASSES))
+
+
+class VoucherListArgs(VoucherFilters):
+    state = ma.fields.String(validate=ma.validate.OneOf(VOUCHER_STATES))
+    year = ma.fields.Integer(validate=ma.validate.Range(2000, 2100))
+
+
+REVIEW_ARGS = VoucherFilters()
+VOUCHER_LIST_ARGS = VoucherListArgs()
+
+
+def _filtered(query: Select, args: dict) -> Select:
+    query = query.join(Voucher.enterprise)
+    if args.get("enterprise_class"):
+        query = query.where(Voucher.enterprise_class == args["enterprise_class"])
+    if args.get("q"):
+        text = args["q"]
+        matches = [Organisation.name_zh.icontains(text, autoescape=True),
+                   Organisation.name_en.icontains(text, autoescape=True)]
+        digits = text.removeprefix("#")
+        if digits.isdigit() and 0 < int(digits) <= MAX_ID:
+            matches.append(Voucher.id == int(digits))
+        query = query.where(or_(*matches))
+    return query
+
+
+# --- the review queue ----------------------------------------------------------------------------
+def review_queue(args: dict) -> Select:
+    """This year's undecided applications matching `args`, in order of arrival (first come,
+    first served); those of past years have lapsed and are no longer for review."""
+    return _filtered(select(Voucher).where(
+        Voucher.state == "applied", Voucher.year >= local_today().year).options(
+        selectinload(Voucher.policy), selectinload(Voucher.enterprise))
+        .order_by(Voucher.created_at, Voucher.id), args)
+
+
+def with_checks(vouchers: list[Voucher]) -> list[tuple[Voucher, object]]:
+    """Each application with how it stands against today's rules and caps (the page's rows
+    only: a check reads the enterprise's ledger)."""
+    policies = {year: current_policy(year) for year in {v.year for v in vouchers}}
+    return [(v, check_enterprise(v.enterprise, v.enterprise_class, v.declaration,
+                                 policies[v.year])) for v in vouchers]
+
+
+# --- every voucher -------------------------------------------------------------------------------
+def _current_year(now: datetime) -> int:
+    """The first year whose quota has not ended at `now` (the bureau's local year)."""
+    year = now.year - 1
+    while year_end_utc(year) <= now:
+        year += 1
+    return year
+
+
+def _as_of(state: str, now: datetime):
+    """Vouchers whose state as of `now` is `state`: rules.voucher_state_at as SQL (an issued
+    voucher past its validity, or an application left undecided when its year ended, is
+    expired before the daily job writes it). No NULL may reach the NOT below."""
+    lapsed = or_(and_(Voucher.state == "issued", Voucher.valid_until.is_not(None),
+                      Voucher.valid_until <= now),
+                 and_(Voucher.state == "applied", Voucher.year < _current_year(now)))
+    if state == "expired":
+        return or_(Voucher.state == "expired", lapsed)
+    return and_(Voucher.state == state, ~lapsed)
+
+
+def all_vouchers(args: dict, now: datetime) -> Select:
+    """Every voucher and application matching `args` (VoucherListArgs), newest first."""
+    query = select(Voucher).options(selectinload(Voucher.policy),
+                                    selectinload(Voucher.enterprise))
+    if args.get("state"):
+        query = query.where(_as_of(args["state"], now))
+    if args.get("year"):
+        query = query.where(Voucher.year == args["year"])
+    return _filtered(query, args).order_by(Voucher.created_at.desc(), Voucher.id.desc())
+

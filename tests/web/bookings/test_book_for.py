@@ -1,0 +1,116 @@
+"""The lab books for someone who phoned or walked in: found by e-mail or name (or registered
+on the spot), the booking is theirs and approved, the audit names the lab's person."""
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.accounts.models import User
+from booking.bookings.models import Booking
+from booking.core.audit import AuditEvent
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+from tests.moments import MONDAY_23_NOV_8AM
+
+WHEN = {"start": "2026-11-24T10:00", "end": "2026-11-24T11:00", "mode": "self_operated",
+        "purpose": "电话预约：XRD 物相分析"}
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with freeze_time(MONDAY_23_NOV_8AM):
+        yield
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation()
+    manager = make.user(role="lab_manager", organisation=owner)
+    instrument = make.instrument(organisation=owner, requires_approval=True)
+    return instrument, manager
+
+
+def _url(instrument) -> str:
+    return f"/instruments/{instrument.id}/book-for"
+
+
+def test_books_for_a_user_found_by_email_approved_and_audited(client, login, make, lab):
+    instrument, manager = lab
+    caller = make.user(name="王工")
+    login(manager)
+    response = client.post(_url(instrument), data={**WHEN, "who": caller.email.upper()})
+    assert response.status_code == 302
+    booking = db.session.scalar(select(Booking))
+    assert (booking.user_id, booking.organisation_id, booking.state) == (
+        caller.id, caller.organisation_id, "approved")
+    assert booking.decided_by_id == manager.id
+    actor = db.session.scalar(select(AuditEvent.actor_id).where(
+        AuditEvent.action == "booking.booked_for", AuditEvent.object_id == booking.id))
+    assert actor == manager.id
+    assert db.session.scalar(select(OutboxMessage.recipient).where(
+        OutboxMessage.kind == "booking.approved")) == caller.email  # the user is told
+
+
+def test_a_name_with_several_matches_asks_which_one(client, login, make, lab):
+    instrument, manager = lab
+    first, second = make.user(name="李明"), make.user(name="李明华")
+    login(manager)
+    page = client.post(_url(instrument), data={**WHEN, "who": "李明"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="matches"' in text
+    assert first.email not in text  # addresses are masked in the list
+    assert db.session.scalar(select(Booking)) is None
+    picked = client.post(_url(instrument), data={**WHEN, "who": "李明", "user_id": second.id})
+    assert picked.status_code == 302
+    assert db.session.scalar(select(Booking.user_id)) == second.id
+
+
+def test_a_walk_in_is_registered_and_booked_in_one_go(client, login, make, lab):
+    instrument, manager = lab
+    sme = make.organisation(kind="enterprise")
+    login(manager)
+    response = client.post(_url(instrument), data={
+        **WHEN, "new_name": "赵先生", "new_email": "zhao@example.cn",
+        "new_organisation": sme.id})
+    assert response.status_code == 302
+    walk_in = db.session.scalar(select(User).where(User.email == "zhao@example.cn"))
+    assert walk_in.organisation_id == sme.id
+    assert db.session.scalar(select(Booking.user_id)) == walk_in.id
+    assert db.session.scalar(select(AuditEvent.actor_id).where(
+        AuditEvent.action == "user.created", AuditEvent.object_id == walk_in.id)) == manager.id
+    assert "/forgot-password" in db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.kind == "account.registered"))
+
+
+def test_a_refused_booking_registers_nobody(client, login, make, lab):
+    instrument, manager = lab
+    sme = make.organisation(kind="enterprise")
+    login(manager)
+    page = client.post(_url(instrument), data={
+        **WHEN, "start": "2026-11-28T10:00", "end": "2026-11-28T11:00",  # a Saturday
+        "new_name": "赵先生", "new_email": "zhao@example.cn", "new_organisation": sme.id})
+    assert page.status_code == 422 and 'id="book-for-problems"' in page.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.email == "zhao@example.cn")) is None
+
+
+def test_only_the_instruments_lab_books_for_others(client, login, make, lab):
+    instrument, _manager = lab
+    caller = make.user()
+    assert client.get(_url(instrument)).status_code == 302  # sign in first
+    for outsider in (caller, make.user(role="lab_manager")):  # a member; another lab
+        login(outsider)
+        assert client.get(_url(instrument)).status_code == 403
+        assert client.post(_url(instrument), data={**WHEN, "who": caller.email}
+                           ).status_code == 403
+        client.post("/logout")
+    assert db.session.scalar(select(Booking)) is None
+
+
+def test_the_bureau_is_not_a_walk_in_organisation(client, login, make, lab):
+    instrument, manager = lab
+    bureau = make.organisation(kind="bureau")
+    login(manager)
+    page = client.post(_url(instrument), data={**WHEN, "new_name": "某人",
+                                               "new_email": "x@example.cn",
+                                               "new_organisation": bureau.id})
+    assert page.status_code == 422
+    assert db.session.scalar(select(User).where(User.email == "x@example.cn")) is None
