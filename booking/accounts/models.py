@@ -18,6 +18,7 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -110,7 +111,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Which notices also come by e-mail, which reminders: read by booking.inbox (rules.
     # Preferences); NULL until first saved (the defaults). Loaded with the user, so deciding
     # whether a notice is e-mailed costs no query.
-    notice_preferences: Mapped[dict | None] = mapped_column(JSON)
+    # JSONB on PostgreSQL: plain json has no equality, which DISTINCT over users needs
+    notice_preferences: Mapped[dict | None] = mapped_column(
+        JSON().with_variant(JSONB(), "postgresql"))
 
     organisation: Mapped[Organisation] = relationship(back_populates="members")
     roles: Mapped[list[Role]] = relationship(cascade="all, delete-orphan", lazy="selectin")

@@ -11,6 +11,7 @@ Plain ADD/DROP COLUMN and new tables: SQLite would otherwise recreate users, whi
 """
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 from booking.core.db import UTCDateTime
 
@@ -41,7 +42,9 @@ def upgrade():
     op.create_index("ix_inbox_notices_user_id", "inbox_notices", ["user_id", "id"])
     op.create_index("ix_inbox_notices_unread", "inbox_notices", ["user_id"],
                     sqlite_where=UNREAD, postgresql_where=UNREAD)
-    op.add_column("users", sa.Column("notice_preferences", sa.JSON(), nullable=True))
+    op.add_column("users", sa.Column("notice_preferences",
+                                     sa.JSON().with_variant(JSONB(), "postgresql"),
+                                     nullable=True))
     op.create_table(
         "booking_reminders",
         sa.Column("id", sa.Integer(), nullable=False),

@@ -65,7 +65,7 @@ def test_my_bookings_on_a_phone_filtered_and_paged(live_server, phone, booker):
     feed = page.locator("#feed").bounding_box()
     assert feed["y"] + feed["height"] < page.locator("#upcoming tbody tr").first.bounding_box()["y"]
     assert feed["height"] < 160
-    assert "30 in all · page 1 of 6" in page.inner_text(".pager")
+    assert "共 30 条 · 第 1 / 6 页" in page.inner_text(".pager")
 
     # the state filter hides behind "Filters" on a phone; choosing a state applies it
     assert not page.locator("#f-state").is_visible()
@@ -74,7 +74,7 @@ def test_my_bookings_on_a_phone_filtered_and_paged(live_server, phone, booker):
     with page.expect_navigation():
         page.select_option("#f-state", "pending")
     assert "state=pending" in page.url
-    assert "10 in all · page 1 of 2" in page.inner_text(".pager")
+    assert "共 10 条 · 第 1 / 2 页" in page.inner_text(".pager")
     assert page.locator(".filters-toggle .badge").inner_text() == "1"
 
     with page.expect_navigation():

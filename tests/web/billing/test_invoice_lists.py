@@ -82,7 +82,7 @@ def test_unpaid_first_soonest_due_25_a_page(client, office):
     assert listed(client, "/finance") == ids(office["unpaid"][:25])
     assert listed(client, "/finance?page=2") == ids(office["unpaid"][25:])
     assert listed(client, "/finance?page=50") == ids(office["unpaid"][25:])
-    assert "30 in all · page 2 of 2" in client.get("/finance?page=2").get_data(as_text=True)
+    assert "共 30 条 · 第 2 / 2 页" in client.get("/finance?page=2").get_data(as_text=True)
 
 
 def test_each_state(client, office):
@@ -208,7 +208,7 @@ def test_revenue_page_filters_pages_and_total(client, revenue):
         "2026-04 X射线衍射仪 企业 1 60 ¥40.00"]
     page = client.get("/finance/revenue?year=2026&per_page=1").get_data(as_text=True)
     assert re.search(r'id="revenue-total">\s*¥150.00', page)  # all pages, not the one shown
-    assert "4 in all · page 1 of 4" in page
+    assert "共 4 条 · 第 1 / 4 页" in page
     assert rows(client, "&month=2") == []
     assert 'class="list-empty"' in client.get("/finance/revenue?month=2").get_data(as_text=True)
 

@@ -60,7 +60,7 @@ def test_upcoming_comes_first_soonest_first_twenty_a_page(client, mine):
 def test_a_page_past_the_last_shows_the_last(client, mine):
     assert shown(client, "?page=9") == ids(mine["upcoming"][20:])
     page = client.get("/bookings/mine?page=9").get_data(as_text=True)
-    assert "25 in all · page 2 of 2" in page
+    assert "共 25 条 · 第 2 / 2 页" in page
 
 
 @pytest.mark.parametrize("query", ["?page=0", "?page=10001", "?page=x", "?per_page=0",

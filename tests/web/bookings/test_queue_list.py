@@ -59,7 +59,7 @@ def test_pages_of_25_in_order_of_arrival(client, queue):
     assert shown(client, "?page=2") == ids(queue["pending"][25:])
     assert shown(client, "?page=3") == ids(queue["pending"][25:])  # the last one
     page = client.get("/bookings/queue?page=2").get_data(as_text=True)
-    assert "30 in all · page 2 of 2" in page
+    assert "共 30 条 · 第 2 / 2 页" in page
 
 
 @pytest.mark.parametrize("query", ["?page=0", "?page=10001", "?per_page=500", "?instrument=-1",

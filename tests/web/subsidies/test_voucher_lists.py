@@ -73,7 +73,7 @@ def test_review_queue_pages_in_order_of_arrival_with_checks(client, vouchers):
     assert listed(client, "/vouchers/review") == ids(vouchers["pending"][:20])
     page = client.get("/vouchers/review?page=2").get_data(as_text=True)
     assert listed(client, "/vouchers/review?page=2") == ids(vouchers["pending"][20:])
-    assert "25 in all · page 2 of 2" in page and 'id="waiting-count">25<' in page
+    assert "共 25 条 · 第 2 / 2 页" in page and 'id="waiting-count">25<' in page
     assert page.count('approve-form"') == 5  # the page's rows only, each with its form
 
 
