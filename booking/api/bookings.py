@@ -111,15 +111,17 @@ class Bookings(MethodView):
     def post(self, body):
         """Request a booking: pending when the instrument needs approval, else approved.
         With `repeat`, a series: its free occurrences are booked, the others refused."""
-        instrument, opening = calendar.instrument_for_booking(
-            body["instrument_id"], body["start"], body["end"]) or (None, None)
+        facts = calendar.instrument_for_booking(body["instrument_id"], body["start"],
+                                                body["end"])
+        instrument = facts.instrument if facts else None
         _visible(instrument, api_user())
         if "repeat" in body:
             return _create_series(instrument, body)
         booking = requests.create_booking(instrument, api_user(), start=body["start"],
                                           end=body["end"], mode=body["mode"],
                                           purpose=body["purpose"].strip(),
-                                          samples=body["samples"], calendar=opening)
+                                          samples=body["samples"], calendar=facts.opening,
+                                          holds=facts.holds)
         body = BOOKING.dump(booking)  # before the commit expires it: no re-read after
         commit()
         return jsonify(body), 201

@@ -52,7 +52,7 @@ _hours, _exceptions = OpeningHours.__table__.c, OpeningException.__table__.c
 _blackouts, _bookings, _instruments = Blackout.__table__.c, Booking.__table__.c, Instrument.__table__.c
 _ROW_TYPES = {"weekday": Integer(), "day": Date(), "opens": Time(), "closes": Time(),
               "id": Integer(), "user_id": Integer(), "state": String(), "start_at": UTCDateTime(),
-              "end_at": UTCDateTime()}
+              "end_at": UTCDateTime(), "until": UTCDateTime()}
 
 
 def _tagged(kind: str, source, **columns):
@@ -83,6 +83,15 @@ _SHOWN = _tagged("booking", Booking.__table__, id=_bookings.id, user_id=_booking
     _bookings.start_at > bindparam("earliest", type_=UTCDateTime),
     _bookings.end_at > bindparam("start", type_=UTCDateTime))
 _OPENING = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS)
+_waiting = WaitlistEntry.__table__.c
+_HELD = _tagged("held", WaitlistEntry.__table__, user_id=_waiting.user_id,
+                start_at=_waiting.start_at, end_at=_waiting.end_at,
+                until=_waiting.offer_expires_at).where(
+    _waiting.instrument_id == bindparam("instrument_id"),
+    _waiting.state == literal_column("'offered'"),
+    _waiting.start_at < bindparam("end", type_=UTCDateTime),
+    _waiting.end_at > bindparam("start", type_=UTCDateTime),
+    _waiting.offer_expires_at > bindparam("now", type_=UTCDateTime))
 
 
 class CalendarInstrument(NamedTuple):
@@ -128,7 +137,7 @@ def _window(instrument_id: int, start: datetime, end: datetime, timezone: str) -
 
 
 def _by_kind(rows) -> dict[str, list]:
-    by_kind = {"hours": [], "exception": [], "blackout": [], "booking": [], None: []}
+    by_kind = {"hours": [], "exception": [], "blackout": [], "booking": [], "held": [], None: []}
     for row in rows:
         by_kind[row.kind].append(row)
     return by_kind
@@ -143,7 +152,7 @@ def _widened(instrument_id: int, start: datetime, end: datetime) -> dict:
 
 
 def _cut(by_kind: dict[str, list], start: datetime, end: datetime) -> dict[str, list]:
-    for kind in ("blackout", "booking"):
+    for kind in ("blackout", "booking", "held"):
         by_kind[kind] = [r for r in by_kind[kind] if r.start_at < end and r.end_at > start]
     return by_kind
 
@@ -164,20 +173,31 @@ def opening_calendar(instrument: Instrument, start: datetime, end: datetime
     return _opening_calendar(instrument.timezone, _by_kind(rows))
 
 
-_OPENING_ROWS = _OPENING.subquery("opening_rows")
+# What create_booking checks: the instrument, its opening calendar and the wait-list offers
+# that hold part of the slot for someone (rules.held_until), in one statement.
+_OPENING_ROWS = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS, _HELD).subquery("opening_rows")
 _INSTRUMENT_AND_OPENING = select(Instrument, *_OPENING_ROWS.c).outerjoin(
     _OPENING_ROWS, true()).where(Instrument.id == bindparam("instrument_id"))
 
 
+class BookingFacts(NamedTuple):
+    instrument: Instrument
+    opening: rules.OpeningCalendar
+    holds: tuple[tuple[int, datetime], ...]  # (user id, held until) of open wait-list offers
+
+
 def instrument_for_booking(instrument_id: int, start: datetime, end: datetime
-                           ) -> tuple[Instrument, rules.OpeningCalendar] | None:
-    """The instrument and its opening calendar for [start, end) (aware) in one statement, what
-    create_booking checks the rules against: the booking API's hot path."""
-    rows = db.session.execute(_INSTRUMENT_AND_OPENING, _widened(instrument_id, start, end)).all()
+                           ) -> BookingFacts | None:
+    """What create_booking checks the rules against for [start, end) (aware), in one
+    statement: the booking API's hot path."""
+    rows = db.session.execute(_INSTRUMENT_AND_OPENING, _widened(instrument_id, start, end)
+                              | {"now": now_utc()}).all()
     if not rows:
         return None
     instrument = rows[0][0]
-    return instrument, _opening_calendar(instrument.timezone, _cut(_by_kind(rows), start, end))
+    by_kind = _cut(_by_kind(rows), start, end)
+    return BookingFacts(instrument, _opening_calendar(instrument.timezone, by_kind),
+                        tuple((r.user_id, r.until) for r in by_kind["held"]))
 
 
 def bookings_between(instrument: Instrument, start: datetime, end: datetime,
@@ -287,14 +307,16 @@ def booker_for(instrument: Instrument, user: User, mode: str) -> rules.Booker:
 
 
 def booking_problems(instrument: Instrument, user: User, *, start: datetime, end: datetime,
-                     mode: str, samples: int = 0,
-                     calendar: rules.OpeningCalendar | None = None) -> list[rules.Problem]:
+                     mode: str, samples: int = 0, calendar: rules.OpeningCalendar | None = None,
+                     holds: tuple | None = None) -> list[rules.Problem]:
+    """`calendar`, `holds`: what instrument_for_booking read, when it was (else read here)."""
     calendar = calendar or opening_calendar(instrument, start, end)
     now = now_utc()
     problems = rules.check_booking(policy_for(instrument), calendar,
                                    booker_for(instrument, user, mode), start=start, end=end,
                                    mode=mode, now=now) + rules.sample_problems(mode, samples)
-    held_until = _held_for_others(instrument.id, user.id, start, end, now)
+    held_until = (_held_for_others(instrument.id, user.id, start, end, now) if holds is None
+                  else rules.held_until(holds, user.id))
     if held_until is not None:
         problems.append(rules.held_problem(held_until, instrument.timezone))
     return problems

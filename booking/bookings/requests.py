@@ -62,13 +62,14 @@ _INSERT_BOOKING = insert(Booking).returning(Booking)
 
 def create_booking(instrument: Instrument, user: User, *, start: datetime, end: datetime,
                    mode: str, purpose: str, samples: int = 0,
-                   calendar: rules.OpeningCalendar | None = None) -> Booking:
+                   calendar: rules.OpeningCalendar | None = None,
+                   holds: tuple | None = None) -> Booking:
     """Check every rule, then hold the slot: pending when the instrument wants approval.
     `samples`: how many samples a staff-operated (送样) booking hands in (0 when self-operated);
-    `calendar`: the instrument's opening calendar for the slot, when already loaded."""
+    `calendar`, `holds`: calendar.instrument_for_booking's facts, when already read."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)  # as stored, and as answered
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
-                                samples=samples, calendar=calendar)
+                                samples=samples, calendar=calendar, holds=holds)
     if problems:
         raise BookingRefused(problems)
     take_write_lock(db.session)

@@ -397,6 +397,12 @@ def clash_problem(holder: tuple[str, datetime] | None, now: datetime, timezone: 
         "free slot."), {"state": HOLDING.get(state, state), "since": _local_text(since, timezone)})
 
 
+def held_until(holds, user_id: int) -> datetime | None:
+    """Until when the slot is held for someone other than `user_id`, from the (user id,
+    held until) pairs of the open wait-list offers that overlap it."""
+    return max((until for holder, until in holds if holder != user_id), default=None)
+
+
 def held_problem(until: datetime, timezone: str) -> Problem:
     """A freed time offered to the first on its wait list is theirs until the offer lapses."""
     return Problem("held_for_waitlist", _l(

@@ -101,9 +101,9 @@ def test_directory_filters_fold_away_on_a_phone(live_server, phone, booker):
     assert first.bounding_box()["y"] < HEIGHT  # a result on the first screen
     shot(page, "long-lists-2-directory-phone")
     page.click(".filters-toggle")
-    page.locator("#filters").wait_for(state="visible")
-    with page.expect_navigation():
-        page.select_option("#f-mode", "staff_operated")
-        page.click("#filters button.btn-primary")
-    assert "mode=staff_operated" in page.url
+    # Bootstrap sets .show once the unfolding has finished; clicking during it can miss.
+    page.locator("#filters.show:not(.collapsing)").wait_for(state="visible")
+    page.select_option("#f-mode", "staff_operated")
+    page.click("#filters button.btn-primary")
+    page.wait_for_url("**mode=staff_operated**")
     assert page.locator(".filters-toggle .badge").inner_text() == "1"

@@ -7,9 +7,9 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from booking.bookings import waitlist
-from booking.bookings.calendar import booking_problems
+from booking.bookings.calendar import booking_problems, instrument_for_booking
 from booking.bookings.models import Booking
-from booking.bookings.requests import cancel_booking
+from booking.bookings.requests import BookingRefused, cancel_booking, create_booking
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
@@ -54,6 +54,14 @@ def test_the_first_in_line_is_offered_the_freed_time_and_it_is_held(taken):
     held = booking_problems(instrument, taken["second"], start=SLOT["start"], end=SLOT["end"],
                             mode="self_operated")
     assert [p.code for p in held] == ["held_for_waitlist"]
+    # the booking API reads the holds with the instrument, in its one statement
+    facts = instrument_for_booking(instrument.id, SLOT["start"], SLOT["end"])
+    assert facts.holds == ((taken["first"].id, MONDAY_23_NOV_8AM + 2 * HOUR),)
+    with pytest.raises(BookingRefused) as refused:
+        create_booking(instrument, taken["second"], start=SLOT["start"], end=SLOT["end"],
+                       mode="self_operated", purpose="XRD", calendar=facts.opening,
+                       holds=facts.holds)
+    assert refused.value.problems[0].code == "held_for_waitlist"
     booking = waitlist.accept(first, taken["first"])
     assert (booking.user_id, booking.state, first.state) == (taken["first"].id, "approved",
                                                              "booked")

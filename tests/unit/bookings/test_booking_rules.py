@@ -268,6 +268,14 @@ def test_a_slot_held_for_weeks_says_by_what_and_since_when_not_by_whom():
                                "2026-11-06 14:30. Pick another free slot.")
 
 
+def test_a_slot_is_held_until_the_latest_offer_to_someone_else():
+    # offers to user 7 until 10:00 and 11:00, to user 9 until 12:00 (UTC)
+    holds = ((7, utc(2026, 11, 23, 10)), (7, utc(2026, 11, 23, 11)), (9, utc(2026, 11, 23, 12)))
+    assert rules.held_until(holds, 9) == utc(2026, 11, 23, 11)  # its own offer holds nothing
+    assert rules.held_until(holds, 3) == utc(2026, 11, 23, 12)
+    assert rules.held_until(holds[2:], 9) is None and rules.held_until((), 3) is None
+
+
 def test_own_bookings_elsewhere_are_warnings_in_local_time():
     [warning] = rules.own_overlap_warnings(
         [("扫描电镜", utc(2026, 11, 24, 2), utc(2026, 11, 24, 3))], "Asia/Shanghai")
