@@ -12,7 +12,8 @@ seed: a fresh schema, `flask db upgrade` and `flask demo seed --scale city` (200
 500 users, ~51,000 bookings and 50,000 usage sessions over a year, the peer's volume; --scale
 province: 20,200 instruments and ~1,000,000 bookings), plus four empty always-open instruments
 for the creation test.
-run: (1) calendar JSON of the busiest instrument for the current month, (2) POST
+run: (1) calendar JSON of the busiest instrument for the current month (kept, not kept, and
+revalidated: If-None-Match with the current ETag, answered 304), (2) POST
 /api/v1/bookings with distinct slots, then a check that nothing overlaps, (3) the Flask ceiling
 (one SQLite SELECT by primary key, connection kept), and SQL queries per calendar request.
 """
@@ -218,7 +219,14 @@ def run(url: str, duration: str, only: str | None = None, instrument: int | None
         def calendar():
             return wrk(f"http://127.0.0.1:{PORT}{path}", duration, ROOT / "bench/lua/get_count.lua")
 
+        def calendar_304():  # the browser revalidates its copy (FullCalendar's refetch)
+            url = f"http://127.0.0.1:{PORT}{path}"
+            with urllib.request.urlopen(url) as response:
+                etag = response.headers["ETag"]
+            return wrk(url, duration, ROOT / "bench/lua/get_not_modified.lua", {"ETAG": etag})
+
         results["calendar_json_month"] = _served(env, calendar)
+        results["calendar_json_month_304"] = _served(env, calendar_304)
         # nothing kept: every request reads and renders, as a worker's first request does
         results["calendar_json_month_not_kept"] = _served(
             {**env, "CALENDAR_CACHE_MAX_BYTES": "0"}, calendar)

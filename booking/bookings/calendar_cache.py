@@ -7,12 +7,18 @@ still, and for as long as time passing has not moved the bookable window across 
 boundary (rules.bookable_grid, part of the key). Checking costs one primary-key read instead
 of the calendar's statement, its rows and their rendering. The cache never serves what a
 reader could not have read itself: bodies come from committed, single-statement reads.
+
+The same key names the body for the browser: its ETag. FullCalendar fetches the calendar again
+on every navigation, and a browser that still holds the current body is answered 304 without
+one (nothing read but the version, nothing rendered when the instrument is kept).
 """
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from booking.accounts.models import User
 from booking.bookings import rules
@@ -26,6 +32,13 @@ from booking.bookings.calendar import (
 from booking.core.clock import from_local, now_utc
 
 Render = Callable[[CalendarInstrument, CalendarView], bytes]
+FORMAT = 1  # part of every ETag: raise it when the body's format changes
+
+
+class Calendar(NamedTuple):
+    instrument: CalendarInstrument
+    body: bytes | None  # None when the asker's copy (`known`) is current
+    etag: str
 
 
 @dataclass
@@ -55,28 +68,37 @@ class CalendarCache:
             self._bytes = 0
 
     def calendar(self, instrument_id: int, viewer: User | None, start: datetime, end: datetime,
-                 render: Render) -> tuple[CalendarInstrument, bytes] | None:
+                 render: Render, known: str | None = None) -> Calendar | None:
         """The instrument and its calendar for [start, end) as `viewer` sees it, rendered by
-        `render`; None when there is no such instrument. One statement when the body is kept
-        (the version check) or nothing is kept for the instrument (the calendar's own); two
-        when what is kept is out of date or for another range or viewer."""
+        `render`; None when there is no such instrument. `known`: the ETag the asker holds
+        (If-None-Match). One statement when the body is kept (the version check) or nothing is
+        kept for the instrument (the calendar's own); two when what is kept is out of date or
+        for another range or viewer."""
         now = now_utc()
         viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
         entry = self._entries.get(instrument_id)
         if entry is not None and \
                 calendar_version(instrument_id) == entry.instrument.calendar_version:
-            body = entry.bodies.get(_key(entry.instrument, viewer_id, start, end, now))
+            key = _key(entry.instrument, viewer_id, start, end, now)
+            etag = _etag(entry.instrument, key)
+            if etag == known:
+                return Calendar(entry.instrument, None, etag)
+            body = entry.bodies.get(key)
             if body is not None:
-                return entry.instrument, body
+                return Calendar(entry.instrument, body, etag)
         found = calendar_view(instrument_id, viewer, start, end, now)
         if found is None:
             with self._lock:
                 self._drop(instrument_id)
             return None
         instrument, view = found
+        key = _key(instrument, viewer_id, start, end, now)
+        etag = _etag(instrument, key)
+        if etag == known:
+            return Calendar(instrument, None, etag)
         body = render(instrument, view)
-        self._keep(instrument, _key(instrument, viewer_id, start, end, now), body)
-        return instrument, body
+        self._keep(instrument, key, body)
+        return Calendar(instrument, body, etag)
 
     def _keep(self, instrument: CalendarInstrument, key: tuple, body: bytes) -> None:
         with self._lock:
@@ -106,3 +128,11 @@ def _key(instrument: CalendarInstrument, viewer_id: int | None, start: datetime,
                                  from_local(start, instrument.timezone),
                                  from_local(end, instrument.timezone), now)
     return start, end, viewer_id, window
+
+
+def _etag(instrument: CalendarInstrument, key: tuple) -> str:
+    """The same for the same body in every worker and instance: the instrument's calendar
+    version and the key, hashed."""
+    digest = hashlib.blake2s(repr((FORMAT, instrument.id, instrument.calendar_version, key))
+                             .encode(), digest_size=12).hexdigest()
+    return f'"{digest}"'

@@ -95,10 +95,15 @@ def calendar_json(instrument_id):
     except ma.ValidationError:
         abort(400, _("Give start and end as ISO 8601 times, at most 62 days apart."))
     found = current_app.extensions["calendar_cache"].calendar(
-        instrument_id, current_user, start, end, _calendar_body)
-    if found is None or not can_view_instrument(found[0], current_user):
+        instrument_id, current_user, start, end, _calendar_body,
+        known=request.headers.get("If-None-Match"))
+    if found is None or not can_view_instrument(found.instrument, current_user):
         abort(404)
-    return Response(found[1], mimetype="application/json")
+    # the browser keeps the body and asks again with its ETag: 304 while it is current
+    headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
+    if found.body is None:
+        return Response(status=304, headers=headers)
+    return Response(found.body, mimetype="application/json", headers=headers)
 
 
 @bp.route("/instruments/<int:instrument_id>/quote.json")

@@ -116,3 +116,22 @@ def test_phone_shows_a_list_and_tapping_a_free_slot_fills_the_form(live_server, 
     assert page.input_value("#start") and page.input_value("#end")
     page.locator("#quote-body:not(.d-none)").wait_for()
     shot(page, "booking-5-phone")
+
+
+def test_going_back_a_week_revalidates_the_kept_calendar(live_server, page, instrument_id):
+    """FullCalendar fetches on every navigation; the browser's copy is revalidated (304) and
+    the calendar shows it as if fetched anew."""
+    log_in(page, live_server, "student.dlut@demo.cn")
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.locator(".fc-timegrid").wait_for()
+    page.click(".fc-next-button")  # next week: open days with free time
+    page.locator(".fc-timegrid .ev-free").first.wait_for()
+    page.click(".fc-next-button")
+    page.locator(".fc-timegrid .ev-free").first.wait_for()
+    with page.expect_response(lambda r: "calendar.json" in r.url) as answer:
+        page.click(".fc-prev-button")
+    # the browser asked with its copy's ETag and the server sent 304: no body, so no type
+    # (Chromium shows the page a revalidated answer as 200, from its cache)
+    sent, got = answer.value.request.all_headers(), answer.value.all_headers()
+    assert sent["if-none-match"] == got["etag"] and "content-type" not in got
+    page.locator(".fc-timegrid .ev-free").first.wait_for()  # shown from the browser's copy

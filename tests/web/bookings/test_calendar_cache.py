@@ -177,3 +177,55 @@ def test_a_cache_of_zero_bytes_keeps_nothing(app, client, instrument, monkeypatc
     with statements() as seen:
         assert calendar(client, instrument) == calendar(client, instrument)
     assert len(seen) == 2 and all("UNION ALL" in statement for statement in seen)
+
+
+# --- conditional requests (issue 21): FullCalendar asks again on every navigation ---------------
+def _get(client, instrument, etag=None, query=WEEK):
+    headers = {"If-None-Match": etag} if etag else {}
+    return client.get(f"/instruments/{instrument.id}/calendar.json", query_string=query,
+                      headers=headers)
+
+
+def test_a_current_copy_is_answered_304_without_a_body_or_a_calendar_read(client, instrument):
+    first = _get(client, instrument)
+    etag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    with statements() as seen:
+        again = _get(client, instrument, etag)
+    assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
+    assert len(seen) == 1 and "UNION" not in seen[0]  # the version check only
+    # another worker (nothing kept) reads the calendar but still sends no body
+    current_app.extensions["calendar_cache"].clear()
+    assert _get(client, instrument, etag).status_code == 304
+
+
+@pytest.mark.parametrize("change", [
+    lambda i, make, frozen: make.booking(i, make.user(), TUESDAY_24_NOV_10AM),
+    lambda i, make, frozen: _blackout(i, make),
+    lambda i, make, frozen: frozen.tick(timedelta(hours=2)),  # the bookable window moved
+])
+def test_any_change_the_calendar_shows_gives_a_new_etag_and_body(client, make, instrument,
+                                                                 frozen, change):
+    etag = _get(client, instrument).headers["ETag"]
+    change(instrument, make, frozen)
+    db.session.commit()
+    response = _get(client, instrument, etag)
+    assert response.status_code == 200 and response.headers["ETag"] != etag
+    assert response.get_json() == uncached(client, instrument)
+
+
+def test_each_viewer_and_range_has_its_own_etag(client, make, instrument, login):
+    anonymous = _get(client, instrument).headers["ETag"]
+    other_week = _get(client, instrument, query={"start": "2026-11-30T00:00:00",
+                                                 "end": "2026-12-07T00:00:00"}).headers["ETag"]
+    login(make.user())
+    signed_in = _get(client, instrument, anonymous)
+    assert signed_in.status_code == 200
+    assert len({anonymous, other_week, signed_in.headers["ETag"]}) == 3
+
+
+def test_a_hidden_instrument_is_404_even_with_a_current_etag(client, instrument):
+    etag = _get(client, instrument).headers["ETag"]
+    instrument.is_public = False
+    db.session.commit()
+    assert _get(client, instrument, etag).status_code == 404
