@@ -1,9 +1,10 @@
 """Tables people open in a spreadsheet: CSV (UTF-8 with a BOM, so Excel shows Chinese) and
-XLSX (openpyxl's write-only mode: memory stays flat however many rows). Every export goes
-through here, so every one is formula-safe: a text cell starting with = + - @ (or a tab or
-carriage return) is written with a leading apostrophe and never runs as a formula. Numbers
-stay numbers: money in yuan is a Decimal, never text. Times are written on the bureau's local
-wall clock ("2026-03-02 09:00:00"), never in UTC."""
+XLSX (core/xlsx.py, streaming: memory stays flat however many rows). Every export goes through
+here, so every one is formula-safe: a text cell starting with = + - @ (or a tab or carriage
+return) is written with a leading apostrophe and never runs as a formula. Numbers stay
+numbers: money in yuan is a Decimal, never text (XLSX shows it with two decimals). Times are
+on the bureau's local wall clock, never in UTC: real date cells in XLSX, "2026-03-02
+09:00:00" in CSV."""
 import csv
 import io
 from collections.abc import Iterable, Sequence
@@ -11,8 +12,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import Response
-from openpyxl import Workbook
 
+from booking.core import xlsx
 from booking.core.clock import BUSINESS_ZONE
 from booking.core.money import fen_to_yuan
 
@@ -22,21 +23,31 @@ FORMATS = {"csv": "text/csv; charset=utf-8",
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(BUSINESS_ZONE).replace(tzinfo=None, microsecond=0)
+
+
 def safe_cell(value):
     kind = type(value)  # exact types first: an export writes millions of cells
     if kind is str:
         return "'" + value if value.startswith(_FORMULA_STARTS) else value
-    # times as text: date cells cost the XLSX writer a fifth more
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(BUSINESS_ZONE).isoformat(" ", "seconds")[:19]
+        return _local(value).isoformat(" ", "seconds")
     return value
+
+
+def _xlsx_cell(value):
+    """As safe_cell, but times stay times (on the local wall clock) for a date cell."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return _local(value)
+    return safe_cell(value)
 
 
 _PLAIN = frozenset({int, float, Decimal, bool, type(None)})  # written as they are
 
 
-def _safe_rows(rows: Iterable[Sequence]) -> Iterable[list]:
-    return ([value if type(value) in _PLAIN else safe_cell(value) for value in row]
+def _safe_rows(rows: Iterable[Sequence], cell=safe_cell) -> Iterable[list]:
+    return ([value if type(value) in _PLAIN else cell(value) for value in row]
             for row in rows)
 
 
@@ -56,17 +67,9 @@ def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence],
 def workbook_bytes(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]],
                    freeze: str | None = None) -> bytes:
     """Several sheets: (title, header, rows) each."""
-    book = Workbook(write_only=True)
-    for title, header, rows in sheets:
-        sheet = book.create_sheet(title[:31])
-        if freeze:
-            sheet.freeze_panes = freeze
-        sheet.append([safe_cell(name) for name in header])
-        for row in _safe_rows(rows):
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx.workbook([(title, [safe_cell(name) for name in header],
+                           _safe_rows(rows, _xlsx_cell)) for title, header, rows in sheets],
+                         freeze)
 
 
 yuan = fen_to_yuan  # −150 fen is −1.50, a number in both formats

@@ -44,6 +44,38 @@ def test_times_are_written_on_the_local_wall_clock():
     # 2026-12-31 17:30 UTC is 2027-01-01 01:30 in Shanghai: the date a person would write
     moment = datetime(2026, 12, 31, 17, 30, 5, 123, tzinfo=UTC)
     book = load_workbook(io.BytesIO(xlsx_bytes("t", ["at"], [[moment]])))
-    assert list(book["t"].iter_rows(values_only=True))[1] == ("2027-01-01 01:30:05",)
+    cell = book["t"]["A2"]  # a real date cell, to the second
+    assert cell.value == datetime(2027, 1, 1, 1, 30, 5)
+    assert cell.number_format == "yyyy-mm-dd hh:mm:ss"
     text = csv_bytes(["at"], [[moment]]).decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(text)))[1] == ["2027-01-01 01:30:05"]
+
+
+def test_xlsx_cells_keep_their_kind_and_the_header_stays_in_view():
+    from datetime import date
+
+    # money two decimals, counts and hours as they are, text unescaped, the forbidden
+    # control characters of XML dropped, dates as dates, empty cells in their place
+    row = [Decimal("7700.00"), 3, 2.5, "<a & b>", "bad\x00\x1fchars", date(2026, 4, 1), None, True]
+    book = load_workbook(io.BytesIO(xlsx_bytes("收费/明细", ["金额", "n", "h", "t", "c", "d", "e",
+                                                             "b"], [row], freeze="B2")))
+    sheet = book.active
+    assert book.sheetnames == ["收费 明细"]  # "/" is not allowed in a sheet name
+    values = next(sheet.iter_rows(min_row=2, values_only=True))
+    assert values == (7700, 3, 2.5, "<a & b>", "badchars", datetime(2026, 4, 1), None, True)
+    assert sheet["A2"].number_format == "#,##0.00" and sheet["F2"].number_format == "yyyy-mm-dd"
+    assert sheet["A1"].font.b and sheet.freeze_panes == "B2"
+
+
+def test_a_long_export_streams_with_flat_memory():
+    import tracemalloc
+
+    rows = ([n, f"INV-{n:06d}", "大连理工大学", Decimal("875.00"), datetime(2026, 3, 2, 1, tzinfo=UTC)]
+            for n in range(20_000))
+    tracemalloc.start()
+    body = xlsx_bytes("usage", ["n", "number", "org", "fee", "at"], rows)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024  # the rows never sit in memory together (as XML ~3 MB)
+    sheet = load_workbook(io.BytesIO(body), read_only=True).active
+    assert sum(1 for _ in sheet.iter_rows(min_row=2)) == 20_000
