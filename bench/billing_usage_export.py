@@ -26,6 +26,7 @@ import calendar_bench  # noqa: E402 - the shared city seed
 
 PASSWORD = "demo-pass-2026"  # noqa: S105 - the demo password
 AUDITOR = "finance.bench@demo.cn"
+BUREAU = "bureau@demo.cn"
 
 
 def finance_auditor() -> list[int]:
@@ -66,16 +67,36 @@ def measure(url: str) -> None:
               f"{len(providers)}; year {year}")
     client = app.test_client()
     client.post("/login", data={"email": AUDITOR, "password": PASSWORD})
+    for report in ("usage", "revenue"):
+        for fmt in ("csv", "xlsx"):
+            timed(client, f"{report} {fmt.upper()} {year}, all providers", [
+                f"/finance/{provider_id}/{report}.{fmt}?year={year}" for provider_id in providers])
+    client.post("/logout")
+    client.post("/login", data={"email": BUREAU, "password": PASSWORD})
     for fmt in ("csv", "xlsx"):
-        started, lines, size = time.perf_counter(), 0, 0
-        for provider_id in providers:
-            response = client.get(f"/finance/{provider_id}/usage.{fmt}?year={year}")
-            assert response.status_code == 200, response.status_code
-            size += len(response.data)
-            lines += response.data.count(b"\n") - 1 if fmt == "csv" else 0
-        seconds = time.perf_counter() - started
-        print(f"priced usage {fmt.upper()} {year}, all providers: {seconds:.2f} s, "
-              f"{lines or '-'} lines, {size / 1e6:.1f} MB")
+        timed(client, f"directory {fmt.upper()}, every listed instrument",
+              [f"/instruments/export.{fmt}"])
+
+
+def timed(client, what: str, paths: list[str]) -> None:
+    """GET the paths one after the other: time, lines (CSV) and size, and the peak of memory
+    Python allocated meanwhile (tracemalloc; it slows the run, so timing comes first)."""
+    import tracemalloc
+
+    started, lines, size = time.perf_counter(), 0, 0
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        size += len(response.data)
+        lines += response.data.count(b"\n") - 1 if ".csv" in path else 0
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    for path in paths:
+        client.get(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(f"{what}: {seconds:.2f} s, {lines or '-'} lines, {size / 1e6:.1f} MB, "
+          f"peak Python memory {peak / 1e6:.0f} MB")
 
 
 def main() -> None:
