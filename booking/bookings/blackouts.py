@@ -1,6 +1,6 @@
 """Blackouts over booked time: the lab sees the bookings a blackout would hit before adding
-it; on confirmation they are cancelled without any charge, and each booker is told the reason
-and offered the next free times of the same length."""
+it; on confirmation they are cancelled without any charge, and each booker is told once the
+reason and the next free times of the same length."""
 from datetime import datetime, timedelta
 
 from booking.accounts.models import User
@@ -35,8 +35,11 @@ def cancel_for_blackout(instrument: Instrument, blackout: Blackout, actor: User
         booking.late_cancel = False  # the lab's doing, never the booker's
         booking.decision_reason = blackout.reason[:500]
     db.session.flush()
-    for booking in hit:
-        notifications.notify_cancelled_by_blackout(booking, next_free_times(instrument, booking))
+    by_booker: dict[int, list[Booking]] = {}
+    for booking in hit:  # one notice each, however many of their bookings (a series) it hit
+        by_booker.setdefault(booking.user_id, []).append(booking)
+    for theirs in by_booker.values():
+        notifications.notify_cancelled_by_blackout(theirs, next_free_times(instrument, theirs[0]))
     return hit
 
 

@@ -60,19 +60,25 @@ def notify_booking_cancelled(booking: Booking) -> None:
           **_about(booking, booker))))
 
 
-def notify_cancelled_by_blackout(booking: Booking, free_times) -> None:
-    """The lab closed the instrument over the booking: why, that nothing is charged, and the
-    next free times of the same length."""
-    booker = booking.user
+def notify_cancelled_by_blackout(bookings: list[Booking], free_times) -> None:
+    """The lab closed the instrument over a booker's bookings (earliest first): why, that
+    nothing is charged, and the next free times as long as the first."""
+    first, booker = bookings[0], bookings[0].user
 
     def compose():
         times = "; ".join(_local_range(start, end, booker.timezone) for start, end in free_times)
-        return (_("Booking cancelled: instrument unavailable"),
-                _("Your booking of %(instrument)s on %(when)s was cancelled because the "
-                  "instrument is unavailable: %(reason)s. Nothing is charged.",
-                  **_about(booking, booker))
-                + "\n\n" + (_("Free times you could book instead: %(times)s.", times=times)
-                             if times else _("There is no free time in the next two weeks.")))
+        if len(bookings) == 1:
+            cancelled = _("Your booking of %(instrument)s on %(when)s was cancelled because the "
+                          "instrument is unavailable: %(reason)s. Nothing is charged.",
+                          **_about(first, booker))
+        else:
+            cancelled = _("Your %(count)d bookings of %(instrument)s were cancelled because the "
+                          "instrument is unavailable: %(reason)s. Nothing is charged.",
+                          count=len(bookings), **_about(first, booker)) + "\n" + "\n".join(
+                "· " + _local_range(b.start_at, b.end_at, booker.timezone) for b in bookings)
+        return (_("Booking cancelled: instrument unavailable"), cancelled + "\n\n" + (
+            _("Free times you could book instead: %(times)s.", times=times)
+            if times else _("There is no free time in the next two weeks.")))
 
     notify(booker, "booking.cancelled", compose, link=_my_bookings())
 

@@ -62,6 +62,21 @@ def test_cancels_what_it_hits_without_charge_and_tells_each_booker(lab, make):
     assert len(_mail_to(second)) == 1 and _mail_to(later) == []
 
 
+def test_a_booker_hit_several_times_is_told_once(lab, make):
+    instrument, manager, booker = lab["instrument"], lab["manager"], make.user(locale="en")
+    for day in range(3):  # Tue, Wed, Thu 10:00-11:00, as a series would be
+        make.placed_booking(instrument, booker, TUESDAY_24_NOV_10AM + timedelta(days=day))
+    start, end = TUESDAY_24_NOV_10AM, TUESDAY_24_NOV_10AM + timedelta(days=3)
+    blackout = instrument_services.add_blackout(instrument, start_at=start, end_at=end,
+                                                reason="年度保养", actor=manager)
+    db.session.flush()
+    assert len(blackouts.cancel_for_blackout(instrument, blackout, manager)) == 3
+    [mail] = _mail_to(booker)
+    assert "Your 3 bookings of" in mail and "年度保养" in mail
+    assert [line for line in mail.splitlines() if line.startswith("· ")] == [
+        "· 2026-11-24 10:00–11:00", "· 2026-11-25 10:00–11:00", "· 2026-11-26 10:00–11:00"]
+
+
 def test_a_booking_in_use_is_not_cancelled(lab, make):
     booking = make.placed_booking(lab["instrument"], make.user(), MONDAY_23_NOV_8AM,
                                   state="in_use")
