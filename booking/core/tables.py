@@ -77,7 +77,7 @@ yuan = fen_to_yuan  # −150 fen is −1.50, a number in both formats
 
 def attachment(body: bytes, fmt: str, name: str) -> Response:
     """A spreadsheet download named `name`.`fmt`."""
-    return Response(body, mimetype=FORMATS[fmt],
+    return Response(body, content_type=FORMATS[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
 

@@ -79,3 +79,14 @@ def test_a_long_export_streams_with_flat_memory():
     assert peak < 4 * 1024 * 1024  # the rows never sit in memory together (as XML ~3 MB)
     sheet = load_workbook(io.BytesIO(body), read_only=True).active
     assert sum(1 for _ in sheet.iter_rows(min_row=2)) == 20_000
+
+
+def test_a_csv_download_names_its_charset_once():
+    from flask import Flask
+
+    from booking.core.tables import download
+
+    with Flask(__name__).app_context():
+        response = download("csv", "usage", ["a"], [[1]])
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="usage.csv"'
