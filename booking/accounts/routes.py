@@ -17,6 +17,7 @@ from booking.accounts.forms import (
 )
 from booking.accounts.models import ApiToken, Organisation, User
 from booking.accounts.rules import ROLES
+from booking.core.db import id_in
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, current_locale, safe_next
@@ -28,9 +29,10 @@ bp = Blueprint("accounts", __name__)
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     user_id, _, hash_tail = session_id.partition(":")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or user.password_hash[-12:] != hash_tail:
-        return None
+    number = id_in(user_id)
+    user = db.session.get(User, number) if number is not None else None
+    if user is None or not user.active or user.password_hash[-12:] != hash_tail:
+        return None  # a deactivated user's open sessions end with the deactivation
     return user
 
 
@@ -68,7 +70,8 @@ def register():
 
 def _joinable_organisations() -> list[Organisation]:
     return list(db.session.scalars(
-        select(Organisation).where(Organisation.verified.is_(True), Organisation.kind != "bureau")
+        select(Organisation).where(Organisation.verified.is_(True), Organisation.active.is_(True),
+                                   Organisation.kind != "bureau")
         .order_by(Organisation.kind, Organisation.name_zh)))
 
 

@@ -9,7 +9,7 @@ from booking.billing.models import Invoice, Payment, ProcessedStripeEvent
 from booking.billing.refusals import BillingRefused, PaymentUnavailable
 from booking.core import audit
 from booking.core.clock import now_utc
-from booking.core.db import MAX_ID
+from booking.core.db import id_in
 from booking.core.problems import _l
 from booking.extensions import db
 
@@ -91,8 +91,8 @@ def handle_stripe_event(event: dict) -> str:
 
 def _invoice_of_intent(intent: dict) -> Invoice:
     raw = str((intent.get("metadata") or {}).get("invoice_id", ""))
-    invoice = db.session.get(Invoice, int(raw)) if raw.isdigit() and int(raw) <= MAX_ID \
-        else None
+    number = id_in(raw)
+    invoice = db.session.get(Invoice, number) if number is not None else None
     if invoice is None:
         raise BillingRefused.one("unknown_invoice", _l("No invoice %(invoice)s for %(intent)s."),
                                  invoice=repr(raw), intent=intent.get("id"))

@@ -14,7 +14,7 @@ from booking.api.paging import PageArgs
 from booking.bookings.models import Booking
 from booking.bookings.rules import STATES
 from booking.core.clock import local_midnight, now_utc
-from booking.core.db import MAX_ID
+from booking.core.db import id_in
 from booking.extensions import db
 from booking.instruments.models import Instrument
 
@@ -52,8 +52,7 @@ QUEUE_ARGS = QueueArgs()
 
 def _number(text: str) -> int | None:
     """A booking number typed into the search box ("1234" or "#1234")."""
-    digits = text.removeprefix("#")
-    return int(digits) if digits.isdigit() and 0 < int(digits) <= MAX_ID else None
+    return id_in(text.removeprefix("#"))
 
 
 def _searching(query: Select, text: str, *columns) -> Select:

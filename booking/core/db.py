@@ -23,6 +23,15 @@ MAX_ID = 2**31 - 1
 MAX_BIGINT = 2**63 - 1
 
 
+def id_in(text: str) -> int | None:
+    """The id a person typed or a link carries ("1234"), or None. ASCII digits only: "²" is a
+    digit to str.isdigit() but not to int()."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= MAX_ID else None
+
+
 class UTCDateTime(TypeDecorator):
     """Stores aware datetimes as UTC and always returns aware UTC datetimes.
 

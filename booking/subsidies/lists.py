@@ -12,7 +12,7 @@ from booking.accounts.models import Organisation
 from booking.api.fields import SearchText
 from booking.api.paging import PageArgs
 from booking.core.clock import local_today, year_end_utc
-from booking.core.db import MAX_ID
+from booking.core.db import id_in
 from booking.subsidies.models import VOUCHER_STATES, Voucher
 from booking.subsidies.policy import ENTERPRISE_CLASSES
 from booking.subsidies.services import check_enterprise, current_policy
@@ -43,9 +43,9 @@ def _filtered(query: Select, args: dict) -> Select:
         text = args["q"]
         matches = [Organisation.name_zh.icontains(text, autoescape=True),
                    Organisation.name_en.icontains(text, autoescape=True)]
-        digits = text.removeprefix("#")
-        if digits.isdigit() and 0 < int(digits) <= MAX_ID:
-            matches.append(Voucher.id == int(digits))
+        number = id_in(text.removeprefix("#"))
+        if number is not None:
+            matches.append(Voucher.id == number)
         query = query.where(or_(*matches))
     return query
 

@@ -231,3 +231,26 @@ def test_invoice_line_quantity_is_a_number_in_the_answer(client, make, api_token
     db.session.commit()
     body = client.get(f"/api/v1/invoices/{invoice.id}", headers=api_token(customer)).get_json()
     assert body["lines"][0]["quantity"] == 2.5
+
+
+# "²" and "¹²" are digits to str.isdigit() but not to int(): every place that reads a number
+# from text takes ASCII digits only (booking.core.db.id_in)
+@pytest.mark.parametrize("typed", ["²", "#¹²", "٣", "0", str(2**31)])
+def test_numbers_typed_in_searches_never_crash(client, make, login, typed):
+    login(make.user(role="lab_manager"))
+    for url in ("/bookings/mine", "/bookings/queue"):
+        assert client.get(url, query_string={"q": typed}).status_code == 200, url
+    login(make.user(role="bureau_staff"))
+    for url in ("/vouchers/review", "/vouchers/all"):
+        assert client.get(url, query_string={"q": typed}).status_code == 200, url
+    for arg in ("org", "price_min", "page"):
+        assert client.get("/", query_string={arg: typed}).status_code == 200, arg
+    client.post("/logout")
+    assert client.get("/sso/start", query_string={"provider": typed}).status_code == 302
+
+
+def test_id_in_takes_ascii_digits_within_the_id_range():
+    from booking.core.db import MAX_ID, id_in
+
+    assert [id_in(t) for t in ("17", "²", "٣", "", "0", "-3", str(MAX_ID), str(MAX_ID + 1))] == [
+        17, None, None, None, None, None, MAX_ID, None]
