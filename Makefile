@@ -6,15 +6,23 @@ FLASK   := $(VENV)/bin/flask --app wsgi
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
 PYTEST_ARGS ?=
+CAS_VENV ?= .venv-cas
 
 .PHONY: setup run test test-sqlite test-postgres lint assets translations bench clean
 
-setup: $(VENV)/.installed static/vendor/.copied booking/translations/zh/LC_MESSAGES/messages.mo
+setup: $(VENV)/.installed static/vendor/.copied booking/translations/zh/LC_MESSAGES/messages.mo \
+       $(CAS_VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# The test CAS server (django-mama-cas) lives in a venv of its own: its Django is not ours.
+$(CAS_VENV)/.installed: tests/servers/cas/requirements.txt
+	$(PYTHON) -m venv $(CAS_VENV)
+	$(CAS_VENV)/bin/python -m pip install --quiet -r tests/servers/cas/requirements.txt
 	touch $@
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -25,7 +33,7 @@ static/vendor/.copied: node_modules/.package-lock.json scripts/copy-assets.mjs
 	touch $@
 
 booking/translations/zh/LC_MESSAGES/messages.mo: booking/translations/zh/LC_MESSAGES/messages.po $(VENV)/.installed
-	$(VENV)/bin/pybabel compile --use-fuzzy -d booking/translations
+	$(VENV)/bin/pybabel compile -d booking/translations
 
 translations: $(VENV)/.installed  ## re-extract strings after changing them (then translate the .po)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o booking/translations/messages.pot .
@@ -55,4 +63,4 @@ lint: setup
 	$(VENV)/bin/ruff check booking tests bench config.py wsgi.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor .pytest_cache
+	rm -rf $(VENV) $(CAS_VENV) node_modules static/vendor .pytest_cache

@@ -18,8 +18,9 @@ from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 # Domain areas in dependency order. Each may have models, routes (a `bp` blueprint) and demo
 # (a `seed(scale)` function); the factory picks up whichever exist.
-AREAS = ("core", "accounts", "inbox", "instruments", "bookings", "metering", "billing",
-         "subsidies", "rankings")
+AREAS = ("core", "accounts", "inbox", "instruments", "groups", "bookings", "metering", "billing",
+         "subsidies", "orders", "rankings", "identity", "admin",
+         "reports")
 
 
 def area_modules(kind: str) -> Iterator[ModuleType]:

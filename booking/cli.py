@@ -92,6 +92,18 @@ def billing_close_command(month):
                f"amount due {result.amount_fen / 100:.2f} CNY")
 
 
+@billing_cli.command("dunning")
+def billing_dunning_command():
+    """Remind customers of unpaid invoices at the due date, +14 and +30 days (daily cron;
+    each reminder goes once)."""
+    from booking.billing.dunning import send_reminders
+    from booking.core.notifications import commit
+
+    sent = send_reminders()
+    commit()
+    click.echo(f"{sent} payment reminders queued")
+
+
 @usage_cli.command("mark-no-shows")
 def mark_no_shows_command():
     """Approved bookings with no usage session by their end plus grace become no-shows."""
@@ -105,15 +117,19 @@ def mark_no_shows_command():
 @bookings_cli.command("expire")
 def expire_bookings_command():
     """Expire pending requests left undecided past their instrument's approval timeout, and
-    wait-list offers not taken in time (their time goes to the next in line)."""
+    wait-list offers not taken in time (their time goes to the next in line); remind PIs of
+    members' requests waiting for them, and lapse those past the PI's deadline."""
     from booking.bookings import waitlist
     from booking.bookings.requests import expire_pending
     from booking.core.notifications import commit
+    from booking.groups.services import lapse_and_remind
 
     count = expire_pending()
     lapsed = waitlist.lapse()
+    pi_lapsed, pi_reminded = lapse_and_remind()
     commit()
-    click.echo(f"expired {count} pending booking request(s), {lapsed} wait-list entr(y/ies)")
+    click.echo(f"expired {count} pending booking request(s), {lapsed} wait-list entr(y/ies); "
+               f"{pi_lapsed} PI approval(s) lapsed, {pi_reminded} PI(s) reminded")
 
 
 @vouchers_cli.command("expire")
@@ -205,6 +221,15 @@ def reimburse_command(quarter):
 
 
 def register_cli(app):
+    from booking.admin.cli import orgs_cli
+    from booking.identity.cli import sso_cli
+    from booking.instruments.import_cli import instruments_cli
+    from booking.reports.cli import reports_cli
+
+    app.cli.add_command(orgs_cli)
+    app.cli.add_command(instruments_cli)
+    app.cli.add_command(reports_cli)
+    app.cli.add_command(sso_cli)
     app.cli.add_command(notify_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)

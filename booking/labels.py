@@ -8,6 +8,7 @@ ROLE_LABELS = {
 KIND_LABELS = {
     "university": _l("university"), "institute": _l("research institute"),
     "enterprise": _l("enterprise"), "bureau": _l("government bureau"),
+    "pilot_base": _l("pilot-scale base"), "incubator": _l("incubator"),
 }
 
 

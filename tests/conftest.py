@@ -12,6 +12,9 @@ from booking.extensions import Session, db
 from config import TestingConfig
 from tests.factories import Factory
 
+# session fixtures starting the real LDAP, CAS and OpenID Connect servers (campus sign-on)
+pytest_plugins = ["tests.servers.fixtures"]
+
 
 def _test_database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL", "")

@@ -28,3 +28,6 @@ MONDAY_3_AUG_10AM = datetime(2026, 8, 3, 2, tzinfo=UTC)  # Mon 3 Aug, 10:00: a r
 # --- the daily life of bookings (issue 18): the kiosk on a Monday in March ----------------------
 MONDAY_2_MAR_3PM = datetime(2026, 3, 2, 7, tzinfo=UTC)  # Mon 2 Mar, 15:00: an afternoon slot
 MONDAY_2_MAR_7PM = datetime(2026, 3, 2, 11, tzinfo=UTC)  # Mon 2 Mar, 19:00: labs closed
+
+# --- sample-submission orders (issue 20): a Monday in December ----------------------------------
+MONDAY_7_DEC_9AM = datetime(2026, 12, 7, 1, tzinfo=UTC)  # Mon 7 Dec, 09:00: an order comes in

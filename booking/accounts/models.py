@@ -45,6 +45,9 @@ class Organisation(TimestampMixin, db.Model):
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Deactivated by an admin (booking.admin): kept for history, hidden from choices
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Enterprise profile (used by voucher eligibility)
     sme_certified: Mapped[bool] = mapped_column(Boolean, default=False)
     # False for a start-up team (创业团队) that is not incorporated yet

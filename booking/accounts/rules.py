@@ -6,9 +6,13 @@ import re
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
-ORG_KINDS = ("university", "institute", "enterprise", "bureau")
+# pilot bases (中试基地) and incubators (孵化器) are onboarded by the bureau like the others
+ORG_KINDS = ("university", "institute", "enterprise", "bureau", "pilot_base", "incubator")
 PROVIDER_KINDS = ("university", "institute")
 ROLES = ("member", "student", "lab_manager", "finance", "bureau_staff", "admin")
+# Higher grants more: nobody grants (or takes away) a role ranked above their own highest.
+ROLE_RANK = {"member": 0, "student": 0, "finance": 1, "lab_manager": 2, "bureau_staff": 3,
+             "admin": 4}
 LOCALES = ("zh_CN", "en")
 MIN_PASSWORD_LENGTH = 10
 
@@ -66,3 +70,10 @@ _REGION_RE = re.compile(r"^\d{2,6}$")
 
 def is_valid_region_code(code: str) -> bool:
     return bool(_REGION_RE.match(code or ""))
+
+
+def grantable_roles(held) -> set[str]:
+    """The roles someone holding the roles `held` may grant or take away: none above their own
+    highest."""
+    top = max((ROLE_RANK[name] for name in held), default=-1)
+    return {name for name, rank in ROLE_RANK.items() if rank <= top}

@@ -10,13 +10,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts import notifications
 from booking.accounts.models import ApiToken, Organisation, Role, User, hash_token
-from booking.accounts.rules import ROLES, normalise_credit_code, normalise_email
+from booking.accounts.rules import grantable_roles, normalise_credit_code, normalise_email
 from booking.core import audit
 from booking.core.clock import now_utc
+from booking.core.db import id_in
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 
 RESET_MAX_AGE = timedelta(hours=2)
+INVITATION_MAX_AGE = timedelta(days=7)  # an invited person may be away for a few days
 
 
 class AccountError(Refused):
@@ -34,8 +36,9 @@ def get_user_by_email(email: str) -> User | None:
 def get_organisation_by_ref(ref: str) -> Organisation | None:
     """An organisation by numeric id or by credit code."""
     ref = (ref or "").strip()
-    if ref.isdigit():
-        return db.session.get(Organisation, int(ref))
+    if ref.isascii() and ref.isdigit():
+        number = id_in(ref)
+        return db.session.get(Organisation, number) if number is not None else None
     return db.session.scalar(select(Organisation).where(
         Organisation.credit_code == normalise_credit_code(ref)))
 
@@ -122,17 +125,26 @@ def role_change_problem(actor: User, user: User, names: set[str]) -> str | None:
         return _l("Keep at least one role.")
     if not names <= assignable_roles(actor, user.organisation):
         return _l("You may not grant these roles.")
+    before = {r.name for r in user.roles if r.organisation_id == user.organisation_id}
+    if not before - names <= assignable_roles(actor, user.organisation):
+        return _l("You may not remove a role higher than your own.")
     if actor.id == user.id and "lab_manager" not in names and not actor.is_admin:
         return _l("You cannot remove your own manager role.")
+    if "admin" in before and "admin" not in names and user.active:
+        from booking.accounts.deactivation import other_active_admins
+
+        if not other_active_admins(user):
+            return _l("The last active administrator must keep the administrator role.")
     return None
 
 
 def assignable_roles(actor: User, organisation: Organisation) -> set[str]:
-    """Managers appoint within their organisation; only admins grant bureau or admin roles."""
-    if actor.is_admin:
-        return set(ROLES)
+    """Nobody grants a role higher than their own: admins grant any, bureau staff any but
+    admin, managers appoint within their organisation."""
+    if actor.is_admin or actor.has_role("bureau_staff"):
+        return grantable_roles(actor.role_names())
     if actor.can_manage_organisation(organisation.id):
-        return {"member", "student", "lab_manager", "finance"}
+        return grantable_roles({"lab_manager"})
     return set()
 
 
@@ -178,17 +190,26 @@ def request_password_reset(email: str) -> None:
     audit.record("password.reset_requested", actor=user, email=normalise_email(email)[:254])
     if user is None or not user.active:
         return
-    # The token embeds the current hash's tail, so it dies once the password changes.
-    token = _reset_serializer().dumps({"uid": user.id, "h": user.password_hash[-12:]})
-    notifications.notify_password_reset(user, token)
+    notifications.notify_password_reset(user, password_reset_token(user))
+
+
+def password_reset_token(user: User, invitation: bool = False) -> str:
+    """The token embeds the current hash's tail, so it dies once the password changes (or is
+    first chosen). An invitation's link lasts INVITATION_MAX_AGE, a reset's RESET_MAX_AGE."""
+    payload = {"uid": user.id, "h": user.password_hash[-12:]}
+    return _reset_serializer().dumps({**payload, "inv": 1} if invitation else payload)
 
 
 def user_for_reset_token(token: str) -> User | None:
     try:
-        data = _reset_serializer().loads(token, max_age=int(RESET_MAX_AGE.total_seconds()))
+        data, signed_at = _reset_serializer().loads(
+            token, max_age=int(INVITATION_MAX_AGE.total_seconds()), return_timestamp=True)
     except (SignatureExpired, BadSignature):
         return None
-    user = db.session.get(User, data.get("uid", 0))
+    if not isinstance(data, dict) or not data.get("inv") and \
+            now_utc() - signed_at > RESET_MAX_AGE:
+        return None
+    user = db.session.get(User, id_in(str(data.get("uid", ""))) or 0)
     if user is None or user.password_hash[-12:] != data.get("h"):
         return None
     return user

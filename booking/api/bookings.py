@@ -9,7 +9,7 @@ from booking.accounts.services import user_for_api_token
 from booking.api import Blueprint, ErrorSchema
 from booking.api.auth import SECURITY, api_user, bearer_token, token_required
 from booking.api.paging import paged
-from booking.billing.pricing import quote_booking
+from booking.billing.pricing import NoRate, quote_booking
 from booking.bookings import calendar, requests, rules, series
 from booking.bookings.models import Booking
 from booking.bookings.schemas import (
@@ -30,6 +30,7 @@ from booking.core.db import reads_first
 from booking.core.notifications import commit
 from booking.errors import api_abort
 from booking.extensions import db
+from booking.groups import services as groups
 from booking.instruments.models import Instrument, can_view_instrument
 
 blp = Blueprint("api_bookings", __name__, description="Availability, quotes and bookings")
@@ -83,8 +84,17 @@ class QuoteView(MethodView):
             problems = rules.sample_problems(args["mode"], args["samples"])
         if problems:
             raise requests.BookingRefused(problems)
-        return quote_booking(instrument, api_user(), args["start"], args["end"], args["mode"],
-                             args["samples"])
+        quote = quote_booking(instrument, api_user(), args["start"], args["end"], args["mode"],
+                              args["samples"])
+        if "project_id" not in args:
+            return quote
+        project = groups.get_project(args["project_id"])
+        if project is None or not project.can_charge(api_user()):
+            api_abort(422, "unknown_project", "No such project account of yours.")
+        remaining = groups.budget_of(project).remaining_fen
+        return {**QuoteSchema().dump(quote), "project_id": project.id,
+                "project_remaining_fen": remaining,
+                "project_after_fen": remaining - quote.fee_fen}
 
 
 @blp.route("/bookings")
@@ -117,21 +127,39 @@ class Bookings(MethodView):
         _visible(instrument, api_user())
         if "repeat" in body:
             return _create_series(instrument, body)
+        project, fee = _project_and_fee(instrument, body)
         booking = requests.create_booking(instrument, api_user(), start=body["start"],
                                           end=body["end"], mode=body["mode"],
                                           purpose=body["purpose"].strip(),
                                           samples=body["samples"], calendar=facts.opening,
-                                          holds=facts.holds)
+                                          holds=facts.holds, project=project, fee_fen=fee)
         body = BOOKING.dump(booking)  # before the commit expires it: no re-read after
         commit()
         return jsonify(body), 201
 
 
+def _project_and_fee(instrument: Instrument, body: dict):
+    """The project charged (given, else the user's default) and the fee it holds."""
+    user = api_user()
+    project_id = body["project_id"] if "project_id" in body else groups.default_project_id(user)
+    project = groups.get_project(project_id)
+    if project_id and (project is None or not project.can_view(user)):
+        api_abort(422, "unknown_project", "No such project account.")
+    if project is None:
+        return None, 0
+    try:
+        return project, quote_booking(instrument, user, body["start"], body["end"],
+                                      body["mode"], body["samples"]).fee_fen
+    except NoRate:
+        return project, 0
+
+
 def _create_series(instrument: Instrument, body: dict):
+    project, _fee = _project_and_fee(instrument, body)
     result = series.create_series(instrument, api_user(), start=body["start"],
                                   end=body["end"], mode=body["mode"],
                                   purpose=body["purpose"].strip(), samples=body["samples"],
-                                  repeat=body["repeat"])
+                                  repeat=body["repeat"], project=project)
     answer = series_created_body(result)  # before the commit expires the rows
     commit()
     return jsonify(answer), 201

@@ -5,7 +5,11 @@ def connect_signals() -> None:
     """Wire billing's receivers to other areas' signals (the app factory calls it, nothing
     is connected on import): a booking is invoiced when its session closes, without metering
     importing billing."""
+    from booking.billing.dunning import answer_booking_checking
     from booking.billing.invoicing import invoice_completed_booking
+    from booking.bookings.signals import booking_checking
     from booking.metering.services import session_closed
 
     session_closed.connect(invoice_completed_booking)
+    # a customer with invoices overdue beyond the provider's limit may not book
+    booking_checking.connect(answer_booking_checking)

@@ -46,8 +46,7 @@ def _settle_older_invoices() -> None:
         if not invoice.is_payable or random.Random(invoice.id).random() > 0.85:
             continue  # the same ones stay unpaid on every run: overdue in the finance view
         actor = finance.get(invoice.provider_id) or invoice.customer_user
-        if invoice.customer_class == "internal":
-            settle_internal(invoice, actor, f"DEMO-GRANT-{invoice.customer_user_id}",
-                            notify=False)
+        if invoice.customer_class == "internal" and invoice.project_id is not None:
+            settle_internal(invoice, actor, invoice.project, notify=False)
         else:
             record_bank_transfer(invoice, actor, f"DEMO-BANK-{invoice.number}", notify=False)

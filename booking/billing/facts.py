@@ -37,6 +37,7 @@ class Fact(NamedTuple):
     waived: bool = False
     samples: int = 0  # kind "samples": how many, at the instrument's fee per sample
     per_sample_fen: int = 0
+    project_id: int | None = None  # the project account (经费卡) the booking is charged to
 
     @property
     def customer_class(self) -> str:
@@ -55,7 +56,8 @@ def usage_facts(where, uncharged_only: bool = True) -> list[Fact]:
     rows = db.session.connection().execute(
         select(UsageSession.id, UsageSession.instrument_id, Instrument.organisation_id,
                customer.id, customer.kind, UsageSession.user_id, UsageSession.started_at,
-               UsageSession.ended_at, Instrument.name_zh, UsageSession.booking_id)
+               UsageSession.ended_at, Instrument.name_zh, UsageSession.booking_id,
+               Booking.project_id)
         .join(Instrument, Instrument.id == UsageSession.instrument_id)
         .join(booker, booker.id == UsageSession.user_id)
         .outerjoin(Booking, Booking.id == UsageSession.booking_id)
@@ -63,7 +65,8 @@ def usage_facts(where, uncharged_only: bool = True) -> list[Fact]:
         .where(where, UsageSession.ended_at.is_not(None), UsageSession.effective_clause(),
                ~billed if uncharged_only else true())
         .order_by(UsageSession.started_at, UsageSession.id))
-    return [Fact("usage", r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[0])
+    return [Fact("usage", r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[0],
+                 Decimal(0), False, 0, 0, r[10])
             for r in rows]  # positional: keyword arguments make a named tuple twice as slow
 
 
@@ -97,7 +100,8 @@ def penalty_facts(start: datetime, end: datetime) -> list[Fact]:
                           instrument.organisation_id, booking.organisation_id, kind,
                           booking.user_id, booking.start_at, booking.end_at, instrument.name_zh,
                           booking_id=booking.id, fraction=Decimal(fraction),
-                          waived=bool(was_down or was_reused or instrument.status != "active")))
+                          waived=bool(was_down or was_reused or instrument.status != "active"),
+                          project_id=booking.project_id))
     return facts
 
 
@@ -110,14 +114,14 @@ def samples_facts(where) -> list[Fact]:
         select(Booking.id, Booking.instrument_id, Instrument.organisation_id,
                Booking.organisation_id, Organisation.kind, Booking.user_id, Booking.start_at,
                Booking.end_at, Instrument.name_zh, Booking.sample_count,
-               Instrument.per_sample_fee_fen)
+               Instrument.per_sample_fee_fen, Booking.project_id)
         .join(Instrument, Instrument.id == Booking.instrument_id)
         .join(Organisation, Organisation.id == Booking.organisation_id)
         .where(where, Booking.state == "completed", Booking.mode == "staff_operated",
                Booking.sample_count > 0, Instrument.per_sample_fee_fen > 0, ~charged)
         .order_by(Booking.start_at, Booking.id))
     return [Fact("samples", r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], booking_id=r[0],
-                 samples=r[9], per_sample_fen=r[10]) for r in rows]
+                 samples=r[9], per_sample_fen=r[10], project_id=r[11]) for r in rows]
 
 
 def booking_facts(booking_id: int) -> list[Fact]:

@@ -1,17 +1,37 @@
 """Forms of the invoice page and the finance pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from booking.core.web import InServiceWindow
 
 
 class BankTransferForm(FlaskForm):
+    """What arrived: the amount (in part, in full or more), the day, the bank's reference."""
+
+    amount = DecimalField(_l("Amount received (CNY)"), places=2, id="received-amount",
+                          validators=[DataRequired(), NumberRange(0.01, 10**10)])
+    received_on = DateField(_l("Date received"),
+                            validators=[DataRequired(), InServiceWindow(any_past=True)])
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
 
 
-class GrantCodeForm(FlaskForm):
-    grant_code = StringField(_l("Internal account or grant code"),
-                             validators=[DataRequired(), Length(max=200)])
+class InternalSettlementForm(FlaskForm):
+    """Settle by internal transfer from one of the customer's project accounts (经费卡)."""
+
+    project = SelectField(_l("Project account"), coerce=int, choices=[],
+                          validate_choice=False)  # the service checks the customer may charge it
+
+
+class ProviderSettingsForm(FlaskForm):
+    bank_name = StringField(_l("Bank and branch"), validators=[Optional(), Length(max=200)])
+    bank_account = StringField(_l("Bank account number"), validators=[Optional(), Length(max=64)])
+    tax_number = StringField(_l("Taxpayer number"), validators=[Optional(), Length(max=32)])
+    block_overdue_days = IntegerField(
+        _l("Block new bookings of customers with invoices overdue more than (days)"),
+        validators=[Optional(), NumberRange(1, 365)],
+        description=_l("Leave empty to never block."))
 
 
 class VoidForm(FlaskForm):

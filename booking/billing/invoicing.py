@@ -24,6 +24,7 @@ from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.problems import _l
 from booking.extensions import db
+from booking.groups import services as groups
 from booking.metering.models import UsageSession
 
 
@@ -37,19 +38,21 @@ class Draft:
 
 def make_drafts(facts: list[Fact], period: str | None,
            progress: Callable[[int], None] | None = None) -> list[Draft]:
-    """Priced facts grouped into one draft per provider, customer organisation and user."""
+    """Priced facts grouped into one draft per provider, customer organisation, user and
+    project account charged (经费卡; None: the customer pays)."""
     cards = rate_cards_for(f.instrument_id for f in facts)
-    groups: dict[tuple, list[dict]] = defaultdict(list)
+    by_draft: dict[tuple, list[dict]] = defaultdict(list)
     for fact in facts:
         line = price_line(fact, cards.get(fact.instrument_id, []))
         if line is not None:
-            groups[(fact.provider_id, fact.customer_org_id, fact.user_id,
-                    fact.customer_class)].append(line)
+            by_draft[(fact.provider_id, fact.customer_org_id, fact.user_id,
+                      fact.customer_class, fact.project_id)].append(line)
         if progress:
             progress(1)
     return [Draft({"provider_id": p, "customer_org_id": c, "customer_user_id": u,
-                   "customer_class": k, "period": period, "kind": "invoice"}, lines)
-            for (p, c, u, k), lines in groups.items()]
+                   "customer_class": k, "period": period, "kind": "invoice",
+                   "project_id": j}, lines)
+            for (p, c, u, k, j), lines in by_draft.items()]
 
 
 def chunks(items: list, size: int = 1000) -> Iterator[list]:
@@ -112,7 +115,27 @@ def create_invoices(drafts: list[Draft], now: datetime | None = None) -> list[in
     _ask_for_vouchers([i for i, row in zip(ids, rows, strict=True)
                        if row["kind"] == "invoice" and row["customer_class"] == "enterprise"])
     _issue(ids, now)
+    _charge_projects([i for i, row in zip(ids, rows, strict=True) if row.get("project_id")])
     return ids
+
+
+def _charge_projects(invoice_ids: list[int]) -> None:
+    """Invoices charged to project accounts go into their ledgers (what they hold for their
+    bookings is released)."""
+    for chunk in chunks(invoice_ids):
+        for invoice in db.session.scalars(select(Invoice).where(Invoice.id.in_(chunk)).options(
+                selectinload(Invoice.lines))):
+            first = invoice.lines[0] if invoice.lines else None
+            groups.charge(invoice.project_id, invoice_id=invoice.id,
+                          amount_fen=invoice.amount_due_fen,
+                          booking_ids=sorted({li.booking_id for li in invoice.lines
+                                              if li.booking_id}),
+                          instrument_id=first.instrument_id if first else None,
+                          category=_category_of(first), description=invoice.number or "")
+
+
+def _category_of(line: InvoiceLine | None) -> str:
+    return (line.instrument.category or "") if line is not None and line.instrument else ""
 
 
 def _ids_of(rows: list[dict]) -> list[int]:
@@ -157,7 +180,9 @@ def invoice_booking(booking: Booking) -> Invoice | None:
     if booking.state != "completed":
         return None
     facts = booking_facts(booking.id)
-    if not facts or facts[0].customer_class == "internal":
+    # internal users are invoiced at the month close, unless a project account pays: then
+    # at once, so that the project's budget shows what was spent
+    if not facts or (facts[0].customer_class == "internal" and booking.project_id is None):
         return None
     ids = create_invoices(make_drafts(facts, period=None))
     if not ids:
@@ -187,7 +212,11 @@ def void_invoice(invoice: Invoice, actor: User, reason: str) -> None:
         raise BillingRefused.one("not_voidable",
                                  _l("Only a draft or issued invoice can be voided."))
     rules.INVOICE_MOVES.check(invoice.state, "void")
+    charged = invoice.state == "issued" and invoice.project_id is not None
     invoice.state, invoice.voided_at, invoice.void_reason = "void", now_utc(), reason[:500]
+    if charged:  # the project gets back what the invoice charged it
+        groups.credit(invoice.project_id, invoice_id=invoice.id,
+                      amount_fen=invoice.amount_due_fen, description=f"void {invoice.number}")
     audit.record("invoice.voided", actor=actor, obj=invoice, reason=reason[:500])
 
 
@@ -213,6 +242,7 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
     # notes in before_flush (the subsidies area releases voucher shares on full refunds).
     note = Invoice(provider_id=invoice.provider_id, customer_org_id=invoice.customer_org_id,
                    customer_user_id=invoice.customer_user_id, kind="credit_note",
+                   project_id=invoice.project_id,
                    credits_id=invoice.id, customer_class=invoice.customer_class, state="draft",
                    number=_numbers([invoice.provider_id], now.year)[0], subtotal_fen=amount_fen,
                    voucher_fen=0, amount_due_fen=amount_fen)
@@ -226,5 +256,8 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
         note.state, note.paid_at = "paid", now
     audit.record("invoice.credited", actor=actor, obj=note, credits=invoice.id,
                  amount_fen=amount_fen, reason=reason[:300])
+    if invoice.project_id is not None:  # the project gets it back
+        groups.credit(invoice.project_id, invoice_id=note.id, amount_fen=amount_fen,
+                      description=note.number or "")
     invoice_credited.send(note)
     return note

@@ -5,10 +5,22 @@ amounts too: its `kind` says that it gives money back, `credits_id` names the in
 corrects. An issued invoice is never edited: only its state (paid, void) and payment fields
 move, enforced by `_guard_issued` before every flush.
 """
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Numeric, String, event, inspect, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
@@ -21,6 +33,7 @@ from booking.billing.rules import (
 )
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import Session, db
+from booking.groups.models import Project
 from booking.instruments.models import Instrument
 
 
@@ -68,8 +81,11 @@ class Invoice(TimestampMixin, db.Model):
     void_reason: Mapped[str] = mapped_column(String(500), default="")
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     payment_error: Mapped[str] = mapped_column(String(500), default="")
+    # The project account (经费卡) an internal user's invoice is charged to.
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
 
     provider: Mapped[Organisation] = relationship(foreign_keys=[provider_id])
+    project: Mapped[Project | None] = relationship()
     customer_org: Mapped[Organisation] = relationship(foreign_keys=[customer_org_id])
     customer_user: Mapped[User | None] = relationship()
     credits: Mapped["Invoice | None"] = relationship(remote_side=[id])
@@ -90,6 +106,20 @@ class Invoice(TimestampMixin, db.Model):
     @property
     def is_payable(self) -> bool:
         return self.state == "issued" and self.kind == "invoice" and self.amount_due_fen > 0
+
+    @property
+    def paid_fen(self) -> int:
+        """What the payments recorded so far add up to (partial payments)."""
+        return sum(p.amount_fen for p in self.payments)
+
+    @property
+    def outstanding_fen(self) -> int:
+        """What is still to pay (never below 0: an overpayment is a balance carried)."""
+        return max(self.amount_due_fen - self.paid_fen, 0) if self.kind == "invoice" else 0
+
+    @property
+    def overpaid_fen(self) -> int:
+        return max(self.paid_fen - self.amount_due_fen, 0) if self.kind == "invoice" else 0
 
     @property
     def is_voidable(self) -> bool:
@@ -178,10 +208,54 @@ class Payment(TimestampMixin, db.Model):
     method: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)  # PaymentIntent id
-    reference: Mapped[str] = mapped_column(String(200), default="")  # bank ref / grant code
+    reference: Mapped[str] = mapped_column(String(200), default="")  # bank reference
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The day the money arrived (a bank transfer's value date; else the day it was recorded).
+    received_on: Mapped[date | None] = mapped_column(Date)
+    # An internal settlement's project account (经费卡): never free text.
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
+    project: Mapped[Project | None] = relationship()
+
+
+DUNNING_STAGES = ("due", "d14", "d30")
+
+
+class DunningNotice(db.Model):
+    """A reminder sent for an unpaid invoice: at its due date, and 14 and 30 days later. One
+    per invoice and stage, so the daily job never sends one twice."""
+
+    __tablename__ = "dunning_notices"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "stage"),
+        CheckConstraint(f"stage IN {DUNNING_STAGES!r}", name="stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    stage: Mapped[str] = mapped_column(String(8))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    invoice: Mapped[Invoice] = relationship()
+
+
+class ProviderSettings(db.Model):
+    """A provider's finance settings: what its invoices print (bank details, tax number) and
+    whether customers with invoices overdue beyond N days may book (None: no block)."""
+
+    __tablename__ = "provider_settings"
+    __table_args__ = (
+        CheckConstraint("block_overdue_days IS NULL OR block_overdue_days BETWEEN 1 AND 365",
+                        name="block_days"),
+    )
+
+    provider_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True,
+                                             autoincrement=False)
+    bank_name: Mapped[str] = mapped_column(String(200), default="")
+    bank_account: Mapped[str] = mapped_column(String(64), default="")
+    tax_number: Mapped[str] = mapped_column(String(32), default="")
+    block_overdue_days: Mapped[int | None]
 
 
 class ProcessedStripeEvent(TimestampMixin, db.Model):

@@ -68,8 +68,39 @@ def notify_payment_recorded(payment: Payment) -> None:
           "(%(method)s) on %(date)s. Thank you.",
           provider=invoice.provider.display_name(user.locale), number=invoice.number,
           amount=format_cny(payment.amount_fen), method=_(_METHODS[payment.method]),
-          date=to_local(invoice.paid_at, user.timezone).strftime("%Y-%m-%d"))),
+          date=_paid_on(payment, user))),
         link=_link(invoice))
+
+
+def _paid_on(payment: Payment, user: User) -> str:
+    """The day the money arrived (a part payment leaves the invoice's paid_at empty)."""
+    if payment.received_on is not None:
+        return payment.received_on.isoformat()
+    return to_local(payment.invoice.paid_at or payment.created_at, user.timezone
+                    ).strftime("%Y-%m-%d")
+
+
+DUNNING_KIND = "invoice.overdue"
+
+
+def notify_dunning(invoice: Invoice, stage: str, days_overdue: int) -> None:
+    """Remind the customer of an unpaid invoice: at its due date, then 14 and 30 days on."""
+    user = invoice.customer_user
+    if user is None:
+        return
+
+    def compose():
+        subject = _("Invoice %(number)s is due", number=invoice.number) if stage == "due" \
+            else _("Reminder: invoice %(number)s is %(days)s days overdue",
+                   number=invoice.number, days=days_overdue)
+        return subject, _(
+            "%(provider)s has not yet received %(amount)s for invoice %(number)s, due on "
+            "%(due)s. Please pay it under My invoices (/invoices/%(id)s).",
+            provider=invoice.provider.display_name(user.locale), number=invoice.number,
+            amount=format_cny(invoice.outstanding_fen), id=invoice.id,
+            due=to_local(invoice.due_at, user.timezone).strftime("%Y-%m-%d"))
+
+    notify(user, DUNNING_KIND, compose, link=_link(invoice))
 
 
 def _link(invoice: Invoice) -> str:

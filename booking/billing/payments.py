@@ -1,5 +1,8 @@
-"""Payments: an internal account or grant code, a bank transfer finance staff saw arrive, and
-cards through Stripe (a PaymentIntent per invoice; signed webhook events, each applied once)."""
+"""Payments: an internal transfer from a project account (经费卡), bank transfers finance staff
+saw arrive (in part, in full, or more: the excess is a balance carried), and cards through
+Stripe (a PaymentIntent per invoice; signed webhook events, each applied once)."""
+from datetime import date
+
 from sqlalchemy import select
 
 from booking.accounts.models import User
@@ -8,24 +11,31 @@ from booking.billing.invoicing import credit_note, credited_fen
 from booking.billing.models import Invoice, Payment, ProcessedStripeEvent
 from booking.billing.refusals import BillingRefused, PaymentUnavailable
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import local_today, now_utc
 from booking.core.db import id_in
 from booking.core.problems import _l
 from booking.extensions import db
+from booking.groups import services as groups
+from booking.groups.models import Project
 
 
 def _mark_paid(invoice: Invoice, method: str, amount_fen: int, *, actor: User | None,
-               external_id: str | None = None, reference: str = "", notify: bool = True
-               ) -> Payment:
+               external_id: str | None = None, reference: str = "", notify: bool = True,
+               received_on: date | None = None, project_id: int | None = None) -> Payment:
+    """Record a payment; the invoice turns paid once its payments cover the amount due."""
     rules.INVOICE_MOVES.check(invoice.state, "paid")
     payment = Payment(invoice=invoice, method=method, amount_fen=amount_fen,
                       external_id=external_id, reference=reference[:200],
-                      recorded_by_id=actor.id if actor else None)
+                      recorded_by_id=actor.id if actor else None,
+                      received_on=received_on or local_today(), project_id=project_id)
     db.session.add(payment)
-    invoice.state, invoice.paid_at, invoice.payment_error = "paid", now_utc(), ""
+    invoice.payment_error = ""
     db.session.flush()
-    audit.record("invoice.paid", actor=actor, obj=invoice, method=method, amount_fen=amount_fen,
-                 external_id=external_id)
+    if invoice.paid_fen >= invoice.amount_due_fen:
+        invoice.state, invoice.paid_at = "paid", now_utc()
+    audit.record("invoice.paid" if invoice.state == "paid" else "invoice.part_paid",
+                 actor=actor, obj=invoice, method=method, amount_fen=amount_fen,
+                 external_id=external_id, outstanding_fen=invoice.outstanding_fen)
     if notify:  # the demo's history tells nobody
         notifications.notify_payment_recorded(payment)
     return payment
@@ -36,26 +46,41 @@ def _refuse_unless_payable(invoice: Invoice) -> None:
         raise BillingRefused.one("not_payable", _l("This invoice is not open for payment."))
 
 
-def record_bank_transfer(invoice: Invoice, actor: User, reference: str, notify: bool = True
-                         ) -> Payment:
-    """Finance staff saw the full amount arrive on the provider's account."""
+def record_bank_transfer(invoice: Invoice, actor: User, reference: str,
+                         amount_fen: int | None = None, received_on: date | None = None,
+                         notify: bool = True) -> Payment:
+    """Finance staff saw `amount_fen` (default: what is outstanding) arrive on the provider's
+    account on `received_on`. Less than outstanding leaves the rest open; more is a balance
+    carried in the customer's favour."""
     _refuse_unless_payable(invoice)
-    return _mark_paid(invoice, "bank_transfer", invoice.amount_due_fen, actor=actor,
-                      reference=reference, notify=notify)
+    amount = invoice.outstanding_fen if amount_fen is None else amount_fen
+    if amount <= 0:
+        raise BillingRefused.one("amount_required", _l("Enter the amount received."))
+    if received_on is not None and received_on > local_today():
+        raise BillingRefused.one("future_date", _l("The payment date cannot be in the future."))
+    return _mark_paid(invoice, "bank_transfer", amount, actor=actor, reference=reference,
+                      notify=notify, received_on=received_on)
 
 
-def settle_internal(invoice: Invoice, actor: User, grant_code: str, notify: bool = True
-                    ) -> Payment:
-    """Internal customers settle against an internal account or grant code."""
+def settle_internal(invoice: Invoice, actor: User, project: Project | None,
+                    notify: bool = True) -> Payment:
+    """An internal customer's invoice settled by internal transfer from a project account
+    (经费卡): the invoice's own project, or one its customer may charge."""
     if invoice.customer_class != "internal":
         raise BillingRefused.one(
-            "not_internal", _l("Only invoices of internal users settle against a grant code."))
+            "not_internal", _l("Only invoices of internal users settle by internal transfer."))
     _refuse_unless_payable(invoice)
-    if not grant_code.strip():
-        raise BillingRefused.one("grant_required",
-                                 _l("Enter the account or grant code to charge."))
-    return _mark_paid(invoice, "internal", invoice.amount_due_fen, actor=actor,
-                      reference=grant_code.strip(), notify=notify)
+    project = invoice.project or project
+    customer = invoice.customer_user
+    if project is None or customer is None or not project.can_charge(customer):
+        raise BillingRefused.one("project_required", _l(
+            "Choose a project account of the customer to charge."))
+    if invoice.project_id is None:  # charged now (an invoice to a project was at issue)
+        groups.charge(project.id, invoice_id=invoice.id, amount_fen=invoice.outstanding_fen,
+                      booking_ids=[], instrument_id=None, category="",
+                      description=invoice.number or "")
+    return _mark_paid(invoice, "internal", invoice.outstanding_fen, actor=actor,
+                      reference=project.number, notify=notify, project_id=project.id)
 
 
 def payment_intent_for(invoice: Invoice, actor: User) -> tuple[str, str]:
@@ -63,9 +88,9 @@ def payment_intent_for(invoice: Invoice, actor: User) -> tuple[str, str]:
     if not stripe_gateway.enabled():
         raise PaymentUnavailable.one("stripe_disabled", _l("Card payment is not available."))
     _refuse_unless_payable(invoice)
-    intent = stripe_gateway.open_intent(invoice.stripe_payment_intent_id, invoice.amount_due_fen)
+    intent = stripe_gateway.open_intent(invoice.stripe_payment_intent_id, invoice.outstanding_fen)
     if intent is None:
-        intent = stripe_gateway.create_intent(invoice.id, invoice.number, invoice.amount_due_fen)
+        intent = stripe_gateway.create_intent(invoice.id, invoice.number, invoice.outstanding_fen)
         invoice.stripe_payment_intent_id = intent["id"]
         audit.record("invoice.payment_intent", actor=actor, obj=invoice,
                      payment_intent=intent["id"])
@@ -104,17 +129,17 @@ def _on_succeeded(intent: dict) -> str:
     if invoice.state == "paid" and any(p.external_id == intent["id"] for p in invoice.payments):
         return "already_paid"
     received = stripe_gateway.amount_received(intent)
-    if not rules.payment_matches(invoice.amount_due_fen, received,
+    if not rules.payment_matches(invoice.outstanding_fen, received,
                                  str(intent.get("currency", ""))):
         raise BillingRefused.one(
             "amount_mismatch",
             _l("%(intent)s paid %(received)s %(currency)s for invoice %(number)s of %(due)s cny."),
             intent=intent["id"], received=received, currency=intent.get("currency"),
-            number=invoice.number, due=invoice.amount_due_fen)
+            number=invoice.number, due=invoice.outstanding_fen)
     if invoice.state != "issued":
         raise BillingRefused.one("not_payable", _l("Invoice %(number)s is %(state)s."),
                                  number=invoice.number, state=invoice.state)
-    _mark_paid(invoice, "stripe", invoice.amount_due_fen, actor=None, external_id=intent["id"])
+    _mark_paid(invoice, "stripe", received, actor=None, external_id=intent["id"])
     return "paid"
 
 

@@ -1,35 +1,58 @@
-"""Invoice as a PDF (A4), in the viewer's language. reportlab's built-in CID font STSong-Light
-renders Chinese without shipping a font file; numbers and codes use Helvetica."""
+"""Invoice as a PDF (A4) with bilingual labels (中文 English), set wholly in one embedded
+TrueType font (WenQuanYi Micro Hei, subset: every font of the file is embedded, so "·" and
+"¥" read the same in any viewer). The font comes from the bulletin's helper
+(booking.reports.pdf.font_name, Debian's fonts-wqy-microhei). The provider's bank details and
+tax number come from its finance settings, for customers paying by bank transfer."""
 from io import BytesIO
 from xml.sax.saxutils import escape
 
-from flask_babel import format_datetime
+from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from booking.billing.dunning import settings_of
 from booking.billing.models import Invoice
 from booking.core.money import format_cny
+from booking.core.problems import _l
 
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-TEXT = ParagraphStyle("text", fontName=FONT, fontSize=9.5, leading=13)
-TITLE = ParagraphStyle("title", parent=TEXT, fontSize=16, leading=20)
-NUMBER = ParagraphStyle("number", fontName="Helvetica", fontSize=11, leading=14)
+
+def _styles(font: str) -> dict[str, ParagraphStyle]:
+    text = ParagraphStyle("text", fontName=font, bulletFontName=font, fontSize=9, leading=12.5)
+    return {"text": text, "small": ParagraphStyle("small", parent=text, fontSize=7.5,
+                                                  leading=10, textColor=colors.grey),
+            "title": ParagraphStyle("title", parent=text, fontSize=16, leading=20),
+            "number": ParagraphStyle("number", parent=text, fontSize=11, leading=14)}
+
+
+def both(msgid: str) -> str:
+    """A label in Chinese and English ("金额 Amount"), whatever the reader's language."""
+    with force_locale("zh_CN"):
+        chinese = _(msgid)
+    return msgid if chinese == msgid else f"{chinese} {msgid}"
 
 
 def _date(value) -> str:
     return format_datetime(value, "yyyy-MM-dd", rebase=True) if value else "—"
 
 
-def _party(label: str, org) -> Paragraph:
-    return Paragraph(f"{label}<br/><b>{org.name_zh}</b><br/>{org.name_en or ''}<br/>"
-                     f"{_('Unified social credit code')}: {org.credit_code}", TEXT)
+def _party(label: str, org, style, extra: list[str] = ()) -> Paragraph:
+    code = both(_l("Unified social credit code"))
+    rows = [escape(label), f"<font size=10.5>{escape(org.name_zh)}</font>",
+            escape(org.name_en or ""), f"{escape(code)}: {escape(org.credit_code)}", *extra]
+    return Paragraph("<br/>".join(rows), style)
+
+
+def _bank(invoice: Invoice) -> list[str]:
+    """The provider's bank details and tax number (what a bank transfer needs)."""
+    settings = settings_of(invoice.provider_id)
+    return [f"{escape(both(label))}: {escape(value)}" for label, value in (
+        (_l("Taxpayer number"), settings.tax_number),
+        (_l("Bank and branch"), settings.bank_name),
+        (_l("Bank account number"), settings.bank_account)) if value]
 
 
 def _item(line) -> str:
@@ -37,46 +60,69 @@ def _item(line) -> str:
     if line.kind == "samples":
         return escape(f"{line.description} · {_('Samples (送样)')} "
                       f"({_('%(count)s samples', count=int(line.quantity))})")
-    return line.description
+    return escape(line.description)
 
 
-def _line_rows(invoice: Invoice) -> list[list]:
+def _line_rows(invoice: Invoice, style) -> list[list]:
     samples = any(line.kind == "samples" for line in invoice.lines)
-    rows = [[Paragraph(_("Item"), TEXT), _("Quantity") if samples else _("Hours"),
-             _("Unit price"), _("Amount")]]
+    rows = [[Paragraph(escape(both(_l("Item"))), style),
+             both(_l("Quantity")) if samples else both(_l("Hours")), both(_l("Unit price")),
+             both(_l("Amount"))]]
     for line in invoice.lines:
         quantity = str(int(line.quantity)) if line.kind == "samples" else str(line.quantity)
-        rows.append([Paragraph(_item(line), TEXT), quantity,
+        rows.append([Paragraph(_item(line), style), quantity,
                      format_cny(line.unit_price_fen), format_cny(line.amount_fen)])
-    rows.append(["", "", _("Subtotal"), format_cny(invoice.subtotal_fen)])
+    rows.append(["", "", both(_l("Subtotal")), format_cny(invoice.subtotal_fen)])
     if invoice.voucher_fen:
-        rows.append(["", "", _("Innovation voucher deduction"), "-" + format_cny(invoice.voucher_fen)])
-    rows.append(["", "", _("Amount due"), format_cny(invoice.amount_due_fen)])
+        rows.append(["", "", both(_l("Innovation voucher deduction")),
+                     "-" + format_cny(invoice.voucher_fen)])
+    total = both(_l("Refund")) if invoice.is_credit_note else both(_l("Amount due"))
+    rows.append(["", "", total, format_cny(invoice.amount_due_fen)])
+    if invoice.payments and invoice.state == "issued":
+        rows.append(["", "", both(_l("Outstanding")), format_cny(invoice.outstanding_fen)])
     return rows
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
+    from booking.reports.pdf import font_name  # the one embedded CJK font of the project
+
+    font = font_name()
+    styles = _styles(font)
     buffer = BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm,
                                  topMargin=16 * mm, bottomMargin=16 * mm,
-                                 title=invoice.number or "", pageCompression=0)
-    title = _("Credit note") if invoice.is_credit_note else _("Invoice")
-    parties = Table([[_party(_("Provider"), invoice.provider),
-                      _party(_("Customer"), invoice.customer_org)]], colWidths=[87 * mm] * 2)
-    parties.setStyle(TableStyle([("BOX", (0, 0), (0, 0), 0.5, colors.grey),
+                                 title=invoice.number or "", pageCompression=0,
+                                 initialFontName=font)  # else the canvas starts in Helvetica
+    title = both(_l("Credit note")) if invoice.is_credit_note else both(_l("Invoice"))
+    parties = Table([[_party(both(_l("Provider")), invoice.provider, styles["text"],
+                             _bank(invoice)),
+                      _party(both(_l("Customer")), invoice.customer_org, styles["text"])]],
+                    colWidths=[87 * mm] * 2)
+    parties.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), font, 9),
+                                 ("BOX", (0, 0), (0, 0), 0.5, colors.grey),
                                  ("BOX", (1, 0), (1, 0), 0.5, colors.grey),
                                  ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    lines = Table(_line_rows(invoice), colWidths=[92 * mm, 20 * mm, 30 * mm, 32 * mm],
-                  repeatRows=1)
-    lines.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, 9.5),
+    lines = Table(_line_rows(invoice, styles["text"]),
+                  colWidths=[84 * mm, 24 * mm, 32 * mm, 34 * mm], repeatRows=1)
+    lines.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), font, 9),
                                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
                                ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
                                ("LINEABOVE", (2, -1), (-1, -1), 0.6, colors.black),
                                ("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    dates = f"{_('Issued')}: {_date(invoice.issued_at)}"
+    issued, due = both(_l("Issued")), both(_l("Due"))
+    dates = f"{issued}: {_date(invoice.issued_at)}"
     if not invoice.is_credit_note:
-        dates += f" · {_('Due')}: {_date(invoice.due_at)}"
-    document.build([Paragraph(title, TITLE), Paragraph(invoice.number or "", NUMBER),
-                    Paragraph(dates, TEXT), Spacer(1, 6 * mm), parties, Spacer(1, 6 * mm),
-                    lines])
+        dates += f" · {due}: {_date(invoice.due_at)}"
+    story = [Paragraph(escape(title), styles["title"]),
+             Paragraph(escape(invoice.number or ""), styles["number"]),
+             Paragraph(escape(dates), styles["text"])]
+    if invoice.project is not None:
+        charged = both(_l("Charged to project"))
+        story.append(Paragraph(escape(f"{charged}: {invoice.project.label}"), styles["text"]))
+    story += [Spacer(1, 6 * mm), parties, Spacer(1, 6 * mm), lines, Spacer(1, 4 * mm)]
+    if invoice.kind == "invoice":
+        story.append(Paragraph(escape(both(_l(
+            "Please pay by bank transfer to the account above, quoting the invoice number."))),
+            styles["small"]))
+    document.build(story)
     return buffer.getvalue()

@@ -1,5 +1,6 @@
 """Reads: the invoices a user may see, and the finance office's views and exports (open
 invoices, revenue, priced usage) of the organisations whose finance they keep."""
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
 
 from booking.accounts.models import Organisation, User
@@ -127,17 +128,51 @@ def revenue_table(provider_id: int, year: int) -> tuple[tuple, list]:
 
 
 def usage_table(provider_id: int, year: int) -> tuple[tuple, list]:
+    """Priced usage with the user's and the customer's names beside their ids."""
+    rows = priced_usage(provider_id, year)
     amount = PRICED_USAGE_COLUMNS.index("amount_fen")
-    return PRICED_USAGE_COLUMNS + ("amount_cny",), [
-        (*row, yuan(row[amount])) for row in priced_usage(provider_id, year)]
+    user_at, org_at = PRICED_USAGE_COLUMNS.index("user_id"), \
+        PRICED_USAGE_COLUMNS.index("customer_org_id")
+    users = _names(User, User.name, {row[user_at] for row in rows})
+    orgs = _names(Organisation, Organisation.name_zh, {row[org_at] for row in rows})
+    header = (*PRICED_USAGE_COLUMNS[:org_at + 1], "user", "customer",
+              *PRICED_USAGE_COLUMNS[org_at + 1:], "amount_cny")
+    return header, [(*row[:org_at + 1], users.get(row[user_at], ""),
+                     orgs.get(row[org_at], ""), *row[org_at + 1:], yuan(row[amount]))
+                    for row in rows]
+
+
+def _names(model, column, ids: set) -> dict:
+    names = {}
+    for chunk in [list(ids)[i:i + 1000] for i in range(0, len(ids), 1000)]:
+        names.update(db.session.execute(select(model.id, column).where(model.id.in_(chunk))).tuples().all())
+    return names
 
 
 def open_table(provider_id: int, year: int) -> tuple[tuple, list]:
     """Open invoices as of now (the year does not narrow them: they are what is owed)."""
     header = ("number", "customer", "customer_class", "issued_at", "due_at", "amount_due_fen",
-              "amount_due_cny")
+              "amount_due_cny", "outstanding_cny")
     return header, [(i.number, i.customer_org.name_zh, i.customer_class, i.issued_at, i.due_at,
-                     i.amount_due_fen, yuan(i.amount_due_fen)) for i in open_invoices(provider_id)]
+                     i.amount_due_fen, yuan(i.amount_due_fen), yuan(i.outstanding_fen))
+                    for i in open_invoices(provider_id)]
 
 
 TABLES = {"revenue": revenue_table, "usage": usage_table, "open": open_table}
+
+#: The exports' column headers as people read them (Chinese in the Chinese UI).
+HEADERS = {
+    "month": _l("Month"), "instrument_id": _l("Instrument id"), "instrument": _l("Instrument"),
+    "customer_class": _l("Customer class"), "lines": _l("Charges"), "minutes": _l("Minutes"),
+    "amount_fen": _l("Amount (fen)"), "amount_cny": _l("Amount (CNY)"),
+    "session_id": _l("Session id"), "booking_id": _l("Booking id"), "user_id": _l("User id"),
+    "user": _l("User"), "customer_org_id": _l("Customer id"), "customer": _l("Customer"),
+    "start": _l("Start"), "end": _l("End"), "used_minutes": _l("Minutes used"),
+    "billable_minutes": _l("Billable minutes"), "hourly_fen": _l("Hourly rate (fen)"),
+    "number": _l("Number"), "issued_at": _l("Issued"), "due_at": _l("Due"),
+    "amount_due_fen": _l("Amount due (fen)"), "amount_due_cny": _l("Amount due (CNY)"),
+    "outstanding_cny": _l("Outstanding (CNY)")}
+
+
+def header_labels(header) -> list[str]:
+    return [str(HEADERS.get(key, key)) for key in header]

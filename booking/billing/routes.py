@@ -15,24 +15,42 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
+from wtforms.fields.choices import SelectChoice
 
 from booking.accounts.models import Organisation, User
 from booking.api.paging import paged
-from booking.billing import invoicing, lists, payments, pdf, reports, stripe_gateway
-from booking.billing.forms import BankTransferForm, CreditForm, GrantCodeForm, VoidForm
+from booking.billing import (
+    dunning,
+    invoicing,
+    lists,
+    office_routes,
+    payments,
+    pdf,
+    reports,
+    stripe_gateway,
+)
+from booking.billing.forms import (
+    BankTransferForm,
+    CreditForm,
+    InternalSettlementForm,
+    VoidForm,
+)
 from booking.billing.models import Invoice
 from booking.billing.refusals import BillingRefused
 from booking.billing.schemas import InvoiceStateSchema, PaymentIntentSchema
 from booking.core import tables
 from booking.core.clock import local_today, now_utc
-from booking.core.money import yuan_to_fen
+from booking.core.money import format_cny, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import query_args, query_int
 from booking.extensions import db
+from booking.groups import services as groups
 from booking.instruments.rules import CUSTOMER_CLASSES
 
 bp = Blueprint("billing", __name__)
+bp.register_blueprint(office_routes.bp)  # the finance office: billing.office.*
 
 
 def _invoice(invoice_id: int) -> Invoice:
@@ -48,7 +66,7 @@ def my_invoices():
     listing = paged(lists.customer_invoices(current_user, args, now_utc(), current_user.timezone),
                     args["page"], args["per_page"], clamp=True)
     return render_template("billing/my_invoices.html", listing=listing, args=args,
-                           states=lists.STATES,
+                           states=lists.STATES, balance=dunning.balance_of(current_user),
                            providers=lists.invoice_providers(current_user))
 
 
@@ -61,8 +79,29 @@ def invoice(invoice_id):
         stripe_js_url=current_app.config["STRIPE_JS_URL"],
         publishable_key=stripe_gateway.publishable_key(),
         payment_methods=current_app.config["STRIPE_PAYMENT_METHODS"].split(","),
-        grant_form=GrantCodeForm(), bank_form=BankTransferForm(), void_form=VoidForm(),
-        credit_form=CreditForm(), credit_notes=reports.credit_notes_of(inv))
+        settle_form=_settlement_form(inv), bank_form=_bank_form(inv), void_form=VoidForm(),
+        credit_form=CreditForm(), credit_notes=reports.credit_notes_of(inv), now=now_utc())
+
+
+def _bank_form(inv: Invoice) -> BankTransferForm:
+    form = BankTransferForm()
+    if not form.is_submitted():
+        form.amount.data = Decimal(inv.outstanding_fen) / 100
+        form.received_on.data = local_today()
+    return form
+
+
+def _settlement_form(inv: Invoice) -> InternalSettlementForm:
+    """The customer's project accounts (经费卡); the invoice's own project when it names one."""
+    form = InternalSettlementForm()
+    if inv.project is not None:
+        projects = [inv.project]
+    elif inv.customer_user is not None:
+        projects = groups.chargeable_projects(inv.customer_user)
+    else:
+        projects = []
+    form.project.choices = [SelectChoice(p.id, p.label) for p in projects]
+    return form
 
 
 @bp.route("/invoices/<int:invoice_id>.pdf")
@@ -100,51 +139,96 @@ def payment_intent(invoice_id):
 
 def _finance_action(invoice_id: int, allowed: Callable[[Invoice, User], bool], form_class,
                     action):
-    """Check `allowed`, validate the form, apply `action` and go back to the invoice, with
-    what happened (or why not) flashed."""
+    """Check `allowed`, validate the form, apply `action` (which returns the message saying
+    what happened) and go back to the invoice, with that message (or why not) flashed."""
     inv = _invoice(invoice_id)
     require(allowed(inv, current_user))
     form = form_class()
+    if form_class is InternalSettlementForm:
+        form.project.choices = _settlement_form(inv).project.choices
     if not form.validate_on_submit():
-        flash(_("Please correct the marked fields."), "danger")
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
     else:
         try:
-            action(inv, form)
+            message = action(inv, form)
         except BillingRefused as exc:
+            db.session.rollback()
             flash(exc.text(), "danger")
         else:
             commit()
-            flash(_("Saved."), "success")
+            flash(message, "success")
     return redirect(url_for("billing.invoice", invoice_id=inv.id))
+
+
+def _link(text: str, invoice: Invoice) -> Markup:
+    """A flash message with a link to the document it made (escaped)."""
+    return Markup('{} <a href="{}" class="alert-link">{}</a>').format(
+        text, url_for("billing.invoice", invoice_id=invoice.id), invoice.number)
+
+
+def _payment_message(inv: Invoice, amount_fen: int) -> str:
+    if inv.overpaid_fen:
+        return _("%(amount)s recorded for %(number)s: paid, with %(over)s overpaid carried as "
+                 "a balance.", amount=format_cny(amount_fen), number=inv.number,
+                 over=format_cny(inv.overpaid_fen))
+    if inv.state == "paid":
+        return _("%(amount)s recorded: invoice %(number)s is paid.",
+                 amount=format_cny(amount_fen), number=inv.number)
+    return _("%(amount)s recorded for %(number)s: %(left)s still outstanding.",
+             amount=format_cny(amount_fen), number=inv.number,
+             left=format_cny(inv.outstanding_fen))
+
+
+def _record_transfer(inv: Invoice, form: BankTransferForm) -> str:
+    amount = yuan_to_fen(Decimal(form.amount.data))
+    payments.record_bank_transfer(inv, current_user, form.reference.data.strip(), amount,
+                                  form.received_on.data)
+    return _payment_message(inv, amount)
+
+
+def _settle(inv: Invoice, form: InternalSettlementForm) -> str:
+    project = groups.get_project(form.project.data)
+    payment = payments.settle_internal(inv, current_user, project)
+    return _("Invoice %(number)s settled by internal transfer from project %(project)s.",
+             number=inv.number, project=payment.project.label)
+
+
+def _credit(inv: Invoice, form: CreditForm) -> Markup:
+    note = invoicing.credit_note(inv, yuan_to_fen(Decimal(form.amount.data)), form.reason.data,
+                                 current_user)
+    return _link(_("Credit note of %(amount)s issued for %(number)s:",
+                   amount=format_cny(note.amount_due_fen), number=inv.number), note)
+
+
+def _void(inv: Invoice, form: VoidForm) -> str:
+    invoicing.void_invoice(inv, current_user, form.reason.data)
+    return _("Invoice %(number)s is void.", number=inv.number)
 
 
 @bp.route("/invoices/<int:invoice_id>/bank-transfer", methods=["POST"])
 @login_required
 def bank_transfer(invoice_id):
-    return _finance_action(invoice_id, Invoice.can_manage, BankTransferForm, lambda inv, form:
-                           payments.record_bank_transfer(inv, current_user, form.reference.data))
+    return _finance_action(invoice_id, Invoice.can_manage, BankTransferForm, _record_transfer)
 
 
 @bp.route("/invoices/<int:invoice_id>/settle-internal", methods=["POST"])
 @login_required
 def settle_internal(invoice_id):
-    return _finance_action(invoice_id, Invoice.can_settle, GrantCodeForm, lambda inv, form:
-                           payments.settle_internal(inv, current_user, form.grant_code.data))
+    return _finance_action(invoice_id, Invoice.can_settle, InternalSettlementForm, _settle)
 
 
 @bp.route("/invoices/<int:invoice_id>/void", methods=["POST"])
 @login_required
 def void(invoice_id):
-    return _finance_action(invoice_id, Invoice.can_manage, VoidForm, lambda inv, form:
-                           invoicing.void_invoice(inv, current_user, form.reason.data))
+    return _finance_action(invoice_id, Invoice.can_manage, VoidForm, _void)
 
 
 @bp.route("/invoices/<int:invoice_id>/credit", methods=["POST"])
 @login_required
 def credit(invoice_id):
-    return _finance_action(invoice_id, Invoice.can_manage, CreditForm, lambda inv, form:
-                           invoicing.credit_note(inv, yuan_to_fen(Decimal(form.amount.data)),
-                                                 form.reason.data, current_user))
+    return _finance_action(invoice_id, Invoice.can_manage, CreditForm, _credit)
 
 
 # --- finance views -------------------------------------------------------------------------------
@@ -198,5 +282,5 @@ def export(org_id, report, fmt):
     org, _organisations = _finance_org(org_id)
     year = _year()
     header, rows = reports.TABLES[report](org.id, year)
-    return tables.download(fmt, f"{org.short_code or org.id}-{report}-{year}", header, rows,
-                           sheet=report)
+    return tables.download(fmt, f"{org.short_code or org.id}-{report}-{year}",
+                           reports.header_labels(header), rows, sheet=report, freeze="A2")

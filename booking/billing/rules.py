@@ -6,7 +6,7 @@ rounded half-up to the fen once, plus the set-up fee.
 """
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from booking.core.money import divide_half_up, round_fen
@@ -138,3 +138,34 @@ def totals(line_amounts: Iterable[int], voucher_offers: Iterable[int]) -> tuple[
 def payment_matches(invoice_amount_fen: int, paid_amount_fen: int, paid_currency: str) -> bool:
     """A card payment settles an invoice only for the exact amount, in yuan."""
     return paid_amount_fen == invoice_amount_fen and paid_currency.lower() == "cny"
+
+
+# --- dunning and the overdue block ---------------------------------------------------------------
+#: Reminders of an unpaid invoice: at its due date, then 14 and 30 days after it.
+DUNNING_STEPS = (("due", 0), ("d14", 14), ("d30", 30))
+
+
+def dunning_stage(due_at: datetime, now: datetime) -> str | None:
+    """The latest reminder an invoice due at `due_at` has reached by `now` (None: not due).
+    A job that missed days sends only the latest, never a burst of old ones."""
+    reached = [stage for stage, days in DUNNING_STEPS if now >= due_at + timedelta(days=days)]
+    return reached[-1] if reached else None
+
+
+def days_overdue(due_at: datetime, now: datetime) -> int:
+    return max((now - due_at).days, 0)
+
+
+def is_blocked(overdue_due_dates: Iterable[datetime], block_days: int | None,
+               now: datetime) -> bool:
+    """A customer with an invoice overdue by more than `block_days` may not book (None: the
+    provider blocks nobody)."""
+    return block_days is not None and any(
+        now - due_at > timedelta(days=block_days) for due_at in overdue_due_dates)
+
+
+def customer_balance(open_fen: Iterable[int], credit_fen: Iterable[int],
+                     overpaid_fen: Iterable[int]) -> int:
+    """What a customer owes net (negative: what is owed to them): open amounts less credit
+    notes not yet refunded and overpayments carried."""
+    return sum(open_fen) - sum(credit_fen) - sum(overpaid_fen)

@@ -12,7 +12,14 @@ series.py (recurring series: preview, create, decide, cancel) · series_routes.p
 
 
 def connect_signals() -> None:
-    from booking.bookings import waitlist
+    from booking.accounts.signals import user_deactivated
+    from booking.bookings import departures, waitlist
     from booking.bookings.signals import slot_freed
 
     slot_freed.connect(waitlist.on_slot_freed)
+    # the PI of a charged project's group decided a request (booking.groups, 导师审批)
+    from booking.bookings.requests import follow_pi_decision
+    from booking.groups.services import pi_decided
+
+    pi_decided.connect(follow_pi_decision)
+    user_deactivated.connect(departures.on_user_deactivated)

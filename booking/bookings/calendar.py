@@ -24,6 +24,7 @@ from booking.accounts.models import User
 from booking.bookings import rules
 from booking.bookings.models import MAX_LENGTH, Booking, WaitlistEntry
 from booking.bookings.qualifications import is_qualified
+from booking.bookings.signals import booking_checking
 from booking.core.clock import from_local, now_utc, to_local
 from booking.core.db import UTCDateTime, read_all
 from booking.extensions import db
@@ -319,6 +320,8 @@ def booking_problems(instrument: Instrument, user: User, *, start: datetime, end
                   else rules.held_until(holds, user.id))
     if held_until is not None:
         problems.append(rules.held_problem(held_until, instrument.timezone))
+    for _receiver, answer in booking_checking.send(instrument, user=user):
+        problems.extend(answer or [])
     return problems
 
 

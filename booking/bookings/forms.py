@@ -36,7 +36,17 @@ class BookingForm(FlaskForm):
                            description=_l("Samples you hand in; the lab charges per sample."))
     purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)],
                             description=_l("What you will measure, samples, special needs."))
+    # The project account (经费卡) charged: offered when the user may charge any; 0 = none.
+    project = SelectField(_l("Charged to project"), coerce=int, default=0,
+                          choices=[SelectChoice(0, "")], validate_choice=True)
     submit = SubmitField(_l("Request booking"))
+
+    def set_projects(self, projects: list, default_id: int | None) -> None:
+        """Offer the user's project accounts, their default preselected."""
+        self.project.choices = [SelectChoice(0, _l("No project (pay yourself)"))] + [
+            SelectChoice(p.id, p.label) for p in projects]
+        if not self.is_submitted() and default_id in {p.id for p in projects}:
+            self.project.data = default_id
 
     def set_modes(self, self_operated: bool, staff_operated: bool) -> None:
         offered = {"self_operated": self_operated, "staff_operated": staff_operated}

@@ -75,6 +75,8 @@ class Booking(TimestampMixin, db.Model):
     sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE, bumped on change
     # The recurring series this booking is an occurrence of (None: a single booking).
     series_id: Mapped[int | None] = mapped_column(ForeignKey("booking_series.id"), index=True)
+    # The project account (经费卡, booking.groups) the booking is charged to, if any.
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
 
     instrument: Mapped[Instrument] = relationship()

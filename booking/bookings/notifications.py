@@ -35,6 +35,14 @@ def _about(booking: Booking, user: User) -> dict:
             "reason": booking.decision_reason}
 
 
+def summary_for_pi(booking: Booking, pi: User) -> dict:
+    """What a PI reads of a member's request (kept by booking.groups, which knows no
+    bookings): the instrument and the time, in the PI's language and timezone."""
+    about = _about(booking, pi)
+    return {"instrument": about["instrument"], "when": about["when"],
+            "instrument_id": booking.instrument_id}
+
+
 # --- to the booker ------------------------------------------------------------------------------
 def notify_booking_approved(booking: Booking) -> None:
     booker = booking.user

@@ -17,6 +17,8 @@ from booking.core.clock import now_utc
 from booking.core.db import take_write_lock
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
+from booking.groups import services as groups
+from booking.groups.models import Project
 from booking.instruments.models import Instrument
 
 
@@ -63,31 +65,69 @@ _INSERT_BOOKING = insert(Booking).returning(Booking)
 def create_booking(instrument: Instrument, user: User, *, start: datetime, end: datetime,
                    mode: str, purpose: str, samples: int = 0,
                    calendar: rules.OpeningCalendar | None = None,
-                   holds: tuple | None = None) -> Booking:
-    """Check every rule, then hold the slot: pending when the instrument wants approval.
+                   holds: tuple | None = None, project: Project | None = None,
+                   fee_fen: int = 0) -> Booking:
+    """Check every rule, then hold the slot: pending when the instrument wants approval, or
+    while the PI of the charged project's group decides (导师审批; the lab hears of it after).
     `samples`: how many samples a staff-operated (送样) booking hands in (0 when self-operated);
-    `calendar`, `holds`: calendar.instrument_for_booking's facts, when already read."""
+    `calendar`, `holds`: calendar.instrument_for_booking's facts, when already read;
+    `project`: the project account (经费卡) charged, with the quoted `fee_fen` it holds."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)  # as stored, and as answered
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
                                 samples=samples, calendar=calendar, holds=holds)
+    to_pi = False
+    if project is not None:
+        funding, to_pi = groups.check_charge(
+            project, user, instrument_id=instrument.id, category=instrument.category or "",
+            fee_fen=fee_fen, day=start.date())
+        problems += funding
     if problems:
         raise BookingRefused(problems)
     take_write_lock(db.session)
     now = now_utc()
-    automatic = not instrument.requires_approval
+    automatic = not instrument.requires_approval and not to_pi
     booking = _insert(dict(
         instrument_id=instrument.id, user_id=user.id, organisation_id=user.organisation_id,
         start_at=start, end_at=end, mode=mode, purpose=purpose, sample_count=samples,
+        project_id=project.id if project is not None else None,
         state="approved" if automatic else "pending", created_at=now, updated_at=now,
         decided_at=now if automatic else None), instrument.timezone)
     audit.record("booking.approved" if automatic else "booking.requested", actor=user,
                  obj=booking, start=start.isoformat(), end=end.isoformat(), mode=mode,
-                 samples=samples)
-    if automatic:
+                 samples=samples, project=booking.project_id)
+    if project is not None:
+        groups.hold(project, booking_id=booking.id, fee_fen=fee_fen, instrument_id=instrument.id,
+                    category=instrument.category or "",
+                    description=f"{instrument.name_zh} {start:%Y-%m-%d}")
+    if to_pi:
+        budget = groups.budget_of(project)
+        groups.ask_pi(project, user, booking_id=booking.id, fee_fen=fee_fen,
+                      over_budget=budget.remaining_fen < 0,
+                      summary=notifications.summary_for_pi(booking, project.group.pi))
+    elif automatic:
         notifications.notify_booking_approved(booking)
     else:
         notifications.notify_booking_requested(booking)
     return booking
+
+
+def follow_pi_decision(booking_id: int, approved: bool | None, actor: User | None,
+                       reason: str = "", **_extra) -> None:
+    """Receiver of groups' `pi_decided`: approved, the request goes on to the lab as today
+    (or is confirmed where the instrument needs no approval); rejected or lapsed, it ends."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.state != "pending":
+        return
+    if approved:
+        if booking.instrument.requires_approval:
+            notifications.notify_booking_requested(booking)
+        else:
+            approve_booking(booking, actor)
+    elif approved is False:
+        reject_booking(booking, actor, reason)
+    else:
+        move_booking(booking, "expired", None, reason="pi_timeout")
+        notifications.notify_booking_expired(booking)
 
 
 # --- transitions -------------------------------------------------------------------------------
@@ -100,6 +140,8 @@ def move_booking(booking: Booking, target: str, actor: User | None, **data) -> N
     booking.sequence += 1
     booking.updated_at = now_utc()
     audit.record(f"booking.{target}", actor=actor, obj=booking, before=before, **data)
+    if booking.project_id is not None and target in ("cancelled", "rejected", "expired"):
+        groups.release_holds([booking.id])  # a late cancellation's charge comes by invoice
     if before in rules.OCCUPYING_STATES and target not in rules.OCCUPYING_STATES:
         slot_freed.send(booking.instrument_id, start=booking.start_at, end=booking.end_at)
 
@@ -157,8 +199,15 @@ def expire_pending(now: datetime | None = None) -> int:
     candidates = db.session.scalars(select(Booking).where(Booking.state == "pending")
                                     .order_by(Booking.id)).all()
     expired, of_series = 0, {}
+    # a request waiting for its PI has the PI's own timeout; once the PI approved, the lab's
+    # time counts from then
+    waiting = groups.awaiting_pi([b.id for b in candidates])
+    approved_at = groups.pi_approved_at([b.id for b in candidates])
     for booking in candidates:
-        deadline = rules.approval_deadline(policy_for(booking.instrument), booking.created_at)
+        if booking.id in waiting:
+            continue
+        asked = max(booking.created_at, approved_at.get(booking.id, booking.created_at))
+        deadline = rules.approval_deadline(policy_for(booking.instrument), asked)
         if deadline <= now or booking.start_at <= now:
             move_booking(booking, "expired", None, deadline=deadline.isoformat())
             if booking.series_id is None:
@@ -174,7 +223,8 @@ def expire_pending(now: datetime | None = None) -> int:
 # --- lists -------------------------------------------------------------------------------------
 def _pending_for(manager: User) -> Select:
     """Pending requests on instruments of the organisations the user manages, oldest first."""
-    query = select(Booking).join(Booking.instrument).where(Booking.state == "pending").options(
+    query = select(Booking).join(Booking.instrument).where(
+        Booking.state == "pending", ~groups.awaiting_pi_clause(Booking.id)).options(
         selectinload(Booking.instrument), selectinload(Booking.user),
         selectinload(Booking.organisation))
     if not manager.is_admin:

@@ -48,8 +48,9 @@ from booking.core.db import MAX_ID, reads_first
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
 from booking.core.security import external_url
-from booking.core.web import PostForm, back_to, current_locale, query_args
+from booking.core.web import PostForm, back_to, current_locale, query_args, query_int
 from booking.extensions import db
+from booking.groups import services as groups
 from booking.instruments.models import Instrument, Qualification, can_view_instrument
 
 bp = Blueprint("bookings", __name__)
@@ -125,7 +126,17 @@ def quote_json(instrument_id):
                               args["mode"], args["samples"])
     except NoRate:
         return jsonify({**body, "error": _("No price is set for your customer class.")})
-    return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen)})
+    return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen),
+                    **_project_body(query_int("project", 0), quote.fee_fen)})
+
+
+def _project_body(project_id: int, fee_fen: int) -> dict:
+    """The charged project's remaining budget, before and after this booking."""
+    project = groups.get_project(project_id)
+    if project is None or not project.can_charge(current_user):
+        return {}
+    remaining = groups.budget_of(project).remaining_fen
+    return schemas.project_quote_body(project.label, remaining, remaining - fee_fen)
 
 
 def _quote_query_error(error: ma.ValidationError) -> str:
@@ -138,21 +149,40 @@ def _quote_query_error(error: ma.ValidationError) -> str:
 def _booking_form(instrument: Instrument) -> BookingForm:
     form = BookingForm()
     form.set_modes(instrument.allows_self_operated, instrument.allows_staff_operated)
+    if current_user.is_authenticated:
+        form.set_projects(groups.chargeable_projects(current_user),
+                          groups.default_project_id(current_user))
     return form
+
+
+def _fee_of(instrument: Instrument, start, end, mode: str, samples: int) -> int:
+    """The quoted fee a project holds for the booking (0 where no rate is set)."""
+    try:
+        return quote_booking(instrument, current_user, start, end, mode, samples).fee_fen
+    except NoRate:
+        return 0
 
 
 def _submit_booking(instrument: Instrument, form: BookingForm) -> list[str]:
     """Create the booking; the problems to show when it was refused."""
+    start = from_local(form.start.data, instrument.timezone)
+    end = from_local(form.end.data, instrument.timezone)
+    project = groups.get_project(form.project.data)
+    fee = _fee_of(instrument, start, end, form.mode.data, form.sample_count) if project else 0
     try:
         booking = requests.create_booking(
-            instrument, current_user, start=from_local(form.start.data, instrument.timezone),
-            end=from_local(form.end.data, instrument.timezone), mode=form.mode.data,
-            purpose=form.purpose.data.strip(), samples=form.sample_count)
+            instrument, current_user, start=start, end=end, mode=form.mode.data,
+            purpose=form.purpose.data.strip(), samples=form.sample_count, project=project,
+            fee_fen=fee)
     except requests.BookingRefused as refused:  # the rules, or a clash (rolled back)
         return refused.texts()
+    to_pi = booking.state == "pending" and groups.awaiting_pi([booking.id])
     commit()
-    flash(_("Booking requested: waiting for the lab's approval.") if booking.state == "pending"
-          else _("Booking confirmed."), "success")
+    if to_pi:
+        flash(_("Booking requested: waiting for your PI's approval, then the lab's."), "success")
+    else:
+        flash(_("Booking requested: waiting for the lab's approval.")
+              if booking.state == "pending" else _("Booking confirmed."), "success")
     return []
 
 

@@ -45,6 +45,8 @@ class QuoteArgs(RangeArgs):
     samples = ma.fields.Integer(load_default=0, metadata={
         "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES}, "
                        "charged per sample; self-operated: 0"})
+    project_id = Id(metadata={"description": "a project account (经费卡) you may charge: "
+                                             "its remaining budget before and after"})
 
 
 class RepeatSchema(ma.Schema):
@@ -89,6 +91,9 @@ class BookingRequestSchema(ma.Schema):
     samples = ma.fields.Integer(load_default=0, metadata={
         "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES} "
                        "(samples_required otherwise); self-operated: 0"})
+    project_id = Id(allow_none=True, metadata={
+        "description": "the project account (经费卡) charged; omitted: the user's default "
+                       "project, if any; null: none"})
 
     repeat = ma.fields.Nested(RepeatSchema, metadata={
         "description": "make it a series: start and end are the first occurrence; the free "
@@ -137,6 +142,11 @@ class QuoteSchema(ma.Schema):
     payable_fen = ma.fields.Integer()
     samples = ma.fields.Integer()
     samples_fee_fen = ma.fields.Integer(metadata={"description": "included in fee_fen"})
+    project_id = ma.fields.Integer(metadata={"description": "when asked with project_id"})
+    project_remaining_fen = ma.fields.Integer(metadata={
+        "description": "the project's remaining budget now (when asked with project_id)"})
+    project_after_fen = ma.fields.Integer(metadata={
+        "description": "what the project would have left after this booking"})
 
 
 class BookingSchema(ma.Schema):
@@ -156,6 +166,8 @@ class BookingSchema(ma.Schema):
     late_cancel = ma.fields.Boolean()
     series_id = ma.fields.Integer(allow_none=True, metadata={
         "description": "the recurring series it belongs to (null: a single booking)"})
+    project_id = ma.fields.Integer(allow_none=True, metadata={
+        "description": "the project account (经费卡) it is charged to (null: none)"})
 
 
 class ProblemSchema(ma.Schema):
@@ -363,6 +375,13 @@ def quote_page_body(quote, per_sample_fee_fen: int) -> dict:
             "samples_fee": format_cny(quote.samples_fee_fen),
             "per_sample_fee": format_cny(per_sample_fee_fen), "fee": format_cny(quote.fee_fen),
             "voucher": format_cny(quote.voucher_fen), "payable": format_cny(quote.payable_fen)}
+
+
+def project_quote_body(label: str, remaining_fen: int, after_fen: int) -> dict:
+    """The charged project's remaining budget on the booking form's quote."""
+    return {"project": label, "project_remaining_fen": remaining_fen,
+            "project_remaining": format_cny(remaining_fen), "project_after_fen": after_fen,
+            "project_after": format_cny(after_fen)}
 
 
 def series_preview_body(occurrences, timezone: str) -> dict:

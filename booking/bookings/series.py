@@ -13,11 +13,14 @@ from booking.billing.pricing import NoRate, quote_booking
 from booking.billing.rules import Quote
 from booking.bookings import calendar, notifications, recurrence, requests, rules
 from booking.bookings.models import Booking, BookingSeries, WaitlistEntry
+from booking.bookings.signals import booking_checking
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.db import take_write_lock
-from booking.core.problems import Problem
+from booking.core.problems import Problem, _l
 from booking.extensions import db
+from booking.groups import services as groups
+from booking.groups.models import Project
 from booking.instruments.models import Instrument
 
 
@@ -118,15 +121,23 @@ def preview_series(instrument: Instrument, user: User, *, start: datetime, end: 
 
 # --- creating ------------------------------------------------------------------------------------
 def create_series(instrument: Instrument, user: User, *, start: datetime, end: datetime,
-                  mode: str, purpose: str, samples: int, repeat: recurrence.Repeat
-                  ) -> SeriesResult:
+                  mode: str, purpose: str, samples: int, repeat: recurrence.Repeat,
+                  project: Project | None = None) -> SeriesResult:
     """Book the free occurrences of the series ("book the free ones"): one series row and one
     booking per free occurrence, in the caller's transaction; the others are reported as
-    refused with their reasons. Raises NothingToBook when none is free."""
+    refused with their reasons. Raises NothingToBook when none is free. `project`: the
+    project account (经费卡) charged, which must hold the whole series' fee."""
     occurrences = plan_series(instrument, user, start=start, end=end, mode=mode,
                               samples=samples, repeat=repeat)
     if not any(o.free for o in occurrences):
         raise NothingToBook(occurrences)
+    refusals = [p for _r, answer in booking_checking.send(instrument, user=user)
+                for p in (answer or [])]
+    fees = _project_fees(instrument, user, project, occurrences, mode, samples)
+    if project is not None:
+        refusals += _project_problems(instrument, user, project, sum(fees.values()), start)
+    if refusals:
+        raise requests.BookingRefused(refusals)
     take_write_lock(db.session)
     series = BookingSeries(
         instrument_id=instrument.id, user_id=user.id, freq=repeat.freq, every=repeat.interval,
@@ -140,11 +151,15 @@ def create_series(instrument: Instrument, user: User, *, start: datetime, end: d
                   organisation_id=user.organisation_id, mode=mode, purpose=purpose,
                   sample_count=samples, state="approved" if automatic else "pending",
                   created_at=now, updated_at=now, decided_at=now if automatic else None,
-                  series_id=series.id)
+                  series_id=series.id, project_id=project.id if project else None)
     _insert_free(occurrences, values, instrument.timezone)
     created = [o.booking for o in occurrences if o.booking is not None]
     if not created:  # every free one was taken meanwhile: the series row goes with the rollback
         raise NothingToBook(occurrences)
+    for booking in created if project is not None else ():
+        groups.hold(project, booking_id=booking.id, fee_fen=fees.get(booking.start_at, 0),
+                    instrument_id=instrument.id, category=instrument.category or "",
+                    description=f"{instrument.name_zh} {booking.start_at:%Y-%m-%d}")
     audit.record_each("booking.approved" if automatic else "booking.requested", created,
                       actor=user, data_of=lambda b: {
                           "start": b.start_at.isoformat(), "end": b.end_at.isoformat(),
@@ -157,6 +172,32 @@ def create_series(instrument: Instrument, user: User, *, start: datetime, end: d
     else:
         notifications.notify_series_requested(series, created)
     return SeriesResult(series, created, refused)
+
+
+def _project_fees(instrument: Instrument, user: User, project: Project | None,
+                  occurrences: list[Occurrence], mode: str, samples: int) -> dict:
+    """The quoted fee of each free occurrence (by start) that the project holds."""
+    if project is None:
+        return {}
+    try:
+        return {o.start: quote_booking(instrument, user, o.start, o.end, mode, samples).fee_fen
+                for o in occurrences if o.free}
+    except NoRate:
+        return {}
+
+
+def _project_problems(instrument: Instrument, user: User, project: Project, fee_fen: int,
+                      start: datetime) -> list[Problem]:
+    """A series charged to a project: the project must hold all of it, and the PI is not
+    asked per occurrence (such a series is booked date by date instead)."""
+    problems, to_pi = groups.check_charge(
+        project, user, instrument_id=instrument.id, category=instrument.category or "",
+        fee_fen=fee_fen, day=start.date())
+    if to_pi and not problems:
+        problems.append(Problem("series_needs_pi", _l(
+            "Your PI approves requests charged to this project: book these dates one by one, "
+            "not as a series.")))
+    return problems
 
 
 _INSERT_BOOKINGS = insert(Booking).returning(Booking, sort_by_parameter_order=True)

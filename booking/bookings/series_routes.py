@@ -16,6 +16,7 @@ from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm
 from booking.extensions import db
+from booking.groups import services as groups
 from booking.instruments.models import Instrument, can_view_instrument
 
 bp = Blueprint("series", __name__)
@@ -99,6 +100,8 @@ def book(instrument_id):
     back = redirect(url_for("bookings.book", instrument_id=instrument.id))
     form = BookingForm()
     form.set_modes(instrument.allows_self_operated, instrument.allows_staff_operated)
+    form.set_projects(groups.chargeable_projects(current_user),
+                      groups.default_project_id(current_user))
     repeat, errors = _repeat_of(RepeatForm(request.form))
     if not form.validate_on_submit():
         errors = [f"{form[name].label.text}: {' '.join(texts)}"
@@ -111,7 +114,8 @@ def book(instrument_id):
         result = series.create_series(
             instrument, current_user, start=from_local(form.start.data, instrument.timezone),
             end=from_local(form.end.data, instrument.timezone), mode=form.mode.data,
-            purpose=form.purpose.data.strip(), samples=form.sample_count, repeat=repeat)
+            purpose=form.purpose.data.strip(), samples=form.sample_count, repeat=repeat,
+            project=groups.get_project(form.project.data))
     except BookingRefused as refused:  # nothing free, or the rule itself
         flash(_("Nothing was booked: %(reasons)s", reasons=refused.text()), "danger")
         return back

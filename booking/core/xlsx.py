@@ -44,7 +44,7 @@ _STYLES = f"""{_HEAD}<styleSheet xmlns="{_MAIN}"><numFmts count="2">\
 </styleSheet>"""
 
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
-_EPOCH = datetime(1899, 12, 30)  # day 0 of spreadsheet dates (1900 system)
+_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001 - day 0 of spreadsheet dates (wall clock)
 _DAY_SECONDS = 86400
 _ROWS_PER_WRITE = 500
 

@@ -34,6 +34,8 @@ GROUPS = (
           _l("Invoices issued to you and payments recorded for them.")),
     Group("training", _l("Training and qualifications"),
           _l("Training requests decided, qualifications granted or withdrawn.")),
+    Group("orders", _l("Test orders"),
+          _l("Your test orders accepted, received, tested, reported and closed.")),
     Group("vouchers", _l("Innovation vouchers"),
           _l("Voucher applications decided or lapsed.")),
     Group("account", _l("Account and organisation"),
@@ -52,14 +54,15 @@ KIND_GROUPS = {
     "booking.pending": "work", "training.requested": "work", "member.pending": "work",
     "instrument.stale_reminder": "work", "voucher.overdue": "work",
     "organisation.verified": "account", "member.confirmed": "account",
+    "order.submitted": "work", "order.cancelled": "work",
 }
 #: kinds not listed above, by the part before the dot
 PREFIX_GROUPS = {"waitlist": "waitlist", "blackout": "lab_changes", "invoice": "billing",
                  "payment": "billing", "training": "training", "qualification": "training",
-                 "voucher": "vouchers"}
+                 "voucher": "vouchers", "order": "orders", "group": "account"}
 #: kinds that carry a one-time secret (a password-reset link): e-mailed only, never kept in
 #: the inbox (a copy in the database would outlive its purpose) and never switched off
-SECRET_KINDS = frozenset({"password.reset"})
+SECRET_KINDS = frozenset({"password.reset", "account.invited", "group.pi_approval"})
 #: kinds with no switch, always e-mailed: their user cannot sign in to read the inbox yet
 ALWAYS_EMAILED = frozenset({"account.registered"}) | SECRET_KINDS
 

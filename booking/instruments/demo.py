@@ -17,7 +17,7 @@ from booking.accounts.rules import make_credit_code
 from booking.core.clock import now_utc
 from booking.core.db import utc
 from booking.extensions import db
-from booking.instruments import search_index
+from booking.instruments import classification, search_index
 from booking.instruments.models import Instrument, OpeningHours, Rate
 
 # (name_zh, name_en, model, manufacturer, category, value in 10,000 CNY, academic CNY/h,
@@ -182,6 +182,8 @@ def _fields(key: str, n: int, entry: tuple, lab: str, phone: str) -> dict:
     large = wan >= 500
     return dict(
         name_zh=name_zh, name_en=name_en, model=model, manufacturer=maker, category=category,
+        national_class=classification.suggest(name_zh, category),
+        asset_number=f"{key.upper()}-{2012 + n % 12}-{n:04d}",
         original_value_fen=wan * 1_000_000, purchase_date=date(2012 + n % 12, 1 + n % 12, 10),
         lab=lab, location=f"{BUILDINGS[key]} {100 + n * 7 % 400} 室",
         contact_name=CONTACTS[n % len(CONTACTS)], contact_phone=f"{phone}{1000 + n * 37:04d}",

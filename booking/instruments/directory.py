@@ -23,6 +23,7 @@ PER_PAGE = 20
 class DirectoryQuery:
     q: str = ""
     category: str = ""
+    national_class: str = ""  # a national class code: this class and the classes under it
     org_id: int | None = None
     city: str = ""
     mode: str = ""
@@ -101,6 +102,9 @@ def _filters(query: DirectoryQuery, price, now: datetime) -> list:
         conditions.append(Instrument.id.in_(search_index.matching_ids(tokens)))
     if query.category:
         conditions.append(Instrument.category == query.category)
+    if query.national_class:
+        conditions.append(Instrument.national_class.startswith(query.national_class,
+                                                               autoescape=True))
     if query.org_id:
         conditions.append(Instrument.organisation_id == query.org_id)
     if query.city:
@@ -238,12 +242,20 @@ def institution_quality(rows: list[Quality]) -> list[InstitutionQuality]:
 
 def _int_arg(args, name: str) -> int | None:
     value = (args.get(name) or "").strip()
-    return int(value) if value.isdigit() and int(value) <= MAX_ID else None
+    return int(value) if value.isascii() and value.isdigit() and int(value) <= MAX_ID else None
 
 
 def _fen_arg(args, name: str) -> int | None:
     yuan = _int_arg(args, name)
     return None if yuan is None else yuan * 100
+
+
+def _class_arg(value) -> str:
+    """A national class code from the arguments, or "" (unknown codes are ignored)."""
+    from booking.instruments import classification
+
+    value = (value or "").strip()
+    return value if value in classification.classes() else ""
 
 
 def query_from_args(args, per_page: int = PER_PAGE) -> DirectoryQuery:
@@ -252,6 +264,7 @@ def query_from_args(args, per_page: int = PER_PAGE) -> DirectoryQuery:
     sort = args.get("sort", "relevance")
     return DirectoryQuery(
         q=(args.get("q") or "").strip()[:100], category=args.get("category", ""),
+        national_class=_class_arg(args.get("class")),
         org_id=_int_arg(args, "org"), city=(args.get("city") or "").strip()[:64],
         mode=args.get("mode", ""), price_min_fen=_fen_arg(args, "price_min"),
         price_max_fen=_fen_arg(args, "price_max"), available_week=args.get("week") == "1",

@@ -18,7 +18,15 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from booking.core.clock import common_timezones, from_local
 from booking.core.money import yuan_to_fen
@@ -45,6 +53,20 @@ _MONEY = [InputRequired(), NumberRange(min=0, message=_l("Must not be negative."
 _FRACTION = [InputRequired(), NumberRange(min=0, max=1, message=_l("Between 0 and 1."))]
 
 
+def _known_class(form, field):
+    from booking.instruments import classification
+
+    if field.data and field.data not in classification.classes():
+        raise ValidationError(_l("Not a valid choice."))
+
+
+def national_class_choices(locale: str) -> list[tuple[str, str]]:
+    from booking.instruments import classification
+
+    return [("", "—")] + [(c.code, ("\u2003" if c.parent else "") + f"{c.code} {c.label(locale)}")
+                          for c in classification.classes().values()]
+
+
 def category_choices(locale: str) -> list[tuple[str, str]]:
     return [(code, names[1] if locale == "en" else names[0])
             for code, names in rules.CATEGORIES.items()]
@@ -62,6 +84,10 @@ class InstrumentForm(FlaskForm):
     model = StringField(_l("Model"), validators=[Optional(), Length(max=120)])
     manufacturer = StringField(_l("Manufacturer"), validators=[Optional(), Length(max=120)])
     category = SelectField(_l("Category"), choices=category_choices("zh_CN"))
+    # checked by _known_class: an instrument without a class loads None, not a choice
+    national_class = SelectField(_l("National class"), choices=[], validate_choice=False,
+                                 validators=[Optional(), _known_class])
+    asset_number = StringField(_l("Asset number"), validators=[Optional(), Length(max=64)])
     original_value = DecimalField(_l("Original value (CNY)"), places=2, default=Decimal(0),
                                   validators=_MONEY)
     purchase_date = DateField(_l("Purchase date"), validators=[Optional()])
@@ -118,6 +144,8 @@ class InstrumentForm(FlaskForm):
 
     def instrument_fields(self) -> dict:
         fields = {name: getattr(self, name).data for name in self.PLAIN}
+        fields["national_class"] = self.national_class.data or None
+        fields["asset_number"] = (self.asset_number.data or "").strip() or None
         for name in ("name_zh", "name_en", "model", "manufacturer", "lab", "location",
                      "contact_name", "contact_phone", "contact_email"):
             fields[name] = (fields[name] or "").strip()

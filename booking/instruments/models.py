@@ -8,6 +8,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Numeric,
     String,
     Text,
@@ -45,6 +46,8 @@ class Instrument(TimestampMixin, db.Model):
         CheckConstraint("no_show_fraction BETWEEN 0 AND 1 AND late_cancel_fraction BETWEEN 0 AND 1",
                         name="fractions"),
         CheckConstraint("allows_self_operated OR allows_staff_operated", name="service_mode"),
+        Index("uq_instruments_organisation_asset", "organisation_id", "asset_number",
+              unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +60,10 @@ class Instrument(TimestampMixin, db.Model):
     category: Mapped[str] = mapped_column(String(32), index=True)
     original_value_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     purchase_date: Mapped[date | None] = mapped_column(Date)
+    # 资产编号 in the owner's asset register: a spreadsheet re-import updates by it
+    asset_number: Mapped[str | None] = mapped_column(String(64))
+    # Code in the national large-instrument classification (booking/instruments/classification)
+    national_class: Mapped[str | None] = mapped_column(String(8), index=True)
     location: Mapped[str] = mapped_column(String(200), default="")
     contact_name: Mapped[str] = mapped_column(String(100), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")

@@ -25,7 +25,7 @@ from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
 from booking.core.web import current_locale
 from booking.extensions import db
-from booking.instruments import directory, export, rules, services
+from booking.instruments import classification, directory, export, rules, services
 from booking.instruments.forms import (
     CLASS_LABELS,
     COMPLETENESS_LABELS,
@@ -39,6 +39,7 @@ from booking.instruments.forms import (
     PhotoForm,
     RateForm,
     category_choices,
+    national_class_choices,
 )
 from booking.instruments.models import Blackout, Instrument, OpeningException
 
@@ -135,6 +136,7 @@ def _managed_organisations() -> list[Organisation]:
 def _instrument_form(**kwargs) -> InstrumentForm:
     form = InstrumentForm(**kwargs)
     form.category.choices = category_choices(current_locale())
+    form.national_class.choices = national_class_choices(current_locale())
     return form
 
 
@@ -148,11 +150,16 @@ def new():
     if form.validate_on_submit():
         organisation = db.get_or_404(Organisation, form.organisation_id.data)
         require(current_user.can_manage_organisation(organisation.id))
-        instrument = services.create_instrument(organisation, form.instrument_fields(),
-                                                current_user)
-        commit()
-        flash(_("Instrument published. Now add rates and opening hours."), "success")
-        return redirect(url_for("instruments.setup", instrument_id=instrument.id))
+        try:
+            instrument = services.create_instrument(organisation, form.instrument_fields(),
+                                                    current_user)
+        except services.CatalogueError as refused:
+            db.session.rollback()
+            form.asset_number.errors = [refused.text()]
+        else:
+            commit()
+            flash(_("Instrument published. Now add rates and opening hours."), "success")
+            return redirect(url_for("instruments.setup", instrument_id=instrument.id))
     return render_template("instruments/edit.html", form=form, instrument=None)
 
 
@@ -171,10 +178,15 @@ def edit(instrument_id):
     if request.method == "GET":
         form.load(instrument)
     if form.validate_on_submit():
-        services.update_instrument(instrument, form.instrument_fields(), current_user)
-        commit()
-        flash(_("Instrument saved."), "success")
-        return redirect(url_for("instruments.setup", instrument_id=instrument.id))
+        try:
+            services.update_instrument(instrument, form.instrument_fields(), current_user)
+        except services.CatalogueError as refused:
+            db.session.rollback()
+            form.asset_number.errors = [refused.text()]
+        else:
+            commit()
+            flash(_("Instrument saved."), "success")
+            return redirect(url_for("instruments.setup", instrument_id=instrument.id))
     return render_template("instruments/edit.html", form=form, instrument=instrument)
 
 
@@ -333,8 +345,13 @@ def labels():
     locale = current_locale()
     separator = ", " if locale == "en" else "、"
     return {"category_label": lambda code: dict(category_choices(locale)).get(code, code),
+            "national_class_label": lambda code: classification.label(code, locale),
+            "national_classes": list(classification.classes().values()),
             "status_label": lambda code: str(STATUS_LABELS.get(code, code)),
             "class_label": lambda code: str(CLASS_LABELS.get(code, code)),
             "missing_labels": lambda keys: separator.join(str(COMPLETENESS_LABELS[k])
                                                           for k in keys),
             "mode_labels": MODE_LABELS, "weekdays": WEEKDAYS, "locale": locale}
+
+
+from booking.instruments import import_routes  # noqa: E402,F401 - the import page, on bp

@@ -1,10 +1,12 @@
 """The directory's JSON shapes: what the API reads and answers (and its OpenAPI document)."""
+from datetime import date
+
 import marshmallow as ma
 
-from booking.api.fields import Id, Page
+from booking.api.fields import Id, Moment, Page
 from booking.api.paging import page_schema
-from booking.core.clock import now_utc
-from booking.instruments import directory, rules
+from booking.core.clock import is_valid_timezone, now_utc
+from booking.instruments import classification, directory, rules
 
 
 class DirectoryArgsSchema(ma.Schema):
@@ -12,6 +14,10 @@ class DirectoryArgsSchema(ma.Schema):
                          metadata={"description": "keywords; two-character Chinese works (电镜)"})
     category = ma.fields.String(load_default="", validate=ma.validate.OneOf(
         ["", *rules.CATEGORIES]))
+    national_class = ma.fields.String(
+        load_default="", data_key="class", validate=ma.validate.OneOf(["", *classification.classes()]),
+        metadata={"description": "national classification code (2 or 4 digits): the class "
+                                 "and the classes under it"})
     org = Id(load_default=None, metadata={"description": "organisation id"})
     city = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
     mode = ma.fields.String(load_default="", validate=ma.validate.OneOf(
@@ -45,6 +51,9 @@ class InstrumentSchema(ma.Schema):
     model = ma.fields.String()
     manufacturer = ma.fields.String()
     category = ma.fields.String()
+    national_class = ma.fields.String(allow_none=True, metadata={
+        "description": "national large-instrument classification code"})
+    asset_number = ma.fields.String(allow_none=True)
     organisation = ma.fields.Nested(OrganisationRefSchema)
     lab = ma.fields.String()
     location = ma.fields.String()
@@ -93,3 +102,112 @@ class InstrumentDetailSchema(InstrumentSchema):
 
 
 InstrumentPageSchema = page_schema(InstrumentSchema, "InstrumentPageSchema")
+
+
+# --- writing (lab managers, through the API) -------------------------------------------------
+# Bounds as the instrument form's (booking.instruments.forms): an API client can send nothing
+# the lab console would refuse.
+def _text(max_length: int, **kwargs):
+    return ma.fields.String(validate=ma.validate.Length(max=max_length), **kwargs)
+
+
+def _minutes(low: int, high: int):
+    return ma.fields.Integer(strict=True, validate=ma.validate.Range(low, high))
+
+
+class InstrumentWriteSchema(ma.Schema):
+    """An instrument's fields as a lab manager sets them (PATCH: any subset)."""
+
+    name_zh = ma.fields.String(validate=ma.validate.Length(1, 200))
+    name_en = _text(200)
+    model = _text(120)
+    manufacturer = _text(120)
+    national_class = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(
+        list(classification.classes())), metadata={
+        "description": "national classification code; sets the category when that is not given"})
+    category = ma.fields.String(validate=ma.validate.OneOf(list(rules.CATEGORIES)))
+    asset_number = ma.fields.String(allow_none=True, validate=ma.validate.Length(1, 64))
+    original_value_fen = ma.fields.Integer(strict=True, validate=ma.validate.Range(0, 10**12))
+    purchase_date = ma.fields.Date(allow_none=True, validate=ma.validate.Range(
+        date(1900, 1, 1), date(2100, 12, 31)))
+    lab = _text(200)
+    location = _text(200)
+    contact_name = _text(100)
+    contact_phone = _text(32)
+    contact_email = ma.fields.String(validate=[ma.validate.Length(max=254),
+                                               ma.validate.Regexp(r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")])
+    description = _text(5000)
+    capabilities = _text(5000)
+    allows_self_operated = ma.fields.Boolean()
+    allows_staff_operated = ma.fields.Boolean()
+    status = ma.fields.String(validate=ma.validate.OneOf(rules.STATUSES))
+    is_public = ma.fields.Boolean()
+    timezone = ma.fields.String(validate=ma.validate.Length(max=64))
+    slot_minutes = _minutes(5, 1440)
+    min_minutes = _minutes(1, rules.MAX_BOOKING_MINUTES)
+    max_minutes = _minutes(1, rules.MAX_BOOKING_MINUTES)
+    lead_minutes = _minutes(0, rules.MAX_BOOKING_MINUTES)
+    max_days_ahead = _minutes(1, 730)
+    cancel_deadline_hours = _minutes(0, 720)
+    requires_approval = ma.fields.Boolean()
+    approval_timeout_hours = _minutes(1, 720)
+    check_in_early_minutes = _minutes(0, 240)
+    requires_qualification = ma.fields.Boolean()
+    per_sample_fee_fen = ma.fields.Integer(strict=True, validate=ma.validate.Range(0, 10**12))
+
+    class Meta:
+        unknown = ma.RAISE
+
+    @ma.validates("timezone")
+    def _timezone(self, value, **kwargs):
+        if not is_valid_timezone(value):
+            raise ma.ValidationError("unknown time zone")
+
+
+class InstrumentCreateSchema(InstrumentWriteSchema):
+    organisation_id = Id(metadata={"description": "the owner; defaults to the one organisation "
+                                                  "the token's user manages"})
+    name_zh = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+
+
+class RateWriteSchema(ma.Schema):
+    customer_class = ma.fields.String(required=True,
+                                      validate=ma.validate.OneOf(rules.CUSTOMER_CLASSES))
+    hourly_fen = ma.fields.Integer(required=True, strict=True,
+                                   validate=ma.validate.Range(0, 10**9))
+    rounding_minutes = ma.fields.Integer(load_default=15, strict=True,
+                                         validate=ma.validate.Range(1, 240))
+    minimum_minutes = ma.fields.Integer(load_default=30, strict=True,
+                                        validate=ma.validate.Range(0, 1440))
+    setup_fee_fen = ma.fields.Integer(load_default=0, strict=True,
+                                      validate=ma.validate.Range(0, 10**9))
+    valid_from = Moment(load_default=None, metadata={
+        "description": "from when it applies (not before now; default now)"})
+
+
+class OpeningHoursWriteSchema(ma.Schema):
+    hours = ma.fields.Dict(
+        required=True, keys=ma.fields.String(validate=ma.validate.OneOf(
+            [str(d) for d in range(7)])),
+        values=ma.fields.String(validate=ma.validate.Length(max=200)),
+        metadata={"description": 'weekday (0 = Monday) -> "08:00-12:00, 13:30-18:00" in the '
+                                 'instrument\'s local time; weekdays left out are closed'})
+
+
+class BlackoutWriteSchema(ma.Schema):
+    start = Moment(required=True)
+    end = Moment(required=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise ma.ValidationError("must be after start", "end")
+
+
+class BlackoutSchema(ma.Schema):
+    id = ma.fields.Integer()
+    start = ma.fields.AwareDateTime(attribute="start_at")
+    end = ma.fields.AwareDateTime(attribute="end_at")
+    reason = ma.fields.String()
+    cancelled_bookings = ma.fields.Integer()

@@ -13,7 +13,7 @@ from booking.core.clock import now_utc
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.inbox.services import received_since
-from booking.instruments import notifications, rules, search_index
+from booking.instruments import classification, notifications, rules, search_index
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Rate
 
 
@@ -32,7 +32,24 @@ def _touch(instrument: Instrument, actor: User | None, action: str, **data) -> N
     audit.record(action, actor=actor, obj=instrument, **data)
 
 
+def _check_asset_number(organisation_id: int, asset_number: str | None,
+                        instrument_id: int | None = None) -> None:
+    """An asset number names one instrument of its organisation (the import's key)."""
+    if not asset_number:
+        return
+    clash = select(Instrument.id).where(Instrument.organisation_id == organisation_id,
+                                        Instrument.asset_number == asset_number)
+    if instrument_id is not None:
+        clash = clash.where(Instrument.id != instrument_id)
+    if db.session.scalar(clash):
+        raise CatalogueError("asset_number_taken", _l(
+            "Another instrument of this organisation has this asset number."), "asset_number")
+
+
 def create_instrument(organisation: Organisation, fields: dict, actor: User) -> Instrument:
+    _check_asset_number(organisation.id, fields.get("asset_number"))
+    if fields.get("national_class"):
+        fields = {"category": classification.category_of(fields["national_class"]), **fields}
     instrument = Instrument(organisation=organisation, **fields)
     db.session.add(instrument)
     db.session.flush()
@@ -41,6 +58,7 @@ def create_instrument(organisation: Organisation, fields: dict, actor: User) -> 
 
 
 def update_instrument(instrument: Instrument, fields: dict, actor: User) -> None:
+    _check_asset_number(instrument.organisation_id, fields.get("asset_number"), instrument.id)
     changed = sorted(k for k, v in fields.items() if getattr(instrument, k) != v)
     for key, value in fields.items():
         setattr(instrument, key, value)

@@ -15,6 +15,9 @@ directory_quality  mean over listed instruments in scope of completeness (the ca
 decision_speed     median hours from request to a manager's decision (approve or reject) for
                    requests made in the period; automatic approvals and expired requests
                    are not decisions
+turnaround         median hours from the samples' receipt to the report ready, over test orders
+                   (送样) on the institution's large instruments whose report became ready in
+                   the period (the receipt and report times the lab's orders page shows)
 effective_hours    mean over instruments of effective hours / rated hours, where effective hours
                    are the effective (uncorrected, not void) completed usage sessions, clipped
                    to the period, and rated hours are rated_hours_general per year
@@ -48,6 +51,7 @@ from booking.extensions import db
 from booking.instruments.models import Instrument, OpeningHours, Rate
 from booking.instruments.rules import completeness
 from booking.metering.models import UsageSession
+from booking.orders.models import Order
 from booking.rankings.models import RankingFlag
 from booking.rankings.rules import OrgIndicators, Period, freshness, histogram_median
 
@@ -80,6 +84,7 @@ class OrgFacts:
     income_external_fen: float = 0
     mean_rating: float | None = None
     median_decision_hours: float | None = None
+    median_turnaround_hours: float | None = None
 
 
 def compute(period: Period, rules: dict,
@@ -110,7 +115,8 @@ def collect_facts(period: Period, rules: dict,
             ("voucher-backed services", _voucher_orders, ("voucher_orders",)),
             ("income", _income, ("income_internal_fen", "income_external_fen")),
             ("ratings", _ratings, ("mean_rating",)),
-            ("decision times", _median_decision_hours, ("median_decision_hours",))):
+            ("decision times", _median_decision_hours, ("median_decision_hours",)),
+            ("test order turnaround", _median_turnaround_hours, ("median_turnaround_hours",))):
         _add_per_org(orgs, query(period, threshold), names)
         progress(step)
     return orgs
@@ -155,6 +161,7 @@ def facts_to_indicators(org: OrgFacts, false_data: bool = False) -> OrgIndicator
         "open_rate": len(listed) / count,
         "directory_quality": fmean(i.directory for i in listed) if listed else None,
         "decision_speed": org.median_decision_hours,
+        "turnaround": org.median_turnaround_hours,
         "effective_hours": fmean(i.hours / i.rated_hours for i in instruments),
         "idle_rate": sum(1 for i in instruments if i.hours <= 0) / count,
         "outcomes": org.voucher_orders / count,
@@ -341,13 +348,30 @@ def _median_decision_hours(period: Period, threshold: int):
     """Decision times as a histogram per institution (hours rounded to 0.01 h, counted in
     SQL); the median is read off it (rules.histogram_median)."""
     hours = func.round(cast(_hours_between(Booking.decided_at, Booking.created_at), Numeric), 2)
-    rows = db.session.execute(
+    return _medians(db.session.execute(
         select(Instrument.organisation_id, hours, func.count())
         .join(Instrument, Instrument.id == Booking.instrument_id)
         .where(Instrument.original_value_fen >= threshold,
                Booking.decided_by_id.is_not(None), Booking.decided_at.is_not(None),
                Booking.created_at >= _bound(period.start), Booking.created_at < _bound(period.end))
-        .group_by(Instrument.organisation_id, hours))
+        .group_by(Instrument.organisation_id, hours)))
+
+
+def _median_turnaround_hours(period: Period, threshold: int):
+    """Test orders' receipt-to-report hours as a histogram per institution, as above."""
+    hours = func.round(cast(_hours_between(Order.report_issued_at, Order.received_at), Numeric),
+                       2)
+    return _medians(db.session.execute(
+        select(Instrument.organisation_id, hours, func.count())
+        .join(Instrument, Instrument.id == Order.instrument_id)
+        .where(Instrument.original_value_fen >= threshold, Order.received_at.is_not(None),
+               Order.report_issued_at >= _bound(period.start),
+               Order.report_issued_at < _bound(period.end))
+        .group_by(Instrument.organisation_id, hours)))
+
+
+def _medians(rows) -> list[tuple[int, float]]:
+    """(org id, median) from (org id, value, count) rows."""
     histograms: dict[int, list[tuple[float, int]]] = {}
     for org_id, value, count in rows:
         histograms.setdefault(org_id, []).append((float(value), count))

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.accounts.models import Organisation
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
+from booking.rankings.policy import INDICATORS
 
 
 class RankingPolicy(TimestampMixin, db.Model):
@@ -81,6 +82,12 @@ class RankingSnapshot(TimestampMixin, db.Model):
         the ranking is published."""
         return self.can_manage(user) or (user.is_authenticated and self.is_published and
                                          org_id in user.managed_organisation_ids())
+
+    @property
+    def indicator_names(self) -> tuple[str, ...]:
+        """The indicators this snapshot scored (one computed before an indicator was added
+        lacks it, in its rules and its rows)."""
+        return tuple(name for name in INDICATORS if name in self.rules["indicators"])
 
     def row_for(self, org_id: int) -> dict | None:
         return next((row for row in self.rows if row["org_id"] == org_id), None)

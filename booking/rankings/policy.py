@@ -11,12 +11,17 @@ from pathlib import Path
 
 from booking.core.problems import Problem, _l
 
-INDICATORS = ("open_rate", "directory_quality", "decision_speed", "effective_hours", "idle_rate",
-              "outcomes", "external_share", "sme_reach", "user_rating", "external_income")
+INDICATORS = ("open_rate", "directory_quality", "decision_speed", "turnaround", "effective_hours",
+              "idle_rate", "outcomes", "external_share", "sme_reach", "user_rating",
+              "external_income")
+# Added after policy versions were first stored: a stored version without one of these scores
+# it with weight 0 (area and target from the defaults), see `completed`.
+LATER_INDICATORS = ("turnaround",)
 AREAS = ("organisation", "operation", "sharing")
 GRADES = ("excellent", "good", "pass", "poor")
 RED_FLAGS = ("no_listed_instruments", "false_data")
 LOWER_IS_BETTER = frozenset({"idle_rate"})
+HOURS_INDICATORS = frozenset({"decision_speed", "turnaround"})  # medians in hours, target_hours
 DEFAULT_PATH = Path(__file__).with_name("default_policy.toml")
 
 
@@ -26,7 +31,20 @@ def default_rules() -> dict:
 
 
 def target_key(indicator: str) -> str:
-    return "target_hours" if indicator == "decision_speed" else "target"
+    return "target_hours" if indicator in HOURS_INDICATORS else "target"
+
+
+def completed(rules: dict) -> dict:
+    """`rules` as stored, with every indicator added since it was stored at weight 0 (a copy
+    when one is added). Weights still add up to the same, so a valid version stays valid."""
+    indicators = rules.get("indicators") or {}
+    missing = [name for name in LATER_INDICATORS if name not in indicators]
+    if not missing:
+        return rules
+    changed, defaults = copy.deepcopy(rules), default_rules()["indicators"]
+    for name in missing:
+        changed.setdefault("indicators", {})[name] = {**defaults[name], "weight": 0}
+    return changed
 
 
 def with_settings(rules: dict, weights: dict[str, int], targets: dict[str, float]) -> dict:

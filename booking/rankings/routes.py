@@ -25,7 +25,7 @@ from booking.rankings.forms import (
     policy_form,
 )
 from booking.rankings.models import RankingFlag, RankingSnapshot
-from booking.rankings.policy import INDICATORS
+from booking.rankings.policy import INDICATORS, completed, target_key
 from booking.rankings.rules import largest_gaps, parse_period
 
 bp = Blueprint("rankings", __name__)
@@ -37,7 +37,7 @@ SORT_KEYS = ("rank", "score", *INDICATORS)
 def _labels():
     return {"indicator_labels": INDICATOR_LABELS, "indicator_units": INDICATOR_UNITS,
             "grade_labels": GRADE_LABELS, "area_labels": AREA_LABELS,
-            "flag_labels": FLAG_LABELS, "indicators": INDICATORS}
+            "flag_labels": FLAG_LABELS, "indicators": INDICATORS, "target_key": target_key}
 
 
 def _snapshot_or_404(period: str):
@@ -149,8 +149,8 @@ def _sorted_rows(snapshot, sort: str) -> list[dict]:
         return snapshot.rows
     if sort == "score":
         return sorted(snapshot.rows, key=lambda row: -row["score"])
-    return sorted(snapshot.rows, key=lambda row: (row["indicators"][sort] is None,
-                                                  -(row["indicators"][sort] or 0)))
+    return sorted(snapshot.rows, key=lambda row: (row["indicators"].get(sort) is None,
+                                                  -(row["indicators"].get(sort) or 0)))
 
 
 def _chart_data(snapshot) -> dict:
@@ -248,7 +248,8 @@ def my_scorecard():
 def policy():
     require(RankingSnapshot.can_manage(current_user))
     draft = services.draft_policy()
-    form = policy_form((draft or services.current_policy()).rules)
+    rules = completed((draft or services.current_policy()).rules)  # older: new ones at 0
+    form = policy_form(rules)
     problems = []
     if form.validate_on_submit():
         try:
@@ -259,7 +260,7 @@ def policy():
             commit()
             flash(_("Draft saved. Publish it to use it for the next computation."), "success")
             return redirect(url_for("rankings.policy"))
-    return render_template("rankings/policy.html", form=form, draft=draft,
+    return render_template("rankings/policy.html", form=form, draft=draft, rules=rules,
                            current=services.current_policy(),
                            versions=services.policy_versions(), problems=problems,
                            publish_form=PostForm()), 422 if problems else 200

@@ -3,10 +3,12 @@
 rank(indicators_by_org, rules) -> rows
     Each indicator is normalised against its target to 0..1 (capped at 1):
     higher-is-better value/target; idle_rate (lower is better) full marks at or under the
-    target, falling linearly to 0 at 1; decision_speed full marks at or under target_hours,
-    0 at ten times that, linear between. A missing value (no data in the period) scores 0,
-    except decision_speed, where no request waited for a decision and full marks are given.
-    Normalised values are weighted and summed to 0..100 (weights sum to 100).
+    target, falling linearly to 0 at 1; the hours indicators (decision_speed, turnaround)
+    full marks at or under target_hours, 0 at ten times that, linear between. A missing value
+    (no data in the period) scores 0, except the hours indicators, where nothing waited (no
+    request for a decision, no test order for its report) and full marks are given.
+    Normalised values are weighted and summed to 0..100 (weights sum to 100). A stored policy
+    without an indicator added later scores it with weight 0 (policy.completed).
     Order: score, then the tie-break area's sub-score (sharing), both descending; units still
     equal share a rank. Red-flagged units come last and are graded poor.
     Grades: excellent needs the excellent minimum score and a place within the excellent
@@ -28,9 +30,15 @@ from fractions import Fraction
 
 from booking.core import clock
 from booking.core.clock import Period, PeriodError  # noqa: F401 - the rankings' period types
-from booking.rankings.policy import AREAS, INDICATORS, LOWER_IS_BETTER
+from booking.rankings.policy import (
+    AREAS,
+    HOURS_INDICATORS,
+    INDICATORS,
+    LOWER_IS_BETTER,
+    completed,
+)
 
-DECISION_ZERO_FACTOR = 10
+DECISION_ZERO_FACTOR = 10  # the hours indicators score 0 at this multiple of target_hours
 
 
 def parse_period(text: str) -> Period:
@@ -48,8 +56,8 @@ def freshness(age_days: float, fresh_days: float, stale_days: float) -> float:
 
 
 def normalise(indicator: str, value: float | None, spec: dict) -> float:
-    if indicator == "decision_speed":
-        return _decision_score(value, spec["target_hours"])
+    if indicator in HOURS_INDICATORS:
+        return _hours_score(value, spec["target_hours"])
     if value is None:
         return 0.0
     target = spec["target"]
@@ -60,7 +68,7 @@ def normalise(indicator: str, value: float | None, spec: dict) -> float:
     return max(0.0, min(1.0, value / target))
 
 
-def _decision_score(hours: float | None, target_hours: float) -> float:
+def _hours_score(hours: float | None, target_hours: float) -> float:
     if hours is None or hours <= target_hours:
         return 1.0
     zero_at = DECISION_ZERO_FACTOR * target_hours
@@ -146,6 +154,7 @@ def _stored(value):
 
 
 def rank(indicators_by_org: dict[int, OrgIndicators], rules: dict) -> list[Row]:
+    rules = completed(rules)
     rows = [score_org(org, rules) for org in indicators_by_org.values()]
     tie_area = rules["grades"]["tie_break"]
     rows.sort(key=lambda r: (bool(r.flags), -r.exact_score, -r.exact_areas[tie_area],
@@ -255,7 +264,7 @@ def _largest_remainder(exact: dict[int, Fraction], order: list[int]) -> dict[int
 def largest_gaps(row: dict, rules: dict, limit: int = 3) -> list[tuple[str, float]]:
     """The indicators where the unit loses most weighted points (what would raise its score)."""
     gaps = [(name, round(rules["indicators"][name]["weight"] - row["points"][name], 2))
-            for name in INDICATORS]
+            for name in INDICATORS if name in row["points"]]  # older snapshots lack some
     gaps = [gap for gap in gaps if gap[1] > 0]
     return sorted(gaps, key=lambda gap: (-gap[1], INDICATORS.index(gap[0])))[:limit]
 

@@ -12,7 +12,7 @@ from booking.core.problems import Refused, _l
 from booking.extensions import db
 from booking.rankings import indicators
 from booking.rankings.models import RankingFlag, RankingPolicy, RankingSnapshot, RewardPool
-from booking.rankings.policy import policy_problems, with_settings
+from booking.rankings.policy import completed, policy_problems, with_settings
 from booking.rankings.rules import (
     Period,
     Row,
@@ -47,7 +47,7 @@ def policy_versions() -> list[RankingPolicy]:
 
 def save_draft(weights: dict[str, int], targets: dict[str, float], actor: User) -> RankingPolicy:
     """Validate the settings against the current policy and keep them as the draft."""
-    rules = with_settings(current_policy().rules, weights, targets)
+    rules = with_settings(completed(current_policy().rules), weights, targets)
     problems = policy_problems(rules)
     if problems:
         raise PolicyRefused(problems)
@@ -67,9 +67,11 @@ def publish_policy(draft: RankingPolicy, actor: User) -> None:
     if draft.is_published:
         raise RankingError.one("published", _l("Version %(version)s is already published."),
                                version=draft.version)
-    problems = policy_problems(draft.rules)
+    rules = completed(draft.rules)  # a draft saved before an indicator was added
+    problems = policy_problems(rules)
     if problems:
         raise PolicyRefused(problems)
+    draft.rules = rules
     draft.published_at = now_utc()
     draft.published_by_id = actor.id
     audit.record("ranking_policy.published", actor=actor, obj=draft, version=draft.version)
@@ -113,11 +115,12 @@ def compute_snapshot(period_text: str, actor: User | None = None,
         raise RankingError.one("published", _l(
             "The ranking of %(period)s is published and cannot change."), period=period.label)
     policy = current_policy()
-    facts = indicators.compute(period, policy.rules, progress)
-    rows = rank(facts, policy.rules)
+    rules = completed(policy.rules)  # every indicator, those the version predates at weight 0
+    facts = indicators.compute(period, rules, progress)
+    rows = rank(facts, rules)
     snapshot = existing or RankingSnapshot(period=period.label)
     snapshot.policy_id, snapshot.policy_version = policy.id, policy.version
-    snapshot.rules, snapshot.computed_at = policy.rules, now_utc()
+    snapshot.rules, snapshot.computed_at = rules, now_utc()
     snapshot.computed_by_id = actor.id if actor else None
     _store_rows(snapshot, [row.as_dict() for row in rows], reward_pool_fen(period.label))
     db.session.add(snapshot)

@@ -97,6 +97,7 @@
   if (!form) return;
   const fields = ["#start", "#end"].map((s) => form.querySelector(s));
   const samples = form.querySelector("#samples");  // staff-operated (送样) only
+  const project = form.querySelector("#project");  // the project account charged, if any
   const show = (id, on) => document.getElementById(id).classList.toggle("d-none", !on);
   const currentMode = () =>
     (form.querySelector("input[name=mode]:checked") || {}).value || "self_operated";
@@ -114,6 +115,7 @@
     if (!start || !end) return;
     const params = new URLSearchParams({ start, end, mode });
     if (mode === "staff_operated" && samples) params.set("samples", samples.value || "0");
+    if (project && project.value !== "0") params.set("project", project.value);
     fetch(`${form.dataset.quote}?${params}`, { headers: { Accept: "application/json" } })
       .then((r) => r.json())
       .then(renderQuote)
@@ -133,6 +135,14 @@
       document.getElementById("quote-payable").textContent = q.payable;
       document.getElementById("quote-voucher").textContent = "−" + q.voucher;
       document.querySelectorAll(".quote-voucher").forEach((el) => el.classList.toggle("d-none", !q.voucher_fen));
+      const hasProject = q.project_remaining !== undefined;
+      if (hasProject) {
+        document.getElementById("quote-project-remaining").textContent = q.project_remaining;
+        const after = document.getElementById("quote-project-after");
+        after.textContent = q.project_after;
+        after.classList.toggle("text-danger", q.project_after_fen < 0);
+      }
+      document.querySelectorAll(".quote-project").forEach((el) => el.classList.toggle("d-none", !hasProject));
     }
     const problems = (q.problems || []).map((p) => p.message).concat(q.error ? [q.error] : []);
     fillList("quote-problems", problems);
@@ -156,6 +166,7 @@
     updateQuote();
   }));
   if (samples) samples.addEventListener("change", updateQuote);
+  if (project) project.addEventListener("change", updateQuote);
   toggleSamples();
   updateQuote();
 })();

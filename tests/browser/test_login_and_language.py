@@ -41,6 +41,6 @@ def test_bureau_navigation_and_phone_menu(live_server, phone_page):
     assert not page.locator("#mainNav").is_visible()  # collapsed on a phone
     page.click(".navbar-toggler")
     page.locator("#mainNav").wait_for(state="visible")
-    page.click("text=机构管理")
-    page.wait_for_url(live_server + "/organisations")
+    page.click("#mainNav a[href='/admin/organisations']")  # the console (issue 16)
+    page.wait_for_url(live_server + "/admin/organisations")
     assert "大连理工大学" in page.content()

@@ -72,6 +72,11 @@ def test_bureau_publishes_a_quarter_and_the_manager_sees_the_scorecard(
     assert page.locator("#publish-form").count() == 0
     shot(page, "rankings-2-published")
 
+    page.goto(live_server + "/bureau/rankings/policy")  # test turnaround beside decision speed
+    assert page.locator("#weight_turnaround").input_value() == "2"
+    assert page.locator("#weight_decision_speed").input_value() == "4"
+    shot(page, "rankings-2b-policy")
+
     visitor = browser.new_context(locale="zh-CN").new_page()
     visitor.goto(live_server + "/rankings")
     assert "2026Q3" in visitor.locator("h1").inner_text()
@@ -89,5 +94,7 @@ def test_bureau_publishes_a_quarter_and_the_manager_sees_the_scorecard(
     assert manager_page.locator("#what-would-raise li").count() >= 1
     assert "场发射扫描电镜（排名测试）" in manager_page.locator("#instrument-table").inner_text()
     assert "大连海创新材料科技有限公司" in manager_page.locator("#client-list").inner_text()
+    # no test order reported in the quarter: the turnaround indicator earns full marks
+    assert "2.00 / 2" in manager_page.locator("#indicator-turnaround").inner_text()
     shot(manager_page, "rankings-4-scorecard")
     manager.close()

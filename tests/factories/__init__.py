@@ -17,6 +17,7 @@ from tests.factories.billing import create_issued_invoice
 from tests.factories.bookings import create_booking, create_placed_booking, create_rating
 from tests.factories.instruments import DEFAULT_RATES, Lab, create_instrument, dummy_lab
 from tests.factories.metering import create_usage_session
+from tests.factories.orders import create_order, dummy_testing_lab
 from tests.factories.subsidies import (
     create_enterprise,
     create_voucher,
@@ -38,6 +39,8 @@ class Factory:
     issued_invoice = staticmethod(create_issued_invoice)
     enterprise = staticmethod(create_enterprise)
     voucher = staticmethod(create_voucher)
+    order = staticmethod(create_order)
+    testing_lab = staticmethod(dummy_testing_lab)
 
 
 __all__ = [

@@ -71,6 +71,20 @@ def test_password_reset_token_works_once_and_expires(make, app):
             assert services.user_for_reset_token(token2) is None  # older than 2 hours
 
 
+def test_an_invitation_link_lasts_a_week_and_a_tampered_one_nothing(make, app):
+    user = make.user()
+    with app.test_request_context():
+        with freeze_time("2026-05-01 10:00:00"):
+            invitation = services.password_reset_token(user, invitation=True)
+            reset = services.password_reset_token(user)
+        with freeze_time("2026-05-07 09:00:00"):  # six days later: the invitation still opens
+            assert services.user_for_reset_token(invitation) == user
+            assert services.user_for_reset_token(reset) is None
+            assert services.user_for_reset_token(invitation[:-2] + "xx") is None
+        with freeze_time("2026-05-08 10:00:01"):
+            assert services.user_for_reset_token(invitation) is None
+
+
 def test_reset_for_unknown_email_queues_nothing(app):
     with app.test_request_context():
         services.request_password_reset("nobody@example.cn")

@@ -47,14 +47,18 @@ def test_a_payment_recorded_is_told_to_the_customer(invoiced):
     assert [m.subject for m in mails(customer, "invoice.paid")] == [notice.subject]
 
 
-def test_a_payment_by_grant_code_is_told_too_but_not_the_demos_history(make, invoiced):
+def test_an_internal_settlement_is_told_too_but_not_the_demos_history(make, invoiced):
+    from tests.factories.groups import create_group, create_project
+
     invoice, customer, finance = invoiced
     payments.record_bank_transfer(invoice, finance, "DEMO", notify=False)
     assert notices(customer, "invoice.paid") == []
     instrument = make.instrument(organisation=customer.organisation)
+    project = create_project(create_group(make.user(organisation=customer.organisation),
+                                          members=[customer]), number="G-7")
     internal = make.issued_invoice(instrument, customer.organisation, 10_000, MONDAY_2_MAR_9AM,
                                    customer_user_id=customer.id)
-    payments.settle_internal(internal, customer, "G-7")
+    payments.settle_internal(internal, customer, project)
     assert "(internal account)" in notices(customer, "invoice.paid")[0].body
 
 

@@ -142,14 +142,24 @@ def test_void_credit_and_payments(make, lab):
         invoicing.credit_note(invoice, 30_001, "too much", lab["finance"])
 
 
-def test_internal_invoice_settles_against_grant_code(make, lab):
+def test_internal_invoice_settles_from_a_project_account(make, lab):
+    from booking.groups.services import budget_of
+    from tests.factories.groups import create_group, create_project
+
     make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
     close.close_month("2026-03")
     invoice = db.session.scalar(select(Invoice))
     with pytest.raises(BillingRefused):
-        payments.settle_internal(invoice, lab["internal"], "  ")
-    payments.settle_internal(invoice, lab["internal"], "NSFC-2026-01")
+        payments.settle_internal(invoice, lab["internal"], None)
+    strangers = create_project(create_group(make.user(organisation=lab["owner"])), number="X")
+    with pytest.raises(BillingRefused):
+        payments.settle_internal(invoice, lab["internal"], strangers)
+    project = create_project(create_group(make.user(organisation=lab["owner"]),
+                                          members=[lab["internal"]]), number="NSFC-2026-01")
+    payments.settle_internal(invoice, lab["internal"], project)
     assert invoice.state == "paid" and invoice.payments[0].reference == "NSFC-2026-01"
+    assert invoice.payments[0].project_id == project.id
+    assert budget_of(project).spent_fen == invoice.amount_due_fen
 
 
 def test_void_draft_or_issued_without_payments(make, lab):

@@ -136,8 +136,10 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
                         *(column._copy() for column in table.c if column.name not in later))
 
     old_bookings = as_of_0007(Booking.__table__, "sample_count", "series_id")
-    old_organisations = as_of_0007(Organisation.__table__, "legal_person")
-    old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes")
+    old_organisations = as_of_0007(Organisation.__table__, "legal_person", "active",
+                                     "deactivated_at")
+    old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes",
+                                   "asset_number", "national_class")
     old_users = as_of_0007(User.__table__, "notice_preferences")
     at = utc(2026, 3, 2, 1)
     with other.app_context():

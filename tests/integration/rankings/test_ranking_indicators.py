@@ -80,6 +80,7 @@ def test_every_indicator_of_an_institution(make, world):
         "open_rate": 2 / 3,
         "directory_quality": (0.6 + 0.6 * 0.5) / 2,
         "decision_speed": 4.0,
+        "turnaround": None,  # no test order (see test_ranking_turnaround.py)
         "effective_hours": (35 / rated_i1 + 4 / rated_i2 + 0) / 3,
         "idle_rate": 1 / 3,
         "outcomes": 1 / 3,
@@ -97,7 +98,7 @@ def test_institution_with_nothing_listed_is_flagged_and_empty(world):
     other = indicators.compute(Q3, RULES)[world["other_uni"].id]
     assert other.flags == ("no_listed_instruments",)
     assert other.values == {"open_rate": 0.0, "directory_quality": None, "decision_speed": None,
-                            "effective_hours": 0.0, "idle_rate": 1.0, "outcomes": 0.0,
+                            "turnaround": None, "effective_hours": 0.0, "idle_rate": 1.0, "outcomes": 0.0,
                             "external_share": None, "sme_reach": 0.0, "user_rating": None,
                             "external_income": 0.0}
 

@@ -1,5 +1,12 @@
 """The policy file and its validation."""
-from booking.rankings.policy import INDICATORS, default_rules, policy_problems, with_settings
+from booking.rankings.policy import (
+    INDICATORS,
+    completed,
+    default_rules,
+    policy_problems,
+    target_key,
+    with_settings,
+)
 
 
 def codes(rules):
@@ -45,3 +52,33 @@ def test_unknown_red_flag_and_reward_grade():
     rules["grades"]["red_flags"] = ["late_lunch"]
     rules["rewards"]["eligible_grades"] = ["excellent", "stellar"]
     assert sorted(codes(rules)) == ["red_flag_unknown", "reward_grade"]
+
+
+def test_turnaround_defaults_take_two_points_from_decision_speed():
+    indicators = default_rules()["indicators"]
+    assert indicators["turnaround"] == {"area": "organisation", "weight": 2,
+                                        "target_hours": 120}
+    assert indicators["decision_speed"]["weight"] == 4
+    assert target_key("turnaround") == target_key("decision_speed") == "target_hours"
+    assert target_key("open_rate") == "target"
+
+
+def test_turnaround_target_is_checked_like_decision_speed():
+    rules = with_settings(default_rules(), {}, {"turnaround": 0})
+    assert codes(rules) == ["target_positive"]
+    assert with_settings(default_rules(), {}, {"turnaround": 48})["indicators"]["turnaround"] \
+        == {"area": "organisation", "weight": 2, "target_hours": 48}
+
+
+def test_a_stored_version_without_turnaround_is_completed_at_weight_0():
+    stored = default_rules()
+    del stored["indicators"]["turnaround"]
+    stored["indicators"]["decision_speed"]["weight"] = 6
+    assert codes(stored) == ["indicator_missing"]
+    filled = completed(stored)
+    assert filled["indicators"]["turnaround"] == {"area": "organisation", "weight": 0,
+                                                  "target_hours": 120}
+    assert policy_problems(filled) == []  # the weights still add up to 100
+    assert "turnaround" not in stored["indicators"]  # a copy
+    current = default_rules()
+    assert completed(current) is current  # nothing to add: the same dict

@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from booking.rankings.policy import default_rules, policy_problems, with_settings
+from booking.rankings.policy import completed, default_rules, policy_problems, with_settings
 from booking.rankings.rules import (
     OrgIndicators,
     PeriodError,
@@ -19,8 +19,9 @@ from booking.rankings.rules import (
 RULES = default_rules()
 
 HALF_WAY = {"open_rate": 1.0, "directory_quality": 0.5, "decision_speed": 24,
-            "effective_hours": 0.5, "idle_rate": 0.2, "outcomes": 0.5, "external_share": 0.085,
-            "sme_reach": 2.5, "user_rating": 4.0, "external_income": 0.1}
+            "turnaround": 660, "effective_hours": 0.5, "idle_rate": 0.2, "outcomes": 0.5,
+            "external_share": 0.085, "sme_reach": 2.5, "user_rating": 4.0,
+            "external_income": 0.1}
 
 
 def uniform(fraction: float) -> dict:
@@ -29,6 +30,7 @@ def uniform(fraction: float) -> dict:
               for name in HALF_WAY}
     values["idle_rate"] = 1 - fraction
     values["decision_speed"] = 240 - 216 * fraction
+    values["turnaround"] = 1200 - 1080 * fraction
     return values
 
 
@@ -38,9 +40,11 @@ def org(org_id, values, flags=()):
 
 def test_hand_computed_score_and_area_subscores():
     (row,) = rank({1: org(1, HALF_WAY)}, RULES)
-    # 8 + 3 + 6 + 12.5 + 4 + 5 + 7.5 + 5 + 8 + 2.5
-    assert row.score == 61.5
-    assert row.areas == {"organisation": 17.0, "operation": 21.5, "sharing": 23.0}
+    # 8 + 3 + 4 + 1 + 12.5 + 4 + 5 + 7.5 + 5 + 8 + 2.5: turnaround 660 h is half way from
+    # 120 h (full) to 1,200 h (zero), so 0.5 x 2 = 1 point
+    assert row.score == 60.5
+    assert row.areas == {"organisation": 16.0, "operation": 21.5, "sharing": 23.0}
+    assert row.points["turnaround"] == 1.0 and row.indicators["turnaround"] == 660
     assert row.points["idle_rate"] == 4.0 and row.points["external_share"] == 7.5
     assert row.rank == 1 and row.grade == "pass"  # one unit: the quotas round down to 0
 
@@ -49,6 +53,54 @@ def test_hand_computed_score_and_area_subscores():
                                              (240, 0.0), (1000, 0.0)])
 def test_decision_speed_full_at_target_zero_at_ten_times(hours, expected):
     assert normalise("decision_speed", hours, {"target_hours": 24}) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("hours, expected", [
+    (None, 1.0),     # no test order reported in the period: nothing waited, full marks
+    (72, 1.0), (120, 1.0),                      # at or under the 120 h target
+    (660, 0.5),      # (1,200 - 660) / (1,200 - 120) = 540 / 1,080
+    (300, 5 / 6),    # (1,200 - 300) / 1,080 = 900 / 1,080
+    (1200, 0.0), (5000, 0.0)])                  # zero from ten times the target on
+def test_turnaround_full_at_target_zero_at_ten_times(hours, expected):
+    assert normalise("turnaround", hours, RULES["indicators"]["turnaround"]) == \
+        pytest.approx(expected)
+
+
+def test_turnaround_points_against_its_own_target():
+    """The default weight is 2: 300 h earns 2 x 5/6 = 1.67 points; 72 h against a 24 h target
+    earns 2 x (240 - 72) / (240 - 24) = 2 x 168/216 = 1.56 points."""
+    (row,) = rank({1: org(1, HALF_WAY | {"turnaround": 300})}, RULES)
+    assert row.points["turnaround"] == 1.67
+    assert row.points["decision_speed"] == 4.0  # 24 h: at its own target of 24 h
+    strict = with_settings(RULES, {}, {"turnaround": 24})
+    (row,) = rank({1: org(1, HALF_WAY | {"turnaround": 72})}, strict)
+    assert row.points["turnaround"] == 1.56
+
+
+def _version_1() -> dict:
+    """The policy as stored before the turnaround indicator: decision_speed still weighs 6."""
+    rules = default_rules()
+    del rules["indicators"]["turnaround"]
+    rules["indicators"]["decision_speed"]["weight"] = 6
+    return rules
+
+
+def test_a_policy_stored_before_turnaround_scores_it_with_weight_0():
+    old = _version_1()
+    (row,) = rank({1: org(1, HALF_WAY)}, old)
+    # 8 + 3 + 6 + 0 + 12.5 + 4 + 5 + 7.5 + 5 + 8 + 2.5: the old weights, turnaround at 0
+    assert row.score == 61.5 and row.points["turnaround"] == 0.0
+    assert row.indicators["turnaround"] == 660  # shown all the same
+    assert "turnaround" not in old["indicators"]  # the stored version is left alone
+    assert largest_gaps(row.as_dict(), completed(old))[0] == ("effective_hours", 12.5)
+
+
+def test_largest_gaps_of_a_snapshot_older_than_turnaround():
+    (row,) = rank({1: org(1, HALF_WAY)}, RULES)
+    stored = row.as_dict()
+    del stored["points"]["turnaround"], stored["indicators"]["turnaround"]
+    assert largest_gaps(stored, _version_1()) == [("effective_hours", 12.5),
+                                                  ("external_share", 7.5), ("outcomes", 5.0)]
 
 
 @pytest.mark.parametrize("name, value, expected", [
@@ -96,7 +148,8 @@ def test_tie_group_overflowing_a_quota_drops_whole():
 
 
 def test_equal_scores_are_ordered_by_the_sharing_subscore():
-    zero = {name: 0 for name in HALF_WAY} | {"decision_speed": 1000, "idle_rate": 1.0}
+    zero = {name: 0 for name in HALF_WAY} | {"decision_speed": 1000, "turnaround": 5000,
+                                             "idle_rate": 1.0}
     sharer = org(1, zero | {"external_share": 0.17})                       # 15 points, sharing
     organiser = org(2, zero | {"open_rate": 1.0, "directory_quality": 1.0, "outcomes": 0.1})
     rows = rank({2: organiser, 1: sharer}, RULES)

@@ -69,8 +69,9 @@ def role_headers(make):
                                   repeat=Repeat("weekly", count=3))
     entry = waitlist.join(instrument, manager, start=booking.start_at, end=booking.end_at,
                           mode="self_operated")
+    order = make.order(instrument, student)
     ids = {"instrument_id": instrument.id, "booking_id": booking.id, "entry_id": entry.id,
-           "series_id": weekly.series.id}
+           "series_id": weekly.series.id, "order_id": order.id}
     headers = {}
     for name, user in (("student", student), ("lab_manager", manager), ("bureau", bureau)):
         _, raw = create_api_token(user, "fuzz")

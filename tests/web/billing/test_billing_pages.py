@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from freezegun import freeze_time
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -108,7 +109,9 @@ def test_finance_records_bank_transfer_and_credit_note(client, login, sold):
     login(sold["finance"])
     url = f"/invoices/{sold['invoice'].id}"
     assert "登记银行转账" in client.get(url).get_data(as_text=True)
-    client.post(f"{url}/bank-transfer", data={"reference": "BOC 2026-03-05"})
+    client.post(f"{url}/bank-transfer", data={
+        "reference": "BOC 2026-03-05", "received_on": "2026-03-05",
+        "amount": f"{sold['invoice'].amount_due_fen / 100:.2f}"})
     assert sold["invoice"].state == "paid"
     client.post(f"{url}/void", data={"reason": "oops"})
     assert sold["invoice"].state == "paid"  # paid: credit note, never void
@@ -123,6 +126,22 @@ def test_finance_records_bank_transfer_and_credit_note(client, login, sold):
         Invoice.credits_id == sold["invoice"].id)) == 1
 
 
+def test_the_customer_sees_a_credit_note_as_money_back_not_as_a_bill(client, login, sold):
+    login(sold["finance"])
+    client.post(f"/invoices/{sold['invoice'].id}/credit", data={"amount": "100.00",
+                                                                "reason": "goodwill"})
+    note = db.session.scalar(select(Invoice).where(Invoice.credits_id == sold["invoice"].id))
+    client.post("/logout")
+    login(sold["customer"])
+    page = client.get("/invoices?state=credit").get_data(as_text=True)
+    row = page[page.index(f'id="invoice-{note.id}"'):]
+    row = row[:row.index("</tr>")]
+    assert "−¥100.00" in row and "待退还" in row and "未支付" not in row
+    assert note.due_at is None or note.due_at.strftime("%Y-%m-%d") not in row
+    unpaid = client.get("/invoices?state=unpaid").get_data(as_text=True)
+    assert f'id="invoice-{note.id}"' not in unpaid
+
+
 def test_customer_cannot_record_payments(client, login, sold):
     login(sold["customer"])
     url = f"/invoices/{sold['invoice'].id}"
@@ -133,15 +152,27 @@ def test_customer_cannot_record_payments(client, login, sold):
     _assert_untouched(sold["invoice"], trail)
 
 
-def test_internal_user_settles_with_grant_code(client, login, sold, make):
+def test_internal_user_settles_from_a_project_account_never_free_text(client, login, sold, make):
+    from tests.factories.groups import create_group, create_project
+
     make.usage_session(sold["instrument"], sold["internal"], MONDAY_2_MAR_9AM + timedelta(days=1))
     close.close_month("2026-03")
     db.session.commit()
     invoice = db.session.scalar(select(Invoice).where(
         Invoice.customer_user_id == sold["internal"].id))
+    pi = make.user(organisation=sold["internal"].organisation)
+    project = create_project(create_group(pi, members=[sold["internal"]]), number="DUT-21-07")
+    other = create_project(create_group(make.user(organisation=pi.organisation)), number="X-1")
     login(sold["internal"])
-    client.post(f"/invoices/{invoice.id}/settle-internal", data={"grant_code": "DUT-21-07"})
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert 'name="grant_code"' not in page and "DUT-21-07" in page and "X-1" not in page
+    client.post(f"/invoices/{invoice.id}/settle-internal", data={"project": other.id})
+    assert invoice.state == "issued"  # not a project of theirs
+    client.post(f"/invoices/{invoice.id}/settle-internal", data={"project": project.id})
     assert invoice.state == "paid" and invoice.payments[0].method == "internal"
+    assert invoice.payments[0].project_id == project.id
+    from booking.groups.services import budget_of
+    assert budget_of(project).spent_fen == invoice.amount_due_fen
 
 
 def test_finance_page_and_exports(client, login, make, sold):
@@ -158,7 +189,8 @@ def test_finance_page_and_exports(client, login, make, sold):
     assert "DLUTB-2026-000001" in page and "2026-03" in page
     csv = client.get(f"/finance/{sold['owner'].id}/revenue.csv?year=2026")
     text = csv.data.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("month,instrument_id")
+    with force_locale("zh_CN"):  # headers as the reader reads them: Chinese in the Chinese UI
+        assert text.splitlines()[0].startswith(f"{_l('Month')},{_l('Instrument id')},")
     assert "2026-03" in text and "400.00" in text
     usage = client.get(f"/finance/{sold['owner'].id}/usage.csv?year=2026").data.decode("utf-8-sig")
     assert len(usage.splitlines()) == 2 and ",50,60,40000,40000,400.00" in usage

@@ -1,7 +1,8 @@
 """Who may do what to an invoice in which state: role × state × action, on the pages and the API.
 
-The invoice is an internal one (a researcher of the provider university, named on it), so the
-grant-code settlement has a path that succeeds. Card payment is not configured in these tests:
+The invoice is an internal one (a researcher of the provider university, named on it, charged
+to a project account of their group), so the internal settlement has a path that succeeds.
+Card payment is not configured in these tests:
 the customer's payment-intent request ends at "card payment is not available" (the Stripe
 paths are in test_billing_api.py). Each cell asserts the exact status; where the invoice
 changes, the change and its audit row; where it does not, that the invoice, its payments and
@@ -21,6 +22,7 @@ from tests.factories import (
     dummy_bureau_staff,
     dummy_lab,
 )
+from tests.factories.groups import create_group, create_project
 from tests.moments import MONDAY_2_MAR_8AM, MONDAY_2_MAR_9AM
 from tests.web.matrix import (
     ACTS,
@@ -54,9 +56,11 @@ PAGES = {
     # Card payment not configured: the customer gets 409 in every state; a draft is hidden
     "payment_intent": Action("POST", "/invoices/{id}/payment-intent", None,
                              (LOGIN, 409, 403, 403, 403, 403, 403, 403, 403, 403), draft=D404),
-    "bank_transfer": Action("POST", "/invoices/{id}/bank-transfer", {"reference": "BOC-778"},
+    "bank_transfer": Action("POST", "/invoices/{id}/bank-transfer",
+                            {"reference": "BOC-778", "amount": "120.00",
+                             "received_on": "2026-03-02"},
                             MANAGERS, draft=D404, moves=frozenset({"issued"})),
-    "settle_internal": Action("POST", "/invoices/{id}/settle-internal", {"grant_code": "G-2026-7"},
+    "settle_internal": Action("POST", "/invoices/{id}/settle-internal", {},
                               (LOGIN, ACTS, 403, 403, 403, 403, ACTS, 403, 403, ACTS), draft=D404,
                               moves=frozenset({"issued"})),
     # voiding a void invoice is refused with a notice (until issue 22 it was a 500)
@@ -83,8 +87,11 @@ def frozen():
 def _invoice(lab, customer, state) -> Invoice:
     fields = {"paid": {"paid_at": MONDAY_2_MAR_8AM},
               "void": {"voided_at": MONDAY_2_MAR_8AM, "void_reason": "duplicate"}}.get(state, {})
+    pi = create_user(organisation=lab.organisation)
+    project = create_project(create_group(pi, members=[customer]), number="G-2026-7")
     invoice = create_issued_invoice(lab.instrument, lab.organisation, AMOUNT_FEN, MONDAY_2_MAR_8AM,
-                                    state=state, customer_user_id=customer.id, **fields)
+                                    state=state, customer_user_id=customer.id,
+                                    project_id=project.id, **fields)
     if state == "paid":
         db.session.add(Payment(invoice=invoice, method="bank_transfer", amount_fen=AMOUNT_FEN,
                                reference="BOC-1"))

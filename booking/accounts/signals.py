@@ -1,0 +1,8 @@
+"""What the accounts area tells others without knowing them (accounts sits below every area)."""
+from blinker import Namespace
+
+_signals = Namespace()
+
+# A user was deactivated: sender = the user, with actor and reason. Receivers undo what the
+# user had planned (bookings cancels their future bookings) and return how many they cancelled.
+user_deactivated = _signals.signal("user-deactivated")

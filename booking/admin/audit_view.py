@@ -1,0 +1,114 @@
+"""The audit trail as people read it: searched by who, what, which object, when and which
+organisation, paged, and exported. Administrators and bureau staff read everything; a lab
+manager reads the events of the organisations they manage (events whose actor belongs to them,
+or whose object is the organisation or one of its people)."""
+import json
+from datetime import timedelta
+
+import marshmallow as ma
+from sqlalchemy import Select, or_, select
+
+from booking.accounts.models import Organisation, User
+from booking.api.fields import Day, Id, SearchText
+from booking.api.paging import PageArgs
+from booking.core.audit import AuditEvent
+from booking.core.clock import local_midnight
+from booking.extensions import db
+
+EXPORT_LIMIT = 50_000  # rows in one export: a year of a city's audit trail fits
+
+
+class AuditFilters(PageArgs):
+    who = SearchText()            # actor's e-mail or name
+    action = SearchText()         # an action or its prefix: "instrument." or "user.deactivated"
+    object_type = SearchText(data_key="type")
+    object_id = Id(data_key="object")
+    org = Id()
+    since = Day(data_key="from")
+    until = Day(data_key="to")
+
+    @ma.validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise ma.ValidationError("must not be after to", "from")
+
+
+AUDIT_ARGS = AuditFilters()
+
+
+def visible_organisation_ids(user: User) -> set[int] | None:
+    """None: every event; else the organisations whose events the user may read."""
+    if user.is_bureau:
+        return None
+    return user.managed_organisation_ids()
+
+
+def can_read_audit(user: User) -> bool:
+    return user.is_authenticated and (user.is_bureau or bool(user.managed_organisation_ids()))
+
+
+def _of_organisations(org_ids) -> object:
+    members = select(User.id).where(User.organisation_id.in_(org_ids))
+    return or_(AuditEvent.actor_id.in_(members),
+               (AuditEvent.object_type == "Organisation") & AuditEvent.object_id.in_(org_ids),
+               (AuditEvent.object_type == "User") & AuditEvent.object_id.in_(members))
+
+
+def events(viewer: User, args: dict, timezone: str) -> Select:
+    """(event, actor e-mail, actor name) rows the viewer may read, newest first."""
+    query = select(AuditEvent, User.email, User.name).outerjoin(
+        User, AuditEvent.actor_id == User.id)
+    allowed = visible_organisation_ids(viewer)
+    if allowed is not None:
+        query = query.where(_of_organisations(allowed or {0}))
+    if args.get("org"):
+        query = query.where(_of_organisations({args["org"]}))
+    if args.get("who"):
+        like = f"%{args['who']}%"
+        query = query.where(or_(User.email.ilike(like), User.name.ilike(like)))
+    if args.get("action"):
+        action = args["action"]
+        query = query.where(AuditEvent.action.startswith(action, autoescape=True)
+                            if action.endswith(".") else AuditEvent.action == action)
+    if args.get("object_type"):
+        query = query.where(AuditEvent.object_type == args["object_type"])
+    if args.get("object_id"):
+        query = query.where(AuditEvent.object_id == args["object_id"])
+    if args.get("since"):
+        query = query.where(AuditEvent.created_at >= local_midnight(args["since"], timezone))
+    if args.get("until"):
+        query = query.where(AuditEvent.created_at < local_midnight(
+            args["until"] + timedelta(days=1), timezone))
+    return query.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+
+
+def action_choices() -> list[str]:
+    """The kinds of event recorded so far, and their prefixes ("instrument.")."""
+    actions = sorted(db.session.scalars(select(AuditEvent.action).distinct().limit(500)))
+    prefixes = sorted({a.split(".", 1)[0] + "." for a in actions if "." in a})
+    return prefixes + actions
+
+
+def organisation_choices(viewer: User) -> list[Organisation]:
+    query = select(Organisation).order_by(Organisation.name_zh)
+    allowed = visible_organisation_ids(viewer)
+    if allowed is not None:
+        query = query.where(Organisation.id.in_(allowed or {0}))
+    return list(db.session.scalars(query))
+
+
+EXPORT_HEADER = ("time", "actor_email", "actor_name", "action", "object_type", "object_id",
+                 "before", "after", "details", "ip")
+
+
+def export_rows(query: Select):
+    for event, email, name in db.session.execute(query.limit(EXPORT_LIMIT)):
+        data = dict(event.data or {})
+        before, after = data.pop("before", None), data.pop("after", None)
+        yield (event.created_at, email or "", name or "", event.action, event.object_type or "",
+               event.object_id, _json(before), _json(after), _json(data),
+               event.ip or "")
+
+
+def _json(value) -> str:
+    return "" if value in (None, {}, []) else json.dumps(value, ensure_ascii=False, default=str)

@@ -1,0 +1,77 @@
+"""Forms of the groups pages."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+
+from booking.core.web import InServiceWindow
+from booking.groups.rules import MAX_BUDGET_FEN
+
+
+class GroupForm(FlaskForm):
+    name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=200)])
+
+
+class InviteForm(FlaskForm):
+    email = StringField(_l("E-mail of the user"),
+                        validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class ApprovalSettingsForm(FlaskForm):
+    mode = SelectField(_l("PI approval before the lab sees a request"), choices=[
+        SelectChoice("none", _l("Never")), SelectChoice("always", _l("Always")),
+        SelectChoice("above_fee", _l("When the fee is above a threshold")),
+        SelectChoice("categories", _l("For some instrument categories"))], default="none")
+    threshold = DecimalField(_l("Threshold (CNY)"), places=2, default=0,
+                             validators=[Optional(), NumberRange(0, MAX_BUDGET_FEN // 100)])
+    categories = StringField(_l("Instrument categories (comma separated)"),
+                             validators=[Optional(), Length(max=500)])
+
+    def category_list(self) -> list[str]:
+        return sorted({c.strip()[:64] for c in (self.categories.data or "").replace("，", ",")
+                       .split(",") if c.strip()})[:20]
+
+
+class ProjectForm(FlaskForm):
+    number = StringField(_l("Project number"), validators=[DataRequired(), Length(max=64)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    funder = StringField(_l("Funder"), validators=[Optional(), Length(max=200)])
+    valid_from = DateField(_l("Valid from"), validators=[DataRequired(),
+                                                         InServiceWindow(any_past=True)])
+    valid_until = DateField(_l("Valid until"), validators=[DataRequired(),
+                                                           InServiceWindow(any_past=True)])
+    budget = DecimalField(_l("Budget (CNY)"), places=2,
+                          validators=[DataRequired(), NumberRange(0.01, MAX_BUDGET_FEN // 100)])
+    over_budget = SelectField(_l("A booking over the remaining budget"), choices=[
+        SelectChoice("refuse", _l("is refused")),
+        SelectChoice("pi", _l("goes to the PI to decide"))],
+        default="refuse")
+
+    def validate_valid_until(self, field):
+        if self.valid_from.data and field.data and field.data < self.valid_from.data:
+            raise ValidationError(_l("The end must not be before the start."))
+
+
+class LimitForm(FlaskForm):
+    instrument_id = IntegerField(_l("Instrument id"), validators=[Optional(),
+                                                                   NumberRange(1, 2**31 - 1)])
+    category = StringField(_l("or instrument category"), validators=[Optional(),
+                                                                     Length(max=64)])
+    limit = DecimalField(_l("Limit (CNY)"), places=2,
+                         validators=[DataRequired(), NumberRange(0, MAX_BUDGET_FEN // 100)])
+
+    def validate(self, extra_validators=None) -> bool:
+        """One target: an instrument or a category (Optional stops field validators when
+        empty, so the pair is checked here)."""
+        if not super().validate(extra_validators):
+            return False
+        if bool(self.instrument_id.data) == bool((self.category.data or "").strip()):
+            self.category.errors.append(_l("Give either an instrument or a category."))
+            return False
+        return True
+
+
+class DecisionForm(FlaskForm):
+    reason = StringField(_l("Reason (needed to reject)"), validators=[Optional(),
+                                                                       Length(max=500)])

@@ -1,0 +1,52 @@
+"""What PIs and members are told. Each message is composed in its recipient's locale and
+queued in the same transaction (sent after the commit)."""
+from flask_babel import gettext as _
+
+from booking.core.money import format_cny
+from booking.core.notifications import notify
+from booking.core.security import external_url, site_path
+
+
+def notify_invited(member) -> None:
+    notify(member.user, "group.invited", link=site_path("groups.index"), compose=lambda: (
+        _("Invitation to a research group"),
+        _("%(pi)s invites you to join the research group %(group)s. Accept on your groups "
+          "page:", pi=member.group.pi.name, group=member.group.name)
+        + " " + external_url("groups.index")))
+
+
+def notify_join_requested(member) -> None:
+    group = member.group
+    notify(group.pi, "group.join_requested", link=site_path("groups.detail", group_id=group.id),
+           compose=lambda: (
+               _("Request to join %(group)s", group=group.name),
+               _("%(user)s asks to join the research group %(group)s:", user=member.user.name,
+                 group=group.name)
+               + " " + external_url("groups.detail", group_id=group.id)))
+
+
+def notify_pi_asked(approval, reminder: bool = False) -> None:
+    """The PI's e-mail carries signed one-time links to approve or reject (no sign-in)."""
+    from booking.groups.services import decision_token
+
+    summary = approval.summary or {}
+    approve = external_url("groups.decide_by_link", token=decision_token(approval, "approve"))
+    reject = external_url("groups.decide_by_link", token=decision_token(approval, "reject"))
+
+    def compose():
+        subject = (_("Reminder: a request waits for your approval") if reminder
+                   else _("A request waits for your approval"))
+        body = _("%(user)s asks to book %(instrument)s on %(when)s, charged to %(project)s "
+                 "(estimated fee %(fee)s).", user=approval.requester.name,
+                 instrument=summary.get("instrument", ""), when=summary.get("when", ""),
+                 project=approval.project.label if approval.project else "",
+                 fee=format_cny(approval.fee_fen))
+        if approval.over_budget:
+            body += " " + _("It would exceed the project's remaining budget.")
+        # the links stay outside the translated text: no translation can lose them
+        body += f"\n\n{_('Approve')}: {approve}\n{_('Reject')}: {reject}"
+        return subject, body
+
+    notify(approval.pi, "group.pi_approval", link=site_path("groups.approvals"),
+           compose=compose)
+

@@ -1,0 +1,277 @@
+"""Groups pages: my groups, a group (members, projects, spending), a project's statement, the
+PI's approvals, and the signed link in the PI's e-mail."""
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from booking.accounts.services import get_user_by_email
+from booking.core import tables
+from booking.core.money import yuan_to_fen
+from booking.core.notifications import commit
+from booking.core.permissions import require
+from booking.core.problems import Refused
+from booking.core.web import PostForm, attempt
+from booking.extensions import db
+from booking.groups import services
+from booking.groups.forms import (
+    ApprovalSettingsForm,
+    DecisionForm,
+    GroupForm,
+    InviteForm,
+    LimitForm,
+    ProjectForm,
+)
+from booking.groups.models import GroupMember, PiApproval, Project, ResearchGroup
+
+bp = Blueprint("groups", __name__)
+
+
+def _group(group_id: int) -> ResearchGroup:
+    group = db.get_or_404(ResearchGroup, group_id)
+    if not group.can_view(current_user) and not group.member(current_user):
+        abort(404)
+    return group
+
+
+def _managed(group_id: int) -> ResearchGroup:
+    group = _group(group_id)
+    require(group.can_manage(current_user))
+    return group
+
+
+def _project(project_id: int) -> Project:
+    project = db.get_or_404(Project, project_id)
+    if not project.can_view(current_user):
+        abort(404)
+    return project
+
+
+def can_lead(user) -> bool:
+    """Who may start a group as its PI: members and lab managers (not students)."""
+    return user.is_authenticated and (user.is_admin or user.has_role("member") or
+                                      user.has_role("lab_manager"))
+
+
+def _back(group: ResearchGroup):
+    return redirect(url_for("groups.detail", group_id=group.id))
+
+
+# --- my groups ---------------------------------------------------------------------------------
+@bp.route("/groups")
+@login_required
+def index():
+    mine = services.groups_of(current_user)
+    budgets = services.budgets_of([p for g in mine for p in g.projects])
+    return render_template("groups/index.html", groups=mine, budgets=budgets,
+                           joinable=services.joinable_groups(current_user),
+                           form=GroupForm(formdata=None), can_lead=can_lead(current_user),
+                           pending=len(services.pending_for_pi(current_user)))
+
+
+@bp.route("/groups", methods=["POST"])
+@login_required
+def create():
+    require(can_lead(current_user))
+    form = GroupForm()
+    if not form.validate_on_submit():
+        flash(_("Give the group a name."), "danger")
+        return redirect(url_for("groups.index"))
+    group = services.create_group(current_user, form.name.data, current_user)
+    commit()
+    flash(_("Group %(name)s created: you are its PI.", name=group.name), "success")
+    return _back(group)
+
+
+@bp.route("/groups/<int:group_id>")
+@login_required
+def detail(group_id):
+    group = _group(group_id)
+    budgets = services.budgets_of(group.projects)
+    approval = ApprovalSettingsForm(formdata=None, mode=group.approval_mode,
+                                    threshold=Decimal(group.approval_threshold_fen) / 100,
+                                    categories=", ".join(group.approval_categories or []))
+    return render_template("groups/detail.html", group=group, budgets=budgets,
+                           entries=services.recent_entries(group),
+                           invite_form=InviteForm(formdata=None), approval_form=approval,
+                           project_form=ProjectForm(formdata=None),
+                           default_id=services.default_project_id(current_user))
+
+
+@bp.route("/groups/<int:group_id>/invite", methods=["POST"])
+@login_required
+def invite(group_id):
+    group = _managed(group_id)
+    form = InviteForm()
+    if form.validate_on_submit():
+        user = get_user_by_email(form.email.data)
+        attempt(lambda: services.invite(group, user, current_user),
+                _("Invitation sent to %(email)s.", email=form.email.data))
+    else:
+        flash(_("Enter a valid e-mail address."), "danger")
+    return _back(group)
+
+
+@bp.route("/groups/<int:group_id>/join", methods=["POST"])
+@login_required
+def join(group_id):
+    group = db.get_or_404(ResearchGroup, group_id)
+    if group.organisation_id != current_user.organisation_id:
+        abort(404)
+    if PostForm().validate_on_submit():
+        attempt(lambda: services.request_to_join(group, current_user),
+                _("Request sent to the PI of %(group)s.", group=group.name))
+    return redirect(url_for("groups.index"))
+
+
+@bp.route("/groups/members/<int:member_id>/<any(accept, remove):action>", methods=["POST"])
+@login_required
+def member(member_id, action):
+    member = db.get_or_404(GroupMember, member_id)
+    if not (member.group.can_manage(current_user) or member.user_id == current_user.id):
+        abort(404)
+    if PostForm().validate_on_submit():
+        if action == "accept":
+            attempt(lambda: services.accept(member, current_user),
+                    _("%(user)s is now a member of %(group)s.", user=member.user.name,
+                      group=member.group.name))
+        else:
+            name, group = member.user.name, member.group.name
+            attempt(lambda: services.remove(member, current_user),
+                    _("%(user)s is no longer in %(group)s.", user=name, group=group))
+    if member.user_id == current_user.id and action == "remove":
+        return redirect(url_for("groups.index"))
+    return redirect(request.referrer or url_for("groups.index"))
+
+
+@bp.route("/groups/<int:group_id>/approval", methods=["POST"])
+@login_required
+def approval_settings(group_id):
+    group = _managed(group_id)
+    form = ApprovalSettingsForm()
+    if form.validate_on_submit():
+        services.update_approval(group, current_user, mode=form.mode.data,
+                                 threshold_fen=yuan_to_fen(form.threshold.data or Decimal(0)),
+                                 categories=form.category_list())
+        commit()
+        flash(_("PI approval settings saved."), "success")
+    else:
+        flash(_("Please correct the marked fields."), "danger")
+    return _back(group)
+
+
+# --- projects ----------------------------------------------------------------------------------
+@bp.route("/groups/<int:group_id>/projects", methods=["POST"])
+@login_required
+def create_project(group_id):
+    group = _managed(group_id)
+    form = ProjectForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+        return _back(group)
+    values = dict(number=form.number.data.strip(), title=form.title.data.strip(),
+                  funder=(form.funder.data or "").strip(), valid_from=form.valid_from.data,
+                  valid_until=form.valid_until.data, budget_fen=yuan_to_fen(form.budget.data),
+                  over_budget=form.over_budget.data)
+    attempt(lambda: services.create_project(group, current_user, **values),
+            _("Project %(number)s added.", number=values["number"]))
+    return _back(group)
+
+
+@bp.route("/projects/<int:project_id>")
+@login_required
+def project(project_id):
+    project = _project(project_id)
+    return render_template("groups/project.html", project=project,
+                           budget=services.budget_of(project),
+                           entries=services.entries_of(project),
+                           limit_form=LimitForm(formdata=None))
+
+
+@bp.route("/projects/<int:project_id>/statement.<any(csv, xlsx):fmt>")
+@login_required
+def statement(project_id, fmt):
+    """The project's statement for the PI: every hold, charge and credit, names beside ids."""
+    project = _project(project_id)
+    header, rows = services.statement_table(project)
+    return tables.download(fmt, f"project-{project.number}", header, rows, freeze="A2",
+                           sheet=project.number)
+
+
+@bp.route("/projects/<int:project_id>/limits", methods=["POST"])
+@login_required
+def add_limit(project_id):
+    project = _project(project_id)
+    require(project.group.can_manage(current_user))
+    form = LimitForm()
+    if form.validate_on_submit():
+        attempt(lambda: services.set_limit(
+            project, current_user, instrument_id=form.instrument_id.data or None,
+            category=(form.category.data or "").strip() or None,
+            limit_fen=yuan_to_fen(form.limit.data)), _("Limit added."))
+    else:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+    return redirect(url_for("groups.project", project_id=project.id))
+
+
+@bp.route("/projects/<int:project_id>/default", methods=["POST"])
+@login_required
+def make_default(project_id):
+    project = _project(project_id)
+    if PostForm().validate_on_submit():
+        attempt(lambda: services.set_default_project(current_user, project),
+                _("Your bookings are now charged to %(project)s unless you choose another.",
+                  project=project.label))
+    return _back(project.group)
+
+
+# --- the PI's approvals ------------------------------------------------------------------------
+@bp.route("/groups/approvals")
+@login_required
+def approvals():
+    return render_template("groups/approvals.html",
+                           approvals=services.pending_for_pi(current_user),
+                           form=DecisionForm(formdata=None))
+
+
+@bp.route("/groups/approvals/<int:approval_id>/<any(approve, reject):decision>",
+          methods=["POST"])
+@login_required
+def decide(approval_id, decision):
+    approval = db.get_or_404(PiApproval, approval_id)
+    if approval.pi_id != current_user.id:
+        abort(404)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        _apply(approval, current_user, decision, form.reason.data)
+    return redirect(url_for("groups.approvals"))
+
+
+def _apply(approval: PiApproval, pi, decision: str, reason: str | None) -> bool:
+    approve = decision == "approve"
+    done = _("Approved: the lab now decides on the request.") if approve else \
+        _("Rejected: the requester is told why.")
+    return attempt(lambda: services.decide(approval, pi, approve=approve, reason=reason or ""),
+                   done)
+
+
+@bp.route("/pi/decide/<token>", methods=["GET", "POST"])
+def decide_by_link(token):
+    """The signed one-time link from the PI's e-mail: no sign-in needed, the signature is the
+    PI's. GET only shows the request (mail scanners follow links); POST decides."""
+    try:
+        approval, decision = services.approval_from_token(token)
+    except Refused as refused:
+        return render_template("groups/link.html", error=refused.text(), approval=None), 410
+    form = DecisionForm()
+    if form.validate_on_submit():
+        if _apply(approval, approval.pi, decision, form.reason.data):
+            return render_template("groups/link.html", approval=approval, done=True,
+                                   decision=decision, error=None)
+    return render_template("groups/link.html", approval=approval, decision=decision, form=form,
+                           error=None, done=False)

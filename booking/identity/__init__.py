@@ -1,0 +1,4 @@
+"""Campus sign-on: each university or institute signs its people in through its own CAS,
+OpenID Connect or LDAP service. Accounts are created and refreshed from what the provider
+asserts, always inside the provider's own organisation; an LDAP sync switches leavers off.
+The protocols themselves are the libraries' (python-cas, Authlib, ldap3)."""

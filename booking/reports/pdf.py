@@ -1,0 +1,85 @@
+"""The bulletin as a PDF (A4) with Chinese set in an embedded TrueType font: WenQuanYi Micro
+Hei from Debian's fonts-wqy-microhei (installed by .ci/run and the README's set-up), path in
+the PDF_CJK_FONT setting. The font is subset and embedded, so the file reads the same on any
+machine; without the font file the PDF falls back to reportlab's built-in CID font
+STSong-Light (not embedded: readers must supply it)."""
+import os
+from io import BytesIO
+from xml.sax.saxutils import escape
+
+from flask import current_app
+from flask_babel import gettext as _
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from booking.core.money import format_cny
+from booking.reports.rules import Line
+
+DEFAULT_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+EMBEDDED, FALLBACK = "WenQuanYiMicroHei", "STSong-Light"
+
+
+def font_name() -> str:
+    """Register (once) and name the font for Chinese text."""
+    path = current_app.config.get("PDF_CJK_FONT") or DEFAULT_FONT_PATH
+    if os.path.exists(path):
+        if EMBEDDED not in pdfmetrics.getRegisteredFontNames():
+            pdfmetrics.registerFont(TTFont(EMBEDDED, path, subfontIndex=0))
+        return EMBEDDED
+    if FALLBACK not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK))
+    return FALLBACK
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _delta(value, points: bool = False) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:+.1f}" + (" pt" if points else "%")
+
+
+def bulletin_pdf(title: str, period_label: str, previous_label: str, lines: list[Line],
+                 total: Line) -> bytes:
+    font = font_name()
+    text = ParagraphStyle("text", fontName=font, fontSize=8.5, leading=11)
+    heading = ParagraphStyle("heading", parent=text, fontSize=15, leading=20)
+    buffer = BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm,
+                                 rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
+                                 title=title)
+    header = [_("Institution"), _("Bookings"), _("Change"), _("Hours"), _("Change"),
+              _("External share"), _("Change"), _("Voucher deductions"), _("New instruments"),
+              _("Stale listings")]
+    rows = [[Paragraph(escape(h), text) for h in header]]
+    for line in [*lines, total]:
+        now, change = line.now, line.changes
+        rows.append([Paragraph(escape(line.name), text), str(now.bookings),
+                     _delta(change["bookings"]), f"{now.hours:.1f}", _delta(change["hours"]),
+                     _pct(now.external_share), _delta(change["external_share"], True),
+                     format_cny(now.voucher_fen), str(now.new_instruments),
+                     str(now.stale_listings)])
+    table = Table(rows, repeatRows=1, colWidths=[70 * mm] + [21 * mm] * 9)
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e9ecef")),
+        ("BACKGROUND", (0, -1), (-1, -1), colors.HexColor("#f8f9fa")),
+        ("ALIGN", (1, 1), (-1, -1), "RIGHT"), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    story = [Paragraph(escape(title), heading),
+             Paragraph(escape(_("Period %(period)s, compared with %(previous)s.",
+                                period=period_label, previous=previous_label)), text),
+             Spacer(1, 5 * mm), table, Spacer(1, 4 * mm),
+             Paragraph(escape(_("Hours are effective hours of use; the external share is the "
+                                "share of hours used by other organisations. Stale listings "
+                                "were not reviewed for 180 days at the period's end.")), text)]
+    document.build(story)
+    return buffer.getvalue()

@@ -1,0 +1,125 @@
+"""Importing an asset list: all or nothing, skipping bad rows, re-import by asset number, the
+dry run, the audit trail, the CLI."""
+import io
+from datetime import date
+
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from booking.core.audit import AuditEvent
+from booking.extensions import db
+from booking.instruments import importing
+from booking.instruments.models import Instrument
+
+HEADER = ["资产编号", "仪器名称", "型号", "分类代码", "原值（元）", "购置日期", "服务方式",
+          "收费标准（元/小时）"]
+GOOD = [["ZC-1", "扫描电镜", "SU8010", "0101", "2350000", "2021/3/5", "两者", "300"],
+        ["ZC-2", "X射线衍射仪", "D8", "0103", "1200000", 44260, "送样", ""]]
+BAD = ["ZC-3", "", "X", "9999", "abc", "someday", "两者", ""]
+
+
+def _xlsx(rows) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _count(org) -> int:
+    return db.session.scalar(select(func.count()).select_from(Instrument).where(
+        Instrument.organisation_id == org.id))
+
+
+def _run(org, rows, **options):
+    table = importing.read_table(_xlsx(rows), "list.xlsx")
+    return importing.import_instruments(org, table, None, today=date(2026, 12, 4), **options)
+
+
+def test_import_creates_with_class_category_and_rates(make):
+    org = make.organisation()
+    result = _run(org, [HEADER, *GOOD])
+    assert (result.created, result.written) == (2, True)
+    sem = db.session.scalar(select(Instrument).where(Instrument.asset_number == "ZC-1"))
+    assert (sem.national_class, sem.category, sem.original_value_fen) == (
+        "0101", "analytical", 235_000_000)
+    assert sorted(r.hourly_fen for r in sem.rates) == [30_000] * 3
+    xrd = db.session.scalar(select(Instrument).where(Instrument.asset_number == "ZC-2"))
+    assert (xrd.allows_self_operated, xrd.allows_staff_operated, xrd.rates) == (False, True, [])
+    assert db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "instruments.imported")).data["created"] == 2
+
+
+def test_one_bad_row_writes_nothing_unless_skipped(make):
+    org = make.organisation()
+    result = _run(org, [HEADER, *GOOD, BAD])
+    assert not result.written and result.skipped == 1 and _count(org) == 0
+    assert {p.column for p in result.problems} == {"仪器名称", "分类代码", "原值（元）",
+                                                   "购置日期"}
+    assert {p.row for p in result.problems} == {4}
+    result = _run(org, [HEADER, *GOOD, BAD], skip_invalid=True)
+    assert result.written and (result.created, result.skipped) == (2, 1) and _count(org) == 2
+
+
+def test_dry_run_writes_nothing_and_predicts(make):
+    org = make.organisation()
+    _run(org, [HEADER, GOOD[0]])
+    changed = [*GOOD[0][:2], "SU9000", *GOOD[0][3:]]
+    result = _run(org, [HEADER, changed, GOOD[1]], dry_run=True)
+    assert (result.created, result.updated, result.unchanged, result.written) == (
+        1, 1, 0, False)
+    assert _count(org) == 1
+    assert db.session.scalar(select(Instrument.model).where(
+        Instrument.asset_number == "ZC-1")) == "SU8010"
+
+
+def test_reimport_updates_by_asset_number_without_duplicates(make):
+    org, other = make.organisation(), make.organisation()
+    _run(other, [HEADER, GOOD[0]])  # the same asset number elsewhere is another instrument
+    _run(org, [HEADER, *GOOD])
+    again = _run(org, [HEADER, [*GOOD[0][:2], "SU9000", *GOOD[0][3:7], "350"], GOOD[1]])
+    assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
+    assert _count(org) == 2 and _count(other) == 1
+    sem = db.session.scalar(select(Instrument).where(Instrument.organisation_id == org.id,
+                                                     Instrument.asset_number == "ZC-1"))
+    assert sem.model == "SU9000" and {r.hourly_fen for r in sem.rates} == {30_000, 35_000}
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "instrument.updated", AuditEvent.object_id == sem.id)).one()
+    assert event.data["before"]["model"] == "SU8010" and event.data["after"]["model"] == "SU9000"
+
+
+def test_csv_in_gbk_and_english_headers(make):
+    org = make.organisation()
+    text = "Asset number,Instrument name,Purchase date\r\nA-1,电镜 ,2021/3/5\r\n"
+    table = importing.read_table(text.encode("gb18030"), "list.csv")
+    result = importing.import_instruments(org, table, None, today=date(2026, 12, 4))
+    assert result.created == 1 and result.written
+
+
+def test_unreadable_files(make):
+    import pytest
+
+    with pytest.raises(importing.UnreadableFile):
+        importing.read_table(b"PK\x03\x04garbage", "list.xlsx")
+    with pytest.raises(importing.UnreadableFile):
+        importing.read_table(b"\xd0\xcf\x11\xe0 old excel", "list.xls")
+    with pytest.raises(importing.UnreadableFile):
+        importing.read_table(b"x" * (importing.MAX_FILE_BYTES + 1), "list.csv")
+
+
+def test_cli_dry_run_then_import(app, make, tmp_path):
+    org = make.organisation()
+    db.session.commit()  # the refused run rolls back
+    path = tmp_path / "list.xlsx"
+    path.write_bytes(_xlsx([HEADER, *GOOD, BAD]))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["instruments", "import", str(path), "--org", org.credit_code,
+                                 "--dry-run"])
+    assert result.exit_code == 0 and "dry run, nothing written" in result.output
+    assert "row 4, 仪器名称" in result.output and _count(org) == 0
+    result = runner.invoke(args=["instruments", "import", str(path), "--org", org.credit_code])
+    assert result.exit_code == 1 and _count(org) == 0
+    result = runner.invoke(args=["instruments", "import", str(path), "--org", org.credit_code,
+                                 "--skip-invalid"])
+    assert result.exit_code == 0 and "2 created" in result.output and _count(org) == 2

@@ -1,0 +1,188 @@
+"""The console: organisations and people, with the denials."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from booking.accounts.models import Organisation, User
+from booking.accounts.rules import make_credit_code
+from booking.core.audit import AuditEvent
+from booking.core.clock import now_utc
+from booking.extensions import db
+
+EN = {"Accept-Language": "en"}
+CODE = make_credit_code("12210000MB7654321")
+
+
+def _org_form(**over):
+    return {"kind": "university", "name_zh": "渤海理工大学", "name_en": "Bohai Tech University",
+            "credit_code": CODE, "city": "大连", "region_code": "", "short_code": "BHTU",
+            **over}
+
+
+@pytest.mark.parametrize("role,status", [
+    ("member", 403), ("student", 403), ("lab_manager", 403), ("finance", 403),
+    ("bureau_staff", 200), ("admin", 200)])
+def test_console_pages_by_role(client, make, login, role, status):
+    login(make.user(role=role))
+    for path in ("/admin/organisations", "/admin/organisations/new", "/admin/users",
+                 "/admin/users/invite"):
+        assert client.get(path).status_code == status, path
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get("/admin/organisations")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_admin_creates_and_edits_a_university(client, make, login):
+    login(make.user(role="admin"))
+    response = client.post("/admin/organisations/new", data=_org_form())
+    assert response.status_code == 302
+    org = db.session.scalar(select(Organisation).where(Organisation.credit_code == CODE))
+    assert (org.kind, org.region_code, org.verified, org.name_en) == (
+        "university", "2102", True, "Bohai Tech University")
+    response = client.post(f"/admin/organisations/{org.id}/edit",
+                           data=_org_form(name_en="Bohai University of Technology"))
+    assert response.status_code == 302 and org.name_en == "Bohai University of Technology"
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "organisation.updated")).one()
+    assert event.data["before"] == {"name_en": "Bohai Tech University"}
+
+
+def test_bad_credit_code_and_duplicates_are_refused_on_the_form(client, make, login):
+    login(make.user(role="bureau_staff", locale="en"))
+    page = client.post("/admin/organisations/new", data=_org_form(credit_code="123"),
+                       headers=EN).get_data(as_text=True)
+    assert "Invalid unified social credit code" in page
+    existing = make.organisation()
+    page = client.post("/admin/organisations/new",
+                       data=_org_form(credit_code=existing.credit_code), headers=EN)
+    assert page.status_code == 200
+    assert "already exists" in page.get_data(as_text=True)
+    page = client.post("/admin/organisations/new", data=_org_form(city="Springfield"),
+                       headers=EN).get_data(as_text=True)
+    assert "Region code must be" in page
+
+
+def test_member_cannot_create_or_deactivate(client, make, login):
+    org = make.organisation()
+    login(make.user(role="lab_manager", organisation=org))
+    assert client.post("/admin/organisations/new", data=_org_form()).status_code == 403
+    assert client.post(f"/admin/organisations/{org.id}/deactivate",
+                       data={"reason": "x"}).status_code == 403
+    assert org.active
+
+
+def test_deactivating_an_organisation_deactivates_its_people_and_cancels_bookings(
+        client, make, login):
+    lab = make.instrument()
+    org = make.organisation()
+    booker = make.user(organisation=org)
+    start = now_utc().replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+    booking = make.placed_booking(lab, booker, start)
+    login(make.user(role="admin"))
+    response = client.post(f"/admin/organisations/{org.id}/deactivate",
+                           data={"reason": "merged into another university"})
+    assert response.status_code == 302
+    assert not org.active and not booker.active and booking.state == "cancelled"
+
+
+def test_invite_creates_an_account_and_mails_a_link(client, make, login):
+    org = make.organisation()
+    login(make.user(role="admin"))
+    response = client.post("/admin/users/invite", data={
+        "email": "New.Manager@bhtu.edu.cn", "name": "王老师", "organisation": org.id,
+        "roles": ["lab_manager"], "locale": "zh_CN"})
+    assert response.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "new.manager@bhtu.edu.cn"))
+    assert user.has_role("lab_manager", org.id)
+    from booking.core.notifications import OutboxMessage
+
+    message = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == user.email)).one()
+    assert "/reset-password/" in message.body
+
+
+def test_bureau_staff_cannot_grant_admin(client, make, login):
+    org = make.organisation()
+    login(make.user(role="bureau_staff", organisation=make.organisation(kind="bureau")))
+    response = client.post("/admin/users/invite", data={
+        "email": "x@bhtu.edu.cn", "name": "x", "organisation": org.id, "roles": ["admin"],
+        "locale": "en"})
+    assert response.status_code == 200
+    assert db.session.scalar(select(User).where(User.email == "x@bhtu.edu.cn")) is None
+    target = make.user(organisation=org)
+    client.post(f"/admin/users/{target.id}/roles", data={"roles": ["member", "admin"]})
+    assert not target.is_admin
+    client.post(f"/admin/users/{target.id}/roles", data={"roles": ["member", "bureau_staff"]})
+    assert target.has_role("bureau_staff")
+
+
+def test_bureau_staff_cannot_deactivate_or_demote_an_admin(client, make, login):
+    admin = make.user(role="admin")
+    make.user(role="admin")
+    login(make.user(role="bureau_staff"))
+    assert client.post(f"/admin/users/{admin.id}/deactivate",
+                       data={"reason": "x"}).status_code == 403
+    client.post(f"/admin/users/{admin.id}/roles", data={"roles": ["member"]})
+    assert admin.active and admin.is_admin
+
+
+def test_the_last_admin_keeps_the_role(client, make, login):
+    for user in db.session.scalars(select(User)):  # only the admins made here count
+        user.active = not user.is_admin and user.active
+    admin = make.user(role="admin")
+    login(admin)
+    other = make.user(role="admin")
+    client.post(f"/admin/users/{other.id}/roles", data={"roles": ["member"]})
+    assert not other.is_admin  # another admin remains: fine
+    client.post(f"/admin/users/{admin.id}/roles", data={"roles": ["member"]}, headers=EN)
+    assert admin.is_admin
+
+
+def test_deactivated_user_cannot_log_in_or_use_tokens_and_can_be_reactivated(
+        client, make, login, api_token):
+    from booking.core.notifications import OutboxMessage
+
+    user = make.user(locale="en")
+    start = now_utc().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    future = make.placed_booking(make.instrument(), user, start)
+    past = make.placed_booking(make.instrument(), user, start - timedelta(days=5),
+                               state="completed")
+    headers = api_token(user)
+    assert client.get("/api/v1/bookings?mine=1", headers=headers).status_code == 200
+    login(make.user(role="admin"))
+    assert client.post(f"/admin/users/{user.id}/deactivate",
+                       data={"reason": "left the lab"}).status_code == 302
+    assert not user.active and future.state == "cancelled" and past.state == "completed"
+    notice = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == user.email)).all()[-1]
+    assert "account deactivated" in notice.subject and "left the lab" in notice.body
+    assert client.get("/api/v1/bookings?mine=1", headers=headers).status_code == 401
+    client.post("/logout")
+    response = client.post("/login", data={"email": user.email, "password": make.PASSWORD})
+    assert response.status_code == 200  # the form again, not a redirect
+    login(make.user(role="admin"))
+    client.post(f"/admin/users/{user.id}/reactivate")
+    assert user.active
+
+
+def test_a_session_ends_when_its_user_is_deactivated(client, make, login):
+    from booking.accounts.deactivation import deactivate_user
+
+    user = make.user()
+    login(user)
+    assert client.get("/profile").status_code == 200
+    deactivate_user(user, actor=None, reason="test")
+    db.session.commit()
+    assert client.get("/profile").status_code == 302
+
+
+def test_users_list_searches(client, make, login):
+    org = make.organisation(name_zh="渤海理工大学")
+    make.user(organisation=org, email="findme@bhtu.edu.cn")
+    login(make.user(role="admin"))
+    page = client.get("/admin/users?q=findme").get_data(as_text=True)
+    assert "findme@bhtu.edu.cn" in page
+    assert client.get("/admin/users?role=nonsense").status_code == 400

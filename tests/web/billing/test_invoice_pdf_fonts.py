@@ -1,0 +1,52 @@
+"""The invoice PDF embeds every font (pdffonts), shows the provider's bank details and tax
+number, and renders to an image (pdftoppm): poppler-utils, installed by .ci/run."""
+import shutil
+import subprocess  # noqa: S404 - poppler's tools, fixed arguments
+
+import pytest
+
+from booking.billing.dunning import save_settings
+from booking.extensions import db
+from tests.web.billing.test_billing_api import sold  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.skipif(not shutil.which("pdffonts"),
+                                reason="poppler-utils (pdffonts, pdftoppm) not installed")
+
+
+def _run(*command: str) -> str:
+    return subprocess.run([shutil.which(command[0]), *command[1:]],  # noqa: S603 - fixed args
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _pdf(client, login, sold, tmp_path):  # noqa: F811
+    save_settings(sold["invoice"].provider_id, sold["finance"], bank_name="中国银行大连高新园区支行",
+                  bank_account="2640 6888 0123", tax_number="12210000400000123X",
+                  block_overdue_days=None)
+    db.session.commit()
+    login(sold["customer"])
+    response = client.get(f"/invoices/{sold['invoice'].id}.pdf")
+    assert response.status_code == 200
+    path = tmp_path / "invoice.pdf"
+    path.write_bytes(response.data)
+    return path
+
+
+def test_every_font_is_embedded_and_the_bank_details_are_printed(client, login, sold,  # noqa: F811
+                                                                  tmp_path):
+    path = _pdf(client, login, sold, tmp_path)
+    fonts = _run("pdffonts", str(path)).splitlines()[2:]
+    assert fonts, "the PDF names its fonts"
+    for row in fonts:
+        assert row.split()[-5] == "yes", row  # emb column: every font embedded
+    text = _run("pdftotext", "-layout", str(path), "-")
+    for needle in ("中国银行大连高新园区支行", "2640 6888 0123", "12210000400000123X",
+                   sold["invoice"].number, "·", "¥", "Amount due"):
+        assert needle in text, needle
+    assert "\ufffd" not in text
+
+
+def test_the_invoice_renders_to_an_image(client, login, sold, tmp_path):  # noqa: F811
+    path = _pdf(client, login, sold, tmp_path)
+    _run("pdftoppm", "-png", "-r", "60", "-singlefile", str(path), str(tmp_path / "page"))
+    image = (tmp_path / "page.png").read_bytes()
+    assert image.startswith(b"\x89PNG") and len(image) > 10_000

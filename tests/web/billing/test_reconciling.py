@@ -1,0 +1,182 @@
+"""Finance that reconciles (issue 19): part payments and overpayments with a date and a
+reference, messages that say what happened, reminders at the due date, +14 and +30 days, the
+overdue block, the month close with its preview, and the customer's balance."""
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.billing import dunning
+from booking.billing.models import DunningNotice, Invoice, ProviderSettings
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+from booking.metering import services as metering
+from tests.moments import MONDAY_2_MAR_9AM
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def sold(make):
+    owner = make.organisation(short_code="DLUTR", name_en="Dalian Test University")
+    instrument = make.instrument(organisation=owner)
+    customer = make.user(organisation=make.organisation(kind="enterprise"), locale="en")
+    booking = make.placed_booking(instrument, customer, MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM):
+        session = metering.check_in(booking, actor=customer, source="kiosk")
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=60)):
+        metering.check_out(session, actor=customer)
+    db.session.commit()
+    invoice = db.session.scalar(select(Invoice).where(Invoice.customer_user_id == customer.id))
+    return {"invoice": invoice, "customer": customer, "owner": owner, "instrument": instrument,
+            "finance": make.user(role="finance", organisation=owner, locale="en")}
+
+
+def _pay(client, invoice, amount, day="2026-03-10", reference="BOC-1"):
+    return client.post(f"/invoices/{invoice.id}/bank-transfer", headers=EN,
+                       data={"amount": amount, "received_on": day, "reference": reference},
+                       follow_redirects=True)
+
+
+def test_a_part_payment_then_the_rest_then_the_invoice_is_paid(client, login, sold):
+    invoice = sold["invoice"]
+    assert invoice.amount_due_fen == 40_000
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
+        login(sold["finance"])
+        page = _pay(client, invoice, "150.00").get_data(as_text=True)
+        assert invoice.state == "issued" and invoice.outstanding_fen == 25_000
+        assert "¥150.00 recorded for" in page and "¥250.00 still outstanding" in page
+        assert invoice.payments[0].received_on.isoformat() == "2026-03-10"
+        page = _pay(client, invoice, "250.00", day="2026-03-11", reference="BOC-2"
+                    ).get_data(as_text=True)
+    assert invoice.state == "paid" and [p.amount_fen for p in invoice.payments] == [15_000,
+                                                                                     25_000]
+    assert "is paid" in page
+
+
+def test_an_overpayment_is_a_balance_carried_for_the_customer(client, login, sold):
+    invoice = sold["invoice"]
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
+        login(sold["finance"])
+        page = _pay(client, invoice, "450.00").get_data(as_text=True)
+    assert invoice.state == "paid" and invoice.overpaid_fen == 5_000
+    assert "¥50.00 overpaid carried as a balance" in page
+    balance = dunning.balance_of(sold["customer"])
+    assert balance["balance_fen"] == -5_000
+
+
+@pytest.mark.parametrize("data", [
+    {"amount": "0", "received_on": "2026-03-10", "reference": "x"},
+    {"amount": "abc", "received_on": "2026-03-10", "reference": "x"},
+    {"amount": "10.00", "received_on": "2031-01-01", "reference": "x"},
+    {"amount": "10.00", "received_on": "2026-03-10", "reference": ""},
+])
+def test_bad_payment_input_is_refused_with_a_message(client, login, sold, data):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
+        login(sold["finance"])
+        response = client.post(f"/invoices/{sold['invoice'].id}/bank-transfer", data=data,
+                               headers=EN, follow_redirects=True)
+    assert response.status_code == 200 and 'alert-danger' in response.get_data(as_text=True)
+    assert sold["invoice"].payments == []
+
+
+def test_a_credit_note_flash_links_to_the_new_document_and_void_asks_first(client, login, sold):
+    login(sold["finance"])
+    page = client.get(f"/invoices/{sold['invoice'].id}", headers=EN).get_data(as_text=True)
+    assert 'id="void-form" data-confirm=' in page and 'id="credit-form" data-confirm=' in page
+    page = client.post(f"/invoices/{sold['invoice'].id}/credit", headers=EN, follow_redirects=True,
+                       data={"amount": "40.00", "reason": "calibration"}).get_data(as_text=True)
+    note = db.session.scalar(select(Invoice).where(Invoice.credits_id == sold["invoice"].id))
+    assert f'href="/invoices/{note.id}"' in page and "Credit note of ¥40.00 issued" in page
+    assert dunning.balance_of(sold["customer"])["credit_fen"] == 4_000
+
+
+def _reminders(user) -> list[str]:
+    return list(db.session.scalars(select(OutboxMessage.subject).where(
+        OutboxMessage.recipient == user.email, OutboxMessage.kind == "invoice.overdue")
+        .order_by(OutboxMessage.id)))
+
+
+def test_reminders_at_the_due_date_then_14_and_30_days_later_each_once(sold):
+    due = sold["invoice"].due_at
+    for moment, expected in [(due - timedelta(days=1), 0), (due + timedelta(hours=1), 1),
+                             (due + timedelta(days=2), 0), (due + timedelta(days=14), 1),
+                             (due + timedelta(days=30, hours=1), 1),
+                             (due + timedelta(days=40), 0)]:
+        with freeze_time(moment):
+            assert dunning.send_reminders() == expected, moment
+    assert [s.split(":")[0] for s in _reminders(sold["customer"])] == [
+        f"Invoice {sold['invoice'].number} is due", "Reminder", "Reminder"]
+    assert [n.stage for n in db.session.scalars(select(DunningNotice))] == ["due", "d14", "d30"]
+
+
+def test_a_paid_invoice_is_not_chased(client, login, sold):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=3)):
+        login(sold["finance"])
+        _pay(client, sold["invoice"], "400.00", day="2026-03-05")
+    assert sold["invoice"].state == "paid"
+    with freeze_time(sold["invoice"].due_at + timedelta(days=20)):
+        assert dunning.send_reminders() == 0
+
+
+def test_finance_sees_the_overdue_list_and_a_customer_overdue_beyond_the_limit_is_blocked(
+        client, login, sold, make):
+    login(sold["finance"])
+    page = client.get("/finance/overdue", headers=EN)
+    assert page.status_code == 200
+    response = client.post("/finance/settings", headers=EN, follow_redirects=True, data={
+        "bank_name": "中国银行大连分行", "bank_account": "2640 0000 1234", "tax_number":
+        "12210000400000000X", "block_overdue_days": "20"})
+    assert "settings of" in response.get_data(as_text=True)
+    due = sold["invoice"].due_at
+    with freeze_time(due + timedelta(days=5)):
+        login(sold["finance"])
+        listed = client.get("/finance/overdue", headers=EN).get_data(as_text=True)
+        assert sold["invoice"].number in listed
+        from booking.bookings.calendar import booking_problems
+        start = due + timedelta(days=7)
+        codes = [p.code for p in booking_problems(sold["instrument"], sold["customer"],
+                                                 start=start, end=start + timedelta(hours=1),
+                                                 mode="self_operated")]
+        assert "overdue_invoices" not in codes  # 5 days: not yet
+    with freeze_time(due + timedelta(days=21)):
+        problems = dunning.overdue_problems(sold["owner"].id, sold["customer"])
+        assert [p.code for p in problems] == ["overdue_invoices"]
+        assert "more than 20 days" in problems[0].message
+        other = make.instrument()  # another provider does not block
+        assert dunning.overdue_problems(other.organisation_id, sold["customer"]) == []
+
+
+@pytest.mark.parametrize("role", ["anonymous", "customer", "other_finance", "lab_manager"])
+def test_only_the_providers_finance_opens_the_office_pages(client, login, sold, make, role):
+    user = {"customer": sold["customer"], "other_finance": make.user(role="finance"),
+            "lab_manager": make.user(role="lab_manager", organisation=sold["owner"]),
+            "anonymous": None}[role]
+    if user:
+        login(user)
+    org = sold["owner"].id
+    for url in (f"/finance/overdue?org={org}", f"/finance/close?month=2026-03&org={org}",
+                f"/finance/settings?org={org}"):
+        assert client.get(url).status_code in ((302,) if user is None else (403,)), url
+    assert client.post(f"/finance/settings?org={org}", data={"block_overdue_days": "1"}
+                       ).status_code == (302 if user is None else 403)
+    assert db.session.get(ProviderSettings, org) is None
+
+
+def test_month_close_in_the_ui_previews_then_issues(client, login, sold, make):
+    internal = make.user(organisation=sold["owner"], name="内部用户")
+    make.usage_session(sold["instrument"], internal, MONDAY_2_MAR_9AM + timedelta(days=1))
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=40)):
+        login(sold["finance"])
+        page = client.get("/finance/close?month=2026-03", headers=EN).get_data(as_text=True)
+        assert "内部用户" in page and "¥100.00" in page and 'data-confirm=' in page
+        assert client.get("/finance/close?month=2031-01", headers=EN,
+                          follow_redirects=True).status_code == 200  # not ended: refused
+        page = client.post("/finance/close", data={"month": "2026-03"}, headers=EN,
+                           follow_redirects=True).get_data(as_text=True)
+        assert "1 invoices issued" in page
+        again = client.post("/finance/close", data={"month": "2026-03"}, headers=EN,
+                            follow_redirects=True).get_data(as_text=True)
+        assert "Nothing left to invoice" in again
+    assert db.session.scalar(select(Invoice).where(Invoice.customer_user_id == internal.id))

@@ -1,0 +1,314 @@
+"""Groups pages and the booking form's project (issue 19): who may see and do what, the
+student's default project preselected, the quote's remaining budget, the API's project_id,
+and the PI's signed link (forged, expired, used once, on PUBLIC_BASE_URL)."""
+import re
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.bookings.models import Booking
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+from booking.groups import services
+from booking.groups.models import GroupMember, PiApproval, Project
+from tests.factories import dummy_lab
+from tests.factories.groups import create_group, create_project
+from tests.moments import MONDAY_23_NOV_8AM
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def world(make):
+    lab = dummy_lab(requires_approval=True)
+    pi = make.user(role="member", organisation=lab.organisation, name="王导师", locale="en")
+    student = make.user(role="student", organisation=lab.organisation, name="李同学",
+                        locale="en")
+    group = create_group(pi, members=[student], approval_mode="always")
+    project = create_project(group, budget_fen=50_000, over_budget="pi", default_for=[student])
+    return {"lab": lab, "pi": pi, "student": student, "group": group, "project": project}
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with freeze_time(MONDAY_23_NOV_8AM):
+        yield
+
+
+ROLES = ("anonymous", "pi", "member", "colleague", "other_org", "finance", "lab_manager")
+
+
+def _who(role, world, make):
+    org = world["lab"].organisation
+    return {"anonymous": None, "pi": world["pi"], "member": world["student"],
+            "colleague": make.user(organisation=org), "other_org": make.user(),
+            "finance": make.user(role="finance", organisation=org),
+            "lab_manager": world["lab"].manager}[role]
+
+
+#                       anonymous pi  member colleague other_org finance lab_manager
+VIEW = dict(zip(ROLES, (302, 200, 200, 404, 404, 200, 404), strict=True))
+MANAGE = dict(zip(ROLES, (302, 302, 403, 404, 404, 403, 404), strict=True))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_group_and_project_pages_by_role(client, login, make, world, role):
+    user = _who(role, world, make)
+    if user:
+        login(user)
+    group, project = world["group"], world["project"]
+    assert client.get(f"/groups/{group.id}").status_code == VIEW[role]
+    assert client.get(f"/projects/{project.id}").status_code == VIEW[role]
+    assert client.get(f"/projects/{project.id}/statement.xlsx").status_code == VIEW[role]
+    response = client.post(f"/groups/{group.id}/projects", data={
+        "number": "NEW-1", "title": "t", "valid_from": "2026-01-01", "valid_until": "2026-12-31",
+        "budget": "100.00", "over_budget": "refuse"})
+    assert response.status_code == MANAGE[role]
+    made = db.session.scalar(select(Project).where(Project.number == "NEW-1"))
+    assert (made is not None) == (role == "pi")
+    response = client.post(f"/groups/{group.id}/approval", data={"mode": "none"})
+    assert response.status_code == MANAGE[role]
+    db.session.refresh(group)
+    assert group.approval_mode == ("none" if role == "pi" else "always")
+
+
+def test_invite_accept_request_and_leave(client, login, make, world):
+    org = world["lab"].organisation
+    newcomer = make.user(role="student", organisation=org)
+    outsider = make.user(role="student")
+    login(world["pi"])
+    client.post(f"/groups/{world['group'].id}/invite", data={"email": outsider.email})
+    client.post(f"/groups/{world['group'].id}/invite", data={"email": newcomer.email})
+    members = {m.user_id: m for m in world["group"].members}
+    assert outsider.id not in members and members[newcomer.id].state == "invited"
+    login(newcomer)
+    client.post(f"/groups/members/{members[newcomer.id].id}/accept")
+    assert members[newcomer.id].state == "active"
+    asker = make.user(role="student", organisation=org)
+    login(asker)
+    client.post(f"/groups/{world['group'].id}/join")
+    request = db.session.scalar(select(GroupMember).where(GroupMember.user_id == asker.id))
+    assert request.state == "requested"
+    client.post(f"/groups/members/{request.id}/accept")  # not theirs to accept
+    assert request.state == "requested"
+    login(world["pi"])
+    client.post(f"/groups/members/{request.id}/accept")
+    assert request.state == "active"
+    login(outsider)
+    assert client.post(f"/groups/{world['group'].id}/join").status_code == 404
+
+
+def test_the_booking_form_preselects_the_default_project_and_the_quote_shows_the_budget(
+        client, login, world):
+    login(world["student"])
+    lab, project = world["lab"], world["project"]
+    page = client.get(f"/instruments/{lab.instrument.id}/book", headers=EN).get_data(
+        as_text=True)
+    assert re.search(rf'<option selected value="{project.id}">|<option value="{project.id}" '
+                     rf'selected>', page), "default project preselected"
+    quote = client.get(f"/instruments/{lab.instrument.id}/quote.json?start=2026-11-24T10:00"
+                       f"&end=2026-11-24T11:00&mode=self_operated&project={project.id}").get_json()
+    assert quote["project_remaining_fen"] == 50_000 and quote["project_after_fen"] == 40_000
+
+
+def test_booking_from_the_form_goes_to_the_pi_then_the_lab(client, login, world):
+    login(world["student"])
+    lab = world["lab"]
+    response = client.post(f"/instruments/{lab.instrument.id}/book", headers=EN, data={
+        "start": "2026-11-24T10:00", "end": "2026-11-24T11:00", "mode": "self_operated",
+        "purpose": "XPS", "project": world["project"].id}, follow_redirects=True)
+    assert "waiting for your PI" in response.get_data(as_text=True)
+    booking = db.session.scalar(select(Booking))
+    assert booking.project_id == world["project"].id
+    login(lab.manager)
+    assert f'booking-{booking.id}' not in client.get("/bookings/queue").get_data(as_text=True)
+    login(world["pi"])
+    page = client.get("/groups/approvals", headers=EN).get_data(as_text=True)
+    assert "李同学" in page
+    approval = db.session.scalar(select(PiApproval))
+    client.post(f"/groups/approvals/{approval.id}/approve")
+    assert approval.state == "approved"
+
+
+def test_someone_elses_approval_cannot_be_decided(client, login, make, world):
+    with freeze_time(MONDAY_23_NOV_8AM):
+        _api_booking(client, world)
+    approval = db.session.scalar(select(PiApproval))
+    for user in (world["student"], world["lab"].manager, make.user()):
+        login(user)
+        assert client.post(f"/groups/approvals/{approval.id}/approve").status_code == 404
+    assert approval.state == "pending"
+
+
+def _api_booking(client, world, **extra):
+    from booking.accounts.services import create_api_token
+
+    _, raw = create_api_token(world["student"], "test")
+    db.session.commit()
+    return client.post("/api/v1/bookings", headers={"Authorization": f"Bearer {raw}"}, json={
+        "instrument_id": world["lab"].instrument.id, "start": "2026-11-24T10:00:00+08:00",
+        "end": "2026-11-24T11:00:00+08:00", "purpose": "XPS", "mode": "self_operated", **extra})
+
+
+def test_the_api_charges_the_default_project_or_the_one_named(client, world, make):
+    response = _api_booking(client, world)
+    assert response.status_code == 201, response.get_json()
+    booking = db.session.get(Booking, response.get_json()["id"])
+    assert booking.project_id == world["project"].id and booking.state == "pending"
+    stranger = create_project(create_group(make.user(organisation=world["lab"].organisation)),
+                              number="OTHER")
+    refused = _api_booking(client, world, project_id=stranger.id,
+                           start="2026-11-25T10:00:00+08:00", end="2026-11-25T11:00:00+08:00")
+    assert refused.status_code == 422
+    none = _api_booking(client, world, project_id=None, start="2026-11-26T10:00:00+08:00",
+                        end="2026-11-26T11:00:00+08:00")
+    assert none.status_code == 201 and none.get_json()["project_id"] is None
+
+
+def _mail_links(pi) -> dict:
+    body = db.session.scalars(select(OutboxMessage.body).where(
+        OutboxMessage.recipient == pi.email)).all()[-1]
+    return dict(re.findall(r"(Approve|Reject): (\S+)", body))
+
+
+def test_the_signed_link_is_on_the_public_base_url_and_works_once(app, client, world):
+    _api_booking(client, world)
+    links = _mail_links(world["pi"])
+    base = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    assert links["Approve"].startswith(base + "/pi/decide/")
+    path = links["Reject"][len(base):]
+    page = client.get(path, headers=EN)
+    assert page.status_code == 200 and "Reject this request" in page.get_data(as_text=True)
+    assert db.session.scalar(select(PiApproval.state)) == "pending"  # GET changes nothing
+    assert client.post(path, data={"reason": ""}).status_code == 200  # a reason is needed
+    assert db.session.scalar(select(PiApproval.state)) == "pending"
+    client.post(path, data={"reason": "换一台仪器"})
+    assert db.session.scalar(select(PiApproval.state)) == "rejected"
+    assert db.session.scalar(select(Booking.state)) == "rejected"
+    assert client.get(links["Approve"][len(base):]).status_code == 410  # decided: links dead
+
+
+def test_a_forged_or_expired_link_decides_nothing(client, world):
+    _api_booking(client, world)
+    path = _mail_links(world["pi"])["Approve"].split("/pi/decide/")[1]
+    assert client.post(f"/pi/decide/{path[:-2]}xx").status_code == 410
+    with freeze_time(MONDAY_23_NOV_8AM + timedelta(days=3)):
+        assert client.post(f"/pi/decide/{path}").status_code == 410
+    assert db.session.scalar(select(PiApproval.state)) == "pending"
+
+
+def test_the_pi_link_email_is_not_kept_in_the_inbox(client, world):
+    from booking.inbox.models import InboxNotice
+
+    _api_booking(client, world)
+    assert db.session.scalar(select(InboxNotice).where(
+        InboxNotice.user_id == world["pi"].id)) is None
+    assert services.pending_for_pi(world["pi"])
+
+
+def test_the_api_quote_shows_the_projects_remaining_budget(client, world, make):
+    from booking.accounts.services import create_api_token
+
+    _, raw = create_api_token(world["student"], "test")
+    db.session.commit()
+    url = (f"/api/v1/instruments/{world['lab'].instrument.id}/quote?start=2026-11-24T10:00:00"
+           f"%2B08:00&end=2026-11-24T11:00:00%2B08:00")
+    headers = {"Authorization": f"Bearer {raw}"}
+    body = client.get(f"{url}&project_id={world['project'].id}", headers=headers).get_json()
+    assert (body["project_remaining_fen"], body["project_after_fen"]) == (50_000, 40_000)
+    assert "project_remaining_fen" not in client.get(url, headers=headers).get_json()
+    stranger = create_project(create_group(make.user(organisation=world["lab"].organisation)),
+                              number="OTHER")
+    refused = client.get(f"{url}&project_id={stranger.id}", headers=headers)
+    assert refused.status_code == 422
+
+
+def test_limits_by_instrument_or_category_and_bad_input(client, login, world):
+    from booking.groups.models import ProjectLimit
+
+    login(world["pi"])
+    url = f"/projects/{world['project'].id}/limits"
+    for data in ({"instrument_id": "999999", "limit": "10"}, {"limit": "10"},
+                 {"instrument_id": str(world["lab"].instrument.id), "category": "x",
+                  "limit": "10"}, {"category": "x", "limit": "-1"}):
+        assert client.post(url, data=data).status_code == 302
+    assert db.session.scalar(select(ProjectLimit)) is None
+    client.post(url, data={"instrument_id": str(world["lab"].instrument.id), "limit": "50.00"})
+    client.post(url, data={"category": "analytical", "limit": "500.00"})
+    assert sorted(limit.limit_fen for limit in world["project"].limits) == [5_000, 50_000]
+    login(world["student"])
+    assert client.post(url, data={"category": "y", "limit": "1"}).status_code == 403
+    db.session.expire_all()
+    assert len(world["project"].limits) == 2
+
+
+@pytest.mark.parametrize("change", [
+    {"valid_until": "2025-12-31"}, {"budget": "-5"}, {"budget": "abc"}, {"number": ""},
+    {"number": "NSFC-22075"},  # taken in this group
+    {"over_budget": "maybe"}, {"valid_from": "1800-01-01"}, {"title": "x" * 301},
+])
+def test_bad_project_input_is_refused_without_a_trace(client, login, world, change):
+    login(world["pi"])
+    data = {"number": "NEW-2", "title": "t", "valid_from": "2026-01-01",
+            "valid_until": "2026-12-31", "budget": "100.00", "over_budget": "refuse", **change}
+    response = client.post(f"/groups/{world['group'].id}/projects", data=data,
+                           follow_redirects=True)
+    assert response.status_code == 200 and "alert-danger" in response.get_data(as_text=True)
+    assert len(db.session.scalars(select(Project)).all()) == 1
+
+
+def test_the_project_statement_has_numbers_and_local_dates(client, login, world):
+    import io
+    from datetime import datetime
+
+    from openpyxl import load_workbook
+
+    project = world["project"]
+    services.hold(project, booking_id=7, fee_fen=10_000, instrument_id=world["lab"].instrument.id,
+                  category="analytical", description="扫描电镜 2026-11-24")
+    services.charge(project.id, invoice_id=3, amount_fen=12_345, booking_ids=[7],
+                    instrument_id=world["lab"].instrument.id, category="analytical",
+                    description="DLUT-2026-000003")
+    db.session.commit()
+    login(world["pi"])
+    response = client.get(f"/projects/{project.id}/statement.xlsx", headers=EN)
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Date", "Kind", "Entry details")
+    charged = rows[2]
+    assert isinstance(charged[0], datetime) and charged[0].hour == 8  # 00:00 UTC, 08:00 local
+    assert charged[7] == 123.45 and charged[9] == 500 - 123.45
+    csv = client.get(f"/projects/{project.id}/statement.csv", headers=EN)
+    assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+SERIES = {"start": "2026-11-24T10:00", "end": "2026-11-24T11:00", "mode": "self_operated",
+          "repeat-freq": "weekly", "repeat-interval": "1", "repeat-byweekday": ["TU"],
+          "repeat-ends": "count", "repeat-count": "3", "purpose": "weekly XPS"}
+
+
+def test_a_series_charged_to_a_project_holds_each_date_or_is_refused(client, login, world):
+    login(world["student"])
+    url = f"/instruments/{world['lab'].instrument.id}/book/series"
+    project = world["project"]
+    # the group's PI approves every request: a series cannot be asked date by date
+    refused = client.post(url, data={**SERIES, "project": project.id}, headers=EN,
+                          follow_redirects=True).get_data(as_text=True)
+    assert "book these dates one by one" in refused
+    assert db.session.scalar(select(Booking)) is None
+    world["group"].approval_mode = "none"
+    db.session.commit()
+    client.post(url, data={**SERIES, "project": project.id})
+    made = db.session.scalars(select(Booking)).all()
+    assert len(made) == 3 and {b.project_id for b in made} == {project.id}
+    assert services.budget_of(project).held_fen == 30_000
+    too_much = client.post(url, headers=EN, follow_redirects=True, data={
+        **SERIES, "start": "2026-11-25T10:00", "end": "2026-11-25T13:00",
+        "repeat-byweekday": ["WE"], "project": project.id})
+    assert len(db.session.scalars(select(Booking)).all()) == 3  # 3 × 300 元 > 200 元 left
+    assert "alert-danger" in too_much.get_data(as_text=True)
+    client.post(url, data={**SERIES, "start": "2026-11-26T10:00", "end": "2026-11-26T11:00",
+                           "repeat-byweekday": ["TH"], "project": "0"})
+    assert len(db.session.scalars(select(Booking).where(Booking.project_id.is_(None))).all()) == 3

@@ -1,0 +1,167 @@
+"""CAS sign-in against the real django-mama-cas server (tests/servers)."""
+from urllib.parse import parse_qs, urlsplit
+
+from sqlalchemy import select
+
+from booking.accounts.models import User
+from booking.core.audit import AuditEvent
+from booking.extensions import db
+from booking.identity.models import ExternalIdentity
+from tests.factories.identity import cas_provider
+from tests.servers import free_port
+from tests.servers.flows import cas_ticket
+
+EN = {"Accept-Language": "en"}
+
+
+def _login_url(client, provider) -> str:
+    response = client.get(f"/sso/start?provider={provider.id}")
+    assert response.status_code == 302
+    return response.headers["Location"]
+
+
+def _sign_in(client, provider, username):
+    ticket = cas_ticket(_login_url(client, provider), username)
+    return client.get(f"/sso/{provider.id}/cas?ticket={ticket}", headers=EN)
+
+
+def test_student_first_sign_in_creates_the_account_in_the_providers_organisation(
+        client, cas_server):
+    provider = cas_provider(cas_server)
+    login = _login_url(client, provider)
+    assert login.startswith(cas_server.url + "/login?service=")
+    assert parse_qs(urlsplit(login).query)["service"] == [
+        f"http://localhost/sso/{provider.id}/cas"]
+
+    response = client.get(f"/sso/{provider.id}/cas?ticket={cas_ticket(login, 'cas.student')}")
+
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    user = db.session.scalar(select(User).where(User.email == "cas.student@cas.example.edu"))
+    assert user.organisation_id == provider.organisation_id
+    assert user.role_names() == ["student"]
+    assert user.name == "Xiaoming Zhang" and user.membership_confirmed
+    identity = db.session.scalar(select(ExternalIdentity).where(
+        ExternalIdentity.user_id == user.id))
+    assert (identity.provider_id, identity.subject) == (provider.id, "cas.student")
+    assert client.get("/tokens").status_code == 200  # signed in: API tokens as today
+
+
+def test_role_follows_the_mapping_capped_by_the_admins_ceiling(client, cas_server):
+    provider = cas_provider(cas_server, max_role="member")  # faculty would be lab_manager
+    assert _sign_in(client, provider, "cas.staff").status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "cas.staff@cas.example.edu"))
+    assert user.role_names() == ["member"]
+
+
+def test_later_sign_ins_refresh_name_and_role(client, cas_server):
+    provider = cas_provider(cas_server, max_role="member")
+    _sign_in(client, provider, "cas.staff")
+    user = db.session.scalar(select(User).where(User.email == "cas.staff@cas.example.edu"))
+    user.name = "Old name"
+    provider.max_role = "lab_manager"
+    db.session.flush()
+    client.post("/logout")
+    assert _sign_in(client, provider, "cas.staff").status_code == 302
+    db.session.refresh(user)
+    assert user.name == "Wei Liu" and user.role_names() == ["lab_manager"]
+
+
+def test_a_bad_ticket_is_refused_with_a_message(client, cas_server):
+    provider = cas_provider(cas_server)
+    response = client.get(f"/sso/{provider.id}/cas?ticket=ST-not-a-real-ticket", headers=EN,
+                          follow_redirects=True)
+    assert response.status_code == 200
+    assert "The sign-in ticket was not accepted" in response.get_data(as_text=True)
+    assert client.get("/tokens").status_code == 302  # not signed in
+
+
+def test_a_replayed_ticket_is_refused(client, cas_server):
+    provider = cas_provider(cas_server)
+    ticket = cas_ticket(_login_url(client, provider), "cas.student")
+    assert client.get(f"/sso/{provider.id}/cas?ticket={ticket}").status_code == 302
+    client.post("/logout")
+    again = client.get(f"/sso/{provider.id}/cas?ticket={ticket}", headers=EN,
+                       follow_redirects=True)
+    assert "The sign-in ticket was not accepted" in again.get_data(as_text=True)
+    assert client.get("/tokens").status_code == 302
+
+
+def test_provider_down_gives_a_clear_message_not_a_500(client, make):
+    from tests.factories.identity import create_provider
+
+    provider = create_provider("cas", server_url=f"http://127.0.0.1:{free_port()}/cas")
+    response = client.get(f"/sso/{provider.id}/cas?ticket=ST-1-abc", headers=EN,
+                          follow_redirects=True)
+    assert response.status_code == 200
+    assert "cannot be reached just now" in response.get_data(as_text=True)
+
+
+def test_a_leaver_is_refused_and_deactivated(client, cas_server):
+    provider = cas_provider(cas_server)
+    _sign_in(client, provider, "cas.student")
+    client.post("/logout")
+    # the same subject comes back as an alumnus: the account is switched off
+    identity = db.session.scalar(select(ExternalIdentity).where(
+        ExternalIdentity.provider_id == provider.id))
+    identity.subject = "cas.alum"
+    db.session.flush()
+    response = _sign_in(client, provider, "cas.alum")
+    assert response.status_code == 302 and "/sso" in response.headers["Location"]
+    assert identity.user.active is False
+    assert db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "user.deactivated", AuditEvent.object_id == identity.user_id))
+
+
+LOGOUT_REQUEST = """<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"
+ xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="LR-1" Version="2.0"
+ IssueInstant="2026-12-04T10:00:00Z"><saml:NameID>cas.student</saml:NameID>
+ <samlp:SessionIndex>{ticket}</samlp:SessionIndex></samlp:LogoutRequest>"""
+
+
+def test_single_logout_ends_the_session(client, cas_server):
+    provider = cas_provider(cas_server)
+    ticket = cas_ticket(_login_url(client, provider), "cas.student")
+    client.get(f"/sso/{provider.id}/cas?ticket={ticket}")
+    assert client.get("/tokens").status_code == 200
+    other = client.application.test_client()  # the CAS server, not the browser
+    assert other.post(f"/sso/{provider.id}/cas", data={
+        "logoutRequest": LOGOUT_REQUEST.format(ticket="ST-unknown")}).status_code == 204
+    assert client.get("/tokens").status_code == 200  # another ticket ends nothing
+    assert other.post(f"/sso/{provider.id}/cas", data={
+        "logoutRequest": LOGOUT_REQUEST.format(ticket=ticket)}).status_code == 204
+    assert client.get("/tokens").status_code == 302  # signed out here too
+    assert other.post(f"/sso/{provider.id}/cas", data={"logoutRequest": "<not xml"}
+                      ).status_code == 400
+
+
+def test_a_signed_in_user_links_their_campus_sign_in_once(client, login, make, cas_server):
+    provider = cas_provider(cas_server)
+    local = login(make.user(organisation=provider.organisation, email="zhang@old-mail.cn",
+                            locale="en"))
+    profile = client.get("/profile", headers=EN).get_data(as_text=True)
+    assert "Link my campus sign-in" in profile
+    start = client.post("/sso/link-account")
+    ticket = cas_ticket(start.headers["Location"], "cas.student")
+    done = client.get(f"/sso/{provider.id}/cas?ticket={ticket}")
+    assert done.headers["Location"] == "/profile"
+    identity = db.session.scalar(select(ExternalIdentity).where(
+        ExternalIdentity.provider_id == provider.id))
+    assert identity.user_id == local.id and identity.subject == "cas.student"
+    assert db.session.scalar(select(User).where(
+        User.email == "cas.student@cas.example.edu")).id == local.id  # no second account
+    assert "Linked to the sign-in of" in client.get("/profile", headers=EN).get_data(
+        as_text=True)
+    client.post("/logout")
+    assert _sign_in(client, provider, "cas.student").headers["Location"] == "/"
+    assert client.get("/profile", headers=EN).get_data(as_text=True).count(local.name) >= 1
+
+
+def test_linking_is_only_offered_inside_the_providers_organisation(client, login, make,
+                                                                    cas_server):
+    cas_provider(cas_server)
+    login(make.user())  # another organisation, without a provider
+    assert "Link my campus sign-in" not in client.get("/profile", headers=EN).get_data(
+        as_text=True)
+    assert client.post("/sso/link-account").status_code == 404
+    client.post("/logout")
+    assert client.post("/sso/link-account").status_code == 302  # anonymous: to the login

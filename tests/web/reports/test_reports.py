@@ -1,0 +1,102 @@
+"""The annual report and the bulletin: contents, formats, who may download them."""
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from booking.core.db import utc
+from booking.extensions import db
+
+
+@pytest.fixture
+def year_of_use(make):
+    """A large instrument used internally and by an outside firm in 2026."""
+    instrument = make.instrument(asset_number="ZC-1", national_class="0102",
+                                 original_value_fen=80_000_000, created_at=utc(2025, 1, 1))
+    inside = make.user(organisation=instrument.organisation)
+    outside = make.user()
+    for user, day in ((inside, 2), (outside, 3), (outside, 4)):
+        booking = make.placed_booking(instrument, user, utc(2026, 11, day, 2), minutes=120,
+                                      state="completed")
+        make.usage_session(instrument, user, booking=booking, start=booking.start_at,
+                           minutes=120)
+    make.instrument(organisation=instrument.organisation, original_value_fen=1_000_000)  # small
+    db.session.commit()
+    return instrument
+
+
+def _xlsx_rows(response):
+    book = load_workbook(io.BytesIO(response.data))
+    return [[c.value for c in row] for row in book.active.iter_rows()]
+
+
+def test_annual_report_counts_hours_external_use_and_users(client, make, login, year_of_use):
+    login(make.user(role="bureau_staff"))
+    rows = _xlsx_rows(client.get("/reports/nrii.xlsx?year=2026"))
+    header, data = rows[0], rows[1:]
+    assert header[0] == "资产编号" and "有效工作机时" in header
+    assert len(data) == 1  # the small instrument is not reported
+    row = dict(zip(header, data[0], strict=True))
+    assert (row["资产编号"], row["分类代码"], row["原值（元）"]) == ("ZC-1", "0102", 800000)
+    assert (row["有效工作机时"], row["对外服务机时"], row["服务外单位用户数"]) == (6.0, 4.0, 1)
+    assert row["分类名称"] == "分析仪器 › 质谱仪器"
+    csv = client.get(f"/reports/nrii.csv?year=2026&org={year_of_use.organisation_id}")
+    assert csv.status_code == 200 and "ZC-1" in csv.data.decode("utf-8-sig")
+    assert "ZC-1" not in client.get("/reports/nrii.csv?year=2026&region=2103"
+                                    ).data.decode("utf-8-sig")
+    assert client.get("/reports/nrii.csv?year=20x6").status_code == 400
+
+
+def test_managers_download_their_own_organisations_report_only(client, make, login,
+                                                               year_of_use):
+    login(make.user(role="lab_manager", organisation=year_of_use.organisation))
+    org = year_of_use.organisation_id
+    assert client.get(f"/reports/nrii.xlsx?year=2026&org={org}").status_code == 200
+    assert client.get("/reports/nrii.xlsx?year=2026").status_code == 403
+    assert client.get(f"/reports/nrii.xlsx?year=2026&org={make.organisation().id}"
+                      ).status_code == 403
+    assert client.get("/reports/bulletin").status_code == 403
+    assert client.get("/reports/").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["member", "student", "finance"])
+def test_others_may_not(client, make, login, role):
+    login(make.user(role=role))
+    for path in ("/reports/", "/reports/bulletin", "/reports/bulletin.pdf",
+                 "/reports/nrii.xlsx?year=2026"):
+        assert client.get(path).status_code == 403, path
+
+
+def test_bulletin_page_and_pdf(client, make, login, year_of_use):
+    login(make.user(role="bureau_staff", locale="en"))
+    page = client.get("/reports/bulletin?period=2026-11")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "chart-hours" in text
+    assert year_of_use.organisation.name_en in text and "2026-10" in text
+    pdf = client.get("/reports/bulletin.pdf?period=2026Q4")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert b"WenQuanYi" in pdf.data  # the Chinese font is embedded
+    assert client.get("/reports/bulletin?period=2026-13").status_code == 400
+
+
+def test_cli_writes_the_reports(app, make, year_of_use, tmp_path):
+    runner = app.test_cli_runner()
+    out = tmp_path / "nrii.xlsx"
+    result = runner.invoke(args=["reports", "nrii", "--year", "2026", "--out", str(out)])
+    assert result.exit_code == 0 and "1 instrument(s)" in result.output
+    assert load_workbook(out).active["A2"].value == "ZC-1"
+    result = runner.invoke(args=["reports", "bulletin", "--period", "2026-11", "--out",
+                                 str(tmp_path / "b.pdf")])
+    assert result.exit_code == 0 and (tmp_path / "b.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_bulletin_counts_new_and_stale_listings(app, make):
+    from booking.core.clock import parse_period
+    from booking.reports import bulletin
+
+    org = make.organisation()
+    make.instrument(organisation=org, created_at=utc(2026, 11, 5))
+    make.instrument(organisation=org, created_at=utc(2025, 1, 1),
+                    info_updated_at=utc(2025, 1, 1))
+    figures = bulletin.figures(parse_period("2026-11"))[org.id]
+    assert (figures.new_instruments, figures.stale_listings) == (1, 1)
