@@ -63,7 +63,8 @@ def usage_facts(where, uncharged_only: bool = True) -> list[Fact]:
         .outerjoin(Booking, Booking.id == UsageSession.booking_id)
         .join(customer, customer.id == customer_org)
         .where(where, UsageSession.ended_at.is_not(None), UsageSession.effective_clause(),
-               ~billed if uncharged_only else true())
+               and_(~billed, Booking.billed_separately.is_not(True)) if uncharged_only
+               else true())
         .order_by(UsageSession.started_at, UsageSession.id))
     return [Fact("usage", r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[0],
                  Decimal(0), False, 0, 0, r[10])
@@ -90,7 +91,7 @@ def penalty_facts(start: datetime, end: datetime) -> list[Fact]:
         .join(Instrument, Instrument.id == Booking.instrument_id)
         .join(Organisation, Organisation.id == Booking.organisation_id)
         .where(Booking.start_at >= start, Booking.start_at < end, ~charged,
-               or_(Booking.state == "no_show",
+               Booking.billed_separately.is_(False), or_(Booking.state == "no_show",
                    and_(Booking.state == "cancelled", Booking.late_cancel.is_(True)))))
     facts = []
     for booking, instrument, kind, was_down, was_reused in rows:
@@ -118,7 +119,8 @@ def samples_facts(where) -> list[Fact]:
         .join(Instrument, Instrument.id == Booking.instrument_id)
         .join(Organisation, Organisation.id == Booking.organisation_id)
         .where(where, Booking.state == "completed", Booking.mode == "staff_operated",
-               Booking.sample_count > 0, Instrument.per_sample_fee_fen > 0, ~charged)
+               Booking.sample_count > 0, Instrument.per_sample_fee_fen > 0, ~charged,
+               Booking.billed_separately.is_(False))
         .order_by(Booking.start_at, Booking.id))
     return [Fact("samples", r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], booking_id=r[0],
                  samples=r[9], per_sample_fen=r[10], project_id=r[11]) for r in rows]

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -72,6 +73,9 @@ class Booking(TimestampMixin, db.Model):
     decision_reason: Mapped[str] = mapped_column(String(500), default="")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     late_cancel: Mapped[bool] = mapped_column(Boolean, default=False)
+    # paid through another document (a test order's invoice): billing's own invoicing skips it
+    billed_separately: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
     sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE, bumped on change
     # The recurring series this booking is an occurrence of (None: a single booking).
     series_id: Mapped[int | None] = mapped_column(ForeignKey("booking_series.id"), index=True)

@@ -1,6 +1,9 @@
 """Sample-submission orders (送样委托单, issue 20): orders and their samples, the events of
 each order (state, time, actor), the staff-operated bookings an order runs on, its files
-(report, data, photos) and each instrument's order settings. New tables only."""
+(report, data, photos) and each instrument's order settings; and bookings.billed_separately:
+the time of a booking an order runs on is paid by the order's invoice, so billing's own
+invoicing (check-out, month close, no-shows) leaves it alone. A plain ALTER TABLE, so that
+SQLite keeps the bookings table's triggers."""
 import sqlalchemy as sa
 from alembic import op
 
@@ -162,9 +165,12 @@ def upgrade():
         sa.UniqueConstraint("stored_name", name=op.f("uq_order_files_stored_name")),
     )
     op.create_index(op.f("ix_order_files_order_id"), "order_files", ["order_id"])
+    op.execute("ALTER TABLE bookings ADD COLUMN billed_separately BOOLEAN DEFAULT false "
+               "NOT NULL")
 
 
 def downgrade():
+    op.execute("ALTER TABLE bookings DROP COLUMN billed_separately")
     op.drop_table("order_files")
     op.drop_table("order_bookings")
     op.drop_table("order_events")

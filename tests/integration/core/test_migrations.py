@@ -135,7 +135,7 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
         return sa.Table(table.name, sa.MetaData(),
                         *(column._copy() for column in table.c if column.name not in later))
 
-    old_bookings = as_of_0007(Booking.__table__, "sample_count", "series_id")
+    old_bookings = as_of_0007(Booking.__table__, "sample_count", "series_id", "billed_separately")
     old_organisations = as_of_0007(Organisation.__table__, "legal_person", "active",
                                      "deactivated_at")
     old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes",

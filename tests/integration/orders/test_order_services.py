@@ -266,3 +266,42 @@ def test_a_booking_the_lab_let_pass_is_not_charged_as_the_customers_no_show(froz
     invoice = services.complete_with_report(order, lab.manager, "LAB")
     assert any(line.kind == "no_show" and line.amount_fen == 0 for line in invoice.lines)
     assert close_month("2026-12").invoices == 0  # nothing of the order's left to charge
+
+
+def test_the_kiosk_and_the_month_close_never_charge_an_orders_time_before_its_invoice(
+        frozen, make, lab, sme):
+    """Staff may check an order's booking in and out at the kiosk, and a month may close
+    while the order is still in testing: the booking is billed separately (by the order's
+    invoice), so neither charges its time or samples."""
+    from booking.billing.close import close_month
+    from booking.metering.services import check_in, check_out
+
+    order = make.order(lab.instrument, sme, samples=2)
+    services.accept_order(order, lab.manager)
+    services.receive_order(order, lab.manager, condition="ok")
+    start = MONDAY_7_DEC_9AM + timedelta(minutes=30)
+    booking = services.schedule_booking(order, lab.manager, start=start,
+                                        end=start + timedelta(hours=1))
+    assert booking.billed_separately
+    frozen.move_to(start)
+    session = check_in(booking, actor=lab.manager, source="kiosk")
+    frozen.tick(timedelta(minutes=40))
+    check_out(session, actor=lab.manager)
+    db.session.flush()
+    assert booking.state == "completed"
+
+    def invoices():
+        return db.session.scalar(select(func.count()).select_from(Invoice).where(
+            Invoice.customer_org_id == sme.organisation_id))
+
+    assert invoices() == 0  # the check-out invoiced nothing
+    frozen.move_to(MONDAY_7_DEC_9AM + timedelta(days=30))
+    assert close_month("2026-12").invoices == 0 and invoices() == 0
+    # the order still prices its samples and tests on its own invoice (testing on new time)
+    later = MONDAY_7_DEC_9AM + timedelta(days=30, hours=1)
+    services.schedule_booking(order, lab.manager, start=later, end=later + timedelta(hours=1))
+    frozen.move_to(later)
+    services.start_testing(order, lab.manager)
+    files.store(order, _pdf(), "report", lab.manager)
+    invoice = services.complete_with_report(order, lab.manager, "LAB")
+    assert invoices() == 1 and invoice.subtotal_fen == order.fee_fen
