@@ -122,9 +122,11 @@ class Bookings(MethodView):
         """Request a booking: pending when the instrument needs approval, else approved.
         With `repeat`, a series: its free occurrences are booked, the others refused."""
         facts = calendar.instrument_for_booking(body["instrument_id"], body["start"],
-                                                body["end"])
+                                                body["end"], api_user().id)
         instrument = facts.instrument if facts else None
         _visible(instrument, api_user())
+        if "project_id" not in body:
+            body["project_id"] = facts.default_project_id
         if "repeat" in body:
             return _create_series(instrument, body)
         project, fee = _project_and_fee(instrument, body)

@@ -28,6 +28,7 @@ from booking.bookings.signals import booking_checking
 from booking.core.clock import from_local, now_utc, to_local
 from booking.core.db import UTCDateTime, read_all
 from booking.extensions import db
+from booking.groups.services import default_project_select
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours
 
 
@@ -177,28 +178,32 @@ def opening_calendar(instrument: Instrument, start: datetime, end: datetime
 # What create_booking checks: the instrument, its opening calendar and the wait-list offers
 # that hold part of the slot for someone (rules.held_until), in one statement.
 _OPENING_ROWS = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS, _HELD).subquery("opening_rows")
-_INSTRUMENT_AND_OPENING = select(Instrument, *_OPENING_ROWS.c).outerjoin(
-    _OPENING_ROWS, true()).where(Instrument.id == bindparam("instrument_id"))
+_INSTRUMENT_AND_OPENING = select(
+    Instrument, default_project_select(bindparam("user_id")).scalar_subquery().label(
+        "default_project_id"), *_OPENING_ROWS.c).outerjoin(_OPENING_ROWS, true()).where(
+    Instrument.id == bindparam("instrument_id"))
 
 
 class BookingFacts(NamedTuple):
     instrument: Instrument
     opening: rules.OpeningCalendar
     holds: tuple[tuple[int, datetime], ...]  # (user id, held until) of open wait-list offers
+    default_project_id: int | None  # the booker's project account charged unless they choose
 
 
-def instrument_for_booking(instrument_id: int, start: datetime, end: datetime
+def instrument_for_booking(instrument_id: int, start: datetime, end: datetime, user_id: int
                            ) -> BookingFacts | None:
-    """What create_booking checks the rules against for [start, end) (aware), in one
-    statement: the booking API's hot path."""
+    """What create_booking checks the rules against for [start, end) (aware), and the
+    booker's default project, in one statement: the booking API's hot path."""
     rows = db.session.execute(_INSTRUMENT_AND_OPENING, _widened(instrument_id, start, end)
-                              | {"now": now_utc()}).all()
+                              | {"now": now_utc(), "user_id": user_id}).all()
     if not rows:
         return None
     instrument = rows[0][0]
     by_kind = _cut(_by_kind(rows), start, end)
     return BookingFacts(instrument, _opening_calendar(instrument.timezone, by_kind),
-                        tuple((r.user_id, r.until) for r in by_kind["held"]))
+                        tuple((r.user_id, r.until) for r in by_kind["held"]),
+                        rows[0].default_project_id)
 
 
 def bookings_between(instrument: Instrument, start: datetime, end: datetime,

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from blinker import Namespace
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import case, column, func, select, table, update
+from sqlalchemy import Select, case, column, func, select, table, update
 
 from booking.accounts.models import User
 from booking.core import audit
@@ -154,10 +154,16 @@ def chargeable_projects(user: User, day: date | None = None) -> list[Project]:
     return list(db.session.scalars(query.order_by(Project.number)))
 
 
+def default_project_select(user_id) -> Select:
+    """The project a user's bookings are charged to unless they choose another (a statement,
+    so that the booking API can read it with the instrument in one)."""
+    return select(GroupMember.default_project_id).where(
+        GroupMember.user_id == user_id, GroupMember.state == "active",
+        GroupMember.default_project_id.is_not(None)).order_by(GroupMember.id).limit(1)
+
+
 def default_project_id(user: User) -> int | None:
-    return db.session.scalar(select(GroupMember.default_project_id).where(
-        GroupMember.user_id == user.id, GroupMember.state == "active",
-        GroupMember.default_project_id.is_not(None)).order_by(GroupMember.id).limit(1))
+    return db.session.scalar(default_project_select(user.id))
 
 
 def set_default_project(user: User, project: Project) -> None:

@@ -55,7 +55,7 @@ def test_the_first_in_line_is_offered_the_freed_time_and_it_is_held(taken):
                             mode="self_operated")
     assert [p.code for p in held] == ["held_for_waitlist"]
     # the booking API reads the holds with the instrument, in its one statement
-    facts = instrument_for_booking(instrument.id, SLOT["start"], SLOT["end"])
+    facts = instrument_for_booking(instrument.id, SLOT["start"], SLOT["end"], taken["second"].id)
     assert facts.holds == ((taken["first"].id, MONDAY_23_NOV_8AM + 2 * HOUR),)
     with pytest.raises(BookingRefused) as refused:
         create_booking(instrument, taken["second"], start=SLOT["start"], end=SLOT["end"],
