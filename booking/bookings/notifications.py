@@ -8,7 +8,7 @@ from booking.accounts.models import Role, User
 from booking.bookings.labels import repeat_label
 from booking.bookings.models import Booking, TrainingRequest
 from booking.core.clock import to_local
-from booking.core.notifications import notify
+from booking.core.notifications import Notice, compose_notice, deliver, notify
 from booking.core.security import external_url, site_path
 from booking.extensions import db
 from booking.instruments.models import Instrument, Qualification
@@ -45,10 +45,16 @@ def summary_for_pi(booking: Booking, pi: User) -> dict:
 
 # --- to the booker ------------------------------------------------------------------------------
 def notify_booking_approved(booking: Booking) -> None:
+    deliver(booking_approved_notices(booking))
+
+
+def booking_approved_notices(booking) -> list[Notice]:
+    """`booking`: a Booking, or what one will be (instrument, user, start_at, end_at)."""
     booker = booking.user
-    notify(booker, "booking.approved", link=_my_bookings(), compose=lambda: (
+    return [compose_notice(booker, "booking.approved", link=_my_bookings(), compose=lambda: (
         _("Booking confirmed"),
-        _("Your booking of %(instrument)s on %(when)s is confirmed.", **_about(booking, booker))))
+        _("Your booking of %(instrument)s on %(when)s is confirmed.",
+          **_about(booking, booker))))]
 
 
 def notify_booking_rejected(booking: Booking) -> None:
@@ -159,12 +165,17 @@ def notify_booking_reminder(booking: Booking) -> None:
 
 # --- to the lab ---------------------------------------------------------------------------------
 def notify_booking_requested(booking: Booking) -> None:
-    """A request waits for approval: every manager of the instrument's organisation."""
-    for manager in lab_managers(booking.instrument.organisation_id):
-        notify(manager, "booking.pending", lambda manager=manager: (
-            _("New booking request"),
-            _("%(requester)s asked for %(instrument)s on %(when)s.",
-              requester=booking.user.name, **_about(booking, manager))))
+    deliver(booking_requested_notices(booking))
+
+
+def booking_requested_notices(booking) -> list[Notice]:
+    """A request waits for approval: every manager of the instrument's organisation.
+    `booking`: a Booking, or what one will be (instrument, user, start_at, end_at)."""
+    return [compose_notice(manager, "booking.pending", lambda manager=manager: (
+        _("New booking request"),
+        _("%(requester)s asked for %(instrument)s on %(when)s.",
+          requester=booking.user.name, **_about(booking, manager))))
+        for manager in lab_managers(booking.instrument.organisation_id)]
 
 
 def notify_training_requested(request: TrainingRequest) -> None:

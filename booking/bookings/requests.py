@@ -2,6 +2,7 @@
 database), approve, reject, cancel, expire, and the lists of them. Workflows flush, never
 commit: the route (or CLI command) commits once."""
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from sqlalchemy import Select, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -15,6 +16,7 @@ from booking.bookings.signals import slot_freed
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.db import take_write_lock
+from booking.core.notifications import deliver
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.groups import services as groups
@@ -83,9 +85,14 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
         problems += funding
     if problems:
         raise BookingRefused(problems)
+    automatic = not instrument.requires_approval and not to_pi
+    # composed before the write lock, which other bookings wait for: only the INSERTs hold it
+    planned = SimpleNamespace(instrument=instrument, user=user, start_at=start, end_at=end,
+                              decision_reason="")
+    notices = [] if to_pi else notifications.booking_approved_notices(planned) if automatic \
+        else notifications.booking_requested_notices(planned)
     take_write_lock(db.session)
     now = now_utc()
-    automatic = not instrument.requires_approval and not to_pi
     booking = _insert(dict(
         instrument_id=instrument.id, user_id=user.id, organisation_id=user.organisation_id,
         start_at=start, end_at=end, mode=mode, purpose=purpose, sample_count=samples,
@@ -104,10 +111,7 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
         groups.ask_pi(project, user, booking_id=booking.id, fee_fen=fee_fen,
                       over_budget=budget.remaining_fen < 0,
                       summary=notifications.summary_for_pi(booking, project.group.pi))
-    elif automatic:
-        notifications.notify_booking_approved(booking)
-    else:
-        notifications.notify_booking_requested(booking)
+    deliver(notices)
     return booking
 
 

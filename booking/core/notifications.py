@@ -84,11 +84,17 @@ def notify(user, kind: str, compose, link: str = "") -> None:
     locale (the person told reads their language, not that of whoever acted), kept in their
     inbox and e-mailed unless they turned that kind of notice off. Each area's
     `notifications.py` has one `notify_<event>` function per message built on this."""
+    deliver([compose_notice(user, kind, compose, link)])
+
+
+def compose_notice(user, kind: str, compose, link: str = "") -> Notice:
+    """The notice `notify` would send, composed but not yet delivered: a write path composes
+    before it takes the database's write lock and delivers after its writes."""
     from flask_babel import force_locale
 
     with force_locale(user.locale):
         subject, body = compose()
-    deliver([Notice(user, kind, subject, body, link)])
+    return Notice(user, kind, subject, body, link)
 
 
 def deliver(notices: list[Notice]) -> None:
