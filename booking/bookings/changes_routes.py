@@ -34,6 +34,7 @@ from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, current_locale
 from booking.extensions import db
+from booking.groups import services as groups
 from booking.instruments.models import Instrument
 
 
@@ -154,9 +155,15 @@ def _book_for(instrument: Instrument, user: User, form: BookForForm) -> list[str
     except requests.BookingRefused as refused:
         db.session.rollback()  # nor a walk-in registered for it
         return refused.texts()
+    awaiting_pi = booking.state == "pending"  # the charged project's PI decides first
+    project = groups.get_project(booking.project_id)
     commit()
     flash(_("Booked for %(name)s: %(when)s.", name=user.name,
-            when=f"{to_local(booking.start_at, instrument.timezone):%Y-%m-%d %H:%M}"), "success")
+            when=f"{to_local(booking.start_at, instrument.timezone):%Y-%m-%d %H:%M}")
+          + (" " + _("Charged to project %(number)s.", number=project.number)
+             if project is not None else "")
+          + (" " + _("Waiting for the approval of the project's PI.") if awaiting_pi else ""),
+          "success")
     return []
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
+from booking.billing.pricing import NoRate, quote_booking
 from booking.bookings import notifications, rules
 from booking.bookings.calendar import booking_problems, policy_for, slot_holder
 from booking.bookings.models import Booking
@@ -113,6 +114,20 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
                       summary=notifications.summary_for_pi(booking, project.group.pi))
     deliver(notices)
     return booking
+
+
+def default_charge(instrument: Instrument, user: User, start: datetime, end: datetime,
+                   mode: str, samples: int) -> tuple[Project | None, int]:
+    """The user's default project account (经费卡) and the fee it would hold for the booking:
+    what a booking made without a form to choose on (a wait-list offer taken, the lab booking
+    for someone) is charged to. (None, 0) for a user without one."""
+    project = groups.get_project(groups.default_project_id(user))
+    if project is None:
+        return None, 0
+    try:
+        return project, quote_booking(instrument, user, start, end, mode, samples).fee_fen
+    except NoRate:
+        return project, 0
 
 
 def follow_pi_decision(booking_id: int, approved: bool | None, actor: User | None,

@@ -12,7 +12,7 @@ from booking.accounts.models import User
 from booking.bookings import notifications
 from booking.bookings.calendar import booking_problems, bookings_between
 from booking.bookings.models import Booking, WaitlistEntry
-from booking.bookings.requests import create_booking
+from booking.bookings.requests import create_booking, default_charge
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.problems import Problem, Refused, _l
@@ -111,9 +111,11 @@ def accept(entry: WaitlistEntry, user: User) -> Booking:
     """Take the offer: an ordinary booking request of the held time (every rule applies)."""
     if entry.state != "offered" or entry.offer_expires_at <= now_utc():
         _refuse("offer_gone", _l("This offer has lapsed: the time went to the next in line."))
+    project, fee = default_charge(entry.instrument, user, entry.start_at, entry.end_at,
+                                  entry.mode, entry.sample_count)
     booking = create_booking(entry.instrument, user, start=entry.start_at, end=entry.end_at,
                              mode=entry.mode, purpose=entry.purpose or "-",
-                             samples=entry.sample_count)
+                             samples=entry.sample_count, project=project, fee_fen=fee)
     entry.state, entry.booking_id = "booked", booking.id
     audit.record("waitlist.booked", actor=user, obj=entry, booking_id=booking.id)
     return booking

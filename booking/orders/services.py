@@ -198,7 +198,8 @@ def schedule_booking(order: Order, actor: User, *, start: datetime, end: datetim
             "Instrument time is scheduled for an accepted order until testing starts."))
     booking = book_for(order.instrument, order.customer_user, actor, start=start, end=end,
                        mode="staff_operated", purpose=f"送样 {order.number}",
-                       samples=min(order.sample_total, rules.MAX_TOTAL_SAMPLES))
+                       samples=min(order.sample_total, rules.MAX_TOTAL_SAMPLES),
+                       charge_project=False)  # the order's invoice pays for its time
     booking.billed_separately = True  # its time and samples are priced on the order's invoice
     order.booking_links.append(OrderBooking(booking=booking))
     audit.record("order.scheduled", actor=actor, obj=order, booking_id=booking.id)

@@ -146,3 +146,50 @@ def test_the_labs_timeout_counts_from_the_pis_approval(group):
     with freeze_time(MONDAY_23_NOV_8AM):
         assert requests.expire_pending() == 1
     assert booking.state == "expired"
+
+
+def test_the_lab_booking_for_a_member_charges_their_default_project_and_waits_for_the_pi(
+        group, make):
+    """No form to choose a project on: the member's default project is charged, and a group
+    that wants its PI's approval gets it even when the lab books (the lab then decides)."""
+    from booking.bookings.on_behalf import book_for
+
+    lab, pi, student, group, project = group
+    with freeze_time(MONDAY_23_NOV_8AM):
+        end = TUESDAY_24_NOV_10AM + timedelta(hours=1)
+        booking = book_for(lab.instrument, student, lab.manager, start=TUESDAY_24_NOV_10AM,
+                           end=end, mode="self_operated", purpose="XPS")
+        db.session.commit()
+        assert booking.project_id == project.id
+        assert booking.state == "pending" and services.awaiting_pi([booking.id])
+        assert services.budget_of(project).held_fen == quote_booking(
+            lab.instrument, student, TUESDAY_24_NOV_10AM, end).fee_fen
+        group.approval_mode = "none"
+        db.session.commit()
+        later = TUESDAY_24_NOV_10AM + timedelta(days=1)
+        second = book_for(lab.instrument, student, lab.manager, start=later,
+                          end=later + timedelta(hours=1), mode="self_operated", purpose="XPS")
+        assert second.state == "approved" and second.project_id == project.id
+        # someone without a project is booked as before
+        other = make.user(role="student", organisation=lab.organisation)
+        third = book_for(lab.instrument, other, lab.manager, start=later + timedelta(hours=2),
+                         end=later + timedelta(hours=3), mode="self_operated", purpose="XPS")
+        assert third.state == "approved" and third.project_id is None
+
+
+def test_a_wait_list_offer_taken_is_charged_to_the_default_project(group, make):
+    from booking.bookings import waitlist
+
+    lab, pi, student, group, project = group
+    group.approval_mode = "none"
+    holder = make.user(role="student", organisation=lab.organisation)
+    with freeze_time(MONDAY_23_NOV_8AM):
+        taken = _book(lab, holder, None, TUESDAY_24_NOV_10AM)
+        entry = waitlist.join(lab.instrument, student, start=TUESDAY_24_NOV_10AM,
+                              end=TUESDAY_24_NOV_10AM + timedelta(hours=1), mode="self_operated",
+                              purpose="XPS")
+        requests.cancel_booking(taken, holder)
+        db.session.flush()
+        assert entry.state == "offered"
+        booking = waitlist.accept(entry, student)
+        assert booking.project_id == project.id and services.budget_of(project).held_fen > 0

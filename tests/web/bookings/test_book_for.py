@@ -114,3 +114,20 @@ def test_the_bureau_is_not_a_walk_in_organisation(client, login, make, lab):
                                                "new_organisation": bureau.id})
     assert page.status_code == 422
     assert db.session.scalar(select(User).where(User.email == "x@example.cn")) is None
+
+
+def test_a_member_of_a_group_is_charged_to_their_default_project_and_the_lab_is_told(
+        client, login, make, lab):
+    from tests.factories.groups import create_group, create_project
+
+    instrument, manager = lab
+    pi = make.user(role="member", organisation=instrument.organisation)
+    student = make.user(role="student", organisation=instrument.organisation)
+    group = create_group(pi, members=[student], approval_mode="always")
+    create_project(group, budget_fen=50_000_000, default_for=[student])
+    login(manager)
+    response = client.post(_url(instrument), data={**WHEN, "who": student.email},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "已记入经费卡 NSFC-22075" in page and "等待该经费卡所属课题组导师审批" in page
+    assert db.session.scalar(select(Booking.state)) == "pending"  # the PI decides first
