@@ -3,7 +3,7 @@ queued in the same transaction (sent after the commit)."""
 from flask_babel import gettext as _
 
 from booking.core.money import format_cny
-from booking.core.notifications import notify
+from booking.core.notifications import compose_notice, deliver, notify
 from booking.core.security import external_url, site_path
 
 
@@ -33,7 +33,7 @@ def notify_pi_asked(approval, reminder: bool = False) -> None:
     approve = external_url("groups.decide_by_link", token=decision_token(approval, "approve"))
     reject = external_url("groups.decide_by_link", token=decision_token(approval, "reject"))
 
-    def compose():
+    def compose_request():
         subject = (_("Reminder: a request waits for your approval") if reminder
                    else _("A request waits for your approval"))
         body = _("%(user)s asks to book %(instrument)s on %(when)s, charged to %(project)s "
@@ -43,10 +43,18 @@ def notify_pi_asked(approval, reminder: bool = False) -> None:
                  fee=format_cny(approval.fee_fen))
         if approval.over_budget:
             body += " " + _("It would exceed the project's remaining budget.")
-        # the links stay outside the translated text: no translation can lose them
-        body += f"\n\n{_('Approve')}: {approve}\n{_('Reject')}: {reject}"
         return subject, body
 
-    notify(approval.pi, "group.pi_approval", link=site_path("groups.approvals"),
-           compose=compose)
+    def compose_mail():
+        subject, body = compose_request()
+        # the links stay outside the translated text: no translation can lose them
+        return subject, body + f"\n\n{_('Approve')}: {approve}\n{_('Reject')}: {reject}"
+
+    approvals = site_path("groups.approvals")
+    # the e-mail's links decide without signing in, so it is never kept in the inbox; the
+    # inbox keeps the request without them, linking to the approvals page
+    in_inbox = compose_notice(approval.pi, "group.pi_waiting", compose_request, approvals)
+    in_inbox.email = False
+    deliver([compose_notice(approval.pi, "group.pi_approval", compose_mail, approvals),
+             in_inbox])
 

@@ -27,7 +27,7 @@ def keep_notices(notices: list[Notice], **_extra) -> None:
     for notice in notices:
         if notice.kind in rules.SECRET_KINDS:
             continue
-        notice.email = preferences_of(notice.user).emails(notice.kind)
+        notice.email = notice.email and preferences_of(notice.user).emails(notice.kind)
         rows.append({"user_id": notice.user.id, "kind": notice.kind,
                      "subject": notice.subject, "body": notice.body,
                      "link": notice.link or "", "created_at": now})

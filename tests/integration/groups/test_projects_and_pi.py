@@ -193,3 +193,17 @@ def test_a_wait_list_offer_taken_is_charged_to_the_default_project(group, make):
         assert entry.state == "offered"
         booking = waitlist.accept(entry, student)
         assert booking.project_id == project.id and services.budget_of(project).held_fen > 0
+
+
+def test_the_pi_finds_the_request_in_the_inbox_without_the_links_and_gets_one_email(group):
+    from booking.inbox.models import InboxNotice
+
+    lab, pi, student, group, project = group
+    with freeze_time(MONDAY_23_NOV_8AM):
+        _book(lab, student, project, TUESDAY_24_NOV_10AM)
+    [notice] = db.session.scalars(select(InboxNotice).where(InboxNotice.user_id == pi.id)).all()
+    assert notice.kind == "group.pi_waiting" and notice.link == "/groups/approvals"
+    assert "李同学" in notice.body and "/pi/decide/" not in notice.body
+    mails = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == pi.email)).all()
+    assert [m.kind for m in mails] == ["group.pi_approval"] and "/pi/decide/" in mails[0].body

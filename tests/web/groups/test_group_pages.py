@@ -203,8 +203,10 @@ def test_the_pi_link_email_is_not_kept_in_the_inbox(client, world):
     from booking.inbox.models import InboxNotice
 
     _api_booking(client, world)
-    assert db.session.scalar(select(InboxNotice).where(
-        InboxNotice.user_id == world["pi"].id)) is None
+    kept = db.session.scalars(select(InboxNotice).where(
+        InboxNotice.user_id == world["pi"].id)).all()
+    # the inbox keeps the request without its signed links (they decide without signing in)
+    assert [n.kind for n in kept] == ["group.pi_waiting"] and "/pi/decide/" not in kept[0].body
     assert services.pending_for_pi(world["pi"])
 
 
