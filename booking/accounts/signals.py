@@ -6,3 +6,7 @@ _signals = Namespace()
 # A user was deactivated: sender = the user, with actor and reason. Receivers undo what the
 # user had planned (bookings cancels their future bookings) and return how many they cancelled.
 user_deactivated = _signals.signal("user-deactivated")
+
+# An organisation was deactivated: sender = the organisation, with actor. Receivers withdraw
+# what it offered (instruments leaves the directory) and return how many things they withdrew.
+organisation_deactivated = _signals.signal("organisation-deactivated")

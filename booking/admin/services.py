@@ -8,6 +8,7 @@ from booking.accounts import services as accounts
 from booking.accounts.deactivation import deactivate_user, reactivate_user  # noqa: F401
 from booking.accounts.models import Organisation, Role, User
 from booking.accounts.rules import normalise_credit_code
+from booking.accounts.signals import organisation_deactivated
 from booking.admin import notifications, rules
 from booking.core import audit
 from booking.core.clock import now_utc
@@ -98,8 +99,9 @@ def _snapshot(organisation: Organisation) -> dict:
 def set_organisation_active(organisation: Organisation, active: bool, actor: User,
                             reason: str = "") -> int:
     """Deactivating an organisation deactivates its people (their future bookings are
-    cancelled); returns how many bookings that cancelled. Re-activating restores the
-    organisation only: people are re-activated one by one."""
+    cancelled) and takes its instruments out of the directory; returns how many bookings that
+    cancelled. Re-activating restores the organisation only: people are re-activated and
+    instruments published again one by one."""
     if organisation.active == active:
         return 0
     if not active and actor.organisation_id == organisation.id:
@@ -115,6 +117,7 @@ def set_organisation_active(organisation: Organisation, active: bool, actor: Use
     for user in list(organisation.members):
         if user.active:
             cancelled += deactivate_user(user, actor=actor, reason=reason)
+    organisation_deactivated.send(organisation, actor=actor)
     return cancelled
 
 

@@ -65,6 +65,19 @@ def update_instrument(instrument: Instrument, fields: dict, actor: User) -> None
     _touch(instrument, actor, "instrument.updated", changed=changed)
 
 
+def withdraw_organisation(organisation: Organisation, actor: User | None = None, **_extra
+                          ) -> int:
+    """Receiver of accounts' `organisation_deactivated`: its listed instruments leave the
+    directory (nobody there runs them any more); returns how many. Each is audited, so that
+    the lab sees what to publish again if the organisation comes back."""
+    withdrawn = db.session.scalars(select(Instrument).where(
+        Instrument.organisation_id == organisation.id, Instrument.is_public.is_(True))).all()
+    for instrument in withdrawn:
+        instrument.is_public = False
+        _touch(instrument, actor, "instrument.withdrawn", reason="organisation deactivated")
+    return len(withdrawn)
+
+
 def mark_reviewed(instrument: Instrument, actor: User) -> None:
     """The manager confirms the entry is still correct."""
     _touch(instrument, actor, "instrument.reviewed")

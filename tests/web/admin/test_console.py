@@ -9,6 +9,7 @@ from booking.accounts.rules import make_credit_code
 from booking.core.audit import AuditEvent
 from booking.core.clock import now_utc
 from booking.extensions import db
+from tests.web.matrix import audit_actions
 
 EN = {"Accept-Language": "en"}
 CODE = make_credit_code("12210000MB7654321")
@@ -86,6 +87,19 @@ def test_deactivating_an_organisation_deactivates_its_people_and_cancels_booking
                            data={"reason": "merged into another university"})
     assert response.status_code == 302
     assert not org.active and not booker.active and booking.state == "cancelled"
+
+
+def test_a_deactivated_organisations_instruments_leave_the_directory(client, make, login):
+    provider = make.organisation(name_zh="撤销测试大学")
+    listed = make.instrument(organisation=provider, name_zh="待撤下的电镜")
+    assert listed.is_listed
+    login(make.user(role="admin"))
+    client.post(f"/admin/organisations/{provider.id}/deactivate", data={"reason": "closed"})
+    assert not listed.is_public
+    assert "instrument.withdrawn" in audit_actions(listed)
+    client.post("/logout")
+    assert "待撤下的电镜" not in client.get("/").get_data(as_text=True)
+    assert client.get(f"/instruments/{listed.id}").status_code == 404
 
 
 def test_invite_creates_an_account_and_mails_a_link(client, make, login):
