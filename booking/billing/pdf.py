@@ -84,7 +84,7 @@ def _line_rows(invoice: Invoice, style) -> list[list]:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    from booking.reports.pdf import font_name  # the one embedded CJK font of the project
+    from booking.core.pdf_fonts import font_name  # the one embedded CJK font of the project
 
     font = font_name()
     styles = _styles(font)

@@ -1,40 +1,17 @@
-"""The bulletin as a PDF (A4) with Chinese set in an embedded TrueType font: WenQuanYi Micro
-Hei from Debian's fonts-wqy-microhei (installed by .ci/run and the README's set-up), path in
-the PDF_CJK_FONT setting. The font is subset and embedded, so the file reads the same on any
-machine; without the font file the PDF falls back to reportlab's built-in CID font
-STSong-Light (not embedded: readers must supply it)."""
-import os
+"""The bulletin as a PDF (A4), its Chinese in the embedded font of core/pdf_fonts.py."""
 from io import BytesIO
 from xml.sax.saxutils import escape
 
-from flask import current_app
 from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from booking.core.money import format_cny
+from booking.core.pdf_fonts import font_name
 from booking.reports.rules import Line
-
-DEFAULT_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-EMBEDDED, FALLBACK = "WenQuanYiMicroHei", "STSong-Light"
-
-
-def font_name() -> str:
-    """Register (once) and name the font for Chinese text."""
-    path = current_app.config.get("PDF_CJK_FONT") or DEFAULT_FONT_PATH
-    if os.path.exists(path):
-        if EMBEDDED not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(EMBEDDED, path, subfontIndex=0))
-        return EMBEDDED
-    if FALLBACK not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK))
-    return FALLBACK
 
 
 def _pct(value) -> str:
