@@ -191,11 +191,3 @@ def report_released(invoice_state: str | None, release_on: str) -> bool:
     if release_on == "paid":
         return invoice_state == "paid"
     return invoice_state in ("issued", "paid")
-
-
-def median(values: Sequence[float]) -> float | None:
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2

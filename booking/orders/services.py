@@ -9,6 +9,7 @@ order ran on are on the same invoice as lines of 0 (their time and samples are p
 order's price), so that neither check-out nor the month close charges them a second time.
 """
 from datetime import date, datetime
+from statistics import median
 
 from sqlalchemy import select, update
 
@@ -353,18 +354,6 @@ def turnaround_by_instrument(provider_ids: list[int] | None) -> list[dict]:
     instruments = {i.id: i for i in db.session.scalars(
         select(Instrument).where(Instrument.id.in_(list(days) or [-1])))}
     return [{"instrument": instruments[i], "orders": len(values),
-             "median_days": rules.median(values),
+             "median_days": median(values),
              "mean_days": sum(values) / len(values)} for i, values in sorted(days.items())]
 
-
-def median_turnaround_hours(start: datetime, end: datetime) -> dict[int, float]:
-    """Per provider organisation: the median hours from the samples' receipt to the report,
-    over the reports issued in [start, end). What a ranking's service-efficiency indicator
-    would read (rankings only read; they may call this)."""
-    hours: dict[int, list[float]] = {}
-    for provider_id, received, reported in db.session.execute(
-            select(Order.provider_id, Order.received_at, Order.report_issued_at).where(
-                Order.report_issued_at >= start, Order.report_issued_at < end,
-                Order.received_at.is_not(None))):
-        hours.setdefault(provider_id, []).append((reported - received).total_seconds() / 3600)
-    return {org_id: rules.median(values) for org_id, values in hours.items()}

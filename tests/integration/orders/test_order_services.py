@@ -193,20 +193,6 @@ def test_turnaround_per_instrument(frozen, make, lab, sme):
     assert db.session.scalar(select(func.count()).select_from(InvoiceLine)) >= 1
 
 
-def test_median_turnaround_per_provider_over_a_period(frozen, make, lab, sme):
-    order = make.order(lab.instrument, sme)
-    _run_to_testing(order, lab, frozen)  # received at 09:00, testing from 09:30
-    frozen.tick(timedelta(hours=23, minutes=30))
-    files.store(order, _pdf(), "report", lab.manager)
-    services.complete_with_report(order, lab.manager, "LAB")
-    db.session.flush()
-    december = (MONDAY_7_DEC_9AM.replace(day=1, hour=0), MONDAY_7_DEC_9AM.replace(
-        year=2027, month=1, day=1, hour=0))
-    assert services.median_turnaround_hours(*december) == {lab.organisation.id: 24.0}
-    assert services.median_turnaround_hours(MONDAY_7_DEC_9AM - timedelta(days=60),
-                                            MONDAY_7_DEC_9AM) == {}
-
-
 def test_the_customer_cannot_withdraw_once_the_lab_scheduled_time(frozen, make, lab, sme):
     order = make.order(lab.instrument, sme)
     services.accept_order(order, lab.manager)
