@@ -9,13 +9,14 @@ import random
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from booking.accounts.models import Organisation, Role, User
 from booking.bookings import rules
 from booking.bookings.calendar import opening_calendar
 from booking.bookings.models import Booking, Rating
 from booking.core.clock import now_utc
+from booking.core.db import bulk_insert
 from booking.extensions import db
 from booking.instruments import demo as instruments_demo
 from booking.instruments.demo import SHARING
@@ -26,6 +27,7 @@ DAYS_BACK, DAYS_AHEAD = 300, 60
 # about 50,000 bookings on 200 instruments, the peer benchmark's volume; province: about
 # 1,000,000 on 20,200 instruments.
 DENSITY = {"small": 0.55, "city": 0.65, "province": 0.135}
+INSTRUMENTS_PER_LOAD = 1000
 PURPOSES = (
     "催化剂样品 XRD 物相分析", "纳米颗粒形貌与粒径表征", "合金断口 SEM 观察与能谱分析",
     "蛋白质样品质谱鉴定", "高分子薄膜 DSC 热分析", "锂电正极材料元素含量测定",
@@ -50,12 +52,13 @@ def _seed_bookings(scale: str) -> None:
     usual = Pace(DENSITY.get(scale, DENSITY["small"]), (1, 20))
     paces = _paces()
     now = now_utc()
-    for instrument in instruments:
-        rows = list(_bookings_for(instrument, bookers, managers.get(instrument.organisation_id),
-                                  paces.get(instrument.organisation_id, usual), now, rng))
-        if rows:
-            db.session.execute(insert(Booking), rows)
-    db.session.flush()
+    for start in range(0, len(instruments), INSTRUMENTS_PER_LOAD):
+        # generated first (each instrument's opening calendar is a query), then loaded at once
+        rows = [row for instrument in instruments[start:start + INSTRUMENTS_PER_LOAD]
+                for row in _bookings_for(instrument, bookers,
+                                         managers.get(instrument.organisation_id),
+                                         paces.get(instrument.organisation_id, usual), now, rng)]
+        bulk_insert(db.session, Booking.__table__, rows)
 
 
 def _instruments_without_bookings() -> list[Instrument]:
@@ -168,14 +171,13 @@ def _state(instrument, start, end, now, rng) -> str:
 RATED_SHARE = {"small": 0.6, "city": 0.4, "province": 0.1}  # completed bookings rated
 COMMENTS = ("", "", "老师讲解很耐心，数据质量好。", "预约方便，按时完成。", "样品排队时间略长。",
             "Helpful staff and clean data.", "仪器状态良好。")
-BATCH = 5000
 
 
 def _seed_ratings(share: float) -> None:
     unrated = db.session.execute(
         select(Booking.id, Booking.instrument_id, Booking.user_id, Booking.end_at)
         .outerjoin(Rating, Rating.booking_id == Booking.id)
-        .where(Booking.state == "completed", Rating.id.is_(None)).order_by(Booking.id))
+        .where(Booking.state == "completed", Rating.id.is_(None)).order_by(Booking.id)).all()
     rows = []
     for booking_id, instrument_id, user_id, end_at in unrated:
         rng = random.Random(booking_id)  # the same choice for a booking on every run
@@ -184,9 +186,4 @@ def _seed_ratings(share: float) -> None:
                          "user_id": user_id, "created_at": end_at,
                          "stars": rng.choices((5, 4, 3, 2, 1), (50, 30, 12, 5, 3))[0],
                          "comment": rng.choice(COMMENTS)})
-        if len(rows) >= BATCH:
-            db.session.execute(insert(Rating), rows)
-            rows = []
-    if rows:
-        db.session.execute(insert(Rating), rows)
-    db.session.flush()
+    bulk_insert(db.session, Rating.__table__, rows)

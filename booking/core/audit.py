@@ -6,7 +6,7 @@ from sqlalchemy import JSON, ForeignKey, String, insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.core.clock import now_utc
-from booking.core.db import UTCDateTime
+from booking.core.db import UTCDateTime, bulk_insert
 from booking.extensions import db
 
 
@@ -35,6 +35,16 @@ def record_each(action: str, objects, *, actor=None, data_of=lambda obj: {}) -> 
     rows = [_row(action, actor, obj, data_of(obj)) for obj in objects]
     if rows:
         db.session.connection().execute(_INSERT, rows)
+
+
+def record_bulk(action: str, object_type: str, events) -> None:
+    """Many events of one kind at once, from plain data: (object id, actor id, data) each
+    (a bulk settlement). Written with core.db.bulk_insert (COPY on PostgreSQL)."""
+    created = now_utc()
+    bulk_insert(db.session, AuditEvent.__table__, (
+        {"created_at": created, "actor_id": actor_id, "action": action,
+         "object_type": object_type, "object_id": object_id, "data": data, "ip": None}
+        for object_id, actor_id, data in events))
 
 
 def _row(action: str, actor, obj, data: dict) -> dict:

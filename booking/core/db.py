@@ -1,5 +1,6 @@
 """Database plumbing that knows no domain: the aware-UTC column type, timestamps, SQLite set-up."""
 import fcntl
+import itertools
 import os
 import sqlite3
 import time
@@ -9,7 +10,7 @@ from functools import wraps
 from flask import g, has_request_context, request
 from sqlalchemy import Connection, DateTime, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
@@ -266,3 +267,82 @@ def take_write_lock(session) -> None:
 def utc(year, month, day, hour=0, minute=0) -> datetime:
     """Short constructor for aware UTC datetimes (seeds, tests)."""
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+# --- bulk loading ----------------------------------------------------------------------------
+BULK_BATCH = 10_000
+
+
+def bulk_insert(session, table, rows) -> int:
+    """Insert many rows (dicts with the same keys, else ValueError) into `table` in the session's transaction;
+    returns how many. PostgreSQL: COPY, which also fires a statement trigger once instead of
+    once per row; elsewhere one executemany per BULK_BATCH rows. Columns the rows leave out
+    take their Python-side default, evaluated once (scalars and argument-less callables such
+    as now_utc), or the server's. Seeds and bulk loads only: no ORM events run."""
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is None:
+        return 0
+    connection = session.connection()
+    defaults = _bulk_defaults(table, first)
+    if connection.dialect.name != "postgresql":
+        return _insert_batches(connection, table, first, rows, defaults)
+    keys = list(first)
+    columns = [table.c[key] for key in keys] + [table.c[key] for key in defaults]
+    processors = [(i, processor) for i, c in enumerate(columns) if (processor := c.type.dialect_impl(
+        connection.dialect).bind_processor(connection.dialect)) is not None]
+    fixed = list(defaults.values())
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    statement, count = f'COPY "{table.name}" ({names}) FROM STDIN', 0
+    driver_error = connection.dialect.loaded_dbapi.Error
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, \
+                cursor.copy(statement) as copy:
+            for row in itertools.chain([first], rows):
+                _same_keys(row, keys)
+                values = [row[key] for key in keys] + fixed
+                for i, processor in processors:
+                    if values[i] is not None:
+                        values[i] = processor(values[i])
+                copy.write_row(values)
+                count += 1
+    except driver_error as error:  # as SQLAlchemy would raise it (IntegrityError, ...)
+        raise DBAPIError.instance(statement, None, error, driver_error) from error
+    return count
+
+
+def _same_keys(row: dict, keys) -> None:
+    if len(row) != len(keys) or any(key not in row for key in keys):
+        raise ValueError(f"bulk_insert rows differ in their keys: {sorted(row)} != {sorted(keys)}")
+
+
+def _bulk_defaults(table, first: dict) -> dict:
+    defaults = {}
+    for column in table.columns:
+        default = column.default
+        if column.key in first or default is None or not default.is_scalar and \
+                not default.is_callable:
+            continue
+        defaults[column.key] = default.arg(None) if default.is_callable else default.arg
+    return defaults
+
+
+def _insert_batches(connection, table, first: dict, rows, defaults: dict) -> int:
+    statement, count, keys = table.insert(), 0, list(first)
+    for batch in _batched(itertools.chain([first], rows)):
+        for row in batch:
+            _same_keys(row, keys)
+        connection.execute(statement, [{**row, **defaults} for row in batch])
+        count += len(batch)
+    return count
+
+
+def _batched(rows):
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BULK_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

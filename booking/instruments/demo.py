@@ -15,7 +15,7 @@ from booking.accounts.demo import ORGANISATIONS
 from booking.accounts.models import Organisation
 from booking.accounts.rules import make_credit_code
 from booking.core.clock import now_utc
-from booking.core.db import utc
+from booking.core.db import bulk_insert, utc
 from booking.extensions import db
 from booking.instruments import classification, search_index
 from booking.instruments.models import Instrument, OpeningHours, Rate
@@ -281,14 +281,14 @@ def _generated_instrument(rng: random.Random, organisation_id: int, n: int) -> d
 def _bulk_instruments(rows: list[dict], academic: list[int], organisations: dict) -> None:
     first = (db.session.scalar(select(func.max(Instrument.id))) or 0) + 1
     ids = range(first, first + len(rows))
-    db.session.execute(insert(Instrument.__table__),
-                       [dict(row, id=i) for i, row in zip(ids, rows, strict=True)])
-    db.session.execute(insert(Rate.__table__), [
+    bulk_insert(db.session, Instrument.__table__,
+                [dict(row, id=i) for i, row in zip(ids, rows, strict=True)])
+    bulk_insert(db.session, Rate.__table__, [
         dict(instrument_id=i, customer_class=c, hourly_fen=fen, rounding_minutes=15,
              minimum_minutes=30, setup_fee_fen=0, valid_from=utc(2025, 1, 1),
              created_at=now_utc())
         for i, yuan in zip(ids, academic, strict=True) for c, fen in _rates(yuan).items()])
-    db.session.execute(insert(OpeningHours.__table__), [
+    bulk_insert(db.session, OpeningHours.__table__, [
         dict(instrument_id=i, weekday=d, opens=o, closes=c) for i in ids for d, o, c in HOURS])
     search_index.write([
         search_index.document(SimpleNamespace(

@@ -10,7 +10,7 @@ import random
 from collections import defaultdict
 from datetime import timedelta
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import exists, func, select
 
 from booking.accounts.models import Role, User
 from booking.bookings import rules
@@ -18,6 +18,7 @@ from booking.bookings.calendar import opening_calendar
 from booking.bookings.demo import DAYS_BACK
 from booking.bookings.models import Booking
 from booking.core.clock import now_utc
+from booking.core.db import bulk_insert
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.metering.models import UsageSession
@@ -33,17 +34,12 @@ def seed(scale: str) -> None:
         select(Booking.id, Booking.instrument_id, Booking.user_id, Booking.start_at,
                Booking.end_at, Booking.state)
         .where(Booking.state.in_(("completed", "in_use")), ~has_session).order_by(Booking.id))]
-    _insert(rows)
+    bulk_insert(db.session, UsageSession.__table__, rows)
     missing = SESSION_TARGET.get(scale, 0) - db.session.scalar(
         select(func.count()).select_from(UsageSession))
     if missing > 0:
-        _insert(_walk_ups(missing, rng))
+        bulk_insert(db.session, UsageSession.__table__, _walk_ups(missing, rng))
     db.session.flush()
-
-
-def _insert(rows: list[dict]) -> None:
-    for start in range(0, len(rows), 5000):
-        db.session.execute(insert(UsageSession), rows[start:start + 5000])
 
 
 def _session(booking, rng: random.Random) -> dict:

@@ -356,6 +356,15 @@ def _invoice_changes(session) -> list[tuple[Invoice, str]]:
     return changes
 
 
+def follow_settlement(invoice_ids: list[int], **extra) -> None:
+    """Billing's `invoices_settled`: the shares reserved on invoices paid in bulk are redeemed."""
+    for start in range(0, len(invoice_ids), 1000):
+        for claim in db.session.scalars(select(Redemption).where(
+                Redemption.invoice_id.in_(invoice_ids[start:start + 1000]),
+                Redemption.entry == "claim")):
+            redeem(claim)
+
+
 @event.listens_for(Session, "before_flush")
 def _follow_invoices(session, flush_context, instances) -> None:
     """Redeem on payment, release on void (whichever billing path did it); credit notes are

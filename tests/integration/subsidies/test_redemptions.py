@@ -9,7 +9,8 @@ from sqlalchemy import select
 from booking.billing.close import close_month
 from booking.billing.invoicing import credit_note, void_invoice
 from booking.billing.models import Invoice, InvoiceLine
-from booking.billing.payments import record_bank_transfer
+from booking.billing.payments import Settlement, record_bank_transfer, settle_in_full
+from booking.core.audit import AuditEvent
 from booking.extensions import db
 from booking.metering import services as metering
 from booking.subsidies import redemptions
@@ -69,6 +70,24 @@ def test_invoice_deducts_the_share_and_payment_redeems_it(make, lab):
     db.session.flush()
     assert claim.state == "redeemed" and claim.redeemed_at is not None
     assert redemptions.reserve_for_invoice(invoice) == 0  # an invoice is used once
+
+
+def test_a_bulk_settlement_pays_the_invoice_and_redeems_the_share(make, lab):
+    invoice = _use(make, lab["instrument"], lab["sme"])
+    claim = db.session.scalar(select(Redemption))
+    settled = settle_in_full([Settlement(invoice.id, invoice.outstanding_fen, "bank_transfer",
+                                         "BANK-BULK", lab["finance"].id)])
+    db.session.expire_all()
+    assert settled == 1 and invoice.state == "paid" and invoice.outstanding_fen == 0
+    assert [(p.method, p.amount_fen, p.reference) for p in invoice.payments] == [
+        ("bank_transfer", 24_000, "BANK-BULK")]
+    assert claim.state == "redeemed" and claim.redeemed_at is not None
+    paid = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "invoice.paid"))
+    assert (paid.object_type, paid.object_id, paid.actor_id, paid.data["amount_fen"]) == (
+        "Invoice", invoice.id, lab["finance"].id, 24_000)
+    # settling again changes nothing: the invoice is no longer issued
+    assert settle_in_full([Settlement(invoice.id, 1, "bank_transfer", "AGAIN", None)]) == 0
+    assert len(invoice.payments) == 1
 
 
 def test_voiding_releases_the_share(make, lab):
