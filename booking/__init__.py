@@ -8,6 +8,7 @@ from types import ModuleType
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime
 from flask_login import current_user
 
@@ -30,6 +31,16 @@ def area_modules(kind: str) -> Iterator[ModuleType]:
             yield importlib.import_module(name)
 
 
+class SessionsOnDemand(SecureCookieSessionInterface):
+    """A request without a session cookie starts an empty session without building the
+    cookie's signer (calendars and the API are mostly asked without one)."""
+
+    def open_session(self, app, request):
+        if self.get_cookie_name(app) not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def create_app(config_class=None) -> Flask:
     from config import config_from_env
 
@@ -38,6 +49,7 @@ def create_app(config_class=None) -> Flask:
                     os.path.abspath(__file__))), "instance"))
     app.config.from_object(config_class or config_from_env())
     app.url_map.converters["int"] = IdConverter
+    app.session_interface = SessionsOnDemand()
     if app.config["ENV_NAME"] == "production":
         check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)

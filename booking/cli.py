@@ -1,8 +1,11 @@
 """Flask CLI commands. Thin: each parses options and calls one service."""
+import time
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from booking.core.db import analyze
 from booking.extensions import db
 
 users_cli = AppGroup("users", help="Manage user accounts.")
@@ -63,8 +66,11 @@ def seed_command(scale, if_empty):
         click.echo("database already has data: demo seed skipped")
     else:
         for module in area_modules("demo"):
+            started = time.perf_counter()
             module.seed(scale)
+            analyze(db.session)  # what was loaded, for the next area's queries
             db.session.commit()
+            click.echo(f"{module.__name__.split('.')[1]}: {time.perf_counter() - started:.1f} s")
     click.echo(f"demo data ready ({scale}). Log in with any of these, password {DEMO_PASSWORD}:")
     for email, (_name, _org, roles) in ACCOUNTS.items():
         click.echo(f"  {email:28} {', '.join(roles)}")

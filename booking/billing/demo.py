@@ -8,9 +8,10 @@ from sqlalchemy import func, select
 
 from booking.accounts.models import Role
 from booking.billing.close import close_month
-from booking.billing.models import Invoice, Payment
+from booking.billing.models import Invoice, InvoiceLine, Payment
 from booking.billing.payments import Settlement, settle_in_full
 from booking.core.clock import now_utc, parse_period, to_local
+from booking.core.db import analyze
 from booking.extensions import db
 from booking.groups.models import Project
 from booking.metering.models import UsageSession
@@ -24,6 +25,7 @@ def seed(scale: str) -> None:
     for month in _past_months(first):
         issued = parse_period(month, "month").end + timedelta(hours=2)
         close_month(month, now=issued, notify=False)  # history: no e-mails
+        analyze(db.session, Invoice.__table__, InvoiceLine.__table__)
     _settle_older_invoices()
     db.session.flush()
 

@@ -119,8 +119,8 @@ def create_invoices(drafts: list[Draft], now: datetime | None = None) -> list[in
     bulk_insert(db.session, InvoiceLine.__table__, [
         {**LINE_DEFAULTS, **line, "invoice_id": invoice_id}
         for invoice_id, draft in zip(ids, drafts, strict=True) for line in draft.lines])
-    _ask_for_vouchers([i for i, row in zip(ids, rows, strict=True)
-                       if row["kind"] == "invoice" and row["customer_class"] == "enterprise"])
+    _ask_for_vouchers({i: row["customer_org_id"] for i, row in zip(ids, rows, strict=True)
+                       if row["kind"] == "invoice" and row["customer_class"] == "enterprise"})
     _issue(ids, now)
     _charge_projects([i for i, row in zip(ids, rows, strict=True) if row.get("project_id")])
     return ids
@@ -152,25 +152,51 @@ def _ids_of(rows: list[dict]) -> list[int]:
     for chunk in chunks(rows):
         found.update(((p, n), i) for i, p, n in db.session.execute(
             select(Invoice.id, Invoice.provider_id, Invoice.number)
-            .where(Invoice.number.in_([row["number"] for row in chunk]))))
+            .where(Invoice.provider_id.in_({row["provider_id"] for row in chunk}),
+                   Invoice.number.in_([row["number"] for row in chunk]))))
     return [found[(row["provider_id"], row["number"])] for row in rows]
 
 
-def _ask_for_vouchers(invoice_ids: list[int]) -> None:
-    """Innovation vouchers pay part of enterprises' invoices only: others are not asked."""
-    if not invoice_ids or not invoice_issuing.receivers:
+class IssuingBatch:
+    """Enterprise invoices about to be issued, as `invoice_issuing`'s sender: their customers'
+    ids at no cost, and the invoices themselves (lines and customer loaded) only for the
+    customers a receiver asks about: most hold no voucher, and a month close need not load
+    their invoices. Iterating gives them all."""
+
+    def __init__(self, customer_of: dict[int, int]):  # invoice id -> customer organisation id
+        self.customer_of = customer_of
+        self.customers = set(customer_of.values())
+        self.loaded: list[Invoice] = []
+
+    def invoices(self, customers: set[int] | None = None) -> list[Invoice]:
+        ids = [i for i, customer in self.customer_of.items()
+               if customers is None or customer in customers]
+        loaded = db.session.scalars(select(Invoice).where(Invoice.id.in_(ids)).options(
+            joinedload(Invoice.customer_org), selectinload(Invoice.lines))).all() if ids else []
+        self.loaded += loaded  # kept in the session's identity map for the answers
+        return loaded
+
+    def __iter__(self):
+        return iter(self.invoices())
+
+
+def _ask_for_vouchers(customer_of: dict[int, int]) -> None:
+    """Innovation vouchers pay part of enterprises' invoices only: others are not asked.
+    `customer_of`: invoice id -> customer organisation id."""
+    if not customer_of or not invoice_issuing.receivers:
         return
-    for chunk in chunks(invoice_ids):
-        invoices = db.session.scalars(select(Invoice).where(Invoice.id.in_(chunk)).options(
-            joinedload(Invoice.customer_org), selectinload(Invoice.lines))).all()
+    ids = list(customer_of)
+    for chunk in chunks(ids):
         offers: dict[int, list[int]] = defaultdict(list)
-        for _receiver, answer in invoice_issuing.send(invoices):
+        batch = IssuingBatch({i: customer_of[i] for i in chunk})
+        for _receiver, answer in invoice_issuing.send(batch):
             for invoice_id, fen in (answer or {}).items():
                 offers[invoice_id].append(int(fen))
-        for invoice in invoices:
-            if any(offers.get(invoice.id, ())):
+        for invoice_id, fens in offers.items():
+            if any(fens):
+                invoice = db.session.get(Invoice, invoice_id)
                 invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen = \
-                    rules.totals([invoice.subtotal_fen], offers[invoice.id])
+                    rules.totals([invoice.subtotal_fen], fens)
         db.session.flush()
 
 

@@ -2,12 +2,13 @@
 
 Voucher deductions: billing never imports the subsidies area. When invoices are issued,
 `invoice_issuing` is sent once per batch of up to 1,000 invoices of enterprise customers
-(sender: the list of Invoices, still drafts with their ids, lines and subtotals, customer_org
-loaded). A receiver returns {invoice_id: fen} for the voucher amounts it commits to pay (and
-records its own redemptions referring to the invoice ids); answers are summed per invoice and
-clamped to the subtotal by rules.totals, so without receivers the voucher share is 0. One
-signal per batch, not per invoice, keeps a month close set-based: the receiver looks up the
-vouchers of a whole batch in one query.
+(sender: an invoicing.IssuingBatch: the customers' ids, and the Invoices, still drafts with
+their ids, lines and subtotals, customer_org loaded, of the customers the receiver asks
+about, or all of them by iterating). A receiver returns {invoice_id: fen} for the voucher
+amounts it commits to pay (and records its own redemptions referring to the invoice ids);
+answers are summed per invoice and clamped to the subtotal by rules.totals, so without
+receivers the voucher share is 0. One signal per batch, not per invoice, keeps a month close
+set-based: the receiver looks up the vouchers of a whole batch in one query.
 """
 from blinker import Namespace
 

@@ -26,7 +26,7 @@ from booking.bookings.models import MAX_LENGTH, Booking, WaitlistEntry
 from booking.bookings.qualifications import is_qualified
 from booking.bookings.signals import booking_checking
 from booking.core.clock import from_local, now_utc, to_local
-from booking.core.db import UTCDateTime, read_all
+from booking.core.db import UTCDateTime, kept_read, read_all
 from booking.extensions import db
 from booking.groups.services import default_project_select
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours
@@ -268,13 +268,12 @@ class CalendarView:
     blackouts: tuple[rules.Interval, ...]
 
 
-_CALENDAR_VERSION = select(_instruments.calendar_version).where(
-    _instruments.id == bindparam("instrument_id"))
+_CALENDAR_VERSION = "SELECT calendar_version FROM instruments WHERE id = :instrument_id"
 
 
 def calendar_version(instrument_id: int) -> int | None:
     """The instrument's calendar_version (None when there is no such instrument)."""
-    rows = read_all(db.session, _CALENDAR_VERSION, {"instrument_id": instrument_id})
+    rows = kept_read(db.session, _CALENDAR_VERSION, {"instrument_id": instrument_id})
     return rows[0][0] if rows else None
 
 

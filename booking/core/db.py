@@ -3,12 +3,13 @@ import fcntl
 import itertools
 import os
 import sqlite3
+import threading
 import time
 from datetime import UTC, datetime
 from functools import wraps
 
 from flask import g, has_request_context, request
-from sqlalchemy import Connection, DateTime, event
+from sqlalchemy import Connection, DateTime, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -249,6 +250,28 @@ def read_all(session, statement, parameters: dict) -> list:
         return connection.execute(statement, parameters).all()
 
 
+_kept = threading.local()
+
+
+def kept_read(session, sql: str, parameters: dict) -> list[tuple]:
+    """The rows of one small read-only statement in plain SQL (:name parameters) where the
+    whole request is that read (the kept calendar's version check). On a SQLite file it runs
+    on a connection this thread keeps, in autocommit: a single SELECT sees one committed
+    state, and there is no pool checkout, BEGIN or ROLLBACK around it (as the bare-Flask
+    ceiling does). Elsewhere, and in a transaction already begun (tests), as read_all."""
+    bound = session()
+    bind = bound.get_bind()
+    if bind.dialect.name != "sqlite" or bound.in_transaction() or isinstance(bind, Connection) \
+            or bind.url.database in (None, "", ":memory:"):
+        return read_all(session, text(sql), parameters)
+    connection = getattr(_kept, "connection", None)
+    if connection is None or _kept.owner != (os.getpid(), bind.url.database):
+        connection = sqlite3.connect(bind.url.database, isolation_level=None,
+                                     timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        _kept.connection, _kept.owner = connection, (os.getpid(), bind.url.database)
+    return connection.execute(sql, parameters).fetchall()
+
+
 def take_write_lock(session) -> None:
     """Take SQLite's write lock now, ending a read-only transaction begun by a @reads_first
     view. Call it before the first write: what was read stays loaded but is re-checked by the
@@ -273,12 +296,15 @@ def utc(year, month, day, hour=0, minute=0) -> datetime:
 BULK_BATCH = 10_000
 
 
-def bulk_insert(session, table, rows) -> int:
+def bulk_insert(session, table, rows, fire_triggers: bool = True) -> int:
     """Insert many rows (dicts with the same keys, else ValueError) into `table` in the session's transaction;
     returns how many. PostgreSQL: COPY, which also fires a statement trigger once instead of
     once per row; elsewhere one executemany per BULK_BATCH rows. Columns the rows leave out
     take their Python-side default, evaluated once (scalars and argument-less callables such
-    as now_utc), or the server's. Seeds and bulk loads only: no ORM events run."""
+    as now_utc), or the server's. Seeds and bulk loads only: no ORM events run.
+    fire_triggers=False: on PostgreSQL the table's own triggers (not its constraints) skip
+    this load, for rows nothing was derived from yet (a new instrument's opening hours need
+    not bump its calendar version); it locks the table until commit."""
     rows = iter(rows)
     first = next(rows, None)
     if first is None:
@@ -295,6 +321,8 @@ def bulk_insert(session, table, rows) -> int:
     names = ", ".join(f'"{c.name}"' for c in columns)
     statement, count = f'COPY "{table.name}" ({names}) FROM STDIN', 0
     driver_error = connection.dialect.loaded_dbapi.Error
+    if not fire_triggers:
+        connection.exec_driver_sql(f'ALTER TABLE "{table.name}" DISABLE TRIGGER USER')
     try:
         with connection.connection.driver_connection.cursor() as cursor, \
                 cursor.copy(statement) as copy:
@@ -308,7 +336,19 @@ def bulk_insert(session, table, rows) -> int:
                 count += 1
     except driver_error as error:  # as SQLAlchemy would raise it (IntegrityError, ...)
         raise DBAPIError.instance(statement, None, error, driver_error) from error
+    if not fire_triggers:
+        connection.exec_driver_sql(f'ALTER TABLE "{table.name}" ENABLE TRIGGER USER')
     return count
+
+
+def analyze(session, *tables) -> None:
+    """PostgreSQL: refresh the planner's statistics of `tables` (all, when none are named)
+    after a bulk load, within the open transaction (which ANALYZE counts, its own rows
+    included). Without them the planner takes a table loaded moments ago for empty and
+    scans it whole for every lookup by key. Elsewhere nothing."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("ANALYZE " + ", ".join(f'"{t.name}"' for t in tables))
 
 
 def _same_keys(row: dict, keys) -> None:

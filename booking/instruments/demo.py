@@ -289,7 +289,8 @@ def _bulk_instruments(rows: list[dict], academic: list[int], organisations: dict
              created_at=now_utc())
         for i, yuan in zip(ids, academic, strict=True) for c, fen in _rates(yuan).items()])
     bulk_insert(db.session, OpeningHours.__table__, [
-        dict(instrument_id=i, weekday=d, opens=o, closes=c) for i in ids for d, o, c in HOURS])
+        dict(instrument_id=i, weekday=d, opens=o, closes=c) for i in ids for d, o, c in HOURS],
+        fire_triggers=False)  # new instruments: no calendar of theirs is kept anywhere yet
     search_index.write([
         search_index.document(SimpleNamespace(
             id=i, organisation=organisations[row["organisation_id"]], **row))

@@ -183,7 +183,8 @@ def _take(voucher_id: int, amount_fen: int) -> bool:
     return taken
 
 
-def reserve_for_invoices(invoices: list[Invoice]) -> dict[int, int]:
+def reserve_for_invoices(invoices: list[Invoice], vouchers: dict[int, Voucher] | None = None
+                         ) -> dict[int, int]:
     """Reserve the voucher shares of a batch of invoices being issued: {invoice id: fen}.
     Set-based: a few queries per batch, plus one per voucher and per instrument a voucher meets,
     whatever the number of invoices. Each voucher is charged with one conditional UPDATE; if a
@@ -194,7 +195,8 @@ def reserve_for_invoices(invoices: list[Invoice]) -> dict[int, int]:
     ids = [i.id for i in invoices]
     claimed = set(db.session.scalars(select(Redemption.invoice_id).where(
         Redemption.invoice_id.in_(ids))))
-    vouchers = _oldest_usable_vouchers({i.customer_org_id for i in invoices})
+    if vouchers is None:  # {enterprise id: its oldest usable voucher}
+        vouchers = _oldest_usable_vouchers({i.customer_org_id for i in invoices})
     batch = _Batch(invoices)
     claims: dict[int, list[Redemption]] = defaultdict(list)
     for invoice in invoices:
@@ -222,9 +224,11 @@ def reserve_for_invoice(invoice: Invoice) -> int:
     return reserve_for_invoices([invoice]).get(invoice.id, 0)
 
 
-def answer_invoice_issuing(invoices: list[Invoice], **extra) -> dict[int, int]:
-    """Billing asks, as it issues invoices: the voucher share reserved on each."""
-    return reserve_for_invoices(invoices)
+def answer_invoice_issuing(batch, **extra) -> dict[int, int]:
+    """Billing asks, as it issues invoices (an invoicing.IssuingBatch): the voucher share
+    reserved on each. Only the invoices of customers holding a usable voucher are loaded."""
+    vouchers = _oldest_usable_vouchers(batch.customers)
+    return reserve_for_invoices(batch.invoices(set(vouchers)), vouchers) if vouchers else {}
 
 
 def answer_quote_requested(instrument: Instrument, *, user: User, fee_fen: int, mode: str,
