@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -22,7 +22,7 @@ from booking.billing.signals import invoice_credited, invoice_issuing
 from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc
-from booking.core.db import bulk_insert
+from booking.core.db import bulk_insert, reserve_ids
 from booking.core.problems import _l
 from booking.extensions import db
 from booking.groups import services as groups
@@ -101,29 +101,35 @@ LINE_DEFAULTS = {"kind": "usage", "minutes": 0, "quantity": 0, "unit_price_fen":
 
 
 def create_invoices(drafts: list[Draft], now: datetime | None = None) -> list[int]:
-    """Insert, number, ask for voucher shares and issue, set-based (a few statements per
-    thousand invoices); returns the new invoice ids. Issued invoices are immutable."""
+    """Number, insert issued, and ask for voucher shares, set-based (a few statements per
+    thousand invoices); returns the new invoice ids. Issued invoices are immutable: the voucher
+    shares are the last part of issuing, in the same transaction."""
     if not drafts:
         return []
     now = now or now_utc()
-    rows = []
+    ids = reserve_ids(db.session, Invoice.__table__, len(drafts))
     numbers = _numbers([d.values["provider_id"] for d in drafts], now.year)
-    for draft, number in zip(drafts, numbers, strict=True):
+    issued = _issued(now)
+    rows = []
+    for invoice_id, draft, number in zip(ids, drafts, numbers, strict=True):
         subtotal = sum(line["amount_fen"] for line in draft.lines)
-        rows.append({**draft.values, "number": number, "state": "draft", "created_at": now,
-                     "subtotal_fen": subtotal, "voucher_fen": 0, "amount_due_fen": subtotal})
-    # Bulk inserts, no RETURNING (the ids are read back by number): the ORM's bulk insert
-    # splits rows into a statement per run of rows with the same None columns.
-    bulk_insert(db.session, Invoice.__table__, [{**INVOICE_DEFAULTS, **row} for row in rows])
-    ids = _ids_of(rows)
+        rows.append({**INVOICE_DEFAULTS, **draft.values, "id": invoice_id, "number": number,
+                     **issued, "created_at": now, "subtotal_fen": subtotal, "voucher_fen": 0,
+                     "amount_due_fen": subtotal})
+    # Bulk inserts with the ids given (no RETURNING, no reading back): the ORM's bulk insert
+    # would split the rows into a statement per run of rows with the same None columns.
+    bulk_insert(db.session, Invoice.__table__, rows)
     bulk_insert(db.session, InvoiceLine.__table__, [
         {**LINE_DEFAULTS, **line, "invoice_id": invoice_id}
         for invoice_id, draft in zip(ids, drafts, strict=True) for line in draft.lines])
-    _ask_for_vouchers({i: row["customer_org_id"] for i, row in zip(ids, rows, strict=True)
-                       if row["kind"] == "invoice" and row["customer_class"] == "enterprise"})
-    _issue(ids, now)
-    _charge_projects([i for i, row in zip(ids, rows, strict=True) if row.get("project_id")])
+    _ask_for_vouchers([row for row in rows
+                       if row["kind"] == "invoice" and row["customer_class"] == "enterprise"])
+    _charge_projects([row["id"] for row in rows if row["project_id"]])
     return ids
+
+
+def _issued(now: datetime) -> dict:
+    return {"state": "issued", "issued_at": now, "due_at": now + timedelta(days=rules.PAYMENT_DAYS)}
 
 
 def _charge_projects(invoice_ids: list[int]) -> None:
@@ -145,18 +151,6 @@ def _category_of(line: InvoiceLine | None) -> str:
     return (line.instrument.category or "") if line is not None and line.instrument else ""
 
 
-def _ids_of(rows: list[dict]) -> list[int]:
-    """Ids of just-inserted invoices, in the order of `rows`, by their unique (provider, number).
-    Cheaper than INSERT ... RETURNING in parameter order, which SQLite runs row by row."""
-    found = {}
-    for chunk in chunks(rows):
-        found.update(((p, n), i) for i, p, n in db.session.execute(
-            select(Invoice.id, Invoice.provider_id, Invoice.number)
-            .where(Invoice.provider_id.in_({row["provider_id"] for row in chunk}),
-                   Invoice.number.in_([row["number"] for row in chunk]))))
-    return [found[(row["provider_id"], row["number"])] for row in rows]
-
-
 class IssuingBatch:
     """Enterprise invoices about to be issued, as `invoice_issuing`'s sender: their customers'
     ids at no cost, and the invoices themselves (lines and customer loaded) only for the
@@ -166,46 +160,50 @@ class IssuingBatch:
     def __init__(self, customer_of: dict[int, int]):  # invoice id -> customer organisation id
         self.customer_of = customer_of
         self.customers = set(customer_of.values())
-        self.loaded: list[Invoice] = []
 
     def invoices(self, customers: set[int] | None = None) -> list[Invoice]:
         ids = [i for i, customer in self.customer_of.items()
                if customers is None or customer in customers]
-        loaded = db.session.scalars(select(Invoice).where(Invoice.id.in_(ids)).options(
+        return db.session.scalars(select(Invoice).where(Invoice.id.in_(ids)).options(
             joinedload(Invoice.customer_org), selectinload(Invoice.lines))).all() if ids else []
-        self.loaded += loaded  # kept in the session's identity map for the answers
-        return loaded
 
     def __iter__(self):
         return iter(self.invoices())
 
 
-def _ask_for_vouchers(customer_of: dict[int, int]) -> None:
+def _ask_for_vouchers(rows: list[dict]) -> None:
     """Innovation vouchers pay part of enterprises' invoices only: others are not asked.
-    `customer_of`: invoice id -> customer organisation id."""
-    if not customer_of or not invoice_issuing.receivers:
+    `rows`: the column values of the invoices being issued."""
+    if not rows or not invoice_issuing.receivers:
         return
-    ids = list(customer_of)
-    for chunk in chunks(ids):
+    subtotals = {row["id"]: row["subtotal_fen"] for row in rows}
+    for chunk in chunks(rows):
         offers: dict[int, list[int]] = defaultdict(list)
-        batch = IssuingBatch({i: customer_of[i] for i in chunk})
+        batch = IssuingBatch({row["id"]: row["customer_org_id"] for row in chunk})
         for _receiver, answer in invoice_issuing.send(batch):
             for invoice_id, fen in (answer or {}).items():
                 offers[invoice_id].append(int(fen))
-        for invoice_id, fens in offers.items():
-            if any(fens):
-                invoice = db.session.get(Invoice, invoice_id)
-                invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen = \
-                    rules.totals([invoice.subtotal_fen], fens)
-        db.session.flush()
+        _deduct([(subtotals[invoice_id], invoice_id, fens)
+                 for invoice_id, fens in offers.items() if any(fens)])
 
 
-def _issue(invoice_ids: list[int], now: datetime) -> None:
-    due = now + timedelta(days=rules.PAYMENT_DAYS)
-    for chunk in chunks(invoice_ids):
-        db.session.execute(update(Invoice).where(Invoice.id.in_(chunk), Invoice.state == "draft")
-                           .values(state="issued", issued_at=now, due_at=due),
-                           execution_options={"synchronize_session": "evaluate"})
+def _deduct(offers: list[tuple[int, int, list[int]]]) -> None:
+    """Write the voucher shares offered, (subtotal, invoice id, offers) each, into invoices
+    being issued: one executemany UPDATE, past the ORM's guard of issued invoices, for this
+    is the last step of issuing them."""
+    if not offers:
+        return
+    table = Invoice.__table__
+    values = []
+    for subtotal, invoice_id, fens in offers:
+        _subtotal, voucher, due = rules.totals([subtotal], fens)
+        values.append({"invoice_id": invoice_id, "voucher": voucher, "due": due})
+    db.session.execute(update(table).where(table.c.id == bindparam("invoice_id")).values(
+        voucher_fen=bindparam("voucher"), amount_due_fen=bindparam("due")), values)
+    for invoice_id in (v["invoice_id"] for v in values):  # loaded ones read it again
+        invoice = db.session.identity_map.get(db.session.identity_key(Invoice, invoice_id))
+        if invoice is not None:
+            db.session.expire(invoice)
 
 
 def invoice_booking(booking: Booking) -> Invoice | None:
@@ -276,15 +274,14 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
     note = Invoice(provider_id=invoice.provider_id, customer_org_id=invoice.customer_org_id,
                    customer_user_id=invoice.customer_user_id, kind="credit_note",
                    project_id=invoice.project_id,
-                   credits_id=invoice.id, customer_class=invoice.customer_class, state="draft",
+                   credits_id=invoice.id, customer_class=invoice.customer_class,
                    number=_numbers([invoice.provider_id], now.year)[0], subtotal_fen=amount_fen,
-                   voucher_fen=0, amount_due_fen=amount_fen)
+                   voucher_fen=0, amount_due_fen=amount_fen, **_issued(now))
     note.lines.append(InvoiceLine(kind="credit", description=(reason or "Credit")[:300],
                                   amount_fen=amount_fen, quantity=Decimal(1),
                                   unit_price_fen=amount_fen))
     db.session.add(note)
     db.session.flush()
-    _issue([note.id], now)
     if settled:
         note.state, note.paid_at = "paid", now
     audit.record("invoice.credited", actor=actor, obj=note, credits=invoice.id,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import wraps
 
 from flask import g, has_request_context, request
-from sqlalchemy import Connection, DateTime, event, text
+from sqlalchemy import Connection, DateTime, event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -339,6 +339,22 @@ def bulk_insert(session, table, rows, fire_triggers: bool = True) -> int:
     if not fire_triggers:
         connection.exec_driver_sql(f'ALTER TABLE "{table.name}" ENABLE TRIGGER USER')
     return count
+
+
+def reserve_ids(session, table, count: int) -> list[int]:
+    """`count` new ids of `table` (an integer primary key `id`) for rows bulk-inserted with
+    their ids given, so that nothing is read back: on PostgreSQL drawn from the column's
+    sequence, safe beside concurrent inserts; on SQLite counted on from the largest id (a
+    writer holds the database's single write lock)."""
+    if count <= 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(connection.execute(text(
+            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table.name, "n": count}).scalars())
+    last = connection.execute(select(func.max(table.c.id))).scalar() or 0
+    return list(range(last + 1, last + 1 + count))
 
 
 def analyze(session, *tables) -> None:

@@ -82,10 +82,10 @@ def test_month_close_rolls_back_completely_on_a_crash(make, lab, monkeypatch):
     make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
     make.usage_session(lab["instrument"], lab["academic"], MONDAY_2_MAR_9AM + timedelta(hours=3))
 
-    def boom(invoice_ids, now):
+    def boom(invoice_ids):  # the last step, after the invoices and lines are written
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(invoicing, "_issue", boom)
+    monkeypatch.setattr(invoicing, "_charge_projects", boom)
     savepoint = db.session.begin_nested()
     with pytest.raises(RuntimeError):
         close.close_month("2026-03")
