@@ -36,9 +36,11 @@ def rate_cards_for(instrument_ids: Iterable[int]) -> dict[int, list[rules.RateCa
     cards: dict[int, list[rules.RateCard]] = defaultdict(list)
     ids = list(set(instrument_ids))
     for start in range(0, len(ids), 500):
-        for rate in db.session.scalars(select(Rate).where(
-                Rate.instrument_id.in_(ids[start:start + 500]))):
-            cards[rate.instrument_id].append(_card(rate))
+        for instrument_id, *card in db.session.execute(select(  # plain rows: no ORM objects
+                Rate.instrument_id, Rate.customer_class, Rate.hourly_fen, Rate.rounding_minutes,
+                Rate.minimum_minutes, Rate.setup_fee_fen, Rate.valid_from)
+                .where(Rate.instrument_id.in_(ids[start:start + 500])).order_by(Rate.id)):
+            cards[instrument_id].append(rules.RateCard(*card))
     return cards
 
 

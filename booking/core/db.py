@@ -327,7 +327,8 @@ def bulk_insert(session, table, rows, fire_triggers: bool = True) -> int:
         with connection.connection.driver_connection.cursor() as cursor, \
                 cursor.copy(statement) as copy:
             for row in itertools.chain([first], rows):
-                _same_keys(row, keys)
+                if row.keys() != first.keys():  # compared as sets, in C
+                    _differ(row, first)
                 values = [row[key] for key in keys] + fixed
                 for i, processor in processors:
                     if values[i] is not None:
@@ -367,9 +368,8 @@ def analyze(session, *tables) -> None:
         connection.exec_driver_sql("ANALYZE " + ", ".join(f'"{t.name}"' for t in tables))
 
 
-def _same_keys(row: dict, keys) -> None:
-    if len(row) != len(keys) or any(key not in row for key in keys):
-        raise ValueError(f"bulk_insert rows differ in their keys: {sorted(row)} != {sorted(keys)}")
+def _differ(row: dict, first: dict) -> None:
+    raise ValueError(f"bulk_insert rows differ in their keys: {sorted(row)} != {sorted(first)}")
 
 
 def _bulk_defaults(table, first: dict) -> dict:
@@ -384,10 +384,11 @@ def _bulk_defaults(table, first: dict) -> dict:
 
 
 def _insert_batches(connection, table, first: dict, rows, defaults: dict) -> int:
-    statement, count, keys = table.insert(), 0, list(first)
+    statement, count = table.insert(), 0
     for batch in _batched(itertools.chain([first], rows)):
         for row in batch:
-            _same_keys(row, keys)
+            if row.keys() != first.keys():
+                _differ(row, first)
         connection.execute(statement, [{**row, **defaults} for row in batch])
         count += len(batch)
     return count

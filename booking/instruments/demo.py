@@ -15,7 +15,7 @@ from booking.accounts.demo import ORGANISATIONS
 from booking.accounts.models import Organisation
 from booking.accounts.rules import make_credit_code
 from booking.core.clock import now_utc
-from booking.core.db import bulk_insert, utc
+from booking.core.db import analyze, bulk_insert, utc
 from booking.extensions import db
 from booking.instruments import classification, search_index
 from booking.instruments.models import Instrument, OpeningHours, Rate
@@ -283,6 +283,7 @@ def _bulk_instruments(rows: list[dict], academic: list[int], organisations: dict
     ids = range(first, first + len(rows))
     bulk_insert(db.session, Instrument.__table__,
                 [dict(row, id=i) for i, row in zip(ids, rows, strict=True)])
+    analyze(db.session, Instrument.__table__)  # their rates' and hours' foreign key checks
     bulk_insert(db.session, Rate.__table__, [
         dict(instrument_id=i, customer_class=c, hourly_fen=fen, rounding_minutes=15,
              minimum_minutes=30, setup_fee_fen=0, valid_from=utc(2025, 1, 1),
