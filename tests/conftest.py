@@ -5,7 +5,8 @@ import flask_babel
 import pytest
 from flask import g, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from booking import create_app
 from booking.extensions import Session, db
@@ -18,9 +19,25 @@ pytest_plugins = ["tests.servers.fixtures"]
 
 def _test_database_url(tmp_path_factory) -> str:
     url = os.environ.get("TEST_DATABASE_URL", "")
-    if url:
-        return url.replace("postgresql://", "postgresql+psycopg://", 1)
-    return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    if not url:
+        return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite")
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url, worker) if worker else url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """Parallel workers (pytest -n) each get a database of their own beside the named one:
+    every worker drops and rebuilds the schema as it starts."""
+    named = make_url(url)
+    name = f"{named.database}_{worker}"
+    engine = create_engine(named, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                 {"name": name}):
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return named.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 Voucher deductions: billing never imports the subsidies area. When invoices are issued,
 `invoice_issuing` is sent once per batch of up to 1,000 invoices of enterprise customers
-(sender: an invoicing.IssuingBatch: the customers' ids, and the Invoices, still drafts with
+(sender: an invoicing.IssuingBatch: the customers' ids, and the Invoices being issued, with
 their ids, lines and subtotals, customer_org loaded, of the customers the receiver asks
 about, or all of them by iterating). A receiver returns {invoice_id: fen} for the voucher
 amounts it commits to pay (and records its own redemptions referring to the invoice ids);

@@ -1,4 +1,5 @@
-"""Database plumbing that knows no domain: the aware-UTC column type, timestamps, SQLite set-up."""
+"""Database plumbing that knows no domain: the aware-UTC column type, timestamps, SQLite set-up,
+bulk loading."""
 import fcntl
 import itertools
 import os
@@ -297,14 +298,15 @@ BULK_BATCH = 10_000
 
 
 def bulk_insert(session, table, rows, fire_triggers: bool = True) -> int:
-    """Insert many rows (dicts with the same keys, else ValueError) into `table` in the session's transaction;
-    returns how many. PostgreSQL: COPY, which also fires a statement trigger once instead of
-    once per row; elsewhere one executemany per BULK_BATCH rows. Columns the rows leave out
-    take their Python-side default, evaluated once (scalars and argument-less callables such
-    as now_utc), or the server's. Seeds and bulk loads only: no ORM events run.
-    fire_triggers=False: on PostgreSQL the table's own triggers (not its constraints) skip
-    this load, for rows nothing was derived from yet (a new instrument's opening hours need
-    not bump its calendar version); it locks the table until commit."""
+    """Insert many rows (dicts with the same keys, else ValueError) into `table` in the
+    session's transaction; returns how many. PostgreSQL: COPY, which also fires a statement
+    trigger once instead of once per row; elsewhere one executemany per BULK_BATCH rows.
+    Columns the rows leave out take their Python-side default, evaluated once (scalars and
+    argument-less callables such as now_utc), or the server's. For seeds and set-based writes
+    (the month close's invoices and lines): no ORM events run. fire_triggers=False: on
+    PostgreSQL the table's own triggers (not its constraints) skip this load, for rows nothing
+    was derived from yet (a new instrument's opening hours need not bump its calendar
+    version); it locks the table until commit."""
     rows = iter(rows)
     first = next(rows, None)
     if first is None:
@@ -315,8 +317,9 @@ def bulk_insert(session, table, rows, fire_triggers: bool = True) -> int:
         return _insert_batches(connection, table, first, rows, defaults)
     keys = list(first)
     columns = [table.c[key] for key in keys] + [table.c[key] for key in defaults]
-    processors = [(i, processor) for i, c in enumerate(columns) if (processor := c.type.dialect_impl(
-        connection.dialect).bind_processor(connection.dialect)) is not None]
+    dialect = connection.dialect
+    processors = [(i, processor) for i, c in enumerate(columns) if (
+        processor := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None]
     fixed = list(defaults.values())
     names = ", ".join(f'"{c.name}"' for c in columns)
     statement, count = f'COPY "{table.name}" ({names}) FROM STDIN', 0
