@@ -18,7 +18,7 @@ def _env_bool(name: str, default: bool = False) -> bool:
 
 
 def _database_url(default: str) -> str:
-    url = os.environ.get("DATABASE_URL", default)
+    url = os.environ.get("DATABASE_URL", "").strip() or default  # set but empty: the default
     # Heroku-style URLs name the old driver; we use psycopg 3.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
