@@ -107,8 +107,10 @@ def create_invoices(drafts: list[Draft], now: datetime | None = None) -> list[in
     if not drafts:
         return []
     now = now or now_utc()
-    ids = reserve_ids(db.session, Invoice.__table__, len(drafts))
     numbers = _numbers([d.values["provider_id"] for d in drafts], now.year)
+    # after the numbers: their counter's UPDATE holds SQLite's write lock, so the largest id
+    # reserve_ids reads there is current
+    ids = reserve_ids(db.session, Invoice.__table__, len(drafts))
     issued = _issued(now)
     rows = []
     for invoice_id, draft, number in zip(ids, drafts, numbers, strict=True):
