@@ -10,10 +10,11 @@ from sqlalchemy.orm import joinedload
 from booking.accounts.models import User
 from booking.billing import notifications
 from booking.billing.facts import Fact, period_facts
-from booking.billing.invoicing import chunks, create_invoices, make_drafts
+from booking.billing.invoicing import create_invoices, make_drafts
 from booking.billing.models import Invoice
 from booking.core import audit
 from booking.core.clock import parse_period
+from booking.core.db import chunks
 from booking.extensions import db
 
 

@@ -3,7 +3,7 @@ issued set-based; a completed booking invoiced at check-out; corrections (void, 
 Issued invoices are never edited. Everything flushes, nothing commits: the caller commits once.
 """
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,7 +22,7 @@ from booking.billing.signals import invoice_credited, invoice_issuing
 from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc
-from booking.core.db import bulk_insert, reserve_ids
+from booking.core.db import bulk_insert, chunks, reserve_ids
 from booking.core.problems import _l
 from booking.extensions import db
 from booking.groups import services as groups
@@ -54,11 +54,6 @@ def make_drafts(facts: list[Fact], period: str | None,
                    "customer_class": k, "period": period, "kind": "invoice",
                    "project_id": j}, lines)
             for (p, c, u, k, j), lines in by_draft.items()]
-
-
-def chunks(items: list, size: int = 1000) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 # --- numbering ---------------------------------------------------------------------------------

@@ -8,13 +8,13 @@ from sqlalchemy import select, update
 
 from booking.accounts.models import User
 from booking.billing import notifications, rules, stripe_gateway
-from booking.billing.invoicing import chunks, credit_note, credited_fen
+from booking.billing.invoicing import credit_note, credited_fen
 from booking.billing.models import Invoice, Payment, ProcessedStripeEvent
 from booking.billing.refusals import BillingRefused, PaymentUnavailable
 from booking.billing.signals import invoices_settled
 from booking.core import audit
 from booking.core.clock import local_today, now_utc
-from booking.core.db import bulk_insert, id_in
+from booking.core.db import bulk_insert, chunks, id_in
 from booking.core.problems import _l
 from booking.extensions import db
 from booking.groups import services as groups

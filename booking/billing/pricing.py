@@ -14,6 +14,7 @@ from booking.billing.facts import Fact, usage_facts
 from booking.billing.refusals import NoRate
 from booking.billing.signals import quote_requested
 from booking.core.clock import to_local
+from booking.core.db import chunks
 from booking.core.problems import _l
 from booking.extensions import db
 from booking.instruments.models import Instrument, Rate
@@ -34,12 +35,11 @@ def rate_cards(instrument: Instrument) -> list[rules.RateCard]:
 def rate_cards_for(instrument_ids: Iterable[int]) -> dict[int, list[rules.RateCard]]:
     """Every rate of these instruments in one query."""
     cards: dict[int, list[rules.RateCard]] = defaultdict(list)
-    ids = list(set(instrument_ids))
-    for start in range(0, len(ids), 500):
+    for chunk in chunks(set(instrument_ids), 500):
         for instrument_id, *card in db.session.execute(select(  # plain rows: no ORM objects
                 Rate.instrument_id, Rate.customer_class, Rate.hourly_fen, Rate.rounding_minutes,
                 Rate.minimum_minutes, Rate.setup_fee_fen, Rate.valid_from)
-                .where(Rate.instrument_id.in_(ids[start:start + 500])).order_by(Rate.id)):
+                .where(Rate.instrument_id.in_(chunk)).order_by(Rate.id)):
             cards[instrument_id].append(rules.RateCard(*card))
     return cards
 

@@ -8,6 +8,7 @@ from booking.billing.facts import usage_facts
 from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.pricing import Price, price, rate_cards_for
 from booking.core.clock import month_period, year_period
+from booking.core.db import chunks
 from booking.core.tables import yuan
 from booking.extensions import db
 from booking.instruments.models import Instrument
@@ -144,7 +145,7 @@ def usage_table(provider_id: int, year: int) -> tuple[tuple, list]:
 
 def _names(model, column, ids: set) -> dict:
     names = {}
-    for chunk in [list(ids)[i:i + 1000] for i in range(0, len(ids), 1000)]:
+    for chunk in chunks(ids):
         names.update(db.session.execute(select(model.id, column).where(model.id.in_(chunk))).tuples().all())
     return names
 

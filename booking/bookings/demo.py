@@ -17,7 +17,7 @@ from booking.bookings import rules
 from booking.bookings.calendar import opening_calendar
 from booking.bookings.models import Booking, Rating
 from booking.core.clock import now_utc
-from booking.core.db import bulk_insert
+from booking.core.db import bulk_insert, chunks
 from booking.extensions import db
 from booking.instruments import demo as instruments_demo
 from booking.instruments.demo import SHARING
@@ -53,9 +53,9 @@ def _seed_bookings(scale: str) -> None:
     usual = Pace(DENSITY.get(scale, DENSITY["small"]), (1, 20))
     paces = _paces()
     now = now_utc()
-    for start in range(0, len(instruments), INSTRUMENTS_PER_LOAD):
+    for some in chunks(instruments, INSTRUMENTS_PER_LOAD):
         # generated first (each instrument's opening calendar is a query), then loaded at once
-        rows = [row for instrument in instruments[start:start + INSTRUMENTS_PER_LOAD]
+        rows = [row for instrument in some
                 for row in _bookings_for(instrument, bookers,
                                          managers.get(instrument.organisation_id),
                                          paces.get(instrument.organisation_id, usual), now, rng)]

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import wraps
 
@@ -388,7 +389,7 @@ def _bulk_defaults(table, first: dict) -> dict:
 
 def _insert_batches(connection, table, first: dict, rows, defaults: dict) -> int:
     statement, count = table.insert(), 0
-    for batch in _batched(itertools.chain([first], rows)):
+    for batch in chunks(itertools.chain([first], rows), BULK_BATCH):
         for row in batch:
             if row.keys() != first.keys():
                 _differ(row, first)
@@ -397,12 +398,8 @@ def _insert_batches(connection, table, first: dict, rows, defaults: dict) -> int
     return count
 
 
-def _batched(rows):
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BULK_BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def chunks(items: Iterable, size: int = 1000) -> Iterator[list]:
+    """`items` in lists of at most `size` (IN-lists kept short, loads in batches)."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk

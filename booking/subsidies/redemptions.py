@@ -17,6 +17,7 @@ from booking.billing.models import Invoice
 from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import now_utc
+from booking.core.db import chunks
 from booking.extensions import Session, db
 from booking.instruments.models import Instrument
 from booking.subsidies import rules
@@ -362,10 +363,9 @@ def _invoice_changes(session) -> list[tuple[Invoice, str]]:
 
 def follow_settlement(invoice_ids: list[int], **extra) -> None:
     """Billing's `invoices_settled`: the shares reserved on invoices paid in bulk are redeemed."""
-    for start in range(0, len(invoice_ids), 1000):
+    for chunk in chunks(invoice_ids):
         for claim in db.session.scalars(select(Redemption).where(
-                Redemption.invoice_id.in_(invoice_ids[start:start + 1000]),
-                Redemption.entry == "claim")):
+                Redemption.invoice_id.in_(chunk), Redemption.entry == "claim")):
             redeem(claim)
 
 
