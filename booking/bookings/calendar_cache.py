@@ -94,11 +94,11 @@ class CalendarCache:
         instrument, view = found
         key = _key(instrument, viewer_id, start, end, now)
         etag = _etag(instrument, key)
-        if etag == known:
-            return Calendar(instrument, None, etag)
+        # kept even when the asker's copy is current: unkept, every later revalidation on this
+        # worker would read the whole calendar again (its copy came from another worker)
         body = render(instrument, view)
         self._keep(instrument, key, body)
-        return Calendar(instrument, body, etag)
+        return Calendar(instrument, None if etag == known else body, etag)
 
     def _keep(self, instrument: CalendarInstrument, key: tuple, body: bytes) -> None:
         with self._lock:
