@@ -33,12 +33,23 @@ def area_modules(kind: str) -> Iterator[ModuleType]:
 
 class SessionsOnDemand(SecureCookieSessionInterface):
     """A request without a session cookie starts an empty session without building the
-    cookie's signer (calendars and the API are mostly asked without one)."""
+    cookie's signer, and one that ends with it still empty answers without looking up the
+    cookie's settings (calendars and the API are mostly asked without one)."""
 
     def open_session(self, app, request):
-        if self.get_cookie_name(app) not in request.cookies:
+        if "HTTP_COOKIE" not in request.environ or \
+                self.get_cookie_name(app) not in request.cookies:
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if session or session.modified:
+            return super().save_session(app, session, response)
+        if session.accessed:  # the answer may differ for someone signed in
+            if "Vary" in response.headers:
+                response.vary.add("Cookie")
+            else:
+                response.headers["Vary"] = "Cookie"
 
 
 def create_app(config_class=None) -> Flask:
@@ -121,6 +132,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to open this page.")
     login_manager.needs_refresh_message = _l("Please log in again to confirm it is you.")
     csrf.init_app(app)
+    _check_csrf_on_writes_only(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     limiter.init_app(app)
     # Only a few views carry limits (@limiter.limit checks them itself, inline) and there are no
@@ -135,6 +147,19 @@ def _init_extensions(app: Flask) -> None:
 
     init_api(app)
 
+
+
+def _check_csrf_on_writes_only(app: Flask) -> None:
+    """Flask-WTF's hook looks up the view's exemptions before it looks at the method, on
+    every request; a GET (most of them: calendars, pages) has no token to check."""
+    hooks = app.before_request_funcs.setdefault(None, [])
+    hooks[:] = [hook for hook in hooks if getattr(hook, "__name__", "") != "csrf_protect"]
+
+    @app.before_request
+    def csrf_protect_writes():
+        if request.method in app.config["WTF_CSRF_METHODS"] and app.config["WTF_CSRF_ENABLED"] \
+                and app.config["WTF_CSRF_CHECK_DEFAULT"]:
+            csrf.protect(apply_exemptions=True)
 
 def _register_blueprints(app: Flask) -> None:
     for module in area_modules("routes"):

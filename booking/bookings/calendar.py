@@ -273,7 +273,7 @@ _CALENDAR_VERSION = "SELECT calendar_version FROM instruments WHERE id = :instru
 
 def calendar_version(instrument_id: int) -> int | None:
     """The instrument's calendar_version (None when there is no such instrument)."""
-    rows = kept_read(db.session, _CALENDAR_VERSION, {"instrument_id": instrument_id})
+    rows = kept_read(db, _CALENDAR_VERSION, {"instrument_id": instrument_id})
     return rows[0][0] if rows else None
 
 

@@ -255,23 +255,39 @@ def read_all(session, statement, parameters: dict) -> list:
 _kept = threading.local()
 
 
-def kept_read(session, sql: str, parameters: dict) -> list[tuple]:
+def kept_read(db, sql: str, parameters: dict) -> list[tuple]:
     """The rows of one small read-only statement in plain SQL (:name parameters) where the
-    whole request is that read (the kept calendar's version check). On a SQLite file it runs
-    on a connection this thread keeps, in autocommit: a single SELECT sees one committed
-    state, and there is no pool checkout, BEGIN or ROLLBACK around it (as the bare-Flask
-    ceiling does). Elsewhere, and in a transaction already begun (tests), as read_all."""
-    bound = session()
-    bind = bound.get_bind()
-    if bind.dialect.name != "sqlite" or bound.in_transaction() or isinstance(bind, Connection) \
-            or bind.url.database in (None, "", ":memory:"):
-        return read_all(session, text(sql), parameters)
+    whole request is that read (the kept calendar's version check); `db`: the Flask-SQLAlchemy
+    extension. On a SQLite file it runs on a connection this thread keeps, in autocommit: a
+    single SELECT sees one committed state, and there is no ORM session, pool checkout, BEGIN
+    or ROLLBACK around it (as the bare-Flask ceiling does). Elsewhere, and in a transaction
+    already begun (tests), as read_all."""
+    database = _sqlite_file_outside_transaction(db)
+    if database is None:
+        return read_all(db.session, text(sql), parameters)
     connection = getattr(_kept, "connection", None)
-    if connection is None or _kept.owner != (os.getpid(), bind.url.database):
-        connection = sqlite3.connect(bind.url.database, isolation_level=None,
+    if connection is None or _kept.owner != (os.getpid(), database):
+        connection = sqlite3.connect(database, isolation_level=None,
                                      timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        _kept.connection, _kept.owner = connection, (os.getpid(), bind.url.database)
+        _kept.connection, _kept.owner = connection, (os.getpid(), database)
     return connection.execute(sql, parameters).fetchall()
+
+
+def _sqlite_file_outside_transaction(db) -> str | None:
+    """The SQLite file the request's session would read, when it reads a file and is not in a
+    transaction; None otherwise. A request that has no session yet gets none made for it: a
+    session costs more to make and close than the read itself."""
+    if db.session.registry.has():
+        session = db.session()
+        if session.in_transaction():
+            return None
+        bind = session.get_bind()
+    else:
+        bind = db.session.session_factory.kw.get("bind") or db.engine
+    if isinstance(bind, Connection) or bind.dialect.name != "sqlite" \
+            or bind.url.database in (None, "", ":memory:"):
+        return None
+    return bind.url.database
 
 
 def take_write_lock(session) -> None:
