@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 from booking.accounts.models import User
@@ -124,10 +125,14 @@ def _key(instrument: CalendarInstrument, viewer_id: int | None, start: datetime,
     """What a rendered calendar depends on besides the instrument's calendar_version: the
     range as asked, who asks (their own bookings are shown as theirs) and where the bookable
     window falls on the slot grid at `now`."""
-    window = rules.bookable_grid(policy_for(instrument),
+    window = rules.bookable_grid(_policy(instrument),
                                  from_local(start, instrument.timezone),
                                  from_local(end, instrument.timezone), now)
     return start, end, viewer_id, window
+
+
+# a CalendarInstrument is an immutable row, its calendar_version included: one Policy each
+_policy = lru_cache(maxsize=1024)(policy_for)
 
 
 def _etag(instrument: CalendarInstrument, key: tuple) -> str:

@@ -279,29 +279,38 @@ class WallClockMoment(ma.fields.Field):
     the instrument, which the caller converts (only it knows the instrument's timezone)."""
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
-        try:
-            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError as error:
-            raise ma.ValidationError("not an ISO 8601 time") from error
-        if not in_service_window(moment, now_utc()):
-            raise ma.ValidationError("outside the service window")
-        return moment
+        return _wall_clock_moment(value)
 
 
-_WALL_CLOCK = WallClockMoment(required=True)
+def _wall_clock_moment(value) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError as error:
+        raise ma.ValidationError("not an ISO 8601 time") from error
+    if not in_service_window(moment, now_utc()):
+        raise ma.ValidationError("outside the service window")
+    return moment
 
 
 def calendar_range(args) -> tuple[datetime, datetime]:
     """The calendar's range from its query (other arguments the calendar script adds are
     ignored): both naive (wall clock at the instrument) or both with an offset, at most
-    CALENDAR_RANGE apart; ma.ValidationError otherwise. The same field as the quote's, read
-    without a Schema.load: that would cost 7 % of the site's most read answer (35 of 500 µs)."""
-    start = _WALL_CLOCK.deserialize(args.get("start", ma.missing), "start", args)
-    end = _WALL_CLOCK.deserialize(args.get("end", ma.missing), "end", args)
+    CALENDAR_RANGE apart; ma.ValidationError otherwise. Read as the quote's WallClockMoment
+    is, without the field's machinery: the site's most read answer takes 120 µs in all."""
+    start, end = (_required_moment(args, name) for name in ("start", "end"))
     if (start.tzinfo is None) != (end.tzinfo is None):
         raise ma.ValidationError("give both with an offset or both without", "end")
     _check_order({"start": start, "end": end}, CALENDAR_RANGE, "62 days")
     return start, end
+
+
+def _required_moment(args, name: str) -> datetime:
+    if name not in args:
+        raise ma.ValidationError("Missing data for required field.", name)
+    try:
+        return _wall_clock_moment(args[name])
+    except ma.ValidationError as error:
+        raise ma.ValidationError(error.messages, name) from None
 
 
 class QuotePageArgs(ma.Schema):
