@@ -85,7 +85,7 @@ def _add_calendar_cache(state) -> None:
 
 def _calendar_body(instrument: calendar.CalendarInstrument, view: calendar.CalendarView
                    ) -> bytes:
-    return current_app.json.dumps(schemas.calendar_events(view, instrument.timezone)).encode()
+    return schemas.calendar_body(view, instrument.timezone)
 
 
 @bp.route("/instruments/<int:instrument_id>/calendar.json")

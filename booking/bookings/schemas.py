@@ -1,5 +1,6 @@
 """What the bookings' JSON says and accepts: the API's schemas (booking.api.bookings) and the
 pages' JSON endpoints (the calendar and the booking form's live quote), in one place."""
+import json
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -353,24 +354,31 @@ def _wall_clock_text(moment: datetime, timezone: str) -> str:
     return to_local(moment, timezone).isoformat(timespec="minutes")[:16]
 
 
-def calendar_events(view: CalendarView, timezone: str) -> list[dict]:
-    """FullCalendar's events, language-neutral (the page supplies the labels): free, blackout,
-    busy, own. Times are wall clock at the instrument, without offset, as FullCalendar expects
-    them. Plain dicts rather than a schema's dump: this is the site's most read answer."""
+# Free, blackout and busy events differ only in their times, which are digits, dashes and
+# colons: formatting them into JSON text directly takes a quarter of what building dicts and
+# encoding them did (the calendar's body when it is not kept).
+_FREE = ('{"start":"%s","end":"%s","groupId":"free","display":"background",'
+         '"classNames":["ev-free"],"extendedProps":{"kind":"free"}}')
+_BLACKOUT = ('{"start":"%s","end":"%s","display":"background","classNames":["ev-blackout"],'
+             '"extendedProps":{"kind":"blackout"}}')
+_BUSY = '{"start":"%s","end":"%s","classNames":["ev-busy"],"extendedProps":{"kind":"busy"}}'
+
+
+def calendar_body(view: CalendarView, timezone: str) -> bytes:
+    """FullCalendar's events as JSON, language-neutral (the page supplies the labels): free,
+    blackout, busy, own. Times are wall clock at the instrument, without offset, as
+    FullCalendar expects them."""
     def local(moment: datetime) -> str:
         return _wall_clock_text(moment, timezone)
 
-    events = [{"start": local(s), "end": local(e), "groupId": "free", "display": "background",
-               "classNames": ["ev-free"], "extendedProps": {"kind": "free"}} for s, e in view.free]
-    events += [{"start": local(s), "end": local(e), "display": "background",
-                "classNames": ["ev-blackout"], "extendedProps": {"kind": "blackout"}}
-               for s, e in view.blackouts]
-    events += [{"start": local(s), "end": local(e), "classNames": ["ev-busy"],
-                "extendedProps": {"kind": "busy"}} for s, e in view.others]
-    events += [{"start": local(b.start_at), "end": local(b.end_at), "id": str(b.id),
-                "classNames": ["ev-own", f"ev-{b.state}"],
-                "extendedProps": {"kind": "own", "state": b.state}} for b in view.own]
-    return events
+    events = [_FREE % (local(s), local(e)) for s, e in view.free]
+    events += [_BLACKOUT % (local(s), local(e)) for s, e in view.blackouts]
+    events += [_BUSY % (local(s), local(e)) for s, e in view.others]
+    events += [json.dumps({"start": local(b.start_at), "end": local(b.end_at), "id": str(b.id),
+                           "classNames": ["ev-own", f"ev-{b.state}"],
+                           "extendedProps": {"kind": "own", "state": b.state}},
+                          separators=(",", ":")) for b in view.own]
+    return f"[{','.join(events)}]".encode()
 
 
 def problems_body(problems: list[rules.Problem]) -> list[dict]:
