@@ -3,12 +3,13 @@ bulk loading."""
 import fcntl
 import itertools
 import os
+import re
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import g, has_request_context, request
 from sqlalchemy import Connection, DateTime, event, func, select, text
@@ -267,25 +268,51 @@ _kept = threading.local()
 def kept_read(db, sql: str, parameters: dict) -> list[tuple]:
     """The rows of one small read-only statement in plain SQL (:name parameters) where the
     whole request is that read (the kept calendar's version check); `db`: the Flask-SQLAlchemy
-    extension. On a SQLite file it runs on a connection this thread keeps, in autocommit: a
-    single SELECT sees one committed state, and there is no ORM session, pool checkout, BEGIN
-    or ROLLBACK around it (as the bare-Flask ceiling does). Elsewhere, and in a transaction
-    already begun (tests), as read_all."""
-    database = _sqlite_file_outside_transaction(db)
-    if database is None:
+    extension. It runs on a connection this thread keeps, in autocommit: a single SELECT sees
+    one committed state, and there is no ORM session, pool checkout, BEGIN or ROLLBACK around
+    it (as the bare-Flask ceilings do). In a transaction already begun (tests), and on an
+    in-memory database, as read_all."""
+    engine = _engine_outside_transaction(db)
+    if engine is None:
         return read_all(db.session, (text(sql),), parameters)[0]
+    owner = (os.getpid(), engine.url)
     connection = getattr(_kept, "connection", None)
-    if connection is None or _kept.owner != (os.getpid(), database):
-        connection = sqlite3.connect(database, isolation_level=None,
-                                     timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
-        _kept.connection, _kept.owner = connection, (os.getpid(), database)
-    return connection.execute(sql, parameters).fetchall()
+    if connection is None or _kept.owner != owner:
+        connection = _kept.connection = _connect(engine.url)
+        _kept.owner = owner
+    if engine.dialect.name == "sqlite":
+        return connection.execute(sql, parameters).fetchall()
+    import psycopg
+
+    try:
+        return connection.execute(_pyformat(sql), parameters).fetchall()
+    except psycopg.OperationalError:  # the server restarted or dropped it: once more, anew
+        connection.close()
+        connection = _kept.connection = _connect(engine.url)
+        return connection.execute(_pyformat(sql), parameters).fetchall()
 
 
-def _sqlite_file_outside_transaction(db) -> str | None:
-    """The SQLite file the request's session would read, when it reads a file and is not in a
-    transaction; None otherwise. A request that has no session yet gets none made for it: a
-    session costs more to make and close than the read itself."""
+def _connect(url):
+    if url.get_backend_name() == "sqlite":
+        return sqlite3.connect(url.database, isolation_level=None,
+                               timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+    import psycopg
+
+    return psycopg.connect(url.set(drivername="postgresql").render_as_string(
+        hide_password=False), autocommit=True)
+
+
+@lru_cache(maxsize=64)
+def _pyformat(sql: str) -> str:
+    """:name parameters as psycopg's %(name)s."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+
+def _engine_outside_transaction(db) -> Engine | None:
+    """The engine the request's session would read, when it is a SQLite file or PostgreSQL
+    (with psycopg) and the session is not in a transaction; None otherwise. A request that has
+    no session yet gets none made for it: a session costs more to make and close than the
+    read itself."""
     if db.session.registry.has():
         session = db.session()
         if session.in_transaction():
@@ -293,10 +320,11 @@ def _sqlite_file_outside_transaction(db) -> str | None:
         bind = session.get_bind()
     else:
         bind = db.session.session_factory.kw.get("bind") or db.engine
-    if isinstance(bind, Connection) or bind.dialect.name != "sqlite" \
-            or bind.url.database in (None, "", ":memory:"):
+    if isinstance(bind, Connection):
         return None
-    return bind.url.database
+    if bind.dialect.name == "sqlite":
+        return bind if bind.url.database not in (None, "", ":memory:") else None
+    return bind if bind.dialect.name == "postgresql" and bind.driver == "psycopg" else None
 
 
 def take_write_lock(session) -> None:
