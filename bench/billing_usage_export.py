@@ -76,6 +76,9 @@ def measure(url: str) -> None:
     for fmt in ("csv", "xlsx"):
         timed(client, f"directory {fmt.upper()}, every listed instrument",
               [f"/instruments/export.{fmt}"])
+    for fmt in ("csv", "xlsx"):  # the yearly NRII report of every instrument, last year's
+        timed(client, f"NRII report {fmt.upper()} {year - 1}, every instrument",
+              [f"/reports/nrii.{fmt}?year={year - 1}"])
 
 
 def timed(client, what: str, paths: list[str]) -> None:

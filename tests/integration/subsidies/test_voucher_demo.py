@@ -15,7 +15,8 @@ def test_demo_redeems_reimburses_and_refunds(app):
     accounts_demo.seed("small")
     instruments_demo.seed("small")
     demo.seed("small")
-    claims = db.session.scalars(select(Redemption).where(Redemption.entry == "claim")).all()
+    claims = db.session.scalars(select(Redemption).where(Redemption.entry == "claim")
+                                .order_by(Redemption.id)).all()  # PostgreSQL keeps no order
     assert len(claims) == demo.USES * len(demo.CYCLES)
     assert {c.state for c in claims} == {"redeemed"}
     statements = db.session.scalars(select(Reimbursement).order_by(Reimbursement.id)).all()
