@@ -148,7 +148,6 @@ def _init_extensions(app: Flask) -> None:
     init_api(app)
 
 
-
 def _check_csrf_on_writes_only(app: Flask) -> None:
     """Flask-WTF's hook looks up the view's exemptions before it looks at the method, on
     every request; a GET (most of them: calendars, pages) has no token to check."""
@@ -160,6 +159,7 @@ def _check_csrf_on_writes_only(app: Flask) -> None:
         if request.method in app.config["WTF_CSRF_METHODS"] and app.config["WTF_CSRF_ENABLED"] \
                 and app.config["WTF_CSRF_CHECK_DEFAULT"]:
             csrf.protect(apply_exemptions=True)
+
 
 def _register_blueprints(app: Flask) -> None:
     for module in area_modules("routes"):
