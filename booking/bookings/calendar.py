@@ -59,7 +59,7 @@ _ROW_TYPES = {"weekday": Integer(), "day": Date(), "opens": Time(), "closes": Ti
 
 
 class CalendarRow(NamedTuple):
-    """A row of the union as a plain tuple: a SQLAlchemy Row's attributes cost ten times a
+    """A row of the union as a plain tuple: a SQLAlchemy Row's attributes cost nine times a
     tuple's, and the calendar reads a thousand of them."""
 
     kind: str

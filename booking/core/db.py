@@ -275,11 +275,9 @@ def kept_read(db, sql: str, parameters: dict) -> list[tuple]:
     engine = _engine_outside_transaction(db)
     if engine is None:
         return read_all(db.session, (text(sql),), parameters)[0]
-    owner = (os.getpid(), engine.url)
     connection = getattr(_kept, "connection", None)
-    if connection is None or _kept.owner != owner:
-        connection = _kept.connection = _connect(engine.url)
-        _kept.owner = owner
+    if connection is None or _kept.owner != (os.getpid(), engine.url):
+        connection = _keep_connection(engine.url)
     if engine.dialect.name == "sqlite":
         return connection.execute(sql, parameters).fetchall()
     import psycopg
@@ -287,9 +285,17 @@ def kept_read(db, sql: str, parameters: dict) -> list[tuple]:
     try:
         return connection.execute(_pyformat(sql), parameters).fetchall()
     except psycopg.OperationalError:  # the server restarted or dropped it: once more, anew
-        connection.close()
-        connection = _kept.connection = _connect(engine.url)
-        return connection.execute(_pyformat(sql), parameters).fetchall()
+        return _keep_connection(engine.url).execute(_pyformat(sql), parameters).fetchall()
+
+
+def _keep_connection(url):
+    """A new connection to `url` kept by this thread; the one it replaces is closed, unless
+    it was inherited from the parent process (closing it would end the parent's session)."""
+    previous = getattr(_kept, "connection", None)
+    if previous is not None and _kept.owner[0] == os.getpid():
+        previous.close()
+    _kept.connection, _kept.owner = _connect(url), (os.getpid(), url)
+    return _kept.connection
 
 
 def _connect(url):
