@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from booking.bookings import calendar, qualifications, requests, rules
@@ -304,3 +304,33 @@ def test_staff_operated_booking_keeps_its_samples_and_the_database_bounds_them(m
     with pytest.raises(IntegrityError):
         db.session.flush()
     savepoint.rollback()
+
+
+def test_a_new_booking_joins_the_session_as_loaded(make, lab):
+    """requests._insert writes with a Core INSERT ... RETURNING and attaches the row: the
+    booking is persistent with every column read back, nothing pending, and it is tracked."""
+    instrument, _, student = lab
+    booking = requests.create_booking(instrument, student, start=TUESDAY_24_NOV_10AM,
+                                      end=TUESDAY_24_NOV_10AM + timedelta(hours=1),
+                                      mode="self_operated", purpose="XRD")
+    state = inspect(booking)
+    assert state.persistent and not (db.session.new or db.session.dirty)
+    assert not state.unloaded & set(state.mapper.column_attrs.keys())  # relationships are lazy
+    statements = []
+
+    def listener(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert (booking.state, booking.sequence, booking.late_cancel) == ("pending", 0, False)
+        assert booking.start_at == TUESDAY_24_NOV_10AM and booking.purpose == "XRD"
+        assert booking.instrument is instrument and booking.user is student  # identity map
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert statements == []
+    booking.purpose = "XRD, powder"
+    db.session.flush()
+    db.session.expire(booking)
+    assert booking.purpose == "XRD, powder"
