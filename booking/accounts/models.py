@@ -14,12 +14,10 @@ from sqlalchemy import (
     ForeignKey,
     String,
     UniqueConstraint,
-    bindparam,
-    select,
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, joinedload, lazyload, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.accounts.rules import ORG_KINDS, PROVIDER_KINDS, ROLES
@@ -214,14 +212,9 @@ class ApiToken(TimestampMixin, db.Model):
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
     def is_usable(self, at: datetime) -> bool:
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > at)
-
-    @classmethod
-    def find(cls, raw: str) -> "ApiToken | None":
-        return db.session.scalar(_FIND_TOKEN, {"token_hash": hash_token(raw)})
+        return token_usable(self.revoked_at, self.expires_at, at)
 
 
-# Every API request runs it: built once, so SQLAlchemy need not derive its cache key each time.
-# The user and their organisation come in the same query; roles only when a check needs them.
-_FIND_TOKEN = select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash")).options(
-    joinedload(ApiToken.user).options(joinedload(User.organisation), lazyload(User.roles)))
+def token_usable(revoked_at: datetime | None, expires_at: datetime | None, at: datetime
+                 ) -> bool:
+    return revoked_at is None and (expires_at is None or expires_at > at)

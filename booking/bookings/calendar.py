@@ -26,7 +26,7 @@ from booking.bookings.models import MAX_LENGTH, Booking, WaitlistEntry
 from booking.bookings.qualifications import is_qualified
 from booking.bookings.signals import booking_checking
 from booking.core.clock import from_local, now_utc, to_local
-from booking.core.db import UTCDateTime, kept_read, read_all
+from booking.core.db import UTCDateTime, attach_loaded, kept_read, read_all
 from booking.extensions import db
 from booking.groups.services import default_project_select
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours
@@ -198,12 +198,14 @@ def opening_calendar(instrument: Instrument, start: datetime, end: datetime
 
 
 # What create_booking checks: the instrument, its opening calendar and the wait-list offers
-# that hold part of the slot for someone (rules.held_until), in one statement.
+# that hold part of the slot for someone (rules.held_until), in one statement; Core, the
+# instrument's columns first (core.db.attach_loaded makes them the ORM object).
 _OPENING_ROWS = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS, _HELD).subquery("opening_rows")
+_INSTRUMENT_COLUMNS = len(Instrument.__table__.c)
 _INSTRUMENT_AND_OPENING = select(
-    Instrument, default_project_select(bindparam("user_id")).scalar_subquery().label(
-        "default_project_id"), *_OPENING_ROWS.c).outerjoin(_OPENING_ROWS, true()).where(
-    Instrument.id == bindparam("instrument_id"))
+    *Instrument.__table__.c, default_project_select(bindparam("user_id")).scalar_subquery(),
+    *_OPENING_ROWS.c).select_from(Instrument.__table__.outerjoin(_OPENING_ROWS, true())).where(
+    _instruments.id == bindparam("instrument_id"))
 
 
 class BookingFacts(NamedTuple):
@@ -217,15 +219,18 @@ def instrument_for_booking(instrument_id: int, start: datetime, end: datetime, u
                            ) -> BookingFacts | None:
     """What create_booking checks the rules against for [start, end) (aware), and the
     booker's default project, in one statement: the booking API's hot path."""
-    rows = db.session.execute(_INSTRUMENT_AND_OPENING, _widened(instrument_id, start, end)
-                              | {"now": now_utc(), "user_id": user_id}).all()
+    db.session.flush()  # as an ORM query would
+    rows = db.session.connection().execute(
+        _INSTRUMENT_AND_OPENING, _widened(instrument_id, start, end)
+        | {"now": now_utc(), "user_id": user_id}).all()
     if not rows:
         return None
-    instrument = rows[0][0]
-    by_kind = _cut(_by_kind(rows), start, end)
+    instrument = attach_loaded(db.session, Instrument, rows[0][:_INSTRUMENT_COLUMNS])
+    by_kind = _cut(_by_kind(CalendarRow._make(row[_INSTRUMENT_COLUMNS + 1:]) for row in rows),
+                   start, end)
     return BookingFacts(instrument, _opening_calendar(instrument.timezone, by_kind),
                         tuple((r.user_id, r.until) for r in by_kind["held"]),
-                        rows[0].default_project_id)
+                        rows[0][_INSTRUMENT_COLUMNS])
 
 
 def bookings_between(instrument: Instrument, start: datetime, end: datetime,
