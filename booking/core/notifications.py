@@ -19,8 +19,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from blinker import Namespace
 from flask import Flask, current_app, has_request_context
 from sqlalchemy import Index, String, Text, bindparam, insert, select, text, update
@@ -33,18 +35,20 @@ from booking.extensions import db
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
-    __table_args__ = (  # what send_pending reads: the few unsent among all ever sent
+    # what send_pending reads: the few unsent among all ever sent (its only index: a message
+    # is written twice, queued and sent, and each index costs a page write each time)
+    __table_args__ = (
         Index("ix_outbox_messages_pending", "id", sqlite_where=text("sent_at IS NULL"),
               postgresql_where=text("sent_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
-    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(64), index=True)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     transport: Mapped[str | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
@@ -92,9 +96,15 @@ def compose_notice(user, kind: str, compose, link: str = "") -> Notice:
     before it takes the database's write lock and delivers after its writes."""
     from flask_babel import force_locale
 
-    with force_locale(user.locale):
+    with force_locale(_locale(user.locale)):
         subject, body = compose()
     return Notice(user, kind, subject, body, link)
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    """force_locale parses a code each time, checking the locale's data file on disk."""
+    return Locale.parse(code)
 
 
 def deliver(notices: list[Notice]) -> None:
