@@ -17,7 +17,7 @@ import smtplib
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from functools import lru_cache
 from typing import Any
@@ -25,7 +25,7 @@ from typing import Any
 from babel import Locale
 from blinker import Namespace
 from flask import Flask, current_app, has_request_context
-from sqlalchemy import Index, String, Text, bindparam, insert, select, text, update
+from sqlalchemy import Index, String, Text, bindparam, insert, or_, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.core.clock import now_utc
@@ -52,6 +52,7 @@ class OutboxMessage(db.Model):
     transport: Mapped[str | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by a sending round
 
 
 _OUTBOX = OutboxMessage.__table__
@@ -128,38 +129,75 @@ def queue_messages(messages: list[dict]) -> None:
     db.session.info["outbox_queued"] = True
 
 
-# The oldest unsent messages, claimed: on PostgreSQL each row stays locked by the round that
-# read it until that round commits, and other rounds skip it (FOR UPDATE SKIP LOCKED), so
-# however many workers and instances send, a message goes out once. SQLite rounds hold the
-# database's write lock instead.
-_PENDING = select(_OUTBOX.c.id, _OUTBOX.c.recipient, _OUTBOX.c.subject, _OUTBOX.c.body).where(
-    _OUTBOX.c.sent_at.is_(None), _OUTBOX.c.attempts < 5).order_by(_OUTBOX.c.id).with_for_update(
-    skip_locked=True)
+# A round claims a batch of the oldest unsent messages in one short write transaction, sends
+# them with no transaction open, then marks what went out in another: on SQLite the database's
+# write lock, which every booking needs, is never held while an SMTP server answers. Claims
+# keep concurrent rounds (workers, instances, cron) apart; on PostgreSQL FOR UPDATE SKIP LOCKED
+# keeps two rounds claiming at the same moment apart too. A round that dies before marking
+# leaves its claim to lapse: those messages go out again (at least once, never lost).
+CLAIM_BATCH = 50
+CLAIM_TIME = timedelta(minutes=15)  # far longer than a batch takes, even with SMTP timeouts
+
+_CLAIMABLE = select(_OUTBOX.c.id).where(
+    _OUTBOX.c.id > bindparam("after"), _OUTBOX.c.sent_at.is_(None), _OUTBOX.c.attempts < 5,
+    or_(_OUTBOX.c.claimed_until.is_(None), _OUTBOX.c.claimed_until < bindparam("now"))
+).order_by(_OUTBOX.c.id).with_for_update(skip_locked=True)
 
 
 def send_pending(limit: int = 100) -> int:
-    """Deliver unsent messages; returns how many went out. Safe to call repeatedly and from
-    any number of processes at once. Plain rows, one SMTP connection for the round, and one
-    UPDATE for all that went out by the same transport (a burst of bookings queues one
-    message each)."""
+    """Deliver up to `limit` unsent messages; returns how many went out. Safe to call
+    repeatedly and from any number of processes at once. One SMTP connection for the round,
+    one UPDATE per transport for a batch that went out (a burst of bookings queues one message
+    each)."""
+    sent, after = 0, 0
+    with Mailer(current_app.config) as mailer:
+        while limit > 0:
+            batch = _claim(min(limit, CLAIM_BATCH), after)
+            if not batch:
+                break
+            sent += _deliver(mailer, batch)
+            limit -= len(batch)
+            after = batch[-1].id  # what failed waits for the next round
+    return sent
+
+
+def _claim(count: int, after: int) -> list:
+    """Up to `count` of the oldest unsent messages after id `after` that nobody holds, now
+    held by this round."""
     take_write_lock(db.session)  # after a @reads_first view's commit, lock before reading
     connection = db.session.connection()
+    now = now_utc()
+    ids = connection.execute(_CLAIMABLE.limit(count), {"now": now, "after": after}
+                             ).scalars().all()
+    batch = connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(ids)).values(
+        claimed_until=now + CLAIM_TIME).returning(
+        _OUTBOX.c.id, _OUTBOX.c.recipient, _OUTBOX.c.subject, _OUTBOX.c.body)).all() if ids \
+        else []
+    db.session.commit()
+    return sorted(batch, key=lambda message: message.id)
+
+
+def _deliver(mailer: "Mailer", batch: list) -> int:
+    """Send a claimed batch, then record what went out and what failed (to be retried)."""
     delivered: dict[str, list[int]] = {}
     failed = []
-    with Mailer(current_app.config) as mailer:
-        for message in connection.execute(_PENDING.limit(limit)).all():
-            try:
-                delivered.setdefault(mailer.deliver(message), []).append(message.id)
-            except (OSError, smtplib.SMTPException) as exc:
-                failed.append({"message_id": message.id, "error": str(exc)[:500]})
-                current_app.logger.warning("mail to %s failed: %s", message.recipient, exc)
+    for message in batch:
+        try:
+            delivered.setdefault(mailer.deliver(message), []).append(message.id)
+        except (OSError, smtplib.SMTPException) as exc:
+            failed.append({"message_id": message.id, "error": str(exc)[:500]})
+            current_app.logger.warning("mail to %s failed: %s", message.recipient, exc)
+    take_write_lock(db.session)
+    connection = db.session.connection()
     now = now_utc()
     for transport, ids in delivered.items():
         connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(ids)).values(
-            attempts=_OUTBOX.c.attempts + 1, sent_at=now, transport=transport))
+            attempts=_OUTBOX.c.attempts + 1, sent_at=now, transport=transport,
+            claimed_until=None))
     if failed:
         connection.execute(update(_OUTBOX).where(_OUTBOX.c.id == bindparam("message_id")).values(
-            attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error")), failed)
+            attempts=_OUTBOX.c.attempts + 1, last_error=bindparam("error"), claimed_until=None),
+            failed)
     db.session.commit()
     return sum(map(len, delivered.values()))
 

@@ -1,11 +1,13 @@
 """The outbox is sent after commit: inline outside requests, on a worker thread in requests."""
 import socket
 import threading
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 
 import pytest
 from aiosmtpd.controller import Controller
+from freezegun import freeze_time
 from sqlalchemy import select
 
 from booking.core import notifications
@@ -138,3 +140,20 @@ def test_a_failed_login_sends_nothing_and_keeps_the_messages(app, smtp_server, m
     for recipient in ("h@example.cn", "i@example.cn"):
         message = _message_to(recipient)
         assert (message.sent_at, message.attempts) == (None, 1) and message.last_error
+
+
+def test_a_message_claimed_by_another_round_waits_until_its_claim_lapses(app):
+    """A round that died after claiming (a worker killed mid-send) leaves its claim: the
+    message goes out once the claim lapses, not before and not twice meanwhile."""
+    queue_message("claimed@example.cn", "Hello", "Body", kind="test")
+    db.session.commit()
+    message = _message_to("claimed@example.cn")
+    with freeze_time(message.created_at) as clock:
+        message.claimed_until = message.created_at + notifications.CLAIM_TIME
+        db.session.commit()
+        assert notifications.send_pending() == 0
+        clock.tick(notifications.CLAIM_TIME + timedelta(seconds=1))
+        assert notifications.send_pending() == 1
+    db.session.expire_all()
+    message = _message_to("claimed@example.cn")
+    assert message.sent_at is not None and message.claimed_until is None

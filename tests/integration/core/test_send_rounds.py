@@ -1,5 +1,7 @@
 """Several sending rounds at once (workers, instances, cron) deliver each message once."""
+import sqlite3
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -58,6 +60,41 @@ def test_concurrent_rounds_deliver_each_message_once(app, monkeypatch):
             unsent = db.session.scalars(select(OutboxMessage.id).where(
                 OutboxMessage.kind == KIND, OutboxMessage.sent_at.is_(None))).all()
             assert unsent == []
+    finally:
+        with app.app_context():
+            db.session.execute(delete(OutboxMessage).where(OutboxMessage.kind == KIND))
+            db.session.commit()
+
+
+@pytest.mark.committing
+def test_a_round_delivers_with_no_transaction_open(app, monkeypatch):
+    """A slow SMTP server must not hold up bookings: while a round delivers it holds no
+    transaction, and on SQLite another writer takes the database's write lock at once."""
+    with app.app_context():
+        queue_messages([{"recipient": f"slow{i}@example.cn", "subject": "s", "body": "b",
+                         "kind": KIND} for i in range(3)])
+        db.session.commit()
+        database = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+    during, original = [], notifications.Mailer.deliver
+
+    def deliver(self, message):
+        other_writer_waited = None
+        if database:
+            other = sqlite3.connect(database, timeout=0.2, isolation_level=None)
+            started = time.monotonic()
+            other.execute("BEGIN IMMEDIATE")  # raises "database is locked" after 0.2 s
+            other_writer_waited = time.monotonic() - started
+            other.execute("ROLLBACK")
+            other.close()
+        during.append((db.session().in_transaction(), other_writer_waited))
+        return original(self, message)
+
+    monkeypatch.setattr(notifications.Mailer, "deliver", deliver)
+    try:
+        with app.app_context():
+            assert send_pending() >= 3
+        assert len(during) >= 3 and not any(open_ for open_, _ in during)
+        assert all(waited is None or waited < 0.1 for _, waited in during)
     finally:
         with app.app_context():
             db.session.execute(delete(OutboxMessage).where(OutboxMessage.kind == KIND))
