@@ -125,12 +125,18 @@ def start_gunicorn(app: str, port: int, env: dict, cwd: Path, probe: str) -> int
 
 
 def stop(pid: int) -> None:
+    """TERM the gunicorn master and wait for it to end (reaped: it is our child, and a child
+    nobody waits for stays a zombie that os.kill(pid, 0) still finds)."""
     os.kill(pid, signal.SIGTERM)
     for _ in range(60):
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:  # not ours: it is gone once kill finds nothing
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
         time.sleep(0.5)
 
 

@@ -211,9 +211,6 @@ class ApiToken(TimestampMixin, db.Model):
     def generate() -> str:
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
-    def is_usable(self, at: datetime) -> bool:
-        return token_usable(self.revoked_at, self.expires_at, at)
-
 
 def token_usable(revoked_at: datetime | None, expires_at: datetime | None, at: datetime
                  ) -> bool:

@@ -104,9 +104,9 @@ class QueuedWriterConnection(sqlite3.Connection):
     SQLite's own busy handler waits by sleeping with a back-off of up to 100 ms, so under a
     steady stream of writes one process keeps winning the lock and the others sleep through
     the moments it is free (measured: one gunicorn worker at 85 % CPU, the other at 16 %).
-    Waiting on the file lock instead wakes a writer within a tenth of a millisecond of the release.
-    The busy timeout stays as the bound on waiting, and as the guard against writers that do
-    not use this class."""
+    Waiting on the file lock instead wakes a writer within a tenth of a millisecond of the
+    release. The busy timeout stays as the bound on waiting, and as the guard against writers
+    that do not use this class."""
 
     def __init__(self, database, *args, **kwargs):
         super().__init__(database, *args, **kwargs)

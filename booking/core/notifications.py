@@ -7,9 +7,10 @@ An e-mail therefore never announces something that was rolled back. Without MAIL
 message is written to the log and marked delivered by "log" (development, tests).
 
 In a web request the sending happens on a background thread of the worker (OUTBOX_SEND =
-"background"): the response never waits for an SMTP server, and on SQLite marking messages
-sent takes one write transaction per burst instead of a second one per request. CLI commands
-and tests send inline. `flask notify send` retries what failed.
+"background"): the response never waits for an SMTP server, and on SQLite a burst of messages
+is claimed and then marked sent in two short write transactions instead of one per request,
+with none open while the SMTP server answers. CLI commands and tests send inline. `flask
+notify send` retries what failed.
 """
 import contextlib
 import os
