@@ -13,6 +13,7 @@ from booking.core.audit import AuditEvent
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
+from tests.sql import statements
 
 
 @pytest.fixture
@@ -316,20 +317,11 @@ def test_a_new_booking_joins_the_session_as_loaded(make, lab):
     state = inspect(booking)
     assert state.persistent and not (db.session.new or db.session.dirty)
     assert not state.unloaded & set(state.mapper.column_attrs.keys())  # relationships are lazy
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements() as seen:
         assert (booking.state, booking.sequence, booking.late_cancel) == ("pending", 0, False)
         assert booking.start_at == TUESDAY_24_NOV_10AM and booking.purpose == "XRD"
         assert booking.instrument is instrument and booking.user is student  # identity map
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    assert statements == []
+    assert seen == []
     booking.purpose = "XRD, powder"
     db.session.flush()
     db.session.expire(booking)

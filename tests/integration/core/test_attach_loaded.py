@@ -5,27 +5,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, inspect, select
+from sqlalchemy import inspect, select
 
 from booking.accounts import services
 from booking.accounts.models import Organisation, User
 from booking.core.db import attach_loaded
 from booking.extensions import db
-
-
-class StatementLog:
-    def __init__(self):
-        self.statements = []
-
-    def __enter__(self):
-        event.listen(db.session.get_bind(), "before_cursor_execute", self._log)
-        return self.statements
-
-    def __exit__(self, *exc):
-        event.remove(db.session.get_bind(), "before_cursor_execute", self._log)
-
-    def _log(self, conn, cursor, statement, *args):
-        self.statements.append(statement)
+from tests.sql import statements
 
 
 def test_a_row_becomes_a_loaded_persistent_object(make):
@@ -33,10 +19,10 @@ def test_a_row_becomes_a_loaded_persistent_object(make):
     row = db.session.connection().execute(
         select(*Organisation.__table__.c).where(Organisation.id == organisation.id)).one()
     db.session.expunge(organisation)  # the session no longer holds it
-    with StatementLog() as statements:
+    with statements() as seen:
         attached = attach_loaded(db.session, Organisation, row)
         assert attached is not organisation and attached.name_zh == "鞍山钢铁研究院"
-    assert statements == []
+    assert seen == []
     state = inspect(attached)
     assert state.persistent and not db.session.new and not db.session.dirty
     attached.name_zh = "鞍钢研究院"  # tracked like any loaded object
@@ -65,11 +51,11 @@ def test_the_token_check_loads_the_user_and_organisation_in_one_statement(make):
     user_id, organisation_id = user.id, user.organisation_id
     db.session.flush()
     db.session.expunge_all()
-    with StatementLog() as statements:
+    with statements(selects=True) as seen:
         found = services.user_for_api_token(raw)
         assert (found.id, found.organisation.id) == (user_id, organisation_id)
         assert found.organisation.verified in (True, False)
-    assert len([s for s in statements if s.lstrip().startswith("SELECT")]) == 1
+    assert len(seen) == 1
     assert isinstance(found, User) and inspect(found).persistent
 
 

@@ -1,17 +1,17 @@
 """Kept calendars (booking.bookings.calendar_cache): a repeated calendar costs one primary-key
 read, and every change the calendar shows, time passing included, reaches the next reader."""
-from contextlib import contextmanager
 from datetime import date, time, timedelta
 
 import pytest
 from flask import current_app
 from freezegun import freeze_time
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from booking.bookings.calendar import CalendarInstrument
 from booking.extensions import db
 from booking.instruments.models import Blackout, OpeningException, OpeningHours
 from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
+from tests.sql import statements
 
 WEEK = {"start": "2026-11-23T00:00:00", "end": "2026-11-30T00:00:00"}
 
@@ -25,22 +25,6 @@ def frozen():
 @pytest.fixture
 def instrument(make):
     return make.instrument(lead_minutes=60)
-
-
-@contextmanager
-def statements():
-    seen = []
-
-    def listener(conn, cursor, statement, *args):
-        if statement.startswith("SELECT"):  # not the test harness's SAVEPOINTs
-            seen.append(statement)
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def calendar(client, instrument, query=WEEK):
@@ -57,9 +41,9 @@ def uncached(client, instrument, query=WEEK):
 def test_a_repeated_calendar_is_one_primary_key_read(client, make, instrument):
     make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
     assert instrument.id  # loaded again after the commit, before counting
-    with statements() as first:
+    with statements(selects=True) as first:
         body = calendar(client, instrument)
-    with statements() as again:
+    with statements(selects=True) as again:
         assert calendar(client, instrument) == body
     assert len(first) == 2 and "UNION ALL" in first[1]  # the instrument's row, then its rows
     assert len(again) == 1 and "UNION" not in again[0] and "calendar_version" in again[0]
@@ -113,7 +97,7 @@ def test_time_passing_moves_the_first_free_slot(client, instrument, frozen):
     frozen.move_to(MONDAY_23_NOV_8AM + timedelta(minutes=1))
     assert first_free(calendar(client, instrument, today)) == "2026-11-23T09:30"
     frozen.move_to(MONDAY_23_NOV_8AM + timedelta(minutes=29, seconds=59))
-    with statements() as seen:  # same grid point: the kept body, after one version check
+    with statements(selects=True) as seen:  # same grid point: the kept body, one version check
         assert first_free(calendar(client, instrument, today)) == "2026-11-23T09:30"
     assert len(seen) == 1 and "UNION" not in seen[0]
     frozen.move_to(MONDAY_23_NOV_8AM + timedelta(minutes=31))
@@ -174,7 +158,7 @@ def test_a_cache_of_zero_bytes_keeps_nothing(app, client, instrument, monkeypatc
 
     monkeypatch.setitem(app.extensions, "calendar_cache", CalendarCache(max_bytes=0))
     assert instrument.id
-    with statements() as seen:
+    with statements(selects=True) as seen:
         assert calendar(client, instrument) == calendar(client, instrument)
     assert len(seen) == 4 and ["UNION ALL" in statement for statement in seen] == [
         False, True, False, True]
@@ -191,7 +175,7 @@ def test_a_current_copy_is_answered_304_without_a_body_or_a_calendar_read(client
     first = _get(client, instrument)
     etag = first.headers["ETag"]
     assert first.headers["Cache-Control"] == "private, no-cache"
-    with statements() as seen:
+    with statements(selects=True) as seen:
         again = _get(client, instrument, etag)
     assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == etag
     assert len(seen) == 1 and "UNION" not in seen[0]  # the version check only
@@ -199,7 +183,7 @@ def test_a_current_copy_is_answered_304_without_a_body_or_a_calendar_read(client
     # the browser revalidates there again, and that must not read the calendar every time
     current_app.extensions["calendar_cache"].clear()
     assert _get(client, instrument, etag).status_code == 304
-    with statements() as seen:
+    with statements(selects=True) as seen:
         assert _get(client, instrument, etag).status_code == 304
         assert _get(client, instrument).data == first.data
     assert len(seen) == 2 and not any("UNION" in statement for statement in seen)

@@ -1,15 +1,15 @@
 """The inbox page, reading and marking notices, the unread badge, the notice settings, and the
 denials: a user never sees or marks another user's notices."""
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from booking.core.notifications import Notice, deliver, notify
 from booking.extensions import db
 from booking.inbox import services
 from booking.inbox.models import InboxNotice
+from tests.sql import statements
 from tests.web.matrix import LOGIN
 
 
@@ -109,19 +109,6 @@ def test_the_navigation_shows_the_unread_count(client, login, make):
     assert badge(client.get("/").get_data(as_text=True)) is None
 
 
-@contextmanager
-def statements():
-    seen = []
-
-    def listener(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 def test_the_count_is_one_query_on_pages_and_none_on_json(client, login, make, api_token):
