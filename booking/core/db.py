@@ -231,8 +231,15 @@ def _sqlite_on_begin(connection):
     immediate = _wants_write_lock()
     if immediate:
         _queue_for_write(connection)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    _driver_sql(connection, "BEGIN IMMEDIATE" if immediate else "BEGIN")
     connection.info["write_locked"] = immediate
+
+
+def _driver_sql(connection, sql: str) -> None:
+    """A transaction statement straight to the SQLite driver: SQLAlchemy's execution path
+    costs 8 µs around a statement SQLite runs in 1, and every request begins a transaction
+    (a booking sends three of them)."""
+    connection.connection.driver_connection.execute(sql).close()
 
 
 # Some writes read a lot first (the booking form and API: the token, the instrument, every
@@ -346,9 +353,9 @@ def take_write_lock(session) -> None:
         return
     if session.new or session.dirty or session.deleted:
         raise RuntimeError("take_write_lock() must come before the first write")
-    connection.exec_driver_sql("COMMIT")  # nothing was written: this only ends the snapshot
+    _driver_sql(connection, "COMMIT")  # nothing was written: this only ends the snapshot
     _queue_for_write(connection)
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    _driver_sql(connection, "BEGIN IMMEDIATE")
     connection.info["write_locked"] = True
 
 
