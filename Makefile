@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 FLASK   := $(VENV)/bin/flask --app wsgi
 HOST    ?= 127.0.0.1
 PORT    ?= 5000
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2  # two workers (pytest-xdist), each on its own database: half the time
 CAS_VENV ?= .venv-cas
 
 .PHONY: setup run test test-sqlite test-postgres lint assets translations bench clean
