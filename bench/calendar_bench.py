@@ -255,7 +255,7 @@ def run(url: str, duration: str, only: str | None = None, instrument: int | None
         first, repeated = calendar_queries(url, path)
         print(f"SQL statements per calendar request: {first} the first time, {repeated} "
               "when repeated (kept calendar, version check; SQLAlchemy's only: on SQLite the "
-              "check runs on the worker thread's own connection, core.db.kept_read)")
+              "check runs on the worker thread's own connection, core.reads.kept_read)")
     if "api_create" in results:
         overlaps, created = check_no_overlaps(url, state["spare"])
         print(f"bookings created on the bench instruments so far: {created}; "

@@ -20,8 +20,9 @@ from booking.accounts.models import (
 from booking.accounts.rules import grantable_roles, normalise_credit_code, normalise_email
 from booking.core import audit
 from booking.core.clock import now_utc
-from booking.core.db import attach_loaded, id_in
+from booking.core.db import id_in
 from booking.core.problems import Problem, Refused, _l
+from booking.core.reads import attach_loaded
 from booking.extensions import db
 
 RESET_MAX_AGE = timedelta(hours=2)

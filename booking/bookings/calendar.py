@@ -26,7 +26,8 @@ from booking.bookings.models import MAX_LENGTH, Booking, WaitlistEntry
 from booking.bookings.qualifications import is_qualified
 from booking.bookings.signals import booking_checking
 from booking.core.clock import from_local, now_utc, to_local
-from booking.core.db import UTCDateTime, attach_loaded, kept_read, read_all
+from booking.core.db import UTCDateTime
+from booking.core.reads import attach_loaded, kept_read, read_all
 from booking.extensions import db
 from booking.groups.services import default_project_select
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours
@@ -199,7 +200,7 @@ def opening_calendar(instrument: Instrument, start: datetime, end: datetime
 
 # What create_booking checks: the instrument, its opening calendar and the wait-list offers
 # that hold part of the slot for someone (rules.held_until), in one statement; Core, the
-# instrument's columns first (core.db.attach_loaded makes them the ORM object).
+# instrument's columns first (core.reads.attach_loaded makes them the ORM object).
 _OPENING_ROWS = union_all(_HOURS, _EXCEPTIONS, _BLACKOUTS, _HELD).subquery("opening_rows")
 _INSTRUMENT_COLUMNS = len(Instrument.__table__.c)
 _INSTRUMENT_AND_OPENING = select(

@@ -16,9 +16,10 @@ from booking.bookings.models import Booking
 from booking.bookings.signals import slot_freed
 from booking.core import audit
 from booking.core.clock import now_utc
-from booking.core.db import attach_loaded, take_write_lock
+from booking.core.db import take_write_lock
 from booking.core.notifications import deliver
 from booking.core.problems import Problem, Refused, _l
+from booking.core.reads import attach_loaded
 from booking.extensions import db
 from booking.groups import services as groups
 from booking.groups.models import Project

@@ -170,12 +170,13 @@ def _claim(count: int, after: int) -> list:
     now = now_utc()
     ids = connection.execute(_CLAIMABLE.limit(count), {"now": now, "after": after}
                              ).scalars().all()
-    batch = connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(ids)).values(
-        claimed_until=now + CLAIM_TIME).returning(
-        _OUTBOX.c.id, _OUTBOX.c.recipient, _OUTBOX.c.subject, _OUTBOX.c.body)).all() if ids \
-        else []
+    batch = []
+    if ids:
+        batch = connection.execute(update(_OUTBOX).where(_OUTBOX.c.id.in_(ids)).values(
+            claimed_until=now + CLAIM_TIME).returning(
+            _OUTBOX.c.id, _OUTBOX.c.recipient, _OUTBOX.c.subject, _OUTBOX.c.body)).all()
     db.session.commit()
-    return sorted(batch, key=lambda message: message.id)
+    return sorted(batch, key=lambda message: message.id)  # RETURNING keeps no order
 
 
 def _deliver(mailer: "Mailer", batch: list) -> int:

@@ -1,4 +1,4 @@
-"""core.db.attach_loaded: a row read or written with Core becomes the ORM object a query would
+"""core.reads.attach_loaded: a row read or written with Core becomes the ORM object a query would
 have given, without SQL; the hot paths (token check, booking create) rely on it."""
 import subprocess
 import sys
@@ -9,7 +9,7 @@ from sqlalchemy import inspect, select
 
 from booking.accounts import services
 from booking.accounts.models import Organisation, User
-from booking.core.db import attach_loaded
+from booking.core.reads import attach_loaded
 from booking.extensions import db
 from tests.sql import statements
 
@@ -62,7 +62,7 @@ def test_the_token_check_loads_the_user_and_organisation_in_one_statement(make):
 FIRST_ORM_USE = """
 from booking import create_app
 from booking.accounts.models import Organisation
-from booking.core.db import attach_loaded
+from booking.core.reads import attach_loaded
 from booking.extensions import db
 from config import TestingConfig
 

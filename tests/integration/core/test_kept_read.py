@@ -1,4 +1,4 @@
-"""core.db.kept_read: the kept calendar's version check reads on a connection its thread keeps,
+"""core.reads.kept_read: the kept calendar's version check reads on a connection its thread keeps,
 in autocommit, and still sees every commit; on PostgreSQL it survives the server hanging up."""
 from types import SimpleNamespace
 
@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from booking.core import db as core_db
-from booking.core.db import kept_read
+from booking.core import reads as core_reads
+from booking.core.reads import kept_read
 
 READ = "SELECT v FROM kept_read_t WHERE id = :id"
 
@@ -27,9 +27,9 @@ def database(request, tmp_path, database_url):
         connection.exec_driver_sql("DROP TABLE IF EXISTS kept_read_t")
         connection.exec_driver_sql("CREATE TABLE kept_read_t (id INTEGER PRIMARY KEY, v INTEGER)")
         connection.exec_driver_sql("INSERT INTO kept_read_t VALUES (1, 1)")
-    core_db._kept.__dict__.clear()  # nothing kept from another test's database
+    core_reads._kept.__dict__.clear()  # nothing kept from another test's database
     yield engine, SimpleNamespace(session=scoped_session(sessionmaker()), engine=engine)
-    core_db._kept.__dict__.clear()
+    core_reads._kept.__dict__.clear()
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE kept_read_t")
     engine.dispose()
