@@ -21,7 +21,6 @@ export DURATION=${DURATION:-10s}
 # run_bench.sh's settings and helpers (everything before its own benchmarks), then ours
 # shellcheck source=/dev/null
 source <(sed '/^bench_nemo() {/,$d' "$PEER/run_bench.sh")
-HERE=$PEER
 export LUA_DIR=$PEER/lua
 
 if [ "$DB" = postgresql ]; then
