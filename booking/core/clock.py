@@ -7,6 +7,7 @@ no other module makes a ZoneInfo of its own.
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo, available_timezones
 
 # Budgets, quotas, rankings, billing months and reimbursement quarters are the bureau's local
@@ -101,11 +102,12 @@ class Period:
     first_day: date
     end_day: date  # exclusive
 
-    @property
+    # cached: the rankings ask once per instrument in scope (20,000 in a province)
+    @cached_property
     def start(self) -> datetime:
         return local_midnight(self.first_day)
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         return local_midnight(self.end_day)
 
@@ -113,7 +115,7 @@ class Period:
     def days(self) -> int:
         return (self.end_day - self.first_day).days
 
-    @property
+    @cached_property
     def year_days(self) -> int:
         return (date(self.first_day.year + 1, 1, 1) - date(self.first_day.year, 1, 1)).days
 

@@ -46,6 +46,7 @@ COMPLETENESS_FIELDS = (
     ("original_value_fen", 5), ("location", 5), ("lab", 5), ("contact", 10),
     ("description", 10), ("capabilities", 10), ("photo", 10), ("rates", 10), ("hours", 5),
 )
+COMPLETENESS_WEIGHT = sum(weight for _key, weight in COMPLETENESS_FIELDS)
 
 
 def N_(message: str) -> str:
@@ -74,9 +75,12 @@ def photo_problem(data: bytes) -> str | None:
 
 def completeness(values: dict) -> int:
     """Percentage (0-100) of the weighted directory fields that are filled in."""
-    total = sum(weight for _key, weight in COMPLETENESS_FIELDS)
-    filled = sum(weight for key, weight in COMPLETENESS_FIELDS if values.get(key))
-    return round(100 * filled / total)
+    return completeness_of(sum(weight for key, weight in COMPLETENESS_FIELDS if values.get(key)))
+
+
+def completeness_of(filled_weight: int) -> int:
+    """The percentage for the sum of the weights of the fields filled in."""
+    return round(100 * filled_weight / COMPLETENESS_WEIGHT)
 
 
 def missing_fields(values: dict) -> list[str]:

@@ -50,7 +50,7 @@ from booking.bookings.models import Booking, Rating
 from booking.core.db import UTCDateTime
 from booking.extensions import db
 from booking.instruments.models import Instrument, OpeningHours, Rate
-from booking.instruments.rules import completeness
+from booking.instruments.rules import COMPLETENESS_FIELDS, completeness_of
 from booking.metering.models import UsageSession
 from booking.orders.models import Order
 from booking.rankings.models import RankingFlag
@@ -196,12 +196,15 @@ DIRECTORY_FILLED = {
     "rates": exists().where(Rate.instrument_id == Instrument.id),
     "hours": exists().where(OpeningHours.instrument_id == Instrument.id),
 }
+# Their weighted sum, one column instead of thirteen: 20,000 instruments' fields were
+# fetched and added up in Python (a third of the scope's time).
+FILLED_WEIGHT = sum(case((DIRECTORY_FILLED[key], weight), else_=0)
+                    for key, weight in COMPLETENESS_FIELDS)
 
 
 def _scope(period: Period, rules: dict, org_id: int | None = None) -> dict[int, OrgFacts]:
-    filled = [case((condition, True), else_=False).label(key)
-              for key, condition in DIRECTORY_FILLED.items()]
-    query = (select(*SCOPE_COLUMNS, Organisation.name_zh.label("org_name"), *filled)
+    query = (select(*SCOPE_COLUMNS, Organisation.name_zh.label("org_name"),
+                    FILLED_WEIGHT.label("filled_weight"))
              .join(Organisation, Organisation.id == Instrument.organisation_id)
              .where(Organisation.kind.in_(PROVIDER_KINDS),
                     Instrument.original_value_fen >= rules["min_original_value_fen"],
@@ -238,9 +241,8 @@ def _instrument_facts(row, period: Period, rules: dict) -> InstrumentFacts | Non
 def _directory_score(row, period: Period, rules: dict) -> float:
     spec = rules["indicators"]["directory_quality"]
     age_days = (period.end - row.info_updated_at).total_seconds() / 86400
-    values = {key: getattr(row, key) for key in DIRECTORY_FILLED}
-    return completeness(values) / 100 * freshness(age_days, spec["fresh_days"],
-                                                  spec["stale_days"])
+    return completeness_of(row.filled_weight) / 100 * freshness(
+        age_days, spec["fresh_days"], spec["stale_days"])
 
 
 # --- usage -----------------------------------------------------------------------------------

@@ -25,8 +25,9 @@ split_rewards(rows, pool_fen, rules) -> (rewards by org, remainder)
     plus the remainder are exactly the pool.
 """
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
+from functools import lru_cache
 
 from booking.core import clock
 from booking.core.clock import Period, PeriodError  # noqa: F401 - the rankings' period types
@@ -116,10 +117,13 @@ class Row:
     exact_areas: dict = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict:
-        """What a snapshot stores and shows (scores rounded to 2 places, for display)."""
-        row = asdict(self)
-        del row["exact_score"], row["exact_areas"]
-        return row
+        """What a snapshot stores and shows (scores rounded to 2 places, for display). Shallow:
+        a row's dicts are its own (score_org builds them), and asdict's deep copies were a
+        tenth of a province's ranking."""
+        return {name: getattr(self, name) for name in _STORED_FIELDS}
+
+
+_STORED_FIELDS = tuple(f.name for f in fields(Row) if not f.name.startswith("exact_"))
 
 
 def score_org(org: OrgIndicators, rules: dict) -> Row:
@@ -131,7 +135,7 @@ def score_org(org: OrgIndicators, rules: dict) -> Row:
         raw = org.values.get(name)
         values[name] = _stored(raw)
         fraction = _exact(normalise(name, None if raw is None else float(raw), spec))
-        exact_points[name] = Fraction(str(spec["weight"])) * fraction
+        exact_points[name] = _weight(spec["weight"]) * fraction
         areas[spec["area"]] += exact_points[name]
     flags = [flag for flag in org.flags if flag in rules["grades"]["red_flags"]]
     score = sum(exact_points.values(), Fraction(0))
@@ -142,11 +146,19 @@ def score_org(org: OrgIndicators, rules: dict) -> Row:
                exact_areas=areas)
 
 
+# Both are pure and see the same few values again and again (weights; 0 and 1 for most
+# normalised indicators): cached, a province's 5,600 of each cost next to nothing.
+@lru_cache(maxsize=4096)
 def _exact(fraction: float) -> Fraction:
     """The rational a normalised indicator stands for: the nearest with a denominator up to
     10^9, so binary noise (0.6 / 1 = 0.6000000000000001) is gone while a real 0.849975 stays
     below 0.85."""
     return Fraction(fraction).limit_denominator(10**9)
+
+
+@lru_cache(maxsize=64)
+def _weight(weight: float) -> Fraction:
+    return Fraction(str(weight))
 
 
 def _stored(value):

@@ -66,6 +66,9 @@ def test_completeness_weights_sum_to_100_and_scores():
     assert rules.completeness(everything) == 100
     assert rules.completeness({**everything, "photo": None}) == 90
     assert rules.missing_fields({**everything, "photo": None}) == ["photo"]
+    # the rankings add the weights up in SQL and ask for the percentage of the sum
+    assert rules.completeness_of(100 - 10) == 90 and rules.completeness_of(33) == 33
+    assert rules.COMPLETENESS_WEIGHT == 100
 
 
 def test_stale_after_180_days():
