@@ -13,6 +13,7 @@
 set -euo pipefail
 
 DB=${1:-sqlite}
+case $DB in sqlite | postgresql) ;; *) echo "usage: $0 [sqlite|postgresql]" >&2; exit 2 ;; esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PEER=${PEER_BENCH:-$ROOT/../shared/peer-bench}
 PG_ADMIN=(-h 127.0.0.1 -U postgres)
