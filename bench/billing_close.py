@@ -85,7 +85,7 @@ def seed() -> None:
             org = rng.choice(pool)
             user = (org - 1) * USERS_PER_ORG + rng.randrange(USERS_PER_ORG) + 1
             sessions.append({"instrument_id": instrument["id"], "user_id": user,
-                             "started_at": start,
+                             "customer_org_id": org, "started_at": start,
                              "ended_at": start + timedelta(minutes=rng.randrange(20, 300)),
                              "source": "kiosk", "recorded_by_id": user, "void": False,
                              "overrun": False, "note": "", "created_at": now})

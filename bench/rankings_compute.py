@@ -101,8 +101,9 @@ def seed_use(providers: int, enterprises: int, instruments: int, bookings: int) 
                           "decided_by_id": 1 if i % 3 == 0 else None, "updated_at": end}
                          for i, (inst, user, org, start, end) in enumerate(plan)))
     insert_all(UsageSession, ({"instrument_id": inst, "booking_id": i + 1, "user_id": user,
-                               "started_at": start, "ended_at": end, "source": "kiosk"}
-                              for i, (inst, user, _org, start, end) in enumerate(plan)))
+                               "customer_org_id": org, "started_at": start, "ended_at": end,
+                               "source": "kiosk"}
+                              for i, (inst, user, org, start, end) in enumerate(plan)))
     every = max(1, len(plan) // RATINGS)
     insert_all(Rating, ({"booking_id": i + 1, "instrument_id": inst, "user_id": user,
                          "stars": rng.randrange(2, 6), "created_at": end}

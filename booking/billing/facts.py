@@ -5,10 +5,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import and_, exists, func, or_, select, text, true
+from sqlalchemy import and_, exists, or_, select, text, true
 from sqlalchemy.orm import aliased
 
-from booking.accounts.models import Organisation, User
+from booking.accounts.models import Organisation
 from booking.billing.models import InvoiceLine
 from booking.bookings.models import Booking
 from booking.extensions import db
@@ -48,10 +48,8 @@ def usage_facts(where, uncharged_only: bool = True) -> list[Fact]:
     """Effective, ended sessions matching `where` (by default only those that no invoice line
     charges yet)."""
     customer = aliased(Organisation)
-    booker = aliased(User)
     billed = exists().where(InvoiceLine.usage_session_id == UsageSession.id,
                             InvoiceLine.kind == "usage")
-    customer_org = func.coalesce(Booking.organisation_id, booker.organisation_id)
     # Plain rows on the connection (no ORM result processing): exports read 50,000 at a time.
     rows = db.session.connection().execute(
         select(UsageSession.id, UsageSession.instrument_id, Instrument.organisation_id,
@@ -59,9 +57,8 @@ def usage_facts(where, uncharged_only: bool = True) -> list[Fact]:
                UsageSession.ended_at, Instrument.name_zh, UsageSession.booking_id,
                Booking.project_id)
         .join(Instrument, Instrument.id == UsageSession.instrument_id)
-        .join(booker, booker.id == UsageSession.user_id)
         .outerjoin(Booking, Booking.id == UsageSession.booking_id)
-        .join(customer, customer.id == customer_org)
+        .join(customer, customer.id == UsageSession.customer_org_id)
         .where(where, UsageSession.ended_at.is_not(None), UsageSession.effective_clause(),
                and_(~billed, Booking.billed_separately.is_not(True)) if uncharged_only
                else true())

@@ -31,8 +31,8 @@ def seed(scale: str) -> None:
     rng = random.Random(55)
     has_session = exists().where(UsageSession.booking_id == Booking.id)
     rows = [_session(booking, rng) for booking in db.session.execute(
-        select(Booking.id, Booking.instrument_id, Booking.user_id, Booking.start_at,
-               Booking.end_at, Booking.state)
+        select(Booking.id, Booking.instrument_id, Booking.user_id, Booking.organisation_id,
+               Booking.start_at, Booking.end_at, Booking.state)
         .where(Booking.state.in_(("completed", "in_use")), ~has_session).order_by(Booking.id))]
     bulk_insert(db.session, UsageSession.__table__, rows)
     missing = SESSION_TARGET.get(scale, 0) - db.session.scalar(
@@ -49,7 +49,8 @@ def _session(booking, rng: random.Random) -> dict:
         ended = max(booking.end_at - timedelta(minutes=rng.randint(0, 30)),
                     started + timedelta(minutes=10))
     return {"instrument_id": booking.instrument_id, "booking_id": booking.id,
-            "user_id": booking.user_id, "started_at": started, "ended_at": ended,
+            "user_id": booking.user_id, "customer_org_id": booking.organisation_id,
+            "started_at": started, "ended_at": ended,
             "source": rng.choice(("kiosk", "kiosk", "api")), "recorded_by_id": booking.user_id,
             "void": False, "overrun": False, "note": ""}
 
@@ -84,7 +85,8 @@ def _walk_ups(count: int, rng: random.Random) -> list[dict]:
         ended = started + timedelta(minutes=rng.randint(20, max(20, min(minutes - 25, 240))))
         user_id = rng.choice(members[instrument.organisation_id])
         rows.append({"instrument_id": instrument.id, "booking_id": None, "user_id": user_id,
-                     "started_at": started, "ended_at": ended, "source": "kiosk",
+                     "customer_org_id": instrument.organisation_id, "started_at": started,
+                     "ended_at": ended, "source": "kiosk",
                      "recorded_by_id": user_id, "void": False, "overrun": False,
                      "note": "walk-up"})
     return rows

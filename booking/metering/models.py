@@ -24,6 +24,12 @@ def can_check_in(user: User, booking: Booking) -> bool:
                                       can_record_usage(user, booking.instrument))
 
 
+def customer_of(booking: Booking | None, user: User) -> int:
+    """The organisation a use is for: the booking's paying organisation, else (walk-up) the
+    user's at the time of use."""
+    return booking.organisation_id if booking is not None else user.organisation_id
+
+
 class UsageSession(TimestampMixin, db.Model):
     """One use of an instrument. Never edited once closed: a manager's correction adds a row
     whose `corrects_id` names the replaced one (`void` when the use did not happen at all).
@@ -41,6 +47,9 @@ class UsageSession(TimestampMixin, db.Model):
     instrument_id: Mapped[int] = mapped_column(ForeignKey("instruments.id"))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Whom the use was for (customer_of), fixed when it is recorded: billed to, and counted
+    # by the rankings as the client. Kept on the row so that neither joins the bookings.
+    customer_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(16))

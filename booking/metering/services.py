@@ -19,7 +19,7 @@ from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.metering import rules
-from booking.metering.models import InstrumentToken, UsageSession
+from booking.metering.models import InstrumentToken, UsageSession, customer_of
 
 signals = Namespace()
 #: Sent after a session is closed (check-out or manager entry), with `session=`. Billing
@@ -115,8 +115,8 @@ def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
         raise MeteringRefused(problems)
     _check_free(booking.instrument_id, now, booking.end_at, booking.id)
     session = UsageSession(instrument_id=booking.instrument_id, booking=booking,
-                           user_id=booking.user_id, started_at=now, source=source,
-                           recorded_by_id=actor.id)
+                           user_id=booking.user_id, customer_org_id=booking.organisation_id,
+                           started_at=now, source=source, recorded_by_id=actor.id)
     db.session.add(session)
     _note_use(booking.instrument_id, booking.user_id, booking, now)
     move_booking(booking, "in_use", actor, source=source)
@@ -139,7 +139,8 @@ def walk_up(instrument: Instrument, user: User, *, minutes: int, actor: User,
     if problems:
         raise MeteringRefused(problems)
     _check_free(instrument.id, now, end, None)
-    session = UsageSession(instrument_id=instrument.id, user_id=user.id, started_at=now,
+    session = UsageSession(instrument_id=instrument.id, user_id=user.id,
+                           customer_org_id=user.organisation_id, started_at=now,
                            source=source, recorded_by_id=actor.id)
     db.session.add(session)
     _note_use(instrument.id, user.id, None, now)
@@ -192,8 +193,8 @@ def record_session(instrument: Instrument, user: User, *, start: datetime, end: 
         raise MeteringRefused(problems)
     _check_free(instrument.id, start, end, booking.id if booking else None)
     session = UsageSession(instrument_id=instrument.id, booking=booking, user_id=user.id,
-                           started_at=start, ended_at=end, source=source,
-                           recorded_by_id=actor.id)
+                           customer_org_id=customer_of(booking, user), started_at=start,
+                           ended_at=end, source=source, recorded_by_id=actor.id)
     db.session.add(session)
     _note_use(instrument.id, user.id, booking, start)
     if booking is not None:
@@ -221,7 +222,8 @@ def correct_session(original: UsageSession, *, start: datetime, end: datetime | 
         _check_free(original.instrument_id, start, end, original.booking_id,
                     exclude_session=original.id)
     fix = UsageSession(instrument_id=original.instrument_id, booking_id=original.booking_id,
-                       user_id=original.user_id, started_at=start, ended_at=end,
+                       user_id=original.user_id, customer_org_id=original.customer_org_id,
+                       started_at=start, ended_at=end,
                        source="manager", recorded_by_id=actor.id, corrects_id=original.id,
                        void=void, note=note[:500])
     db.session.add(fix)

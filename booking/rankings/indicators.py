@@ -26,7 +26,8 @@ idle_rate          share of instruments in scope with no effective hours in the 
 outcomes           voucher-backed services (issued or paid invoices with a voucher deduction,
                    issued in the period, on instruments in scope) per instrument in scope
 external_share     effective hours of users outside the institution / all effective hours
-                   (the client is the booking's paying organisation, else the user's)
+                   (the client is the session's customer: the booking's paying organisation,
+                   else the user's at the time of use)
 sme_reach          distinct external science-based SME clients (sme_certified) per 10
                    instruments in scope; clients are counted from effective usage sessions
 user_rating        mean stars (1..5) of ratings given in the period on instruments in scope
@@ -43,7 +44,7 @@ from statistics import fmean
 
 from sqlalchemy import Numeric, and_, case, cast, distinct, exists, func, literal, or_, select
 
-from booking.accounts.models import Organisation, User
+from booking.accounts.models import Organisation
 from booking.accounts.rules import PROVIDER_KINDS
 from booking.billing.models import Invoice, InvoiceLine
 from booking.bookings.models import Booking, Rating
@@ -267,14 +268,11 @@ def _least(a, b):
 def _sessions_in(period: Period, instrument_ids=None):
     """Effective completed sessions overlapping the period, with the client organisation and
     the hours inside the period; a subquery. Instruments are put in scope by the caller."""
-    client = func.coalesce(Booking.organisation_id, User.organisation_id)
     start, end = _bound(period.start), _bound(period.end)
     clipped = _hours_between(_least(UsageSession.ended_at, end),
                              _greatest(UsageSession.started_at, start))
-    query = (select(UsageSession.instrument_id, client.label("client_id"),
+    query = (select(UsageSession.instrument_id, UsageSession.customer_org_id.label("client_id"),
                     clipped.label("hours"))
-             .join(User, User.id == UsageSession.user_id)
-             .outerjoin(Booking, Booking.id == UsageSession.booking_id)
              .where(UsageSession.ended_at.is_not(None), UsageSession.started_at < end,
                     UsageSession.ended_at > start, UsageSession.effective_clause()))
     if instrument_ids is not None:

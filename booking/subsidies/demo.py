@@ -112,7 +112,8 @@ def _used_booking(instrument: Instrument, user: User, start: datetime) -> Bookin
     db.session.add(booking)
     db.session.flush()
     db.session.add(UsageSession(instrument_id=instrument.id, booking_id=booking.id,
-                                user_id=user.id, started_at=start, ended_at=end,
+                                user_id=user.id, customer_org_id=booking.organisation_id,
+                                started_at=start, ended_at=end,
                                 source="kiosk", recorded_by_id=user.id))
     db.session.flush()
     return booking

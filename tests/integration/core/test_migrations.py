@@ -159,7 +159,8 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
                             organisation_id=org, start_at=at.replace(hour=h),
                             end_at=at.replace(hour=h + 1), state=state)
                         for h, state in ((1, "completed"), (3, "no_show"))]
-            session = add(UsageSession.__table__, instrument_id=instrument, user_id=user,
+            old_sessions = as_of_0007(UsageSession.__table__, "customer_org_id")
+            session = add(old_sessions, instrument_id=instrument, user_id=user,
                           booking_id=bookings[0], started_at=at, ended_at=at.replace(hour=2),
                           source="kiosk")
             invoice = add(Invoice.__table__, provider_id=org, customer_org_id=org, number="N-1",
@@ -258,6 +259,96 @@ def test_0009_downgrades_and_upgrades_again(database_url, tmp_path):
             upgrade()
             with db.engine.connect() as connection:
                 assert triggers(connection) == installed and len(installed) >= 7
+            db.engine.dispose()
+    finally:
+        drop()
+
+
+def test_0022_fills_the_sessions_customer_and_keeps_every_row(database_url, tmp_path):
+    """A session's customer becomes its booking's paying organisation, else (walk-up) its
+    user's; the invoice lines still point at the rows, down and up again (SQLite rebuilds the
+    table)."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from booking import create_app
+    from booking.accounts.models import Organisation, User
+    from booking.billing.models import Invoice, InvoiceLine
+    from booking.bookings.models import Booking
+    from booking.core.db import utc
+    from booking.instruments.models import Instrument
+    from config import TestingConfig
+
+    url, drop = _scratch_database(database_url, tmp_path)
+
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = url
+        UPLOAD_DIR = str(tmp_path)
+
+    def columns(connection) -> set[str]:
+        return {c["name"] for c in sa.inspect(connection).get_columns("usage_sessions")}
+
+    def rows(connection):
+        return connection.execute(sa.text(
+            "SELECT s.id, s.booking_id, s.corrects_id, l.id FROM usage_sessions AS s "
+            "LEFT JOIN invoice_lines AS l ON l.usage_session_id = s.id ORDER BY s.id")).all()
+
+    at = utc(2026, 3, 2, 1)
+    try:
+        with create_app(Config).app_context():
+            upgrade(revision="0021_outbox_claims")
+            with db.engine.begin() as connection:
+                def add(table, **values):
+                    return connection.execute(
+                        table.insert().values(**values).returning(table.c.id)).scalar()
+
+                university, company = (
+                    add(Organisation.__table__, kind=kind, name_zh=name, name_en=name,
+                        city="大连", region_code="2102", credit_code=code)
+                    for kind, name, code in (("university", "大学", "91210200MA0000001X"),
+                                             ("enterprise", "公司", "91210200MA0000002X")))
+                user = add(User.__table__, email="u@example.cn", password_hash="x", name="U",
+                           organisation_id=university)
+                instrument = add(Instrument.__table__, organisation_id=university,
+                                 name_zh="仪器", lab="L", name_en="I", model="M",
+                                 manufacturer="H", category="analytical",
+                                 original_value_fen=1, location="101", info_updated_at=at)
+                booking = add(Booking.__table__, instrument_id=instrument, user_id=user,
+                              organisation_id=company, start_at=at, end_at=at.replace(hour=2),
+                              state="completed")
+                sessions = sa.table("usage_sessions", *(sa.column(name) for name in (
+                    "id", "instrument_id", "booking_id", "user_id", "started_at", "ended_at",
+                    "source", "corrects_id", "void", "overrun", "note", "created_at")))
+                common = {"instrument_id": instrument, "user_id": user, "source": "kiosk",
+                          "void": False, "overrun": False, "note": "", "created_at": at}
+                booked = add(sessions, booking_id=booking, started_at=at,
+                             ended_at=at.replace(hour=2), **common)
+                add(sessions, booking_id=booking, started_at=at, ended_at=at.replace(hour=3),
+                    corrects_id=booked, **common)
+                add(sessions, started_at=at.replace(hour=4), ended_at=at.replace(hour=5),
+                    **common)
+                invoice = add(Invoice.__table__, provider_id=university,
+                              customer_org_id=company, number="N-1", state="issued",
+                              customer_class="enterprise", subtotal_fen=1, amount_due_fen=1)
+                add(InvoiceLine.__table__, invoice_id=invoice, kind="usage", description="x",
+                    amount_fen=1, usage_session_id=booked)
+            with db.engine.connect() as connection:
+                before = rows(connection)
+            upgrade()
+            with db.engine.connect() as connection:
+                assert rows(connection) == before
+                assert connection.execute(sa.text(
+                    "SELECT customer_org_id FROM usage_sessions ORDER BY id")).scalars().all() \
+                    == [company, company, university]
+                if connection.dialect.name == "sqlite":
+                    assert connection.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+            downgrade(revision="0021_outbox_claims")
+            with db.engine.connect() as connection:
+                assert "customer_org_id" not in columns(connection)
+                assert rows(connection) == before
+            upgrade()
+            with db.engine.connect() as connection:
+                assert "customer_org_id" in columns(connection) and rows(connection) == before
             db.engine.dispose()
     finally:
         drop()

@@ -49,6 +49,7 @@ def test_every_indicator_of_an_institution(make, world):
     voided = make.usage_session(w["i1"], w["staff"], WEDNESDAY_15_JUL_9AM + timedelta(days=5),
                                 minutes=100 * 60)
     db.session.add(UsageSession(instrument_id=w["i1"].id, user_id=w["staff"].id,
+                                customer_org_id=w["staff"].organisation_id,
                                 started_at=voided.started_at, ended_at=voided.ended_at,
                                 source="manager", corrects_id=voided.id, void=True))
     for n, hours in enumerate((2, 4, 30)):
