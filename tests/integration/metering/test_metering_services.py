@@ -215,3 +215,32 @@ def test_walk_up_only_while_the_instrument_is_open(lab):
                              actor=lab["internal"], source="kiosk")
         assert services.walk_up(lab["instrument"], lab["internal"], minutes=15,
                                 actor=lab["internal"], source="kiosk").is_running
+
+
+def test_a_session_is_for_the_bookings_payer_else_the_users_organisation_then(lab, make):
+    """The customer is fixed when the use is recorded: the booking's paying organisation, else
+    the user's; a correction keeps it, and billing still charges it after the user moves."""
+    from booking.billing.facts import usage_facts
+
+    payer = make.organisation(kind="enterprise")
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    booking.organisation_id = payer.id  # paid by another organisation than the user's
+    with freeze_time(MONDAY_2_MAR_9AM):
+        booked = services.check_in(booking, actor=lab["external"], source="kiosk")
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=50)):
+        services.check_out(booked, actor=lab["external"])
+    with freeze_time(MONDAY_2_MAR_3PM):
+        walked = services.walk_up(lab["instrument"], lab["internal"], minutes=30,
+                                  actor=lab["internal"], source="kiosk")
+        services.check_out(walked, actor=lab["internal"])
+    with freeze_time(MONDAY_2_MAR_3PM + timedelta(days=1)):
+        fix = services.correct_session(walked, start=walked.started_at,
+                                       end=walked.started_at + timedelta(minutes=45),
+                                       actor=lab["manager"], note="late check-out")
+    assert (booked.customer_org_id, walked.customer_org_id, fix.customer_org_id) == \
+        (payer.id, lab["owner"].id, lab["owner"].id)
+    lab["internal"].organisation_id = lab["external"].organisation_id  # moves to a company
+    db.session.commit()
+    facts = usage_facts(UsageSession.instrument_id == lab["instrument"].id, uncharged_only=False)
+    assert [(f.session_id, f.customer_org_id) for f in facts] == [
+        (booked.id, payer.id), (fix.id, lab["owner"].id)]
