@@ -59,6 +59,10 @@ def _rebuild_on_sqlite(with_customer: bool) -> None:
     columns = ", ".join(COLUMNS)
     customer = f", {CUSTOMER} AS customer_org_id" if with_customer else ""
     op.execute("PRAGMA defer_foreign_keys = ON")  # until this transaction ends
+    # Dropping a row and putting it back each look up the invoice lines naming it: without
+    # an index on the column (only a partial one exists), each would scan them all.
+    op.execute("CREATE INDEX ix_invoice_lines_usage_session_tmp "
+               "ON invoice_lines (usage_session_id)")
     op.execute(f"CREATE TEMP TABLE usage_sessions_copy AS SELECT {columns}{customer} "
                "FROM usage_sessions AS old")
     op.execute("DROP TABLE usage_sessions")  # its indexes go with it
@@ -67,6 +71,7 @@ def _rebuild_on_sqlite(with_customer: bool) -> None:
     op.execute(f"INSERT INTO usage_sessions ({kept}) SELECT {kept} FROM usage_sessions_copy "
                "ORDER BY id")
     op.execute("DROP TABLE usage_sessions_copy")
+    op.execute("DROP INDEX ix_invoice_lines_usage_session_tmp")
     for name, indexed in INDEXES.items():
         op.execute(f"CREATE INDEX {name} ON usage_sessions ({indexed})")
 
