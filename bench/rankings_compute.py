@@ -76,10 +76,9 @@ def seed(scale: float) -> None:
 
 
 def seed_use(providers: int, enterprises: int, instruments: int, bookings: int) -> None:
-    from booking.bookings.models import Booking
+    from booking.bookings.models import Booking, Rating
     from booking.extensions import db
     from booking.metering.models import UsageSession
-    from booking.rankings.models import Rating
 
     rng = random.Random(7)
     per_instrument = bookings // instruments
