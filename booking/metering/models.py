@@ -24,9 +24,9 @@ def can_check_in(user: User, booking: Booking) -> bool:
                                       can_record_usage(user, booking.instrument))
 
 
-def customer_of(booking: Booking | None, user: User) -> int:
+def customer_of(booking: Booking | None, user: User | None = None) -> int:
     """The organisation a use is for: the booking's paying organisation, else (walk-up) the
-    user's at the time of use."""
+    user's at the time of use. Every place that records a use asks here."""
     return booking.organisation_id if booking is not None else user.organisation_id
 
 

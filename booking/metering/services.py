@@ -115,7 +115,7 @@ def check_in(booking: Booking, *, actor: User, source: str) -> UsageSession:
         raise MeteringRefused(problems)
     _check_free(booking.instrument_id, now, booking.end_at, booking.id)
     session = UsageSession(instrument_id=booking.instrument_id, booking=booking,
-                           user_id=booking.user_id, customer_org_id=booking.organisation_id,
+                           user_id=booking.user_id, customer_org_id=customer_of(booking),
                            started_at=now, source=source, recorded_by_id=actor.id)
     db.session.add(session)
     _note_use(booking.instrument_id, booking.user_id, booking, now)
@@ -140,7 +140,7 @@ def walk_up(instrument: Instrument, user: User, *, minutes: int, actor: User,
         raise MeteringRefused(problems)
     _check_free(instrument.id, now, end, None)
     session = UsageSession(instrument_id=instrument.id, user_id=user.id,
-                           customer_org_id=user.organisation_id, started_at=now,
+                           customer_org_id=customer_of(None, user), started_at=now,
                            source=source, recorded_by_id=actor.id)
     db.session.add(session)
     _note_use(instrument.id, user.id, None, now)

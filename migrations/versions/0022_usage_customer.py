@@ -57,17 +57,17 @@ def _rebuild_on_sqlite(with_customer: bool) -> None:
     dangling until its rows are back; each row put back settles the lines that name it.
     Rows go back in id order: a correction comes after the row it corrects."""
     columns = ", ".join(COLUMNS)
-    customer = f", {CUSTOMER} AS customer_org_id" if with_customer else ""
+    kept, filled = (f"{columns}, customer_org_id", f"{columns}, {CUSTOMER} AS customer_org_id") \
+        if with_customer else (columns, columns)
     op.execute("PRAGMA defer_foreign_keys = ON")  # until this transaction ends
     # Dropping a row and putting it back each look up the invoice lines naming it: without
     # an index on the column (only a partial one exists), each would scan them all.
     op.execute("CREATE INDEX ix_invoice_lines_usage_session_tmp "
                "ON invoice_lines (usage_session_id)")
-    op.execute(f"CREATE TEMP TABLE usage_sessions_copy AS SELECT {columns}{customer} "
+    op.execute(f"CREATE TEMP TABLE usage_sessions_copy AS SELECT {filled} "
                "FROM usage_sessions AS old")
     op.execute("DROP TABLE usage_sessions")  # its indexes go with it
     op.execute(_sqlite_table(with_customer))
-    kept = columns + (", customer_org_id" if with_customer else "")
     op.execute(f"INSERT INTO usage_sessions ({kept}) SELECT {kept} FROM usage_sessions_copy "
                "ORDER BY id")
     op.execute("DROP TABLE usage_sessions_copy")
