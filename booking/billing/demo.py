@@ -44,7 +44,7 @@ def _settle_older_invoices() -> None:
     project account they were charged to, the others by bank transfer, recorded by the
     provider's finance staff (else the customer)."""
     finance = dict(db.session.execute(
-        select(Role.organisation_id, Role.user_id).where(Role.name == "finance")).tuples().all())
+        select(Role.organisation_id, Role.user_id).where(Role.name == "finance")).all())
     paid = select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(
         Payment.invoice_id == Invoice.id).scalar_subquery()
     rows = db.session.execute(

@@ -146,7 +146,7 @@ def usage_table(provider_id: int, year: int) -> tuple[tuple, list]:
 def _names(model, column, ids: set) -> dict:
     names = {}
     for chunk in chunks(ids):
-        names.update(db.session.execute(select(model.id, column).where(model.id.in_(chunk))).tuples().all())
+        names.update(db.session.execute(select(model.id, column).where(model.id.in_(chunk))).all())
     return names
 
 

@@ -358,7 +358,7 @@ def pi_approved_at(booking_ids) -> dict[int, datetime]:
         return {}
     return dict(db.session.execute(select(PiApproval.booking_id, PiApproval.decided_at).where(
         PiApproval.booking_id.in_(list(booking_ids)), PiApproval.state == "approved"))
-        .tuples().all())
+        .all())
 
 
 def awaiting_pi_clause(booking_id_column):
