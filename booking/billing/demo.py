@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from booking.accounts.models import Role
 from booking.billing.close import close_month
-from booking.billing.models import Invoice, InvoiceLine, Payment
+from booking.billing.models import Invoice, InvoiceLine, Payment, ProviderSettings
 from booking.billing.payments import Settlement, settle_in_full
 from booking.core.clock import now_utc, parse_period, to_local
 from booking.core.db import analyze
@@ -27,7 +27,18 @@ def seed(scale: str) -> None:
         close_month(month, now=issued, notify=False)  # history: no e-mails
         analyze(db.session, Invoice.__table__, InvoiceLine.__table__)
     _settle_older_invoices()
+    _bank_details()
     db.session.flush()
+
+
+def _bank_details() -> None:
+    """Every provider that invoiced publishes where a bank transfer goes (made-up accounts)."""
+    known = set(db.session.scalars(select(ProviderSettings.provider_id)))
+    providers = db.session.scalars(select(Invoice.provider_id).distinct()).all()
+    db.session.add_all(ProviderSettings(
+        provider_id=provider_id, bank_name="中国银行大连分行营业部",
+        bank_account=f"3012 0100 {provider_id:04d} 0008 8", tax_number=f"12210200{provider_id:010d}")
+        for provider_id in providers if provider_id not in known)
 
 
 def _past_months(first) -> list[str]:

@@ -73,27 +73,42 @@ def my_invoices():
 @bp.route("/invoices/<int:invoice_id>")
 @login_required
 def invoice(invoice_id):
-    inv = _invoice(invoice_id)
+    return _invoice_page(_invoice(invoice_id))
+
+
+# the invoice page's forms, by the template name each goes by
+_PAGE_FORMS = {BankTransferForm: "bank_form", InternalSettlementForm: "settle_form",
+               VoidForm: "void_form", CreditForm: "credit_form"}
+
+
+def _invoice_page(inv: Invoice, submitted=None, status: int = 200):
+    """The invoice with its payment and finance forms; `submitted`: the form just refused,
+    shown again with what was typed and what is wrong with it (the others start blank)."""
+    forms = {"settle_form": _settlement_form(inv, formdata=None),
+             "bank_form": _bank_form(inv), "void_form": VoidForm(formdata=None),
+             "credit_form": CreditForm(formdata=None)}
+    if submitted is not None:
+        forms[_PAGE_FORMS[type(submitted)]] = submitted
     return render_template(
         "billing/invoice.html", invoice=inv, stripe_enabled=stripe_gateway.enabled(),
         stripe_js_url=current_app.config["STRIPE_JS_URL"],
         publishable_key=stripe_gateway.publishable_key(),
         payment_methods=current_app.config["STRIPE_PAYMENT_METHODS"].split(","),
-        settle_form=_settlement_form(inv), bank_form=_bank_form(inv), void_form=VoidForm(),
-        credit_form=CreditForm(), credit_notes=reports.credit_notes_of(inv), now=now_utc())
+        provider_settings=dunning.settings_of(inv.provider_id),
+        credit_notes=reports.credit_notes_of(inv), now=now_utc(), **forms), status
 
 
 def _bank_form(inv: Invoice) -> BankTransferForm:
-    form = BankTransferForm()
-    if not form.is_submitted():
-        form.amount.data = Decimal(inv.outstanding_fen) / 100
-        form.received_on.data = local_today()
+    """Proposes what is outstanding, received today."""
+    form = BankTransferForm(formdata=None)
+    form.amount.data = Decimal(inv.outstanding_fen) / 100
+    form.received_on.data = local_today()
     return form
 
 
-def _settlement_form(inv: Invoice) -> InternalSettlementForm:
+def _settlement_form(inv: Invoice, **form_args) -> InternalSettlementForm:
     """The customer's project accounts (经费卡); the invoice's own project when it names one."""
-    form = InternalSettlementForm()
+    form = InternalSettlementForm(**form_args)
     if inv.project is not None:
         projects = [inv.project]
     elif inv.customer_user is not None:
@@ -140,25 +155,24 @@ def payment_intent(invoice_id):
 def _finance_action(invoice_id: int, allowed: Callable[[Invoice, User], bool], form_class,
                     action):
     """Check `allowed`, validate the form, apply `action` (which returns the message saying
-    what happened) and go back to the invoice, with that message (or why not) flashed."""
+    what happened) and go back to the invoice with that message; a form refused comes back on
+    the invoice page with what was typed and why (422)."""
     inv = _invoice(invoice_id)
     require(allowed(inv, current_user))
     form = form_class()
     if form_class is InternalSettlementForm:
         form.project.choices = _settlement_form(inv).project.choices
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
-    else:
-        try:
-            message = action(inv, form)
-        except BillingRefused as exc:
-            db.session.rollback()
-            flash(exc.text(), "danger")
-        else:
-            commit()
-            flash(message, "success")
+        flash(_("Please correct the marked fields."), "danger")
+        return _invoice_page(inv, form, 422)
+    try:
+        message = action(inv, form)
+    except BillingRefused as exc:
+        db.session.rollback()
+        flash(exc.text(), "danger")
+        return _invoice_page(inv, form, 422)
+    commit()
+    flash(message, "success")
     return redirect(url_for("billing.invoice", invoice_id=inv.id))
 
 

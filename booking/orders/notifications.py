@@ -11,7 +11,8 @@ from booking.orders.models import Order
 STATE_LABELS = {
     "submitted": _l("submitted"), "accepted": _l("accepted"), "declined": _l("declined"),
     "cancelled": _l("cancelled"), "received": _l("samples received"),
-    "testing": _l("testing"), "report_ready": _l("report ready"), "closed": _l("closed"),
+    "testing": _l("testing"), "report_ready": _l("report ready"),
+    "closed": _l("completed"),  # not "closed": opening hours use that msgid (关闭)
 }
 OUTCOME_LABELS = {"return": _l("returned"), "dispose": _l("disposed of")}
 #: what the customer reads for each state the lab moves the order to

@@ -44,7 +44,9 @@ bp = Blueprint("orders", __name__, url_prefix="/orders")
 
 @bp.app_context_processor
 def _labels():
-    return {"order_state_label": lambda s: STATE_LABELS.get(s, s),
+    # STATE_LABELS are msgids (notices translate them in the recipient's locale): shown here,
+    # they are translated in the reader's
+    return {"order_state_label": lambda s: _(STATE_LABELS[s]) if s in STATE_LABELS else s,
             "sample_state_label": lambda s: SAMPLE_STATE_LABELS.get(s, s),
             "hazard_label": lambda h: HAZARD_LABELS.get(h, h),
             "leftover_label": lambda v: LEFTOVER_LABELS.get(v, v),

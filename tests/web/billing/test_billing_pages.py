@@ -9,7 +9,7 @@ from freezegun import freeze_time
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from booking.billing import close, invoicing, payments, signals
+from booking.billing import close, dunning, invoicing, payments, signals
 from booking.billing import pdf as billing_pdf
 from booking.billing.models import Invoice
 from booking.core.notifications import OutboxMessage
@@ -36,6 +36,20 @@ def sold(make):
             "customer_org": customer_org,
             "finance": make.user(role="finance", organisation=owner),
             "internal": make.user(organisation=owner)}
+
+
+def test_the_customer_reads_where_to_transfer_the_money(client, login, sold):
+    login(sold["customer"])
+    url = f"/invoices/{sold['invoice'].id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="provider-bank-missing"' in page and "/小时" in page and "/h<" not in page
+    dunning.save_settings(sold["owner"].id, sold["finance"], bank_name="中国银行大连高新园区支行",
+                          bank_account="3012 0100 8888", tax_number="", block_overdue_days=None)
+    db.session.commit()
+    bank = client.get(url).get_data(as_text=True)
+    assert 'id="provider-bank"' in bank
+    for text in ("中国银行大连高新园区支行", "3012 0100 8888", sold["owner"].name_zh):
+        assert text in bank.split('id="provider-bank"')[1], text
 
 
 def test_invoice_page_shows_what_a_printed_invoice_needs(client, login, sold):
@@ -121,7 +135,8 @@ def test_finance_records_bank_transfer_and_credit_note(client, login, sold):
     assert note.amount_due_fen == 5_000
     bad = client.post(f"{url}/credit", data={"amount": "9999", "reason": "too much"},
                       follow_redirects=True)
-    assert bad.status_code == 200 and "不超过剩余可冲销金额" in bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "不超过剩余可冲销金额" in bad.get_data(as_text=True)
+    assert 'value="too much"' in bad.get_data(as_text=True)  # the refused form keeps its input
     assert db.session.scalar(select(func.count()).select_from(Invoice).where(
         Invoice.credits_id == sold["invoice"].id)) == 1
 
@@ -269,9 +284,8 @@ def test_voiding_what_cannot_be_voided_is_refused_not_a_crash(client, login, sol
         invoicing.void_invoice(target, sold["finance"], "wrong customer")
     db.session.commit()
     state = target.state
-    response = client.post(f"/invoices/{target.id}/void", data={"reason": "again"},
-                           follow_redirects=True)
-    assert response.status_code == 200
+    response = client.post(f"/invoices/{target.id}/void", data={"reason": "again"})
+    assert response.status_code == 422
     assert "Only a draft or issued invoice can be voided." in response.get_data(as_text=True)
     db.session.expire_all()
     assert target.state == state and target.void_reason != "again"

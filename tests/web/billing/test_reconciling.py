@@ -77,7 +77,9 @@ def test_bad_payment_input_is_refused_with_a_message(client, login, sold, data):
         login(sold["finance"])
         response = client.post(f"/invoices/{sold['invoice'].id}/bank-transfer", data=data,
                                headers=EN, follow_redirects=True)
-    assert response.status_code == 200 and 'alert-danger' in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'alert-danger' in page and "is-invalid" in page
+    assert f'value="{data["reference"]}"' in page  # what was typed is still there
     assert sold["invoice"].payments == []
 
 

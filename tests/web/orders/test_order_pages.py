@@ -73,6 +73,18 @@ def test_submitting_creates_the_order_and_shows_it(frozen, client, login, lab, s
     assert "lab-actions" not in page  # the customer sees no lab actions
 
 
+def test_order_states_are_shown_in_the_readers_language(frozen, client, login, lab, sme):
+    login(sme)
+    client.post(f"/orders/new/{lab.instrument.id}", headers=EN, data=_form())
+    order = db.session.query(Order).one()
+    assert "submitted" in client.get(f"/orders/{order.id}", headers=EN).get_data(as_text=True)
+    login(lab.manager)  # reads Chinese
+    for page in (client.get(f"/orders/{order.id}"), client.get("/orders/lab")):
+        text = page.get_data(as_text=True)
+        assert "已提交" in text and "已完成" in text and ">submitted<" not in text
+    assert ">report ready<" not in client.get(f"/orders/{order.id}").get_data(as_text=True)
+
+
 def test_a_refused_form_lists_every_problem(frozen, client, login, lab, sme):
     login(sme)
     response = client.post(f"/orders/new/{lab.instrument.id}", headers=EN, data=_form(
