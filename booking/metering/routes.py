@@ -2,15 +2,17 @@
 instrument tokens)."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from booking.accounts import attempts
 from booking.accounts.services import authenticate, get_user_by_email
+from booking.api.paging import paged
 from booking.bookings.models import Booking
 from booking.core.clock import from_local, to_local
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm
+from booking.core.web import PostForm, query_int
 from booking.extensions import db, limiter
 from booking.instruments.models import Instrument
 from booking.metering import services
@@ -94,11 +96,16 @@ def _instrument(instrument_id: int) -> Instrument:
     return instrument
 
 
+SESSIONS_PER_PAGE = 25
+SOURCE_LABELS = {"kiosk": _l("kiosk"), "manager": _l("lab staff"), "api": _l("instrument PC (API)")}
+
+
 def _usage_page(instrument: Instrument, form=None, token_form=None, new_secret=None):
     return render_template(
         "metering/usage.html", instrument=instrument, form=form or SessionForm(),
         token_form=token_form or InstrumentTokenForm(), new_secret=new_secret,
-        sessions=services.sessions_for_manager(instrument),
+        sessions=paged(services.sessions_for_manager(instrument), query_int("page", 1, 1, 10**6),
+                       SESSIONS_PER_PAGE, clamp=True), source_labels=SOURCE_LABELS,
         tokens=services.instrument_tokens(instrument), correction_form=CorrectionForm())
 
 

@@ -4,7 +4,8 @@ billing listens to `session_closed` (a blinker signal) to invoice a completed bo
 from datetime import datetime, timedelta
 
 from blinker import Namespace
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User, hash_token
 from booking.bookings import rules as booking_rules
@@ -280,10 +281,11 @@ def instrument_tokens(instrument: Instrument) -> list[InstrumentToken]:
         InstrumentToken.instrument_id == instrument.id).order_by(InstrumentToken.id.desc())))
 
 
-def sessions_for_manager(instrument: Instrument, limit: int = 100) -> list[UsageSession]:
-    return list(db.session.scalars(select(UsageSession).where(
-        UsageSession.instrument_id == instrument.id).order_by(
-        UsageSession.started_at.desc(), UsageSession.id.desc()).limit(limit)))
+def sessions_for_manager(instrument: Instrument) -> Select:
+    """The instrument's sessions, latest first (the usage page pages them)."""
+    return select(UsageSession).where(UsageSession.instrument_id == instrument.id).order_by(
+        UsageSession.started_at.desc(), UsageSession.id.desc()).options(
+        selectinload(UsageSession.user))
 
 
 

@@ -2,6 +2,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from booking.accounts.models import Organisation
 from booking.core import tables
@@ -58,6 +59,16 @@ def _trend(snapshot) -> dict[int, dict]:
             for row in snapshot.rows if row["org_id"] in before}
 
 
+def _org_names(snapshot) -> dict[int, str]:
+    """The ranked institutions' names in the reader's language; a snapshot keeps the Chinese
+    name each had when it was computed, which is what a reader of Chinese sees."""
+    if snapshot is None or current_locale() != "en":
+        return {}
+    ids = [row["org_id"] for row in snapshot.rows]
+    return dict(db.session.execute(select(Organisation.id, Organisation.name_en).where(
+        Organisation.id.in_(ids), Organisation.name_en != "")).all())
+
+
 # --- public ----------------------------------------------------------------------------------
 @bp.route("/rankings")
 def public():
@@ -66,7 +77,8 @@ def public():
     snapshot = next((s for s in published if s.period == wanted), None) or \
         (published[0] if published else None)
     return render_template("rankings/public.html", snapshot=snapshot, published=published,
-                           trend=_trend(snapshot) if snapshot else {})
+                           trend=_trend(snapshot) if snapshot else {},
+                           org_names=_org_names(snapshot))
 
 
 @bp.route("/rankings/<period>/export.<fmt>")
@@ -94,13 +106,15 @@ def dashboard():
                                last_complete_quarter(local_today()).label)
     pool_form = RewardPoolForm(amount_yuan=fen_to_yuan(snapshot.reward_pool_fen) if snapshot else 0)
     period = compute_form.period.data
+    names = _org_names(snapshot)
     return render_template("rankings/dashboard.html", snapshot=snapshot,
                            flags=services.flags_of(period), clear_form=ClearFlagForm(),
                            flag_form=_flag_form(FlagForm(formdata=None, period=period)),
                            snapshots=all_snapshots, rows=_sorted_rows(snapshot, sort),
                            sort=sort, trend=_trend(snapshot) if snapshot else {},
                            compute_form=compute_form, pool_form=pool_form, form=PostForm(),
-                           charts=_chart_data(snapshot) if snapshot else None)
+                           charts=_chart_data(snapshot, names) if snapshot else None,
+                           org_names=names)
 
 
 def _flag_form(form: FlagForm) -> FlagForm:
@@ -153,13 +167,12 @@ def _sorted_rows(snapshot, sort: str) -> list[dict]:
                                                   -(row["indicators"].get(sort) or 0)))
 
 
-def _chart_data(snapshot) -> dict:
+def _chart_data(snapshot, org_names: dict[int, str]) -> dict:
     bins = [0] * 10
     for row in snapshot.rows:
         bins[min(int(row["score"] // 10), 9)] += 1
-    names = [row["org_name"] for row in snapshot.rows]
     return {"bins": bins, "labels": [f"{10 * i}–{10 * i + 10}" for i in range(10)],
-            "names": names,
+            "names": [org_names.get(row["org_id"]) or row["org_name"] for row in snapshot.rows],
             "utilisation": [round(100 * (row["indicators"]["effective_hours"] or 0), 1)
                             for row in snapshot.rows],
             "external": [round(100 * (row["indicators"]["external_share"] or 0), 1)

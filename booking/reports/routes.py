@@ -8,7 +8,7 @@ from sqlalchemy import select
 from booking.accounts.models import Organisation
 from booking.accounts.rules import PROVIDER_KINDS
 from booking.core import tables
-from booking.core.clock import PeriodError, local_today, month_period, parse_period
+from booking.core.clock import PeriodError, local_today, month_period, now_utc, parse_period
 from booking.core.permissions import require
 from booking.core.web import current_locale
 from booking.extensions import db
@@ -29,8 +29,14 @@ def can_read_annual(user, organisation_id: int | None) -> bool:
                               organisation_id in user.managed_organisation_ids())
 
 
+def _last_month() -> str:
+    """A bulletin's default: the last whole month (one under way would compare a few days
+    with a whole month)."""
+    return month_period(*local_today().timetuple()[:2]).previous().label
+
+
 def _period():
-    text = request.args.get("period") or month_period(*local_today().timetuple()[:2]).label
+    text = request.args.get("period") or _last_month()
     try:
         return parse_period(text, "month", "quarter")
     except PeriodError:
@@ -52,7 +58,7 @@ def index():
         query = query.where(Organisation.id.in_(current_user.managed_organisation_ids()))
     today = local_today()
     return render_template("reports/index.html", organisations=db.session.scalars(query).all(),
-                           year=today.year, month=month_period(today.year, today.month).label)
+                           year=today.year, month=_last_month())
 
 
 @bp.route("/bulletin")
@@ -68,7 +74,7 @@ def bulletin_page():
               "bookings": [line.now.bookings for line in lines]}
     return render_template("reports/bulletin.html", period=period, previous=period.previous(),
                            lines=lines, total=total, charts=charts,
-                           title=_bulletin_title(period))
+                           title=_bulletin_title(period), under_way=period.end > now_utc())
 
 
 @bp.route("/bulletin.pdf")

@@ -91,6 +91,24 @@ def test_manager_records_and_corrects(client, login, lab):
     assert fix.minutes == 60 and fix.source == "manager"
 
 
+def test_the_usage_page_pages_the_sessions_and_names_their_source(client, login, lab):
+    instrument, user = lab["instrument"], lab["internal"]
+    for day in range(30):  # a month of walk-ups, one a day
+        start = MONDAY_2_MAR_9AM - timedelta(days=day + 1)
+        services.record_session(instrument, user, start=start, end=start + timedelta(hours=1),
+                                actor=lab["manager"], source="manager")
+    db.session.commit()
+    login(lab["manager"])
+    url = f"/instruments/{instrument.id}/usage"
+    first = client.get(url).get_data(as_text=True)
+    assert "共 30 条 · 第 1 / 2 页" in first
+    assert first.count('data-source="manager"') == 25 and "实验室人员" in first
+    second = client.get(url + "?page=2").get_data(as_text=True)
+    assert second.count('data-source="manager"') == 5
+    assert client.get(url + "?page=99").status_code == 200  # past the end: the last page
+    assert client.get(url + "?page=0").status_code == 400
+
+
 def test_api_check_in_out_with_instrument_token(client, lab, make):
     booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
     headers = {"Authorization": f"Bearer {lab['token']}"}

@@ -90,6 +90,22 @@ def test_public_page_shows_only_published_rankings(client, ranked, make):
     assert "测试理工大学" in page and "2026Q3" in page
 
 
+def test_a_reader_of_english_reads_the_institutions_english_names(client, ranked, make, login):
+    ranked["uni"].name_en, ranked["other"].name_en = "Test University of Technology", ""
+    services.publish_snapshot(ranked["snapshot"], make.user(role="bureau_staff"))
+    db.session.commit()
+    english = client.get("/rankings", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Test University of Technology" in english and "测试理工大学" not in english
+    assert "别的大学" in english  # no English name: the Chinese one
+    assert "测试理工大学" in client.get("/rankings").get_data(as_text=True)
+    login(make.user(role="bureau_staff", locale="en"))
+    dashboard = client.get("/bureau/rankings").get_data(as_text=True)
+    table = dashboard.split('id="ranking-table"')[1].split("</table>")[0]
+    charts = dashboard.split('id="chart-data"')[1].split("</script>")[0]
+    for shown in (table, charts):
+        assert "Test University of Technology" in shown and "测试理工大学" not in shown
+
+
 def test_exports(client, ranked, make, login):
     login(make.user(role="bureau_staff"))
     csv_text = client.get("/rankings/2026Q3/export.csv").get_data().decode("utf-8-sig")

@@ -2,6 +2,7 @@
 import io
 
 import pytest
+from freezegun import freeze_time
 from openpyxl import load_workbook
 
 from booking.core.db import utc
@@ -77,6 +78,17 @@ def test_bulletin_page_and_pdf(client, make, login, year_of_use):
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert b"WenQuanYi" in pdf.data  # the Chinese font is embedded
     assert client.get("/reports/bulletin?period=2026-13").status_code == 400
+
+
+def test_the_bulletin_opens_on_the_last_whole_month(client, make, login, year_of_use):
+    login(make.user(role="bureau_staff", locale="en"))
+    with freeze_time("2026-12-06 02:00:00"):
+        page = client.get("/reports/bulletin").get_data(as_text=True)
+        assert "2026-11" in page.split("<h1")[1].split("</h1>")[0]
+        assert 'id="bulletin-under-way"' not in page
+        assert 'value="2026-11"' in client.get("/reports/").get_data(as_text=True)
+        under_way = client.get("/reports/bulletin?period=2026-12").get_data(as_text=True)
+    assert 'id="bulletin-under-way"' in under_way
 
 
 def test_cli_writes_the_reports(app, make, year_of_use, tmp_path):
