@@ -59,14 +59,23 @@
     purpose.focus({ preventScroll: !phone });
   }
 
+  // a form shown again (refused, or a link to a slot) opens the calendar on its week
+  const chosen = form && /^\d{4}-\d{2}-\d{2}T/.test(form.querySelector("#start").value)
+    ? form.querySelector("#start").value : undefined;
+
   calendar = new FullCalendar.Calendar(el, {
     timeZone: el.dataset.timezone,
+    initialDate: chosen,
     locale: el.dataset.locale === "zh_CN" ? "zh-cn" : "en",
     initialView: phone ? "listWeek" : "timeGridWeek",
     headerToolbar: phone
       ? { left: "prev,next", center: "title", right: "listWeek,timeGridDay" }
       : { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay" },
     firstDay: 1,
+    // bookings are coloured bars everywhere: the month grid's default dots took the link
+    // colour on the grey; a day of the month is opened to book it
+    eventDisplay: "block",
+    dayMaxEvents: 4,
     allDaySlot: false,
     nowIndicator: true,
     now: wallNow,
