@@ -18,11 +18,15 @@ class ErrorSchema(ma.Schema):
 
 
 class Parser(FlaskParser):
-    """webargs' parser, refusing JSON strings that are not valid Unicode (a lone surrogate
-    escaped as "\\ud800" decodes, then fails in the database driver)."""
+    """webargs' parser, refusing JSON nested deeper than Python's decoder recurses, and JSON
+    strings that are not valid Unicode (a lone surrogate escaped as "\\ud800" decodes, then
+    fails in the database driver)."""
 
     def _raw_load_json(self, req):
-        data = super()._raw_load_json(req)
+        try:
+            data = super()._raw_load_json(req)
+        except RecursionError:  # "[[[[…" nested a hundred thousand deep
+            abort(400, messages={"json": ["Invalid JSON body: nested too deeply."]})
         path = has_lone_surrogate(data)
         if path is not None:
             abort(422, messages={"json": {path: ["is not valid Unicode text"]}})

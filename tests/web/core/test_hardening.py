@@ -166,6 +166,16 @@ def test_a_lone_surrogate_in_purpose_is_422(client, make, api_token):
     assert db.session.scalar(select(func.count(Booking.id))) == 0
 
 
+@pytest.mark.parametrize("url", ["/api/v1/tokens", "/api/v1/bookings"])
+def test_json_nested_too_deep_to_decode_is_400(client, make, api_token, url):
+    """Python's JSON decoder recurses: a body of a hundred thousand "[" was a RecursionError
+    and a 500, before signing in (the sign-in limit reads the e-mail from the body first)."""
+    deep = "[" * 100_000 + "]" * 100_000
+    response = client.post(url, data=deep, headers={**api_token(make.user()),
+                                                    "Content-Type": "application/json"})
+    _error(response, 400)
+
+
 def test_a_surrogate_in_form_bytes_is_read_as_a_replacement_character(client, make, login):
     """Form data is UTF-8 decoded with replacement: the bytes of a lone surrogate cannot reach
     the database as one."""
