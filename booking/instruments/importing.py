@@ -23,6 +23,7 @@ from booking.instruments.models import Instrument, Rate
 from booking.instruments.rules import CUSTOMER_CLASSES, effective_rates
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024  # what the zip of an XLSX may hold once unpacked
 MAX_COLUMNS = 60
 FORMATS = ("csv", "xlsx")
 
@@ -39,6 +40,24 @@ class ImportResult:
     dry_run: bool = False
 
 
+def _xlsx_rows(data: bytes, limit: int) -> list[list]:
+    """The first sheet's first `limit` rows. A workbook that would unpack to more than
+    MAX_UNPACKED_BYTES is refused before it is read (a 5 MB zip may hold gigabytes of XML)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if sum(info.file_size for info in archive.infolist()) > MAX_UNPACKED_BYTES:
+            raise ValueError("the workbook unpacks to too much")
+    book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        rows = []
+        for row in book.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS):
+            rows.append(list(row))
+            if len(rows) > limit:
+                break
+        return rows
+    finally:
+        book.close()
+
+
 class UnreadableFile(Exception):
     def __init__(self, problem: Problem):
         super().__init__(problem.message)
@@ -53,18 +72,13 @@ def read_table(data: bytes, filename: str) -> list[list]:
     limit = import_rules.MAX_ROWS + import_rules.HEADER_SCAN_ROWS + 1
     if data[:2] == b"PK":
         try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            return _xlsx_rows(data, limit)
+        # a damaged or hand-made workbook fails anywhere: in the zip, in any part's XML
+        # (SyntaxError covers both XML parsers' errors), or with no sheet at all
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError, SyntaxError,
+                TypeError) as exc:
             raise UnreadableFile(Problem("unreadable", _l(
                 "This file cannot be read as XLSX."))) from exc
-        sheet = book.worksheets[0]
-        rows = []
-        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            rows.append(list(row))
-            if len(rows) > limit:
-                break
-        book.close()
-        return rows
     if (filename or "").lower().endswith((".xls", ".xlsx")):
         raise UnreadableFile(Problem("unreadable", _l(
             "This file cannot be read as XLSX (save it as .xlsx or .csv).")))

@@ -1,8 +1,10 @@
 """Importing an asset list: all or nothing, skipping bad rows, re-import by asset number, the
 dry run, the audit trail, the CLI."""
 import io
+import zipfile
 from datetime import date
 
+import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
@@ -106,6 +108,32 @@ def test_unreadable_files(make):
         importing.read_table(b"\xd0\xcf\x11\xe0 old excel", "list.xls")
     with pytest.raises(importing.UnreadableFile):
         importing.read_table(b"x" * (importing.MAX_FILE_BYTES + 1), "list.csv")
+
+
+def _rewritten(workbook: bytes, part: str, body: bytes | None) -> bytes:
+    """`workbook` with one part replaced by `body` (None: left out)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as old, zipfile.ZipFile(out, "w") as new:
+        for info in old.infolist():
+            if info.filename != part:
+                new.writestr(info, old.read(info))
+        if body is not None:
+            new.writestr(part, body, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("part, body", [
+    ("xl/worksheets/sheet1.xml", b"<worksheet><sheetData><row><c"),  # broken XML
+    ("xl/workbook.xml", b"<workbook xmlns='http://schemas.openxmlformats.org/spreadsheetml/"
+                        b"2006/main'><sheets/></workbook>"),  # no sheet
+    ("[Content_Types].xml", b"<Types"),
+    ("xl/sharedStrings.xml", b"\0" * (importing.MAX_UNPACKED_BYTES + 1)),  # unpacks to 64 MB
+], ids=["sheet_xml", "no_sheet", "content_types", "zip_bomb"])
+def test_a_damaged_workbook_is_unreadable_not_a_crash(part, body):
+    damaged = _rewritten(_xlsx([HEADER, *GOOD]), part, body)
+    assert len(damaged) < importing.MAX_FILE_BYTES
+    with pytest.raises(importing.UnreadableFile):
+        importing.read_table(damaged, "list.xlsx")
 
 
 def test_cli_dry_run_then_import(app, make, tmp_path):
