@@ -1,16 +1,16 @@
 """Forms of the invoice page and the finance pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
+from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from booking.core.web import InServiceWindow
+from booking.core.web import FiniteDecimalField, InServiceWindow
 
 
 class BankTransferForm(FlaskForm):
     """What arrived: the amount (in part, in full or more), the day, the bank's reference."""
 
-    amount = DecimalField(_l("Amount received (CNY)"), places=2, id="received-amount",
+    amount = FiniteDecimalField(_l("Amount received (CNY)"), places=2, id="received-amount",
                           validators=[DataRequired(), NumberRange(0.01, 10**10)])
     received_on = DateField(_l("Date received"),
                             validators=[DataRequired(), InServiceWindow(any_past=True)])
@@ -39,7 +39,7 @@ class VoidForm(FlaskForm):
 
 
 class CreditForm(FlaskForm):
-    amount = DecimalField(_l("Amount (CNY)"), places=2,
+    amount = FiniteDecimalField(_l("Amount (CNY)"), places=2,
                           validators=[DataRequired(), NumberRange(0.01, 10**10)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 

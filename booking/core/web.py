@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
-from wtforms import SubmitField, ValidationError
+from wtforms import DecimalField, SubmitField, ValidationError
 
 from booking.core.clock import now_utc, service_window
 from booking.core.db import MAX_ID
@@ -78,6 +78,17 @@ def query_args(schema: ma.Schema) -> dict:
     except ma.ValidationError as error:
         abort(400, _("These filters are not valid: %(names)s.",
                      names=", ".join(sorted(error.messages))))
+
+
+class FiniteDecimalField(DecimalField):
+    """WTForms' DecimalField for finite numbers only: "NaN", "sNaN" and "Infinity" parse as
+    Decimals, then break the comparisons and rounding that follow (a 500)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 class InServiceWindow:

@@ -1,11 +1,11 @@
 """Forms of the groups pages."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
+from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
-from booking.core.web import InServiceWindow
+from booking.core.web import FiniteDecimalField, InServiceWindow
 from booking.groups.rules import MAX_BUDGET_FEN
 
 
@@ -23,7 +23,7 @@ class ApprovalSettingsForm(FlaskForm):
         SelectChoice("none", _l("Never")), SelectChoice("always", _l("Always")),
         SelectChoice("above_fee", _l("When the fee is above a threshold")),
         SelectChoice("categories", _l("For some instrument categories"))], default="none")
-    threshold = DecimalField(_l("Threshold (CNY)"), places=2, default=0,
+    threshold = FiniteDecimalField(_l("Threshold (CNY)"), places=2, default=0,
                              validators=[Optional(), NumberRange(0, MAX_BUDGET_FEN // 100)])
     categories = StringField(_l("Instrument categories (comma separated)"),
                              validators=[Optional(), Length(max=500)])
@@ -41,7 +41,7 @@ class ProjectForm(FlaskForm):
                                                          InServiceWindow(any_past=True)])
     valid_until = DateField(_l("Valid until"), validators=[DataRequired(),
                                                            InServiceWindow(any_past=True)])
-    budget = DecimalField(_l("Budget (CNY)"), places=2,
+    budget = FiniteDecimalField(_l("Budget (CNY)"), places=2,
                           validators=[DataRequired(), NumberRange(0.01, MAX_BUDGET_FEN // 100)])
     over_budget = SelectField(_l("A booking over the remaining budget"), choices=[
         SelectChoice("refuse", _l("is refused")),
@@ -58,7 +58,7 @@ class LimitForm(FlaskForm):
                                                                    NumberRange(1, 2**31 - 1)])
     category = StringField(_l("or instrument category"), validators=[Optional(),
                                                                      Length(max=64)])
-    limit = DecimalField(_l("Limit (CNY)"), places=2,
+    limit = FiniteDecimalField(_l("Limit (CNY)"), places=2,
                          validators=[DataRequired(), NumberRange(0, MAX_BUDGET_FEN // 100)])
 
     def validate(self, extra_validators=None) -> bool:

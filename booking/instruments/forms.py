@@ -9,7 +9,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -30,7 +29,7 @@ from wtforms.validators import (
 
 from booking.core.clock import common_timezones, from_local
 from booking.core.money import yuan_to_fen
-from booking.core.web import InServiceWindow
+from booking.core.web import FiniteDecimalField, InServiceWindow
 from booking.instruments import rules
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
@@ -88,7 +87,7 @@ class InstrumentForm(FlaskForm):
     national_class = SelectField(_l("National class"), choices=[], validate_choice=False,
                                  validators=[Optional(), _known_class])
     asset_number = StringField(_l("Asset number"), validators=[Optional(), Length(max=64)])
-    original_value = DecimalField(_l("Original value (CNY)"), places=2, default=Decimal(0),
+    original_value = FiniteDecimalField(_l("Original value (CNY)"), places=2, default=Decimal(0),
                                   validators=_MONEY)
     purchase_date = DateField(_l("Purchase date"), validators=[Optional()])
     lab = StringField(_l("Laboratory"), validators=[Optional(), Length(max=200)])
@@ -116,15 +115,15 @@ class InstrumentForm(FlaskForm):
     approval_timeout_hours = _minutes(_l("Undecided requests expire after (hours)"), 48, 1, 720)
     check_in_early_minutes = _minutes(_l("Check-in opens before the booked start (minutes)"),
                                       15, 0, 240)
-    no_show_fraction = DecimalField(_l("No-show charge (fraction of the fee)"), places=3,
+    no_show_fraction = FiniteDecimalField(_l("No-show charge (fraction of the fee)"), places=3,
                                     default=Decimal("0.5"), validators=_FRACTION)
-    late_cancel_fraction = DecimalField(_l("Late-cancellation charge (fraction of the fee)"),
+    late_cancel_fraction = FiniteDecimalField(_l("Late-cancellation charge (fraction of the fee)"),
                                         places=3, default=Decimal("0.5"),
                                         validators=_FRACTION)
     requires_qualification = BooleanField(_l("Self-operated use needs a qualification"))
     qualification_lapse_days = IntegerField(_l("Qualification lapses after (days unused)"),
                                             validators=[Optional(), NumberRange(1, 3650)])
-    per_sample_fee = DecimalField(_l("Fee per sample, staff-operated (CNY)"), places=2,
+    per_sample_fee = FiniteDecimalField(_l("Fee per sample, staff-operated (CNY)"), places=2,
                                   default=Decimal(0), validators=_MONEY)
     submit = SubmitField(_l("Save"))
 
@@ -167,12 +166,12 @@ class InstrumentForm(FlaskForm):
 
 class RateForm(FlaskForm):
     customer_class = SelectField(_l("Customer class"), choices=list(CLASS_LABELS.items()))
-    hourly = DecimalField(_l("Hourly price (CNY)"), places=2, validators=_MONEY)
+    hourly = FiniteDecimalField(_l("Hourly price (CNY)"), places=2, validators=_MONEY)
     rounding_minutes = IntegerField(_l("Rounding increment (minutes)"), default=15,
                                     validators=[InputRequired(), NumberRange(1, 240)])
     minimum_minutes = IntegerField(_l("Minimum charge (minutes)"), default=30,
                                    validators=[InputRequired(), NumberRange(0, 1440)])
-    setup_fee = DecimalField(_l("Set-up fee (CNY)"), places=2, default=Decimal(0),
+    setup_fee = FiniteDecimalField(_l("Set-up fee (CNY)"), places=2, default=Decimal(0),
                              validators=_MONEY)
     # a date in the past means "from now on" (the service moves it)
     valid_from = DateField(_l("Valid from"), validators=[DataRequired(),

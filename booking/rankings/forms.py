@@ -1,7 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DecimalField,
     FloatField,
     IntegerField,
     SelectField,
@@ -10,6 +9,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
+from booking.core.web import FiniteDecimalField
 from booking.rankings.policy import INDICATORS, target_key
 from booking.rankings.rules import PeriodError, parse_period
 
@@ -61,7 +61,7 @@ class ComputeForm(FlaskForm):
 
 
 class RewardPoolForm(FlaskForm):
-    amount_yuan = DecimalField(_l("Reward pool (CNY)"), places=2,
+    amount_yuan = FiniteDecimalField(_l("Reward pool (CNY)"), places=2,
                                validators=[InputRequired(), NumberRange(0, 10**11)])
     submit = SubmitField(_l("Set reward pool"))
 

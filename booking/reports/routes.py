@@ -10,7 +10,7 @@ from booking.accounts.rules import PROVIDER_KINDS
 from booking.core import tables
 from booking.core.clock import PeriodError, local_today, month_period, now_utc, parse_period
 from booking.core.permissions import require
-from booking.core.web import current_locale
+from booking.core.web import current_locale, query_int
 from booking.extensions import db
 from booking.reports import annual, bulletin, pdf
 
@@ -96,7 +96,7 @@ def nrii(fmt):
         period = parse_period(request.args.get("year") or str(local_today().year), "year")
     except PeriodError:
         abort(400, _("The year must be YYYY."))
-    org_id = request.args.get("org", type=int)
+    org_id = query_int("org", None, 1)
     region = (request.args.get("region") or "").strip()
     if region and not (region.isdigit() and len(region) <= 6):
         abort(400, _("Region code must be 2 to 6 digits, e.g. 2102 for Dalian."))

@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -19,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from booking.core.money import fen_to_yuan, yuan_to_fen
+from booking.core.web import FiniteDecimalField
 from booking.subsidies.policy import (
     ENTERPRISE_CLASSES,
     LINK_KINDS,
@@ -43,6 +43,7 @@ RELATED_LABELS = {"same_legal_person": _l("Same legal person or actual controlle
 PROVIDER_LABELS = {"university": _l("University"), "institute": _l("Research institute")}
 
 _yuan = {"places": 2}
+MAX_YUAN = 10**10  # a policy's pool or cap: far above any city's, far below a fen column's range
 
 
 def fen_or_none(yuan: Decimal | None) -> int | None:
@@ -50,18 +51,18 @@ def fen_or_none(yuan: Decimal | None) -> int | None:
 
 
 class ApplicationForm(FlaskForm):
-    amount = DecimalField(_l("Amount applied for (yuan)"), validators=[
+    amount = FiniteDecimalField(_l("Amount applied for (yuan)"), validators=[
         InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("100000000"))], **_yuan)
     project = TextAreaField(_l("Project and testing need"),
                             validators=[DataRequired(), Length(max=2000)])
     declared_class = SelectField(_l("Enterprise class"),
                                  choices=[(c, CLASS_LABELS[c]) for c in ENTERPRISE_CLASSES])
     staff_count = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(0, 10_000_000)])
-    annual_revenue = DecimalField(_l("Annual revenue (yuan)"),
+    annual_revenue = FiniteDecimalField(_l("Annual revenue (yuan)"),
                                   validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
-    total_assets = DecimalField(_l("Total assets (yuan)"),
+    total_assets = FiniteDecimalField(_l("Total assets (yuan)"),
                                 validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
-    registered_capital = DecimalField(_l("Registered capital (yuan)"),
+    registered_capital = FiniteDecimalField(_l("Registered capital (yuan)"),
                                       validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
     founded_on = DateField(_l("Founded on"), validators=[Optional()])
     project_already_funded = BooleanField(
@@ -85,8 +86,8 @@ class ApplicationForm(FlaskForm):
 
 
 class ApproveForm(FlaskForm):
-    amount = DecimalField(_l("Approved amount (yuan)"), validators=[
-        Optional(), NumberRange(min=Decimal("0.01"))], **_yuan)
+    amount = FiniteDecimalField(_l("Approved amount (yuan)"), validators=[
+        Optional(), NumberRange(min=Decimal("0.01"), max=MAX_YUAN)], **_yuan)
     approve = SubmitField(_l("Approve"))
 
 
@@ -101,11 +102,12 @@ class CheckboxesField(SelectMultipleField):
 
 
 def _rate(label):
-    return DecimalField(label, validators=[InputRequired(), NumberRange(min=0, max=1)], places=4)
+    return FiniteDecimalField(label, validators=[InputRequired(), NumberRange(min=0, max=1)], places=4)
 
 
 def _amount(label):
-    return DecimalField(label, validators=[InputRequired(), NumberRange(min=0)], **_yuan)
+    return FiniteDecimalField(label, validators=[InputRequired(), NumberRange(min=0, max=MAX_YUAN)],
+                              **_yuan)
 
 
 class PolicyForm(FlaskForm):

@@ -150,7 +150,7 @@ def policy():
     return render_template("subsidies/policy.html", form=form, draft=draft, problems=problems,
                            changes=services.policy_changes(draft),
                            versions=services.policy_versions(draft.year),
-                           publish_form=PostForm())
+                           publish_form=PostForm()), 422 if form.is_submitted() else 200
 
 
 @bp.route("/policy/publish", methods=["POST"])

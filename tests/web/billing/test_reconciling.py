@@ -69,6 +69,8 @@ def test_an_overpayment_is_a_balance_carried_for_the_customer(client, login, sol
 @pytest.mark.parametrize("data", [
     {"amount": "0", "received_on": "2026-03-10", "reference": "x"},
     {"amount": "abc", "received_on": "2026-03-10", "reference": "x"},
+    {"amount": "sNaN", "received_on": "2026-03-10", "reference": "x"},  # was a 500
+    {"amount": "Infinity", "received_on": "2026-03-10", "reference": "x"},
     {"amount": "10.00", "received_on": "2031-01-01", "reference": "x"},
     {"amount": "10.00", "received_on": "2026-03-10", "reference": ""},
 ])

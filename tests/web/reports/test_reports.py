@@ -46,6 +46,8 @@ def test_annual_report_counts_hours_external_use_and_users(client, make, login, 
     assert "ZC-1" not in client.get("/reports/nrii.csv?year=2026&region=2103"
                                     ).data.decode("utf-8-sig")
     assert client.get("/reports/nrii.csv?year=20x6").status_code == 400
+    assert client.get("/reports/nrii.csv?org=99999999999999999999").status_code == 400  # a 500
+    assert client.get("/reports/nrii.csv?org=-3").status_code == 400
 
 
 def test_managers_download_their_own_organisations_report_only(client, make, login,

@@ -164,6 +164,12 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
             "allocation": "bureau_choice", "aggregate_by": "enterprise"}
     bad = client.post("/vouchers/policy", data={**form, "batch_4": "0.5"})
     assert "must sum to 1" in bad.get_data(as_text=True)
+    for field, value in [("annual_pool", "99999999999999999999"), ("per_application", "1e308"),
+                         ("small_micro_cap", "1E+30"), ("startup_team_cap", "sNaN"),
+                         ("small_micro_rate", "NaN"), ("reward_cap", "-Infinity")]:
+        refused = client.post("/vouchers/policy", data={**form, field: value})
+        assert refused.status_code == 422, (field, value, refused.status_code)  # not a 500
+        assert f'id="{field}"' in refused.get_data(as_text=True)
     assert client.post("/vouchers/policy", data=form).status_code == 302
     page = client.get("/vouchers/policy").get_data(as_text=True)
     assert "classes.sme_science_based.rate" in page and "services.excluded" in page
