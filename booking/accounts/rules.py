@@ -72,6 +72,16 @@ def is_valid_region_code(code: str) -> bool:
     return bool(_REGION_RE.match(code or ""))
 
 
+BUREAU_ROLES = frozenset({"admin", "bureau_staff"})  # the platform's operators
+
+
+def roles_for_organisation(kind: str) -> set[str]:
+    """The roles a member of an organisation of `kind` may hold: running the platform
+    (deciding vouchers, ranking institutions) is for the bureau's own people, never for a
+    member of an SME or a university who could then approve their own organisation's case."""
+    return set(ROLE_RANK) if kind == "bureau" else set(ROLE_RANK) - BUREAU_ROLES
+
+
 def grantable_roles(held) -> set[str]:
     """The roles someone holding the roles `held` may grant or take away: none above their own
     highest."""

@@ -17,7 +17,12 @@ from booking.accounts.models import (
     hash_token,
     token_usable,
 )
-from booking.accounts.rules import grantable_roles, normalise_credit_code, normalise_email
+from booking.accounts.rules import (
+    grantable_roles,
+    normalise_credit_code,
+    normalise_email,
+    roles_for_organisation,
+)
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.db import id_in
@@ -56,6 +61,9 @@ def create_user(*, email, password, name, organisation, roles=("member",), confi
     email = normalise_email(email)
     if get_user_by_email(email):
         raise AccountError("email_taken", _l("This e-mail address is already registered."))
+    if not set(roles) <= roles_for_organisation(organisation.kind):
+        raise AccountError("role_not_for_organisation", _l(
+            "Administrator and bureau staff are roles for members of the bureau only."))
     user = User(email=email, name=name, organisation=organisation, locale=locale,
                 timezone=timezone, membership_confirmed=confirmed)
     user.set_password(password)
@@ -148,12 +156,15 @@ def role_change_problem(actor: User, user: User, names: set[str]) -> str | None:
 
 def assignable_roles(actor: User, organisation: Organisation) -> set[str]:
     """Nobody grants a role higher than their own: admins grant any, bureau staff any but
-    admin, managers appoint within their organisation."""
+    admin, managers appoint within their organisation; the bureau's roles only to members of
+    a bureau (rules.roles_for_organisation)."""
     if actor.is_admin or actor.has_role("bureau_staff"):
-        return grantable_roles(actor.role_names())
-    if actor.can_manage_organisation(organisation.id):
-        return grantable_roles({"lab_manager"})
-    return set()
+        granted = grantable_roles(actor.role_names())
+    elif actor.can_manage_organisation(organisation.id):
+        granted = grantable_roles({"lab_manager"})
+    else:
+        return set()
+    return granted & roles_for_organisation(organisation.kind)
 
 
 def _managers_of(organisation: Organisation) -> list[User]:

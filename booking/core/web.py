@@ -1,5 +1,6 @@
 """Small web helpers shared by every area."""
 from datetime import UTC, datetime, time
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import marshmallow as ma
@@ -86,7 +87,7 @@ class FiniteDecimalField(DecimalField):
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
+        if valuelist and isinstance(self.data, Decimal) and not self.data.is_finite():
             self.data = None
             raise ValueError(self.gettext("Not a valid decimal value."))
 

@@ -21,9 +21,10 @@ def create_organisation(kind="university", verified=True, **fields) -> Organisat
 
 def create_user(role="member", organisation=None, confirmed=True, roles=None, **fields) -> User:
     """A user (committed) holding `role` (or every one of `roles`) in their organisation;
-    a new verified university when none is given."""
+    a new verified university when none is given (a bureau for the bureau's roles)."""
     n = next_serial()
-    organisation = organisation or create_organisation()
+    bureau = bool(set(roles or (role,)) & {"admin", "bureau_staff"})  # the bureau's roles
+    organisation = organisation or create_organisation(kind="bureau" if bureau else "university")
     user = services.create_user(
         email=fields.pop("email", f"user{n}@example.cn"), password=PASSWORD,
         name=fields.pop("name", f"用户{n}"), organisation=organisation,

@@ -129,8 +129,29 @@ def test_bureau_staff_cannot_grant_admin(client, make, login):
     target = make.user(organisation=org)
     client.post(f"/admin/users/{target.id}/roles", data={"roles": ["member", "admin"]})
     assert not target.is_admin
+    # the bureau's roles only go to the bureau's people: a university's member who could
+    # decide vouchers could approve their own organisation's
     client.post(f"/admin/users/{target.id}/roles", data={"roles": ["member", "bureau_staff"]})
-    assert target.has_role("bureau_staff")
+    assert not target.has_role("bureau_staff")
+    colleague = make.user(organisation=make.organisation(kind="bureau"))
+    client.post(f"/admin/users/{colleague.id}/roles", data={"roles": ["member", "bureau_staff"]})
+    assert colleague.has_role("bureau_staff")
+
+
+def test_the_bureaus_roles_are_for_members_of_a_bureau_only(app, client, make, login):
+    sme = make.user(organisation=make.enterprise())
+    login(make.user(role="admin"))
+    page = client.get(f"/admin/users?q={sme.email}").get_data(as_text=True)
+    assert 'name="roles" value="lab_manager"' in page
+    assert 'name="roles" value="bureau_staff"' not in page
+    client.post(f"/admin/users/{sme.id}/roles", data={"roles": ["member", "bureau_staff"]})
+    client.post(f"/admin/users/{sme.id}/roles", data={"roles": ["member", "admin"]})
+    db.session.expire_all()
+    assert sme.role_names() == ["member"] and not sme.is_bureau
+    result = app.test_cli_runner().invoke(args=[
+        "users", "create", "--email", "ops@sme.cn", "--password", "a-long-pass-2026",
+        "--role", "bureau_staff", "--org", str(sme.organisation_id)])
+    assert result.exit_code != 0 and "bureau only" in result.output
 
 
 def test_bureau_staff_cannot_deactivate_or_demote_an_admin(client, make, login):

@@ -17,8 +17,9 @@ def private(make):
 def test_page_calendar_and_api_agree(client, make, login, api_token, private, who, sees):
     headers = {}
     if who != "anonymous":
-        organisation = make.organisation() if who in ("outsider", "bureau_staff") else \
-            private.organisation
+        organisation = make.organisation(kind="bureau" if who == "bureau_staff" else
+                                         "university") if who in ("outsider", "bureau_staff") \
+            else private.organisation
         user = make.user(role="member" if who == "outsider" else who, organisation=organisation)
         login(user)
         headers = api_token(user)
