@@ -151,7 +151,7 @@ def change_password():
             flash(_("Password changed."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),
-                           password_form=form), 400
+                           password_form=form), 422
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])

@@ -93,8 +93,9 @@ def calendar_json(instrument_id):
     """FullCalendar events for one instrument, times as wall clock in its timezone."""
     try:
         start, end = schemas.calendar_range(request.args)
-    except ma.ValidationError:
-        abort(400, _("Give start and end as ISO 8601 times, at most 62 days apart."))
+    except ma.ValidationError:  # the calendar's script asks: an answer it can read
+        return jsonify({"error": _("Give start and end as ISO 8601 times, at most 62 days "
+                                   "apart.")}), 400
     found = current_app.extensions["calendar_cache"].calendar(
         instrument_id, current_user, start, end, _calendar_body,
         known=request.headers.get("If-None-Match"))

@@ -320,7 +320,7 @@ def _provider_form(provider: IdentityProvider | None):
             flash(_("Sign-in provider of %(org)s saved.",
                     org=saved.organisation.display_name(current_locale())), "success")
             return redirect(url_for("identity.providers"))
-    status = 400 if request.method == "POST" else 200
+    status = 422 if request.method == "POST" else 200
     return render_template("identity/provider_form.html", form=form, provider=provider), status
 
 

@@ -26,12 +26,15 @@ from booking.instruments.rules import CUSTOMER_CLASSES, STATUSES
 
 def can_view_instrument(instrument, user) -> bool:
     """The one rule of who sees an instrument (page, calendar, booking form, API): listed
-    ones anybody; the others the members and managers of its organisation and bureau staff.
-    `instrument` is the model or anything with is_listed and organisation_id."""
+    ones anybody; the others the confirmed members and the managers of its organisation and
+    bureau staff (anyone may sign up as a member of any institution: until its lab confirms
+    them, they see what the public sees). `instrument` is the model or anything with
+    is_listed and organisation_id."""
     if instrument.is_listed:
         return True
     return user is not None and user.is_authenticated and (
-        user.organisation_id == instrument.organisation_id or user.is_bureau or
+        (user.organisation_id == instrument.organisation_id and user.membership_confirmed) or
+        user.is_bureau or
         user.can_manage_organisation(instrument.organisation_id))
 
 

@@ -97,7 +97,8 @@ def test_calendar_json_is_cut_to_the_range_in_the_instruments_timezone(client, m
                                    "?start=2026-11-24T00:00:00&end=2026-11-25T00:00:00Z"])
 def test_calendar_json_rejects_bad_ranges(client, lab, query):
     instrument, _ = lab
-    assert client.get(f"/instruments/{instrument.id}/calendar.json{query}").status_code == 400
+    response = client.get(f"/instruments/{instrument.id}/calendar.json{query}")
+    assert response.status_code == 400 and response.get_json()["error"]  # JSON for its script
 
 
 def test_calendar_json_of_an_unknown_instrument_is_404(client):

@@ -37,6 +37,10 @@ def test_password_change_answers_with_the_success_page(client, make, login):
     assert client.get("/profile").status_code == 200
     db.session.refresh(user)
     assert user.check_password("a-new-secret-77")
+    wrong = client.post("/profile/password", data={
+        "pw-current": "not-it", "pw-password": "another-secret-88",
+        "pw-confirm": "another-secret-88"})
+    assert wrong.status_code == 422 and "is-invalid" in wrong.get_data(as_text=True)
 
 
 # --- 2. extreme ranges answer at once ------------------------------------------------------

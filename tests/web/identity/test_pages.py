@@ -164,7 +164,7 @@ def test_bad_provider_settings_are_refused_with_a_message(client, login, make, f
     login(make.user(role="admin", locale="en"))
     response = client.post("/admin/identity-providers/new", data=_form(make.organisation(),
                                                                        **fields), headers=EN)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert db.session.scalar(select(IdentityProvider)) is None
 
@@ -177,7 +177,7 @@ def test_one_provider_per_institution_and_none_for_enterprises(client, login, ma
     assert "already has a sign-in provider" in twice.get_data(as_text=True)
     firm = make.organisation(kind="enterprise")
     refused = client.post("/admin/identity-providers/new", data=_form(firm), headers=EN)
-    assert refused.status_code == 400  # not even offered as a choice
+    assert refused.status_code == 422  # not even offered as a choice
 
 
 def test_admin_runs_the_sync_of_a_directory_that_is_down(client, login, make):
@@ -197,7 +197,7 @@ def test_an_email_domain_routes_to_one_institution_only(client, login, make):
     _cas(make, email_domains="dlut.edu.cn")
     response = client.post("/admin/identity-providers/new", headers=EN,
                            data=_form(make.organisation(), email_domains_text="dlut.edu.cn"))
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "dlut.edu.cn already routes to another institution" in response.get_data(
         as_text=True)
 
