@@ -291,15 +291,19 @@ def labels(order_id):
                            items=[(s, url, _qr_svg(url)) for s, url in items])
 
 
+def _managed_sample(code: str):
+    """The sample a label's code names, for the lab that runs its order; for anyone else the
+    code does not exist (a 403 would tell that it does)."""
+    found = services.sample_by_code(code) if len(code) <= 40 else None
+    if found is None or not found.order.can_manage(current_user):
+        abort(404)
+    return found
+
+
 @bp.route("/samples/<code>")
 @login_required
 def sample(code):
-    if len(code) > 40:
-        abort(404)
-    found = services.sample_by_code(code)
-    if found is None:
-        abort(404)
-    require(found.order.can_manage(current_user))
+    found = _managed_sample(code)
     photos = [f for f in found.order.files if f.sample_id == found.id]
     return render_template("orders/sample.html", sample=found, order=found.order,
                            photos=photos, form=PhotoForm())
@@ -308,11 +312,8 @@ def sample(code):
 @bp.route("/samples/<code>/photo", methods=["POST"])
 @login_required
 def sample_photo(code):
-    found = services.sample_by_code(code[:40])
-    if found is None:
-        abort(404)
+    found = _managed_sample(code)
     order = found.order
-    require(order.can_manage(current_user))
     uploads = [f for f in request.files.getlist("photo") if f.filename]
     if not PhotoForm().validate_on_submit() or not uploads:
         flash(_("Choose a photo (JPEG or PNG)."), "danger")

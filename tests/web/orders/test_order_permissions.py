@@ -31,8 +31,9 @@ MATRIX = {
                  (LOGIN, 403, 403, 403, 302, 403, 302)),
     "labels": ("GET", "/orders/{id}/labels", "received",
                (LOGIN, 403, 403, 403, OK, 403, OK)),
+    # a sample's code exists only for the lab running its order
     "sample page": ("GET", "/orders/samples/{code}", "received",
-                    (LOGIN, 403, 403, 403, OK, 403, OK)),
+                    (LOGIN, 404, 404, 404, OK, 404, OK)),
     "start testing": ("POST", "/orders/{id}/start-testing", "scheduled",
                       (LOGIN, 403, 403, 403, 302, 403, 302)),
     "report": ("POST", "/orders/{id}/report", "testing",
