@@ -199,9 +199,14 @@ def book(instrument_id):
         problems = _submit_booking(instrument, form)
         if not problems:
             return redirect(url_for("bookings.mine"))
+    return book_page(instrument, form, problems, 422 if problems or form.errors else 200)
+
+
+def book_page(instrument: Instrument, form: BookingForm, problems=(), status: int = 200):
+    """The booking page with `form` as typed (a refused request, single or series, shows it
+    again: the repeat fields read the posted ones themselves)."""
     qualified = (current_user.is_authenticated and instrument.requires_qualification
                  and qualifications.is_qualified(instrument, current_user))
-    status = 422 if problems or form.errors else 200
     return render_template("bookings/book.html", instrument=instrument, form=form,
                            problems=problems, qualified=qualified,
                            labels=labels.calendar_labels(),

@@ -106,8 +106,10 @@ def plan_series(instrument: Instrument, user: User, *, start: datetime, end: dat
 
 
 def preview_series(instrument: Instrument, user: User, *, start: datetime, end: datetime,
-                   mode: str, samples: int, repeat: recurrence.Repeat) -> list[Occurrence]:
-    """plan_series, with each occurrence's price for the user (None: no rate for them)."""
+                   mode: str, samples: int, repeat: recurrence.Repeat,
+                   project: Project | None = None) -> tuple[list[Occurrence], list[Problem]]:
+    """plan_series, with each occurrence's price for the user (None: no rate for them), and
+    what would refuse the whole series (series_refusals), as booking it would say."""
     occurrences = plan_series(instrument, user, start=start, end=end, mode=mode,
                               samples=samples, repeat=repeat)
     for occurrence in occurrences:
@@ -116,7 +118,26 @@ def preview_series(instrument: Instrument, user: User, *, start: datetime, end: 
                                              mode, samples)
         except NoRate:
             break  # no rate for the user's class: none of them has a price
-    return occurrences
+    if not any(o.free for o in occurrences):
+        return occurrences, []
+    return occurrences, series_refusals(instrument, user, project, occurrences, mode,
+                                        samples)[0]
+
+
+def series_refusals(instrument: Instrument, user: User, project: Project | None,
+                    occurrences: list[Occurrence], mode: str, samples: int
+                    ) -> tuple[list[Problem], dict]:
+    """What refuses a series whatever its dates: the booker's standing (booking_checking's
+    receivers: invoices long overdue) and, charged to a project, its budget for the whole
+    series and whether its PI must approve; with the fee the project holds for each free
+    occurrence (by start)."""
+    refusals = [p for _r, answer in booking_checking.send(instrument, user=user)
+                for p in (answer or [])]
+    fees = _project_fees(instrument, user, project, occurrences, mode, samples)
+    if project is not None:
+        refusals += _project_problems(instrument, user, project, sum(fees.values()),
+                                      occurrences[0].start)
+    return refusals, fees
 
 
 # --- creating ------------------------------------------------------------------------------------
@@ -131,11 +152,7 @@ def create_series(instrument: Instrument, user: User, *, start: datetime, end: d
                               samples=samples, repeat=repeat)
     if not any(o.free for o in occurrences):
         raise NothingToBook(occurrences)
-    refusals = [p for _r, answer in booking_checking.send(instrument, user=user)
-                for p in (answer or [])]
-    fees = _project_fees(instrument, user, project, occurrences, mode, samples)
-    if project is not None:
-        refusals += _project_problems(instrument, user, project, sum(fees.values()), start)
+    refusals, fees = series_refusals(instrument, user, project, occurrences, mode, samples)
     if refusals:
         raise requests.BookingRefused(refusals)
     take_write_lock(db.session)

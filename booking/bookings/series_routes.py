@@ -14,7 +14,7 @@ from booking.core.clock import from_local, to_local
 from booking.core.db import MAX_ID, reads_first
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm
+from booking.core.web import PostForm, query_int
 from booking.extensions import db
 from booking.groups import services as groups
 from booking.instruments.models import Instrument, can_view_instrument
@@ -25,9 +25,10 @@ SHOWN_REFUSALS = 5  # refused occurrences named in the notice after booking; the
 
 
 @bp.app_template_global()
-def blank_repeat_form() -> RepeatForm:
-    """The booking form's repeat fields, unfilled (the book page renders them)."""
-    return RepeatForm()
+def repeat_form() -> RepeatForm:
+    """The booking form's repeat fields: unfilled, or as posted when a refused request shows
+    the page again."""
+    return RepeatForm(request.form if request.method == "POST" else None)
 
 
 @bp.app_template_global()
@@ -80,14 +81,18 @@ def preview(instrument_id):
     repeat, errors = _repeat_of(RepeatForm(request.args))
     if errors:
         return jsonify({"error": " ".join(errors)}), 400
+    project = groups.get_project(query_int("project", 0))
+    if project is not None and not project.can_charge(current_user):
+        project = None  # as the quote: a project the booker may not charge is not asked about
     try:
-        occurrences = series.preview_series(instrument, current_user, start=args["start"],
-                                            end=args["end"], mode=args["mode"],
-                                            samples=args["samples"], repeat=repeat)
+        occurrences, refusals = series.preview_series(
+            instrument, current_user, start=args["start"], end=args["end"], mode=args["mode"],
+            samples=args["samples"], repeat=repeat, project=project)
     except BookingRefused as refused:  # the rule itself: too long, too many, ...
         return jsonify({"occurrences": [], "total": 0, "free": 0,
                         "problems": schemas.problems_body(refused.problems)})
-    return jsonify(schemas.series_preview_body(occurrences, instrument.timezone))
+    return jsonify({**schemas.series_preview_body(occurrences, instrument.timezone),
+                    "problems": schemas.problems_body(refusals)})
 
 
 @bp.route("/instruments/<int:instrument_id>/book/series", methods=["POST"])
@@ -95,9 +100,11 @@ def preview(instrument_id):
 @login_required
 def book(instrument_id):
     """"Book the free ones": the series and its free occurrences, one transaction; what was
-    refused is listed in the notice (the preview showed it before)."""
+    refused is listed in the notice (the preview showed it before). Refused, the booking page
+    comes back as it was filled in."""
+    from booking.bookings.routes import book_page  # routes registers this module's blueprint
+
     instrument = _instrument_or_404(instrument_id)
-    back = redirect(url_for("bookings.book", instrument_id=instrument.id))
     form = BookingForm()
     form.set_modes(instrument.allows_self_operated, instrument.allows_staff_operated)
     form.set_projects(groups.chargeable_projects(current_user),
@@ -109,7 +116,7 @@ def book(instrument_id):
     if errors:
         for text in errors:
             flash(text, "danger")
-        return back
+        return book_page(instrument, form, status=422)
     try:
         result = series.create_series(
             instrument, current_user, start=from_local(form.start.data, instrument.timezone),
@@ -118,7 +125,8 @@ def book(instrument_id):
             project=groups.get_project(form.project.data))
     except BookingRefused as refused:  # nothing free, or the rule itself
         flash(_("Nothing was booked: %(reasons)s", reasons=refused.text()), "danger")
-        return back
+        db.session.rollback()
+        return book_page(instrument, form, status=422)
     pending = result.created[0].state == "pending"
     commit()
     flash(_("%(count)d bookings requested: waiting for the lab's approval.",

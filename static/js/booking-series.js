@@ -82,7 +82,9 @@
     $("series-summary").textContent = body.total ? box.dataset.summary
       .replace("{free}", body.free).replace("{total}", body.total)
       .replace("{payable}", body.payable) : "";
-    $("series-book").disabled = !body.free;
+    // a refusal of the whole series (the PI approves this project's requests, its budget, an
+    // overdue invoice) leaves nothing to book, whatever the dates
+    $("series-book").disabled = !body.free || (body.problems || []).length > 0;
     show(preview, true);
   }
 

@@ -1,5 +1,6 @@
 """Recurring series in the pages: the booking form's preview, "book the free ones", the lab
 deciding a series as one, the booker cancelling the rest; and who may do none of it."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -118,10 +119,13 @@ def test_nothing_is_booked_when_nothing_is_free(client, login, lab):
     answer = client.post(f"/instruments/{instrument.id}/book/series",
                          data={**sunday, **WEEKLY_4, "repeat-byweekday": ["SU"],
                                "purpose": "x"})
-    assert answer.location.endswith(f"/instruments/{instrument.id}/book")
+    assert answer.status_code == 422  # the booking page again, as it was filled in
     assert db.session.scalar(db.select(db.func.count()).select_from(BookingSeries)) == 0
-    page = client.get(answer.location).get_data(as_text=True)
+    page = answer.get_data(as_text=True)
     assert "Nothing was booked" in page and "not open" in page
+    assert 'value="2026-11-29T10:00"' in page and re.search(r'id="purpose"[^>]*>\s*x<', page)
+    assert re.search(r'<option selected value="weekly">', page)
+    assert re.search(r'value="SU" id="repeat-byweekday-SU" checked>', page)
 
 
 def test_the_lab_approves_or_rejects_a_series_from_the_queue(client, login, lab):

@@ -291,6 +291,23 @@ SERIES = {"start": "2026-11-24T10:00", "end": "2026-11-24T11:00", "mode": "self_
           "repeat-ends": "count", "repeat-count": "3", "purpose": "weekly XPS"}
 
 
+def test_the_series_preview_says_a_pi_approved_project_cannot_take_a_series(client, login,
+                                                                            world, make):
+    """The preview offered "book the free ones" and booking was then refused."""
+    login(world["student"])
+    url = f"/instruments/{world['lab'].instrument.id}/series.json"
+    query = {k: v for k, v in SERIES.items() if k != "purpose"}
+    charged = client.get(url, query_string={**query, "project": world["project"].id},
+                         headers=EN).get_json()
+    assert charged["free"] == 3
+    assert [p["code"] for p in charged["problems"]] == ["series_needs_pi"]
+    assert client.get(url, query_string=query, headers=EN).get_json()["problems"] == []
+    other = create_project(create_group(make.user(organisation=world["lab"].organisation),
+                                        approval_mode="always"), number="G-OTHER")
+    foreign = client.get(url, query_string={**query, "project": other.id}).get_json()
+    assert foreign["problems"] == []  # a project the student may not charge is not asked
+
+
 def test_a_series_charged_to_a_project_holds_each_date_or_is_refused(client, login, world):
     login(world["student"])
     url = f"/instruments/{world['lab'].instrument.id}/book/series"
