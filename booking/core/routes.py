@@ -1,4 +1,4 @@
-"""Domain-free routes: health check and language switch."""
+"""Domain-free routes: health check, the tab icon and the language switch."""
 from flask import Blueprint, jsonify, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
@@ -18,6 +18,12 @@ def healthz():
         database = f"error: {type(exc).__name__}"
     status = 200 if database == "ok" else 503
     return jsonify({"status": "ok" if status == 200 else "degraded", "database": database}), status
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Where browsers look when a page names no icon (a JSON answer opened in a tab)."""
+    return redirect(url_for("static", filename="img/favicon.svg"), 301)
 
 
 @bp.route("/language", methods=["POST"])

@@ -46,3 +46,11 @@ def test_500_page_rolls_back_and_renders(app, client, monkeypatch):
     assert response.status_code == 500
     assert "Something went wrong" in response.get_data(as_text=True)
     assert routes  # the real view is restored by monkeypatch
+
+
+def test_every_page_names_its_icon_and_the_browsers_default_finds_it(client):
+    page = client.get("/instruments").get_data(as_text=True)
+    assert 'rel="icon" type="image/svg+xml" href="/static/img/favicon.svg"' in page
+    assert client.get("/favicon.ico").location.endswith("/static/img/favicon.svg")
+    icon = client.get("/static/img/favicon.svg")
+    assert icon.status_code == 200 and icon.data.startswith(b"<svg")
