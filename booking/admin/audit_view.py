@@ -3,7 +3,8 @@ organisation, paged, and exported. Administrators and bureau staff read everythi
 manager reads the events of the organisations they manage (events whose actor belongs to them,
 or whose object is the organisation or one of its people)."""
 import json
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 
 import marshmallow as ma
 from sqlalchemy import Select, or_, select
@@ -12,7 +13,7 @@ from booking.accounts.models import Organisation, User
 from booking.api.fields import Day, Id, SearchText
 from booking.api.paging import PageArgs
 from booking.core.audit import AuditEvent
-from booking.core.clock import local_midnight
+from booking.core.clock import local_midnight, to_local
 from booking.extensions import db
 
 EXPORT_LIMIT = 50_000  # rows in one export: a year of a city's audit trail fits
@@ -112,3 +113,19 @@ def export_rows(query: Select):
 
 def _json(value) -> str:
     return "" if value in (None, {}, []) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)")
+
+
+def local_moments(value, tz_name: str):
+    """`value` (an event's data) with its UTC times (ISO 8601 with an offset, as recorded) on
+    the reader's wall clock, like the page's own time column."""
+    if isinstance(value, dict):
+        return {key: local_moments(item, tz_name) for key, item in value.items()}
+    if isinstance(value, list):
+        return [local_moments(item, tz_name) for item in value]
+    if isinstance(value, str) and _MOMENT.fullmatch(value):
+        return to_local(datetime.fromisoformat(value.replace("Z", "+00:00")), tz_name
+                        ).strftime("%Y-%m-%d %H:%M")
+    return value

@@ -250,5 +250,6 @@ def audit_export(fmt):
 
 @bp.app_template_filter("audit_json")
 def audit_json(value) -> str:
-    """An event's data as compact JSON that keeps Chinese readable (autoescaped by Jinja)."""
-    return audit_view._json(value)
+    """An event's data as compact JSON that keeps Chinese readable (autoescaped by Jinja),
+    its times on the reader's clock."""
+    return audit_view._json(audit_view.local_moments(value, current_user.timezone))

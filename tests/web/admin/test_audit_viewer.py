@@ -44,6 +44,18 @@ def test_bureau_searches_by_who_what_object_and_org(client, make, login, events)
     assert client.get("/admin/audit?from=2099-01-01").status_code == 200
 
 
+def test_times_in_the_details_are_on_the_readers_clock(client, make, login):
+    actor = make.user()
+    audit.record("booking.requested", actor=actor, obj=actor, start="2026-12-07T05:30:00+00:00",
+                 end="2026-12-07T06:30:00+00:00", samples=0, note="2026-12-07 is a Monday")
+    db.session.commit()
+    login(make.user(role="bureau_staff"))  # Asia/Shanghai
+    page = client.get("/admin/audit?action=booking.").get_data(as_text=True)
+    assert "2026-12-07 13:30" in page and "2026-12-07 14:30" in page
+    assert "05:30:00+00:00" not in page and "2026-12-07 is a Monday" in page
+    assert ">booking.*</option>" in page
+
+
 def test_export_has_before_and_after(client, make, login, events):
     login(make.user(role="admin"))
     text = client.get("/admin/audit.csv?who=alice").data.decode("utf-8-sig")
