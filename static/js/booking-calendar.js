@@ -170,6 +170,10 @@
   }
 
   fields.forEach((f) => f.addEventListener("change", updateQuote));
+  // a start typed in the form shows its week (or day) in the calendar
+  fields[0].addEventListener("change", () => {
+    if (/^\d{4}-\d{2}-\d{2}T/.test(fields[0].value)) calendar.gotoDate(fields[0].value);
+  });
   form.querySelectorAll("input[name=mode]").forEach((r) => r.addEventListener("change", () => {
     toggleSamples();
     updateQuote();

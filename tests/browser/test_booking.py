@@ -135,3 +135,22 @@ def test_going_back_a_week_revalidates_the_kept_calendar(live_server, page, inst
     sent, got = answer.value.request.all_headers(), answer.value.all_headers()
     assert sent["if-none-match"] == got["etag"] and "content-type" not in got
     page.locator(".fc-timegrid .ev-free").first.wait_for()  # shown from the browser's copy
+
+
+def test_the_calendar_follows_the_start_typed_in_the_form(live_server, page, instrument_id):
+    """A start typed (or shown again after a refusal) opens its week in the calendar; the
+    month grid shows bookings as bars that say what they are."""
+    far = next_tuesday() + timedelta(weeks=6)
+    log_in(page, live_server, "student.dlut@demo.cn")
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.locator(".fc-timegrid").wait_for()
+    page.fill("#start", f"{far.isoformat()}T10:00")
+    page.dispatch_event("#start", "change")
+    page.locator(f"td.fc-timegrid-col[data-date='{far.isoformat()}']").wait_for()
+    page.fill("#end", f"{far.isoformat()}T11:00")
+    page.click("#book-submit")  # no purpose: refused, the page comes back on that week
+    page.locator("#purpose.is-invalid").wait_for()
+    page.locator(f"td.fc-timegrid-col[data-date='{far.isoformat()}']").wait_for()
+    page.click(".fc-dayGridMonth-button")
+    page.locator(".fc-daygrid").wait_for()
+    assert page.locator(".fc-daygrid-dot-event").count() == 0  # bars, not link-coloured dots
