@@ -71,6 +71,8 @@ def test_submitting_creates_the_order_and_shows_it(frozen, client, login, lab, s
     page = client.get(response.location, headers=EN).get_data(as_text=True)
     assert order.number in page and 'data-state="submitted"' in page
     assert "lab-actions" not in page  # the customer sees no lab actions
+    payable = re.search(r'id="order-payable">([^<]+)<', page).group(1)  # what is left to pay
+    assert payable == f"¥{order.payable_fen / 100:,.2f}" and order.voucher_fen > 0
 
 
 def test_order_states_are_shown_in_the_readers_language(frozen, client, login, lab, sme):
