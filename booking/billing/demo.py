@@ -37,7 +37,8 @@ def _bank_details() -> None:
     providers = db.session.scalars(select(Invoice.provider_id).distinct()).all()
     db.session.add_all(ProviderSettings(
         provider_id=provider_id, bank_name="中国银行大连分行营业部",
-        bank_account=f"3012 0100 {provider_id:04d} 0008 8", tax_number=f"12210200{provider_id:010d}")
+        bank_account=f"3012 0100 {provider_id:04d} 0008 8",
+        tax_number=f"12210200{provider_id:010d}")
         for provider_id in providers if provider_id not in known)
 
 

@@ -11,7 +11,7 @@ class BankTransferForm(FlaskForm):
     """What arrived: the amount (in part, in full or more), the day, the bank's reference."""
 
     amount = FiniteDecimalField(_l("Amount received (CNY)"), places=2, id="received-amount",
-                          validators=[DataRequired(), NumberRange(0.01, 10**10)])
+                                validators=[DataRequired(), NumberRange(0.01, 10**10)])
     received_on = DateField(_l("Date received"),
                             validators=[DataRequired(), InServiceWindow(any_past=True)])
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
@@ -40,6 +40,6 @@ class VoidForm(FlaskForm):
 
 class CreditForm(FlaskForm):
     amount = FiniteDecimalField(_l("Amount (CNY)"), places=2,
-                          validators=[DataRequired(), NumberRange(0.01, 10**10)])
+                                validators=[DataRequired(), NumberRange(0.01, 10**10)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 

@@ -24,7 +24,7 @@ class ApprovalSettingsForm(FlaskForm):
         SelectChoice("above_fee", _l("When the fee is above a threshold")),
         SelectChoice("categories", _l("For some instrument categories"))], default="none")
     threshold = FiniteDecimalField(_l("Threshold (CNY)"), places=2, default=0,
-                             validators=[Optional(), NumberRange(0, MAX_BUDGET_FEN // 100)])
+                                   validators=[Optional(), NumberRange(0, MAX_BUDGET_FEN // 100)])
     categories = StringField(_l("Instrument categories (comma separated)"),
                              validators=[Optional(), Length(max=500)])
 
@@ -41,8 +41,9 @@ class ProjectForm(FlaskForm):
                                                          InServiceWindow(any_past=True)])
     valid_until = DateField(_l("Valid until"), validators=[DataRequired(),
                                                            InServiceWindow(any_past=True)])
-    budget = FiniteDecimalField(_l("Budget (CNY)"), places=2,
-                          validators=[DataRequired(), NumberRange(0.01, MAX_BUDGET_FEN // 100)])
+    budget = FiniteDecimalField(
+        _l("Budget (CNY)"), places=2,
+        validators=[DataRequired(), NumberRange(0.01, MAX_BUDGET_FEN // 100)])
     over_budget = SelectField(_l("A booking over the remaining budget"), choices=[
         SelectChoice("refuse", _l("is refused")),
         SelectChoice("pi", _l("goes to the PI to decide"))],
@@ -59,7 +60,7 @@ class LimitForm(FlaskForm):
     category = StringField(_l("or instrument category"), validators=[Optional(),
                                                                      Length(max=64)])
     limit = FiniteDecimalField(_l("Limit (CNY)"), places=2,
-                         validators=[DataRequired(), NumberRange(0, MAX_BUDGET_FEN // 100)])
+                               validators=[DataRequired(), NumberRange(0, MAX_BUDGET_FEN // 100)])
 
     def validate(self, extra_validators=None) -> bool:
         """One target: an instrument or a category (Optional stops field validators when

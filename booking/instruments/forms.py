@@ -88,7 +88,7 @@ class InstrumentForm(FlaskForm):
                                  validators=[Optional(), _known_class])
     asset_number = StringField(_l("Asset number"), validators=[Optional(), Length(max=64)])
     original_value = FiniteDecimalField(_l("Original value (CNY)"), places=2, default=Decimal(0),
-                                  validators=_MONEY)
+                                        validators=_MONEY)
     purchase_date = DateField(_l("Purchase date"), validators=[Optional()])
     lab = StringField(_l("Laboratory"), validators=[Optional(), Length(max=200)])
     location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])
@@ -116,15 +116,15 @@ class InstrumentForm(FlaskForm):
     check_in_early_minutes = _minutes(_l("Check-in opens before the booked start (minutes)"),
                                       15, 0, 240)
     no_show_fraction = FiniteDecimalField(_l("No-show charge (fraction of the fee)"), places=3,
-                                    default=Decimal("0.5"), validators=_FRACTION)
+                                          default=Decimal("0.5"), validators=_FRACTION)
     late_cancel_fraction = FiniteDecimalField(_l("Late-cancellation charge (fraction of the fee)"),
-                                        places=3, default=Decimal("0.5"),
-                                        validators=_FRACTION)
+                                              places=3, default=Decimal("0.5"),
+                                              validators=_FRACTION)
     requires_qualification = BooleanField(_l("Self-operated use needs a qualification"))
     qualification_lapse_days = IntegerField(_l("Qualification lapses after (days unused)"),
                                             validators=[Optional(), NumberRange(1, 3650)])
     per_sample_fee = FiniteDecimalField(_l("Fee per sample, staff-operated (CNY)"), places=2,
-                                  default=Decimal(0), validators=_MONEY)
+                                        default=Decimal(0), validators=_MONEY)
     submit = SubmitField(_l("Save"))
 
     # Form fields copied as they are onto the Instrument.
@@ -172,7 +172,7 @@ class RateForm(FlaskForm):
     minimum_minutes = IntegerField(_l("Minimum charge (minutes)"), default=30,
                                    validators=[InputRequired(), NumberRange(0, 1440)])
     setup_fee = FiniteDecimalField(_l("Set-up fee (CNY)"), places=2, default=Decimal(0),
-                             validators=_MONEY)
+                                   validators=_MONEY)
     # a date in the past means "from now on" (the service moves it)
     valid_from = DateField(_l("Valid from"), validators=[DataRequired(),
                                                          InServiceWindow(any_past=True)])

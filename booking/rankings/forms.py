@@ -62,7 +62,7 @@ class ComputeForm(FlaskForm):
 
 class RewardPoolForm(FlaskForm):
     amount_yuan = FiniteDecimalField(_l("Reward pool (CNY)"), places=2,
-                               validators=[InputRequired(), NumberRange(0, 10**11)])
+                                     validators=[InputRequired(), NumberRange(0, 10**11)])
     submit = SubmitField(_l("Set reward pool"))
 
 

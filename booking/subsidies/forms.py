@@ -59,11 +59,11 @@ class ApplicationForm(FlaskForm):
                                  choices=[(c, CLASS_LABELS[c]) for c in ENTERPRISE_CLASSES])
     staff_count = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(0, 10_000_000)])
     annual_revenue = FiniteDecimalField(_l("Annual revenue (yuan)"),
-                                  validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
+                                        validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
     total_assets = FiniteDecimalField(_l("Total assets (yuan)"),
-                                validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
-    registered_capital = FiniteDecimalField(_l("Registered capital (yuan)"),
                                       validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
+    registered_capital = FiniteDecimalField(
+        _l("Registered capital (yuan)"), validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
     founded_on = DateField(_l("Founded on"), validators=[Optional()])
     project_already_funded = BooleanField(
         _l("This project already received city science and technology funding"))
@@ -102,7 +102,8 @@ class CheckboxesField(SelectMultipleField):
 
 
 def _rate(label):
-    return FiniteDecimalField(label, validators=[InputRequired(), NumberRange(min=0, max=1)], places=4)
+    return FiniteDecimalField(label, validators=[InputRequired(), NumberRange(min=0, max=1)],
+                              places=4)
 
 
 def _amount(label):
