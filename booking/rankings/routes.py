@@ -114,7 +114,8 @@ def dashboard():
                            sort=sort, trend=_trend(snapshot) if snapshot else {},
                            compute_form=compute_form, pool_form=pool_form, form=PostForm(),
                            charts=_chart_data(snapshot, names) if snapshot else None,
-                           org_names=names)
+                           org_names=names, early=snapshot is not None and
+                           snapshot.computed_at < parse_period(snapshot.period).end)
 
 
 def _flag_form(form: FlagForm) -> FlagForm:

@@ -2,6 +2,7 @@
 from datetime import date, timedelta
 
 import pytest
+from freezegun import freeze_time
 from openpyxl import load_workbook
 
 from booking.bookings.models import Rating
@@ -104,6 +105,17 @@ def test_a_reader_of_english_reads_the_institutions_english_names(client, ranked
     charts = dashboard.split('id="chart-data"')[1].split("</script>")[0]
     for shown in (table, charts):
         assert "Test University of Technology" in shown and "测试理工大学" not in shown
+
+
+def test_a_ranking_computed_before_its_period_ended_says_so(client, make, login, ranked):
+    with freeze_time("2026-12-06 02:00:00"):  # Q3 is over, Q4 under way
+        login(make.user(role="bureau_staff"))
+        assert 'id="computed-early"' not in client.get("/bureau/rankings?period=2026Q3"
+                                                       ).get_data(as_text=True)
+        services.compute_snapshot("2026Q4")
+        db.session.commit()
+        page = client.get("/bureau/rankings?period=2026Q4").get_data(as_text=True)
+    assert 'id="computed-early"' in page
 
 
 def test_exports(client, ranked, make, login):
