@@ -91,6 +91,7 @@ def test_manager_records_and_corrects(client, login, lab):
     assert fix.minutes == 60 and fix.source == "manager"
 
 
+@freeze_time(MONDAY_2_MAR_9AM)
 def test_the_usage_page_pages_the_sessions_and_names_their_source(client, login, lab):
     instrument, user = lab["instrument"], lab["internal"]
     for day in range(30):  # a month of walk-ups, one a day

@@ -83,8 +83,8 @@ def test_bulletin_page_and_pdf(client, make, login, year_of_use):
 
 
 def test_the_bulletin_opens_on_the_last_whole_month(client, make, login, year_of_use):
-    login(make.user(role="bureau_staff", locale="en"))
-    with freeze_time("2026-12-06 02:00:00"):
+    with freeze_time("2026-12-06 02:00:00"):  # signed in inside: a later cookie does not verify
+        login(make.user(role="bureau_staff", locale="en"))
         page = client.get("/reports/bulletin").get_data(as_text=True)
         assert "2026-11" in page.split("<h1")[1].split("</h1>")[0]
         assert 'id="bulletin-under-way"' not in page
