@@ -101,9 +101,27 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+class PercentField(FiniteDecimalField):
+    """A share typed and shown in per cent, as policies write them (40 on the page is 0.4 in
+    `data` and in the rules), from 0 to 100 %."""
+
+    def __init__(self, label, **kwargs):
+        super().__init__(label, places=2, validators=[InputRequired(), NumberRange(
+            min=0, max=1, message=_l("Between 0 and 100 %%."))], **kwargs)  # %% for NumberRange
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if valuelist and self.data is not None:
+            self.data = self.data / 100
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{(self.data * 100).normalize():f}"
+
+
 def _rate(label):
-    return FiniteDecimalField(label, validators=[InputRequired(), NumberRange(min=0, max=1)],
-                              places=4)
+    return PercentField(label)
 
 
 def _amount(label):
@@ -114,18 +132,18 @@ def _amount(label):
 class PolicyForm(FlaskForm):
     """The editable settings of a policy version; everything else in the rules is kept."""
 
-    small_micro_rate = _rate(_l("Small or micro enterprise: rate"))
+    small_micro_rate = _rate(_l("Small or micro enterprise: rate (%)"))
     small_micro_cap = _amount(_l("Small or micro enterprise: cap per year (yuan)"))
-    sme_science_based_rate = _rate(_l("Science-based SME: rate"))
+    sme_science_based_rate = _rate(_l("Science-based SME: rate (%)"))
     sme_science_based_cap = _amount(_l("Science-based SME: cap per year (yuan)"))
-    startup_team_rate = _rate(_l("Start-up team: rate"))
+    startup_team_rate = _rate(_l("Start-up team: rate (%)"))
     startup_team_cap = _amount(_l("Start-up team: cap per year (yuan)"))
     per_application = _amount(_l("Cap per application (invoice) (yuan)"))
     annual_pool = _amount(_l("Annual budget (yuan)"))
-    batch_1 = _rate(_l("Q1 batch share"))
-    batch_2 = _rate(_l("Q2 batch share"))
-    batch_3 = _rate(_l("Q3 batch share"))
-    batch_4 = _rate(_l("Q4 batch share"))
+    batch_1 = _rate(_l("Q1 batch share (%)"))
+    batch_2 = _rate(_l("Q2 batch share (%)"))
+    batch_3 = _rate(_l("Q3 batch share (%)"))
+    batch_4 = _rate(_l("Q4 batch share (%)"))
     validity = SelectField(_l("Validity"), choices=[("calendar_year", _l("Calendar year"))])
     provider_kinds = CheckboxesField(_l("Provider kinds"),
                                      choices=[(k, PROVIDER_LABELS[k]) for k in PROVIDER_KINDS])
@@ -134,8 +152,8 @@ class PolicyForm(FlaskForm):
     related_party_block = CheckboxesField(
         _l("Related parties that block vouchers"),
         choices=[(k, RELATED_LABELS[k]) for k in RELATED_PARTY_KINDS])
-    non_local_provider_factor = _rate(_l("Non-local provider factor"))
-    sample_rate = _rate(_l("Share of redemptions sampled for re-check"))
+    non_local_provider_factor = _rate(_l("Non-local provider factor (%)"))
+    sample_rate = _rate(_l("Share of redemptions sampled for re-check (%)"))
     sample_every_months = SelectField(_l("Sample every (months)"), coerce=int,
                                       choices=[(n, str(n)) for n in SAMPLE_EVERY_MONTHS])
     review_sla_days = IntegerField(_l("Answer applications within (days)"),
@@ -145,9 +163,18 @@ class PolicyForm(FlaskForm):
         ("bureau_choice", _l("Bureau's choice"))])
     aggregate_by = SelectField(_l("Yearly caps count per"), choices=[
         ("actual_controller", _l("Actual controller")), ("enterprise", _l("Enterprise"))])
-    reward_rate = _rate(_l("Provider reward: share of voucher turnover"))
+    reward_rate = _rate(_l("Provider reward: share of voucher turnover (%)"))
     reward_cap = _amount(_l("Provider reward: cap per provider per year (yuan)"))
     submit = SubmitField(_l("Save draft"))
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        shares = [getattr(self, f"batch_{n}").data for n in range(1, 5)]
+        if None not in shares and sum(shares) != 1:
+            self.batch_4.errors = [*self.batch_4.errors, _l(
+                "The four batch shares must add up to 100 %.")]
+            return False
+        return valid
 
     def fill_from(self, rules: dict) -> None:
         for code in ENTERPRISE_CLASSES:

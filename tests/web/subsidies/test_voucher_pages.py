@@ -152,18 +152,21 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     login(bureau)
     page = client.get("/vouchers/policy").get_data(as_text=True)
     assert "v2" in page and 'id="policy-diff"' not in page
-    form = {"small_micro_rate": "0.5", "small_micro_cap": "100000", "sme_science_based_rate": "0.45",
-            "sme_science_based_cap": "200000", "startup_team_rate": "0.5",
+    assert 'id="sme_science_based_rate"' in page and 'value="40"' in page  # 0.40, in per cent
+    form = {"small_micro_rate": "50", "small_micro_cap": "100000", "sme_science_based_rate": "45",
+            "sme_science_based_cap": "200000", "startup_team_rate": "50",
             "startup_team_cap": "100000", "per_application": "20000", "annual_pool": "10000000",
-            "batch_1": "0.25", "batch_2": "0.25", "batch_3": "0.25", "batch_4": "0.25",
+            "batch_1": "25", "batch_2": "25", "batch_3": "25", "batch_4": "25",
             "validity": "calendar_year", "provider_kinds": ["university", "institute"],
             "excluded": ["statutory_testing", "medical"],
             "related_party_block": ["same_legal_person", "subordination"],
-            "non_local_provider_factor": "0.8", "sample_rate": "0.05", "reward_rate": "0.05",
+            "non_local_provider_factor": "80", "sample_rate": "5", "reward_rate": "5",
             "reward_cap": "500000", "sample_every_months": "3", "review_sla_days": "10",
             "allocation": "bureau_choice", "aggregate_by": "enterprise"}
-    bad = client.post("/vouchers/policy", data={**form, "batch_4": "0.5"})
-    assert "must sum to 1" in bad.get_data(as_text=True)
+    bad = client.post("/vouchers/policy", data={**form, "batch_4": "50"})
+    assert "四个批次的比例合计须为 100%" in bad.get_data(as_text=True)
+    assert "须介于 0 与 100% 之间" in client.post("/vouchers/policy", data={
+        **form, "small_micro_rate": "150"}).get_data(as_text=True)
     for field, value in [("annual_pool", "99999999999999999999"), ("per_application", "1e308"),
                          ("small_micro_cap", "1E+30"), ("startup_team_cap", "sNaN"),
                          ("small_micro_rate", "NaN"), ("reward_cap", "-Infinity")]:
