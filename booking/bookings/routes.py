@@ -14,6 +14,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from booking.accounts.rules import mask_email
 from booking.accounts.services import get_user_by_email
@@ -179,11 +180,12 @@ def _submit_booking(instrument: Instrument, form: BookingForm) -> list[str]:
         return refused.texts()
     to_pi = booking.state == "pending" and groups.awaiting_pi([booking.id])
     commit()
-    if to_pi:
-        flash(_("Booking requested: waiting for your PI's approval, then the lab's."), "success")
-    else:
-        flash(_("Booking requested: waiting for the lab's approval.")
-              if booking.state == "pending" else _("Booking confirmed."), "success")
+    said = _("Booking requested: waiting for your PI's approval, then the lab's.") if to_pi \
+        else _("Booking requested: waiting for the lab's approval.") \
+        if booking.state == "pending" else _("Booking confirmed.")
+    # a link to the new booking: a long list of them would otherwise hide it
+    flash(Markup('{} <a href="{}" class="alert-link" id="new-booking">#{}</a>').format(
+        said, url_for("bookings.mine", q=f"#{booking.id}", when="all"), booking.id), "success")
     return []
 
 

@@ -1,4 +1,5 @@
 """Booking pages: calendar JSON, booking form, my bookings, approval queue, feeds, denials."""
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -130,6 +131,10 @@ def test_book_page_and_form(client, make, login, lab):
     assert response.status_code == 302 and response.location.endswith("/bookings/mine")
     booking = db.session.scalars(db.select(Booking)).one()
     assert (booking.user_id, booking.state, booking.start_at) == (student.id, "pending", TUESDAY_24_NOV_10AM)
+    mine = client.get(response.location).get_data(as_text=True)  # the notice links to it
+    link = re.search(r'<a href="([^"]+)" class="alert-link" id="new-booking">', mine).group(1)
+    found = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "共 1 条" in found and instrument.name_zh in found  # that booking alone
 
 
 def test_form_shows_every_broken_rule_and_clashes(client, make, login, lab):
