@@ -85,6 +85,7 @@ def _walk_ups(count: int, rng: random.Random) -> list[dict]:
         ended = started + timedelta(minutes=rng.randint(20, max(20, min(minutes - 25, 240))))
         user_id = rng.choice(members[instrument.organisation_id])
         rows.append({"instrument_id": instrument.id, "booking_id": None, "user_id": user_id,
+                     # the walker is a member of the instrument's organisation: its customer
                      "customer_org_id": instrument.organisation_id, "started_at": started,
                      "ended_at": ended, "source": "kiosk",
                      "recorded_by_id": user_id, "void": False, "overrun": False,

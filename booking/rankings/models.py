@@ -6,6 +6,7 @@ from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation
+from booking.core.clock import parse_period
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 from booking.rankings.policy import INDICATORS
@@ -68,6 +69,11 @@ class RankingSnapshot(TimestampMixin, db.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    @property
+    def computed_early(self) -> bool:
+        """Computed before its period ended: its figures cover part of the period."""
+        return self.computed_at < parse_period(self.period).end
 
     @staticmethod
     def can_manage(user) -> bool:

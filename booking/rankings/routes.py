@@ -60,13 +60,15 @@ def _trend(snapshot) -> dict[int, dict]:
 
 
 def _org_names(snapshot) -> dict[int, str]:
-    """The ranked institutions' names in the reader's language; a snapshot keeps the Chinese
+    """Each ranked institution's name in the reader's language: a snapshot keeps the Chinese
     name each had when it was computed, which is what a reader of Chinese sees."""
-    if snapshot is None or current_locale() != "en":
+    if snapshot is None:
         return {}
-    ids = [row["org_id"] for row in snapshot.rows]
-    return dict(db.session.execute(select(Organisation.id, Organisation.name_en).where(
-        Organisation.id.in_(ids), Organisation.name_en != "")).all())
+    names = {row["org_id"]: row["org_name"] for row in snapshot.rows}
+    if current_locale() == "en":
+        names.update(db.session.execute(select(Organisation.id, Organisation.name_en).where(
+            Organisation.id.in_(list(names)), Organisation.name_en != "")).all())
+    return names
 
 
 # --- public ----------------------------------------------------------------------------------
@@ -114,8 +116,7 @@ def dashboard():
                            sort=sort, trend=_trend(snapshot) if snapshot else {},
                            compute_form=compute_form, pool_form=pool_form, form=PostForm(),
                            charts=_chart_data(snapshot, names) if snapshot else None,
-                           org_names=names, early=snapshot is not None and
-                           snapshot.computed_at < parse_period(snapshot.period).end)
+                           org_names=names)
 
 
 def _flag_form(form: FlagForm) -> FlagForm:
@@ -173,7 +174,7 @@ def _chart_data(snapshot, org_names: dict[int, str]) -> dict:
     for row in snapshot.rows:
         bins[min(int(row["score"] // 10), 9)] += 1
     return {"bins": bins, "labels": [f"{10 * i}–{10 * i + 10}" for i in range(10)],
-            "names": [org_names.get(row["org_id"]) or row["org_name"] for row in snapshot.rows],
+            "names": [org_names[row["org_id"]] for row in snapshot.rows],
             "utilisation": [round(100 * (row["indicators"]["effective_hours"] or 0), 1)
                             for row in snapshot.rows],
             "external": [round(100 * (row["indicators"]["external_share"] or 0), 1)
