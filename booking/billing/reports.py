@@ -1,5 +1,7 @@
 """Reads: the invoices a user may see, and the finance office's views and exports (open
 invoices, revenue, priced usage) of the organisations whose finance they keep."""
+from typing import NamedTuple
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
 
@@ -74,12 +76,14 @@ def revenue_rows(provider_id: int, year: int, *, month: int | None = None,
         lines = lines.where(Invoice.customer_class == customer_class)
     lines = lines.subquery()  # grouped by its columns, not by the CASE and its parameters
     return (select(lines.c.month, Instrument.id.label("instrument_id"),
-                   Instrument.name_zh.label("instrument"), lines.c.customer_class,
+                   Instrument.name_zh.label("instrument"),
+                   Instrument.name_en.label("instrument_en"), lines.c.customer_class,
                    func.count().label("lines"),
                    cast(func.sum(lines.c.minutes), BigInteger).label("minutes"),
                    cast(func.sum(lines.c.amount_fen), BigInteger).label("amount_fen"))
             .select_from(lines).join(Instrument, Instrument.id == lines.c.instrument_id)
-            .group_by(lines.c.month, Instrument.id, Instrument.name_zh, lines.c.customer_class)
+            .group_by(lines.c.month, Instrument.id, Instrument.name_zh, Instrument.name_en,
+                      lines.c.customer_class)
             .order_by(lines.c.month, Instrument.name_zh, Instrument.id, lines.c.customer_class))
 
 
@@ -88,10 +92,26 @@ def revenue(provider_id: int, year: int) -> list[dict]:
     return [dict(row._mapping) for row in db.session.execute(revenue_rows(provider_id, year))]
 
 
-def revenue_total(rows: Select) -> int:
-    """The amount (fen) of all the rows of a revenue_rows query."""
-    summed = rows.order_by(None).subquery()
-    return int(db.session.scalar(select(func.coalesce(func.sum(summed.c.amount_fen), 0))))
+class MonthTotal(NamedTuple):
+    month: int
+    label: str  # YYYY-MM
+    lines: int
+    minutes: int
+    amount_fen: int
+
+
+def revenue_by_month(provider_id: int, year: int, *, instrument_id: int | None = None,
+                     customer_class: str | None = None) -> list[MonthTotal]:
+    """The year's revenue_rows summed by month, every month listed (none billed: zeros)."""
+    rows = revenue_rows(provider_id, year, instrument_id=instrument_id,
+                        customer_class=customer_class).order_by(None).subquery()
+    sums = {month: (int(lines), int(minutes), int(amount)) for month, lines, minutes, amount
+            in db.session.execute(select(rows.c.month, func.sum(rows.c.lines),
+                                         func.sum(rows.c.minutes), func.sum(rows.c.amount_fen))
+                                  .group_by(rows.c.month))}
+    labels = [month_period(year, month).label for month in range(1, 13)]
+    return [MonthTotal(month, label, *sums.get(label, (0, 0, 0)))
+            for month, label in enumerate(labels, 1)]
 
 
 PRICED_USAGE_COLUMNS = ("session_id", "booking_id", "instrument", "user_id", "customer_org_id",

@@ -280,11 +280,14 @@ def finance():
 def finance_revenue():
     org, organisations = _finance_org(query_int("org", None, 1))
     args, year = query_args(lists.REVENUE_ARGS), _year()
-    rows = reports.revenue_rows(org.id, year, month=args.get("month"),
-                                instrument_id=args.get("instrument"),
-                                customer_class=args.get("customer_class"))
+    narrowed = {"instrument_id": args.get("instrument"),
+                "customer_class": args.get("customer_class")}
+    rows = reports.revenue_rows(org.id, year, month=args.get("month"), **narrowed)
+    months = reports.revenue_by_month(org.id, year, **narrowed)
+    shown = [m for m in months if m.month == args.get("month")] if args.get("month") else months
     return render_template("billing/revenue.html", org=org, organisations=organisations,
-                           year=year, args=args, total_fen=reports.revenue_total(rows),
+                           year=year, args=args, months=months,
+                           total_fen=sum(m.amount_fen for m in shown),
                            listing=paged(rows, args["page"], args["per_page"], clamp=True),
                            instruments=lists.provider_instruments(org.id),
                            classes=CUSTOMER_CLASSES)

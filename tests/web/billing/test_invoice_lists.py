@@ -28,8 +28,8 @@ def books(make):
     engineer, a credit note, a void invoice and a draft; and another provider's invoices."""
     provider = make.organisation(name_zh="理工大学分析中心")
     finance = make.user(role="finance", organisation=provider)
-    sem = make.instrument(organisation=provider, name_zh="扫描电镜")
-    xrd = make.instrument(organisation=provider, name_zh="X射线衍射仪")
+    sem = make.instrument(organisation=provider, name_zh="扫描电镜", name_en="")
+    xrd = make.instrument(organisation=provider, name_zh="X射线衍射仪", name_en="XRD")
     university = make.organisation(name_zh="海事大学", name_en="Maritime University")
     company = make.organisation(kind="enterprise", name_zh="海创材料")
     engineer = make.user(organisation=company, name="王芳")
@@ -191,13 +191,17 @@ def rows(client, query=""):
 def test_revenue_by_local_month_summed_by_the_database(client, revenue):
     assert reports.revenue(revenue["provider"].id, 2026) == [
         {"month": "2026-01", "instrument_id": revenue["xrd"].id, "instrument": "X射线衍射仪",
-         "customer_class": "academic", "lines": 1, "minutes": 60, "amount_fen": 5_000},
+         "instrument_en": "XRD", "customer_class": "academic", "lines": 1, "minutes": 60,
+         "amount_fen": 5_000},
         {"month": "2026-03", "instrument_id": revenue["sem"].id, "instrument": "扫描电镜",
-         "customer_class": "academic", "lines": 1, "minutes": 60, "amount_fen": 1_000},
+         "instrument_en": "", "customer_class": "academic", "lines": 1, "minutes": 60,
+         "amount_fen": 1_000},
         {"month": "2026-04", "instrument_id": revenue["xrd"].id, "instrument": "X射线衍射仪",
-         "customer_class": "enterprise", "lines": 1, "minutes": 60, "amount_fen": 4_000},
+         "instrument_en": "XRD", "customer_class": "enterprise", "lines": 1, "minutes": 60,
+         "amount_fen": 4_000},
         {"month": "2026-04", "instrument_id": revenue["sem"].id, "instrument": "扫描电镜",
-         "customer_class": "academic", "lines": 2, "minutes": 120, "amount_fen": 5_000}]
+         "instrument_en": "", "customer_class": "academic", "lines": 2, "minutes": 120,
+         "amount_fen": 5_000}]
 
 
 def test_revenue_page_filters_pages_and_total(client, revenue):
@@ -211,6 +215,36 @@ def test_revenue_page_filters_pages_and_total(client, revenue):
     assert "共 4 条 · 第 1 / 4 页" in page
     assert rows(client, "&month=2") == []
     assert 'class="list-empty"' in client.get("/finance/revenue?month=2").get_data(as_text=True)
+
+
+def month_rows(client, query=""):
+    body = client.get(f"/finance/revenue?year=2026{query}").get_data(as_text=True)
+    body = body.split('id="revenue-months"')[1].split("</table>")[0]
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip()
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.S)][1:]
+
+
+def test_revenue_month_totals_every_month_of_the_year(client, revenue):
+    months = month_rows(client)
+    assert len(months) == 13  # twelve months and the year
+    assert months[0] == "2026-01 1 60 ¥50.00"
+    assert months[1] == "2026-02 —"
+    assert months[2] == "2026-03 1 60 ¥10.00"
+    assert months[3] == "2026-04 3 180 ¥90.00"  # issued and paid, not void
+    assert months[12] == "2026 5 300 ¥150.00"
+    # narrowed to a class, the months follow; a month chosen is marked, its total the page's
+    assert month_rows(client, "&class=enterprise")[3] == "2026-04 1 60 ¥40.00"
+    page = client.get("/finance/revenue?year=2026&month=4&class=academic").get_data(as_text=True)
+    assert re.search(r'<tr class="table-active">\s*<td><a href="[^"]*month=4[^"]*class=academic',
+                     page)
+    assert re.search(r'id="revenue-total">\s*¥50.00', page)
+    assert "2026-03 1 60 ¥10.00" in month_rows(client, "&month=4&class=academic")
+
+
+def test_revenue_names_instruments_in_the_readers_language(client, revenue):
+    client.post("/language", data={"locale": "en"})
+    assert [r.split(" ")[1] for r in rows(client, "&class=enterprise")] == ["XRD"]
+    assert [r.split(" ")[1] for r in rows(client, "&class=academic&month=3")] == ["扫描电镜"]
 
 
 @pytest.mark.parametrize("query", ["month=13", "month=0", "class=vip", "instrument=x",
