@@ -177,6 +177,25 @@ def _rates(academic_yuan: int) -> dict[str, int]:
             "enterprise": ten(Decimal(academic_yuan) * Decimal("1.6"))}
 
 
+LABS_EN = {
+    "分析测试中心": "Analysis and Testing Center",
+    "材料与冶金学院测试中心": "Testing Center, School of Materials and Metallurgy",
+    "轮机工程测试中心": "Marine Engineering Testing Center",
+    "中试检测平台": "Pilot-scale Testing Platform",
+    "轨道交通材料检测中心": "Rail Transit Materials Testing Center",
+    "轻工与化学工程测试中心": "Light Industry and Chemical Engineering Testing Center",
+    "医学科研实验中心": "Medical Research Laboratory Center",
+    "化学化工学院测试中心": "Testing Center, School of Chemistry and Chemical Engineering",
+    "公共测试平台": "Public Testing Platform",
+    "化学与生命科学学院实验中心": "Laboratory Center, School of Chemistry and Life Sciences",
+    "环境与资源学院实验室": "Laboratory, School of Environment and Resources",
+    "材料学院": "School of Materials", "化学学院": "School of Chemistry",
+    "机械工程学院": "School of Mechanical Engineering", "生命科学学院": "School of Life Sciences",
+    "物理学院": "School of Physics", "环境学院": "School of Environment",
+    "电子信息学院": "School of Electronic Information",
+}
+
+
 def _fields(key: str, n: int, entry: tuple, lab: str, phone: str) -> dict:
     name_zh, name_en, model, maker, category, wan, _academic, capabilities = entry
     large = wan >= 500
@@ -185,7 +204,7 @@ def _fields(key: str, n: int, entry: tuple, lab: str, phone: str) -> dict:
         national_class=classification.suggest(name_zh, category),
         asset_number=f"{key.upper()}-{2012 + n % 12}-{n:04d}",
         original_value_fen=wan * 1_000_000, purchase_date=date(2012 + n % 12, 1 + n % 12, 10),
-        lab=lab, location=f"{BUILDINGS[key]} {100 + n * 7 % 400} 室",
+        lab=lab, lab_en=LABS_EN.get(lab, ""), location=f"{BUILDINGS[key]} {100 + n * 7 % 400} 室",
         contact_name=CONTACTS[n % len(CONTACTS)], contact_phone=f"{phone}{1000 + n * 37:04d}",
         contact_email=f"instrument{n:02d}@{key}.demo.cn",
         description=f"{name_zh}（{maker} {model}），面向校内外开放共享，可提供自主上机与送样检测服务。",

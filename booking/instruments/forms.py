@@ -91,6 +91,7 @@ class InstrumentForm(FlaskForm):
                                         validators=_MONEY)
     purchase_date = DateField(_l("Purchase date"), validators=[Optional()])
     lab = StringField(_l("Laboratory"), validators=[Optional(), Length(max=200)])
+    lab_en = StringField(_l("Laboratory (English)"), validators=[Optional(), Length(max=200)])
     location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=100)])
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
@@ -129,8 +130,8 @@ class InstrumentForm(FlaskForm):
 
     # Form fields copied as they are onto the Instrument.
     PLAIN = ("name_zh", "name_en", "model", "manufacturer", "category", "purchase_date", "lab",
-             "location", "contact_name", "contact_phone", "contact_email", "description",
-             "capabilities", "allows_self_operated", "allows_staff_operated", "status",
+             "lab_en", "location", "contact_name", "contact_phone", "contact_email",
+             "description", "capabilities", "allows_self_operated", "allows_staff_operated", "status",
              "is_public", "timezone", "slot_minutes", "min_minutes", "max_minutes",
              "lead_minutes", "max_days_ahead", "cancel_deadline_hours", "requires_approval",
              "approval_timeout_hours", "check_in_early_minutes", "no_show_fraction", "late_cancel_fraction",
@@ -145,8 +146,8 @@ class InstrumentForm(FlaskForm):
         fields = {name: getattr(self, name).data for name in self.PLAIN}
         fields["national_class"] = self.national_class.data or None
         fields["asset_number"] = (self.asset_number.data or "").strip() or None
-        for name in ("name_zh", "name_en", "model", "manufacturer", "lab", "location",
-                     "contact_name", "contact_phone", "contact_email"):
+        for name in ("name_zh", "name_en", "model", "manufacturer", "lab", "lab_en",
+                     "location", "contact_name", "contact_phone", "contact_email"):
             fields[name] = (fields[name] or "").strip()
         fields["original_value_fen"] = yuan_to_fen(self.original_value.data)
         fields["per_sample_fee_fen"] = yuan_to_fen(self.per_sample_fee.data)

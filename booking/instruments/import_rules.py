@@ -44,6 +44,7 @@ COLUMNS = (
                                                               "金额", "original value"), 40),
     Column("purchase_date", "购置日期", "Purchase date", ("购买日期", "购入日期", "启用日期"), 40),
     Column("lab", "所在实验室", "Laboratory", ("实验室", "所属实验室", "使用单位", "lab"), 200),
+    Column("lab_en", "实验室英文名称", "Laboratory (English)", ("lab (english)",), 200),
     Column("location", "存放地点", "Location", ("放置地点", "安放地点", "地点"), 200),
     Column("contact_name", "联系人", "Contact", ("负责人", "contact person"), 100),
     Column("contact_phone", "联系电话", "Phone", ("电话", "手机", "telephone"), 32),
@@ -57,8 +58,8 @@ COLUMNS = (
 BY_KEY = {c.key: c for c in COLUMNS}
 TEMPLATE_EXAMPLE = ("ZC-2021-00017", "场发射扫描电子显微镜", "Field emission SEM", "SU8010",
                     "日立", "0101", "2350000.00", "2021-03-05", "材料分析测试中心",
-                    "主楼B108", "张工", "0411-84700000", "sem@example.edu.cn", "两者",
-                    "形貌观察；能谱分析", "300")
+                    "Materials Analysis Center", "主楼B108", "张工", "0411-84700000",
+                    "sem@example.edu.cn", "两者", "形貌观察；能谱分析", "300")
 
 SERVICE_MODES = {"自主上机": (True, False), "自主": (True, False), "上机": (True, False),
                  "送样": (False, True), "送样检测": (False, True), "两者": (True, True),
@@ -229,7 +230,7 @@ def parse_row(cells: list, header: Header, row_number: int, today: date) -> Pars
     def problem(key, found):
         problems.append(RowProblem(row_number, header.labels.get(key, ""), found))
 
-    for key in ("asset_number", "name_zh", "name_en", "model", "manufacturer", "lab",
+    for key in ("asset_number", "name_zh", "name_en", "model", "manufacturer", "lab", "lab_en",
                 "location", "contact_name", "capabilities"):
         if key not in raw:
             continue

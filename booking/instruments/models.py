@@ -56,6 +56,7 @@ class Instrument(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     lab: Mapped[str] = mapped_column(String(200), default="")
+    lab_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
     name_zh: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")
     model: Mapped[str] = mapped_column(String(120), default="")
@@ -135,6 +136,9 @@ class Instrument(TimestampMixin, db.Model):
 
     def display_name(self, locale: str = "zh_CN") -> str:
         return self.name_en if locale == "en" and self.name_en else self.name_zh
+
+    def display_lab(self, locale: str = "zh_CN") -> str:
+        return self.lab_en if locale == "en" and self.lab_en else self.lab
 
     def __repr__(self):
         return f"<Instrument {self.id} {self.name_zh}>"

@@ -56,6 +56,7 @@ class InstrumentSchema(ma.Schema):
     asset_number = ma.fields.String(allow_none=True)
     organisation = ma.fields.Nested(OrganisationRefSchema)
     lab = ma.fields.String()
+    lab_en = ma.fields.String()
     location = ma.fields.String()
     status = ma.fields.String()
     original_value_fen = ma.fields.Integer()
@@ -131,6 +132,7 @@ class InstrumentWriteSchema(ma.Schema):
     purchase_date = ma.fields.Date(allow_none=True, validate=ma.validate.Range(
         date(1900, 1, 1), date(2100, 12, 31)))
     lab = _text(200)
+    lab_en = _text(200)
     location = _text(200)
     contact_name = _text(100)
     contact_phone = _text(32)

@@ -48,7 +48,7 @@ def document(instrument) -> dict:
         "id": instrument.id,
         "name": index_tokens(instrument.name_zh, instrument.name_en, instrument.model),
         "body": index_tokens(instrument.manufacturer, *category, instrument.lab,
-                             instrument.location, instrument.description,
+                             instrument.lab_en, instrument.location, instrument.description,
                              instrument.capabilities, instrument.organisation.name_zh,
                              instrument.organisation.name_en),
     }

@@ -107,6 +107,14 @@ def test_the_database_checks_line_kinds_and_sample_counts(make):
         savepoint.rollback()
 
 
+def _without_later_columns(table, *later):
+    """The table as an older revision had it: without the columns later revisions added."""
+    import sqlalchemy as sa
+
+    return sa.Table(table.name, sa.MetaData(),
+                    *(column._copy() for column in table.c if column.name not in later))
+
+
 def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
     """From 0007 with rows in every table it touches, to 0008 and back: no row lost, the
     partial indexes and the no-overlap triggers still there (SQLite recreates invoice_lines)."""
@@ -131,15 +139,12 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
         UPLOAD_DIR = str(tmp_path)
 
     other = create_app(Config)
-    def as_of_0007(table, *later):  # a table without the columns later revisions added
-        return sa.Table(table.name, sa.MetaData(),
-                        *(column._copy() for column in table.c if column.name not in later))
-
+    as_of_0007 = _without_later_columns
     old_bookings = as_of_0007(Booking.__table__, "sample_count", "series_id", "billed_separately")
     old_organisations = as_of_0007(Organisation.__table__, "legal_person", "active",
                                      "deactivated_at")
     old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes",
-                                   "asset_number", "national_class")
+                                   "asset_number", "national_class", "lab_en")
     old_users = as_of_0007(User.__table__, "notice_preferences")
     at = utc(2026, 3, 2, 1)
     with other.app_context():
@@ -309,8 +314,8 @@ def test_0022_fills_the_sessions_customer_and_keeps_every_row(database_url, tmp_
                                              ("enterprise", "公司", "91210200MA0000002X")))
                 user = add(User.__table__, email="u@example.cn", password_hash="x", name="U",
                            organisation_id=university)
-                instrument = add(Instrument.__table__, organisation_id=university,
-                                 name_zh="仪器", lab="L", name_en="I", model="M",
+                instrument = add(_without_later_columns(Instrument.__table__, "lab_en"),
+                                 organisation_id=university, name_zh="仪器", lab="L", name_en="I", model="M",
                                  manufacturer="H", category="analytical",
                                  original_value_fen=1, location="101", info_updated_at=at)
                 booking = add(Booking.__table__, instrument_id=instrument, user_id=user,

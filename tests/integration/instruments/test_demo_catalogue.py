@@ -27,6 +27,7 @@ def test_small_seed_is_realistic_and_idempotent(app):
                                                                       now_utc()).items()}
         assert rules.rate_order_problems(hourly) == [] and len(hourly) == 3
         assert instrument.opening_hours
+        assert instrument.lab_en, instrument.lab  # English pages name every demo laboratory
     page = directory.search(directory.DirectoryQuery(q="核磁"), directory.Viewer(), now_utc())
     assert page.total >= 3
 
@@ -38,5 +39,7 @@ def test_city_seed_tops_up_to_200(app):
     owners = [demo._organisation(key).id for key in demo.CATALOGUE]
     assert db.session.scalar(select(func.count()).select_from(Instrument).where(
         Instrument.organisation_id.in_(owners))) == demo.CITY_INSTRUMENTS
+    assert not db.session.scalar(select(func.count()).select_from(Instrument).where(
+        Instrument.lab_en == ""))
     page = directory.search(directory.DirectoryQuery(q="电镜"), directory.Viewer(), now_utc())
     assert page.total > 10

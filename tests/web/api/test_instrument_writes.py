@@ -96,8 +96,12 @@ def test_patch_rates_hours_and_blackouts(client, make, lab, api_token):
     instrument = make.instrument(organisation=org)
     headers = api_token(manager)
     response = client.patch(f"/api/v1/instruments/{instrument.id}", headers=headers,
-                            json={"model": "SU9000", "national_class": "0101"})
+                            json={"model": "SU9000", "national_class": "0101",
+                                  "lab_en": "Testing Center"})
     assert response.status_code == 200 and instrument.model == "SU9000"
+    assert instrument.lab_en == response.get_json()["lab_en"] == "Testing Center"
+    assert client.patch(f"/api/v1/instruments/{instrument.id}", headers=headers,
+                        json={"lab_en": "x" * 201}).status_code == 422
     assert client.patch(f"/api/v1/instruments/{instrument.id}", headers=headers,
                         json={"min_minutes": 45}).status_code == 422
     later = (now_utc() + timedelta(days=30)).isoformat()

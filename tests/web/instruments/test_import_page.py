@@ -70,6 +70,16 @@ def test_bureau_imports_into_any_organisation(client, make, login):
     assert "Imported." in page and _count(org) == 1
 
 
+def test_laboratory_names_in_both_languages_are_imported(client, make, login):
+    org = make.organisation()
+    login(make.user(role="lab_manager", organisation=org, locale="en"))
+    sheet = ("资产编号,仪器名称,所在实验室,实验室英文名称\r\n"
+             "ZC-1,扫描电镜,分析测试中心,Analysis and Testing Center\r\n").encode()
+    assert "Imported." in _post(client, org, sheet, button="submit").get_data(as_text=True)
+    instrument = db.session.scalar(select(Instrument).where(Instrument.organisation_id == org.id))
+    assert (instrument.lab, instrument.lab_en) == ("分析测试中心", "Analysis and Testing Center")
+
+
 def test_anonymous_is_sent_to_login(client):
     assert client.get("/lab/import").status_code == 302
 

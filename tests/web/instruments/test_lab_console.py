@@ -303,3 +303,22 @@ def test_a_blackout_over_bookings_is_shown_first_then_cancels_them(client, login
     db.session.refresh(booking)
     assert len(instrument.blackouts) == 1
     assert booking.state == "cancelled" and not booking.late_cancel
+
+
+def test_laboratory_named_in_the_readers_language(client, login, manager):
+    login(manager)
+    assert _create(client, manager, lab_en="Analysis and Testing Center").status_code == 302
+    instrument = db.session.scalar(select(Instrument).where(Instrument.name_zh == FORM["name_zh"]))
+    assert instrument.lab_en == "Analysis and Testing Center"
+    chinese = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert "分析测试中心" in chinese and "Analysis and Testing Center" not in chinese
+    client.post("/language", data={"locale": "en"})
+    for path in (f"/instruments/{instrument.id}", "/?q=SEM"):
+        page = client.get(path).get_data(as_text=True)
+        assert "· Analysis and Testing Center" in page and "· 分析测试中心" not in page, path
+    # the English name is searched too; without it, English readers see the Chinese one
+    assert f'href="/instruments/{instrument.id}"' in client.get("/?q=testing").get_data(
+        as_text=True)
+    assert client.post(f"/lab/instruments/{instrument.id}/edit",
+                       data={**FORM, "lab_en": ""}).status_code == 302
+    assert "· 分析测试中心" in client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
