@@ -32,6 +32,7 @@ def class_label(customer_class: str) -> str:
 def calendar_labels() -> dict:
     """The words of the booking calendar (its events carry codes only)."""
     return {"free": _("Free: tap to book"), "busy": _("Booked"), "blackout": _("Unavailable"),
+            "free_hours": _("%(hours)s h free", hours="%(hours)s"),
             "states": {state: str(label) for state, label in STATE_LABELS.items()}}
 
 

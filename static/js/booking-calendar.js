@@ -22,7 +22,8 @@
       `&end=${encodeURIComponent(wall(info.end))}`;
     fetch(url, { headers: { Accept: "application/json" } })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(r.statusText))))
-      .then((events) => success(events.map(labelled)))
+      .then((events) => success(calendar && calendar.view.type === "dayGridMonth"
+        ? freeDays(events) : events.map(labelled)))
       .catch(failure);
   }
 
@@ -36,6 +37,29 @@
       return { ...ev, display: "auto", title: labels[kind] };
     }
     return kind === "free" ? ev : { ...ev, title: labels[kind] };
+  }
+
+  // The month grid draws only whole-day backgrounds, so there each day with free time is
+  // tinted and says how many hours are free; a day is opened to book them (dateClick).
+  function freeDays(events) {
+    const minutes = new Map();
+    for (const ev of events.filter((e) => e.extendedProps.kind === "free")) {
+      const to = new Date(`${ev.end}Z`);  // wall-clock times, UTC-coerced like the calendar's
+      let from = new Date(`${ev.start}Z`);
+      while (from < to) {
+        const day = from.toISOString().slice(0, 10);
+        const midnight = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate() + 1));
+        const until = to < midnight ? to : midnight;
+        minutes.set(day, (minutes.get(day) || 0) + (until - from) / 60000);
+        from = until;
+      }
+    }
+    const days = [...minutes].map(([day, free]) => ({
+      start: day, allDay: true, display: "background", classNames: ["ev-free", "ev-free-day"],
+      title: labels.free_hours.replace("%(hours)s", Math.round(free / 30) / 2),
+      extendedProps: { kind: "free_day" },
+    }));
+    return events.filter((e) => e.extendedProps.kind !== "free").map(labelled).concat(days);
   }
 
   // "Now" on the instrument's wall clock, whatever the browser's timezone: today's column,

@@ -139,7 +139,8 @@ def test_going_back_a_week_revalidates_the_kept_calendar(live_server, page, inst
 
 def test_the_calendar_follows_the_start_typed_in_the_form(live_server, page, instrument_id):
     """A start typed (or shown again after a refusal) opens its week in the calendar; the
-    month grid shows bookings as bars that say what they are."""
+    month grid shows bookings as bars that say what they are, and how many hours each day
+    has free; a day opens to book them."""
     far = next_tuesday() + timedelta(weeks=6)
     log_in(page, live_server, "student.dlut@demo.cn")
     page.goto(f"{live_server}/instruments/{instrument_id}/book")
@@ -154,3 +155,8 @@ def test_the_calendar_follows_the_start_typed_in_the_form(live_server, page, ins
     page.click(".fc-dayGridMonth-button")
     page.locator(".fc-daygrid").wait_for()
     assert page.locator(".fc-daygrid-dot-event").count() == 0  # bars, not link-coloured dots
+    day = page.locator(f"td.fc-daygrid-day[data-date='{far.isoformat()}']")
+    assert day.locator(".ev-free-day").inner_text() == "余10小时"  # open 08:00-18:00
+    assert page.locator("td.fc-day-sat .ev-free-day").count() == 0  # closed at weekends
+    day.locator(".ev-free-day").click()  # the tinted day
+    page.locator(f"td.fc-timegrid-col[data-date='{far.isoformat()}'] .ev-free").first.wait_for()
