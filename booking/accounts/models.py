@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from booking.accounts.rules import ORG_KINDS, PROVIDER_KINDS, ROLES
+from booking.accounts.rules import ORG_KINDS, PROVIDER_KINDS, ROLES, city_name
 from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
@@ -71,6 +71,9 @@ class Organisation(TimestampMixin, db.Model):
 
     def display_name(self, locale: str = "zh_CN") -> str:
         return self.name_en if locale == "en" and self.name_en else self.name_zh
+
+    def display_city(self, locale: str = "zh_CN") -> str:
+        return city_name(self.city, locale)
 
     def __repr__(self):
         return f"<Organisation {self.id} {self.name_zh}>"

@@ -8,6 +8,20 @@ CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 3
 
 # pilot bases (中试基地) and incubators (孵化器) are onboarded by the bureau like the others
 ORG_KINDS = ("university", "institute", "enterprise", "bureau", "pilot_base", "incubator")
+
+# The cities of Liaoning by their usual English (pinyin) names; an organisation's city is typed
+# in Chinese, and any other city shows as typed.
+CITY_NAMES_EN = {"沈阳": "Shenyang", "大连": "Dalian", "鞍山": "Anshan", "抚顺": "Fushun",
+                 "本溪": "Benxi", "丹东": "Dandong", "锦州": "Jinzhou", "营口": "Yingkou",
+                 "阜新": "Fuxin", "辽阳": "Liaoyang", "盘锦": "Panjin", "铁岭": "Tieling",
+                 "朝阳": "Chaoyang", "葫芦岛": "Huludao"}
+
+
+def city_name(city: str, locale: str) -> str:
+    """The city as a reader of `locale` reads it: 大连 (or 大连市) is Dalian in English."""
+    if locale != "en":
+        return city
+    return CITY_NAMES_EN.get((city or "").strip().removesuffix("市"), city)
 PROVIDER_KINDS = ("university", "institute")
 ROLES = ("member", "student", "lab_manager", "finance", "bureau_staff", "admin")
 # Higher grants more: nobody grants (or takes away) a role ranked above their own highest.

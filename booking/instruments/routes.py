@@ -17,6 +17,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from booking.accounts.models import Organisation
+from booking.accounts.rules import city_name
 from booking.bookings import blackouts
 from booking.core import tables
 from booking.core.clock import local_midnight, local_today, now_utc
@@ -351,7 +352,8 @@ def labels():
             "class_label": lambda code: str(CLASS_LABELS.get(code, code)),
             "missing_labels": lambda keys: separator.join(str(COMPLETENESS_LABELS[k])
                                                           for k in keys),
-            "mode_labels": MODE_LABELS, "weekdays": WEEKDAYS, "locale": locale}
+            "city_name": city_name, "mode_labels": MODE_LABELS, "weekdays": WEEKDAYS,
+            "locale": locale}
 
 
 from booking.instruments import import_routes  # noqa: E402,F401 - the import page, on bp

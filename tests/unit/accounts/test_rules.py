@@ -1,6 +1,7 @@
 import pytest
 
 from booking.accounts.rules import (
+    city_name,
     credit_code_check_char,
     credit_code_problem,
     make_credit_code,
@@ -54,3 +55,11 @@ def test_password_rules():
 ])
 def test_mask_email_keeps_the_first_letter_and_the_domain(email, masked):
     assert mask_email(email) == masked
+
+
+def test_city_names_in_english():
+    assert city_name("大连", "en") == city_name("大连市", "en") == "Dalian"
+    assert city_name("葫芦岛", "en") == "Huludao"
+    assert city_name("大连", "zh_CN") == "大连"
+    assert city_name("苏州", "en") == "苏州"  # not one of ours: as typed
+    assert city_name("", "en") == ""

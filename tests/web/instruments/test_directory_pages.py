@@ -21,6 +21,19 @@ def test_anonymous_browses_and_searches(client, make):
     assert client.get("/?q=&category=analytical&org=x&price_min=-3&page=0").status_code == 200
 
 
+def test_english_readers_see_cities_in_english(client, make):
+    dalian = make.organisation(city="大连")
+    make.instrument(organisation=dalian, name_zh="核磁共振波谱仪", name_en="NMR spectrometer")
+    make.instrument(organisation=make.organisation(city="鞍山"), name_en="HPLC")
+    assert "· 大连" in client.get("/").get_data(as_text=True)
+    client.post("/language", data={"locale": "en"})
+    page = client.get("/").get_data(as_text=True)
+    assert "· Dalian" in page and "· 大连" not in page
+    assert '<option value="大连">Dalian</option>' in page  # filtered by the stored name
+    page = client.get("/?city=大连").get_data(as_text=True)
+    assert "NMR spectrometer" in page and "HPLC" not in page
+
+
 def test_detail_shows_the_viewers_class_only(client, login, make):
     instrument = make.instrument(rates={"internal": 10_000, "academic": 20_000,
                                         "enterprise": 40_000})
