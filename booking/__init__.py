@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from booking.core.db import engine_options
 from booking.core.security import init_security_headers
-from booking.core.web import IdConverter
+from booking.core.web import IdConverter, refuse_nul_characters
 from booking.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 # Domain areas in dependency order. Each may have models, routes (a `bp` blueprint) and demo
@@ -146,6 +146,7 @@ def _init_extensions(app: Flask) -> None:
 
     login_manager.login_message = _l("Please log in to open this page.")
     login_manager.needs_refresh_message = _l("Please log in again to confirm it is you.")
+    app.before_request(refuse_nul_characters)
     csrf.init_app(app)
     _check_csrf_on_writes_only(app)
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)

@@ -24,7 +24,8 @@ def api_abort(status: int, code: str, message: str, problems=None):
 
 
 def _is_api_request() -> bool:
-    return request.path.startswith("/api/")
+    """The API, and the pages' own JSON (calendar.json, quote.json): a script reads it."""
+    return request.path.startswith("/api/") or request.path.endswith(".json")
 
 
 def _problems_from_webargs(error) -> list[dict]:

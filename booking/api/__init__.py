@@ -1,10 +1,12 @@
 """JSON API under /api/v1: flask-smorest blueprints whose marshmallow schemas both validate
 input and generate the OpenAPI document at /api/v1/openapi.json."""
+import json
+
 import flask_smorest
 import marshmallow as ma
 from webargs.flaskparser import FlaskParser, abort
 
-from booking.api.fields import has_lone_surrogate
+from booking.api.fields import unstorable_text
 
 
 class ErrorBodySchema(ma.Schema):
@@ -18,18 +20,24 @@ class ErrorSchema(ma.Schema):
 
 
 class Parser(FlaskParser):
-    """webargs' parser, refusing JSON nested deeper than Python's decoder recurses, and JSON
-    strings that are not valid Unicode (a lone surrogate escaped as "\\ud800" decodes, then
-    fails in the database driver)."""
+    """webargs' parser, refusing JSON nested deeper than Python's decoder recurses, numbers
+    longer than it converts (4,300 digits), and JSON strings no text column can hold (a lone
+    surrogate escaped as "\\ud800" or a NUL as "\\u0000" decodes, then fails in the database
+    driver)."""
 
     def _raw_load_json(self, req):
         try:
             data = super()._raw_load_json(req)
         except RecursionError:  # "[[[[…" nested a hundred thousand deep
             abort(400, messages={"json": ["Invalid JSON body: nested too deeply."]})
-        path = has_lone_surrogate(data)
+        except json.JSONDecodeError:  # webargs answers it (an empty body: no arguments)
+            raise
+        except ValueError:  # an integer of more digits than int() converts
+            abort(400, messages={"json": ["Invalid JSON body: a number too long."]})
+        path = unstorable_text(data)
         if path is not None:
-            abort(422, messages={"json": {path: ["is not valid Unicode text"]}})
+            abort(422, messages={"json": {path: [
+                "is not storable text (a NUL character or half a surrogate pair)"]}})
         return data
 
 

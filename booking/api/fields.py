@@ -1,5 +1,6 @@
 """Input fields every API schema uses: what a client sends is bounded here, before any work
 depends on it (an id the database cannot hold, a date that overflows on conversion)."""
+import re
 from datetime import UTC, date
 from decimal import Decimal
 
@@ -40,13 +41,16 @@ class Moment(ma.fields.AwareDateTime):
         return moment.astimezone(UTC)
 
 
-def has_lone_surrogate(value) -> str | None:
-    """The key path of the first string in a decoded JSON value that is not valid Unicode
-    (JSON may escape half a surrogate pair: "\\ud800"), or None."""
+def unstorable_text(value) -> str | None:
+    """The key path of the first string in a decoded JSON value that no text column can hold,
+    or None: not valid Unicode (JSON may escape half a surrogate pair: "\\ud800"), or with a
+    NUL character ("\\u0000", which PostgreSQL's text refuses)."""
     stack = [("", value)]
     while stack:
         path, item = stack.pop()
         if isinstance(item, str):
+            if "\x00" in item:
+                return path
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
@@ -57,6 +61,19 @@ def has_lone_surrogate(value) -> str | None:
         elif isinstance(item, list):
             stack.extend((path, v) for v in item)
     return None
+
+
+class Text(ma.fields.String):
+    """Text a person typed: trimmed, and without control characters (line breaks and tabs
+    are text)."""
+
+    control = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if self.control.search(text):
+            raise ma.ValidationError("must not contain control characters")
+        return text
 
 
 class DecimalText(ma.fields.Field):
@@ -72,18 +89,14 @@ class DecimalText(ma.fields.Field):
         return None if value is None else str(Decimal(str(value)).quantize(self.quantum))
 
 
-class SearchText(ma.fields.String):
-    """What a list's search box sends: trimmed, at most 100 characters, no control characters
-    (PostgreSQL refuses a NUL in a query)."""
+class SearchText(Text):
+    """What a list's search box sends: one line of at most 100 characters, trimmed, no
+    control characters (PostgreSQL refuses a NUL in a query)."""
+
+    control = re.compile(r"[\x00-\x1f\x7f]")
 
     def __init__(self, **kwargs):
         super().__init__(validate=ma.validate.Length(max=100), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
-        if any(ord(char) < 32 or ord(char) == 127 for char in text):
-            raise ma.ValidationError("must not contain control characters")
-        return text
 
 
 class Day(ma.fields.Date):

@@ -101,7 +101,7 @@ def calendar_json(instrument_id):
         instrument_id, current_user, start, end, _calendar_body,
         known=request.headers.get("If-None-Match"))
     if found is None or not can_view_instrument(found.instrument, current_user):
-        abort(404)
+        abort(404)  # in JSON, as every error of a .json path
     # the browser keeps the body and asks again with its ETag: 304 while it is current
     headers = {"ETag": found.etag, "Cache-Control": "private, no-cache"}
     if found.body is None:

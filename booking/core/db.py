@@ -28,8 +28,8 @@ MAX_BIGINT = 2**63 - 1
 
 def id_in(text: str) -> int | None:
     """The id a person typed or a link carries ("1234"), or None. ASCII digits only: "²" is a
-    digit to str.isdigit() but not to int()."""
-    if not (text.isascii() and text.isdigit()):
+    digit to str.isdigit() but not to int(), which also refuses thousands of digits."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
         return None
     number = int(text)
     return number if 0 < number <= MAX_ID else None

@@ -9,6 +9,7 @@ from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from booking.accounts.models import Organisation
+from booking.accounts.rules import city_key
 from booking.core.db import MAX_ID
 from booking.extensions import db
 from booking.instruments import rules, search_index
@@ -108,7 +109,8 @@ def _filters(query: DirectoryQuery, price, now: datetime) -> list:
     if query.org_id:
         conditions.append(Instrument.organisation_id == query.org_id)
     if query.city:
-        conditions.append(Organisation.city == query.city)
+        city = city_key(query.city)
+        conditions.append(Organisation.city.in_((city, f"{city}市")))
     if query.mode in rules.SERVICE_MODES:
         conditions.append(getattr(Instrument, f"allows_{query.mode}").is_(True))
     if query.price_min_fen is not None:
@@ -164,7 +166,7 @@ def filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[str]]:
         .where(exists().where(Instrument.organisation_id == Organisation.id, listed()))
         .order_by(Organisation.city, Organisation.name_zh)).all()
     names = [(r.id, r.name_en if locale == "en" and r.name_en else r.name_zh) for r in rows]
-    return names, sorted({r.city for r in rows if r.city})
+    return names, sorted({city_key(r.city) for r in rows if r.city.strip()})
 
 
 def export_rows(query: DirectoryQuery, now: datetime) -> list[dict]:
@@ -242,7 +244,9 @@ def institution_quality(rows: list[Quality]) -> list[InstitutionQuality]:
 
 def _int_arg(args, name: str) -> int | None:
     value = (args.get(name) or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and int(value) <= MAX_ID else None
+    # an id has at most 10 digits: int() of thousands of them is refused (or slow)
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 10 and \
+        int(value) <= MAX_ID else None
 
 
 def _fen_arg(args, name: str) -> int | None:

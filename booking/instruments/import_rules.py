@@ -72,9 +72,14 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^[0-9+\-() ]{5,32}$")
 
 
+# what a cell copied from elsewhere may carry besides its text (a NUL cannot even be stored)
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+
+
 def fold(text) -> str:
-    """Full-width to half-width (NFKC), trimmed, inner whitespace collapsed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(text))).strip()
+    """Full-width to half-width (NFKC), trimmed, inner whitespace collapsed, control
+    characters dropped."""
+    return re.sub(r"\s+", " ", _CONTROL.sub("", unicodedata.normalize("NFKC", str(text)))).strip()
 
 
 def _header_key(text) -> str:
@@ -157,7 +162,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # an asset number typed as a number: 1001.0 -> "1001"
-    return re.sub(r"\s+", " ", str(value)).strip()
+    return re.sub(r"\s+", " ", _CONTROL.sub("", str(value))).strip()
 
 
 def parse_amount(value, ten_thousands: bool = False) -> tuple[int | None, Problem | None]:

@@ -3,7 +3,7 @@ from datetime import date
 
 import marshmallow as ma
 
-from booking.api.fields import Id, Moment, Page
+from booking.api.fields import Id, Moment, Page, Text
 from booking.api.paging import page_schema
 from booking.core.clock import is_valid_timezone, now_utc
 from booking.instruments import classification, directory, rules
@@ -109,7 +109,7 @@ InstrumentPageSchema = page_schema(InstrumentSchema, "InstrumentPageSchema")
 # Bounds as the instrument form's (booking.instruments.forms): an API client can send nothing
 # the lab console would refuse.
 def _text(max_length: int, **kwargs):
-    return ma.fields.String(validate=ma.validate.Length(max=max_length), **kwargs)
+    return Text(validate=ma.validate.Length(max=max_length), **kwargs)
 
 
 def _minutes(low: int, high: int):
@@ -119,7 +119,7 @@ def _minutes(low: int, high: int):
 class InstrumentWriteSchema(ma.Schema):
     """An instrument's fields as a lab manager sets them (PATCH: any subset)."""
 
-    name_zh = ma.fields.String(validate=ma.validate.Length(1, 200))
+    name_zh = Text(validate=ma.validate.Length(1, 200))
     name_en = _text(200)
     model = _text(120)
     manufacturer = _text(120)

@@ -102,9 +102,11 @@ def test_calendar_json_rejects_bad_ranges(client, lab, query):
     assert response.status_code == 400 and response.get_json()["error"]  # JSON for its script
 
 
-def test_calendar_json_of_an_unknown_instrument_is_404(client):
-    assert client.get("/instruments/999999/calendar.json?start=2026-11-24T00:00:00"
-                      "&end=2026-11-25T00:00:00").status_code == 404
+@pytest.mark.parametrize("instrument", ["999999", "0", "2147483648"])
+def test_calendar_json_of_an_unknown_instrument_is_404_in_json(client, instrument):
+    response = client.get(f"/instruments/{instrument}/calendar.json?start=2026-11-24T00:00:00"
+                          "&end=2026-11-25T00:00:00")
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 
 
 def test_private_instrument_is_hidden_from_outsiders(client, make, login, lab):

@@ -263,8 +263,57 @@ def test_numbers_typed_in_searches_never_crash(client, make, login, typed):
     assert client.get("/sso/start", query_string={"provider": typed}).status_code == 302
 
 
+def test_thousands_of_digits_in_the_directorys_arguments_are_ignored(client):
+    for arg in ("org", "price_min", "price_max", "page"):  # int() refuses over 4,300 digits
+        assert client.get("/", query_string={arg: "9" * 5000}).status_code == 200, arg
+
+
 def test_id_in_takes_ascii_digits_within_the_id_range():
     from booking.core.db import MAX_ID, id_in
 
-    assert [id_in(t) for t in ("17", "²", "٣", "", "0", "-3", str(MAX_ID), str(MAX_ID + 1))] == [
-        17, None, None, None, None, None, MAX_ID, None]
+    assert [id_in(t) for t in ("17", "²", "٣", "", "0", "-3", str(MAX_ID), str(MAX_ID + 1),
+                               "1" * 5000)] == [17, None, None, None, None, None, MAX_ID, None,
+                                                None]  # int() refuses over 4,300 digits
+
+
+# --- a NUL character, which PostgreSQL's text refuses (a 500 once it reached the database) ---
+@pytest.mark.parametrize("url", ["/?city=%00", "/?category=x%00", "/instruments?q=%00",
+                                 "/finance/revenue?year=2026%00"])
+def test_a_nul_in_the_url_is_a_400(client, url):
+    assert client.get(url).status_code == 400
+
+
+def test_a_nul_in_a_form_field_is_a_400_and_nothing_is_written(client, make, login):
+    instrument = make.instrument(lab_en="Testing Center")
+    login(make.user(role="lab_manager", organisation=instrument.organisation))
+    response = client.post(f"/lab/instruments/{instrument.id}/edit",
+                           data={"name_zh": "仪器", "lab_en": "Lab\x00"})
+    assert response.status_code == 400
+    db.session.refresh(instrument)
+    assert instrument.lab_en == "Testing Center"
+
+
+def test_a_nul_or_a_huge_number_in_a_json_body_is_refused(client, make, api_token):
+    instrument = make.instrument()
+    headers = api_token(make.user(role="lab_manager", organisation=instrument.organisation))
+    url = f"/api/v1/instruments/{instrument.id}"
+    body = _error(client.patch(url, headers=headers, json={"lab_en": "Lab\u0000"}), 422)
+    assert "NUL" in body["message"]
+    _error(client.patch(url, headers={**headers, "Content-Type": "application/json"},
+                        data='{"lab_en": ' + "1" * 5000 + "}"), 400)
+    _error(client.post("/api/v1/tokens", headers={"Content-Type": "application/json"},
+                       data='{"valid_days": ' + "1" * 5000 + "}"), 400)
+    db.session.refresh(instrument)
+    assert instrument.lab_en == ""
+
+
+def test_api_text_is_trimmed_and_control_characters_refused(client, make, api_token):
+    instrument = make.instrument()
+    headers = api_token(make.user(role="lab_manager", organisation=instrument.organisation))
+    url = f"/api/v1/instruments/{instrument.id}"
+    assert client.patch(url, headers=headers, json={"lab_en": "  Testing Center "}
+                        ).get_json()["lab_en"] == "Testing Center"
+    body = _error(client.patch(url, headers=headers, json={"lab_en": "Lab\x1b[31m"}), 422)
+    assert body["problems"][0]["field"] == "lab_en"
+    assert client.patch(url, headers=headers, json={"description": "line one\nline two"}
+                        ).status_code == 200

@@ -78,6 +78,12 @@ def test_laboratory_names_in_both_languages_are_imported(client, make, login):
     assert "Imported." in _post(client, org, sheet, button="submit").get_data(as_text=True)
     instrument = db.session.scalar(select(Instrument).where(Instrument.organisation_id == org.id))
     assert (instrument.lab, instrument.lab_en) == ("分析测试中心", "Analysis and Testing Center")
+    # control characters pasted into a cell (a NUL cannot even be stored) are dropped
+    sheet = ("资产编号,仪器名称,所在实验室,实验室英文名称\r\n"
+             "ZC-1,扫描电镜,分析\x00测试中心,Analysis\x1b Center\x7f\r\n").encode()
+    assert "Imported." in _post(client, org, sheet, button="submit").get_data(as_text=True)
+    db.session.refresh(instrument)
+    assert (instrument.lab, instrument.lab_en) == ("分析测试中心", "Analysis Center")
 
 
 def test_anonymous_is_sent_to_login(client):
