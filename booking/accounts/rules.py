@@ -8,20 +8,6 @@ CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 3
 
 # pilot bases (中试基地) and incubators (孵化器) are onboarded by the bureau like the others
 ORG_KINDS = ("university", "institute", "enterprise", "bureau", "pilot_base", "incubator")
-
-# The cities of Liaoning by their usual English (pinyin) names; an organisation's city is typed
-# in Chinese, and any other city shows as typed.
-CITY_NAMES_EN = {"沈阳": "Shenyang", "大连": "Dalian", "鞍山": "Anshan", "抚顺": "Fushun",
-                 "本溪": "Benxi", "丹东": "Dandong", "锦州": "Jinzhou", "营口": "Yingkou",
-                 "阜新": "Fuxin", "辽阳": "Liaoyang", "盘锦": "Panjin", "铁岭": "Tieling",
-                 "朝阳": "Chaoyang", "葫芦岛": "Huludao"}
-
-
-def city_name(city: str, locale: str) -> str:
-    """The city as a reader of `locale` reads it: 大连 (or 大连市) is Dalian in English."""
-    if locale != "en":
-        return city
-    return CITY_NAMES_EN.get((city or "").strip().removesuffix("市"), city)
 PROVIDER_KINDS = ("university", "institute")
 ROLES = ("member", "student", "lab_manager", "finance", "bureau_staff", "admin")
 # Higher grants more: nobody grants (or takes away) a role ranked above their own highest.
@@ -101,3 +87,29 @@ def grantable_roles(held) -> set[str]:
     highest."""
     top = max((ROLE_RANK[name] for name in held), default=-1)
     return {name for name, rank in ROLE_RANK.items() if rank <= top}
+
+
+# The cities the platform serves first (Liaoning): administrative division code (GB/T 2260)
+# and usual English (pinyin) name. An organisation's city is typed in Chinese; any other city
+# needs its code typed too, and shows as typed.
+LIAONING_CITIES = {
+    "沈阳": ("2101", "Shenyang"), "大连": ("2102", "Dalian"), "鞍山": ("2103", "Anshan"),
+    "抚顺": ("2104", "Fushun"), "本溪": ("2105", "Benxi"), "丹东": ("2106", "Dandong"),
+    "锦州": ("2107", "Jinzhou"), "营口": ("2108", "Yingkou"), "阜新": ("2109", "Fuxin"),
+    "辽阳": ("2110", "Liaoyang"), "盘锦": ("2111", "Panjin"), "铁岭": ("2112", "Tieling"),
+    "朝阳": ("2113", "Chaoyang"), "葫芦岛": ("2114", "Huludao")}
+CITY_NAMES_EN = {city: english for city, (_code, english) in LIAONING_CITIES.items()}
+_CITIES_BY_ENGLISH = {english.casefold(): city for city, english in CITY_NAMES_EN.items()}
+
+
+def city_key(city: str) -> str:
+    """One spelling of a city, however it was typed: 大连, 大连市 and Dalian are 大连."""
+    city = (city or "").strip()
+    return _CITIES_BY_ENGLISH.get(city.casefold(), city.removesuffix("市") or city)
+
+
+def city_name(city: str, locale: str) -> str:
+    """The city as a reader of `locale` reads it: 大连 (or 大连市) is Dalian in English."""
+    if locale != "en":
+        return city
+    return CITY_NAMES_EN.get(city_key(city), city)

@@ -1,17 +1,18 @@
 """Pure console rules: no Flask, no database."""
-from booking.accounts.rules import ORG_KINDS, credit_code_problem, is_valid_region_code
+from booking.accounts.rules import (
+    LIAONING_CITIES,
+    ORG_KINDS,
+    city_key,
+    credit_code_problem,
+    is_valid_region_code,
+)
 from booking.core.problems import Problem, _l
-
-# Administrative division codes of the cities the platform serves first (GB/T 2260), so the
-# CLI can take a city name alone; any other city needs --region.
-CITY_REGIONS = {"沈阳": "2101", "大连": "2102", "鞍山": "2103", "抚顺": "2104", "本溪": "2105",
-                "丹东": "2106", "锦州": "2107", "营口": "2108", "阜新": "2109", "辽阳": "2110",
-                "盘锦": "2111", "铁岭": "2112", "朝阳": "2113", "葫芦岛": "2114"}
 
 
 def region_for_city(city: str) -> str:
-    city = (city or "").strip().removesuffix("市")
-    return CITY_REGIONS.get(city, "")
+    """The administrative division code of a Liaoning city (so the CLI can take a city name
+    alone); "" for any other city, which needs --region."""
+    return LIAONING_CITIES.get(city_key(city), ("", ""))[0]
 
 
 def organisation_problems(*, kind: str, name_zh: str, credit_code: str, city: str,

@@ -112,6 +112,17 @@ def provider_invoices(provider_id: int, args: dict, now: datetime, timezone: str
     return query
 
 
+def is_provider_instrument(provider_id: int, instrument_id: int) -> bool:
+    return db.session.scalar(select(Instrument.organisation_id).where(
+        Instrument.id == instrument_id)) == provider_id
+
+
+def instruments_by_id(ids) -> dict[int, Instrument]:
+    """The instruments a page of rows names, to tell same-named ones apart."""
+    return {i.id: i for i in db.session.scalars(select(Instrument).where(
+        Instrument.id.in_(ids)))} if ids else {}
+
+
 def provider_instruments(provider_id: int) -> list[Instrument]:
     """The provider's instruments, for the instrument filter."""
     return list(db.session.scalars(select(Instrument).where(

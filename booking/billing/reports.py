@@ -76,14 +76,12 @@ def revenue_rows(provider_id: int, year: int, *, month: int | None = None,
         lines = lines.where(Invoice.customer_class == customer_class)
     lines = lines.subquery()  # grouped by its columns, not by the CASE and its parameters
     return (select(lines.c.month, Instrument.id.label("instrument_id"),
-                   Instrument.name_zh.label("instrument"),
-                   Instrument.name_en.label("instrument_en"), lines.c.customer_class,
+                   Instrument.name_zh.label("instrument"), lines.c.customer_class,
                    func.count().label("lines"),
                    cast(func.sum(lines.c.minutes), BigInteger).label("minutes"),
                    cast(func.sum(lines.c.amount_fen), BigInteger).label("amount_fen"))
             .select_from(lines).join(Instrument, Instrument.id == lines.c.instrument_id)
-            .group_by(lines.c.month, Instrument.id, Instrument.name_zh, Instrument.name_en,
-                      lines.c.customer_class)
+            .group_by(lines.c.month, Instrument.id, Instrument.name_zh, lines.c.customer_class)
             .order_by(lines.c.month, Instrument.name_zh, Instrument.id, lines.c.customer_class))
 
 

@@ -280,17 +280,21 @@ def finance():
 def finance_revenue():
     org, organisations = _finance_org(query_int("org", None, 1))
     args, year = query_args(lists.REVENUE_ARGS), _year()
+    month = args.get("month")
+    if args.get("instrument") is not None and \
+            not lists.is_provider_instrument(org.id, args["instrument"]):
+        abort(404)  # unknown, or another provider's
     narrowed = {"instrument_id": args.get("instrument"),
                 "customer_class": args.get("customer_class")}
-    rows = reports.revenue_rows(org.id, year, month=args.get("month"), **narrowed)
     months = reports.revenue_by_month(org.id, year, **narrowed)
-    shown = [m for m in months if m.month == args.get("month")] if args.get("month") else months
-    return render_template("billing/revenue.html", org=org, organisations=organisations,
-                           year=year, args=args, months=months,
-                           total_fen=sum(m.amount_fen for m in shown),
-                           listing=paged(rows, args["page"], args["per_page"], clamp=True),
-                           instruments=lists.provider_instruments(org.id),
-                           classes=CUSTOMER_CLASSES)
+    listing = paged(reports.revenue_rows(org.id, year, month=month, **narrowed), args["page"],
+                    args["per_page"], clamp=True)
+    return render_template(
+        "billing/revenue.html", org=org, organisations=organisations, year=year, args=args,
+        months=months, total_fen=sum(m.amount_fen for m in months if month in (None, m.month)),
+        listing=listing, instruments=lists.provider_instruments(org.id),
+        listed=lists.instruments_by_id({row.instrument_id for row in listing["items"]}),
+        classes=CUSTOMER_CLASSES)
 
 
 @bp.route("/finance/<int:org_id>/<any(revenue, usage, open):report>.<any(csv, xlsx):fmt>")

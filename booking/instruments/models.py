@@ -138,7 +138,16 @@ class Instrument(TimestampMixin, db.Model):
         return self.name_en if locale == "en" and self.name_en else self.name_zh
 
     def display_lab(self, locale: str = "zh_CN") -> str:
-        return self.lab_en if locale == "en" and self.lab_en else self.lab
+        """The laboratory in the reader's language, else in the other one (either may be
+        all a lab filled in)."""
+        first, second = (self.lab_en, self.lab) if locale == "en" else (self.lab, self.lab_en)
+        return first or second
+
+    def display_details(self, locale: str = "zh_CN") -> str:
+        """What tells it from same-named instruments of its owner: the model (unless the name
+        gives it) and the laboratory."""
+        model = self.model if self.model not in self.display_name(locale) else ""
+        return " · ".join(part for part in (model, self.display_lab(locale)) if part)
 
     def __repr__(self):
         return f"<Instrument {self.id} {self.name_zh}>"

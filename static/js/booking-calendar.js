@@ -40,7 +40,8 @@
   }
 
   // The month grid draws only whole-day backgrounds, so there each day with free time is
-  // tinted and says how many hours are free; a day is opened to book them (dateClick).
+  // tinted and says how many hours are free ("7.5h" where the day is narrow: freeDayContent);
+  // a day is opened to book them (dateClick).
   function freeDays(events) {
     const minutes = new Map();
     for (const ev of events.filter((e) => e.extendedProps.kind === "free")) {
@@ -54,12 +55,23 @@
         from = until;
       }
     }
-    const days = [...minutes].map(([day, free]) => ({
-      start: day, allDay: true, display: "background", classNames: ["ev-free", "ev-free-day"],
-      title: labels.free_hours.replace("%(hours)s", Math.round(free / 30) / 2),
-      extendedProps: { kind: "free_day" },
-    }));
+    const days = [...minutes].map(([day, free]) => {
+      const hours = Math.round(free / 30) / 2;
+      return {
+        start: day, allDay: true, display: "background", classNames: ["ev-free", "ev-free-day"],
+        title: labels.free_hours.replace("%(hours)s", hours),
+        extendedProps: { kind: "free_day", short: `${hours}h` },
+      };
+    });
     return events.filter((e) => e.extendedProps.kind !== "free").map(labelled).concat(days);
+  }
+
+  // both forms of a day's free hours, the CSS shows the one that fits (a container query)
+  function freeDayContent(arg, h) {
+    if (arg.event.extendedProps.kind !== "free_day") return true;  // FullCalendar's own
+    const { title, extendedProps } = arg.event;
+    return h("div", { className: "fc-event-title", title },
+      h("span", { className: "free-long" }, title), h("span", { className: "free-short" }, extendedProps.short));
   }
 
   // "Now" on the instrument's wall clock, whatever the browser's timezone: today's column,
@@ -99,6 +111,7 @@
     // bookings are coloured bars everywhere: the month grid's default dots took the link
     // colour on the grey; a day of the month is opened to book it
     eventDisplay: "block",
+    eventContent: freeDayContent,
     dayMaxEvents: 4,
     allDaySlot: false,
     nowIndicator: true,

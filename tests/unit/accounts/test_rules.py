@@ -1,6 +1,7 @@
 import pytest
 
 from booking.accounts.rules import (
+    city_key,
     city_name,
     credit_code_check_char,
     credit_code_problem,
@@ -63,3 +64,5 @@ def test_city_names_in_english():
     assert city_name("大连", "zh_CN") == "大连"
     assert city_name("苏州", "en") == "苏州"  # not one of ours: as typed
     assert city_name("", "en") == ""
+    assert city_key("大连市") == city_key(" dalian ") == city_key("大连") == "大连"
+    assert city_key("市") == "市"

@@ -3,6 +3,8 @@ customer's own invoices. Pages, each filter and their combinations, bad input (a
 nobody else's invoice through any filter."""
 import re
 from datetime import timedelta
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from freezegun import freeze_time
@@ -191,25 +193,21 @@ def rows(client, query=""):
 def test_revenue_by_local_month_summed_by_the_database(client, revenue):
     assert reports.revenue(revenue["provider"].id, 2026) == [
         {"month": "2026-01", "instrument_id": revenue["xrd"].id, "instrument": "X射线衍射仪",
-         "instrument_en": "XRD", "customer_class": "academic", "lines": 1, "minutes": 60,
-         "amount_fen": 5_000},
+         "customer_class": "academic", "lines": 1, "minutes": 60, "amount_fen": 5_000},
         {"month": "2026-03", "instrument_id": revenue["sem"].id, "instrument": "扫描电镜",
-         "instrument_en": "", "customer_class": "academic", "lines": 1, "minutes": 60,
-         "amount_fen": 1_000},
+         "customer_class": "academic", "lines": 1, "minutes": 60, "amount_fen": 1_000},
         {"month": "2026-04", "instrument_id": revenue["xrd"].id, "instrument": "X射线衍射仪",
-         "instrument_en": "XRD", "customer_class": "enterprise", "lines": 1, "minutes": 60,
-         "amount_fen": 4_000},
+         "customer_class": "enterprise", "lines": 1, "minutes": 60, "amount_fen": 4_000},
         {"month": "2026-04", "instrument_id": revenue["sem"].id, "instrument": "扫描电镜",
-         "instrument_en": "", "customer_class": "academic", "lines": 2, "minutes": 120,
-         "amount_fen": 5_000}]
+         "customer_class": "academic", "lines": 2, "minutes": 120, "amount_fen": 5_000}]
 
 
 def test_revenue_page_filters_pages_and_total(client, revenue):
     assert len(rows(client)) == 4
     assert rows(client, "&month=4&class=academic") == [
-        "2026-04 扫描电镜 高校院所 2 120 ¥50.00"]
+        "2026-04 扫描电镜 SU8010 · 分析测试中心 高校院所 2 120 ¥50.00"]
     assert rows(client, f"&instrument={revenue['xrd'].id}&per_page=1&page=2") == [
-        "2026-04 X射线衍射仪 企业 1 60 ¥40.00"]
+        "2026-04 X射线衍射仪 SU8010 · 分析测试中心 企业 1 60 ¥40.00"]
     page = client.get("/finance/revenue?year=2026&per_page=1").get_data(as_text=True)
     assert re.search(r'id="revenue-total">\s*¥150.00', page)  # all pages, not the one shown
     assert "共 4 条 · 第 1 / 4 页" in page
@@ -234,11 +232,32 @@ def test_revenue_month_totals_every_month_of_the_year(client, revenue):
     assert months[12] == "2026 5 300 ¥150.00"
     # narrowed to a class, the months follow; a month chosen is marked, its total the page's
     assert month_rows(client, "&class=enterprise")[3] == "2026-04 1 60 ¥40.00"
-    page = client.get("/finance/revenue?year=2026&month=4&class=academic").get_data(as_text=True)
-    assert re.search(r'<tr class="table-active">\s*<td><a href="[^"]*month=4[^"]*class=academic',
-                     page)
+    page = client.get("/finance/revenue?year=2026&month=4&class=academic&per_page=10"
+                      ).get_data(as_text=True)
+    chosen = re.search(r'<tr class="table-active">\s*<td[^>]*><a href="([^"]*)"', page)[1]
+    assert parse_qs(urlsplit(unescape(chosen)).query) == {
+        "year": ["2026"], "month": ["4"], "class": ["academic"], "per_page": ["10"]}
     assert re.search(r'id="revenue-total">\s*¥50.00', page)
     assert "2026-03 1 60 ¥10.00" in month_rows(client, "&month=4&class=academic")
+    every = re.search(r'<a href="([^"]*)" id="all-months">', page)[1]  # back to the year
+    assert parse_qs(urlsplit(unescape(every)).query) == {
+        "year": ["2026"], "class": ["academic"], "per_page": ["10"]}
+
+
+def test_revenue_tells_same_named_instruments_apart(client, make, revenue):
+    twin = make.instrument(organisation=revenue["provider"], name_zh="扫描电镜", model="SU5000",
+                           lab="材料学院")
+    charge(twin, revenue["university"], "academic", utc(2026, 4, 2, 3), 700)
+    assert rows(client, "&month=4&class=academic") == [
+        "2026-04 扫描电镜 SU8010 · 分析测试中心 高校院所 2 120 ¥50.00",
+        "2026-04 扫描电镜 SU5000 · 材料学院 高校院所 1 60 ¥7.00"]
+    page = client.get("/finance/revenue").get_data(as_text=True)
+    assert f'<option value="{twin.id}">扫描电镜 · SU5000 · 材料学院</option>' in page
+
+
+def test_revenue_of_another_providers_instrument_is_a_404(client, make, revenue):
+    assert client.get(f"/finance/revenue?instrument={make.instrument().id}").status_code == 404
+    assert client.get("/finance/revenue?instrument=999999").status_code == 404
 
 
 def test_revenue_names_instruments_in_the_readers_language(client, revenue):

@@ -32,6 +32,11 @@ def test_english_readers_see_cities_in_english(client, make):
     assert '<option value="大连">Dalian</option>' in page  # filtered by the stored name
     page = client.get("/?city=大连").get_data(as_text=True)
     assert "NMR spectrometer" in page and "HPLC" not in page
+    # however a city was typed, it is one choice, and its English name finds it too
+    make.instrument(organisation=make.organisation(city="大连市"), name_en="XRD")
+    page = client.get("/?city=Dalian").get_data(as_text=True)
+    assert page.count('<option value="大连"') == 1 and "大连市" not in page
+    assert "NMR spectrometer" in page and "XRD" in page and "HPLC" not in page
 
 
 def test_detail_shows_the_viewers_class_only(client, login, make):

@@ -322,3 +322,9 @@ def test_laboratory_named_in_the_readers_language(client, login, manager):
     assert client.post(f"/lab/instruments/{instrument.id}/edit",
                        data={**FORM, "lab_en": ""}).status_code == 302
     assert "· 分析测试中心" in client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    # a laboratory named in one language only shows in both
+    assert client.post(f"/lab/instruments/{instrument.id}/edit",
+                       data={**FORM, "lab": "", "lab_en": "Only English"}).status_code == 302
+    assert "· Only English" in client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    client.post("/language", data={"locale": "zh_CN"})
+    assert "· Only English" in client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
