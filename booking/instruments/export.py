@@ -4,8 +4,8 @@ from booking.instruments.rules import CATEGORIES, CUSTOMER_CLASSES
 
 HEADERS = ("id", "institution", "city", "name_zh", "name_en", "model", "manufacturer",
            "category", "original_value_cny", "purchase_date", "lab", "lab_en", "location",
-           "status", "self_operated", "staff_operated", "contact_name", "contact_phone", "contact_email",
-           *(f"{c}_hourly_cny" for c in CUSTOMER_CLASSES), "info_updated_at")
+           "status", "self_operated", "staff_operated", "contact_name", "contact_phone",
+           "contact_email", *(f"{c}_hourly_cny" for c in CUSTOMER_CLASSES), "info_updated_at")
 
 
 def values(row: dict) -> list:

@@ -131,8 +131,8 @@ class InstrumentForm(FlaskForm):
     # Form fields copied as they are onto the Instrument.
     PLAIN = ("name_zh", "name_en", "model", "manufacturer", "category", "purchase_date", "lab",
              "lab_en", "location", "contact_name", "contact_phone", "contact_email",
-             "description", "capabilities", "allows_self_operated", "allows_staff_operated", "status",
-             "is_public", "timezone", "slot_minutes", "min_minutes", "max_minutes",
+             "description", "capabilities", "allows_self_operated", "allows_staff_operated",
+             "status", "is_public", "timezone", "slot_minutes", "min_minutes", "max_minutes",
              "lead_minutes", "max_days_ahead", "cancel_deadline_hours", "requires_approval",
              "approval_timeout_hours", "check_in_early_minutes", "no_show_fraction", "late_cancel_fraction",
              "requires_qualification", "qualification_lapse_days")
