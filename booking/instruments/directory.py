@@ -200,7 +200,8 @@ def _has_hours():
 
 def completeness_values(instrument: Instrument, has_rates: bool, has_hours: bool) -> dict:
     values = {key: getattr(instrument, key, None) for key, _w in rules.COMPLETENESS_FIELDS}
-    values.update(contact=instrument.contact_name and (instrument.contact_phone or
+    values.update(lab=instrument.lab or instrument.lab_en,
+                  contact=instrument.contact_name and (instrument.contact_phone or
                                                        instrument.contact_email),
                   photo=instrument.photo_path, rates=has_rates, hours=has_hours)
     return values
@@ -269,7 +270,7 @@ def query_from_args(args, per_page: int = PER_PAGE) -> DirectoryQuery:
     return DirectoryQuery(
         q=(args.get("q") or "").strip()[:100], category=args.get("category", ""),
         national_class=_class_arg(args.get("class")),
-        org_id=_int_arg(args, "org"), city=(args.get("city") or "").strip()[:64],
+        org_id=_int_arg(args, "org"), city=city_key((args.get("city") or "")[:64]),
         mode=args.get("mode", ""), price_min_fen=_fen_arg(args, "price_min"),
         price_max_fen=_fen_arg(args, "price_max"), available_week=args.get("week") == "1",
         sort=sort if sort in SORTS else "relevance",

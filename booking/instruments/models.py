@@ -145,9 +145,10 @@ class Instrument(TimestampMixin, db.Model):
 
     def display_details(self, locale: str = "zh_CN") -> str:
         """What tells it from same-named instruments of its owner: the model (unless the name
-        gives it) and the laboratory."""
+        gives it), the laboratory and the room."""
         model = self.model if self.model not in self.display_name(locale) else ""
-        return " · ".join(part for part in (model, self.display_lab(locale)) if part)
+        return " · ".join(part for part in (model, self.display_lab(locale), self.location)
+                          if part)
 
     def __repr__(self):
         return f"<Instrument {self.id} {self.name_zh}>"

@@ -151,5 +151,5 @@ class VerifyArgs(ma.Schema):
 class VerificationSchema(ma.Schema):
     report_number = ma.fields.String()
     issued_on = ma.fields.Function(lambda o: o.report_issued_at.date().isoformat())
-    lab = ma.fields.Function(lambda o: o.instrument.lab)
+    lab = ma.fields.Function(lambda o: o.instrument.display_lab())
     organisation = ma.fields.Function(lambda o: o.provider.name_zh)

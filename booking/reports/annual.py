@@ -115,7 +115,7 @@ def rows(period: Period, scope: Scope) -> list[tuple]:
             i.national_class or "", classification.label(i.national_class),
             yuan(i.original_value_fen), i.purchase_date.isoformat() if i.purchase_date else "",
             org.name_zh, org.credit_code, org.region_code,
-            i.lab, i.location, SHARING[(i.allows_self_operated, i.allows_staff_operated)],
+            i.display_lab(), i.location, SHARING[(i.allows_self_operated, i.allows_staff_operated)],
             "是" if i.is_listed else "否",
             yuan(fees[i.id]) if i.id in fees else None,
             round(hours.get(i.id, 0.0), 1), round(external.get(i.id, 0.0), 1),

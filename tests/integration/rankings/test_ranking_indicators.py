@@ -126,3 +126,25 @@ def test_directory_sql_covers_the_catalogue_completeness_fields():
     from booking.instruments.rules import COMPLETENESS_FIELDS
 
     assert set(indicators.DIRECTORY_FILLED) == {key for key, _weight in COMPLETENESS_FIELDS}
+
+
+def test_directory_sql_scores_as_the_catalogue_does(make):
+    """The rankings' SQL and the lab console's Python give every instrument the same score: a
+    laboratory named in English only counts, a contact needs a name and a way to reach them."""
+    from sqlalchemy import select
+
+    from booking.instruments import directory
+    from booking.instruments.models import Instrument
+    from booking.instruments.rules import COMPLETENESS_FIELDS
+
+    made = [make.instrument(), make.instrument(lab="", lab_en="Testing Center"),
+            make.instrument(lab="", lab_en=""), make.instrument(contact_name="张工"),
+            make.instrument(contact_name="张工", contact_phone="0411-1"),
+            make.instrument(contact_phone="0411-1"), make.instrument(hours=None)]
+    sql = dict(db.session.execute(select(Instrument.id, indicators.FILLED_WEIGHT)).all())
+    for instrument in made:
+        values = directory.completeness_values(instrument, bool(instrument.rates),
+                                               bool(instrument.opening_hours))
+        assert sql[instrument.id] == sum(w for key, w in COMPLETENESS_FIELDS if values[key]), \
+            instrument.id
+    assert sql[made[1].id] == sql[made[0].id] > sql[made[2].id]

@@ -36,6 +36,7 @@ def test_english_readers_see_cities_in_english(client, make):
     make.instrument(organisation=make.organisation(city="大连市"), name_en="XRD")
     page = client.get("/?city=Dalian").get_data(as_text=True)
     assert page.count('<option value="大连"') == 1 and "大连市" not in page
+    assert '<option value="大连" selected>Dalian</option>' in page  # the filter shows it
     assert "NMR spectrometer" in page and "XRD" in page and "HPLC" not in page
 
 

@@ -41,6 +41,11 @@ def test_annual_report_counts_hours_external_use_and_users(client, make, login, 
     assert (row["资产编号"], row["分类代码"], row["原值（元）"]) == ("ZC-1", "0102", 800000)
     assert (row["有效工作机时"], row["对外服务机时"], row["服务外单位用户数"]) == (6.0, 4.0, 1)
     assert row["分类名称"] == "分析仪器 › 质谱仪器"
+    assert row["所在实验室"] == "分析测试中心"
+    year_of_use.lab, year_of_use.lab_en = "", "Testing Center"  # named in English only
+    db.session.commit()
+    rows = _xlsx_rows(client.get("/reports/nrii.xlsx?year=2026"))
+    assert dict(zip(rows[0], rows[1], strict=True))["所在实验室"] == "Testing Center"
     csv = client.get(f"/reports/nrii.csv?year=2026&org={year_of_use.organisation_id}")
     assert csv.status_code == 200 and "ZC-1" in csv.data.decode("utf-8-sig")
     assert "ZC-1" not in client.get("/reports/nrii.csv?year=2026&region=2103"
