@@ -205,9 +205,9 @@ def test_revenue_by_local_month_summed_by_the_database(client, revenue):
 def test_revenue_page_filters_pages_and_total(client, revenue):
     assert len(rows(client)) == 4
     assert rows(client, "&month=4&class=academic") == [
-        "2026-04 扫描电镜 SU8010 · 分析测试中心 高校院所 2 120 ¥50.00"]
+        "2026-04 扫描电镜 SU8010 · 分析测试中心 · 化工楼 101 高校院所 2 120 ¥50.00"]
     assert rows(client, f"&instrument={revenue['xrd'].id}&per_page=1&page=2") == [
-        "2026-04 X射线衍射仪 SU8010 · 分析测试中心 企业 1 60 ¥40.00"]
+        "2026-04 X射线衍射仪 SU8010 · 分析测试中心 · 化工楼 101 企业 1 60 ¥40.00"]
     page = client.get("/finance/revenue?year=2026&per_page=1").get_data(as_text=True)
     assert re.search(r'id="revenue-total">\s*¥150.00', page)  # all pages, not the one shown
     assert "共 4 条 · 第 1 / 4 页" in page
@@ -246,10 +246,10 @@ def test_revenue_month_totals_every_month_of_the_year(client, revenue):
 
 def test_revenue_tells_same_named_instruments_apart(client, make, revenue):
     twin = make.instrument(organisation=revenue["provider"], name_zh="扫描电镜", model="SU5000",
-                           lab="材料学院")
+                           lab="材料学院", location="")
     charge(twin, revenue["university"], "academic", utc(2026, 4, 2, 3), 700)
     assert rows(client, "&month=4&class=academic") == [
-        "2026-04 扫描电镜 SU8010 · 分析测试中心 高校院所 2 120 ¥50.00",
+        "2026-04 扫描电镜 SU8010 · 分析测试中心 · 化工楼 101 高校院所 2 120 ¥50.00",
         "2026-04 扫描电镜 SU5000 · 材料学院 高校院所 1 60 ¥7.00"]
     page = client.get("/finance/revenue").get_data(as_text=True)
     assert f'<option value="{twin.id}">扫描电镜 · SU5000 · 材料学院</option>' in page
