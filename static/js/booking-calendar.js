@@ -63,7 +63,10 @@
         extendedProps: { kind: "free_day", short: `${hours}h` },
       };
     });
-    return events.filter((e) => e.extendedProps.kind !== "free").map(labelled).concat(days);
+    // others' bookings are grey bars by their time alone: "Booked" beside it cut the time
+    // short in a narrow day (the legend says what grey is)
+    return events.filter((e) => e.extendedProps.kind !== "free").map(labelled)
+      .map((e) => (e.extendedProps.kind === "busy" ? { ...e, title: "" } : e)).concat(days);
   }
 
   // both forms of a day's free hours, the CSS shows the one that fits (a container query)

@@ -25,13 +25,15 @@ def test_english_readers_see_cities_in_english(client, make):
     dalian = make.organisation(city="大连")
     make.instrument(organisation=dalian, name_zh="核磁共振波谱仪", name_en="NMR spectrometer")
     make.instrument(organisation=make.organisation(city="鞍山"), name_en="HPLC")
-    assert "· 大连" in client.get("/").get_data(as_text=True)
+    page = client.get("/").get_data(as_text=True)
+    assert "· 大连" in page and "共找到 2 台仪器" in page
     client.post("/language", data={"locale": "en"})
     page = client.get("/").get_data(as_text=True)
     assert "· Dalian" in page and "· 大连" not in page
     assert '<option value="大连">Dalian</option>' in page  # filtered by the stored name
     page = client.get("/?city=大连").get_data(as_text=True)
     assert "NMR spectrometer" in page and "HPLC" not in page
+    assert "1 instrument found" in page
     # however a city was typed, it is one choice, and its English name finds it too
     make.instrument(organisation=make.organisation(city="大连市"), name_en="XRD")
     page = client.get("/?city=Dalian").get_data(as_text=True)
