@@ -54,11 +54,13 @@ def open_invoices(provider_id: int) -> list[Invoice]:
 
 
 def revenue_rows(provider_id: int, year: int, *, month: int | None = None,
-                 instrument_id: int | None = None, customer_class: str | None = None) -> Select:
+                 instrument_id: int | None = None, customer_class: str | None = None,
+                 locale: str = "zh_CN") -> Select:
     """Invoiced amounts (issued or paid invoices, before voucher deduction) by local month of
     service, instrument and customer class, summed by the database (a page of them is a
     LIMIT/OFFSET away): rows of month, instrument_id, instrument, customer_class, lines,
-    minutes and amount_fen, optionally of one month, instrument or class."""
+    minutes and amount_fen, optionally of one month, instrument or class; the instruments of
+    a month in the order of their names in `locale`."""
     months = [month_period(year, m) for m in range(1, 13)]
     period = months[month - 1] if month else year_period(year)
     # the local month of a moment of the year: the first month that ends after it
@@ -82,7 +84,14 @@ def revenue_rows(provider_id: int, year: int, *, month: int | None = None,
                    cast(func.sum(lines.c.amount_fen), BigInteger).label("amount_fen"))
             .select_from(lines).join(Instrument, Instrument.id == lines.c.instrument_id)
             .group_by(lines.c.month, Instrument.id, Instrument.name_zh, lines.c.customer_class)
-            .order_by(lines.c.month, Instrument.name_zh, Instrument.id, lines.c.customer_class))
+            .order_by(lines.c.month, _name_order(locale), Instrument.id, lines.c.customer_class))
+
+
+def _name_order(locale: str):
+    """An instrument's name as the reader sees it: the English one, when it has one."""
+    if locale != "en":
+        return Instrument.name_zh
+    return func.coalesce(func.nullif(Instrument.name_en, ""), Instrument.name_zh)
 
 
 def revenue(provider_id: int, year: int) -> list[dict]:

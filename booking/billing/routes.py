@@ -44,7 +44,7 @@ from booking.core.clock import local_today, now_utc
 from booking.core.money import format_cny, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import query_args, query_int
+from booking.core.web import current_locale, query_args, query_int
 from booking.extensions import db
 from booking.groups import services as groups
 from booking.instruments.rules import CUSTOMER_CLASSES
@@ -287,8 +287,8 @@ def finance_revenue():
     narrowed = {"instrument_id": args.get("instrument"),
                 "customer_class": args.get("customer_class")}
     months = reports.revenue_by_month(org.id, year, **narrowed)
-    listing = paged(reports.revenue_rows(org.id, year, month=month, **narrowed), args["page"],
-                    args["per_page"], clamp=True)
+    listing = paged(reports.revenue_rows(org.id, year, month=month, locale=current_locale(),
+                                         **narrowed), args["page"], args["per_page"], clamp=True)
     return render_template(
         "billing/revenue.html", org=org, organisations=organisations, year=year, args=args,
         months=months, total_fen=sum(m.amount_fen for m in months if month in (None, m.month)),

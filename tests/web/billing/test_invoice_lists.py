@@ -260,8 +260,14 @@ def test_revenue_of_another_providers_instrument_is_a_404(client, make, revenue)
     assert client.get("/finance/revenue?instrument=999999").status_code == 404
 
 
-def test_revenue_names_instruments_in_the_readers_language(client, revenue):
+def test_revenue_names_and_orders_instruments_in_the_readers_language(client, make, revenue):
+    for hour, name_zh, name_en in ((2, "甲仪器", "Alpha"), (3, "乙仪器", "Zeta")):
+        instrument = make.instrument(organisation=revenue["provider"], name_zh=name_zh,
+                                     name_en=name_en)
+        charge(instrument, revenue["university"], "academic", utc(2026, 5, 6, hour), 100)
+    assert [r.split(" ")[1] for r in rows(client, "&month=5")] == ["乙仪器", "甲仪器"]
     client.post("/language", data={"locale": "en"})
+    assert [r.split(" ")[1] for r in rows(client, "&month=5")] == ["Alpha", "Zeta"]
     assert [r.split(" ")[1] for r in rows(client, "&class=enterprise")] == ["XRD"]
     assert [r.split(" ")[1] for r in rows(client, "&class=academic&month=3")] == ["扫描电镜"]
 
