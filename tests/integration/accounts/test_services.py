@@ -80,7 +80,11 @@ def test_an_invitation_link_lasts_a_week_and_a_tampered_one_nothing(make, app):
         with freeze_time("2026-05-07 09:00:00"):  # six days later: the invitation still opens
             assert services.user_for_reset_token(invitation) == user
             assert services.user_for_reset_token(reset) is None
-            assert services.user_for_reset_token(invitation[:-2] + "xx") is None
+            # a character of the signature changed (not the last one: its low bits are padding,
+            # and "…xw" and "…xx" decode alike, which made this test fail once in a while)
+            changed = "A" if invitation[-5] != "A" else "B"
+            assert services.user_for_reset_token(
+                invitation[:-5] + changed + invitation[-4:]) is None
         with freeze_time("2026-05-08 10:00:01"):
             assert services.user_for_reset_token(invitation) is None
 
