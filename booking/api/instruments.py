@@ -37,7 +37,7 @@ class Instruments(MethodView):
         query = directory.DirectoryQuery(
             q=args["q"].strip(), category=args["category"],
             national_class=args["national_class"], org_id=args["org"],
-            city=args["city"].strip(), mode=args["mode"], sort=args["sort"], page=args["page"],
+            city=args["city"], mode=args["mode"], sort=args["sort"], page=args["page"],
             per_page=args["per_page"])
         page = directory.search(query, directory.Viewer(), now_utc())
         items = []

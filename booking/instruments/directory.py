@@ -35,6 +35,9 @@ class DirectoryQuery:
     page: int = 1
     per_page: int = PER_PAGE
 
+    def __post_init__(self):
+        self.city = city_key(self.city)  # 大连, 大连市 and Dalian: one filter, one choice
+
 
 @dataclass
 class Viewer:
@@ -109,8 +112,7 @@ def _filters(query: DirectoryQuery, price, now: datetime) -> list:
     if query.org_id:
         conditions.append(Instrument.organisation_id == query.org_id)
     if query.city:
-        city = city_key(query.city)
-        conditions.append(Organisation.city.in_((city, f"{city}市")))
+        conditions.append(Organisation.city.in_((query.city, f"{query.city}市")))
     if query.mode in rules.SERVICE_MODES:
         conditions.append(getattr(Instrument, f"allows_{query.mode}").is_(True))
     if query.price_min_fen is not None:
@@ -270,7 +272,7 @@ def query_from_args(args, per_page: int = PER_PAGE) -> DirectoryQuery:
     return DirectoryQuery(
         q=(args.get("q") or "").strip()[:100], category=args.get("category", ""),
         national_class=_class_arg(args.get("class")),
-        org_id=_int_arg(args, "org"), city=city_key((args.get("city") or "")[:64]),
+        org_id=_int_arg(args, "org"), city=(args.get("city") or "")[:64],
         mode=args.get("mode", ""), price_min_fen=_fen_arg(args, "price_min"),
         price_max_fen=_fen_arg(args, "price_max"), available_week=args.get("week") == "1",
         sort=sort if sort in SORTS else "relevance",

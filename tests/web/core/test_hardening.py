@@ -293,10 +293,16 @@ def test_a_nul_in_a_form_field_is_a_400_and_nothing_is_written(client, make, log
     assert instrument.lab_en == "Testing Center"
 
 
-def test_a_nul_or_a_huge_number_in_a_json_body_is_refused(client, make, api_token):
+@pytest.fixture
+def managed(make, api_token):
+    """An instrument, its lab manager's API headers and its API address."""
     instrument = make.instrument()
     headers = api_token(make.user(role="lab_manager", organisation=instrument.organisation))
-    url = f"/api/v1/instruments/{instrument.id}"
+    return instrument, headers, f"/api/v1/instruments/{instrument.id}"
+
+
+def test_a_nul_or_a_huge_number_in_a_json_body_is_refused(client, managed):
+    instrument, headers, url = managed
     body = _error(client.patch(url, headers=headers, json={"lab_en": "Lab\u0000"}), 422)
     assert "NUL" in body["message"]
     _error(client.patch(url, headers={**headers, "Content-Type": "application/json"},
@@ -307,10 +313,8 @@ def test_a_nul_or_a_huge_number_in_a_json_body_is_refused(client, make, api_toke
     assert instrument.lab_en == ""
 
 
-def test_api_text_is_trimmed_and_control_characters_refused(client, make, api_token):
-    instrument = make.instrument()
-    headers = api_token(make.user(role="lab_manager", organisation=instrument.organisation))
-    url = f"/api/v1/instruments/{instrument.id}"
+def test_api_text_is_trimmed_and_control_characters_refused(client, managed):
+    _instrument, headers, url = managed
     assert client.patch(url, headers=headers, json={"lab_en": "  Testing Center "}
                         ).get_json()["lab_en"] == "Testing Center"
     body = _error(client.patch(url, headers=headers, json={"lab_en": "Lab\x1b[31m"}), 422)
