@@ -20,3 +20,10 @@ def shot(page, name):
     if folder:
         os.makedirs(folder, exist_ok=True)
         page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
+
+
+def follow(page, selector):
+    """Click a link or submit button and wait until the page it leads to has loaded, so what
+    is read next is read off the new page, not the one being left."""
+    with page.expect_navigation():
+        page.click(selector)

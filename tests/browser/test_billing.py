@@ -15,6 +15,7 @@ import pytest
 
 from booking.core.clock import now_utc
 from booking.extensions import db
+from tests.browser.helpers import follow
 from tests.factories import Factory
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
@@ -64,7 +65,7 @@ def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, attach_3
     page.click("form button[type=submit]")
     page.locator("#user-menu").wait_for()
     page.goto(base + "/invoices")
-    page.click("#invoices a")
+    follow(page, "#invoices a")
     assert page.locator("#amount-due").inner_text() == "¥200.00"  # 30 min minimum at 400 元/h
     assert "未支付" in page.locator("#invoice-state").inner_text()
     assert "计费 30 分钟" in page.locator("#invoice-lines").inner_text()

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.browser.helpers import log_in
+from tests.browser.helpers import follow, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -34,20 +34,20 @@ def _publish(page, live_server):
     page.fill("#contact_phone", "0411-84708888")
     page.fill("#description", "<b>高分辨</b>形貌观察")
     _shot(page, "1-new-instrument")
-    page.click("#instrument-form button[type=submit], #instrument-form input[type=submit]")
+    follow(page, "#instrument-form button[type=submit], #instrument-form input[type=submit]")
     assert "仪器已发布" in page.locator(".alert-success").inner_text()
 
     page.select_option("#rate-customer_class", "enterprise")
     page.fill("#rate-hourly", "480")
     page.fill("#rate-valid_from", "2026-01-01")
-    page.click("#rate-form input[type=submit]")
+    follow(page, "#rate-form input[type=submit]")
     assert "收费标准已添加" in page.locator(".alert-success").inner_text()
     page.fill("#hours-day0", "08:30-12:00, 13:30-17:30")
     page.fill("#hours-day1", "08:30-12:00, 11:00-17:30")
-    page.click("#hours-form input[type=submit]")
+    follow(page, "#hours-form input[type=submit]")
     assert "重叠" in page.locator("#hours-form").inner_text()
     page.fill("#hours-day1", "08:30-12:00")
-    page.click("#hours-form input[type=submit]")
+    follow(page, "#hours-form input[type=submit]")
     assert "开放时间已保存" in page.locator(".alert-success").inner_text()
     _shot(page, "2-setup")
     page.goto(live_server + "/lab")

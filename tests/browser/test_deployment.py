@@ -18,7 +18,7 @@ from booking import create_app
 from booking.accounts.rules import make_credit_code
 from config import TestingConfig
 from tests.browser.conftest import _live_database_url
-from tests.browser.helpers import log_in, shot
+from tests.browser.helpers import follow, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -116,7 +116,7 @@ def test_a_deployment_from_an_empty_database(empty_site, page, tmp_path):
     page.fill("#city", "大连")
     page.fill("#short_code", "BHUT")
     shot(page, "deploy-1-new-university")
-    page.click("#organisation-form [type=submit]")
+    follow(page, "#organisation-form [type=submit]")
     assert "渤海理工大学" in page.locator("#organisations").inner_text()
     page.click("a[href='/admin/users']")
     page.click("#invite-user")
@@ -124,7 +124,7 @@ def test_a_deployment_from_an_empty_database(empty_site, page, tmp_path):
     page.fill("#name", "张实验")
     page.select_option("#organisation", label="渤海理工大学")
     page.check("#role-lab_manager")
-    page.click("#invite-form [type=submit]")
+    follow(page, "#invite-form [type=submit]")
     assert "zhang.lab@bhut.edu.cn" in page.locator("#users").inner_text()
     _cli(app, "users", "create", "--email", "staff@kjj.dl.cn", "--password", PASSWORD,
          "--role", "bureau_staff", "--org", BUREAU_CODE, "--name", "科技局职员")
@@ -137,7 +137,7 @@ def test_a_deployment_from_an_empty_database(empty_site, page, tmp_path):
     path = tmp_path / "渤海理工大学仪器清单.xlsx"
     path.write_bytes(_asset_list())
     page.set_input_files("#file", str(path))
-    page.click("#import-check")
+    follow(page, "#import-check")
     problems = page.locator("#import-problems").inner_text()
     assert re.search(r"6\s+分类代码", problems) and re.search(r"6\s+购置日期", problems)
     assert re.search(r"7\s+联系邮箱", problems)

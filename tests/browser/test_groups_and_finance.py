@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from booking.core.clock import now_utc, to_local
 from booking.extensions import db
-from tests.browser.helpers import shot
+from tests.browser.helpers import follow, shot
 from tests.factories import Factory
 from tests.factories.groups import create_group, create_project
 
@@ -115,7 +115,7 @@ def test_the_pi_path(live_server, live_app, lab_and_group, page):
     assert page.locator("#project-spent").inner_text() == "¥100.00"
     assert page.locator("#project-remaining").inner_text() == "¥400.00"
     shot(page, "groups_project")
-    page.click("#ledger a")  # the invoice charged to the project
+    follow(page, "#ledger a")  # the invoice charged to the project
     assert "NSFC-22075" in page.locator("#invoice-project").inner_text()
 
 
@@ -143,12 +143,12 @@ def test_the_finance_path(live_server, unpaid, page):
     page.click(f"#overdue-list a:text('{unpaid['number']}')")
     page.fill("#received-amount", "150.00")
     page.fill("#reference", "BOC-0001")
-    page.click("#bank-transfer-form button")
+    follow(page, "#bank-transfer-form button")
     assert "¥250.00 still outstanding" in page.locator(".alert-success").inner_text()
     assert page.locator("#outstanding").inner_text().endswith("¥250.00")
     assert page.locator("#received-amount").input_value() == "250.00"  # the rest, proposed
     page.fill("#reference", "BOC-0002")
-    page.click("#bank-transfer-form button")
+    follow(page, "#bank-transfer-form button")
     assert "is paid" in page.locator(".alert-success").inner_text()
     shot(page, "finance_paid")
 
@@ -158,8 +158,8 @@ def test_the_finance_path(live_server, unpaid, page):
     page.click("#credit-form button")
     assert "is paid" in page.locator(".alert-success").inner_text()  # the page stayed
     page.once("dialog", lambda dialog: dialog.accept())
-    page.click("#credit-form button")
-    page.locator(".alert-success a").click()  # the flash links to the new credit note
+    follow(page, "#credit-form button")
+    follow(page, ".alert-success a")  # the flash links to the new credit note
     assert "−" in page.locator("#amount-due").inner_text() or \
         "40.00" in page.locator("#amount-due").inner_text()
     shot(page, "finance_credit_note")

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.browser.helpers import follow
+
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
 
@@ -27,7 +29,7 @@ def test_wrong_password_shows_message(live_server, page):
     page.goto(live_server + "/login")
     page.fill("#email", "student.dlut@demo.cn")
     page.fill("#password", "not-the-password")
-    page.click("form button[type=submit]")
+    follow(page, "form button[type=submit]")
     assert "邮箱或密码错误" in page.locator(".alert-danger").inner_text()
 
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from booking.core.clock import now_utc, to_local
-from tests.browser.helpers import log_in, shot
+from tests.browser.helpers import follow, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -83,7 +83,7 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
     page.check("#samples-2-hazards-3")  # flammable
     page.check("#tests-0")
     page.check("#hazards_acknowledged")
-    page.click("#order-preview")
+    follow(page, "#order-preview")
     fee, share = _fen(page.inner_text("#quote-fee")), _fen(page.inner_text("#quote-voucher"))
     assert fee == 3 * 5_000 + 2_000 and 0 < share < fee
     assert _fen(page.inner_text("#quote-payable")) == fee - share
@@ -101,14 +101,14 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
     log_in(lab, base, "manager.dlut@demo.cn")
     lab.goto(base + "/orders/lab")
     shot(lab, "order-path-2-lab-queue")
-    lab.click(f"#lab-orders a:text('{number}')")
-    lab.click("#order-accept")
+    follow(lab, f"#lab-orders a:text('{number}')")
+    follow(lab, "#order-accept")
     assert _state(lab) == "accepted"
     lab.locator("#receive-form input[name^=condition-]").first.fill("瓶盖略有破损")
     lab.fill("#condition", "包装完好，三份样品齐全")
-    lab.click("#order-receive")
+    follow(lab, "#order-receive")
     assert _state(lab) == "received"
-    lab.click("#print-labels")
+    follow(lab, "#print-labels")
     labels = lab.locator("#labels .sample-label")
     assert labels.count() == 3 and lab.locator("#labels svg").count() == 3
     shot(lab, "order-path-2-labels")
@@ -119,12 +119,12 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
     assert "瓶盖略有破损" in lab.inner_text("main")
 
     # 3. The lab schedules a staff-operated booking, tests on it and uploads the report.
-    lab.click("#sample-order")
+    follow(lab, "#sample-order")
     lab.fill("#start", _next_slot().strftime("%Y-%m-%dT%H:%M"))
     lab.fill("#minutes", "30")
-    lab.click("#order-schedule")
+    follow(lab, "#order-schedule")
     assert lab.locator("#order-bookings li").count() == 1
-    lab.click("#order-start-testing")
+    follow(lab, "#order-start-testing")
     assert _state(lab) == "testing"
     report = tmp_path / "report.pdf"
     report.write_bytes(PDF)
@@ -132,7 +132,7 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
     data.write_text("energy,counts\n1.2,300\n")
     lab.set_input_files("#report", str(report))
     lab.set_input_files("#data", str(data))
-    lab.click("#order-upload-report")
+    follow(lab, "#order-upload-report")
     assert _state(lab) == "report_ready"
     report_number = lab.inner_text("#report-number")
     shot(lab, "order-path-3-report")
@@ -142,7 +142,7 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
     states = [li.get_attribute("data-state") for li in page.locator("#order-events li").all()]
     assert states == ["submitted", "accepted", "received", "testing", "report_ready"]
     assert page.locator("#report-files a").count() == 2  # released: the invoice is issued
-    page.click("#invoice-link")
+    follow(page, "#invoice-link")
     assert _fen(page.inner_text("#invoice-subtotal")) == fee
     assert _fen(page.locator("#voucher-line td").inner_text()) == share
     assert _fen(page.inner_text("#amount-due")) == fee - share
@@ -165,7 +165,7 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
     # 6. The lab closes the order; the SME sees it closed.
     lab.goto(order_url)
     lab.check("#outcome-0")
-    lab.click("#order-close")
+    follow(lab, "#order-close")
     assert _state(lab) == "closed"
     page.reload()
     assert _state(page) == "closed"
@@ -178,7 +178,7 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
     visitor = browser.new_context(locale="zh-CN").new_page()
     visitor.goto(base + "/orders/verify")
     visitor.fill("#number", report_number)
-    visitor.click("#verify-form button")
+    follow(visitor, "#verify-form button")
     assert visitor.inner_text("#verify-number") == report_number
     assert "大连理工大学" in visitor.inner_text("#verify-lab")
     assert visitor.locator("a[href*='/files/']").count() == 0

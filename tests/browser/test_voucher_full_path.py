@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 import pytest
 
 from booking.core.clock import now_utc, to_local
-from tests.browser.helpers import DEMO_PASSWORD, log_in, shot
+from tests.browser.helpers import DEMO_PASSWORD, follow, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -110,7 +110,7 @@ def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3d
 
     # 3. The invoice issued at check-out deducts the voucher; the SME pays the rest by card.
     page.goto(base + "/invoices")
-    page.click("#invoices a")
+    follow(page, "#invoices a")
     assert _fen(page.inner_text("#invoice-subtotal")) == fee
     voucher_line = page.locator("#voucher-line")
     assert "创新券" in voucher_line.inner_text()

@@ -3,7 +3,7 @@ a large enterprise is told why it is not eligible."""
 
 import pytest
 
-from tests.browser.helpers import log_in, shot
+from tests.browser.helpers import follow, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -62,6 +62,6 @@ def test_large_enterprise_sees_why_it_is_not_eligible(live_server, page):
     assert "不属于任何可申领类别" in problems
     page.fill("#amount", "10000")
     page.fill("#project", "大型铸件无损检测")
-    page.click("#apply-form button[type=submit]")
+    follow(page, "#apply-form button[type=submit]")
     assert "不符合所申报类别" in page.locator(".alert-danger").first.inner_text()
     assert "暂无创新券" in page.locator("#my-vouchers").inner_text()
