@@ -39,13 +39,12 @@
     return kind === "free" ? ev : { ...ev, title: labels[kind] };
   }
 
-  // The month grid draws only whole-day backgrounds, so there each day with free time is
-  // tinted and says how many hours are free ("7.5h" where the day is narrow: freeDayContent);
-  // a day is opened to book them (dateClick).
-  function freeDays(events) {
+  // Minutes of each local day the events of `kind` cover (their times are wall clock,
+  // UTC-coerced like the calendar's).
+  function minutesByDay(events, kind) {
     const minutes = new Map();
-    for (const ev of events.filter((e) => e.extendedProps.kind === "free")) {
-      const to = new Date(`${ev.end}Z`);  // wall-clock times, UTC-coerced like the calendar's
+    for (const ev of events.filter((e) => e.extendedProps.kind === kind)) {
+      const to = new Date(`${ev.end}Z`);
       let from = new Date(`${ev.start}Z`);
       while (from < to) {
         const day = from.toISOString().slice(0, 10);
@@ -55,18 +54,33 @@
         from = until;
       }
     }
-    const days = [...minutes].map(([day, free]) => {
-      const hours = Math.round(free / 30) / 2;
+    return minutes;
+  }
+
+  // The month grid draws only whole-day backgrounds, so there each day with free time is
+  // tinted and says how many hours are free ("7.5h" where the day is narrow: freeDayContent);
+  // a day is opened to book them (dateClick). A day the lab blacked out with nothing left free
+  // is hatched and says so: blank, it would look like a day the instrument is simply closed.
+  function freeDays(events) {
+    const free = minutesByDay(events, "free");
+    const days = [...free].map(([day, minutes]) => {
+      const hours = Math.round(minutes / 30) / 2;
       return {
         start: day, allDay: true, display: "background", classNames: ["ev-free", "ev-free-day"],
         title: labels.free_hours.replace("%(hours)s", hours),
         extendedProps: { kind: "free_day", short: `${hours}h` },
       };
     });
+    const blackedOut = [...minutesByDay(events, "blackout").keys()].filter((day) => !free.has(day))
+      .map((day) => ({
+        start: day, allDay: true, display: "background", classNames: ["ev-blackout", "ev-blackout-day"],
+        title: labels.blackout, extendedProps: { kind: "blackout_day" },
+      }));
     // others' bookings are grey bars by their time alone: "Booked" beside it cut the time
     // short in a narrow day (the legend says what grey is)
-    return events.filter((e) => e.extendedProps.kind !== "free").map(labelled)
-      .map((e) => (e.extendedProps.kind === "busy" ? { ...e, title: "" } : e)).concat(days);
+    return events.filter((e) => !["free", "blackout"].includes(e.extendedProps.kind)).map(labelled)
+      .map((e) => (e.extendedProps.kind === "busy" ? { ...e, title: "" } : e))
+      .concat(days, blackedOut);
   }
 
   // both forms of a day's free hours, the CSS shows the one that fits (a container query)
@@ -114,6 +128,8 @@
     // bookings are coloured bars everywhere: the month grid's default dots took the link
     // colour on the grey; a day of the month is opened to book it
     eventDisplay: "block",
+    // "9:00–12:30": without the spaces of " - " a booking's times fit a narrow week column
+    defaultRangeSeparator: "–",
     eventContent: freeDayContent,
     dayMaxEvents: 4,
     allDaySlot: false,

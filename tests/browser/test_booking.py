@@ -160,3 +160,36 @@ def test_the_calendar_follows_the_start_typed_in_the_form(live_server, page, ins
     assert page.locator("td.fc-day-sat .ev-free-day").count() == 0  # closed at weekends
     day.locator(".ev-free-day").click()  # the tinted day
     page.locator(f"td.fc-timegrid-col[data-date='{far.isoformat()}'] .ev-free").first.wait_for()
+
+
+def test_the_month_grid_shows_a_blacked_out_day(live_server, live_app, page, instrument_id):
+    """A weekday the lab blacked out whole is hatched and says so (blank, it looked like a
+    closed day); a day blacked out in part keeps its free hours, less the blackout's."""
+    from booking.core.clock import local_midnight
+    from booking.extensions import db
+    from booking.instruments.models import Blackout
+
+    wednesday = next_tuesday() + timedelta(weeks=7, days=1)  # within 60 days
+    thursday = wednesday + timedelta(days=1)
+    with live_app.app_context():
+        thursday_0h = local_midnight(thursday, "Asia/Shanghai")
+        db.session.add_all([
+            Blackout(instrument_id=instrument_id, start_at=local_midnight(wednesday, "Asia/Shanghai"),
+                     end_at=thursday_0h, reason="年度维护"),
+            Blackout(instrument_id=instrument_id, start_at=thursday_0h + timedelta(hours=10),
+                     end_at=thursday_0h + timedelta(hours=12), reason="校准")])
+        db.session.commit()
+    log_in(page, live_server, "student.dlut@demo.cn")
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.locator(".fc-timegrid").wait_for()
+    page.fill("#start", f"{wednesday.isoformat()}T10:00")
+    page.dispatch_event("#start", "change")
+    page.locator(f"td.fc-timegrid-col[data-date='{wednesday.isoformat()}']").wait_for()
+    page.click(".fc-dayGridMonth-button")
+    blacked_out = page.locator(f"td.fc-daygrid-day[data-date='{wednesday.isoformat()}']")
+    assert blacked_out.locator(".ev-blackout-day").inner_text() == "不可用"
+    assert blacked_out.locator(".ev-free-day").count() == 0
+    partly = page.locator(f"td.fc-daygrid-day[data-date='{thursday.isoformat()}']")
+    assert partly.locator(".ev-free-day").inner_text() == "余8小时"  # 08:00-18:00 less 2 hours
+    assert partly.locator(".ev-blackout-day").count() == 0
+    shot(page, "calendar-month-blackout")
