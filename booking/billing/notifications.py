@@ -16,21 +16,29 @@ KIND = "invoice.issued"
 PAID_KIND = "invoice.paid"
 
 
-def _issued(invoice: Invoice, user: User) -> tuple[str, str]:
-    """Subject and body about an issued invoice; the caller has set the user's locale."""
-    return (_("Invoice %(number)s", number=invoice.number),
+def _issued_texts() -> tuple[str, str]:
+    """The issued invoice's subject and body in the current locale, to be filled in (a
+    month close fills them for every invoice: translated once, not once per invoice)."""
+    return (_("Invoice %(number)s"),
             _("%(provider)s issued invoice %(number)s: %(amount)s due by %(due)s. "
-              "View, print and pay it under My invoices (/invoices/%(id)s).",
-              provider=invoice.provider.display_name(user.locale),
-              number=invoice.number, amount=format_cny(invoice.amount_due_fen),
-              due=to_local(invoice.due_at, user.timezone).strftime("%Y-%m-%d"), id=invoice.id))
+              "View, print and pay it under My invoices (/invoices/%(id)s)."))
+
+
+def _issued(invoice: Invoice, user: User, texts: tuple[str, str]) -> tuple[str, str]:
+    """Subject and body about an issued invoice, from _issued_texts in the user's locale."""
+    subject, body = texts
+    return (subject % {"number": invoice.number},
+            body % {"provider": invoice.provider.display_name(user.locale),
+                    "number": invoice.number, "amount": format_cny(invoice.amount_due_fen),
+                    "due": to_local(invoice.due_at, user.timezone).strftime("%Y-%m-%d"),
+                    "id": invoice.id})
 
 
 def notify_invoice_issued(invoice: Invoice) -> None:
     """Tell the user an invoice names that it was issued (one without a user: nobody)."""
     user = invoice.customer_user
     if user is not None:
-        notify(user, KIND, lambda: _issued(invoice, user), link=_link(invoice))
+        notify(user, KIND, lambda: _issued(invoice, user, _issued_texts()), link=_link(invoice))
 
 
 def notify_invoices_issued(invoices: list[Invoice]) -> None:
@@ -44,8 +52,9 @@ def notify_invoices_issued(invoices: list[Invoice]) -> None:
     notices = []
     for locale, group in by_locale.items():
         with force_locale(locale):
+            texts = _issued_texts()
             for invoice in group:
-                subject, body = _issued(invoice, invoice.customer_user)
+                subject, body = _issued(invoice, invoice.customer_user, texts)
                 notices.append(Notice(invoice.customer_user, KIND, subject, body,
                                       _link(invoice)))
     deliver(notices)
