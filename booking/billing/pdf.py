@@ -6,7 +6,7 @@ tax number come from its finance settings, for customers paying by bank transfer
 from io import BytesIO
 from xml.sax.saxutils import escape
 
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale, format_datetime, ngettext
 from flask_babel import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -59,7 +59,7 @@ def _item(line) -> str:
     """The line's description; samples (送样) lines say so, with their count."""
     if line.kind == "samples":
         return escape(f"{line.description} · {_('Samples (送样)')} "
-                      f"({_('%(count)s samples', count=int(line.quantity))})")
+                      f"({ngettext('%(num)d sample', '%(num)d samples', int(line.quantity))})")
     return escape(line.description)
 
 

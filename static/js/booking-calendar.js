@@ -34,7 +34,9 @@
     const kind = ev.extendedProps.kind;
     if (kind === "own") return { ...ev, title: labels.states[ev.extendedProps.state] };
     if ((kind === "free" || kind === "blackout") && calendar && calendar.view.type.startsWith("list")) {
-      return { ...ev, display: "auto", title: labels[kind] };
+      // a blackout of whole days reads "all day" there, not "0:00"
+      const wholeDays = kind === "blackout" && ev.start.endsWith("T00:00") && ev.end.endsWith("T00:00");
+      return { ...ev, display: "auto", title: labels[kind], allDay: wholeDays };
     }
     return kind === "free" ? ev : { ...ev, title: labels[kind] };
   }
@@ -144,7 +146,12 @@
     selectConstraint: "free",
     unselectAuto: false,
     events: fetchEvents,
-    viewDidMount: () => calendar && calendar.refetchEvents(),
+    viewDidMount: (arg) => {
+      if (!calendar) return;
+      // a month of six weeks is shown whole, not cut off inside the week's fixed height
+      calendar.setOption("height", phone || arg.view.type === "dayGridMonth" ? "auto" : 680);
+      calendar.refetchEvents();
+    },
     select: (info) => fill(info.start, info.end),
     dateClick: (info) => {
       if (info.allDay) calendar.changeView("timeGridDay", info.date);
