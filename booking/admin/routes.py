@@ -183,6 +183,12 @@ def _user_or_404(user_id: int) -> User:
     return db.get_or_404(User, user_id)
 
 
+def _require_may_manage(user: User) -> None:
+    """An account is deactivated or revived only by someone who may give it all its roles."""
+    require(user.role_names() and set(user.role_names()) <= accounts.assignable_roles(
+        current_user, user.organisation))
+
+
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])
 @login_required
 def user_roles(user_id):
@@ -200,8 +206,7 @@ def deactivate_user(user_id):
     user = _user_or_404(user_id)
     if user.id == current_user.id:
         abort(403)  # nobody locks themselves out
-    require(user.role_names() and set(user.role_names()) <= accounts.assignable_roles(
-        current_user, user.organisation))
+    _require_may_manage(user)
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(_("Give a reason."), "danger")
@@ -219,6 +224,7 @@ def deactivate_user(user_id):
 @login_required
 def reactivate_user(user_id):
     user = _user_or_404(user_id)
+    _require_may_manage(user)  # whoever may not deactivate an account may not revive it
     if PostForm().validate_on_submit():
         attempt(lambda: services.reactivate_user(user, actor=current_user),
                 _("%(name)s re-activated.", name=user.name))

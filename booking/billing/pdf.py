@@ -84,7 +84,7 @@ def _line_rows(invoice: Invoice, style) -> list[list]:
 
 
 def invoice_pdf(invoice: Invoice) -> bytes:
-    from booking.core.pdf_fonts import font_name  # the one embedded CJK font of the project
+    from booking.core.pdf_fonts import build_pdf, font_name  # the one embedded CJK font
 
     font = font_name()
     styles = _styles(font)
@@ -124,5 +124,5 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         story.append(Paragraph(escape(both(_l(
             "Please pay by bank transfer to the account above, quoting the invoice number."))),
             styles["small"]))
-    document.build(story)
+    build_pdf(document, story)
     return buffer.getvalue()

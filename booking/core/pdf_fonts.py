@@ -4,6 +4,7 @@ setting. Subset and embedded, so a file reads the same on any machine; without t
 the PDFs fall back to reportlab's built-in CID font STSong-Light (not embedded: readers must
 supply it)."""
 import os
+import threading
 
 from flask import current_app
 from reportlab.pdfbase import pdfmetrics
@@ -24,3 +25,15 @@ def font_name() -> str:
     if FALLBACK not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK))
     return FALLBACK
+
+
+# The registered font is one object for the process, and reportlab's TTFont keeps the subset
+# it is building in it: two threads building PDFs at once corrupted each other's subsets
+# (a KeyError in makeSubset). One PDF is built at a time per process.
+_BUILDING = threading.Lock()
+
+
+def build_pdf(document, story) -> None:
+    """document.build(story), one at a time (see _BUILDING)."""
+    with _BUILDING:
+        document.build(story)

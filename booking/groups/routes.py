@@ -30,7 +30,7 @@ bp = Blueprint("groups", __name__)
 
 def _group(group_id: int) -> ResearchGroup:
     group = db.get_or_404(ResearchGroup, group_id)
-    if not group.can_view(current_user) and not group.member(current_user):
+    if not group.can_view(current_user):  # an invitation or a request to join shows nothing
         abort(404)
     return group
 

@@ -165,6 +165,9 @@ def _text(value) -> str:
     return re.sub(r"\s+", " ", _CONTROL.sub("", str(value))).strip()
 
 
+MAX_AMOUNT_FEN = 10**12  # the instrument and rate forms' bound: 10,000,000,000 yuan
+
+
 def parse_amount(value, ten_thousands: bool = False) -> tuple[int | None, Problem | None]:
     """Yuan (or 万元) -> fen."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -182,6 +185,8 @@ def parse_amount(value, ten_thousands: bool = False) -> tuple[int | None, Proble
     if not amount.is_finite() or amount < 0 or amount > Decimal("1e11"):
         return None, Problem("amount", _l("Not an amount: %(value)s"), {"value": str(value)})
     fen = amount * (10000 if ten_thousands else 1) * 100
+    if fen > MAX_AMOUNT_FEN:  # 万 multiplies: bound what is stored, as the forms do
+        return None, Problem("amount", _l("At most 10,000,000,000 yuan."))
     return int(fen.to_integral_value()), None
 
 

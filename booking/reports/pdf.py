@@ -10,7 +10,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from booking.core.money import format_cny
-from booking.core.pdf_fonts import font_name
+from booking.core.pdf_fonts import build_pdf, font_name
 from booking.reports.rules import Line
 
 
@@ -58,5 +58,5 @@ def bulletin_pdf(title: str, period_label: str, previous_label: str, lines: list
              Paragraph(escape(_("Hours are effective hours of use; the external share is the "
                                 "share of hours used by other organisations. Stale listings "
                                 "were not reviewed for 180 days at the period's end.")), text)]
-    document.build(story)
+    build_pdf(document, story)
     return buffer.getvalue()

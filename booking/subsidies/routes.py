@@ -133,8 +133,8 @@ def reject(voucher_id):
 @login_required
 def policy():
     require(SubsidyPolicy.can_edit(current_user))
-    draft = services.draft_policy(local_today().year, current_user)
     form = PolicyForm()
+    draft = services.draft_policy(local_today().year, current_user, save=form.is_submitted())
     if not form.is_submitted():
         form.fill_from(draft.rules)
     problems = []

@@ -84,8 +84,9 @@ def _create_default_policy(year: int) -> SubsidyPolicy:
     return policy
 
 
-def draft_policy(year: int, actor: User) -> SubsidyPolicy:
-    """The year's unpublished draft, started from the current version if there is none."""
+def draft_policy(year: int, actor: User, save: bool = True) -> SubsidyPolicy:
+    """The year's unpublished draft, started from the current version if there is none
+    (stored only when `save`: looking at the policy page writes nothing)."""
     current = current_policy(year)
     draft = db.session.scalar(select(SubsidyPolicy).where(
         SubsidyPolicy.year == year, SubsidyPolicy.published_at.is_(None)))
@@ -93,8 +94,9 @@ def draft_policy(year: int, actor: User) -> SubsidyPolicy:
         draft = SubsidyPolicy(year=year, version=_next_version(year),
                               rules=copy.deepcopy(current.rules), budget_fen=current.budget_fen,
                               created_by_id=actor.id)
-        db.session.add(draft)
-        db.session.flush()
+        if save:
+            db.session.add(draft)
+            db.session.flush()
     return draft
 
 

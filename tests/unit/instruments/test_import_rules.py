@@ -49,7 +49,8 @@ def test_amounts(value, ten_thousands, fen):
     assert rules.parse_amount(value, ten_thousands) == (fen, None)
 
 
-@pytest.mark.parametrize("value", ["abc", "-5", True, "1e20", "NaN"])
+@pytest.mark.parametrize("value", ["abc", "-5", True, "1e20", "NaN",
+                                   "100000000000万", "10000000001"])  # over the forms' 10^10 yuan
 def test_bad_amounts(value):
     fen, problem = rules.parse_amount(value)
     assert fen is None and problem.code == "amount"

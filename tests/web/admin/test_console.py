@@ -162,6 +162,21 @@ def test_bureau_staff_cannot_deactivate_or_demote_an_admin(client, make, login):
                        data={"reason": "x"}).status_code == 403
     client.post(f"/admin/users/{admin.id}/roles", data={"roles": ["member"]})
     assert admin.active and admin.is_admin
+    page = client.get(f"/admin/users?q={admin.email}").get_data(as_text=True)
+    assert f"/admin/users/{admin.id}/deactivate" not in page  # no button that would be refused
+
+
+def test_bureau_staff_cannot_revive_an_admin_someone_deactivated(client, make, login):
+    from booking.accounts.deactivation import deactivate_user
+
+    admin = make.user(role="admin")
+    make.user(role="admin")
+    deactivate_user(admin, actor=None, reason="left")
+    login(make.user(role="bureau_staff"))
+    assert client.post(f"/admin/users/{admin.id}/reactivate").status_code == 403
+    assert not admin.active
+    assert f"/admin/users/{admin.id}/reactivate" not in client.get(
+        f"/admin/users?q={admin.email}&state=inactive").get_data(as_text=True)
 
 
 def test_the_last_admin_keeps_the_role(client, make, login):

@@ -91,6 +91,7 @@ def test_invite_accept_request_and_leave(client, login, make, world):
     client.post(f"/groups/{world['group'].id}/join")
     request = db.session.scalar(select(GroupMember).where(GroupMember.user_id == asker.id))
     assert request.state == "requested"
+    assert client.get(f"/groups/{world['group'].id}").status_code == 404  # budgets, members
     client.post(f"/groups/members/{request.id}/accept")  # not theirs to accept
     assert request.state == "requested"
     login(world["pi"])
