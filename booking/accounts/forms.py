@@ -22,6 +22,7 @@ from wtforms.validators import (
 
 from booking.accounts.rules import credit_code_problem, is_valid_region_code, password_problems
 from booking.core.clock import common_timezones, is_valid_timezone
+from booking.core.web import PastDate
 
 
 def _password_strength(form, field):
@@ -83,7 +84,7 @@ class EnterpriseForm(_AccountFields):
     city = StringField(_l("City"), validators=[DataRequired(), Length(max=64)])
     region_code = StringField(_l("Region code"), default="2102",
                               validators=[DataRequired(), _region_code])
-    founded_on = DateField(_l("Founded on"), validators=[Optional()])
+    founded_on = DateField(_l("Founded on"), validators=[Optional(), PastDate()])
     staff_count = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(0, 10_000_000)])
     annual_revenue_yuan = IntegerField(_l("Annual revenue (CNY)"),
                                        validators=[Optional(), NumberRange(0, 10**13)])

@@ -1,5 +1,5 @@
 """Small web helpers shared by every area."""
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 from wtforms import DecimalField, SubmitField, ValidationError
 
-from booking.core.clock import now_utc, service_window
+from booking.core.clock import local_today, now_utc, service_window
 from booking.core.db import MAX_ID
 from booking.core.notifications import commit
 from booking.core.problems import Refused
@@ -125,6 +125,17 @@ class InServiceWindow:
             raise ValidationError(_("Choose a date between %(earliest)s and %(latest)s.",
                                     earliest=f"{earliest:%Y-%m-%d}",
                                     latest=f"{latest:%Y-%m-%d}"))
+
+
+class PastDate:
+    """WTForms validator: a day that has been, since 1900 (a founding date: 9999-12-31 and
+    0001-01-01 were taken)."""
+
+    def __call__(self, form, field):
+        today = local_today()
+        if field.data is not None and not date(1900, 1, 1) <= field.data <= today:
+            raise ValidationError(_("Choose a date between %(earliest)s and %(latest)s.",
+                                    earliest="1900-01-01", latest=today.isoformat()))
 
 
 def attempt(action, success: str, category: str = "success") -> bool:

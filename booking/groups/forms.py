@@ -3,7 +3,15 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from booking.core.web import FiniteDecimalField, InServiceWindow
 from booking.groups.rules import MAX_BUDGET_FEN
@@ -60,7 +68,7 @@ class LimitForm(FlaskForm):
     category = StringField(_l("or instrument category"), validators=[Optional(),
                                                                      Length(max=64)])
     limit = FiniteDecimalField(_l("Limit (CNY)"), places=2,
-                               validators=[DataRequired(), NumberRange(0, MAX_BUDGET_FEN // 100)])
+                               validators=[InputRequired(), NumberRange(0, MAX_BUDGET_FEN // 100)])
 
     def validate(self, extra_validators=None) -> bool:
         """One target: an instrument or a category (Optional stops field validators when

@@ -6,7 +6,6 @@ import secrets
 
 from flask import current_app
 from werkzeug.datastructures import FileStorage
-from werkzeug.utils import secure_filename
 
 from booking.accounts.models import User
 from booking.core import audit
@@ -60,9 +59,19 @@ def path_of(stored: OrderFile) -> str:
     return os.path.join(folder(), stored.stored_name)
 
 
+def display_name(filename: str | None) -> str:
+    """The uploaded file's own name, as shown and offered on download: no folders, no control
+    characters, at most 200 characters. (werkzeug's secure_filename keeps ASCII only: it
+    turned 检测报告.pdf into "pdf", which then had no extension.) Files are stored under a
+    random name, never under this one."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip().lstrip(".")
+    return name[-200:]
+
+
 def _read(upload: FileStorage, kind: str) -> tuple[bytes, str, str]:
     """The file's bytes, extension and content type, or FileRefused."""
-    name = secure_filename(upload.filename or "") or "file"
+    name = display_name(upload.filename) or "file"
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     types = KIND_TYPES[kind]
     if extension not in types:
@@ -91,7 +100,7 @@ def store(order: Order, upload: FileStorage, kind: str, actor: User,
     stored_name = f"{order.id}-{secrets.token_hex(16)}.{extension}"
     with open(os.path.join(folder(), stored_name), "xb") as handle:
         handle.write(data)
-    original = secure_filename(upload.filename or "") or f"{kind}.{extension}"
+    original = display_name(upload.filename) or f"{kind}.{extension}"
     row = OrderFile(kind=kind, filename=original[:200], stored_name=stored_name,
                     content_type=content_type, size_bytes=len(data), uploaded_by_id=actor.id,
                     sample_id=sample.id if sample is not None else None)

@@ -78,7 +78,8 @@ def mine():
 @login_required
 def new(instrument_id):
     instrument = db.get_or_404(Instrument, instrument_id)
-    require(instrument.can_view(current_user))
+    if not instrument.can_view(current_user):
+        abort(404)  # an unlisted instrument does not exist for you, as on every other page
     form = OrderForm()
     form.tests.choices = [SelectChoice(t, t) for t in services.capabilities(instrument)]
     quote, problems = None, []

@@ -110,6 +110,9 @@ def compute_snapshot(period_text: str, actor: User | None = None,
     """Compute a period's ranking with the current policy and store it, replacing an
     unpublished snapshot of the period; a published one is never recomputed."""
     period = get_period(period_text)
+    if now_utc() < period.start:
+        raise RankingError.one("not_started", _l(
+            "%(period)s has not begun: there is nothing to rank yet."), period=period.label)
     existing = get_snapshot(period.label)
     if existing is not None and existing.is_published:
         raise RankingError.one("published", _l(
@@ -145,6 +148,10 @@ def publish_snapshot(snapshot: RankingSnapshot, actor: User | None) -> None:
     if snapshot.is_published:
         raise RankingError.one("published", _l("The ranking of %(period)s is already published."),
                                period=snapshot.period)
+    if snapshot.computed_early:  # its figures cover part of the period: a preview
+        raise RankingError.one("computed_early", _l(
+            "The ranking of %(period)s was computed before the period ended: compute it again "
+            "once it has ended, then publish."), period=snapshot.period)
     snapshot.published_at = now_utc()
     snapshot.published_by_id = actor.id if actor else None
     audit.record("ranking.published", actor=actor, obj=snapshot, period=snapshot.period)

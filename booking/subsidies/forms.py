@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from booking.core.money import fen_to_yuan, yuan_to_fen
-from booking.core.web import FiniteDecimalField
+from booking.core.web import FiniteDecimalField, PastDate
 from booking.subsidies.policy import (
     ENTERPRISE_CLASSES,
     LINK_KINDS,
@@ -64,7 +64,7 @@ class ApplicationForm(FlaskForm):
                                       validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
     registered_capital = FiniteDecimalField(
         _l("Registered capital (yuan)"), validators=[Optional(), NumberRange(0, 10**13)], **_yuan)
-    founded_on = DateField(_l("Founded on"), validators=[Optional()])
+    founded_on = DateField(_l("Founded on"), validators=[Optional(), PastDate()])
     project_already_funded = BooleanField(
         _l("This project already received city science and technology funding"))
     submit = SubmitField(_l("Apply"))

@@ -63,6 +63,10 @@ def reimburse(period: str) -> list[Reimbursement]:
     """Build or complete the quarter's statements; running it again adds nothing twice.
     Entries of a provider whose statement is already paid wait for the next quarter."""
     quarter = parse_quarter(period)
+    if quarter.start > now_utc():  # it would take in earlier quarters' entries (and policy)
+        raise ReimbursementError.one("quarter_ahead", _l(
+            "%(quarter)s has not begun: statements are built for this quarter or earlier ones."),
+            quarter=quarter.label)
     year, end = quarter.year, quarter.end
     policy = current_policy(year)
     release_cancelled_claims()

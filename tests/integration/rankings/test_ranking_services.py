@@ -83,6 +83,21 @@ def test_reward_pool_is_split_and_resplit_exactly(bureau, make):
     assert all(row["reward_fen"] == 0 for row in snapshot.rows)
 
 
+def test_a_period_not_begun_is_not_ranked_and_one_not_ended_not_published(bureau,
+                                                                           two_universities):
+    with freeze_time("2026-08-15 02:00:00"), pytest.raises(services.RankingError) as refused:
+        services.compute_snapshot("2099", bureau)
+    assert refused.value.problems[0].code == "not_started"
+    with freeze_time("2026-08-15 02:00:00"):  # within 2026Q3: a preview of part of it
+        preview = services.compute_snapshot("2026Q3", bureau)
+        with pytest.raises(services.RankingError) as refused:
+            services.publish_snapshot(preview, bureau)
+    assert refused.value.problems[0].code == "computed_early" and not preview.is_published
+    with freeze_time("2026-10-08 02:00:00"):  # computed again once it ended: publishable
+        services.publish_snapshot(services.compute_snapshot("2026Q3", bureau), bureau)
+    assert preview.is_published
+
+
 def test_bad_period_is_a_readable_error(bureau):
     with pytest.raises(services.RankingError, match="YYYYQn"):
         services.compute_snapshot("2026Q7", bureau)

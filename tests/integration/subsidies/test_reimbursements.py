@@ -60,6 +60,9 @@ def test_quarter_statement_is_built_once_with_the_reward(make, lab):
         (2, 32_000, 1_600)]  # 5% of 320 元
     assert reimbursements.reimburse("2026Q2") == []  # idempotent
     assert reimbursements.reimburse("2026q1") == []  # nothing redeemed before April
+    with pytest.raises(reimbursements.ReimbursementError) as ahead:
+        reimbursements.reimburse("2099Q4")  # would have taken in every open entry
+    assert ahead.value.problems[0].code == "quarter_ahead"
     statement = statements[0]
     reimbursements.mark_paid(statement, lab["bureau"])
     assert statement.state == "paid" and statement.total_fen == 33_600

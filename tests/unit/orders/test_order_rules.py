@@ -113,3 +113,13 @@ def test_service_problems_and_median():
         active=True, offers_testing=True, visible=True, organisation_verified=False,
         membership_confirmed=False)]
     assert codes == ["organisation_unverified", "membership_unconfirmed"]
+
+
+@pytest.mark.parametrize("sent,shown", [
+    ("检测报告.pdf", "检测报告.pdf"), ("C:\\Users\\张\\样品 照片.JPG", "样品 照片.JPG"),
+    ("../../etc/passwd", "passwd"), ("a\x07b\u202e.pdf", "ab.pdf"), (".hidden.png", "hidden.png"),
+    ("", ""), (None, ""), ("x" * 300 + ".pdf", "x" * 196 + ".pdf")])
+def test_an_uploaded_files_name_keeps_its_own_letters_only(sent, shown):
+    from booking.orders.files import display_name
+
+    assert display_name(sent) == shown

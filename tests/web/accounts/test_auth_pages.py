@@ -110,6 +110,8 @@ def test_a_start_up_team_registers_as_not_incorporated(client):
     ("confirm", "something-else-1", "Passwords do not match"),
     ("password", "short", "at least 10 characters"),
     ("org_name_zh", "长" * 201, "200"),
+    ("founded_on", "9999-12-31", "Choose a date between 1900-01-01 and"),
+    ("founded_on", "0001-01-01", "Choose a date between 1900-01-01 and"),
 ])
 def test_enterprise_registration_rejects_bad_input(client, field, value, message):
     before = db.session.query(Organisation).count()

@@ -240,11 +240,12 @@ def test_limits_by_instrument_or_category_and_bad_input(client, login, world):
     assert db.session.scalar(select(ProjectLimit)) is None
     client.post(url, data={"instrument_id": str(world["lab"].instrument.id), "limit": "50.00"})
     client.post(url, data={"category": "analytical", "limit": "500.00"})
-    assert sorted(limit.limit_fen for limit in world["project"].limits) == [5_000, 50_000]
+    client.post(url, data={"category": "imaging", "limit": "0"})  # nothing on imaging
+    assert sorted(limit.limit_fen for limit in world["project"].limits) == [0, 5_000, 50_000]
     login(world["student"])
     assert client.post(url, data={"category": "y", "limit": "1"}).status_code == 403
     db.session.expire_all()
-    assert len(world["project"].limits) == 2
+    assert len(world["project"].limits) == 3
 
 
 @pytest.mark.parametrize("change", [

@@ -147,7 +147,8 @@ def _reported(make, lab, sme, frozen, release_on="issued"):
 
     from booking.orders import files
 
-    files.store(order, FileStorage(io.BytesIO(PDF), "report.pdf"), "report", lab.manager)
+    files.store(order, FileStorage(io.BytesIO(PDF), "C:\\报告\\检测报告.pdf"), "report",
+                lab.manager)  # a Chinese name, sent with its folder by an old browser
     services.complete_with_report(order, lab.manager, "LAB")
     db.session.commit()
     return order
@@ -169,6 +170,9 @@ def test_the_customer_downloads_the_report_once_the_invoice_allows(frozen, clien
     response = client.get(f"/orders/{order.id}/files/{report.id}")
     assert response.status_code == 200 and response.data == PDF
     assert response.headers["Content-Type"] == "application/pdf"
+    assert report.filename == "检测报告.pdf"  # its own name, offered on download
+    assert "filename*=UTF-8''%E6%A3%80%E6%B5%8B%E6%8A%A5%E5%91%8A.pdf" in response.headers[
+        "Content-Disposition"]
 
 
 def test_verification_of_an_unknown_number_says_so(client):
@@ -228,6 +232,7 @@ def test_the_labs_scorecard_shows_the_order_turnaround(frozen, client, login, ma
 
     lab.instrument.purchase_date = MONDAY_7_DEC_9AM.date().replace(year=2020)
     _reported(make, lab, sme, frozen)  # received 09:00, reported 09:30
+    frozen.move_to("2027-01-04 02:00:00")  # a quarter's ranking is published once it ended
     snapshot = rankings.compute_snapshot("2026Q4")
     rankings.publish_snapshot(snapshot, None)
     db.session.commit()

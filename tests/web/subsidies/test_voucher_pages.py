@@ -43,6 +43,14 @@ def test_enterprise_applies_in_the_form(client, login, sme):
     assert "30,000.00" in client.get("/vouchers/").get_data(as_text=True)
 
 
+@pytest.mark.parametrize("founded_on", ["9999-12-31", "0001-01-01"])
+def test_a_founding_date_that_cannot_be_is_refused(client, login, sme, founded_on):
+    login(sme)
+    response = client.post("/vouchers/", data={**APPLY, "founded_on": founded_on})
+    assert "1900-01-01" in response.get_data(as_text=True)
+    assert db.session.query(Voucher).count() == 0
+
+
 def test_a_voucher_shows_its_last_valid_day(client, login, make, sme):
     make.voucher(user=sme)  # valid until 2027-01-01 00:00 Shanghai: usable through 31 Dec
     db.session.commit()
