@@ -171,7 +171,7 @@ def set_reward_pool(period_text: str, amount_fen: int, actor: User | None) -> No
             "The ranking of %(period)s is published: its rewards are final."), period=period.label)
     pool = db.session.scalar(select(RewardPool).where(RewardPool.period == period.label))
     if pool is None:
-        pool = RewardPool(period=period.label, amount_fen=amount_fen)
+        pool = RewardPool(period=period.label, amount_fen=0)  # no pool before: 0
         db.session.add(pool)
     before = pool.amount_fen
     pool.amount_fen, pool.set_by_id = amount_fen, actor.id if actor else None

@@ -72,6 +72,10 @@ def test_reward_pool_is_split_and_resplit_exactly(bureau, make):
         make.rating(done, 5, created_at=WEDNESDAY_15_JUL_9AM)
         make.issued_invoice(instrument, outsider.organisation, 20_000_000, WEDNESDAY_15_JUL_9AM)
     services.set_reward_pool("2026Q3", 1_000_001, bureau)
+    from booking.core.audit import AuditEvent
+
+    [event] = db.session.query(AuditEvent).filter_by(action="ranking.reward_pool_set")
+    assert (event.data["before"], event.data["after"]) == (0, 1_000_001)  # there was no pool
     snapshot = services.compute_snapshot("2026Q3", bureau)
     rewarded = [row for row in snapshot.rows if row["reward_fen"]]
     assert sorted(row["grade"] for row in rewarded) == ["excellent", "good", "good"]
