@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from booking.accounts.models import User
+from booking.api.paging import paged
 from booking.billing import notifications, rules
 from booking.billing.models import DunningNotice, Invoice, ProviderSettings
 from booking.core import audit
@@ -40,12 +41,17 @@ def send_reminders(now: datetime | None = None) -> int:
     return count
 
 
-def overdue_invoices(provider_id: int, now: datetime) -> list[tuple[Invoice, int, str | None]]:
-    """The provider's unpaid invoices past their due date, longest overdue first, with days
-    overdue and the latest reminder sent."""
-    invoices = db.session.scalars(_unpaid(now).where(Invoice.provider_id == provider_id).options(
+def overdue_invoices(provider_id: int, now: datetime, page: int, per_page: int) -> dict:
+    """One page (api.paging.paged) of the provider's unpaid invoices past their due date,
+    longest overdue first; its items are (invoice, days overdue, latest reminder sent)."""
+    listing = paged(_unpaid(now).where(Invoice.provider_id == provider_id).options(
         joinedload(Invoice.customer_user), joinedload(Invoice.customer_org),
-        selectinload(Invoice.payments)).order_by(Invoice.due_at, Invoice.id)).all()
+        selectinload(Invoice.payments)).order_by(Invoice.due_at, Invoice.id),
+        page, per_page, clamp=True)
+    return {**listing, "items": _with_stages(listing["items"], now)}
+
+
+def _with_stages(invoices: list[Invoice], now: datetime) -> list[tuple[Invoice, int, str | None]]:
     order = [stage for stage, _days in rules.DUNNING_STEPS]
     stages: dict[int, str] = {}
     for invoice_id, stage in db.session.execute(select(

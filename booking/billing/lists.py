@@ -48,7 +48,12 @@ class MyInvoicesArgs(InvoiceFilters):
     provider = Id()
 
 
+class OverdueArgs(PageArgs):
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 100))
+
+
 FINANCE_ARGS = FinanceArgs()
+OVERDUE_ARGS = OverdueArgs()
 MY_INVOICES_ARGS = MyInvoicesArgs()
 
 

@@ -7,14 +7,14 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from booking.accounts.models import Organisation, User
-from booking.billing import close, dunning, reports
+from booking.billing import close, dunning, lists, reports
 from booking.billing.facts import Fact
 from booking.billing.forms import ProviderSettingsForm
 from booking.billing.invoicing import make_drafts
 from booking.core.clock import PeriodError, local_today, now_utc, parse_period
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, query_int
+from booking.core.web import PostForm, query_args, query_int
 from booking.extensions import db
 from booking.groups.models import Project
 
@@ -95,9 +95,10 @@ def close_month():
 @login_required
 def overdue():
     org, organisations = _org()
-    now = now_utc()
+    args = query_args(lists.OVERDUE_ARGS)
+    listing = dunning.overdue_invoices(org.id, now_utc(), args["page"], args["per_page"])
     return render_template("billing/overdue.html", org=org, organisations=organisations,
-                           rows=dunning.overdue_invoices(org.id, now), year=local_today().year,
+                           listing=listing, year=local_today().year,
                            settings=dunning.settings_of(org.id))
 
 

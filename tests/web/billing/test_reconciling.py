@@ -152,6 +152,22 @@ def test_finance_sees_the_overdue_list_and_a_customer_overdue_beyond_the_limit_i
         assert dunning.overdue_problems(other.organisation_id, sold["customer"]) == []
 
 
+def test_the_overdue_list_is_paged_longest_overdue_first(client, login, sold, make):
+    customer = sold["customer"].organisation
+    for days in (10, 20):  # two more, overdue longer than the sold one
+        make.issued_invoice(sold["instrument"], customer, 10_000, MONDAY_2_MAR_9AM,
+                            due_at=sold["invoice"].due_at - timedelta(days=days))
+    db.session.commit()
+    with freeze_time(sold["invoice"].due_at + timedelta(days=5)):
+        login(sold["finance"])
+        first = client.get("/finance/overdue?per_page=2", headers=EN).get_data(as_text=True)
+        second = client.get("/finance/overdue?per_page=2&page=2", headers=EN).get_data(
+            as_text=True)
+    assert "3 in all · page 1 of 2" in first and first.count('href="/invoices/') == 2
+    assert sold["invoice"].number not in first and sold["invoice"].number in second
+    assert second.count('href="/invoices/') == 1
+
+
 @pytest.mark.parametrize("role", ["anonymous", "customer", "other_finance", "lab_manager"])
 def test_only_the_providers_finance_opens_the_office_pages(client, login, sold, make, role):
     user = {"customer": sold["customer"], "other_finance": make.user(role="finance"),
