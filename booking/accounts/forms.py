@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -22,7 +21,7 @@ from wtforms.validators import (
 
 from booking.accounts.rules import credit_code_problem, is_valid_region_code, password_problems
 from booking.core.clock import common_timezones, is_valid_timezone
-from booking.core.web import PastDate
+from booking.core.web import PastDate, SiteForm
 
 
 def _password_strength(form, field):
@@ -50,14 +49,14 @@ def _timezone(form, field):
 LOCALE_CHOICES = [("zh_CN", "中文"), ("en", "English")]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SiteForm):
     email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Remember me"))
     submit = SubmitField(_l("Log in"))
 
 
-class _AccountFields(FlaskForm):
+class _AccountFields(SiteForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200),
@@ -118,7 +117,7 @@ class EnterpriseForm(_AccountFields):
         }
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(SiteForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
@@ -130,7 +129,7 @@ class ProfileForm(FlaskForm):
         self.timezone.choices = common_timezones()
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(SiteForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200),
                                                              _password_strength])
@@ -139,12 +138,12 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(SiteForm):
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Send reset link"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(SiteForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200),
                                                              _password_strength])
     confirm = PasswordField(_l("Repeat new password"), validators=[
@@ -152,7 +151,7 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set new password"))
 
 
-class ApiTokenForm(FlaskForm):
+class ApiTokenForm(SiteForm):
     name = StringField(_l("Token name"), validators=[DataRequired(), Length(max=100)])
     valid_days = RadioField(_l("Valid for"), coerce=int, default=90, choices=[
         (30, _l("30 days")), (90, _l("90 days")), (365, _l("1 year")), (0, _l("No expiry"))])

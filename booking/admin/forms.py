@@ -1,14 +1,14 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
 
 from booking.accounts.forms import LOCALE_CHOICES, _credit_code
 from booking.accounts.rules import ORG_KINDS
+from booking.core.web import SiteForm
 from booking.labels import kind_label
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(SiteForm):
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
@@ -33,7 +33,7 @@ class OrganisationForm(FlaskForm):
                  "short_code")}
 
 
-class InviteForm(FlaskForm):
+class InviteForm(SiteForm):
     email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     organisation = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
@@ -42,6 +42,6 @@ class InviteForm(FlaskForm):
     submit = SubmitField(_l("Send invitation"))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Deactivate"))

@@ -1,13 +1,12 @@
 """Forms of the invoice page and the finance pages."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from booking.core.web import FiniteDecimalField, InServiceWindow
+from booking.core.web import FiniteDecimalField, InServiceWindow, SiteForm
 
 
-class BankTransferForm(FlaskForm):
+class BankTransferForm(SiteForm):
     """What arrived: the amount (in part, in full or more), the day, the bank's reference."""
 
     amount = FiniteDecimalField(_l("Amount received (CNY)"), places=2, id="received-amount",
@@ -17,14 +16,14 @@ class BankTransferForm(FlaskForm):
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
 
 
-class InternalSettlementForm(FlaskForm):
+class InternalSettlementForm(SiteForm):
     """Settle by internal transfer from one of the customer's project accounts (经费卡)."""
 
     project = SelectField(_l("Project account"), coerce=int, choices=[],
                           validate_choice=False)  # the service checks the customer may charge it
 
 
-class ProviderSettingsForm(FlaskForm):
+class ProviderSettingsForm(SiteForm):
     bank_name = StringField(_l("Bank and branch"), validators=[Optional(), Length(max=200)])
     bank_account = StringField(_l("Bank account number"), validators=[Optional(), Length(max=64)])
     tax_number = StringField(_l("Taxpayer number"), validators=[Optional(), Length(max=32)])
@@ -34,11 +33,11 @@ class ProviderSettingsForm(FlaskForm):
         description=_l("Leave empty to never block."))
 
 
-class VoidForm(FlaskForm):
+class VoidForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
-class CreditForm(FlaskForm):
+class CreditForm(SiteForm):
     amount = FiniteDecimalField(_l("Amount (CNY)"), places=2,
                                 validators=[DataRequired(), NumberRange(0.01, 10**10)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])

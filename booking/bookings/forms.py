@@ -1,9 +1,7 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DateTimeLocalField,
-    Form,
     IntegerField,
     RadioField,
     SelectField,
@@ -18,12 +16,12 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from booking.bookings.labels import MODE_LABELS
 from booking.bookings.recurrence import MAX_INTERVAL, MAX_OCCURRENCES, WEEKDAYS, Repeat
 from booking.bookings.rules import MAX_SAMPLES
-from booking.core.web import InServiceWindow
+from booking.core.web import InServiceWindow, SiteForm, SubForm
 
 MODE_CHOICES = list(MODE_LABELS.items())
 
 
-class BookingForm(FlaskForm):
+class BookingForm(SiteForm):
     start = DateTimeLocalField(_l("Start"), format="%Y-%m-%dT%H:%M",
                                validators=[InputRequired(), InServiceWindow()])
     end = DateTimeLocalField(_l("End"), format="%Y-%m-%dT%H:%M",
@@ -61,34 +59,34 @@ class BookingForm(FlaskForm):
         return (self.samples.data or 0) if self.mode.data == "staff_operated" else 0
 
 
-class BulkDecisionForm(FlaskForm):
+class BulkDecisionForm(SiteForm):
     """Approve or reject the ticked requests of the queue (ids come as repeated `ids`)."""
 
     reason = StringField(_l("Reason for rejecting"), validators=[Optional(), Length(max=500)])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Reject"))
 
 
-class CancelForm(FlaskForm):
+class CancelForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Cancel booking"))
 
 
-class TrainingRequestForm(FlaskForm):
+class TrainingRequestForm(SiteForm):
     message = TextAreaField(_l("Message to the lab"), validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Request training"))
 
 
-class QualificationForm(FlaskForm):
+class QualificationForm(SiteForm):
     email = StringField(_l("E-mail of the user"),
                         validators=[DataRequired(), Email(), Length(max=254)])
     submit = SubmitField(_l("Grant qualification"))
 
 
-class RatingForm(FlaskForm):
+class RatingForm(SiteForm):
     stars = RadioField(_l("Stars"), coerce=int,
                        choices=[SelectChoice(n, str(n)) for n in range(5, 0, -1)],
                        validators=[InputRequired()])
@@ -96,7 +94,7 @@ class RatingForm(FlaskForm):
     submit = SubmitField(_l("Submit rating"))
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(SiteForm):
     """Move a booking: the new times in the instrument's local time. `check` shows the new
     price and what the time breaks before anything changes."""
     start = DateTimeLocalField(_l("New start"), format="%Y-%m-%dT%H:%M",
@@ -107,7 +105,7 @@ class RescheduleForm(FlaskForm):
     submit = SubmitField(_l("Move the booking"))
 
 
-class RepeatForm(Form):
+class RepeatForm(SubForm):
     """How a requested booking repeats (a series): part of the booking form's POST, and the
     query of its series preview; no CSRF of its own (the booking form carries it). Bounded
     here, checked in full by recurrence.repeat_problems."""

@@ -10,7 +10,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
-from wtforms import DecimalField, SubmitField, ValidationError
+from wtforms import (
+    DecimalField,
+    Form,
+    PasswordField,
+    StringField,
+    SubmitField,
+    ValidationError,
+)
+from wtforms.meta import DefaultMeta
 
 from booking.core.clock import local_today, now_utc, service_window
 from booking.core.db import MAX_ID
@@ -51,7 +59,43 @@ def current_locale() -> str:
     return "en" if locale is not None and locale.language == "en" else "zh_CN"
 
 
-class PostForm(FlaskForm):
+# Characters nobody types into a name or a description, which a pasted text or an attacker
+# brings: C0 and C1 controls (tab and line breaks kept) and the bidi overrides and isolates
+# that make a stored name display as another one ("测试企业\u202e").
+_UNSEEN = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F,
+                         *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def without_unseen_characters(value):
+    return value.translate(_UNSEEN) if isinstance(value, str) else value
+
+
+class _DropsUnseen:
+    """Form meta: text fields (not passwords) drop _UNSEEN characters."""
+
+    def bind_field(self, form, unbound_field, options):
+        kind = unbound_field.field_class
+        if issubclass(kind, StringField) and not issubclass(kind, PasswordField):
+            options["filters"] = (without_unseen_characters,
+                                  *unbound_field.kwargs.get("filters", ()))
+        return super().bind_field(form, unbound_field, options)
+
+
+class SiteForm(FlaskForm):
+    """Every form of the site (CSRF on, unseen characters dropped)."""
+
+    class Meta(_DropsUnseen, FlaskForm.Meta):
+        pass
+
+
+class SubForm(Form):
+    """A form inside a form (FormField, FieldList): no CSRF token of its own."""
+
+    class Meta(_DropsUnseen, DefaultMeta):
+        pass
+
+
+class PostForm(SiteForm):
     """A CSRF-protected POST with no fields (buttons: revoke, verify, confirm, language)."""
 
     submit = SubmitField(_l("Confirm"))

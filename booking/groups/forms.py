@@ -1,6 +1,5 @@
 """Forms of the groups pages."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -13,20 +12,20 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from booking.core.web import FiniteDecimalField, InServiceWindow
+from booking.core.web import FiniteDecimalField, InServiceWindow, SiteForm
 from booking.groups.rules import MAX_BUDGET_FEN
 
 
-class GroupForm(FlaskForm):
+class GroupForm(SiteForm):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=200)])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(SiteForm):
     email = StringField(_l("E-mail of the user"),
                         validators=[DataRequired(), Email(), Length(max=254)])
 
 
-class ApprovalSettingsForm(FlaskForm):
+class ApprovalSettingsForm(SiteForm):
     mode = SelectField(_l("PI approval before the lab sees a request"), choices=[
         SelectChoice("none", _l("Never")), SelectChoice("always", _l("Always")),
         SelectChoice("above_fee", _l("When the fee is above a threshold")),
@@ -41,7 +40,7 @@ class ApprovalSettingsForm(FlaskForm):
                        .split(",") if c.strip()})[:20]
 
 
-class ProjectForm(FlaskForm):
+class ProjectForm(SiteForm):
     number = StringField(_l("Project number"), validators=[DataRequired(), Length(max=64)])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     funder = StringField(_l("Funder"), validators=[Optional(), Length(max=200)])
@@ -62,7 +61,7 @@ class ProjectForm(FlaskForm):
             raise ValidationError(_l("The end must not be before the start."))
 
 
-class LimitForm(FlaskForm):
+class LimitForm(SiteForm):
     instrument_id = IntegerField(_l("Instrument id"), validators=[Optional(),
                                                                    NumberRange(1, 2**31 - 1)])
     category = StringField(_l("or instrument category"), validators=[Optional(),
@@ -81,6 +80,6 @@ class LimitForm(FlaskForm):
         return True
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(SiteForm):
     reason = StringField(_l("Reason (needed to reject)"), validators=[Optional(),
                                                                        Length(max=500)])

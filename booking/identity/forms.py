@@ -2,7 +2,6 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     PasswordField,
@@ -13,6 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, Length, Optional, Regexp
 
+from booking.core.web import SiteForm
 from booking.identity import rules
 
 ROLE_CHOICES = [("student", _l("student")), ("member", _l("member")),
@@ -29,13 +29,13 @@ KIND_SETTINGS = {
 COMMON_SETTINGS = ("email_attribute", "name_attribute", "leaver_attribute", "leaver_values")
 
 
-class LdapLoginForm(FlaskForm):
+class LdapLoginForm(SiteForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Sign in"))
 
 
-class LinkForm(FlaskForm):
+class LinkForm(SiteForm):
     password = PasswordField(_l("Password of your account here"),
                              validators=[DataRequired(), Length(max=200)])
     submit = SubmitField(_l("Link and sign in"))
@@ -45,7 +45,7 @@ def _url(field_label):
     return StringField(field_label, validators=[Optional(), Length(max=300)])
 
 
-class ProviderForm(FlaskForm):
+class ProviderForm(SiteForm):
     organisation_id = SelectField(_l("Institution"), coerce=int, validators=[DataRequired()])
     kind = SelectField(_l("Protocol"), choices=[
         ("cas", _l("CAS")), ("oidc", _l("OpenID Connect")), ("ldap", _l("LDAP directory"))],

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, SubmitField, widgets
 
+from booking.core.web import SiteForm
 from booking.inbox import rules
 
 
@@ -12,7 +12,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(SiteForm):
     """E-mail on or off per group of notices (the choices: the groups the user sees, set by
     the view), and the reminders wanted before a booking starts."""
 

@@ -3,7 +3,6 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -29,7 +28,7 @@ from wtforms.validators import (
 
 from booking.core.clock import common_timezones, from_local
 from booking.core.money import yuan_to_fen
-from booking.core.web import FiniteDecimalField, InServiceWindow
+from booking.core.web import FiniteDecimalField, InServiceWindow, SiteForm
 from booking.instruments import rules
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
@@ -76,7 +75,7 @@ def _minutes(label, default, low=1, high=rules.MAX_BOOKING_MINUTES):
                                                             NumberRange(low, high)])
 
 
-class InstrumentForm(FlaskForm):
+class InstrumentForm(SiteForm):
     organisation_id = SelectField(_l("Institution"), coerce=int)
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
@@ -165,7 +164,7 @@ class InstrumentForm(FlaskForm):
         return not problems
 
 
-class RateForm(FlaskForm):
+class RateForm(SiteForm):
     customer_class = SelectField(_l("Customer class"), choices=list(CLASS_LABELS.items()))
     hourly = FiniteDecimalField(_l("Hourly price (CNY)"), places=2, validators=_MONEY)
     rounding_minutes = IntegerField(_l("Rounding increment (minutes)"), default=15,
@@ -180,7 +179,7 @@ class RateForm(FlaskForm):
     submit = SubmitField(_l("Add rate"))
 
 
-class HoursForm(FlaskForm):
+class HoursForm(SiteForm):
     """One text field per weekday: "08:00-12:00, 13:30-18:00", empty when closed."""
 
     day0 = StringField(WEEKDAYS[0])
@@ -210,7 +209,7 @@ class HoursForm(FlaskForm):
         return ok
 
 
-class ExceptionForm(FlaskForm):
+class ExceptionForm(SiteForm):
     day = DateField(_l("Date"), validators=[DataRequired(), InServiceWindow()])
     closed = BooleanField(_l("Closed all day"), default=True)
     opens = TimeField(_l("Opens"), validators=[Optional()])
@@ -234,7 +233,7 @@ class ExceptionForm(FlaskForm):
         return not problems
 
 
-class BlackoutForm(FlaskForm):
+class BlackoutForm(SiteForm):
     start = DateTimeLocalField(_l("From (instrument local time)"), format="%Y-%m-%dT%H:%M",
                                validators=[DataRequired(), InServiceWindow()])
     end = DateTimeLocalField(_l("Until (instrument local time)"), format="%Y-%m-%dT%H:%M",
@@ -255,7 +254,7 @@ class BlackoutForm(FlaskForm):
         return True
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(SiteForm):
     photo = FileField(_l("Photo (JPEG, PNG or WebP, at most 5 MB)"),
                       validators=[FileRequired()])
     submit = SubmitField(_l("Upload photo"))

@@ -3,7 +3,6 @@ organisation's. Check first (a dry run that writes nothing), then import."""
 from flask import render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, SubmitField
@@ -13,13 +12,13 @@ from booking.accounts.rules import PROVIDER_KINDS
 from booking.core import tables
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import current_locale
+from booking.core.web import SiteForm, current_locale
 from booking.extensions import db
 from booking.instruments import importing
 from booking.instruments.routes import bp
 
 
-class ImportForm(FlaskForm):
+class ImportForm(SiteForm):
     organisation = SelectField(_l("Organisation"), coerce=int)
     file = FileField(_l("Asset list (XLSX or CSV, at most 5 MB)"), validators=[FileRequired()])
     skip_invalid = BooleanField(_l("Import the valid rows and skip rows with problems"))

@@ -1,25 +1,24 @@
 """Forms of the kiosk and of the lab manager's usage page."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateTimeLocalField, EmailField, IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from booking.core.db import MAX_ID
-from booking.core.web import InServiceWindow
+from booking.core.web import InServiceWindow, SiteForm
 
 
-class KioskPairForm(FlaskForm):
+class KioskPairForm(SiteForm):
     token = StringField(_l("Instrument token"), validators=[DataRequired(), Length(max=100)])
 
 
-class KioskForm(FlaskForm):
+class KioskForm(SiteForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     walk_up_minutes = IntegerField(_l("Walk-up: planned minutes (internal users, no booking)"),
                                    validators=[Optional(), NumberRange(1, 720)])
 
 
-class SessionForm(FlaskForm):
+class SessionForm(SiteForm):
     user_email = EmailField(_l("User's e-mail"), validators=[DataRequired(), Email(),
                                                              Length(max=254)])
     booking_id = IntegerField(_l("Booking number (optional)"), validators=[Optional(),
@@ -28,13 +27,13 @@ class SessionForm(FlaskForm):
     end = DateTimeLocalField(_l("End"), validators=[DataRequired(), InServiceWindow()])
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(SiteForm):
     start = DateTimeLocalField(_l("Start"), validators=[Optional(), InServiceWindow()])
     end = DateTimeLocalField(_l("End"), validators=[Optional(), InServiceWindow()])
     void = BooleanField(_l("The use did not happen (void)"))
     note = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
-class InstrumentTokenForm(FlaskForm):
+class InstrumentTokenForm(SiteForm):
     name = StringField(_l("Name (e.g. kiosk in room 101)"),
                        validators=[DataRequired(), Length(max=100)])

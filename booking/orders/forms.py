@@ -1,12 +1,10 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
     FieldList,
-    Form,
     FormField,
     IntegerField,
     RadioField,
@@ -20,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from booking.core.web import InServiceWindow
+from booking.core.web import InServiceWindow, SiteForm, SubForm
 from booking.orders import rules
 
 SAMPLE_STATE_LABELS = {"solid": _l("solid"), "powder": _l("powder"), "liquid": _l("liquid"),
@@ -42,7 +40,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class SampleRow(Form):
+class SampleRow(SubForm):
     name = StringField(_l("Sample name"), validators=[Optional(), Length(max=200)])
     count = IntegerField(_l("Count"), default=1, validators=[Optional(), NumberRange(
         1, rules.MAX_SAMPLE_COUNT)], render_kw={"min": 1, "max": rules.MAX_SAMPLE_COUNT})
@@ -54,7 +52,7 @@ class SampleRow(Form):
                                  validate_choice=True)
 
 
-class OrderForm(FlaskForm):
+class OrderForm(SiteForm):
     samples = FieldList(FormField(SampleRow), min_entries=FORM_ROWS, max_entries=FORM_ROWS)
     tests = MultiCheckboxField(_l("Tests from the instrument's capabilities"), choices=[],
                                validate_choice=True)
@@ -85,18 +83,18 @@ class OrderForm(FlaskForm):
         return list(dict.fromkeys([*(self.tests.data or []), *(t for t in others if t)]))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(SiteForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Decline"))
 
 
-class ReceiveForm(FlaskForm):
+class ReceiveForm(SiteForm):
     condition = TextAreaField(_l("Condition as received"),
                               validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Samples received"))
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(SiteForm):
     start = DateTimeLocalField(_l("Start"), format="%Y-%m-%dT%H:%M",
                                validators=[InputRequired(), InServiceWindow()])
     minutes = IntegerField(_l("Minutes"), default=60,
@@ -104,24 +102,24 @@ class ScheduleForm(FlaskForm):
     submit = SubmitField(_l("Schedule"))
 
 
-class ReportForm(FlaskForm):
+class ReportForm(SiteForm):
     report = MultipleFileField(_l("Report (PDF)"))
     data = MultipleFileField(_l("Data files"))
     submit = SubmitField(_l("Upload report"))
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(SiteForm):
     photo = MultipleFileField(_l("Photos (JPEG or PNG)"))
     submit = SubmitField(_l("Add photos"))
 
 
-class CloseForm(FlaskForm):
+class CloseForm(SiteForm):
     outcome = RadioField(_l("Leftover samples"), choices=_choices(OUTCOME_LABELS),
                          validators=[InputRequired()])
     submit = SubmitField(_l("Close order"))
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(SiteForm):
     surcharge = IntegerField(_l("Urgency surcharge (%)"), default=0, validators=[
         InputRequired(), NumberRange(0, rules.MAX_SURCHARGE_PERCENT)])
     release_on = RadioField(_l("Customers download the report"),

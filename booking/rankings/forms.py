@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     FloatField,
     IntegerField,
@@ -9,7 +8,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from booking.core.web import FiniteDecimalField
+from booking.core.web import FiniteDecimalField, SiteForm
 from booking.rankings.policy import INDICATORS, target_key
 from booking.rankings.rules import PeriodError, parse_period
 
@@ -55,18 +54,18 @@ def _period(form, field):
         raise ValidationError(_l("Use YYYY or YYYYQn, e.g. 2026Q3.")) from exc
 
 
-class ComputeForm(FlaskForm):
+class ComputeForm(SiteForm):
     period = StringField(_l("Ranking period"), validators=[DataRequired(), Length(max=6), _period])
     submit = SubmitField(_l("Compute"))
 
 
-class RewardPoolForm(FlaskForm):
+class RewardPoolForm(SiteForm):
     amount_yuan = FiniteDecimalField(_l("Reward pool (CNY)"), places=2,
                                      validators=[InputRequired(), NumberRange(0, 10**11)])
     submit = SubmitField(_l("Set reward pool"))
 
 
-class FlagForm(FlaskForm):
+class FlagForm(SiteForm):
     """Raise a false_data flag on an institution for a period."""
 
     org_id = SelectField(_l("Institution"), coerce=int)
@@ -75,12 +74,12 @@ class FlagForm(FlaskForm):
     submit = SubmitField(_l("Flag false data"))
 
 
-class ClearFlagForm(FlaskForm):
+class ClearFlagForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Clear"))
 
 
-class _PolicyFormBase(FlaskForm):
+class _PolicyFormBase(SiteForm):
     submit = SubmitField(_l("Save draft"))
 
     def weights(self) -> dict[str, int]:

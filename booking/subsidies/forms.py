@@ -3,7 +3,6 @@ import copy
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from booking.core.money import fen_to_yuan, yuan_to_fen
-from booking.core.web import FiniteDecimalField, PastDate
+from booking.core.web import FiniteDecimalField, PastDate, SiteForm
 from booking.subsidies.policy import (
     ENTERPRISE_CLASSES,
     LINK_KINDS,
@@ -50,7 +49,7 @@ def fen_or_none(yuan: Decimal | None) -> int | None:
     return None if yuan is None else yuan_to_fen(yuan)
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(SiteForm):
     amount = FiniteDecimalField(_l("Amount applied for (yuan)"), validators=[
         InputRequired(), NumberRange(min=Decimal("0.01"), max=Decimal("100000000"))], **_yuan)
     project = TextAreaField(_l("Project and testing need"),
@@ -85,13 +84,13 @@ class ApplicationForm(FlaskForm):
                 "project_already_funded": self.project_already_funded.data}
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(SiteForm):
     amount = FiniteDecimalField(_l("Approved amount (yuan)"), validators=[
         Optional(), NumberRange(min=Decimal("0.01"), max=MAX_YUAN)], **_yuan)
     approve = SubmitField(_l("Approve"))
 
 
-class RejectForm(FlaskForm):
+class RejectForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     reject = SubmitField(_l("Reject"))
 
@@ -129,7 +128,7 @@ def _amount(label):
                               **_yuan)
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(SiteForm):
     """The editable settings of a policy version; everything else in the rules is kept."""
 
     small_micro_rate = _rate(_l("Small or micro enterprise: rate (%)"))
@@ -227,13 +226,13 @@ class PolicyForm(FlaskForm):
         return new
 
 
-class QuarterForm(FlaskForm):
+class QuarterForm(SiteForm):
     quarter = StringField(_l("Quarter"), validators=[
         DataRequired(), Regexp(r"^\d{4}Q[1-4]$", message=_l("Write a quarter like 2026Q2."))])
     submit = SubmitField(_l("Build statements"))
 
 
-class SampleForm(FlaskForm):
+class SampleForm(SiteForm):
     window = SelectField(_l("Period"), coerce=int)
     submit = SubmitField(_l("Draw sample"))
 
@@ -243,12 +242,12 @@ class SampleForm(FlaskForm):
         return self
 
 
-class ClawbackForm(FlaskForm):
+class ClawbackForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=400)])
     submit = SubmitField(_l("Claw back"))
 
 
-class LinkForm(FlaskForm):
+class LinkForm(SiteForm):
     enterprise_id = SelectField(_l("Enterprise"), coerce=int)
     institution_id = SelectField(_l("University or institute"), coerce=int)
     kind = SelectField(_l("Kind of link"), choices=[(k, RELATED_LABELS[k]) for k in LINK_KINDS])

@@ -96,6 +96,22 @@ def test_enterprise_registration_end_to_end(client, make):
     assert org.legal_person  # a company, unless it says it is a team
 
 
+def test_names_keep_no_control_or_bidi_override_characters(client):
+    """A name that displays as another one ("…\u202e" reverses what follows) or rings a bell
+    is stored without those characters; a password is taken as typed."""
+    password = "correct-horse-42\u202e"
+    response = client.post("/register/enterprise", data=_enterprise_form(
+        org_name_zh="星海测试\u202e科技有限公司\x07", name="李\u2066总\x1b", password=password,
+        confirm=password))
+    assert response.status_code == 302
+    org = db.session.scalar(select(Organisation).where(Organisation.credit_code == _enterprise_form()[
+        "credit_code"]))
+    user = db.session.scalar(select(User).where(User.email == "li@xinghai.cn"))
+    assert (org.name_zh, user.name) == ("星海测试科技有限公司", "李总")
+    assert client.post("/login", data={"email": user.email, "password": password}
+                       ).status_code == 302
+
+
 def test_a_start_up_team_registers_as_not_incorporated(client):
     response = client.post("/register/enterprise", data=_enterprise_form(startup_team="y"))
     assert response.status_code == 302

@@ -321,3 +321,19 @@ def test_api_text_is_trimmed_and_control_characters_refused(client, managed):
     assert body["problems"][0]["field"] == "lab_en"
     assert client.patch(url, headers=headers, json={"description": "line one\nline two"}
                         ).status_code == 200
+
+
+def test_a_form_inside_a_form_drops_unseen_characters_too(app):
+    """Sample rows of a test order are forms inside the form (SubForm)."""
+    from wtforms import FieldList, FormField, StringField
+
+    from booking.core.web import SiteForm, SubForm
+
+    class Row(SubForm):
+        name = StringField()
+
+    class Outer(SiteForm):
+        rows = FieldList(FormField(Row), min_entries=1)
+
+    with app.test_request_context(method="POST", data={"rows-0-name": "样品\u202e1\x07"}):
+        assert Outer(meta={"csrf": False}).rows[0].form.name.data == "样品1"
