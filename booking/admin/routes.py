@@ -146,7 +146,8 @@ def users():
     listing = paged(services.users_query(args), args["page"], args["per_page"], clamp=True)
     return render_template("admin/users.html", listing=listing, args=args, roles=ROLES,
                            organisations=services.organisation_choices(), form=PostForm(),
-                           reason_form=ReasonForm(), assignable=_assignable)
+                           reason_form=ReasonForm(), assignable=_assignable,
+                           may_manage=_may_manage)
 
 
 def _assignable(user: User) -> list[str]:
@@ -183,10 +184,14 @@ def _user_or_404(user_id: int) -> User:
     return db.get_or_404(User, user_id)
 
 
-def _require_may_manage(user: User) -> None:
+def _may_manage(user: User) -> bool:
     """An account is deactivated or revived only by someone who may give it all its roles."""
-    require(user.role_names() and set(user.role_names()) <= accounts.assignable_roles(
-        current_user, user.organisation))
+    roles = set(user.role_names())
+    return bool(roles) and roles <= accounts.assignable_roles(current_user, user.organisation)
+
+
+def _require_may_manage(user: User) -> None:
+    require(_may_manage(user))
 
 
 @bp.route("/users/<int:user_id>/roles", methods=["POST"])

@@ -38,6 +38,16 @@ def next_tuesday() -> date:
     return today + timedelta(days=7 - today.weekday() + 1)
 
 
+def open_on_week_of(page, live_server, instrument_id, day: date):
+    """The student's booking page, its calendar moved to `day`'s week by typing a start."""
+    log_in(page, live_server, "student.dlut@demo.cn")
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.locator(".fc-timegrid").wait_for()
+    page.fill("#start", f"{day.isoformat()}T10:00")
+    page.dispatch_event("#start", "change")
+    page.locator(f"td.fc-timegrid-col[data-date='{day.isoformat()}']").wait_for()
+
+
 def drag_select(page, day: date, start: str, end_slot: str):
     """Drag in the week grid from the start slot to the last slot (HH:MM:SS data-time)."""
     column = page.locator(f"td.fc-timegrid-col[data-date='{day.isoformat()}']").bounding_box()
@@ -142,12 +152,7 @@ def test_the_calendar_follows_the_start_typed_in_the_form(live_server, page, ins
     month grid shows bookings as bars that say what they are, and how many hours each day
     has free; a day opens to book them."""
     far = next_tuesday() + timedelta(weeks=6)
-    log_in(page, live_server, "student.dlut@demo.cn")
-    page.goto(f"{live_server}/instruments/{instrument_id}/book")
-    page.locator(".fc-timegrid").wait_for()
-    page.fill("#start", f"{far.isoformat()}T10:00")
-    page.dispatch_event("#start", "change")
-    page.locator(f"td.fc-timegrid-col[data-date='{far.isoformat()}']").wait_for()
+    open_on_week_of(page, live_server, instrument_id, far)
     page.fill("#end", f"{far.isoformat()}T11:00")
     page.click("#book-submit")  # no purpose: refused, the page comes back on that week
     page.locator("#purpose.is-invalid").wait_for()
@@ -179,12 +184,7 @@ def test_the_month_grid_shows_a_blacked_out_day(live_server, live_app, page, ins
             Blackout(instrument_id=instrument_id, start_at=thursday_0h + timedelta(hours=10),
                      end_at=thursday_0h + timedelta(hours=12), reason="校准")])
         db.session.commit()
-    log_in(page, live_server, "student.dlut@demo.cn")
-    page.goto(f"{live_server}/instruments/{instrument_id}/book")
-    page.locator(".fc-timegrid").wait_for()
-    page.fill("#start", f"{wednesday.isoformat()}T10:00")
-    page.dispatch_event("#start", "change")
-    page.locator(f"td.fc-timegrid-col[data-date='{wednesday.isoformat()}']").wait_for()
+    open_on_week_of(page, live_server, instrument_id, wednesday)
     page.click(".fc-dayGridMonth-button")
     blacked_out = page.locator(f"td.fc-daygrid-day[data-date='{wednesday.isoformat()}']")
     assert blacked_out.locator(".ev-blackout-day").inner_text() == "不可用"
