@@ -37,7 +37,7 @@ def seed(scale: str) -> None:
     bureau = _user("bureau@demo.cn")
     if bureau is None:
         return
-    policy = services.current_policy()
+    policy = services.stored_policy()
     for sme_email, provider_email, project, refund in CYCLES:
         sme, provider_staff = _user(sme_email), _user(provider_email)
         if sme is None or provider_staff is None:

@@ -14,7 +14,7 @@ from booking.extensions import db
 from booking.subsidies import rules
 from booking.subsidies.models import Redemption, Reimbursement
 from booking.subsidies.redemptions import release_cancelled_claims
-from booking.subsidies.services import current_policy
+from booking.subsidies.services import stored_policy
 
 
 class ReimbursementError(Refused):
@@ -68,7 +68,7 @@ def reimburse(period: str) -> list[Reimbursement]:
             "%(quarter)s has not begun: statements are built for this quarter or earlier ones."),
             quarter=quarter.label)
     year, end = quarter.year, quarter.end
-    policy = current_policy(year)
+    policy = stored_policy(year)
     release_cancelled_claims()
     by_provider: dict[int, list[Redemption]] = {}
     for entry in _unbilled(end):

@@ -6,6 +6,7 @@ import copy
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
 from booking.accounts.models import Organisation, Role, User
@@ -59,50 +60,61 @@ def _published_versions(year: int):
 
 
 def current_policy(year: int | None = None) -> SubsidyPolicy:
-    """The year's latest published policy; version 1 is created from the default file (and
-    published) the first time a year is used."""
+    """The year's latest published policy. Before one is stored, version 1 as the default file
+    gives it, unsaved: reading a new year's policy (every voucher page on 1 January) writes
+    nothing, so concurrent readers cannot collide on creating it (see stored_policy)."""
     year = year or local_today().year
     policy = db.session.scalar(_published_versions(year).order_by(SubsidyPolicy.version.desc())
                                .limit(1))
-    if policy is None:
-        policy = _create_default_policy(year)
-    return policy
+    return policy if policy is not None else _default_policy(year)
 
 
-def _create_default_policy(year: int) -> SubsidyPolicy:
+def stored_policy(year: int | None = None) -> SubsidyPolicy:
+    """current_policy, stored first if it is still the default: for writes that refer to it
+    (an application, an approval, a draft, a payout statement)."""
+    policy = current_policy(year)
+    return policy if policy.id is not None else _store_default_policy(policy)
+
+
+def _default_policy(year: int) -> SubsidyPolicy:
     data = load_default_rules(year)
     problems = validate_rules(data)
     if problems:
         raise _invalid_rules(problems)
-    policy = SubsidyPolicy(year=year, version=1, rules=data,
-                           budget_fen=data["budget"]["annual_pool_fen"], published_at=now_utc())
-    db.session.add(policy)
-    if db.session.get(VoucherBudget, year) is None:
-        db.session.add(VoucherBudget(year=year, committed_fen=0))
-    db.session.flush()
-    audit.record("subsidy_policy.created", obj=policy, year=year, version=1, source="default")
+    return SubsidyPolicy(year=year, version=1, rules=data,
+                         budget_fen=data["budget"]["annual_pool_fen"], published_at=now_utc())
+
+
+def _store_default_policy(policy: SubsidyPolicy) -> SubsidyPolicy:
+    """Store version 1 and the year's budget row; a concurrent writer that stored them first
+    (PostgreSQL: its unique key makes ours fail) wins, and its version is returned."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(policy)
+            if db.session.get(VoucherBudget, policy.year) is None:
+                db.session.add(VoucherBudget(year=policy.year, committed_fen=0))
+    except IntegrityError:
+        return current_policy(policy.year)
+    audit.record("subsidy_policy.created", obj=policy, year=policy.year, version=1,
+                 source="default")
     return policy
 
 
 def draft_policy(year: int, actor: User, save: bool = True) -> SubsidyPolicy:
     """The year's unpublished draft, started from the current version if there is none
     (stored only when `save`: looking at the policy page writes nothing)."""
-    current = current_policy(year)
+    current = stored_policy(year) if save else current_policy(year)
     draft = db.session.scalar(select(SubsidyPolicy).where(
         SubsidyPolicy.year == year, SubsidyPolicy.published_at.is_(None)))
     if draft is None:
-        draft = SubsidyPolicy(year=year, version=_next_version(year),
+        # the latest published version is the highest: a draft is the only one above it
+        draft = SubsidyPolicy(year=year, version=current.version + 1,
                               rules=copy.deepcopy(current.rules), budget_fen=current.budget_fen,
                               created_by_id=actor.id)
         if save:
             db.session.add(draft)
             db.session.flush()
     return draft
-
-
-def _next_version(year: int) -> int:
-    return (db.session.scalar(select(func.max(SubsidyPolicy.version)).where(
-        SubsidyPolicy.year == year)) or 0) + 1
 
 
 def save_draft(draft: SubsidyPolicy, new_rules: dict, actor: User) -> None:
@@ -216,7 +228,7 @@ def apply_for_voucher(user: User, *, amount_fen: int, project: str, declared_cla
                       declaration: dict) -> Voucher:
     """An enterprise member applies for part of the year's quota; refused with every reason
     when the enterprise is not eligible or the amount is over its remaining cap."""
-    policy = current_policy()
+    policy = stored_policy()
     declaration = complete_declaration(user.organisation, declaration)
     result = check_enterprise(user.organisation, declared_class, declaration, policy)
     if isinstance(result, list):
@@ -238,7 +250,7 @@ def apply_for_voucher(user: User, *, amount_fen: int, project: str, declared_cla
 def _lock_budget(year: int) -> VoucherBudget:
     """Row lock on the year's budget: concurrent approvals queue here (PostgreSQL FOR UPDATE;
     SQLite's BEGIN IMMEDIATE already serialises writers)."""
-    current_policy(year)
+    stored_policy(year)
     return db.session.scalars(select(VoucherBudget).where(VoucherBudget.year == year)
                               .with_for_update().execution_options(populate_existing=True)).one()
 
@@ -375,12 +387,13 @@ def recent_decisions(limit: int = 20) -> list[Voucher]:
 
 def budget_status(year: int) -> dict:
     policy = current_policy(year)
-    budget = db.session.get(VoucherBudget, year)
+    budget = db.session.get(VoucherBudget, year)  # None until the year's first write
     quarter = quarter_of(local_today()) if local_today().year == year else 4
     allowance = rules.budget_allowance_fen(policy.rules, quarter)
+    committed = budget.committed_fen if budget else 0
     return {"year": year, "quarter": quarter, "budget_fen": policy.budget_fen,
-            "allowance_fen": allowance, "committed_fen": budget.committed_fen,
-            "available_fen": max(allowance - budget.committed_fen, 0)}
+            "allowance_fen": allowance, "committed_fen": committed,
+            "available_fen": max(allowance - committed, 0)}
 
 
 # --- declared related-party links ------------------------------------------------------------

@@ -13,7 +13,7 @@ from booking.accounts.models import User
 from booking.billing.models import Invoice, InvoiceLine
 from booking.extensions import db
 from booking.subsidies import redemptions, services
-from booking.subsidies.models import Redemption, Voucher, VoucherBudget
+from booking.subsidies.models import Redemption, SubsidyPolicy, Voucher, VoucherBudget
 from config import TestingConfig
 from tests.browser.conftest import _live_database_url
 from tests.factories import Factory
@@ -117,6 +117,33 @@ def test_concurrent_approvals_and_redemptions_keep_every_invariant(race_app):
         assert voucher.used_fen == voucher.face_value_fen - 100_000 + sum(taken)
         assert 96_000 <= sum(taken) <= 100_000  # at least the six full shares went through
         assert len({c.invoice_id for c in claims}) == len(claims)
+
+
+def test_a_new_years_first_applications_store_its_policy_once(race_app):
+    """Nothing of 2027 is stored before its first write; 24 first applications at once
+    store version 1 and the budget row once and all succeed (on PostgreSQL the losers of the
+    insert find the winner's version)."""
+    make = Factory()
+    with freeze_time("2027-01-04 02:00:00"):
+        with race_app.app_context():
+            user_ids = [make.user(organisation=make.enterprise()).id for _ in range(THREADS)]
+        outcomes = _in_threads(race_app, _apply_for_2027, user_ids)
+        with race_app.app_context():
+            policies = db.session.scalars(select(SubsidyPolicy).where(
+                SubsidyPolicy.year == 2027)).all()
+            vouchers = db.session.scalars(select(Voucher).where(Voucher.year == 2027)).all()
+            assert outcomes == ["applied"] * THREADS
+            assert [p.version for p in policies] == [1]
+            assert {v.policy_id for v in vouchers} == {policies[0].id} and len(vouchers) == THREADS
+            assert db.session.get(VoucherBudget, 2027).committed_fen == 0
+
+
+def _apply_for_2027(user_id):
+    voucher = services.apply_for_voucher(
+        db.session.get(User, user_id), amount_fen=1_000_000, project="XRD",
+        declared_class="sme_science_based", declaration={})
+    db.session.commit()
+    return "applied" if voucher.year == 2027 else voucher.year
 
 
 def _reserve(invoice_id):

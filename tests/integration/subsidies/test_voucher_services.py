@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from flask_babel import force_locale
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from booking.core.audit import AuditEvent
 from booking.core.clock import now_utc
@@ -47,11 +47,20 @@ def _publish(bureau, change):
 
 
 # --- policy versions -------------------------------------------------------------------------
-def test_current_policy_is_created_once_from_the_default_file(app):
+def test_reading_a_new_years_policy_writes_nothing_until_a_write_needs_it(app, bureau):
     policy = services.current_policy(2026)
     assert (policy.version, policy.is_published, policy.budget_fen) == (1, True, 1_000_000_000)
-    assert services.current_policy(2026) is policy
+    assert policy.id is None and policy not in db.session
+    assert services.budget_status(2026)["committed_fen"] == 0
+    assert services.draft_policy(2026, bureau, save=False).version == 2
+    assert db.session.scalar(select(func.count(SubsidyPolicy.id))) == 0
+    stored = services.stored_policy(2026)
+    assert stored.id is not None and services.stored_policy(2026) is stored
+    assert services.current_policy(2026) is stored
     assert db.session.get(VoucherBudget, 2026).committed_fen == 0
+    assert db.session.scalar(select(AuditEvent.data).where(
+        AuditEvent.action == "subsidy_policy.created")) == {
+        "year": 2026, "version": 1, "source": "default"}
 
 
 def test_editing_starts_a_draft_and_publishing_makes_it_current(bureau):

@@ -27,7 +27,7 @@ def voucher(make, name, created_at, state="applied", year=2026, klass="sme_scien
     applicant = make.user(organisation=enterprise)
     issued = state not in ("applied", "rejected")
     row = Voucher(enterprise_id=enterprise.id, applicant_id=applicant.id,
-                  policy_id=services.current_policy(year).id, year=year, state=state,
+                  policy_id=services.stored_policy(year).id, year=year, state=state,
                   enterprise_class=klass, rate=Decimal("0.4"), project="SEM 表征",
                   declaration=services.complete_declaration(enterprise, {}),
                   requested_fen=3_000_000, face_value_fen=3_000_000 if issued else 0,
