@@ -215,9 +215,9 @@ def _register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject_globals():
         from booking.core.clock import now_utc
-        from booking.labels import kind_label, role_label
+        from booking.labels import kind_label, payment_method_label, role_label
         from booking.navigation import nav_items
 
         return {"current_locale": current_locale(), "post_form": _blank_post_form,
                 "nav_items": nav_items(), "role_label": role_label, "kind_label": kind_label,
-                "now": now_utc()}
+                "payment_method_label": payment_method_label, "now": now_utc()}

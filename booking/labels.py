@@ -11,6 +11,11 @@ KIND_LABELS = {
     "pilot_base": _l("pilot-scale base"), "incubator": _l("incubator"),
 }
 
+PAYMENT_METHOD_LABELS = {
+    "stripe": _l("card / online"), "bank_transfer": _l("bank transfer"),
+    "internal": _l("internal transfer"),
+}
+
 
 def role_label(code: str) -> str:
     return str(ROLE_LABELS.get(code, code))
@@ -18,3 +23,7 @@ def role_label(code: str) -> str:
 
 def kind_label(code: str) -> str:
     return str(KIND_LABELS.get(code, code))
+
+
+def payment_method_label(code: str) -> str:
+    return str(PAYMENT_METHOD_LABELS.get(code, code))

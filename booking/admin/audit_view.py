@@ -2,18 +2,17 @@
 organisation, paged, and exported. Administrators and bureau staff read everything; a lab
 manager reads the events of the organisations they manage (events whose actor belongs to them,
 or whose object is the organisation or one of its people)."""
-import json
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import marshmallow as ma
 from sqlalchemy import Select, or_, select
 
 from booking.accounts.models import Organisation, User
+from booking.admin.audit_labels import as_json
 from booking.api.fields import Day, Id, SearchText
 from booking.api.paging import PageArgs
 from booking.core.audit import AuditEvent
-from booking.core.clock import local_midnight, to_local
+from booking.core.clock import local_midnight
 from booking.extensions import db
 
 EXPORT_LIMIT = 50_000  # rows in one export: a year of a city's audit trail fits
@@ -107,25 +106,5 @@ def export_rows(query: Select):
         data = dict(event.data or {})
         before, after = data.pop("before", None), data.pop("after", None)
         yield (event.created_at, email or "", name or "", event.action, event.object_type or "",
-               event.object_id, _json(before), _json(after), _json(data),
+               event.object_id, as_json(before), as_json(after), as_json(data),
                event.ip or "")
-
-
-def _json(value) -> str:
-    return "" if value in (None, {}, []) else json.dumps(value, ensure_ascii=False, default=str)
-
-
-_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)")
-
-
-def local_moments(value, tz_name: str):
-    """`value` (an event's data) with its UTC times (ISO 8601 with an offset, as recorded) on
-    the reader's wall clock, like the page's own time column."""
-    if isinstance(value, dict):
-        return {key: local_moments(item, tz_name) for key, item in value.items()}
-    if isinstance(value, list):
-        return [local_moments(item, tz_name) for item in value]
-    if isinstance(value, str) and _MOMENT.fullmatch(value):
-        return to_local(datetime.fromisoformat(value.replace("Z", "+00:00")), tz_name
-                        ).strftime("%Y-%m-%d %H:%M")
-    return value

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from booking.accounts import services as accounts
 from booking.accounts.models import Organisation, User
 from booking.accounts.rules import ORG_KINDS, ROLES
-from booking.admin import audit_view, services
+from booking.admin import audit_labels, audit_view, services
 from booking.admin.forms import InviteForm, OrganisationForm, ReasonForm
 from booking.api.fields import Id, SearchText
 from booking.api.paging import PageArgs, paged
@@ -259,8 +259,9 @@ def audit_export(fmt):
                            audit_view.export_rows(query), freeze="A2")
 
 
-@bp.app_template_filter("audit_json")
-def audit_json(value) -> str:
-    """An event's data as compact JSON that keeps Chinese readable (autoescaped by Jinja),
-    its times on the reader's clock."""
-    return audit_view._json(audit_view.local_moments(value, current_user.timezone))
+@bp.context_processor
+def _audit_words():
+    """The audit page's words for codes (see audit_labels), times on the reader's clock."""
+    return {"audit_action": audit_labels.action_label, "audit_object": audit_labels.object_label,
+            "audit_fields": lambda data, action="": audit_labels.described(
+                data, current_user.timezone, audit_labels.SCALAR_KEYS.get(action, ""))}

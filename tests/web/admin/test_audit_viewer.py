@@ -6,6 +6,11 @@ from booking.core import audit
 from booking.extensions import db
 
 
+def code(action: str) -> str:
+    """How the page shows an event's recorded code (under its label)."""
+    return f'audit-code">{action}</div>'
+
+
 @pytest.fixture
 def events(make):
     mine, theirs = make.organisation(name_zh="甲大学"), make.organisation(name_zh="乙大学")
@@ -32,14 +37,14 @@ def test_bureau_searches_by_who_what_object_and_org(client, make, login, events)
     mine, _theirs = events
     login(make.user(role="bureau_staff"))
     page = client.get("/admin/audit?who=alice").get_data(as_text=True)
-    assert "<code>instrument.updated</code>" in page and "<code>user.deactivated</code>" not in page
-    assert "&#34;model&#34;: &#34;A&#34;" in page
+    assert code("instrument.updated") in page and code("user.deactivated") not in page
+    assert '<span class="audit-key">model</span> A</li>' in page
     page = client.get("/admin/audit?action=user.").get_data(as_text=True)
-    assert "<code>user.deactivated</code>" in page and "<code>instrument.updated</code>" not in page
+    assert code("user.deactivated") in page and code("instrument.updated") not in page
     page = client.get(f"/admin/audit?type=Organisation&object={mine.id}").get_data(as_text=True)
-    assert "<code>organisation.updated</code>" in page and "大连" in page
+    assert code("organisation.updated") in page and "大连" in page
     page = client.get(f"/admin/audit?org={mine.id}").get_data(as_text=True)
-    assert "<code>instrument.updated</code>" in page and "<code>user.deactivated</code>" not in page
+    assert code("instrument.updated") in page and code("user.deactivated") not in page
     assert client.get("/admin/audit?from=2026-12-05&to=2026-12-01").status_code == 400
     assert client.get("/admin/audit?from=2099-01-01").status_code == 200
 
@@ -56,6 +61,26 @@ def test_times_in_the_details_are_on_the_readers_clock(client, make, login):
     assert ">booking.*</option>" in page
 
 
+def test_events_read_as_words_with_amounts_in_yuan(client, make, login):
+    actor = make.user()
+    audit.record("voucher.approved", actor=actor, obj=actor, face_value_fen=5_000_000,
+                 quarter=2, policy_version=1)
+    audit.record("user.roles_changed", actor=actor, obj=actor, before=["member"],
+                 after=["lab_manager", "finance"])
+    audit.record("lab.future_event", actor=actor, obj=actor, units=3)
+    db.session.commit()
+    login(make.user(role="bureau_staff", locale="en"))
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "Voucher approved" in page and code("voucher.approved") in page
+    assert '<span class="audit-key">Face value</span> ¥50,000.00</li>' in page
+    assert "Account #" in page and "lab manager、finance" in page
+    assert code("lab.future_event") in page  # an action without a label shows its code
+    login(make.user(role="bureau_staff", locale="zh_CN"))
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "创新券已批准" in page and '<span class="audit-key">面额</span> ¥50,000.00</li>' in page
+    assert "角色已变更" in page and "实验室管理员、财务" in page
+
+
 def test_export_has_before_and_after(client, make, login, events):
     login(make.user(role="admin"))
     text = client.get("/admin/audit.csv?who=alice").data.decode("utf-8-sig")
@@ -68,8 +93,8 @@ def test_manager_sees_own_organisations_events_only(client, make, login, events)
     mine, theirs = events
     login(make.user(role="lab_manager", organisation=mine))
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert "<code>instrument.updated</code>" in page and "<code>organisation.updated</code>" in page
-    assert "<code>user.deactivated</code>" not in page
-    assert "<code>user.deactivated</code>" not in client.get(
+    assert code("instrument.updated") in page and code("organisation.updated") in page
+    assert code("user.deactivated") not in page
+    assert code("user.deactivated") not in client.get(
         f"/admin/audit?org={theirs.id}").get_data(as_text=True)
     assert "bob@b.cn" not in client.get("/admin/audit.csv").data.decode("utf-8-sig")

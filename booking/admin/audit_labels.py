@@ -1,0 +1,259 @@
+"""The audit trail in words: an action code ("voucher.approved") as "Voucher approved", an
+object as "Voucher #12", an event's data as labelled values with amounts in yuan and times on
+the reader's clock. A code without a label shows as recorded (an event written by an older
+version). The exports keep the codes and the raw data: they are for auditors and tools."""
+import json
+import re
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from booking.core.clock import to_local
+from booking.core.money import format_cny
+from booking.labels import payment_method_label, role_label
+from booking.subsidies.forms import CLASS_LABELS as ENTERPRISE_CLASS_LABELS
+
+ACTION_LABELS = {
+    "api_token.created": _l("API token created"),
+    "api_token.revoked": _l("API token revoked"),
+    "billing.month_closed": _l("Month closed and invoiced"),
+    "billing.settings_saved": _l("Billing settings saved"),
+    "blackout.added": _l("Blackout added"),
+    "blackout.removed": _l("Blackout removed"),
+    "booking.requested": _l("Booking requested"),
+    "booking.approved": _l("Booking approved"),
+    "booking.booked_for": _l("Booked on someone's behalf"),
+    "booking.cancelled": _l("Booking cancelled"),
+    "booking.completed": _l("Booking completed"),
+    "booking.expired": _l("Booking request expired"),
+    "booking.in_use": _l("Booking in use"),
+    "booking.no_show": _l("Booking marked no-show"),
+    "booking.rated": _l("Booking rated"),
+    "booking.rejected": _l("Booking rejected"),
+    "booking.rescheduled": _l("Booking rescheduled"),
+    "feed_token.reset": _l("Calendar feed link reset"),
+    "group.approval_set": _l("Group approval rule set"),
+    "group.created": _l("Research group created"),
+    "group.invited": _l("Invited to a research group"),
+    "group.join_requested": _l("Asked to join a research group"),
+    "group.joined": _l("Joined a research group"),
+    "group.left": _l("Left a research group"),
+    "instrument.created": _l("Instrument created"),
+    "instrument.photo_set": _l("Instrument photo set"),
+    "instrument.reviewed": _l("Instrument entry reviewed"),
+    "instrument.updated": _l("Instrument updated"),
+    "instrument.withdrawn": _l("Instrument withdrawn"),
+    "instrument_token.created": _l("Instrument token created"),
+    "instrument_token.revoked": _l("Instrument token revoked"),
+    "instruments.imported": _l("Instruments imported"),
+    "invoice.credited": _l("Invoice credited"),
+    "invoice.issued": _l("Invoice issued"),
+    "invoice.paid": _l("Invoice paid"),
+    "invoice.part_paid": _l("Invoice partly paid"),
+    "invoice.payment_failed": _l("Card payment failed"),
+    "invoice.payment_intent": _l("Card payment started"),
+    "invoice.reminded": _l("Payment reminder sent"),
+    "invoice.voided": _l("Invoice voided"),
+    "login.failed": _l("Sign-in failed"),
+    "login.succeeded": _l("Signed in"),
+    "member.confirmed": _l("Membership confirmed"),
+    "notices.preferences": _l("Notification preferences saved"),
+    "opening_exception.added": _l("Opening exception added"),
+    "opening_exception.removed": _l("Opening exception removed"),
+    "opening_hours.set": _l("Opening hours set"),
+    "order.submitted": _l("Test order submitted"),
+    "order.accepted": _l("Test order accepted"),
+    "order.declined": _l("Test order declined"),
+    "order.cancelled": _l("Test order cancelled"),
+    "order.received": _l("Samples received"),
+    "order.testing": _l("Testing started"),
+    "order.report_ready": _l("Test report ready"),
+    "order.closed": _l("Test order closed"),
+    "order.file_uploaded": _l("Order file uploaded"),
+    "order.scheduled": _l("Order scheduled on an instrument"),
+    "order.settings": _l("Order settings saved"),
+    "organisation.activated": _l("Organisation activated"),
+    "organisation.created": _l("Organisation created"),
+    "organisation.deactivated": _l("Organisation deactivated"),
+    "organisation.registered": _l("Organisation registered"),
+    "organisation.updated": _l("Organisation updated"),
+    "organisation.verified": _l("Organisation verified"),
+    "organisation_link.declared": _l("Related-party link declared"),
+    "password.changed": _l("Password changed"),
+    "password.reset_requested": _l("Password reset requested"),
+    "pi_approval.requested": _l("PI approval requested"),
+    "pi_approval.approved": _l("PI approved a booking"),
+    "pi_approval.rejected": _l("PI rejected a booking"),
+    "pi_approval.expired": _l("PI approval expired"),
+    "project.created": _l("Project created"),
+    "project.limit_set": _l("Project spending limit set"),
+    "qualification.granted": _l("Qualification granted"),
+    "qualification.revoked": _l("Qualification revoked"),
+    "ranking.computed": _l("Ranking computed"),
+    "ranking.flag_cleared": _l("Ranking flag cleared"),
+    "ranking.flag_raised": _l("Ranking flag raised"),
+    "ranking.published": _l("Ranking published"),
+    "ranking.reward_pool_set": _l("Reward pool set"),
+    "ranking_policy.draft_saved": _l("Ranking policy draft saved"),
+    "ranking_policy.published": _l("Ranking policy published"),
+    "rate.added": _l("Rate added"),
+    "reimbursement.paid": _l("Voucher payout paid"),
+    "series.created": _l("Booking series created"),
+    "series.approved": _l("Booking series approved"),
+    "series.rejected": _l("Booking series rejected"),
+    "series.cancelled": _l("Booking series cancelled"),
+    "sso.linked": _l("Campus account linked"),
+    "sso.provider_saved": _l("Sign-on provider saved"),
+    "sso.refused_leaver": _l("Campus sign-on refused: account closed"),
+    "sso.refused_other_org": _l("Campus sign-on refused: another organisation"),
+    "sso.signed_out": _l("Signed out at the campus"),
+    "sso.sync_kept": _l("Directory sync kept an account"),
+    "sso.synced": _l("Directory synced"),
+    "sso.user_created": _l("Account created by campus sign-on"),
+    "sso.user_refreshed": _l("Account refreshed by campus sign-on"),
+    "stripe.event_refused": _l("Payment event refused"),
+    "subsidies.reimbursed": _l("Voucher payout statements built"),
+    "subsidy_policy.created": _l("Voucher policy created"),
+    "subsidy_policy.edited": _l("Voucher policy draft edited"),
+    "subsidy_policy.published": _l("Voucher policy published"),
+    "training.requested": _l("Training requested"),
+    "training.granted": _l("Training granted"),
+    "training.declined": _l("Training declined"),
+    "usage.checked_in": _l("Checked in"),
+    "usage.checked_out": _l("Checked out"),
+    "usage.corrected": _l("Usage corrected"),
+    "usage.recorded": _l("Usage recorded"),
+    "usage.walk_up": _l("Walk-up use started"),
+    "user.created": _l("Account created"),
+    "user.deactivated": _l("Account deactivated"),
+    "user.invited": _l("Account invited"),
+    "user.reactivated": _l("Account re-activated"),
+    "user.roles_changed": _l("Roles changed"),
+    "voucher.applied": _l("Voucher applied for"),
+    "voucher.approved": _l("Voucher approved"),
+    "voucher.check_confirmed": _l("Voucher spot check confirmed"),
+    "voucher.clawed_back": _l("Voucher payment clawed back"),
+    "voucher.expired": _l("Voucher expired"),
+    "voucher.redeemed": _l("Voucher redeemed"),
+    "voucher.rejected": _l("Voucher rejected"),
+    "voucher.released": _l("Voucher share released"),
+    "voucher.reserved": _l("Voucher share reserved"),
+    "vouchers.sampled": _l("Vouchers sampled for checks"),
+    "waitlist.joined": _l("Joined a waiting list"),
+    "waitlist.left": _l("Left a waiting list"),
+    "waitlist.offered": _l("Waiting list offered a slot"),
+    "waitlist.booked": _l("Booked from a waiting list"),
+}
+
+OBJECT_LABELS = {
+    "ApiToken": _l("API token"), "Blackout": _l("Blackout"), "Booking": _l("Booking"),
+    "BookingSeries": _l("Booking series"), "ExternalIdentity": _l("Campus account"),
+    "FeedToken": _l("Calendar feed"), "GroupMember": _l("Group member"),
+    "IdentityProvider": _l("Sign-on provider"), "Instrument": _l("Instrument"),
+    "InstrumentToken": _l("Instrument token"), "Invoice": _l("Invoice"),
+    "OpeningException": _l("Opening exception"), "OpeningHours": _l("Opening hours"),
+    "Order": _l("Test order"), "OrderFile": _l("Order file"), "OrderSettings": _l("Order settings"),
+    "Organisation": _l("Organisation"), "OrganisationLink": _l("Related-party link"),
+    "PiApproval": _l("PI approval"), "Project": _l("Project"), "ProjectLimit": _l("Project limit"),
+    "ProviderSettings": _l("Billing settings"), "Qualification": _l("Qualification"),
+    "RankingFlag": _l("Ranking flag"), "RankingPolicy": _l("Ranking policy"),
+    "RankingSnapshot": _l("Ranking"), "Rate": _l("Rate"), "Rating": _l("Rating"),
+    "Redemption": _l("Voucher claim"), "Reimbursement": _l("Payout statement"),
+    "ResearchGroup": _l("Research group"), "RewardPool": _l("Reward pool"),
+    "SubsidyPolicy": _l("Voucher policy"), "TrainingRequest": _l("Training request"),
+    "UsageSession": _l("Usage session"), "User": _l("Account"), "Voucher": _l("Voucher"),
+    "WaitlistEntry": _l("Waiting-list entry"),
+}
+
+FIELD_LABELS = {
+    "amount_fen": _l("Amount"), "amount_due_fen": _l("Amount due"),
+    "budget_fen": _l("Budget"), "face_value_fen": _l("Face value"), "fee_fen": _l("Fee"),
+    "limit_fen": _l("Limit"), "outstanding_fen": _l("Outstanding"),
+    "remaining_fen": _l("Remaining"), "threshold_fen": _l("Threshold"),
+    "total_fen": _l("Total"),
+    "booking": _l("Booking"), "booking_id": _l("Booking"), "bookings": _l("Bookings"),
+    "category": _l("Category"), "categories": _l("Categories"), "changes": _l("Changes"),
+    "changed": _l("Changed fields"),
+    "code": _l("Code"), "corrects": _l("Corrects"), "created": _l("Created"),
+    "credits": _l("Credits invoice"), "deactivated": _l("Deactivated"), "email": _l("E-mail"),
+    "start": _l("Start"), "end": _l("End"), "before_start": _l("Start before"),
+    "before_end": _l("End before"), "enterprise_class": _l("Enterprise class"),
+    "enterprise_id": _l("Enterprise"), "facts": _l("Usage records"),
+    "institution_id": _l("Institution"), "instrument_id": _l("Instrument"),
+    "invoice_id": _l("Invoice"), "invoices": _l("Invoices"), "kind": _l("Kind"),
+    "late": _l("Late"), "message": _l("Message"), "method": _l("Method"),
+    "minutes": _l("Minutes"), "planned_minutes": _l("Planned minutes"), "mode": _l("Mode"),
+    "month": _l("Month"), "months": _l("Months"), "name": _l("Name"), "note": _l("Note"),
+    "order_id": _l("Test order"), "org_id": _l("Organisation"),
+    "organisation_id": _l("Organisation"), "period": _l("Period"),
+    "policy_version": _l("Policy version"), "project": _l("Project"),
+    "provider": _l("Provider"), "provider_id": _l("Provider"), "quarter": _l("Quarter"),
+    "reason": _l("Reason"), "refused": _l("Refused"), "role": _l("Role"), "roles": _l("Roles"),
+    "rows": _l("Rows"), "samples": _l("Samples"), "source": _l("Source"),
+    "stars": _l("Stars"), "statements": _l("Statements"), "units": _l("Institutions"),
+    "updated": _l("Updated"), "skipped": _l("Skipped"), "unchanged": _l("Unchanged"),
+    "user": _l("Account"), "user_id": _l("Account"), "version": _l("Version"),
+    "via": _l("Via"), "voucher_id": _l("Voucher"), "year": _l("Year"),
+}
+
+#: what a before/after that is not a mapping holds, by action
+SCALAR_KEYS = {"user.roles_changed": "roles", "ranking.reward_pool_set": "pool_fen"}
+
+_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)")
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
+def object_label(object_type: str | None) -> str:
+    label = OBJECT_LABELS.get(object_type or "")
+    return str(label) if label is not None else (object_type or "")
+
+
+def local_moments(value, tz_name: str):
+    """`value` (an event's data) with its UTC times (ISO 8601 with an offset, as recorded) on
+    the reader's wall clock, like the page's own time column."""
+    if isinstance(value, dict):
+        return {key: local_moments(item, tz_name) for key, item in value.items()}
+    if isinstance(value, list):
+        return [local_moments(item, tz_name) for item in value]
+    if isinstance(value, str) and _MOMENT.fullmatch(value):
+        return to_local(datetime.fromisoformat(value.replace("Z", "+00:00")), tz_name
+                        ).strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def as_json(value) -> str:
+    return "" if value in (None, {}, []) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+def value_text(key: str, value, tz_name: str) -> str:
+    """One recorded value as a reader wants it: fen as yuan, roles by name, times local."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if key.endswith("_fen") and isinstance(value, int):
+        return format_cny(value)
+    if key == "method" and isinstance(value, str):
+        return payment_method_label(value)
+    if key == "enterprise_class" and value in ENTERPRISE_CLASS_LABELS:
+        return str(ENTERPRISE_CLASS_LABELS[value])
+    if key in ("role", "roles"):
+        return "、".join(role_label(r) for r in ([value] if isinstance(value, str) else value))
+    value = local_moments(value, tz_name)
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        return "、".join(map(str, value))
+    return as_json(value) if isinstance(value, dict | list) else str(value)
+
+
+def described(data, tz_name: str, scalar_key: str = "") -> list[tuple[str, str]]:
+    """(label, text) for each recorded value; a value that is not a mapping (the state an
+    object left, say) is one pair with no label, read as `scalar_key` would be."""
+    if not isinstance(data, dict):
+        return [("", value_text(scalar_key, data, tz_name))]
+    return [(str(FIELD_LABELS.get(key, key)), value_text(key, value, tz_name))
+            for key, value in data.items()]
