@@ -114,6 +114,15 @@
     purpose.focus({ preventScroll: !phone });
   }
 
+  // FullCalendar's zh-cn locale has no hints, so every prev/next button's title fell back to
+  // its text, "上月"/"下月", in the week and day views too
+  const ZH_UNITS = { day: ["前一天", "后一天", "今天"], week: ["上一周", "下一周", "本周"],
+    month: ["上个月", "下个月", "本月"] };
+  const zhHint = (i) => (text, unit) => (ZH_UNITS[unit] || [`上一${text}`, `下一${text}`,
+    `本${text}`])[i];
+  const ZH_HINTS = { buttonHints: { prev: zhHint(0), next: zhHint(1), today: zhHint(2) },
+    viewHint: "$0视图", navLinkHint: "前往$0", moreLinkHint: (n) => `另有 ${n} 项` };
+
   // a form shown again (refused, or a link to a slot) opens the calendar on its week
   const chosen = form && /^\d{4}-\d{2}-\d{2}T/.test(form.querySelector("#start").value)
     ? form.querySelector("#start").value : undefined;
@@ -122,6 +131,7 @@
     timeZone: el.dataset.timezone,
     initialDate: chosen,
     locale: el.dataset.locale === "zh_CN" ? "zh-cn" : "en",
+    ...(el.dataset.locale === "zh_CN" ? ZH_HINTS : {}),
     initialView: phone ? "listWeek" : "timeGridWeek",
     headerToolbar: phone
       ? { left: "prev,next", center: "title", right: "listWeek,timeGridDay" }

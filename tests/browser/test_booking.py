@@ -153,12 +153,14 @@ def test_the_calendar_follows_the_start_typed_in_the_form(live_server, page, ins
     has free; a day opens to book them."""
     far = next_tuesday() + timedelta(weeks=6)
     open_on_week_of(page, live_server, instrument_id, far)
+    assert page.get_attribute(".fc-prev-button", "title") == "上一周"  # not the month's "上月"
     page.fill("#end", f"{far.isoformat()}T11:00")
     page.click("#book-submit")  # no purpose: refused, the page comes back on that week
     page.locator("#purpose.is-invalid").wait_for()
     page.locator(f"td.fc-timegrid-col[data-date='{far.isoformat()}']").wait_for()
     page.click(".fc-dayGridMonth-button")
     page.locator(".fc-daygrid").wait_for()
+    assert page.get_attribute(".fc-next-button", "title") == "下个月"
     assert page.locator(".fc-daygrid-dot-event").count() == 0  # bars, not link-coloured dots
     day = page.locator(f"td.fc-daygrid-day[data-date='{far.isoformat()}']")
     assert day.locator(".ev-free-day").inner_text() == "余10小时"  # open 08:00-18:00
