@@ -1,6 +1,6 @@
 import pytest
 
-from tests.browser.helpers import follow
+from tests.browser.helpers import follow, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -42,7 +42,21 @@ def test_bureau_navigation_and_phone_menu(live_server, phone_page):
     page.wait_for_url(live_server + "/")
     assert not page.locator("#mainNav").is_visible()  # collapsed on a phone
     page.click(".navbar-toggler")
-    page.locator("#mainNav").wait_for(state="visible")
+    page.locator("#mainNav.show").wait_for()  # opened: .show comes when the slide has ended
     page.click("#mainNav a[href='/admin/organisations']")  # the console (issue 16)
     page.wait_for_url(live_server + "/admin/organisations")
     assert "大连理工大学" in page.content()
+
+
+def test_a_lab_managers_menu_keeps_one_row_on_a_laptop(live_server, browser):
+    """1366 px, the commonest laptop width: the bar spans the window up to xxl (the page's
+    1140 px container left a manager's eleven entries two rows)."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    log_in(page, live_server, "manager.dlut@demo.cn")
+    entries = page.locator("#mainNav .navbar-nav.me-auto .nav-link")
+    assert entries.count() >= 10
+    tops = {round(box["y"]) for box in (entries.nth(i).bounding_box()
+                                        for i in range(entries.count()))}
+    assert len(tops) == 1, tops
+    context.close()
