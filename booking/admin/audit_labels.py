@@ -9,9 +9,12 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from booking.bookings.labels import CLASS_LABELS as CUSTOMER_CLASS_LABELS
+from booking.bookings.labels import STATE_LABELS as BOOKING_STATE_LABELS
 from booking.core.clock import to_local
 from booking.core.money import format_cny
-from booking.labels import payment_method_label, role_label
+from booking.labels import PAYMENT_METHOD_LABELS, role_label
+from booking.orders.notifications import STATE_LABELS as ORDER_STATE_LABELS
 from booking.subsidies.forms import CLASS_LABELS as ENTERPRISE_CLASS_LABELS
 
 ACTION_LABELS = {
@@ -117,7 +120,7 @@ ACTION_LABELS = {
     "subsidy_policy.created": _l("Voucher policy created"),
     "subsidy_policy.edited": _l("Voucher policy draft edited"),
     "subsidy_policy.published": _l("Voucher policy published"),
-    "training.requested": _l("Training requested"),
+    "training.requested": _l("Training request sent"),
     "training.granted": _l("Training granted"),
     "training.declined": _l("Training declined"),
     "usage.checked_in": _l("Checked in"),
@@ -158,7 +161,7 @@ OBJECT_LABELS = {
     "PiApproval": _l("PI approval"), "Project": _l("Project"), "ProjectLimit": _l("Project limit"),
     "ProviderSettings": _l("Billing settings"), "Qualification": _l("Qualification"),
     "RankingFlag": _l("Ranking flag"), "RankingPolicy": _l("Ranking policy"),
-    "RankingSnapshot": _l("Ranking"), "Rate": _l("Rate"), "Rating": _l("Rating"),
+    "RankingSnapshot": _l("Ranking"), "Rating": _l("Rating"),
     "Redemption": _l("Voucher claim"), "Reimbursement": _l("Payout statement"),
     "ResearchGroup": _l("Research group"), "RewardPool": _l("Reward pool"),
     "SubsidyPolicy": _l("Voucher policy"), "TrainingRequest": _l("Training request"),
@@ -169,36 +172,52 @@ OBJECT_LABELS = {
 FIELD_LABELS = {
     "amount_fen": _l("Amount"), "amount_due_fen": _l("Amount due"),
     "budget_fen": _l("Budget"), "face_value_fen": _l("Face value"), "fee_fen": _l("Fee"),
-    "limit_fen": _l("Limit"), "outstanding_fen": _l("Outstanding"),
-    "remaining_fen": _l("Remaining"), "threshold_fen": _l("Threshold"),
-    "total_fen": _l("Total"),
-    "booking": _l("Booking"), "booking_id": _l("Booking"), "bookings": _l("Bookings"),
-    "category": _l("Category"), "categories": _l("Categories"), "changes": _l("Changes"),
-    "changed": _l("Changed fields"),
-    "code": _l("Code"), "corrects": _l("Corrects"), "created": _l("Created"),
-    "credits": _l("Credits invoice"), "deactivated": _l("Deactivated"), "email": _l("E-mail"),
+    "hourly_fen": _l("Hourly rate"), "limit_fen": _l("Limit"),
+    "outstanding_fen": _l("Outstanding"), "remaining_fen": _l("Remaining"),
+    "threshold_fen": _l("Threshold"), "total_fen": _l("Total"),
+    "asset_number": _l("Asset number"), "booking": _l("Booking"), "booking_id": _l("Booking"),
+    "bookings": _l("Bookings"), "category": _l("Category"), "categories": _l("Categories"),
+    "changes": _l("Changes"), "changed": _l("Changed fields"),
+    "checked": _l("Accounts checked"), "claim_id": _l("Voucher claim"),
+    "code": _l("Error code"), "corrects": _l("Corrects"), "created": _l("Number created"),
+    "credits": _l("Credits invoice"), "customer_class": _l("Customer class"),
+    "day": _l("Date"), "deactivated": _l("Deactivated"), "email": _l("E-mail"),
     "start": _l("Start"), "end": _l("End"), "before_start": _l("Start before"),
     "before_end": _l("End before"), "enterprise_class": _l("Enterprise class"),
-    "enterprise_id": _l("Enterprise"), "facts": _l("Usage records"),
+    "enterprise_id": _l("Enterprise"), "event_id": _l("Payment event"),
+    "external_id": _l("External reference"), "facts": _l("Usage records"),
+    "flagged": _l("Claims drawn"), "hours": _l("Opening hours"),
     "institution_id": _l("Institution"), "instrument_id": _l("Instrument"),
     "invoice_id": _l("Invoice"), "invoices": _l("Invoices"), "kind": _l("Kind"),
-    "late": _l("Late"), "message": _l("Message"), "method": _l("Method"),
+    "late": _l("Late cancellation"), "message": _l("Message"), "method": _l("Method"),
     "minutes": _l("Minutes"), "planned_minutes": _l("Planned minutes"), "mode": _l("Mode"),
     "month": _l("Month"), "months": _l("Months"), "name": _l("Name"), "note": _l("Note"),
     "order_id": _l("Test order"), "org_id": _l("Organisation"),
-    "organisation_id": _l("Organisation"), "period": _l("Period"),
-    "policy_version": _l("Policy version"), "project": _l("Project"),
-    "provider": _l("Provider"), "provider_id": _l("Provider"), "quarter": _l("Quarter"),
-    "reason": _l("Reason"), "refused": _l("Refused"), "role": _l("Role"), "roles": _l("Roles"),
-    "rows": _l("Rows"), "samples": _l("Samples"), "source": _l("Source"),
-    "stars": _l("Stars"), "statements": _l("Statements"), "units": _l("Institutions"),
-    "updated": _l("Updated"), "skipped": _l("Skipped"), "unchanged": _l("Unchanged"),
-    "user": _l("Account"), "user_id": _l("Account"), "version": _l("Version"),
-    "via": _l("Via"), "voucher_id": _l("Voucher"), "year": _l("Year"),
+    "organisation_id": _l("Organisation"), "overrun": _l("Overrun"),
+    "payment_intent": _l("Online payment"), "period": _l("Period covered"),
+    "photo": _l("Photo"), "pi": _l("PI"), "policy_version": _l("Policy version"),
+    "population": _l("Claims in the window"), "project": _l("Project"),
+    "provider": _l("Provider"), "provider_id": _l("Sign-on provider"),
+    "quarter": _l("Quarter"), "reason": _l("Reason"), "refused": _l("Refused"),
+    "release_on": _l("Results released on"), "role": _l("Role"), "roles": _l("Roles"),
+    "rows": _l("Rows"), "rule": _l("Repeat rule"), "samples": _l("Samples"),
+    "series": _l("Booking series"), "since": _l("From"), "size": _l("Size (bytes)"),
+    "skipped": _l("Skipped"), "source": _l("Source"), "stage": _l("Reminder stage"),
+    "stars": _l("Stars"), "statements": _l("Statements"), "subject": _l("Campus ID"),
+    "surcharge": _l("Urgent surcharge (%)"), "unchanged": _l("Unchanged"),
+    "units": _l("Institutions"), "until": _l("Until"), "updated": _l("Updated"),
+    "user": _l("Account"), "user_id": _l("Account"), "valid_from": _l("Valid from"),
+    "version": _l("Version"), "via": _l("Via"), "void": _l("Voided"),
+    "voucher_id": _l("Voucher"), "year": _l("Year"),
 }
-
-#: what a before/after that is not a mapping holds, by action
+#: recorded codes read by name, by the key they are recorded under
+VALUE_LABELS = {"method": PAYMENT_METHOD_LABELS, "enterprise_class": ENTERPRISE_CLASS_LABELS,
+                "customer_class": CUSTOMER_CLASS_LABELS, "booking_state": BOOKING_STATE_LABELS,
+                "order_state": ORDER_STATE_LABELS}
+#: what a before/after that is not a mapping holds, by action (a booking's or an order's
+#: "before" is the state it left)
 SCALAR_KEYS = {"user.roles_changed": "roles", "ranking.reward_pool_set": "pool_fen"}
+SCALAR_PREFIXES = {"booking.": "booking_state", "order.": "order_state"}
 
 _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)")
 
@@ -213,16 +232,27 @@ def object_label(object_type: str | None) -> str:
     return str(label) if label is not None else (object_type or "")
 
 
+def scalar_key(action: str) -> str:
+    if action in SCALAR_KEYS:
+        return SCALAR_KEYS[action]
+    return next((key for prefix, key in SCALAR_PREFIXES.items() if action.startswith(prefix)),
+                "")
+
+
 def local_moments(value, tz_name: str):
     """`value` (an event's data) with its UTC times (ISO 8601 with an offset, as recorded) on
-    the reader's wall clock, like the page's own time column."""
+    the reader's wall clock, like the page's own time column. Text that only looks like a
+    time (a reason typed as "2026-02-30T10:00Z") stays as it is."""
     if isinstance(value, dict):
         return {key: local_moments(item, tz_name) for key, item in value.items()}
     if isinstance(value, list):
         return [local_moments(item, tz_name) for item in value]
     if isinstance(value, str) and _MOMENT.fullmatch(value):
-        return to_local(datetime.fromisoformat(value.replace("Z", "+00:00")), tz_name
-                        ).strftime("%Y-%m-%d %H:%M")
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+        return to_local(moment, tz_name).strftime("%Y-%m-%d %H:%M")
     return value
 
 
@@ -231,17 +261,16 @@ def as_json(value) -> str:
 
 
 def value_text(key: str, value, tz_name: str) -> str:
-    """One recorded value as a reader wants it: fen as yuan, roles by name, times local."""
+    """One recorded value as a reader wants it: fen as yuan, codes and roles by name, times
+    local."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if key.endswith("_fen") and isinstance(value, int):
         return format_cny(value)
-    if key == "method" and isinstance(value, str):
-        return payment_method_label(value)
-    if key == "enterprise_class" and value in ENTERPRISE_CLASS_LABELS:
-        return str(ENTERPRISE_CLASS_LABELS[value])
+    if isinstance(value, str) and value in VALUE_LABELS.get(key, {}):
+        return str(VALUE_LABELS[key][value])
     if key in ("role", "roles"):
         return "、".join(role_label(r) for r in ([value] if isinstance(value, str) else value))
     value = local_moments(value, tz_name)
@@ -250,10 +279,10 @@ def value_text(key: str, value, tz_name: str) -> str:
     return as_json(value) if isinstance(value, dict | list) else str(value)
 
 
-def described(data, tz_name: str, scalar_key: str = "") -> list[tuple[str, str]]:
+def described(data, tz_name: str, action: str = "") -> list[tuple[str, str]]:
     """(label, text) for each recorded value; a value that is not a mapping (the state an
-    object left, say) is one pair with no label, read as `scalar_key` would be."""
+    object left, say) is one pair with no label, read as scalar_key(action) says."""
     if not isinstance(data, dict):
-        return [("", value_text(scalar_key, data, tz_name))]
+        return [("", value_text(scalar_key(action), data, tz_name))]
     return [(str(FIELD_LABELS.get(key, key)), value_text(key, value, tz_name))
             for key, value in data.items()]

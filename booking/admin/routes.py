@@ -264,4 +264,4 @@ def _audit_words():
     """The audit page's words for codes (see audit_labels), times on the reader's clock."""
     return {"audit_action": audit_labels.action_label, "audit_object": audit_labels.object_label,
             "audit_fields": lambda data, action="": audit_labels.described(
-                data, current_user.timezone, audit_labels.SCALAR_KEYS.get(action, ""))}
+                data, current_user.timezone, action)}

@@ -11,6 +11,7 @@ from booking.core.clock import to_local
 from booking.core.money import format_cny
 from booking.core.notifications import Notice, deliver, notify
 from booking.core.security import site_path
+from booking.labels import payment_method_label
 
 KIND = "invoice.issued"
 PAID_KIND = "invoice.paid"
@@ -60,10 +61,6 @@ def notify_invoices_issued(invoices: list[Invoice]) -> None:
     deliver(notices)
 
 
-_METHODS = {"stripe": "card / online", "bank_transfer": "bank transfer",
-            "internal": "internal account"}  # msgids of the invoice page's payment line
-
-
 def notify_payment_recorded(payment: Payment) -> None:
     """Tell the user an invoice names that their payment was recorded (by finance staff, a
     grant code or a card payment's webhook)."""
@@ -76,7 +73,7 @@ def notify_payment_recorded(payment: Payment) -> None:
         _("%(provider)s recorded your payment of %(amount)s for invoice %(number)s "
           "(%(method)s) on %(date)s. Thank you.",
           provider=invoice.provider.display_name(user.locale), number=invoice.number,
-          amount=format_cny(payment.amount_fen), method=_(_METHODS[payment.method]),
+          amount=format_cny(payment.amount_fen), method=payment_method_label(payment.method),
           date=_paid_on(payment, user))),
         link=_link(invoice))
 

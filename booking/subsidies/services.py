@@ -88,13 +88,17 @@ def _default_policy(year: int) -> SubsidyPolicy:
 def _store_default_policy(policy: SubsidyPolicy) -> SubsidyPolicy:
     """Store version 1 and the year's budget row; a concurrent writer that stored them first
     (PostgreSQL: its unique key makes ours fail) wins, and its version is returned."""
+    db.session.flush()  # what was pending fails on its own, not as this insert's conflict
     try:
         with db.session.begin_nested():
             db.session.add(policy)
             if db.session.get(VoucherBudget, policy.year) is None:
                 db.session.add(VoucherBudget(year=policy.year, committed_fen=0))
     except IntegrityError:
-        return current_policy(policy.year)
+        winner = current_policy(policy.year)
+        if winner.id is None:  # not a concurrent first writer: a real conflict
+            raise
+        return winner
     audit.record("subsidy_policy.created", obj=policy, year=policy.year, version=1,
                  source="default")
     return policy
@@ -149,8 +153,11 @@ def policy_changes(draft: SubsidyPolicy) -> list[tuple[str, object, object]]:
 
 
 def policy_versions(year: int) -> list[SubsidyPolicy]:
-    return list(db.session.scalars(select(SubsidyPolicy).where(SubsidyPolicy.year == year)
-                                   .order_by(SubsidyPolicy.version.desc())))
+    """The year's versions, newest first; before the year's first write, the default version
+    1 in force (unsaved)."""
+    stored = list(db.session.scalars(select(SubsidyPolicy).where(SubsidyPolicy.year == year)
+                                     .order_by(SubsidyPolicy.version.desc())))
+    return stored or [current_policy(year)]
 
 
 # --- facts for the pure rules ----------------------------------------------------------------

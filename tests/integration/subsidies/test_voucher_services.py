@@ -53,6 +53,7 @@ def test_reading_a_new_years_policy_writes_nothing_until_a_write_needs_it(app, b
     assert policy.id is None and policy not in db.session
     assert services.budget_status(2026)["committed_fen"] == 0
     assert services.draft_policy(2026, bureau, save=False).version == 2
+    assert [v.version for v in services.policy_versions(2026)] == [1]  # the default in force
     assert db.session.scalar(select(func.count(SubsidyPolicy.id))) == 0
     stored = services.stored_policy(2026)
     assert stored.id is not None and services.stored_policy(2026) is stored
@@ -61,6 +62,18 @@ def test_reading_a_new_years_policy_writes_nothing_until_a_write_needs_it(app, b
     assert db.session.scalar(select(AuditEvent.data).where(
         AuditEvent.action == "subsidy_policy.created")) == {
         "year": 2026, "version": 1, "source": "default"}
+
+
+def test_a_first_writer_that_lost_the_race_takes_the_winners_version(app):
+    default = services.current_policy(2026)
+    # another writer stores version 1 between this one's read and its write
+    winner = SubsidyPolicy(year=2026, version=1, rules=default.rules, budget_fen=1,
+                           published_at=now_utc())
+    db.session.add(winner)
+    db.session.flush()
+    assert services._store_default_policy(default) is winner
+    assert db.session.scalar(select(func.count(SubsidyPolicy.id))) == 1
+    assert services.stored_policy(2026) is winner
 
 
 def test_editing_starts_a_draft_and_publishing_makes_it_current(bureau):

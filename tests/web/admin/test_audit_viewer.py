@@ -38,7 +38,7 @@ def test_bureau_searches_by_who_what_object_and_org(client, make, login, events)
     login(make.user(role="bureau_staff"))
     page = client.get("/admin/audit?who=alice").get_data(as_text=True)
     assert code("instrument.updated") in page and code("user.deactivated") not in page
-    assert '<span class="audit-key">model</span> A</li>' in page
+    assert '<span class="audit-key">model</span>A</li>' in page
     page = client.get("/admin/audit?action=user.").get_data(as_text=True)
     assert code("user.deactivated") in page and code("instrument.updated") not in page
     page = client.get(f"/admin/audit?type=Organisation&object={mine.id}").get_data(as_text=True)
@@ -68,17 +68,21 @@ def test_events_read_as_words_with_amounts_in_yuan(client, make, login):
     audit.record("user.roles_changed", actor=actor, obj=actor, before=["member"],
                  after=["lab_manager", "finance"])
     audit.record("lab.future_event", actor=actor, obj=actor, units=3)
+    audit.record("booking.cancelled", actor=actor, obj=actor, before="approved",
+                 reason="2026-02-30T10:00Z")  # typed text that only looks like a time
     db.session.commit()
     login(make.user(role="bureau_staff", locale="en"))
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "Voucher approved" in page and code("voucher.approved") in page
-    assert '<span class="audit-key">Face value</span> ¥50,000.00</li>' in page
+    assert '<span class="audit-key">Face value</span>¥50,000.00</li>' in page
     assert "Account #" in page and "lab manager、finance" in page
     assert code("lab.future_event") in page  # an action without a label shows its code
+    assert "Booking cancelled" in page and "2026-02-30T10:00Z" in page
     login(make.user(role="bureau_staff", locale="zh_CN"))
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert "创新券已批准" in page and '<span class="audit-key">面额</span> ¥50,000.00</li>' in page
+    assert "创新券已批准" in page and '<span class="audit-key">面额</span>¥50,000.00</li>' in page
     assert "角色已变更" in page and "实验室管理员、财务" in page
+    assert "预约已取消" in page and "<li>已批准</li>" in page  # the state it left, by name
 
 
 def test_export_has_before_and_after(client, make, login, events):
