@@ -12,7 +12,7 @@ from booking.accounts.models import Organisation, User
 from booking.api.fields import Day, Id, SearchText
 from booking.api.paging import PageArgs
 from booking.bookings.models import Booking
-from booking.bookings.rules import STATES
+from booking.bookings.rules import OCCUPYING_STATES, STATES
 from booking.core.clock import local_midnight, now_utc
 from booking.core.db import id_in
 from booking.extensions import db
@@ -78,13 +78,16 @@ def _filtered(query: Select, args: dict, timezone: str) -> Select:
 
 # --- My bookings ---------------------------------------------------------------------------------
 def my_bookings(user: User, args: dict, timezone: str) -> Select:
-    """The user's bookings matching `args` (MyBookingsArgs): upcoming ones (not over yet)
-    soonest first, past ones and all of them latest first."""
+    """The user's bookings matching `args` (MyBookingsArgs): upcoming ones (not over yet, and
+    still holding their time unless a state is asked for: one cancelled or refused is not
+    coming up) soonest first, past ones and all of them latest first."""
     query = select(Booking).join(Booking.instrument).where(Booking.user_id == user.id).options(
         selectinload(Booking.instrument).selectinload(Instrument.organisation))
     now = now_utc()
     if args["when"] == "upcoming":
         query = query.where(Booking.end_at > now).order_by(Booking.start_at, Booking.id)
+        if not args.get("state"):
+            query = query.where(Booking.state.in_(OCCUPYING_STATES))
     else:
         if args["when"] == "past":
             query = query.where(Booking.end_at <= now)

@@ -57,6 +57,18 @@ def test_upcoming_comes_first_soonest_first_twenty_a_page(client, mine):
     assert shown(client, "?per_page=10&page=3") == ids(mine["upcoming"][20:])
 
 
+def test_upcoming_leaves_out_what_no_longer_holds_its_time(client, make, mine):
+    """A booking cancelled or refused is not coming up; asked for by its state, it shows."""
+    cancelled = make.placed_booking(mine["sem"], mine["me"], TUESDAY_24_NOV_10AM + timedelta(
+        days=30), state="cancelled")
+    rejected = make.placed_booking(mine["xrd"], mine["me"], TUESDAY_24_NOV_10AM + timedelta(
+        days=31), state="rejected")
+    listed = shown(client, "?per_page=100")
+    assert listed == ids(mine["upcoming"]) and cancelled.id not in listed
+    assert shown(client, "?state=cancelled") == [cancelled.id]
+    assert rejected.id in shown(client, "?when=all&per_page=100")
+
+
 def test_a_page_past_the_last_shows_the_last(client, mine):
     assert shown(client, "?page=9") == ids(mine["upcoming"][20:])
     page = client.get("/bookings/mine?page=9").get_data(as_text=True)
