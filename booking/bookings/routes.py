@@ -52,6 +52,7 @@ from booking.core.security import external_url
 from booking.core.web import PostForm, back_to, current_locale, query_args, query_int
 from booking.extensions import db
 from booking.groups import services as groups
+from booking.instruments.forms import STATUS_LABELS
 from booking.instruments.models import Instrument, Qualification, can_view_instrument
 
 bp = Blueprint("bookings", __name__)
@@ -209,8 +210,10 @@ def book_page(instrument: Instrument, form: BookingForm, problems=(), status: in
     again: the repeat fields read the posted ones themselves)."""
     qualified = (current_user.is_authenticated and instrument.requires_qualification
                  and qualifications.is_qualified(instrument, current_user))
+    out_of_service = None if instrument.status == "active" else \
+        str(STATUS_LABELS.get(instrument.status, instrument.status))
     return render_template("bookings/book.html", instrument=instrument, form=form,
-                           problems=problems, qualified=qualified,
+                           problems=problems, qualified=qualified, out_of_service=out_of_service,
                            labels=labels.calendar_labels(),
                            training_form=TrainingRequestForm(formdata=None)), status
 

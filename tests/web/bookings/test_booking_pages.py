@@ -139,6 +139,21 @@ def test_book_page_and_form(client, make, login, lab):
     assert "共 1 条" in found and instrument.name_zh in found  # that booking alone
 
 
+def test_an_instrument_out_of_service_says_so_instead_of_offering_the_form(client, make,
+                                                                          login, lab):
+    instrument, _manager = lab
+    instrument.status = "maintenance"
+    db.session.commit()
+    login(make.user(role="student", organisation=instrument.organisation))
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    assert 'id="out-of-service"' in page and "维修中" in page
+    assert 'id="calendar"' in page and 'id="booking-form"' not in page
+    refused = client.post(f"/instruments/{instrument.id}/book", data={
+        "start": "2026-11-24T10:00", "end": "2026-11-24T11:30", "mode": "self_operated",
+        "purpose": "XRD"})  # a form kept open from before is still refused
+    assert refused.status_code == 422 and db.session.scalar(db.select(Booking.id)) is None
+
+
 def test_form_shows_every_broken_rule_and_clashes(client, make, login, lab):
     instrument, _ = lab
     make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
