@@ -13,6 +13,7 @@ from booking.bookings.labels import CLASS_LABELS as CUSTOMER_CLASS_LABELS
 from booking.bookings.labels import STATE_LABELS as BOOKING_STATE_LABELS
 from booking.core.clock import to_local
 from booking.core.money import format_cny
+from booking.core.problems import Msgid
 from booking.labels import PAYMENT_METHOD_LABELS, role_label
 from booking.orders.notifications import STATE_LABELS as ORDER_STATE_LABELS
 from booking.subsidies.forms import CLASS_LABELS as ENTERPRISE_CLASS_LABELS
@@ -210,10 +211,21 @@ FIELD_LABELS = {
     "version": _l("Version"), "via": _l("Via"), "void": _l("Voided"),
     "voucher_id": _l("Voucher"), "year": _l("Year"),
 }
-#: recorded codes read by name, by the key they are recorded under
-VALUE_LABELS = {"method": PAYMENT_METHOD_LABELS, "enterprise_class": ENTERPRISE_CLASS_LABELS,
-                "customer_class": CUSTOMER_CLASS_LABELS, "booking_state": BOOKING_STATE_LABELS,
-                "order_state": ORDER_STATE_LABELS}
+#: recorded codes read by name, by the key they are recorded under (a free-text reason keeps
+#: its words; the reasons the system records are codes)
+VALUE_LABELS = {
+    "method": PAYMENT_METHOD_LABELS, "enterprise_class": ENTERPRISE_CLASS_LABELS,
+    "customer_class": CUSTOMER_CLASS_LABELS, "booking_state": BOOKING_STATE_LABELS,
+    "order_state": ORDER_STATE_LABELS,
+    "reason": {"invoice refunded": _l("invoice refunded"),
+               "invoice voided": _l("invoice voided"),
+               "invoice voided or refunded": _l("invoice voided or refunded"),
+               "inactive": _l("account deactivated")},
+    "source": {"default": _l("the default policy file")},
+    "stage": {"due": _l("due date"), "d14": _l("14 days overdue"),
+              "d30": _l("30 days overdue")},
+    "via": {"sso": _l("campus sign-on"), "sso_link": _l("linking a campus account")},
+}
 #: what a before/after that is not a mapping holds, by action (a booking's or an order's
 #: "before" is the state it left)
 SCALAR_KEYS = {"user.roles_changed": "roles", "ranking.reward_pool_set": "pool_fen"}
@@ -230,6 +242,14 @@ def action_label(action: str) -> str:
 def object_label(object_type: str | None) -> str:
     label = OBJECT_LABELS.get(object_type or "")
     return str(label) if label is not None else (object_type or "")
+
+
+def object_choices(chosen: str | None = None) -> list[tuple[str, str]]:
+    """(object type, label) by label, for the filter; a type asked for without a label (an
+    older version's) is kept as one."""
+    choices = sorted(((code, str(label)) for code, label in OBJECT_LABELS.items()),
+                     key=lambda choice: choice[1])
+    return choices if not chosen or chosen in OBJECT_LABELS else [*choices, (chosen, chosen)]
 
 
 def scalar_key(action: str) -> str:
@@ -270,7 +290,8 @@ def value_text(key: str, value, tz_name: str) -> str:
     if key.endswith("_fen") and isinstance(value, int):
         return format_cny(value)
     if isinstance(value, str) and value in VALUE_LABELS.get(key, {}):
-        return str(VALUE_LABELS[key][value])
+        label = VALUE_LABELS[key][value]
+        return _(label) if isinstance(label, Msgid) else str(label)  # the orders' are msgids
     if key in ("role", "roles"):
         return "、".join(role_label(r) for r in ([value] if isinstance(value, str) else value))
     value = local_moments(value, tz_name)

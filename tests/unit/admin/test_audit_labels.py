@@ -68,8 +68,10 @@ def test_every_recorded_key_has_a_label():
 
 def test_every_label_is_translated():
     catalog = read_po((ROOT / "translations/zh/LC_MESSAGES/messages.po").open("rb"))
-    labels = {str(label._args[0]) for table in (audit_labels.ACTION_LABELS,
-              audit_labels.OBJECT_LABELS, audit_labels.FIELD_LABELS) for label in table.values()}
+    tables = (audit_labels.ACTION_LABELS, audit_labels.OBJECT_LABELS, audit_labels.FIELD_LABELS,
+              *audit_labels.VALUE_LABELS.values())
+    labels = {label if isinstance(label, str) else label._args[0]  # a msgid, or lazy
+              for table in tables for label in table.values()}
     untranslated = sorted(msgid for msgid in labels
                           if not (catalog.get(msgid) and catalog[msgid].string
                                   and not catalog[msgid].fuzzy))
@@ -89,6 +91,9 @@ def test_recorded_values_read_as_a_person_expects():
         ("", "¥1,000,000.00")]
     assert audit_labels.described("pending", tz, "booking.approved") == [("", "pending approval")]
     assert audit_labels.described("testing", tz, "order.report_ready") == [("", "testing")]
+    assert audit_labels.described({"reason": "invoice refunded", "stage": "d14"}, tz) == [
+        ("Reason", "invoice refunded"), ("Reminder stage", "14 days overdue")]
+    assert audit_labels.described({"reason": "另有安排"}, tz) == [("Reason", "另有安排")]
     # text that only looks like a time (typed as a reason) is shown as typed, not a crash
     assert audit_labels.described({"reason": "2026-02-30T10:00Z"}, tz) == [
         ("Reason", "2026-02-30T10:00Z")]
@@ -100,3 +105,5 @@ def test_recorded_values_read_as_a_person_expects():
     assert audit_labels.action_label("lab.unknown") == "lab.unknown"
     assert audit_labels.object_label("Voucher") == "Voucher"
     assert audit_labels.object_label("Gadget") == "Gadget"
+    assert ("Voucher", "Voucher") in audit_labels.object_choices()
+    assert audit_labels.object_choices("Gadget")[-1] == ("Gadget", "Gadget")

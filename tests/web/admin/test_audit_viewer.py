@@ -42,6 +42,7 @@ def test_bureau_searches_by_who_what_object_and_org(client, make, login, events)
     page = client.get("/admin/audit?action=user.").get_data(as_text=True)
     assert code("user.deactivated") in page and code("instrument.updated") not in page
     page = client.get(f"/admin/audit?type=Organisation&object={mine.id}").get_data(as_text=True)
+    assert '<option value="Organisation" selected>机构</option>' in page  # objects by name
     assert code("organisation.updated") in page and "大连" in page
     page = client.get(f"/admin/audit?org={mine.id}").get_data(as_text=True)
     assert code("instrument.updated") in page and code("user.deactivated") not in page
@@ -70,6 +71,7 @@ def test_events_read_as_words_with_amounts_in_yuan(client, make, login):
     audit.record("lab.future_event", actor=actor, obj=actor, units=3)
     audit.record("booking.cancelled", actor=actor, obj=actor, before="approved",
                  reason="2026-02-30T10:00Z")  # typed text that only looks like a time
+    audit.record("order.report_ready", actor=actor, obj=actor, before="testing")
     db.session.commit()
     login(make.user(role="bureau_staff", locale="en"))
     page = client.get("/admin/audit").get_data(as_text=True)
@@ -83,6 +85,7 @@ def test_events_read_as_words_with_amounts_in_yuan(client, make, login):
     assert "创新券已批准" in page and '<span class="audit-key">面额</span>¥50,000.00</li>' in page
     assert "角色已变更" in page and "实验室管理员、财务" in page
     assert "预约已取消" in page and "<li>已批准</li>" in page  # the state it left, by name
+    assert "<li>检测中</li>" in page  # an order's state too (its labels are msgids)
 
 
 def test_export_has_before_and_after(client, make, login, events):
