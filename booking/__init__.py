@@ -218,6 +218,8 @@ def _register_template_helpers(app: Flask) -> None:
         from booking.labels import kind_label, payment_method_label, role_label
         from booking.navigation import nav_items
 
-        return {"current_locale": current_locale(), "post_form": _blank_post_form,
+        locale = current_locale()
+        return {"current_locale": locale, "post_form": _blank_post_form,
+                "colon": "：" if locale == "zh_CN" else ": ",  # after a label
                 "nav_items": nav_items(), "role_label": role_label, "kind_label": kind_label,
                 "payment_method_label": payment_method_label, "now": now_utc()}

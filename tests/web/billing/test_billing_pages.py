@@ -57,13 +57,14 @@ def test_invoice_page_shows_what_a_printed_invoice_needs(client, login, sold):
     page = client.get(f"/invoices/{sold['invoice'].id}").get_data(as_text=True)
     for text in ("DLUTB-2026-000001", sold["owner"].name_zh, sold["owner"].credit_code,
                  "大连某科技有限公司", sold["customer_org"].credit_code, "¥400.00",
-                 "@media print", "计费 60 分钟"):
+                 "@media print", "计费 60 分钟", "开具日期："):  # a Chinese colon in Chinese
         assert text in page, text
     assert 'id="voucher-line"' not in page
     assert 'id="pay-form"' not in page  # no Stripe keys: bank transfer hint instead
     client.post("/language", data={"locale": "en"})
     english = client.get(f"/invoices/{sold['invoice'].id}").get_data(as_text=True)
     assert "Amount due" in english and "Dalian Test University" in english
+    assert "Issued: " in english
 
 
 def test_invoice_page_with_voucher_shows_the_deduction(client, login, make, sold):
