@@ -13,7 +13,7 @@ from booking.bookings.labels import CLASS_LABELS as CUSTOMER_CLASS_LABELS
 from booking.bookings.labels import STATE_LABELS as BOOKING_STATE_LABELS
 from booking.core.clock import to_local
 from booking.core.money import format_cny
-from booking.core.problems import Msgid
+from booking.core.problems import LIST_SEPARATOR, Msgid
 from booking.labels import PAYMENT_METHOD_LABELS, role_label
 from booking.orders.notifications import STATE_LABELS as ORDER_STATE_LABELS
 from booking.subsidies.forms import CLASS_LABELS as ENTERPRISE_CLASS_LABELS
@@ -293,10 +293,11 @@ def value_text(key: str, value, tz_name: str) -> str:
         label = VALUE_LABELS[key][value]
         return _(label) if isinstance(label, Msgid) else str(label)  # the orders' are msgids
     if key in ("role", "roles"):
-        return "、".join(role_label(r) for r in ([value] if isinstance(value, str) else value))
+        return _(LIST_SEPARATOR).join(
+            role_label(r) for r in ([value] if isinstance(value, str) else value))
     value = local_moments(value, tz_name)
     if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
-        return "、".join(map(str, value))
+        return _(LIST_SEPARATOR).join(map(str, value))
     return as_json(value) if isinstance(value, dict | list) else str(value)
 
 

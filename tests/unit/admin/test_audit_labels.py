@@ -86,7 +86,7 @@ def test_recorded_values_read_as_a_person_expects():
     assert audit_labels.described({"enterprise_class": "small_micro"}, tz) == [
         ("Enterprise class", "Small or micro enterprise")]
     assert audit_labels.described(["member", "finance"], tz, "user.roles_changed") == [
-        ("", "member、finance")]
+        ("", "member, finance")]
     assert audit_labels.described(100_000_000, tz, "ranking.reward_pool_set") == [
         ("", "¥1,000,000.00")]
     assert audit_labels.described("pending", tz, "booking.approved") == [("", "pending approval")]

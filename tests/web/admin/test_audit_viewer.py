@@ -77,7 +77,7 @@ def test_events_read_as_words_with_amounts_in_yuan(client, make, login):
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "Voucher approved" in page and code("voucher.approved") in page
     assert '<span class="audit-key">Face value</span>¥50,000.00</li>' in page
-    assert "Account #" in page and "lab manager、finance" in page
+    assert "Account #" in page and "lab manager, finance" in page
     assert code("lab.future_event") in page  # an action without a label shows its code
     assert "Booking cancelled" in page and "2026-02-30T10:00Z" in page
     login(make.user(role="bureau_staff", locale="zh_CN"))
