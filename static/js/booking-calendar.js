@@ -132,6 +132,10 @@
     initialDate: chosen,
     locale: el.dataset.locale === "zh_CN" ? "zh-cn" : "en",
     ...(el.dataset.locale === "zh_CN" ? ZH_HINTS : {}),
+    // "Thu 12/10" overflowed a week column at 1366 px; the title already names the month
+    views: { timeGridWeek: { dayHeaderFormat: el.dataset.locale === "zh_CN"
+      ? { month: "numeric", day: "numeric", weekday: "short" }
+      : { weekday: "short", day: "numeric" } } },
     initialView: phone ? "listWeek" : "timeGridWeek",
     headerToolbar: phone
       ? { left: "prev,next", center: "title", right: "listWeek,timeGridDay" }
