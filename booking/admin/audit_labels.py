@@ -235,13 +235,11 @@ _MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:
 
 
 def action_label(action: str) -> str:
-    label = ACTION_LABELS.get(action)
-    return str(label) if label is not None else action
+    return str(ACTION_LABELS.get(action, action))
 
 
 def object_label(object_type: str | None) -> str:
-    label = OBJECT_LABELS.get(object_type or "")
-    return str(label) if label is not None else (object_type or "")
+    return str(OBJECT_LABELS.get(object_type or "", object_type or ""))
 
 
 def object_choices(chosen: str | None = None) -> list[tuple[str, str]]:
