@@ -12,6 +12,7 @@ from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, attempt, current_locale
 from booking.extensions import db
+from booking.instruments.models import Instrument
 from booking.rankings import export, indicators, services
 from booking.rankings.forms import (
     AREA_LABELS,
@@ -241,7 +242,16 @@ def scorecard(period, org_id):
     return render_template("rankings/scorecard.html", snapshot=snapshot, row=row,
                            rules=snapshot.rules, gaps=largest_gaps(row, snapshot.rules),
                            trend=_trend(snapshot).get(org_id), instruments=instruments,
-                           clients=clients, ranked=len(snapshot.rows))
+                           clients=clients, ranked=len(snapshot.rows),
+                           org_name=_org_names(snapshot)[org_id],
+                           instrument_names=_instrument_names([i.id for i in instruments]))
+
+
+def _instrument_names(ids: list[int]) -> dict[int, str]:
+    """The drill-down's instruments by name in the reader's language."""
+    locale = current_locale()
+    return {i.id: i.display_name(locale)
+            for i in db.session.scalars(select(Instrument).where(Instrument.id.in_(ids)))}
 
 
 @bp.route("/rankings/mine")

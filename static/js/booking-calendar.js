@@ -127,6 +127,9 @@
   const chosen = form && /^\d{4}-\d{2}-\d{2}T/.test(form.querySelector("#start").value)
     ? form.querySelector("#start").value : undefined;
 
+  const eventShape = (viewType) =>
+    viewType === "dayGridMonth" ? "month" : viewType.startsWith("list") ? "list" : "grid";
+  let shownShape = eventShape(phone ? "listWeek" : "timeGridWeek");
   calendar = new FullCalendar.Calendar(el, {
     timeZone: el.dataset.timezone,
     initialDate: chosen,
@@ -136,7 +139,7 @@
     views: { timeGridWeek: { dayHeaderFormat: el.dataset.locale === "zh_CN"
       ? { month: "numeric", day: "numeric", weekday: "short" }
       : { weekday: "short", day: "numeric" } } },
-    initialView: phone ? "listWeek" : "timeGridWeek",
+    initialView: phone ? "listWeek" : "timeGridWeek",  // shownShape's first value
     headerToolbar: phone
       ? { left: "prev,next", center: "title", right: "listWeek,timeGridDay" }
       : { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay" },
@@ -161,7 +164,11 @@
     unselectAuto: false,
     events: fetchEvents,
     viewDidMount: (arg) => {
-      if (!calendar) return;
+      // the events' shape depends on the view (free days in the month, rows in a list): fetched
+      // again when that changes; FullCalendar fetches a new range by itself, the first one too
+      const shape = eventShape(arg.view.type);
+      if (!calendar || shape === shownShape) return;
+      shownShape = shape;
       // a month of six weeks is shown whole, not cut off inside the week's fixed height
       calendar.setOption("height", phone || arg.view.type === "dayGridMonth" ? "auto" : 680);
       calendar.refetchEvents();

@@ -27,3 +27,12 @@ def follow(page, selector):
     is read next is read off the new page, not the one being left."""
     with page.expect_navigation():
         page.click(selector)
+
+
+def nav_to(page, href):
+    """Follow the navigation bar's link to `href`, opening the menu it sits in first."""
+    link = page.locator(f"#mainNav a[href='{href}']")
+    if not link.is_visible():
+        page.click(f"#mainNav .dropdown:has(a[href='{href}']) > .dropdown-toggle")
+    with page.expect_navigation():
+        link.click()

@@ -6,7 +6,7 @@ import pytest
 from icalendar import Calendar
 
 from booking.core.clock import now_utc, to_local
-from tests.browser.helpers import log_in, shot
+from tests.browser.helpers import log_in, nav_to, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -83,8 +83,7 @@ def test_book_approve_and_see_it_in_the_feed(live_server, browser, page, instrum
     manager = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     manager_page = manager.new_page()
     log_in(manager_page, live_server, "manager.dlut@demo.cn")
-    manager_page.click("nav >> text=预约审批")
-    manager_page.wait_for_url(live_server + "/bookings/queue")
+    nav_to(manager_page, "/bookings/queue")  # 预约审批, in the lab's menu
     request_row = manager_page.locator("#queue tbody tr", has_text="催化剂样品 XRD 物相分析")
     assert "张伟" in request_row.inner_text() and "大连理工大学" in request_row.inner_text()
     shot(manager_page, "booking-2-queue")
@@ -145,6 +144,26 @@ def test_going_back_a_week_revalidates_the_kept_calendar(live_server, page, inst
     sent, got = answer.value.request.all_headers(), answer.value.all_headers()
     assert sent["if-none-match"] == got["etag"] and "content-type" not in got
     page.locator(".fc-timegrid .ev-free").first.wait_for()  # shown from the browser's copy
+
+
+def test_the_calendar_is_fetched_once_per_week_shown(live_server, page, instrument_id):
+    """Opening the page asks for its week once (it asked twice: once more when the first view
+    mounted), and so does each week after; a day of a week already shown asks nothing."""
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "calendar.json" in r.url else None)
+    log_in(page, live_server, "student.dlut@demo.cn")
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.locator(".fc-timegrid").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert len(asked) == 1, asked
+    page.click(".fc-next-button")
+    page.locator(".fc-timegrid .ev-free").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert len(asked) == 2, asked
+    page.click(".fc-timeGridDay-button")  # a day of the week already fetched: same shape
+    page.locator(".fc-timeGridDay-view").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert len(asked) == 2, asked
 
 
 def test_the_calendar_follows_the_start_typed_in_the_form(live_server, page, instrument_id):

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.browser.helpers import follow, log_in
+from tests.browser.helpers import follow, log_in, nav_to
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -22,7 +22,7 @@ def _shot(page, name):
 
 def _publish(page, live_server):
     log_in(page, live_server, "manager.dlut@demo.cn")
-    page.click("nav >> text=实验室管理")
+    nav_to(page, "/lab")  # 实验室管理, in the lab's menu
     page.click("text=新增仪器")
     page.fill("#name_zh", NAME)
     page.fill("#name_en", "Field-emission SEM (browser test)")

@@ -18,7 +18,7 @@ from booking import create_app
 from booking.accounts.rules import make_credit_code
 from config import TestingConfig
 from tests.browser.conftest import _live_database_url
-from tests.browser.helpers import follow, log_in, shot
+from tests.browser.helpers import follow, log_in, nav_to, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -107,7 +107,7 @@ def test_a_deployment_from_an_empty_database(empty_site, page, tmp_path):
 
     # the admin creates the university and invites its lab manager
     log_in(page, base, "admin@kjj.dl.cn", PASSWORD)
-    page.click("nav a[href='/admin/organisations']")
+    nav_to(page, "/admin/organisations")
     page.click("#new-organisation")
     page.select_option("#kind", "university")
     page.fill("#name_zh", "渤海理工大学")
@@ -132,7 +132,7 @@ def test_a_deployment_from_an_empty_database(empty_site, page, tmp_path):
     # the manager sets a password from the invitation and checks the asset list
     _accept_invitation(app, base, page, "zhang.lab@bhut.edu.cn")
     log_in(page, base, "zhang.lab@bhut.edu.cn", "manager-pass-2026")
-    page.click("nav a[href='/lab']")
+    nav_to(page, "/lab")
     page.click("#import-link")
     path = tmp_path / "渤海理工大学仪器清单.xlsx"
     path.write_bytes(_asset_list())
@@ -158,7 +158,7 @@ def test_a_deployment_from_an_empty_database(empty_site, page, tmp_path):
 
     # the audit viewer shows who imported them
     log_in(page, base, "admin@kjj.dl.cn", PASSWORD)
-    page.click("nav a[href='/admin/organisations']")
+    nav_to(page, "/admin/organisations")
     page.click("a.nav-link[href='/admin/audit']")
     page.goto(base + "/admin/audit?action=instruments.imported")
     trail = page.locator("#audit-events").inner_text()
@@ -167,7 +167,7 @@ def test_a_deployment_from_an_empty_database(empty_site, page, tmp_path):
 
     # the bureau downloads the annual report and this month's bulletin
     log_in(page, base, "staff@kjj.dl.cn", PASSWORD)
-    page.click("nav a[href='/reports/']")
+    nav_to(page, "/reports/")
     with page.expect_download() as report:
         page.click("#nrii-xlsx")
     assert report.value.suggested_filename.endswith(".xlsx")

@@ -3,7 +3,7 @@ a large enterprise is told why it is not eligible."""
 
 import pytest
 
-from tests.browser.helpers import follow, log_in, shot
+from tests.browser.helpers import follow, log_in, nav_to, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
@@ -29,8 +29,7 @@ def test_sme_applies_and_bureau_approves(live_server, page):
     shot(page, "vouchers-1-applied")
 
     log_in(page, live_server, "bureau@demo.cn")
-    page.click("nav >> text=创新券审核")
-    page.wait_for_url(live_server + "/vouchers/review")
+    nav_to(page, "/vouchers/review")  # 创新券审核, in the bureau's menu
     pending = page.locator("#queue tbody tr", has_text="大连海创新材料科技有限公司").first
     pending.locator("input[name=amount]").fill("20000")
     shot(page, "vouchers-2-queue")
@@ -39,7 +38,7 @@ def test_sme_applies_and_bureau_approves(live_server, page):
     assert "已批准" in page.locator(".alert-success").inner_text()
     assert "¥20,000.00" in page.locator("#decided").inner_text()
     shot(page, "vouchers-3-approved")
-    page.click("text=统计看板")
+    page.click("main >> text=统计看板")
     page.wait_for_url(live_server + "/vouchers/dashboard")
     assert page.locator("#chart-burn-down").is_visible()
     assert "¥20,000.00" in page.locator("#burn-down").inner_text()

@@ -4,9 +4,11 @@ from datetime import date, timedelta
 import pytest
 from freezegun import freeze_time
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from booking.bookings.models import Rating
 from booking.extensions import db
+from booking.instruments.models import Instrument
 from booking.rankings import services
 from booking.rankings.models import RankingSnapshot
 from tests.moments import WEDNESDAY_15_JUL_9AM
@@ -105,6 +107,23 @@ def test_a_reader_of_english_reads_the_institutions_english_names(client, ranked
     charts = dashboard.split('id="chart-data"')[1].split("</script>")[0]
     for shown in (table, charts):
         assert "Test University of Technology" in shown and "测试理工大学" not in shown
+
+
+def test_an_english_scorecard_names_the_institution_and_its_instruments_in_english(
+        client, ranked, make, login):
+    ranked["uni"].name_en = "Test University of Technology"
+    idle = db.session.scalars(select(Instrument).where(Instrument.name_zh == "闲置光谱仪")).one()
+    idle.name_en = "Idle spectrometer"
+    db.session.commit()
+    login(make.user(role="bureau_staff", locale="en"))
+    page = client.get(f"/rankings/2026Q3/institutions/{ranked['uni'].id}").get_data(as_text=True)
+    title = page.split('id="scorecard-title">')[1].split("<")[0]
+    instruments = page.split('id="instrument-table"')[1].split("</table>")[0]
+    assert title == "Test University of Technology"
+    assert "Idle spectrometer" in instruments and "闲置光谱仪" not in instruments
+    login(make.user(role="bureau_staff"))  # a reader of Chinese: the Chinese names
+    page = client.get(f"/rankings/2026Q3/institutions/{ranked['uni'].id}").get_data(as_text=True)
+    assert 'id="scorecard-title">测试理工大学<' in page and "闲置光谱仪" in page
 
 
 def test_a_ranking_computed_before_its_period_ended_says_so(client, make, login, ranked):
