@@ -8,10 +8,10 @@ from tests.browser.helpers import follow, log_in
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
 PAGES = {
-    "manager.dlut@demo.cn": ["/groups/", "members"],  # the user menu's link to the members
-    "finance.dlut@demo.cn": ["/finance/overdue"],
-    "bureau@demo.cn": ["/vouchers/reimbursements", "/vouchers/links", "/bureau/directory-quality",
-                       "/reports/bulletin"],
+    "manager.dlut@demo.cn": ["/groups/", "members", "/ratings"],  # "members": the user menu's
+    "finance.dlut@demo.cn": ["/finance/overdue", "/finance/close"],
+    "bureau@demo.cn": ["/vouchers/reimbursements", "/vouchers/links", "/vouchers/dashboard",
+                       "/bureau/directory-quality", "/reports/bulletin"],
 }
 
 OVERFLOWING = """() => [...document.querySelectorAll('.table-responsive, main nav')]
