@@ -72,7 +72,8 @@ def nav_items() -> list[NavLink | NavMenu]:
     """What the current user's bar shows, in NAV's order: a group's entries as one menu where
     the group first appears, or as a plain link when only one of them is visible."""
     views = current_app.view_functions
-    shown = [entry for entry in NAV if entry.endpoint in views and entry.visible(current_user)]
+    user = current_user._get_current_object()  # the proxy costs a lookup per attribute read
+    shown = [entry for entry in NAV if entry.endpoint in views and entry.visible(user)]
     items, menus = [], {}
     for entry in shown:
         link = NavLink(entry.endpoint, entry.label, entry.icon)
