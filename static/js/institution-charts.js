@@ -18,8 +18,9 @@
   // unit: what follows a value on the axis and in the tooltip ("%", or "" for none)
   window.institutionChart = function (canvasId, names, datasets, { unit = "", max } = {}) {
     const canvas = document.getElementById(canvasId);
-    const rows = names.length * datasets.length;
-    canvas.parentElement.style.height = `${Math.max(220, rows * 22 / Math.sqrt(datasets.length) + 40)}px`;
+    // 22 px a name with one bar, 8 px more for each further bar beside it
+    const perName = 14 + 8 * datasets.length;
+    canvas.parentElement.style.height = `${Math.max(220, names.length * perName + 40)}px`;
     const withUnit = (value) => (unit ? `${value} ${unit}` : `${value}`);
     return new Chart(canvas, {
       type: "bar", data: { labels: names, datasets },
