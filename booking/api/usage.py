@@ -41,20 +41,31 @@ def user_or_instrument_token(view):
     return wrapped
 
 
-def _actor_for(instrument: Instrument, booking: Booking | None) -> User:
+def _actor_for(instrument: Instrument, booking: Booking | None, user_id: int | None = None
+               ) -> User:
     """Who records: the token's user (the booker or a manager), or, for an instrument token
-    of this very instrument, the booking's user."""
+    of this very instrument, the booking's user, or without a booking the user it names."""
     if g.api_instrument is not None:
         if g.api_instrument.id != instrument.id:
             api_abort(403, "forbidden", "This instrument token belongs to another instrument.")
-        if booking is None:
-            api_abort(422, "user_required", "An instrument token records a booking's session.")
-        return booking.user
+        if booking is not None:
+            return booking.user
+        if user_id is None:
+            api_abort(422, "user_required", "An instrument token records a booking's session, "
+                                            "or names the user of one without (user_id).")
+        return _user(user_id)
     user = g.api_user
     allowed = can_record_usage(user, instrument) or (
         booking is not None and can_check_in(user, booking))
     if not allowed:
         api_abort(403, "forbidden", "Only the booking's user or the lab's managers may do this.")
+    return user
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        api_abort(422, "unknown_user", "No such user.")
     return user
 
 
@@ -110,13 +121,11 @@ class Usage(MethodView):
         if instrument is None:
             api_abort(404, "not_found", "No such instrument.")
         booking = _booking(body["booking_id"]) if body["booking_id"] else None
-        actor = _actor_for(instrument, booking)
+        actor = _actor_for(instrument, booking, body["user_id"])
         if g.api_user is not None and not can_record_usage(g.api_user, instrument):
             api_abort(403, "forbidden", "Only the instrument's lab managers record usage.")
-        user = db.session.get(User, body["user_id"]) if body["user_id"] else \
+        user = _user(body["user_id"]) if body["user_id"] else \
             booking.user if booking else actor  # a user_id not the booking's is refused below
-        if user is None:
-            api_abort(422, "unknown_user", "No such user.")
         session = services.record_session(instrument, user, start=body["start"],
                                           end=body["end"], actor=actor, source="api",
                                           booking=booking)

@@ -43,6 +43,29 @@ def check_in_problems(start: datetime, end: datetime, early_minutes: int, now: d
     return []
 
 
+# The states of a booking whose use can be recorded (not a no-show: its penalty is billed).
+RECORDABLE_STATES = ("approved", "in_use", "completed")
+
+
+def booking_session_problems(start: datetime, state: str, booking_start: datetime,
+                             booking_end: datetime, early_minutes: int, timezone: str
+                             ) -> list[Problem]:
+    """Checks on a finished session entered for a booking: the booking was approved, and the
+    session began when it could have been checked in (from `early_minutes` before the
+    booking's start until its end); it may run past the end (an overrun)."""
+    if state not in RECORDABLE_STATES:
+        return [Problem("booking_not_approved", _l(
+            "Use can be recorded only for an approved booking; record it without one."))]
+    if not booking_start - timedelta(minutes=early_minutes) <= start < booking_end:
+        return [Problem("outside_booking", _l(
+            "The session must start within its booking (%(start)s–%(end)s) or at most "
+            "%(minutes)d minutes before it."),
+            {"start": to_local(booking_start, timezone).strftime("%Y-%m-%d %H:%M"),
+             "end": to_local(booking_end, timezone).strftime("%H:%M"),
+             "minutes": early_minutes})]
+    return []
+
+
 def is_due(start: datetime, end: datetime, early_minutes: int, now: datetime) -> bool:
     return start - timedelta(minutes=early_minutes) <= now < end
 

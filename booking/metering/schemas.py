@@ -24,4 +24,5 @@ class UsageRequestSchema(ma.Schema):
     booking_id = Id(load_default=None, allow_none=True)
     user_id = Id(load_default=None, allow_none=True, metadata={
         "description": "who used it; default: the booking's user (another is refused: "
-                       "wrong_user), or for a walk-up the token's user"})
+                       "wrong_user); for a walk-up, the token's user (an instrument token "
+                       "must name one)"})

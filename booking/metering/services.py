@@ -187,6 +187,10 @@ def record_session(instrument: Instrument, user: User, *, start: datetime, end: 
                                       _l("The booking is for another instrument.")))
     if booking is not None and booking.user_id != user.id:
         problems.append(Problem("wrong_user", _l("The booking belongs to another user.")))
+    if booking is not None:
+        problems += rules.booking_session_problems(
+            start, booking.state, booking.start_at, booking.end_at,
+            instrument.check_in_early_minutes, instrument.timezone)
     if booking is None and user.organisation_id != instrument.organisation_id:
         problems.append(Problem(
             "walk_up_external", _l("Walk-up use without a booking is for internal users only.")))

@@ -61,12 +61,12 @@ def test_external_booking_is_invoiced_with_one_samples_line(make, lab):
 def test_samples_are_charged_once(make, lab):
     booking = _use(make, lab, lab["academic"])
     assert invoicing.invoice_booking(booking) is None  # nothing left to charge
-    # a session recorded later for the completed booking is invoiced alone
+    # a second session of the completed booking, recorded later, is invoiced alone
     with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=3)):
         later = metering.record_session(lab["instrument"], lab["academic"],
-                                        start=MONDAY_2_MAR_9AM + timedelta(hours=1),
-                                        end=MONDAY_2_MAR_9AM + timedelta(hours=2), actor=lab["manager"],
-                                        source="manager", booking=booking)
+                                        start=MONDAY_2_MAR_9AM + timedelta(minutes=55),
+                                        end=MONDAY_2_MAR_9AM + timedelta(minutes=115),
+                                        actor=lab["manager"], source="manager", booking=booking)
     assert later.ended_at is not None
     assert len(_lines()) == 1 and len(_lines("usage")) == 2
     assert close.close_month("2026-03").invoices == 0  # the month close finds it charged too

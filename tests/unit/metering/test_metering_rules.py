@@ -68,3 +68,24 @@ def test_too_early_names_the_local_start_and_the_window():
     [problem] = rules.check_in_problems(START, END, 15, START - timedelta(hours=6),
                                         "Asia/Shanghai")
     assert problem.params == {"start": "2026-03-02 09:00", "minutes": 15}
+
+
+@pytest.mark.parametrize("start,state,code", [
+    (START - timedelta(minutes=15), "approved", None),  # from the check-in window
+    (START - timedelta(minutes=16), "approved", "outside_booking"),
+    (END - timedelta(minutes=1), "completed", None),  # a second session of a used booking
+    (END, "in_use", "outside_booking"),  # after the booking: not its use
+    (START - timedelta(days=3), "approved", "outside_booking"),  # the reported case
+    (START, "pending", "booking_not_approved"),
+    (START, "cancelled", "booking_not_approved"),
+    (START, "no_show", "booking_not_approved"),  # its penalty is billed, not its use
+])
+def test_a_session_entered_for_a_booking_starts_when_it_could_be_checked_in(start, state, code):
+    problems = rules.booking_session_problems(start, state, START, END, 15, "Asia/Shanghai")
+    assert [p.code for p in problems] == ([code] if code else [])
+
+
+def test_outside_booking_names_the_bookings_local_times():
+    [problem] = rules.booking_session_problems(START - timedelta(days=1), "approved", START, END,
+                                               15, "Asia/Shanghai")
+    assert problem.params == {"start": "2026-03-02 09:00", "end": "10:00", "minutes": 15}

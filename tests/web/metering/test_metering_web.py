@@ -176,6 +176,46 @@ def test_api_record_usage(client, api_token, lab, make):
         assert naive.status_code == 422
 
 
+def test_api_usage_of_a_booking_lies_in_its_time(client, api_token, lab, make):
+    """Reported: a session two days before an approved booking completed it and invoiced it."""
+    booking = make.placed_booking(lab["instrument"], lab["external"],
+                                  MONDAY_2_MAR_9AM + timedelta(days=2))
+    body = {"instrument_id": lab["instrument"].id, "booking_id": booking.id,
+            "start": "2026-03-02T09:00:00+08:00", "end": "2026-03-02T10:00:00+08:00"}
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=2)):
+        refused = client.post("/api/v1/usage", json=body, headers=api_token(lab["manager"]))
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["code"] == "outside_booking"
+    assert booking.state == "approved" and db.session.scalar(select(UsageSession.id)) is None
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=2, hours=2)):
+        used = client.post("/api/v1/usage", headers=api_token(lab["manager"]), json={
+            **body, "start": "2026-03-04T09:00:00+08:00", "end": "2026-03-04T10:00:00+08:00"})
+    assert used.status_code == 201
+    db.session.refresh(booking)
+    assert booking.state == "completed"
+
+
+def test_api_instrument_token_records_a_walk_up_of_a_named_user(client, lab):
+    headers = {"Authorization": f"Bearer {lab['token']}"}
+    body = {"instrument_id": lab["instrument"].id, "start": "2026-03-02T09:00:00+08:00",
+            "end": "2026-03-02T10:00:00+08:00"}
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=2)):
+        nobody = client.post("/api/v1/usage", json=body, headers=headers)
+        unknown = client.post("/api/v1/usage", json={**body, "user_id": 10**6}, headers=headers)
+        external = client.post("/api/v1/usage", json={**body, "user_id": lab["external"].id},
+                               headers=headers)
+        internal = client.post("/api/v1/usage", json={**body, "user_id": lab["internal"].id},
+                               headers=headers)
+    assert (nobody.status_code, nobody.get_json()["error"]["code"]) == (422, "user_required")
+    assert (unknown.status_code, unknown.get_json()["error"]["code"]) == (422, "unknown_user")
+    assert (external.status_code, external.get_json()["error"]["code"]) == (
+        422, "walk_up_external")
+    assert internal.status_code == 201
+    session = db.session.get(UsageSession, internal.get_json()["id"])
+    assert (session.user_id, session.booking_id, session.recorded_by_id, session.source) == (
+        lab["internal"].id, None, lab["internal"].id, "api")
+
+
 def test_kiosk_says_which_rule_applied(client, lab, make):
     make.placed_booking(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
     client.post("/kiosk/pair", data={"token": lab["token"]})
