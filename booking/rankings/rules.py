@@ -117,10 +117,18 @@ class Row:
     exact_areas: dict = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict:
-        """What a snapshot stores and shows (scores rounded to 2 places, for display). Shallow:
-        a row's dicts are its own (score_org builds them), and asdict's deep copies were a
-        tenth of a province's ranking."""
-        return {name: getattr(self, name) for name in _STORED_FIELDS}
+        """What a snapshot stores and shows (scores rounded to 2 places, for display), and the
+        exact score as a fraction's text, which a later split of the pool reads. Shallow: a
+        row's dicts are its own (score_org builds them), and asdict's deep copies were a tenth
+        of a province's ranking."""
+        return {**{name: getattr(self, name) for name in _STORED_FIELDS},
+                "exact_score": str(self.exact_score)}
+
+    @classmethod
+    def from_dict(cls, stored: dict) -> "Row":
+        """A stored row (snapshots stored before the exact score split by the rounded one)."""
+        row = {key: value for key, value in stored.items() if key != "exact_score"}
+        return cls(**row, exact_score=Fraction(stored.get("exact_score") or str(stored["score"])))
 
 
 _STORED_FIELDS = tuple(f.name for f in fields(Row) if not f.name.startswith("exact_"))
@@ -228,8 +236,8 @@ def split_rewards(rows: list[Row], pool_fen: int, rules: dict) -> tuple[dict[int
     rewards_rules = rules["rewards"]
     by_score = rewards_rules.get("within_grade", "score") == "score"  # else equal in a grade
     claims = {row.org_id: Fraction(rewards_rules["grade_weight"][row.grade]) *
-              (Fraction(str(row.score)) if by_score else 1) for row in rows
-              if row.grade in rewards_rules["eligible_grades"] and row.score > 0}
+              (row.exact_score if by_score else 1) for row in rows
+              if row.grade in rewards_rules["eligible_grades"] and row.exact_score > 0}
     total = sum(claims.values())
     awards = dict.fromkeys((row.org_id for row in rows), 0)
     if pool_fen <= 0 or total == 0:

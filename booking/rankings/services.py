@@ -141,7 +141,7 @@ def _store_rows(snapshot: RankingSnapshot, rows: list[dict], pool_fen: int) -> N
 
 
 def _as_rows(rows: list[dict]) -> list[Row]:
-    return [Row(**row) for row in rows]
+    return [Row.from_dict(row) for row in rows]
 
 
 def publish_snapshot(snapshot: RankingSnapshot, actor: User | None) -> None:

@@ -1,5 +1,7 @@
 """Scoring, grading, rewards and periods, with hand-computed expectations."""
+import json
 from datetime import UTC, date, datetime
+from fractions import Fraction
 
 import pytest
 
@@ -7,6 +9,7 @@ from booking.rankings.policy import completed, default_rules, policy_problems, w
 from booking.rankings.rules import (
     OrgIndicators,
     PeriodError,
+    Row,
     freshness,
     histogram_median,
     largest_gaps,
@@ -206,6 +209,23 @@ def test_what_the_cap_cuts_off_goes_to_the_uncapped_units():
     assert awards == {1: 500_000, 2: 256_410, 3: 243_590} and remainder == 0
 
 
+def test_the_pool_is_split_by_the_exact_scores_also_when_re_split_from_stored_rows():
+    """Reported: 75.004 and 80.995, shown as 75.00 and 81.00, were paid by the shown scores
+    (48,076,923 and 51,923,077 fen); pro rata to the exact ones it is 48,079,795.38 and
+    51,920,204.62."""
+    rows = [Row(org_id=i, org_name=f"机构{i}", score=round(float(exact), 2), areas={},
+                points={}, indicators={}, flags=[], grade="good", exact_score=exact)
+            for i, exact in ((1, Fraction("75.004")), (2, Fraction("80.995")))]
+    expected = ({1: 48_079_795, 2: 51_920_205}, 0)
+    assert split_rewards(rows, 100_000_000, with_rewards_cap(1.0)) == expected
+    stored = [row.as_dict() for row in rows]  # what a snapshot keeps (JSON)
+    assert [row["score"] for row in stored] == [75.0, 81.0]
+    again = [Row.from_dict(row) for row in stored]  # a new pool re-splits these
+    assert split_rewards(again, 100_000_000, with_rewards_cap(1.0)) == expected
+    older = [{k: v for k, v in row.items() if k != "exact_score"} for row in stored]
+    assert Row.from_dict(older[1]).exact_score == 81  # stored before: split as shown
+
+
 def test_water_filling_goes_round_until_no_share_exceeds_the_cap():
     rows = _graded([(90, "excellent"), (88, "excellent"), (80, "good"), (60, "good")])
     awards, remainder = split_rewards(rows, 1_000_000, with_rewards_cap(0.3))
@@ -236,7 +256,8 @@ def test_thresholds_compare_the_exact_score():
                  **{i: org(i, uniform(0.1)) for i in range(3, 15)}}, RULES)
     assert rows[1].score == 85.0 and rows[1].exact_score < 85  # shown as 85.00
     assert rows[1].grade == "good"
-    assert "exact_score" not in rows[1].as_dict()
+    stored = json.loads(json.dumps(rows[1].as_dict()))  # a snapshot's JSON keeps it exactly
+    assert Fraction(stored["exact_score"]) == rows[1].exact_score
 
 
 def test_default_cap_of_15_percent():
