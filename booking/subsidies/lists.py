@@ -5,15 +5,15 @@ policy."""
 from datetime import datetime
 
 import marshmallow as ma
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import Organisation
 from booking.api.fields import SearchText
 from booking.api.paging import PageArgs
-from booking.core.clock import local_today, year_end_utc
+from booking.core.clock import local_today
 from booking.core.db import id_in
-from booking.subsidies.models import VOUCHER_STATES, Voucher
+from booking.subsidies.models import VOUCHER_STATES, Voucher, in_state_as_of
 from booking.subsidies.policy import ENTERPRISE_CLASSES
 from booking.subsidies.services import check_enterprise, current_policy
 
@@ -69,32 +69,12 @@ def with_checks(vouchers: list[Voucher]) -> list[tuple[Voucher, object]]:
 
 
 # --- every voucher -------------------------------------------------------------------------------
-def _current_year(now: datetime) -> int:
-    """The first year whose quota has not ended at `now` (the bureau's local year)."""
-    year = now.year - 1
-    while year_end_utc(year) <= now:
-        year += 1
-    return year
-
-
-def _as_of(state: str, now: datetime):
-    """Vouchers whose state as of `now` is `state`: rules.voucher_state_at as SQL (an issued
-    voucher past its validity, or an application left undecided when its year ended, is
-    expired before the daily job writes it). No NULL may reach the NOT below."""
-    lapsed = or_(and_(Voucher.state == "issued", Voucher.valid_until.is_not(None),
-                      Voucher.valid_until <= now),
-                 and_(Voucher.state == "applied", Voucher.year < _current_year(now)))
-    if state == "expired":
-        return or_(Voucher.state == "expired", lapsed)
-    return and_(Voucher.state == state, ~lapsed)
-
-
 def all_vouchers(args: dict, now: datetime) -> Select:
     """Every voucher and application matching `args` (VoucherListArgs), newest first."""
     query = select(Voucher).options(selectinload(Voucher.policy),
                                     selectinload(Voucher.enterprise))
     if args.get("state"):
-        query = query.where(_as_of(args["state"], now))
+        query = query.where(in_state_as_of(args["state"], now))
     if args.get("year"):
         query = query.where(Voucher.year == args["year"])
     return _filtered(query, args).order_by(Voucher.created_at.desc(), Voucher.id.desc())

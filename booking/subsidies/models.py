@@ -2,11 +2,22 @@
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
-from booking.core.clock import now_utc, to_local
+from booking.core.clock import now_utc, to_local, year_end_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import db
 from booking.subsidies.policy import LINK_KINDS
@@ -242,3 +253,23 @@ class Reimbursement(TimestampMixin, db.Model):
     @property
     def net_reward_fen(self) -> int:
         return self.reward_fen - self.clawback_fen
+
+
+def _current_year(now: datetime) -> int:
+    """The first year whose quota has not ended at `now` (the bureau's local year)."""
+    year = now.year - 1
+    while year_end_utc(year) <= now:
+        year += 1
+    return year
+
+
+def in_state_as_of(state: str, now: datetime):
+    """Vouchers whose state as of `now` is `state`: rules.voucher_state_at as SQL (an issued
+    voucher past its validity, or an application left undecided when its year ended, is
+    expired before the daily job writes it). No NULL may reach the NOT below."""
+    lapsed = or_(and_(Voucher.state == "issued", Voucher.valid_until.is_not(None),
+                      Voucher.valid_until <= now),
+                 and_(Voucher.state == "applied", Voucher.year < _current_year(now)))
+    if state == "expired":
+        return or_(Voucher.state == "expired", lapsed)
+    return and_(Voucher.state == state, ~lapsed)

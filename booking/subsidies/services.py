@@ -15,7 +15,14 @@ from booking.core.clock import local_today, now_utc, quarter_of, year_end_utc
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.subsidies import notifications, rules
-from booking.subsidies.models import BUDGET_STATES, OrganisationLink, SubsidyPolicy, Voucher, VoucherBudget
+from booking.subsidies.models import (
+    BUDGET_STATES,
+    OrganisationLink,
+    SubsidyPolicy,
+    Voucher,
+    VoucherBudget,
+    in_state_as_of,
+)
 from booking.subsidies.policy import (
     class_rule,
     class_rules,
@@ -344,11 +351,11 @@ def expire_vouchers(at: datetime | None = None) -> int:
 
 def vouchers_visible_to(user: User, state: str | None = None):
     """A query of the vouchers `user` may see (bureau staff: all; an enterprise member: the
-    enterprise's), newest first."""
+    enterprise's), newest first; `state`: as of now, as each is shown."""
     query = select(Voucher).order_by(Voucher.id.desc())
     if not user.is_bureau:
         query = query.where(Voucher.enterprise_id == user.organisation_id)
-    return query if state is None else query.where(Voucher.state == state)
+    return query if state is None else query.where(in_state_as_of(state, now_utc()))
 
 
 def vouchers_of(org: Organisation) -> list[Voucher]:
