@@ -184,6 +184,14 @@ def test_an_age_limit_needs_a_real_founding_date():
         assert "max_age_days" in class_misses(firm, "small_micro", rules, TODAY)
 
 
+def test_small_and_micro_means_revenue_under_10_million():
+    """The written rule is "revenue < 10 M CNY" (Beijing, Changping); limits are "at most"."""
+    at_limit = replace(SMALL, annual_revenue_fen=1_000_000_000)
+    assert "max_revenue_fen" in class_misses(at_limit, "small_micro", RULES, TODAY)
+    just_under = replace(SMALL, annual_revenue_fen=999_999_999)
+    assert class_misses(just_under, "small_micro", RULES, TODAY) == []
+
+
 def test_a_declaration_narrows_the_profile_never_widens_it():
     # Profile: 80 staff, revenue 8 M CNY, founded 2019-05-16. Declared: 60 staff (smaller:
     # ignored), revenue 12 M CNY (larger: counts), founded 2021 (later: ignored).
