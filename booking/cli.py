@@ -25,16 +25,22 @@ rankings_cli = AppGroup("rankings", help="Sharing rankings of institutions.")
 @click.option("--role", "roles", required=True, multiple=True,
               type=click.Choice(["member", "student", "lab_manager", "finance", "bureau_staff",
                                  "admin"]))
-@click.option("--org", "org_ref", required=True, help="organisation id or credit code")
+@click.option("--org", "org_ref", default=None,
+              help="organisation id or credit code (default: the platform's bureau, if only one)")
 @click.option("--name", default=None, help="display name (defaults to the e-mail's local part)")
 def create_user_command(email, password, roles, org_ref, name):
     """Create a user with one or more roles in an organisation."""
     from booking.accounts import services
     from booking.accounts.rules import password_problems
 
-    organisation = services.get_organisation_by_ref(org_ref)
-    if organisation is None:
-        raise click.ClickException(f"no organisation with id or credit code {org_ref!r}")
+    if org_ref is None:
+        organisation = services.sole_bureau()
+        if organisation is None:
+            raise click.ClickException("give --org: there is not exactly one bureau")
+    else:
+        organisation = services.get_organisation_by_ref(org_ref)
+        if organisation is None:
+            raise click.ClickException(f"no organisation with id or credit code {org_ref!r}")
     problems = password_problems(password, email)
     if problems:
         raise click.ClickException("password too weak: " + "; ".join(problems))
@@ -83,13 +89,15 @@ def billing_close_command(month):
     transaction), and e-mail each customer their invoice (the outbox; `notify send` sends what
     is left)."""
     from booking.billing import close
-    from booking.core.clock import parse_period
+    from booking.core.clock import now_utc, parse_period
     from booking.core.notifications import commit
 
     try:
-        parse_period(month, "month")
+        period = parse_period(month, "month")
     except ValueError as exc:
         raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from exc
+    if period.end > now_utc():  # its use is still being recorded (as the finance page says)
+        raise click.BadParameter(f"{month} has not ended", param_hint="--month")
     facts = close.month_facts(month)
     with click.progressbar(length=len(facts), label=f"Pricing {month}") as bar:
         result = close.close_month(month, facts, progress=bar.update)

@@ -56,6 +56,13 @@ def get_organisation_by_ref(ref: str) -> Organisation | None:
         Organisation.credit_code == normalise_credit_code(ref)))
 
 
+def sole_bureau() -> Organisation | None:
+    """The organisation of kind bureau, when there is exactly one (the platform's operator)."""
+    bureaus = db.session.scalars(select(Organisation).where(Organisation.kind == "bureau")
+                                 .limit(2)).all()
+    return bureaus[0] if len(bureaus) == 1 else None
+
+
 def create_user(*, email, password, name, organisation, roles=("member",), confirmed=True,
                 locale="zh_CN", timezone="Asia/Shanghai", actor=None) -> User:
     email = normalise_email(email)

@@ -1,4 +1,4 @@
-"""Bootstrapping from an empty database: `flask orgs create` then `flask users create --org`."""
+"""Bootstrapping from an empty database: `flask orgs create` then `flask users create`."""
 from booking.accounts.models import Organisation, User
 from booking.accounts.rules import make_credit_code
 from booking.extensions import db
@@ -24,3 +24,18 @@ def test_bootstrap_an_organisation_and_its_admin(app):
     bad = runner.invoke(args=["orgs", "create", "--kind", "pilot_base", "--name-zh", "中试基地",
                               "--credit-code", "123", "--city", "Springfield"])
     assert bad.exit_code == 1 and "18" in bad.output and "2102" in bad.output  # both problems
+
+
+def test_users_create_without_org_joins_the_only_bureau(app, make):
+    runner = app.test_cli_runner()
+    args = ["users", "create", "--password", "bootstrap-2026!", "--role", "admin"]
+    none = runner.invoke(args=[*args, "--email", "a@city.cn"])
+    assert none.exit_code == 1 and "--org" in none.output  # no bureau yet
+    bureau = make.organisation(kind="bureau")
+    result = runner.invoke(args=[*args, "--email", "b@city.cn"])
+    assert result.exit_code == 0, result.output
+    assert db.session.query(User).filter_by(email="b@city.cn").one().organisation_id == bureau.id
+    make.organisation(kind="bureau")
+    two = runner.invoke(args=[*args, "--email", "c@city.cn"])
+    assert two.exit_code == 1 and "--org" in two.output
+    assert db.session.query(User).filter_by(email="c@city.cn").one_or_none() is None

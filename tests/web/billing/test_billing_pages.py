@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from booking.billing import close, dunning, invoicing, payments, signals
 from booking.billing import pdf as billing_pdf
 from booking.billing.models import Invoice
+from booking.core.db import utc
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.metering import services as metering
@@ -227,6 +228,19 @@ def test_cli_close_is_idempotent(app, make, sold):
     assert "0 invoices" in second.output
     bad = runner.invoke(args=["billing", "close", "--month", "2026-13"])
     assert bad.exit_code != 0 and "YYYY-MM" in bad.output
+
+
+def test_cli_close_refuses_a_month_that_has_not_ended(app, make, sold):
+    make.usage_session(sold["instrument"], sold["internal"], MONDAY_2_MAR_9AM)
+    runner = app.test_cli_runner()
+    invoices = db.session.scalar(select(func.count(Invoice.id)))
+    with freeze_time(utc(2026, 3, 31, 15, 59)):  # 23:59 on 31 March in Shanghai
+        early = runner.invoke(args=["billing", "close", "--month", "2026-03"])
+    assert early.exit_code != 0 and "2026-03 has not ended" in early.output
+    assert db.session.scalar(select(func.count(Invoice.id))) == invoices
+    with freeze_time(utc(2026, 3, 31, 16)):  # midnight: April has begun
+        closed = runner.invoke(args=["billing", "close", "--month", "2026-03"])
+    assert closed.exit_code == 0 and "1 invoices" in closed.output, closed.output
 
 
 def test_cli_mark_no_shows(app, make, sold):
