@@ -140,6 +140,8 @@ def _row(instrument, user_id, org_id, start: datetime, end: datetime, manager_id
     created = start - timedelta(hours=rng.randint(4, 24 * 14))
     if state == "pending":  # still within the approval timeout, so not yet expired
         created = now - timedelta(hours=rng.randint(1, max(1, instrument.approval_timeout_hours - 1)))
+    elif created > now:  # booked within the last two weeks (from the slot: `rng` stays as it was)
+        created = now - timedelta(minutes=int(start.timestamp()) // 60 % (14 * 24 * 60) + 1)
     decided = state in ("approved", "in_use", "completed", "rejected", "no_show")
     mode = ("staff_operated" if instrument.allows_staff_operated and
             (not instrument.allows_self_operated or rng.random() < 0.3) else "self_operated")
@@ -152,10 +154,10 @@ def _row(instrument, user_id, org_id, start: datetime, end: datetime, manager_id
         "purpose": rng.choice(PURPOSES),
         "state": state, "created_at": created, "updated_at": min(start, now),
         "decided_by_id": manager_id if decided and instrument.requires_approval else None,
-        "decided_at": (min(created + timedelta(hours=rng.randint(*pace.decide_hours)), start)
-                       if decided else None),
+        "decided_at": (min(created + timedelta(hours=rng.randint(*pace.decide_hours)), start,
+                           now) if decided else None),
         "decision_reason": "该时段需优先保障校内教学实验" if state == "rejected" else "",
-        "cancelled_at": created + timedelta(hours=2) if state == "cancelled" else None,
+        "cancelled_at": min(created + timedelta(hours=2), now) if state == "cancelled" else None,
         "late_cancel": state == "cancelled" and rng.random() < 0.2,
         "sequence": 0 if state == "pending" else 1,
     }

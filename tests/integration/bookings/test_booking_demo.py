@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from booking.bookings import demo, rules
 from booking.bookings.models import Booking
+from booking.core.clock import now_utc
 from booking.extensions import db
 
 
@@ -45,3 +46,18 @@ def test_demo_pending_requests_are_not_already_expired(make):
     demo.seed("small")
     assert db.session.scalar(select(func.count(Booking.id)).where(Booking.state == "pending"))
     assert expire_pending() == 0
+
+
+def test_demo_bookings_were_made_and_decided_in_the_past(make):
+    """Reported: thousands of seeded bookings had a created_at or decided_at still to come."""
+    organisation = make.organisation()
+    make.user(organisation=organisation)
+    make.instrument(organisation=organisation, requires_approval=True)
+    demo.seed("small")
+    now = now_utc()
+    assert db.session.scalar(select(func.count(Booking.id)).where(Booking.start_at > now)) > 20
+    for column in (Booking.created_at, Booking.decided_at, Booking.cancelled_at,
+                   Booking.updated_at):
+        assert db.session.scalar(select(func.count(Booking.id)).where(column > now)) == 0, column
+    assert db.session.scalar(select(func.count(Booking.id)).where(
+        Booking.decided_at < Booking.created_at)) == 0
