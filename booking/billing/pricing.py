@@ -67,6 +67,18 @@ def quote_booking(instrument: Instrument, user: User, start: datetime, end: date
                        samples=samples, per_sample_fee_fen=instrument.per_sample_fee_fen)
 
 
+def late_cancellation_fee_fen(booking) -> int | None:
+    """What cancelling `booking` late is charged (the instrument's fraction of the booked
+    time's fee, as the month close prices it), before any waiver; None without a rate."""
+    instrument = booking.instrument
+    card = rules.rate_at(rate_cards(instrument), customer_class_for(instrument, booking.user),
+                         booking.start_at)
+    if card is None:
+        return None
+    return rules.penalty_fee_fen(used_minutes(booking.start_at, booking.end_at), card,
+                                 Decimal(instrument.late_cancel_fraction), False)
+
+
 class Price(NamedTuple):
     customer_class: str
     billable_minutes: int

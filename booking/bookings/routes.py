@@ -19,7 +19,12 @@ from markupsafe import Markup
 from booking.accounts.rules import mask_email
 from booking.accounts.services import get_user_by_email
 from booking.api.paging import paged
-from booking.billing.pricing import NoRate, billable_minutes_of_bookings, quote_booking
+from booking.billing.pricing import (
+    NoRate,
+    billable_minutes_of_bookings,
+    late_cancellation_fee_fen,
+    quote_booking,
+)
 from booking.bookings import (
     calendar,
     feeds,
@@ -44,8 +49,9 @@ from booking.bookings.forms import (
     TrainingRequestForm,
 )
 from booking.bookings.models import Booking, TrainingRequest
-from booking.core.clock import from_local
+from booking.core.clock import from_local, now_utc
 from booking.core.db import MAX_ID, reads_first
+from booking.core.money import format_cny
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
 from booking.core.security import external_url
@@ -243,8 +249,16 @@ def mine():
                                              if b.state == "completed"])
     return render_template("bookings/mine.html", listing=listing, args=args, states=rules.STATES,
                            instruments=lists.booked_instruments(current_user),
-                           billable=billable, feed_url=feed_url,
+                           billable=billable, feed_url=feed_url, late_fees=_late_fees(listing),
                            cancel_form=CancelForm(formdata=None))
+
+
+def _late_fees(listing) -> dict[int, int]:
+    """What cancelling now would be charged, for the listed bookings past their deadline."""
+    now = now_utc()
+    late = [b for b in listing["items"] if b.state == "approved" and b.end_at > now and
+            rules.is_late_cancellation(calendar.policy_for(b.instrument), b.start_at, now)]
+    return {b.id: fee for b in late if (fee := late_cancellation_fee_fen(b))}
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
@@ -257,10 +271,15 @@ def cancel(booking_id):
     if not booking.can_cancel(current_user):
         flash(_("This booking can no longer be cancelled."), "danger")
     else:
+        fee = late_cancellation_fee_fen(booking)
         requests.cancel_booking(booking, current_user, (form.reason.data or "").strip())
         commit()
-        flash(_("Booking cancelled (late: a cancellation fee may apply).")
-              if booking.late_cancel else _("Booking cancelled."), "info")
+        if booking.late_cancel and fee:
+            flash(_("Booking cancelled after the free-cancellation deadline: %(amount)s will be "
+                    "charged, unless someone else uses the slot.", amount=format_cny(fee)),
+                  "warning")
+        else:
+            flash(_("Booking cancelled."), "info")
     return redirect(back_to("bookings.mine"))
 
 

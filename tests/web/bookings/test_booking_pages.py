@@ -207,6 +207,25 @@ def test_my_bookings_cancel_and_download(client, make, login, lab):
     assert booking.state == "cancelled" and not booking.late_cancel
 
 
+def test_my_bookings_say_what_a_late_cancellation_costs_before_and_after(client, make, login,
+                                                                          lab):
+    """Reported: past the deadline the confirm box asked only "cancel?", and the charge (half
+    of the booked time's fee) came with the month's invoice."""
+    instrument, _ = lab
+    me = login(make.user())  # academic: ¥200 an hour, late cancellation 50 %
+    soon = make.placed_booking(instrument, me, MONDAY_23_NOV_8AM + timedelta(hours=5))
+    later = make.placed_booking(instrument, me, TUESDAY_24_NOV_10AM)  # 26 h ahead: free
+    page = client.get("/bookings/mine").get_data(as_text=True)
+    assert page.count('class="small text-danger late-fee"') == 1
+    assert "取消将收取 ¥100.00" in page
+    assert "已过免费取消期限：现在取消将收取 ¥100.00（预约时长费用的 50%）" in page
+    response = client.post(f"/bookings/{soon.id}/cancel", follow_redirects=True)
+    assert "将收取 ¥100.00" in response.get_data(as_text=True)
+    assert soon.late_cancel
+    response = client.post(f"/bookings/{later.id}/cancel", follow_redirects=True)
+    assert "预约已取消。" in response.get_data(as_text=True) and not later.late_cancel
+
+
 def test_queue_approve_reject_and_bulk(client, make, login, lab):
     instrument, manager = lab
     student = make.user(organisation=instrument.organisation)
@@ -320,7 +339,7 @@ def test_staff_operated_form_asks_for_the_samples(client, make, login, lab):
             "purpose": "SEM of powders"}
     missing = client.post(url, data=data)
     assert missing.status_code == 422
-    assert "送样（机组人员操作）预约须填写样品数量（1 至 1000 个）" in missing.get_data(as_text=True)
+    assert "送样（由实验室人员操作）预约须填写样品数量（1 至 1000 个）" in missing.get_data(as_text=True)
     too_many = client.post(url, data={**data, "samples": "1001"})
     assert too_many.status_code == 422 and "最多送交 1000 个样品" in too_many.get_data(as_text=True)
     assert db.session.scalar(db.select(db.func.count(Booking.id))) == 0
