@@ -58,7 +58,7 @@ def _bank(invoice: Invoice) -> list[str]:
 def _item(line) -> str:
     """The line's description; samples (送样) lines say so, with their count."""
     if line.kind == "samples":
-        return escape(f"{line.description} · {_('Samples (送样)')} "
+        return escape(f"{line.description} · {_('Samples sent in')} "
                       f"({ngettext('%(num)d sample', '%(num)d samples', int(line.quantity))})")
     return escape(line.description)
 

@@ -14,7 +14,7 @@ STATE_LABELS = {
 }
 CLASS_LABELS = {"internal": _l("internal"), "academic": _l("academic (other university)"),
                 "enterprise": _l("enterprise")}
-MODE_LABELS = {"self_operated": _l("Self-operated"), "staff_operated": _l("Staff-operated (送样)")}
+MODE_LABELS = {"self_operated": _l("Self-operated"), "staff_operated": _l("Staff-operated")}
 
 
 def state_label(state: str) -> str:

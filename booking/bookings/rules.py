@@ -313,11 +313,11 @@ def sample_problems(mode: str, samples: int) -> list[Problem]:
     charged per sample); a self-operated one hands in none."""
     if mode != "staff_operated":
         return [] if samples == 0 else [Problem("samples_self_operated", _l(
-            "Only staff-operated (送样) bookings hand in samples: leave the number of samples "
+            "Only staff-operated bookings hand in samples: leave the number of samples "
             "at 0 for self-operated use."))]
     if samples < 1:
         return [Problem("samples_required", _l(
-            "A staff-operated (送样) booking needs the number of samples (1 to %(max)d)."),
+            "A staff-operated booking needs the number of samples (1 to %(max)d)."),
             {"max": MAX_SAMPLES})]
     if samples > MAX_SAMPLES:
         return [Problem("too_many_samples", _l(

@@ -125,7 +125,7 @@ def service_problems(*, active: bool, offers_testing: bool, visible: bool,
         return [Problem("instrument_unavailable", _l("The instrument is not in service."))]
     if not offers_testing:
         return [Problem("testing_not_offered", _l(
-            "The instrument does not offer staff-operated testing (送样)."))]
+            "The instrument does not offer staff-operated testing."))]
     problems = []
     if not organisation_verified:
         problems.append(Problem("organisation_unverified", _l(

@@ -239,7 +239,7 @@ def test_a_staff_operated_booking_states_its_samples(mode, samples, expected):
 
 def test_the_samples_message_names_the_rule():
     [problem] = rules.sample_problems("staff_operated", 0)
-    assert problem.message == ("A staff-operated (送样) booking needs the number of samples "
+    assert problem.message == ("A staff-operated booking needs the number of samples "
                                "(1 to 1000).")
 
 
