@@ -2,6 +2,8 @@
 import copy
 from decimal import Decimal
 
+from babel.lists import format_list
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -16,7 +18,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from booking.core.money import fen_to_yuan, yuan_to_fen
+from booking.core.money import fen_to_yuan, format_cny, yuan_to_fen
 from booking.core.web import FiniteDecimalField, PastDate, SiteForm
 from booking.subsidies.policy import (
     ENTERPRISE_CLASSES,
@@ -224,6 +226,50 @@ class PolicyForm(SiteForm):
             rate_of_voucher_turnover=str(self.reward_rate.data),
             cap_per_provider_per_year_fen=yuan_to_fen(self.reward_cap.data))
         return new
+
+    def described(self, changes: list[tuple[str, object, object]]) -> list[tuple[str, str, str]]:
+        """policy.diff_rules' (path, old, new) as the form names and shows them: the field's
+        label, amounts in yuan, shares in per cent, choices by their labels (a setting the
+        form does not edit keeps its path)."""
+        return [(str(field.label.text) if field else path, _shown(field, path, old),
+                 _shown(field, path, new)) for path, old, new in changes
+                for field in [self._fields.get(_FIELD_OF_PATH.get(path, ""))]]
+
+
+# Where each setting of PolicyForm sits in a policy's rules (policy.diff_rules' paths).
+_FIELD_OF_PATH = {
+    **{f"classes.{code}.{key}": f"{code}_{name}" for code in ENTERPRISE_CLASSES
+       for key, name in (("rate", "rate"), ("cap_per_year_fen", "cap"))},
+    "caps.per_application_fen": "per_application", "budget.annual_pool_fen": "annual_pool",
+    "budget.quarterly_batches": "batch_1", "validity": "validity",
+    "services.provider_kinds": "provider_kinds", "services.excluded": "excluded",
+    "services.related_party_block": "related_party_block",
+    "services.non_local_provider_factor": "non_local_provider_factor",
+    "oversight.sample_rate": "sample_rate", "oversight.sample_every_months": "sample_every_months",
+    "oversight.review_sla_days": "review_sla_days", "budget.allocation": "allocation",
+    "caps.aggregate_by": "aggregate_by",
+    "provider_reward.rate_of_voucher_turnover": "reward_rate",
+    "provider_reward.cap_per_provider_per_year_fen": "reward_cap"}
+
+
+def _shown(field, path: str, value) -> str:
+    if value is None:
+        return "—"
+    if path.endswith("_fen"):
+        return format_cny(value)
+    if path == "budget.quarterly_batches":
+        return " / ".join(_percent(share) for share in value)
+    if isinstance(field, PercentField):
+        return _percent(value)
+    choices = dict(getattr(field, "choices", None) or [])
+    if isinstance(value, list):
+        return format_list([str(choices.get(item, item)) for item in value],
+                           locale=get_locale()) or "—"
+    return str(choices.get(value, value))
+
+
+def _percent(share) -> str:
+    return f"{(Decimal(str(share)) * 100).normalize():f} %"
 
 
 class QuarterForm(SiteForm):

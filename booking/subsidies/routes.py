@@ -148,7 +148,7 @@ def policy():
             flash(_("Draft saved. Publish it to make it the policy in force."), "success")
             return redirect(url_for("subsidies.policy"))
     return render_template("subsidies/policy.html", form=form, draft=draft, problems=problems,
-                           changes=services.policy_changes(draft),
+                           changes=form.described(services.policy_changes(draft)),
                            versions=services.policy_versions(draft.year),
                            publish_form=PostForm()), 422 if form.is_submitted() else 200
 

@@ -164,7 +164,7 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     assert 'id="sme_science_based_rate"' in page and 'value="40"' in page  # 0.40, in per cent
     form = {"small_micro_rate": "50", "small_micro_cap": "100000", "sme_science_based_rate": "45",
             "sme_science_based_cap": "200000", "startup_team_rate": "50",
-            "startup_team_cap": "100000", "per_application": "20000", "annual_pool": "10000000",
+            "startup_team_cap": "150000", "per_application": "20000", "annual_pool": "10000000",
             "batch_1": "25", "batch_2": "25", "batch_3": "25", "batch_4": "25",
             "validity": "calendar_year", "provider_kinds": ["university", "institute"],
             "excluded": ["statutory_testing", "medical"],
@@ -184,7 +184,14 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
         assert f'id="{field}"' in refused.get_data(as_text=True)
     assert client.post("/vouchers/policy", data=form).status_code == 302
     page = client.get("/vouchers/policy").get_data(as_text=True)
-    assert "classes.sme_science_based.rate" in page and "services.excluded" in page
+    diff = page[page.index('id="policy-diff"'):page.index("</table>", page.index('id="policy-diff"'))]
+    assert "classes." not in diff and "_fen" not in diff  # the form's words, not the rules' keys
+    assert ">科技型中小企业：补贴比例（%）</td><td data-label=\"已发布\">40 %</td>" \
+        "<td class=\"fw-semibold\" data-label=\"草稿\">45 %<" in diff
+    assert ">创业团队：年度上限（元）</td><td data-label=\"已发布\">¥100,000.00</td>" \
+        "<td class=\"fw-semibold\" data-label=\"草稿\">¥150,000.00<" in diff
+    assert ">法定检测和医疗服务<" in diff and ">由科技局决定<" in diff
+    assert "发布后立即生效" in page  # the publish button asks first
     client.post("/vouchers/policy/publish", data={})
     current = services.current_policy(2026)
     assert (current.version, current.rules["classes"]["sme_science_based"]["rate"]) == (2, "0.45")
