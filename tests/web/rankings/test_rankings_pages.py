@@ -134,7 +134,10 @@ def test_a_ranking_computed_before_its_period_ended_says_so(client, make, login,
         services.compute_snapshot("2026Q4")
         db.session.commit()
         page = client.get("/bureau/rankings?period=2026Q4").get_data(as_text=True)
+        assert 'id="publish-form"' in client.get("/bureau/rankings?period=2026Q3"
+                                                 ).get_data(as_text=True)
     assert 'id="computed-early"' in page
+    assert 'id="publish-form"' not in page  # a preview is not offered for publishing
 
 
 def test_exports(client, ranked, make, login):
