@@ -76,10 +76,15 @@ def revoke_qualification(qualification: Qualification, actor: User) -> None:
 
 
 # --- training requests -------------------------------------------------------------------------
-def request_training(instrument: Instrument, user: User, message: str) -> TrainingRequest:
-    request = db.session.scalar(select(TrainingRequest).where(
+def open_training_request(instrument: Instrument, user: User) -> TrainingRequest | None:
+    """The user's training request for the instrument the lab has not answered yet."""
+    return db.session.scalar(select(TrainingRequest).where(
         TrainingRequest.instrument_id == instrument.id, TrainingRequest.user_id == user.id,
         TrainingRequest.state == "open"))
+
+
+def request_training(instrument: Instrument, user: User, message: str) -> TrainingRequest:
+    request = open_training_request(instrument, user)
     if request is None:
         request = TrainingRequest(instrument=instrument, user=user, message=message[:500])
         db.session.add(request)

@@ -214,12 +214,17 @@ def book(instrument_id):
 def book_page(instrument: Instrument, form: BookingForm, problems=(), status: int = 200):
     """The booking page with `form` as typed (a refused request, single or series, shows it
     again: the repeat fields read the posted ones themselves)."""
-    qualified = (current_user.is_authenticated and instrument.requires_qualification
+    # a qualification matters only where the instrument can be operated by its users
+    needs_qualification = instrument.requires_qualification and instrument.allows_self_operated
+    qualified = (current_user.is_authenticated and needs_qualification
                  and qualifications.is_qualified(instrument, current_user))
+    training = (current_user.is_authenticated and needs_qualification and not qualified
+                and qualifications.open_training_request(instrument, current_user))
     out_of_service = None if instrument.status == "active" else \
         str(STATUS_LABELS.get(instrument.status, instrument.status))
     return render_template("bookings/book.html", instrument=instrument, form=form,
-                           problems=problems, qualified=qualified, out_of_service=out_of_service,
+                           problems=problems, needs_qualification=needs_qualification,
+                           qualified=qualified, training=training, out_of_service=out_of_service,
                            labels=labels.calendar_labels(),
                            training_form=TrainingRequestForm(formdata=None)), status
 

@@ -279,7 +279,11 @@ def test_qualifications_page_and_training(client, make, login):
     user = make.user()
     login(user)
     assert client.get(f"/instruments/{instrument.id}/qualifications").status_code == 403
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    assert "申请培训" in page and 'id="training-requested"' not in page
     client.post(f"/instruments/{instrument.id}/training", data={"message": "博士课题"})
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    assert 'id="training-requested"' in page and "申请培训</button>" not in page  # it waits
     client.post("/logout")
     login(manager)
     assert "博士课题" in client.get("/bookings/queue").get_data(as_text=True)
@@ -291,6 +295,16 @@ def test_qualifications_page_and_training(client, make, login):
     assert "没有使用该邮箱的用户" in client.post(
         f"/instruments/{instrument.id}/qualifications",
         data={"email": "nobody@example.cn"}).get_data(as_text=True)
+
+
+def test_no_qualification_is_asked_where_nobody_operates_it_themselves(client, make, login):
+    """Reported: a staff-operated-only instrument offered training for self-operation."""
+    instrument = make.instrument(requires_qualification=True, allows_self_operated=False)
+    login(make.user())
+    book = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    detail = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert "申请培训" not in book and "需要上机资格" not in book and "上机资格" not in book
+    assert "自主上机需具备上机资格" not in detail
 
 
 def test_private_feed_and_reset(client, make, login, lab):
