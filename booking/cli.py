@@ -43,7 +43,7 @@ def create_user_command(email, password, roles, org_ref, name):
             raise click.ClickException(f"no organisation with id or credit code {org_ref!r}")
     problems = password_problems(password, email)
     if problems:
-        raise click.ClickException("password too weak: " + "; ".join(problems))
+        raise click.ClickException("password too weak: " + "; ".join(p.message for p in problems))
     try:
         user = services.create_user(email=email, password=password,
                                     name=name or email.split("@")[0],

@@ -1,3 +1,4 @@
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -27,13 +28,15 @@ from booking.core.web import PastDate, SiteForm
 def _password_strength(form, field):
     problems = password_problems(field.data or "", getattr(form, "email", None) and form.email.data)
     if problems:
-        raise ValidationError(_l("Password too weak: %(why)s", why="; ".join(problems)))
+        raise ValidationError(_l("Password too weak: %(why)s",
+                                 why="; ".join(p.text() for p in problems)))
 
 
 def _credit_code(form, field):
     problem = credit_code_problem(field.data or "")
     if problem:
-        raise ValidationError(_l("Invalid unified social credit code: %(why)s", why=problem))
+        raise ValidationError(_l("Invalid unified social credit code: %(why)s",
+                                 why=gettext(problem)))
 
 
 def _region_code(form, field):

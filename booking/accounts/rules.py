@@ -1,5 +1,7 @@
-"""Pure account rules: no Flask, no database."""
+"""Pure account rules: no Flask, no database (reasons are msgids, translated where shown)."""
 import re
+
+from booking.core.problems import Problem, _l
 
 # GB 32100-2015 unified social credit code (统一社会信用代码): 18 characters from this
 # 31-character alphabet (no I, O, S, V, Z); the last one is a check character.
@@ -28,14 +30,15 @@ def normalise_credit_code(code: str) -> str:
 
 
 def credit_code_problem(code: str) -> str | None:
-    """None when the code is valid, else a short English reason (translated by the caller)."""
+    """None when the code is valid, else a short reason."""
     code = normalise_credit_code(code)
     if len(code) != 18:
-        return "must be 18 characters"
+        return _l("must be 18 characters")
     if any(c not in CREDIT_CODE_ALPHABET for c in code):
-        return "contains a character not allowed in credit codes (I, O, S, V, Z or punctuation)"
+        return _l("contains a character not allowed in credit codes (I, O, S, V, Z or "
+                  "punctuation)")
     if credit_code_check_char(code[:17]) != code[17]:
-        return "check character does not match"
+        return _l("check character does not match")
     return None
 
 
@@ -54,14 +57,15 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else "***"
 
 
-def password_problems(password: str, email: str = "") -> list[str]:
+def password_problems(password: str, email: str = "") -> list[Problem]:
     problems = []
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        problems.append(f"at least {MIN_PASSWORD_LENGTH} characters")
+        problems.append(Problem("password_short", _l("at least %(n)d characters"),
+                                {"n": MIN_PASSWORD_LENGTH}))
     if email and password and password.lower() == normalise_email(email):
-        problems.append("must not be your e-mail address")
+        problems.append(Problem("password_is_email", _l("must not be your e-mail address")))
     if password and len(set(password)) < 4:
-        problems.append("too few distinct characters")
+        problems.append(Problem("password_plain", _l("too few distinct characters")))
     return problems
 
 

@@ -120,6 +120,16 @@ def test_a_start_up_team_registers_as_not_incorporated(client):
 
 
 @pytest.mark.parametrize("field,value,message", [
+    ("credit_code", "91210200MA76543210", "统一社会信用代码无效：校验码不符"),
+    ("password", "short", "密码强度不足：至少 10 个字符"),
+])
+def test_registration_says_why_in_chinese_too(client, field, value, message):
+    """Reported: "统一社会信用代码无效：check character does not match"."""
+    response = client.post("/register/enterprise", data=_enterprise_form(**{field: value}))
+    assert message in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("field,value,message", [
     ("credit_code", "91210200MA76543210", "check character"),
     ("credit_code", "123", "18 characters"),
     ("region_code", "Dalian", "2 to 6 digits"),
