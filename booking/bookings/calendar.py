@@ -333,24 +333,29 @@ def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end:
 
 
 # --- checking a request ----------------------------------------------------------------------
-def booker_for(instrument: Instrument, user: User, mode: str) -> rules.Booker:
+def booker_for(instrument: Instrument, user: User, mode: str, vouched: bool = False
+               ) -> rules.Booker:
+    """`vouched`: the lab books for the person it has in front of it (on_behalf), whose
+    membership its organisation may not have confirmed yet."""
     needs_check = mode == "self_operated" and instrument.requires_qualification
     return rules.Booker(
         organisation_verified=user.organisation.verified,
-        membership_confirmed=user.membership_confirmed,
+        membership_confirmed=user.membership_confirmed or vouched,
         is_internal=user.organisation_id == instrument.organisation_id,
         is_qualified=needs_check and is_qualified(instrument, user))
 
 
 def booking_problems(instrument: Instrument, user: User, *, start: datetime, end: datetime,
                      mode: str, samples: int = 0, calendar: rules.OpeningCalendar | None = None,
-                     holds: tuple | None = None) -> list[rules.Problem]:
-    """`calendar`, `holds`: what instrument_for_booking read, when it was (else read here)."""
+                     holds: tuple | None = None, vouched: bool = False) -> list[rules.Problem]:
+    """`calendar`, `holds`: what instrument_for_booking read, when it was (else read here);
+    `vouched`: see booker_for."""
     calendar = calendar or opening_calendar(instrument, start, end)
     now = now_utc()
-    problems = rules.check_booking(policy_for(instrument), calendar,
-                                   booker_for(instrument, user, mode), start=start, end=end,
-                                   mode=mode, now=now) + rules.sample_problems(mode, samples)
+    booker = booker_for(instrument, user, mode, vouched)
+    problems = rules.check_booking(policy_for(instrument), calendar, booker, start=start,
+                                   end=end, mode=mode, now=now) + \
+        rules.sample_problems(mode, samples)
     held_until = (_held_for_others(instrument.id, user.id, start, end, now) if holds is None
                   else rules.held_until(holds, user.id))
     if held_until is not None:

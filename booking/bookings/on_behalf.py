@@ -44,9 +44,12 @@ def walk_in_organisations() -> list[Organisation]:
 def register_walk_in(*, name: str, email: str, organisation: Organisation,
                      actor: User) -> User:
     """A member account with an unguessable password: the person claims it through "forgot
-    password" (the notice says so). Audited with the lab's person as the actor."""
+    password" (the notice says so). Audited with the lab's person as the actor. A member of
+    the lab's own organisation is confirmed; of another, only once that organisation confirms
+    it (a lab cannot make someone a member of a firm, and so a user of its vouchers)."""
     user = create_user(email=email, password=secrets.token_urlsafe(32), name=name,
-                       organisation=organisation, actor=actor)
+                       organisation=organisation, actor=actor,
+                       confirmed=organisation.id == actor.organisation_id)
     notifications.notify_registered_by_lab(user, actor)
     return user
 
@@ -59,7 +62,8 @@ def book_for(instrument: Instrument, user: User, actor: User, *, start: datetime
     project, fee = default_charge(instrument, user, start, end, mode, samples) \
         if charge_project else (None, 0)
     booking = create_booking(instrument, user, start=start, end=end, mode=mode,
-                             purpose=purpose, samples=samples, project=project, fee_fen=fee)
+                             purpose=purpose, samples=samples, project=project, fee_fen=fee,
+                             vouched=True)
     audit.record("booking.booked_for", actor=actor, obj=booking, user_id=user.id)
     if booking.state == "pending" and not groups.awaiting_pi([booking.id]):
         approve_booking(booking, actor)

@@ -73,15 +73,17 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
                    mode: str, purpose: str, samples: int = 0,
                    calendar: rules.OpeningCalendar | None = None,
                    holds: tuple | None = None, project: Project | None = None,
-                   fee_fen: int = 0) -> Booking:
+                   fee_fen: int = 0, vouched: bool = False) -> Booking:
     """Check every rule, then hold the slot: pending when the instrument wants approval, or
     while the PI of the charged project's group decides (导师审批; the lab hears of it after).
     `samples`: how many samples a staff-operated (送样) booking hands in (0 when self-operated);
     `calendar`, `holds`: calendar.instrument_for_booking's facts, when already read;
-    `project`: the project account (经费卡) charged, with the quoted `fee_fen` it holds."""
+    `project`: the project account (经费卡) charged, with the quoted `fee_fen` it holds;
+    `vouched`: the lab books for the person (calendar.booker_for)."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)  # as stored, and as answered
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
-                                samples=samples, calendar=calendar, holds=holds)
+                                samples=samples, calendar=calendar, holds=holds,
+                                vouched=vouched)
     to_pi = False
     if project is not None:
         funding, to_pi = groups.check_charge(

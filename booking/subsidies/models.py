@@ -131,7 +131,10 @@ class Voucher(TimestampMixin, db.Model):
 
     @staticmethod
     def can_apply(user) -> bool:
-        return user.is_authenticated and user.organisation.is_enterprise
+        """A confirmed member of an enterprise: anyone may ask to join one, and its vouchers
+        are for the people it has confirmed."""
+        return user.is_authenticated and user.organisation.is_enterprise and \
+            user.membership_confirmed
 
     @staticmethod
     def can_oversee(user) -> bool:
@@ -139,8 +142,8 @@ class Voucher(TimestampMixin, db.Model):
         return user.is_authenticated and user.is_bureau
 
     def can_view(self, user) -> bool:
-        return user.is_authenticated and (user.is_bureau or
-                                          user.organisation_id == self.enterprise_id)
+        return user.is_authenticated and (user.is_bureau or (
+            user.organisation_id == self.enterprise_id and user.membership_confirmed))
 
     def can_decide(self, user) -> bool:
         """Approving or rejecting is for bureau staff; a decided application is refused by

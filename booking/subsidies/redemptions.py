@@ -84,8 +84,10 @@ def _share(voucher: Voucher, rate, amount_fen: int) -> int:
 
 def voucher_share(user: User, instrument: Instrument, fee_fen: int,
                   service: str = "instrument_use") -> int:
-    """What the user's voucher would pay of a fee for this instrument (0 when none applies)."""
-    voucher = usable_voucher(user.organisation) if user.organisation.is_enterprise else None
+    """What the user's voucher would pay of a fee for this instrument (0 when none applies:
+    an enterprise's vouchers are for the members it has confirmed)."""
+    voucher = usable_voucher(user.organisation) \
+        if user.organisation.is_enterprise and user.membership_confirmed else None
     if voucher is None:
         return 0
     result = _check(voucher, instrument, service)
@@ -184,13 +186,23 @@ def _take(voucher_id: int, amount_fen: int) -> bool:
     return taken
 
 
+def _of_confirmed_members(invoices: list[Invoice]) -> list[Invoice]:
+    """The invoices whose customer the enterprise has confirmed as its member (or that name
+    no person): its vouchers pay only for them."""
+    people = {i.customer_user_id for i in invoices} - {None}
+    confirmed = set(db.session.scalars(select(User.id).where(
+        User.id.in_(people), User.membership_confirmed.is_(True)))) if people else set()
+    return [i for i in invoices if i.customer_user_id is None or i.customer_user_id in confirmed]
+
+
 def reserve_for_invoices(invoices: list[Invoice], vouchers: dict[int, Voucher] | None = None
                          ) -> dict[int, int]:
     """Reserve the voucher shares of a batch of invoices being issued: {invoice id: fen}.
     Set-based: a few queries per batch, plus one per voucher and per instrument a voucher meets,
     whatever the number of invoices. Each voucher is charged with one conditional UPDATE; if a
     concurrent claim got there first, that voucher's invoices of the batch get no share."""
-    invoices = [i for i in invoices if i.kind == "invoice" and i.customer_org.is_enterprise]
+    invoices = _of_confirmed_members(
+        [i for i in invoices if i.kind == "invoice" and i.customer_org.is_enterprise])
     if not invoices:
         return {}
     ids = [i.id for i in invoices]

@@ -5,7 +5,7 @@ They flush, never commit: the route or CLI command commits once.
 import copy
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import false, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
@@ -353,8 +353,9 @@ def vouchers_visible_to(user: User, state: str | None = None):
     """A query of the vouchers `user` may see (bureau staff: all; an enterprise member: the
     enterprise's), newest first; `state`: as of now, as each is shown."""
     query = select(Voucher).order_by(Voucher.id.desc())
-    if not user.is_bureau:
-        query = query.where(Voucher.enterprise_id == user.organisation_id)
+    if not user.is_bureau:  # an unconfirmed member sees none (Voucher.can_view)
+        query = query.where(Voucher.enterprise_id == user.organisation_id,
+                            true() if user.membership_confirmed else false())
     return query if state is None else query.where(in_state_as_of(state, now_utc()))
 
 

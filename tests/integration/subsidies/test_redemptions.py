@@ -58,6 +58,18 @@ def test_no_share_without_voucher_or_for_excluded_services(make, lab):
     assert redemptions.voucher_share(lab["sme"], hidden, 40_000) == 0
 
 
+def test_an_unconfirmed_member_uses_none_of_the_enterprises_vouchers(make, lab):
+    """Reported: a person a lab registered in a firm (or who asked to join it) was quoted, and
+    invoiced, the firm's voucher share before the firm confirmed them."""
+    stranger = make.user(organisation=lab["sme"].organisation, confirmed=False)
+    assert redemptions.voucher_share(stranger, lab["instrument"], 40_000) == 0
+    invoice = _use(make, lab["instrument"], stranger)
+    assert (invoice.subtotal_fen, invoice.voucher_fen) == (40_000, 0)
+    assert db.session.scalar(select(Redemption)) is None
+    stranger.membership_confirmed = True  # the firm confirms: its voucher pays from now on
+    assert redemptions.voucher_share(stranger, lab["instrument"], 40_000) == 16_000
+
+
 def test_invoice_deducts_the_share_and_payment_redeems_it(make, lab):
     invoice = _use(make, lab["instrument"], lab["sme"])
     assert (invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen) == (

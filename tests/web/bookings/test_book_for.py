@@ -75,10 +75,24 @@ def test_a_walk_in_is_registered_and_booked_in_one_go(client, login, make, lab):
     walk_in = db.session.scalar(select(User).where(User.email == "zhao@example.cn"))
     assert walk_in.organisation_id == sme.id
     assert db.session.scalar(select(Booking.user_id)) == walk_in.id
+    # the lab vouches for the booking, not for a membership of the firm (and its vouchers):
+    # reported, a lab manager made a confirmed member of any firm and took the account over
+    assert not walk_in.membership_confirmed
     assert db.session.scalar(select(AuditEvent.actor_id).where(
         AuditEvent.action == "user.created", AuditEvent.object_id == walk_in.id)) == manager.id
     assert "/forgot-password" in db.session.scalar(select(OutboxMessage.body).where(
         OutboxMessage.kind == "account.registered"))
+
+
+def test_a_walk_in_of_the_labs_own_organisation_is_a_confirmed_member(client, login, make,
+                                                                      lab):
+    instrument, manager = lab
+    login(manager)
+    assert client.post(_url(instrument), data={
+        **WHEN, "new_name": "钱同学", "new_email": "qian@example.cn",
+        "new_organisation": instrument.organisation_id}).status_code == 302
+    walk_in = db.session.scalar(select(User).where(User.email == "qian@example.cn"))
+    assert walk_in.membership_confirmed and walk_in.organisation_id == manager.organisation_id
 
 
 def test_a_refused_booking_registers_nobody(client, login, make, lab):

@@ -202,6 +202,25 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     assert first.rules["classes"]["sme_science_based"]["rate"] == "0.40"
 
 
+def test_an_unconfirmed_member_neither_sees_nor_applies_for_the_enterprises_vouchers(
+        client, login, api_token, make, sme):
+    """Reported: anyone who asked to join a firm read its vouchers and applied in its name
+    (first come, first served: enough to crowd the firm's own application out)."""
+    make.voucher(user=sme)
+    stranger = make.user(organisation=sme.organisation, confirmed=False)
+    headers = api_token(stranger)
+    assert client.get("/api/v1/vouchers", headers=headers).get_json()["items"] == []
+    applied = client.post("/api/v1/vouchers", headers=headers, json={
+        "amount_fen": 100_000, "project": "x", "enterprise_class": "sme_science_based"})
+    assert applied.status_code == 403
+    login(stranger)
+    assert client.get("/vouchers/").status_code == 403
+    assert client.post("/vouchers/", data=APPLY).status_code == 403
+    assert 'href="/vouchers/"' not in client.get("/").get_data(as_text=True)  # not on the bar
+    assert db.session.query(Voucher).count() == 1
+    assert len(client.get("/api/v1/vouchers", headers=api_token(sme)).get_json()["items"]) == 1
+
+
 # --- API -------------------------------------------------------------------------------------
 def test_api_apply_list_approve(client, api_token, make, sme, bureau):
     body = {"amount_fen": 2_000_000, "project": "XRD", "enterprise_class": "sme_science_based"}
