@@ -15,7 +15,7 @@ from booking.billing.signals import invoices_settled
 from booking.core import audit
 from booking.core.clock import local_today, now_utc
 from booking.core.db import bulk_insert, chunks, id_in
-from booking.core.problems import _l
+from booking.core.problems import Problem, _l
 from booking.extensions import db
 from booking.groups import services as groups
 from booking.groups.models import Project
@@ -78,11 +78,30 @@ def settle_internal(invoice: Invoice, actor: User, project: Project | None,
         raise BillingRefused.one("project_required", _l(
             "Choose a project account of the customer to charge."))
     if invoice.project_id is None:  # charged now (an invoice to a project was at issue)
+        _check_project_charge(invoice, project, customer, actor)
         groups.charge(project.id, invoice_id=invoice.id, amount_fen=invoice.outstanding_fen,
                       booking_ids=[], instrument_id=None, category="",
                       description=invoice.number or "")
     return _mark_paid(invoice, "internal", invoice.outstanding_fen, actor=actor,
                       reference=project.number, notify=notify, project_id=project.id)
+
+
+def _check_project_charge(invoice: Invoice, project: Project, customer: User, actor: User
+                          ) -> None:
+    """The project's rules hold as when booking: its budget, limits and validity for anyone;
+    where the group wants its PI to approve the fee, the customer cannot settle it alone (the
+    provider's finance office does, on the PI's word, as for a paper transfer form)."""
+    line = invoice.lines[0] if invoice.lines else None
+    problems, to_pi = groups.check_charge(
+        project, customer, instrument_id=line.instrument_id if line else None,
+        category=line.instrument.category or "" if line and line.instrument else "",
+        fee_fen=invoice.outstanding_fen, day=local_today())
+    if not problems and to_pi and not invoice.can_manage(actor):
+        problems.append(Problem("pi_approval_required", _l(
+            "This charge needs the approval of the project's PI: the finance office settles "
+            "it once the PI agrees.")))
+    if problems:
+        raise BillingRefused(problems)
 
 
 class Settlement(NamedTuple):

@@ -162,6 +162,32 @@ def test_internal_invoice_settles_from_a_project_account(make, lab):
     assert budget_of(project).spent_fen == invoice.amount_due_fen
 
 
+def test_settling_from_a_project_keeps_its_budget_and_its_pis_approval(make, lab):
+    """Reported: a group member settled invoices from the PI's project past its budget and
+    past the fee above which the PI approves."""
+    from booking.groups.services import budget_of
+    from tests.factories.groups import create_group, create_project
+
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)  # ¥100 due
+    close.close_month("2026-03")
+    invoice = db.session.scalar(select(Invoice))
+    pi = make.user(organisation=lab["owner"])
+    small = create_project(create_group(pi, members=[lab["internal"]]), budget_fen=5_000,
+                           number="SMALL")
+    with pytest.raises(BillingRefused) as refused:
+        payments.settle_internal(invoice, lab["internal"], small)
+    assert [p.code for p in refused.value.problems] == ["over_budget"]
+    approving = create_project(create_group(pi, members=[lab["internal"]], threshold_fen=5_000,
+                                            approval_mode="above_fee", name="另一课题组"),
+                               number="PI-OK")
+    with pytest.raises(BillingRefused) as refused:
+        payments.settle_internal(invoice, lab["internal"], approving)
+    assert [p.code for p in refused.value.problems] == ["pi_approval_required"]
+    assert invoice.state == "issued" and budget_of(approving).spent_fen == 0
+    payments.settle_internal(invoice, lab["finance"], approving)  # the office, on the PI's word
+    assert invoice.state == "paid" and budget_of(approving).spent_fen == invoice.amount_due_fen
+
+
 def test_void_draft_or_issued_without_payments(make, lab):
     booking = _check_in_out(make, lab, lab["sme"])
     invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
