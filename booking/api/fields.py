@@ -10,14 +10,24 @@ from booking.core.clock import in_service_window, now_utc, service_window
 from booking.core.db import MAX_ID
 
 
-class Id(ma.fields.Integer):
+class WholeNumber(ma.fields.Integer):
+    """An integer as JSON writes one, or as a query string's digits: 1.5 (or 1.0) is refused,
+    not cut to 1 as marshmallow's Integer does."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float | Decimal):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Id(WholeNumber):
     """A row id: 1 up to what a database column holds."""
 
     def __init__(self, **kwargs):
         super().__init__(validate=ma.validate.Range(1, MAX_ID), **kwargs)
 
 
-class Page(ma.fields.Integer):
+class Page(WholeNumber):
     def __init__(self, **kwargs):
         super().__init__(load_default=1, validate=ma.validate.Range(1, 10_000), **kwargs)
 

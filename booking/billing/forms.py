@@ -1,4 +1,6 @@
 """Forms of the invoice page and the finance pages."""
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
@@ -10,7 +12,7 @@ class BankTransferForm(SiteForm):
     """What arrived: the amount (in part, in full or more), the day, the bank's reference."""
 
     amount = FiniteDecimalField(_l("Amount received (CNY)"), places=2, id="received-amount",
-                                validators=[DataRequired(), NumberRange(0.01, 10**10)])
+                                validators=[DataRequired(), NumberRange(Decimal("0.01"), 10**10)])
     received_on = DateField(_l("Date received"),
                             validators=[DataRequired(), InServiceWindow(any_past=True)])
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
@@ -39,6 +41,6 @@ class VoidForm(SiteForm):
 
 class CreditForm(SiteForm):
     amount = FiniteDecimalField(_l("Amount (CNY)"), places=2,
-                                validators=[DataRequired(), NumberRange(0.01, 10**10)])
+                                validators=[DataRequired(), NumberRange(Decimal("0.01"), 10**10)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 

@@ -1,4 +1,6 @@
 """Forms of the groups pages."""
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -50,7 +52,7 @@ class ProjectForm(SiteForm):
                                                            InServiceWindow(any_past=True)])
     budget = FiniteDecimalField(
         _l("Budget (CNY)"), places=2,
-        validators=[DataRequired(), NumberRange(0.01, MAX_BUDGET_FEN // 100)])
+        validators=[DataRequired(), NumberRange(Decimal("0.01"), MAX_BUDGET_FEN // 100)])
     over_budget = SelectField(_l("A booking over the remaining budget"), choices=[
         SelectChoice("refuse", _l("is refused")),
         SelectChoice("pi", _l("goes to the PI to decide"))],

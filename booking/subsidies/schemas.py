@@ -1,6 +1,7 @@
 """The vouchers' JSON shapes: what the API reads and answers (and its OpenAPI document)."""
 import marshmallow as ma
 
+from booking.api.fields import WholeNumber
 from booking.api.paging import PageArgs, page_schema
 from booking.core.clock import now_utc
 from booking.subsidies.models import VOUCHER_STATES
@@ -16,9 +17,9 @@ class VoucherSchema(ma.Schema):
     enterprise_class = ma.fields.String(metadata={"enum": list(ENTERPRISE_CLASSES)})
     rate = ma.fields.Function(lambda v: format(v.rate.normalize(), "f"),
                               metadata={"description": "share of eligible fees, e.g. \"0.4\""})
-    face_value_fen = ma.fields.Integer()
-    remaining_fen = ma.fields.Integer()
-    requested_fen = ma.fields.Integer()
+    face_value_fen = WholeNumber()
+    remaining_fen = WholeNumber()
+    requested_fen = WholeNumber()
     enterprise_id = ma.fields.Integer()
     year = ma.fields.Integer()
     policy_version = ma.fields.Function(lambda v: v.policy.version)
@@ -34,16 +35,16 @@ class ListArgsSchema(PageArgs):
 
 
 class DeclarationSchema(ma.Schema):
-    staff_count = ma.fields.Integer(validate=ma.validate.Range(min=0), allow_none=True)
-    annual_revenue_fen = ma.fields.Integer(validate=ma.validate.Range(0, MAX_FEN), allow_none=True)
-    total_assets_fen = ma.fields.Integer(validate=ma.validate.Range(0, MAX_FEN), allow_none=True)
-    registered_capital_fen = ma.fields.Integer(validate=ma.validate.Range(0, MAX_FEN),
+    staff_count = WholeNumber(validate=ma.validate.Range(min=0), allow_none=True)
+    annual_revenue_fen = WholeNumber(validate=ma.validate.Range(0, MAX_FEN), allow_none=True)
+    total_assets_fen = WholeNumber(validate=ma.validate.Range(0, MAX_FEN), allow_none=True)
+    registered_capital_fen = WholeNumber(validate=ma.validate.Range(0, MAX_FEN),
                                                allow_none=True)
     founded_on = ma.fields.Date(allow_none=True)
 
 
 class ApplySchema(ma.Schema):
-    amount_fen = ma.fields.Integer(required=True, validate=ma.validate.Range(1, MAX_FEN))
+    amount_fen = WholeNumber(required=True, validate=ma.validate.Range(1, MAX_FEN))
     project = ma.fields.String(required=True, validate=ma.validate.Length(1, 2000))
     enterprise_class = ma.fields.String(required=True,
                                         validate=ma.validate.OneOf(ENTERPRISE_CLASSES))
@@ -51,7 +52,7 @@ class ApplySchema(ma.Schema):
 
 
 class ApproveSchema(ma.Schema):
-    amount_fen = ma.fields.Integer(validate=ma.validate.Range(1, MAX_FEN),
+    amount_fen = WholeNumber(validate=ma.validate.Range(1, MAX_FEN),
                                    metadata={"description": "defaults to the amount applied for"})
 
 

@@ -143,6 +143,15 @@ def test_finance_records_bank_transfer_and_credit_note(client, login, sold):
         Invoice.credits_id == sold["invoice"].id)) == 1
 
 
+def test_one_fen_is_an_amount(client, login, sold):
+    """Reported: ¥0.01 was refused by its own minimum (Decimal 0.01 < float 0.01)."""
+    login(sold["finance"])
+    url = f"/invoices/{sold['invoice'].id}"
+    client.post(f"{url}/bank-transfer", data={"reference": "R", "received_on": "2026-03-05",
+                                              "amount": "0.01"})
+    assert [p.amount_fen for p in sold["invoice"].payments] == [1]
+
+
 def test_the_customer_sees_a_credit_note_as_money_back_not_as_a_bill(client, login, sold):
     login(sold["finance"])
     client.post(f"/invoices/{sold['invoice'].id}/credit", data={"amount": "100.00",

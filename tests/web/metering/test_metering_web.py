@@ -195,6 +195,17 @@ def test_api_usage_of_a_booking_lies_in_its_time(client, api_token, lab, make):
     assert booking.state == "completed"
 
 
+@pytest.mark.parametrize("instrument_id", [1.5, 1.0, "1.5", True])
+def test_api_ids_are_whole_numbers_not_cut_to_one(client, api_token, lab, instrument_id):
+    """Reported: "instrument_id": 1.5 recorded use of instrument 1."""
+    body = {"instrument_id": instrument_id, "start": "2026-03-02T09:00:00+08:00",
+            "end": "2026-03-02T10:00:00+08:00"}
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=2)):
+        response = client.post("/api/v1/usage", json=body, headers=api_token(lab["manager"]))
+    assert response.status_code == 422
+    assert db.session.scalar(select(UsageSession.id)) is None
+
+
 def test_api_instrument_token_records_a_walk_up_of_a_named_user(client, lab):
     headers = {"Authorization": f"Bearer {lab['token']}"}
     body = {"instrument_id": lab["instrument"].id, "start": "2026-03-02T09:00:00+08:00",
