@@ -153,6 +153,9 @@ def role_change_problem(actor: User, user: User, names: set[str]) -> str | None:
         return _l("You may not remove a role higher than your own.")
     if actor.id == user.id and "lab_manager" not in names and not actor.is_admin:
         return _l("You cannot remove your own manager role.")
+    if actor.id == user.id and names - before and not actor.is_admin:
+        # four eyes: who approves and bills does not also record who paid (finance)
+        return _l("Someone else grants you a new role.")
     if "admin" in before and "admin" not in names and user.active:
         from booking.accounts.deactivation import other_active_admins
 

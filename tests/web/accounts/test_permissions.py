@@ -76,6 +76,24 @@ def test_manager_cannot_grant_bureau_or_admin_or_empty(client, make, login, role
     assert member.role_names() == ["member"]
 
 
+def test_a_manager_does_not_grant_themselves_a_role(client, make, login):
+    """Reported: a lab manager made themselves finance too (who bills then records payment)."""
+    org = make.organisation()
+    manager = login(make.user(role="lab_manager", organisation=org))
+    page = client.post(f"/organisations/{org.id}/members/{manager.id}/roles",
+                       data={"roles": ["lab_manager", "finance"]}, follow_redirects=True)
+    assert "新角色须由他人授予" in page.get_data(as_text=True)
+    db.session.refresh(manager)
+    assert manager.role_names() == ["lab_manager"]
+    other = make.user(role="lab_manager", organisation=org)  # a colleague may
+    client.post("/logout")
+    login(other)
+    client.post(f"/organisations/{org.id}/members/{manager.id}/roles",
+                data={"roles": ["lab_manager", "finance"]})
+    db.session.refresh(manager)
+    assert manager.role_names() == ["finance", "lab_manager"]
+
+
 def test_roles_of_another_organisation_cannot_be_changed(client, make, login):
     other = make.organisation()
     outsider = make.user(organisation=other)
