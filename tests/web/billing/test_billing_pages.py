@@ -150,6 +150,10 @@ def test_one_fen_is_an_amount(client, login, sold):
     client.post(f"{url}/bank-transfer", data={"reference": "R", "received_on": "2026-03-05",
                                               "amount": "0.01"})
     assert [p.amount_fen for p in sold["invoice"].payments] == [1]
+    page = client.get(url).get_data(as_text=True)  # in part: it says so, and what is left
+    left = sold["invoice"].amount_due_fen - 1
+    assert f'id="partly-paid">已部分支付：尚需支付 ¥{left / 100:,.2f}<' in page
+    assert f'id="back-link" href="/finance?org={sold["owner"].id}"' in page  # to finance's list
 
 
 def test_the_customer_sees_a_credit_note_as_money_back_not_as_a_bill(client, login, sold):
