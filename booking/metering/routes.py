@@ -1,5 +1,8 @@
-"""Kiosk page at the instrument, and the lab manager's usage page (entries, corrections,
-instrument tokens)."""
+"""Kiosk page at the instrument, the lab's day at an instrument (check-in, check-out,
+no-shows), and the lab manager's usage page (entries, corrections, instrument tokens)."""
+from datetime import timedelta
+
+import marshmallow as ma
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -7,15 +10,16 @@ from flask_login import current_user, login_required
 
 from booking.accounts import attempts
 from booking.accounts.services import authenticate, get_user_by_email
+from booking.api.fields import Day
 from booking.api.paging import paged
 from booking.bookings.models import Booking
-from booking.core.clock import from_local, to_local
+from booking.core.clock import from_local, local_today, now_utc, to_local
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, query_int
+from booking.core.web import PostForm, query_args, query_int
 from booking.extensions import db, limiter
 from booking.instruments.models import Instrument
-from booking.metering import services
+from booking.metering import rules, services
 from booking.metering.forms import CorrectionForm, InstrumentTokenForm, KioskForm, KioskPairForm, SessionForm
 from booking.metering.models import InstrumentToken, UsageSession, can_record_usage
 
@@ -134,6 +138,56 @@ def usage(instrument_id):
                 flash(_("Session recorded."), "success")
                 return redirect(url_for("metering.usage", instrument_id=instrument.id))
     return _usage_page(instrument, form=form)
+
+
+class ScheduleArgs(ma.Schema):
+    day = Day(load_default=None)
+
+
+SCHEDULE_ARGS = ScheduleArgs()
+
+
+@bp.route("/instruments/<int:instrument_id>/schedule")
+@login_required
+def schedule(instrument_id):
+    """The lab's day at one instrument: who booked, what they use, and what to do."""
+    instrument = _instrument(instrument_id)
+    day = query_args(SCHEDULE_ARGS)["day"] or local_today(tz_name=instrument.timezone)
+    return render_template("metering/schedule.html", instrument=instrument, day=day,
+                           rows=services.day_schedule(instrument, day), now=now_utc(),
+                           one_day=timedelta(days=1), no_show_grace=rules.NO_SHOW_GRACE,
+                           hm=lambda moment: f"{to_local(moment, instrument.timezone):%H:%M}")
+
+
+_LAB_ACTIONS = {
+    "check-in": (lambda b: services.check_in(b, actor=current_user, source="manager"),
+                 _l("Checked in.")),
+    "check-out": (lambda b: services.check_out_booking(b, actor=current_user),
+                  _l("Checked out.")),
+    "no-show": (lambda b: services.mark_no_show(b, actor=current_user),
+                _l("Marked as a no-show: its charge comes with the month's invoice.")),
+}
+
+
+@bp.route("/bookings/<int:booking_id>/<any('check-in', 'check-out', 'no-show'):action>",
+          methods=["POST"])
+@login_required
+def lab_action(booking_id, action):
+    """The lab checks a booking in or out for its user, or marks it a no-show."""
+    booking = db.get_or_404(Booking, booking_id)
+    require(can_record_usage(current_user, booking.instrument))
+    if PostForm().validate_on_submit():
+        act, done = _LAB_ACTIONS[action]
+        try:
+            act(booking)
+        except services.MeteringRefused as exc:
+            flash(exc.text(), "danger")
+        else:
+            commit()
+            flash(str(done), "success")
+    timezone = booking.instrument.timezone
+    return redirect(url_for("metering.schedule", instrument_id=booking.instrument_id,
+                            day=to_local(booking.start_at, timezone).date().isoformat()))
 
 
 @bp.route("/usage/<int:session_id>/correct", methods=["POST"])

@@ -66,6 +66,19 @@ def booking_session_problems(start: datetime, state: str, booking_start: datetim
     return []
 
 
+def no_show_problems(state: str, used: bool, start: datetime, now: datetime) -> list[Problem]:
+    """The lab marks a booking no-show: an approved one, unused, NO_SHOW_GRACE after its
+    start (the daily job does it NO_SHOW_GRACE after its end)."""
+    if state != "approved" or used:
+        return [Problem("not_a_no_show", _l(
+            "Only an approved booking nobody has used can be marked no-show."))]
+    if now < start + NO_SHOW_GRACE:
+        return [Problem("not_late_yet", _l(
+            "A booking can be marked no-show %(minutes)d minutes after its start."),
+            {"minutes": int(NO_SHOW_GRACE.total_seconds() // 60)})]
+    return []
+
+
 def is_due(start: datetime, end: datetime, early_minutes: int, now: datetime) -> bool:
     return start - timedelta(minutes=early_minutes) <= now < end
 

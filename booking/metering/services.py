@@ -1,21 +1,23 @@
 """Metering workflows: check-in, check-out, manager entries and corrections, no-shows,
 instrument tokens. They flush, never commit. Metering records facts and never imports billing:
 billing listens to `session_closed` (a blinker signal) to invoice a completed booking."""
-from datetime import datetime, timedelta
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from blinker import Namespace
 from sqlalchemy import Select, exists, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from booking.accounts.models import User, hash_token
 from booking.bookings import rules as booking_rules
 from booking.bookings.calendar import opening_calendar
-from booking.bookings.models import Booking
+from booking.bookings.models import MAX_LENGTH, Booking
 from booking.bookings.qualifications import note_qualification_used
 from booking.bookings.requests import move_booking
 from booking.bookings.rules import OCCUPYING_STATES
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import from_local, now_utc
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.instruments.models import Instrument
@@ -238,6 +240,44 @@ def correct_session(original: UsageSession, *, start: datetime, end: datetime | 
                          original.ended_at.isoformat() if original.ended_at else None],
                  after=[start.isoformat(), end.isoformat() if end else None], note=note[:500])
     return fix
+
+
+# --- the lab's day -------------------------------------------------------------------------------
+class ScheduledBooking(NamedTuple):
+    booking: Booking
+    sessions: list[UsageSession]  # its effective sessions, in order
+
+    @property
+    def running(self) -> UsageSession | None:
+        return next((s for s in self.sessions if s.is_running), None)
+
+
+def day_schedule(instrument: Instrument, day: date) -> list[ScheduledBooking]:
+    """The instrument's bookings touching a local day, with their bookers and their use: what
+    the lab works through (check in, check out, no-shows)."""
+    start = from_local(datetime.combine(day, time()), instrument.timezone)
+    end = from_local(datetime.combine(day + timedelta(days=1), time()), instrument.timezone)
+    bookings = db.session.scalars(select(Booking).where(
+        Booking.instrument_id == instrument.id, Booking.start_at < end, Booking.end_at > start,
+        Booking.start_at > start - MAX_LENGTH)
+        .options(joinedload(Booking.user).joinedload(User.organisation))
+        .order_by(Booking.start_at, Booking.id)).all()
+    sessions = defaultdict(list)
+    for session in db.session.scalars(select(UsageSession).where(
+            UsageSession.booking_id.in_([b.id for b in bookings]),
+            UsageSession.effective_clause()).order_by(UsageSession.started_at)):
+        sessions[session.booking_id].append(session)
+    return [ScheduledBooking(b, sessions[b.id]) for b in bookings]
+
+
+def mark_no_show(booking: Booking, *, actor: User) -> None:
+    """The lab marks an approved booking nobody came for (its charge is billed at the month's
+    close, as for the daily job's no-shows)."""
+    problems = rules.no_show_problems(booking.state, bool(sessions_of_booking(booking)),
+                                      booking.start_at, now_utc())
+    if problems:
+        raise MeteringRefused(problems)
+    move_booking(booking, "no_show", actor, source="manager")
 
 
 # --- no-shows ----------------------------------------------------------------------------------

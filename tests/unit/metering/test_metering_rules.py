@@ -89,3 +89,15 @@ def test_outside_booking_names_the_bookings_local_times():
     [problem] = rules.booking_session_problems(START - timedelta(days=1), "approved", START, END,
                                                15, "Asia/Shanghai")
     assert problem.params == {"start": "2026-03-02 09:00", "end": "10:00", "minutes": 15}
+
+
+@pytest.mark.parametrize("state,used,now,code", [
+    ("approved", False, START + timedelta(minutes=30), None),  # half an hour late: the lab may
+    ("approved", False, START + timedelta(minutes=29), "not_late_yet"),
+    ("approved", True, END, "not_a_no_show"),  # used
+    ("in_use", False, END, "not_a_no_show"),
+    ("pending", False, END, "not_a_no_show"),
+])
+def test_the_lab_marks_a_no_show_half_an_hour_after_the_start(state, used, now, code):
+    problems = rules.no_show_problems(state, used, START, now)
+    assert [p.code for p in problems] == ([code] if code else [])

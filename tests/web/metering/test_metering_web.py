@@ -1,10 +1,12 @@
-"""Kiosk, the manager's usage page and the usage API, with their denials."""
+"""Kiosk, the lab's day, the manager's usage page and the usage API, with their denials."""
+import re
 from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from booking.core.audit import AuditEvent
 from booking.extensions import db
 from booking.metering import services
 from booking.metering.models import UsageSession
@@ -239,3 +241,58 @@ def test_kiosk_says_which_rule_applied(client, lab, make):
     with freeze_time(MONDAY_2_MAR_9AM - timedelta(minutes=5)):
         page = _kiosk(client, lab["internal"]).get_data(as_text=True)
     assert "09:00–10:00" in page
+
+
+# --- the lab's day ---------------------------------------------------------------------------
+def test_the_lab_sees_its_day_with_the_bookers_and_acts_on_it(client, login, lab, make):
+    """Reported: a lab manager saw other people's bookings only as "booked", with no way to
+    check someone in or to mark a no-show."""
+    early = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    later = make.placed_booking(lab["instrument"], lab["internal"],
+                                MONDAY_2_MAR_9AM + timedelta(hours=3))
+    make.placed_booking(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM + timedelta(days=1))
+    url = f"/instruments/{lab['instrument'].id}/schedule?day=2026-03-02"
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=40)):
+        login(lab["manager"])
+        page = client.get(url).get_data(as_text=True)
+        assert re.findall(r'<tr id="booking-(\d+)"', page) == [str(early.id), str(later.id)]
+        assert lab["external"].name in page and "09:00–10:00" in page
+        row = page.split(f'id="booking-{early.id}"')[1].split("</tr>")[0]
+        assert "lab-no-show" in row and "lab-check-in" in row  # 40 minutes late
+        assert "lab-no-show" not in page.split(f'id="booking-{later.id}"')[1].split("</tr>")[0]
+        refused = client.post(f"/bookings/{later.id}/no-show", follow_redirects=True)
+        assert "预约开始 30 分钟后才能标记为未到场" in refused.get_data(as_text=True)
+        assert later.state == "approved"
+        assert client.post(f"/bookings/{early.id}/no-show").status_code == 302
+    assert early.state == "no_show"
+    assert db.session.scalar(select(AuditEvent.actor_id).where(
+        AuditEvent.action == "booking.no_show", AuditEvent.object_id == early.id)) == \
+        lab["manager"].id
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=3)):
+        client.post(f"/bookings/{later.id}/check-in")
+        assert later.state == "in_use"
+        assert "lab-check-out" in client.get(url).get_data(as_text=True)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=3, minutes=50)):
+        client.post(f"/bookings/{later.id}/check-out")
+    assert later.state == "completed"
+    session = db.session.scalar(select(UsageSession).where(UsageSession.booking_id == later.id))
+    assert (session.source, session.recorded_by_id, session.minutes) == (
+        "manager", lab["manager"].id, 50)
+
+
+@pytest.mark.parametrize("who", ["member", "other_lab"])
+def test_only_the_instruments_lab_sees_its_day_and_acts(client, login, lab, make, who):
+    booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=2)):
+        login(lab["internal"] if who == "member" else make.user(role="lab_manager"))
+        assert client.get(f"/instruments/{lab['instrument'].id}/schedule").status_code == 403
+        for action in ("check-in", "check-out", "no-show"):
+            assert client.post(f"/bookings/{booking.id}/{action}").status_code == 403
+    assert booking.state == "approved"
+
+
+@pytest.mark.parametrize("day", ["tomorrow", "1999-01-01", "2026-02-30"])
+def test_a_bad_day_is_a_400(client, login, lab, day):
+    login(lab["manager"])
+    assert client.get(f"/instruments/{lab['instrument'].id}/schedule?day={day}"
+                      ).status_code == 400
