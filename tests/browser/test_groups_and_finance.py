@@ -104,10 +104,12 @@ def test_the_pi_path(live_server, live_app, lab_and_group, page):
 
         booking = db.session.get(Booking, booking_id)
         assert booking.state == "approved"
-        end = now_utc() - timedelta(minutes=5)
-        record_session(booking.instrument, booking.user, start=end - timedelta(hours=1),
-                       end=end, actor=db.session.get(User, ids["manager_id"]),
-                       source="manager", booking=booking)
+        # the week goes by (a session is recorded within its booking's time)
+        end = now_utc().replace(second=0, microsecond=0) - timedelta(minutes=5)
+        booking.start_at, booking.end_at = end - timedelta(hours=1), end
+        record_session(booking.instrument, booking.user, start=booking.start_at, end=end,
+                       actor=db.session.get(User, ids["manager_id"]), source="manager",
+                       booking=booking)
         commit()
 
     _log_in(page, base, ids["student"])
