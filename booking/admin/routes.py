@@ -14,7 +14,7 @@ from booking.api.paging import PageArgs, paged
 from booking.core import tables
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, attempt, back_to, current_locale, query_args
+from booking.core.web import PostForm, attempt, back_to, current_locale, query_args, query_int
 from booking.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -162,6 +162,8 @@ def invite():
     form.organisation.choices = [(o.id, o.display_name(current_locale()))
                                  for o in services.organisation_choices()]
     form.roles.choices = [(r, r) for r in ROLES]
+    if not form.is_submitted():  # from an organisation's people list: that organisation
+        form.organisation.data = query_int("org")
     if form.validate_on_submit():
         organisation = db.get_or_404(Organisation, form.organisation.data)
         try:

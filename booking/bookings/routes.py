@@ -302,9 +302,12 @@ def booking_ics(booking_id):
 @login_required
 def reset_feed():
     if PostForm().validate_on_submit():
+        had_one = feeds.feed_token_of(current_user) is not None
         feeds.reset_feed_token(current_user)
         commit()
-        flash(_("New calendar address created; any older one no longer works."), "info")
+        flash(_("New calendar address created; any older one no longer works.") if had_one
+              else _("Your calendar address is ready: subscribe to it in your calendar app."),
+              "info")
     return redirect(url_for("bookings.mine"))
 
 

@@ -118,6 +118,15 @@ def test_invite_creates_an_account_and_mails_a_link(client, make, login):
     assert "/reset-password/" in message.body
 
 
+def test_inviting_from_an_organisations_people_proposes_it(client, make, login):
+    org = make.organisation()
+    login(make.user(role="admin"))
+    people = client.get(f"/admin/users?org={org.id}").get_data(as_text=True)
+    assert f'href="/admin/users/invite?org={org.id}" id="invite-user"' in people
+    page = client.get(f"/admin/users/invite?org={org.id}").get_data(as_text=True)
+    assert f'<option selected value="{org.id}">' in page
+
+
 def test_bureau_staff_cannot_grant_admin(client, make, login):
     org = make.organisation()
     login(make.user(role="bureau_staff", organisation=make.organisation(kind="bureau")))

@@ -311,16 +311,16 @@ def test_private_feed_and_reset(client, make, login, lab):
     instrument, manager = lab
     me = login(make.user())
     booking = make.booking(instrument, me, TUESDAY_24_NOV_10AM)
-    client.post("/bookings/feed/reset")
-    page = client.get("/bookings/mine").get_data(as_text=True)
+    page = client.post("/bookings/feed/reset", follow_redirects=True).get_data(as_text=True)
+    assert "日历订阅地址已生成" in page and "旧地址已失效" not in page  # there was no older one
     url = page.split('id="feed-url">')[1].split("<")[0]
     path = url.split("localhost", 1)[1]
     feed = Calendar.from_ical(client.get(path).data)
     (event,) = feed.walk("VEVENT")
     assert str(event["status"]) == "TENTATIVE" and event["sequence"] == 0
     assert event.decoded("dtstart") == TUESDAY_24_NOV_10AM
-    client.post("/bookings/feed/reset")
-    assert client.get(path).status_code == 404
+    page = client.post("/bookings/feed/reset", follow_redirects=True).get_data(as_text=True)
+    assert "旧地址已失效" in page and client.get(path).status_code == 404
     assert booking.state == "pending"
 
 
