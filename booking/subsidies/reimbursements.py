@@ -94,6 +94,18 @@ def reimburse(period: str) -> list[Reimbursement]:
     return touched
 
 
+def waiting(period: str) -> list[tuple[int, int, int]]:
+    """(provider id, entries, amount) redeemed by the quarter's end and on no statement yet:
+    what building the quarter's statements would take in, or, for a provider whose statement
+    of the quarter is paid, what waits for the next quarter's."""
+    rows = db.session.execute(select(Redemption.provider_id, func.count(),
+                                     func.sum(Redemption.amount_fen)).where(
+        Redemption.state == "redeemed", Redemption.reimbursement_id.is_(None),
+        Redemption.redeemed_at < parse_quarter(period).end)
+        .group_by(Redemption.provider_id).order_by(Redemption.provider_id))
+    return [(provider_id, count, int(amount)) for provider_id, count, amount in rows]
+
+
 def statements(period: str) -> list[Reimbursement]:
     return list(db.session.scalars(select(Reimbursement).where(Reimbursement.period == period)
                                    .order_by(Reimbursement.provider_id)))

@@ -271,8 +271,12 @@ def reimbursements_page():
         commit()
         flash(_("%(n)s statement(s) built or completed.", n=len(touched)), "success")
         return redirect(url_for("subsidies.reimbursements_page", quarter=form.quarter.data))
+    statements = reimbursements.statements(period)
+    paid = {s.provider_id for s in statements if s.state == "paid"}
+    waiting = [(db.session.get(Organisation, provider_id), count, amount, provider_id in paid)
+               for provider_id, count, amount in reimbursements.waiting(period)]
     return render_template("subsidies/reimbursements.html", period=period, form=form,
-                           statements=reimbursements.statements(period), paid_form=PostForm())
+                           statements=statements, waiting=waiting, paid_form=PostForm())
 
 
 @bp.route("/reimbursements/<int:statement_id>/paid", methods=["POST"])

@@ -70,6 +70,23 @@ def test_quarter_statement_is_built_once_with_the_reward(make, lab):
         reimbursements.mark_paid(statement, lab["bureau"])
 
 
+def test_redemptions_on_no_statement_are_listed_for_the_bureau(client, login, make, lab):
+    """Reported: after the quarter's statement was paid, new redemptions went nowhere the
+    bureau could see until the next quarter (building again said "0 statements")."""
+    _paid_use(make, lab, 0)
+    assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000)]
+    [statement] = reimbursements.reimburse("2026Q2")
+    reimbursements.mark_paid(statement, lab["bureau"])
+    _paid_use(make, lab, 1)  # redeemed after the statement was paid
+    assert reimbursements.reimburse("2026Q2") == []
+    assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000)]
+    db.session.commit()
+    login(lab["bureau"])
+    page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
+    waiting = page.split('id="waiting"')[1].split("</table>")[0]
+    assert "测试大学R" in waiting and "¥160.00" in waiting and "下一季度" in waiting
+
+
 def test_bad_quarter_is_refused():
     with pytest.raises(reimbursements.ReimbursementError):
         reimbursements.reimburse("2026Q5")
