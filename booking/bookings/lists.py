@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import marshmallow as ma
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from booking.accounts.models import Organisation, User
 from booking.api.fields import Day, Id, SearchText
@@ -105,6 +105,7 @@ def booked_instruments(user: User) -> list[Instrument]:
     return list(db.session.scalars(
         select(Instrument).where(Instrument.id.in_(
             select(Booking.instrument_id).where(Booking.user_id == user.id)))
+        .options(joinedload(Instrument.organisation))
         .order_by(Instrument.name_zh, Instrument.id).limit(MAX_CHOICES)))
 
 

@@ -109,6 +109,8 @@ def test_instrument_filter_offers_my_instruments(client, mine):
     offered = re.findall(r'<option value="(\d+)"', page.split('id="f-instrument"')[1]
                          .split("</select>")[0])
     assert sorted(offered) == sorted([str(mine["sem"].id), str(mine["xrd"].id)])
+    # the same name at two institutions is told apart by the institution
+    assert f'>扫描电镜 · {mine["sem"].organisation.name_zh}</option>' in page
 
 
 def test_search_by_instrument_purpose_or_number(client, mine):
