@@ -112,6 +112,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Logging out raises it: every session signed with the previous value ends (the session
+    # is a signed cookie, so a copy kept after logging out would otherwise still work).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     # Which notices also come by e-mail, which reminders: read by booking.inbox (rules.
     # Preferences); NULL until first saved (the defaults). Loaded with the user, so deciding
     # whether a notice is e-mailed costs no query.
@@ -137,8 +140,8 @@ class User(UserMixin, TimestampMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        # Changing the password invalidates remember-me cookies and sessions elsewhere.
-        return f"{self.id}:{self.password_hash[-12:]}"
+        # Changing the password, or logging out, ends remember-me cookies and sessions.
+        return f"{self.id}:{self.password_hash[-12:]}:{self.session_epoch}"
 
     # --- roles and permissions -------------------------------------------------------------
     def has_role(self, name: str, organisation_id: int | None = None) -> bool:

@@ -28,10 +28,10 @@ bp = Blueprint("accounts", __name__)
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    user_id, _, hash_tail = session_id.partition(":")
+    user_id = session_id.partition(":")[0]
     number = id_in(user_id)
     user = db.session.get(User, number) if number is not None else None
-    if user is None or not user.active or user.password_hash[-12:] != hash_tail:
+    if user is None or not user.active or user.get_id() != session_id:
         return None  # a deactivated user's open sessions end with the deactivation
     return user
 
@@ -58,6 +58,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    current_user.session_epoch += 1  # a copy of the session's cookie stops working too
+    commit()
     logout_user()
     flash(_("You have logged out."), "info")
     return redirect(url_for("instruments.index"))

@@ -145,7 +145,7 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
                                      "deactivated_at")
     old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes",
                                    "asset_number", "national_class", "lab_en")
-    old_users = as_of_0007(User.__table__, "notice_preferences")
+    old_users = as_of_0007(User.__table__, "notice_preferences", "session_epoch")
     at = utc(2026, 3, 2, 1)
     with other.app_context():
         upgrade(revision="0007_booking_span")
@@ -312,7 +312,8 @@ def test_0022_fills_the_sessions_customer_and_keeps_every_row(database_url, tmp_
                         city="大连", region_code="2102", credit_code=code)
                     for kind, name, code in (("university", "大学", "91210200MA0000001X"),
                                              ("enterprise", "公司", "91210200MA0000002X")))
-                user = add(User.__table__, email="u@example.cn", password_hash="x", name="U",
+                user = add(_without_later_columns(User.__table__, "session_epoch"),
+                           email="u@example.cn", password_hash="x", name="U",
                            organisation_id=university)
                 instrument = add(_without_later_columns(Instrument.__table__, "lab_en"),
                                  organisation_id=university, name_zh="仪器", lab="L", name_en="I", model="M",

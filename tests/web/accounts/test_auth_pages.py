@@ -20,6 +20,23 @@ def test_login_with_right_password_then_logout(client, make):
     assert client.get("/profile").status_code == 302  # back to login
 
 
+def test_a_copy_of_the_session_cookie_ends_with_logging_out(app, client, make):
+    """Reported: a session cookie copied before logging out still opened /profile after it."""
+    user = make.user()
+    client.post("/login", data={"email": user.email, "password": make.PASSWORD,
+                                "remember": "y"})
+    kept = {cookie.key: cookie.value for cookie in client._cookies.values()}
+    assert client.get("/profile").status_code == 200
+    client.post("/logout")
+    thief = app.test_client()
+    for key, value in kept.items():
+        thief.set_cookie(key, value)
+    assert thief.get("/profile").status_code == 302  # to the login page
+    again = app.test_client()  # signing in anew works as before
+    again.post("/login", data={"email": user.email, "password": make.PASSWORD})
+    assert again.get("/profile").status_code == 200
+
+
 def test_wrong_password_says_so_and_is_audited(client, make):
     user = make.user()
     response = client.post("/login", data={"email": user.email, "password": "nope-nope-nope"},
