@@ -9,11 +9,13 @@ from booking.accounts.models import Organisation, User
 from booking.billing.facts import usage_facts
 from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.pricing import Price, price, rate_cards_for
+from booking.bookings.labels import class_label
 from booking.core.clock import month_period, year_period
 from booking.core.db import chunks
 from booking.core.tables import yuan
 from booking.extensions import db
 from booking.instruments.models import Instrument
+from booking.instruments.rules import CUSTOMER_CLASSES
 from booking.metering.models import UsageSession
 from booking.metering.rules import used_minutes
 
@@ -147,11 +149,18 @@ def priced_usage(provider_id: int, year: int) -> list[tuple]:
 
 
 # --- the finance office's exports: (header, rows) for core.tables ---------------------------
+def _class_labels() -> dict[str, str]:
+    """The customer classes as the reader names them (codes were read as English words)."""
+    return {code: class_label(code) for code in CUSTOMER_CLASSES}
+
+
 def revenue_table(provider_id: int, year: int) -> tuple[tuple, list]:
     header = ("month", "instrument_id", "instrument", "customer_class", "lines", "minutes",
               "amount_fen", "amount_cny")
-    return header, [(r["month"], r["instrument_id"], r["instrument"], r["customer_class"],
-                     r["lines"], r["minutes"], r["amount_fen"], yuan(r["amount_fen"]))
+    labels = _class_labels()
+    return header, [(r["month"], r["instrument_id"], r["instrument"],
+                     labels.get(r["customer_class"], r["customer_class"]), r["lines"],
+                     r["minutes"], r["amount_fen"], yuan(r["amount_fen"]))
                     for r in revenue(provider_id, year)]
 
 
@@ -165,8 +174,10 @@ def usage_table(provider_id: int, year: int) -> tuple[tuple, list]:
     orgs = _names(Organisation, Organisation.name_zh, {row[org_at] for row in rows})
     header = (*PRICED_USAGE_COLUMNS[:org_at + 1], "user", "customer",
               *PRICED_USAGE_COLUMNS[org_at + 1:], "amount_cny")
+    labels = _class_labels()  # customer_class comes right after customer_org_id
     return header, [(*row[:org_at + 1], users.get(row[user_at], ""),
-                     orgs.get(row[org_at], ""), *row[org_at + 1:], yuan(row[amount]))
+                     orgs.get(row[org_at], ""), labels.get(row[org_at + 1], row[org_at + 1]),
+                     *row[org_at + 2:], yuan(row[amount]))
                     for row in rows]
 
 
@@ -181,7 +192,10 @@ def open_table(provider_id: int, year: int) -> tuple[tuple, list]:
     """Open invoices as of now (the year does not narrow them: they are what is owed)."""
     header = ("number", "customer", "customer_class", "issued_at", "due_at", "amount_due_fen",
               "amount_due_cny", "outstanding_cny")
-    return header, [(i.number, i.customer_org.name_zh, i.customer_class, i.issued_at, i.due_at,
+    labels = _class_labels()
+    return header, [(i.number, i.customer_org.name_zh, labels.get(i.customer_class,
+                                                                  i.customer_class),
+                     i.issued_at, i.due_at,
                      i.amount_due_fen, yuan(i.amount_due_fen), yuan(i.outstanding_fen))
                     for i in open_invoices(provider_id)]
 

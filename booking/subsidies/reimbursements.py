@@ -2,6 +2,7 @@
 invoices, with the provider reward; idempotent; exported as XLSX."""
 from datetime import datetime
 
+from flask_babel import lazy_gettext
 from sqlalchemy import func, select
 
 from booking.accounts.models import User
@@ -138,8 +139,16 @@ def export_xlsx(period: str) -> bytes:
                      yuan(entry.amount_fen), entry.redeemed_at]
                     for entry, number in entries_of(statement)]
     return workbook_bytes([
-        ("statements", ["provider", "credit code", "period", "entries", "voucher amount (CNY)",
-                        "reward (CNY)", "reward clawed back (CNY)", "total (CNY)", "state",
-                        "paid at"], summary),
-        ("entries", ["provider", "invoice", "voucher", "entry", "amount (CNY)", "redeemed at"],
-         details)])
+        ("statements", [str(label) for label in STATEMENT_HEADERS], summary),
+        ("entries", [str(label) for label in ENTRY_HEADERS], details)])
+
+
+# The workbook's column headers in the reader's language (the bureau's staff read Chinese).
+STATEMENT_HEADERS = (
+    lazy_gettext("Provider"), lazy_gettext("Credit code"), lazy_gettext("Quarter"),
+    lazy_gettext("Entries"), lazy_gettext("Voucher amount (CNY)"),
+    lazy_gettext("Provider reward (CNY)"), lazy_gettext("Reward clawed back (CNY)"),
+    lazy_gettext("Total (CNY)"), lazy_gettext("Status"), lazy_gettext("Paid at"))
+ENTRY_HEADERS = (lazy_gettext("Provider"), lazy_gettext("Invoice"), lazy_gettext("Voucher"),
+                 lazy_gettext("Entry"), lazy_gettext("Amount (CNY)"),
+                 lazy_gettext("Redeemed at"))

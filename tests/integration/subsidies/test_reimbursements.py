@@ -97,6 +97,7 @@ def test_xlsx_export_lists_statements_and_entries(make, lab):
     reimbursements.reimburse("2026Q2")
     book = load_workbook(BytesIO(reimbursements.export_xlsx("2026Q2")))
     summary = list(book["statements"].iter_rows(values_only=True))
+    assert summary[0][:2] == ("服务方", "信用代码")  # headers as the bureau reads them
     # money in yuan as numbers (160.00 + 8.00 reward), times on the local wall clock
     assert summary[1][:8] == ("测试大学R", lab["owner"].credit_code, "2026Q2", 1, 160, 8, 0, 168)
     entries = list(book["entries"].iter_rows(values_only=True))

@@ -224,6 +224,8 @@ def test_finance_page_and_exports(client, login, make, sold):
     assert "2026-03" in text and "400.00" in text
     usage = client.get(f"/finance/{sold['owner'].id}/usage.csv?year=2026").data.decode("utf-8-sig")
     assert len(usage.splitlines()) == 2 and ",50,60,40000,40000,400.00" in usage
+    assert ",企业," in usage and ",enterprise," not in usage  # the class as the reader names it
+    assert ",企业," in text
     xlsx = client.get(f"/finance/{sold['owner'].id}/open.xlsx?year=2026")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     assert sheet.cell(2, 1).value == "DLUTB-2026-000001" and sheet.cell(2, 6).value == 40_000
