@@ -55,6 +55,8 @@ def test_manager_publishes_an_instrument(client, login, manager):
     assert "<script>alert(1)</script>" not in detail
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in detail
     assert 'id="calendar"' in detail
+    setup = client.get(f"/lab/instruments/{instrument.id}").get_data(as_text=True)
+    assert 'id="not-bookable"' in setup  # no rates, no hours: the lab is told what is missing
 
 
 def test_console_lists_own_instruments_with_stale_flag(client, login, make, manager):
