@@ -231,8 +231,9 @@ class PolicyForm(SiteForm):
         """policy.diff_rules' (path, old, new) as the form names and shows them: the field's
         label, amounts in yuan, shares in per cent, choices by their labels (a setting the
         form does not edit keeps its path)."""
-        return [(str(field.label.text) if field else path, _shown(field, path, old),
-                 _shown(field, path, new)) for path, old, new in changes
+        return [(str(_PATH_LABELS.get(path) or (field.label.text if field else path)),
+                 _shown(field, path, old), _shown(field, path, new))
+                for path, old, new in changes
                 for field in [self._fields.get(_FIELD_OF_PATH.get(path, ""))]]
 
 
@@ -250,6 +251,10 @@ _FIELD_OF_PATH = {
     "caps.aggregate_by": "aggregate_by",
     "provider_reward.rate_of_voucher_turnover": "reward_rate",
     "provider_reward.cap_per_provider_per_year_fen": "reward_cap"}
+
+
+# The one setting that several fields edit together.
+_PATH_LABELS = {"budget.quarterly_batches": _l("Quarterly batch shares (Q1 / Q2 / Q3 / Q4)")}
 
 
 def _shown(field, path: str, value) -> str:

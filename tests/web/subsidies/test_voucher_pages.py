@@ -165,7 +165,7 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     form = {"small_micro_rate": "50", "small_micro_cap": "100000", "sme_science_based_rate": "45",
             "sme_science_based_cap": "200000", "startup_team_rate": "50",
             "startup_team_cap": "150000", "per_application": "20000", "annual_pool": "10000000",
-            "batch_1": "25", "batch_2": "25", "batch_3": "25", "batch_4": "25",
+            "batch_1": "40", "batch_2": "20", "batch_3": "20", "batch_4": "20",
             "validity": "calendar_year", "provider_kinds": ["university", "institute"],
             "excluded": ["statutory_testing", "medical"],
             "related_party_block": ["same_legal_person", "subordination"],
@@ -191,6 +191,9 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     assert ">创业团队：年度上限（元）</td><td data-label=\"已发布\">¥100,000.00</td>" \
         "<td class=\"fw-semibold\" data-label=\"草稿\">¥150,000.00<" in diff
     assert ">法定检测和医疗服务<" in diff and ">由科技局决定<" in diff
+    assert ">各季度批次比例（一 / 二 / 三 / 四季度）</td><td data-label=\"已发布\">25 % / 25 % / " \
+        "25 % / 25 %</td><td class=\"fw-semibold\" data-label=\"草稿\">40 % / 20 % / 20 % / " \
+        "20 %<" in diff
     assert "发布后立即生效" in page  # the publish button asks first
     client.post("/vouchers/policy/publish", data={})
     current = services.current_policy(2026)
