@@ -50,8 +50,8 @@ def order_setup(shop):
         dlut = db.session.scalar(select(Organisation).where(Organisation.name_zh == "大连理工大学"))
         sme = db.session.scalar(select(User).where(User.email == "sme@demo.cn"))
         bureau = db.session.scalar(select(User).where(User.email == "bureau@demo.cn"))
-        instrument = Factory().instrument(
-            organisation=dlut, hours="always", check_in_early_minutes=60,
+        instrument = Factory().instrument(  # testing starts on a booking 15-75 minutes ahead
+            organisation=dlut, hours="always", check_in_early_minutes=120,
             per_sample_fee_fen=5_000, capabilities="形貌观察\n能谱分析",
             name_zh="场发射扫描电镜（送样测试）", name_en="FE-SEM (test orders)")
         for rate in instrument.rates:

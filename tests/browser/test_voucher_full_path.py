@@ -54,9 +54,10 @@ def voucher_setup(shop):
         manager = db.session.scalar(select(User).where(User.email == "manager.dlut@demo.cn"))
         sme = db.session.scalar(select(User).where(User.email == "sme@demo.cn"))
         bureau = db.session.scalar(select(User).where(User.email == "bureau@demo.cn"))
-        # check-in opens an hour early: the booking below starts 15-45 minutes from now
+        # check-in opens two hours early: the booking below starts 15-75 minutes from now
+        # (the day's last slot ends at 23:30; after 22:45 the next one is at midnight)
         instrument = Factory().instrument(organisation=dlut, hours="always",
-                                          check_in_early_minutes=60,
+                                          check_in_early_minutes=120,
                                           name_zh="场发射扫描电镜（创新券测试）",
                                           name_en="FE-SEM (voucher test)")
         _token, raw = create_instrument_token(instrument, "kiosk", manager)
