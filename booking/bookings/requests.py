@@ -205,11 +205,16 @@ def decide_bookings(bookings: list[Booking], actor: User, *, approve: bool, reas
     return len(bookings)
 
 
+def cancelling_is_late(booking: Booking, now: datetime) -> bool:
+    """Whether cancelling the booking at `now` is a late cancellation (billing may charge)."""
+    return booking.state == "approved" and rules.is_late_cancellation(
+        policy_for(booking.instrument), booking.start_at, now)
+
+
 def cancel_booking(booking: Booking, actor: User, reason: str = "") -> None:
     """Free before the instrument's deadline; afterwards flagged late (billing may charge)."""
     now = now_utc()
-    late = (booking.state == "approved" and
-            rules.is_late_cancellation(policy_for(booking.instrument), booking.start_at, now))
+    late = cancelling_is_late(booking, now)
     move_booking(booking, "cancelled", actor, late=late, reason=reason)
     booking.cancelled_at = now
     booking.late_cancel = late

@@ -261,8 +261,7 @@ def mine():
 def _late_fees(listing) -> dict[int, int]:
     """What cancelling now would be charged, for the listed bookings past their deadline."""
     now = now_utc()
-    late = [b for b in listing["items"] if b.state == "approved" and b.end_at > now and
-            rules.is_late_cancellation(calendar.policy_for(b.instrument), b.start_at, now)]
+    late = [b for b in listing["items"] if b.end_at > now and requests.cancelling_is_late(b, now)]
     return {b.id: fee for b in late if (fee := late_cancellation_fee_fen(b))}
 
 
@@ -276,10 +275,10 @@ def cancel(booking_id):
     if not booking.can_cancel(current_user):
         flash(_("This booking can no longer be cancelled."), "danger")
     else:
-        fee = late_cancellation_fee_fen(booking)
         requests.cancel_booking(booking, current_user, (form.reason.data or "").strip())
         commit()
-        if booking.late_cancel and fee:
+        fee = late_cancellation_fee_fen(booking) if booking.late_cancel else None
+        if fee:
             flash(_("Booking cancelled after the free-cancellation deadline: %(amount)s will be "
                     "charged, unless someone else uses the slot.", amount=format_cny(fee)),
                   "warning")

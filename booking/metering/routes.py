@@ -19,7 +19,7 @@ from booking.core.permissions import require
 from booking.core.web import PostForm, query_args, query_int
 from booking.extensions import db, limiter
 from booking.instruments.models import Instrument
-from booking.metering import rules, services
+from booking.metering import services
 from booking.metering.forms import CorrectionForm, InstrumentTokenForm, KioskForm, KioskPairForm, SessionForm
 from booking.metering.models import InstrumentToken, UsageSession, can_record_usage
 
@@ -155,7 +155,7 @@ def schedule(instrument_id):
     day = query_args(SCHEDULE_ARGS)["day"] or local_today(tz_name=instrument.timezone)
     return render_template("metering/schedule.html", instrument=instrument, day=day,
                            rows=services.day_schedule(instrument, day), now=now_utc(),
-                           one_day=timedelta(days=1), no_show_grace=rules.NO_SHOW_GRACE,
+                           one_day=timedelta(days=1),
                            hm=lambda moment: f"{to_local(moment, instrument.timezone):%H:%M}")
 
 

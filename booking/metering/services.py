@@ -251,6 +251,10 @@ class ScheduledBooking(NamedTuple):
     def running(self) -> UsageSession | None:
         return next((s for s in self.sessions if s.is_running), None)
 
+    def may_be_marked_no_show(self, now: datetime) -> bool:
+        return not rules.no_show_problems(self.booking.state, bool(self.sessions),
+                                          self.booking.start_at, now)
+
 
 def day_schedule(instrument: Instrument, day: date) -> list[ScheduledBooking]:
     """The instrument's bookings touching a local day, with their bookers and their use: what

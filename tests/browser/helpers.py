@@ -1,5 +1,8 @@
 """Steps shared by the browser tests."""
 import os
+from datetime import datetime, time, timedelta
+
+from booking.core.clock import now_utc, to_local
 
 DEMO_PASSWORD = "demo-pass-2026"
 
@@ -36,3 +39,14 @@ def nav_to(page, href):
         page.click(f"#mainNav .dropdown:has(a[href='{href}']) > .dropdown-toggle")
     with page.expect_navigation():
         link.click()
+
+
+def next_half_hour(tz_name: str = "Asia/Shanghai") -> datetime:
+    """The next half hour of local wall-clock time at least 15 minutes ahead, kept inside one
+    day (an instrument open "always" closes at 23:59): from 22:45 on, midnight."""
+    now = to_local(now_utc(), tz_name).replace(second=0, microsecond=0, tzinfo=None)
+    start = now + timedelta(minutes=15)
+    start += timedelta(minutes=(30 - start.minute % 30) % 30)
+    if start.time() > time(23, 29):
+        start = datetime.combine(start.date() + timedelta(days=1), time(0))
+    return start

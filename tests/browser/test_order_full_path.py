@@ -5,17 +5,14 @@ booking, runs the tests on it and uploads the report; the SME follows every stat
 invoice (voucher share deducted) by card through localstripe and downloads the report; an
 anonymous visitor verifies the report number."""
 import re
-from datetime import datetime, time, timedelta
 from urllib.parse import urlsplit
 
 import pytest
 
-from booking.core.clock import now_utc, to_local
-from tests.browser.helpers import follow, log_in, shot
+from tests.browser.helpers import follow, log_in, next_half_hour, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
 
-TZ = "Asia/Shanghai"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
@@ -23,16 +20,6 @@ def _fen(text: str) -> int:
     digits = text.strip().lstrip("-−").lstrip("¥").replace(",", "")
     yuan, _, jiao = digits.partition(".")
     return int(yuan) * 100 + int((jiao + "00")[:2])
-
-
-def _next_slot() -> datetime:
-    """The next half hour of local time at least 15 minutes ahead, within the day."""
-    now = to_local(now_utc(), TZ).replace(second=0, microsecond=0, tzinfo=None)
-    start = now + timedelta(minutes=15)
-    start += timedelta(minutes=(30 - start.minute % 30) % 30)
-    if start.time() > time(23, 29):
-        start = datetime.combine(start.date() + timedelta(days=1), time(0))
-    return start
 
 
 @pytest.fixture
@@ -120,7 +107,7 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
 
     # 3. The lab schedules a staff-operated booking, tests on it and uploads the report.
     follow(lab, "#sample-order")
-    lab.fill("#start", _next_slot().strftime("%Y-%m-%dT%H:%M"))
+    lab.fill("#start", next_half_hour().strftime("%Y-%m-%dT%H:%M"))
     lab.fill("#minutes", "30")
     follow(lab, "#order-schedule")
     assert lab.locator("#order-bookings li").count() == 1

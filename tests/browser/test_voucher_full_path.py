@@ -3,20 +3,13 @@ and sees the voucher's share in the live quote, uses it at the kiosk (check-in, 
 finds the voucher deduction on the invoice issued at check-out, pays only the remainder by
 card (localstripe, see test_billing.py), and the bureau's quarterly reimbursement statement
 for the provider carries the redeemed amount."""
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 
-from booking.core.clock import now_utc, to_local
-from tests.browser.helpers import DEMO_PASSWORD, follow, log_in, shot
+from tests.browser.helpers import DEMO_PASSWORD, follow, log_in, next_half_hour, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.committing]
-
-TZ = "Asia/Shanghai"
-
-
-
-
 
 
 def _fen(text: str) -> int:
@@ -24,17 +17,6 @@ def _fen(text: str) -> int:
     digits = text.strip().lstrip("-−").lstrip("¥").replace(",", "")
     yuan, _, jiao = digits.partition(".")
     return int(yuan) * 100 + int((jiao + "00")[:2])
-
-
-def _next_slot() -> tuple[datetime, datetime]:
-    """A 30-minute booking starting at the next half hour (at least 15 minutes ahead) of
-    local time, kept inside one day (the instrument closes at 23:59)."""
-    now = to_local(now_utc(), TZ).replace(second=0, microsecond=0, tzinfo=None)
-    start = now + timedelta(minutes=15)
-    start += timedelta(minutes=(30 - start.minute % 30) % 30)
-    if start.time() > time(23, 29):
-        start = datetime.combine(start.date() + timedelta(days=1), time(0))
-    return start, start + timedelta(minutes=30)
 
 
 @pytest.fixture
@@ -73,7 +55,8 @@ def voucher_setup(shop):
 def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3ds_card, browser,
                                                   page):
     base = shop["url"]
-    start, end = _next_slot()
+    start = next_half_hour()
+    end = start + timedelta(minutes=30)
 
     # 1. The SME books and sees the voucher's share in the live quote.
     log_in(page, base, "sme@demo.cn")
