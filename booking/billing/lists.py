@@ -5,8 +5,8 @@ narrows it further."""
 from datetime import datetime, timedelta
 
 import marshmallow as ma
-from sqlalchemy import Select, exists, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import Select, exists, or_, select, text, union_all
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from booking.accounts.models import Organisation, User
 from booking.api.fields import Day, Id, SearchText
@@ -167,3 +167,24 @@ class RevenueArgs(PageArgs):
 
 
 REVENUE_ARGS = RevenueArgs()
+
+
+# --- one booking's charges ---------------------------------------------------------------------
+# literal, as in its index: SQLite matches a partial index's condition to the query's as written
+_PENALTY_LINE = text("invoice_lines.kind IN ('no_show', 'late_cancel')")
+
+
+def lines_of_booking(booking_id: int, session_ids: list[int]) -> list[InvoiceLine]:
+    """The invoice lines charging a booking: its sessions' use, its samples, its no-show or
+    late-cancellation penalty; credited and void ones too (their invoice says so). Each arm
+    repeats the condition of its partial unique index, so that the index finds its lines."""
+    arms = [select(InvoiceLine.id).where(InvoiceLine.kind == "samples",
+                                         InvoiceLine.booking_id == booking_id),
+            select(InvoiceLine.id).where(_PENALTY_LINE, InvoiceLine.booking_id == booking_id)]
+    if session_ids:
+        arms.append(select(InvoiceLine.id).where(InvoiceLine.kind == "usage",
+                                                 InvoiceLine.usage_session_id.in_(session_ids)))
+    return list(db.session.scalars(
+        select(InvoiceLine).where(InvoiceLine.id.in_(union_all(*arms)))
+        .options(joinedload(InvoiceLine.invoice))
+        .order_by(InvoiceLine.service_at, InvoiceLine.id)))

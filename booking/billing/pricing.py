@@ -70,13 +70,22 @@ def quote_booking(instrument: Instrument, user: User, start: datetime, end: date
 def late_cancellation_fee_fen(booking) -> int | None:
     """What cancelling `booking` late is charged (the instrument's fraction of the booked
     time's fee, as the month close prices it), before any waiver; None without a rate."""
+    return penalty_of_booking_fen(booking, booking.instrument.late_cancel_fraction)
+
+
+def no_show_fee_fen(booking) -> int | None:
+    """What not coming to `booking` is charged, before any waiver; None without a rate."""
+    return penalty_of_booking_fen(booking, booking.instrument.no_show_fraction)
+
+
+def penalty_of_booking_fen(booking, fraction) -> int | None:
     instrument = booking.instrument
     card = rules.rate_at(rate_cards(instrument), customer_class_for(instrument, booking.user),
                          booking.start_at)
     if card is None:
         return None
     return rules.penalty_fee_fen(used_minutes(booking.start_at, booking.end_at), card,
-                                 Decimal(instrument.late_cancel_fraction), False)
+                                 Decimal(fraction), False)
 
 
 class Price(NamedTuple):

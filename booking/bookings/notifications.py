@@ -15,8 +15,14 @@ from booking.instruments.models import Instrument, Qualification
 
 
 def _my_bookings() -> str:
-    """Where a booker's notices link to in the inbox."""
+    """Where a booker's notices of several bookings link to in the inbox."""
     return site_path("bookings.mine")
+
+
+def _page_of(booking) -> str:
+    """Where a notice of one booking links to: its page (My bookings for one being made)."""
+    booking_id = getattr(booking, "id", None)
+    return site_path("bookings.show", booking_id=booking_id) if booking_id else _my_bookings()
 
 
 def lab_managers(organisation_id: int) -> list[User]:
@@ -51,7 +57,7 @@ def notify_booking_approved(booking: Booking) -> None:
 def booking_approved_notices(booking) -> list[Notice]:
     """`booking`: a Booking, or what one will be (instrument, user, start_at, end_at)."""
     booker = booking.user
-    return [compose_notice(booker, "booking.approved", link=_my_bookings(), compose=lambda: (
+    return [compose_notice(booker, "booking.approved", link=_page_of(booking), compose=lambda: (
         _("Booking confirmed"),
         _("Your booking of %(instrument)s on %(when)s is confirmed.",
           **_about(booking, booker))))]
@@ -59,7 +65,7 @@ def booking_approved_notices(booking) -> list[Notice]:
 
 def notify_booking_rejected(booking: Booking) -> None:
     booker = booking.user
-    notify(booker, "booking.rejected", link=_my_bookings(), compose=lambda: (
+    notify(booker, "booking.rejected", link=_page_of(booking), compose=lambda: (
         _("Booking request declined"),
         _("Your request for %(instrument)s on %(when)s was declined: %(reason)s",
           **_about(booking, booker))))
@@ -68,7 +74,7 @@ def notify_booking_rejected(booking: Booking) -> None:
 def notify_booking_cancelled(booking: Booking) -> None:
     """The lab cancelled the booking (a booker cancelling their own is not told)."""
     booker = booking.user
-    notify(booker, "booking.cancelled", link=_my_bookings(), compose=lambda: (
+    notify(booker, "booking.cancelled", link=_page_of(booking), compose=lambda: (
         _("Booking cancelled"),
         _("Your booking of %(instrument)s on %(when)s was cancelled by the lab. %(reason)s",
           **_about(booking, booker))))
@@ -128,7 +134,7 @@ def notify_registered_by_lab(user: User, actor: User) -> None:
 def notify_booking_moved(booking: Booking, before) -> None:
     """The lab moved the booking to another time."""
     booker = booking.user
-    notify(booker, "booking.moved", link=_my_bookings(), compose=lambda: (
+    notify(booker, "booking.moved", link=_page_of(booking), compose=lambda: (
         _("Booking moved"),
         _("The lab moved your booking of %(instrument)s from %(before)s to %(when)s.",
           before=_local_range(*before, booker.timezone), **_about(booking, booker))))
@@ -140,7 +146,7 @@ def _local_range(start, end, timezone: str) -> str:
 
 def notify_booking_expired(booking: Booking) -> None:
     booker = booking.user
-    notify(booker, "booking.expired", link=_my_bookings(), compose=lambda: (
+    notify(booker, "booking.expired", link=_page_of(booking), compose=lambda: (
         _("Booking request expired"),
         _("Your request for %(instrument)s on %(when)s was not decided in time and has "
           "expired.", **_about(booking, booker))))
@@ -160,7 +166,7 @@ def notify_booking_reminder(booking: Booking) -> None:
                        url=external_url("bookings.mine")))
         return _("Reminder: %(instrument)s on %(when)s", **about), "\n".join(lines)
 
-    notify(booker, "booking.reminder", compose, link=site_path("bookings.mine"))
+    notify(booker, "booking.reminder", compose, link=_page_of(booking))
 
 
 # --- to the lab ---------------------------------------------------------------------------------

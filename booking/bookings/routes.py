@@ -27,6 +27,7 @@ from booking.billing.pricing import (
 )
 from booking.bookings import (
     calendar,
+    detail,
     feeds,
     ical,
     labels,
@@ -192,7 +193,7 @@ def _submit_booking(instrument: Instrument, form: BookingForm) -> list[str]:
         if booking.state == "pending" else _("Booking confirmed.")
     # a link to the new booking: a long list of them would otherwise hide it
     flash(Markup('{} <a href="{}" class="alert-link" id="new-booking">#{}</a>').format(
-        said, url_for("bookings.mine", q=f"#{booking.id}", when="all"), booking.id), "success")
+        said, url_for("bookings.show", booking_id=booking.id), booking.id), "success")
     return []
 
 
@@ -254,15 +255,29 @@ def mine():
                                              if b.state == "completed"])
     return render_template("bookings/mine.html", listing=listing, args=args, states=rules.STATES,
                            instruments=lists.booked_instruments(current_user),
-                           billable=billable, feed_url=feed_url, late_fees=_late_fees(listing),
+                           billable=billable, feed_url=feed_url, late_fees=_late_fees(listing["items"]),
                            cancel_form=CancelForm(formdata=None))
 
 
-def _late_fees(listing) -> dict[int, int]:
-    """What cancelling now would be charged, for the listed bookings past their deadline."""
+def _late_fees(bookings) -> dict[int, int]:
+    """What cancelling now would be charged, for those of `bookings` past their deadline."""
     now = now_utc()
-    late = [b for b in listing["items"] if b.end_at > now and requests.cancelling_is_late(b, now)]
+    late = [b for b in bookings if b.end_at > now and requests.cancelling_is_late(b, now)]
     return {b.id: fee for b in late if (fee := late_cancellation_fee_fen(b))}
+
+
+@bp.route("/bookings/<int:booking_id>")
+@login_required
+def show(booking_id):
+    """One booking: for its booker, and for the lab that runs its instrument."""
+    booking = _booking_or_404(booking_id)
+    page = detail.booking_page(booking)
+    return render_template("bookings/show.html", page=page, b=booking,
+                           own=booking.is_booked_by(current_user),
+                           manage=booking.can_manage(current_user),
+                           late_fees=_late_fees([booking]),
+                           cancel_form=CancelForm(formdata=None),
+                           reject_form=RejectForm(formdata=None))
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])

@@ -346,6 +346,11 @@ def pending_for_pi(user: User) -> list[PiApproval]:
         .order_by(PiApproval.created_at)))
 
 
+def pi_approval_of(booking_id: int) -> PiApproval | None:
+    """The PI's decision asked for a booking, if one was."""
+    return db.session.scalar(select(PiApproval).where(PiApproval.booking_id == booking_id))
+
+
 def awaiting_pi(booking_ids) -> set[int]:
     """Which of these bookings still wait for their PI."""
     return set(db.session.scalars(select(PiApproval.booking_id).where(

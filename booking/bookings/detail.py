@@ -1,0 +1,116 @@
+"""One booking on a page of its own: what was asked, what became of it, and what it costs,
+from the estimate before use to the invoice lines after the month's close."""
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+
+from booking.accounts.models import User
+from booking.billing.lists import lines_of_booking
+from booking.billing.models import InvoiceLine
+from booking.billing.pricing import (
+    NoRate,
+    billable_minutes_of_bookings,
+    late_cancellation_fee_fen,
+    no_show_fee_fen,
+    quote_booking,
+)
+from booking.billing.rules import Quote
+from booking.bookings.models import Booking
+from booking.groups import services as groups
+from booking.groups.models import PiApproval, Project
+from booking.metering.models import UsageSession
+from booking.metering.services import sessions_of_booking
+
+#: states whose charge is still to come from use: the page shows an estimate
+ESTIMATED_STATES = ("pending", "approved", "in_use")
+
+STEP_LABELS = {
+    "requested": _l("Requested"), "approved": _l("Approved by the lab"),
+    "approved_automatically": _l("Confirmed (no approval needed)"),
+    "rejected": _l("Rejected by the lab"), "cancelled": _l("Cancelled"),
+    "cancelled_by_lab": _l("Cancelled by the lab"),
+    "late_cancelled": _l("Cancelled after the free-cancellation deadline"),
+    "pi_approved": _l("Approved by the PI"), "pi_rejected": _l("Declined by the PI"),
+    "pi_expired": _l("The PI did not answer in time"),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One dated event of the booking's history."""
+    at: datetime
+    code: str
+    who: User | None = None
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(STEP_LABELS[self.code])
+
+
+@dataclass
+class BookingPage:
+    booking: Booking
+    steps: list[Step]
+    sessions: list[UsageSession]
+    lines: list[InvoiceLine]  # what invoices charged for it
+    estimate: Quote | None  # before use: the fee at today's rates
+    no_rate: bool  # no price is set for the booker's customer class
+    penalty_fen: int | None  # a no-show's or late cancellation's charge, not invoiced yet
+    billable_minutes: int | None  # used, not invoiced yet
+    awaiting_pi: bool
+    project: Project | None
+
+
+def booking_page(booking: Booking) -> BookingPage:
+    sessions = sessions_of_booking(booking)
+    lines = lines_of_booking(booking.id, [s.id for s in sessions])
+    approval = groups.pi_approval_of(booking.id)
+    estimate, no_rate = _estimate(booking) if booking.state in ESTIMATED_STATES and not lines \
+        else (None, False)
+    return BookingPage(
+        booking, history(booking, approval), sessions, lines, estimate, no_rate,
+        _penalty(booking) if not lines else None,
+        billable_minutes_of_bookings([booking.id]).get(booking.id, 0)
+        if booking.state == "completed" and not lines else None,
+        approval is not None and approval.state == "pending",
+        groups.get_project(booking.project_id))
+
+
+def history(booking: Booking, approval: PiApproval | None) -> list[Step]:
+    """The booking's dated steps, oldest first (its use is listed apart, session by session)."""
+    steps = [Step(booking.created_at, "requested", booking.user)]
+    if approval is not None and approval.decided_at is not None:
+        steps.append(Step(approval.decided_at, f"pi_{approval.state}", approval.pi,
+                          approval.reason))
+    if booking.decided_at is not None:
+        if booking.state == "rejected":
+            steps.append(Step(booking.decided_at, "rejected", booking.decided_by,
+                              booking.decision_reason))
+        elif booking.decided_by is None:
+            steps.append(Step(booking.decided_at, "approved_automatically"))
+        else:
+            steps.append(Step(booking.decided_at, "approved", booking.decided_by))
+    if booking.cancelled_at is not None:
+        by_lab = bool(booking.decision_reason)  # the lab says why; the booker need not
+        steps.append(Step(booking.cancelled_at, "late_cancelled" if booking.late_cancel
+                          else "cancelled_by_lab" if by_lab else "cancelled",
+                          note=booking.decision_reason))
+    return sorted(steps, key=lambda step: step.at)
+
+
+def _estimate(booking: Booking) -> tuple[Quote | None, bool]:
+    try:
+        return quote_booking(booking.instrument, booking.user, booking.start_at,
+                             booking.end_at, booking.mode, booking.sample_count), False
+    except NoRate:
+        return None, True
+
+
+def _penalty(booking: Booking) -> int | None:
+    if booking.state == "no_show":
+        return no_show_fee_fen(booking)
+    if booking.state == "cancelled" and booking.late_cancel:
+        return late_cancellation_fee_fen(booking)
+    return None

@@ -1,0 +1,175 @@
+"""A booking's own page: who may see it, what it says before use (an estimate), after use
+(billable time, then the invoice lines), after a late cancellation or a no-show, and what its
+booker and its lab can do from it."""
+import re
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+
+from booking.billing import close
+from booking.bookings.requests import create_booking as request_booking
+from booking.core.db import utc
+from booking.extensions import db
+from tests.factories.groups import create_group, create_project
+from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
+
+
+@pytest.fixture
+def lab(make):
+    owner = make.organisation()
+    manager = make.user(role="lab_manager", organisation=owner)
+    instrument = make.instrument(organisation=owner, requires_approval=True)
+    return instrument, manager
+
+
+def _page(client, booking):
+    response = client.get(f"/bookings/{booking.id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _steps(page) -> list[str]:
+    return re.findall(r'data-step="([a-z_]+)"', page)
+
+
+def test_the_booker_sees_time_state_estimate_and_can_cancel(client, make, login, lab):
+    instrument, _manager = lab
+    with freeze_time(MONDAY_23_NOV_8AM):
+        student = make.user(organisation=make.organisation())  # another university: academic
+        booking = make.booking(instrument, student, TUESDAY_24_NOV_10AM, minutes=90,
+                               purpose="XRD phase analysis")
+        login(student)
+        page = _page(client, booking)
+    assert f"预约 #{booking.id}" in page and 'data-state="pending"' in page
+    assert "2026-11-24 10:00 – 11:30" in page and "XRD phase analysis" in page
+    assert re.search(r'id="estimate-fee">¥300\.00<', page)  # 1.5 h at the academic ¥200/h
+    assert 'id="awaiting-lab"' in page and _steps(page) == ["requested"]
+    assert f'action="/bookings/{booking.id}/cancel"' in page
+    assert 'id="decide"' not in page and 'id="booker"' not in page  # the lab's, not theirs
+
+
+def test_only_the_booker_and_the_instruments_lab_see_it(client, make, login, lab):
+    instrument, manager = lab
+    with freeze_time(MONDAY_23_NOV_8AM):
+        booking = make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
+        assert client.get(f"/bookings/{booking.id}").status_code == 302  # to sign in
+        for stranger in (make.user(), make.user(role="lab_manager"),
+                         make.user(organisation=instrument.organisation)):
+            login(stranger)
+            assert client.get(f"/bookings/{booking.id}").status_code == 404
+        assert client.get("/bookings/999999").status_code == 404
+        login(manager)
+        page = _page(client, booking)
+    assert 'id="booker"' in page and booking.user.email in page
+
+
+def test_the_lab_approves_from_the_page_and_the_history_says_who(client, make, login, lab):
+    instrument, manager = lab
+    with freeze_time(MONDAY_23_NOV_8AM):
+        booking = make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
+        login(manager)
+        assert 'id="decide"' in _page(client, booking)
+        response = client.post(f"/bookings/{booking.id}/approve",
+                               data={"next": f"/bookings/{booking.id}"})
+        assert response.location.endswith(f"/bookings/{booking.id}")
+        page = _page(client, booking)
+    assert booking.state == "approved" and 'id="decide"' not in page
+    assert _steps(page) == ["requested", "approved"] and manager.name in page
+
+
+def test_a_booking_waiting_for_the_pi_is_not_decided_by_the_lab(client, make, login, lab):
+    instrument, manager = lab
+    with freeze_time(MONDAY_23_NOV_8AM):
+        member = make.user()
+        pi = make.user(organisation=member.organisation)
+        project = create_project(create_group(pi, members=[member], approval_mode="always"),
+                                 budget_fen=1_000_000)
+        booking = request_booking(instrument, member, start=TUESDAY_24_NOV_10AM,
+                                  end=TUESDAY_24_NOV_10AM + timedelta(hours=1),
+                                  mode="self_operated", purpose="XRD", project=project,
+                                  fee_fen=20_000)
+        db.session.commit()
+        login(member)
+        assert 'id="awaiting-pi"' in _page(client, booking)
+        login(manager)
+        page = _page(client, booking)
+    assert 'id="awaiting-pi"' in page and 'id="decide"' not in page
+    assert 'id="booking-project"' in page and "NSFC-22075" in page
+
+
+def test_after_use_billable_time_then_the_invoice_lines(client, make, login):
+    instrument = make.instrument()  # ¥100/h internal, 15-minute rounding, 30 minutes minimum
+    user = make.user(organisation=instrument.organisation)
+    with freeze_time("2026-03-10 08:00:00"):
+        booking = make.placed_booking(instrument, user, utc(2026, 3, 9, 1), minutes=60,
+                                      state="completed")
+        make.usage_session(instrument, user, utc(2026, 3, 9, 1, 5), minutes=38, booking=booking)
+        login(user)
+        page = _page(client, booking)
+        assert "计费时长：45 分钟" in page and 'id="estimate"' not in page
+        assert 'id="booking-sessions"' in page and "2026-03-09 09:05 – 09:43" in page
+    with freeze_time("2026-04-01 02:00:00"):
+        close.close_month("2026-03")
+        db.session.commit()
+        login(user)
+        page = _page(client, booking)
+        lines = re.search(r'id="charge-lines">(.*?)</table>', page, re.S).group(1)
+        assert "¥75.00" in lines and 'class="invoice-link"' in lines  # 0.75 h at ¥100/h
+        invoice_url = re.search(r'href="(/invoices/\d+)" class="invoice-link"', lines).group(1)
+        assert client.get(invoice_url).status_code == 200  # the booker may open it
+
+
+def test_a_late_cancellation_shows_its_charge(client, make, login, lab):
+    instrument, _manager = lab
+    instrument.requires_approval = False
+    instrument.cancel_deadline_hours = 48
+    db.session.commit()
+    user = make.user(organisation=instrument.organisation)  # internal: ¥100/h
+    with freeze_time(MONDAY_23_NOV_8AM):
+        booking = make.booking(instrument, user, TUESDAY_24_NOV_10AM, minutes=120)
+        login(user)
+        page = _page(client, booking)
+        assert "取消将收取 ¥100.00" in page  # inside the deadline: half of 2 h at ¥100/h
+        client.post(f"/bookings/{booking.id}/cancel", data={"next": f"/bookings/{booking.id}"})
+        page = _page(client, booking)
+    assert booking.late_cancel and re.search(r'id="penalty"><strong>¥100\.00<', page)
+    assert _steps(page) == ["requested", "approved_automatically", "late_cancelled"]
+
+
+def test_a_no_show_shows_its_charge_to_the_booker_and_the_lab(client, make, login, lab):
+    instrument, manager = lab
+    user = make.user(organisation=make.organisation())  # academic: ¥200/h
+    with freeze_time(MONDAY_23_NOV_8AM + timedelta(days=3)):
+        booking = make.placed_booking(instrument, user, TUESDAY_24_NOV_10AM, minutes=60,
+                                      state="no_show")
+        for viewer in (user, manager):
+            login(viewer)
+            assert re.search(r'id="penalty"><strong>¥100\.00<', _page(client, booking))
+
+
+def test_notices_of_one_booking_link_to_its_page(client, make, login, lab):
+    from booking.inbox.models import InboxNotice
+
+    instrument, manager = lab
+    with freeze_time(MONDAY_23_NOV_8AM):
+        student = make.user()
+        booking = make.booking(instrument, student, TUESDAY_24_NOV_10AM)
+        login(manager)
+        client.post(f"/bookings/{booking.id}/reject", data={"reason": "维护中"})
+    notice = db.session.scalars(db.select(InboxNotice).where(
+        InboxNotice.user_id == student.id)).one()
+    assert notice.link == f"/bookings/{booking.id}"
+
+
+def test_the_voucher_forecast_is_the_bookers_alone(client, make, login, lab):
+    instrument, manager = lab
+    with freeze_time(MONDAY_23_NOV_8AM):
+        sme = make.voucher().applicant
+        booking = make.booking(instrument, sme, TUESDAY_24_NOV_10AM)  # ¥400/h
+        login(sme)
+        page = _page(client, booking)
+        assert re.search(r'id="estimate-voucher">−¥\d', page)
+        login(manager)
+        page = _page(client, booking)
+    assert re.search(r'id="estimate-fee">¥400\.00<', page) and "estimate-voucher" not in page
