@@ -56,7 +56,7 @@ def test_a_day_ahead_once_in_the_bookers_language_and_timezone(booked):
     assert "Field-emission SEM" in mail.subject and "Chemistry 101" in mail.body
     assert "http://localhost/bookings/mine" in mail.body  # built on PUBLIC_BASE_URL
     [notice] = reminders_to(booked.user)
-    assert (notice.subject, notice.link) == (mail.subject, f"/bookings/{booking.id}")
+    assert (notice.subject, notice.link) == (mail.subject, f"/bookings/{booked.id}")
 
 
 def test_an_hour_ahead_as_well_when_chosen(booked):
