@@ -212,9 +212,10 @@ def cancelling_is_late(booking: Booking, now: datetime) -> bool:
 
 
 def cancel_booking(booking: Booking, actor: User, reason: str = "") -> None:
-    """Free before the instrument's deadline; afterwards flagged late (billing may charge)."""
+    """Free before the instrument's deadline; afterwards flagged late (billing may charge).
+    The lab cancelling is never the booker's late cancellation."""
     now = now_utc()
-    late = cancelling_is_late(booking, now)
+    late = actor.id == booking.user_id and cancelling_is_late(booking, now)
     move_booking(booking, "cancelled", actor, late=late, reason=reason)
     booking.cancelled_at = now
     booking.late_cancel = late

@@ -108,6 +108,7 @@ def _used_booking(instrument: Instrument, user: User, start: datetime) -> Bookin
     booking = Booking(instrument_id=instrument.id, user_id=user.id,
                       organisation_id=user.organisation_id, start_at=start, end_at=end,
                       mode="self_operated", purpose="复合材料断口形貌观察", state="completed",
+                      created_at=start - timedelta(days=3), updated_at=end,
                       decided_at=start - timedelta(days=2))
     db.session.add(booking)
     db.session.flush()

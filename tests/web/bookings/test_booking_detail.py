@@ -173,3 +173,39 @@ def test_the_voucher_forecast_is_the_bookers_alone(client, make, login, lab):
         login(manager)
         page = _page(client, booking)
     assert re.search(r'id="estimate-fee">¥400\.00<', page) and "estimate-voucher" not in page
+
+
+def test_the_lab_cancels_with_a_reason_and_the_booker_pays_nothing(client, make, login, lab):
+    instrument, manager = lab
+    instrument.cancel_deadline_hours = 48
+    db.session.commit()
+    with freeze_time(MONDAY_23_NOV_8AM):
+        booker = make.user()
+        booking = make.booking(instrument, booker, TUESDAY_24_NOV_10AM)
+        login(manager)
+        client.post(f"/bookings/{booking.id}/approve")
+        assert 'id="lab-cancel"' in _page(client, booking)  # within the booker's deadline
+        client.post(f"/bookings/{booking.id}/cancel",
+                    data={"reason": "设备故障", "next": f"/bookings/{booking.id}"})
+        login(booker)
+        page = _page(client, booking)
+    assert booking.state == "cancelled" and not booking.late_cancel
+    assert _steps(page) == ["requested", "approved", "cancelled_by_lab"] and "设备故障" in page
+    assert 'id="no-charge"' in page
+
+
+def test_the_lab_sees_the_invoice_number_not_a_link_it_may_not_open(client, make, login, lab):
+    instrument, manager = lab
+    user = make.user(organisation=make.organisation())
+    with freeze_time("2026-03-10 08:00:00"):
+        booking = make.placed_booking(instrument, user, utc(2026, 3, 9, 1), state="completed")
+        make.usage_session(instrument, user, utc(2026, 3, 9, 1), minutes=60, booking=booking)
+    with freeze_time("2026-04-01 02:00:00"):
+        close.close_month("2026-03")
+        db.session.commit()
+        login(manager)
+        page = _page(client, booking)
+        assert 'class="invoice-number"' in page and 'class="invoice-link"' not in page
+        finance = make.user(role="finance", organisation=instrument.organisation)
+        login(finance)
+        assert client.get(f"/bookings/{booking.id}").status_code == 404  # not the lab's desk
