@@ -2,6 +2,8 @@
 receive, schedule, start testing, report and close; the customer's cancel; the public report
 verification. Refusals propagate to the app's handler for `Refused` (422; an illegal
 transition or a state that changed under the caller 409)."""
+import functools
+
 from flask import jsonify
 from flask.views import MethodView
 
@@ -53,6 +55,16 @@ def _managed(order_id: int) -> Order:
     if not order.can_manage(api_user()):
         api_abort(403, "forbidden", "Only the lab's managers act on its orders.")
     return order
+
+
+def _managed_first(view):
+    """Who may act is answered before what they sent: a stranger's body is not read (403/404,
+    never a 422 that describes the schema)."""
+    @functools.wraps(view)
+    def checked(self, *args, order_id, **kwargs):
+        _managed(order_id)
+        return view(self, *args, order_id=order_id, **kwargs)
+    return checked
 
 
 def _answer(order: Order, status: int = 200):
@@ -128,8 +140,8 @@ def _transition(doc: str, schema=None):
         return self.act(*args, **kwargs)
 
     view.__doc__ = doc
-    if schema is not None:
-        view = blp.arguments(schema)(view)
+    if schema is not None:  # the lab's actions with a body
+        view = _managed_first(blp.arguments(schema)(view))
     view = blp.response(200, OrderSchema)(view)
     view = blp.alt_response(409, description="the order's state does not allow it")(view)
     return blp.doc(security=SECURITY)(view)
@@ -199,11 +211,12 @@ class StartTesting(MethodView):
 class Report(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(ReportFilesSchema, location="files")
     @blp.response(200, OrderSchema)
     @blp.alt_response(409, description="the order is not being tested")
     @blp.alt_response(422, description="a file of the wrong type or size")
     @blp.doc(security=SECURITY)
+    @_managed_first
+    @blp.arguments(ReportFilesSchema, location="files")
     def post(self, body, order_id):
         """Upload the report (and a data file): the order is report_ready with its report
         number, the invoice is issued (voucher share deducted), the session ends."""

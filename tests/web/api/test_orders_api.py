@@ -142,6 +142,14 @@ def test_permission_refusals(frozen, client, world):
     assert client.get("/api/v1/orders/999999", headers=world["customer"]).status_code == 404
 
 
+@pytest.mark.parametrize("action", ["decline", "receive", "schedule", "close", "report"])
+def test_who_may_act_is_answered_before_the_body_is_read(frozen, client, world, action):
+    oid = _submit(client, world)["id"]
+    for who, status in (("customer", 403), ("stranger", 404), ("other_manager", 404)):
+        assert _post(client, world, oid, action, who=who, json={"x": 1}).status_code == status
+    assert _post(client, world, oid, action, json={"x": 1}).status_code == 422  # the lab's
+
+
 def test_state_refusals_are_409(frozen, client, world):
     oid = _submit(client, world)["id"]
     for action, kwargs in (("receive", {"json": {"condition": "ok"}}),
