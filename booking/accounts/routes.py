@@ -77,7 +77,10 @@ def _joinable_organisations() -> list[Organisation]:
         .order_by(Organisation.kind, Organisation.name_zh)))
 
 
+# Registering says whether an address is taken (it must, to be of use): its tries count against
+# the sign-in budget of the address they come from, so nobody lists the accounts this way.
 @bp.route("/register/join", methods=["GET", "POST"])
+@attempts.limited
 def register_join():
     form = JoinForm()
     organisations = _joinable_organisations()
@@ -101,6 +104,7 @@ def register_join():
 
 
 @bp.route("/register/enterprise", methods=["GET", "POST"])
+@attempts.limited
 def register_enterprise():
     form = EnterpriseForm()
     if form.validate_on_submit():

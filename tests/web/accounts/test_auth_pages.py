@@ -67,6 +67,19 @@ def test_failed_logins_are_rate_limited(app, client, make):
     assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
 
 
+def test_probing_addresses_by_registering_is_rate_limited(app, client, make):
+    taken = [make.user().email for _ in range(12)]
+    app.config["LOGIN_RATE_LIMIT"] = "10 per minute"
+    limiter.reset()
+    try:
+        codes = [client.post(path, data={"email": email, "password": "x"}).status_code
+                 for path in ("/register/join", "/register/enterprise") for email in taken[:6]]
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+        limiter.reset()
+    assert codes[:10] == [200] * 10 and codes[10:] == [429, 429]
+
+
 def test_cookies_are_httponly_and_samesite(client, make):
     user = make.user()
     response = client.post("/login", data={"email": user.email, "password": make.PASSWORD})
