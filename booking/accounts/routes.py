@@ -43,6 +43,8 @@ def login():
         return redirect(url_for("instruments.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        known = services.get_user_by_email(form.email.data)
+        first_time = known is not None and known.last_login_at is None
         user = services.authenticate(form.email.data, form.password.data)
         if user is None:
             commit()  # keep the audit record of the failure
@@ -50,7 +52,8 @@ def login():
         else:
             login_user(user, remember=form.remember.data)
             commit()
-            flash(_("Welcome back, %(name)s.", name=user.name), "success")
+            flash(_("Welcome, %(name)s.", name=user.name) if first_time
+                  else _("Welcome back, %(name)s.", name=user.name), "success")
             return redirect(safe_next(request.args.get("next")) or url_for("instruments.index"))
     return render_template("accounts/login.html", form=form)
 

@@ -132,6 +132,7 @@ ACTION_LABELS = {
     "user.created": _l("Account created"),
     "user.deactivated": _l("Account deactivated"),
     "user.invited": _l("Account invited"),
+    "user.invitation_resent": _l("Invitation sent again"),
     "user.reactivated": _l("Account re-activated"),
     "user.roles_changed": _l("Roles changed"),
     "voucher.applied": _l("Voucher applied for"),

@@ -147,7 +147,8 @@ def users():
     return render_template("admin/users.html", listing=listing, args=args, roles=ROLES,
                            organisations=services.organisation_choices(), form=PostForm(),
                            reason_form=ReasonForm(), assignable=_assignable,
-                           may_manage=_may_manage)
+                           may_manage=_may_manage,
+                           awaits_first_sign_in=services.awaits_first_sign_in)
 
 
 def _assignable(user: User) -> list[str]:
@@ -235,6 +236,17 @@ def reactivate_user(user_id):
     if PostForm().validate_on_submit():
         attempt(lambda: services.reactivate_user(user, actor=current_user),
                 _("%(name)s re-activated.", name=user.name))
+    return redirect(back_to("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/resend-invitation", methods=["POST"])
+@login_required
+def resend_invitation(user_id):
+    user = _user_or_404(user_id)
+    _require_may_manage(user)
+    if PostForm().validate_on_submit():
+        attempt(lambda: services.resend_invitation(user, actor=current_user),
+                _("Invitation sent to %(email)s.", email=user.email))
     return redirect(back_to("admin.users"))
 
 

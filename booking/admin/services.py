@@ -139,6 +139,19 @@ def invite_user(*, email: str, name: str, organisation: Organisation, roles: set
     return user
 
 
+def awaits_first_sign_in(user: User) -> bool:
+    """Invited (or registered by a lab) and never signed in: an invitation may be sent again."""
+    return user.active and user.last_login_at is None
+
+
+def resend_invitation(user: User, *, actor: User) -> None:
+    """A new link to choose a password (the first one lapses after a week)."""
+    if not awaits_first_sign_in(user):
+        raise ConsoleError(Problem("user", _l("This person has signed in already.")))
+    audit.record("user.invitation_resent", actor=actor, obj=user)
+    notifications.notify_invited(user, actor, accounts.password_reset_token(user, invitation=True))
+
+
 # --- lists ---------------------------------------------------------------------------------
 def organisations_query(args: dict):
     query = select(Organisation)

@@ -118,6 +118,56 @@ def test_invite_creates_an_account_and_mails_a_link(client, make, login):
     assert "/reset-password/" in message.body
 
 
+def test_an_invitee_is_not_signed_in_yet_until_they_are(client, make, login):
+    import re
+
+    from freezegun import freeze_time
+
+    from booking.core.notifications import OutboxMessage
+
+    def links():
+        return [re.search(r"(/reset-password/[^ ]+?) ", m.body).group(1)
+                for m in db.session.scalars(select(OutboxMessage).where(
+                    OutboxMessage.recipient == "li@bhtu.edu.cn").order_by(OutboxMessage.id))]
+
+    org = make.organisation()
+    with freeze_time("2026-12-01 02:00:00"):
+        admin = login(make.user(role="admin"))
+        client.post("/admin/users/invite", data={
+            "email": "li@bhtu.edu.cn", "name": "李老师", "organisation": org.id,
+            "roles": ["lab_manager"], "locale": "zh_CN"})
+    invitee = db.session.scalar(select(User).where(User.email == "li@bhtu.edu.cn"))
+    with freeze_time("2026-12-09 02:00:00"):  # eight days on: the first link has lapsed
+        login(admin)
+        row = _row(client.get("/admin/users?q=li@bhtu").get_data(as_text=True), invitee)
+        assert "尚未登录" in row and "resend-invitation" in row and "已启用" not in row
+        client.post(f"/admin/users/{invitee.id}/resend-invitation", data={})
+        first, second = links()
+        client.post("/logout")
+        assert client.get(first).status_code == 302  # lapsed: to "forgot password"
+        client.post(second, data={"password": "a-new-pass-2026", "confirm": "a-new-pass-2026"})
+        response = client.post("/login", data={"email": invitee.email,
+                                               "password": "a-new-pass-2026"},
+                               follow_redirects=True)
+        assert "欢迎，李老师" in response.get_data(as_text=True)  # not "welcome back"
+        login(admin)
+        row = _row(client.get("/admin/users?q=li@bhtu").get_data(as_text=True), invitee)
+        assert "尚未登录" not in row and "resend-invitation" not in row
+        client.post(f"/admin/users/{invitee.id}/resend-invitation", data={})
+        assert len(links()) == 2  # signed in: nothing more to send
+
+
+def test_only_who_may_manage_an_account_resends_its_invitation(client, make, login):
+    org = make.organisation()
+    invitee = make.user(organisation=org, role="lab_manager")
+    login(make.user(role="lab_manager", organisation=make.organisation()))
+    assert client.post(f"/admin/users/{invitee.id}/resend-invitation").status_code == 403
+
+
+def _row(page: str, user) -> str:
+    return page.split(f'id="user-{user.id}"', 1)[1].split("</tr>", 1)[0]
+
+
 def test_inviting_from_an_organisations_people_proposes_it(client, make, login):
     org = make.organisation()
     login(make.user(role="admin"))
