@@ -140,7 +140,7 @@ def test_an_invitee_is_not_signed_in_yet_until_they_are(client, make, login):
     with freeze_time("2026-12-09 02:00:00"):  # eight days on: the first link has lapsed
         login(admin)
         row = _row(client.get("/admin/users?q=li@bhtu").get_data(as_text=True), invitee)
-        assert "尚未登录" in row and "resend-invitation" in row and "已启用" not in row
+        assert "尚未登录" in row and "resend-invitation" in row and ">有效<" not in row
         client.post(f"/admin/users/{invitee.id}/resend-invitation", data={})
         first, second = links()
         client.post("/logout")
