@@ -1,5 +1,8 @@
 """Rankings: public page, bureau dashboard, scorecards, policy weights, exports, ratings."""
+from decimal import Decimal
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -7,7 +10,7 @@ from sqlalchemy import select
 from booking.accounts.models import Organisation
 from booking.core import tables
 from booking.core.clock import last_complete_quarter, local_today
-from booking.core.money import fen_to_yuan, yuan_to_fen
+from booking.core.money import fen_to_yuan, format_cny, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, attempt, current_locale
@@ -28,7 +31,7 @@ from booking.rankings.forms import (
 )
 from booking.rankings.models import RankingFlag, RankingSnapshot
 from booking.rankings.policy import INDICATORS, completed, target_key
-from booking.rankings.rules import largest_gaps, parse_period
+from booking.rankings.rules import largest_gaps, parse_period, reward_cap_fen
 
 bp = Blueprint("rankings", __name__)
 
@@ -81,7 +84,27 @@ def public():
         (published[0] if published else None)
     return render_template("rankings/public.html", snapshot=snapshot, published=published,
                            trend=_trend(snapshot) if snapshot else {},
-                           org_names=_org_names(snapshot))
+                           org_names=_org_names(snapshot),
+                           reward_note=_reward_note(snapshot) if snapshot else None)
+
+
+def _reward_note(snapshot) -> str | None:
+    """How the pool was split, in words: who shares it, by what, and the cap."""
+    if not snapshot.reward_pool_fen:
+        return None
+    rewards = snapshot.rules["rewards"]
+    note = _("Reward pool %(pool)s: institutions graded %(grades)s share it in proportion to "
+             "%(basis)s; none receives more than %(share)s%% of the pool (%(cap)s), and what a "
+             "cap cuts off goes to the others in the same proportion.",
+             pool=format_cny(snapshot.reward_pool_fen),
+             grades=_(", ").join(str(GRADE_LABELS[g]) for g in rewards["eligible_grades"]),
+             basis=_("grade weight × score") if rewards.get("within_grade", "score") == "score"
+             else _("grade weight"),
+             share=format_decimal(Decimal(str(rewards["max_share_per_institution"])) * 100),
+             cap=format_cny(reward_cap_fen(snapshot.reward_pool_fen, snapshot.rules)))
+    if snapshot.reward_remainder_fen:
+        note += " " + _("Not awarded: %(rest)s.", rest=format_cny(snapshot.reward_remainder_fen))
+    return note
 
 
 @bp.route("/rankings/<period>/export.<fmt>")

@@ -242,7 +242,7 @@ def split_rewards(rows: list[Row], pool_fen: int, rules: dict) -> tuple[dict[int
     awards = dict.fromkeys((row.org_id for row in rows), 0)
     if pool_fen <= 0 or total == 0:
         return awards, max(pool_fen, 0)
-    cap = math.floor(Fraction(str(rewards_rules["max_share_per_institution"])) * pool_fen)
+    cap = reward_cap_fen(pool_fen, rules)
     capped, uncapped = _water_fill(claims, pool_fen, cap)
     for org_id in capped:
         awards[org_id] = cap
@@ -250,6 +250,11 @@ def split_rewards(rows: list[Row], pool_fen: int, rules: dict) -> tuple[dict[int
     for org_id, fen in _largest_remainder(uncapped, order).items():
         awards[org_id] = fen
     return awards, pool_fen - sum(awards.values())
+
+
+def reward_cap_fen(pool_fen: int, rules: dict) -> int:
+    """The most one unit receives of the pool."""
+    return math.floor(Fraction(str(rules["rewards"]["max_share_per_institution"])) * pool_fen)
 
 
 def _water_fill(claims: dict[int, Fraction], pool_fen: int, cap: int

@@ -154,6 +154,26 @@ def test_exports(client, ranked, make, login):
     assert client.get("/rankings/2026Q3/export.pdf").status_code == 404
 
 
+def test_the_public_page_says_how_the_pool_was_split(client, ranked, make, login):
+    login(make.user(role="bureau_staff"))
+    client.post("/bureau/rankings/2026Q3/pool", data={"amount_yuan": "1000000"})
+    client.post("/bureau/rankings/2026Q3/publish")
+    page = client.get("/rankings").get_data(as_text=True)
+    note = page.split('id="reward-note">', 1)[1].split("</p>", 1)[0]
+    assert "奖励资金 ¥1,000,000.00" in note and "优秀、良好" in note
+    assert "15%（¥150,000.00）" in note  # the policy's cap, in yuan
+    rewarded = sum(row["reward_fen"] for row in ranked["snapshot"].rows)
+    left = ranked["snapshot"].reward_remainder_fen
+    assert rewarded + left == 100_000_000 and ("未分配：" in note) == (left > 0)
+
+
+def test_a_scorecard_says_what_utilisation_is_measured_against(client, ranked, make, login):
+    login(make.user(role="bureau_staff"))
+    page = client.get(f"/rankings/2026Q3/institutions/{ranked['uni'].id}").get_data(as_text=True)
+    note = page.split('id="utilisation-note">', 1)[1].split("</p>", 1)[0]
+    assert "每年 1400 小时" in note and "特殊类别 800 小时" in note and "100% 以上" in note
+
+
 def test_manager_sees_only_their_own_scorecard(client, login, ranked, make):
     uni, other = ranked["uni"], ranked["other"]
     services.publish_snapshot(ranked["snapshot"], None)
