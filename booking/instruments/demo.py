@@ -208,6 +208,8 @@ def _fields(key: str, n: int, entry: tuple, lab: str, phone: str) -> dict:
         contact_name=CONTACTS[n % len(CONTACTS)], contact_phone=f"{phone}{1000 + n * 37:04d}",
         contact_email=f"instrument{n:02d}@{key}.demo.cn",
         description=f"{name_zh}（{maker} {model}），面向校内外开放共享，可提供自主上机与送样检测服务。",
+        description_en=f"{name_en} ({maker} {model}), shared with users inside and outside the "
+        "university: book it to operate it yourself, or send samples for the lab to test.",
         capabilities=capabilities, status="maintenance" if n % 17 == 5 else "active",
         is_public=n % 23 != 7, requires_approval=large or n % 3 == 0,
         requires_qualification=large, qualification_lapse_days=180 if large else None,

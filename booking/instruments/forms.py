@@ -97,8 +97,12 @@ class InstrumentForm(SiteForm):
     contact_email = StringField(_l("Contact e-mail"),
                                 validators=[Optional(), Email(), Length(max=254)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    description_en = TextAreaField(_l("Description (English)"),
+                                   validators=[Optional(), Length(max=5000)])
     capabilities = TextAreaField(_l("Capabilities and typical tests (one per line)"),
                                  validators=[Optional(), Length(max=5000)])
+    capabilities_en = TextAreaField(_l("Capabilities and typical tests (English, one per line)"),
+                                    validators=[Optional(), Length(max=5000)])
     allows_self_operated = BooleanField(_l("Self-operated use"), default=True)
     allows_staff_operated = BooleanField(_l("Staff-operated service (samples sent in)"),
                                          default=True)
@@ -130,7 +134,8 @@ class InstrumentForm(SiteForm):
     # Form fields copied as they are onto the Instrument.
     PLAIN = ("name_zh", "name_en", "model", "manufacturer", "category", "purchase_date", "lab",
              "lab_en", "location", "contact_name", "contact_phone", "contact_email",
-             "description", "capabilities", "allows_self_operated", "allows_staff_operated",
+             "description", "description_en", "capabilities", "capabilities_en",
+             "allows_self_operated", "allows_staff_operated",
              "status", "is_public", "timezone", "slot_minutes", "min_minutes", "max_minutes",
              "lead_minutes", "max_days_ahead", "cancel_deadline_hours", "requires_approval",
              "approval_timeout_hours", "check_in_early_minutes", "no_show_fraction", "late_cancel_fraction",

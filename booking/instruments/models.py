@@ -73,7 +73,9 @@ class Instrument(TimestampMixin, db.Model):
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     description: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     capabilities: Mapped[str] = mapped_column(Text, default="")  # typical tests, one per line
+    capabilities_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     allows_self_operated: Mapped[bool] = mapped_column(Boolean, default=True)
     allows_staff_operated: Mapped[bool] = mapped_column(Boolean, default=True)  # 送样
     photo_path: Mapped[str | None] = mapped_column(String(200))
@@ -138,9 +140,19 @@ class Instrument(TimestampMixin, db.Model):
         return self.name_en if locale == "en" and self.name_en else self.name_zh
 
     def display_lab(self, locale: str = "zh_CN") -> str:
-        """The laboratory in the reader's language, else in the other one (either may be
-        all a lab filled in)."""
-        first, second = (self.lab_en, self.lab) if locale == "en" else (self.lab, self.lab_en)
+        return self._in(locale, self.lab, self.lab_en)
+
+    def display_description(self, locale: str = "zh_CN") -> str:
+        return self._in(locale, self.description, self.description_en)
+
+    def display_capabilities(self, locale: str = "zh_CN") -> list[str]:
+        text = self._in(locale, self.capabilities, self.capabilities_en)
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    @staticmethod
+    def _in(locale: str, chinese: str, english: str) -> str:
+        """A text in the reader's language, else in the other (either may be all there is)."""
+        first, second = (english, chinese) if locale == "en" else (chinese, english)
         return first or second
 
     def display_details(self, locale: str = "zh_CN") -> str:

@@ -75,8 +75,11 @@ class OpeningHoursSchema(ma.Schema):
 
 class InstrumentDetailSchema(InstrumentSchema):
     description = ma.fields.String()
+    description_en = ma.fields.String()
     capabilities = ma.fields.Function(lambda i: [c for c in i.capabilities.splitlines()
                                                  if c.strip()])
+    capabilities_en = ma.fields.Function(lambda i: [c for c in i.capabilities_en.splitlines()
+                                                    if c.strip()])
     purchase_date = ma.fields.Date(allow_none=True)
     timezone = ma.fields.String()
     contact_name = ma.fields.String()
@@ -139,7 +142,9 @@ class InstrumentWriteSchema(ma.Schema):
     contact_email = ma.fields.String(validate=[ma.validate.Length(max=254),
                                                ma.validate.Regexp(r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$")])
     description = _text(5000)
+    description_en = _text(5000)
     capabilities = _text(5000)
+    capabilities_en = _text(5000)
     allows_self_operated = ma.fields.Boolean()
     allows_staff_operated = ma.fields.Boolean()
     status = ma.fields.String(validate=ma.validate.OneOf(rules.STATUSES))

@@ -49,7 +49,8 @@ def document(instrument) -> dict:
         "name": index_tokens(instrument.name_zh, instrument.name_en, instrument.model),
         "body": index_tokens(instrument.manufacturer, *category, instrument.lab,
                              instrument.lab_en, instrument.location, instrument.description,
-                             instrument.capabilities, instrument.organisation.name_zh,
+                             instrument.description_en, instrument.capabilities,
+                             instrument.capabilities_en, instrument.organisation.name_zh,
                              instrument.organisation.name_en),
     }
 

@@ -144,7 +144,8 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
     old_organisations = as_of_0007(Organisation.__table__, "legal_person", "active",
                                      "deactivated_at")
     old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes",
-                                   "asset_number", "national_class", "lab_en")
+                                   "asset_number", "national_class", "lab_en",
+                                   "description_en", "capabilities_en")
     old_users = as_of_0007(User.__table__, "notice_preferences", "session_epoch")
     at = utc(2026, 3, 2, 1)
     with other.app_context():
@@ -315,7 +316,8 @@ def test_0022_fills_the_sessions_customer_and_keeps_every_row(database_url, tmp_
                 user = add(_without_later_columns(User.__table__, "session_epoch"),
                            email="u@example.cn", password_hash="x", name="U",
                            organisation_id=university)
-                instrument = add(_without_later_columns(Instrument.__table__, "lab_en"),
+                instrument = add(_without_later_columns(Instrument.__table__, "lab_en",
+                                                        "description_en", "capabilities_en"),
                                  organisation_id=university, name_zh="仪器", lab="L", name_en="I", model="M",
                                  manufacturer="H", category="analytical",
                                  original_value_fen=1, location="101", info_updated_at=at)

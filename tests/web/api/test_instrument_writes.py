@@ -102,6 +102,12 @@ def test_patch_rates_hours_and_blackouts(client, make, lab, api_token):
     assert instrument.lab_en == response.get_json()["lab_en"] == "Testing Center"
     assert client.patch(f"/api/v1/instruments/{instrument.id}", headers=headers,
                         json={"lab_en": "x" * 201}).status_code == 422
+    body = client.patch(f"/api/v1/instruments/{instrument.id}", headers=headers, json={
+        "description_en": "Field-emission SEM.", "capabilities_en": "Imaging\nEDS"}).get_json()
+    assert (body["description_en"], body["capabilities_en"]) == ("Field-emission SEM.",
+                                                                 ["Imaging", "EDS"])
+    assert client.patch(f"/api/v1/instruments/{instrument.id}", headers=headers,
+                        json={"description_en": "x" * 5001}).status_code == 422
     assert client.patch(f"/api/v1/instruments/{instrument.id}", headers=headers,
                         json={"min_minutes": 45}).status_code == 422
     later = (now_utc() + timedelta(days=30)).isoformat()

@@ -307,6 +307,23 @@ def test_a_blackout_over_bookings_is_shown_first_then_cancels_them(client, login
     assert booking.state == "cancelled" and not booking.late_cancel
 
 
+def test_description_and_capabilities_in_the_readers_language(client, login, manager):
+    login(manager)
+    assert _create(client, manager, description="场发射扫描电镜，分辨率 1 nm。",
+                   description_en="Field-emission SEM, 1 nm resolution.",
+                   capabilities="形貌观察\n能谱分析", capabilities_en="").status_code == 302
+    instrument = db.session.scalar(select(Instrument).where(Instrument.name_zh == FORM["name_zh"]))
+    page = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert "分辨率 1 nm" in page and "Field-emission SEM, 1 nm" not in page
+    client.post("/language", data={"locale": "en"})
+    page = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert "Field-emission SEM, 1 nm resolution." in page and "分辨率 1 nm" not in page
+    assert "<li>形貌观察</li>" in page  # no English list: the Chinese one rather than none
+    assert f'href="/instruments/{instrument.id}"' in client.get("/?q=resolution").get_data(
+        as_text=True)  # the English text is searched too
+    client.post("/language", data={"locale": "zh_CN"})
+
+
 def test_laboratory_named_in_the_readers_language(client, login, manager):
     login(manager)
     assert _create(client, manager, lab_en="Analysis and Testing Center").status_code == 302
