@@ -210,6 +210,7 @@ def _fields(key: str, n: int, entry: tuple, lab: str, phone: str) -> dict:
         description=f"{name_zh}（{maker} {model}），面向校内外开放共享，可提供自主上机与送样检测服务。",
         description_en=f"{name_en} ({maker} {model}), shared with users inside and outside the "
         "university: book it to operate it yourself, or send samples for the lab to test.",
+        capabilities_en="",  # the typical tests are in Chinese only
         capabilities=capabilities, status="maintenance" if n % 17 == 5 else "active",
         is_public=n % 23 != 7, requires_approval=large or n % 3 == 0,
         requires_qualification=large, qualification_lapse_days=180 if large else None,
