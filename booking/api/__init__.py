@@ -1,5 +1,6 @@
 """JSON API under /api/v1: flask-smorest blueprints whose marshmallow schemas both validate
 input and generate the OpenAPI document at /api/v1/openapi.json."""
+import functools
 import json
 
 import flask_smorest
@@ -39,6 +40,20 @@ class Parser(FlaskParser):
             abort(422, messages={"json": {path: [
                 "is not storable text (a NUL character or half a surrogate pair)"]}})
         return data
+
+
+def answered_first(check):
+    """Who may act on what the URL names is answered (404, 403) before the body is read: a
+    stranger gets no 422 that describes the body. `check` takes the URL's arguments (its
+    lookups are the session's, so the view's own one costs nothing); goes right above
+    `arguments`."""
+    def decorate(view):
+        @functools.wraps(view)  # keeps flask-smorest's documentation of the view
+        def checked(self, *args, **url_args):
+            check(**url_args)
+            return view(self, *args, **url_args)
+        return checked
+    return decorate
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -6,7 +6,7 @@ from flask import jsonify
 from flask.views import MethodView
 
 from booking.accounts.services import user_for_api_token
-from booking.api import Blueprint, ErrorSchema
+from booking.api import Blueprint, ErrorSchema, answered_first
 from booking.api.auth import SECURITY, api_user, bearer_token, token_required
 from booking.api.paging import paged
 from booking.billing.pricing import NoRate, quote_booking
@@ -211,9 +211,10 @@ class Approve(MethodView):
 class Reject(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(ReasonSchema)
     @blp.response(200, BookingSchema)
     @blp.doc(security=SECURITY)
+    @answered_first(_managed_booking)
+    @blp.arguments(ReasonSchema)
     def post(self, body, booking_id):
         """Reject a pending request; the reason is required and sent to the requester."""
         booking = _managed_booking(booking_id)
@@ -226,9 +227,10 @@ class Reject(MethodView):
 class Cancel(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(ReasonSchema)
     @blp.response(200, BookingSchema)
     @blp.doc(security=SECURITY)
+    @answered_first(_booking)
+    @blp.arguments(ReasonSchema)
     def post(self, body, booking_id):
         """Cancel a pending or approved booking (late after the deadline: late_cancel)."""
         booking = _booking(booking_id)

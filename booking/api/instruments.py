@@ -2,7 +2,7 @@ from flask import jsonify
 from flask.views import MethodView
 
 from booking.accounts.models import Organisation
-from booking.api import Blueprint, ErrorSchema
+from booking.api import Blueprint, ErrorSchema, answered_first
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.bookings import blackouts
 from booking.core.clock import now_utc
@@ -139,12 +139,13 @@ class CreateInstrument(MethodView):
 class UpdateInstrument(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(InstrumentWriteSchema)
     @blp.response(200, InstrumentDetailSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="not a manager of the owner")
     @blp.alt_response(404, schema=ErrorSchema, description="unknown instrument")
     @blp.alt_response(422, schema=ErrorSchema, description=WRITE_REFUSED)
     @blp.doc(security=SECURITY)
+    @answered_first(_writable)
+    @blp.arguments(InstrumentWriteSchema)
     def patch(self, body, instrument_id):
         """Change some of an instrument's fields (the ones sent)."""
         instrument = _writable(instrument_id)
@@ -159,13 +160,14 @@ class UpdateInstrument(MethodView):
 class InstrumentRates(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(RateWriteSchema)
     @blp.response(201, RateSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="not a manager of the owner")
     @blp.alt_response(404, schema=ErrorSchema, description="unknown instrument")
     @blp.alt_response(422, schema=ErrorSchema, description="a rate of this class already "
                       "starts then or later, or rates would fall from internal to enterprise")
     @blp.doc(security=SECURITY)
+    @answered_first(_writable)
+    @blp.arguments(RateWriteSchema)
     def post(self, body, instrument_id):
         """Add a rate from a moment on (past prices never change)."""
         instrument = _writable(instrument_id)
@@ -184,13 +186,14 @@ class InstrumentRates(MethodView):
 class InstrumentOpeningHours(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(OpeningHoursWriteSchema)
     @blp.response(200, InstrumentDetailSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="not a manager of the owner")
     @blp.alt_response(404, schema=ErrorSchema, description="unknown instrument")
     @blp.alt_response(422, schema=ErrorSchema, description="an interval is malformed or "
                       "intervals of a day overlap")
     @blp.doc(security=SECURITY)
+    @answered_first(_writable)
+    @blp.arguments(OpeningHoursWriteSchema)
     def put(self, body, instrument_id):
         """Replace the weekly opening hours."""
         instrument = _writable(instrument_id)
@@ -209,11 +212,12 @@ class InstrumentOpeningHours(MethodView):
 class InstrumentBlackouts(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(BlackoutWriteSchema)
     @blp.response(201, BlackoutSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="not a manager of the owner")
     @blp.alt_response(404, schema=ErrorSchema, description="unknown instrument")
     @blp.doc(security=SECURITY)
+    @answered_first(_writable)
+    @blp.arguments(BlackoutWriteSchema)
     def post(self, body, instrument_id):
         """Close the instrument for a while: bookings in that time are cancelled without
         charge and their bookers told (as in the lab console)."""

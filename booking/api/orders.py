@@ -2,12 +2,10 @@
 receive, schedule, start testing, report and close; the customer's cancel; the public report
 verification. Refusals propagate to the app's handler for `Refused` (422; an illegal
 transition or a state that changed under the caller 409)."""
-import functools
-
 from flask import jsonify
 from flask.views import MethodView
 
-from booking.api import Blueprint
+from booking.api import Blueprint, answered_first
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.api.paging import paged
 from booking.core.notifications import commit
@@ -55,16 +53,6 @@ def _managed(order_id: int) -> Order:
     if not order.can_manage(api_user()):
         api_abort(403, "forbidden", "Only the lab's managers act on its orders.")
     return order
-
-
-def _managed_first(view):
-    """Who may act is answered before what they sent: a stranger's body is not read (403/404,
-    never a 422 that describes the schema)."""
-    @functools.wraps(view)
-    def checked(self, *args, order_id, **kwargs):
-        _managed(order_id)
-        return view(self, *args, order_id=order_id, **kwargs)
-    return checked
 
 
 def _answer(order: Order, status: int = 200):
@@ -141,7 +129,7 @@ def _transition(doc: str, schema=None):
 
     view.__doc__ = doc
     if schema is not None:  # the lab's actions with a body
-        view = _managed_first(blp.arguments(schema)(view))
+        view = answered_first(_managed)(blp.arguments(schema)(view))
     view = blp.response(200, OrderSchema)(view)
     view = blp.alt_response(409, description="the order's state does not allow it")(view)
     return blp.doc(security=SECURITY)(view)
@@ -215,7 +203,7 @@ class Report(MethodView):
     @blp.alt_response(409, description="the order is not being tested")
     @blp.alt_response(422, description="a file of the wrong type or size")
     @blp.doc(security=SECURITY)
-    @_managed_first
+    @answered_first(_managed)
     @blp.arguments(ReportFilesSchema, location="files")
     def post(self, body, order_id):
         """Upload the report (and a data file): the order is report_ready with its report

@@ -4,7 +4,7 @@ its occurrences are ordinary bookings (approve, reject, cancel one by one under 
 from flask import jsonify
 from flask.views import MethodView
 
-from booking.api import Blueprint
+from booking.api import Blueprint, answered_first
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.api.fields import Id
 from booking.bookings import series
@@ -60,10 +60,15 @@ class SeriesView(MethodView):
         return _fields(_series(series_id))
 
 
-def _decide(series_id: int, approve: bool, reason: str = ""):
+def _managed_series(series_id: int) -> BookingSeries:
     found = _series(series_id)
     if not found.can_manage(api_user()):
         api_abort(403, "forbidden", "Only the instrument's lab managers decide requests.")
+    return found
+
+
+def _decide(series_id: int, approve: bool, reason: str = ""):
+    found = _managed_series(series_id)
     if not series.decide_series(found, api_user(), approve=approve, reason=reason):
         raise NothingOpen(Problem("series_nothing_pending", _l(
             "No booking of this series is waiting for a decision.")))
@@ -88,12 +93,13 @@ class Approve(MethodView):
 class Reject(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(ReasonSchema)
     @blp.response(200, SeriesSchema)
     @blp.alt_response(409, description="nothing of the series is pending "
                       "(series_nothing_pending)")
     @blp.alt_response(422, description="the reason is missing (reason_required)")
     @blp.doc(security=SECURITY)
+    @answered_first(_managed_series)
+    @blp.arguments(ReasonSchema)
     def post(self, body, series_id):
         """Reject every pending occurrence; the reason is required and sent to the booker."""
         return _decide(series_id, approve=False, reason=body["reason"])
@@ -103,12 +109,13 @@ class Reject(MethodView):
 class Cancel(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(CancelSeriesSchema)
     @blp.response(200, SeriesSchema)
     @blp.alt_response(409, description="nothing of it can still be cancelled "
                       "(series_nothing_to_cancel)")
     @blp.alt_response(422, description="from_booking_id is not an occurrence of the series")
     @blp.doc(security=SECURITY)
+    @answered_first(_series)
+    @blp.arguments(CancelSeriesSchema)
     def post(self, body, series_id):
         """Cancel the occurrences still to come (from from_booking_id on, or all): the
         booker only; each is late or not by the instrument's deadline (late_cancel)."""

@@ -1,7 +1,7 @@
 """Innovation vouchers: list, apply, approve, reject."""
 from flask.views import MethodView
 
-from booking.api import Blueprint
+from booking.api import Blueprint, answered_first
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.api.paging import paged
 from booking.core.notifications import commit
@@ -66,11 +66,12 @@ class Vouchers(MethodView):
 class ApproveVoucher(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(ApproveSchema)
     @blp.response(200, VoucherSchema)
     @blp.alt_response(409, description="already decided")
     @blp.alt_response(422, description="budget, cap or eligibility refused")
     @blp.doc(security=SECURITY)
+    @answered_first(_voucher_to_decide)
+    @blp.arguments(ApproveSchema)
     def post(self, body, voucher_id):
         """Approve an application (possibly a smaller amount); the voucher is issued."""
         voucher = _voucher_to_decide(voucher_id)
@@ -83,10 +84,11 @@ class ApproveVoucher(MethodView):
 class RejectVoucher(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(RejectSchema)
     @blp.response(200, VoucherSchema)
     @blp.alt_response(409, description="already decided")
     @blp.doc(security=SECURITY)
+    @answered_first(_voucher_to_decide)
+    @blp.arguments(RejectSchema)
     def post(self, body, voucher_id):
         """Reject an application with a reason."""
         voucher = _voucher_to_decide(voucher_id)

@@ -4,7 +4,7 @@ error shape."""
 from flask import jsonify
 from flask.views import MethodView
 
-from booking.api import Blueprint, ErrorSchema
+from booking.api import Blueprint, ErrorSchema, answered_first
 from booking.api.auth import SECURITY, api_user, token_required
 from booking.bookings import waitlist
 from booking.bookings.models import Booking, WaitlistEntry
@@ -47,10 +47,11 @@ def _joined(instrument: Instrument, start, end, body: dict):
 class JoinForTime(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(WaitlistRequestSchema)
     @blp.response(201, WaitlistEntrySchema)
     @blp.alt_response(422, schema=ErrorSchema, description=REFUSED)
     @blp.doc(security=SECURITY)
+    @answered_first(_instrument)
+    @blp.arguments(WaitlistRequestSchema)
     def post(self, body, instrument_id):
         """Wait for a taken time of the instrument: when it frees, it is offered to the first
         in line (e-mail and inbox) and held for them for a while."""
