@@ -179,9 +179,12 @@
       else if (info.jsEvent && info.jsEvent.target.closest(".ev-free")) fill(info.date, later(info.date, minMinutes));
     },
     eventClick: (info) => {
-      if (info.event.extendedProps.kind === "free") {
+      const kind = info.event.extendedProps.kind;
+      if (kind === "free") {
         info.jsEvent.preventDefault();
         fill(info.event.start, later(info.event.start, minMinutes));
+      } else if (kind === "own" && info.event.id) {  // one of yours: its page
+        window.location.assign(el.dataset.booking + encodeURIComponent(info.event.id));
       }
     },
   });

@@ -110,6 +110,10 @@ def test_book_approve_and_see_it_in_the_feed(live_server, browser, page, instrum
     own.wait_for()
     assert "已批准" in own.inner_text()
     shot(page, "booking-4-calendar")
+    with page.expect_navigation():
+        own.click()  # one's own booking opens its page
+    assert "/bookings/" in page.url and "X射线衍射仪" in page.inner_text("h1 + div")
+    assert page.get_attribute("#booking-state", "data-state") == "approved"
 
 
 def test_phone_shows_a_list_and_tapping_a_free_slot_fills_the_form(live_server, phone_page,
