@@ -17,6 +17,7 @@ from booking.accounts.forms import (
 )
 from booking.accounts.models import ApiToken, Organisation, User
 from booking.accounts.rules import ROLES
+from booking.core.clock import now_utc
 from booking.core.db import id_in
 from booking.core.notifications import commit
 from booking.core.permissions import require
@@ -98,6 +99,7 @@ def register_join():
         except services.AccountError as exc:
             getattr(form, exc.field).errors.append(exc.text())
         else:
+            user.last_login_at = now_utc()  # signed in as registered: not "never signed in"
             commit()
             login_user(user)
             flash(_("Registered. A manager of %(org)s will confirm your membership before you "
@@ -118,6 +120,7 @@ def register_enterprise():
         except services.AccountError as exc:
             getattr(form, exc.field).errors.append(exc.text())
         else:
+            user.last_login_at = now_utc()  # signed in as registered: not "never signed in"
             commit()
             login_user(user)
             flash(_("Enterprise registered. Bureau staff will verify it before you can book."),

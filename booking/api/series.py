@@ -67,6 +67,13 @@ def _managed_series(series_id: int) -> BookingSeries:
     return found
 
 
+def _cancellable_series(series_id: int) -> BookingSeries:
+    found = _series(series_id)
+    if not found.can_cancel(api_user()):
+        api_abort(403, "forbidden", "Only the booker cancels a series as one.")
+    return found
+
+
 def _decide(series_id: int, approve: bool, reason: str = ""):
     found = _managed_series(series_id)
     if not series.decide_series(found, api_user(), approve=approve, reason=reason):
@@ -114,14 +121,12 @@ class Cancel(MethodView):
                       "(series_nothing_to_cancel)")
     @blp.alt_response(422, description="from_booking_id is not an occurrence of the series")
     @blp.doc(security=SECURITY)
-    @answered_first(_series)
+    @answered_first(_cancellable_series)
     @blp.arguments(CancelSeriesSchema)
     def post(self, body, series_id):
         """Cancel the occurrences still to come (from from_booking_id on, or all): the
         booker only; each is late or not by the instrument's deadline (late_cancel)."""
-        found = _series(series_id)
-        if not found.can_cancel(api_user()):
-            api_abort(403, "forbidden", "Only the booker cancels a series as one.")
+        found = _cancellable_series(series_id)
         since = None
         if "from_booking_id" in body:
             since = db.session.get(Booking, body["from_booking_id"])

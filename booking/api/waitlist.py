@@ -35,6 +35,15 @@ def _instrument(instrument_id: int) -> Instrument:
     return instrument
 
 
+def _holding_booking(booking_id: int) -> Booking:
+    """A booking holding time on an instrument the caller can see."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.state not in OCCUPYING_STATES:
+        api_abort(404, "not_found", "No such booking holds time.")
+    _instrument(booking.instrument_id)
+    return booking
+
+
 def _joined(instrument: Instrument, start, end, body: dict):
     entry = waitlist.join(instrument, api_user(), start=start, end=end, mode=body["mode"],
                           samples=body["samples"], purpose=body["purpose"].strip())
@@ -62,16 +71,15 @@ class JoinForTime(MethodView):
 class JoinForBooking(MethodView):
     decorators = [token_required]
 
-    @blp.arguments(WaitForSchema)
     @blp.response(201, WaitlistEntrySchema)
     @blp.alt_response(422, schema=ErrorSchema, description=REFUSED)
     @blp.doc(security=SECURITY)
+    @answered_first(_holding_booking)
+    @blp.arguments(WaitForSchema)
     def post(self, body, booking_id):
         """Wait for the time a booking holds (any booking that holds time on an instrument you
         can see: calendars show that time as taken)."""
-        booking = db.session.get(Booking, booking_id)
-        if booking is None or booking.state not in OCCUPYING_STATES:
-            api_abort(404, "not_found", "No such booking holds time.")
+        booking = _holding_booking(booking_id)
         return _joined(_instrument(booking.instrument_id), booking.start_at, booking.end_at,
                        body)
 

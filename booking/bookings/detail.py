@@ -21,6 +21,8 @@ from booking.groups import services as groups
 from booking.groups.models import PiApproval, Project
 from booking.metering.models import UsageSession
 from booking.metering.services import sessions_of_booking
+from booking.orders.models import Order
+from booking.orders.services import order_of_booking
 
 #: states whose charge is still to come from use: the page shows an estimate
 ESTIMATED_STATES = ("pending", "approved", "in_use")
@@ -61,30 +63,37 @@ class BookingPage:
     billable_minutes: int | None  # used, not invoiced yet
     awaiting_pi: bool
     project: Project | None
+    order: Order | None  # the test order whose invoice pays for the booking's time
 
 
 def booking_page(booking: Booking) -> BookingPage:
     sessions = sessions_of_booking(booking)
     lines = lines_of_booking(booking.id, [s.id for s in sessions])
     approval = groups.pi_approval_of(booking.id)
-    estimate, no_rate = _estimate(booking) if booking.state in ESTIMATED_STATES and not lines \
-        else (None, False)
+    order = order_of_booking(booking.id) if booking.billed_separately else None
+    charged_here = not lines and not booking.billed_separately  # else the invoice or order
+    estimate, no_rate = _estimate(booking) if charged_here and \
+        booking.state in ESTIMATED_STATES else (None, False)
     return BookingPage(
         booking, history(booking, approval), sessions, lines, estimate, no_rate,
-        _penalty(booking) if not lines else None,
+        _penalty(booking) if charged_here else None,
         billable_minutes_of_bookings([booking.id]).get(booking.id, 0)
-        if booking.state == "completed" and not lines else None,
-        approval is not None and approval.state == "pending",
-        groups.get_project(booking.project_id))
+        if charged_here and booking.state == "completed" else None,
+        booking.state == "pending" and approval is not None and approval.state == "pending",
+        groups.get_project(booking.project_id), order)
 
 
 def history(booking: Booking, approval: PiApproval | None) -> list[Step]:
     """The booking's dated steps, oldest first (its use is listed apart, session by session)."""
     steps = [Step(booking.created_at, "requested", booking.user)]
-    if approval is not None and approval.decided_at is not None:
+    pi_decided = approval is not None and approval.state not in ("pending", "withdrawn")
+    if pi_decided:
         steps.append(Step(approval.decided_at, f"pi_{approval.state}", approval.pi,
                           approval.reason))
-    if booking.decided_at is not None:
+    # the PI's decision moves the booking too (rejected, or approved where the lab need not
+    # approve): that move is the PI's step above, not the lab's
+    by_pi = pi_decided and booking.decided_by_id == approval.pi_id
+    if booking.decided_at is not None and not by_pi:
         if booking.state == "rejected":
             steps.append(Step(booking.decided_at, "rejected", booking.decided_by,
                               booking.decision_reason))
@@ -93,7 +102,7 @@ def history(booking: Booking, approval: PiApproval | None) -> list[Step]:
         else:
             steps.append(Step(booking.decided_at, "approved", booking.decided_by))
     if booking.cancelled_at is not None:
-        by_lab = bool(booking.decision_reason)  # the lab says why; the booker need not
+        by_lab = bool(booking.decision_reason)  # the lab must say why (cancel_booking)
         steps.append(Step(booking.cancelled_at, "late_cancelled" if booking.late_cancel
                           else "cancelled_by_lab" if by_lab else "cancelled",
                           note=booking.decision_reason))

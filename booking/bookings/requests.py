@@ -44,6 +44,14 @@ class ReasonRequired(Refused):
             "Rejecting needs a reason for the requester.")))
 
 
+class CancelReasonRequired(Refused):
+    """Cancelling someone else's booking needs a reason for them (they are told it)."""
+
+    def __init__(self):
+        super().__init__(Problem("reason_required", _l(
+            "Cancelling someone else's booking needs a reason for them.")))
+
+
 # --- creating a booking ------------------------------------------------------------------------
 def _is_overlap(error: IntegrityError) -> bool:
     return getattr(error.orig, "sqlstate", None) == "23P01" or "booking_overlap" in str(error.orig)
@@ -167,6 +175,8 @@ def move_booking(booking: Booking, target: str, actor: User | None, **data) -> N
     audit.record(f"booking.{target}", actor=actor, obj=booking, before=before, **data)
     if booking.project_id is not None and target in ("cancelled", "rejected", "expired"):
         groups.release_holds([booking.id])  # a late cancellation's charge comes by invoice
+        if before == "pending" and target == "cancelled":
+            groups.withdraw_approval(booking.id)
     if before in rules.OCCUPYING_STATES and target not in rules.OCCUPYING_STATES:
         slot_freed.send(booking.instrument_id, start=booking.start_at, end=booking.end_at)
 
@@ -213,7 +223,9 @@ def cancelling_is_late(booking: Booking, now: datetime) -> bool:
 
 def cancel_booking(booking: Booking, actor: User, reason: str = "") -> None:
     """Free before the instrument's deadline; afterwards flagged late (billing may charge).
-    The lab cancelling is never the booker's late cancellation."""
+    The lab cancelling is never the booker's late cancellation, and it says why."""
+    if actor.id != booking.user_id and not reason.strip():
+        raise CancelReasonRequired()
     now = now_utc()
     late = actor.id == booking.user_id and cancelling_is_late(booking, now)
     move_booking(booking, "cancelled", actor, late=late, reason=reason)

@@ -289,8 +289,12 @@ def cancel(booking_id):
         return redirect(back_to("bookings.mine"))
     if not booking.can_cancel(current_user):
         flash(_("This booking can no longer be cancelled."), "danger")
-    else:
+        return redirect(back_to("bookings.mine"))
+    try:
         requests.cancel_booking(booking, current_user, (form.reason.data or "").strip())
+    except requests.CancelReasonRequired as refused:
+        flash(refused.text(), "danger")
+    else:
         commit()
         fee = late_cancellation_fee_fen(booking) if booking.late_cancel else None
         if fee:

@@ -8,7 +8,7 @@ from booking.core.problems import Problem, _l
 MEMBER_STATES = ("invited", "requested", "active")
 APPROVAL_MODES = ("none", "always", "above_fee", "categories")
 OVER_BUDGET = ("refuse", "pi")
-PI_STATES = ("pending", "approved", "rejected", "expired")
+PI_STATES = ("pending", "approved", "rejected", "expired", "withdrawn")
 ENTRY_KINDS = ("hold", "charge", "credit")
 
 #: How long a PI has to decide, and when a reminder goes out (like the labs' approvals).

@@ -340,6 +340,15 @@ def decide(approval: PiApproval, actor: User, *, approve: bool, reason: str = ""
     pi_decided.send(approval.booking_id, approved=approve, actor=actor, reason=approval.reason)
 
 
+def withdraw_approval(booking_id: int) -> None:
+    """The request was cancelled before its PI decided: nothing is left to decide."""
+    approval = db.session.scalar(select(PiApproval).where(
+        PiApproval.booking_id == booking_id, PiApproval.state == "pending"))
+    if approval is not None:
+        approval.state, approval.decided_at = "withdrawn", now_utc()
+        audit.record("pi_approval.withdrawn", obj=approval, booking=booking_id)
+
+
 def pending_for_pi(user: User) -> list[PiApproval]:
     return list(db.session.scalars(select(PiApproval).where(
         PiApproval.pi_id == user.id, PiApproval.state == "pending")

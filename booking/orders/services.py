@@ -336,6 +336,12 @@ def sample_by_code(code: str) -> Sample | None:
     return db.session.scalar(select(Sample).where(Sample.code == code))
 
 
+def order_of_booking(booking_id: int) -> Order | None:
+    """The test order a booking runs (its time is paid by the order's invoice)."""
+    return db.session.scalar(select(Order).join(OrderBooking).where(
+        OrderBooking.booking_id == booking_id))
+
+
 def order_by_report_number(number: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.report_number == number))
 

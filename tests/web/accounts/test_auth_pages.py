@@ -108,6 +108,18 @@ def test_join_registration_with_duplicate_email_shows_field_error(client, make):
     assert "already registered" in response.get_data(as_text=True)
 
 
+def test_registering_signs_in_so_nobody_is_offered_an_invitation(client, make):
+    from booking.admin.services import awaits_first_sign_in
+
+    org = make.organisation()
+    response = client.post("/register/join", data={
+        "organisation_id": org.id, "name": "新同学", "email": "new@dlut.edu.cn",
+        "password": "correct-horse-42", "confirm": "correct-horse-42", "locale": "zh_CN"})
+    assert response.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == "new@dlut.edu.cn"))
+    assert user.last_login_at is not None and not awaits_first_sign_in(user)
+
+
 def _enterprise_form(**overrides):
     data = {"org_name_zh": "星海测试科技有限公司", "credit_code": make_credit_code("91210200MA7654321"),
             "city": "大连", "region_code": "2102", "staff_count": "30", "name": "李总",

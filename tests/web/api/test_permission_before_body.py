@@ -61,3 +61,16 @@ def test_instruments(client, world):
 
 def test_waitlist(client, world):
     assert _post(client, "/instruments/999999/waitlist", world["booker"]) == 404
+
+
+def test_the_series_booker_alone_cancels_and_waiting_needs_a_booking(client, world):
+    with freeze_time(MONDAY_23_NOV_8AM):
+        made = client.post("/api/v1/bookings", headers=world["booker"], json={
+            "instrument_id": world["instrument"].id, "start": "2026-11-25T10:00:00+08:00",
+            "end": "2026-11-25T11:00:00+08:00", "purpose": "weekly",
+            "repeat": {"freq": "weekly", "count": 2}}).get_json()
+        series = made["series_id"]
+        assert _post(client, f"/series/{series}/cancel", world["manager"]) == 403  # not 422
+        assert _post(client, f"/series/{series}/reject", world["booker"]) == 403
+        assert _post(client, f"/series/{series}/cancel", world["booker"]) == 422  # theirs
+    assert _post(client, "/bookings/999999/waitlist", world["booker"]) == 404

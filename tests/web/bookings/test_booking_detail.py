@@ -209,3 +209,77 @@ def test_the_lab_sees_the_invoice_number_not_a_link_it_may_not_open(client, make
         finance = make.user(role="finance", organisation=instrument.organisation)
         login(finance)
         assert client.get(f"/bookings/{booking.id}").status_code == 404  # not the lab's desk
+
+
+def test_a_test_orders_booking_sends_to_the_orders_invoice(client, make, login):
+    from booking.orders.models import OrderBooking
+
+    lab = make.testing_lab()
+    customer = make.user(organisation=make.organisation())
+    with freeze_time(MONDAY_23_NOV_8AM):
+        order = make.order(lab.instrument, customer)
+        booking = make.placed_booking(lab.instrument, customer, TUESDAY_24_NOV_10AM,
+                                      state="no_show", billed_separately=True,
+                                      mode="staff_operated")
+        db.session.add(OrderBooking(order_id=order.id, booking_id=booking.id))
+        db.session.commit()
+    with freeze_time(TUESDAY_24_NOV_10AM + timedelta(days=1)):
+        login(customer)
+        page = _page(client, booking)
+    assert 'id="penalty"' not in page and 'id="estimate"' not in page  # not charged twice
+    assert f'href="/orders/{order.id}">{order.number}</a>' in page
+
+
+def test_the_pis_decision_is_the_pis_step_not_the_labs(client, make, login, lab):
+    from booking.groups import services as groups
+    from booking.groups.models import PiApproval
+
+    instrument, manager = lab
+    with freeze_time(MONDAY_23_NOV_8AM):
+        member = make.user()
+        pi = make.user(organisation=member.organisation)
+        project = create_project(create_group(pi, members=[member], approval_mode="always"),
+                                 budget_fen=1_000_000)
+        booking = request_booking(instrument, member, start=TUESDAY_24_NOV_10AM,
+                                  end=TUESDAY_24_NOV_10AM + timedelta(hours=1),
+                                  mode="self_operated", purpose="XRD", project=project,
+                                  fee_fen=20_000)
+        db.session.commit()
+        groups.decide(db.session.scalar(db.select(PiApproval)), pi, approve=False,
+                      reason="经费不足")
+        db.session.commit()
+        login(member)
+        page = _page(client, booking)
+    assert booking.state == "rejected" and _steps(page) == ["requested", "pi_rejected"]
+    assert "经费不足" in page and 'id="awaiting-pi"' not in page
+
+
+def test_a_cancelled_request_no_longer_waits_for_the_pi(client, make, login, lab):
+    instrument, _manager = lab
+    with freeze_time(MONDAY_23_NOV_8AM):
+        member = make.user()
+        pi = make.user(organisation=member.organisation)
+        project = create_project(create_group(pi, members=[member], approval_mode="always"),
+                                 budget_fen=1_000_000)
+        booking = request_booking(instrument, member, start=TUESDAY_24_NOV_10AM,
+                                  end=TUESDAY_24_NOV_10AM + timedelta(hours=1),
+                                  mode="self_operated", purpose="XRD", project=project,
+                                  fee_fen=20_000)
+        db.session.commit()
+        login(member)
+        client.post(f"/bookings/{booking.id}/cancel", data={})
+        page = _page(client, booking)
+    assert booking.state == "cancelled" and 'id="awaiting-pi"' not in page
+    assert _steps(page) == ["requested", "cancelled"]
+    from booking.groups import services as groups
+    assert groups.pending_for_pi(pi) == []  # the PI is no longer asked
+
+
+def test_the_lab_cannot_cancel_without_saying_why(client, make, login, lab):
+    instrument, manager = lab
+    with freeze_time(MONDAY_23_NOV_8AM):
+        booking = make.booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
+        login(manager)
+        response = client.post(f"/bookings/{booking.id}/cancel", data={"reason": "  "},
+                               follow_redirects=True)
+    assert booking.state == "pending" and "需要说明理由" in response.get_data(as_text=True)
