@@ -21,14 +21,6 @@ def frozen():
         yield
 
 
-@pytest.fixture
-def lab(make):
-    owner = make.organisation()
-    manager = make.user(role="lab_manager", organisation=owner)
-    instrument = make.instrument(organisation=owner, requires_approval=True)
-    return instrument, manager
-
-
 def _url(instrument) -> str:
     return f"/instruments/{instrument.id}/book-for"
 

@@ -16,14 +16,6 @@ def frozen():
 
 
 @pytest.fixture
-def lab(make):
-    owner = make.organisation()
-    manager = make.user(role="lab_manager", organisation=owner)
-    instrument = make.instrument(organisation=owner, requires_approval=True)
-    return instrument, manager
-
-
-@pytest.fixture
 def make_lab(make):
     def _instrument(**fields):
         return make.instrument(organisation=make.organisation(), **fields)

@@ -4,7 +4,6 @@ booker and its lab can do from it."""
 import re
 from datetime import timedelta
 
-import pytest
 from freezegun import freeze_time
 
 from booking.billing import close
@@ -15,18 +14,23 @@ from tests.factories.groups import create_group, create_project
 from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
 
 
-@pytest.fixture
-def lab(make):
-    owner = make.organisation()
-    manager = make.user(role="lab_manager", organisation=owner)
-    instrument = make.instrument(organisation=owner, requires_approval=True)
-    return instrument, manager
-
-
 def _page(client, booking):
     response = client.get(f"/bookings/{booking.id}")
     assert response.status_code == 200
     return response.get_data(as_text=True)
+
+
+def _pi_gated_booking(make, instrument):
+    """A member's request charged to a project whose PI approves every booking first."""
+    member = make.user()
+    pi = make.user(organisation=member.organisation)
+    project = create_project(create_group(pi, members=[member], approval_mode="always"),
+                             budget_fen=1_000_000)
+    booking = request_booking(instrument, member, start=TUESDAY_24_NOV_10AM,
+                              end=TUESDAY_24_NOV_10AM + timedelta(hours=1), mode="self_operated",
+                              purpose="XRD", project=project, fee_fen=20_000)
+    db.session.commit()
+    return booking, member, pi
 
 
 def _steps(page) -> list[str]:
@@ -81,15 +85,7 @@ def test_the_lab_approves_from_the_page_and_the_history_says_who(client, make, l
 def test_a_booking_waiting_for_the_pi_is_not_decided_by_the_lab(client, make, login, lab):
     instrument, manager = lab
     with freeze_time(MONDAY_23_NOV_8AM):
-        member = make.user()
-        pi = make.user(organisation=member.organisation)
-        project = create_project(create_group(pi, members=[member], approval_mode="always"),
-                                 budget_fen=1_000_000)
-        booking = request_booking(instrument, member, start=TUESDAY_24_NOV_10AM,
-                                  end=TUESDAY_24_NOV_10AM + timedelta(hours=1),
-                                  mode="self_operated", purpose="XRD", project=project,
-                                  fee_fen=20_000)
-        db.session.commit()
+        booking, member, pi = _pi_gated_booking(make, instrument)
         login(member)
         assert 'id="awaiting-pi"' in _page(client, booking)
         login(manager)
@@ -236,15 +232,7 @@ def test_the_pis_decision_is_the_pis_step_not_the_labs(client, make, login, lab)
 
     instrument, manager = lab
     with freeze_time(MONDAY_23_NOV_8AM):
-        member = make.user()
-        pi = make.user(organisation=member.organisation)
-        project = create_project(create_group(pi, members=[member], approval_mode="always"),
-                                 budget_fen=1_000_000)
-        booking = request_booking(instrument, member, start=TUESDAY_24_NOV_10AM,
-                                  end=TUESDAY_24_NOV_10AM + timedelta(hours=1),
-                                  mode="self_operated", purpose="XRD", project=project,
-                                  fee_fen=20_000)
-        db.session.commit()
+        booking, member, pi = _pi_gated_booking(make, instrument)
         groups.decide(db.session.scalar(db.select(PiApproval)), pi, approve=False,
                       reason="经费不足")
         db.session.commit()
@@ -257,15 +245,7 @@ def test_the_pis_decision_is_the_pis_step_not_the_labs(client, make, login, lab)
 def test_a_cancelled_request_no_longer_waits_for_the_pi(client, make, login, lab):
     instrument, _manager = lab
     with freeze_time(MONDAY_23_NOV_8AM):
-        member = make.user()
-        pi = make.user(organisation=member.organisation)
-        project = create_project(create_group(pi, members=[member], approval_mode="always"),
-                                 budget_fen=1_000_000)
-        booking = request_booking(instrument, member, start=TUESDAY_24_NOV_10AM,
-                                  end=TUESDAY_24_NOV_10AM + timedelta(hours=1),
-                                  mode="self_operated", purpose="XRD", project=project,
-                                  fee_fen=20_000)
-        db.session.commit()
+        booking, member, pi = _pi_gated_booking(make, instrument)
         login(member)
         client.post(f"/bookings/{booking.id}/cancel", data={})
         page = _page(client, booking)

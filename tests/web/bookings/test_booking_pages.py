@@ -18,14 +18,6 @@ def frozen():
         yield clock
 
 
-@pytest.fixture
-def lab(make):
-    owner = make.organisation()
-    manager = make.user(role="lab_manager", organisation=owner)
-    instrument = make.instrument(organisation=owner, requires_approval=True)
-    return instrument, manager
-
-
 def test_calendar_json_shows_free_busy_own_and_blackouts(client, make, login, lab):
     from booking.instruments.models import Blackout
 

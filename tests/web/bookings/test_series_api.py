@@ -17,14 +17,6 @@ def frozen():
         yield clock
 
 
-@pytest.fixture
-def lab(make):
-    owner = make.organisation()
-    manager = make.user(role="lab_manager", organisation=owner)
-    instrument = make.instrument(organisation=owner, requires_approval=True)
-    return instrument, manager
-
-
 def create(client, headers, instrument, repeat, start="2026-11-24T10:00:00+08:00",
            end="2026-11-24T12:00:00+08:00"):
     return client.post("/api/v1/bookings", headers=headers, json={
