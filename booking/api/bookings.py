@@ -232,7 +232,9 @@ class Cancel(MethodView):
     @answered_first(_booking)
     @blp.arguments(ReasonSchema)
     def post(self, body, booking_id):
-        """Cancel a pending or approved booking (late after the deadline: late_cancel)."""
+        """Cancel a pending or approved booking: its booker (late after the deadline:
+        late_cancel), or the lab, which must give the booker a reason (reason_required) and
+        is never charged as late."""
         booking = _booking(booking_id)
         requests.cancel_booking(booking, api_user(), body["reason"].strip())
         commit()

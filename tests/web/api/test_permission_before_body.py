@@ -74,3 +74,12 @@ def test_the_series_booker_alone_cancels_and_waiting_needs_a_booking(client, wor
         assert _post(client, f"/series/{series}/reject", world["booker"]) == 403
         assert _post(client, f"/series/{series}/cancel", world["booker"]) == 422  # theirs
     assert _post(client, "/bookings/999999/waitlist", world["booker"]) == 404
+
+
+def test_the_lab_cancels_through_the_api_only_with_a_reason(client, world):
+    b = world["booking"].id
+    response = client.post(f"/api/v1/bookings/{b}/cancel", json={}, headers=world["manager"])
+    assert response.status_code == 422
+    assert response.get_json()["error"]["problems"][0]["code"] == "reason_required"
+    assert client.post(f"/api/v1/bookings/{b}/cancel", json={"reason": "设备故障"},
+                       headers=world["manager"]).get_json()["state"] == "cancelled"
