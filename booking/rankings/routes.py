@@ -103,7 +103,8 @@ def _reward_note(snapshot) -> str | None:
              share=format_decimal(Decimal(str(rewards["max_share_per_institution"])) * 100),
              cap=format_cny(reward_cap_fen(snapshot.reward_pool_fen, snapshot.rules)))
     if snapshot.reward_remainder_fen:
-        note += " " + _("Not awarded: %(rest)s.", rest=format_cny(snapshot.reward_remainder_fen))
+        gap = "" if current_locale() == "zh_CN" else " "  # Chinese sentences run on
+        note += gap + _("Not awarded: %(rest)s.", rest=format_cny(snapshot.reward_remainder_fen))
     return note
 
 

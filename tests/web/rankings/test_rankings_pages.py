@@ -164,7 +164,7 @@ def test_the_public_page_says_how_the_pool_was_split(client, ranked, make, login
     assert "15%（¥150,000.00）" in note  # the policy's cap, in yuan
     rewarded = sum(row["reward_fen"] for row in ranked["snapshot"].rows)
     left = ranked["snapshot"].reward_remainder_fen
-    assert rewarded + left == 100_000_000 and ("未分配：" in note) == (left > 0)
+    assert rewarded + left == 100_000_000 and ("。未分配：" in note) == (left > 0)
 
 
 def test_a_scorecard_says_what_utilisation_is_measured_against(client, ranked, make, login):
