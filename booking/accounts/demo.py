@@ -115,8 +115,9 @@ def seed_accounts() -> dict[str, Organisation]:
     db.session.flush()
     for email, (name, org_key, roles) in {**ACCOUNTS, **PROVIDER_MANAGERS}.items():
         if services.get_user_by_email(email) is None:
-            services.create_user(email=email, password=DEMO_PASSWORD, name=name,
-                                 organisation=organisations[org_key], roles=roles)
+            user = services.create_user(email=email, password=DEMO_PASSWORD, name=name,
+                                        organisation=organisations[org_key], roles=roles)
+            user.last_login_at = now_utc()  # in use for a year: not a pending invitation
     return organisations
 
 
@@ -145,7 +146,8 @@ def seed_users(organisations: dict[str, Organisation], total: int) -> None:
         org = organisations[key]
         users.append(dict(id=n, email=f"user{n}@demo.cn", password_hash=probe.password_hash,
                           name=SURNAMES[n % len(SURNAMES)] + GIVEN[n // len(SURNAMES) % len(GIVEN)],
-                          organisation_id=org.id, membership_confirmed=True, created_at=now_utc()))
+                          organisation_id=org.id, membership_confirmed=True, created_at=now_utc(),
+                          last_login_at=now_utc()))  # they book: they have signed in
         roles.append(dict(user_id=n, organisation_id=org.id, name=role))
     db.session.execute(insert(User), users)
     db.session.execute(insert(Role), roles)

@@ -75,6 +75,9 @@ def _minutes(label, default, low=1, high=rules.MAX_BOOKING_MINUTES):
                                                             NumberRange(low, high)])
 
 
+_ROWS = {"rows": 5}  # the long texts of an instrument: a paragraph, a list
+
+
 class InstrumentForm(SiteForm):
     organisation_id = SelectField(_l("Institution"), coerce=int)
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=200)])
@@ -96,13 +99,14 @@ class InstrumentForm(SiteForm):
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
     contact_email = StringField(_l("Contact e-mail"),
                                 validators=[Optional(), Email(), Length(max=254)])
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)],
+                                render_kw=_ROWS)
     description_en = TextAreaField(_l("Description (English)"),
-                                   validators=[Optional(), Length(max=5000)])
+                                   validators=[Optional(), Length(max=5000)], render_kw=_ROWS)
     capabilities = TextAreaField(_l("Capabilities and typical tests (one per line)"),
-                                 validators=[Optional(), Length(max=5000)])
+                                 validators=[Optional(), Length(max=5000)], render_kw=_ROWS)
     capabilities_en = TextAreaField(_l("Capabilities and typical tests (English, one per line)"),
-                                    validators=[Optional(), Length(max=5000)])
+                                    validators=[Optional(), Length(max=5000)], render_kw=_ROWS)
     allows_self_operated = BooleanField(_l("Self-operated use"), default=True)
     allows_staff_operated = BooleanField(_l("Staff-operated service (samples sent in)"),
                                          default=True)

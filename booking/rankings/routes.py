@@ -94,18 +94,22 @@ def _reward_note(snapshot) -> str | None:
         return None
     rewards = snapshot.rules["rewards"]
     note = _("Reward pool %(pool)s: institutions graded %(grades)s share it in proportion to "
-             "%(basis)s; none receives more than %(share)s%% of the pool (%(cap)s), and what a "
-             "cap cuts off goes to the others in the same proportion.",
+             "%(basis)s, each at most %(share)s%% of the pool (%(cap)s).",
              pool=format_cny(snapshot.reward_pool_fen),
              grades=_(", ").join(str(GRADE_LABELS[g]) for g in rewards["eligible_grades"]),
              basis=_("grade weight × score") if rewards.get("within_grade", "score") == "score"
              else _("grade weight"),
              share=format_decimal(Decimal(str(rewards["max_share_per_institution"])) * 100),
              cap=format_cny(reward_cap_fen(snapshot.reward_pool_fen, snapshot.rules)))
-    if snapshot.reward_remainder_fen:
-        gap = "" if current_locale() == "zh_CN" else " "  # Chinese sentences run on
-        note += gap + _("Not awarded: %(rest)s.", rest=format_cny(snapshot.reward_remainder_fen))
-    return note
+    rest = format_cny(snapshot.reward_remainder_fen)
+    if not snapshot.reward_remainder_fen:
+        then = _("What a cap cuts off goes to the others in the same proportion.")
+    elif any(row.get("reward_fen") for row in snapshot.rows):
+        then = _("Every one of them reached the cap: %(rest)s is not awarded.", rest=rest)
+    else:
+        then = _("None was graded so: %(rest)s is not awarded.", rest=rest)
+    gap = "" if current_locale() == "zh_CN" else " "  # Chinese sentences run on
+    return note + gap + then
 
 
 @bp.route("/rankings/<period>/export.<fmt>")

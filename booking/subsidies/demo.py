@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy import exists, or_, select
 
-from booking.accounts.models import User
+from booking.accounts.models import Role, User
 from booking.billing.invoicing import credit_note, invoice_booking
 from booking.billing.payments import record_bank_transfer
 from booking.bookings.models import Booking
@@ -52,6 +52,16 @@ def seed(scale: str) -> None:
         if voucher.state == "issued" and not db.session.scalar(
                 select(exists().where(Redemption.voucher_id == voucher.id))):
             _money_cycle(sme, bureau, provider_staff, refund)
+
+
+def _approver(instrument: Instrument) -> int | None:
+    """Who approved a booking of the instrument: one of its lab managers, where it needs
+    approval (None: confirmed without one)."""
+    if not instrument.requires_approval:
+        return None
+    return db.session.scalar(select(Role.user_id).where(
+        Role.organisation_id == instrument.organisation_id, Role.name == "lab_manager")
+        .order_by(Role.user_id).limit(1))
 
 
 def _user(email: str) -> User | None:
@@ -109,7 +119,8 @@ def _used_booking(instrument: Instrument, user: User, start: datetime) -> Bookin
                       organisation_id=user.organisation_id, start_at=start, end_at=end,
                       mode="self_operated", purpose="复合材料断口形貌观察", state="completed",
                       created_at=start - timedelta(days=3), updated_at=end,
-                      decided_at=start - timedelta(days=2))
+                      decided_at=start - timedelta(days=2),
+                      decided_by_id=_approver(instrument))
     db.session.add(booking)
     db.session.flush()
     db.session.add(UsageSession(instrument_id=instrument.id, booking_id=booking.id,

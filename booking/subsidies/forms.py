@@ -139,7 +139,7 @@ class PolicyForm(SiteForm):
     sme_science_based_cap = _amount(_l("Science-based SME: cap per year (yuan)"))
     startup_team_rate = _rate(_l("Start-up team: rate (%)"))
     startup_team_cap = _amount(_l("Start-up team: cap per year (yuan)"))
-    per_application = _amount(_l("Most a voucher pays of one invoice (yuan)"))
+    per_application = _amount(_l("Cap per invoice (yuan)"))
     annual_pool = _amount(_l("Annual budget (yuan)"))
     batch_1 = _rate(_l("Q1 batch share (%)"))
     batch_2 = _rate(_l("Q2 batch share (%)"))

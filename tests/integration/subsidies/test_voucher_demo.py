@@ -40,3 +40,23 @@ def test_demo_redeems_reimburses_and_refunds(app):
                                    if c.voucher_id == voucher.id) + reversal.amount_fen
     demo.seed("small")  # idempotent
     assert db.session.query(Redemption).count() == demo.USES * len(demo.CYCLES) + 1
+
+
+@freeze_time("2026-11-23 05:00:00")
+def test_the_demos_bookings_and_accounts_read_as_real_ones(app):
+    """A booking on an instrument that needs approval was approved by one of its lab managers
+    and requested before; the demo's people have signed in before (no pending invitation)."""
+    from booking.accounts.models import User
+    from booking.admin.services import awaits_first_sign_in
+    from booking.bookings.models import Booking
+
+    accounts_demo.seed("small")
+    instruments_demo.seed("small")
+    demo.seed("small")
+    used = db.session.scalars(select(Booking).where(
+        Booking.purpose == "复合材料断口形貌观察")).all()
+    assert used and all(b.created_at < b.decided_at for b in used)
+    assert all((b.decided_by_id is not None) == b.instrument.requires_approval for b in used)
+    assert all(b.decided_by.has_role("lab_manager", b.instrument.organisation_id)
+               for b in used if b.decided_by_id)
+    assert not any(awaits_first_sign_in(u) for u in db.session.scalars(select(User)))

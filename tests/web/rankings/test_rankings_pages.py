@@ -162,9 +162,26 @@ def test_the_public_page_says_how_the_pool_was_split(client, ranked, make, login
     note = page.split('id="reward-note">', 1)[1].split("</p>", 1)[0]
     assert "奖励资金 ¥1,000,000.00" in note and "优秀、良好" in note
     assert "15%（¥150,000.00）" in note  # the policy's cap, in yuan
-    rewarded = sum(row["reward_fen"] for row in ranked["snapshot"].rows)
-    left = ranked["snapshot"].reward_remainder_fen
-    assert rewarded + left == 100_000_000 and ("。未分配：" in note) == (left > 0)
+    db.session.refresh(ranked["snapshot"])
+    assert {row["grade"] for row in ranked["snapshot"].rows} == {"poor"}
+    assert ranked["snapshot"].reward_remainder_fen == 100_000_000  # nobody good enough
+    assert "没有单位达到该等级，¥1,000,000.00 未分配" in note
+
+
+@pytest.mark.parametrize(("rewards", "left", "says"), [
+    ((150, 150), 700, "这些单位均已达到上限，¥7.00 未分配。"),  # both capped
+    ((600, 400), 0, "封顶后多出的部分按同样比例分给其他单位。"),
+])
+def test_the_reward_note_says_what_became_of_the_rest(app, rewards, left, says):
+    from types import SimpleNamespace
+
+    from booking.rankings.policy import default_rules
+    from booking.rankings.routes import _reward_note
+
+    snapshot = SimpleNamespace(reward_pool_fen=1_000, reward_remainder_fen=left,
+                               rules=default_rules(), rows=[{"reward_fen": r} for r in rewards])
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert _reward_note(snapshot).endswith(says)
 
 
 def test_a_scorecard_says_what_utilisation_is_measured_against(client, ranked, make, login):
