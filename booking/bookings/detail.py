@@ -102,11 +102,18 @@ def history(booking: Booking, approval: PiApproval | None) -> list[Step]:
         else:
             steps.append(Step(booking.decided_at, "approved", booking.decided_by))
     if booking.cancelled_at is not None:
-        by_lab = bool(booking.decision_reason)  # the lab must say why (cancel_booking)
         steps.append(Step(booking.cancelled_at, "late_cancelled" if booking.late_cancel
-                          else "cancelled_by_lab" if by_lab else "cancelled",
-                          note=booking.decision_reason))
+                          else "cancelled_by_lab" if _by_lab(booking) else "cancelled",
+                          booking.cancelled_by, booking.decision_reason))
     return sorted(steps, key=lambda step: step.at)
+
+
+def _by_lab(booking: Booking) -> bool:
+    """Cancelled by someone else than the booker. Bookings cancelled before the canceller was
+    recorded tell by the reason, which only the lab gives (requests.cancel_booking)."""
+    if booking.cancelled_by_id is not None:
+        return booking.cancelled_by_id != booking.user_id
+    return bool(booking.decision_reason)
 
 
 def _estimate(booking: Booking) -> tuple[Quote | None, bool]:

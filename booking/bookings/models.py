@@ -72,6 +72,7 @@ class Booking(TimestampMixin, db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str] = mapped_column(String(500), default="")
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     late_cancel: Mapped[bool] = mapped_column(Boolean, default=False)
     # paid through another document (a test order's invoice): billing's own invoicing skips it
     billed_separately: Mapped[bool] = mapped_column(Boolean, default=False,
@@ -87,6 +88,7 @@ class Booking(TimestampMixin, db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     organisation: Mapped[Organisation] = relationship()
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
     series: Mapped["BookingSeries | None"] = relationship(back_populates="bookings")
 
     @property

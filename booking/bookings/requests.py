@@ -172,6 +172,8 @@ def move_booking(booking: Booking, target: str, actor: User | None, **data) -> N
     booking.state = target
     booking.sequence += 1
     booking.updated_at = now_utc()
+    if target == "cancelled":
+        booking.cancelled_by_id = getattr(actor, "id", None)
     audit.record(f"booking.{target}", actor=actor, obj=booking, before=before, **data)
     if booking.project_id is not None and target in ("cancelled", "rejected", "expired"):
         groups.release_holds([booking.id])  # a late cancellation's charge comes by invoice

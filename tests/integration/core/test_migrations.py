@@ -140,7 +140,8 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
 
     other = create_app(Config)
     as_of_0007 = _without_later_columns
-    old_bookings = as_of_0007(Booking.__table__, "sample_count", "series_id", "billed_separately")
+    old_bookings = as_of_0007(Booking.__table__, "sample_count", "series_id", "billed_separately",
+                              "cancelled_by_id")
     old_organisations = as_of_0007(Organisation.__table__, "legal_person", "active",
                                      "deactivated_at")
     old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes",
@@ -321,7 +322,8 @@ def test_0022_fills_the_sessions_customer_and_keeps_every_row(database_url, tmp_
                                  organisation_id=university, name_zh="仪器", lab="L", name_en="I", model="M",
                                  manufacturer="H", category="analytical",
                                  original_value_fen=1, location="101", info_updated_at=at)
-                booking = add(Booking.__table__, instrument_id=instrument, user_id=user,
+                booking = add(_without_later_columns(Booking.__table__, "cancelled_by_id"),
+                              instrument_id=instrument, user_id=user,
                               organisation_id=company, start_at=at, end_at=at.replace(hour=2),
                               state="completed")
                 sessions = sa.table("usage_sessions", *(sa.column(name) for name in (

@@ -187,6 +187,9 @@ def test_the_lab_cancels_with_a_reason_and_the_booker_pays_nothing(client, make,
         page = _page(client, booking)
     assert booking.state == "cancelled" and not booking.late_cancel
     assert _steps(page) == ["requested", "approved", "cancelled_by_lab"] and "设备故障" in page
+    assert booking.cancelled_by_id == manager.id
+    cancelled = page.split('data-step="cancelled_by_lab">', 1)[1].split("</li>", 1)[0]
+    assert manager.name in cancelled  # who, as for the approval
     assert 'id="no-charge"' in page and f"/bookings/{booking.id}.ics" not in page  # no time held
 
 
