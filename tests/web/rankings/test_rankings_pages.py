@@ -191,6 +191,20 @@ def test_a_scorecard_says_what_utilisation_is_measured_against(client, ranked, m
     assert "每年 1400 小时" in note and "特殊类别 800 小时" in note and "100% 以上" in note
 
 
+def test_the_public_ranking_links_the_scorecards_its_reader_may_open(client, login, ranked,
+                                                                    make):
+    uni, other = ranked["uni"], ranked["other"]
+    services.publish_snapshot(ranked["snapshot"], None)
+    db.session.commit()
+    assert "scorecard-link" not in client.get("/rankings").get_data(as_text=True)  # anonymous
+    login(ranked["manager"])
+    page = client.get("/rankings").get_data(as_text=True)
+    assert f'href="/rankings/2026Q3/institutions/{uni.id}"' in page
+    assert f'href="/rankings/2026Q3/institutions/{other.id}"' not in page
+    login(make.user(role="bureau_staff"))
+    assert client.get("/rankings").get_data(as_text=True).count("scorecard-link") == 2
+
+
 def test_manager_sees_only_their_own_scorecard(client, login, ranked, make):
     uni, other = ranked["uni"], ranked["other"]
     services.publish_snapshot(ranked["snapshot"], None)
