@@ -149,6 +149,10 @@
     eventDisplay: "block",
     // "9:00–12:30": without the spaces of " - " a booking's times fit a narrow week column
     defaultRangeSeparator: "–",
+    // a 24-hour clock in both languages, as every page of the site (English read "3:00–4:00"
+    // beside a "3pm" axis; the Chinese month mixed "10时" with "10:30")
+    eventTimeFormat: { hour: "numeric", minute: "2-digit", hour12: false },
+    slotLabelFormat: { hour: "numeric", minute: "2-digit", hour12: false },
     eventContent: freeDayContent,
     dayMaxEvents: 4,
     allDaySlot: false,
