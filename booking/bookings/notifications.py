@@ -155,7 +155,7 @@ def notify_booking_expired(booking: Booking) -> None:
 def notify_booking_reminder(booking: Booking) -> None:
     """The booking starts soon (24 hours or 1 hour ahead, as the booker chose)."""
     booker = booking.user
-    location = booking.instrument.location
+    location = booking.instrument.display_location(booker.locale)
 
     def compose():
         about = _about(booking, booker)

@@ -211,6 +211,7 @@ def _fields(key: str, n: int, entry: tuple, lab: str, phone: str) -> dict:
         description_en=f"{name_en} ({maker} {model}), shared with users inside and outside the "
         "university: book it to operate it yourself, or send samples for the lab to test.",
         capabilities_en="",  # the typical tests are in Chinese only
+        location_en="",  # the rooms are signed in Chinese
         capabilities=capabilities, status="maintenance" if n % 17 == 5 else "active",
         is_public=n % 23 != 7, requires_approval=large or n % 3 == 0,
         requires_qualification=large, qualification_lapse_days=180 if large else None,

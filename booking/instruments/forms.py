@@ -95,6 +95,7 @@ class InstrumentForm(SiteForm):
     lab = StringField(_l("Laboratory"), validators=[Optional(), Length(max=200)])
     lab_en = StringField(_l("Laboratory (English)"), validators=[Optional(), Length(max=200)])
     location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])
+    location_en = StringField(_l("Location (English)"), validators=[Optional(), Length(max=200)])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=100)])
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
     contact_email = StringField(_l("Contact e-mail"),
@@ -137,7 +138,7 @@ class InstrumentForm(SiteForm):
 
     # Form fields copied as they are onto the Instrument.
     PLAIN = ("name_zh", "name_en", "model", "manufacturer", "category", "purchase_date", "lab",
-             "lab_en", "location", "contact_name", "contact_phone", "contact_email",
+             "lab_en", "location", "location_en", "contact_name", "contact_phone", "contact_email",
              "description", "description_en", "capabilities", "capabilities_en",
              "allows_self_operated", "allows_staff_operated",
              "status", "is_public", "timezone", "slot_minutes", "min_minutes", "max_minutes",

@@ -69,6 +69,7 @@ class Instrument(TimestampMixin, db.Model):
     # Code in the national large-instrument classification (booking/instruments/classification)
     national_class: Mapped[str | None] = mapped_column(String(8), index=True)
     location: Mapped[str] = mapped_column(String(200), default="")
+    location_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
     contact_name: Mapped[str] = mapped_column(String(100), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
     contact_email: Mapped[str] = mapped_column(String(254), default="")
@@ -142,6 +143,9 @@ class Instrument(TimestampMixin, db.Model):
     def display_lab(self, locale: str = "zh_CN") -> str:
         return self._in(locale, self.lab, self.lab_en)
 
+    def display_location(self, locale: str = "zh_CN") -> str:
+        return self._in(locale, self.location, self.location_en)
+
     def display_description(self, locale: str = "zh_CN") -> str:
         return self._in(locale, self.description, self.description_en)
 
@@ -159,7 +163,8 @@ class Instrument(TimestampMixin, db.Model):
         """What tells it from same-named instruments of its owner: the model (unless the name
         gives it), the laboratory and the room."""
         model = self.model if self.model not in self.display_name(locale) else ""
-        return " · ".join(part for part in (model, self.display_lab(locale), self.location)
+        return " · ".join(part for part in (model, self.display_lab(locale),
+                                            self.display_location(locale))
                           if part)
 
     def __repr__(self):

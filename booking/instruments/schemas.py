@@ -58,6 +58,7 @@ class InstrumentSchema(ma.Schema):
     lab = ma.fields.String()
     lab_en = ma.fields.String()
     location = ma.fields.String()
+    location_en = ma.fields.String()
     status = ma.fields.String()
     original_value_fen = ma.fields.Integer()
     service_modes = ma.fields.Function(
@@ -137,6 +138,7 @@ class InstrumentWriteSchema(ma.Schema):
     lab = _text(200)
     lab_en = _text(200)
     location = _text(200)
+    location_en = _text(200)
     contact_name = _text(100)
     contact_phone = _text(32)
     contact_email = ma.fields.String(validate=[ma.validate.Length(max=254),

@@ -21,7 +21,8 @@ HOUR = timedelta(hours=1)
 @pytest.fixture
 def booked(make):
     """An approved booking at START, made three days before by an English speaker in Berlin."""
-    instrument = make.instrument(name_en="Field-emission SEM", location="Chemistry 101")
+    instrument = make.instrument(name_en="Field-emission SEM", location="化学楼 101",
+                                 location_en="Chemistry 101")  # the reader's language
     booker = make.user(locale="en", timezone="Europe/Berlin")
     with freeze_time(START - 72 * HOUR):
         booking = make.placed_booking(instrument, booker, START)

@@ -146,7 +146,7 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
                                      "deactivated_at")
     old_instruments = as_of_0007(Instrument.__table__, "check_in_early_minutes",
                                    "asset_number", "national_class", "lab_en",
-                                   "description_en", "capabilities_en")
+                                   "description_en", "capabilities_en", "location_en")
     old_users = as_of_0007(User.__table__, "notice_preferences", "session_epoch")
     at = utc(2026, 3, 2, 1)
     with other.app_context():
@@ -318,7 +318,7 @@ def test_0022_fills_the_sessions_customer_and_keeps_every_row(database_url, tmp_
                            email="u@example.cn", password_hash="x", name="U",
                            organisation_id=university)
                 instrument = add(_without_later_columns(Instrument.__table__, "lab_en",
-                                                        "description_en", "capabilities_en"),
+                                                        "description_en", "capabilities_en", "location_en"),
                                  organisation_id=university, name_zh="仪器", lab="L", name_en="I", model="M",
                                  manufacturer="H", category="analytical",
                                  original_value_fen=1, location="101", info_updated_at=at)

@@ -311,13 +311,16 @@ def test_description_and_capabilities_in_the_readers_language(client, login, man
     login(manager)
     assert _create(client, manager, description="场发射扫描电镜，分辨率 1 nm。",
                    description_en="Field-emission SEM, 1 nm resolution.",
-                   capabilities="形貌观察\n能谱分析", capabilities_en="").status_code == 302
+                   capabilities="形貌观察\n能谱分析", capabilities_en="",
+                   location_en="Room 101, Chemistry Building").status_code == 302
     instrument = db.session.scalar(select(Instrument).where(Instrument.name_zh == FORM["name_zh"]))
     page = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
     assert "分辨率 1 nm" in page and "Field-emission SEM, 1 nm" not in page
+    assert "化工楼 101" in page and "Chemistry Building" not in page
     client.post("/language", data={"locale": "en"})
     page = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
     assert "Field-emission SEM, 1 nm resolution." in page and "分辨率 1 nm" not in page
+    assert "Room 101, Chemistry Building" in page and "化工楼 101" not in page  # English too
     assert "<li>形貌观察</li>" in page  # no English list: the Chinese one rather than none
     assert f'href="/instruments/{instrument.id}"' in client.get("/?q=resolution").get_data(
         as_text=True)  # the English text is searched too
