@@ -5,6 +5,8 @@ calendar.py (what a calendar shows, the facts the rules check) · requests.py (c
 cancel, expire; the lists) · qualifications.py (qualifications and training) · feeds.py and
 ical.py (iCalendar feeds) · ratings.py · notifications.py (notify_*) · labels.py and
 schemas.py (what pages and the API show and accept) · routes.py · forms.py · calendar_cache.py.
+detail.py (one booking's page: history and charges) · mine_routes.py (My bookings, a
+booking's page, cancelling) · changes_routes.py (moving, booking for someone, wait lists).
 waitlist.py (wait lists and their offers, fed by signals.slot_freed).
 recurrence.py (pure: a series' RFC 5545 rule expanded and each occurrence checked) ·
 series.py (recurring series: preview, create, decide, cancel) · series_routes.py (their pages).
