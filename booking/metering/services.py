@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from booking.accounts.models import User, hash_token
 from booking.bookings import rules as booking_rules
 from booking.bookings.calendar import opening_calendar
-from booking.bookings.models import MAX_LENGTH, Booking
+from booking.bookings.models import Booking
 from booking.bookings.qualifications import note_qualification_used
 from booking.bookings.requests import move_booking
 from booking.bookings.rules import OCCUPYING_STATES
@@ -262,8 +262,7 @@ def day_schedule(instrument: Instrument, day: date) -> list[ScheduledBooking]:
     start = from_local(datetime.combine(day, time()), instrument.timezone)
     end = from_local(datetime.combine(day + timedelta(days=1), time()), instrument.timezone)
     bookings = db.session.scalars(select(Booking).where(
-        Booking.instrument_id == instrument.id, Booking.start_at < end, Booking.end_at > start,
-        Booking.start_at > start - MAX_LENGTH)
+        Booking.instrument_id == instrument.id, Booking.overlapping(start, end))
         .options(joinedload(Booking.user).joinedload(User.organisation))
         .order_by(Booking.start_at, Booking.id)).all()
     sessions = defaultdict(list)
