@@ -4,7 +4,7 @@ commit: the route (or CLI command) commits once."""
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +20,7 @@ from booking.core.db import take_write_lock
 from booking.core.notifications import deliver
 from booking.core.problems import Problem, Refused, _l
 from booking.core.reads import attach_loaded
+from booking.core.writes import insert_returning
 from booking.extensions import db
 from booking.groups import services as groups
 from booking.groups.models import Project
@@ -60,11 +61,12 @@ def _is_overlap(error: IntegrityError) -> bool:
 def _insert(values: dict, timezone: str) -> Booking:
     """Write the booking, the transaction's first write; the database's no-overlap guard may
     refuse it, and the transaction is then rolled back (no savepoint: two round trips less).
-    A Core INSERT ... RETURNING every column, the row then joining the session as a loaded
-    object: the ORM's bulk insert took four times as long, and on SQLite all of it is spent
-    holding the database's write lock, which the other bookings queue for."""
+    An INSERT ... RETURNING every column straight to the driver (core.writes), the row then
+    joining the session as a loaded object: the ORM's insert took five times as long, and on
+    SQLite all of it is spent holding the database's write lock, which the other bookings
+    queue for."""
     try:
-        row = db.session.connection().execute(_INSERT_BOOKING, values).one()
+        row = insert_returning(db.session, Booking.__table__, values)
     except IntegrityError as error:
         db.session.rollback()
         if _is_overlap(error):
@@ -73,8 +75,6 @@ def _insert(values: dict, timezone: str) -> Booking:
         raise
     return attach_loaded(db.session, Booking, row)
 
-
-_INSERT_BOOKING = insert(Booking.__table__).returning(*Booking.__table__.c)
 
 
 def create_booking(instrument: Instrument, user: User, *, start: datetime, end: datetime,

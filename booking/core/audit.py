@@ -2,11 +2,12 @@
 from datetime import datetime
 
 from flask import has_request_context, request
-from sqlalchemy import JSON, ForeignKey, String, insert
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.core.clock import now_utc
 from booking.core.db import UTCDateTime, bulk_insert
+from booking.core.writes import insert_rows
 from booking.extensions import db
 
 
@@ -26,15 +27,14 @@ class AuditEvent(db.Model):
 def record(action: str, *, actor=None, obj=None, **data) -> None:
     """Write an audit event in the current transaction (committed or rolled back with it).
     A plain INSERT, no ORM object: every state change writes one, on the hottest paths too."""
-    db.session.connection().execute(_INSERT, _row(action, actor, obj, data))
+    insert_rows(db.session, AuditEvent.__table__, [_row(action, actor, obj, data)])
 
 
 def record_each(action: str, objects, *, actor=None, data_of=lambda obj: {}) -> None:
     """One event per object, written by one executemany INSERT (a series' occurrences):
     `data_of(obj)` gives each event's data."""
-    rows = [_row(action, actor, obj, data_of(obj)) for obj in objects]
-    if rows:
-        db.session.connection().execute(_INSERT, rows)
+    insert_rows(db.session, AuditEvent.__table__,
+                [_row(action, actor, obj, data_of(obj)) for obj in objects])
 
 
 def record_bulk(action: str, object_type: str, events) -> None:
@@ -58,5 +58,3 @@ def _row(action: str, actor, obj, data: dict) -> dict:
         "ip": request.remote_addr if has_request_context() else None,
     }
 
-
-_INSERT = insert(AuditEvent.__table__)

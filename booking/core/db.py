@@ -294,7 +294,7 @@ def bulk_insert(session, table, rows, fire_triggers: bool = True) -> int:
     if first is None:
         return 0
     connection = session.connection()
-    defaults = _bulk_defaults(table, first)
+    defaults = default_values(python_defaults(table, first))
     if connection.dialect.name != "postgresql":
         return _insert_batches(connection, table, first, rows, defaults)
     keys = list(first)
@@ -357,15 +357,19 @@ def _differ(row: dict, first: dict) -> None:
     raise ValueError(f"bulk_insert rows differ in their keys: {sorted(row)} != {sorted(first)}")
 
 
-def _bulk_defaults(table, first: dict) -> dict:
-    defaults = {}
-    for column in table.columns:
-        default = column.default
-        if column.key in first or default is None or not default.is_scalar and \
-                not default.is_callable:
-            continue
-        defaults[column.key] = default.arg(None) if default.is_callable else default.arg
-    return defaults
+def python_defaults(table, given) -> dict:
+    """{key: ColumnDefault} of the columns of `table` not in `given` whose default SQLAlchemy
+    computes in Python: scalars and argument-less callables such as now_utc (server defaults
+    are the database's own)."""
+    return {column.key: column.default for column in table.columns
+            if column.key not in given and column.default is not None
+            and (column.default.is_scalar or column.default.is_callable)}
+
+
+def default_values(defaults: dict) -> dict:
+    """python_defaults evaluated now."""
+    return {key: default.arg(None) if default.is_callable else default.arg
+            for key, default in defaults.items()}
 
 
 def _insert_batches(connection, table, first: dict, rows, defaults: dict) -> int:

@@ -26,11 +26,12 @@ from typing import Any
 from babel import Locale
 from blinker import Namespace
 from flask import Flask, current_app, has_request_context
-from sqlalchemy import Index, String, Text, bindparam, insert, or_, select, text, update
+from sqlalchemy import Index, String, Text, bindparam, or_, select, text, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.core.clock import now_utc
 from booking.core.db import UTCDateTime, take_write_lock
+from booking.core.writes import insert_rows
 from booking.extensions import db
 
 
@@ -57,7 +58,6 @@ class OutboxMessage(db.Model):
 
 
 _OUTBOX = OutboxMessage.__table__
-_INSERT = insert(_OUTBOX)
 
 
 def queue_message(recipient: str, subject: str, body: str, kind: str) -> None:
@@ -125,8 +125,8 @@ def queue_messages(messages: list[dict]) -> None:
     if not messages:
         return
     now = now_utc()
-    db.session.connection().execute(_INSERT, [{"created_at": now, "attempts": 0, **message}
-                                              for message in messages])
+    insert_rows(db.session, _OUTBOX, [{"created_at": now, "attempts": 0, **message}
+                                       for message in messages])
     db.session.info["outbox_queued"] = True
 
 

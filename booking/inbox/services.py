@@ -1,17 +1,17 @@
 """Keeping notices, reading them, and a user's notice preferences. Flush, never commit."""
 from datetime import datetime
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, func, select, update
 
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.notifications import Notice
+from booking.core.writes import insert_rows
 from booking.extensions import db
 from booking.inbox import rules
 from booking.inbox.models import InboxNotice
 
 _NOTICES = InboxNotice.__table__
-_INSERT = insert(_NOTICES)
 
 
 def preferences_of(user) -> rules.Preferences:
@@ -31,8 +31,7 @@ def keep_notices(notices: list[Notice], **_extra) -> None:
         rows.append({"user_id": notice.user.id, "kind": notice.kind,
                      "subject": notice.subject, "body": notice.body,
                      "link": notice.link or "", "created_at": now})
-    if rows:
-        db.session.connection().execute(_INSERT, rows)
+    insert_rows(db.session, _NOTICES, rows)
 
 
 # --- reading -----------------------------------------------------------------------------------
