@@ -60,7 +60,7 @@
   }
 
   // The month grid draws only whole-day backgrounds, so there each day with free time is
-  // tinted and says how many hours are free ("7.5h" where the day is narrow: freeDayContent);
+  // tinted and says how many hours are free ("7.5h" where the day is narrow: eventContent);
   // a day is opened to book them (dateClick). A day the lab blacked out with nothing left free
   // is hatched and says so: blank, it would look like a day the instrument is simply closed.
   function freeDays(events) {
@@ -85,12 +85,22 @@
       .concat(days, blackedOut);
   }
 
-  // both forms of a day's free hours, the CSS shows the one that fits (a container query)
-  function freeDayContent(arg, h) {
-    if (arg.event.extendedProps.kind !== "free_day") return true;  // FullCalendar's own
-    const { title, extendedProps } = arg.event;
-    return h("div", { className: "fc-event-title", title },
-      h("span", { className: "free-long" }, title), h("span", { className: "free-short" }, extendedProps.short));
+  function eventContent(arg, h) {
+    const { event, timeText, view } = arg;
+    // both forms of a day's free hours, the CSS shows the one that fits (a container query)
+    if (event.extendedProps.kind === "free_day") {
+      return h("div", { className: "fc-event-title", title: event.title },
+        h("span", { className: "free-long" }, event.title),
+        h("span", { className: "free-short" }, event.extendedProps.short));
+    }
+    // a booking of one slot is one line high in the week and day grids: its times beside the
+    // title cut the title off ("9:30–10:00 - 已"). The grid shows when it is; hovering says it.
+    if (view.type.startsWith("timeGrid") && event.title && event.end
+        && event.end - event.start <= slot * 60000) {
+      return h("div", { className: "fc-event-title", title: `${timeText} ${event.title}` },
+        event.title);
+    }
+    return true;  // FullCalendar's own
   }
 
   // "Now" on the instrument's wall clock, whatever the browser's timezone: today's column,
@@ -153,7 +163,7 @@
     // beside a "3pm" axis; the Chinese month mixed "10时" with "10:30")
     eventTimeFormat: { hour: "numeric", minute: "2-digit", hour12: false },
     slotLabelFormat: { hour: "numeric", minute: "2-digit", hour12: false },
-    eventContent: freeDayContent,
+    eventContent,
     dayMaxEvents: 4,
     allDaySlot: false,
     nowIndicator: true,

@@ -218,3 +218,31 @@ def test_the_month_grid_shows_a_blacked_out_day(live_server, live_app, page, ins
     assert partly.locator(".ev-free-day").inner_text() == "余8小时"  # 08:00-18:00 less 2 hours
     assert partly.locator(".ev-blackout-day").count() == 0
     shot(page, "calendar-month-blackout")
+
+
+def test_a_one_slot_booking_shows_its_title_whole_in_the_week(live_server, live_app, page,
+                                                               instrument_id):
+    """A 30-minute booking is one line high in the week grid: its times beside the title cut
+    the title to "9:30–10:00 - 已"; now it shows the title, and hovering tells the times."""
+    from sqlalchemy import select
+
+    from booking.accounts.models import User
+    from booking.core.clock import local_midnight
+    from booking.extensions import db
+    from booking.instruments.models import Instrument
+    from tests.factories import Factory
+
+    thursday = next_tuesday() + timedelta(weeks=2, days=2)
+    with live_app.app_context():
+        other = db.session.scalar(select(User).where(User.email == "manager.dlut@demo.cn"))
+        Factory().placed_booking(
+            db.session.get(Instrument, instrument_id), other,
+            local_midnight(thursday, "Asia/Shanghai") + timedelta(hours=9, minutes=30),
+            minutes=30)
+    open_on_week_of(page, live_server, instrument_id, thursday)
+    short = page.locator(f"td.fc-timegrid-col[data-date='{thursday.isoformat()}'] "
+                         ".fc-timegrid-event-short .fc-event-title")
+    assert short.inner_text() == "已占用"
+    assert short.get_attribute("title") == "9:30–10:00 已占用"
+    box, inside = short.bounding_box(), short.locator("xpath=..").bounding_box()
+    assert box["x"] + box["width"] <= inside["x"] + inside["width"] + 1  # not cut off
