@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 
 from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
@@ -54,8 +54,15 @@ class CancelReasonRequired(Refused):
 
 
 # --- creating a booking ------------------------------------------------------------------------
-def _is_overlap(error: IntegrityError) -> bool:
-    return getattr(error.orig, "sqlstate", None) == "23P01" or "booking_overlap" in str(error.orig)
+def _is_overlap(error: DBAPIError) -> bool:
+    """The database's no-overlap guard refused the write: the trigger (SQLite), the exclusion
+    constraint (PostgreSQL, 23P01), or a deadlock of two overlapping writes each waiting on the
+    other's constraint check, which PostgreSQL breaks by refusing one of them (40P01)."""
+    refusal = error.orig
+    sqlstate = getattr(refusal, "sqlstate", None)
+    if sqlstate == "40P01":
+        return "exclusion constraint" in (getattr(refusal.diag, "context", None) or "")
+    return sqlstate == "23P01" or "booking_overlap" in str(refusal)
 
 
 def _insert(values: dict, timezone: str) -> Booking:
@@ -67,7 +74,7 @@ def _insert(values: dict, timezone: str) -> Booking:
     queue for."""
     try:
         row = insert_returning(db.session, Booking.__table__, values)
-    except IntegrityError as error:
+    except DBAPIError as error:
         db.session.rollback()
         if _is_overlap(error):
             holder = slot_holder(values["instrument_id"], values["start_at"], values["end_at"])

@@ -3,7 +3,7 @@ database, in one transaction, audited. When the booker moves an approved booking
 instrument that wants approval, the lab decides again; a move by the lab stands."""
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from booking.accounts.models import User
 from booking.bookings import notifications, rules
@@ -62,7 +62,7 @@ def _hold(booking: Booking, start: datetime, end: datetime, timezone: str) -> No
     instrument_id = booking.instrument_id
     try:
         db.session.flush()
-    except IntegrityError as error:
+    except DBAPIError as error:
         db.session.rollback()
         if _is_overlap(error):
             holder = slot_holder(instrument_id, start, end)

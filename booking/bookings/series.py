@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
@@ -232,7 +232,7 @@ def _insert_free(occurrences: list[Occurrence], values: dict, timezone: str) -> 
     try:
         with db.session.begin_nested():
             bookings = db.session.scalars(_INSERT_BOOKINGS, rows).all()
-    except IntegrityError as error:
+    except DBAPIError as error:
         if not requests._is_overlap(error):
             raise
         for occurrence, row in zip(free, rows, strict=True):
@@ -246,7 +246,7 @@ def _insert_one(occurrence: Occurrence, row: dict, timezone: str) -> None:
     try:
         with db.session.begin_nested():
             occurrence.booking = db.session.scalars(_INSERT_BOOKINGS, [row]).one()
-    except IntegrityError as error:
+    except DBAPIError as error:
         if not requests._is_overlap(error):
             raise
         holder = calendar.slot_holder(row["instrument_id"], row["start_at"], row["end_at"])

@@ -305,7 +305,7 @@ def bulk_insert(session, table, rows, fire_triggers: bool = True) -> int:
     fixed = list(defaults.values())
     names = ", ".join(f'"{c.name}"' for c in columns)
     statement, count = f'COPY "{table.name}" ({names}) FROM STDIN', 0
-    driver_error = connection.dialect.loaded_dbapi.Error
+    dbapi_error = connection.dialect.loaded_dbapi.Error
     if not fire_triggers:
         connection.exec_driver_sql(f'ALTER TABLE "{table.name}" DISABLE TRIGGER USER')
     try:
@@ -320,11 +320,24 @@ def bulk_insert(session, table, rows, fire_triggers: bool = True) -> int:
                         values[i] = processor(values[i])
                 copy.write_row(values)
                 count += 1
-    except driver_error as error:  # as SQLAlchemy would raise it (IntegrityError, ...)
-        raise DBAPIError.instance(statement, None, error, driver_error) from error
+    except dbapi_error as error:
+        raise driver_error(connection, error, statement, None, cursor) from error
     if not fire_triggers:
         connection.exec_driver_sql(f'ALTER TABLE "{table.name}" ENABLE TRIGGER USER')
     return count
+
+
+def driver_error(connection, error, statement, parameters, cursor) -> DBAPIError:
+    """`error`, raised by the driver itself for a statement sent past SQLAlchemy, as
+    SQLAlchemy would raise it: IntegrityError, OperationalError and so on; a connection the
+    error shows lost is invalidated, so that rolling back and the pool carry on as after any
+    statement."""
+    lost = connection.dialect.is_disconnect(error, connection.connection.dbapi_connection,
+                                            cursor)
+    if lost:
+        connection.invalidate(error)
+    return DBAPIError.instance(statement, parameters, error, connection.dialect.loaded_dbapi.Error,
+                               connection_invalidated=lost, dialect=connection.dialect)
 
 
 def reserve_ids(session, table, count: int) -> list[int]:

@@ -34,6 +34,8 @@ from booking.core.db import UTCDateTime, take_write_lock
 from booking.core.writes import insert_rows
 from booking.extensions import db
 
+SUBJECT_LENGTH = 200  # of a message's subject, here and in the inbox
+
 
 class OutboxMessage(db.Model):
     __tablename__ = "outbox_messages"
@@ -47,7 +49,7 @@ class OutboxMessage(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     recipient: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(SUBJECT_LENGTH))
     body: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(64))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -100,7 +102,14 @@ def compose_notice(user, kind: str, compose, link: str = "") -> Notice:
 
     with force_locale(_locale(user.locale)):
         subject, body = compose()
-    return Notice(user, kind, subject, body, link)
+    return Notice(user, kind, _fitted(subject), body, link)
+
+
+
+def _fitted(subject: str) -> str:
+    """A subject cut to its column (a 200-character group name in "Request to join %(group)s"
+    was refused by PostgreSQL, and the request with it)."""
+    return subject if len(subject) <= SUBJECT_LENGTH else subject[:SUBJECT_LENGTH - 1] + "…"
 
 
 @lru_cache(maxsize=16)
@@ -125,8 +134,9 @@ def queue_messages(messages: list[dict]) -> None:
     if not messages:
         return
     now = now_utc()
-    insert_rows(db.session, _OUTBOX, [{"created_at": now, "attempts": 0, **message}
-                                       for message in messages])
+    insert_rows(db.session, _OUTBOX, [
+        {"created_at": now, "attempts": 0, **message, "subject": _fitted(message["subject"])}
+        for message in messages])
     db.session.info["outbox_queued"] = True
 
 

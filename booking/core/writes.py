@@ -5,16 +5,17 @@ around a statement SQLite runs in 5; through the driver, the lock is held a fift
 booking costs a tenth less in all (bench/README.md, 2026-12-06, third session).
 
 The SQL is SQLAlchemy's own, compiled once per table, columns and dialect; values pass the
-columns' own bind and result processors, and a driver's error is raised as SQLAlchemy would
-raise it (IntegrityError, OperationalError, ...). What this skips is SQLAlchemy's statement
+columns' own bind and result processors, and an error is raised as SQLAlchemy would raise
+it (IntegrityError, OperationalError, ...; a lost connection is invalidated, a value the
+column cannot take is a StatementError). What this skips is SQLAlchemy's statement
 events: `before_cursor_execute` listeners (tests/sql.py) do not see these statements."""
 from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import StatementError
 
-from booking.core.db import default_values, python_defaults
+from booking.core.db import default_values, driver_error, python_defaults
 
 
 class _Plan(NamedTuple):
@@ -48,19 +49,15 @@ def _execute(session, table, rows: list[dict], returning: bool):
     plan = _plan(table, tuple(rows[0]), dialect, returning)
     defaults = default_values(plan.defaults)
     parameters = [_parameters(plan, defaults, row) for row in rows]
-    driver_error = dialect.loaded_dbapi.Error
     cursor = connection.connection.driver_connection.cursor()
     try:
-        if returning:
-            cursor.execute(plan.sql, parameters[0])
-            return plan, cursor.fetchone()
-        if len(parameters) == 1:
-            cursor.execute(plan.sql, parameters[0])
-        else:
+        if len(parameters) > 1:
             cursor.executemany(plan.sql, parameters)
-        return None
-    except driver_error as error:
-        raise DBAPIError.instance(plan.sql, parameters, error, driver_error) from error
+            return None
+        cursor.execute(plan.sql, parameters[0])
+        return (plan, cursor.fetchone()) if returning else None
+    except dialect.loaded_dbapi.Error as error:
+        raise driver_error(connection, error, plan.sql, parameters, cursor) from error
     finally:
         cursor.close()
 
@@ -69,16 +66,20 @@ def _parameters(plan: _Plan, defaults: dict, row: dict):
     values = {**defaults, **row}
     if values.keys() != set(plan.keys):
         raise ValueError(f"rows differ in their keys: {sorted(row)}")
-    for key, processor in plan.processors:
-        if values[key] is not None:
-            values[key] = processor(values[key])
+    try:
+        for key, processor in plan.processors:
+            if values[key] is not None:
+                values[key] = processor(values[key])
+    except (TypeError, ValueError, AttributeError) as error:  # a naive datetime, say
+        raise StatementError(str(error), plan.sql, row, error) from error
     return tuple(values[key] for key in plan.keys) if plan.positional else values
 
 
 @lru_cache(maxsize=64)
 def _plan(table, keys: tuple[str, ...], dialect, returning: bool) -> _Plan:
     defaults = python_defaults(table, keys)
-    statement = insert(table).returning(*table.c) if returning else insert(table)
+    # inline: without it PostgreSQL's INSERT would return the new id, which nothing reads
+    statement = insert(table).returning(*table.c) if returning else insert(table).inline()
     compiled = statement.compile(dialect=dialect, column_keys=[*keys, *defaults])
     names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
     processors = tuple((key, processor) for key in names if (

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.core.clock import now_utc
 from booking.core.db import UTCDateTime
+from booking.core.notifications import SUBJECT_LENGTH
 from booking.extensions import db
 
 
@@ -22,7 +23,7 @@ class InboxNotice(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(64))
-    subject: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(SUBJECT_LENGTH))
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str] = mapped_column(String(300), default="")  # a path on this site, or ""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
 from booking import create_app
@@ -109,3 +109,59 @@ def test_the_calendar_reads_what_was_committed(race):
         local = start.astimezone(ZoneInfo("Asia/Shanghai"))
         assert busy == [(local.strftime("%Y-%m-%dT%H:%M"),
                          (local + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"))]
+
+
+@pytest.fixture
+def exclusion_table(database_url):
+    """A table guarded as bookings are on PostgreSQL: no two rows of a room overlap."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's writers queue for one lock: they never deadlock")
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS btree_gist")
+        connection.exec_driver_sql("DROP TABLE IF EXISTS deadlock_t")
+        connection.exec_driver_sql("CREATE TABLE deadlock_t (room int, during tstzrange, "
+                                   "EXCLUDE USING gist (room WITH =, during WITH &&))")
+    yield engine
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE deadlock_t")
+    engine.dispose()
+
+
+def test_a_deadlock_of_two_overlapping_writes_is_a_clash(exclusion_table):
+    """Two transactions each write a slot the other's next write overlaps: each waits on the
+    other's exclusion check, and PostgreSQL refuses one with a deadlock (40P01), not 23P01. The
+    booking API answered that with a 500; it is a clash like any other (409)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from booking.bookings.requests import _is_overlap
+
+    insert = text("INSERT INTO deadlock_t VALUES (:room, tstzrange(:start, :end))")
+
+    def write(connection, room, start, end):
+        connection.execute(insert, {"room": room, "start": f"2027-01-04 {start}+08",
+                                    "end": f"2027-01-04 {end}+08"})
+
+    refused = []
+
+    def second_write(connection, room):
+        try:
+            write(connection, room, "10:30", "11:30")
+        except DBAPIError as error:
+            refused.append(error)
+        finally:
+            connection.rollback()
+
+    with exclusion_table.connect() as first, exclusion_table.connect() as second:
+        write(first, 1, "10:00", "11:00")
+        write(second, 2, "10:00", "11:00")
+        # each waits on the other, in whichever order they arrive: the server refuses one
+        waiting = threading.Thread(target=second_write, args=(first, 2))
+        waiting.start()
+        second_write(second, 1)
+        waiting.join()
+    (error,) = refused
+    assert error.orig.sqlstate == "40P01"
+    assert _is_overlap(error)

@@ -1,14 +1,16 @@
 """core.writes: INSERTs straight to the driver store what SQLAlchemy's own would, read back
 what it would load, and fail as it would."""
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.orm import Session
 
 from booking.bookings.models import Booking
+from booking.core import writes
 from booking.core.audit import AuditEvent
-from booking.core.db import utc
+from booking.core.db import UTCDateTime, utc
 from booking.core.writes import insert_returning, insert_rows
 from booking.extensions import db
 from booking.instruments.models import Instrument
@@ -72,3 +74,48 @@ def test_rows_with_other_keys_are_refused_rather_than_silently_cut(app):
             {"action": "writes.keys", "object_id": 2, "actor_id": None}]
     with pytest.raises(ValueError, match="differ in their keys"), db.session.begin_nested():
         insert_rows(db.session, AuditEvent.__table__, rows)
+
+
+def test_a_value_its_column_cannot_take_is_a_statement_error(app):
+    with pytest.raises(StatementError, match="naive datetime"), db.session.begin_nested():
+        insert_rows(db.session, AuditEvent.__table__,
+                    [{"action": "writes.naive", "created_at": datetime(2026, 3, 2, 9)}])
+
+
+@pytest.fixture
+def postgresql(database_url):
+    """A table of our own on the PostgreSQL server, outside the tests' transaction."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("no PostgreSQL (TEST_DATABASE_URL) to hang up")
+    engine = create_engine(database_url)
+    table = Table("writes_t", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("v", Integer), Column("at", UTCDateTime))
+    table.drop(engine, checkfirst=True)
+    table.create(engine)
+    yield engine, table
+    table.drop(engine)
+    engine.dispose()
+
+
+@pytest.mark.committing
+def test_a_connection_the_server_dropped_is_invalidated_as_after_any_statement(postgresql):
+    engine, table = postgresql
+    session = Session(engine)
+    victim = session.scalar(text("SELECT pg_backend_pid()"))
+    with engine.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim})
+    with pytest.raises(DBAPIError) as raised:
+        insert_rows(session, table, [{"v": 1}])
+    assert raised.value.connection_invalidated
+    session.rollback()  # on the lost connection, this failed: "the connection is lost"
+    insert_rows(session, table, [{"v": 2}])
+    session.commit()
+    assert session.scalars(select(table.c.v)).all() == [2]
+    session.close()
+
+
+def test_plain_inserts_return_nothing_on_postgresql(postgresql):
+    """Compiled as one row, PostgreSQL's INSERT ended in RETURNING id, which nothing read."""
+    engine, table = postgresql
+    assert "RETURNING" not in writes._plan(table, ("v",), engine.dialect, False).sql
+    assert "RETURNING" in writes._plan(table, ("v",), engine.dialect, True).sql

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from booking.accounts import notifications as account_notices
 from booking.core.audit import AuditEvent
 from booking.core.clock import now_utc
-from booking.core.notifications import OutboxMessage, notify
+from booking.core.notifications import OutboxMessage, notify, queue_message
 from booking.extensions import db
 from booking.inbox import services
 from booking.inbox.models import InboxNotice
@@ -42,6 +42,18 @@ def test_a_notice_lands_in_the_inbox_and_is_e_mailed_in_the_users_language(make)
     assert notice.created_at == MONDAY_23_NOV_8AM and notice.is_unread
     assert [m.subject for m in mails_to(english)] == ["Booking confirmed"]
     assert inbox_of(chinese)[0].subject == mails_to(chinese)[0].subject == "预约已确认"
+
+
+def test_a_subject_longer_than_its_column_is_cut_not_refused(make):
+    """"Request to join %(group)s" with a 200-character group name: PostgreSQL refused the
+    inbox's and the outbox's row (value too long), and the join request failed with it."""
+    user = make.user(locale="en")
+    long_name = "组" * 200
+    notify(user, "group.join_requested", lambda: (f"Request to join {long_name}", "body"))
+    queue_message(user.email, "x" * 300, "body", "account.direct")
+    [notice] = inbox_of(user)
+    assert len(notice.subject) == 200 and notice.subject.endswith("组…")
+    assert [len(m.subject) for m in mails_to(user)] == [200, 200]
 
 
 def test_a_kind_switched_off_is_kept_but_not_e_mailed(make):
