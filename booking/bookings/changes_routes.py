@@ -43,8 +43,9 @@ from booking.instruments.models import Instrument
 @login_required
 def reschedule_booking(booking_id):
     booking = _booking_or_404(booking_id)
-    if not reschedule.can_move(booking, current_user):
-        flash(_("Only a pending or approved booking can be moved."), "danger")
+    if not booking.can_move(current_user):
+        flash(requests.ScheduledByLab().text() if not booking.can_change(current_user) else
+              _("Only a pending or approved booking can be moved."), "danger")
         return redirect(url_for("bookings.mine"))
     instrument = booking.instrument
     form = RescheduleForm()

@@ -63,7 +63,8 @@ def cancel(booking_id):
     if not form.validate_on_submit():
         return redirect(back_to("bookings.mine"))
     if not booking.can_cancel(current_user):
-        flash(_("This booking can no longer be cancelled."), "danger")
+        flash(requests.ScheduledByLab().text() if not booking.can_change(current_user) else
+              _("This booking can no longer be cancelled."), "danger")
         return redirect(back_to("bookings.mine"))
     try:
         requests.cancel_booking(booking, current_user, (form.reason.data or "").strip())

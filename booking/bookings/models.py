@@ -28,6 +28,7 @@ from booking.bookings.rules import (
     LONGEST_BOOKING,
     MAX_SAMPLES,
     MODES,
+    MOVABLE_STATES,
     OCCUPYING_STATES,
     STATES,
     can_become,
@@ -121,9 +122,17 @@ class Booking(TimestampMixin, db.Model):
         """Approve or reject: the lab, while the request is pending."""
         return self.state == "pending" and self.can_manage(user)
 
+    def can_change(self, user: User) -> bool:
+        """Move or cancel it: the booker or the lab; time the lab scheduled for a test order
+        (billed_separately: the order's invoice pays it) only the lab."""
+        return self.can_manage(user) or self.is_booked_by(user) and not self.billed_separately
+
     def can_cancel(self, user: User) -> bool:
-        """The booker or the lab, while the booking is pending or approved."""
-        return can_become(self.state, "cancelled") and self.can_view(user)
+        """While the booking is pending or approved (can_change says who)."""
+        return can_become(self.state, "cancelled") and self.can_change(user)
+
+    def can_move(self, user: User) -> bool:
+        return self.state in MOVABLE_STATES and self.can_change(user)
 
     def can_rate(self, user: User) -> bool:
         """The booker, once the booking is completed."""

@@ -45,6 +45,17 @@ class ReasonRequired(Refused):
             "Rejecting needs a reason for the requester.")))
 
 
+class ScheduledByLab(Refused):
+    """The customer of a test order tried to move or cancel the time the lab scheduled for it
+    (the order's invoice pays it): only the lab changes it."""
+
+    status = 403
+
+    def __init__(self):
+        super().__init__(Problem("scheduled_by_lab", _l(
+            "The lab scheduled this time for a test order: ask the lab to move or cancel it.")))
+
+
 class CancelReasonRequired(Refused):
     """Cancelling someone else's booking needs a reason for them (they are told it)."""
 
@@ -233,6 +244,8 @@ def cancelling_is_late(booking: Booking, now: datetime) -> bool:
 def cancel_booking(booking: Booking, actor: User, reason: str = "") -> None:
     """Free before the instrument's deadline; afterwards flagged late (billing may charge).
     The lab cancelling is never the booker's late cancellation, and it says why."""
+    if not booking.can_change(actor):
+        raise ScheduledByLab()
     if actor.id != booking.user_id and not reason.strip():
         raise CancelReasonRequired()
     now = now_utc()

@@ -9,23 +9,24 @@ from booking.accounts.models import User
 from booking.bookings import notifications, rules
 from booking.bookings.calendar import booking_problems, slot_holder
 from booking.bookings.models import Booking
-from booking.bookings.requests import BookingClash, BookingRefused, _is_overlap, move_booking
+from booking.bookings.requests import (
+    BookingClash,
+    BookingRefused,
+    ScheduledByLab,
+    _is_overlap,
+    move_booking,
+)
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.db import take_write_lock
 from booking.core.problems import Problem, _l
 from booking.extensions import db
 
-MOVABLE = ("pending", "approved")
-
-
-def can_move(booking: Booking, user: User) -> bool:
-    """The booker or the lab, while the booking is pending or approved."""
-    return booking.state in MOVABLE and booking.can_view(user)
-
 
 def reschedule(booking: Booking, actor: User, *, start: datetime, end: datetime) -> Booking:
-    if booking.state not in MOVABLE:
+    if not booking.can_change(actor):
+        raise ScheduledByLab()
+    if booking.state not in rules.MOVABLE_STATES:
         raise BookingRefused(Problem("not_movable", _l(
             "Only a pending or approved booking can be moved.")))
     start, end = start.astimezone(UTC), end.astimezone(UTC)

@@ -16,6 +16,7 @@ from booking.instruments.rules import MAX_BOOKING_MINUTES
 STATES = ("pending", "approved", "in_use", "completed", "rejected", "cancelled", "expired",
           "no_show")
 OCCUPYING_STATES = ("pending", "approved", "in_use")
+MOVABLE_STATES = ("pending", "approved")  # a booking moved to another time
 MODES = ("self_operated", "staff_operated")
 MAX_SAMPLES = 1000  # samples one staff-operated (送样) booking may hand in
 END_OF_DAY = time(23, 59)  # "open until 23:59" means open until midnight
