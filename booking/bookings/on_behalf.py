@@ -11,10 +11,9 @@ from booking.accounts.models import Organisation, User
 from booking.accounts.services import create_user, get_user_by_email
 from booking.bookings import notifications
 from booking.bookings.models import Booking
-from booking.bookings.requests import approve_booking, create_booking, default_charge
+from booking.bookings.requests import create_booking, default_charge
 from booking.core import audit
 from booking.extensions import db
-from booking.groups import services as groups
 from booking.instruments.models import Instrument
 
 MATCHES = 8
@@ -57,14 +56,13 @@ def register_walk_in(*, name: str, email: str, organisation: Organisation,
 def book_for(instrument: Instrument, user: User, actor: User, *, start: datetime,
              end: datetime, mode: str, purpose: str, samples: int = 0,
              charge_project: bool = True) -> Booking:
-    """Approved at once, unless the user's default project (charged, with `charge_project`)
-    wants its PI's approval first: the lab does not spend a group's money for its PI."""
+    """Approved at once by `actor` (the lab is not asked to approve its own booking), unless
+    the user's default project (charged, with `charge_project`) wants its PI's approval
+    first: the lab does not spend a group's money for its PI."""
     project, fee = default_charge(instrument, user, start, end, mode, samples) \
         if charge_project else (None, 0)
     booking = create_booking(instrument, user, start=start, end=end, mode=mode,
                              purpose=purpose, samples=samples, project=project, fee_fen=fee,
-                             vouched=True)
+                             booked_by=actor)
     audit.record("booking.booked_for", actor=actor, obj=booking, user_id=user.id)
-    if booking.state == "pending" and not groups.awaiting_pi([booking.id]):
-        approve_booking(booking, actor)
     return booking

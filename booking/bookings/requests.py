@@ -99,17 +99,18 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
                    mode: str, purpose: str, samples: int = 0,
                    calendar: rules.OpeningCalendar | None = None,
                    holds: tuple | None = None, project: Project | None = None,
-                   fee_fen: int = 0, vouched: bool = False) -> Booking:
+                   fee_fen: int = 0, booked_by: User | None = None) -> Booking:
     """Check every rule, then hold the slot: pending when the instrument wants approval, or
     while the PI of the charged project's group decides (导师审批; the lab hears of it after).
     `samples`: how many samples a staff-operated (送样) booking hands in (0 when self-operated);
     `calendar`, `holds`: calendar.instrument_for_booking's facts, when already read;
     `project`: the project account (经费卡) charged, with the quoted `fee_fen` it holds;
-    `vouched`: the lab books for the person (calendar.booker_for)."""
+    `booked_by`: the lab member booking for the person (on_behalf): the lab vouches for them
+    (calendar.booker_for) and its booking stands at once, unless a PI must decide first."""
     start, end = start.astimezone(UTC), end.astimezone(UTC)  # as stored, and as answered
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
                                 samples=samples, calendar=calendar, holds=holds,
-                                vouched=vouched)
+                                vouched=booked_by is not None)
     to_pi = False
     if project is not None:
         funding, to_pi = groups.check_charge(
@@ -118,7 +119,7 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
         problems += funding
     if problems:
         raise BookingRefused(problems)
-    automatic = not instrument.requires_approval and not to_pi
+    automatic = (not instrument.requires_approval or booked_by is not None) and not to_pi
     # composed before the write lock, which other bookings wait for: only the INSERTs hold it
     planned = SimpleNamespace(instrument=instrument, user=user, start_at=start, end_at=end,
                               decision_reason="")
@@ -131,8 +132,11 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
         start_at=start, end_at=end, mode=mode, purpose=purpose, sample_count=samples,
         project_id=project.id if project is not None else None,
         state="approved" if automatic else "pending", created_at=now, updated_at=now,
-        decided_at=now if automatic else None), instrument.timezone)
-    audit.record("booking.approved" if automatic else "booking.requested", actor=user,
+        decided_at=now if automatic else None,
+        decided_by_id=booked_by.id if automatic and booked_by is not None else None),
+        instrument.timezone)
+    audit.record("booking.approved" if automatic else "booking.requested",
+                 actor=booked_by or user,
                  obj=booking, start=start.isoformat(), end=end.isoformat(), mode=mode,
                  samples=samples, project=booking.project_id)
     if project is not None:

@@ -40,6 +40,10 @@ def test_books_for_a_user_found_by_email_approved_and_audited(client, login, mak
     assert actor == manager.id
     assert db.session.scalar(select(OutboxMessage.recipient).where(
         OutboxMessage.kind == "booking.approved")) == caller.email  # the user is told
+    # the lab is not asked to approve its own booking (it was sent a "new request" before)
+    assert db.session.scalars(select(OutboxMessage.kind)).all() == ["booking.approved"]
+    assert not db.session.scalar(select(AuditEvent.id).where(
+        AuditEvent.action == "booking.requested"))
 
 
 def test_a_name_with_several_matches_asks_which_one(client, login, make, lab):
