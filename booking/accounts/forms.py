@@ -22,7 +22,7 @@ from wtforms.validators import (
 
 from booking.accounts.rules import credit_code_problem, is_valid_region_code, password_problems
 from booking.core.clock import common_timezones, is_valid_timezone
-from booking.core.web import PastDate, SiteForm
+from booking.core.web import PastDate, SiteForm, current_locale
 
 
 def _password_strength(form, field):
@@ -66,7 +66,8 @@ class _AccountFields(SiteForm):
                                                          _password_strength])
     confirm = PasswordField(_l("Repeat password"), validators=[
         DataRequired(), EqualTo("password", message=_l("Passwords do not match."))])
-    locale = SelectField(_l("Language"), choices=LOCALE_CHOICES, default="zh_CN")
+    # the language the page was read in, which registering visitors chose already
+    locale = SelectField(_l("Language"), choices=LOCALE_CHOICES, default=current_locale)
 
 
 class JoinForm(_AccountFields):

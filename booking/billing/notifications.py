@@ -10,7 +10,7 @@ from booking.billing.models import Invoice, Payment
 from booking.core.clock import to_local
 from booking.core.money import format_cny
 from booking.core.notifications import Notice, deliver, notify
-from booking.core.security import site_path
+from booking.core.security import external_of, site_path
 from booking.labels import payment_method_label
 
 KIND = "invoice.issued"
@@ -22,24 +22,27 @@ def _issued_texts() -> tuple[str, str]:
     month close fills them for every invoice: translated once, not once per invoice)."""
     return (_("Invoice %(number)s"),
             _("%(provider)s issued invoice %(number)s: %(amount)s due by %(due)s. "
-              "View, print and pay it under My invoices (/invoices/%(id)s)."))
+              "View, print and pay it under My invoices: %(url)s"))
 
 
-def _issued(invoice: Invoice, user: User, texts: tuple[str, str]) -> tuple[str, str]:
-    """Subject and body about an issued invoice, from _issued_texts in the user's locale."""
+def _issued(invoice: Invoice, user: User, texts: tuple[str, str], link: str
+            ) -> tuple[str, str]:
+    """Subject and body about an issued invoice, from _issued_texts in the user's locale;
+    `link`: its page (_link)."""
     subject, body = texts
     return (subject % {"number": invoice.number},
             body % {"provider": invoice.provider.display_name(user.locale),
                     "number": invoice.number, "amount": format_cny(invoice.amount_due_fen),
                     "due": to_local(invoice.due_at, user.timezone).strftime("%Y-%m-%d"),
-                    "id": invoice.id})
+                    "url": external_of(link)})
 
 
 def notify_invoice_issued(invoice: Invoice) -> None:
     """Tell the user an invoice names that it was issued (one without a user: nobody)."""
     user = invoice.customer_user
     if user is not None:
-        notify(user, KIND, lambda: _issued(invoice, user, _issued_texts()), link=_link(invoice))
+        link = _link(invoice)
+        notify(user, KIND, lambda: _issued(invoice, user, _issued_texts(), link), link=link)
 
 
 def notify_invoices_issued(invoices: list[Invoice]) -> None:
@@ -55,9 +58,9 @@ def notify_invoices_issued(invoices: list[Invoice]) -> None:
         with force_locale(locale):
             texts = _issued_texts()
             for invoice in group:
-                subject, body = _issued(invoice, invoice.customer_user, texts)
-                notices.append(Notice(invoice.customer_user, KIND, subject, body,
-                                      _link(invoice)))
+                link = _link(invoice)
+                subject, body = _issued(invoice, invoice.customer_user, texts, link)
+                notices.append(Notice(invoice.customer_user, KIND, subject, body, link))
     deliver(notices)
 
 
@@ -101,9 +104,9 @@ def notify_dunning(invoice: Invoice, stage: str, days_overdue: int) -> None:
                    number=invoice.number, days=days_overdue)
         return subject, _(
             "%(provider)s has not yet received %(amount)s for invoice %(number)s, due on "
-            "%(due)s. Please pay it under My invoices (/invoices/%(id)s).",
+            "%(due)s. Please pay it under My invoices: %(url)s",
             provider=invoice.provider.display_name(user.locale), number=invoice.number,
-            amount=format_cny(invoice.outstanding_fen), id=invoice.id,
+            amount=format_cny(invoice.outstanding_fen), url=external_of(_link(invoice)),
             due=to_local(invoice.due_at, user.timezone).strftime("%Y-%m-%d"))
 
     notify(user, DUNNING_KIND, compose, link=_link(invoice))

@@ -104,6 +104,12 @@ def external_url(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
+def external_of(path: str) -> str:
+    """The absolute form of a site_path (a notice's link, for its e-mail), as external_url."""
+    base = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    return f"{base.scheme}://{base.netloc}{path}"
+
+
 def site_path(endpoint: str, **values) -> str:
     """A link inside the site (a path, no host), built in a request or outside one (the CLI):
     where an in-app notice points."""

@@ -215,7 +215,7 @@ def test_month_close_emails_each_customer_their_invoice(make, lab):
     for invoice in invoices:
         message = by_recipient[invoice.customer_user.email]
         assert invoice.number in message.subject and invoice.number in message.body
-        assert f"/invoices/{invoice.id}" in message.body
+        assert f"http://localhost/invoices/{invoice.id}" in message.body
     assert by_recipient[english.email].body.startswith("Test Org")  # English, provider's name_en
     assert "已开具账单" in by_recipient[lab["internal"].email].body  # zh_CN, the default
     assert close.close_month("2026-03").invoices == 0

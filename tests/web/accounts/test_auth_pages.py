@@ -235,3 +235,11 @@ def test_cannot_revoke_someone_elses_token(client, make, login):
     login(make.user())
     assert client.post(f"/tokens/{other_token.id}/revoke").status_code == 403
     assert other_token.revoked_at is None
+
+
+@pytest.mark.parametrize("path", ["/register/enterprise", "/register/join"])
+def test_registering_offers_the_language_the_page_is_read_in(client, path):
+    """A visitor reading in English was offered 中文 for their account."""
+    client.post("/language", data={"locale": "en"})
+    page = client.get(path).get_data(as_text=True)
+    assert '<option selected value="en">' in page or 'value="en" selected' in page
