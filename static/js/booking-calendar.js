@@ -103,6 +103,11 @@
     return true;  // FullCalendar's own
   }
 
+  // what a booking's bar may cut short (the month grid's, a narrow week's), whole on hover
+  function eventDidMount({ el: bar, event, timeText }) {
+    if (event.title && !bar.title && event.display !== "background") bar.title = `${timeText} ${event.title}`;
+  }
+
   // "Now" on the instrument's wall clock, whatever the browser's timezone: today's column,
   // the now-line and the day boundaries follow the instrument, like every time on the page.
   const clock = new Intl.DateTimeFormat("en-CA", {
@@ -164,6 +169,7 @@
     eventTimeFormat: { hour: "numeric", minute: "2-digit", hour12: false },
     slotLabelFormat: { hour: "numeric", minute: "2-digit", hour12: false },
     eventContent,
+    eventDidMount,
     dayMaxEvents: 4,
     allDaySlot: false,
     nowIndicator: true,

@@ -246,3 +246,31 @@ def test_a_one_slot_booking_shows_its_title_whole_in_the_week(live_server, live_
     assert short.get_attribute("title") == "9:30–10:00 已占用"
     box, inside = short.bounding_box(), short.locator("xpath=..").bounding_box()
     assert box["x"] + box["width"] <= inside["x"] + inside["width"] + 1  # not cut off
+
+
+def test_the_month_grid_keeps_a_bookings_time_whole(live_server, live_app, page, instrument_id):
+    """In English a booking's bar in the month grid read "14:3( approve": the title squeezed
+    the time. The time stays whole, the title gives way, and hovering shows both."""
+    from booking.core.clock import local_midnight
+    from booking.extensions import db
+    from booking.instruments.models import Instrument
+    from tests.factories import PASSWORD, Factory
+
+    friday = next_tuesday() + timedelta(weeks=3, days=3)
+    with live_app.app_context():
+        reader = Factory().user(locale="en")
+        email = reader.email
+        Factory().placed_booking(
+            db.session.get(Instrument, instrument_id), reader,
+            local_midnight(friday, "Asia/Shanghai") + timedelta(hours=14, minutes=30))
+    log_in(page, live_server, email, password=PASSWORD)
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.fill("#start", f"{friday.isoformat()}T10:00")
+    page.dispatch_event("#start", "change")
+    page.click(".fc-dayGridMonth-button")
+    own = page.locator(f"td.fc-daygrid-day[data-date='{friday.isoformat()}'] .ev-own")
+    own.wait_for()
+    time = own.locator(".fc-event-time")
+    assert time.inner_text() == "14:30"
+    assert time.evaluate("el => el.scrollWidth <= el.clientWidth")  # not cut
+    assert own.get_attribute("title") == "14:30 approved"
