@@ -30,6 +30,8 @@ from booking.billing.rules import (
     INVOICE_STATES,
     LINE_KINDS,
     PAYMENT_METHODS,
+    QUANTITY_IN_HOURS,
+    charged_percent,
 )
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import Session, db
@@ -102,6 +104,12 @@ class Invoice(TimestampMixin, db.Model):
     @property
     def is_credit_note(self) -> bool:
         return self.kind == "credit_note"
+
+    @property
+    def quantities_in_hours(self) -> bool:
+        """Whether every line's quantity is hours (else some count samples or items: a
+        credit note's refund is one item, not one hour)."""
+        return all(line.kind in QUANTITY_IN_HOURS for line in self.lines)
 
     @property
     def is_payable(self) -> bool:
@@ -194,6 +202,13 @@ class InvoiceLine(db.Model):
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     instrument: Mapped[Instrument | None] = relationship()
+
+    @property
+    def charged_percent(self) -> int | None:
+        """A no-show's or late cancellation's share of the booked time's fee (rules)."""
+        if self.kind not in ("no_show", "late_cancel"):
+            return None
+        return charged_percent(self.quantity, self.unit_price_fen, self.amount_fen)
 
 
 class Payment(TimestampMixin, db.Model):

@@ -64,14 +64,14 @@ def _item(line) -> str:
 
 
 def _line_rows(invoice: Invoice, style) -> list[list]:
-    samples = any(line.kind == "samples" for line in invoice.lines)
-    rows = [[Paragraph(escape(both(_l("Item"))), style),
-             both(_l("Quantity")) if samples else both(_l("Hours")), both(_l("Unit price")),
-             both(_l("Amount"))]]
+    quantity = _l("Hours") if invoice.quantities_in_hours else _l("Quantity")
+    rows = [[Paragraph(escape(both(_l("Item"))), style), both(quantity),
+             both(_l("Unit price")), both(_l("Amount"))]]
     for line in invoice.lines:
         quantity = str(int(line.quantity)) if line.kind == "samples" else str(line.quantity)
+        share = f" × {line.charged_percent}%" if line.charged_percent else ""
         rows.append([Paragraph(_item(line), style), quantity,
-                     format_cny(line.unit_price_fen), format_cny(line.amount_fen)])
+                     format_cny(line.unit_price_fen) + share, format_cny(line.amount_fen)])
     rows.append(["", "", both(_l("Subtotal")), format_cny(invoice.subtotal_fen)])
     if invoice.voucher_fen:
         rows.append(["", "", both(_l("Innovation voucher deduction")),

@@ -7,7 +7,7 @@ rounded half-up to the fen once, plus the set-up fee.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from booking.core.money import divide_half_up, round_fen
 from booking.core.states import IllegalTransition, StateTable
@@ -48,6 +48,19 @@ def penalty_fee_fen(booked_minutes: int, card: RateCard, fraction: Decimal, waiv
     if waived or booked_minutes <= 0 or fraction <= 0:
         return 0
     return round_fen(Decimal(card.hourly_fen) * booked_minutes / 60 * Decimal(fraction))
+
+
+def charged_percent(quantity: Decimal, unit_price_fen: int, amount_fen: int) -> int | None:
+    """What share of quantity × unit price a penalty line charges, in whole percent (50 for a
+    no-show at half the booked time's fee), so that its line reads "¥120.00/h × 50%" and adds
+    up; None when there is nothing to divide."""
+    full = Decimal(quantity) * unit_price_fen
+    if full <= 0 or amount_fen <= 0:
+        return None
+    return int((Decimal(amount_fen) * 100 / full).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+QUANTITY_IN_HOURS = ("usage", "no_show", "late_cancel")  # the others count samples or items
 
 
 def samples_fee_fen(count: int, per_sample_fee_fen: int) -> int:

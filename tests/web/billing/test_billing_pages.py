@@ -1,6 +1,7 @@
 """Invoice page (print, pay, finance actions), my invoices, finance views, exports, CLI."""
 import io
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from flask_babel import force_locale
@@ -170,6 +171,33 @@ def test_the_customer_sees_a_credit_note_as_money_back_not_as_a_bill(client, log
     assert note.due_at is None or note.due_at.strftime("%Y-%m-%d") not in row
     unpaid = client.get("/invoices?state=unpaid").get_data(as_text=True)
     assert f'id="invoice-{note.id}"' not in unpaid
+
+
+def test_a_penalty_line_shows_the_share_it_charges_and_a_refund_is_no_hour(client, login,
+                                                                           sold):
+    """"未到场 | 0.50 | ¥120.00/小时 | ¥30.00" did not add up; a credit note's refund was
+    counted in hours ("小时 1.00")."""
+    from booking.billing.models import InvoiceLine
+
+    invoice = Invoice(provider_id=sold["owner"].id, customer_org_id=sold["customer_org"].id,
+                      customer_user_id=sold["customer"].id, number="DLUTB-2026-000099",
+                      state="issued", issued_at=MONDAY_2_MAR_9AM, customer_class="enterprise",
+                      subtotal_fen=3_000, amount_due_fen=3_000, lines=[InvoiceLine(
+                          kind="no_show", description="XRD 2026-03-03 10:00",
+                          quantity=Decimal("0.50"), unit_price_fen=12_000, amount_fen=3_000,
+                          instrument_id=sold["instrument"].id)])
+    db.session.add(invoice)
+    db.session.commit()
+    login(sold["customer"])
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert "¥120.00/小时 × 50%" in page and "<th class=\"text-end\">小时</th>" in page
+    client.post("/logout")
+    login(sold["finance"])
+    credited = sold["invoice"]
+    client.post(f"/invoices/{credited.id}/credit", data={"amount": "100.00", "reason": "goodwill"})
+    note = db.session.scalar(select(Invoice).where(Invoice.credits_id == credited.id))
+    refund = client.get(f"/invoices/{note.id}").get_data(as_text=True)
+    assert "<th class=\"text-end\">数量</th>" in refund and ">小时</th>" not in refund
 
 
 def test_customer_cannot_record_payments(client, login, sold):
