@@ -136,7 +136,8 @@ def test_dashboard_figures(make, lab):
     _paid_use(make, lab)
     rows = oversight.burn_down(2026)
     assert rows[1] == {"quarter": "Q2", "released_fen": 500_000_000, "committed_fen": 5_000_000,
-                       "redeemed_fen": 16_000, "remaining_fen": 1_000_000_000 - 5_000_000}
+                       "redeemed_fen": 16_000, "open_fen": 500_000_000 - 5_000_000,
+                       "remaining_fen": 1_000_000_000 - 5_000_000}
     assert oversight.vouchers_by_class(2026) == [
         {"enterprise_class": "sme_science_based", "count": 1, "face_value_fen": 5_000_000}]
     assert [(r["provider"].id, r["redeemed_fen"]) for r in oversight.top_providers(2026)] == [
