@@ -37,7 +37,7 @@ def check_in_problems(start: datetime, end: datetime, early_minutes: int, now: d
         return [Problem("booking_over", _l("This booking has already ended."))]
     if now < start - timedelta(minutes=early_minutes):
         return [Problem("too_early", _l(
-            "Your booking starts at %(start)s; check-in opens %(minutes)d minutes before."),
+            "This booking starts at %(start)s; check-in opens %(minutes)d minutes before."),
             {"start": to_local(start, timezone).strftime("%Y-%m-%d %H:%M"),
              "minutes": early_minutes})]
     return []

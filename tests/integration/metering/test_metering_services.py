@@ -190,6 +190,8 @@ def test_a_later_booking_is_not_due_and_does_not_block_a_walk_up(lab, make):
         action, session = services.kiosk_action(lab["instrument"], lab["internal"], 30)
     [problem] = refused.value.problems
     assert problem.code == "too_early" and problem.params["start"] == "2026-03-02 15:00"
+    # read by the booker at the kiosk and by the lab on its schedule: "your" was the booker's
+    assert problem.text() == "该预约 2026-03-02 15:00 开始，开始前 15 分钟起可签到。"
     assert action == "walk_up" and session.booking_id is None
     assert afternoon.state == "approved"
 
