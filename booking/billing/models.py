@@ -33,6 +33,7 @@ from booking.billing.rules import (
     QUANTITY_IN_HOURS,
     charged_percent,
 )
+from booking.core.clock import to_local
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.extensions import Session, db
 from booking.groups.models import Project
@@ -104,6 +105,15 @@ class Invoice(TimestampMixin, db.Model):
     @property
     def is_credit_note(self) -> bool:
         return self.kind == "credit_note"
+
+    @property
+    def paid_on(self) -> date | None:
+        """The day the money arrived: the latest payment's value date (a bank transfer's is
+        the day the bank credited it, which finance may record days later)."""
+        days = [p.received_on for p in self.payments if p.received_on is not None]
+        if days:
+            return max(days)
+        return to_local(self.paid_at).date() if self.paid_at else None
 
     @property
     def quantities_in_hours(self) -> bool:

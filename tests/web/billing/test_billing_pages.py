@@ -130,6 +130,8 @@ def test_finance_records_bank_transfer_and_credit_note(client, login, sold):
         "reference": "BOC 2026-03-05", "received_on": "2026-03-05",
         "amount": f"{sold['invoice'].amount_due_fen / 100:.2f}"})
     assert sold["invoice"].state == "paid"
+    # paid on the day the money arrived, not the day (and hour) it was recorded
+    assert 'id="paid-on">支付时间：2026-03-05<' in client.get(url).get_data(as_text=True)
     client.post(f"{url}/void", data={"reason": "oops"})
     assert sold["invoice"].state == "paid"  # paid: credit note, never void
     assert "invoice.voided" not in audit_actions(sold["invoice"])
@@ -154,6 +156,8 @@ def test_one_fen_is_an_amount(client, login, sold):
     page = client.get(url).get_data(as_text=True)  # in part: it says so, and what is left
     left = sold["invoice"].amount_due_fen - 1
     assert f'id="partly-paid">已部分支付：尚需支付 ¥{left / 100:,.2f}<' in page
+    state = page[page.index('id="invoice-state"'):]
+    assert "未支付" not in state[:state.index("</div>")]  # not "unpaid" beside it
     assert f'id="back-link" href="/finance?org={sold["owner"].id}"' in page  # to finance's list
 
 
