@@ -102,7 +102,9 @@ def test_the_lab_runs_the_order_through_its_page(frozen, client, login, make, la
     order = make.order(lab.instrument, sme, samples=3)
     login(lab.manager)
     base = f"/orders/{order.id}"
-    assert "order-accept" in client.get(base, headers=EN).get_data(as_text=True)
+    first = client.get(base, headers=EN).get_data(as_text=True)
+    assert "order-accept" in first
+    assert "客户应付" in first and "您需支付" not in first  # the lab does not pay
     assert client.post(f"{base}/accept").status_code == 302
     sample_id = order.samples[0].id
     client.post(f"{base}/receive", data={"condition": "intact", f"condition-{sample_id}": "wet"})
