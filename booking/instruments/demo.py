@@ -216,8 +216,17 @@ def _fields(key: str, n: int, entry: tuple, lab: str, phone: str) -> dict:
         is_public=n % 23 != 7, requires_approval=large or n % 3 == 0,
         requires_qualification=large, qualification_lapse_days=180 if large else None,
         allows_self_operated=not large or n % 2 == 0, allows_staff_operated=True,
-        per_sample_fee_fen=20_000 if large else 10_000,
-        info_updated_at=now_utc() - timedelta(days=200 if n % 9 == 4 else n * 3))
+        per_sample_fee_fen=20_000 if large else 10_000, **_listed(n))
+
+
+def _listed(n: int) -> dict:
+    """When the instrument was listed and last reviewed: most long since, every eleventh in
+    the last weeks (the bulletin's new instruments), every ninth not reviewed for 200 days
+    (its stale listings). Listed at the seed's moment, every one was new and none stale."""
+    now = now_utc()
+    listed = now - timedelta(days=n % 40 + 3 if n % 11 == 3 else 420 + n * 5)
+    reviewed = now - timedelta(days=200 if n % 9 == 4 else n * 3)
+    return {"created_at": listed, "info_updated_at": max(listed, reviewed)}
 
 
 def _organisation(key: str) -> Organisation | None:
