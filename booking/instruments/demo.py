@@ -14,8 +14,8 @@ from sqlalchemy import func, insert, select, text
 from booking.accounts.demo import ORGANISATIONS
 from booking.accounts.models import Organisation
 from booking.accounts.rules import make_credit_code
-from booking.core.clock import now_utc
-from booking.core.db import analyze, bulk_insert, utc
+from booking.core.clock import local_midnight, now_utc
+from booking.core.db import analyze, bulk_insert
 from booking.extensions import db
 from booking.instruments import classification, search_index
 from booking.instruments.models import Instrument, OpeningHours, Rate
@@ -159,6 +159,7 @@ SHARING = {
     "dlnu": Sharing("环境与资源学院实验室", (("dlut", 8), ("dlut", 7), ("dlut", 10)),
                     activity=0.15, decide_hours=(48, 200)),
 }
+RATES_FROM = local_midnight(date(2025, 1, 1))  # the day the demo's prices took effect
 CONTACTS = ("王磊", "李娜", "张静", "刘洋", "陈晨", "杨帆", "赵敏", "黄涛", "周杰", "吴婷")
 BUILDINGS = {"dlut": "西部校区分析测试中心", "ustl": "冶金楼", "dicp": "星海园区测试楼",
              **{key: sharing.lab for key, sharing in SHARING.items()}}
@@ -256,7 +257,7 @@ def _seed_instruments(key: str, lab: str, phone: str, entries: list, hours: list
         if entry[0] in existing:
             continue
         instrument = Instrument(organisation=organisation, **_fields(key, n, entry, lab, phone))
-        instrument.rates = [Rate(customer_class=c, hourly_fen=fen, valid_from=utc(2025, 1, 1))
+        instrument.rates = [Rate(customer_class=c, hourly_fen=fen, valid_from=RATES_FROM)
                             for c, fen in _rates(entry[6]).items()]
         instrument.opening_hours = [OpeningHours(weekday=d, opens=o, closes=c)
                                     for d, o, c in hours]
@@ -318,7 +319,7 @@ def _bulk_instruments(rows: list[dict], academic: list[int], organisations: dict
     analyze(db.session, Instrument.__table__)  # their rates' and hours' foreign key checks
     bulk_insert(db.session, Rate.__table__, [
         dict(instrument_id=i, customer_class=c, hourly_fen=fen, rounding_minutes=15,
-             minimum_minutes=30, setup_fee_fen=0, valid_from=utc(2025, 1, 1),
+             minimum_minutes=30, setup_fee_fen=0, valid_from=RATES_FROM,
              created_at=now_utc())
         for i, yuan in zip(ids, academic, strict=True) for c, fen in _rates(yuan).items()])
     bulk_insert(db.session, OpeningHours.__table__, [
