@@ -1,5 +1,6 @@
 """Publishing through the HTML forms: the happy path, the denials and the bad input."""
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -350,3 +351,15 @@ def test_laboratory_named_in_the_readers_language(client, login, manager):
     assert "· Only English" in client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
     client.post("/language", data={"locale": "zh_CN"})
     assert "· Only English" in client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+
+
+def test_a_forms_required_mark_stays_in_its_label_and_grid_inputs_line_up(client, login,
+                                                                        manager):
+    """In English long labels wrapped: the required mark fell to a line of its own, and the
+    inputs of a row sat at different heights."""
+    login(manager)
+    page = client.get("/lab/instruments/new").get_data(as_text=True)
+    label = re.search(r'<label class="([^"]*)" for="lead_minutes">(.*?)</label>', page)
+    assert label is not None, "the required mark is inside the label"
+    assert "flex-grow-1" in label.group(1)  # takes the row's spare height
+    assert label.group(2).endswith('<span class="text-danger" aria-hidden="true"> *</span>')
