@@ -215,6 +215,10 @@ def test_manager_sees_only_their_own_scorecard(client, login, ranked, make):
     page = client.get(response.location).get_data(as_text=True)
     assert "测试理工大学" in page and "what-would-raise" in page and "scorecard-facts" in page
     assert "闲置光谱仪" in page and "测试小企业" in page  # idle instrument, external client
+    # the column counts instruments open for booking: "公开" (public) marked a public one
+    # under maintenance ✗; and the gaps' colon is Chinese
+    assert "<th>开放预约</th>" in page and "其中开放预约" in page and "<th>公开</th>" not in page
+    assert "：最多可多得" in page
     assert client.get(f"/rankings/2026Q3/institutions/{other.id}").status_code == 403
 
 
@@ -315,3 +319,4 @@ def test_a_flag_cannot_change_a_published_ranking(client, make, login, ranked):
     client.post("/bureau/rankings/flags", data={
         "org_id": ranked["uni"].id, "period": "2026Q3", "reason": "late"})
     assert services.flags_of("2026Q3") == []
+
