@@ -125,7 +125,7 @@ class Booking(TimestampMixin, db.Model):
     def can_change(self, user: User) -> bool:
         """Move or cancel it: the booker or the lab; time the lab scheduled for a test order
         (billed_separately: the order's invoice pays it) only the lab."""
-        return self.can_manage(user) or self.is_booked_by(user) and not self.billed_separately
+        return self.can_manage(user) or (self.is_booked_by(user) and not self.billed_separately)
 
     def can_cancel(self, user: User) -> bool:
         """While the booking is pending or approved (can_change says who)."""

@@ -94,7 +94,6 @@ def _insert(values: dict, timezone: str) -> Booking:
     return attach_loaded(db.session, Booking, row)
 
 
-
 def create_booking(instrument: Instrument, user: User, *, start: datetime, end: datetime,
                    mode: str, purpose: str, samples: int = 0,
                    calendar: rules.OpeningCalendar | None = None,

@@ -105,7 +105,6 @@ def compose_notice(user, kind: str, compose, link: str = "") -> Notice:
     return Notice(user, kind, _fitted(subject), body, link)
 
 
-
 def _fitted(subject: str) -> str:
     """A subject cut to its column (a 200-character group name in "Request to join %(group)s"
     was refused by PostgreSQL, and the request with it)."""
