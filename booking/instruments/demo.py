@@ -195,6 +195,9 @@ LABS_EN = {
     "物理学院": "School of Physics", "环境学院": "School of Environment",
     "电子信息学院": "School of Electronic Information",
 }
+BUILDINGS_EN = {"dlut": "Analysis and Testing Center, West Campus", "ustl": "Metallurgy Building",
+                "dicp": "Testing Building, Xinghai Campus",
+                **{key: LABS_EN[sharing.lab] for key, sharing in SHARING.items()}}
 
 
 def _fields(key: str, n: int, entry: tuple, lab: str, phone: str) -> dict:
@@ -212,7 +215,7 @@ def _fields(key: str, n: int, entry: tuple, lab: str, phone: str) -> dict:
         description_en=f"{name_en} ({maker} {model}), shared with users inside and outside the "
         "university: book it to operate it yourself, or send samples for the lab to test.",
         capabilities_en="",  # the typical tests are in Chinese only
-        location_en="",  # the rooms are signed in Chinese
+        location_en=f"Room {100 + n * 7 % 400}, {BUILDINGS_EN[key]}",
         capabilities=capabilities, status="maintenance" if n % 17 == 5 else "active",
         is_public=n % 23 != 7, requires_approval=large or n % 3 == 0,
         requires_qualification=large, qualification_lapse_days=180 if large else None,

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from booking.accounts.demo import seed_accounts
@@ -28,6 +30,12 @@ def test_small_seed_is_realistic_and_idempotent(app):
         assert rules.rate_order_problems(hourly) == [] and len(hourly) == 3
         assert instrument.opening_hours
         assert instrument.lab_en, instrument.lab  # English pages name every demo laboratory
+        assert instrument.location_en.startswith("Room "), instrument.location  # and room
+        # listed before it was last reviewed, and not at the seed's moment (the bulletin)
+        assert instrument.created_at <= instrument.info_updated_at <= now_utc()
+    listed = sorted(i.created_at for i in instruments)
+    assert listed[0] < now_utc() - timedelta(days=365) and listed[-1] > now_utc() - timedelta(
+        days=60)
     page = directory.search(directory.DirectoryQuery(q="核磁"), directory.Viewer(), now_utc())
     assert page.total >= 3
 
