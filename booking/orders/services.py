@@ -22,6 +22,7 @@ from booking.billing.pricing import customer_class_for, rate_cards
 from booking.billing.signals import quote_requested
 from booking.bookings.models import Booking
 from booking.bookings.on_behalf import book_for
+from booking.bookings.rules import OCCUPYING_STATES
 from booking.core import audit
 from booking.core.clock import local_today, now_utc, to_local
 from booking.core.problems import Refused, _l
@@ -36,7 +37,7 @@ class OrderRefused(Refused):
     """An order action is not allowed (nothing was changed)."""
 
     conflicts = frozenset({"no_booking_due", "report_missing", "not_schedulable",
-                           "time_scheduled"})
+                           "time_scheduled", "already_scheduled"})
 
 
 # --- settings and quotes ------------------------------------------------------------------------
@@ -197,6 +198,15 @@ def schedule_booking(order: Order, actor: User, *, start: datetime, end: datetim
     if order.state not in ("accepted", "received"):
         raise OrderRefused.one("not_schedulable", _l(
             "Instrument time is scheduled for an accepted order until testing starts."))
+    held = next((b for b in order.bookings if b.state in OCCUPYING_STATES
+                 and b.start_at < end and start < b.end_at), None)
+    if held is not None:  # the database would refuse it as "just booked by someone else"
+        timezone = order.instrument.timezone
+        raise OrderRefused.one("already_scheduled", _l(
+            "This order already holds the instrument from %(start)s to %(end)s: pick another "
+            "time, or cancel that booking first."),
+            start=to_local(held.start_at, timezone).strftime("%Y-%m-%d %H:%M"),
+            end=to_local(held.end_at, timezone).strftime("%H:%M"))
     booking = book_for(order.instrument, order.customer_user, actor, start=start, end=end,
                        mode="staff_operated", purpose=f"送样 {order.number}",
                        samples=min(order.sample_total, rules.MAX_TOTAL_SAMPLES),

@@ -203,6 +203,23 @@ def test_the_customer_cannot_withdraw_once_the_lab_scheduled_time(frozen, make, 
     assert refused.value.code == "time_scheduled" and refused.value.http_status == 409
 
 
+def test_scheduling_over_the_orders_own_time_says_so(frozen, make, lab, sme):
+    """It was refused as time "someone else has just booked": the order's own booking."""
+    order = make.order(lab.instrument, sme)
+    services.accept_order(order, lab.manager)
+    start = MONDAY_7_DEC_9AM + timedelta(hours=2)
+    services.schedule_booking(order, lab.manager, start=start, end=start + timedelta(hours=1))
+    with pytest.raises(OrderRefused) as refused:
+        services.schedule_booking(order, lab.manager, start=start + timedelta(minutes=30),
+                                  end=start + timedelta(hours=2))
+    assert refused.value.code == "already_scheduled" and refused.value.http_status == 409
+    assert refused.value.text() == ("该委托已占用 2026-12-07 11:00 至 12:00 的仪器机时：请选择"
+                                    "其他时间，或先取消该预约。")
+    later = start + timedelta(hours=1)  # right after it: a second slot of the same order
+    services.schedule_booking(order, lab.manager, start=later, end=later + timedelta(hours=1))
+    assert len(order.bookings) == 2
+
+
 def test_a_report_with_nothing_to_pay_is_released_even_when_payment_is_required(
         frozen, make, sme):
     lab = make.testing_lab(per_sample_fee_fen=0)
