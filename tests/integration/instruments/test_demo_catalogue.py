@@ -31,6 +31,7 @@ def test_small_seed_is_realistic_and_idempotent(app):
         assert instrument.opening_hours
         assert instrument.lab_en, instrument.lab  # English pages name every demo laboratory
         assert instrument.location_en.startswith("Room "), instrument.location  # and room
+        assert instrument.capabilities_en.count("\n") == instrument.capabilities.count("\n")
         # listed before it was last reviewed, and not at the seed's moment (the bulletin)
         assert instrument.created_at <= instrument.info_updated_at <= now_utc()
     listed = sorted(i.created_at for i in instruments)
