@@ -193,11 +193,17 @@ def test_turnaround_per_instrument(frozen, make, lab, sme):
     assert db.session.scalar(select(func.count()).select_from(InvoiceLine)) >= 1
 
 
-def test_the_customer_cannot_withdraw_once_the_lab_scheduled_time(frozen, make, lab, sme):
+def _scheduled(make, lab, sme):
+    """An accepted order with instrument time 11:00-12:00; (order, its start)."""
     order = make.order(lab.instrument, sme)
     services.accept_order(order, lab.manager)
     start = MONDAY_7_DEC_9AM + timedelta(hours=2)
     services.schedule_booking(order, lab.manager, start=start, end=start + timedelta(hours=1))
+    return order, start
+
+
+def test_the_customer_cannot_withdraw_once_the_lab_scheduled_time(frozen, make, lab, sme):
+    order, _start = _scheduled(make, lab, sme)
     with pytest.raises(OrderRefused) as refused:
         services.cancel_order(order, sme)
     assert refused.value.code == "time_scheduled" and refused.value.http_status == 409
@@ -205,10 +211,7 @@ def test_the_customer_cannot_withdraw_once_the_lab_scheduled_time(frozen, make, 
 
 def test_scheduling_over_the_orders_own_time_says_so(frozen, make, lab, sme):
     """It was refused as time "someone else has just booked": the order's own booking."""
-    order = make.order(lab.instrument, sme)
-    services.accept_order(order, lab.manager)
-    start = MONDAY_7_DEC_9AM + timedelta(hours=2)
-    services.schedule_booking(order, lab.manager, start=start, end=start + timedelta(hours=1))
+    order, start = _scheduled(make, lab, sme)
     with pytest.raises(OrderRefused) as refused:
         services.schedule_booking(order, lab.manager, start=start + timedelta(minutes=30),
                                   end=start + timedelta(hours=2))
