@@ -98,7 +98,9 @@ ACCOUNTS = {
     "sme.xinghai@demo.cn": ("林涛", "sme_xinghai", ("member",)),
     "bigco@demo.cn": ("吴刚", "bigco", ("member",)),
 }
-PROVIDER_MANAGERS = {f"manager.{key}@demo.cn": (provider[-1], key, ("lab_manager",))
+# the one person who runs a small provider's shared instruments also keeps its books (only
+# finance staff record a bank transfer; the demo's payments need someone who may)
+PROVIDER_MANAGERS = {f"manager.{key}@demo.cn": (provider[-1], key, ("lab_manager", "finance"))
                      for key, provider in PROVIDERS.items()}
 
 

@@ -53,8 +53,9 @@ def _past_months(first) -> list[str]:
 
 def _settle_older_invoices() -> None:
     """Most invoices issued over a month ago paid in full, in bulk: internal ones from the
-    project account they were charged to, the others by bank transfer, recorded by the
-    provider's finance staff (else the customer)."""
+    project account they were charged to (by their customer, as internal settlement is),
+    the others by bank transfer, recorded by the provider's finance staff, or by nobody where
+    it has none (an import: only finance records a transfer, never the customer)."""
     finance = dict(db.session.execute(
         select(Role.organisation_id, Role.user_id).where(Role.name == "finance")).all())
     paid = select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(
@@ -75,5 +76,6 @@ def _settle_older_invoices() -> None:
         settlements.append(Settlement(
             invoice_id, int(outstanding), "internal" if internal else "bank_transfer",
             project_number if internal else f"DEMO-BANK-{number}",
-            finance.get(provider_id, customer_id), project_id if internal else None))
+            customer_id if internal else finance.get(provider_id),  # see the docstring
+            project_id if internal else None))
     settle_in_full(settlements)

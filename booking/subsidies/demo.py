@@ -26,7 +26,7 @@ from booking.subsidies.models import Redemption, Voucher
 DEMO_VOUCHER_FEN = 5_000_000  # 50,000 CNY
 USES = 3
 USE_HOURS = 2
-# (SME user, a provider's finance or lab manager, the project applied for, partly refunded)
+# (SME user, a provider's finance staff, the project applied for, partly refunded)
 CYCLES = (
     ("sme@demo.cn", "finance.dlut@demo.cn", "新型复合材料微观结构表征（扫描电镜、XRD）", True),
     ("sme.xinghai@demo.cn", "manager.dlmu@demo.cn", "精密零件形貌观察与物相分析", False),

@@ -6,6 +6,8 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from booking import area_modules
+from booking.accounts.models import Role
+from booking.billing.models import Invoice, Payment
 from booking.bookings import demo as bookings_demo
 from booking.bookings.models import Rating
 from booking.core.db import utc
@@ -56,3 +58,11 @@ def test_whole_demo_publishes_every_grade_and_a_reward_split(app):
     statements = db.session.scalars(select(Reimbursement)).all()
     assert len(statements) == 2
     assert all(s.state == "paid" and s.reward_fen * 20 == s.amount_fen > 0 for s in statements)
+    # only finance records a bank transfer: the audit named customers as having done it
+    transfers = db.session.execute(select(Payment.recorded_by_id, Invoice.provider_id)
+                                   .join(Invoice, Invoice.id == Payment.invoice_id)
+                                   .where(Payment.method == "bank_transfer")).all()
+    finance = set(db.session.execute(select(Role.user_id, Role.organisation_id).where(
+        Role.name == "finance")).all())
+    assert transfers and [(r, p) for r, p in transfers
+                          if r is not None and (r, p) not in finance] == []
