@@ -213,6 +213,15 @@ class InvoiceLine(db.Model):
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     instrument: Mapped[Instrument | None] = relationship()
 
+    def description_in(self, locale: str) -> str:
+        """Its description for a reader of `locale`: written at issue with the instrument's
+        Chinese name (the invoice as issued), which an English reader reads in English."""
+        instrument = self.instrument
+        if locale != "en" or instrument is None or not instrument.name_en \
+                or not self.description.startswith(instrument.name_zh):
+            return self.description
+        return instrument.name_en + self.description[len(instrument.name_zh):]
+
     @property
     def charged_percent(self) -> int | None:
         """A no-show's or late cancellation's share of the booked time's fee (rules)."""

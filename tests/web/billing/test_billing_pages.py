@@ -187,7 +187,8 @@ def test_a_penalty_line_shows_the_share_it_charges_and_a_refund_is_no_hour(clien
                       customer_user_id=sold["customer"].id, number="DLUTB-2026-000099",
                       state="issued", issued_at=MONDAY_2_MAR_9AM, customer_class="enterprise",
                       subtotal_fen=3_000, amount_due_fen=3_000, lines=[InvoiceLine(
-                          kind="no_show", description="XRD 2026-03-03 10:00",
+                          kind="no_show",
+                          description=f"{sold['instrument'].name_zh} 2026-03-03 10:00",
                           quantity=Decimal("0.50"), unit_price_fen=12_000, amount_fen=3_000,
                           instrument_id=sold["instrument"].id)])
     db.session.add(invoice)
@@ -195,12 +196,19 @@ def test_a_penalty_line_shows_the_share_it_charges_and_a_refund_is_no_hour(clien
     login(sold["customer"])
     page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     assert "¥120.00/小时 × 50%" in page and "<th class=\"text-end\">小时</th>" in page
+    client.post("/language", data={"locale": "en"})  # the instrument's English name in English
+    english = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert f"{sold['instrument'].name_en} 2026-03-03 10:00 · no-show" in english
+    client.post("/language", data={"locale": "zh_CN"})
     client.post("/logout")
     login(sold["finance"])
     credited = sold["invoice"]
     client.post(f"/invoices/{credited.id}/credit", data={"amount": "100.00", "reason": "goodwill"})
     note = db.session.scalar(select(Invoice).where(Invoice.credits_id == credited.id))
     refund = client.get(f"/invoices/{note.id}").get_data(as_text=True)
+    # the credited invoice says the credit is paid back apart, not taken off what is open
+    assert "另行退还，不抵减本账单的应付金额" in client.get(
+        f"/invoices/{credited.id}").get_data(as_text=True)
     assert "<th class=\"text-end\">数量</th>" in refund and ">小时</th>" not in refund
 
 
