@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from booking import area_modules
 from booking.accounts.models import Role
-from booking.billing.models import Invoice, Payment
+from booking.billing.models import DunningNotice, Invoice, Payment
 from booking.bookings import demo as bookings_demo
 from booking.bookings.models import Rating
 from booking.core.db import utc
@@ -66,3 +66,5 @@ def test_whole_demo_publishes_every_grade_and_a_reward_split(app):
         Role.name == "finance")).all())
     assert transfers and [(r, p) for r, p in transfers
                           if r is not None and (r, p) not in finance] == []
+    # the unpaid ones were reminded, as the finance page says customers are
+    assert db.session.scalars(select(DunningNotice.stage)).all()
