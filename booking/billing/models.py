@@ -216,9 +216,10 @@ class InvoiceLine(db.Model):
     def description_in(self, locale: str) -> str:
         """Its description for a reader of `locale`: written at issue with the instrument's
         Chinese name (the invoice as issued), which an English reader reads in English."""
+        if locale != "en" or self.instrument_id is None:  # a Chinese reader loads nothing
+            return self.description
         instrument = self.instrument
-        if locale != "en" or instrument is None or not instrument.name_en \
-                or not self.description.startswith(instrument.name_zh):
+        if not instrument.name_en or not self.description.startswith(instrument.name_zh):
             return self.description
         return instrument.name_en + self.description[len(instrument.name_zh):]
 

@@ -21,6 +21,7 @@ from booking.core.db import default_values, driver_error, python_defaults
 class _Plan(NamedTuple):
     sql: str
     keys: tuple[str, ...]  # the parameters, in the statement's order when it is positional
+    key_set: frozenset  # the same, to check each row's keys against
     positional: bool
     processors: tuple  # (key, bind processor) of the parameters that have one
     defaults: dict  # ColumnDefault of each column the rows leave out (db.python_defaults)
@@ -64,7 +65,7 @@ def _execute(session, table, rows: list[dict], returning: bool):
 
 def _parameters(plan: _Plan, defaults: dict, row: dict):
     values = {**defaults, **row}
-    if values.keys() != set(plan.keys):
+    if values.keys() != plan.key_set:
         raise ValueError(f"rows differ in their keys: {sorted(row)}")
     try:
         for key, processor in plan.processors:
@@ -86,4 +87,5 @@ def _plan(table, keys: tuple[str, ...], dialect, returning: bool) -> _Plan:
         processor := table.c[key].type.dialect_impl(dialect).bind_processor(dialect)))
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None)
                     for column in table.c) if returning else ()
-    return _Plan(compiled.string, names, compiled.positional, processors, defaults, results)
+    return _Plan(compiled.string, names, frozenset(names), compiled.positional, processors,
+                 defaults, results)
