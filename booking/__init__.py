@@ -214,6 +214,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject_globals():
+        from booking.core.categories import category_name
         from booking.core.clock import now_utc
         from booking.labels import kind_label, payment_method_label, role_label
         from booking.navigation import nav_items
@@ -222,4 +223,5 @@ def _register_template_helpers(app: Flask) -> None:
         return {"current_locale": locale, "post_form": _blank_post_form,
                 "colon": "：" if locale == "zh_CN" else ": ",  # after a label
                 "nav_items": nav_items(), "role_label": role_label, "kind_label": kind_label,
-                "payment_method_label": payment_method_label, "now": now_utc()}
+                "payment_method_label": payment_method_label, "now": now_utc(),
+                "category_label": lambda code: category_name(code, locale)}

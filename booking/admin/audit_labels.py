@@ -92,6 +92,7 @@ ACTION_LABELS = {
     "pi_approval.expired": _l("PI approval expired"),
     "pi_approval.withdrawn": _l("PI approval withdrawn (request cancelled)"),
     "project.created": _l("Project created"),
+    "project.limit_removed": _l("Project spending limit removed"),
     "project.limit_set": _l("Project spending limit set"),
     "qualification.granted": _l("Qualification granted"),
     "qualification.revoked": _l("Qualification revoked"),
@@ -175,7 +176,7 @@ OBJECT_LABELS = {
 FIELD_LABELS = {
     "amount_fen": _l("Amount"), "amount_due_fen": _l("Amount due"),
     "budget_fen": _l("Budget"), "face_value_fen": _l("Face value"), "fee_fen": _l("Fee"),
-    "hourly_fen": _l("Hourly rate"), "limit_fen": _l("Limit"),
+    "hourly_fen": _l("Hourly rate"), "limit_fen": _l("Limit"), "before_fen": _l("Limit before"),
     "outstanding_fen": _l("Outstanding"), "remaining_fen": _l("Remaining"),
     "threshold_fen": _l("Threshold"), "total_fen": _l("Total"),
     "asset_number": _l("Asset number"), "booking": _l("Booking"), "booking_id": _l("Booking"),

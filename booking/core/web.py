@@ -1,4 +1,5 @@
 """Small web helpers shared by every area."""
+import re
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -14,9 +15,11 @@ from wtforms import (
     DecimalField,
     Form,
     PasswordField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     ValidationError,
+    widgets,
 )
 from wtforms.meta import DefaultMeta
 
@@ -95,6 +98,13 @@ class SubForm(Form):
         pass
 
 
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes; a value not among the choices is refused."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
 class PostForm(SiteForm):
     """A CSRF-protected POST with no fields (buttons: revoke, verify, confirm, language)."""
 
@@ -108,6 +118,21 @@ class IdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(url_map, *args, **kwargs)
+
+
+# A picker's suggestion reads "name · institution · #id" (an <input list> sends the text, so
+# the id travels at its end); typed by hand, "#231" or "231" alone picks by id too.
+_PICKED_ID = re.compile(r"(?:^|#)\s*(\d{1,10})\s*$")
+
+
+def picker_label(record_id: int, *names: str) -> str:
+    return " · ".join([*(n for n in names if n), f"#{record_id}"])
+
+
+def picked_id(text: str) -> int | None:
+    """The id a picker's text ends with, or None (then the text is a name to look up)."""
+    found = _PICKED_ID.search(text.strip())
+    return int(found.group(1)) if found and 0 < int(found.group(1)) <= MAX_ID else None
 
 
 def query_int(name: str, default: int | None = None, low: int = 0, high: int = MAX_ID

@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
@@ -14,7 +14,14 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from booking.core.web import FiniteDecimalField, InServiceWindow, SiteForm
+from booking.core.categories import category_choices
+from booking.core.web import (
+    CheckboxesField,
+    FiniteDecimalField,
+    InServiceWindow,
+    SiteForm,
+    current_locale,
+)
 from booking.groups.rules import MAX_BUDGET_FEN
 
 
@@ -34,12 +41,15 @@ class ApprovalSettingsForm(SiteForm):
         SelectChoice("categories", _l("For some instrument categories"))], default="none")
     threshold = FiniteDecimalField(_l("Threshold (CNY)"), places=2, default=0,
                                    validators=[Optional(), NumberRange(0, MAX_BUDGET_FEN // 100)])
-    categories = StringField(_l("Instrument categories (comma separated)"),
-                             validators=[Optional(), Length(max=500)])
+    categories = CheckboxesField(_l("Instrument categories the PI approves"), choices=[])
 
-    def category_list(self) -> list[str]:
-        return sorted({c.strip()[:64] for c in (self.categories.data or "").replace("，", ",")
-                       .split(",") if c.strip()})[:20]
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.categories.choices = category_choices(current_locale())
+
+    def validate_categories(self, field):
+        if self.mode.data == "categories" and not field.data:
+            raise ValidationError(_l("Tick at least one category."))
 
 
 class ProjectForm(SiteForm):
@@ -64,19 +74,23 @@ class ProjectForm(SiteForm):
 
 
 class LimitForm(SiteForm):
-    instrument_id = IntegerField(_l("Instrument id"), validators=[Optional(),
-                                                                   NumberRange(1, 2**31 - 1)])
-    category = StringField(_l("or instrument category"), validators=[Optional(),
-                                                                     Length(max=64)])
+    instrument = StringField(_l("Instrument"), validators=[Optional(), Length(max=300)],
+                             render_kw={"autocomplete": "off", "list": "instrument-suggestions",
+                                        "placeholder": _l("Type a name, then choose")})
+    category = SelectField(_l("or instrument category"), choices=[], validators=[Optional()])
     limit = FiniteDecimalField(_l("Limit (CNY)"), places=2,
                                validators=[InputRequired(), NumberRange(0, MAX_BUDGET_FEN // 100)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category.choices = [("", "—"), *category_choices(current_locale())]
 
     def validate(self, extra_validators=None) -> bool:
         """One target: an instrument or a category (Optional stops field validators when
         empty, so the pair is checked here)."""
         if not super().validate(extra_validators):
             return False
-        if bool(self.instrument_id.data) == bool((self.category.data or "").strip()):
+        if bool((self.instrument.data or "").strip()) == bool(self.category.data):
             self.category.errors.append(_l("Give either an instrument or a category."))
             return False
         return True

@@ -149,6 +149,10 @@ class ProjectLimit(db.Model):
     __table_args__ = (
         CheckConstraint("(instrument_id IS NULL) <> (category IS NULL)", name="one_target"),
         CheckConstraint("limit_fen >= 0", name="limit"),
+        # one limit per target (a second is a replacement); NULLs are distinct, so each index
+        # only holds the rows of its kind
+        Index("uq_project_limits_instrument", "project_id", "instrument_id", unique=True),
+        Index("uq_project_limits_category", "project_id", "category", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

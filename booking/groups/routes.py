@@ -8,13 +8,14 @@ from flask_login import current_user, login_required
 
 from booking.accounts.services import get_user_by_email
 from booking.core import tables
+from booking.core.categories import CATEGORIES
 from booking.core.money import yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.problems import Refused
-from booking.core.web import PostForm, attempt
+from booking.core.web import PostForm, attempt, current_locale
 from booking.extensions import db
-from booking.groups import services
+from booking.groups import limits, services
 from booking.groups.forms import (
     ApprovalSettingsForm,
     DecisionForm,
@@ -23,7 +24,7 @@ from booking.groups.forms import (
     LimitForm,
     ProjectForm,
 )
-from booking.groups.models import GroupMember, PiApproval, Project, ResearchGroup
+from booking.groups.models import GroupMember, PiApproval, Project, ProjectLimit, ResearchGroup
 
 bp = Blueprint("groups", __name__)
 
@@ -91,11 +92,13 @@ def detail(group_id):
     budgets = services.budgets_of(group.projects)
     approval = ApprovalSettingsForm(formdata=None, mode=group.approval_mode,
                                     threshold=Decimal(group.approval_threshold_fen) / 100,
-                                    categories=", ".join(group.approval_categories or []))
+                                    categories=group.approval_categories or [])
     return render_template("groups/detail.html", group=group, budgets=budgets,
                            entries=services.recent_entries(group),
                            invite_form=InviteForm(formdata=None), approval_form=approval,
                            project_form=ProjectForm(formdata=None),
+                           unknown_categories=[c for c in group.approval_categories or []
+                                               if c not in CATEGORIES],
                            default_id=services.default_project_id(current_user))
 
 
@@ -153,7 +156,8 @@ def approval_settings(group_id):
     if form.validate_on_submit():
         services.update_approval(group, current_user, mode=form.mode.data,
                                  threshold_fen=yuan_to_fen(form.threshold.data or Decimal(0)),
-                                 categories=form.category_list())
+                                 categories=form.categories.data
+                                 if form.mode.data == "categories" else [])
         commit()
         flash(_("PI approval settings saved."), "success")
     else:
@@ -188,6 +192,7 @@ def project(project_id):
     return render_template("groups/project.html", project=project,
                            budget=services.budget_of(project),
                            entries=services.entries_of(project),
+                           limits=limits.limits_of(project, current_locale()),
                            limit_form=LimitForm(formdata=None))
 
 
@@ -208,14 +213,31 @@ def add_limit(project_id):
     require(project.group.can_manage(current_user))
     form = LimitForm()
     if form.validate_on_submit():
-        attempt(lambda: services.set_limit(
-            project, current_user, instrument_id=form.instrument_id.data or None,
-            category=(form.category.data or "").strip() or None,
-            limit_fen=yuan_to_fen(form.limit.data)), _("Limit added."))
+        instrument = (form.instrument.data or "").strip()
+        attempt(lambda: limits.set_limit(
+            project, current_user,
+            instrument_id=limits.resolve_instrument(instrument) if instrument else None,
+            category=form.category.data or None, limit_fen=yuan_to_fen(form.limit.data)),
+            _("Limit saved."))
     else:
         for errors in form.errors.values():
             for error in errors:
                 flash(error, "danger")
+    return redirect(url_for("groups.project", project_id=project.id))
+
+
+@bp.route("/projects/<int:project_id>/limits/<int:limit_id>/delete", methods=["POST"])
+@login_required
+def remove_limit(project_id, limit_id):
+    project = _project(project_id)
+    require(project.group.can_manage(current_user))
+    limit = db.session.get(ProjectLimit, limit_id)
+    if limit is None or limit.project_id != project.id:
+        abort(404)
+    if PostForm().validate_on_submit():
+        limits.remove_limit(limit, current_user)
+        commit()
+        flash(_("Limit removed."), "success")
     return redirect(url_for("groups.project", project_id=project.id))
 
 

@@ -6,20 +6,19 @@ from datetime import date, datetime
 from blinker import Namespace
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, case, column, func, select, table, update
+from sqlalchemy import Select, case, func, select, update
 
 from booking.accounts.models import User
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
-from booking.groups import notifications, rules
+from booking.groups import limits, notifications, rules
 from booking.groups.models import (
     GroupMember,
     PiApproval,
     Project,
     ProjectEntry,
-    ProjectLimit,
     ResearchGroup,
 )
 
@@ -125,22 +124,6 @@ def create_project(group: ResearchGroup, actor: User, **values) -> Project:
     return project
 
 
-def set_limit(project: Project, actor: User, *, instrument_id: int | None,
-              category: str | None, limit_fen: int) -> ProjectLimit:
-    # the instruments table read by name: this area does not import the instruments area
-    if instrument_id is not None and db.session.scalar(
-            select(column("id")).select_from(table("instruments"))
-            .where(column("id") == instrument_id)) is None:
-        raise GroupRefused.one("unknown_instrument", _l("No instrument with that id."))
-    limit = ProjectLimit(project=project, instrument_id=instrument_id, category=category,
-                         limit_fen=limit_fen)
-    db.session.add(limit)
-    db.session.flush()
-    audit.record("project.limit_set", actor=actor, obj=project, instrument_id=instrument_id,
-                 category=category, limit_fen=limit_fen)
-    return limit
-
-
 def chargeable_projects(user: User, day: date | None = None) -> list[Project]:
     """The active projects of the groups the user leads or is an active member of, valid on
     `day` when given."""
@@ -202,24 +185,6 @@ def budgets_of(projects: list[Project]) -> dict[int, rules.Budget]:
     return _sums(Project.id.in_([p.id for p in projects])) if projects else {}
 
 
-def _limit_left(project: Project, instrument_id: int, category: str) -> int | None:
-    """What the tightest limit for this instrument or category still allows (None: none)."""
-    lefts = []
-    for limit in project.limits:
-        if limit.instrument_id == instrument_id:
-            target = ProjectEntry.instrument_id == instrument_id
-        elif limit.category and limit.category == category:
-            target = ProjectEntry.category == category
-        else:
-            continue
-        used = db.session.scalar(select(func.coalesce(func.sum(case(
-            (ProjectEntry.kind == "credit", -ProjectEntry.amount_fen),
-            (ProjectEntry.released_at.is_not(None), 0), else_=ProjectEntry.amount_fen)), 0))
-            .where(ProjectEntry.project_id == project.id, target))
-        lefts.append(limit.limit_fen - int(used))
-    return min(lefts) if lefts else None
-
-
 def check_charge(project: Project, user: User, *, instrument_id: int, category: str,
                  fee_fen: int, day: date) -> tuple[list[Problem], bool]:
     """(problems, to the PI): what refuses charging `fee_fen` to the project, and whether the
@@ -232,7 +197,7 @@ def check_charge(project: Project, user: User, *, instrument_id: int, category: 
     budget = budget_of(project)
     problems = rules.charge_problems(
         fee_fen=fee_fen, remaining_fen=budget.remaining_fen,
-        limit_left_fen=_limit_left(project, instrument_id, category), active=project.active,
+        limit_left_fen=limits.left_for(project, instrument_id, category), active=project.active,
         valid=project.is_valid_on(day))
     money = {"over_budget", "over_limit"}
     over = any(p.code in money for p in problems)

@@ -1,15 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectMultipleField, SubmitField, widgets
+from wtforms import SubmitField
 
-from booking.core.web import SiteForm
+from booking.core.web import CheckboxesField, SiteForm
 from booking.inbox import rules
-
-
-class CheckboxesField(SelectMultipleField):
-    """Several choices as checkboxes; a value not among the choices is refused."""
-
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 class PreferencesForm(SiteForm):

@@ -161,6 +161,23 @@ def search(query: DirectoryQuery, viewer: Viewer, now: datetime) -> Page:
     return Page(rows=rows, total=total, page=query.page, per_page=query.per_page or total or 1)
 
 
+SUGGESTIONS = 10
+
+
+def suggestions(text: str) -> list:
+    """The listed instruments a typed name most likely means, best first (an instrument
+    picker's list): rows of id, name_zh, name_en and the institution's name_zh, name_en."""
+    query = DirectoryQuery(q=text.strip()[:100])
+    tokens = query_tokens(query.q)
+    if not tokens:
+        return []
+    statement = (select(Instrument.id, Instrument.name_zh, Instrument.name_en,
+                        Organisation.name_zh.label("org_zh"),
+                        Organisation.name_en.label("org_en"))
+                 .join(Instrument.organisation).where(listed()))
+    return db.session.execute(_by_relevance(statement, query).limit(SUGGESTIONS)).all()
+
+
 def filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[str]]:
     """(id, name) of the institutions that list instruments, and their cities."""
     rows = db.session.execute(

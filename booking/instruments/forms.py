@@ -26,6 +26,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from booking.core.categories import category_choices
 from booking.core.clock import common_timezones, from_local
 from booking.core.money import yuan_to_fen
 from booking.core.web import FiniteDecimalField, InServiceWindow, SiteForm
@@ -63,11 +64,6 @@ def national_class_choices(locale: str) -> list[tuple[str, str]]:
 
     return [("", "—")] + [(c.code, ("\u2003" if c.parent else "") + f"{c.code} {c.label(locale)}")
                           for c in classification.classes().values()]
-
-
-def category_choices(locale: str) -> list[tuple[str, str]]:
-    return [(code, names[1] if locale == "en" else names[0])
-            for code, names in rules.CATEGORIES.items()]
 
 
 def _minutes(label, default, low=1, high=rules.MAX_BOOKING_MINUTES):

@@ -5,6 +5,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -20,11 +21,12 @@ from booking.accounts.models import Organisation
 from booking.accounts.rules import city_name
 from booking.bookings import blackouts
 from booking.core import tables
+from booking.core.categories import category_choices
 from booking.core.clock import local_midnight, local_today, now_utc
 from booking.core.money import yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
-from booking.core.web import current_locale
+from booking.core.web import current_locale, picker_label
 from booking.extensions import db
 from booking.instruments import classification, directory, export, rules, services
 from booking.instruments.forms import (
@@ -39,7 +41,6 @@ from booking.instruments.forms import (
     InstrumentForm,
     PhotoForm,
     RateForm,
-    category_choices,
     national_class_choices,
 )
 from booking.instruments.models import Blackout, Instrument, OpeningException
@@ -59,6 +60,16 @@ def index():
     return render_template("instruments/index.html", query=query, page=page,
                            organisations=organisations, cities=cities,
                            categories=category_choices(current_locale()))
+
+
+@bp.route("/instruments/suggestions.json")
+def suggestions():
+    """An instrument picker's list for what has been typed (listed instruments only)."""
+    locale = current_locale()
+    rows = directory.suggestions(request.args.get("q", ""))
+    return jsonify([{"id": r.id, "label": picker_label(
+        r.id, r.name_en if locale == "en" and r.name_en else r.name_zh,
+        r.org_en if locale == "en" and r.org_en else r.org_zh)} for r in rows])
 
 
 def _visible_instrument(instrument_id: int) -> Instrument:
@@ -345,8 +356,7 @@ def review(instrument_id):
 def labels():
     locale = current_locale()
     separator = ", " if locale == "en" else "、"
-    return {"category_label": lambda code: dict(category_choices(locale)).get(code, code),
-            "national_class_label": lambda code: classification.label(code, locale),
+    return {"national_class_label": lambda code: classification.label(code, locale),
             "national_classes": list(classification.classes().values()),
             "status_label": lambda code: str(STATUS_LABELS.get(code, code)),
             "class_label": lambda code: str(CLASS_LABELS.get(code, code)),

@@ -9,16 +9,14 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from booking.core.web import InServiceWindow, SiteForm, SubForm
+from booking.core.web import CheckboxesField, InServiceWindow, SiteForm, SubForm
 from booking.orders import rules
 
 SAMPLE_STATE_LABELS = {"solid": _l("solid"), "powder": _l("powder"), "liquid": _l("liquid"),
@@ -35,11 +33,6 @@ def _choices(labels: dict) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in labels.items()]
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
 class SampleRow(SubForm):
     name = StringField(_l("Sample name"), validators=[Optional(), Length(max=200)])
     count = IntegerField(_l("Count"), default=1, validators=[Optional(), NumberRange(
@@ -48,13 +41,13 @@ class SampleRow(SubForm):
                         default="solid")
     composition = StringField(_l("Composition (if known)"),
                               validators=[Optional(), Length(max=500)])
-    hazards = MultiCheckboxField(_l("Hazards"), choices=_choices(HAZARD_LABELS),
+    hazards = CheckboxesField(_l("Hazards"), choices=_choices(HAZARD_LABELS),
                                  validate_choice=True)
 
 
 class OrderForm(SiteForm):
     samples = FieldList(FormField(SampleRow), min_entries=FORM_ROWS, max_entries=FORM_ROWS)
-    tests = MultiCheckboxField(_l("Tests from the instrument's capabilities"), choices=[],
+    tests = CheckboxesField(_l("Tests from the instrument's capabilities"), choices=[],
                                validate_choice=True)
     other_tests = TextAreaField(_l("Other tests (one per line)"),
                                 validators=[Optional(), Length(max=2000)])

@@ -10,16 +10,14 @@ from wtforms import (
     DateField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
-    widgets,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from booking.core.money import fen_to_yuan, format_cny, yuan_to_fen
-from booking.core.web import FiniteDecimalField, PastDate, SiteForm
+from booking.core.web import CheckboxesField, FiniteDecimalField, PastDate, SiteForm
 from booking.subsidies.policy import (
     ENTERPRISE_CLASSES,
     LINK_KINDS,
@@ -95,11 +93,6 @@ class ApproveForm(SiteForm):
 class RejectForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     reject = SubmitField(_l("Reject"))
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 class PercentField(FiniteDecimalField):

@@ -19,3 +19,33 @@ document.addEventListener("click", (event) => {
     });
   }
 });
+
+// <input list="…" data-suggest="URL">: a picker whose datalist fills, as one types, with the
+// labels URL?q=… answers ([{label}]); a label ends with "#id", which the server reads back.
+const suggestTimers = new WeakMap();
+document.addEventListener("input", (event) => {
+  const input = event.target;
+  if (!input.matches?.("input[data-suggest]")) return;
+  clearTimeout(suggestTimers.get(input));
+  suggestTimers.set(input, setTimeout(async () => {
+    const typed = input.value.trim();
+    if (!typed || /#\d+$/.test(typed)) return;
+    const response = await fetch(`${input.dataset.suggest}?q=${encodeURIComponent(typed)}`,
+                                 { headers: { Accept: "application/json" } });
+    if (!response.ok || input.value.trim() !== typed) return;
+    const options = (await response.json()).map(({ label }) => new Option(label, label));
+    document.getElementById(input.getAttribute("list")).replaceChildren(...options);
+  }, 200));
+});
+
+// data-shown-with="#select=value": shown only while that select has that value (the fields
+// a choice makes irrelevant step aside; they are still sent, and the server ignores them)
+function showDependents() {
+  document.querySelectorAll("[data-shown-with]").forEach((element) => {
+    const [selector, value] = element.dataset.shownWith.split("=");
+    const control = document.querySelector(selector);
+    if (control) element.hidden = control.value !== value;
+  });
+}
+document.addEventListener("change", showDependents);
+showDependents();

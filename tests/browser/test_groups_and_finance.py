@@ -169,3 +169,41 @@ def test_the_finance_path(live_server, unpaid, page):
     page.goto(base + "/finance/close")
     page.locator("#close-preview").wait_for()
     shot(page, "finance_close")
+
+
+def test_the_pi_picks_an_instrument_for_a_limit_and_ticks_approval_categories(
+        live_server, live_app, lab_and_group, page):
+    """The limit's instrument is chosen from suggestions that name the institution; the
+    approval form shows the threshold or the categories only for the mode that uses them."""
+    from booking.groups.models import Project
+    from booking.instruments.models import Instrument
+
+    base, ids = live_server, lab_and_group
+    with live_app.app_context():
+        owner = db.session.get(Instrument, ids["instrument"]).organisation
+        Factory().instrument(organisation=owner, name_zh="显微共焦拉曼光谱仪",
+                             name_en="Confocal Raman microscope")
+        group_id = db.session.get(Project, ids["project"]).group_id
+        db.session.commit()
+    _log_in(page, base, ids["pi"])
+    page.goto(f"{base}/projects/{ids['project']}")
+    page.locator("#instrument").press_sequentially("raman", delay=30)
+    option = page.locator("#instrument-suggestions option").first
+    option.wait_for(state="attached")
+    label = option.get_attribute("value")
+    assert label.startswith("Confocal Raman microscope · ") and re.search(r"#\d+$", label)
+    page.fill("#instrument", label)
+    page.fill("#limit", "80")
+    page.click("#limit-form button")
+    row = page.locator("#limits tbody tr").first
+    row.get_by_text("Confocal Raman microscope").wait_for()
+    assert "¥80.00" in row.inner_text()
+    shot(page, "groups_project_limits")
+    page.goto(f"{base}/groups/{group_id}")
+    assert page.locator("#categories").is_hidden()
+    page.select_option("#mode", "categories")
+    assert page.locator("#categories").is_visible() and page.locator("#threshold").is_hidden()
+    page.check("#approval-form input[value=laser]")
+    page.click("#approval-form button")
+    page.locator(".alert-success").wait_for()
+    assert page.locator("#approval-form input[value=laser]").is_checked()

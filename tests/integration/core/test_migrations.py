@@ -1,3 +1,4 @@
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -359,6 +360,63 @@ def test_0022_fills_the_sessions_customer_and_keeps_every_row(database_url, tmp_
             upgrade()
             with db.engine.connect() as connection:
                 assert "customer_org_id" in columns(connection) and rows(connection) == before
+            db.engine.dispose()
+    finally:
+        drop()
+
+
+def test_0029_turns_category_names_into_codes_and_keeps_the_tightest_limit(database_url,
+                                                                            tmp_path):
+    """Free-text categories that name one become its code (limits and PI approval); text
+    naming none stays; of two limits on one target the tighter stays, and a third cannot be
+    added."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from booking import create_app
+    from booking.accounts.models import Organisation, User
+    from booking.groups.models import Project, ProjectLimit, ResearchGroup
+    from config import TestingConfig
+
+    url, drop = _scratch_database(database_url, tmp_path)
+
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = url
+        UPLOAD_DIR = str(tmp_path)
+
+    try:
+        with create_app(Config).app_context():
+            upgrade(revision="0028_instrument_location_en")
+            with db.engine.begin() as connection:
+                def add(table, **values):
+                    return connection.execute(
+                        table.insert().values(**values).returning(table.c.id)).scalar()
+
+                org = add(Organisation.__table__, kind="university", name_zh="大学",
+                          name_en="U", city="大连", region_code="2102",
+                          credit_code="91210200MA0000001X")
+                pi = add(User.__table__, email="pi@example.cn", password_hash="x", name="PI",
+                         organisation_id=org)
+                group = add(ResearchGroup.__table__, organisation_id=org, name="G", pi_id=pi,
+                            approval_mode="categories",
+                            approval_categories=["分析仪器", "Lasers", "laser", "电镜"])
+                project = add(Project.__table__, group_id=group, number="P", title="T",
+                              valid_from=sa.func.current_date(),
+                              valid_until=sa.func.current_date(), budget_fen=100)
+                for category, fen in (("分析仪器", 500), ("analytical", 300),
+                                      ("ANALYTICAL INSTRUMENTS", 400), ("电镜", 100)):
+                    add(ProjectLimit.__table__, project_id=project, category=category,
+                        limit_fen=fen)
+            upgrade()
+            with db.engine.begin() as connection:
+                assert connection.execute(sa.select(
+                    ProjectLimit.category, ProjectLimit.limit_fen).order_by(
+                    ProjectLimit.category)).all() == [("analytical", 300), ("电镜", 100)]
+                assert connection.scalar(sa.select(ResearchGroup.approval_categories)) == [
+                    "analytical", "laser", "电镜"]
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+                connection.execute(ProjectLimit.__table__.insert().values(
+                    project_id=project, category="analytical", limit_fen=1))
             db.engine.dispose()
     finally:
         drop()

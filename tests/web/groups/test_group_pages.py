@@ -168,6 +168,20 @@ def test_the_api_charges_the_default_project_or_the_one_named(client, world, mak
     assert none.status_code == 201 and none.get_json()["project_id"] is None
 
 
+def test_a_category_limit_set_on_the_page_refuses_a_booking_over_it(client, login, world):
+    """The limit the PI picks from the categories is the one a booking's instrument has (the
+    free text of before never matched an instrument's category code)."""
+    world["project"].over_budget = "refuse"
+    db.session.commit()
+    login(world["pi"])
+    client.post(f"/projects/{world['project'].id}/limits",
+                data={"category": world["lab"].instrument.category, "limit": "1.00"})
+    refused = _api_booking(client, world)
+    assert refused.status_code == 422
+    assert "over_limit" in str(refused.get_json())
+    assert db.session.scalar(select(Booking)) is None
+
+
 def _mail_links(pi) -> dict:
     body = db.session.scalars(select(OutboxMessage.body).where(
         OutboxMessage.recipient == pi.email)).all()[-1]
@@ -232,20 +246,95 @@ def test_limits_by_instrument_or_category_and_bad_input(client, login, world):
     from booking.groups.models import ProjectLimit
 
     login(world["pi"])
+    instrument = world["lab"].instrument
     url = f"/projects/{world['project'].id}/limits"
-    for data in ({"instrument_id": "999999", "limit": "10"}, {"limit": "10"},
-                 {"instrument_id": str(world["lab"].instrument.id), "category": "x",
-                  "limit": "10"}, {"category": "x", "limit": "-1"}):
+    for data in ({"instrument": "#999999", "limit": "10"}, {"instrument": "no such thing",
+                                                             "limit": "10"},
+                 {"limit": "10"}, {"instrument": f"#{instrument.id}", "category": "analytical",
+                                   "limit": "10"},
+                 {"category": "imaging", "limit": "10"},  # not a category: it never matched
+                 {"category": "analytical", "limit": "-1"}):
         assert client.post(url, data=data).status_code == 302
     assert db.session.scalar(select(ProjectLimit)) is None
-    client.post(url, data={"instrument_id": str(world["lab"].instrument.id), "limit": "50.00"})
+    # chosen from the suggestions, typed as its name (any case), or as a number
+    client.post(url, data={"instrument": f"{instrument.name_zh} · 大学 · #{instrument.id}",
+                           "limit": "50.00"})
     client.post(url, data={"category": "analytical", "limit": "500.00"})
-    client.post(url, data={"category": "imaging", "limit": "0"})  # nothing on imaging
-    assert sorted(limit.limit_fen for limit in world["project"].limits) == [0, 5_000, 50_000]
-    login(world["student"])
-    assert client.post(url, data={"category": "y", "limit": "1"}).status_code == 403
+    assert sorted(limit.limit_fen for limit in world["project"].limits) == [5_000, 50_000]
+    client.post(url, data={"instrument": instrument.name_en.upper(), "limit": "60"})
+    client.post(url, data={"instrument": str(instrument.id), "limit": "70"})
     db.session.expire_all()
-    assert len(world["project"].limits) == 3
+    assert sorted(limit.limit_fen for limit in world["project"].limits) == [7_000, 50_000]
+    login(world["student"])
+    assert client.post(url, data={"category": "laser", "limit": "1"}).status_code == 403
+    db.session.expire_all()
+    assert len(world["project"].limits) == 2
+
+
+def test_an_instrument_name_two_institutions_share_must_be_chosen(client, login, make, world):
+    from booking.groups.models import ProjectLimit
+
+    instrument = world["lab"].instrument
+    make.instrument(name_zh=instrument.name_zh, name_en="Another")
+    login(world["pi"])
+    page = client.post(f"/projects/{world['project'].id}/limits", headers=EN, follow_redirects=True,
+                       data={"instrument": instrument.name_zh, "limit": "10"})
+    assert "Several instruments have that name" in page.get_data(as_text=True)
+    assert db.session.scalar(select(ProjectLimit)) is None
+
+
+def test_the_limits_table_shows_names_use_and_removal(client, login, make, world):
+    project, instrument = world["project"], world["lab"].instrument
+    services.hold(project, booking_id=1, fee_fen=1_500, instrument_id=instrument.id,
+                  category="analytical", description="x")
+    limits_url = f"/projects/{project.id}/limits"
+    login(world["pi"])
+    client.post(limits_url, data={"instrument": f"#{instrument.id}", "limit": "40"})
+    client.post(limits_url, data={"category": "laser", "limit": "100"})
+    page = client.get(f"/projects/{project.id}", headers=EN).get_data(as_text=True)
+    limits = _limits_table(page)
+    assert f"{instrument.name_en} · {world['lab'].organisation.name_en}" in limits
+    assert "Lasers" in limits
+    assert "¥40.00" in limits and "¥15.00" in limits and "¥25.00" in limits
+    assert 'data-suggest="/instruments/suggestions.json"' in page
+    laser = next(limit for limit in project.limits if limit.category == "laser")
+    remove = f"{limits_url}/{laser.id}/delete"
+    for user, status in ((world["student"], 403), (make.user(), 404)):
+        login(user)
+        assert client.post(remove).status_code == status
+    login(world["pi"])
+    assert client.post(f"/projects/{project.id}/limits/999999/delete").status_code == 404
+    client.post(remove)
+    db.session.expire_all()
+    assert [limit.category for limit in project.limits] == [None]
+    assert "Lasers" not in _limits_table(client.get(f"/projects/{project.id}", headers=EN)
+                                         .get_data(as_text=True))
+
+
+def _limits_table(page: str) -> str:
+    return page[page.index('id="limits"'):page.index('id="limit-form"')]
+
+
+def test_pi_approval_categories_are_ticked_from_the_list(client, login, world):
+    group = world["group"]
+    group.approval_categories = ["电镜"]  # typed as text before: it never matched
+    db.session.commit()
+    url = f"/groups/{group.id}/approval"
+    login(world["pi"])
+    page = client.get(f"/groups/{group.id}", headers=EN).get_data(as_text=True)
+    assert 'value="analytical"' in page and "Analytical instruments" in page
+    assert "names no category, and ignored: 电镜" in page
+    for data in ({"mode": "categories"}, {"mode": "categories", "categories": "imaging"}):
+        client.post(url, data=data)
+        db.session.expire_all()
+        assert group.approval_mode == "always"  # refused: nothing changed
+    client.post(url, data={"mode": "categories", "categories": ["laser", "analytical"]})
+    db.session.expire_all()
+    assert (group.approval_mode, group.approval_categories) == ("categories",
+                                                                ["laser", "analytical"])
+    client.post(url, data={"mode": "none", "categories": ["laser"]})
+    db.session.expire_all()
+    assert (group.approval_mode, group.approval_categories) == ("none", [])
 
 
 @pytest.mark.parametrize("change", [

@@ -21,6 +21,25 @@ def test_anonymous_browses_and_searches(client, make):
     assert client.get("/?q=&category=analytical&org=x&price_min=-3&page=0").status_code == 200
 
 
+def test_suggestions_name_the_institution_and_end_with_the_id(client, make):
+    """An instrument picker's list: listed instruments only, the exact name first, in the
+    reader's language; nothing for nothing typed, and a long text is cut, not an error."""
+    dalian = make.organisation(name_zh="大连理工大学", name_en="Dalian University of Technology")
+    exact = make.instrument(organisation=dalian, name_zh="核磁共振波谱仪",
+                            name_en="NMR spectrometer")
+    make.instrument(name_zh="固体核磁共振波谱仪", name_en="Solid-state NMR")
+    make.instrument(name_zh="核磁共振波谱仪(内部)", is_public=False)
+    found = client.get("/instruments/suggestions.json?q=核磁共振波谱仪").get_json()
+    assert found[0] == {"id": exact.id, "label": f"核磁共振波谱仪 · 大连理工大学 · #{exact.id}"}
+    assert len(found) == 2 and all("内部" not in item["label"] for item in found)
+    english = client.get("/instruments/suggestions.json?q=nmr",
+                         headers={"Accept-Language": "en"}).get_json()
+    assert {"id": exact.id, "label": f"NMR spectrometer · Dalian University of Technology · "
+                                     f"#{exact.id}"} in english
+    assert client.get("/instruments/suggestions.json").get_json() == []
+    assert client.get("/instruments/suggestions.json?q=" + "核" * 5000).status_code == 200
+
+
 def test_english_readers_see_cities_in_english(client, make):
     dalian = make.organisation(city="大连")
     make.instrument(organisation=dalian, name_zh="核磁共振波谱仪", name_en="NMR spectrometer")

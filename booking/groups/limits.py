@@ -1,0 +1,114 @@
+"""A project's spending limits per instrument or instrument category: set by the PI, checked
+when a booking is charged to the project (services.check_charge)."""
+from dataclasses import dataclass
+
+from sqlalchemy import case, column, func, select, table
+
+from booking.accounts.models import Organisation, User
+from booking.core import audit
+from booking.core.categories import CATEGORIES
+from booking.core.problems import Refused, _l
+from booking.core.web import picked_id
+from booking.extensions import db
+from booking.groups.models import Project, ProjectEntry, ProjectLimit
+
+
+class LimitRefused(Refused):
+    """A limit cannot be set as asked (nothing was changed)."""
+
+
+_instruments = table("instruments", column("id"), column("organisation_id"), column("name_zh"),
+                     column("name_en"))
+
+
+def resolve_instrument(text: str) -> int:
+    """The instrument a picker's text means: the id it ends with ("… · #231"), or else an
+    exact name, Chinese or English (read by name: this area does not import the catalogue)."""
+    wanted = picked_id(text)
+    if wanted is not None:
+        condition = _instruments.c.id == wanted
+    else:
+        name = text.strip().lower()
+        condition = ((func.lower(_instruments.c.name_zh) == name)
+                     | (func.lower(_instruments.c.name_en) == name))
+    ids = db.session.scalars(select(_instruments.c.id).where(condition).limit(2)).all()
+    if not ids:
+        raise LimitRefused.one("unknown_instrument", _l(
+            "No instrument has that name or number: choose one from the suggestions."))
+    if len(ids) > 1:
+        raise LimitRefused.one("ambiguous_instrument", _l(
+            "Several instruments have that name: choose one from the suggestions, which name "
+            "the institution."))
+    return ids[0]
+
+
+def set_limit(project: Project, actor: User, *, instrument_id: int | None,
+              category: str | None, limit_fen: int) -> ProjectLimit:
+    """A limit on the instrument or the category; one already set on it is replaced."""
+    if category is not None and category not in CATEGORIES:
+        raise LimitRefused.one("unknown_category", _l("No such instrument category."))
+    limit = next((limit for limit in project.limits
+                  if (limit.instrument_id, limit.category) == (instrument_id, category)), None)
+    if limit is None:
+        limit = ProjectLimit(project=project, instrument_id=instrument_id, category=category)
+        db.session.add(limit)
+    before = limit.limit_fen
+    limit.limit_fen = limit_fen
+    db.session.flush()
+    audit.record("project.limit_set", actor=actor, obj=project, instrument_id=instrument_id,
+                 category=category, limit_fen=limit_fen, before_fen=before)
+    return limit
+
+
+def remove_limit(limit: ProjectLimit, actor: User) -> None:
+    audit.record("project.limit_removed", actor=actor, obj=limit.project,
+                 instrument_id=limit.instrument_id, category=limit.category,
+                 limit_fen=limit.limit_fen)
+    db.session.delete(limit)
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class LimitState:
+    limit: ProjectLimit
+    instrument_name: str | None  # in the viewer's language; None: a category's limit
+    used_fen: int
+
+    @property
+    def left_fen(self) -> int:
+        return self.limit.limit_fen - self.used_fen
+
+
+def limits_of(project: Project, locale: str) -> list[LimitState]:
+    """The project's limits with what each has used so far, instruments by name and
+    institution (two of them often share a name)."""
+    ids = [limit.instrument_id for limit in project.limits if limit.instrument_id]
+    rows = db.session.execute(
+        select(_instruments, Organisation.name_zh.label("org_zh"),
+               Organisation.name_en.label("org_en"))
+        .join(Organisation, Organisation.id == _instruments.c.organisation_id)
+        .where(_instruments.c.id.in_(ids))) if ids else []
+    english = locale == "en"
+    names = {row.id: " · ".join((row.name_en if english and row.name_en else row.name_zh,
+                                 row.org_en if english and row.org_en else row.org_zh))
+             for row in rows}
+    return [LimitState(limit, names.get(limit.instrument_id), used(project, limit))
+            for limit in sorted(project.limits, key=lambda x: (x.category or "", x.id))]
+
+
+def used(project: Project, limit: ProjectLimit) -> int:
+    """What the project has spent or holds on the limit's instrument or category."""
+    target = (ProjectEntry.instrument_id == limit.instrument_id if limit.instrument_id
+              else ProjectEntry.category == limit.category)
+    return int(db.session.scalar(select(func.coalesce(func.sum(case(
+        (ProjectEntry.kind == "credit", -ProjectEntry.amount_fen),
+        (ProjectEntry.released_at.is_not(None), 0), else_=ProjectEntry.amount_fen)), 0))
+        .where(ProjectEntry.project_id == project.id, target)))
+
+
+def left_for(project: Project, instrument_id: int, category: str) -> int | None:
+    """What the tightest limit for this instrument or category still allows (None: none)."""
+    lefts = [limit.limit_fen - used(project, limit) for limit in project.limits
+             if limit.instrument_id == instrument_id
+             or (limit.category and limit.category == category)]
+    return min(lefts) if lefts else None
