@@ -3,6 +3,7 @@ when a booking is charged to the project (services.check_charge)."""
 from dataclasses import dataclass
 
 from sqlalchemy import case, column, func, select, table
+from sqlalchemy.exc import IntegrityError
 
 from booking.accounts.models import Organisation, User
 from booking.core import audit
@@ -49,12 +50,19 @@ def set_limit(project: Project, actor: User, *, instrument_id: int | None,
         raise LimitRefused.one("unknown_category", _l("No such instrument category."))
     limit = next((limit for limit in project.limits
                   if (limit.instrument_id, limit.category) == (instrument_id, category)), None)
-    if limit is None:
-        limit = ProjectLimit(project=project, instrument_id=instrument_id, category=category)
-        db.session.add(limit)
-    before = limit.limit_fen
-    limit.limit_fen = limit_fen
-    db.session.flush()
+    before = limit.limit_fen if limit else None
+    db.session.flush()  # what was pending fails on its own, not as this limit's conflict
+    try:
+        with db.session.begin_nested():
+            if limit is None:
+                limit = ProjectLimit(project=project, instrument_id=instrument_id,
+                                     category=category)
+                db.session.add(limit)
+            limit.limit_fen = limit_fen
+    except IntegrityError:  # the same target set at the same moment (its unique index)
+        raise LimitRefused.one("limit_conflict", _l(
+            "This limit was set at the same moment elsewhere: reload the page and check it."),
+        ) from None
     audit.record("project.limit_set", actor=actor, obj=project, instrument_id=instrument_id,
                  category=category, limit_fen=limit_fen, before_fen=before)
     return limit

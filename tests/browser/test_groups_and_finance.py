@@ -172,19 +172,19 @@ def test_the_finance_path(live_server, unpaid, page):
 
 
 def test_the_pi_picks_an_instrument_for_a_limit_and_ticks_approval_categories(
-        live_server, live_app, lab_and_group, page):
+        live_server, live_app, page):
     """The limit's instrument is chosen from suggestions that name the institution; the
     approval form shows the threshold or the categories only for the mode that uses them."""
-    from booking.groups.models import Project
-    from booking.instruments.models import Instrument
-
-    base, ids = live_server, lab_and_group
     with live_app.app_context():
-        owner = db.session.get(Instrument, ids["instrument"]).organisation
-        Factory().instrument(organisation=owner, name_zh="显微共焦拉曼光谱仪",
-                             name_en="Confocal Raman microscope")
-        group_id = db.session.get(Project, ids["project"]).group_id
+        make = Factory()
+        owner = make.organisation(name_zh="大连理工大学（限额测试）")
+        make.instrument(organisation=owner, name_zh="显微共焦拉曼光谱仪",
+                        name_en="Confocal Raman microscope")
+        pi = make.user(role="member", organisation=owner)
+        group = create_group(pi, approval_mode="above_fee")
+        ids = {"pi": pi.email, "project": create_project(group).id, "group": group.id}
         db.session.commit()
+    base, group_id = live_server, ids["group"]
     _log_in(page, base, ids["pi"])
     page.goto(f"{base}/projects/{ids['project']}")
     page.locator("#instrument").press_sequentially("raman", delay=30)
