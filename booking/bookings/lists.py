@@ -16,6 +16,7 @@ from booking.bookings.rules import OCCUPYING_STATES, STATES
 from booking.core.clock import local_midnight, now_utc
 from booking.core.db import id_in
 from booking.extensions import db
+from booking.groups import services as groups
 from booking.instruments.models import Instrument
 
 WHEN = ("upcoming", "past", "all")
@@ -122,7 +123,7 @@ def queue_requests(manager: User, args: dict, timezone: str) -> Select:
     order of arrival). The search looks at the requester (name, e-mail, organisation), the
     instrument, the purpose and the booking number."""
     query = _managed(select(Booking).join(Booking.instrument), manager).where(
-        Booking.state == "pending").options(
+        Booking.state == "pending", ~groups.awaiting_pi_clause(Booking.id)).options(
         selectinload(Booking.instrument), selectinload(Booking.user),
         selectinload(Booking.organisation)).order_by(Booking.created_at, Booking.id)
     if args.get("q"):
@@ -134,7 +135,8 @@ def queue_requests(manager: User, args: dict, timezone: str) -> Select:
 
 def queue_instruments(manager: User) -> list[Instrument]:
     """The manager's instruments with requests waiting, for the instrument filter."""
-    waiting = select(Booking.instrument_id).where(Booking.state == "pending")
+    waiting = select(Booking.instrument_id).where(Booking.state == "pending",
+                                                  ~groups.awaiting_pi_clause(Booking.id))
     return list(db.session.scalars(
         _managed(select(Instrument).where(Instrument.id.in_(waiting)), manager)
         .order_by(Instrument.name_zh, Instrument.id).limit(MAX_CHOICES)))

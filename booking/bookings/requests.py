@@ -198,14 +198,31 @@ def move_booking(booking: Booking, target: str, actor: User | None, **data) -> N
     audit.record(f"booking.{target}", actor=actor, obj=booking, before=before, **data)
     if booking.project_id is not None and target in ("cancelled", "rejected", "expired"):
         groups.release_holds([booking.id])  # a late cancellation's charge comes by invoice
-        if before == "pending" and target == "cancelled":
-            groups.withdraw_approval(booking.id)
+    if booking.project_id is not None and before == "pending":
+        groups.withdraw_approval(booking.id)  # decided before its PI did: nothing left to ask
     if before in rules.OCCUPYING_STATES and target not in rules.OCCUPYING_STATES:
         slot_freed.send(booking.instrument_id, start=booking.start_at, end=booking.end_at)
 
 
+class AwaitingPi(Refused):
+    """The lab tried to decide a request its PI has not approved yet."""
+
+    status = 409
+
+    def __init__(self):
+        super().__init__(Problem("awaiting_pi", _l(
+            "This request is waiting for the requester's PI: the lab decides once the PI has "
+            "approved it.")))
+
+
+def _lab_may_decide(booking: Booking) -> None:
+    if groups.awaiting_pi([booking.id]):  # decided by the PI, it is no longer awaited
+        raise AwaitingPi()
+
+
 def approve_booking(booking: Booking, actor: User, *, tell: bool = True) -> None:
     """`tell`: notify the booker (a series decided as one tells them once, for all)."""
+    _lab_may_decide(booking)
     move_booking(booking, "approved", actor)
     booking.decided_by = actor
     booking.decided_at = now_utc()
@@ -217,6 +234,7 @@ def reject_booking(booking: Booking, actor: User, reason: str, *, tell: bool = T
     reason = (reason or "").strip()
     if not reason:
         raise ReasonRequired()
+    _lab_may_decide(booking)
     move_booking(booking, "rejected", actor, reason=reason)
     booking.decided_by = actor
     booking.decided_at = now_utc()

@@ -50,7 +50,14 @@ from booking.core.clock import from_local
 from booking.core.db import MAX_ID, reads_first
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
-from booking.core.web import PostForm, back_to, current_locale, query_args, query_int
+from booking.core.web import (
+    PostForm,
+    attempt,
+    back_to,
+    current_locale,
+    query_args,
+    query_int,
+)
 from booking.extensions import db
 from booking.groups import services as groups
 from booking.instruments.forms import STATUS_LABELS
@@ -260,12 +267,9 @@ def _decide(booking_id: int, approve: bool):
     if not booking.can_decide(current_user):
         flash(_("This request was already decided."), "warning")
         return redirect(back_to("bookings.queue"))
-    if approve:
-        requests.approve_booking(booking, current_user)
-    else:
-        requests.reject_booking(booking, current_user, form.reason.data)
-    commit()
-    flash(_("Approved.") if approve else _("Rejected."), "success")
+    attempt(lambda: requests.approve_booking(booking, current_user) if approve
+            else requests.reject_booking(booking, current_user, form.reason.data),
+            _("Approved.") if approve else _("Rejected."))
     return redirect(back_to("bookings.queue"))
 
 

@@ -8,6 +8,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from booking.bookings import requests
 from booking.bookings.models import Booking
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
@@ -124,13 +125,57 @@ def test_booking_from_the_form_goes_to_the_pi_then_the_lab(client, login, world)
     booking = db.session.scalar(select(Booking))
     assert booking.project_id == world["project"].id
     login(lab.manager)
-    assert f'booking-{booking.id}' not in client.get("/bookings/queue").get_data(as_text=True)
+    assert f'request-{booking.id}' not in client.get("/bookings/queue").get_data(as_text=True)
     login(world["pi"])
     page = client.get("/groups/approvals", headers=EN).get_data(as_text=True)
     assert "李同学" in page
     approval = db.session.scalar(select(PiApproval))
     client.post(f"/groups/approvals/{approval.id}/approve")
     assert approval.state == "approved"
+
+
+def test_the_lab_neither_sees_nor_decides_a_request_before_its_pi(client, login, world,
+                                                                   api_token):
+    """Not in the queue or its instrument filter, and refused on the page, in bulk and in the
+    API; once the PI approved, the lab decides as usual."""
+    booking_id = _api_booking(client, world).get_json()["id"]
+    manager = world["lab"].manager
+    login(manager)
+    queue = client.get("/bookings/queue", headers=EN).get_data(as_text=True)
+    assert f'id="request-{booking_id}"' not in queue
+    assert world["lab"].instrument.name_zh not in queue  # nor in the instrument filter
+    page = client.post(f"/bookings/{booking_id}/approve", headers=EN, follow_redirects=True)
+    assert "waiting for the requester&#39;s PI" in page.get_data(as_text=True)
+    client.post("/bookings/queue/bulk", data={"action": "approve", "ids": [booking_id]})
+    client.post(f"/bookings/{booking_id}/reject", data={"reason": "no"})
+    assert client.post(f"/api/v1/bookings/{booking_id}/approve",
+                       headers=api_token(manager)).status_code == 409
+    booking = db.session.get(Booking, booking_id)
+    db.session.refresh(booking)
+    assert booking.state == "pending"
+    login(world["pi"])
+    client.post(f"/groups/approvals/{db.session.scalar(select(PiApproval.id))}/approve")
+    login(manager)
+    assert f'id="request-{booking_id}"' in client.get("/bookings/queue").get_data(as_text=True)
+    client.post(f"/bookings/{booking_id}/approve")
+    db.session.refresh(booking)
+    assert booking.state == "approved"
+
+
+def test_a_request_decided_without_its_pi_leaves_the_pis_list(client, login, world):
+    """Cancelled (or otherwise decided) before the PI did: the PI has nothing left to decide,
+    and a late decision changes nothing."""
+    booking_id = _api_booking(client, world).get_json()["id"]
+    booking = db.session.get(Booking, booking_id)
+    requests.move_booking(booking, "expired", None)
+    db.session.commit()
+    approval = db.session.scalar(select(PiApproval))
+    assert approval.state == "withdrawn"
+    login(world["pi"])
+    assert "李同学" not in client.get("/groups/approvals", headers=EN).get_data(as_text=True)
+    client.post(f"/groups/approvals/{approval.id}/reject", data={"reason": "late"})
+    db.session.refresh(approval)
+    assert approval.state == "withdrawn"
 
 
 def test_someone_elses_approval_cannot_be_decided(client, login, make, world):
