@@ -92,11 +92,12 @@ def _check_project_charge(invoice: Invoice, project: Project, customer: User, ac
     where the group wants its PI to approve the fee, the customer cannot settle it alone (the
     provider's finance office does, on the PI's word, as for a paper transfer form)."""
     line = invoice.lines[0] if invoice.lines else None
-    problems, to_pi = groups.check_charge(
+    charge = groups.check_charge(
         project, customer, instrument_id=line.instrument_id if line else None,
         category=line.instrument.category or "" if line and line.instrument else "",
         fee_fen=invoice.outstanding_fen, day=local_today())
-    if not problems and to_pi and not invoice.can_manage(actor):
+    problems = charge.problems
+    if not problems and charge.to_pi and not invoice.can_manage(actor):
         problems.append(Problem("pi_approval_required", _l(
             "This charge needs the approval of the project's PI: the finance office settles "
             "it once the PI agrees.")))

@@ -41,12 +41,17 @@ def _about(booking: Booking, user: User) -> dict:
             "reason": booking.decision_reason}
 
 
-def summary_for_pi(booking: Booking, pi: User) -> dict:
+def summary_for_pi(booking: Booking, pi: User, over_limit: bool = False) -> dict:
     """What a PI reads of a member's request (kept by booking.groups, which knows no
-    bookings): the instrument and the time, in the PI's language and timezone."""
-    about = _about(booking, pi)
-    return {"instrument": about["instrument"], "when": about["when"],
-            "instrument_id": booking.instrument_id}
+    bookings): the instrument in both languages with its institution (two often share a
+    name), the time in the PI's timezone, what it is for, and whether it goes over one of the
+    project's limits."""
+    instrument, owner = booking.instrument, booking.instrument.organisation
+    return {"instrument": instrument.display_name(pi.locale), "when": _about(booking, pi)["when"],
+            "instrument_id": booking.instrument_id, "instrument_zh": instrument.name_zh,
+            "instrument_en": instrument.name_en, "organisation_zh": owner.name_zh,
+            "organisation_en": owner.name_en, "purpose": booking.purpose,
+            "over_limit": over_limit}
 
 
 # --- to the booker ------------------------------------------------------------------------------

@@ -110,12 +110,13 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
                                 samples=samples, calendar=calendar, holds=holds,
                                 vouched=booked_by is not None)
-    to_pi = False
+    charge = groups.Charge([], False)
     if project is not None:
-        funding, to_pi = groups.check_charge(
+        charge = groups.check_charge(
             project, user, instrument_id=instrument.id, category=instrument.category or "",
             fee_fen=fee_fen, day=start.date())
-        problems += funding
+        problems += charge.problems
+    to_pi = charge.to_pi
     if problems:
         raise BookingRefused(problems)
     automatic = (not instrument.requires_approval or booked_by is not None) and not to_pi
@@ -143,10 +144,10 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
                     category=instrument.category or "",
                     description=f"{instrument.name_zh} {start:%Y-%m-%d}")
     if to_pi:
-        budget = groups.budget_of(project)
         groups.ask_pi(project, user, booking_id=booking.id, fee_fen=fee_fen,
-                      over_budget=budget.remaining_fen < 0,
-                      summary=notifications.summary_for_pi(booking, project.group.pi))
+                      over_budget="over_budget" in charge.over,
+                      summary=notifications.summary_for_pi(
+                          booking, project.group.pi, over_limit="over_limit" in charge.over))
     deliver(notices)
     return booking
 

@@ -207,10 +207,11 @@ def _project_problems(instrument: Instrument, user: User, project: Project, fee_
                       start: datetime) -> list[Problem]:
     """A series charged to a project: the project must hold all of it, and the PI is not
     asked per occurrence (such a series is booked date by date instead)."""
-    problems, to_pi = groups.check_charge(
+    charge = groups.check_charge(
         project, user, instrument_id=instrument.id, category=instrument.category or "",
         fee_fen=fee_fen, day=start.date())
-    if to_pi and not problems:
+    problems = charge.problems
+    if charge.to_pi and not problems:
         problems.append(Problem("series_needs_pi", _l(
             "Your PI approves requests charged to this project: book these dates one by one, "
             "not as a series.")))

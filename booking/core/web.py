@@ -207,9 +207,9 @@ class PastDate:
                                     earliest="1900-01-01", latest=today.isoformat()))
 
 
-def attempt(action, success: str, category: str = "success") -> bool:
-    """Run a page's workflow: on success commit and flash `success`; when it is refused,
-    flash every reason and keep nothing it began. True when it went through."""
+def attempt(action, success: str | None, category: str = "success") -> bool:
+    """Run a page's workflow: on success commit and flash `success` (if any); when it is
+    refused, flash every reason and keep nothing it began. True when it went through."""
     try:
         action()
     except Refused as refused:
@@ -218,5 +218,6 @@ def attempt(action, success: str, category: str = "success") -> bool:
             flash(text, "danger")
         return False
     commit()
-    flash(success, category)
+    if success:
+        flash(success, category)
     return True

@@ -11,6 +11,7 @@ from booking.core.categories import CATEGORIES
 from booking.core.problems import Refused, _l
 from booking.core.web import picked_id
 from booking.extensions import db
+from booking.groups import rules
 from booking.groups.models import Project, ProjectEntry, ProjectLimit
 
 
@@ -114,9 +115,12 @@ def used(project: Project, limit: ProjectLimit) -> int:
         .where(ProjectEntry.project_id == project.id, target)))
 
 
-def left_for(project: Project, instrument_id: int, category: str) -> int | None:
-    """What the tightest limit for this instrument or category still allows (None: none)."""
-    lefts = [limit.limit_fen - used(project, limit) for limit in project.limits
-             if limit.instrument_id == instrument_id
+def tightest_for(project: Project, instrument_id: int, category: str
+                 ) -> rules.LimitLeft | None:
+    """What the tightest limit for this instrument or category still allows, and which kind
+    of limit it is (None: no limit applies)."""
+    lefts = [rules.LimitLeft(limit.limit_fen - used(project, limit),
+                             "instrument" if limit.instrument_id else "category")
+             for limit in project.limits if limit.instrument_id == instrument_id
              or (limit.category and limit.category == category)]
     return min(lefts) if lefts else None

@@ -218,5 +218,16 @@ class PiApproval(TimestampMixin, db.Model):
     pi: Mapped[User] = relationship(foreign_keys=[pi_id])
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
 
+    def instrument_in(self, locale: str) -> str:
+        """The instrument and its institution in the reader's language (requests asked
+        before both were kept show the name as it was sent)."""
+        summary = self.summary or {}
+        if "instrument_zh" not in summary:
+            return summary.get("instrument", "")
+        english = locale == "en"
+        return " · ".join(
+            summary[f"{what}_en"] if english and summary[f"{what}_en"] else summary[f"{what}_zh"]
+            for what in ("instrument", "organisation"))
+
     def can_decide(self, user: User) -> bool:
         return self.state == "pending" and user.is_authenticated and user.id == self.pi_id

@@ -38,11 +38,16 @@ def notify_pi_asked(approval, reminder: bool = False) -> None:
                    else _("A request waits for your approval"))
         body = _("%(user)s asks to book %(instrument)s on %(when)s, charged to %(project)s "
                  "(estimated fee %(fee)s).", user=approval.requester.name,
-                 instrument=summary.get("instrument", ""), when=summary.get("when", ""),
+                 instrument=approval.instrument_in(approval.pi.locale),
+                 when=summary.get("when", ""),
                  project=approval.project.label if approval.project else "",
                  fee=format_cny(approval.fee_fen))
+        if summary.get("purpose"):
+            body += " " + _("Purpose: %(purpose)s", purpose=summary["purpose"])
         if approval.over_budget:
             body += " " + _("It would exceed the project's remaining budget.")
+        if summary.get("over_limit"):
+            body += " " + _("It would exceed one of the project's limits.")
         return subject, body
 
     def compose_mail():

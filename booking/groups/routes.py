@@ -274,12 +274,20 @@ def decide(approval_id, decision):
     return redirect(url_for("groups.approvals"))
 
 
-def _apply(approval: PiApproval, pi, decision: str, reason: str | None) -> bool:
+def _apply(approval: PiApproval, pi, decision: str, reason: str | None, *,
+           say: bool = True) -> str | None:
+    """The PI's decision; what it did, for the PI to read (flashed when `say`), or None when
+    it was refused (the reasons flashed)."""
     approve = decision == "approve"
-    done = _("Approved: the lab now decides on the request.") if approve else \
-        _("Rejected: the requester is told why.")
-    return attempt(lambda: services.decide(approval, pi, approve=approve, reason=reason or ""),
-                   done)
+    if not attempt(lambda: services.decide(approval, pi, approve=approve, reason=reason or ""),
+                   None):
+        return None
+    done = (_("Rejected: the requester is told why.") if not approve
+            else _("Approved: the booking is confirmed.") if services.is_confirmed(approval)
+            else _("Approved: the lab now decides on the request."))
+    if say:
+        flash(done, "success")
+    return done
 
 
 @bp.route("/pi/decide/<token>", methods=["GET", "POST"])
@@ -292,8 +300,9 @@ def decide_by_link(token):
         return render_template("groups/link.html", error=refused.text(), approval=None), 410
     form = DecisionForm()
     if form.validate_on_submit():
-        if _apply(approval, approval.pi, decision, form.reason.data):
-            return render_template("groups/link.html", approval=approval, done=True,
+        done = _apply(approval, approval.pi, decision, form.reason.data, say=False)
+        if done:
+            return render_template("groups/link.html", approval=approval, done=done,
                                    decision=decision, error=None)
     return render_template("groups/link.html", approval=approval, decision=decision, form=form,
-                           error=None, done=False)
+                           error=None, done=None)

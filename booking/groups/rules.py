@@ -2,7 +2,9 @@
 values in, a value or a list of problems out (no Flask, no database)."""
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
+from booking.core.money import format_cny
 from booking.core.problems import Problem, _l
 
 MEMBER_STATES = ("invited", "requested", "active")
@@ -49,10 +51,17 @@ def is_valid_on(valid_from: date, valid_until: date, day: date) -> bool:
     return valid_from <= day <= valid_until
 
 
-def charge_problems(*, fee_fen: int, remaining_fen: int, limit_left_fen: int | None,
+class LimitLeft(NamedTuple):
+    """What a project's tightest limit on a booking still allows, and what it limits."""
+
+    left_fen: int
+    on: str  # "instrument" or "category"
+
+
+def charge_problems(*, fee_fen: int, remaining_fen: int, limit: LimitLeft | None,
                     active: bool, valid: bool) -> list[Problem]:
     """Why a booking of `fee_fen` cannot be charged to the project as it stands (empty: it
-    fits). `limit_left_fen`: what the instrument's or category's limit still allows."""
+    fits). `limit`: what the instrument's or category's tightest limit still allows."""
     problems = []
     if not active:
         problems.append(Problem("project_closed", _l("The project account is closed.")))
@@ -62,9 +71,12 @@ def charge_problems(*, fee_fen: int, remaining_fen: int, limit_left_fen: int | N
     if fee_fen > remaining_fen:
         problems.append(Problem("over_budget", _l(
             "The booking would exceed the project's remaining budget.")))
-    elif limit_left_fen is not None and fee_fen > limit_left_fen:
+    elif limit is not None and fee_fen > limit.left_fen:
         problems.append(Problem("over_limit", _l(
-            "The booking would exceed the project's limit for this instrument.")))
+            "The booking would exceed the project's limit for this instrument: %(left)s of "
+            "it is left.") if limit.on == "instrument" else _l(
+            "The booking would exceed the project's limit for this instrument category: "
+            "%(left)s of it is left."), {"left": format_cny(max(limit.left_fen, 0))}))
     return problems
 
 

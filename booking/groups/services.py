@@ -2,11 +2,12 @@
 commit: the route (or CLI command) commits once. Bookings and billing call these functions;
 this area tells the bookings area of the PI's decisions through `pi_decided`."""
 from datetime import date, datetime
+from typing import NamedTuple
 
 from blinker import Namespace
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, case, func, select, update
+from sqlalchemy import Select, case, column, func, select, table, update
 
 from booking.accounts.models import User
 from booking.core import audit
@@ -185,30 +186,39 @@ def budgets_of(projects: list[Project]) -> dict[int, rules.Budget]:
     return _sums(Project.id.in_([p.id for p in projects])) if projects else {}
 
 
+class Charge(NamedTuple):
+    """What check_charge found: the problems that refuse the charge, whether the PI decides
+    first, and which of the project's money rules the charge exceeds ("over_budget",
+    "over_limit": what the PI is told about)."""
+
+    problems: list[Problem]
+    to_pi: bool
+    over: frozenset[str] = frozenset()
+
+
 def check_charge(project: Project, user: User, *, instrument_id: int, category: str,
-                 fee_fen: int, day: date) -> tuple[list[Problem], bool]:
-    """(problems, to the PI): what refuses charging `fee_fen` to the project, and whether the
-    PI must approve first. A booking over budget goes to the PI when the project says so."""
+                 fee_fen: int, day: date) -> Charge:
+    """Whether `fee_fen` can be charged to the project, and whether the PI must approve
+    first. A booking over budget or a limit goes to the PI when the project says so."""
     if not project.can_charge(user):
-        return [Problem("not_member", _l("You cannot charge this project."))], False
+        return Charge([Problem("not_member", _l("You cannot charge this project."))], False)
     # the project's row locked until commit: two bookings at once cannot both take the last
     # of the budget (PostgreSQL; SQLite's requests already write one at a time)
     db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
     budget = budget_of(project)
     problems = rules.charge_problems(
         fee_fen=fee_fen, remaining_fen=budget.remaining_fen,
-        limit_left_fen=limits.left_for(project, instrument_id, category), active=project.active,
+        limit=limits.tightest_for(project, instrument_id, category), active=project.active,
         valid=project.is_valid_on(day))
-    money = {"over_budget", "over_limit"}
-    over = any(p.code in money for p in problems)
-    if over and project.over_budget == "pi" and all(p.code in money for p in problems):
+    over = frozenset(p.code for p in problems) & {"over_budget", "over_limit"}
+    if over and project.over_budget == "pi" and all(p.code in over for p in problems):
         problems = []  # the PI decides instead
     group = project.group
     to_pi = not group.is_pi(user) and rules.needs_pi_approval(
         group.approval_mode, threshold_fen=group.approval_threshold_fen,
         categories=group.approval_categories or [], fee_fen=fee_fen, category=category,
-        over_budget=over)
-    return problems, to_pi
+        over_budget=bool(over))
+    return Charge(problems, to_pi, over)
 
 
 def hold(project: Project, *, booking_id: int, fee_fen: int, instrument_id: int,
@@ -312,6 +322,16 @@ def withdraw_approval(booking_id: int) -> None:
     if approval is not None:
         approval.state, approval.decided_at = "withdrawn", now_utc()
         audit.record("pi_approval.withdrawn", obj=approval, booking=booking_id)
+
+
+_bookings = table("bookings", column("id"), column("state"))  # read by name: no import
+
+
+def is_confirmed(approval: PiApproval) -> bool:
+    """Whether the request stands confirmed (after the PI approved it, the bookings area
+    confirms it at once where the instrument needs no lab approval)."""
+    return db.session.scalar(select(_bookings.c.state).where(
+        _bookings.c.id == approval.booking_id)) == "approved"
 
 
 def pending_for_pi(user: User) -> list[PiApproval]:

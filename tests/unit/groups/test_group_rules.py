@@ -15,17 +15,28 @@ def test_the_budget_nets_credits_and_counts_open_holds():
     assert rules.Budget(0).used_percent == 100
 
 
-@pytest.mark.parametrize("fee, remaining, limit_left, active, valid, codes", [
+@pytest.mark.parametrize("fee, remaining, limit, active, valid, codes", [
     (1_000, 5_000, None, True, True, []),
     (5_000, 5_000, None, True, True, []),  # exactly what is left fits
     (5_001, 5_000, None, True, True, ["over_budget"]),
-    (1_000, 5_000, 500, True, True, ["over_limit"]),
+    (1_000, 5_000, rules.LimitLeft(500, "instrument"), True, True, ["over_limit"]),
+    (500, 5_000, rules.LimitLeft(500, "category"), True, True, []),
     (1_000, 5_000, None, False, False, ["project_closed", "project_expired"]),
 ])
-def test_charge_problems(fee, remaining, limit_left, active, valid, codes):
-    problems = rules.charge_problems(fee_fen=fee, remaining_fen=remaining,
-                                     limit_left_fen=limit_left, active=active, valid=valid)
+def test_charge_problems(fee, remaining, limit, active, valid, codes):
+    problems = rules.charge_problems(fee_fen=fee, remaining_fen=remaining, limit=limit,
+                                     active=active, valid=valid)
     assert [p.code for p in problems] == codes
+
+
+@pytest.mark.parametrize("limit, says", [
+    (rules.LimitLeft(500, "instrument"), "limit for this instrument: ¥5.00 of it is left"),
+    (rules.LimitLeft(-200, "category"), "limit for this instrument category: ¥0.00 of it"),
+])
+def test_an_over_limit_says_which_limit_and_what_is_left(limit, says):
+    problem, = rules.charge_problems(fee_fen=1_000, remaining_fen=5_000, limit=limit,
+                                     active=True, valid=True)
+    assert says in problem.message
 
 
 @pytest.mark.parametrize("mode, fee, category, over, expected", [

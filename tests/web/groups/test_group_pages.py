@@ -145,7 +145,7 @@ def test_the_lab_neither_sees_nor_decides_a_request_before_its_pi(client, login,
     assert f'id="request-{booking_id}"' not in queue
     assert world["lab"].instrument.name_zh not in queue  # nor in the instrument filter
     page = client.post(f"/bookings/{booking_id}/approve", headers=EN, follow_redirects=True)
-    assert "waiting for the requester&#39;s PI" in page.get_data(as_text=True)
+    assert "正在等待申请人的导师审批" in page.get_data(as_text=True)  # the manager reads Chinese
     client.post("/bookings/queue/bulk", data={"action": "approve", "ids": [booking_id]})
     client.post(f"/bookings/{booking_id}/reject", data={"reason": "no"})
     assert client.post(f"/api/v1/bookings/{booking_id}/approve",
@@ -244,10 +244,40 @@ def test_the_signed_link_is_on_the_public_base_url_and_works_once(app, client, w
     assert db.session.scalar(select(PiApproval.state)) == "pending"  # GET changes nothing
     assert client.post(path, data={"reason": ""}).status_code == 200  # a reason is needed
     assert db.session.scalar(select(PiApproval.state)) == "pending"
-    client.post(path, data={"reason": "换一台仪器"})
+    done = client.post(path, data={"reason": "换一台仪器"}, headers=EN).get_data(as_text=True)
+    assert done.count("Rejected: the requester is told why.") == 1  # not flashed as well
     assert db.session.scalar(select(PiApproval.state)) == "rejected"
     assert db.session.scalar(select(Booking.state)) == "rejected"
     assert client.get(links["Approve"][len(base):]).status_code == 410  # decided: links dead
+
+
+def test_the_pi_reads_the_purpose_the_institution_and_an_over_limit(client, login, world):
+    from booking.groups import limits
+
+    instrument = world["lab"].instrument
+    limits.set_limit(world["project"], world["pi"], instrument_id=None,
+                     category=instrument.category, limit_fen=100)
+    db.session.commit()
+    assert _api_booking(client, world, purpose="XPS 表面分析").status_code == 201
+    login(world["pi"])
+    card = client.get("/groups/approvals", headers=EN).get_data(as_text=True)
+    assert f"{instrument.name_en} · {instrument.organisation.name_en}" in card
+    assert "XPS 表面分析" in card and "over a limit" in card
+    mail = db.session.scalars(select(OutboxMessage.body).where(
+        OutboxMessage.recipient == world["pi"].email)).all()[-1]
+    assert "Purpose: XPS 表面分析" in mail and "exceed one of the project's limits" in mail
+
+
+def test_approving_a_request_its_instrument_confirms_says_it_is_confirmed(client, login,
+                                                                          world):
+    world["lab"].instrument.requires_approval = False
+    db.session.commit()
+    _api_booking(client, world)
+    login(world["pi"])
+    page = client.post(f"/groups/approvals/{db.session.scalar(select(PiApproval.id))}/approve",
+                       headers=EN, follow_redirects=True).get_data(as_text=True)
+    assert "Approved: the booking is confirmed." in page
+    assert db.session.scalar(select(Booking.state)) == "approved"
 
 
 def test_a_forged_or_expired_link_decides_nothing(client, world):
