@@ -255,9 +255,12 @@ def slot_holder(instrument_id: int, start: datetime, end: datetime, moving: int 
 
 def own_overlaps(user: User, instrument_id: int, start: datetime, end: datetime
                  ) -> list[tuple[str, datetime, datetime]]:
-    """The user's occupying bookings of other instruments overlapping [start, end)."""
-    return [tuple(row) for row in db.session.execute(
-        select(Instrument.name_zh, Booking.start_at, Booking.end_at)
+    """The user's occupying bookings of other instruments overlapping [start, end), the
+    instruments named in the user's language."""
+    english = user.locale == "en"
+    return [(name_en if english and name_en else name_zh, start_at, end_at)
+            for name_zh, name_en, start_at, end_at in db.session.execute(
+        select(Instrument.name_zh, Instrument.name_en, Booking.start_at, Booking.end_at)
         .join(Instrument, Instrument.id == Booking.instrument_id)
         .where(Booking.user_id == user.id, Booking.instrument_id != instrument_id,
                Booking.state.in_(rules.OCCUPYING_STATES), Booking.overlapping(start, end))

@@ -15,7 +15,7 @@ from booking.bookings.calendar import booking_problems, policy_for, slot_holder
 from booking.bookings.models import Booking
 from booking.bookings.signals import slot_freed
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import now_utc, to_local
 from booking.core.db import take_write_lock
 from booking.core.notifications import deliver
 from booking.core.problems import Problem, Refused, _l
@@ -142,7 +142,7 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
     if project is not None:
         groups.hold(project, booking_id=booking.id, fee_fen=fee_fen, instrument_id=instrument.id,
                     category=instrument.category or "",
-                    description=f"{instrument.name_zh} {start:%Y-%m-%d}")
+                    description=f"{instrument.name_zh} {to_local(start, instrument.timezone):%Y-%m-%d}")
     if to_pi:
         groups.ask_pi(project, user, booking_id=booking.id, fee_fen=fee_fen,
                       over_budget="over_budget" in charge.over,

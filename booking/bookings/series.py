@@ -15,7 +15,7 @@ from booking.bookings import calendar, notifications, recurrence, requests, rule
 from booking.bookings.models import Booking, BookingSeries, WaitlistEntry
 from booking.bookings.signals import booking_checking
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import now_utc, to_local
 from booking.core.db import take_write_lock
 from booking.core.problems import Problem, _l
 from booking.extensions import db
@@ -176,7 +176,8 @@ def create_series(instrument: Instrument, user: User, *, start: datetime, end: d
     for booking in created if project is not None else ():
         groups.hold(project, booking_id=booking.id, fee_fen=fees.get(booking.start_at, 0),
                     instrument_id=instrument.id, category=instrument.category or "",
-                    description=f"{instrument.name_zh} {booking.start_at:%Y-%m-%d}")
+                    description=f"{instrument.name_zh} "
+                                f"{to_local(booking.start_at, instrument.timezone):%Y-%m-%d}")
     audit.record_each("booking.approved" if automatic else "booking.requested", created,
                       actor=user, data_of=lambda b: {
                           "start": b.start_at.isoformat(), "end": b.end_at.isoformat(),

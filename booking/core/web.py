@@ -1,6 +1,6 @@
 """Small web helpers shared by every area."""
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -163,23 +163,30 @@ def query_args(schema: ma.Schema) -> dict:
 
 
 class FiniteDecimalField(DecimalField):
-    """WTForms' DecimalField for finite numbers only: "NaN", "sNaN" and "Infinity" parse as
-    Decimals, then break the comparisons and rounding that follow (a 500)."""
+    """WTForms' DecimalField for finite numbers only ("NaN", "sNaN" and "Infinity" parse as
+    Decimals, then break the comparisons and rounding that follow: a 500), with no more
+    decimals than `places` (12.345 yuan is not silently 12.35)."""
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)
-        if valuelist and isinstance(self.data, Decimal) and not self.data.is_finite():
+        if not valuelist or not isinstance(self.data, Decimal):
+            return
+        if not self.data.is_finite():
             self.data = None
             raise ValueError(self.gettext("Not a valid decimal value."))
+        if self.places is not None and -self.data.as_tuple().exponent > self.places:
+            self.data = None
+            raise ValueError(_("At most %(places)d decimal places.", places=self.places))
 
 
 class InServiceWindow:
     """WTForms validator: a date or a wall-clock time between a year back (or any time back
-    since 1900, with `any_past`) and two years ahead, checked before anything converts it to
-    UTC or walks its days."""
+    since 1900, with `any_past`) and two years ahead (or `years_ahead`: a research grant runs
+    five), checked before anything converts it to UTC or walks its days."""
 
-    def __init__(self, any_past: bool = False):
+    def __init__(self, any_past: bool = False, years_ahead: int | None = None):
         self.any_past = any_past
+        self.years_ahead = years_ahead
 
     def __call__(self, form, field):
         if field.data is None:
@@ -189,6 +196,8 @@ class InServiceWindow:
         earliest, latest = service_window(now_utc())
         if self.any_past:
             earliest = datetime(1900, 1, 1, tzinfo=UTC)
+        if self.years_ahead:
+            latest = now_utc() + timedelta(days=366 * self.years_ahead)
         # wall clock compared as UTC: the window is coarse, and nothing is converted yet
         if not earliest <= value.replace(tzinfo=UTC) <= latest:
             raise ValidationError(_("Choose a date between %(earliest)s and %(latest)s.",

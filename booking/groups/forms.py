@@ -24,6 +24,9 @@ from booking.core.web import (
 )
 from booking.groups.rules import MAX_BUDGET_FEN
 
+# how far ahead a project account may run (an NSFC grant runs up to five years)
+_GRANT_WINDOW = InServiceWindow(any_past=True, years_ahead=10)
+
 
 class GroupForm(SiteForm):
     name = StringField(_l("Group name"), validators=[DataRequired(), Length(max=200)])
@@ -51,15 +54,23 @@ class ApprovalSettingsForm(SiteForm):
         if self.mode.data == "categories" and not field.data:
             raise ValidationError(_l("Tick at least one category."))
 
+    def validate(self, extra_validators=None) -> bool:
+        """The threshold is needed by its mode only (Optional stops the field's own
+        validators when it is empty, so this is checked here)."""
+        if not super().validate(extra_validators):
+            return False
+        if self.mode.data == "above_fee" and self.threshold.data is None:
+            self.threshold.errors.append(_l("Give the fee above which the PI approves."))
+            return False
+        return True
+
 
 class ProjectForm(SiteForm):
     number = StringField(_l("Project number"), validators=[DataRequired(), Length(max=64)])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
     funder = StringField(_l("Funder"), validators=[Optional(), Length(max=200)])
-    valid_from = DateField(_l("Valid from"), validators=[DataRequired(),
-                                                         InServiceWindow(any_past=True)])
-    valid_until = DateField(_l("Valid until"), validators=[DataRequired(),
-                                                           InServiceWindow(any_past=True)])
+    valid_from = DateField(_l("Valid from"), validators=[DataRequired(), _GRANT_WINDOW])
+    valid_until = DateField(_l("Valid until"), validators=[DataRequired(), _GRANT_WINDOW])
     budget = FiniteDecimalField(
         _l("Budget (CNY)"), places=2,
         validators=[DataRequired(), NumberRange(Decimal("0.01"), MAX_BUDGET_FEN // 100)])

@@ -88,18 +88,25 @@ def create():
 @bp.route("/groups/<int:group_id>")
 @login_required
 def detail(group_id):
-    group = _group(group_id)
-    budgets = services.budgets_of(group.projects)
+    return _render_detail(_group(group_id))
+
+
+def _render_detail(group: ResearchGroup, **forms):
+    """The group's page; `forms`: a form sent and refused, shown with what was typed and
+    each field's error."""
     approval = ApprovalSettingsForm(formdata=None, mode=group.approval_mode,
                                     threshold=Decimal(group.approval_threshold_fen) / 100,
                                     categories=group.approval_categories or [])
-    return render_template("groups/detail.html", group=group, budgets=budgets,
-                           entries=services.recent_entries(group),
-                           invite_form=InviteForm(formdata=None), approval_form=approval,
-                           project_form=ProjectForm(formdata=None),
+    forms = {"invite_form": InviteForm(formdata=None), "approval_form": approval,
+             "project_form": ProjectForm(formdata=None), **forms}
+    entries = services.recent_entries(group)
+    return render_template("groups/detail.html", group=group,
+                           budgets=services.budgets_of(group.projects), entries=entries,
+                           descriptions=services.entry_descriptions(
+                               entries, current_locale(), current_user.timezone),
                            unknown_categories=[c for c in group.approval_categories or []
                                                if c not in CATEGORIES],
-                           default_id=services.default_project_id(current_user))
+                           default_id=services.default_project_id(current_user), **forms)
 
 
 @bp.route("/groups/<int:group_id>/invite", methods=["POST"])
@@ -111,9 +118,8 @@ def invite(group_id):
         user = get_user_by_email(form.email.data)
         attempt(lambda: services.invite(group, user, current_user),
                 _("Invitation sent to %(email)s.", email=form.email.data))
-    else:
-        flash(_("Enter a valid e-mail address."), "danger")
-    return _back(group)
+        return _back(group)
+    return _render_detail(group, invite_form=form)
 
 
 @bp.route("/groups/<int:group_id>/join", methods=["POST"])
@@ -154,15 +160,17 @@ def approval_settings(group_id):
     group = _managed(group_id)
     form = ApprovalSettingsForm()
     if form.validate_on_submit():
-        services.update_approval(group, current_user, mode=form.mode.data,
-                                 threshold_fen=yuan_to_fen(form.threshold.data or Decimal(0)),
-                                 categories=form.categories.data
-                                 if form.mode.data == "categories" else [])
+        mode = form.mode.data  # the other modes' settings are kept for a switch back
+        services.update_approval(
+            group, current_user, mode=mode,
+            threshold_fen=yuan_to_fen(form.threshold.data) if mode == "above_fee"
+            else group.approval_threshold_fen,
+            categories=form.categories.data if mode == "categories"
+            else group.approval_categories or [])
         commit()
         flash(_("PI approval settings saved."), "success")
-    else:
-        flash(_("Please correct the marked fields."), "danger")
-    return _back(group)
+        return _back(group)
+    return _render_detail(group, approval_form=form)
 
 
 # --- projects ----------------------------------------------------------------------------------
@@ -172,10 +180,7 @@ def create_project(group_id):
     group = _managed(group_id)
     form = ProjectForm()
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
-        return _back(group)
+        return _render_detail(group, project_form=form)
     values = dict(number=form.number.data.strip(), title=form.title.data.strip(),
                   funder=(form.funder.data or "").strip(), valid_from=form.valid_from.data,
                   valid_until=form.valid_until.data, budget_fen=yuan_to_fen(form.budget.data),
@@ -188,12 +193,18 @@ def create_project(group_id):
 @bp.route("/projects/<int:project_id>")
 @login_required
 def project(project_id):
-    project = _project(project_id)
+    return _render_project(_project(project_id))
+
+
+def _render_project(project: Project, limit_form: LimitForm | None = None):
+    """The project's page; `limit_form`: a limit sent and refused, as it was typed."""
+    entries = services.entries_of(project)
     return render_template("groups/project.html", project=project,
-                           budget=services.budget_of(project),
-                           entries=services.entries_of(project),
+                           budget=services.budget_of(project), entries=entries,
+                           descriptions=services.entry_descriptions(
+                               entries, current_locale(), current_user.timezone),
                            limits=limits.limits_of(project, current_locale()),
-                           limit_form=LimitForm(formdata=None))
+                           limit_form=limit_form or LimitForm(formdata=None))
 
 
 @bp.route("/projects/<int:project_id>/statement.<any(csv, xlsx):fmt>")
@@ -212,17 +223,20 @@ def add_limit(project_id):
     project = _project(project_id)
     require(project.group.can_manage(current_user))
     form = LimitForm()
-    if form.validate_on_submit():
-        instrument = (form.instrument.data or "").strip()
-        attempt(lambda: limits.set_limit(
+    if not form.validate_on_submit():
+        return _render_project(project, form)
+    instrument = (form.instrument.data or "").strip()
+    try:
+        limits.set_limit(
             project, current_user,
             instrument_id=limits.resolve_instrument(instrument) if instrument else None,
-            category=form.category.data or None, limit_fen=yuan_to_fen(form.limit.data)),
-            _("Limit saved."))
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
+            category=form.category.data or None, limit_fen=yuan_to_fen(form.limit.data))
+    except limits.LimitRefused as refused:
+        db.session.rollback()
+        (form.instrument if instrument else form.category).errors = refused.texts()
+        return _render_project(project, form)
+    commit()
+    flash(_("Limit saved."), "success")
     return redirect(url_for("groups.project", project_id=project.id))
 
 

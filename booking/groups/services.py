@@ -6,12 +6,14 @@ from typing import NamedTuple
 
 from blinker import Namespace
 from flask import current_app
+from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Select, case, column, func, select, table, update
 
 from booking.accounts.models import User
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import now_utc, to_local
+from booking.core.db import UTCDateTime
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.groups import limits, notifications, rules
@@ -259,6 +261,31 @@ def entries_of(project: Project) -> list[ProjectEntry]:
     return list(db.session.scalars(select(ProjectEntry).where(
         ProjectEntry.project_id == project.id).order_by(ProjectEntry.created_at,
                                                         ProjectEntry.id)))
+
+
+_booked = table("bookings", column("id"), column("start_at", UTCDateTime()))
+_instruments = table("instruments", column("id"), column("name_zh"), column("name_en"))
+
+
+def entry_descriptions(entries: list[ProjectEntry], locale: str, timezone: str
+                       ) -> dict[int, str]:
+    """What ledger lines are about in the reader's language (by entry id): a booking's hold
+    names its instrument and the booking's day where the reader is; a voided invoice's credit
+    says so. Other lines keep their stored text (an invoice or a credit note's number)."""
+    holds = [e for e in entries if e.kind == "hold" and e.instrument_id and e.booking_id]
+    names = {row.id: row.name_en if locale == "en" and row.name_en else row.name_zh
+             for row in db.session.execute(select(_instruments).where(_instruments.c.id.in_(
+                 {e.instrument_id for e in holds})))} if holds else {}
+    starts = dict(db.session.execute(select(_booked.c.id, _booked.c.start_at).where(
+        _booked.c.id.in_({e.booking_id for e in holds}))).all()) if holds else {}
+    described = {
+        e.id: f"{names[e.instrument_id]} {to_local(starts[e.booking_id], timezone):%Y-%m-%d}"
+        for e in holds if e.instrument_id in names and e.booking_id in starts}
+    for entry in entries:
+        if entry.kind == "credit" and entry.description.startswith("void "):
+            described[entry.id] = gettext("invoice %(number)s voided",
+                                          number=entry.description.removeprefix("void "))
+    return described
 
 
 # --- the PI's approval -------------------------------------------------------------------------

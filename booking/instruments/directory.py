@@ -171,11 +171,20 @@ def suggestions(text: str) -> list:
     tokens = query_tokens(query.q)
     if not tokens:
         return []
+    hits = search_index.scores(tokens)
+    typed = query.q.lower()
+    exact = or_(Instrument.name_zh == query.q, func.lower(Instrument.name_en) == typed)
+    named = or_(Instrument.name_zh.contains(query.q, autoescape=True),
+                func.lower(Instrument.name_en).contains(typed, autoescape=True))
     statement = (select(Instrument.id, Instrument.name_zh, Instrument.name_en,
                         Organisation.name_zh.label("org_zh"),
                         Organisation.name_en.label("org_en"))
-                 .join(Instrument.organisation).where(listed()))
-    return db.session.execute(_by_relevance(statement, query).limit(SUGGESTIONS)).all()
+                 .join(Instrument.organisation).join(hits, hits.c.instrument_id == Instrument.id)
+                 .where(listed())
+                 # the name as typed, then names holding it, then what the index found
+                 .order_by(case((exact, 0), (named, 1), else_=2), hits.c.score.desc(),
+                           Instrument.id))
+    return db.session.execute(statement.limit(SUGGESTIONS)).all()
 
 
 def filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[str]]:

@@ -2,7 +2,7 @@
 student's default project preselected, the quote's remaining budget, the API's project_id,
 and the PI's signed link (forged, expired, used once, on PUBLIC_BASE_URL)."""
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -329,7 +329,8 @@ def test_limits_by_instrument_or_category_and_bad_input(client, login, world):
                                    "limit": "10"},
                  {"category": "imaging", "limit": "10"},  # not a category: it never matched
                  {"category": "analytical", "limit": "-1"}):
-        assert client.post(url, data=data).status_code == 302
+        page = client.post(url, data=data, headers=EN)  # shown again, as typed, marked
+        assert page.status_code == 200 and "is-invalid" in page.get_data(as_text=True)
     assert db.session.scalar(select(ProjectLimit)) is None
     # chosen from the suggestions, typed as its name (any case), or as a number
     client.post(url, data={"instrument": f"{instrument.name_zh} · 大学 · #{instrument.id}",
@@ -407,15 +408,50 @@ def test_pi_approval_categories_are_ticked_from_the_list(client, login, world):
     db.session.expire_all()
     assert (group.approval_mode, group.approval_categories) == ("categories",
                                                                 ["laser", "analytical"])
-    client.post(url, data={"mode": "none", "categories": ["laser"]})
+    client.post(url, data={"mode": "above_fee", "threshold": ""})  # no threshold: refused
     db.session.expire_all()
-    assert (group.approval_mode, group.approval_categories) == ("none", [])
+    assert group.approval_mode == "categories"
+    client.post(url, data={"mode": "above_fee", "threshold": "500", "categories": ["nuclear"]})
+    client.post(url, data={"mode": "none", "threshold": "", "categories": ["marine"]})
+    db.session.expire_all()  # the other modes' settings are kept for a switch back
+    assert (group.approval_mode, group.approval_threshold_fen, group.approval_categories) == (
+        "none", 50_000, ["laser", "analytical"])
+
+
+def test_the_ledger_names_the_instrument_in_the_readers_language_and_local_day(
+        client, login, world):
+    """A hold made for a booking at 07:00 in Shanghai (23:00 UTC the day before) is dated the
+    booking's own day, and an English reader reads the English name."""
+    from datetime import time
+
+    from booking.instruments.services import set_opening_hours
+
+    instrument = world["lab"].instrument
+    set_opening_hours(instrument, {2: [(time(6), time(18))]}, world["lab"].manager)  # Wed
+    db.session.commit()
+    assert _api_booking(client, world, start="2026-11-25T07:00:00+08:00",
+                        end="2026-11-25T08:00:00+08:00").status_code == 201
+    login(world["pi"])
+    page = client.get(f"/projects/{world['project'].id}", headers=EN).get_data(as_text=True)
+    ledger = page[page.index('id="ledger"'):]
+    assert f"{world['lab'].instrument.name_en} 2026-11-25" in ledger
+    assert world["lab"].instrument.name_zh not in ledger
+
+
+def test_a_project_runs_as_long_as_a_grant(client, login, world):
+    login(world["pi"])
+    client.post(f"/groups/{world['group'].id}/projects", data={
+        "number": "NSFC-5Y", "title": "t", "valid_from": "2026-01-01",
+        "valid_until": "2030-12-31", "budget": "100.00", "over_budget": "refuse"})
+    assert db.session.scalar(select(Project.valid_until).where(Project.number == "NSFC-5Y")) \
+        == date(2030, 12, 31)
 
 
 @pytest.mark.parametrize("change", [
     {"valid_until": "2025-12-31"}, {"budget": "-5"}, {"budget": "abc"}, {"number": ""},
     {"number": "NSFC-22075"},  # taken in this group
     {"over_budget": "maybe"}, {"valid_from": "1800-01-01"}, {"title": "x" * 301},
+    {"budget": "12.345"}, {"valid_until": "2037-01-01"},
 ])
 def test_bad_project_input_is_refused_without_a_trace(client, login, world, change):
     login(world["pi"])
@@ -423,7 +459,8 @@ def test_bad_project_input_is_refused_without_a_trace(client, login, world, chan
             "valid_until": "2026-12-31", "budget": "100.00", "over_budget": "refuse", **change}
     response = client.post(f"/groups/{world['group'].id}/projects", data=data,
                            follow_redirects=True)
-    assert response.status_code == 200 and "alert-danger" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and ("is-invalid" in page or "alert-danger" in page)
     assert len(db.session.scalars(select(Project)).all()) == 1
 
 

@@ -36,6 +36,13 @@ def test_suggestions_name_the_institution_and_end_with_the_id(client, make):
                          headers={"Accept-Language": "en"}).get_json()
     assert {"id": exact.id, "label": f"NMR spectrometer · Dalian University of Technology · "
                                      f"#{exact.id}"} in english
+    # a name holding what was typed comes before a match found elsewhere (a glossary word)
+    ct = make.instrument(name_zh="高分辨率工业CT", name_en="Industrial CT",
+                         description="计算机断层扫描")
+    sem = make.instrument(name_zh="场发射扫描电子显微镜", name_en="FE-SEM")
+    ids = [item["id"] for item in client.get(
+        "/instruments/suggestions.json?q=扫描").get_json()]
+    assert ids.index(sem.id) < ids.index(ct.id)
     assert client.get("/instruments/suggestions.json").get_json() == []
     assert client.get("/instruments/suggestions.json?q=" + "核" * 5000).status_code == 200
 
