@@ -137,17 +137,18 @@ def quote_json(instrument_id):
                               args["mode"], args["samples"])
     except NoRate:
         return jsonify({**body, "error": _("No price is set for your customer class.")})
-    return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen),
-                    **_project_body(query_int("project", 0), quote.fee_fen)})
-
-
-def _project_body(project_id: int, fee_fen: int) -> dict:
-    """The charged project's remaining budget, before and after this booking."""
-    project = groups.get_project(project_id)
+    project = groups.get_project(query_int("project", 0))
     if project is None or not project.can_charge(current_user):
-        return {}
+        return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen)})
+    refusing, to_pi = groups.charge_preview(
+        project, current_user, instrument_id=instrument.id, category=instrument.category or "",
+        fee_fen=quote.fee_fen, day=args["start"].date())
+    body["problems"] += schemas.problems_body(refusing)
+    body["warnings"] += schemas.problems_body(to_pi)
     remaining = groups.budget_of(project).remaining_fen
-    return schemas.project_quote_body(project.label, remaining, remaining - fee_fen)
+    return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen),
+                    **schemas.project_quote_body(project.label, remaining,
+                                                 remaining - quote.fee_fen)})
 
 
 def _quote_query_error(error: ma.ValidationError) -> str:

@@ -188,6 +188,9 @@ def budgets_of(projects: list[Project]) -> dict[int, rules.Budget]:
     return _sums(Project.id.in_([p.id for p in projects])) if projects else {}
 
 
+MONEY_RULES = frozenset({"over_budget", "over_limit"})  # a project may let its PI decide them
+
+
 class Charge(NamedTuple):
     """What check_charge found: the problems that refuse the charge, whether the PI decides
     first, and which of the project's money rules the charge exceeds ("over_budget",
@@ -212,7 +215,7 @@ def check_charge(project: Project, user: User, *, instrument_id: int, category: 
         fee_fen=fee_fen, remaining_fen=budget.remaining_fen,
         limit=limits.tightest_for(project, instrument_id, category), active=project.active,
         valid=project.is_valid_on(day))
-    over = frozenset(p.code for p in problems) & {"over_budget", "over_limit"}
+    over = frozenset(p.code for p in problems) & MONEY_RULES
     if over and project.over_budget == "pi" and all(p.code in over for p in problems):
         problems = []  # the PI decides instead
     group = project.group
@@ -221,6 +224,24 @@ def check_charge(project: Project, user: User, *, instrument_id: int, category: 
         categories=group.approval_categories or [], fee_fen=fee_fen, category=category,
         over_budget=bool(over))
     return Charge(problems, to_pi, over)
+
+
+def charge_preview(project: Project, user: User, *, instrument_id: int, category: str,
+                   fee_fen: int, day: date) -> tuple[list[Problem], list[Problem]]:
+    """What the booking form says of charging `fee_fen` to the project before it is sent
+    (nothing locked): the problems that will refuse it, or, where the project lets its PI
+    decide, the money rules it exceeds and that the PI will decide."""
+    problems = rules.charge_problems(
+        fee_fen=fee_fen, remaining_fen=budget_of(project).remaining_fen,
+        limit=limits.tightest_for(project, instrument_id, category), active=project.active,
+        valid=project.is_valid_on(day))
+    if problems and project.over_budget == "pi" and all(p.code in MONEY_RULES
+                                                        for p in problems):
+        if project.group.is_pi(user):  # the PI's own booking: theirs to decide
+            return [], problems
+        return [], [*problems, Problem("pi_decides", _l(
+            "Your PI decides on it before the lab sees it."))]
+    return problems, []
 
 
 def hold(project: Project, *, booking_id: int, fee_fen: int, instrument_id: int,

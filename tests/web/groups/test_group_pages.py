@@ -113,6 +113,26 @@ def test_the_booking_form_preselects_the_default_project_and_the_quote_shows_the
     quote = client.get(f"/instruments/{lab.instrument.id}/quote.json?start=2026-11-24T10:00"
                        f"&end=2026-11-24T11:00&mode=self_operated&project={project.id}").get_json()
     assert quote["project_remaining_fen"] == 50_000 and quote["project_after_fen"] == 40_000
+    assert quote["problems"] == [] and quote["warnings"] == []
+
+
+@pytest.mark.parametrize("over_budget, refused, warned", [
+    ("refuse", ["over_limit"], []), ("pi", [], ["over_limit", "pi_decides"])])
+def test_the_quote_says_a_limit_refuses_or_sends_to_the_pi(client, login, world, over_budget,
+                                                           refused, warned):
+    from booking.groups import limits
+
+    world["project"].over_budget = over_budget
+    limits.set_limit(world["project"], world["pi"], instrument_id=world["lab"].instrument.id,
+                     category=None, limit_fen=5_000)
+    db.session.commit()
+    login(world["student"])
+    quote = client.get(f"/instruments/{world['lab'].instrument.id}/quote.json?start="
+                       f"2026-11-24T10:00&end=2026-11-24T11:00&mode=self_operated"
+                       f"&project={world['project'].id}", headers=EN).get_json()
+    assert [p["code"] for p in quote["problems"]] == refused
+    assert [p["code"] for p in quote["warnings"]] == warned
+    assert "¥50.00 of it is left" in str(quote)
 
 
 def test_booking_from_the_form_goes_to_the_pi_then_the_lab(client, login, world):
