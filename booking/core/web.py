@@ -22,6 +22,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.meta import DefaultMeta
+from wtforms.validators import StopValidation
 
 from booking.core.clock import local_today, now_utc, service_window
 from booking.core.db import MAX_ID
@@ -177,6 +178,10 @@ class FiniteDecimalField(DecimalField):
         if self.places is not None and -self.data.as_tuple().exponent > self.places:
             self.data = None
             raise ValueError(_("At most %(places)d decimal places.", places=self.places))
+
+    def pre_validate(self, form):
+        if self.process_errors:  # what was typed is not a number: say only that
+            raise StopValidation()
 
 
 class InServiceWindow:
