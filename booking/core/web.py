@@ -180,7 +180,9 @@ class FiniteDecimalField(DecimalField):
             raise ValueError(_("At most %(places)d decimal places.", places=self.places))
 
     def pre_validate(self, form):
-        if self.process_errors:  # what was typed is not a number: say only that
+        # something typed that is not a number: say only that (left empty, Optional or
+        # InputRequired speaks instead)
+        if self.process_errors and self.raw_data and self.raw_data[0].strip():
             raise StopValidation()
 
 

@@ -1,0 +1,29 @@
+"""Money typed into a form: finite, at most two decimals, and one message for one mistake."""
+import pytest
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from booking.core.web import FiniteDecimalField
+
+
+class AmountForm(Form):
+    required = FiniteDecimalField(validators=[InputRequired(), NumberRange(0, 100)])
+    optional = FiniteDecimalField(validators=[Optional(), NumberRange(0, 100)])
+
+
+@pytest.mark.parametrize("typed, errors", [
+    ({"required": "12.34"}, {}),
+    ({"required": "12.345"}, {"required": ["At most 2 decimal places."]}),
+    ({"required": "abc"}, {"required": ["Not a valid decimal value."]}),
+    ({"required": "NaN"}, {"required": ["Not a valid decimal value."]}),
+    ({"required": "101"}, {"required": ["Number must be between 0 and 100."]}),
+    ({"required": ""}, {"required": ["This field is required."]}),
+    ({"required": "1", "optional": ""}, {}),
+    ({"required": "1", "optional": "0.001"}, {"optional": ["At most 2 decimal places."]}),
+])
+def test_one_message_for_one_mistake(app, typed, errors):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        form = AmountForm(MultiDict(typed))
+        form.validate()
+        assert form.errors == errors
