@@ -91,18 +91,28 @@ class LimitState:
 def limits_of(project: Project, locale: str) -> list[LimitState]:
     """The project's limits with what each has used so far, instruments by name and
     institution (two of them often share a name)."""
-    ids = [limit.instrument_id for limit in project.limits if limit.instrument_id]
+    names = instrument_names([limit.instrument_id for limit in project.limits
+                              if limit.instrument_id], locale, with_institution=True)
+    return [LimitState(limit, names.get(limit.instrument_id), used(project, limit))
+            for limit in sorted(project.limits, key=lambda x: (x.category or "", x.id))]
+
+
+def instrument_names(ids, locale: str, with_institution: bool = False) -> dict[int, str]:
+    """Instruments' names in the reader's language (with their institution's), by id."""
+    if not ids:
+        return {}
+    english = locale == "en"
+
+    def name(zh: str, en: str) -> str:
+        return en if english and en else zh
+
     rows = db.session.execute(
         select(_instruments, Organisation.name_zh.label("org_zh"),
                Organisation.name_en.label("org_en"))
         .join(Organisation, Organisation.id == _instruments.c.organisation_id)
-        .where(_instruments.c.id.in_(ids))) if ids else []
-    english = locale == "en"
-    names = {row.id: " · ".join((row.name_en if english and row.name_en else row.name_zh,
-                                 row.org_en if english and row.org_en else row.org_zh))
-             for row in rows}
-    return [LimitState(limit, names.get(limit.instrument_id), used(project, limit))
-            for limit in sorted(project.limits, key=lambda x: (x.category or "", x.id))]
+        .where(_instruments.c.id.in_(set(ids))))
+    return {row.id: " · ".join((name(row.name_zh, row.name_en), name(row.org_zh, row.org_en)))
+            if with_institution else name(row.name_zh, row.name_en) for row in rows}
 
 
 def used(project: Project, limit: ProjectLimit) -> int:

@@ -15,7 +15,7 @@ from booking.core.permissions import require
 from booking.core.problems import Refused
 from booking.core.web import PostForm, attempt, current_locale
 from booking.extensions import db
-from booking.groups import limits, services
+from booking.groups import ledger, limits, services
 from booking.groups.forms import (
     ApprovalSettingsForm,
     DecisionForm,
@@ -99,10 +99,10 @@ def _render_detail(group: ResearchGroup, **forms):
                                     categories=group.approval_categories or [])
     forms = {"invite_form": InviteForm(formdata=None), "approval_form": approval,
              "project_form": ProjectForm(formdata=None), **forms}
-    entries = services.recent_entries(group)
+    entries = ledger.recent_entries(group)
     return render_template("groups/detail.html", group=group,
                            budgets=services.budgets_of(group.projects), entries=entries,
-                           descriptions=services.entry_descriptions(
+                           descriptions=ledger.entry_descriptions(
                                entries, current_locale(), current_user.timezone),
                            unknown_categories=[c for c in group.approval_categories or []
                                                if c not in CATEGORIES],
@@ -198,10 +198,10 @@ def project(project_id):
 
 def _render_project(project: Project, limit_form: LimitForm | None = None):
     """The project's page; `limit_form`: a limit sent and refused, as it was typed."""
-    entries = services.entries_of(project)
+    entries = ledger.entries_of(project)
     return render_template("groups/project.html", project=project,
                            budget=services.budget_of(project), entries=entries,
-                           descriptions=services.entry_descriptions(
+                           descriptions=ledger.entry_descriptions(
                                entries, current_locale(), current_user.timezone),
                            limits=limits.limits_of(project, current_locale()),
                            limit_form=limit_form or LimitForm(formdata=None))
@@ -212,7 +212,7 @@ def _render_project(project: Project, limit_form: LimitForm | None = None):
 def statement(project_id, fmt):
     """The project's statement for the PI: every hold, charge and credit, names beside ids."""
     project = _project(project_id)
-    header, rows = services.statement_table(project)
+    header, rows = ledger.statement_table(project)
     return tables.download(fmt, f"project-{project.number}", header, rows, freeze="A2",
                            sheet=project.number)
 

@@ -6,14 +6,12 @@ from typing import NamedTuple
 
 from blinker import Namespace
 from flask import current_app
-from flask_babel import gettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Select, case, column, func, select, table, update
 
 from booking.accounts.models import User
 from booking.core import audit
-from booking.core.clock import now_utc, to_local
-from booking.core.db import UTCDateTime
+from booking.core.clock import now_utc
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.groups import limits, notifications, rules
@@ -201,6 +199,14 @@ class Charge(NamedTuple):
     over: frozenset[str] = frozenset()
 
 
+def _charge_problems(project: Project, instrument_id: int, category: str, fee_fen: int,
+                     day: date) -> list[Problem]:
+    return rules.charge_problems(
+        fee_fen=fee_fen, remaining_fen=budget_of(project).remaining_fen,
+        limit=limits.tightest_for(project, instrument_id, category), active=project.active,
+        valid=project.is_valid_on(day))
+
+
 def check_charge(project: Project, user: User, *, instrument_id: int, category: str,
                  fee_fen: int, day: date) -> Charge:
     """Whether `fee_fen` can be charged to the project, and whether the PI must approve
@@ -210,11 +216,7 @@ def check_charge(project: Project, user: User, *, instrument_id: int, category: 
     # the project's row locked until commit: two bookings at once cannot both take the last
     # of the budget (PostgreSQL; SQLite's requests already write one at a time)
     db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
-    budget = budget_of(project)
-    problems = rules.charge_problems(
-        fee_fen=fee_fen, remaining_fen=budget.remaining_fen,
-        limit=limits.tightest_for(project, instrument_id, category), active=project.active,
-        valid=project.is_valid_on(day))
+    problems = _charge_problems(project, instrument_id, category, fee_fen, day)
     over = frozenset(p.code for p in problems) & MONEY_RULES
     if over and project.over_budget == "pi" and all(p.code in over for p in problems):
         problems = []  # the PI decides instead
@@ -231,10 +233,7 @@ def charge_preview(project: Project, user: User, *, instrument_id: int, category
     """What the booking form says of charging `fee_fen` to the project before it is sent
     (nothing locked): the problems that will refuse it, or, where the project lets its PI
     decide, the money rules it exceeds and that the PI will decide."""
-    problems = rules.charge_problems(
-        fee_fen=fee_fen, remaining_fen=budget_of(project).remaining_fen,
-        limit=limits.tightest_for(project, instrument_id, category), active=project.active,
-        valid=project.is_valid_on(day))
+    problems = _charge_problems(project, instrument_id, category, fee_fen, day)
     if problems and project.over_budget == "pi" and all(p.code in MONEY_RULES
                                                         for p in problems):
         if project.group.is_pi(user):  # the PI's own booking: theirs to decide
@@ -276,37 +275,6 @@ def credit(project_id: int, *, invoice_id: int, amount_fen: int, description: st
     db.session.add(ProjectEntry(project_id=project_id, kind="credit", amount_fen=amount_fen,
                                 invoice_id=invoice_id, description=description[:300],
                                 created_at=now_utc()))
-
-
-def entries_of(project: Project) -> list[ProjectEntry]:
-    return list(db.session.scalars(select(ProjectEntry).where(
-        ProjectEntry.project_id == project.id).order_by(ProjectEntry.created_at,
-                                                        ProjectEntry.id)))
-
-
-_booked = table("bookings", column("id"), column("start_at", UTCDateTime()))
-_instruments = table("instruments", column("id"), column("name_zh"), column("name_en"))
-
-
-def entry_descriptions(entries: list[ProjectEntry], locale: str, timezone: str
-                       ) -> dict[int, str]:
-    """What ledger lines are about in the reader's language (by entry id): a booking's hold
-    names its instrument and the booking's day where the reader is; a voided invoice's credit
-    says so. Other lines keep their stored text (an invoice or a credit note's number)."""
-    holds = [e for e in entries if e.kind == "hold" and e.instrument_id and e.booking_id]
-    names = {row.id: row.name_en if locale == "en" and row.name_en else row.name_zh
-             for row in db.session.execute(select(_instruments).where(_instruments.c.id.in_(
-                 {e.instrument_id for e in holds})))} if holds else {}
-    starts = dict(db.session.execute(select(_booked.c.id, _booked.c.start_at).where(
-        _booked.c.id.in_({e.booking_id for e in holds}))).all()) if holds else {}
-    described = {
-        e.id: f"{names[e.instrument_id]} {to_local(starts[e.booking_id], timezone):%Y-%m-%d}"
-        for e in holds if e.instrument_id in names and e.booking_id in starts}
-    for entry in entries:
-        if entry.kind == "credit" and entry.description.startswith("void "):
-            described[entry.id] = gettext("invoice %(number)s voided",
-                                          number=entry.description.removeprefix("void "))
-    return described
 
 
 # --- the PI's approval -------------------------------------------------------------------------
@@ -431,33 +399,3 @@ def lapse_and_remind(now: datetime | None = None) -> tuple[int, int]:
             notifications.notify_pi_asked(approval, reminder=True)
             reminded += 1
     return lapsed, reminded
-
-
-def recent_entries(group: ResearchGroup, limit: int = 50) -> list[ProjectEntry]:
-    """The latest ledger lines of the group's projects (bookings held, invoices charged)."""
-    return list(db.session.scalars(select(ProjectEntry).join(Project).where(
-        Project.group_id == group.id).order_by(ProjectEntry.created_at.desc(),
-                                               ProjectEntry.id.desc()).limit(limit)))
-
-
-def statement_table(project: Project) -> tuple[list[str], list[list]]:
-    """A project's statement: every ledger line with a running balance, headers in the
-    reader's language, amounts as numbers (yuan), times as local date cells."""
-    from flask_babel import gettext as _
-
-    from booking.core.tables import yuan
-
-    header = [_("Date"), _("Kind"), _("Entry details"), _("Booking id"), _("Invoice id"),
-              _("Instrument id"), _("Category"), _("Amount (CNY)"), _("Released"),
-              _("Remaining budget (CNY)")]
-    kinds = {"hold": _("held"), "charge": _("charged"), "credit": _("credited")}
-    remaining, rows = project.budget_fen, []
-    for entry in entries_of(project):
-        if entry.kind == "charge":
-            remaining -= entry.amount_fen
-        elif entry.kind == "credit":
-            remaining += entry.amount_fen
-        rows.append([entry.created_at, kinds[entry.kind], entry.description, entry.booking_id,
-                     entry.invoice_id, entry.instrument_id, entry.category,
-                     yuan(entry.amount_fen), entry.released_at, yuan(remaining)])
-    return header, rows

@@ -1,0 +1,66 @@
+"""A project's ledger as people read it: its lines, what each is about in the reader's
+language, and the statement the PI downloads."""
+from flask_babel import gettext
+from sqlalchemy import column, select, table
+
+from booking.core.clock import to_local
+from booking.core.db import UTCDateTime
+from booking.core.tables import yuan
+from booking.extensions import db
+from booking.groups import limits
+from booking.groups.models import Project, ProjectEntry, ResearchGroup
+
+
+def entries_of(project: Project) -> list[ProjectEntry]:
+    return list(db.session.scalars(select(ProjectEntry).where(
+        ProjectEntry.project_id == project.id).order_by(ProjectEntry.created_at,
+                                                        ProjectEntry.id)))
+
+
+_bookings = table("bookings", column("id"), column("start_at", UTCDateTime()))  # by name
+
+
+def entry_descriptions(entries: list[ProjectEntry], locale: str, timezone: str
+                       ) -> dict[int, str]:
+    """What ledger lines are about in the reader's language (by entry id): a booking's hold
+    names its instrument and the booking's day where the reader is; a voided invoice's credit
+    says so. Other lines keep their stored text (an invoice or a credit note's number)."""
+    holds = [e for e in entries if e.kind == "hold" and e.instrument_id and e.booking_id]
+    names = limits.instrument_names([e.instrument_id for e in holds], locale)
+    starts = dict(db.session.execute(select(_bookings.c.id, _bookings.c.start_at).where(
+        _bookings.c.id.in_({e.booking_id for e in holds}))).all()) if holds else {}
+    described = {
+        e.id: f"{names[e.instrument_id]} {to_local(starts[e.booking_id], timezone):%Y-%m-%d}"
+        for e in holds if e.instrument_id in names and e.booking_id in starts}
+    for entry in entries:
+        if entry.kind == "credit" and entry.description.startswith("void "):
+            described[entry.id] = gettext("invoice %(number)s voided",
+                                          number=entry.description.removeprefix("void "))
+    return described
+
+
+def recent_entries(group: ResearchGroup, limit: int = 50) -> list[ProjectEntry]:
+    """The latest ledger lines of the group's projects (bookings held, invoices charged)."""
+    return list(db.session.scalars(select(ProjectEntry).join(Project).where(
+        Project.group_id == group.id).order_by(ProjectEntry.created_at.desc(),
+                                               ProjectEntry.id.desc()).limit(limit)))
+
+
+def statement_table(project: Project) -> tuple[list[str], list[list]]:
+    """A project's statement: every ledger line with a running balance, headers in the
+    reader's language, amounts as numbers (yuan), times as local date cells."""
+    _ = gettext
+    header = [_("Date"), _("Kind"), _("Entry details"), _("Booking id"), _("Invoice id"),
+              _("Instrument id"), _("Category"), _("Amount (CNY)"), _("Released"),
+              _("Remaining budget (CNY)")]
+    kinds = {"hold": _("held"), "charge": _("charged"), "credit": _("credited")}
+    remaining, rows = project.budget_fen, []
+    for entry in entries_of(project):
+        if entry.kind == "charge":
+            remaining -= entry.amount_fen
+        elif entry.kind == "credit":
+            remaining += entry.amount_fen
+        rows.append([entry.created_at, kinds[entry.kind], entry.description, entry.booking_id,
+                     entry.invoice_id, entry.instrument_id, entry.category,
+                     yuan(entry.amount_fen), entry.released_at, yuan(remaining)])
+    return header, rows
