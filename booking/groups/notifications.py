@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from booking.core.money import format_cny
 from booking.core.notifications import compose_notice, deliver, notify
 from booking.core.security import external_url, site_path
+from booking.core.web import current_locale
 
 
 def notify_invited(member) -> None:
@@ -53,7 +54,8 @@ def notify_pi_asked(approval, reminder: bool = False) -> None:
     def compose_mail():
         subject, body = compose_request()
         # the links stay outside the translated text: no translation can lose them
-        return subject, body + f"\n\n{_('Approve')}: {approve}\n{_('Reject')}: {reject}"
+        colon = "：" if current_locale() == "zh_CN" else ": "
+        return subject, body + f"\n\n{_('Approve')}{colon}{approve}\n{_('Reject')}{colon}{reject}"
 
     approvals = site_path("groups.approvals")
     # the e-mail's links decide without signing in, so it is never kept in the inbox; the

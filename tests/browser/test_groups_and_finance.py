@@ -56,7 +56,7 @@ def _pi_link(live_app, pi_email: str) -> str:
     with live_app.app_context():
         body = db.session.scalars(select(OutboxMessage.body).where(
             OutboxMessage.recipient == pi_email).order_by(OutboxMessage.id.desc())).first()
-    found = re.search(r"(?:Approve|批准): (\S+)", body or "")
+    found = re.search(r"(?:Approve: |批准：)(\S+)", body or "")
     assert found, body
     return found.group(1)
 

@@ -44,8 +44,8 @@ def _book(lab, user, project, start, hours=1):
 def _link(pi, decision) -> str:
     body = db.session.scalars(select(OutboxMessage.body).where(
         OutboxMessage.recipient == pi.email).order_by(OutboxMessage.id.desc())).first()
-    label = {"approve": "(?:Approve|批准)", "reject": "(?:Reject|拒绝)"}[decision]
-    return re.search(label + r": https?://[^/\s]+(/pi/decide/\S+)", body).group(1)
+    label = {"approve": "(?:Approve: |批准：)", "reject": "(?:Reject: |拒绝：)"}[decision]
+    return re.search(label + r"https?://[^/\s]+(/pi/decide/\S+)", body).group(1)
 
 
 def test_the_done_when_path(group, client):
