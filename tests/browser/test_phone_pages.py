@@ -20,12 +20,13 @@ OVERFLOWING = """() => [...document.querySelectorAll('.table-responsive, main na
 
 
 def _resolved(page, live_server, live_app, path: str) -> str:
-    """"group": the first of the user's research groups; "members": the user menu's link to
-    the organisation's members; "xps": the booking page of an instrument with a long English
-    name (its breadcrumb wrapped)."""
-    if path == "group":
+    """"group": the first of the user's research groups (else the approvals page);
+    "members": the user menu's link to the organisation's members; "xps": the booking page
+    of an instrument with a long English name (its breadcrumb wrapped)."""
+    if path == "group":  # or, for someone in no group, the PI's approvals page
         page.goto(live_server + "/groups")
-        return page.locator("main a[href^='/groups/']").first.get_attribute("href")
+        links = page.locator("main a[href^='/groups/']")
+        return links.first.get_attribute("href") if links.count() else "/groups/approvals"
     if path == "members":
         return page.locator("#user-menu ~ .dropdown-menu a[href$='/members']").get_attribute(
             "href")
