@@ -90,7 +90,7 @@ ACTION_LABELS = {
     "pi_approval.approved": _l("PI approved a booking"),
     "pi_approval.rejected": _l("PI rejected a booking"),
     "pi_approval.expired": _l("PI approval expired"),
-    "pi_approval.withdrawn": _l("PI approval withdrawn (request cancelled)"),
+    "pi_approval.withdrawn": _l("PI approval withdrawn (the request ended before the PI decided)"),
     "project.created": _l("Project created"),
     "project.limit_removed": _l("Project spending limit removed"),
     "project.limit_set": _l("Project spending limit set"),

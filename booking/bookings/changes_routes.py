@@ -60,16 +60,20 @@ def reschedule_booking(booking_id):
             try:
                 reschedule.reschedule(booking, current_user, start=start, end=end)
             except requests.BookingRefused as refused:
+                db.session.rollback()  # the booking as it was (a refusal may follow writes)
                 problems = refused.texts()
             else:
                 commit()
-                flash(_("Booking moved: waiting for the lab's approval.")
+                flash(_("Booking moved: still waiting for your PI's approval.")
+                      if booking.state == "pending" and groups.awaiting_pi([booking.id])
+                      else _("Booking moved: waiting for the lab's approval.")
                       if booking.state == "pending" else _("Booking moved."), "success")
                 return redirect(url_for("bookings.mine"))
         else:
             checked = _checked_move(booking, start, end)
     return render_template("bookings/reschedule.html", booking=booking, form=form,
                            checked=checked, problems=problems,
+                           awaiting_pi=bool(groups.awaiting_pi([booking.id])),
                            price=_price_text(booking, booking.start_at, booking.end_at)), \
         422 if problems or form.errors else 200
 

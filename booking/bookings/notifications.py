@@ -182,10 +182,11 @@ def notify_booking_requested(booking: Booking) -> None:
 def booking_requested_notices(booking) -> list[Notice]:
     """A request waits for approval: every manager of the instrument's organisation.
     `booking`: a Booking, or what one will be (instrument, user, start_at, end_at)."""
+    queue = site_path("bookings.queue")
     return [compose_notice(manager, "booking.pending", lambda manager=manager: (
         _("New booking request"),
         _("%(requester)s asked for %(instrument)s on %(when)s.",
-          requester=booking.user.name, **_about(booking, manager))))
+          requester=booking.user.name, **_about(booking, manager))), queue)
         for manager in lab_managers(booking.instrument.organisation_id)]
 
 

@@ -114,7 +114,7 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
     if project is not None:
         charge = groups.check_charge(
             project, user, instrument_id=instrument.id, category=instrument.category or "",
-            fee_fen=fee_fen, day=start.date())
+            fee_fen=fee_fen, day=to_local(start, instrument.timezone).date())
         problems += charge.problems
     to_pi = charge.to_pi
     if problems:
@@ -142,12 +142,12 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
     if project is not None:
         groups.hold(project, booking_id=booking.id, fee_fen=fee_fen, instrument_id=instrument.id,
                     category=instrument.category or "",
-                    description=f"{instrument.name_zh} {to_local(start, instrument.timezone):%Y-%m-%d}")
+                    description=hold_description(instrument, start))
     if to_pi:
         groups.ask_pi(project, user, booking_id=booking.id, fee_fen=fee_fen,
-                      over_budget="over_budget" in charge.over,
+                      over_budget=charge.exceeds("over_budget"),
                       summary=notifications.summary_for_pi(
-                          booking, project.group.pi, over_limit="over_limit" in charge.over))
+                          booking, project.group.pi, over_limit=charge.exceeds("over_limit")))
     deliver(notices)
     return booking
 
@@ -160,10 +160,21 @@ def default_charge(instrument: Instrument, user: User, start: datetime, end: dat
     project = groups.get_project(groups.default_project_id(user))
     if project is None:
         return None, 0
+    return project, quoted_fee(instrument, user, start, end, mode, samples)
+
+
+def quoted_fee(instrument: Instrument, user: User, start: datetime, end: datetime, mode: str,
+               samples: int) -> int:
+    """The fee a project holds for the booking (0 where no rate is set for the user)."""
     try:
-        return project, quote_booking(instrument, user, start, end, mode, samples).fee_fen
+        return quote_booking(instrument, user, start, end, mode, samples).fee_fen
     except NoRate:
-        return project, 0
+        return 0
+
+
+def hold_description(instrument: Instrument, start: datetime) -> str:
+    """A hold's line in the project's ledger: the instrument and the booking's local day."""
+    return f"{instrument.name_zh} {to_local(start, instrument.timezone):%Y-%m-%d}"
 
 
 def follow_pi_decision(booking_id: int, approved: bool | None, actor: User | None,

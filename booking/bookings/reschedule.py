@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError
 
 from booking.accounts.models import User
-from booking.bookings import notifications, rules
+from booking.bookings import notifications, requests, rules
 from booking.bookings.calendar import booking_problems, slot_holder
 from booking.bookings.models import Booking
 from booking.bookings.requests import (
@@ -17,10 +17,11 @@ from booking.bookings.requests import (
     move_booking,
 )
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import now_utc, to_local
 from booking.core.db import take_write_lock
 from booking.core.problems import Problem, _l
 from booking.extensions import db
+from booking.groups import services as groups
 
 
 def reschedule(booking: Booking, actor: User, *, start: datetime, end: datetime) -> Booking:
@@ -37,11 +38,14 @@ def reschedule(booking: Booking, actor: User, *, start: datetime, end: datetime)
                                 mode=booking.mode, samples=booking.sample_count)
     if problems:
         raise BookingRefused(problems)
+    awaiting_pi = booking.project_id is not None and bool(groups.awaiting_pi([booking.id]))
     take_write_lock(db.session)
     before = booking.start_at, booking.end_at
     booking.start_at, booking.end_at = start, end
     booking.sequence += 1  # calendar apps see the change
     _hold(booking, start, end, instrument.timezone)
+    if booking.project_id is not None:
+        _recharge(booking, awaiting_pi)
     by_lab = actor.id != booking.user_id
     if booking.state == "approved" and instrument.requires_approval and not by_lab:
         move_booking(booking, "pending", actor)
@@ -51,7 +55,7 @@ def reschedule(booking: Booking, actor: User, *, start: datetime, end: datetime)
     audit.record("booking.rescheduled", actor=actor, obj=booking,
                  before_start=before[0].isoformat(), before_end=before[1].isoformat(),
                  start=start.isoformat(), end=end.isoformat())
-    if booking.state == "pending":
+    if booking.state == "pending" and not awaiting_pi:  # the lab sees it once the PI agrees
         notifications.notify_booking_requested(booking)
     if by_lab:
         notifications.notify_booking_moved(booking, before)
@@ -69,3 +73,33 @@ def _hold(booking: Booking, start: datetime, end: datetime, timezone: str) -> No
             holder = slot_holder(instrument_id, start, end)
             raise BookingClash(rules.clash_problem(holder, now_utc(), timezone)) from error
         raise
+
+
+def _recharge(booking: Booking, awaiting_pi: bool) -> None:
+    """A booking charged to a project holds its fee at the new time instead of the old one,
+    under the project's rules as a new request would be. A request its PI has yet to decide
+    is shown to the PI as it now is; a higher fee the PI would have to approve anew is
+    refused (the PI approved the old one): the booker books the new time instead."""
+    project = groups.get_project(booking.project_id)
+    instrument = booking.instrument
+    old_fee = groups.held_fee(booking.id)
+    fee = requests.quoted_fee(instrument, booking.user, booking.start_at, booking.end_at,
+                              booking.mode, booking.sample_count)
+    groups.release_holds([booking.id])
+    charge = groups.check_charge(
+        project, booking.user, instrument_id=instrument.id, category=instrument.category or "",
+        fee_fen=fee, day=to_local(booking.start_at, instrument.timezone).date())
+    if charge.problems:
+        raise BookingRefused(charge.problems)
+    if charge.to_pi and not awaiting_pi and fee > old_fee:
+        raise BookingRefused(Problem("move_needs_pi", _l(
+            "At the new time the fee is higher, and your PI would have to approve it: book the "
+            "new time as a new request instead.")))
+    groups.hold(project, booking_id=booking.id, fee_fen=fee, instrument_id=instrument.id,
+                category=instrument.category or "",
+                description=requests.hold_description(instrument, booking.start_at))
+    if awaiting_pi:
+        groups.refresh_approval(booking.id, fee_fen=fee, over_budget=charge.exceeds("over_budget"),
+                                summary=notifications.summary_for_pi(
+                                    booking, project.group.pi,
+                                    over_limit=charge.exceeds("over_limit")))

@@ -46,7 +46,7 @@ from booking.bookings.forms import (
     TrainingRequestForm,
 )
 from booking.bookings.models import Booking, TrainingRequest
-from booking.core.clock import from_local
+from booking.core.clock import from_local, to_local
 from booking.core.db import MAX_ID, reads_first
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
@@ -60,6 +60,7 @@ from booking.core.web import (
 )
 from booking.extensions import db
 from booking.groups import services as groups
+from booking.groups.rules import PI_DECIDES
 from booking.instruments.forms import STATUS_LABELS
 from booking.instruments.models import Instrument, Qualification, can_view_instrument
 
@@ -138,13 +139,16 @@ def quote_json(instrument_id):
     except NoRate:
         return jsonify({**body, "error": _("No price is set for your customer class.")})
     project = groups.get_project(query_int("project", 0))
-    if project is None or not project.can_charge(current_user):
+    if project is None:
         return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen)})
-    refusing, to_pi = groups.charge_preview(
+    charge = groups.assess_charge(
         project, current_user, instrument_id=instrument.id, category=instrument.category or "",
-        fee_fen=quote.fee_fen, day=args["start"].date())
-    body["problems"] += schemas.problems_body(refusing)
-    body["warnings"] += schemas.problems_body(to_pi)
+        fee_fen=quote.fee_fen, day=to_local(args["start"], instrument.timezone).date())
+    body["problems"] += schemas.problems_body(charge.problems)
+    if not charge.problems and charge.to_pi:
+        body["warnings"] += schemas.problems_body([*charge.exceeded, PI_DECIDES])
+    if not project.can_charge(current_user):  # nothing of another group's budget
+        return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen)})
     remaining = groups.budget_of(project).remaining_fen
     return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen),
                     **schemas.project_quote_body(project.label, remaining,
@@ -190,9 +194,11 @@ def _submit_booking(instrument: Instrument, form: BookingForm) -> list[str]:
         return refused.texts()
     to_pi = booking.state == "pending" and groups.awaiting_pi([booking.id])
     commit()
-    said = _("Booking requested: waiting for your PI's approval, then the lab's.") if to_pi \
-        else _("Booking requested: waiting for the lab's approval.") \
-        if booking.state == "pending" else _("Booking confirmed.")
+    said = (_("Booking requested: waiting for your PI's approval, then the lab's.")
+            if to_pi and instrument.requires_approval
+            else _("Booking requested: waiting for your PI's approval.") if to_pi
+            else _("Booking requested: waiting for the lab's approval.")
+            if booking.state == "pending" else _("Booking confirmed."))
     # a link to the new booking: a long list of them would otherwise hide it
     flash(Markup('{} <a href="{}" class="alert-link" id="new-booking">#{}</a>').format(
         said, url_for("bookings.show", booking_id=booking.id), booking.id), "success")

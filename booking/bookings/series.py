@@ -176,8 +176,7 @@ def create_series(instrument: Instrument, user: User, *, start: datetime, end: d
     for booking in created if project is not None else ():
         groups.hold(project, booking_id=booking.id, fee_fen=fees.get(booking.start_at, 0),
                     instrument_id=instrument.id, category=instrument.category or "",
-                    description=f"{instrument.name_zh} "
-                                f"{to_local(booking.start_at, instrument.timezone):%Y-%m-%d}")
+                    description=requests.hold_description(instrument, booking.start_at))
     audit.record_each("booking.approved" if automatic else "booking.requested", created,
                       actor=user, data_of=lambda b: {
                           "start": b.start_at.isoformat(), "end": b.end_at.isoformat(),
@@ -210,7 +209,7 @@ def _project_problems(instrument: Instrument, user: User, project: Project, fee_
     asked per occurrence (such a series is booked date by date instead)."""
     charge = groups.check_charge(
         project, user, instrument_id=instrument.id, category=instrument.category or "",
-        fee_fen=fee_fen, day=start.date())
+        fee_fen=fee_fen, day=to_local(start, instrument.timezone).date())
     problems = charge.problems
     if charge.to_pi and not problems:
         problems.append(Problem("series_needs_pi", _l(

@@ -1,7 +1,7 @@
 """Small web helpers shared by every area."""
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 import marshmallow as ma
@@ -175,7 +175,7 @@ class FiniteDecimalField(DecimalField):
         if not self.data.is_finite():
             self.data = None
             raise ValueError(self.gettext("Not a valid decimal value."))
-        if self.places is not None and -self.data.as_tuple().exponent > self.places:
+        if self.places is not None and _more_places(self.data, self.places):
             self.data = None
             raise ValueError(_("At most %(places)d decimal places.", places=self.places))
 
@@ -184,6 +184,15 @@ class FiniteDecimalField(DecimalField):
         # InputRequired speaks instead)
         if self.process_errors and self.raw_data and self.raw_data[0].strip():
             raise StopValidation()
+
+
+def _more_places(value: Decimal, places: int) -> bool:
+    """Whether `value` has non-zero digits beyond `places` decimals (5.000 has not). One too
+    large to round to them has none (its range is the validators' to judge)."""
+    try:
+        return value != round(value, places)
+    except InvalidOperation:
+        return False
 
 
 class InServiceWindow:

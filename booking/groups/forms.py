@@ -55,14 +55,18 @@ class ApprovalSettingsForm(SiteForm):
             raise ValidationError(_l("Tick at least one category."))
 
     def validate(self, extra_validators=None) -> bool:
-        """The threshold is needed by its mode only (Optional stops the field's own
-        validators when it is empty, so this is checked here)."""
-        if not super().validate(extra_validators):
-            return False
-        if self.mode.data == "above_fee" and self.threshold.data is None:
-            self.threshold.errors.append(_l("Give the fee above which the PI approves."))
-            return False
-        return True
+        """The threshold and the categories count for their own mode only: the page hides
+        them otherwise, and what they hold then is kept, not judged. The threshold is needed
+        in its mode (Optional stops the field's validators when it is empty)."""
+        super().validate(extra_validators)
+        mode = self.mode.data
+        if mode != "above_fee":
+            self.threshold.errors = []
+        elif self.threshold.data is None and not self.threshold.errors:
+            self.threshold.errors = [_l("Give the fee above which the PI approves.")]
+        if mode != "categories":
+            self.categories.errors = []
+        return not any(field.errors for field in self)
 
 
 class ProjectForm(SiteForm):
@@ -85,7 +89,7 @@ class ProjectForm(SiteForm):
 
 
 class LimitForm(SiteForm):
-    instrument = StringField(_l("Instrument"), validators=[Optional(), Length(max=300)],
+    instrument = StringField(_l("Instrument"), validators=[Optional(), Length(max=500)],
                              render_kw={"autocomplete": "off", "list": "instrument-suggestions",
                                         "placeholder": _l("Type a name, then choose")})
     category = SelectField(_l("or instrument category"), choices=[], validators=[Optional()])

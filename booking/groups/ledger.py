@@ -3,6 +3,7 @@ language, and the statement the PI downloads."""
 from flask_babel import gettext
 from sqlalchemy import column, select, table
 
+from booking.core.categories import category_name
 from booking.core.clock import to_local
 from booking.core.db import UTCDateTime
 from booking.core.tables import yuan
@@ -46,21 +47,27 @@ def recent_entries(group: ResearchGroup, limit: int = 50) -> list[ProjectEntry]:
                                                ProjectEntry.id.desc()).limit(limit)))
 
 
-def statement_table(project: Project) -> tuple[list[str], list[list]]:
-    """A project's statement: every ledger line with a running balance, headers in the
-    reader's language, amounts as numbers (yuan), times as local date cells."""
+def statement_table(project: Project, locale: str, timezone: str
+                    ) -> tuple[list[str], list[list]]:
+    """A project's statement: every ledger line with what is left of the budget once charged
+    (holds are not charges), in the reader's language, amounts as numbers (yuan), times as
+    local date cells."""
     _ = gettext
     header = [_("Date"), _("Kind"), _("Entry details"), _("Booking id"), _("Invoice id"),
               _("Instrument id"), _("Category"), _("Amount (CNY)"), _("Released"),
-              _("Remaining budget (CNY)")]
+              _("Budget left after charges (CNY)")]
+    entries = entries_of(project)
+    described = entry_descriptions(entries, locale, timezone)
     kinds = {"hold": _("held"), "charge": _("charged"), "credit": _("credited")}
     remaining, rows = project.budget_fen, []
-    for entry in entries_of(project):
+    for entry in entries:
         if entry.kind == "charge":
             remaining -= entry.amount_fen
         elif entry.kind == "credit":
             remaining += entry.amount_fen
-        rows.append([entry.created_at, kinds[entry.kind], entry.description, entry.booking_id,
-                     entry.invoice_id, entry.instrument_id, entry.category,
+        rows.append([entry.created_at, kinds[entry.kind],
+                     described.get(entry.id, entry.description), entry.booking_id,
+                     entry.invoice_id, entry.instrument_id,
+                     category_name(entry.category, locale) if entry.category else "",
                      yuan(entry.amount_fen), entry.released_at, yuan(remaining)])
     return header, rows

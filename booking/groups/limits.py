@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, column, func, select, table
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from booking.accounts.models import Organisation, User
 from booking.core import audit
@@ -20,12 +21,14 @@ class LimitRefused(Refused):
 
 
 _instruments = table("instruments", column("id"), column("organisation_id"), column("name_zh"),
-                     column("name_en"))
+                     column("name_en"), column("is_public"), column("status"))
 
 
-def resolve_instrument(text: str) -> int:
+def resolve_instrument(text: str, viewer: User) -> int:
     """The instrument a picker's text means: the id it ends with ("… · #231"), or else an
-    exact name, Chinese or English (read by name: this area does not import the catalogue)."""
+    exact name, Chinese or English (read by name: this area does not import the catalogue).
+    Only instruments the viewer may see: the listed ones, and their own institution's once
+    it confirmed them (as instruments.models.can_view_instrument)."""
     wanted = picked_id(text)
     if wanted is not None:
         condition = _instruments.c.id == wanted
@@ -33,7 +36,10 @@ def resolve_instrument(text: str) -> int:
         name = text.strip().lower()
         condition = ((func.lower(_instruments.c.name_zh) == name)
                      | (func.lower(_instruments.c.name_en) == name))
-    ids = db.session.scalars(select(_instruments.c.id).where(condition).limit(2)).all()
+    visible = _instruments.c.is_public.is_(True) & (_instruments.c.status != "retired")
+    if viewer.membership_confirmed:
+        visible |= _instruments.c.organisation_id == viewer.organisation_id
+    ids = db.session.scalars(select(_instruments.c.id).where(condition, visible).limit(2)).all()
     if not ids:
         raise LimitRefused.one("unknown_instrument", _l(
             "No instrument has that name or number: choose one from the suggestions."))
@@ -60,7 +66,7 @@ def set_limit(project: Project, actor: User, *, instrument_id: int | None,
                                      category=category)
                 db.session.add(limit)
             limit.limit_fen = limit_fen
-    except IntegrityError:  # the same target set at the same moment (its unique index)
+    except (IntegrityError, StaleDataError):  # set, or removed, elsewhere at the same moment
         raise LimitRefused.one("limit_conflict", _l(
             "This limit was set at the same moment elsewhere: reload the page and check it."),
         ) from None

@@ -165,7 +165,7 @@ def approval_settings(group_id):
             group, current_user, mode=mode,
             threshold_fen=yuan_to_fen(form.threshold.data) if mode == "above_fee"
             else group.approval_threshold_fen,
-            categories=form.categories.data if mode == "categories"
+            categories=list(dict.fromkeys(form.categories.data)) if mode == "categories"
             else group.approval_categories or [])
         commit()
         flash(_("PI approval settings saved."), "success")
@@ -185,8 +185,14 @@ def create_project(group_id):
                   funder=(form.funder.data or "").strip(), valid_from=form.valid_from.data,
                   valid_until=form.valid_until.data, budget_fen=yuan_to_fen(form.budget.data),
                   over_budget=form.over_budget.data)
-    attempt(lambda: services.create_project(group, current_user, **values),
-            _("Project %(number)s added.", number=values["number"]))
+    try:
+        services.create_project(group, current_user, **values)
+    except services.GroupRefused as refused:  # the number is the group's already
+        db.session.rollback()
+        form.number.errors = refused.texts()
+        return _render_detail(group, project_form=form)
+    commit()
+    flash(_("Project %(number)s added.", number=values["number"]), "success")
     return _back(group)
 
 
@@ -212,7 +218,7 @@ def _render_project(project: Project, limit_form: LimitForm | None = None):
 def statement(project_id, fmt):
     """The project's statement for the PI: every hold, charge and credit, names beside ids."""
     project = _project(project_id)
-    header, rows = ledger.statement_table(project)
+    header, rows = ledger.statement_table(project, current_locale(), current_user.timezone)
     return tables.download(fmt, f"project-{project.number}", header, rows, freeze="A2",
                            sheet=project.number)
 
@@ -229,7 +235,8 @@ def add_limit(project_id):
     try:
         limits.set_limit(
             project, current_user,
-            instrument_id=limits.resolve_instrument(instrument) if instrument else None,
+            instrument_id=limits.resolve_instrument(instrument, current_user)
+            if instrument else None,
             category=form.category.data or None, limit_fen=yuan_to_fen(form.limit.data))
     except limits.LimitRefused as refused:
         db.session.rollback()

@@ -51,6 +51,10 @@ def is_valid_on(valid_from: date, valid_until: date, day: date) -> bool:
     return valid_from <= day <= valid_until
 
 
+#: Told to the booker when the PI approves the request before the lab sees it.
+PI_DECIDES = Problem("pi_decides", _l("Your PI approves it first."))
+
+
 class LimitLeft(NamedTuple):
     """What a project's tightest limit on a booking still allows, and what it limits."""
 
@@ -71,7 +75,7 @@ def charge_problems(*, fee_fen: int, remaining_fen: int, limit: LimitLeft | None
     if fee_fen > remaining_fen:
         problems.append(Problem("over_budget", _l(
             "The booking would exceed the project's remaining budget.")))
-    elif limit is not None and fee_fen > limit.left_fen:
+    if limit is not None and fee_fen > limit.left_fen:
         problems.append(Problem("over_limit", _l(
             "The booking would exceed the project's limit for this instrument: %(left)s of "
             "it is left.") if limit.on == "instrument" else _l(

@@ -190,57 +190,46 @@ MONEY_RULES = frozenset({"over_budget", "over_limit"})  # a project may let its 
 
 
 class Charge(NamedTuple):
-    """What check_charge found: the problems that refuse the charge, whether the PI decides
-    first, and which of the project's money rules the charge exceeds ("over_budget",
-    "over_limit": what the PI is told about)."""
+    """What charging a fee to a project meets: the problems that refuse it, whether the PI
+    decides first, and the money rules it goes over that the PI decides instead."""
 
     problems: list[Problem]
     to_pi: bool
-    over: frozenset[str] = frozenset()
+    exceeded: tuple[Problem, ...] = ()
 
-
-def _charge_problems(project: Project, instrument_id: int, category: str, fee_fen: int,
-                     day: date) -> list[Problem]:
-    return rules.charge_problems(
-        fee_fen=fee_fen, remaining_fen=budget_of(project).remaining_fen,
-        limit=limits.tightest_for(project, instrument_id, category), active=project.active,
-        valid=project.is_valid_on(day))
+    def exceeds(self, code: str) -> bool:
+        return any(p.code == code for p in self.exceeded)
 
 
 def check_charge(project: Project, user: User, *, instrument_id: int, category: str,
                  fee_fen: int, day: date) -> Charge:
     """Whether `fee_fen` can be charged to the project, and whether the PI must approve
-    first. A booking over budget or a limit goes to the PI when the project says so."""
+    first, with the project's row locked until commit: two bookings at once cannot both take
+    the last of the budget (PostgreSQL; SQLite's requests already write one at a time)."""
+    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
+    return assess_charge(project, user, instrument_id=instrument_id, category=category,
+                         fee_fen=fee_fen, day=day)
+
+
+def assess_charge(project: Project, user: User, *, instrument_id: int, category: str,
+                  fee_fen: int, day: date) -> Charge:
+    """check_charge's answer without the lock (the booking form's quote). A booking over the
+    budget or a limit goes to the PI when the project says so."""
     if not project.can_charge(user):
         return Charge([Problem("not_member", _l("You cannot charge this project."))], False)
-    # the project's row locked until commit: two bookings at once cannot both take the last
-    # of the budget (PostgreSQL; SQLite's requests already write one at a time)
-    db.session.execute(select(Project.id).where(Project.id == project.id).with_for_update())
-    problems = _charge_problems(project, instrument_id, category, fee_fen, day)
-    over = frozenset(p.code for p in problems) & MONEY_RULES
-    if over and project.over_budget == "pi" and all(p.code in over for p in problems):
+    problems = rules.charge_problems(
+        fee_fen=fee_fen, remaining_fen=budget_of(project).remaining_fen,
+        limit=limits.tightest_for(project, instrument_id, category), active=project.active,
+        valid=project.is_valid_on(day))
+    exceeded = tuple(p for p in problems if p.code in MONEY_RULES)
+    if exceeded and project.over_budget == "pi" and len(exceeded) == len(problems):
         problems = []  # the PI decides instead
     group = project.group
     to_pi = not group.is_pi(user) and rules.needs_pi_approval(
         group.approval_mode, threshold_fen=group.approval_threshold_fen,
         categories=group.approval_categories or [], fee_fen=fee_fen, category=category,
-        over_budget=bool(over))
-    return Charge(problems, to_pi, over)
-
-
-def charge_preview(project: Project, user: User, *, instrument_id: int, category: str,
-                   fee_fen: int, day: date) -> tuple[list[Problem], list[Problem]]:
-    """What the booking form says of charging `fee_fen` to the project before it is sent
-    (nothing locked): the problems that will refuse it, or, where the project lets its PI
-    decide, the money rules it exceeds and that the PI will decide."""
-    problems = _charge_problems(project, instrument_id, category, fee_fen, day)
-    if problems and project.over_budget == "pi" and all(p.code in MONEY_RULES
-                                                        for p in problems):
-        if project.group.is_pi(user):  # the PI's own booking: theirs to decide
-            return [], problems
-        return [], [*problems, Problem("pi_decides", _l(
-            "Your PI decides on it before the lab sees it."))]
-    return problems, []
+        over_budget=bool(exceeded))
+    return Charge(problems, to_pi, exceeded)
 
 
 def hold(project: Project, *, booking_id: int, fee_fen: int, instrument_id: int,
@@ -250,6 +239,14 @@ def hold(project: Project, *, booking_id: int, fee_fen: int, instrument_id: int,
                                 booking_id=booking_id, instrument_id=instrument_id,
                                 category=category or "", description=description[:300],
                                 created_at=now_utc()))
+
+
+def held_fee(booking_id: int) -> int:
+    """What the booking's open hold keeps of its project (0: none)."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(ProjectEntry.amount_fen), 0))
+                                 .where(ProjectEntry.booking_id == booking_id,
+                                        ProjectEntry.kind == "hold",
+                                        ProjectEntry.released_at.is_(None))))
 
 
 def release_holds(booking_ids: list[int]) -> None:
@@ -314,6 +311,15 @@ def ask_pi(project: Project, requester: User, *, booking_id: int, fee_fen: int,
     audit.record("pi_approval.requested", actor=requester, obj=approval, booking=booking_id)
     notifications.notify_pi_asked(approval)
     return approval
+
+
+def refresh_approval(booking_id: int, *, fee_fen: int, over_budget: bool, summary: dict
+                     ) -> None:
+    """The request the PI has yet to decide was moved: the PI decides on it as it is now."""
+    approval = db.session.scalar(select(PiApproval).where(
+        PiApproval.booking_id == booking_id, PiApproval.state == "pending"))
+    if approval is not None:
+        approval.fee_fen, approval.over_budget, approval.summary = fee_fen, over_budget, summary
 
 
 def decide(approval: PiApproval, actor: User, *, approve: bool, reason: str = "") -> None:

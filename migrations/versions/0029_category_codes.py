@@ -5,11 +5,12 @@ They were typed as free text, and the rules compare them with an instrument's ca
 approval silently never applied. Text that names a category (its code, Chinese or English
 name, any case) becomes the code; other text stays, shown as matching no category, for the PI
 to remove. Two limits on the same target (the old form added a second) become the tightest
-one, which is what the rules applied, and a unique index keeps it one."""
+one, which is what the rules applied, and a unique index keeps it one.
+
+From here on such a limit or approval category applies: bookings its project has already
+held count against it, so a PI may find the next request refused or sent to them."""
 import sqlalchemy as sa
 from alembic import op
-
-from booking.core.categories import category_code
 
 revision = "0029_category_codes"
 down_revision = "0028_instrument_location_en"
@@ -23,8 +24,30 @@ groups = sa.table("research_groups", sa.column("id", sa.Integer),
                   sa.column("approval_categories", sa.JSON))
 
 
+# the categories as they stood when this ran (booking.core.categories may change later)
+CATEGORIES = {
+    "analytical": ("分析仪器", "Analytical instruments"),
+    "physical_testing": ("物理性能测试仪器", "Physical property testing"),
+    "electronic_measurement": ("电子测量仪器", "Electronic measurement"),
+    "metrology": ("计量仪器", "Metrology instruments"),
+    "medical_research": ("医学科研仪器", "Medical research instruments"),
+    "special_testing": ("特种检测仪器", "Special testing instruments"),
+    "earth_exploration": ("地球探测仪器", "Earth exploration instruments"),
+    "atmospheric": ("大气探测仪器", "Atmospheric sounding instruments"),
+    "marine": ("海洋仪器", "Marine instruments"),
+    "astronomical": ("天文仪器", "Astronomical instruments"),
+    "laser": ("激光器", "Lasers"),
+    "nuclear": ("核仪器", "Nuclear instruments"),
+    "process_experiment": ("工艺试验仪器", "Process and experiment equipment"),
+    "computing": ("计算机及其配套设备", "Computers and peripherals"),
+    "other": ("其他仪器", "Other instruments"),
+}
+
+
 def _as_code(text: str) -> str:
-    return category_code(text) or text
+    wanted = text.strip().casefold()
+    return next((code for code, names in CATEGORIES.items()
+                 if wanted in (code, names[0].casefold(), names[1].casefold())), text)
 
 
 def _codes_for_limits(connection) -> None:

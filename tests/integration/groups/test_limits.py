@@ -42,3 +42,14 @@ def test_an_unknown_category_is_refused(project):
     project, pi = project
     with pytest.raises(limits.LimitRefused):
         limits.set_limit(project, pi, instrument_id=None, category="电镜", limit_fen=1)
+
+
+def test_a_limit_removed_at_the_same_moment_is_refused_not_a_crash(project):
+    project, pi = project
+    limits.set_limit(project, pi, instrument_id=None, category="laser", limit_fen=100)
+    db.session.commit()
+    assert len(project.limits) == 1  # what this request read
+    db.session.execute(ProjectLimit.__table__.delete())  # another request's, meanwhile
+    with pytest.raises(limits.LimitRefused):
+        limits.set_limit(project, pi, instrument_id=None, category="laser", limit_fen=300)
+    db.session.rollback()

@@ -21,6 +21,7 @@ def test_the_budget_nets_credits_and_counts_open_holds():
     (5_001, 5_000, None, True, True, ["over_budget"]),
     (1_000, 5_000, rules.LimitLeft(500, "instrument"), True, True, ["over_limit"]),
     (500, 5_000, rules.LimitLeft(500, "category"), True, True, []),
+    (6_000, 5_000, rules.LimitLeft(500, "category"), True, True, ["over_budget", "over_limit"]),
     (1_000, 5_000, None, False, False, ["project_closed", "project_expired"]),
 ])
 def test_charge_problems(fee, remaining, limit, active, valid, codes):

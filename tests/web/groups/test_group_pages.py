@@ -113,7 +113,8 @@ def test_the_booking_form_preselects_the_default_project_and_the_quote_shows_the
     quote = client.get(f"/instruments/{lab.instrument.id}/quote.json?start=2026-11-24T10:00"
                        f"&end=2026-11-24T11:00&mode=self_operated&project={project.id}").get_json()
     assert quote["project_remaining_fen"] == 50_000 and quote["project_after_fen"] == 40_000
-    assert quote["problems"] == [] and quote["warnings"] == []
+    assert quote["problems"] == []  # the group's PI approves every request: it says so
+    assert [w["code"] for w in quote["warnings"]] == ["pi_decides"]
 
 
 @pytest.mark.parametrize("over_budget, refused, warned", [
@@ -133,6 +134,18 @@ def test_the_quote_says_a_limit_refuses_or_sends_to_the_pi(client, login, world,
     assert [p["code"] for p in quote["problems"]] == refused
     assert [p["code"] for p in quote["warnings"]] == warned
     assert "¥50.00 of it is left" in str(quote)
+
+
+def test_the_quote_says_a_project_the_user_cannot_charge_is_refused(client, login, make,
+                                                                    world):
+    stranger = create_project(create_group(make.user(organisation=world["lab"].organisation)),
+                              number="OTHER")
+    login(world["student"])
+    quote = client.get(f"/instruments/{world['lab'].instrument.id}/quote.json?start="
+                       f"2026-11-24T10:00&end=2026-11-24T11:00&mode=self_operated"
+                       f"&project={stranger.id}").get_json()
+    assert [p["code"] for p in quote["problems"]] == ["not_member"]
+    assert "project_remaining_fen" not in quote  # nothing of another group's budget
 
 
 def test_booking_from_the_form_goes_to_the_pi_then_the_lab(client, login, world):
@@ -436,6 +449,12 @@ def test_pi_approval_categories_are_ticked_from_the_list(client, login, world):
     db.session.expire_all()  # the other modes' settings are kept for a switch back
     assert (group.approval_mode, group.approval_threshold_fen, group.approval_categories) == (
         "none", 50_000, ["laser", "analytical"])
+    # what a hidden field holds is not judged: a mode that does not use it is saved
+    client.post(url, data={"mode": "always", "threshold": "12.345", "categories": ["x"]})
+    client.post(url, data={"mode": "categories", "categories": ["laser", "laser", "marine"]})
+    db.session.expire_all()
+    assert (group.approval_mode, group.approval_categories) == ("categories",
+                                                                ["laser", "marine"])
 
 
 def test_the_ledger_names_the_instrument_in_the_readers_language_and_local_day(
@@ -479,8 +498,8 @@ def test_bad_project_input_is_refused_without_a_trace(client, login, world, chan
             "valid_until": "2026-12-31", "budget": "100.00", "over_budget": "refuse", **change}
     response = client.post(f"/groups/{world['group'].id}/projects", data=data,
                            follow_redirects=True)
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200 and ("is-invalid" in page or "alert-danger" in page)
+    page = response.get_data(as_text=True)  # shown again as typed, the field marked
+    assert response.status_code == 200 and "is-invalid" in page and "<details open>" in page
     assert len(db.session.scalars(select(Project)).all()) == 1
 
 
@@ -505,6 +524,7 @@ def test_the_project_statement_has_numbers_and_local_dates(client, login, world)
     charged = rows[2]
     assert isinstance(charged[0], datetime) and charged[0].hour == 8  # 00:00 UTC, 08:00 local
     assert charged[7] == 123.45 and charged[9] == 500 - 123.45
+    assert charged[6] == "Analytical instruments"  # the category in the reader's language
     csv = client.get(f"/projects/{project.id}/statement.csv", headers=EN)
     assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
 
@@ -554,3 +574,22 @@ def test_a_series_charged_to_a_project_holds_each_date_or_is_refused(client, log
     client.post(url, data={**SERIES, "start": "2026-11-26T10:00", "end": "2026-11-26T11:00",
                            "repeat-byweekday": ["TH"], "project": "0"})
     assert len(db.session.scalars(select(Booking).where(Booking.project_id.is_(None))).all()) == 3
+
+
+def test_a_limit_names_no_instrument_its_pi_may_not_see(client, login, make, world):
+    """Set by number or by exact name, an instrument hidden from the PI (another institution's,
+    not listed) is "no such instrument", as it is in the suggestions; one of the PI's own
+    institution, unlisted, can be limited."""
+    from booking.groups.models import ProjectLimit
+
+    hidden = make.instrument(name_zh="保密设备甲", name_en="Secret one", is_public=False)
+    own = make.instrument(organisation=world["lab"].organisation, name_zh="内部设备乙",
+                          is_public=False)
+    login(world["pi"])
+    url = f"/projects/{world['project'].id}/limits"
+    for text in (f"#{hidden.id}", "保密设备甲", "secret one"):
+        page = client.post(url, data={"instrument": text, "limit": "1"}, headers=EN)
+        assert "No instrument has that name or number" in page.get_data(as_text=True)
+    assert db.session.scalar(select(ProjectLimit)) is None
+    client.post(url, data={"instrument": f"#{own.id}", "limit": "1"})
+    assert [limit.instrument_id for limit in world["project"].limits] == [own.id]
