@@ -49,6 +49,10 @@ def test_request_is_pending_and_the_managers_are_told(make, lab):
     assert actions(booking) == ["booking.requested"]
     assert mail_to(manager)[-1].kind == "booking.pending"
     assert "asked for" in mail_to(manager)[-1].body  # the manager reads English
+    from booking.inbox.models import InboxNotice
+
+    notice = db.session.scalar(select(InboxNotice).where(InboxNotice.user_id == manager.id))
+    assert notice.link == "/bookings/queue"  # from the notice to the request
 
 
 def test_auto_approved_instrument_confirms_at_once_in_chinese(make, frozen):

@@ -136,6 +136,19 @@ def test_the_quote_says_a_limit_refuses_or_sends_to_the_pi(client, login, world,
     assert "¥50.00 of it is left" in str(quote)
 
 
+def test_a_project_is_valid_on_the_bookings_own_day(client, login, world):
+    """07:00 in Shanghai is 23:00 UTC the day before: a project valid from that day holds."""
+    from datetime import date
+
+    world["project"].valid_from = date(2026, 11, 25)
+    db.session.commit()
+    login(world["student"])
+    quote = client.get(f"/instruments/{world['lab'].instrument.id}/quote.json?start="
+                       f"2026-11-25T07:00&end=2026-11-25T08:00&mode=self_operated"
+                       f"&project={world['project'].id}").get_json()
+    assert "project_expired" not in [p["code"] for p in quote["problems"]]
+
+
 def test_the_quote_says_a_project_the_user_cannot_charge_is_refused(client, login, make,
                                                                     world):
     stranger = create_project(create_group(make.user(organisation=world["lab"].organisation)),
