@@ -15,6 +15,7 @@ from booking.core.money import format_cny
 from booking.core.notifications import commit
 from booking.core.security import external_url
 from booking.core.web import PostForm, back_to, current_locale, query_args
+from booking.groups import services as groups
 
 
 # --- my bookings -------------------------------------------------------------------------------
@@ -31,6 +32,8 @@ def mine():
     return render_template("bookings/mine.html", listing=listing, args=args, states=rules.STATES,
                            instruments=lists.booked_instruments(current_user),
                            billable=billable, feed_url=feed_url, late_fees=_late_fees(listing["items"]),
+                           awaiting_pi=groups.awaiting_pi([b.id for b in listing["items"]
+                                                           if b.state == "pending"]),
                            cancel_form=CancelForm(formdata=None))
 
 

@@ -169,6 +169,8 @@ def test_booking_from_the_form_goes_to_the_pi_then_the_lab(client, login, world)
         "purpose": "XPS", "project": world["project"].id}, follow_redirects=True)
     assert "waiting for your PI" in response.get_data(as_text=True)
     booking = db.session.scalar(select(Booking))
+    mine = client.get("/bookings/mine", headers=EN).get_data(as_text=True)
+    assert "waiting for the PI" in mine  # not just "pending" like a request at the lab
     assert booking.project_id == world["project"].id
     login(lab.manager)
     assert f'request-{booking.id}' not in client.get("/bookings/queue").get_data(as_text=True)
@@ -312,6 +314,14 @@ def test_the_pi_reads_the_purpose_the_institution_and_an_over_limit(client, logi
     mail = db.session.scalars(select(OutboxMessage.body).where(
         OutboxMessage.recipient == world["pi"].email)).all()[-1]
     assert "Purpose: XPS 表面分析" in mail and "exceed one of the project's limits" in mail
+
+
+def test_the_pi_reads_that_a_request_is_above_the_groups_threshold(client, login, world):
+    world["group"].approval_mode, world["group"].approval_threshold_fen = "above_fee", 5_000
+    db.session.commit()
+    assert _api_booking(client, world).status_code == 201  # ¥100.00
+    login(world["pi"])
+    assert "above ¥50.00" in client.get("/groups/approvals", headers=EN).get_data(as_text=True)
 
 
 def test_approving_a_request_its_instrument_confirms_says_it_is_confirmed(client, login,
