@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from booking.accounts.services import get_user_by_email
 from booking.core import tables
 from booking.core.categories import CATEGORIES
-from booking.core.money import yuan_to_fen
+from booking.core.money import format_cny, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.problems import Refused
@@ -233,7 +233,7 @@ def add_limit(project_id):
         return _render_project(project, form)
     instrument = (form.instrument.data or "").strip()
     try:
-        limits.set_limit(
+        limit = limits.set_limit(
             project, current_user,
             instrument_id=limits.resolve_instrument(instrument, current_user)
             if instrument else None,
@@ -244,6 +244,11 @@ def add_limit(project_id):
         return _render_project(project, form)
     commit()
     flash(_("Limit saved."), "success")
+    spent = limits.used(project, limit)
+    if spent > limit.limit_fen:
+        flash(_("The project has already used %(spent)s there: further bookings there are "
+                "refused, or go to the PI, until the limit is raised.", spent=format_cny(spent)),
+              "warning")
     return redirect(url_for("groups.project", project_id=project.id))
 
 

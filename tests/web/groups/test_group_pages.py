@@ -421,6 +421,9 @@ def test_the_limits_table_shows_names_use_and_removal(client, login, make, world
                   category="analytical", description="x")
     limits_url = f"/projects/{project.id}/limits"
     login(world["pi"])
+    below = client.post(limits_url, data={"instrument": f"#{instrument.id}", "limit": "10"},
+                        headers=EN, follow_redirects=True).get_data(as_text=True)
+    assert "already used ¥15.00 there" in below  # set below what is used: said
     client.post(limits_url, data={"instrument": f"#{instrument.id}", "limit": "40"})
     client.post(limits_url, data={"category": "laser", "limit": "100"})
     page = client.get(f"/projects/{project.id}", headers=EN).get_data(as_text=True)
