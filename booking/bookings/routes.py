@@ -259,6 +259,7 @@ def queue():
                     args["page"], args["per_page"], clamp=True)
     return render_template("bookings/queue.html", listing=listing, args=args,
                            instruments=lists.queue_instruments(current_user),
+                           pi_approved=groups.pi_approved_at([b.id for b in listing["items"]]),
                            training=qualifications.open_training_requests(current_user),
                            reject_form=RejectForm(formdata=None),
                            bulk_form=BulkDecisionForm(formdata=None))

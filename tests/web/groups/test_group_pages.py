@@ -204,7 +204,8 @@ def test_the_lab_neither_sees_nor_decides_a_request_before_its_pi(client, login,
     login(world["pi"])
     client.post(f"/groups/approvals/{db.session.scalar(select(PiApproval.id))}/approve")
     login(manager)
-    assert f'id="request-{booking_id}"' in client.get("/bookings/queue").get_data(as_text=True)
+    queue = client.get("/bookings/queue").get_data(as_text=True)
+    assert f'id="request-{booking_id}"' in queue and "导师已批准" in queue  # says the PI agreed
     client.post(f"/bookings/{booking_id}/approve")
     db.session.refresh(booking)
     assert booking.state == "approved"
