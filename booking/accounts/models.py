@@ -23,6 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from booking.accounts.rules import ORG_KINDS, PROVIDER_KINDS, ROLES, city_name
 from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
+from booking.core.names import in_language
 from booking.extensions import db
 
 
@@ -70,7 +71,7 @@ class Organisation(TimestampMixin, db.Model):
         return self.kind == "enterprise"
 
     def display_name(self, locale: str = "zh_CN") -> str:
-        return self.name_en if locale == "en" and self.name_en else self.name_zh
+        return in_language(self.name_zh, self.name_en, locale)
 
     def display_city(self, locale: str = "zh_CN") -> str:
         return city_name(self.city, locale)

@@ -27,6 +27,7 @@ from booking.bookings.qualifications import is_qualified
 from booking.bookings.signals import booking_checking
 from booking.core.clock import from_local, now_utc, to_local
 from booking.core.db import UTCDateTime
+from booking.core.names import in_language
 from booking.core.reads import attach_loaded, kept_read, read_all
 from booking.extensions import db
 from booking.groups.services import default_project_select
@@ -257,8 +258,7 @@ def own_overlaps(user: User, instrument_id: int, start: datetime, end: datetime
                  ) -> list[tuple[str, datetime, datetime]]:
     """The user's occupying bookings of other instruments overlapping [start, end), the
     instruments named in the user's language."""
-    english = user.locale == "en"
-    return [(name_en if english and name_en else name_zh, start_at, end_at)
+    return [(in_language(name_zh, name_en, user.locale), start_at, end_at)
             for name_zh, name_en, start_at, end_at in db.session.execute(
         select(Instrument.name_zh, Instrument.name_en, Booking.start_at, Booking.end_at)
         .join(Instrument, Instrument.id == Booking.instrument_id)

@@ -1,6 +1,7 @@
 """The national large-instrument categories (大型科研仪器分类): plain data, shared by the
 catalogue (each instrument has one) and by the areas that set rules per category (a research
 group's PI approval, a project's limits), which do not import the catalogue."""
+from booking.core.names import in_language
 
 # code -> (zh, en)
 CATEGORIES = {
@@ -24,14 +25,13 @@ CATEGORIES = {
 
 def category_choices(locale: str) -> list[tuple[str, str]]:
     """(code, name in the locale) of every category, in the national order."""
-    return [(code, names[1] if locale == "en" else names[0])
-            for code, names in CATEGORIES.items()]
+    return [(code, in_language(*names, locale)) for code, names in CATEGORIES.items()]
 
 
 def category_name(code: str, locale: str) -> str:
     """The category's name in the locale; the code itself when it names no category."""
     names = CATEGORIES.get(code)
-    return (names[1] if locale == "en" else names[0]) if names else code
+    return in_language(*names, locale) if names else code
 
 
 def category_code(text: str) -> str | None:

@@ -9,6 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from booking.accounts.models import Organisation, User
 from booking.core import audit
 from booking.core.categories import CATEGORIES
+from booking.core.names import in_language
 from booking.core.problems import Refused, _l
 from booking.core.web import picked_id
 from booking.extensions import db
@@ -107,18 +108,15 @@ def instrument_names(ids, locale: str, with_institution: bool = False) -> dict[i
     """Instruments' names in the reader's language (with their institution's), by id."""
     if not ids:
         return {}
-    english = locale == "en"
-
-    def name(zh: str, en: str) -> str:
-        return en if english and en else zh
-
     rows = db.session.execute(
         select(_instruments, Organisation.name_zh.label("org_zh"),
                Organisation.name_en.label("org_en"))
         .join(Organisation, Organisation.id == _instruments.c.organisation_id)
         .where(_instruments.c.id.in_(set(ids))))
-    return {row.id: " · ".join((name(row.name_zh, row.name_en), name(row.org_zh, row.org_en)))
-            if with_institution else name(row.name_zh, row.name_en) for row in rows}
+    return {row.id: " · ".join((in_language(row.name_zh, row.name_en, locale),
+                                in_language(row.org_zh, row.org_en, locale)))
+            if with_institution else in_language(row.name_zh, row.name_en, locale)
+            for row in rows}
 
 
 def used(project: Project, limit: ProjectLimit) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
 from booking.core.db import TimestampMixin, UTCDateTime
+from booking.core.names import in_language
 from booking.extensions import db
 from booking.groups.rules import (
     APPROVAL_MODES,
@@ -224,10 +225,8 @@ class PiApproval(TimestampMixin, db.Model):
         summary = self.summary or {}
         if "instrument_zh" not in summary:
             return summary.get("instrument", "")
-        english = locale == "en"
-        return " · ".join(
-            summary[f"{what}_en"] if english and summary[f"{what}_en"] else summary[f"{what}_zh"]
-            for what in ("instrument", "organisation"))
+        return " · ".join(in_language(summary[f"{what}_zh"], summary[f"{what}_en"], locale)
+                          for what in ("instrument", "organisation"))
 
     def can_decide(self, user: User) -> bool:
         return self.state == "pending" and user.is_authenticated and user.id == self.pi_id

@@ -11,6 +11,7 @@ from sqlalchemy.orm import contains_eager
 from booking.accounts.models import Organisation
 from booking.accounts.rules import city_key
 from booking.core.db import MAX_ID
+from booking.core.names import in_language
 from booking.extensions import db
 from booking.instruments import rules, search_index
 from booking.instruments.models import Blackout, Instrument, OpeningHours, Rate
@@ -193,7 +194,7 @@ def filter_choices(locale: str) -> tuple[list[tuple[int, str]], list[str]]:
         select(Organisation.id, Organisation.name_zh, Organisation.name_en, Organisation.city)
         .where(exists().where(Instrument.organisation_id == Organisation.id, listed()))
         .order_by(Organisation.city, Organisation.name_zh)).all()
-    names = [(r.id, r.name_en if locale == "en" and r.name_en else r.name_zh) for r in rows]
+    names = [(r.id, in_language(r.name_zh, r.name_en, locale)) for r in rows]
     return names, sorted({city_key(r.city) for r in rows if r.city.strip()})
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.accounts.models import Organisation, User
 from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
+from booking.core.names import in_language
 from booking.extensions import db
 from booking.instruments.rules import CUSTOMER_CLASSES, STATUSES
 
@@ -138,7 +139,7 @@ class Instrument(TimestampMixin, db.Model):
         return user.is_authenticated and user.is_bureau
 
     def display_name(self, locale: str = "zh_CN") -> str:
-        return self.name_en if locale == "en" and self.name_en else self.name_zh
+        return in_language(self.name_zh, self.name_en, locale)
 
     def display_lab(self, locale: str = "zh_CN") -> str:
         return self._in(locale, self.lab, self.lab_en)

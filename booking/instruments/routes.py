@@ -24,6 +24,7 @@ from booking.core import tables
 from booking.core.categories import category_choices
 from booking.core.clock import local_midnight, local_today, now_utc
 from booking.core.money import yuan_to_fen
+from booking.core.names import in_language
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
 from booking.core.web import current_locale, picker_label
@@ -68,8 +69,8 @@ def suggestions():
     locale = current_locale()
     rows = directory.suggestions(request.args.get("q", ""))
     return jsonify([{"id": r.id, "label": picker_label(
-        r.id, r.name_en if locale == "en" and r.name_en else r.name_zh,
-        r.org_en if locale == "en" and r.org_en else r.org_zh)} for r in rows])
+        r.id, in_language(r.name_zh, r.name_en, locale),
+        in_language(r.org_zh, r.org_en, locale))} for r in rows])
 
 
 def _visible_instrument(instrument_id: int) -> Instrument:

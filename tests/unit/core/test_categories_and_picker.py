@@ -32,3 +32,13 @@ def test_the_picked_id_is_read_from_the_end_of_the_text(text, wanted):
 def test_a_label_reads_back_as_its_id():
     label = picker_label(42, "扫描电镜 SU8010", "", "大连理工大学")
     assert label == "扫描电镜 SU8010 · 大连理工大学 · #42" and picked_id(label) == 42
+
+
+@pytest.mark.parametrize("en, locale, shown", [
+    ("NMR spectrometer", "en", "NMR spectrometer"), ("", "en", "核磁共振波谱仪"),
+    (None, "en", "核磁共振波谱仪"), ("NMR spectrometer", "zh_CN", "核磁共振波谱仪"),
+])
+def test_a_name_in_the_readers_language_falls_back_to_chinese(en, locale, shown):
+    from booking.core.names import in_language
+
+    assert in_language("核磁共振波谱仪", en, locale) == shown
