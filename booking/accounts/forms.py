@@ -20,7 +20,12 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from booking.accounts.rules import credit_code_problem, is_valid_region_code, password_problems
+from booking.accounts.rules import (
+    credit_code_problem,
+    is_valid_region_code,
+    password_problems,
+    region_of_city,
+)
 from booking.core.clock import common_timezones, is_valid_timezone
 from booking.core.web import PastDate, SiteForm, current_locale
 
@@ -85,8 +90,8 @@ class EnterpriseForm(_AccountFields):
     credit_code = StringField(_l("Unified social credit code"),
                               validators=[DataRequired(), _credit_code])
     city = StringField(_l("City"), validators=[DataRequired(), Length(max=64)])
-    region_code = StringField(_l("Region code"), default="2102",
-                              validators=[DataRequired(), _region_code])
+    region_code = StringField(_l("Region code"),
+                              validators=[Optional(), _region_code])
     founded_on = DateField(_l("Founded on"), validators=[Optional(), PastDate()])
     staff_count = IntegerField(_l("Staff"), validators=[Optional(), NumberRange(0, 10_000_000)])
     annual_revenue_yuan = IntegerField(_l("Annual revenue (CNY)"),
@@ -99,6 +104,21 @@ class EnterpriseForm(_AccountFields):
     high_tech = BooleanField(_l("High-tech enterprise (高新技术企业)"))
     startup_team = BooleanField(_l("Start-up team, not yet incorporated (创业团队)"))
     submit = SubmitField(_l("Register enterprise"))
+
+    def validate(self, extra_validators=None) -> bool:
+        """A Liaoning city's region code is known: taken when none is given, and a code of
+        another city refused (a Shenyang company stored as Dalian's counts in Dalian's
+        figures). Optional stops the field's own validators when it is empty."""
+        valid = super().validate(extra_validators)
+        field, known = self.region_code, region_of_city(self.city.data or "")
+        typed = (field.data or "").strip()
+        if not typed and not known:
+            field.errors = [*field.errors, _l("Give the region code of the city.")]
+        elif typed and known and not typed.startswith(known):
+            field.errors = [*field.errors, _l("The region code of %(city)s begins with %(code)s.",
+                                              city=self.city.data.strip(), code=known)]
+        field.data = typed or known
+        return valid and not field.errors
 
     def organisation_fields(self) -> dict:
         def fen(yuan):

@@ -88,7 +88,8 @@ def _joinable_organisations() -> list[Organisation]:
 def register_join():
     form = JoinForm()
     organisations = _joinable_organisations()
-    form.organisation_id.choices = [(o.id, o.display_name(current_locale())) for o in organisations]
+    form.organisation_id.choices = [(0, _("Choose your institution"))] + [
+        (o.id, o.display_name(current_locale())) for o in organisations]  # none taken unasked
     if form.validate_on_submit():
         organisation = db.session.get(Organisation, form.organisation_id.data)
         try:

@@ -106,6 +106,11 @@ CITY_NAMES_EN = {city: english for city, (_code, english) in LIAONING_CITIES.ite
 _CITIES_BY_ENGLISH = {english.casefold(): city for city, english in CITY_NAMES_EN.items()}
 
 
+def region_of_city(city: str) -> str:
+    """The division code of a Liaoning city, however it was typed; "" for any other city."""
+    return LIAONING_CITIES.get(city_key(city), ("", ""))[0]
+
+
 def city_key(city: str) -> str:
     """One spelling of a city, however it was typed: 大连, 大连市 and Dalian are 大连."""
     city = (city or "").strip()

@@ -1,10 +1,9 @@
 """Pure console rules: no Flask, no database."""
 from booking.accounts.rules import (
-    LIAONING_CITIES,
     ORG_KINDS,
-    city_key,
     credit_code_problem,
     is_valid_region_code,
+    region_of_city,
 )
 from booking.core.problems import Problem, _l
 
@@ -12,7 +11,7 @@ from booking.core.problems import Problem, _l
 def region_for_city(city: str) -> str:
     """The administrative division code of a Liaoning city (so the CLI can take a city name
     alone); "" for any other city, which needs --region."""
-    return LIAONING_CITIES.get(city_key(city), ("", ""))[0]
+    return region_of_city(city)
 
 
 def organisation_problems(*, kind: str, name_zh: str, credit_code: str, city: str,

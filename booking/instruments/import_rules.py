@@ -182,12 +182,17 @@ def parse_amount(value, ten_thousands: bool = False) -> tuple[int | None, Proble
         amount = Decimal(text)
     except InvalidOperation:
         return None, Problem("amount", _l("Not an amount: %(value)s"), {"value": str(value)})
-    if not amount.is_finite() or amount < 0 or amount > Decimal("1e11"):
+    if not amount.is_finite() or amount < 0:
         return None, Problem("amount", _l("Not an amount: %(value)s"), {"value": str(value)})
+    if amount > Decimal("1e11"):
+        return None, Problem("amount", _l("At most 10,000,000,000 yuan."))
     fen = amount * (10000 if ten_thousands else 1) * 100
     if fen > MAX_AMOUNT_FEN:  # 万 multiplies: bound what is stored, as the forms do
         return None, Problem("amount", _l("At most 10,000,000,000 yuan."))
-    return int(fen.to_integral_value()), None
+    if fen != fen.to_integral_value():  # as the forms: not silently rounded to the fen
+        return None, Problem("amount", _l("At most 2 decimal places (fen): %(value)s"),
+                             {"value": str(value)})
+    return int(fen), None
 
 
 def parse_date(value, today: date) -> tuple[date | None, Problem | None]:

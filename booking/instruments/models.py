@@ -138,6 +138,13 @@ class Instrument(TimestampMixin, db.Model):
         """The whole directory's export and its data-quality report: bureau staff."""
         return user.is_authenticated and user.is_bureau
 
+    @property
+    def rates_by_class(self) -> list["Rate"]:
+        """The rate card as the policy orders it: internal, academic, enterprise; each class
+        by the day its rates start."""
+        return sorted(self.rates, key=lambda r: (CUSTOMER_CLASSES.index(r.customer_class),
+                                                 r.valid_from))
+
     def display_name(self, locale: str = "zh_CN") -> str:
         return in_language(self.name_zh, self.name_en, locale)
 

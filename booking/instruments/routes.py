@@ -204,12 +204,15 @@ def edit(instrument_id):
 
 
 def _render_setup(instrument: Instrument, hit=(), **forms):
-    hours = HoursForm(prefix="hours")
+    # the forms not sent are shown fresh (formdata=None): bound to another form's POST, a
+    # checkbox that starts ticked ("closed all day") would come back unticked
+    hours = HoursForm(prefix="hours", formdata=None)
     if "hours" not in forms:
         hours.load(instrument.opening_hours)
-    defaults = {"rate": RateForm(prefix="rate"), "hours": hours,
-                "exception": ExceptionForm(prefix="exception"),
-                "blackout": BlackoutForm(prefix="blackout"), "photo": PhotoForm(prefix="photo")}
+    defaults = {"rate": RateForm(prefix="rate", formdata=None), "hours": hours,
+                "exception": ExceptionForm(prefix="exception", formdata=None),
+                "blackout": BlackoutForm(prefix="blackout", formdata=None),
+                "photo": PhotoForm(prefix="photo", formdata=None)}
     return render_template("instruments/setup.html", instrument=instrument, now=now_utc(),
                            forms={**defaults, **forms}, hit=hit)
 
@@ -241,7 +244,7 @@ def add_rate(instrument_id):
     if not form.validate_on_submit():
         return _render_setup(instrument, rate=form), 422
     try:
-        services.add_rate(
+        rate = services.add_rate(
             instrument, customer_class=form.customer_class.data,
             hourly_fen=yuan_to_fen(form.hourly.data), rounding_minutes=form.rounding_minutes.data,
             minimum_minutes=form.minimum_minutes.data,
@@ -250,6 +253,9 @@ def add_rate(instrument_id):
             actor=current_user)
     except services.CatalogueError as error:
         return _refused(instrument, form, "rate", error)
+    if rate.valid_from.date() > form.valid_from.data:  # a price is never set for the past
+        return _done(instrument, _("Rate added. It applies from now: prices already charged "
+                                   "are not changed."))
     return _done(instrument, _("Rate added."))
 
 

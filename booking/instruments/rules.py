@@ -76,13 +76,19 @@ def is_stale(info_updated_at: datetime, now: datetime) -> bool:
     return now - info_updated_at >= timedelta(days=STALE_AFTER_DAYS)
 
 
+# what a Chinese keyboard types for ":" and "-" (full-width, and the dashes people use)
+_AS_TYPED = str.maketrans({"：": ":", "－": "-", "—": "-", "–": "-", "～": "~", "至": "-"})
+
+
 def parse_intervals(text: str) -> tuple[list[tuple[time, time]], list[str]]:
-    """"08:00-12:00, 13:30-18:00" -> sorted intervals and the problems found."""
+    """"08:00-12:00, 13:30-18:00" -> sorted intervals and the problems found (full-width
+    colons and dashes, and spaces around a dash, read as typed)."""
     intervals, problems = [], []
-    for part in re.split(r"[,，;；\s]+", (text or "").strip()):
+    text = re.sub(r"\s*([-~])\s*", r"\1", (text or "").translate(_AS_TYPED).strip())
+    for part in re.split(r"[,，;；、\s]+", text):
         if not part:
             continue
-        match = re.fullmatch(r"(\d{1,2}):(\d{2})[-–~](\d{1,2}):(\d{2})", part)
+        match = re.fullmatch(r"(\d{1,2}):(\d{2})[-~](\d{1,2}):(\d{2})", part)
         if not match:
             problems.append(N_("Write intervals like 08:00-12:00, 13:30-18:00."))
             continue
@@ -91,7 +97,7 @@ def parse_intervals(text: str) -> tuple[list[tuple[time, time]], list[str]]:
             problems.append(N_("Times must lie between 00:00 and 23:59."))
             continue
         intervals.append((time(h1, m1), time(h2, m2)))
-    return sorted(intervals), problems + interval_problems(intervals)
+    return sorted(intervals), list(dict.fromkeys(problems + interval_problems(intervals)))
 
 
 def interval_problems(intervals: list[tuple[time, time]]) -> list[str]:

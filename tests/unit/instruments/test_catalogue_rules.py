@@ -1,6 +1,8 @@
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
+import pytest
+
 from booking.core.clock import from_local
 from booking.instruments import rules
 
@@ -9,6 +11,20 @@ def test_parse_intervals_accepts_several_per_day():
     intervals, problems = rules.parse_intervals("13:30-18:00, 08:00-12:00")
     assert problems == []
     assert intervals == [(time(8), time(12)), (time(13, 30), time(18))]
+
+
+@pytest.mark.parametrize("typed", [
+    "08：00－12：00，13：30－18：00",  # a Chinese keyboard's colon, dash and comma
+    "08:00 - 12:00, 13:30 - 18:00", "8:00~12:00、13:30 至 18:00", "08:00—12:00 13:30–18:00",
+])
+def test_parse_intervals_reads_hours_as_people_type_them(typed):
+    intervals, problems = rules.parse_intervals(typed)
+    assert problems == [] and intervals == [(time(8), time(12)), (time(13, 30), time(18))]
+
+
+def test_parse_intervals_says_a_problem_once():
+    assert rules.parse_intervals("a, b, c")[1] == [
+        "Write intervals like 08:00-12:00, 13:30-18:00."]
 
 
 def test_parse_intervals_empty_means_closed():

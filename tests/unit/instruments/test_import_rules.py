@@ -43,6 +43,7 @@ def test_no_header_at_all():
 
 @pytest.mark.parametrize("value,ten_thousands,fen", [
     ("2,350,000.00", False, 235_000_000), ("２３５.５", True, 235_500_000),
+    ("200.550", False, 20_055), ("12.3456万", False, 12_345_600),
     (235.5, True, 235_500_000), ("¥1200元", False, 120_000), ("120万", False, 120_000_000),
     (None, False, None), ("", False, None)])
 def test_amounts(value, ten_thousands, fen):
@@ -50,7 +51,8 @@ def test_amounts(value, ten_thousands, fen):
 
 
 @pytest.mark.parametrize("value", ["abc", "-5", True, "1e20", "NaN",
-                                   "100000000000万", "10000000001"])  # over the forms' 10^10 yuan
+                                   "100000000000万", "10000000001",  # over the forms' 10^10 yuan
+                                   "200.555", 1234567.891, "0.0000001万"])  # a fen split: no
 def test_bad_amounts(value):
     fen, problem = rules.parse_amount(value)
     assert fen is None and problem.code == "amount"

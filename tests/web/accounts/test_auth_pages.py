@@ -108,6 +108,19 @@ def test_join_registration_with_duplicate_email_shows_field_error(client, make):
     assert "already registered" in response.get_data(as_text=True)
 
 
+def test_the_join_form_takes_no_institution_unasked(client, make):
+    make.organisation()
+    page = client.get("/register/join", headers={"Accept-Language": "en"}).get_data(
+        as_text=True)
+    assert 'name="organisation_id" required><option value="0">Choose your institution<' in page
+    response = client.post("/register/join", headers={"Accept-Language": "en"}, data={
+        "organisation_id": "0", "name": "X", "email": "x@dlut.edu.cn",
+        "password": "correct-horse-42", "confirm": "correct-horse-42", "locale": "en"})
+    assert response.status_code == 200 and "This field is required." in response.get_data(
+        as_text=True)
+    assert db.session.scalar(select(User).where(User.email == "x@dlut.edu.cn")) is None
+
+
 def test_registering_signs_in_so_nobody_is_offered_an_invitation(client, make):
     from booking.admin.services import awaits_first_sign_in
 
@@ -136,6 +149,20 @@ def test_enterprise_registration_end_to_end(client, make):
     page = client.get("/").get_data(as_text=True)
     assert "等待科技局审核" in page  # banner: cannot book yet
     assert org.legal_person  # a company, unless it says it is a team
+
+
+@pytest.mark.parametrize("city, typed, stored", [
+    ("沈阳", "", "2101"), ("沈阳市", "210102", "210102"), ("Shenyang", "", "2101"),
+    ("沈阳", "2102", None),  # Dalian's code for a Shenyang company: refused
+    ("上海", "", None),  # outside Liaoning the code is needed
+    ("上海", "3101", "3101"),
+])
+def test_the_region_code_follows_the_city(client, city, typed, stored):
+    response = client.post("/register/enterprise", data=_enterprise_form(
+        city=city, region_code=typed))
+    org = db.session.scalar(select(Organisation).where(Organisation.name_zh == "星海测试科技有限公司"))
+    assert (org.region_code if org else None) == stored
+    assert response.status_code == (302 if stored else 200)
 
 
 def test_names_keep_no_control_or_bidi_override_characters(client):

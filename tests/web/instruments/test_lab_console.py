@@ -160,7 +160,9 @@ def test_new_rate_starts_later_and_keeps_the_old_one(client, login, make, manage
 def test_rate_in_the_past_starts_now_not_earlier(client, login, make, manager):
     instrument = make.instrument(organisation=manager.organisation)
     login(manager)
-    assert _rate(client, instrument, valid_from="2021-01-01").status_code == 302
+    page = _rate(client, instrument, valid_from="2021-01-01")
+    assert page.status_code == 302
+    assert "从现在起生效" in client.get(page.location).get_data(as_text=True)  # said so
     db.session.refresh(instrument)
     newest = max(instrument.rates, key=lambda r: r.valid_from)
     assert newest.valid_from > now_utc() - timedelta(minutes=1)
@@ -363,3 +365,17 @@ def test_a_forms_required_mark_stays_in_its_label_and_grid_inputs_line_up(client
     assert label is not None, "the required mark is inside the label"
     assert "flex-grow-1" in label.group(1)  # takes the row's spare height
     assert label.group(2).endswith('<span class="text-danger" aria-hidden="true"> *</span>')
+
+
+def test_a_refused_form_leaves_the_others_as_they_start(client, login, make, manager):
+    """A rate refused: the page comes back with "closed all day" still ticked for the next
+    exception, the rate card in the policy's order, and the banner names what is missing."""
+    instrument = make.instrument(organisation=manager.organisation, hours=None)
+    login(manager)
+    page = _rate(client, instrument, hourly="-1").get_data(as_text=True)
+    assert 'id="exception-closed" name="exception-closed" type="checkbox" value="y" checked' \
+        in page or re.search(r'<input checked[^>]*id="exception-closed"', page)
+    classes = re.findall(r"<tr(?: class=\"table-info\")?><td>([^<]+)</td>",
+                         page[page.index('id="rate-card"'):])
+    assert classes[:3] == ["校内", "高校院所", "企业"]
+    assert "须先设置每周开放时间" in page and "收费标准和" not in page
