@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 
 from booking.accounts.models import Organisation, User
 from booking.core.notifications import notify
-from booking.core.security import external_url
+from booking.core.security import external_url, site_path
 
 
 def notify_member_pending(manager: User, member: User) -> None:
@@ -13,6 +13,17 @@ def notify_member_pending(manager: User, member: User) -> None:
         _("%(name)s (%(email)s) asked to join %(org)s. Confirm at %(url)s", name=member.name,
           email=member.email, org=organisation.display_name(manager.locale),
           url=external_url("accounts.members", org_id=organisation.id))))
+
+
+def notify_organisation_registered(staff: User, organisation: Organisation,
+                                   registrant: User) -> None:
+    """An enterprise registered: bureau staff verify it before its people can book."""
+    notify(staff, "organisation.registered", lambda: (
+        _("An enterprise waits for verification"),
+        _("%(org)s (credit code %(code)s) registered with %(name)s (%(email)s). Its members "
+          "can book once it is verified.", org=organisation.display_name(staff.locale),
+          code=organisation.credit_code, name=registrant.name, email=registrant.email)),
+        link=site_path("admin.organisations", state="unverified"))
 
 
 def notify_organisation_verified(member: User, organisation: Organisation) -> None:

@@ -105,6 +105,8 @@ def register_enterprise(*, email, password, name, organisation_fields: dict, **p
     user = create_user(email=email, password=password, name=name, organisation=organisation,
                        roles=("member",), confirmed=True, **profile)
     audit.record("organisation.registered", actor=user, obj=organisation)
+    for staff in _bureau_staff():
+        notifications.notify_organisation_registered(staff, organisation, user)
     return user
 
 
@@ -175,6 +177,11 @@ def assignable_roles(actor: User, organisation: Organisation) -> set[str]:
     else:
         return set()
     return granted & roles_for_organisation(organisation.kind)
+
+
+def _bureau_staff() -> list[User]:
+    return list(db.session.scalars(select(User).join(Role).where(
+        Role.name == "bureau_staff", User.active.is_(True)).distinct()))
 
 
 def _managers_of(organisation: Organisation) -> list[User]:

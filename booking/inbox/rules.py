@@ -41,8 +41,9 @@ GROUPS = (
     Group("account", _l("Account and organisation"),
           _l("Your organisation verified, your membership confirmed.")),
     Group("work", _l("Work waiting for you"),
-          _l("Booking and training requests to decide, members to confirm, instruments and "
-             "voucher applications to review."), roles=("lab_manager", "bureau_staff")),
+          _l("Booking and training requests to decide, members to confirm, enterprises, "
+             "instruments and voucher applications to review."),
+          roles=("lab_manager", "bureau_staff")),
 )
 GROUP_KEYS = frozenset(group.key for group in GROUPS)
 
@@ -54,6 +55,7 @@ KIND_GROUPS = {
     "booking.pending": "work", "training.requested": "work", "member.pending": "work",
     "instrument.stale_reminder": "work", "voucher.overdue": "work",
     "organisation.verified": "account", "member.confirmed": "account",
+    "organisation.registered": "work",
     "order.submitted": "work", "order.cancelled": "work",
 }
 #: kinds not listed above, by the part before the dot

@@ -142,12 +142,19 @@ def _enterprise_form(**overrides):
 
 
 def test_enterprise_registration_end_to_end(client, make):
+    from booking.inbox.models import InboxNotice
+    from tests.factories import dummy_bureau_staff
+
+    staff = dummy_bureau_staff()
     response = client.post("/register/enterprise", data=_enterprise_form())
     assert response.status_code == 302
     org = db.session.scalar(select(Organisation).where(Organisation.name_zh == "星海测试科技有限公司"))
     assert org.kind == "enterprise" and not org.verified and org.staff_count == 30
     page = client.get("/").get_data(as_text=True)
     assert "等待科技局审核" in page  # banner: cannot book yet
+    told = db.session.scalar(select(InboxNotice).where(InboxNotice.user_id == staff.id))
+    assert told.kind == "organisation.registered" and "星海测试科技有限公司" in told.body
+    assert told.link == "/admin/organisations?state=unverified"  # where the bureau looks
     assert org.legal_person  # a company, unless it says it is a team
 
 
