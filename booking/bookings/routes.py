@@ -60,7 +60,6 @@ from booking.core.web import (
 )
 from booking.extensions import db
 from booking.groups import services as groups
-from booking.groups.rules import PI_DECIDES
 from booking.instruments.forms import STATUS_LABELS
 from booking.instruments.models import Instrument, Qualification, can_view_instrument
 
@@ -145,8 +144,7 @@ def quote_json(instrument_id):
         project, current_user, instrument_id=instrument.id, category=instrument.category or "",
         fee_fen=quote.fee_fen, day=to_local(args["start"], instrument.timezone).date())
     body["problems"] += schemas.problems_body(charge.problems)
-    if not charge.problems and charge.to_pi:
-        body["warnings"] += schemas.problems_body([*charge.exceeded, PI_DECIDES])
+    body["warnings"] += schemas.problems_body(charge.warnings())
     if not project.can_charge(current_user):  # nothing of another group's budget
         return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen)})
     remaining = groups.budget_of(project).remaining_fen

@@ -1,15 +1,14 @@
 """A project's ledger as people read it: its lines, what each is about in the reader's
 language, and the statement the PI downloads."""
 from flask_babel import gettext
-from sqlalchemy import column, select, table
+from sqlalchemy import select
 
 from booking.core.categories import category_name
 from booking.core.clock import to_local
-from booking.core.db import UTCDateTime
 from booking.core.tables import yuan
 from booking.extensions import db
 from booking.groups import limits
-from booking.groups.models import Project, ProjectEntry, ResearchGroup
+from booking.groups.models import BOOKINGS, Project, ProjectEntry, ResearchGroup
 
 
 def entries_of(project: Project) -> list[ProjectEntry]:
@@ -18,7 +17,6 @@ def entries_of(project: Project) -> list[ProjectEntry]:
                                                         ProjectEntry.id)))
 
 
-_bookings = table("bookings", column("id"), column("start_at", UTCDateTime()))  # by name
 
 
 def entry_descriptions(entries: list[ProjectEntry], locale: str, timezone: str
@@ -28,8 +26,8 @@ def entry_descriptions(entries: list[ProjectEntry], locale: str, timezone: str
     says so. Other lines keep their stored text (an invoice or a credit note's number)."""
     holds = [e for e in entries if e.kind == "hold" and e.instrument_id and e.booking_id]
     names = limits.instrument_names([e.instrument_id for e in holds], locale)
-    starts = dict(db.session.execute(select(_bookings.c.id, _bookings.c.start_at).where(
-        _bookings.c.id.in_({e.booking_id for e in holds}))).all()) if holds else {}
+    starts = dict(db.session.execute(select(BOOKINGS.c.id, BOOKINGS.c.start_at).where(
+        BOOKINGS.c.id.in_({e.booking_id for e in holds}))).all()) if holds else {}
     described = {
         e.id: f"{names[e.instrument_id]} {to_local(starts[e.booking_id], timezone):%Y-%m-%d}"
         for e in holds if e.instrument_id in names and e.booking_id in starts}

@@ -1,5 +1,6 @@
 """A project's spending limits per instrument or instrument category: set by the PI, checked
 when a booking is charged to the project (services.check_charge)."""
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import case, column, func, select, table
@@ -100,7 +101,8 @@ def limits_of(project: Project, locale: str) -> list[LimitState]:
     institution (two of them often share a name)."""
     names = instrument_names([limit.instrument_id for limit in project.limits
                               if limit.instrument_id], locale, with_institution=True)
-    return [LimitState(limit, names.get(limit.instrument_id), used(project, limit))
+    spent = uses(project, project.limits)
+    return [LimitState(limit, names.get(limit.instrument_id), spent[limit.id])
             for limit in sorted(project.limits, key=lambda x: (x.category or "", x.id))]
 
 
@@ -119,22 +121,40 @@ def instrument_names(ids, locale: str, with_institution: bool = False) -> dict[i
             for row in rows}
 
 
+_NET = func.coalesce(func.sum(case(  # what an entry takes: a credit gives back, a hold let go
+    (ProjectEntry.kind == "credit", -ProjectEntry.amount_fen),
+    (ProjectEntry.released_at.is_not(None), 0), else_=ProjectEntry.amount_fen)), 0)
+
+
+def uses(project: Project, limits: list[ProjectLimit]) -> dict[int, int]:
+    """What the project has spent or holds on each limit's instrument or category, by limit
+    id: one statement for all of them."""
+    if not limits:
+        return {}
+    by_instrument, by_category = Counter(), Counter()
+    for instrument_id, category, net in db.session.execute(
+            select(ProjectEntry.instrument_id, ProjectEntry.category, _NET)
+            .where(ProjectEntry.project_id == project.id)
+            .group_by(ProjectEntry.instrument_id, ProjectEntry.category)):
+        by_instrument[instrument_id] += int(net)
+        by_category[category] += int(net)
+    return {limit.id: by_instrument[limit.instrument_id] if limit.instrument_id
+            else by_category[limit.category] for limit in limits}
+
+
 def used(project: Project, limit: ProjectLimit) -> int:
     """What the project has spent or holds on the limit's instrument or category."""
-    target = (ProjectEntry.instrument_id == limit.instrument_id if limit.instrument_id
-              else ProjectEntry.category == limit.category)
-    return int(db.session.scalar(select(func.coalesce(func.sum(case(
-        (ProjectEntry.kind == "credit", -ProjectEntry.amount_fen),
-        (ProjectEntry.released_at.is_not(None), 0), else_=ProjectEntry.amount_fen)), 0))
-        .where(ProjectEntry.project_id == project.id, target)))
+    return uses(project, [limit])[limit.id]
 
 
 def tightest_for(project: Project, instrument_id: int, category: str
                  ) -> rules.LimitLeft | None:
     """What the tightest limit for this instrument or category still allows, and which kind
     of limit it is (None: no limit applies)."""
-    lefts = [rules.LimitLeft(limit.limit_fen - used(project, limit),
+    applying = [limit for limit in project.limits if limit.instrument_id == instrument_id
+                or (limit.category and limit.category == category)]
+    spent = uses(project, applying)
+    lefts = [rules.LimitLeft(limit.limit_fen - spent[limit.id],
                              "instrument" if limit.instrument_id else "category")
-             for limit in project.limits if limit.instrument_id == instrument_id
-             or (limit.category and limit.category == category)]
+             for limit in applying]
     return min(lefts) if lefts else None

@@ -7,7 +7,7 @@ from typing import NamedTuple
 from blinker import Namespace
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import Select, case, column, func, select, table, update
+from sqlalchemy import Select, case, func, select, update
 
 from booking.accounts.models import User
 from booking.core import audit
@@ -16,6 +16,7 @@ from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.groups import limits, notifications, rules
 from booking.groups.models import (
+    BOOKINGS,
     GroupMember,
     PiApproval,
     Project,
@@ -200,6 +201,11 @@ class Charge(NamedTuple):
     def exceeds(self, code: str) -> bool:
         return any(p.code == code for p in self.exceeded)
 
+    def warnings(self) -> list[Problem]:
+        """What the booker is told before sending a request the PI will decide: the money
+        rules it goes over, and that the PI approves it first."""
+        return [*self.exceeded, rules.PI_DECIDES] if self.to_pi and not self.problems else []
+
 
 def check_charge(project: Project, user: User, *, instrument_id: int, category: str,
                  fee_fen: int, day: date) -> Charge:
@@ -346,14 +352,11 @@ def withdraw_approval(booking_id: int) -> None:
         audit.record("pi_approval.withdrawn", obj=approval, booking=booking_id)
 
 
-_bookings = table("bookings", column("id"), column("state"))  # read by name: no import
-
-
 def is_confirmed(approval: PiApproval) -> bool:
     """Whether the request stands confirmed (after the PI approved it, the bookings area
     confirms it at once where the instrument needs no lab approval)."""
-    return db.session.scalar(select(_bookings.c.state).where(
-        _bookings.c.id == approval.booking_id)) == "approved"
+    return db.session.scalar(select(BOOKINGS.c.state).where(
+        BOOKINGS.c.id == approval.booking_id)) == "approved"
 
 
 def pending_for_pi(user: User) -> list[PiApproval]:
