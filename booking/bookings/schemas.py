@@ -354,31 +354,22 @@ def _wall_clock_text(moment: datetime, timezone: str) -> str:
     return to_local(moment, timezone).isoformat(timespec="minutes")[:16]
 
 
-# Free, blackout and busy events differ only in their times, which are digits, dashes and
-# colons: formatting them into JSON text directly takes a quarter of what building dicts and
-# encoding them did (the calendar's body when it is not kept).
-_FREE = ('{"start":"%s","end":"%s","groupId":"free","display":"background",'
-         '"classNames":["ev-free"],"extendedProps":{"kind":"free"}}')
-_BLACKOUT = ('{"start":"%s","end":"%s","display":"background","classNames":["ev-blackout"],'
-             '"extendedProps":{"kind":"blackout"}}')
-_BUSY = '{"start":"%s","end":"%s","classNames":["ev-busy"],"extendedProps":{"kind":"busy"}}'
-
-
 def calendar_body(view: CalendarView, timezone: str) -> bytes:
-    """FullCalendar's events as JSON, language-neutral (the page supplies the labels): free,
-    blackout, busy, own. Times are wall clock at the instrument, without offset, as
-    FullCalendar expects them."""
-    def local(moment: datetime) -> str:
-        return _wall_clock_text(moment, timezone)
+    """The calendar as compact JSON, language-neutral (the page supplies the labels and
+    booking-calendar.js makes FullCalendar events of it): free, blackout and busy times as
+    [start, end] pairs, and the viewer's own bookings. Times are wall clock at the instrument,
+    without offset, as FullCalendar expects them. A third of the size of FullCalendar's own
+    event objects: the calendar is the site's most read answer, often on a phone."""
+    def pairs(spans) -> str:
+        # digits, dashes and colons: formatted straight into JSON text, no encoder needed
+        return ",".join(f'["{_wall_clock_text(s, timezone)}","{_wall_clock_text(e, timezone)}"]'
+                        for s, e in spans)
 
-    events = [_FREE % (local(s), local(e)) for s, e in view.free]
-    events += [_BLACKOUT % (local(s), local(e)) for s, e in view.blackouts]
-    events += [_BUSY % (local(s), local(e)) for s, e in view.others]
-    events += [json.dumps({"start": local(b.start_at), "end": local(b.end_at), "id": str(b.id),
-                           "classNames": ["ev-own", f"ev-{b.state}"],
-                           "extendedProps": {"kind": "own", "state": b.state}},
-                          separators=(",", ":")) for b in view.own]
-    return f"[{','.join(events)}]".encode()
+    own = json.dumps([{"id": b.id, "start": _wall_clock_text(b.start_at, timezone),
+                       "end": _wall_clock_text(b.end_at, timezone), "state": b.state}
+                      for b in view.own], separators=(",", ":"))
+    return (f'{{"free":[{pairs(view.free)}],"blackout":[{pairs(view.blackouts)}],'
+            f'"busy":[{pairs(view.others)}],"own":{own}}}').encode()
 
 
 def problems_body(problems: list[rules.Problem]) -> list[dict]:

@@ -22,9 +22,26 @@
       `&end=${encodeURIComponent(wall(info.end))}`;
     fetch(url, { headers: { Accept: "application/json" } })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(r.statusText))))
+      .then(toEvents)
       .then((events) => success(calendar && calendar.view.type === "dayGridMonth"
         ? freeDays(events) : events.map(labelled)))
       .catch(failure);
+  }
+
+  // The JSON is compact (free, blackout and busy times as [start, end] pairs, then your own
+  // bookings): FullCalendar's event objects are made here.
+  const SPANS = {
+    free: { groupId: "free", display: "background", classNames: ["ev-free"] },
+    blackout: { display: "background", classNames: ["ev-blackout"] },
+    busy: { classNames: ["ev-busy"] },
+  };
+  function toEvents(body) {
+    const spans = Object.entries(SPANS).flatMap(([kind, shape]) => body[kind].map(([start, end]) =>
+      ({ start, end, ...shape, extendedProps: { kind } })));
+    return spans.concat(body.own.map((b) => ({
+      id: String(b.id), start: b.start, end: b.end, classNames: ["ev-own", `ev-${b.state}`],
+      extendedProps: { kind: "own", state: b.state },
+    })));
   }
 
   // The JSON is language-neutral; titles come from the page. Free time and blackouts are

@@ -35,7 +35,7 @@ def test_a_bad_range_names_the_field_at_fault(query, field):
     assert raised.value.field_name == field
 
 
-def test_the_calendar_body_is_fullcalendar_json_on_the_instruments_wall_clock():
+def test_the_calendar_body_is_compact_json_on_the_instruments_wall_clock():
     from types import SimpleNamespace
 
     from booking.bookings.calendar import CalendarView
@@ -47,14 +47,11 @@ def test_the_calendar_body_is_fullcalendar_json_on_the_instruments_wall_clock():
     own = SimpleNamespace(id=7, state="pending", start_at=at(24, 6), end_at=at(24, 7))
     view = CalendarView(free=[(at(23, 1), at(23, 9))], others=[(at(24, 2), at(24, 3))],
                         own=[own], blackouts=((at(25, 0), at(25, 4)),))
-    assert json.loads(calendar_body(view, "Asia/Shanghai")) == [
-        {"start": "2026-11-23T09:00", "end": "2026-11-23T17:00", "groupId": "free",
-         "display": "background", "classNames": ["ev-free"], "extendedProps": {"kind": "free"}},
-        {"start": "2026-11-25T08:00", "end": "2026-11-25T12:00", "display": "background",
-         "classNames": ["ev-blackout"], "extendedProps": {"kind": "blackout"}},
-        {"start": "2026-11-24T10:00", "end": "2026-11-24T11:00", "classNames": ["ev-busy"],
-         "extendedProps": {"kind": "busy"}},
-        {"start": "2026-11-24T14:00", "end": "2026-11-24T15:00", "id": "7",
-         "classNames": ["ev-own", "ev-pending"], "extendedProps": {"kind": "own",
-                                                                   "state": "pending"}}]
-    assert json.loads(calendar_body(CalendarView([], [], [], ()), "UTC")) == []
+    assert json.loads(calendar_body(view, "Asia/Shanghai")) == {
+        "free": [["2026-11-23T09:00", "2026-11-23T17:00"]],
+        "blackout": [["2026-11-25T08:00", "2026-11-25T12:00"]],
+        "busy": [["2026-11-24T10:00", "2026-11-24T11:00"]],
+        "own": [{"id": 7, "start": "2026-11-24T14:00", "end": "2026-11-24T15:00",
+                 "state": "pending"}]}
+    assert json.loads(calendar_body(CalendarView([], [], [], ()), "UTC")) == {
+        "free": [], "blackout": [], "busy": [], "own": []}
