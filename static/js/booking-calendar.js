@@ -155,6 +155,11 @@
   const ZH_HINTS = { buttonHints: { prev: zhHint(0), next: zhHint(1), today: zhHint(2) },
     viewHint: "$0视图", navLinkHint: "前往$0", moreLinkHint: (n) => `另有 ${n} 项` };
 
+  // FullCalendar's English buttons are lower case ("month", "today"), unlike every button of
+  // the site
+  const EN_BUTTONS = { buttonText: { today: "Today", month: "Month", week: "Week", day: "Day",
+    list: "List" } };
+
   // a form shown again (refused, or a link to a slot) opens the calendar on its week
   const chosen = form && /^\d{4}-\d{2}-\d{2}T/.test(form.querySelector("#start").value)
     ? form.querySelector("#start").value : undefined;
@@ -166,7 +171,7 @@
     timeZone: el.dataset.timezone,
     initialDate: chosen,
     locale: el.dataset.locale === "zh_CN" ? "zh-cn" : "en",
-    ...(el.dataset.locale === "zh_CN" ? ZH_HINTS : {}),
+    ...(el.dataset.locale === "zh_CN" ? ZH_HINTS : EN_BUTTONS),
     // "Thu 12/10" overflowed a week column at 1366 px; the title already names the month
     views: { timeGridWeek: { dayHeaderFormat: el.dataset.locale === "zh_CN"
       ? { month: "numeric", day: "numeric", weekday: "short" }
