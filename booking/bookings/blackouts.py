@@ -18,8 +18,12 @@ LOOK_AHEAD = timedelta(days=14)
 
 
 def hit_by(instrument: Instrument, start: datetime, end: datetime) -> list[Booking]:
-    """The bookings a blackout over [start, end) would cancel, earliest first."""
-    return bookings_between(instrument, start, end, states=HIT_STATES)
+    """The bookings a blackout over [start, end) would cancel, earliest first: those not yet
+    over (a booking that has ended is the lab's to record as used or a no-show)."""
+    now = now_utc()
+    if end <= now:
+        return []
+    return bookings_between(instrument, max(start, now), end, states=HIT_STATES)
 
 
 def cancel_for_blackout(instrument: Instrument, blackout: Blackout, actor: User

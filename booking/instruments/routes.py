@@ -315,8 +315,11 @@ def add_blackout(instrument_id):
     hit = blackouts.hit_by(instrument, start_at, end_at)
     if hit and form.confirmed.data != "1":  # show the lab what it would cancel, first
         return _render_setup(instrument, hit=hit, blackout=form)
-    blackout = services.add_blackout(instrument, start_at=start_at, end_at=end_at,
-                                     reason=form.reason.data.strip(), actor=current_user)
+    try:
+        blackout = services.add_blackout(instrument, start_at=start_at, end_at=end_at,
+                                         reason=form.reason.data.strip(), actor=current_user)
+    except services.CatalogueError as error:
+        return _refused(instrument, form, "blackout", error)
     cancelled = blackouts.cancel_for_blackout(instrument, blackout, current_user)
     return _done(instrument, ngettext(
         "Blackout added. %(num)d booking was cancelled and its booker told.",

@@ -139,6 +139,9 @@ def add_blackout(instrument: Instrument, *, start_at: datetime, end_at: datetime
     """start_at/end_at are aware UTC (converted from the instrument's local time)."""
     if end_at <= start_at:
         raise CatalogueError("negative_duration", _l("The end must be after the start."), "end")
+    if end_at <= now_utc():  # nobody could book that time any more: nothing to close
+        raise CatalogueError("blackout_over", _l(
+            "That time is over: a blackout closes time still to come."), "end")
     blackout = Blackout(start_at=start_at, end_at=end_at, reason=reason, created_by_id=actor.id)
     instrument.blackouts.append(blackout)
     _touch(instrument, actor, "blackout.added", start=start_at.isoformat(),

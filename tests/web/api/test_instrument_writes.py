@@ -134,3 +134,7 @@ def test_patch_rates_hours_and_blackouts(client, make, lab, api_token):
     assert booking.state == "cancelled"
     assert client.post(f"/api/v1/instruments/{instrument.id}/blackouts", headers=headers, json={
         "start": later, "end": later, "reason": "x"}).status_code == 422
+    past = client.post(f"/api/v1/instruments/{instrument.id}/blackouts", headers=headers, json={
+        "start": (now_utc() - timedelta(days=2)).isoformat(),
+        "end": (now_utc() - timedelta(days=1)).isoformat(), "reason": "x"})
+    assert past.status_code == 422 and past.get_json()["error"]["code"] == "blackout_over"

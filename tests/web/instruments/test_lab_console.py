@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from freezegun import freeze_time
 from sqlalchemy import select
 
 from booking.core.audit import AuditEvent
@@ -194,6 +195,7 @@ def test_opening_hours_are_saved_and_overlaps_refused(client, login, make, manag
         (0, "08:00"), (0, "13:30"), (5, "09:00")]
 
 
+@freeze_time("2026-11-23 08:00:00")
 def test_blackout_in_local_time_stored_utc_and_end_before_start_refused(client, login, make,
                                                                         manager):
     instrument = make.instrument(organisation=manager.organisation)
@@ -288,6 +290,7 @@ def test_rates_out_of_any_sane_range_are_refused_on_the_form(client, login, make
     assert len(instrument.rates) == before
 
 
+@freeze_time("2026-11-23 08:00:00")
 def test_a_blackout_over_bookings_is_shown_first_then_cancels_them(client, login, make,
                                                                     manager):
     instrument = make.instrument(organisation=manager.organisation)
@@ -308,6 +311,31 @@ def test_a_blackout_over_bookings_is_shown_first_then_cancels_them(client, login
     db.session.refresh(booking)
     assert len(instrument.blackouts) == 1
     assert booking.state == "cancelled" and not booking.late_cancel
+
+
+@freeze_time("2026-12-01 03:30:00")  # 11:30 in Dalian
+def test_a_blackout_closes_time_to_come_and_leaves_bookings_that_are_over(client, login, make,
+                                                                            manager):
+    """A blackout over time that has passed is refused (it closed nothing and cancelled what
+    the lab still had to record as used or a no-show); one that began this morning cancels
+    the booking still to come, not the one that is over."""
+    instrument = make.instrument(organisation=manager.organisation, hours="always")
+    over = make.placed_booking(instrument, make.user(), utc(2026, 12, 1, 1))  # 09:00-10:00
+    to_come = make.placed_booking(instrument, make.user(), utc(2026, 12, 1, 5))  # 13:00-14:00
+    login(manager)
+    url = f"/lab/instruments/{instrument.id}/blackouts"
+    past = client.post(url, data={"blackout-start": "2026-12-01T08:00",
+                                  "blackout-end": "2026-12-01T11:00", "blackout-reason": "停电",
+                                  "blackout-confirmed": "1"})
+    assert past.status_code == 422 and "已经过去" in past.get_data(as_text=True)
+    response = client.post(url, data={"blackout-start": "2026-12-01T08:00",
+                                      "blackout-end": "2026-12-01T18:00",
+                                      "blackout-reason": "停电", "blackout-confirmed": "1"})
+    assert response.status_code == 302
+    db.session.refresh(instrument)
+    assert len(instrument.blackouts) == 1
+    assert (db.session.get(type(over), over.id).state,
+            db.session.get(type(to_come), to_come.id).state) == ("approved", "cancelled")
 
 
 def test_description_and_capabilities_in_the_readers_language(client, login, manager):
