@@ -56,9 +56,10 @@ bp = Blueprint("instruments", __name__)
 def index():
     query = directory.query_from_args(request.args)
     now = now_utc()
-    page = directory.search(query, directory.Viewer.of(current_user), now)
+    viewer = directory.Viewer.of(current_user)
+    page = directory.search(query, viewer, now)
     organisations, cities = directory.filter_choices(current_locale())
-    return render_template("instruments/index.html", query=query, page=page,
+    return render_template("instruments/index.html", query=query, page=page, viewer=viewer,
                            organisations=organisations, cities=cities,
                            categories=category_choices(current_locale()))
 

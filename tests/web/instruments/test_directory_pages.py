@@ -78,6 +78,29 @@ def test_detail_shows_the_viewers_class_only(client, login, make):
     assert "¥400.00" in page and "¥100.00" not in page and "¥200.00" not in page
 
 
+def test_directory_prices_name_whose_rate_they_are(client, login, make):
+    """A price on a card is the reader's own: it says which class it is, and a visitor not
+    logged in is told they see enterprise rates."""
+    university = make.organisation(kind="university")
+    own = make.instrument(organisation=university, name_zh="本校电镜",
+                          rates={"internal": 10_000, "academic": 20_000, "enterprise": 40_000})
+    other = make.instrument(name_zh="外校色谱仪",
+                            rates={"internal": 10_000, "academic": 20_000, "enterprise": 40_000})
+
+    def card(page, instrument):
+        return page.split(f'href="/instruments/{instrument.id}"')[1].split("</article>")[0]
+
+    page = client.get("/").get_data(as_text=True)
+    assert "¥400.00/小时</span><span class=\"small text-muted price-class\">企业价" in card(
+        page, other)
+    assert 'id="price-hint"' in page and "所示价格为企业价" in page
+    login(make.user(organisation=university))
+    page = client.get("/").get_data(as_text=True)
+    assert "¥100.00/小时" in card(page, own) and "校内价" in card(page, own)
+    assert "¥200.00/小时" in card(page, other) and "高校院所价" in card(page, other)
+    assert 'id="price-hint"' not in page
+
+
 def test_api_lists_and_searches_without_a_token(client, make):
     instrument = make.instrument(name_zh="透射电子显微镜", name_en="TEM")
     make.instrument(name_zh="已报废的透射电镜", status="retired")
