@@ -101,6 +101,25 @@ def test_directory_prices_name_whose_rate_they_are(client, login, make):
     assert 'id="price-hint"' not in page
 
 
+def test_an_instrument_not_open_for_booking_says_so_instead_of_offering_it(client, login,
+                                                                            make):
+    """Listed before the lab set its hours or a reader's price: the card and the page say it
+    is not open yet, and the page offers no booking that could only be refused."""
+    closed = make.instrument(name_zh="待开放电镜", hours="none")
+    for_members = make.instrument(name_zh="校内专用电镜", rates={"internal": 10_000})
+    page = client.get("/").get_data(as_text=True)
+    assert "暂未开放预约" in page.split(f'href="/instruments/{for_members.id}"')[1].split(
+        "</article>")[0]
+    detail = client.get(f"/instruments/{closed.id}").get_data(as_text=True)
+    assert 'id="not-open"' in detail and 'id="book-link"' not in detail
+    login(make.user(organisation=make.organisation(kind="enterprise")))
+    detail = client.get(f"/instruments/{for_members.id}").get_data(as_text=True)
+    assert 'id="not-open"' in detail and 'id="book-link"' not in detail
+    login(make.user(organisation=for_members.organisation))
+    detail = client.get(f"/instruments/{for_members.id}").get_data(as_text=True)
+    assert 'id="not-open"' not in detail and 'id="book-link"' in detail
+
+
 def test_api_lists_and_searches_without_a_token(client, make):
     instrument = make.instrument(name_zh="透射电子显微镜", name_en="TEM")
     make.instrument(name_zh="已报废的透射电镜", status="retired")
