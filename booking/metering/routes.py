@@ -105,11 +105,13 @@ SOURCE_LABELS = {"kiosk": _l("kiosk"), "manager": _l("lab staff"), "api": _l("in
 
 
 def _usage_page(instrument: Instrument, form=None, token_form=None, new_secret=None):
+    sessions = paged(services.sessions_for_manager(instrument), query_int("page", 1, 1, 10**6),
+                     SESSIONS_PER_PAGE, clamp=True)
     return render_template(
         "metering/usage.html", instrument=instrument, form=form or SessionForm(),
         token_form=token_form or InstrumentTokenForm(), new_secret=new_secret,
-        sessions=paged(services.sessions_for_manager(instrument), query_int("page", 1, 1, 10**6),
-                       SESSIONS_PER_PAGE, clamp=True), source_labels=SOURCE_LABELS,
+        sessions=sessions, source_labels=SOURCE_LABELS,
+        charged=services.charged_sessions([s.id for s in sessions["items"]]),
         tokens=services.instrument_tokens(instrument), correction_form=CorrectionForm())
 
 

@@ -28,6 +28,18 @@ signals = Namespace()
 #: Sent after a session is closed (check-out or manager entry), with `session=`. Billing
 #: answers it by invoicing the booking when the customer is billed per booking.
 session_closed = signals.signal("usage-session-closed")
+#: Sent with a list of session ids; receivers return {session id: the charge's label} of those
+#: already charged (billing: the invoice's number). A charged session is not corrected: the
+#: correction would be charged again, and an issued invoice is corrected by a credit note.
+sessions_charged = signals.signal("usage-sessions-charged")
+
+
+def charged_sessions(session_ids: list[int]) -> dict[int, str]:
+    """Which of the sessions are charged already, and where (an invoice's number)."""
+    charged: dict[int, str] = {}
+    for _receiver, answer in sessions_charged.send(session_ids):
+        charged.update(answer or {})
+    return charged
 
 
 class MeteringRefused(Refused):
@@ -220,6 +232,12 @@ def correct_session(original: UsageSession, *, start: datetime, end: datetime | 
     """Append a row replacing `original` (which stays, with the audit trail)."""
     if db.session.scalar(select(exists().where(UsageSession.corrects_id == original.id))):
         _refuse("already_corrected", _l("This session has already been corrected."))
+    invoice = charged_sessions([original.id]).get(original.id)
+    if invoice is not None:
+        raise MeteringRefused.one("session_charged", _l(
+            "Session #%(session)s is charged on invoice %(invoice)s and stays as billed: give "
+            "back what it overcharged with a credit note on that invoice."),
+            session=original.id, invoice=invoice)
     if not void:
         problems = rules.interval_problems(start, end, now_utc())
         if end is None:

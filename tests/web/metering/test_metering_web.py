@@ -93,6 +93,34 @@ def test_manager_records_and_corrects(client, login, lab):
     assert fix.minutes == 60 and fix.source == "manager"
 
 
+def test_a_charged_session_is_not_corrected_into_a_second_charge(client, login, lab):
+    """Corrected after the month was invoiced, a session was charged again in full at the next
+    close (a 180-minute session billed 180 + 60 minutes). The usage page names the invoice
+    instead of offering the correction, and a correction sent anyway is refused."""
+    from booking.billing.close import close_month
+    from booking.billing.models import Invoice
+
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
+        session = services.record_session(
+            lab["instrument"], lab["internal"], start=MONDAY_2_MAR_9AM,
+            end=MONDAY_2_MAR_9AM + timedelta(hours=3), actor=lab["manager"], source="manager")
+        db.session.commit()
+    with freeze_time("2026-04-01 02:00:00"):
+        close_month("2026-03")
+        db.session.commit()
+        invoice = db.session.scalar(select(Invoice))
+        login(lab["manager"])
+        page = client.get(f"/instruments/{lab['instrument'].id}/usage").get_data(as_text=True)
+        assert f"账单 {invoice.number}" in page
+        assert f'action="/usage/{session.id}/correct"' not in page
+        refused = client.post(f"/usage/{session.id}/correct", data={
+            "end": "2026-03-02T10:00", "note": "left early"}, follow_redirects=True)
+        assert f"已计入账单 {invoice.number}" in refused.get_data(as_text=True)
+        assert close_month("2026-03").invoices == 0  # nothing new to charge
+    assert db.session.scalar(select(UsageSession).where(
+        UsageSession.corrects_id == session.id)) is None
+
+
 @freeze_time(MONDAY_2_MAR_9AM)
 def test_the_usage_page_pages_the_sessions_and_names_their_source(client, login, lab):
     instrument, user = lab["instrument"], lab["internal"]
