@@ -254,6 +254,14 @@ def credited_fen(invoice: Invoice) -> int:
                                         Invoice.state != "void")))
 
 
+def charged_project(invoice: Invoice) -> int | None:
+    """The project account (经费卡) that paid the invoice: charged at issue (the invoice's
+    project), or when it was settled by internal transfer (the payment's)."""
+    if invoice.project_id is not None:
+        return invoice.project_id
+    return next((p.project_id for p in invoice.payments if p.project_id is not None), None)
+
+
 def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | None,
                 settled: bool = False) -> Invoice:
     """A credit note giving back `amount_fen` of an issued or paid invoice (positive amounts,
@@ -268,9 +276,10 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
     now = now_utc()
     # Written through the ORM (not create_invoices' bulk path): other areas follow new credit
     # notes in before_flush (the subsidies area releases voucher shares on full refunds).
+    project_id = charged_project(invoice)
     note = Invoice(provider_id=invoice.provider_id, customer_org_id=invoice.customer_org_id,
                    customer_user_id=invoice.customer_user_id, kind="credit_note",
-                   project_id=invoice.project_id,
+                   project_id=project_id,
                    credits_id=invoice.id, customer_class=invoice.customer_class,
                    number=_numbers([invoice.provider_id], now.year)[0], subtotal_fen=amount_fen,
                    voucher_fen=0, amount_due_fen=amount_fen, **_issued(now))
@@ -283,8 +292,8 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
         note.state, note.paid_at = "paid", now
     audit.record("invoice.credited", actor=actor, obj=note, credits=invoice.id,
                  amount_fen=amount_fen, reason=reason[:300])
-    if invoice.project_id is not None:  # the project gets it back
-        groups.credit(invoice.project_id, invoice_id=note.id, amount_fen=amount_fen,
+    if project_id is not None:  # the project gets it back
+        groups.credit(project_id, invoice_id=note.id, amount_fen=amount_fen,
                       description=note.number or "")
     invoice_credited.send(note)
     return note

@@ -160,6 +160,9 @@ def test_internal_invoice_settles_from_a_project_account(make, lab):
     assert invoice.state == "paid" and invoice.payments[0].reference == "NSFC-2026-01"
     assert invoice.payments[0].project_id == project.id
     assert budget_of(project).spent_fen == invoice.amount_due_fen
+    # a credit note on it goes back to the project charged (it stayed spent)
+    invoicing.credit_note(invoice, 4_000, "overcharged", lab["finance"])
+    assert budget_of(project).spent_fen == invoice.amount_due_fen - 4_000
 
 
 def test_settling_from_a_project_keeps_its_budget_and_its_pis_approval(make, lab):
