@@ -62,7 +62,7 @@ def quote_booking(instrument: Instrument, user: User, start: datetime, end: date
     samples = samples if mode == "staff_operated" else 0
     fee = rules.usage_fee_fen(minutes, card) + rules.samples_fee_fen(
         samples, instrument.per_sample_fee_fen)
-    offers = quote_requested.send(instrument, user=user, fee_fen=fee, mode=mode)
+    offers = quote_requested.send(instrument, user=user, fee_fen=fee, mode=mode, done_by=end)
     return rules.quote(card, minutes, sum(int(answer or 0) for _receiver, answer in offers),
                        samples=samples, per_sample_fee_fen=instrument.per_sample_fee_fen)
 

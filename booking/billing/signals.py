@@ -15,8 +15,9 @@ from blinker import Namespace
 signals = Namespace()
 #: Sent per batch of invoices about to be issued; receivers return {invoice_id: fen} (see above).
 invoice_issuing = signals.signal("invoice-issuing")
-#: Sent per quote (sender: the instrument; user, fee_fen, mode as keywords); receivers return
-#: the share in fen a voucher would pay. Nothing is reserved: a quote is only a forecast.
+#: Sent per quote (sender: the instrument; user, fee_fen, mode and done_by, when the service
+#: ends, as keywords); receivers return the share in fen a voucher would pay. Nothing is
+#: reserved: a quote is only a forecast.
 quote_requested = signals.signal("quote-requested")
 #: Sent after a credit note is written (sender: the credit note, flushed, with credits_id):
 #: what was given back of an invoice may shrink what others computed from it.

@@ -8,6 +8,7 @@ billing writes set-based (credit notes) is reconciled by `release_cancelled_clai
 reimbursement statements are built.
 """
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import and_, case, event, func, inspect, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
@@ -83,12 +84,14 @@ def _share(voucher: Voucher, rate, amount_fen: int) -> int:
 
 
 def voucher_share(user: User, instrument: Instrument, fee_fen: int,
-                  service: str = "instrument_use") -> int:
+                  service: str = "instrument_use", done_by: datetime | None = None) -> int:
     """What the user's voucher would pay of a fee for this instrument (0 when none applies:
-    an enterprise's vouchers are for the members it has confirmed)."""
+    an enterprise's vouchers are for the members it has confirmed). `done_by`: when the
+    service ends (a booking's end); a voucher that lapses before then cannot pay for it."""
     voucher = usable_voucher(user.organisation) \
         if user.organisation.is_enterprise and user.membership_confirmed else None
-    if voucher is None:
+    if voucher is None or (done_by is not None and voucher.valid_until is not None
+                           and done_by > voucher.valid_until):
         return 0
     result = _check(voucher, instrument, service)
     return 0 if isinstance(result, list) else _share(voucher, result.rate, fee_fen)
@@ -245,9 +248,11 @@ def answer_invoice_issuing(batch, **extra) -> dict[int, int]:
 
 
 def answer_quote_requested(instrument: Instrument, *, user: User, fee_fen: int, mode: str,
-                            **extra) -> int:
-    """Billing asks, as it quotes: what the user's voucher would pay of the fee."""
-    return voucher_share(user, instrument, fee_fen, SERVICE_OF_MODE.get(mode, "instrument_use"))
+                            done_by: datetime | None = None, **extra) -> int:
+    """Billing asks, as it quotes: what the user's voucher would pay of the fee for a service
+    ending `done_by` (an order's tests: not known, None)."""
+    return voucher_share(user, instrument, fee_fen, SERVICE_OF_MODE.get(mode, "instrument_use"),
+                         done_by)
 
 
 def _claim_of(invoice_id: int) -> Redemption | None:

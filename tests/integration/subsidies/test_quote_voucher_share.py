@@ -50,3 +50,22 @@ def test_staff_operated_quote_shares_the_samples_too(make):
     # 1 h at 400 元/h + 5 samples at 100 元 = 90,000 fen; the voucher pays 40 % × 0.8 of all
     assert (quote.fee_fen, quote.samples_fee_fen, quote.voucher_fen, quote.payable_fen) == (
         90_000, 50_000, 28_800, 61_200)
+
+
+@freeze_time("2026-12-06 08:00:00")
+def test_a_voucher_does_not_promise_a_share_of_a_service_after_it_lapses(make):
+    """Reported: a booking on 12 January showed a voucher share from a voucher valid to the
+    end of December, which the invoice could never apply."""
+    from booking.accounts.models import User
+    from booking.extensions import db
+
+    voucher = make.voucher(amount_fen=5_000_000)
+    sme_user = db.session.get(User, voucher.applicant_id)
+    instrument = make.instrument(organisation=make.organisation(kind="university"))
+    december = utc(2026, 12, 29, 1)
+    assert voucher.last_valid_day.isoformat() == "2026-12-31"
+    assert quote_booking(instrument, sme_user, december,
+                         december + timedelta(hours=2)).voucher_fen == 32_000
+    january = utc(2027, 1, 12, 1)
+    quote = quote_booking(instrument, sme_user, january, january + timedelta(hours=2))
+    assert quote.voucher_fen == 0 and quote.payable_fen == quote.fee_fen
