@@ -18,6 +18,14 @@ class BankTransferForm(SiteForm):
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
 
 
+class RefundForm(SiteForm):
+    """A credit note's money paid back to the customer: the day and the bank's reference."""
+
+    refunded_on = DateField(_l("Date refunded"),
+                            validators=[DataRequired(), InServiceWindow(any_past=True)])
+    reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
+
+
 class InternalSettlementForm(SiteForm):
     """Settle by internal transfer from one of the customer's project accounts (经费卡)."""
 

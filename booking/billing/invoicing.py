@@ -288,7 +288,7 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
                                   unit_price_fen=amount_fen))
     db.session.add(note)
     db.session.flush()
-    if settled:
+    if settled or project_id is not None:  # refunded, or given back to the project at once
         note.state, note.paid_at = "paid", now
     audit.record("invoice.credited", actor=actor, obj=note, credits=invoice.id,
                  amount_fen=amount_fen, reason=reason[:300])

@@ -64,6 +64,18 @@ def record_bank_transfer(invoice: Invoice, actor: User, reference: str,
                       notify=notify, received_on=received_on)
 
 
+def record_refund(note: Invoice, actor: User, reference: str, refunded_on: date) -> Payment:
+    """Finance paid a credit note's amount back to the customer (by bank transfer) on
+    `refunded_on`: the note is settled and no longer counts as owed to the customer."""
+    if not (note.is_credit_note and note.state == "issued"):
+        raise BillingRefused.one("not_refundable",
+                                 _l("Only a credit note still to refund can be refunded."))
+    if refunded_on > local_today():
+        raise BillingRefused.one("future_date", _l("The payment date cannot be in the future."))
+    return _mark_paid(note, "bank_transfer", note.amount_due_fen, actor=actor,
+                      reference=reference, notify=False, received_on=refunded_on)
+
+
 def settle_internal(invoice: Invoice, actor: User, project: Project | None,
                     notify: bool = True) -> Payment:
     """An internal customer's invoice settled by internal transfer from a project account

@@ -34,6 +34,7 @@ from booking.billing.forms import (
     BankTransferForm,
     CreditForm,
     InternalSettlementForm,
+    RefundForm,
     VoidForm,
 )
 from booking.billing.models import Invoice
@@ -78,7 +79,7 @@ def invoice(invoice_id):
 
 # the invoice page's forms, by the template name each goes by
 _PAGE_FORMS = {BankTransferForm: "bank_form", InternalSettlementForm: "settle_form",
-               VoidForm: "void_form", CreditForm: "credit_form"}
+               VoidForm: "void_form", CreditForm: "credit_form", RefundForm: "refund_form"}
 
 
 def _invoice_page(inv: Invoice, submitted=None, status: int = 200):
@@ -86,7 +87,7 @@ def _invoice_page(inv: Invoice, submitted=None, status: int = 200):
     shown again with what was typed and what is wrong with it (the others start blank)."""
     forms = {"settle_form": _settlement_form(inv, formdata=None),
              "bank_form": _bank_form(inv), "void_form": VoidForm(formdata=None),
-             "credit_form": CreditForm(formdata=None)}
+             "credit_form": CreditForm(formdata=None), "refund_form": _refund_form()}
     if submitted is not None:
         forms[_PAGE_FORMS[type(submitted)]] = submitted
     return render_template(
@@ -103,6 +104,12 @@ def _bank_form(inv: Invoice) -> BankTransferForm:
     form = BankTransferForm(formdata=None)
     form.amount.data = Decimal(inv.outstanding_fen) / 100
     form.received_on.data = local_today()
+    return form
+
+
+def _refund_form() -> RefundForm:
+    form = RefundForm(formdata=None)
+    form.refunded_on.data = local_today()
     return form
 
 
@@ -216,6 +223,11 @@ def _credit(inv: Invoice, form: CreditForm) -> Markup:
                    amount=format_cny(note.amount_due_fen), number=inv.number), note)
 
 
+def _refund(note: Invoice, form: RefundForm) -> str:
+    payments.record_refund(note, current_user, form.reference.data.strip(), form.refunded_on.data)
+    return _("Credit note %(number)s is refunded.", number=note.number)
+
+
 def _void(inv: Invoice, form: VoidForm) -> str:
     invoicing.void_invoice(inv, current_user, form.reason.data)
     return _("Invoice %(number)s is void.", number=inv.number)
@@ -237,6 +249,12 @@ def settle_internal(invoice_id):
 @login_required
 def void(invoice_id):
     return _finance_action(invoice_id, Invoice.can_manage, VoidForm, _void)
+
+
+@bp.route("/invoices/<int:invoice_id>/refund", methods=["POST"])
+@login_required
+def refund(invoice_id):
+    return _finance_action(invoice_id, Invoice.can_manage, RefundForm, _refund)
 
 
 @bp.route("/invoices/<int:invoice_id>/credit", methods=["POST"])

@@ -96,6 +96,39 @@ def test_a_credit_note_flash_links_to_the_new_document_and_void_asks_first(clien
     assert dunning.balance_of(sold["customer"])["credit_fen"] == 4_000
 
 
+def test_finance_records_a_credit_notes_refund_and_it_is_owed_no_more(client, login, make,
+                                                                      sold):
+    """Reported: a credit note stayed "to refund" for ever, since only a Stripe refund could
+    settle it; the customer's statement showed it owed to them with no end."""
+    invoice = sold["invoice"]
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
+        login(sold["finance"])
+        _pay(client, invoice, "400.00")
+        client.post(f"/invoices/{invoice.id}/credit", data={"amount": "40.00",
+                                                            "reason": "calibration"})
+        note = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id))
+        page = client.get(f"/invoices/{note.id}", headers=EN).get_data(as_text=True)
+        assert 'id="refund-form"' in page and "Record the refund" in page
+        assert client.post(f"/invoices/{note.id}/refund", headers=EN, data={
+            "refunded_on": "2026-03-13", "reference": "BOC-R1"}).status_code == 422  # future
+        page = client.post(f"/invoices/{note.id}/refund", headers=EN, follow_redirects=True,
+                           data={"refunded_on": "2026-03-12", "reference": "BOC-R1"}
+                           ).get_data(as_text=True)
+        assert f"Credit note {note.number} is refunded." in page and 'id="refund-form"' not in page
+        assert note.state == "paid" and note.payments[0].reference == "BOC-R1"
+        assert note.paid_on.isoformat() == "2026-03-12"
+        assert dunning.balance_of(sold["customer"])["credit_fen"] == 0
+        again = client.post(f"/invoices/{note.id}/refund", headers=EN, data={
+            "refunded_on": "2026-03-12", "reference": "BOC-R2"})
+        assert again.status_code == 422 and len(note.payments) == 1
+        login(sold["customer"])  # the customer does not record refunds
+        assert client.post(f"/invoices/{note.id}/refund", data={
+            "refunded_on": "2026-03-12", "reference": "x"}).status_code == 403
+        login(make.user(role="finance", organisation=make.organisation()))  # nor another office
+        assert client.post(f"/invoices/{note.id}/refund", data={
+            "refunded_on": "2026-03-12", "reference": "x"}).status_code in (403, 404)
+
+
 def _reminders(user) -> list[str]:
     return list(db.session.scalars(select(OutboxMessage.subject).where(
         OutboxMessage.recipient == user.email, OutboxMessage.kind == "invoice.overdue")
