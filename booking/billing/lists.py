@@ -105,7 +105,8 @@ def provider_invoices(provider_id: int, args: dict, now: datetime, timezone: str
     The search looks at the number and the customer (organisation or named user)."""
     query = select(Invoice).where(Invoice.provider_id == provider_id,
                                   Invoice.state != "draft").options(
-        selectinload(Invoice.customer_org), selectinload(Invoice.customer_user))
+        selectinload(Invoice.customer_org), selectinload(Invoice.customer_user),
+        selectinload(Invoice.payments))  # a part payment shows what is still to pay
     query = _issued_between(_in_state(query, args["state"], now), args, timezone)
     if args.get("customer"):
         query = query.where(Invoice.customer_org_id == args["customer"])
@@ -139,7 +140,8 @@ def provider_instruments(provider_id: int) -> list[Instrument]:
 def customer_invoices(user: User, args: dict, now: datetime, timezone: str) -> Select:
     """The invoices the user may pay (reports.invoices_of) matching `args` (MyInvoicesArgs).
     The search looks at the number and the provider's name."""
-    query = invoices_of(user).order_by(None).options(selectinload(Invoice.provider))
+    query = invoices_of(user).order_by(None).options(selectinload(Invoice.provider),
+                                                     selectinload(Invoice.payments))
     query = _issued_between(_in_state(query, args["state"], now), args, timezone)
     if args.get("provider"):
         query = query.where(Invoice.provider_id == args["provider"])

@@ -48,6 +48,15 @@ def test_a_part_payment_then_the_rest_then_the_invoice_is_paid(client, login, so
         assert invoice.state == "issued" and invoice.outstanding_fen == 25_000
         assert "¥150.00 recorded for" in page and "¥250.00 still outstanding" in page
         assert invoice.payments[0].received_on.isoformat() == "2026-03-10"
+        # the lists say it is part paid and what is left, not "unpaid" in full
+        row = client.get("/finance?state=unpaid", headers=EN).get_data(as_text=True).split(
+            f'id="invoice-{invoice.id}"')[1].split("</tr>")[0]
+        assert "partly paid" in row and "¥250.00 to pay" in row
+        login(sold["customer"])
+        row = client.get("/invoices", headers=EN).get_data(as_text=True).split(
+            f'id="invoice-{invoice.id}"')[1].split("</tr>")[0]
+        assert "partly paid" in row and "¥250.00 to pay" in row
+        login(sold["finance"])
         page = _pay(client, invoice, "250.00", day="2026-03-11", reference="BOC-2"
                     ).get_data(as_text=True)
     assert invoice.state == "paid" and [p.amount_fen for p in invoice.payments] == [15_000,
