@@ -12,6 +12,7 @@ from sqlalchemy.orm import aliased, selectinload
 from booking.accounts.models import Organisation, Role, User
 from booking.core import audit
 from booking.core.clock import local_today, now_utc, quarter_of, year_end_utc
+from booking.core.money import format_cny
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.subsidies import notifications, rules
@@ -148,6 +149,11 @@ def publish_policy(draft: SubsidyPolicy, actor: User) -> None:
     problems = _invalid_rules(validate_rules(draft.rules)).problems
     if not policy_changes(draft):
         problems.append(Problem("unchanged", _l("The draft does not change anything.")))
+    budget = db.session.get(VoucherBudget, draft.year)
+    if budget is not None and draft.budget_fen < budget.committed_fen:
+        problems.append(Problem("budget_below_committed", _l(
+            "The year's budget cannot be less than the %(committed)s already committed to "
+            "vouchers approved this year."), {"committed": format_cny(budget.committed_fen)}))
     if problems:
         raise PolicyError(problems)
     draft.published_at = now_utc()

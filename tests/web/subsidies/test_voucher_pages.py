@@ -207,6 +207,32 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     assert first.rules["classes"]["sme_science_based"]["rate"] == "0.40"
 
 
+def test_a_budget_below_what_approved_vouchers_hold_is_not_published(client, login, make,
+                                                                      bureau):
+    """Reported: a pool of ¥50,000 published over ¥101,000 already approved left the year's
+    budget at −¥51,000 on the dashboard."""
+    from booking.subsidies.models import VoucherBudget
+
+    make.voucher(amount_fen=5_000_000)  # ¥50,000 approved
+    committed = db.session.get(VoucherBudget, 2026).committed_fen
+    assert committed == 5_000_000
+    login(bureau)
+    form = {"small_micro_rate": "50", "small_micro_cap": "100000", "sme_science_based_rate": "40",
+            "sme_science_based_cap": "200000", "startup_team_rate": "50",
+            "startup_team_cap": "100000", "per_application": "20000", "annual_pool": "40000",
+            "batch_1": "25", "batch_2": "25", "batch_3": "25", "batch_4": "25",
+            "validity": "calendar_year", "provider_kinds": ["university", "institute"],
+            "excluded": ["statutory_testing", "medical"],
+            "related_party_block": ["same_legal_person", "subordination"],
+            "non_local_provider_factor": "80", "sample_rate": "5", "reward_rate": "5",
+            "reward_cap": "500000", "sample_every_months": "6", "review_sla_days": "5",
+            "allocation": "first_come_first_served", "aggregate_by": "enterprise"}
+    assert client.post("/vouchers/policy", data=form).status_code == 302
+    refused = client.post("/vouchers/policy/publish", data={}, follow_redirects=True)
+    assert "不能低于本年度已批准创新券占用的 ¥50,000.00" in refused.get_data(as_text=True)
+    assert services.current_policy(2026).budget_fen != 4_000_000
+
+
 def test_an_unconfirmed_member_neither_sees_nor_applies_for_the_enterprises_vouchers(
         client, login, api_token, make, sme):
     """Reported: anyone who asked to join a firm read its vouchers and applied in its name
