@@ -1,4 +1,6 @@
 """Voucher pages and API: the happy paths, the denials, who may see and decide what."""
+import re
+
 import pytest
 from freezegun import freeze_time
 
@@ -162,6 +164,8 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     assert "v2" in page and 'id="policy-diff"' not in page
     assert db.session.query(SubsidyPolicy).filter_by(version=2).count() == 0  # a look writes nothing
     assert 'id="sme_science_based_rate"' in page and 'value="40"' in page  # 0.40, in per cent
+    rate = re.search(r'<input[^>]*id="sme_science_based_rate"[^>]*>', page).group(0)
+    assert 'max="100"' in rate and 'min="0"' in rate  # per cent on the page too (was max="1")
     # the per-invoice cap says what it caps: one invoice's deduction, not an application
     assert "每张账单的创新券抵扣上限" in page and 'id="per_application-help"' in page
     form = {"small_micro_rate": "50", "small_micro_cap": "100000", "sme_science_based_rate": "45",
