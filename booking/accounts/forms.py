@@ -12,7 +12,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     EqualTo,
     Length,
     NumberRange,
@@ -27,7 +26,7 @@ from booking.accounts.rules import (
     region_of_city,
 )
 from booking.core.clock import common_timezones, is_valid_timezone
-from booking.core.web import PastDate, SiteForm, current_locale
+from booking.core.web import EmailAddressField, PastDate, SiteForm, current_locale
 
 
 def _password_strength(form, field):
@@ -66,7 +65,7 @@ class LoginForm(SiteForm):
 
 class _AccountFields(SiteForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
-    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailAddressField(_l("E-mail"), validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200),
                                                          _password_strength])
     confirm = PasswordField(_l("Repeat password"), validators=[
@@ -163,7 +162,7 @@ class ChangePasswordForm(SiteForm):
 
 
 class ResetRequestForm(SiteForm):
-    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailAddressField(_l("E-mail"), validators=[DataRequired()])
     submit = SubmitField(_l("Send reset link"))
 
 

@@ -1,5 +1,6 @@
 """Login, registration, profile, API tokens, organisation verification and members."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, fresh_login_required, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -140,7 +141,9 @@ def profile():
         current_user.locale = form.locale.data
         current_user.timezone = form.timezone.data
         commit()
-        flash(_("Profile saved."), "success")
+        session["locale"] = form.locale.data  # it outranks the account's (the header's switch)
+        with force_locale(form.locale.data):
+            flash(_("Profile saved."), "success")
         return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=form,
                            password_form=ChangePasswordForm(prefix="pw"))

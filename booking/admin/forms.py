@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from booking.accounts.forms import LOCALE_CHOICES, _credit_code
 from booking.accounts.rules import ORG_KINDS
-from booking.core.web import SiteForm
+from booking.core.web import EmailAddressField, SiteForm
 from booking.labels import kind_label
 
 
@@ -34,7 +34,7 @@ class OrganisationForm(SiteForm):
 
 
 class InviteForm(SiteForm):
-    email = StringField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailAddressField(_l("E-mail"), validators=[DataRequired()])
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     organisation = SelectField(_l("Organisation"), coerce=int, validators=[DataRequired()])
     roles = SelectMultipleField(_l("Roles"), validators=[DataRequired()])

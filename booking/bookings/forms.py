@@ -11,12 +11,12 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from booking.bookings.labels import MODE_LABELS
 from booking.bookings.recurrence import MAX_INTERVAL, MAX_OCCURRENCES, WEEKDAYS, Repeat
 from booking.bookings.rules import MAX_SAMPLES
-from booking.core.web import InServiceWindow, SiteForm, SubForm
+from booking.core.web import EmailAddressField, InServiceWindow, SiteForm, SubForm
 
 MODE_CHOICES = list(MODE_LABELS.items())
 
@@ -81,8 +81,8 @@ class TrainingRequestForm(SiteForm):
 
 
 class QualificationForm(SiteForm):
-    email = StringField(_l("E-mail of the user"),
-                        validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailAddressField(_l("E-mail of the user"),
+                        validators=[DataRequired()])
     submit = SubmitField(_l("Grant qualification"))
 
 
@@ -148,7 +148,7 @@ class BookForForm(BookingForm):
     user_id = RadioField(_l("Pick the user"), coerce=int, choices=[], validate_choice=False,
                          validators=[Optional()])
     new_name = StringField(_l("Name"), validators=[Optional(), Length(max=100)])
-    new_email = StringField(_l("E-mail"), validators=[Optional(), Email(), Length(max=254)])
+    new_email = EmailAddressField(_l("E-mail"), validators=[Optional()])
     new_organisation = SelectField(_l("Organisation"), coerce=int, choices=[],
                                    validate_choice=False, validators=[Optional()])
     submit = SubmitField(_l("Book for this user"))

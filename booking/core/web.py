@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter
 from wtforms import (
     DecimalField,
+    EmailField,
     Form,
     PasswordField,
     SelectMultipleField,
@@ -22,7 +23,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.meta import DefaultMeta
-from wtforms.validators import StopValidation
+from wtforms.validators import Email, Length, StopValidation
 
 from booking.core.clock import local_today, now_utc, service_window
 from booking.core.db import MAX_ID
@@ -104,6 +105,21 @@ class CheckboxesField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class EmailAddressField(EmailField):
+    """An e-mail address: trimmed (a phone's keyboard adds a space after a suggested word,
+    which read as an invalid address), checked, at most 254 characters; a phone shows its
+    e-mail keyboard. `validators` come first (DataRequired or Optional)."""
+
+    def __init__(self, label, validators=(), filters=(), **kwargs):
+        super().__init__(label, validators=[*validators, Email(
+            message=_l("Enter a valid e-mail address.")), Length(max=254)],
+            filters=[*filters, _stripped], **kwargs)
+
+
+def _stripped(value):
+    return value.strip() if isinstance(value, str) else value
 
 
 class PostForm(SiteForm):

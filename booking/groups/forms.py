@@ -6,7 +6,6 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -17,6 +16,7 @@ from wtforms.validators import (
 from booking.core.categories import category_choices
 from booking.core.web import (
     CheckboxesField,
+    EmailAddressField,
     FiniteDecimalField,
     InServiceWindow,
     SiteForm,
@@ -33,8 +33,8 @@ class GroupForm(SiteForm):
 
 
 class InviteForm(SiteForm):
-    email = StringField(_l("E-mail of the user"),
-                        validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailAddressField(_l("E-mail of the user"),
+                        validators=[DataRequired()])
 
 
 class ApprovalSettingsForm(SiteForm):

@@ -18,7 +18,6 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -29,7 +28,7 @@ from wtforms.validators import (
 from booking.core.categories import category_choices
 from booking.core.clock import common_timezones, from_local
 from booking.core.money import yuan_to_fen
-from booking.core.web import FiniteDecimalField, InServiceWindow, SiteForm
+from booking.core.web import EmailAddressField, FiniteDecimalField, InServiceWindow, SiteForm
 from booking.instruments import rules
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
@@ -94,8 +93,8 @@ class InstrumentForm(SiteForm):
     location_en = StringField(_l("Location (English)"), validators=[Optional(), Length(max=200)])
     contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=100)])
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=32)])
-    contact_email = StringField(_l("Contact e-mail"),
-                                validators=[Optional(), Email(), Length(max=254)])
+    contact_email = EmailAddressField(_l("Contact e-mail"),
+                                validators=[Optional()])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)],
                                 render_kw=_ROWS)
     description_en = TextAreaField(_l("Description (English)"),

@@ -1,10 +1,10 @@
 """Forms of the kiosk and of the lab manager's usage page."""
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateTimeLocalField, EmailField, IntegerField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms import BooleanField, DateTimeLocalField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from booking.core.db import MAX_ID
-from booking.core.web import InServiceWindow, SiteForm
+from booking.core.web import EmailAddressField, InServiceWindow, SiteForm
 
 
 class KioskPairForm(SiteForm):
@@ -12,15 +12,14 @@ class KioskPairForm(SiteForm):
 
 
 class KioskForm(SiteForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailAddressField(_l("E-mail"), validators=[DataRequired()])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     walk_up_minutes = IntegerField(_l("Walk-up: planned minutes (internal users, no booking)"),
                                    validators=[Optional(), NumberRange(1, 720)])
 
 
 class SessionForm(SiteForm):
-    user_email = EmailField(_l("User's e-mail"), validators=[DataRequired(), Email(),
-                                                             Length(max=254)])
+    user_email = EmailAddressField(_l("User's e-mail"), validators=[DataRequired()])
     booking_id = IntegerField(_l("Booking number (optional)"), validators=[Optional(),
                                                                           NumberRange(1, MAX_ID)])
     start = DateTimeLocalField(_l("Start"), validators=[DataRequired(), InServiceWindow()])
