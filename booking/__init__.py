@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from types import ModuleType
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime as babel_format_datetime
 from flask import Flask, current_app, has_request_context, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
@@ -207,9 +209,15 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["cny"] = format_cny
 
     @app.template_filter("local_dt")
-    def local_dt(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    def local_dt(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm",
+                 timezone: str | None = None) -> str:
+        """In the reader's timezone, or in `timezone` (an instrument's, where the page says its
+        times are the instrument's)."""
         if value is None:
             return "—"
+        if timezone is not None:
+            return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(timezone),
+                                         locale=current_locale())
         return format_datetime(value, fmt, rebase=True)
 
     @app.context_processor

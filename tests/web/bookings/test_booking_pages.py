@@ -499,3 +499,21 @@ def test_reschedule_page_checks_then_moves_and_denies_others(client, make, login
     assert booking.start_at == TUESDAY_24_NOV_10AM + timedelta(hours=4)
     assert booking.state == "pending"  # the instrument wants approval: the lab decides again
     assert "booking.rescheduled" in audit_actions(booking)
+
+
+def test_pages_that_say_times_are_the_instruments_show_them_so(client, make, login, lab):
+    """Reported by a reader in Berlin: under "Local time (Asia/Shanghai)" a 14:00 blackout read
+    07:00, and the move page's current time sat in Berlin time above fields in Shanghai's."""
+    from booking.instruments.models import Blackout
+
+    instrument, _ = lab
+    me = login(make.user(timezone="Europe/Berlin"))
+    booking = make.booking(instrument, me, TUESDAY_24_NOV_10AM)  # 10:00 in Shanghai
+    db.session.add(Blackout(instrument_id=instrument.id, start_at=TUESDAY_24_NOV_10AM
+                            + timedelta(hours=4), end_at=TUESDAY_24_NOV_10AM
+                            + timedelta(hours=6), reason="校准"))
+    db.session.commit()
+    detail = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
+    assert "2026-11-24 14:00 – 2026-11-24 16:00" in detail
+    move = client.get(f"/bookings/{booking.id}/reschedule").get_data(as_text=True)
+    assert 'id="current-time">2026-11-24 10:00 – 11:00<' in move
