@@ -112,7 +112,8 @@ class Bookings(MethodView):
 
     @blp.arguments(BookingRequestSchema)
     @blp.response(201, BookingCreatedSchema)
-    @blp.alt_response(409, description="the slot is taken (booking_clash); with repeat: "
+    @blp.alt_response(409, description="the slot is taken (booking_clash; own_booking_clash: by "
+                      "a booking of the same user); with repeat: "
                       "every occurrence's slot is taken")
     @blp.alt_response(422, description="a booking rule is broken; code names the first rule. "
                       "With repeat: the rule itself is wrong (repeat_*), or no occurrence can "

@@ -242,16 +242,16 @@ def bookings_between(instrument: Instrument, start: datetime, end: datetime,
         Booking.overlapping(start, end)).order_by(Booking.start_at)))
 
 
-def slot_holder(instrument_id: int, start: datetime, end: datetime, moving: int | None = None
-                ) -> tuple[str, datetime] | None:
-    """The state of the first occupying booking overlapping [start, end), and when it was
-    made; None when the slot is free. `moving`: a booking being moved does not hold its
-    own way."""
-    row = db.session.execute(select(Booking.state, Booking.created_at).where(
+def slot_holder(instrument_id: int, start: datetime, end: datetime, moving: int | None = None,
+                user_id: int | None = None) -> rules.Holder | None:
+    """The first occupying booking overlapping [start, end): its state, when it was made and
+    whether it is `user_id`'s; None when the slot is free. `moving`: a booking being moved
+    does not hold its own way."""
+    row = db.session.execute(select(Booking.state, Booking.created_at, Booking.user_id).where(
         Booking.instrument_id == instrument_id, Booking.state.in_(rules.OCCUPYING_STATES),
         Booking.overlapping(start, end), Booking.id != (moving or 0))
         .order_by(Booking.start_at).limit(1)).first()
-    return tuple(row) if row else None
+    return rules.Holder(row[0], row[1], row[2] == user_id) if row else None
 
 
 def own_overlaps(user: User, instrument_id: int, start: datetime, end: datetime
@@ -275,7 +275,7 @@ def form_checks(instrument: Instrument, user: User, *, start: datetime, end: dat
     `moving`: the id of the booking being moved to that time."""
     problems = booking_problems(instrument, user, start=start, end=end, mode=mode,
                                 samples=samples)
-    holder = slot_holder(instrument.id, start, end, moving)
+    holder = slot_holder(instrument.id, start, end, moving, user.id)
     if holder is not None:
         problems.append(rules.clash_problem(holder, now_utc(), instrument.timezone))
     warnings = rules.own_overlap_warnings(own_overlaps(user, instrument.id, start, end),

@@ -130,7 +130,7 @@ class Held:
     since: datetime
 
 
-def holder_of(held: list[Held], start: datetime, end: datetime) -> tuple[str, datetime] | None:
+def holder_of(held: list[Held], start: datetime, end: datetime) -> rules.Holder | None:
     """(state, since) of the first of `held` (sorted by start) overlapping [start, end).
     No booking is longer than rules.LONGEST_BOOKING, so only those starting after
     start - LONGEST_BOOKING can reach into the slot."""
@@ -139,7 +139,7 @@ def holder_of(held: list[Held], start: datetime, end: datetime) -> tuple[str, da
         if h.start >= end:
             return None
         if h.end > start:
-            return h.state, h.since
+            return rules.Holder(h.state, h.since)
     return None
 
 

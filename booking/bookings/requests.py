@@ -34,7 +34,7 @@ class BookingRefused(Refused):
 class BookingClash(BookingRefused):
     """Another occupying booking already holds (part of) the slot: the database refused it."""
 
-    conflicts = frozenset({"booking_clash"})
+    conflicts = frozenset({"booking_clash", "own_booking_clash"})
 
 
 class ReasonRequired(Refused):
@@ -88,7 +88,8 @@ def _insert(values: dict, timezone: str) -> Booking:
     except DBAPIError as error:
         db.session.rollback()
         if _is_overlap(error):
-            holder = slot_holder(values["instrument_id"], values["start_at"], values["end_at"])
+            holder = slot_holder(values["instrument_id"], values["start_at"], values["end_at"],
+                                 user_id=values["user_id"])
             raise BookingClash(rules.clash_problem(holder, now_utc(), timezone)) from error
         raise
     return attach_loaded(db.session, Booking, row)

@@ -70,7 +70,7 @@ def _hold(booking: Booking, start: datetime, end: datetime, timezone: str) -> No
     except DBAPIError as error:
         db.session.rollback()
         if _is_overlap(error):
-            holder = slot_holder(instrument_id, start, end)
+            holder = slot_holder(instrument_id, start, end, user_id=booking.user_id)
             raise BookingClash(rules.clash_problem(holder, now_utc(), timezone)) from error
         raise
 

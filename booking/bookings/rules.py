@@ -7,6 +7,7 @@ Problem messages are English msgids with %(name)s parameters; whoever shows one 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from booking.core import states
 from booking.core.clock import from_local, to_local
@@ -386,13 +387,26 @@ def _local_text(moment: datetime, timezone: str) -> str:
     return to_local(moment, timezone).strftime("%Y-%m-%d %H:%M")
 
 
-def clash_problem(holder: tuple[str, datetime] | None, now: datetime, timezone: str) -> Problem:
+class Holder(NamedTuple):
+    """What holds a slot: the booking's state, since when, and whether it is the asker's own."""
+
+    state: str
+    since: datetime
+    own: bool = False
+
+
+def clash_problem(holder: Holder | None, now: datetime, timezone: str) -> Problem:
     """Why a slot is taken, without saying by whom: the holding booking's state and since when
-    it holds the slot. `holder` is None when it was freed again before we could look."""
-    if holder is None or now - holder[1] < JUST_NOW:
+    it holds the slot, or that it is the asker's own booking. `holder` is None when it was
+    freed again before we could look."""
+    if holder is not None and holder.own:  # not "someone else", nor a wait list to join
+        return Problem("own_booking_clash", _l(
+            "You already have a booking (%(state)s) at this time: see My bookings."),
+            {"state": HOLDING.get(holder.state, holder.state)})
+    if holder is None or now - holder.since < JUST_NOW:
         return Problem("booking_clash", _l(
             "Someone else has just booked (part of) this time. Pick another free slot."))
-    state, since = holder
+    state, since, _ = holder
     return Problem("booking_clash", _l(
         "This time is already held by a booking (%(state)s) since %(since)s. Pick another "
         "free slot."), {"state": HOLDING.get(state, state), "since": _local_text(since, timezone)})

@@ -37,7 +37,8 @@ class NothingToBook(requests.BookingRefused):
 
     @property
     def http_status(self) -> int:
-        return 409 if {p.code for p in self.problems} == {"booking_clash"} else self.status
+        return 409 if {p.code for p in self.problems} <= requests.BookingClash.conflicts \
+            else self.status
 
 
 @dataclass
@@ -250,7 +251,8 @@ def _insert_one(occurrence: Occurrence, row: dict, timezone: str) -> None:
     except DBAPIError as error:
         if not requests._is_overlap(error):
             raise
-        holder = calendar.slot_holder(row["instrument_id"], row["start_at"], row["end_at"])
+        holder = calendar.slot_holder(row["instrument_id"], row["start_at"], row["end_at"],
+                                      user_id=row["user_id"])
         occurrence.problems.append(rules.clash_problem(holder, now_utc(), timezone))
 
 

@@ -255,7 +255,7 @@ def test_an_overlong_request_is_refused_without_walking_its_days(monkeypatch):
 
 
 # --- what holds a taken slot, and one's own bookings elsewhere (issue 18) ------------------------
-@pytest.mark.parametrize("holder", [None, ("approved", NOW - timedelta(minutes=2))])
+@pytest.mark.parametrize("holder", [None, rules.Holder("approved", NOW - timedelta(minutes=2))])
 def test_a_slot_taken_a_moment_ago_is_just_booked(holder):
     problem = rules.clash_problem(holder, NOW, "Asia/Shanghai")
     assert problem.code == "booking_clash" and "just booked" in problem.message
@@ -263,9 +263,20 @@ def test_a_slot_taken_a_moment_ago_is_just_booked(holder):
 
 def test_a_slot_held_for_weeks_says_by_what_and_since_when_not_by_whom():
     # held by an approved booking made on Fri 6 Nov 14:30 in Shanghai (06:30 UTC)
-    problem = rules.clash_problem(("approved", utc(2026, 11, 6, 6, 30)), NOW, "Asia/Shanghai")
+    problem = rules.clash_problem(rules.Holder("approved", utc(2026, 11, 6, 6, 30)), NOW,
+                                  "Asia/Shanghai")
     assert problem.message == ("This time is already held by a booking (approved) since "
                                "2026-11-06 14:30. Pick another free slot.")
+
+
+@pytest.mark.parametrize("since", [NOW - timedelta(minutes=2), utc(2026, 11, 6, 6, 30)])
+def test_a_slot_held_by_ones_own_booking_says_so(since):
+    """Reported: one's own booking read "someone else has just booked" and offered the wait
+    list, which then refused since the time was one's own."""
+    problem = rules.clash_problem(rules.Holder("pending", since, own=True), NOW, "Asia/Shanghai")
+    assert problem.code == "own_booking_clash"
+    assert problem.message == ("You already have a booking (pending approval) at this time: "
+                               "see My bookings.")
 
 
 def test_a_slot_is_held_until_the_latest_offer_to_someone_else():

@@ -142,7 +142,7 @@ def test_a_long_booking_that_began_days_before_still_holds_the_slot():
     week_long = Held(TUE_10 - timedelta(days=6), TUE_10 + timedelta(minutes=30), "pending",
                      NOW)
     later = Held(TUE_12, TUE_12 + timedelta(hours=1), "approved", NOW)
-    assert recurrence.holder_of([week_long, later], TUE_10, TUE_12) == ("pending", NOW)
+    assert recurrence.holder_of([week_long, later], TUE_10, TUE_12) == ("pending", NOW, False)
     assert recurrence.holder_of([later], TUE_10, TUE_12) is None  # touching is free
     assert recurrence.holder_of([], TUE_10, TUE_12) is None
     assert rules.LONGEST_BOOKING == timedelta(days=7)

@@ -88,10 +88,13 @@ def test_clash_is_409_and_rules_are_422(client, make, api_token, lab):
     instrument, _ = lab
     headers = api_token(make.user())
     assert create(client, headers, instrument).status_code == 201
-    clash = create(client, headers, instrument, start="2026-11-24T10:30:00+08:00",
+    clash = create(client, api_token(make.user()), instrument, start="2026-11-24T10:30:00+08:00",
                    end="2026-11-24T11:30:00+08:00")
     assert clash.status_code == 409 and clash.get_json()["error"]["code"] == "booking_clash"
     assert "just booked" in clash.get_json()["error"]["message"]  # the slot was taken seconds ago
+    own = create(client, headers, instrument, start="2026-11-24T10:30:00+08:00",
+                 end="2026-11-24T11:30:00+08:00")  # the booker's own: not "someone else"
+    assert own.status_code == 409 and own.get_json()["error"]["code"] == "own_booking_clash"
     broken = create(client, headers, instrument, start="2026-11-28T10:10:00+08:00",
                     end="2026-11-28T10:20:00+08:00", mode="staff_operated", samples=2)
     error = broken.get_json()["error"]
