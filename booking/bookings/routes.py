@@ -154,9 +154,9 @@ def quote_json(instrument_id):
 
 
 def _quote_query_error(error: ma.ValidationError) -> str:
-    if set(error.messages) == {"samples"}:
-        return _("%(name)s must be between %(low)d and %(high)d.", name="samples", low=0,
-                 high=rules.MAX_SAMPLES)
+    if set(error.messages) == {"samples"}:  # the form's own words, in the reader's language
+        return _("A staff-operated booking needs the number of samples (1 to %(max)d).",
+                 max=rules.MAX_SAMPLES)
     return _("Choose a start and an end.")
 
 

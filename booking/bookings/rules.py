@@ -335,7 +335,9 @@ def _time_problems(policy: Policy, start: datetime, end: datetime, now: datetime
         problems.append(Problem("slot_grid", _l(
             "Start and end must fall on the %(minutes)d-minute slot grid."), {"minutes": slot}))
     minutes = (end - start).total_seconds() / 60
-    if minutes < policy.min_minutes:
+    if minutes <= 0:  # not "too short": the times are the wrong way round
+        problems.append(Problem("end_before_start", _l("The end must be after the start.")))
+    elif minutes < policy.min_minutes:
         problems.append(Problem("min_length", _l(
             "A booking must last at least %(minutes)d minutes."),
             {"minutes": policy.min_minutes}))

@@ -137,7 +137,11 @@
   }
 
   function fill(start, end) {
-    if (!form) return;
+    if (!form) {  // not logged in: "tap to book" leads to the log-in button, not nowhere
+      const login = document.getElementById("login-to-book");
+      if (login) { login.scrollIntoView({ behavior: "smooth", block: "center" }); login.focus(); }
+      return;
+    }
     form.querySelector("#start").value = wall(start);
     form.querySelector("#end").value = wall(end);
     updateQuote();
@@ -158,7 +162,7 @@
   // FullCalendar's English buttons are lower case ("month", "today"), unlike every button of
   // the site
   const EN_BUTTONS = { buttonText: { today: "Today", month: "Month", week: "Week", day: "Day",
-    list: "List" } };
+    list: "List" }, allDayText: "All day" };
 
   // a form shown again (refused, or a link to a slot) opens the calendar on its week
   const chosen = form && /^\d{4}-\d{2}-\d{2}T/.test(form.querySelector("#start").value)
@@ -178,7 +182,7 @@
       : { weekday: "short", day: "numeric" } } },
     initialView: phone ? "listWeek" : "timeGridWeek",  // shownShape's first value
     headerToolbar: phone
-      ? { left: "prev,next", center: "title", right: "listWeek,timeGridDay" }
+      ? { left: "prev,next today", center: "title", right: "listWeek,timeGridDay" }
       : { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridWeek,timeGridDay" },
     firstDay: 1,
     // bookings are coloured bars everywhere: the month grid's default dots took the link
@@ -247,6 +251,7 @@
     form.querySelectorAll(".samples-field").forEach((el) => el.classList.toggle("d-none", !staff));
   }
 
+  let quoted = "";
   function updateQuote() {
     const [start, end] = fields.map((f) => f.value);
     const mode = currentMode();
@@ -254,6 +259,8 @@
     const params = new URLSearchParams({ start, end, mode });
     if (mode === "staff_operated" && samples) params.set("samples", samples.value || "0");
     if (project && project.value !== "0") params.set("project", project.value);
+    if (params.toString() === quoted) return;  // asked already (pageshow below)
+    quoted = params.toString();
     fetch(`${form.dataset.quote}?${params}`, { headers: { Accept: "application/json" } })
       .then((r) => r.json())
       .then(renderQuote)
@@ -311,4 +318,9 @@
   if (project) project.addEventListener("change", updateQuote);
   toggleSamples();
   updateQuote();
+  // Back to this page after sending it: the browser puts the typed times back after the
+  // script ran, so the quote is asked for again once the page is shown
+  window.addEventListener("pageshow", updateQuote);
+  const refused = document.getElementById("booking-problems");  // a phone shows the calendar
+  if (refused && phone) refused.scrollIntoView({ block: "center" });  // first: say why here
 })();

@@ -131,6 +131,22 @@ def test_phone_shows_a_list_and_tapping_a_free_slot_fills_the_form(live_server, 
     shot(page, "booking-5-phone")
 
 
+def test_a_visitor_tapping_free_time_on_a_phone_is_led_to_log_in(live_server, phone_page,
+                                                                 instrument_id):
+    """"Free: tap to book" did nothing for a visitor not logged in (the log-in button sat
+    below the whole calendar); the phone's toolbar also had no way back to today."""
+    page = phone_page
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.locator(".fc-list").wait_for()
+    page.click(".fc-next-button")
+    page.locator(".fc-list-event.ev-free").first.click()
+    page.wait_for_function("""() => {  // focused and scrolled into view (smoothly)
+        const el = document.activeElement, r = el.getBoundingClientRect();
+        return el.id === "login-to-book" && r.top >= 0 && r.bottom <= innerHeight; }""")
+    page.click(".fc-today-button")  # back to this week
+    assert page.locator(".fc-today-button").is_disabled()
+
+
 def test_going_back_a_week_revalidates_the_kept_calendar(live_server, page, instrument_id):
     """FullCalendar fetches on every navigation; the browser's copy is revalidated (304) and
     the calendar shows it as if fetched anew."""

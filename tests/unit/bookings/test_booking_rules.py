@@ -190,6 +190,8 @@ def test_all_broken_rules_are_reported_at_once():
     (utc(2026, 11, 24, 9), utc(2026, 11, 24, 11), {"outside_opening_hours"}),  # past 18:00
     (utc(2026, 12, 24, 1), utc(2026, 12, 24, 2), {"max_days_ahead"}),
     (utc(2026, 11, 23, 0, 30), utc(2026, 11, 23, 1, 30), {"lead_time"}),
+    # the wrong way round is said so, not "too short"
+    (utc(2026, 11, 24, 3), utc(2026, 11, 24, 2), {"end_before_start"}),
 ])
 def test_single_rules(start, end, expected):
     assert codes(check(start, end)) == expected

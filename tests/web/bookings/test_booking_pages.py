@@ -408,8 +408,9 @@ QUOTE_SLOT = {"start": "2026-11-24T10:00", "end": "2026-11-24T11:00"}
     ({"start": "2026-11-24T10:00"}, "请选择开始和结束时间"),  # no end
     ({**QUOTE_SLOT, "end": "2026-12-24T11:00"}, "请选择开始和结束时间"),  # longer than a week
     ({**QUOTE_SLOT, "mode": "teleport"}, "请选择开始和结束时间"),
-    ({**QUOTE_SLOT, "mode": "staff_operated", "samples": "1001"}, "samples"),
-    ({**QUOTE_SLOT, "mode": "staff_operated", "samples": "-1"}, "samples"),
+    # in the page's language, with the form's bounds (it said "samples 必须在 0 到 1000 之间")
+    ({**QUOTE_SLOT, "mode": "staff_operated", "samples": "1001"}, "样品数量（1 至 1000 个）"),
+    ({**QUOTE_SLOT, "mode": "staff_operated", "samples": "-1"}, "样品数量（1 至 1000 个）"),
 ])
 def test_quote_json_answers_bad_arguments_in_json(client, make, login, lab, query, error):
     """The form's quote parses its arguments with a schema: every malformed one is a 400 in
