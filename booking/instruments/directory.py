@@ -296,11 +296,14 @@ def query_from_args(args, per_page: int = PER_PAGE) -> DirectoryQuery:
     """A DirectoryQuery from request arguments; malformed values are ignored, not errors.
     Prices are whole CNY in the arguments (price_min, price_max)."""
     sort = args.get("sort", "relevance")
+    low, high = _fen_arg(args, "price_min"), _fen_arg(args, "price_max")
+    if low is not None and high is not None and low > high:  # typed the wrong way round
+        low, high = high, low
     return DirectoryQuery(
         q=(args.get("q") or "").strip()[:100], category=args.get("category", ""),
         national_class=_class_arg(args.get("class")),
         org_id=_int_arg(args, "org"), city=(args.get("city") or "")[:64],
-        mode=args.get("mode", ""), price_min_fen=_fen_arg(args, "price_min"),
-        price_max_fen=_fen_arg(args, "price_max"), available_week=args.get("week") == "1",
+        mode=args.get("mode", ""), price_min_fen=low, price_max_fen=high,
+        available_week=args.get("week") == "1",
         sort=sort if sort in SORTS else "relevance",
         page=max(1, min(_int_arg(args, "page") or 1, 10_000)), per_page=per_page)

@@ -45,6 +45,7 @@ from booking.instruments.forms import (
     national_class_choices,
 )
 from booking.instruments.models import Blackout, Instrument, OpeningException
+from booking.instruments.search import query_tokens
 
 bp = Blueprint("instruments", __name__)
 
@@ -58,8 +59,12 @@ def index():
     now = now_utc()
     viewer = directory.Viewer.of(current_user)
     page = directory.search(query, viewer, now)
+    if page.total and page.page > page.pages:  # a page past the last (an old link): the last
+        return redirect(url_for("instruments.index", **{**request.args.to_dict(),
+                                                        "page": page.pages}))
     organisations, cities = directory.filter_choices(current_locale())
     return render_template("instruments/index.html", query=query, page=page, viewer=viewer,
+                           words=bool(query_tokens(query.q)),
                            organisations=organisations, cities=cities,
                            categories=category_choices(current_locale()))
 

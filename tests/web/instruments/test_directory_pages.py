@@ -120,6 +120,22 @@ def test_an_instrument_not_open_for_booking_says_so_instead_of_offering_it(clien
     assert 'id="not-open"' not in detail and 'id="book-link"' in detail
 
 
+def test_the_directory_explains_odd_searches_instead_of_pretending(client, make):
+    """Reported: "%" showed every instrument under "74 found · “%”", a price range typed the
+    wrong way round found nothing, and page 999 said "74 found" above "no instrument"."""
+    cheap = make.instrument(name_zh="便宜的仪器", rates={"internal": 1_000, "academic": 2_000,
+                                                        "enterprise": 5_000})
+    make.instrument(name_zh="昂贵的仪器", rates={"internal": 100_000, "academic": 200_000,
+                                                "enterprise": 500_000})
+    page = client.get("/?q=%25").get_data(as_text=True)
+    assert 'id="no-words"' in page and "没有可搜索的词语" in page
+    assert 'id="no-words"' not in client.get("/?q=仪器").get_data(as_text=True)
+    page = client.get("/?price_min=100&price_max=10").get_data(as_text=True)  # ¥10–100
+    assert f'href="/instruments/{cheap.id}"' in page and "昂贵的仪器" not in page
+    last = client.get("/?q=仪器&page=999")
+    assert last.status_code == 302 and "page=1" in last.headers["Location"]
+
+
 def test_api_lists_and_searches_without_a_token(client, make):
     instrument = make.instrument(name_zh="透射电子显微镜", name_en="TEM")
     make.instrument(name_zh="已报废的透射电镜", status="retired")
