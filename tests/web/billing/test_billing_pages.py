@@ -245,6 +245,31 @@ def test_internal_user_settles_from_a_project_account_never_free_text(client, lo
     assert budget_of(project).spent_fen == invoice.amount_due_fen
 
 
+def test_the_finance_office_settles_on_the_pis_word_from_the_invoice_page(client, login,
+                                                                          sold, make):
+    """Reported: a charge above the PI's threshold told the member "the finance office settles
+    it once the PI agrees", but the office's invoice page had no way to."""
+    from tests.factories.groups import create_group, create_project
+
+    make.usage_session(sold["instrument"], sold["internal"], MONDAY_2_MAR_9AM + timedelta(days=1))
+    close.close_month("2026-03")
+    db.session.commit()
+    invoice = db.session.scalar(select(Invoice).where(
+        Invoice.customer_user_id == sold["internal"].id))
+    pi = make.user(organisation=sold["internal"].organisation)
+    project = create_project(create_group(pi, members=[sold["internal"]], threshold_fen=100,
+                                          approval_mode="above_fee"), number="PI-ASKS")
+    login(sold["internal"])
+    refused = client.post(f"/invoices/{invoice.id}/settle-internal",
+                          data={"project": project.id}, follow_redirects=True)
+    assert "导师同意后由财务处结算" in refused.get_data(as_text=True) and invoice.state == "issued"
+    login(sold["finance"])
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert 'id="office-settle-form"' in page and "PI-ASKS" in page
+    client.post(f"/invoices/{invoice.id}/settle-internal", data={"project": project.id})
+    assert invoice.state == "paid" and invoice.payments[0].project_id == project.id
+
+
 def test_finance_page_and_exports(client, login, make, sold):
     url = "/finance"
     login(sold["customer"])
