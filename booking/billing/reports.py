@@ -89,6 +89,18 @@ def revenue_rows(provider_id: int, year: int, *, month: int | None = None,
             .order_by(lines.c.month, _name_order(locale), Instrument.id, lines.c.customer_class))
 
 
+def credited_in(provider_id: int, year: int) -> int:
+    """What the provider's credit notes issued in the (local) year gave back, in fen: the
+    revenue rows count invoices as issued, before these."""
+    period = year_period(year)
+    return int(db.session.scalar(select(func.coalesce(func.sum(Invoice.amount_due_fen), 0))
+                                 .where(Invoice.provider_id == provider_id,
+                                        Invoice.kind == "credit_note",
+                                        Invoice.state.in_(("issued", "paid")),
+                                        Invoice.issued_at >= period.start,
+                                        Invoice.issued_at < period.end)))
+
+
 def _name_order(locale: str):
     """An instrument's name as the reader sees it: the English one, when it has one."""
     if locale != "en":

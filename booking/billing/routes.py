@@ -312,7 +312,7 @@ def finance_revenue():
         months=months, total_fen=sum(m.amount_fen for m in months if month in (None, m.month)),
         listing=listing, instruments=lists.provider_instruments(org.id),
         listed=lists.instruments_by_id({row.instrument_id for row in listing["items"]}),
-        classes=CUSTOMER_CLASSES)
+        classes=CUSTOMER_CLASSES, credited_fen=reports.credited_in(org.id, year))
 
 
 @bp.route("/finance/<int:org_id>/<any(revenue, usage, open):report>.<any(csv, xlsx):fmt>")

@@ -8,10 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy import select
 
 from booking.billing import reports
 from booking.billing.models import Invoice, InvoiceLine
 from booking.core.db import utc
+from booking.core.money import format_cny
 from booking.extensions import db
 
 NOW = utc(2026, 6, 10, 2)  # Wed 10 Jun 2026, 10:00 in Shanghai
@@ -224,7 +226,8 @@ def month_rows(client, query=""):
 
 def test_revenue_month_totals_every_month_of_the_year(client, revenue):
     months = month_rows(client)
-    assert len(months) == 13  # twelve months and the year
+    assert len(months) == 15  # twelve months, the year, its credit notes and the net
+    assert months[13].startswith("2026 年开具的红字冲销单 −¥")
     assert months[0] == "2026-01 1 60 ¥50.00"
     assert months[1] == "2026-02 —"
     assert months[2] == "2026-03 1 60 ¥10.00"
@@ -242,6 +245,30 @@ def test_revenue_month_totals_every_month_of_the_year(client, revenue):
     every = re.search(r'<a href="([^"]*)" id="all-months">', page)[1]  # back to the year
     assert parse_qs(urlsplit(unescape(every)).query) == {
         "year": ["2026"], "class": ["academic"], "per_page": ["10"]}
+
+
+def test_revenue_says_what_credit_notes_gave_back_and_the_net(client, revenue):
+    """Reported: credited amounts stayed in the revenue with nothing saying the figures were
+    before credit notes."""
+    from booking.billing import invoicing
+
+    provider = revenue["provider"].id
+    before = reports.credited_in(provider, 2026)  # the office's own credit note
+    paid = db.session.scalar(select(Invoice).where(Invoice.number == "REV-04020200-3000"))
+    with freeze_time("2026-04-10 02:00:00"):
+        invoicing.credit_note(paid, 1_200, "calibration", None)
+    db.session.commit()
+    assert reports.credited_in(provider, 2026) == before + 1_200
+    page = client.get("/finance/revenue?year=2026").get_data(as_text=True)
+    assert "未扣除创新券抵扣和红字冲销" in page
+    credited = format_cny(before + 1_200)
+    assert re.search(rf'id="revenue-credited">\s*−{re.escape(credited)}', page)
+    net = format_cny(15_000 - before - 1_200)  # ¥150 invoiced in the year
+    assert re.search(rf'id="revenue-net">\s*{re.escape(net)}', page)
+    assert 'id="revenue-net"' not in client.get(
+        "/finance/revenue?year=2026&class=academic").get_data(as_text=True)  # not per class
+    assert 'id="revenue-net"' not in client.get(
+        "/finance/revenue?year=2025").get_data(as_text=True)
 
 
 def test_revenue_tells_same_named_instruments_apart(client, make, revenue):
