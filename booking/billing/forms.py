@@ -2,7 +2,7 @@
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from booking.core.web import FiniteDecimalField, InServiceWindow, SiteForm
@@ -16,6 +16,9 @@ class BankTransferForm(SiteForm):
     received_on = DateField(_l("Date received"),
                             validators=[DataRequired(), InServiceWindow(any_past=True)])
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
+    # asked for only when the amount is above what is outstanding (a zero typed too many)
+    overpay = BooleanField(_l("Record it: what is paid beyond the amount due is carried as "
+                              "the customer's balance"))
 
 
 class RefundForm(SiteForm):

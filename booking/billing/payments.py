@@ -60,6 +60,10 @@ def record_bank_transfer(invoice: Invoice, actor: User, reference: str,
         raise BillingRefused.one("amount_required", _l("Enter the amount received."))
     if received_on is not None and received_on > local_today():
         raise BillingRefused.one("future_date", _l("The payment date cannot be in the future."))
+    if reference.strip() and any(p.reference == reference[:200] for p in invoice.payments):
+        raise BillingRefused.one("reference_recorded", _l(
+            "A payment with the bank reference %(reference)s is already recorded on this "
+            "invoice."), reference=reference)
     return _mark_paid(invoice, "bank_transfer", amount, actor=actor, reference=reference,
                       notify=notify, received_on=received_on)
 

@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
@@ -204,6 +205,13 @@ def _payment_message(inv: Invoice, amount_fen: int) -> str:
 
 def _record_transfer(inv: Invoice, form: BankTransferForm) -> str:
     amount = yuan_to_fen(Decimal(form.amount.data))
+    if amount > inv.outstanding_fen and not form.overpay.data:
+        refused = BillingRefused.one(
+            "overpayment_unconfirmed", _l("%(amount)s is more than the %(due)s outstanding: "
+                                          "confirm it below, or correct the amount."),
+            amount=format_cny(amount), due=format_cny(inv.outstanding_fen))
+        form.overpay.errors = [refused.text()]
+        raise refused
     payments.record_bank_transfer(inv, current_user, form.reference.data.strip(), amount,
                                   form.received_on.data)
     return _payment_message(inv, amount)

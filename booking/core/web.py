@@ -188,7 +188,7 @@ class FiniteDecimalField(DecimalField):
         super().process_formdata(valuelist)
         if not valuelist or not isinstance(self.data, Decimal):
             return
-        if not self.data.is_finite():
+        if not self.data.is_finite() or "e" in valuelist[0].lower():  # "1e3" for ¥1,000
             self.data = None
             raise ValueError(self.gettext("Not a valid decimal value."))
         if self.places is not None and _more_places(self.data, self.places):

@@ -57,6 +57,10 @@ def test_a_part_payment_then_the_rest_then_the_invoice_is_paid(client, login, so
             f'id="invoice-{invoice.id}"')[1].split("</tr>")[0]
         assert "partly paid" in row and "¥250.00 to pay" in row
         login(sold["finance"])
+        twice = client.post(f"/invoices/{invoice.id}/bank-transfer", headers=EN, data={
+            "amount": "250.00", "received_on": "2026-03-11", "reference": "BOC-1"})
+        assert twice.status_code == 422 and len(invoice.payments) == 1  # BOC-1 is recorded
+        assert "reference BOC-1 is already recorded" in twice.get_data(as_text=True)
         page = _pay(client, invoice, "250.00", day="2026-03-11", reference="BOC-2"
                     ).get_data(as_text=True)
     assert invoice.state == "paid" and [p.amount_fen for p in invoice.payments] == [15_000,
@@ -65,10 +69,19 @@ def test_a_part_payment_then_the_rest_then_the_invoice_is_paid(client, login, so
 
 
 def test_an_overpayment_is_a_balance_carried_for_the_customer(client, login, sold):
+    """Carried once finance confirms it: a zero typed too many went through unasked."""
     invoice = sold["invoice"]
     with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
         login(sold["finance"])
-        page = _pay(client, invoice, "450.00").get_data(as_text=True)
+        asked = client.post(f"/invoices/{invoice.id}/bank-transfer", headers=EN, data={
+            "amount": "450.00", "received_on": "2026-03-10", "reference": "BOC-1"})
+        assert asked.status_code == 422 and invoice.payments == []
+        assert "¥450.00 is more than the ¥400.00 outstanding" in asked.get_data(as_text=True)
+        assert 'name="overpay"' in asked.get_data(as_text=True)
+        page = client.post(f"/invoices/{invoice.id}/bank-transfer", headers=EN,
+                           follow_redirects=True, data={
+                               "amount": "450.00", "received_on": "2026-03-10",
+                               "reference": "BOC-1", "overpay": "y"}).get_data(as_text=True)
     assert invoice.state == "paid" and invoice.overpaid_fen == 5_000
     assert "¥50.00 overpaid carried as a balance" in page
     balance = dunning.balance_of(sold["customer"])

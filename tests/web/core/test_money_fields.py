@@ -15,7 +15,8 @@ class AmountForm(Form):
 @pytest.mark.parametrize("typed, errors", [
     ({"required": "12.34"}, {}),
     ({"required": "5.000"}, {}),  # the same five yuan
-    ({"required": "1e400"}, {"required": ["Number must be between 0 and 100."]}),
+    ({"required": "1e400"}, {"required": ["Not a valid decimal value."]}),
+    ({"required": "1e1"}, {"required": ["Not a valid decimal value."]}),  # digits, not ¥10
     ({"required": "12.345"}, {"required": ["At most 2 decimal places."]}),
     ({"required": "abc"}, {"required": ["Not a valid decimal value."]}),
     ({"required": "NaN"}, {"required": ["Not a valid decimal value."]}),
