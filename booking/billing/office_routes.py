@@ -14,7 +14,7 @@ from booking.billing.invoicing import make_drafts
 from booking.core.clock import PeriodError, local_today, now_utc, parse_period
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, query_args, query_int
+from booking.core.web import PostForm, current_locale, query_args, query_int
 from booking.extensions import db
 from booking.groups.models import Project
 
@@ -114,7 +114,7 @@ def settings():
                               tax_number=form.tax_number.data.strip(),
                               block_overdue_days=form.block_overdue_days.data)
         commit()
-        flash(_("Finance settings of %(org)s saved.", org=org.display_name()), "success")
+        flash(_("Finance settings of %(org)s saved.", org=org.display_name(current_locale())), "success")
         return redirect(url_for("billing.office.settings", org=org.id))
     return render_template("billing/settings.html", org=org, organisations=organisations,
                            form=form, year=local_today().year)

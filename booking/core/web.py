@@ -87,10 +87,20 @@ class _DropsUnseen:
 
 
 class SiteForm(FlaskForm):
-    """Every form of the site (CSRF on, unseen characters dropped)."""
+    """Every form of the site (CSRF on, unseen characters dropped, one message for one
+    mistake)."""
 
     class Meta(_DropsUnseen, FlaskForm.Meta):
         pass
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            # what could not be read says so alone: letters in a number said "not a valid
+            # integer" and "must be between 1 and 2147483647", 30 February "required"
+            if field.process_errors and field.raw_data and str(field.raw_data[0]).strip():
+                field.errors = list(field.process_errors)
+        return valid
 
 
 class SubForm(Form):

@@ -187,7 +187,7 @@ def test_finance_sees_the_overdue_list_and_a_customer_overdue_beyond_the_limit_i
     response = client.post("/finance/settings", headers=EN, follow_redirects=True, data={
         "bank_name": "中国银行大连分行", "bank_account": "2640 0000 1234", "tax_number":
         "12210000400000000X", "block_overdue_days": "20"})
-    assert "settings of" in response.get_data(as_text=True)
+    assert "Finance settings of Dalian Test University saved." in response.get_data(as_text=True)
     due = sold["invoice"].due_at
     with freeze_time(due + timedelta(days=5)):
         login(sold["finance"])

@@ -30,3 +30,28 @@ def test_one_message_for_one_mistake(app, typed, errors):
         form = AmountForm(MultiDict(typed))
         form.validate()
         assert form.errors == errors
+
+
+@pytest.mark.parametrize("typed, errors", [
+    ({"days": "abc", "day": "2026-03-01"}, {"days": ["Not a valid integer value."]}),
+    ({"days": "5", "day": "2026-02-30"}, {"day": ["Not a valid date value."]}),
+    ({"days": "", "day": ""}, {"days": ["This field is required."],
+                               "day": ["This field is required."]}),
+    ({"days": "500", "day": "2026-03-01"}, {"days": ["Number must be between 1 and 365."]}),
+])
+def test_what_cannot_be_read_says_so_alone(app, typed, errors):
+    """Letters in a number read "not a valid integer" and "must be between 1 and 365"; a
+    date that does not exist read "this field is required"."""
+    from wtforms import DateField, IntegerField
+    from wtforms.validators import DataRequired
+
+    from booking.core.web import SiteForm
+
+    class Settings(SiteForm):
+        days = IntegerField(validators=[DataRequired(), NumberRange(1, 365)])
+        day = DateField(validators=[DataRequired()])
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        form = Settings(MultiDict(typed), meta={"csrf": False})
+        form.validate()
+        assert form.errors == errors
