@@ -388,3 +388,13 @@ def instrument_usage(org_id: int, period: Period, rules: dict) -> list[Instrumen
     _add_usage(orgs, period, _large_instruments_of(org_id, rules["min_original_value_fen"]))
     return sorted(orgs[org_id].instruments, key=lambda i: -i.hours) if orgs else []
 
+
+
+def has_activity(period: Period) -> bool:
+    """Whether anything was booked or used on the platform in the period: a ranking of a
+    period without would grade every institution on no data."""
+    booked = exists().where(Booking.start_at < period.end, Booking.end_at > period.start)
+    used = exists().where(UsageSession.started_at < period.end,
+                          or_(UsageSession.ended_at.is_(None),
+                              UsageSession.ended_at > period.start))
+    return bool(db.session.scalar(select(or_(booked, used))))

@@ -152,6 +152,10 @@ def publish_snapshot(snapshot: RankingSnapshot, actor: User | None) -> None:
         raise RankingError.one("computed_early", _l(
             "The ranking of %(period)s was computed before the period ended: compute it again "
             "once it has ended, then publish."), period=snapshot.period)
+    if not indicators.has_activity(get_period(snapshot.period)):
+        raise RankingError.one("no_activity", _l(
+            "Nothing was booked or used on the platform in %(period)s: its ranking would grade "
+            "every institution on no data, so it is not published."), period=snapshot.period)
     snapshot.published_at = now_utc()
     snapshot.published_by_id = actor.id if actor else None
     audit.record("ranking.published", actor=actor, obj=snapshot, period=snapshot.period)

@@ -2,11 +2,13 @@
 from datetime import date
 
 from booking.rankings import services
+from tests.rankings import used_in_the_period
 
 
 def test_compute_and_publish_from_the_command_line(app, make):
     uni = make.organisation(name_zh="命令行大学")
     make.instrument(organisation=uni, purchase_date=date(2020, 1, 1))
+    used_in_the_period(uni)
     runner = app.test_cli_runner()
     result = runner.invoke(args=["rankings", "compute", "--period", "2026Q3"])
     assert result.exit_code == 0, result.output

@@ -23,6 +23,7 @@ def test_seed_rates_bookings_and_ranks_two_quarters(make):
     user = make.user()
     for day in range(1, 21):
         make.placed_booking(instrument, user, utc(2026, 8, day, 1), state="completed")
+    make.placed_booking(instrument, user, utc(2026, 5, 4, 1), state="completed")  # Q2 has data
     bookings_demo.seed("small")  # the instrument has bookings: only ratings are added
     demo.seed("small")
     rated = db.session.query(Rating).count()

@@ -3,8 +3,10 @@ from datetime import date
 
 import pytest
 
+from booking.accounts.models import Organisation
 from booking.extensions import db
 from booking.rankings import services
+from tests.rankings import used_in_the_period
 
 
 @pytest.fixture
@@ -17,6 +19,8 @@ def snapshot(make):
 
 
 def test_published_ranking_is_public(client, snapshot):
+    used_in_the_period(db.session.scalar(db.select(Organisation).where(
+        Organisation.name_zh == "接口大学")))
     services.publish_snapshot(snapshot, None)
     db.session.commit()
     for url in ("/api/v1/rankings?period=2026Q3", "/api/v1/rankings"):

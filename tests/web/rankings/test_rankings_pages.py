@@ -75,6 +75,17 @@ def test_bureau_computes_reviews_and_publishes(client, make, login, ranked):
     assert "已发布" in client.get("/bureau/rankings?period=2026Q3").get_data(as_text=True)
 
 
+def test_a_period_with_no_data_is_not_published(client, make, login, ranked):
+    """Reported: 2025, before the platform, was computed and published, grading every
+    institution 较差 (poor) in public: the grade that brings criticism and cut funds."""
+    login(make.user(role="bureau_staff"))
+    client.post("/bureau/rankings/compute", data={"period": "2025"})
+    refused = client.post("/bureau/rankings/2025/publish", follow_redirects=True)
+    assert "没有任何预约或使用记录" in refused.get_data(as_text=True)
+    from booking.rankings.services import get_snapshot
+    assert not get_snapshot("2025").is_published
+
+
 def test_bad_period_is_a_message_not_an_error(client, make, login):
     login(make.user(role="bureau_staff"))
     response = client.post("/bureau/rankings/compute", data={"period": "2026Q9"},

@@ -8,6 +8,7 @@ import pytest
 
 from booking.extensions import db
 from booking.rankings import services
+from tests.rankings import used_in_the_period
 
 EN = {"Accept-Language": "en"}
 
@@ -93,6 +94,7 @@ def test_a_snapshot_stored_before_turnaround_still_shows_and_exports(client, bur
     for row in rows:
         del row["indicators"]["turnaround"], row["points"]["turnaround"]
     snapshot.rows = rows
+    used_in_the_period(uni)
     services.publish_snapshot(snapshot, bureau)
     db.session.commit()
     page = client.get(f"/rankings/2026Q3/institutions/{uni.id}", headers=EN)
