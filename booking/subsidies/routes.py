@@ -69,7 +69,8 @@ def my_vouchers():
             return redirect(url_for("subsidies.my_vouchers"))
     vouchers = services.vouchers_of(organisation)
     return render_template("subsidies/mine.html", form=form, vouchers=vouchers, policy=policy,
-                           check=check, classes=services.class_options(organisation, policy))
+                           check=check, classes=services.class_options(organisation, policy),
+                           pending_fen=services.group_pending_fen(organisation, policy.year))
 
 
 # --- bureau: review --------------------------------------------------------------------------

@@ -214,6 +214,14 @@ def group_committed_fen(org: Organisation, year: int) -> int:
         Voucher.year == year, Voucher.state.in_(BUDGET_STATES))) or 0
 
 
+def group_pending_fen(org: Organisation, year: int) -> int:
+    """What the enterprise (with its actual controller's others) has applied for this year and
+    is still awaiting a decision."""
+    return db.session.scalar(select(func.coalesce(func.sum(Voucher.requested_fen), 0)).where(
+        Voucher.enterprise_id.in_(controller_group_ids(org, current_policy(year).rules)),
+        Voucher.year == year, Voucher.state == "applied")) or 0
+
+
 def non_local_committed_fen(year: int, region: str) -> int:
     """Face value committed this year to enterprises registered outside the region."""
     return db.session.scalar(
@@ -249,11 +257,19 @@ def apply_for_voucher(user: User, *, amount_fen: int, project: str, declared_cla
     """An enterprise member applies for part of the year's quota; refused with every reason
     when the enterprise is not eligible or the amount is over its remaining cap."""
     policy = stored_policy()
+    _lock_budget(policy.year)  # applications queue too: two at once cannot both fit the cap
     declaration = complete_declaration(user.organisation, declaration)
     result = check_enterprise(user.organisation, declared_class, declaration, policy)
     if isinstance(result, list):
         raise VoucherError(result)
     problems = rules.amount_problems(amount_fen, result.cap_remaining_fen)
+    pending = group_pending_fen(user.organisation, policy.year)
+    if not problems and amount_fen > result.cap_remaining_fen - pending:
+        problems.append(Problem("pending_over_cap", _l(
+            "With the %(pending)s already applied for and awaiting a decision, this passes "
+            "the yearly cap: at most %(left)s more can be applied for."), {
+            "pending": format_cny(pending),
+            "left": format_cny(max(result.cap_remaining_fen - pending, 0))}))
     if problems:
         raise VoucherError(problems)
     voucher = Voucher(enterprise=user.organisation, applicant=user, policy=policy,

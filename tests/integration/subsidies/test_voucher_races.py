@@ -71,10 +71,15 @@ def _approve(bureau_id):
 
 
 def _applications(make, count, amount_fen, controller=None):
+    """Applications of `count` firms; with `controller`, one they turn out to share after
+    applying (applied for together, they could not pass the group's cap)."""
     ids = []
     for _ in range(count):
-        user = make.user(organisation=make.enterprise(actual_controller=controller))
-        ids.append(make.voucher(user=user, amount_fen=amount_fen, approve=False).id)
+        organisation = make.enterprise()
+        ids.append(make.voucher(user=make.user(organisation=organisation),
+                                amount_fen=amount_fen, approve=False).id)
+        organisation.actual_controller = controller
+    db.session.commit()
     return ids
 
 

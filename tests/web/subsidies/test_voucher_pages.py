@@ -45,6 +45,20 @@ def test_enterprise_applies_in_the_form(client, login, sme):
     assert "30,000.00" in client.get("/vouchers/").get_data(as_text=True)
 
 
+def test_applications_awaiting_a_decision_count_against_the_cap(client, login, sme):
+    """Reported: a firm with a ¥200,000 cap had ¥240,000 awaiting review, and the page still
+    said ¥200,000 left; the same application sent twice was filed twice."""
+    login(sme)
+    assert client.post("/vouchers/", data={**APPLY, "amount": "150000"}).status_code == 302
+    page = client.get("/vouchers/").get_data(as_text=True)
+    assert "其中 ¥150,000.00 已申请、尚待审核" in page
+    again = client.post("/vouchers/", data={**APPLY, "amount": "150000"})
+    assert "最多还可申请 ¥50,000.00" in again.get_data(as_text=True)
+    assert db.session.query(Voucher).count() == 1
+    assert client.post("/vouchers/", data={**APPLY, "amount": "50000"}).status_code == 302
+    assert db.session.query(Voucher).count() == 2
+
+
 @pytest.mark.parametrize("founded_on", ["9999-12-31", "0001-01-01"])
 def test_a_founding_date_that_cannot_be_is_refused(client, login, sme, founded_on):
     login(sme)
