@@ -273,8 +273,9 @@ def _percent(share) -> str:
 
 
 class QuarterForm(SiteForm):
-    quarter = StringField(_l("Quarter"), validators=[
-        DataRequired(), Regexp(r"^\d{4}Q[1-4]$", message=_l("Write a quarter like 2026Q2."))])
+    quarter = StringField(_l("Quarter"), filters=[lambda text: (text or "").strip().upper()],
+                          validators=[DataRequired(), Regexp(
+                              r"^\d{4}Q[1-4]$", message=_l("Write a quarter like 2026Q2."))])
     submit = SubmitField(_l("Build statements"))
 
 

@@ -27,8 +27,9 @@ def parse_quarter(text: str) -> Period:
     try:
         return parse_period(text, "quarter")
     except PeriodError:
-        raise ReimbursementError.one("bad_quarter", _l("%(text)s is not a quarter like 2026Q2."),
-                                     text=repr(text)) from None
+        raise ReimbursementError.one("bad_quarter", _l(
+            "%(text)s is not a quarter like 2026Q2 (from the year 2000 on)."),
+            text=repr(text)) from None
 
 
 def _unbilled(end: datetime) -> list[Redemption]:

@@ -268,16 +268,21 @@ def reimbursements_page():
     period = _quarter(request.args.get("quarter"))
     form = QuarterForm(quarter=period)
     if form.validate_on_submit():
-        touched = reimbursements.reimburse(form.quarter.data)
-        commit()
-        flash(_("%(n)s statement(s) built or completed.", n=len(touched)), "success")
-        return redirect(url_for("subsidies.reimbursements_page", quarter=form.quarter.data))
+        try:
+            touched = reimbursements.reimburse(form.quarter.data)
+        except reimbursements.ReimbursementError as refused:  # a quarter to come, say
+            form.quarter.errors.append(refused.text())
+        else:
+            commit()
+            flash(_("%(n)s statement(s) built or completed.", n=len(touched)), "success")
+            return redirect(url_for("subsidies.reimbursements_page", quarter=form.quarter.data))
     statements = reimbursements.statements(period)
     paid = {s.provider_id for s in statements if s.state == "paid"}
     waiting = [(db.session.get(Organisation, provider_id), count, amount, provider_id in paid)
                for provider_id, count, amount in reimbursements.waiting(period)]
     return render_template("subsidies/reimbursements.html", period=period, form=form,
-                           statements=statements, waiting=waiting, paid_form=PostForm())
+                           statements=statements, waiting=waiting,
+                           paid_form=PostForm()), 422 if form.errors else 200
 
 
 @bp.route("/reimbursements/<int:statement_id>/paid", methods=["POST"])
