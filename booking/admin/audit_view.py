@@ -10,7 +10,7 @@ from sqlalchemy import Select, or_, select
 from booking.accounts.models import Organisation, User
 from booking.admin.audit_labels import as_json
 from booking.api.fields import Day, Id, SearchText
-from booking.api.paging import PageArgs
+from booking.api.paging import PageArgs, in_order
 from booking.core.audit import AuditEvent
 from booking.core.clock import local_midnight
 from booking.extensions import db
@@ -27,10 +27,9 @@ class AuditFilters(PageArgs):
     since = Day(data_key="from")
     until = Day(data_key="to")
 
-    @ma.validates_schema
+    @ma.post_load
     def _ordered(self, data, **kwargs):
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            raise ma.ValidationError("must not be after to", "from")
+        return in_order(data, "since", "until")
 
 
 AUDIT_ARGS = AuditFilters()

@@ -14,6 +14,14 @@ class PageArgs(ma.Schema):
     per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
 
 
+def in_order(data: dict, first: str, last: str) -> dict:
+    """A date range typed the wrong way round, read the right way round (a list's filter:
+    there is nothing to refuse)."""
+    if data.get(first) and data.get(last) and data[first] > data[last]:
+        data[first], data[last] = data[last], data[first]
+    return data
+
+
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     """The list answer: {"items": [...], "total", "page", "per_page"}."""
     return ma.Schema.from_dict({"items": ma.fields.List(ma.fields.Nested(item_schema)),

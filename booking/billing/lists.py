@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from booking.accounts.models import Organisation, User
 from booking.api.fields import Day, Id, SearchText
-from booking.api.paging import PageArgs
+from booking.api.paging import PageArgs, in_order
 from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.reports import invoices_of
 from booking.core.clock import local_midnight
@@ -29,11 +29,9 @@ class InvoiceFilters(PageArgs):
     issued_from = Day(data_key="from")
     issued_to = Day(data_key="to")
 
-    @ma.validates_schema
+    @ma.post_load
     def _ordered(self, data, **kwargs):
-        if data.get("issued_from") and data.get("issued_to") and \
-                data["issued_from"] > data["issued_to"]:
-            raise ma.ValidationError("must not be after to", "from")
+        return in_order(data, "issued_from", "issued_to")
 
 
 class FinanceArgs(InvoiceFilters):

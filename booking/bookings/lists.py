@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from booking.accounts.models import Organisation, User
 from booking.api.fields import Day, Id, SearchText
-from booking.api.paging import PageArgs
+from booking.api.paging import PageArgs, in_order
 from booking.bookings.models import Booking
 from booking.bookings.rules import OCCUPYING_STATES, STATES
 from booking.core.clock import local_midnight, now_utc
@@ -31,11 +31,9 @@ class BookingFilters(PageArgs):
     start_from = Day(data_key="from")
     start_to = Day(data_key="to")
 
-    @ma.validates_schema
+    @ma.post_load
     def _ordered(self, data, **kwargs):
-        if data.get("start_from") and data.get("start_to") and \
-                data["start_from"] > data["start_to"]:
-            raise ma.ValidationError("must not be after to", "from")
+        return in_order(data, "start_from", "start_to")
 
 
 class MyBookingsArgs(BookingFilters):

@@ -64,7 +64,7 @@ def test_pages_of_25_in_order_of_arrival(client, queue):
 
 @pytest.mark.parametrize("query", ["?page=0", "?page=10001", "?per_page=500", "?instrument=-1",
                                    "?from=yesterday", "?to=2026-02-30",
-                                   "?from=2026-12-01&to=2026-11-01", "?q=" + "搜" * 101,
+                                   "?q=" + "搜" * 101,
                                    "?q=%7f"])
 def test_bad_input_is_a_400(client, queue, query):
     assert client.get(f"/bookings/queue{query}").status_code == 400
