@@ -1,4 +1,5 @@
 """Rankings pages: who may do what, and what the pages show."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -154,8 +155,12 @@ def test_a_ranking_computed_before_its_period_ended_says_so(client, make, login,
 def test_exports(client, ranked, make, login):
     login(make.user(role="bureau_staff"))
     csv_text = client.get("/rankings/2026Q3/export.csv").get_data().decode("utf-8-sig")
-    assert csv_text.splitlines()[0].startswith("rank,org_id,institution,grade,score,reward_fen")
+    # in the reader's language, money in yuan (the header said reward_fen, a clerk read 15000000)
+    header = csv_text.splitlines()[0]
+    assert header.startswith("名次,单位编号,单位,等级,得分,奖励（元）") and "(pts)" not in header
     assert "测试理工大学" in csv_text
+    rewards = [line.split(",")[5] for line in csv_text.splitlines()[1:]]
+    assert rewards and all(re.fullmatch(r"\d+\.\d\d", reward) for reward in rewards)  # yuan
     response = client.get("/rankings/2026Q3/export.xlsx")
     assert response.mimetype.endswith("spreadsheetml.sheet")
     import io
