@@ -135,16 +135,19 @@ def export_xlsx(period: str) -> bytes:
         summary.append([provider.name_zh, provider.credit_code, statement.period,
                         statement.redemption_count, yuan(statement.amount_fen),
                         yuan(statement.reward_fen), yuan(statement.clawback_fen),
-                        yuan(statement.total_fen), statement.state, statement.paid_at])
-        details += [[provider.name_zh, number, entry.voucher_id, entry.entry,
+                        yuan(statement.total_fen), str(STATES[statement.state]),
+                        statement.paid_at])
+        details += [[provider.name_zh, number, entry.voucher_id, str(ENTRIES[entry.entry]),
                      yuan(entry.amount_fen), entry.redeemed_at]
                     for entry, number in entries_of(statement)]
     return workbook_bytes([
-        ("statements", [str(label) for label in STATEMENT_HEADERS], summary),
-        ("entries", [str(label) for label in ENTRY_HEADERS], details)])
+        (str(lazy_gettext("Reimbursement statements")), [str(label) for label in STATEMENT_HEADERS], summary),
+        (str(lazy_gettext("Statement entries")), [str(label) for label in ENTRY_HEADERS], details)])
 
 
-# The workbook's column headers in the reader's language (the bureau's staff read Chinese).
+# The workbook's words in the reader's language (the bureau's staff read Chinese).
+STATES = {"pending": lazy_gettext("to pay"), "paid": lazy_gettext("paid")}
+ENTRIES = {"claim": lazy_gettext("voucher share"), "reversal": lazy_gettext("given back")}
 STATEMENT_HEADERS = (
     lazy_gettext("Provider"), lazy_gettext("Credit code"), lazy_gettext("Quarter"),
     lazy_gettext("Entries"), lazy_gettext("Voucher amount (CNY)"),

@@ -96,12 +96,14 @@ def test_xlsx_export_lists_statements_and_entries(make, lab):
     invoice = _paid_use(make, lab)
     reimbursements.reimburse("2026Q2")
     book = load_workbook(BytesIO(reimbursements.export_xlsx("2026Q2")))
-    summary = list(book["statements"].iter_rows(values_only=True))
+    assert book.sheetnames == ["兑付单", "兑付明细"]  # not "statements" and "entries"
+    summary = list(book["兑付单"].iter_rows(values_only=True))
     assert summary[0][:2] == ("服务方", "信用代码")  # headers as the bureau reads them
     # money in yuan as numbers (160.00 + 8.00 reward), times on the local wall clock
     assert summary[1][:8] == ("测试大学R", lab["owner"].credit_code, "2026Q2", 1, 160, 8, 0, 168)
-    entries = list(book["entries"].iter_rows(values_only=True))
-    assert entries[1][1:5] == (invoice.number, lab["voucher"].id, "claim", 160)
+    assert summary[1][8] == "待支付"  # the state in words
+    entries = list(book["兑付明细"].iter_rows(values_only=True))
+    assert entries[1][1:5] == (invoice.number, lab["voucher"].id, "创新券抵扣", 160)
     redeemed = db.session.scalar(select(Redemption)).redeemed_at
     assert entries[1][5] == redeemed.astimezone(ZoneInfo("Asia/Shanghai")).replace(
         tzinfo=None, microsecond=0)
