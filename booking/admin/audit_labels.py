@@ -84,6 +84,7 @@ ACTION_LABELS = {
     "organisation.updated": _l("Organisation updated"),
     "organisation.verified": _l("Organisation verified"),
     "organisation_link.declared": _l("Related-party link declared"),
+    "organisation_link.removed": _l("Related-party link removed"),
     "password.changed": _l("Password changed"),
     "password.reset_requested": _l("Password reset requested"),
     "pi_approval.requested": _l("PI approval requested"),

@@ -90,6 +90,10 @@ class ApproveForm(SiteForm):
     approve = SubmitField(_l("Approve"))
 
 
+class RemoveLinkForm(SiteForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+
+
 class RejectForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     reject = SubmitField(_l("Reject"))

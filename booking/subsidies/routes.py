@@ -25,11 +25,13 @@ from booking.subsidies.forms import (
     PolicyForm,
     QuarterForm,
     RejectForm,
+    RemoveLinkForm,
     SampleForm,
     fen_or_none,
 )
 from booking.subsidies.models import (
     VOUCHER_STATES,
+    OrganisationLink,
     Redemption,
     Reimbursement,
     SubsidyPolicy,
@@ -181,7 +183,23 @@ def links():
                 db.session.get(Organisation, form.institution_id.data), form.kind.data,
                 current_user), _("Link declared: vouchers no longer pay for services between them.")):
             return redirect(url_for("subsidies.links"))
-    return render_template("subsidies/links.html", form=form, links=services.declared_links())
+    return render_template("subsidies/links.html", form=form, links=services.declared_links(),
+                           remove_form=RemoveLinkForm(formdata=None))
+
+
+@bp.route("/links/<int:link_id>/remove", methods=["POST"])
+@login_required
+def remove_link(link_id):
+    require(SubsidyPolicy.can_edit(current_user))
+    link = db.get_or_404(OrganisationLink, link_id)
+    form = RemoveLinkForm()
+    if not form.validate_on_submit():
+        flash(_("Give a reason for removing the link."), "danger")
+    else:
+        services.remove_link(link, current_user, form.reason.data.strip())
+        commit()
+        flash(_("Link removed: vouchers pay for services between them again."), "success")
+    return redirect(url_for("subsidies.links"))
 
 
 # --- bureau: oversight -----------------------------------------------------------------------

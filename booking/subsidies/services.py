@@ -453,6 +453,16 @@ def declare_link(enterprise: Organisation, institution: Organisation, kind: str,
     return link
 
 
+def remove_link(link: OrganisationLink, actor: User, reason: str) -> None:
+    """A link declared in error, or ended: vouchers pay for services between the two again
+    from now on (what was refused meanwhile stays refused). The audit trail keeps it."""
+    audit.record("organisation_link.removed", actor=actor, obj=link, kind=link.kind,
+                 enterprise_id=link.enterprise_id, institution_id=link.institution_id,
+                 declared_at=link.created_at.isoformat(), reason=reason[:500])
+    db.session.delete(link)
+    db.session.flush()
+
+
 def declared_links() -> list[tuple[OrganisationLink, Organisation, Organisation]]:
     enterprise, institution = aliased(Organisation), aliased(Organisation)
     return list(db.session.execute(

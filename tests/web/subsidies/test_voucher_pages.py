@@ -3,7 +3,9 @@ import re
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy import select
 
+from booking.core.audit import AuditEvent
 from booking.extensions import db
 from booking.subsidies import services
 from booking.subsidies.models import OrganisationLink, SubsidyPolicy, Voucher
@@ -384,6 +386,18 @@ def test_bureau_declares_a_related_party_link(client, login, make, bureau):
     wrong = client.post("/vouchers/links", data={**data, "enterprise_id": university.id},
                         follow_redirects=True)
     assert wrong.status_code == 200 and db.session.query(OrganisationLink).count() == 1
+    # a link declared in error is removed, with a reason the audit trail keeps
+    link = db.session.query(OrganisationLink).one()
+    assert f'action="/vouchers/links/{link.id}/remove"' in page
+    assert client.post(f"/vouchers/links/{link.id}/remove", data={"reason": ""}
+                       ).status_code == 302 and db.session.query(OrganisationLink).count() == 1
+    done = client.post(f"/vouchers/links/{link.id}/remove", data={"reason": "登记有误"},
+                       follow_redirects=True)
+    assert "关联关系已撤销" in done.get_data(as_text=True)
+    assert db.session.query(OrganisationLink).count() == 0
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "organisation_link.removed"))
+    assert event.data["reason"] == "登记有误" and event.data["kind"] == "equity_link"
 
 
 def test_links_are_for_bureau_staff_only(client, login, make):
@@ -393,6 +407,13 @@ def test_links_are_for_bureau_staff_only(client, login, make):
             "kind": "equity_link"}  # a valid link: refused for who asks, not for what
     assert client.post("/vouchers/links", data=data).status_code == 403
     assert db.session.query(OrganisationLink).count() == 0
+    link = OrganisationLink(enterprise_id=enterprise.id, institution_id=data["institution_id"],
+                            kind="equity_link")
+    db.session.add(link)
+    db.session.commit()
+    assert client.post(f"/vouchers/links/{link.id}/remove", data={"reason": "x"}
+                       ).status_code == 403
+    assert db.session.query(OrganisationLink).count() == 1
 
 
 def test_queue_shows_the_cap_left_and_problems_since_applying(client, login, make, bureau):
