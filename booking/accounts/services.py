@@ -86,7 +86,7 @@ def register_member(*, email, password, name, organisation, as_student=False, **
     user = create_user(email=email, password=password, name=name, organisation=organisation,
                        roles=("student",) if as_student else ("member",), confirmed=False,
                        **profile)
-    for manager in _managers_of(organisation):
+    for manager in role_holders("lab_manager", organisation.id):
         notifications.notify_member_pending(manager, user)
     return user
 
@@ -105,7 +105,7 @@ def register_enterprise(*, email, password, name, organisation_fields: dict, **p
     user = create_user(email=email, password=password, name=name, organisation=organisation,
                        roles=("member",), confirmed=True, **profile)
     audit.record("organisation.registered", actor=user, obj=organisation)
-    for staff in _bureau_staff():
+    for staff in role_holders("bureau_staff"):
         notifications.notify_organisation_registered(staff, organisation, user)
     return user
 
@@ -179,15 +179,12 @@ def assignable_roles(actor: User, organisation: Organisation) -> set[str]:
     return granted & roles_for_organisation(organisation.kind)
 
 
-def _bureau_staff() -> list[User]:
-    return list(db.session.scalars(select(User).join(Role).where(
-        Role.name == "bureau_staff", User.active.is_(True)).distinct()))
-
-
-def _managers_of(organisation: Organisation) -> list[User]:
-    return list(db.session.scalars(
-        select(User).join(Role).where(Role.organisation_id == organisation.id,
-                                      Role.name == "lab_manager", User.active.is_(True))))
+def role_holders(role: str, organisation_id: int | None = None) -> list[User]:
+    """The active users holding `role` (in that organisation, when given): who is told."""
+    query = select(User).join(Role).where(Role.name == role, User.active.is_(True))
+    if organisation_id is not None:
+        query = query.where(Role.organisation_id == organisation_id)
+    return list(db.session.scalars(query.distinct()))
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -2,15 +2,14 @@
 composed inside its recipient's locale (not the acting user's) and queued in the same
 transaction: sent after the commit, never if it rolls back."""
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from booking.accounts.models import Role, User
+from booking.accounts.models import User
+from booking.accounts.services import role_holders
 from booking.bookings.labels import repeat_label
 from booking.bookings.models import Booking, TrainingRequest
 from booking.core.clock import to_local
 from booking.core.notifications import Notice, compose_notice, deliver, notify
 from booking.core.security import external_url, site_path
-from booking.extensions import db
 from booking.instruments.models import Instrument, Qualification
 
 
@@ -27,9 +26,7 @@ def _page_of(booking) -> str:
 
 def lab_managers(organisation_id: int) -> list[User]:
     """The active lab managers of an organisation: who hears of its requests."""
-    return list(db.session.scalars(select(User).join(Role).where(
-        Role.organisation_id == organisation_id, Role.name == "lab_manager",
-        User.active.is_(True))))
+    return role_holders("lab_manager", organisation_id)
 
 
 def _about(booking: Booking, user: User) -> dict:

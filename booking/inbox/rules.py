@@ -57,6 +57,7 @@ KIND_GROUPS = {
     "organisation.verified": "account", "member.confirmed": "account",
     "organisation.registered": "work",
     "order.submitted": "work", "order.cancelled": "work",
+    "voucher.clawed_back": "billing",  # told to the provider's finance office
 }
 #: kinds not listed above, by the part before the dot
 PREFIX_GROUPS = {"waitlist": "waitlist", "blackout": "lab_changes", "invoice": "billing",

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from booking.accounts.models import Organisation, Role, User
+from booking.accounts.models import Organisation, User
+from booking.accounts.services import role_holders
 from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.problems import Problem, Refused, _l
@@ -182,12 +183,6 @@ def stale_instruments(now: datetime) -> list[Instrument]:
         .order_by(Instrument.organisation_id, Instrument.id)))
 
 
-def _managers(organisation_id: int) -> list[User]:
-    return list(db.session.scalars(
-        select(User).join(Role).where(Role.organisation_id == organisation_id,
-                                      Role.name == "lab_manager", User.active.is_(True))))
-
-
 def _reminded_today(manager: User, now: datetime) -> bool:
     """Asked of the inbox, which keeps every notice, e-mailed or not (the manager may have
     turned these e-mails off)."""
@@ -203,7 +198,7 @@ def queue_stale_reminders(console_url: str, now: datetime | None = None) -> int:
         by_org.setdefault(instrument.organisation_id, []).append(instrument)
     queued = 0
     for org_id, instruments in by_org.items():
-        for manager in _managers(org_id):
+        for manager in role_holders("lab_manager", org_id):
             if _reminded_today(manager, now):
                 continue
             notifications.notify_stale(manager, instruments, console_url)

@@ -3,9 +3,10 @@ bureau user's), queued in the same transaction."""
 from flask_babel import gettext as _
 
 from booking.accounts.models import User
+from booking.accounts.services import role_holders
 from booking.core.money import format_cny
 from booking.core.notifications import notify
-from booking.subsidies.models import Voucher
+from booking.subsidies.models import Redemption, Voucher
 from booking.subsidies.rules import percent
 
 
@@ -39,3 +40,14 @@ def notify_overdue(user: User, vouchers: list[Voucher]) -> None:
         "\n".join([_("Answer these applications in the review queue:")] +
                    [f"- #{v.id} {v.enterprise.display_name(user.locale)} "
                     f"({format_cny(v.requested_fen)})" for v in vouchers])))
+
+
+def notify_clawed_back(claim: Redemption, invoice_number: str, reason: str) -> None:
+    """The provider's finance office: a voucher share it was owed is taken back from its next
+    statement, and why (it heard nothing, and found the amount missing)."""
+    for user in role_holders("finance", claim.provider_id):
+        notify(user, "voucher.clawed_back", lambda: (
+            _("A voucher share was clawed back: %(amount)s", amount=format_cny(claim.amount_fen)),
+            _("The bureau clawed back the voucher share of invoice %(invoice)s (%(amount)s): "
+              "%(reason)s\nIt is taken off your next reimbursement statement.",
+              invoice=invoice_number, amount=format_cny(claim.amount_fen), reason=reason)))

@@ -6,11 +6,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from booking.accounts.models import Organisation, User
+from booking.billing.models import Invoice
 from booking.core import audit
 from booking.core.clock import month_period, now_utc, quarter_period, year_period
 from booking.core.problems import Refused, _l
 from booking.extensions import db
-from booking.subsidies import rules
+from booking.subsidies import notifications, rules
 from booking.subsidies.models import BUDGET_STATES, Redemption, Voucher
 from booking.subsidies.policy import decimal_at
 from booking.subsidies.redemptions import claw_back_claim, clawback_of
@@ -133,4 +134,6 @@ def claw_back(claim: Redemption, actor: User, reason: str) -> Redemption:
     db.session.flush()
     audit.record("voucher.clawed_back", actor=actor, obj=reversal, claim_id=claim.id,
                  amount_fen=claim.amount_fen, reason=reason.strip())
+    invoice = db.session.get(Invoice, claim.invoice_id)
+    notifications.notify_clawed_back(claim, invoice.number or f"#{invoice.id}", reason.strip())
     return reversal

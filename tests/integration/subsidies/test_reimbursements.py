@@ -12,6 +12,7 @@ from sqlalchemy import select
 from booking.billing.invoicing import credit_note
 from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.payments import record_bank_transfer
+from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.metering import services as metering
 from booking.subsidies import oversight, reimbursements, services
@@ -127,6 +128,11 @@ def test_sample_is_reproducible_and_clawback_reverses(make, lab):
     assert (reversal.entry, reversal.amount_fen, reversal.reverses_id) == (
         "reversal", -16_000, claim.id)
     assert claim.state == "redeemed" and db.session.get(Redemption, claim.id) is not None
+    # the provider's finance office hears of it, and why (it heard nothing before)
+    told = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.recipient == lab["finance"].email,
+        OutboxMessage.kind == "voucher.clawed_back"))
+    assert "¥160.00" in told.subject and "检测报告与发票不符" in told.body
     # Q2: 4 claims of 160 CNY = 640 CNY net, reward 5% = 32 CNY. Q3 nets out one claim: the
     # year's net is 480 CNY, whose reward is 24 CNY, so Q3 claws back 8 CNY of the 32 paid.
     assert [(s.amount_fen, s.reward_fen, s.clawback_fen, s.total_fen) for s in statements] == [
