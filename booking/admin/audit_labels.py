@@ -187,6 +187,7 @@ FIELD_LABELS = {
     "code": _l("Error code"), "corrects": _l("Corrects"), "created": _l("Number created"),
     "credits": _l("Credits invoice"), "customer_class": _l("Customer class"),
     "day": _l("Date"), "deactivated": _l("Deactivated"), "email": _l("E-mail"),
+    "declared_at": _l("Declared at"),
     "start": _l("Start"), "end": _l("End"), "before_start": _l("Start before"),
     "before_end": _l("End before"), "enterprise_class": _l("Enterprise class"),
     "enterprise_id": _l("Enterprise"), "event_id": _l("Payment event"),
