@@ -132,12 +132,19 @@ def reject(voucher_id):
 
 
 # --- bureau: policy --------------------------------------------------------------------------
+def _policy_year() -> int:
+    """This year's policy, or next year's (prepared ahead, in force from 1 January)."""
+    this_year = local_today().year
+    return query_int("year", this_year, this_year, this_year + 1)
+
+
 @bp.route("/policy", methods=["GET", "POST"])
 @login_required
 def policy():
     require(SubsidyPolicy.can_edit(current_user))
     form = PolicyForm()
-    draft = services.draft_policy(local_today().year, current_user, save=form.is_submitted())
+    year = _policy_year()
+    draft = services.draft_policy(year, current_user, save=form.is_submitted())
     if not form.is_submitted():
         form.fill_from(draft.rules)
     problems = []
@@ -149,10 +156,11 @@ def policy():
         else:
             commit()
             flash(_("Draft saved. Publish it to make it the policy in force."), "success")
-            return redirect(url_for("subsidies.policy"))
+            return redirect(url_for("subsidies.policy", year=year))
     return render_template("subsidies/policy.html", form=form, draft=draft, problems=problems,
                            changes=form.described(services.policy_changes(draft)),
                            versions=services.policy_versions(draft.year),
+                           years=(local_today().year, local_today().year + 1),
                            publish_form=PostForm()), 422 if form.is_submitted() else 200
 
 
@@ -160,11 +168,12 @@ def policy():
 @login_required
 def publish():
     require(SubsidyPolicy.can_edit(current_user))
-    draft = services.draft_policy(local_today().year, current_user)
+    year = _policy_year()
+    draft = services.draft_policy(year, current_user)
     if PostForm().validate_on_submit():
         attempt(lambda: services.publish_policy(draft, current_user),
                 _("Policy %(label)s published.", label=draft.label))
-    return redirect(url_for("subsidies.policy"))
+    return redirect(url_for("subsidies.policy", year=year))
 
 
 @bp.route("/links", methods=["GET", "POST"])

@@ -85,7 +85,14 @@ def stored_policy(year: int | None = None) -> SubsidyPolicy:
 
 
 def _default_policy(year: int) -> SubsidyPolicy:
-    data = load_default_rules(year)
+    """Version 1 of a year nothing is stored for: the latest earlier year's published rules
+    (a bureau's settings carry into the new year), else the default file's."""
+    earlier = db.session.scalar(
+        select(SubsidyPolicy).where(SubsidyPolicy.year < year,
+                                    SubsidyPolicy.published_at.is_not(None))
+        .order_by(SubsidyPolicy.year.desc(), SubsidyPolicy.version.desc()).limit(1))
+    data = {**copy.deepcopy(earlier.rules), "year": year} if earlier is not None \
+        else load_default_rules(year)
     problems = validate_rules(data)
     if problems:
         raise _invalid_rules(problems)

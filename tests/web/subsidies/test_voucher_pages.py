@@ -227,6 +227,35 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     assert first.rules["classes"]["sme_science_based"]["rate"] == "0.40"
 
 
+def test_next_years_policy_is_prepared_ahead_and_carries_this_years(client, login, bureau):
+    """Reported: in December the bureau could not prepare next year's policy, and on 1 January
+    the year's settings fell back to the default file's."""
+    login(bureau)
+    form = {"small_micro_rate": "50", "small_micro_cap": "100000", "sme_science_based_rate": "45",
+            "sme_science_based_cap": "200000", "startup_team_rate": "50",
+            "startup_team_cap": "100000", "per_application": "20000", "annual_pool": "10000000",
+            "batch_1": "25", "batch_2": "25", "batch_3": "25", "batch_4": "25",
+            "validity": "calendar_year", "provider_kinds": ["university", "institute"],
+            "excluded": ["statutory_testing", "medical"],
+            "related_party_block": ["same_legal_person", "subordination"],
+            "non_local_provider_factor": "80", "sample_rate": "5", "reward_rate": "5",
+            "reward_cap": "500000", "sample_every_months": "6", "review_sla_days": "5",
+            "allocation": "first_come_first_served", "aggregate_by": "enterprise"}
+    assert client.post("/vouchers/policy", data=form).status_code == 302  # 45 % this year
+    client.post("/vouchers/policy/publish")
+    # next year starts from this year's published rules, not the file's 40 %
+    page = client.get("/vouchers/policy?year=2027").get_data(as_text=True)
+    assert "2027" in page and 'id="next-year-note"' in page
+    assert re.search(r'id="sme_science_based_rate"[^>]*value="45"', page)
+    assert client.post("/vouchers/policy?year=2027", data={
+        **form, "sme_science_based_rate": "30"}).status_code == 302
+    client.post("/vouchers/policy/publish?year=2027")
+    assert services.current_policy(2027).rules["classes"]["sme_science_based"]["rate"] == "0.3"
+    assert services.current_policy(2026).rules["classes"]["sme_science_based"]["rate"] == "0.45"
+    assert services.current_policy(2028).rules["classes"]["sme_science_based"]["rate"] == "0.3"
+    assert client.get("/vouchers/policy?year=2029").status_code == 400  # only this and next
+
+
 def test_a_budget_below_what_approved_vouchers_hold_is_not_published(client, login, make,
                                                                       bureau):
     """Reported: a pool of ¥50,000 published over ¥101,000 already approved left the year's
