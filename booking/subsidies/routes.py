@@ -112,8 +112,9 @@ def approve(voucher_id):
         attempt(lambda: services.approve_voucher(voucher, current_user,
                                                  fen_or_none(form.amount.data)),
                 _("Voucher %(id)s approved.", id=voucher.id))
-    else:
-        flash(_("Enter a valid amount."), "danger")
+    else:  # what is wrong with it: three decimals, too much
+        flash(_("Enter a valid amount: %(why)s", why=" ".join(map(str, form.amount.errors))),
+              "danger")
     return redirect(url_for("subsidies.queue"))
 
 
@@ -126,6 +127,8 @@ def reject(voucher_id):
     if form.validate_on_submit():
         attempt(lambda: services.reject_voucher(voucher, current_user, form.reason.data),
                 _("Application %(id)s rejected.", id=voucher.id), "info")
+    elif form.reason.data and form.reason.data.strip():  # too long, not missing
+        flash(" ".join(map(str, form.reason.errors)), "danger")
     else:
         flash(_("Give a reason for the rejection."), "danger")
     return redirect(url_for("subsidies.queue"))

@@ -151,7 +151,16 @@ def test_bureau_approves_a_smaller_amount_and_rejects_with_reason(client, login,
 def test_reject_without_reason_changes_nothing(client, login, make, bureau):
     voucher = make.voucher(approve=False)
     login(bureau)
-    client.post(f"/vouchers/{voucher.id}/reject", data={"reason": ""})
+    client.post(f"/vouchers/{voucher.id}/reject", data={"reason": ""}, follow_redirects=True)
+    db.session.expire_all()
+    assert voucher.state == "applied"
+    # a reason too long, an amount with three decimals: each says what is wrong with it
+    page = client.post(f"/vouchers/{voucher.id}/reject", data={"reason": "理" * 600},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "请填写驳回理由" not in page and "500" in page
+    page = client.post(f"/vouchers/{voucher.id}/approve", data={"amount": "100.123"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "请输入有效金额：" in page and "2" in page.split("请输入有效金额：")[1][:40]
     db.session.expire_all()
     assert voucher.state == "applied"
 
