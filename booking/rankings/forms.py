@@ -9,23 +9,11 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from booking.core.web import FiniteDecimalField, SiteForm
-from booking.rankings.policy import INDICATORS, target_key
+from booking.rankings.policy import INDICATOR_NAMES, INDICATORS, target_key
 from booking.rankings.rules import PeriodError, parse_period
 
 # Display labels for the stored codes.
-INDICATOR_LABELS = {
-    "open_rate": _l("Open rate"),
-    "directory_quality": _l("Directory quality"),
-    "decision_speed": _l("Decision speed"),
-    "turnaround": _l("Test turnaround"),
-    "effective_hours": _l("Effective hours"),
-    "idle_rate": _l("Idle instruments"),
-    "outcomes": _l("Voucher-backed services"),
-    "external_share": _l("External share"),
-    "sme_reach": _l("SME reach"),
-    "user_rating": _l("User rating"),
-    "external_income": _l("External income"),
-}
+INDICATOR_LABELS = {name: _l(text) for name, text in INDICATOR_NAMES.items()}
 INDICATOR_UNITS = {
     "open_rate": _l("share of instruments in scope listed and bookable"),
     "directory_quality": _l("mean completeness x freshness of listings"),

@@ -21,13 +21,33 @@ AREAS = ("organisation", "operation", "sharing")
 GRADES = ("excellent", "good", "pass", "poor")
 RED_FLAGS = ("no_listed_instruments", "false_data")
 LOWER_IS_BETTER = frozenset({"idle_rate"})
-HOURS_INDICATORS = frozenset({"decision_speed", "turnaround"})  # medians in hours, target_hours
+HOURS_INDICATORS = frozenset({"decision_speed", "turnaround"})
+# the most a value can be: shares reach 1, a rating 5 stars
+TARGET_CEILINGS = {"open_rate": 1, "directory_quality": 1, "external_share": 1,
+                   "user_rating": 5}  # medians in hours, target_hours
 DEFAULT_PATH = Path(__file__).with_name("default_policy.toml")
 
 
 def default_rules() -> dict:
     with DEFAULT_PATH.open("rb") as handle:
         return tomllib.load(handle)["ranking"]
+
+
+# What a person reads for each indicator, translated where shown (rankings.forms makes the
+# pages' lazy labels of them).
+INDICATOR_NAMES = {
+    "open_rate": _l("Open rate"),
+    "directory_quality": _l("Directory quality"),
+    "decision_speed": _l("Decision speed"),
+    "turnaround": _l("Test turnaround"),
+    "effective_hours": _l("Effective hours"),
+    "idle_rate": _l("Idle instruments"),
+    "outcomes": _l("Voucher-backed services"),
+    "external_share": _l("External share"),
+    "sme_reach": _l("SME reach"),
+    "user_rating": _l("User rating"),
+    "external_income": _l("External income"),
+}
 
 
 def target_key(indicator: str) -> str:
@@ -82,20 +102,25 @@ def _one_indicator_problems(name: str, spec: dict) -> list[Problem]:
         return [Problem("indicator_unknown", _l("Unknown indicator %(name)s."), {"name": name})]
     problems = []
     weight = _number(spec.get("weight"))
+    label = {"name": INDICATOR_NAMES[name]}  # read in words, not the stored code
     if weight is None or weight < 0:
         problems.append(Problem("weight_negative", _l(
-            "The weight of %(name)s must be a number of 0 or more."), {"name": name}))
+            "The weight of %(name)s must be a number of 0 or more."), label))
     target = _number(spec.get(target_key(name)))
     if name in LOWER_IS_BETTER:
         if target is None or not 0 <= target < 1:
             problems.append(Problem("target_range", _l(
-                "The target of %(name)s must be at least 0 and below 1."), {"name": name}))
+                "The target of %(name)s must be at least 0 and below 1."), label))
     elif target is None or target <= 0:
         problems.append(Problem("target_positive", _l(
-            "The target of %(name)s must be greater than 0."), {"name": name}))
+            "The target of %(name)s must be greater than 0."), label))
+    elif target > TARGET_CEILINGS.get(name, target):
+        problems.append(Problem("target_too_high", _l(
+            "The target of %(name)s cannot be above %(most)s: no institution could reach it."),
+            {**label, "most": _plain(TARGET_CEILINGS[name])}))
     if spec.get("area") not in AREAS:
         problems.append(Problem("area_unknown", _l("%(name)s belongs to no known area."),
-                                {"name": name}))
+                                label))
     return problems
 
 

@@ -260,6 +260,9 @@ def test_policy_form_shows_every_problem_then_saves_and_publishes(client, make, 
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "122" in page and "policy-problems" in page
+    assert "“服务中小企业”的目标值" in page and "sme_reach" not in page.split('id="policy-problems"')[1][:600]
+    stars = client.post("/bureau/rankings/policy", data=data | {"target_user_rating": 1e9})
+    assert stars.status_code == 422 and "不能高于 5" in stars.get_data(as_text=True)
     assert client.post("/bureau/rankings/policy",
                        data=data | {"weight_open_rate": 10, "weight_idle_rate": 3}
                        ).status_code == 302
