@@ -518,3 +518,15 @@ def test_pages_that_say_times_are_the_instruments_show_them_so(client, make, log
     assert "2026-11-24 14:00 – 2026-11-24 16:00" in detail
     move = client.get(f"/bookings/{booking.id}/reschedule").get_data(as_text=True)
     assert 'id="current-time">2026-11-24 10:00 – 11:00<' in move
+
+
+def test_who_cannot_book_yet_is_told_instead_of_shown_a_form(client, make, login, lab):
+    """An unverified enterprise's member got the whole form and a price, to learn only on
+    sending it that they could not book."""
+    instrument, _ = lab
+    login(make.user(organisation=make.organisation(kind="enterprise", verified=False)))
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    assert 'id="cannot-book-yet"' in page and 'id="booking-form"' not in page
+    login(make.user())
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    assert 'id="cannot-book-yet"' not in page and 'id="booking-form"' in page
