@@ -3,7 +3,7 @@ import importlib
 import importlib.util
 import os
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import ModuleType
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -219,6 +219,22 @@ def _register_template_helpers(app: Flask) -> None:
             return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(timezone),
                                          locale=current_locale())
         return format_datetime(value, fmt, rebase=True)
+
+    @app.template_filter("local_span")
+    def local_span(start: datetime, end: datetime, timezone: str) -> str:
+        """A span of time at a place, as short as it reads right: whole days as days."""
+        from flask_babel import gettext
+
+        from booking.core.clock import to_local
+        first, last = to_local(start, timezone), to_local(end, timezone)
+        if first.time() == last.time() == datetime.min.time():  # whole days
+            days = (last.date() - first.date()).days
+            if days == 1:
+                return gettext("%(day)s, all day", day=first.date().isoformat())
+            return f"{first.date()} – {last.date() - timedelta(days=1)}"
+        if first.date() == last.date():
+            return f"{first:%Y-%m-%d %H:%M}–{last:%H:%M}"
+        return f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M}"
 
     @app.context_processor
     def inject_globals():

@@ -379,7 +379,8 @@ def problems_body(problems: list[rules.Problem]) -> list[dict]:
 
 def quote_page_body(quote, per_sample_fee_fen: int) -> dict:
     """The API's quote, with the customer class and the amounts as the form shows them."""
-    return {**QUOTE.dump(quote), "customer_class_label": class_label(quote.customer_class),
+    label = class_label(quote.customer_class)  # a value on its own line: "Enterprise"
+    return {**QUOTE.dump(quote), "customer_class_label": label[:1].upper() + label[1:],
             "samples_fee": format_cny(quote.samples_fee_fen),
             "per_sample_fee": format_cny(per_sample_fee_fen), "fee": format_cny(quote.fee_fen),
             "voucher": format_cny(quote.voucher_fen), "payable": format_cny(quote.payable_fen)}

@@ -514,8 +514,13 @@ def test_pages_that_say_times_are_the_instruments_show_them_so(client, make, log
                             + timedelta(hours=4), end_at=TUESDAY_24_NOV_10AM
                             + timedelta(hours=6), reason="校准"))
     db.session.commit()
+    db.session.add(Blackout(instrument_id=instrument.id, start_at=datetime(2026, 11, 25, 16,
+                                                                           tzinfo=UTC),
+                            end_at=datetime(2026, 11, 26, 16, tzinfo=UTC), reason="停电"))
+    db.session.commit()
     detail = client.get(f"/instruments/{instrument.id}").get_data(as_text=True)
-    assert "2026-11-24 14:00 – 2026-11-24 16:00" in detail
+    assert "2026-11-24 14:00–16:00" in detail
+    assert "2026-11-26 全天" in detail  # a whole day reads as one, not 00:00 – 00:00
     move = client.get(f"/bookings/{booking.id}/reschedule").get_data(as_text=True)
     assert 'id="current-time">2026-11-24 10:00 – 11:00<' in move
 
