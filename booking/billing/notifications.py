@@ -17,24 +17,31 @@ KIND = "invoice.issued"
 PAID_KIND = "invoice.paid"
 
 
-def _issued_texts() -> tuple[str, str]:
-    """The issued invoice's subject and body in the current locale, to be filled in (a
-    month close fills them for every invoice: translated once, not once per invoice)."""
+def _issued_texts() -> tuple[str, str, str]:
+    """The issued invoice's subject, body and voucher sentence in the current locale, to be
+    filled in (a month close fills them for every invoice: translated once, not once per
+    invoice)."""
     return (_("Invoice %(number)s"),
             _("%(provider)s issued invoice %(number)s: %(amount)s due by %(due)s. "
-              "View, print and pay it under My invoices: %(url)s"))
+              "View, print and pay it under My invoices: %(url)s"),
+            _("Your innovation voucher pays %(voucher)s of the %(fee)s fee; %(amount)s is "
+              "yours to pay."))
 
 
-def _issued(invoice: Invoice, user: User, texts: tuple[str, str], link: str
+def _issued(invoice: Invoice, user: User, texts: tuple[str, str, str], link: str
             ) -> tuple[str, str]:
     """Subject and body about an issued invoice, from _issued_texts in the user's locale;
-    `link`: its page (_link)."""
-    subject, body = texts
-    return (subject % {"number": invoice.number},
-            body % {"provider": invoice.provider.display_name(user.locale),
-                    "number": invoice.number, "amount": format_cny(invoice.amount_due_fen),
-                    "due": to_local(invoice.due_at, user.timezone).strftime("%Y-%m-%d"),
-                    "url": external_of(link)})
+    `link`: its page (_link). A voucher's share is said, or the amount due looks wrong."""
+    subject, body, voucher = texts
+    amount = format_cny(invoice.amount_due_fen)
+    text = body % {"provider": invoice.provider.display_name(user.locale),
+                   "number": invoice.number, "amount": amount,
+                   "due": to_local(invoice.due_at, user.timezone).strftime("%Y-%m-%d"),
+                   "url": external_of(link)}
+    if invoice.voucher_fen:
+        text += "\n" + voucher % {"voucher": format_cny(invoice.voucher_fen),
+                                  "fee": format_cny(invoice.subtotal_fen), "amount": amount}
+    return subject % {"number": invoice.number}, text
 
 
 def notify_invoice_issued(invoice: Invoice) -> None:

@@ -63,6 +63,10 @@ def _item(line) -> str:
     return escape(line.description)
 
 
+# a unit price per what, as the invoice page says it: per hour (a sample line says its count)
+_UNITS = {"usage": "/h", "no_show": "/h", "late_cancel": "/h"}
+
+
 def _line_rows(invoice: Invoice, style) -> list[list]:
     quantity = _l("Hours") if invoice.quantities_in_hours else _l("Quantity")
     rows = [[Paragraph(escape(both(_l("Item"))), style), both(quantity),
@@ -71,7 +75,8 @@ def _line_rows(invoice: Invoice, style) -> list[list]:
         quantity = str(int(line.quantity)) if line.kind == "samples" else str(line.quantity)
         share = f" × {line.charged_percent}%" if line.charged_percent else ""
         rows.append([Paragraph(_item(line), style), quantity,
-                     format_cny(line.unit_price_fen) + share, format_cny(line.amount_fen)])
+                     format_cny(line.unit_price_fen) + _UNITS.get(line.kind, "") + share,
+                     format_cny(line.amount_fen)])
     rows.append(["", "", both(_l("Subtotal")), format_cny(invoice.subtotal_fen)])
     if invoice.voucher_fen:
         rows.append(["", "", both(_l("Innovation voucher deduction")),

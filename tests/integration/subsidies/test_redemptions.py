@@ -11,6 +11,7 @@ from booking.billing.invoicing import credit_note, void_invoice
 from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.payments import Settlement, record_bank_transfer, settle_in_full
 from booking.core.audit import AuditEvent
+from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.metering import services as metering
 from booking.subsidies import redemptions
@@ -74,6 +75,9 @@ def test_invoice_deducts_the_share_and_payment_redeems_it(make, lab):
     invoice = _use(make, lab["instrument"], lab["sme"])
     assert (invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen) == (
         40_000, 16_000, 24_000)
+    told = db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.recipient == lab["sme"].email, OutboxMessage.kind == "invoice.issued"))
+    assert "由科技创新券抵扣 ¥160.00" in told and "您需支付 ¥240.00" in told  # not a bare ¥240
     claim = db.session.scalar(select(Redemption))
     assert (claim.state, claim.amount_fen, claim.policy_id) == (
         "reserved", 16_000, lab["voucher"].policy_id)

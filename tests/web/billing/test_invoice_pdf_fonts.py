@@ -6,6 +6,7 @@ import subprocess  # noqa: S404 - poppler's tools, fixed arguments
 import pytest
 
 from booking.billing.dunning import save_settings
+from booking.core.money import format_cny
 from booking.extensions import db
 from tests.web.billing.test_billing_api import sold  # noqa: F401 - fixture
 
@@ -43,6 +44,8 @@ def test_every_font_is_embedded_and_the_bank_details_are_printed(client, login, 
                    sold["invoice"].number, "·", "¥", "Amount due"):
         assert needle in text, needle
     assert "\ufffd" not in text
+    line = next(iter(sold["invoice"].lines))  # a unit price says per what, as on the page
+    assert f"{format_cny(line.unit_price_fen)}/h" in text
 
 
 def test_the_invoice_renders_to_an_image(client, login, sold, tmp_path):  # noqa: F811
