@@ -25,6 +25,7 @@ from booking.bookings import (
 from booking.bookings.forms import (
     BookForForm,
     RescheduleForm,
+    on_slot_grid,
 )
 from booking.bookings.models import Booking, WaitlistEntry
 from booking.bookings.routes import _booking_form, _booking_or_404, _instrument_or_404, bp
@@ -49,6 +50,7 @@ def reschedule_booking(booking_id):
         return redirect(url_for("bookings.mine"))
     instrument = booking.instrument
     form = RescheduleForm()
+    on_slot_grid(form, instrument.slot_minutes, instrument.timezone)
     if request.method == "GET":
         form.start.data = to_local(booking.start_at, instrument.timezone).replace(tzinfo=None)
         form.end.data = to_local(booking.end_at, instrument.timezone).replace(tzinfo=None)

@@ -16,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from booking.bookings.labels import MODE_LABELS
 from booking.bookings.recurrence import MAX_INTERVAL, MAX_OCCURRENCES, WEEKDAYS, Repeat
 from booking.bookings.rules import MAX_SAMPLES
+from booking.core.clock import local_today
 from booking.core.web import EmailAddressField, InServiceWindow, SiteForm, SubForm
 
 MODE_CHOICES = list(MODE_LABELS.items())
@@ -92,6 +93,15 @@ class RatingForm(SiteForm):
                        validators=[InputRequired()])
     comment = TextAreaField(_l("Comment"), validators=[Length(max=1000)])
     submit = SubmitField(_l("Submit rating"))
+
+
+def on_slot_grid(form, slot_minutes: int, timezone: str) -> None:
+    """The times' pickers step by the instrument's slot from today's midnight on (the step's
+    base is `min`: from now, it would be off the grid)."""
+    today = local_today(tz_name=timezone).isoformat()
+    for field in (form.start, form.end):
+        field.render_kw = {**(field.render_kw or {}), "step": slot_minutes * 60,
+                           "min": f"{today}T00:00"}
 
 
 class RescheduleForm(SiteForm):

@@ -535,3 +535,16 @@ def test_who_cannot_book_yet_is_told_instead_of_shown_a_form(client, make, login
     login(make.user())
     page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
     assert 'id="cannot-book-yet"' not in page and 'id="booking-form"' in page
+
+
+def test_the_time_pickers_step_by_the_slot_from_todays_midnight(client, make, login, lab):
+    """The pickers offered any minute and past days: the slot grid was learnt from a refusal."""
+    instrument, _ = lab
+    me = login(make.user())
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    start = re.search(r'<input[^>]*id="start"[^>]*>', page).group(0)
+    assert f'step="{instrument.slot_minutes * 60}"' in start and 'min="2026-11-23T00:00"' in start
+    booking = make.booking(instrument, me, TUESDAY_24_NOV_10AM)
+    move = client.get(f"/bookings/{booking.id}/reschedule").get_data(as_text=True)
+    end = re.search(r'<input[^>]*id="end"[^>]*>', move).group(0)
+    assert f'step="{instrument.slot_minutes * 60}"' in end
