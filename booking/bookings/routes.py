@@ -234,7 +234,9 @@ def book_page(instrument: Instrument, form: BookingForm, problems=(), status: in
     return render_template("bookings/book.html", instrument=instrument, form=form,
                            problems=problems, needs_qualification=needs_qualification,
                            qualified=qualified, training=training, out_of_service=out_of_service,
-                           labels=labels.calendar_labels(),
+                           labels=labels.calendar_labels(), day_span=rules.open_span(
+                               [(h.opens, h.closes) for h in instrument.opening_hours] +
+                               [(e.opens, e.closes) for e in instrument.exceptions if e.opens]),
                            training_form=TrainingRequestForm(formdata=None)), status
 
 

@@ -445,3 +445,14 @@ def is_late_cancellation(policy: Policy, start: datetime, now: datetime) -> bool
 
 def approval_deadline(policy: Policy, requested_at: datetime) -> datetime:
     return requested_at + timedelta(hours=policy.approval_timeout_hours)
+
+
+def open_span(hours: list[tuple[time, time]]) -> tuple[str, str] | None:
+    """The hours of a day a calendar needs to show ("08:00", "18:00"): from the earliest
+    opening to the latest closing, on whole hours; None when it never opens."""
+    if not hours:
+        return None
+    first = min(opens for opens, _ in hours).hour
+    last = max(closes for _, closes in hours)
+    end = min(24, last.hour + (1 if last.minute or last.second else 0))
+    return f"{first:02d}:00", f"{end:02d}:00"

@@ -177,9 +177,15 @@
     locale: el.dataset.locale === "zh_CN" ? "zh-cn" : "en",
     ...(el.dataset.locale === "zh_CN" ? ZH_HINTS : EN_BUTTONS),
     // "Thu 12/10" overflowed a week column at 1366 px; the title already names the month
-    views: { timeGridWeek: { dayHeaderFormat: el.dataset.locale === "zh_CN"
-      ? { month: "numeric", day: "numeric", weekday: "short" }
-      : { weekday: "short", day: "numeric" } } },
+    views: {
+      timeGridWeek: { dayHeaderFormat: el.dataset.locale === "zh_CN"
+        ? { month: "numeric", day: "numeric", weekday: "short" }
+        : { weekday: "short", day: "numeric" } },
+      // a phone's grid grows to its whole height: only the hours the instrument opens, not
+      // eight empty hours to scroll past each time
+      ...(phone && el.dataset.dayStart
+        ? { timeGrid: { slotMinTime: el.dataset.dayStart, slotMaxTime: el.dataset.dayEnd } } : {}),
+    },
     initialView: phone ? "listWeek" : "timeGridWeek",  // shownShape's first value
     headerToolbar: phone
       ? { left: "prev,next today", center: "title", right: "listWeek,timeGridDay" }

@@ -145,6 +145,11 @@ def test_a_visitor_tapping_free_time_on_a_phone_is_led_to_log_in(live_server, ph
         return el.id === "login-to-book" && r.top >= 0 && r.bottom <= innerHeight; }""")
     page.click(".fc-today-button")  # back to this week
     assert page.locator(".fc-today-button").is_disabled()
+    # the day grid shows the hours the instrument opens (08:00-18:00), not a whole day
+    page.click(".fc-timeGridDay-button")
+    page.locator(".fc-timeGridDay-view").wait_for()
+    times = page.eval_on_selector_all(".fc-timegrid-slot-lane", "els => els.map(e => e.dataset.time)")
+    assert times[0] == "08:00:00" and times[-1] < "18:00:00"
 
 
 def test_going_back_a_week_revalidates_the_kept_calendar(live_server, page, instrument_id):

@@ -305,3 +305,13 @@ def test_first_fits_cuts_the_first_long_enough_free_times():
     assert rules.first_fits(free, hour, 2) == [(NOW + 2 * hour, NOW + 3 * hour),
                                                (NOW + 6 * hour, NOW + 7 * hour)]
     assert rules.first_fits(free, 4 * hour, 3) == []
+
+
+@pytest.mark.parametrize(("hours", "span"), [
+    ([], None),
+    ([(time(8), time(12)), (time(13, 30), time(18))], ("08:00", "18:00")),
+    ([(time(8, 30), time(17, 45)), (time(9), time(20))], ("08:00", "20:00")),  # whole hours
+    ([(time(0), time(23, 59))], ("00:00", "24:00")),  # always open: the whole day
+])
+def test_a_calendar_shows_the_hours_the_instrument_opens(hours, span):
+    assert rules.open_span(hours) == span
