@@ -112,6 +112,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     membership_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # when its owner followed the link sent to the address (None: registered, not yet)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Logging out raises it: every session signed with the previous value ends (the session
     # is a signed cookie, so a copy kept after logging out would otherwise still work).
@@ -176,12 +178,18 @@ class User(UserMixin, TimestampMixin, db.Model):
         return self.is_bureau
 
     @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
     def can_book(self) -> bool:
-        """Booking needs an active account, a confirmed membership and a verified organisation."""
-        return self.active and self.membership_confirmed and self.organisation.verified
+        """Booking needs an active account, a confirmed e-mail address and membership, and a
+        verified organisation."""
+        return self.active and self.email_confirmed and self.membership_confirmed and \
+            self.organisation.verified
 
     def booking_blockers(self) -> list[str]:
-        problems = []
+        problems = [] if self.email_confirmed else ["email_unconfirmed"]
         if not self.organisation.verified:
             problems.append("organisation_unverified")
         if not self.membership_confirmed:

@@ -45,3 +45,10 @@ def notify_password_reset(user: User, token: str) -> None:
         _("Reset your password"),
         _("Open this link within 2 hours to choose a new password: %(url)s",
           url=external_url("accounts.reset_password", token=token))))
+
+
+def notify_email_confirmation(user: User, token: str) -> None:
+    notify(user, "account.confirm_email", lambda: (
+        _("Confirm your e-mail address"),
+        _("Open this link within 7 days to confirm %(email)s and start booking: %(url)s",
+          email=user.email, url=external_url("accounts.confirm_email", token=token))))

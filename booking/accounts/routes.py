@@ -23,7 +23,7 @@ from booking.core.db import id_in
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, current_locale, safe_next
-from booking.extensions import db, login_manager
+from booking.extensions import db, limiter, login_manager
 
 bp = Blueprint("accounts", __name__)
 
@@ -180,6 +180,29 @@ def forgot_password():
         flash(_("If the address is registered, a reset link is on its way."), "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/confirm-email/<token>")
+def confirm_email(token):
+    user = services.confirm_email(token)
+    if user is None:
+        flash(_("This confirmation link is invalid or has expired. Log in and ask for a new "
+                "one."), "danger")
+        return redirect(url_for("accounts.login"))
+    commit()
+    flash(_("E-mail address confirmed."), "success")
+    return redirect(url_for("instruments.index"))
+
+
+@bp.route("/confirm-email", methods=["POST"])
+@login_required
+@limiter.limit("5 per hour")
+def resend_confirmation():
+    if PostForm().validate_on_submit() and not current_user.email_confirmed:
+        services.send_email_confirmation(current_user)
+        commit()
+        flash(_("We sent the link again to %(email)s.", email=current_user.email), "info")
+    return redirect(safe_next(request.form.get("next")) or url_for("instruments.index"))
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

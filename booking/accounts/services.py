@@ -64,7 +64,10 @@ def sole_bureau() -> Organisation | None:
 
 
 def create_user(*, email, password, name, organisation, roles=("member",), confirmed=True,
-                locale="zh_CN", timezone="Asia/Shanghai", actor=None) -> User:
+                locale="zh_CN", timezone="Asia/Shanghai", actor=None,
+                email_confirmed=True) -> User:
+    """`email_confirmed`: False for an account registered on the site, whose owner is sent a
+    link to confirm the address (staff, campus sign-on and invitations vouch for theirs)."""
     email = normalise_email(email)
     if get_user_by_email(email):
         raise AccountError("email_taken", _l("This e-mail address is already registered."))
@@ -72,7 +75,8 @@ def create_user(*, email, password, name, organisation, roles=("member",), confi
         raise AccountError("role_not_for_organisation", _l(
             "Administrator and bureau staff are roles for members of the bureau only."))
     user = User(email=email, name=name, organisation=organisation, locale=locale,
-                timezone=timezone, membership_confirmed=confirmed)
+                timezone=timezone, membership_confirmed=confirmed,
+                email_confirmed_at=now_utc() if email_confirmed else None)
     user.set_password(password)
     user.roles = [Role(organisation=organisation, name=role) for role in roles]
     db.session.add(user)
@@ -85,7 +89,8 @@ def register_member(*, email, password, name, organisation, as_student=False, **
     """Join an existing organisation; its lab manager confirms the membership."""
     user = create_user(email=email, password=password, name=name, organisation=organisation,
                        roles=("student",) if as_student else ("member",), confirmed=False,
-                       **profile)
+                       email_confirmed=False, **profile)
+    send_email_confirmation(user)
     for manager in role_holders("lab_manager", organisation.id):
         notifications.notify_member_pending(manager, user)
     return user
@@ -103,7 +108,8 @@ def register_enterprise(*, email, password, name, organisation_fields: dict, **p
     db.session.add(organisation)
     db.session.flush()
     user = create_user(email=email, password=password, name=name, organisation=organisation,
-                       roles=("member",), confirmed=True, **profile)
+                       roles=("member",), confirmed=True, email_confirmed=False, **profile)
+    send_email_confirmation(user)
     audit.record("organisation.registered", actor=user, obj=organisation)
     for staff in role_holders("bureau_staff"):
         notifications.notify_organisation_registered(staff, organisation, user)
@@ -212,6 +218,39 @@ def unknown_account_hash() -> str:
     return _hash_for_unknown_accounts(current_app.config["PASSWORD_HASH_METHOD"])
 
 
+# --- e-mail confirmation ---------------------------------------------------------------------
+EMAIL_CONFIRMATION_MAX_AGE = timedelta(days=7)
+
+
+def _confirmation_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-confirmation")
+
+
+def send_email_confirmation(user: User) -> None:
+    """Queue the link that confirms the address (bound to the address: a changed one needs
+    its own)."""
+    token = _confirmation_serializer().dumps({"uid": user.id, "email": user.email})
+    notifications.notify_email_confirmation(user, token)
+
+
+def confirm_email(token: str) -> User | None:
+    """The user whose address the link confirms (confirmed now, once); None: a link that is
+    forged, expired or for an address the account no longer has."""
+    try:
+        data = _confirmation_serializer().loads(
+            token, max_age=int(EMAIL_CONFIRMATION_MAX_AGE.total_seconds()))
+    except (SignatureExpired, BadSignature):
+        return None
+    user = db.session.get(User, id_in(str(data.get("uid", ""))) or 0) \
+        if isinstance(data, dict) else None
+    if user is None or user.email != data.get("email"):
+        return None
+    if not user.email_confirmed:
+        user.email_confirmed_at = now_utc()
+        audit.record("user.email_confirmed", actor=user, obj=user)
+    return user
+
+
 # --- password reset --------------------------------------------------------------------------
 def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
@@ -250,6 +289,8 @@ def user_for_reset_token(token: str) -> User | None:
 
 def change_password(user: User, new_password: str, *, via: str) -> None:
     user.set_password(new_password)
+    if via == "reset" and not user.email_confirmed:  # its link came by e-mail (invitations too)
+        user.email_confirmed_at = now_utc()
     audit.record("password.changed", actor=user, obj=user, via=via)
 
 

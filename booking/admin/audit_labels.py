@@ -132,7 +132,7 @@ ACTION_LABELS = {
     "usage.corrected": _l("Usage corrected"),
     "usage.recorded": _l("Usage recorded"),
     "usage.walk_up": _l("Walk-up use started"),
-    "user.created": _l("Account created"),
+    "user.created": _l("Account created"), "user.email_confirmed": _l("E-mail address confirmed"),
     "user.deactivated": _l("Account deactivated"),
     "user.invited": _l("Account invited"),
     "user.invitation_resent": _l("Invitation sent again"),

@@ -344,6 +344,7 @@ def booker_for(instrument: Instrument, user: User, mode: str, vouched: bool = Fa
     return rules.Booker(
         organisation_verified=user.organisation.verified,
         membership_confirmed=user.membership_confirmed or vouched,
+        email_confirmed=user.email_confirmed or vouched,
         is_internal=user.organisation_id == instrument.organisation_id,
         is_qualified=needs_check and is_qualified(instrument, user))
 

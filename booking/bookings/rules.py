@@ -274,6 +274,7 @@ class Booker:
 
     organisation_verified: bool = True
     membership_confirmed: bool = True
+    email_confirmed: bool = True
     is_internal: bool = False
     is_qualified: bool = False
 
@@ -291,6 +292,9 @@ def _booker_problems(policy: Policy, booker: Booker, mode: str) -> list[Problem]
     if not booker.membership_confirmed:
         problems.append(Problem("membership_unconfirmed", _l(
             "Your membership has not been confirmed by your organisation yet.")))
+    if not booker.email_confirmed:
+        problems.append(Problem("email_unconfirmed", _l(
+            "Confirm your e-mail address first: open the link we sent you.")))
     offered = mode_problems(policy, mode)
     problems += offered
     if not offered and mode == "self_operated" and policy.requires_qualification and \

@@ -65,7 +65,8 @@ PREFIX_GROUPS = {"waitlist": "waitlist", "blackout": "lab_changes", "invoice": "
                  "voucher": "vouchers", "order": "orders", "group": "account"}
 #: kinds that carry a one-time secret (a password-reset link): e-mailed only, never kept in
 #: the inbox (a copy in the database would outlive its purpose) and never switched off
-SECRET_KINDS = frozenset({"password.reset", "account.invited", "group.pi_approval"})
+SECRET_KINDS = frozenset({"password.reset", "account.invited", "group.pi_approval",
+                          "account.confirm_email"})
 #: kinds with no switch, always e-mailed: their user cannot sign in to read the inbox yet
 ALWAYS_EMAILED = frozenset({"account.registered"}) | SECRET_KINDS
 

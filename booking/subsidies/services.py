@@ -263,6 +263,9 @@ def apply_for_voucher(user: User, *, amount_fen: int, project: str, declared_cla
                       declaration: dict) -> Voucher:
     """An enterprise member applies for part of the year's quota; refused with every reason
     when the enterprise is not eligible or the amount is over its remaining cap."""
+    if not user.email_confirmed:
+        raise VoucherError.one("email_unconfirmed", _l(
+            "Confirm your e-mail address first: open the link we sent you."))
     policy = stored_policy()
     _lock_budget(policy.year)  # applications queue too: two at once cannot both fit the cap
     declaration = complete_declaration(user.organisation, declaration)

@@ -33,10 +33,13 @@ def test_register_enterprise_creates_unverified_org_that_cannot_book(make, app):
                                  make_credit_code("91210200MA1234567"), "city": "大连",
                                  "region_code": "2102"})
     assert user.organisation.kind == "enterprise" and not user.organisation.verified
-    assert not user.can_book and user.booking_blockers() == ["organisation_unverified"]
+    assert not user.can_book and user.booking_blockers() == ["email_unconfirmed",
+                                                             "organisation_unverified"]
     staff = make.user(role="bureau_staff")
     with app.test_request_context():
         services.verify_organisation(user.organisation, staff)
+        assert not user.can_book  # the address is not confirmed yet
+        assert services.confirm_email(_confirmation_token("ceo@newco.cn")) == user
     assert user.can_book
     assert _outbox("organisation.verified")[0].recipient == "ceo@newco.cn"
 
@@ -50,7 +53,34 @@ def test_joining_member_waits_for_manager_who_is_notified(make, app):
     assert user.has_role("student") and not user.can_book
     assert [m.recipient for m in _outbox("member.pending")] == [manager.email]
     services.confirm_member(user, manager)
+    with app.test_request_context():
+        services.confirm_email(_confirmation_token("new@dlut.cn"))
     assert user.can_book
+
+
+def _confirmation_token(email: str) -> str:
+    """The token of the link in the confirmation e-mail sent to `email`."""
+    body = next(m.body for m in _outbox("account.confirm_email") if m.recipient == email)
+    return body.split("/confirm-email/")[1].split()[0]
+
+
+def test_the_confirmation_link_works_for_its_address_only_and_for_a_week(make, app):
+    org = make.organisation()
+    with app.test_request_context(), freeze_time("2026-05-01 10:00:00"):
+        user = services.register_member(email="late@dlut.cn", password="correct-horse-42",
+                                        name="迟到", organisation=org)
+        token = _confirmation_token("late@dlut.cn")
+        assert user.email_confirmed_at is None
+        assert services.confirm_email(token + "x") is None  # forged
+    with app.test_request_context(), freeze_time("2026-05-09 10:00:00"):
+        assert services.confirm_email(token) is None  # more than 7 days later
+        services.send_email_confirmation(user)  # asked again: a new link
+        fresh = [m.body for m in _outbox("account.confirm_email")][-1]
+        fresh = fresh.split("/confirm-email/")[1].split()[0]
+        user.email = "changed@dlut.cn"
+        assert services.confirm_email(fresh) is None  # the link was for the old address
+        user.email = "late@dlut.cn"
+        assert services.confirm_email(fresh) == user and user.email_confirmed
 
 
 def test_password_reset_token_works_once_and_expires(make, app):

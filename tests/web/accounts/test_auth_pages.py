@@ -1,5 +1,5 @@
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from booking.accounts.models import Organisation, User
 from booking.accounts.rules import make_credit_code
@@ -290,3 +290,41 @@ def test_the_language_saved_in_the_profile_is_the_one_shown(client, make, login)
                        ).get_data(as_text=True)
     assert "资料已保存" in page and 'lang="zh-CN"' in page
     assert user.locale == "zh_CN"
+
+
+def test_a_registered_address_is_confirmed_by_its_link_before_booking(client, make):
+    """Registration logged the person in without ever checking the address they typed."""
+    from booking.core.notifications import OutboxMessage
+    from booking.inbox.models import InboxNotice
+
+    org = make.organisation()
+    instrument = make.instrument(organisation=org)
+    client.post("/register/join", data={
+        "organisation_id": org.id, "name": "新同学", "email": "new@dlut.edu.cn",
+        "password": "correct-horse-42", "confirm": "correct-horse-42", "locale": "zh_CN"})
+    user = db.session.scalar(select(User).where(User.email == "new@dlut.edu.cn"))
+    user.membership_confirmed = True  # the lab manager confirmed them meanwhile
+    db.session.commit()
+    page = client.get("/").get_data(as_text=True)
+    assert 'id="confirm-email-note"' in page and "new@dlut.edu.cn" in page
+    from datetime import timedelta
+
+    from booking.core.clock import local_today
+    day = local_today() + timedelta(days=7)
+    quote = client.get(f"/instruments/{instrument.id}/quote.json", query_string={
+        "start": f"{day}T09:00", "end": f"{day}T10:00"}).get_json()
+    assert "email_unconfirmed" in [p["code"] for p in quote["problems"]]
+    mail = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.kind == "account.confirm_email"))
+    link = mail.body.split("http://")[1].split()[0]  # PUBLIC_BASE_URL's, not the request's
+    path = link[link.index("/confirm-email/"):]
+    client.post("/confirm-email", data={"next": "/"})  # sent again: a second, equal link
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.kind == "account.confirm_email")) == 2
+    assert client.get(path).status_code == 302
+    db.session.refresh(user)
+    assert user.email_confirmed and user.can_book
+    assert 'id="confirm-email-note"' not in client.get("/").get_data(as_text=True)
+    assert "confirm-email" not in str(db.session.scalars(select(InboxNotice.body)).all())
+    bad = client.get("/confirm-email/not-a-token", follow_redirects=True)
+    assert "确认链接无效或已过期" in bad.get_data(as_text=True)
