@@ -222,14 +222,19 @@ def test_customer_cannot_record_payments(client, login, sold):
     _assert_untouched(sold["invoice"], trail)
 
 
-def test_internal_user_settles_from_a_project_account_never_free_text(client, login, sold, make):
-    from tests.factories.groups import create_group, create_project
-
+def _internal_invoice(sold, make) -> Invoice:
+    """The month's invoice of the provider's own member, who used the instrument once."""
     make.usage_session(sold["instrument"], sold["internal"], MONDAY_2_MAR_9AM + timedelta(days=1))
     close.close_month("2026-03")
     db.session.commit()
-    invoice = db.session.scalar(select(Invoice).where(
+    return db.session.scalar(select(Invoice).where(
         Invoice.customer_user_id == sold["internal"].id))
+
+
+def test_internal_user_settles_from_a_project_account_never_free_text(client, login, sold, make):
+    from tests.factories.groups import create_group, create_project
+
+    invoice = _internal_invoice(sold, make)
     pi = make.user(organisation=sold["internal"].organisation)
     project = create_project(create_group(pi, members=[sold["internal"]]), number="DUT-21-07")
     other = create_project(create_group(make.user(organisation=pi.organisation)), number="X-1")
@@ -251,11 +256,7 @@ def test_the_finance_office_settles_on_the_pis_word_from_the_invoice_page(client
     it once the PI agrees", but the office's invoice page had no way to."""
     from tests.factories.groups import create_group, create_project
 
-    make.usage_session(sold["instrument"], sold["internal"], MONDAY_2_MAR_9AM + timedelta(days=1))
-    close.close_month("2026-03")
-    db.session.commit()
-    invoice = db.session.scalar(select(Invoice).where(
-        Invoice.customer_user_id == sold["internal"].id))
+    invoice = _internal_invoice(sold, make)
     pi = make.user(organisation=sold["internal"].organisation)
     project = create_project(create_group(pi, members=[sold["internal"]], threshold_fen=100,
                                           approval_mode="above_fee"), number="PI-ASKS")

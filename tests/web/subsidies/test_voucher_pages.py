@@ -34,6 +34,19 @@ APPLY = {"amount": "30000.00", "project": "SEM 表征", "declared_class": "sme_s
          "registered_capital": "10000000", "founded_on": "2019-05-16"}
 
 
+# the policy form as the default policy fills it (tests change what they are about)
+POLICY_FORM = {
+    "small_micro_rate": "50", "small_micro_cap": "100000", "sme_science_based_rate": "40",
+    "sme_science_based_cap": "200000", "startup_team_rate": "50", "startup_team_cap": "100000",
+    "per_application": "20000", "annual_pool": "10000000", "batch_1": "25", "batch_2": "25",
+    "batch_3": "25", "batch_4": "25", "validity": "calendar_year",
+    "provider_kinds": ["university", "institute"], "excluded": ["statutory_testing", "medical"],
+    "related_party_block": ["same_legal_person", "subordination"],
+    "non_local_provider_factor": "80", "sample_rate": "5", "reward_rate": "5",
+    "reward_cap": "500000", "sample_every_months": "6", "review_sla_days": "5",
+    "allocation": "first_come_first_served", "aggregate_by": "enterprise"}
+
+
 # --- enterprise ------------------------------------------------------------------------------
 def test_enterprise_applies_in_the_form(client, login, sme):
     login(sme)
@@ -240,16 +253,7 @@ def test_next_years_policy_is_prepared_ahead_and_carries_this_years(client, logi
     """Reported: in December the bureau could not prepare next year's policy, and on 1 January
     the year's settings fell back to the default file's."""
     login(bureau)
-    form = {"small_micro_rate": "50", "small_micro_cap": "100000", "sme_science_based_rate": "45",
-            "sme_science_based_cap": "200000", "startup_team_rate": "50",
-            "startup_team_cap": "100000", "per_application": "20000", "annual_pool": "10000000",
-            "batch_1": "25", "batch_2": "25", "batch_3": "25", "batch_4": "25",
-            "validity": "calendar_year", "provider_kinds": ["university", "institute"],
-            "excluded": ["statutory_testing", "medical"],
-            "related_party_block": ["same_legal_person", "subordination"],
-            "non_local_provider_factor": "80", "sample_rate": "5", "reward_rate": "5",
-            "reward_cap": "500000", "sample_every_months": "6", "review_sla_days": "5",
-            "allocation": "first_come_first_served", "aggregate_by": "enterprise"}
+    form = {**POLICY_FORM, "sme_science_based_rate": "45"}
     assert client.post("/vouchers/policy", data=form).status_code == 302  # 45 % this year
     client.post("/vouchers/policy/publish")
     # next year starts from this year's published rules, not the file's 40 %
@@ -275,16 +279,7 @@ def test_a_budget_below_what_approved_vouchers_hold_is_not_published(client, log
     committed = db.session.get(VoucherBudget, 2026).committed_fen
     assert committed == 5_000_000
     login(bureau)
-    form = {"small_micro_rate": "50", "small_micro_cap": "100000", "sme_science_based_rate": "40",
-            "sme_science_based_cap": "200000", "startup_team_rate": "50",
-            "startup_team_cap": "100000", "per_application": "20000", "annual_pool": "40000",
-            "batch_1": "25", "batch_2": "25", "batch_3": "25", "batch_4": "25",
-            "validity": "calendar_year", "provider_kinds": ["university", "institute"],
-            "excluded": ["statutory_testing", "medical"],
-            "related_party_block": ["same_legal_person", "subordination"],
-            "non_local_provider_factor": "80", "sample_rate": "5", "reward_rate": "5",
-            "reward_cap": "500000", "sample_every_months": "6", "review_sla_days": "5",
-            "allocation": "first_come_first_served", "aggregate_by": "enterprise"}
+    form = {**POLICY_FORM, "annual_pool": "40000"}
     assert client.post("/vouchers/policy", data=form).status_code == 302
     refused = client.post("/vouchers/policy/publish", data={}, follow_redirects=True)
     assert "不能低于本年度已批准创新券占用的 ¥50,000.00" in refused.get_data(as_text=True)
