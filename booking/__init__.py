@@ -12,9 +12,10 @@ from babel.dates import format_datetime as babel_format_datetime
 from flask import Flask, current_app, has_request_context, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_datetime
+from flask_babel import format_datetime, gettext
 from flask_login import current_user
 
+from booking.core.clock import to_local
 from booking.core.db import engine_options
 from booking.core.security import init_security_headers
 from booking.core.web import IdConverter, refuse_nul_characters
@@ -223,9 +224,6 @@ def _register_template_helpers(app: Flask) -> None:
     @app.template_filter("local_span")
     def local_span(start: datetime, end: datetime, timezone: str) -> str:
         """A span of time at a place, as short as it reads right: whole days as days."""
-        from flask_babel import gettext
-
-        from booking.core.clock import to_local
         first, last = to_local(start, timezone), to_local(end, timezone)
         if first.time() == last.time() == datetime.min.time():  # whole days
             days = (last.date() - first.date()).days
