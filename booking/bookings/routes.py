@@ -155,9 +155,12 @@ def quote_json(instrument_id):
 
 
 def _quote_query_error(error: ma.ValidationError) -> str:
-    if set(error.messages) == {"samples"}:  # the form's own words, in the reader's language
+    fields = set(error.normalized_messages())
+    if fields == {"samples"}:  # the form's own words, in the reader's language
         return _("A staff-operated booking needs the number of samples (1 to %(max)d).",
                  max=rules.MAX_SAMPLES)
+    if fields == {"end"} and request.args.get("end"):  # the wrong order, or too long
+        return _("The end must be after the start, at most 7 days later.")
     return _("Choose a start and an end.")
 
 

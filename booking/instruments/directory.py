@@ -62,6 +62,7 @@ class Viewer:
 @dataclass
 class Page:
     rows: list = field(default_factory=list)  # (Instrument, hourly_fen or None)
+    closed: set = field(default_factory=set)  # ids of those with no opening hours (not bookable)
     total: int = 0
     page: int = 1
     per_page: int = PER_PAGE
@@ -159,7 +160,11 @@ def search(query: DirectoryQuery, viewer: Viewer, now: datetime) -> Page:
     if query.per_page:
         statement = statement.limit(query.per_page).offset((query.page - 1) * query.per_page)
     rows = [(instrument, hourly) for instrument, hourly in db.session.execute(statement)]
-    return Page(rows=rows, total=total, page=query.page, per_page=query.per_page or total or 1)
+    ids = {instrument.id for instrument, _ in rows}
+    open_ = set(db.session.scalars(select(OpeningHours.instrument_id).where(
+        OpeningHours.instrument_id.in_(ids)).distinct())) if ids else set()
+    return Page(rows=rows, total=total, page=query.page, per_page=query.per_page or total or 1,
+                closed=ids - open_)
 
 
 SUGGESTIONS = 10

@@ -107,7 +107,7 @@ class PercentField(FiniteDecimalField):
         # the page's bounds are per cent: NumberRange's flags would write max="1" there
         super().__init__(label, places=2, validators=[InputRequired(), NumberRange(
             min=0, max=1, message=_l("Between 0 and 100 %%."))],  # %% for NumberRange
-            render_kw={"min": 0, "max": 100, "step": "0.01"}, **kwargs)
+            render_kw={"min": 0, "max": 100, "step": "any"}, **kwargs)  # arrows: whole steps
 
     def process_formdata(self, valuelist):
         super().process_formdata(valuelist)

@@ -25,7 +25,18 @@
       .then(toEvents)
       .then((events) => success(calendar && calendar.view.type === "dayGridMonth"
         ? freeDays(events) : events.map(labelled)))
+      .then(showRefusal)
       .catch(failure);
+  }
+
+  // A refused request comes back with why above the form, which a phone shows below the
+  // calendar: scrolled to once the calendar has its events (they set its height).
+  let refusalShown = false;
+  function showRefusal() {
+    const refused = document.getElementById("booking-problems");
+    if (!refused || !phone || refusalShown) return;
+    refusalShown = true;
+    requestAnimationFrame(() => refused.scrollIntoView({ block: "center" }));
   }
 
   // The JSON is compact (free, blackout and busy times as [start, end] pairs, then your own
@@ -327,6 +338,4 @@
   // Back to this page after sending it: the browser puts the typed times back after the
   // script ran, so the quote is asked for again once the page is shown
   window.addEventListener("pageshow", updateQuote);
-  const refused = document.getElementById("booking-problems");  // a phone shows the calendar
-  if (refused && phone) refused.scrollIntoView({ block: "center" });  // first: say why here
 })();

@@ -152,6 +152,37 @@ def test_a_visitor_tapping_free_time_on_a_phone_is_led_to_log_in(live_server, ph
     assert times[0] == "08:00:00" and times[-1] < "18:00:00"
 
 
+def test_a_refused_request_on_a_phone_shows_why(live_server, live_app, phone_page,
+                                                instrument_id):
+    """The reasons sit above the form, below the calendar: the page came back on the calendar
+    (a busy week's list is taller than the phone) and seemed to have done nothing."""
+    from booking.core.clock import local_midnight
+    from booking.extensions import db
+    from booking.instruments.models import Instrument
+    from tests.factories import Factory
+
+    day = next_tuesday() + timedelta(weeks=5)
+    with live_app.app_context():  # a busy week: one booking an hour, Monday to Friday
+        instrument, other = db.session.get(Instrument, instrument_id), Factory().user()
+        monday = local_midnight(day - timedelta(days=1), "Asia/Shanghai")
+        for n in range(5 * 9):
+            Factory().placed_booking(instrument, other, monday + timedelta(
+                days=n // 9, hours=8 + n % 9))
+    page = phone_page
+    log_in(page, live_server, "student.dlut@demo.cn")
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.fill("#start", f"{day.isoformat()}T11:00")
+    page.fill("#end", f"{day.isoformat()}T10:00")
+    page.fill("#purpose", "XRD")
+    page.click("#book-submit")
+    page.wait_for_function("""() => {
+        const box = document.getElementById("booking-problems");
+        if (!box) return false;
+        const r = box.getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= innerHeight; }""", timeout=5000)
+    assert "结束时间必须晚于开始时间" in page.inner_text("#booking-problems")
+
+
 def test_going_back_a_week_revalidates_the_kept_calendar(live_server, page, instrument_id):
     """FullCalendar fetches on every navigation; the browser's copy is revalidated (304) and
     the calendar shows it as if fetched anew."""

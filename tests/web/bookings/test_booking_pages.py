@@ -406,7 +406,8 @@ QUOTE_SLOT = {"start": "2026-11-24T10:00", "end": "2026-11-24T11:00"}
 
 @pytest.mark.parametrize(("query", "error"), [
     ({"start": "2026-11-24T10:00"}, "请选择开始和结束时间"),  # no end
-    ({**QUOTE_SLOT, "end": "2026-12-24T11:00"}, "请选择开始和结束时间"),  # longer than a week
+    ({**QUOTE_SLOT, "end": "2026-12-24T11:00"}, "最多晚 7 天"),  # longer than a week
+    ({**QUOTE_SLOT, "end": "2026-11-24T09:00"}, "结束时间必须晚于开始时间"),  # before the start
     ({**QUOTE_SLOT, "mode": "teleport"}, "请选择开始和结束时间"),
     # in the page's language, with the form's bounds (it said "samples 必须在 0 到 1000 之间")
     ({**QUOTE_SLOT, "mode": "staff_operated", "samples": "1001"}, "样品数量（1 至 1000 个）"),

@@ -108,8 +108,9 @@ def test_an_instrument_not_open_for_booking_says_so_instead_of_offering_it(clien
     closed = make.instrument(name_zh="待开放电镜", hours="none")
     for_members = make.instrument(name_zh="校内专用电镜", rates={"internal": 10_000})
     page = client.get("/").get_data(as_text=True)
-    assert "暂未开放预约" in page.split(f'href="/instruments/{for_members.id}"')[1].split(
-        "</article>")[0]
+    for instrument in (closed, for_members):  # no hours (a price though), no price of yours
+        card = page.split(f'href="/instruments/{instrument.id}"')[1].split("</article>")[0]
+        assert "暂未开放预约" in card and "/小时" not in card
     detail = client.get(f"/instruments/{closed.id}").get_data(as_text=True)
     assert 'id="not-open"' in detail and 'id="book-link"' not in detail
     login(make.user(organisation=make.organisation(kind="enterprise")))
