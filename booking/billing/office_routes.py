@@ -21,10 +21,12 @@ from booking.groups.models import Project
 bp = Blueprint("office", __name__, url_prefix="/finance")
 
 
-def _org() -> tuple[Organisation, list[Organisation]]:
+def finance_org(org_id: int | None = None) -> tuple[Organisation, list[Organisation]]:
+    """The organisation asked for (`org_id`, else the query's `org`, else the first) among
+    those whose finance the user keeps, and all of those; 403 for any other."""
     organisations = reports.finance_organisations(current_user)
     require(bool(organisations))
-    org_id = query_int("org", None, 1)
+    org_id = org_id or query_int("org", None, 1)
     chosen = next((o for o in organisations if o.id == org_id), None) if org_id else \
         organisations[0]
     require(chosen is not None)
@@ -71,7 +73,7 @@ def _preview(facts: list[Fact]) -> list[dict]:
 @bp.route("/close", methods=["GET", "POST"])
 @login_required
 def close_month():
-    org, organisations = _org()
+    org, organisations = finance_org()
     month = _month()
     if month is None:
         flash(_("Choose a month that has ended, as YYYY-MM."), "danger")
@@ -94,7 +96,7 @@ def close_month():
 @bp.route("/overdue")
 @login_required
 def overdue():
-    org, organisations = _org()
+    org, organisations = finance_org()
     args = query_args(lists.OVERDUE_ARGS)
     listing = dunning.overdue_invoices(org.id, now_utc(), args["page"], args["per_page"])
     return render_template("billing/overdue.html", org=org, organisations=organisations,
@@ -105,7 +107,7 @@ def overdue():
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings():
-    org, organisations = _org()
+    org, organisations = finance_org()
     current = dunning.settings_of(org.id)
     form = ProviderSettingsForm(obj=current)
     if form.validate_on_submit():

@@ -272,16 +272,6 @@ def credit(invoice_id):
 
 
 # --- finance views -------------------------------------------------------------------------------
-def _finance_org(org_id: int | None) -> tuple[Organisation, list[Organisation]]:
-    """The organisation asked for (or the first) among those whose finance the user keeps."""
-    organisations = reports.finance_organisations(current_user)
-    require(bool(organisations))
-    chosen = next((o for o in organisations if o.id == org_id), None) if org_id else \
-        organisations[0]
-    require(chosen is not None)
-    return chosen, organisations
-
-
 def _year() -> int:
     return query_int("year", local_today().year, 2000, 2100)
 
@@ -289,7 +279,7 @@ def _year() -> int:
 @bp.route("/finance")
 @login_required
 def finance():
-    org, organisations = _finance_org(query_int("org", None, 1))
+    org, organisations = office_routes.finance_org()
     args = query_args(lists.FINANCE_ARGS)
     now = now_utc()
     listing = paged(lists.provider_invoices(org.id, args, now, current_user.timezone),
@@ -304,7 +294,7 @@ def finance():
 @bp.route("/finance/revenue")
 @login_required
 def finance_revenue():
-    org, organisations = _finance_org(query_int("org", None, 1))
+    org, organisations = office_routes.finance_org()
     args, year = query_args(lists.REVENUE_ARGS), _year()
     month = args.get("month")
     if args.get("instrument") is not None and \
@@ -326,7 +316,7 @@ def finance_revenue():
 @bp.route("/finance/<int:org_id>/<any(revenue, usage, open):report>.<any(csv, xlsx):fmt>")
 @login_required
 def export(org_id, report, fmt):
-    org, _organisations = _finance_org(org_id)
+    org, _organisations = office_routes.finance_org(org_id)
     year = _year()
     header, rows = reports.TABLES[report](org.id, year)
     return tables.download(fmt, f"{org.short_code or org.id}-{report}-{year}",

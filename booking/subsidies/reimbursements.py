@@ -113,6 +113,14 @@ def statements(period: str) -> list[Reimbursement]:
                                    .order_by(Reimbursement.provider_id)))
 
 
+def statements_of(provider_id: int, year: int) -> list[Reimbursement]:
+    """A provider's statements of a year, the latest quarter first (its finance office's
+    view of what the bureau owes it and has paid)."""
+    return list(db.session.scalars(select(Reimbursement).where(
+        Reimbursement.provider_id == provider_id, Reimbursement.period.startswith(str(year)))
+        .order_by(Reimbursement.period.desc())))
+
+
 def mark_paid(statement: Reimbursement, actor: User) -> None:
     if statement.state == "paid":
         raise ReimbursementError.one("already_paid", _l("This statement is already paid."))

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from booking.accounts.models import Organisation
 from booking.api.paging import paged
+from booking.billing.office_routes import finance_org
 from booking.core import tables
 from booking.core.clock import current_quarter, local_today, now_utc
 from booking.core.money import fen_to_yuan
@@ -278,6 +279,21 @@ def clawback(redemption_id):
     attempt(lambda: oversight.claw_back(claim, current_user, form.reason.data),
             _("Redemption %(id)s clawed back.", id=claim.id))
     return redirect(url_for("subsidies.dashboard"))
+
+
+# --- a provider's finance office: its statements ---------------------------------------------
+@bp.route("/statements")
+@login_required
+def provider_statements():
+    """What the bureau owes the provider for vouchers, has paid, and took back."""
+    org, organisations = finance_org()
+    year = query_int("year", local_today().year, 2000, 2100)
+    statements = [(s, reimbursements.entries_of(s))
+                  for s in reimbursements.statements_of(org.id, year)]
+    return render_template("subsidies/provider_statements.html", org=org, year=year,
+                           organisations=organisations, statements=statements,
+                           states=reimbursements.STATES, entries=reimbursements.ENTRIES,
+                           now_year=local_today().year)
 
 
 # --- bureau: reimbursement -------------------------------------------------------------------

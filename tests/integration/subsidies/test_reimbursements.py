@@ -209,3 +209,22 @@ def test_sampling_follows_the_policy_period_and_records_the_outcome(make, lab):
     assert (claim.check_outcome, claim.checked_at is not None) == ("confirmed", True)
     with pytest.raises(oversight.OversightError):
         oversight.confirm_checked(claim, lab["bureau"])  # checked once
+
+
+def test_the_providers_finance_office_reads_its_statements(client, login, make, lab):
+    """The bureau's statements were visible to the bureau only: the provider could not see
+    what it was owed, paid or had clawed back."""
+    invoice = _paid_use(make, lab)
+    reimbursements.reimburse("2026Q2")
+    db.session.commit()
+    login(lab["finance"])
+    page = client.get("/vouchers/statements?year=2026").get_data(as_text=True)
+    section = page.split('id="statement-2026Q2"')[1].split("</section>")[0]
+    assert invoice.number in section and "¥160.00" in section and "待支付" in section
+    assert 'href="/vouchers/statements?org=' in page  # a tab of the finance pages
+    other = make.user(role="finance", organisation=make.organisation())
+    login(other)
+    assert client.get(f"/vouchers/statements?org={lab['owner'].id}").status_code == 403
+    assert 'id="no-statements"' in client.get("/vouchers/statements").get_data(as_text=True)
+    login(lab["sme"])
+    assert client.get("/vouchers/statements").status_code == 403
