@@ -31,8 +31,8 @@ def scheduled(make):
 
 def test_its_customer_may_neither_move_nor_cancel_it(client, login, scheduled):
     lab, customer, booking = scheduled
-    login(customer)
     with freeze_time(MONDAY_7_DEC_9AM):
+        login(customer)  # inside: a session cookie signed "later" does not verify
         mine = client.get("/bookings/mine").get_data(as_text=True)
         assert f"/bookings/{booking.id}/reschedule" not in mine
         assert f"/bookings/{booking.id}/cancel" not in mine
