@@ -145,7 +145,9 @@ def dashboard():
                            sort=sort, trend=_trend(snapshot) if snapshot else {},
                            compute_form=compute_form, pool_form=pool_form, form=PostForm(),
                            charts=_chart_data(snapshot, names) if snapshot else None,
-                           org_names=names)
+                           org_names=names, no_data=snapshot is not None and
+                           not snapshot.is_published and not indicators.has_activity(
+                               services.get_period(snapshot.period)))
 
 
 def _flag_form(form: FlagForm) -> FlagForm:

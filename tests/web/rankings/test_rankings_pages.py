@@ -81,6 +81,10 @@ def test_a_period_with_no_data_is_not_published(client, make, login, ranked):
     institution 较差 (poor) in public: the grade that brings criticism and cut funds."""
     login(make.user(role="bureau_staff"))
     client.post("/bureau/rankings/compute", data={"period": "2025"})
+    page = client.get("/bureau/rankings?period=2025").get_data(as_text=True)
+    assert 'id="no-data"' in page  # said before anyone tries to publish it
+    assert 'id="no-data"' not in client.get("/bureau/rankings?period=2026Q3").get_data(
+        as_text=True)
     refused = client.post("/bureau/rankings/2025/publish", follow_redirects=True)
     assert "没有任何预约或使用记录" in refused.get_data(as_text=True)
     from booking.rankings.services import get_snapshot
