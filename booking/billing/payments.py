@@ -15,6 +15,7 @@ from booking.billing.signals import invoices_settled
 from booking.core import audit
 from booking.core.clock import local_today, now_utc
 from booking.core.db import bulk_insert, chunks, id_in
+from booking.core.money import format_cny
 from booking.core.problems import Problem, _l
 from booking.extensions import db
 from booking.groups import services as groups
@@ -50,16 +51,22 @@ def _refuse_unless_payable(invoice: Invoice) -> None:
 
 def record_bank_transfer(invoice: Invoice, actor: User, reference: str,
                          amount_fen: int | None = None, received_on: date | None = None,
-                         notify: bool = True) -> Payment:
+                         notify: bool = True, overpay: bool = False) -> Payment:
     """Finance staff saw `amount_fen` (default: what is outstanding) arrive on the provider's
     account on `received_on`. Less than outstanding leaves the rest open; more is a balance
-    carried in the customer's favour."""
+    carried in the customer's favour, once finance confirms it (`overpay`: a zero typed too
+    many is not a balance)."""
     _refuse_unless_payable(invoice)
     amount = invoice.outstanding_fen if amount_fen is None else amount_fen
     if amount <= 0:
         raise BillingRefused.one("amount_required", _l("Enter the amount received."))
     if received_on is not None and received_on > local_today():
         raise BillingRefused.one("future_date", _l("The payment date cannot be in the future."))
+    if amount > invoice.outstanding_fen and not overpay:
+        raise BillingRefused.one(
+            "overpayment_unconfirmed", _l("%(amount)s is more than the %(due)s outstanding: "
+                                          "confirm it below, or correct the amount."),
+            amount=format_cny(amount), due=format_cny(invoice.outstanding_fen))
     if reference.strip() and any(p.reference == reference[:200] for p in invoice.payments):
         raise BillingRefused.one("reference_recorded", _l(
             "A payment with the bank reference %(reference)s is already recorded on this "

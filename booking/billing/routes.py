@@ -14,7 +14,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
@@ -205,15 +204,13 @@ def _payment_message(inv: Invoice, amount_fen: int) -> str:
 
 def _record_transfer(inv: Invoice, form: BankTransferForm) -> str:
     amount = yuan_to_fen(Decimal(form.amount.data))
-    if amount > inv.outstanding_fen and not form.overpay.data:
-        refused = BillingRefused.one(
-            "overpayment_unconfirmed", _l("%(amount)s is more than the %(due)s outstanding: "
-                                          "confirm it below, or correct the amount."),
-            amount=format_cny(amount), due=format_cny(inv.outstanding_fen))
-        form.overpay.errors = [refused.text()]
-        raise refused
-    payments.record_bank_transfer(inv, current_user, form.reference.data.strip(), amount,
-                                  form.received_on.data)
+    try:
+        payments.record_bank_transfer(inv, current_user, form.reference.data.strip(), amount,
+                                      form.received_on.data, overpay=form.overpay.data)
+    except BillingRefused as refused:
+        if refused.code == "overpayment_unconfirmed":  # the box to tick, shown with why
+            form.overpay.errors = [refused.text()]
+        raise
     return _payment_message(inv, amount)
 
 

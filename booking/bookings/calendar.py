@@ -25,7 +25,7 @@ from booking.bookings import rules
 from booking.bookings.models import MAX_LENGTH, Booking, WaitlistEntry
 from booking.bookings.qualifications import is_qualified
 from booking.bookings.signals import booking_checking
-from booking.core.clock import from_local, now_utc, to_local
+from booking.core.clock import from_local, local_today, now_utc, to_local
 from booking.core.db import UTCDateTime
 from booking.core.names import in_language
 from booking.core.reads import attach_loaded, kept_read, read_all
@@ -333,6 +333,15 @@ def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end:
     return instrument, CalendarView(
         free=free, others=[(b.start_at, b.end_at) for b in shown if b.user_id != viewer_id],
         own=[b for b in shown if b.user_id == viewer_id], blackouts=calendar.blackouts)
+
+
+def day_span(instrument: Instrument) -> tuple[str, str] | None:
+    """The hours of a day the instrument's calendar shows: its weekly hours and the special
+    hours of days to come (rules.open_span)."""
+    today = local_today(tz_name=instrument.timezone)
+    return rules.open_span([(h.opens, h.closes) for h in instrument.opening_hours] +
+                           [(e.opens, e.closes) for e in instrument.exceptions
+                            if e.opens and e.day >= today])
 
 
 # --- checking a request ----------------------------------------------------------------------

@@ -237,9 +237,8 @@ def book_page(instrument: Instrument, form: BookingForm, problems=(), status: in
     return render_template("bookings/book.html", instrument=instrument, form=form,
                            problems=problems, needs_qualification=needs_qualification,
                            qualified=qualified, training=training, out_of_service=out_of_service,
-                           labels=labels.calendar_labels(), day_span=rules.open_span(
-                               [(h.opens, h.closes) for h in instrument.opening_hours] +
-                               [(e.opens, e.closes) for e in instrument.exceptions if e.opens]),
+                           labels=labels.calendar_labels(),
+                           day_span=calendar.day_span(instrument),
                            training_form=TrainingRequestForm(formdata=None)), status
 
 

@@ -21,10 +21,10 @@ AREAS = ("organisation", "operation", "sharing")
 GRADES = ("excellent", "good", "pass", "poor")
 RED_FLAGS = ("no_listed_instruments", "false_data")
 LOWER_IS_BETTER = frozenset({"idle_rate"})
-HOURS_INDICATORS = frozenset({"decision_speed", "turnaround"})
+HOURS_INDICATORS = frozenset({"decision_speed", "turnaround"})  # medians in hours, target_hours
 # the most a value can be: shares reach 1, a rating 5 stars
 TARGET_CEILINGS = {"open_rate": 1, "directory_quality": 1, "external_share": 1,
-                   "user_rating": 5}  # medians in hours, target_hours
+                   "user_rating": 5}
 DEFAULT_PATH = Path(__file__).with_name("default_policy.toml")
 
 
