@@ -49,9 +49,17 @@ def seed(scale: str) -> None:
                 sme, amount_fen=DEMO_VOUCHER_FEN, project=project,
                 declared_class="sme_science_based", declaration={})
             services.approve_voucher(voucher, bureau)
+            _backdate(voucher)
         if voucher.state == "issued" and not db.session.scalar(
                 select(exists().where(Redemption.voucher_id == voucher.id))):
             _money_cycle(sme, bureau, provider_staff, refund)
+
+
+def _backdate(voucher: Voucher) -> None:
+    """Applied for and approved on the quarter's first morning: a voucher pays only for use
+    made after its approval, and the demo's uses are earlier this quarter."""
+    start = from_local(datetime.combine(current_quarter(local_today()).first_day, time(9)))
+    voucher.created_at, voucher.decided_at = start - timedelta(hours=1), start
 
 
 def _approver(instrument: Instrument) -> int | None:

@@ -104,13 +104,24 @@ def _modes_of(invoices: list[Invoice]) -> dict[int, str]:
         Booking.id.in_(booking_ids))).all()) if booking_ids else {}
 
 
-def _oldest_usable_vouchers(org_ids: set[int]) -> dict[int, Voucher]:
-    vouchers: dict[int, Voucher] = {}
+# An invoice's voucher is judged by when its service was done, not when it is issued: a
+# voucher that lapsed since (written expired or not) still pays for use made while it held.
+CLAIMABLE_STATES = ("issued", "expired")
+
+
+def _claimable_vouchers(org_ids: set[int]) -> dict[int, list[Voucher]]:
+    """{enterprise id: its vouchers with money left that were issued this year or last, the
+    oldest first}: the ones an invoice being issued may draw on."""
+    vouchers: dict[int, list[Voucher]] = defaultdict(list)
     for voucher in db.session.scalars(
-            select(Voucher).where(Voucher.enterprise_id.in_(org_ids), *_usable())
+            select(Voucher).where(Voucher.enterprise_id.in_(org_ids),
+                                  Voucher.state.in_(CLAIMABLE_STATES),
+                                  Voucher.valid_until.is_not(None),
+                                  Voucher.year >= local_today().year - 1,
+                                  Voucher.used_fen < Voucher.face_value_fen)
             .order_by(Voucher.decided_at, Voucher.id)
             .options(selectinload(Voucher.policy), selectinload(Voucher.enterprise))):
-        vouchers.setdefault(voucher.enterprise_id, voucher)
+        vouchers[voucher.enterprise_id].append(voucher)
     return vouchers
 
 
@@ -140,7 +151,9 @@ class _Batch:
         """(amount, rate) of the usage and samples lines the voucher may pay for. Samples
         (送样) are testing; usage is the service of its booking's mode."""
         for line in invoice.lines:
-            if line.kind not in ("usage", "samples") or line.instrument_id is None:
+            if line.kind not in ("usage", "samples") or line.instrument_id is None or \
+                    not rules.covers_service(voucher.decided_at, voucher.valid_until,
+                                             line.service_at, line.minutes):
                 continue
             service = "testing" if line.kind == "samples" else \
                 SERVICE_OF_MODE.get(self.modes.get(line.booking_id), "instrument_use")
@@ -180,10 +193,11 @@ def _take(voucher_id: int, amount_fen: int) -> bool:
     UPDATE: concurrent claims on one voucher can never over-spend it)."""
     used = Voucher.used_fen + amount_fen
     taken = db.session.execute(
-        update(Voucher).where(Voucher.id == voucher_id, Voucher.state == "issued",
+        update(Voucher).where(Voucher.id == voucher_id, Voucher.state.in_(CLAIMABLE_STATES),
                               used <= Voucher.face_value_fen)
-        .values(used_fen=used, state=case((used == Voucher.face_value_fen, "exhausted"),
-                                          else_="issued"))
+        .values(used_fen=used, state=case(
+            ((used == Voucher.face_value_fen) & (Voucher.state == "issued"), "exhausted"),
+            else_=Voucher.state))
         .execution_options(synchronize_session=False)).rowcount == 1
     db.session.expire(db.session.get(Voucher, voucher_id))
     return taken
@@ -198,8 +212,14 @@ def _of_confirmed_members(invoices: list[Invoice]) -> list[Invoice]:
     return [i for i in invoices if i.customer_user_id is None or i.customer_user_id in confirmed]
 
 
-def reserve_for_invoices(invoices: list[Invoice], vouchers: dict[int, Voucher] | None = None
-                         ) -> dict[int, int]:
+def _voucher_for(invoice: Invoice, candidates: list[Voucher], batch: "_Batch") -> Voucher | None:
+    """The oldest of the enterprise's vouchers that pays for any of the invoice's lines (one
+    invoice, one claim)."""
+    return next((v for v in candidates if any(batch.eligible_lines(v, invoice))), None)
+
+
+def reserve_for_invoices(invoices: list[Invoice],
+                         vouchers: dict[int, list[Voucher]] | None = None) -> dict[int, int]:
     """Reserve the voucher shares of a batch of invoices being issued: {invoice id: fen}.
     Set-based: a few queries per batch, plus one per voucher and per instrument a voucher meets,
     whatever the number of invoices. Each voucher is charged with one conditional UPDATE; if a
@@ -211,13 +231,15 @@ def reserve_for_invoices(invoices: list[Invoice], vouchers: dict[int, Voucher] |
     ids = [i.id for i in invoices]
     claimed = set(db.session.scalars(select(Redemption.invoice_id).where(
         Redemption.invoice_id.in_(ids))))
-    if vouchers is None:  # {enterprise id: its oldest usable voucher}
-        vouchers = _oldest_usable_vouchers({i.customer_org_id for i in invoices})
+    if vouchers is None:
+        vouchers = _claimable_vouchers({i.customer_org_id for i in invoices})
     batch = _Batch(invoices)
     claims: dict[int, list[Redemption]] = defaultdict(list)
     for invoice in invoices:
-        voucher = vouchers.get(invoice.customer_org_id)
-        if voucher is None or invoice.id in claimed:
+        if invoice.id in claimed:
+            continue
+        voucher = _voucher_for(invoice, vouchers.get(invoice.customer_org_id, []), batch)
+        if voucher is None:
             continue
         amount = batch.share(voucher, invoice)
         if amount > 0:
@@ -243,7 +265,7 @@ def reserve_for_invoice(invoice: Invoice) -> int:
 def answer_invoice_issuing(batch, **extra) -> dict[int, int]:
     """Billing asks, as it issues invoices (an invoicing.IssuingBatch): the voucher share
     reserved on each. Only the invoices of customers holding a usable voucher are loaded."""
-    vouchers = _oldest_usable_vouchers(batch.customers)
+    vouchers = _claimable_vouchers(batch.customers)
     return reserve_for_invoices(batch.invoices(set(vouchers)), vouchers) if vouchers else {}
 
 

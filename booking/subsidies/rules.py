@@ -32,6 +32,18 @@ def voucher_state_at(state: str, valid_until: datetime | None, year: int, now: d
     return state
 
 
+def covers_service(issued_at: datetime | None, valid_until: datetime | None,
+                   service_at: datetime | None, minutes: int = 0) -> bool:
+    """Whether a voucher pays for a service: one begun once the voucher was issued (it is
+    approved before the service is used) and ended before it lapsed, whenever it is invoiced
+    (December's use, invoiced at the month close on 1 January, is December's). A line with no
+    service time is judged by the voucher's state alone."""
+    if service_at is None:
+        return True
+    return (issued_at is None or service_at >= issued_at) and \
+        (valid_until is None or service_at + timedelta(minutes=minutes) <= valid_until)
+
+
 @dataclass(frozen=True)
 class Enterprise:
     id: int

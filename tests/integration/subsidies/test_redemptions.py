@@ -1,6 +1,6 @@
 """Voucher shares on quotes and invoices: reserved at issue, redeemed on payment, released on
 void or refund, once per invoice (billing's real flow: check-out issues the invoice)."""
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -230,3 +230,42 @@ def test_voucher_pays_its_share_of_the_samples_as_testing(make, lab):
     assert (invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen) == (
         90_000, 36_000, 54_000)
 
+
+
+def test_december_use_closed_on_new_years_day_is_paid_by_the_lapsed_voucher(make, lab):
+    """Reported: use made in December under a 2026 voucher, invoiced at the month close on
+    1 January (after the daily job has expired the voucher), got no share, although the
+    booking's quote had shown one. A voucher pays for service done while it held."""
+    from booking.subsidies.services import expire_vouchers
+
+    voucher = lab["voucher"]
+    december = datetime(2026, 12, 30, 1, tzinfo=UTC)  # 09:00 on 30 December, Beijing time
+    make.usage_session(lab["instrument"], lab["sme"], december)
+    make.usage_session(lab["instrument"], lab["sme"], datetime(2027, 1, 4, 1, tzinfo=UTC))
+    with freeze_time("2027-01-01 00:05:00"):
+        assert expire_vouchers() == 1 and voucher.state == "expired"
+    with freeze_time("2027-01-01 02:00:00"):
+        close_month("2026-12")
+    invoice = db.session.scalar(select(Invoice).where(Invoice.period == "2026-12"))
+    assert (invoice.subtotal_fen, invoice.voucher_fen, invoice.amount_due_fen) == (
+        40_000, 16_000, 24_000)
+    db.session.expire_all()
+    assert (voucher.state, voucher.used_fen) == ("expired", 16_000)  # lapsed: stays expired
+    # January's use is not December's: the 2026 voucher pays nothing of it
+    with freeze_time("2027-02-01 02:00:00"):
+        close_month("2027-01")
+    january = db.session.scalar(select(Invoice).where(Invoice.period == "2027-01"))
+    assert (january.subtotal_fen, january.voucher_fen) == (40_000, 0)
+
+
+def test_use_made_before_the_voucher_was_approved_gets_no_share(make):
+    """The policy: a voucher is approved before the service is used."""
+    owner = make.organisation(short_code="DLUTB")
+    instrument, sme = make.instrument(organisation=owner), make.user(organisation=make.enterprise())
+    make.usage_session(instrument, sme, MONDAY_11_MAY_9AM - timedelta(days=7))  # 4 May
+    make.voucher(user=sme, amount_fen=5_000_000)  # approved on Sunday 10 May
+    make.usage_session(instrument, sme, MONDAY_11_MAY_9AM)
+    with freeze_time("2026-06-01 02:00:00"):
+        close_month("2026-05")
+    invoice = db.session.scalar(select(Invoice).where(Invoice.period == "2026-05"))
+    assert (invoice.subtotal_fen, invoice.voucher_fen) == (80_000, 16_000)  # 11 May's hour only

@@ -1,7 +1,7 @@
 """Eligibility and voucher amounts, with hand-computed figures. No app, no database."""
 import copy
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,6 +17,7 @@ from booking.subsidies.rules import (
     best_class,
     budget_allowance_fen,
     class_misses,
+    covers_service,
     eligibility,
     narrowed,
     non_local_problems,
@@ -285,3 +286,13 @@ def test_the_shrunk_share_rounds_half_up():
     # 12,800 x (27,200 - 1,000) / 27,200 = 12,329.41 -> 12,329; with 8,500 back: 8,800.0
     assert share_after_credits(12_800, 27_200, 1_000) == 12_329
     assert share_after_credits(12_800, 27_200, 8_500) == 8_800
+
+
+def test_a_voucher_covers_service_done_while_it_held():
+    issued, lapses = datetime(2026, 3, 2, 1, tzinfo=UTC), datetime(2026, 12, 31, 16, tzinfo=UTC)
+    december = datetime(2026, 12, 31, 6, tzinfo=UTC)  # 14:00 on 31 December, Beijing time
+    assert covers_service(issued, lapses, december, minutes=120)
+    assert covers_service(issued, lapses, issued)  # begun the moment it was issued
+    assert not covers_service(issued, lapses, issued - timedelta(minutes=1))  # before approval
+    assert not covers_service(issued, lapses, december, minutes=10 * 60 + 1)  # ends in January
+    assert covers_service(issued, lapses, None)  # no service time: the state decides
