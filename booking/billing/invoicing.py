@@ -296,4 +296,5 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
         groups.credit(project_id, invoice_id=note.id, amount_fen=amount_fen,
                       description=note.number or "")
     invoice_credited.send(note)
+    notifications.notify_credit_note(note)
     return note

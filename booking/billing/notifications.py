@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 
 from booking.accounts.models import User
 from booking.billing.models import Invoice, Payment
+from booking.billing.reports import voucher_returned_fen
 from booking.core.clock import to_local
 from booking.core.money import format_cny
 from booking.core.notifications import Notice, deliver, notify
@@ -15,6 +16,7 @@ from booking.labels import payment_method_label
 
 KIND = "invoice.issued"
 PAID_KIND = "invoice.paid"
+CREDIT_KIND = "invoice.credited"
 
 
 def _issued_texts() -> tuple[str, str, str]:
@@ -86,6 +88,37 @@ def notify_payment_recorded(payment: Payment) -> None:
           amount=format_cny(payment.amount_fen), method=payment_method_label(payment.method),
           date=_paid_on(payment, user))),
         link=_link(invoice))
+
+
+def notify_credit_note(note: Invoice) -> None:
+    """Tell the customer a credit note gives back part of their invoice: how much, why, how
+    the money comes back, and what returns to their innovation voucher."""
+    user = note.customer_user
+    if user is None:
+        return
+
+    def compose():
+        original = note.credits
+        text = [_("%(provider)s issued credit note %(number)s: %(amount)s of invoice "
+                  "%(invoice)s is given back. Reason: %(reason)s",
+                  provider=note.provider.display_name(user.locale), number=note.number,
+                  amount=format_cny(note.amount_due_fen), invoice=original.number,
+                  reason=note.lines[0].description)]
+        if note.project is not None:
+            text.append(_("It is credited to project %(project)s.", project=note.project.label))
+        elif note.state == "paid":
+            text.append(_("The money has been refunded to you."))
+        else:
+            text.append(_("The provider will refund it to you and record the refund."))
+        returned = voucher_returned_fen(note)
+        if returned:
+            text.append(_("Your innovation voucher gets back %(amount)s of its share.",
+                          amount=format_cny(returned)))
+        text.append(_("Details: %(url)s", url=external_of(_link(note))))
+        return _("Credit note %(number)s for invoice %(invoice)s", number=note.number,
+                 invoice=original.number), "\n".join(text)
+
+    notify(user, CREDIT_KIND, compose, link=_link(note))
 
 
 def _paid_on(payment: Payment, user: User) -> str:

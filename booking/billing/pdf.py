@@ -16,6 +16,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from booking.billing.dunning import settings_of
 from booking.billing.models import Invoice
+from booking.billing.reports import voucher_returned_fen
 from booking.core.money import format_cny
 from booking.core.problems import _l
 
@@ -83,6 +84,9 @@ def _line_rows(invoice: Invoice, style) -> list[list]:
                      "-" + format_cny(invoice.voucher_fen)])
     total = both(_l("Refund")) if invoice.is_credit_note else both(_l("Amount due"))
     rows.append(["", "", total, format_cny(invoice.amount_due_fen)])
+    returned = voucher_returned_fen(invoice)
+    if returned:
+        rows.append(["", "", both(_l("Returned to the innovation voucher")), format_cny(returned)])
     if invoice.payments and invoice.state == "issued":
         rows.append(["", "", both(_l("Outstanding")), format_cny(invoice.outstanding_fen)])
     return rows

@@ -9,6 +9,7 @@ from booking.accounts.models import Organisation, User
 from booking.billing.facts import usage_facts
 from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.pricing import Price, price, rate_cards_for
+from booking.billing.signals import voucher_returned
 from booking.bookings.labels import class_label
 from booking.core.clock import month_period, year_period
 from booking.core.db import chunks
@@ -33,6 +34,14 @@ def invoices_of(user: User) -> Select:
         Invoice.customer_user_id == user.id,
         and_(Invoice.customer_user_id.is_(None), Invoice.customer_org_id == user.organisation_id))
     ).order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+
+
+def voucher_returned_fen(note: Invoice) -> int:
+    """What a credit note gave back to the customer's innovation voucher (0: none, or not a
+    credit note): the voucher's share of the credited invoice shrinks in proportion."""
+    if not note.is_credit_note:
+        return 0
+    return sum(int(answer or 0) for _receiver, answer in voucher_returned.send(note))
 
 
 def credit_notes_of(invoice: Invoice) -> list[Invoice]:

@@ -90,13 +90,16 @@ def _invoice_page(inv: Invoice, submitted=None, status: int = 200):
              "credit_form": CreditForm(formdata=None), "refund_form": _refund_form()}
     if submitted is not None:
         forms[_PAGE_FORMS[type(submitted)]] = submitted
+    notes = reports.credit_notes_of(inv)
     return render_template(
         "billing/invoice.html", invoice=inv, stripe_enabled=stripe_gateway.enabled(),
         stripe_js_url=current_app.config["STRIPE_JS_URL"],
         publishable_key=stripe_gateway.publishable_key(),
         payment_methods=current_app.config["STRIPE_PAYMENT_METHODS"].split(","),
         provider_settings=dunning.settings_of(inv.provider_id),
-        credit_notes=reports.credit_notes_of(inv), now=now_utc(), **forms), status
+        credit_notes=notes, voucher_returned={n.id: reports.voucher_returned_fen(n)
+                                              for n in [inv, *notes]},
+        now=now_utc(), **forms), status
 
 
 def _bank_form(inv: Invoice) -> BankTransferForm:

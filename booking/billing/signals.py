@@ -22,6 +22,9 @@ quote_requested = signals.signal("quote-requested")
 #: Sent after a credit note is written (sender: the credit note, flushed, with credits_id):
 #: what was given back of an invoice may shrink what others computed from it.
 invoice_credited = signals.signal("invoice-credited")
+#: Asked to show a credit note (sender: the credit note): receivers return the fen it gave
+#: back to a voucher (the voucher's share of the credited invoice shrinks in proportion).
+voucher_returned = signals.signal("voucher-returned")
 #: Sent after invoices were paid in full by one set-based settlement (sender: their ids; see
 #: payments.settle_in_full). Invoices paid one by one are followed through the ORM instead.
 invoices_settled = signals.signal("invoices-settled")

@@ -332,6 +332,20 @@ def follow_credit(note: Invoice, **extra) -> None:
     _give_back(claim, _kept(claim) - target, note.id, "invoice refunded")
 
 
+def answer_voucher_returned(note: Invoice, **extra) -> int:
+    """Billing asks, to show a credit note: what it gave back to the voucher, i.e. what the
+    share came to before it less what it came to after (as follow_credit computed it)."""
+    claim = _claim_of(note.credits_id) if note.credits_id else None
+    if claim is None:
+        return 0
+    original = db.session.get(Invoice, note.credits_id)
+    before = int(db.session.scalar(_credited_fen(original.id, before_id=note.id)) or 0)
+
+    def share(credited: int) -> int:
+        return rules.share_after_credits(claim.amount_fen, original.amount_due_fen, credited)
+    return share(before) - share(before + note.amount_due_fen)
+
+
 def _give_back(claim: Redemption, amount_fen: int, entry_invoice_id: int, reason: str) -> None:
     """Give `amount_fen` of the claim back to the voucher: a claim given back whole before
     any statement is released; otherwise a reversal records the part (history is never
@@ -370,12 +384,13 @@ def claw_back_claim(claim: Redemption, reason: str) -> Redemption:
     return reversal
 
 
-def _credited_fen(invoice_id, excluding_id: int | None = None):
-    """The sum of credit notes against an invoice (`invoice_id` may be a column)."""
+def _credited_fen(invoice_id, before_id: int | None = None):
+    """The sum of credit notes against an invoice (`invoice_id` may be a column); with
+    `before_id`, of those written before that credit note."""
     note = aliased(Invoice)
     query = select(func.coalesce(func.sum(note.amount_due_fen), 0)).where(
         note.credits_id == invoice_id, note.kind == "credit_note", note.state != "void")
-    return query if excluding_id is None else query.where(note.id != excluding_id)
+    return query if before_id is None else query.where(note.id < before_id)
 
 
 def release_cancelled_claims() -> int:

@@ -1,0 +1,95 @@
+"""A credit note on an invoice a voucher paid part of: the customer is told, and the note, its
+invoice and its PDF say what went back to the voucher (the share shrinks in proportion)."""
+import shutil
+import subprocess  # noqa: S404 - poppler's pdftotext, fixed arguments
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.billing.models import Invoice, InvoiceLine
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+from booking.metering import services as metering
+from tests.moments import MONDAY_11_MAY_9AM, SUNDAY_10_MAY_10AM
+
+
+@pytest.fixture
+def credited(make, client, login):
+    """400 CNY of use, 160 paid by the voucher; finance credits 60 of the 240 paid: a quarter,
+    so 40 of the share goes back to the voucher."""
+    with freeze_time(SUNDAY_10_MAY_10AM):
+        owner = make.organisation(short_code="DLUTC")
+        instrument = make.instrument(organisation=owner)
+        finance = make.user(role="finance", organisation=owner)
+        sme = make.user(organisation=make.enterprise())
+        voucher = make.voucher(user=sme, amount_fen=5_000_000)
+        booking = make.placed_booking(instrument, sme, MONDAY_11_MAY_9AM)
+    with freeze_time(MONDAY_11_MAY_9AM):
+        session = metering.check_in(booking, actor=sme, source="kiosk")
+    with freeze_time(MONDAY_11_MAY_9AM + timedelta(hours=1)):
+        metering.check_out(session, actor=sme)
+        db.session.commit()
+        invoice = db.session.scalar(select(Invoice).join(InvoiceLine).where(
+            InvoiceLine.booking_id == booking.id))
+        assert (invoice.voucher_fen, invoice.amount_due_fen) == (16_000, 24_000)
+        login(finance)
+        client.post(f"/invoices/{invoice.id}/credit",
+                    data={"amount": "60.00", "reason": "一个样品测试失败"})
+        client.post("/logout")
+    note = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id))
+    return {"sme": sme, "invoice": invoice, "note": note, "voucher": voucher}
+
+
+def test_the_customer_is_told_of_the_credit_and_the_voucher_return(credited):
+    note, sme = credited["note"], credited["sme"]
+    assert credited["voucher"].remaining_fen == 5_000_000 - 12_000
+    body = db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.recipient == sme.email, OutboxMessage.kind == "invoice.credited"))
+    for text in (note.number, credited["invoice"].number, "¥60.00", "一个样品测试失败",
+                 "创新券退回 ¥40.00", f"/invoices/{note.id}"):
+        assert text in body, text
+
+
+def test_the_note_and_its_invoice_say_what_went_back_to_the_voucher(client, login, credited):
+    note, invoice = credited["note"], credited["invoice"]
+    login(credited["sme"])
+    page = client.get(f"/invoices/{note.id}").get_data(as_text=True)
+    assert 'id="voucher-returned"' in page and "¥40.00" in page and invoice.number in page
+    listed = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    assert "¥40.00 已退回创新券" in listed
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
+def test_the_note_pdf_says_it_too(client, login, credited, tmp_path):
+    login(credited["sme"])
+    response = client.get(f"/invoices/{credited['note'].id}.pdf")
+    path = tmp_path / "note.pdf"
+    path.write_bytes(response.data)
+    text = subprocess.run([shutil.which("pdftotext"), "-layout", str(path), "-"],  # noqa: S603
+                          capture_output=True, text=True, check=True).stdout
+    assert "Returned to the innovation voucher" in text and "¥40.00" in text
+
+
+def test_a_note_on_an_invoice_without_a_voucher_says_nothing_of_one(client, login, make):
+    owner = make.organisation(short_code="DLUTD")
+    finance = make.user(role="finance", organisation=owner)
+    customer = make.user(organisation=make.enterprise())
+    with freeze_time(SUNDAY_10_MAY_10AM):
+        booking = make.placed_booking(make.instrument(organisation=owner), customer,
+                                      MONDAY_11_MAY_9AM)
+    with freeze_time(MONDAY_11_MAY_9AM):
+        session = metering.check_in(booking, actor=customer, source="kiosk")
+    with freeze_time(MONDAY_11_MAY_9AM + timedelta(hours=1)):
+        metering.check_out(session, actor=customer)
+        db.session.commit()
+        invoice = db.session.scalar(select(Invoice))
+        login(finance)
+        client.post(f"/invoices/{invoice.id}/credit", data={"amount": "60.00", "reason": "x"})
+        note = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id))
+        page = client.get(f"/invoices/{note.id}").get_data(as_text=True)
+    assert note is not None and 'id="voucher-returned"' not in page
+    body = db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.kind == "invoice.credited"))
+    assert "创新券" not in body
