@@ -8,6 +8,7 @@ from booking.extensions import db
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "too_large",
+          415: "unsupported_media_type",
           422: "validation_error", 429: "rate_limited", 500: "internal_error"}
 
 
@@ -28,14 +29,23 @@ def _is_api_request() -> bool:
     return request.path.startswith("/api/") or request.path.endswith(".json")
 
 
+def _flattened(path: str, messages):
+    """(dotted path, text) of marshmallow's nested messages: {"repeat": {"freq": [...]}}
+    is repeat.freq, a list's item tests.0, a dict's key hours.7.key."""
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _flattened(f"{path}.{key}" if path else str(key), value)
+    elif isinstance(messages, list):
+        for value in messages:
+            yield from _flattened(path, value)
+    else:
+        yield path, str(messages)
+
+
 def _problems_from_webargs(error) -> list[dict]:
     messages = (getattr(error, "data", None) or {}).get("messages") or {}
-    problems = []
-    for location, fields in messages.items():
-        for field, texts in (fields.items() if isinstance(fields, dict) else [("", fields)]):
-            for text in texts if isinstance(texts, list) else [texts]:
-                problems.append({"field": field, "location": location, "message": str(text)})
-    return problems
+    return [{"field": field, "location": location, "message": text}
+            for location, fields in messages.items() for field, text in _flattened("", fields)]
 
 
 def json_error(error: HTTPException):
@@ -47,6 +57,8 @@ def json_error(error: HTTPException):
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     response = _error_body(status, code, message, problems)
     _copy_headers(error, response)
+    if status == 401 and request.path.startswith("/api/"):  # RFC 6750: the scheme it takes
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
     for key, value in ((getattr(error, "data", None) or {}).get("headers") or {}).items():
         response.headers[key] = value
     return response

@@ -1,11 +1,13 @@
 """Accounts' JSON shapes: tokens and the signed-in user (and their OpenAPI document)."""
 import marshmallow as ma
 
+from booking.api.fields import Text
+
 
 class TokenRequestSchema(ma.Schema):
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
     password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    name = ma.fields.String(load_default="api", validate=ma.validate.Length(max=100))
+    name = Text(load_default="api", validate=ma.validate.Length(max=100))
     valid_days = ma.fields.Integer(load_default=90, validate=ma.validate.Range(1, 3650))
 
 

@@ -21,12 +21,14 @@ class ErrorSchema(ma.Schema):
 
 
 class Parser(FlaskParser):
-    """webargs' parser, refusing JSON nested deeper than Python's decoder recurses, numbers
-    longer than it converts (4,300 digits), and JSON strings no text column can hold (a lone
-    surrogate escaped as "\\ud800" or a NUL as "\\u0000" decodes, then fails in the database
-    driver)."""
+    """webargs' parser, refusing a body that is not JSON (415), JSON nested deeper than
+    Python's decoder recurses, numbers longer than it converts (4,300 digits), and JSON
+    strings no text column can hold (a lone surrogate escaped as "\\ud800" or a NUL as
+    "\\u0000" decodes, then fails in the database driver)."""
 
     def _raw_load_json(self, req):
+        if req.content_length and not req.is_json:  # not read as an empty body: "Missing data"
+            abort(415, messages={"json": ["Send the body as JSON (application/json)."]})
         try:
             data = super()._raw_load_json(req)
         except RecursionError:  # "[[[[…" nested a hundred thousand deep

@@ -33,4 +33,11 @@ def api_user():
     return g.api_user
 
 
+def optional_api_user():
+    """The token's user on a public endpoint that shows its owner more (None: anyone)."""
+    raw = bearer_token()
+    return user_for_api_token(raw) if raw else None
+
+
 SECURITY = [{"bearerAuth": []}]
+OPTIONAL_SECURITY = [{}, *SECURITY]  # OpenAPI: no token, or a bearer token

@@ -5,9 +5,8 @@ propagate to the app's one handler for `Refused`, which answers in the API's err
 from flask import jsonify
 from flask.views import MethodView
 
-from booking.accounts.services import user_for_api_token
 from booking.api import Blueprint, ErrorSchema, answered_first
-from booking.api.auth import SECURITY, api_user, bearer_token, token_required
+from booking.api.auth import OPTIONAL_SECURITY, SECURITY, api_user, optional_api_user, token_required
 from booking.api.paging import paged
 from booking.billing.pricing import NoRate, quote_booking
 from booking.bookings import calendar, requests, rules, series
@@ -46,18 +45,16 @@ def _visible(instrument: Instrument | None, user) -> Instrument:
     return instrument
 
 
-def _optional_user():
-    raw = bearer_token()
-    return user_for_api_token(raw) if raw else None
-
-
 @blp.route("/instruments/<int:instrument_id>/availability")
 class Availability(MethodView):
     @blp.arguments(RangeArgs, location="query")
     @blp.response(200, AvailabilitySchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="unknown, or not listed and not yours")
+    @blp.doc(security=OPTIONAL_SECURITY)
     def get(self, args, instrument_id):
-        """Free bookable intervals (UTC) between start and end."""
-        instrument = _visible_instrument(instrument_id, _optional_user())
+        """Free bookable intervals (UTC) between start and end (an unlisted instrument's for
+        a token of its lab)."""
+        instrument = _visible_instrument(instrument_id, optional_api_user())
         free = calendar.availability(instrument, args["start"], args["end"])
         return {"timezone": instrument.timezone,
                 "free": [{"start": s, "end": e} for s, e in free]}

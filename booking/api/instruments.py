@@ -3,14 +3,14 @@ from flask.views import MethodView
 
 from booking.accounts.models import Organisation
 from booking.api import Blueprint, ErrorSchema, answered_first
-from booking.api.auth import SECURITY, api_user, token_required
+from booking.api.auth import OPTIONAL_SECURITY, SECURITY, api_user, optional_api_user, token_required
 from booking.bookings import blackouts
 from booking.core.clock import now_utc
 from booking.core.notifications import commit
 from booking.errors import api_abort
 from booking.extensions import db
 from booking.instruments import classification, directory, rules, services
-from booking.instruments.models import Instrument
+from booking.instruments.models import Instrument, can_view_instrument
 from booking.instruments.schemas import (
     BlackoutSchema,
     BlackoutWriteSchema,
@@ -51,11 +51,13 @@ class Instruments(MethodView):
 @blp.route("/instruments/<int:instrument_id>")
 class InstrumentDetail(MethodView):
     @blp.response(200, InstrumentDetailSchema)
-    @blp.alt_response(404, description="unknown or not listed")
+    @blp.alt_response(404, description="unknown, or not listed and not yours")
+    @blp.doc(security=OPTIONAL_SECURITY)
     def get(self, instrument_id):
-        """One listed instrument with its current rates, opening hours and booking rules."""
+        """One listed instrument with its current rates, opening hours and booking rules (an
+        unlisted one for a token of its lab)."""
         instrument = db.session.get(Instrument, instrument_id)
-        if instrument is None or not instrument.is_listed:
+        if instrument is None or not can_view_instrument(instrument, optional_api_user()):
             api_abort(404, "not_found", "No listed instrument with this id.")
         current = rules.effective_rates(instrument.rates, now_utc()).get("enterprise")
         instrument.hourly_fen = current.hourly_fen if current else None
@@ -78,6 +80,8 @@ def _writable(instrument_id: int) -> Instrument:
 
 def _owner(user, organisation_id: int | None) -> Organisation:
     managed = sorted(user.managed_organisation_ids())
+    if not managed:
+        api_abort(403, "forbidden", "Only lab managers publish instruments.")
     if organisation_id is None:
         if len(managed) != 1:
             api_abort(422, "organisation_required", "Name the owner in organisation_id.",

@@ -57,16 +57,15 @@ class InvoicePaymentIntent(MethodView):
     decorators = [token_required]
 
     @blp.response(200, PaymentIntentSchema)
-    @blp.alt_response(403, description="not your invoice")
+    @blp.alt_response(403, description="an invoice you may see but not pay (the provider's)")
+    @blp.alt_response(404, description="no such invoice, or not yours")
     @blp.alt_response(409, description="not open for payment")
     @blp.alt_response(503, schema=ErrorSchema,
                       description="card payment is not configured (stripe_disabled)")
     @blp.doc(security=SECURITY)
     def post(self, invoice_id):
         """A Stripe PaymentIntent (CNY, metadata.invoice_id) for paying with Stripe.js."""
-        invoice = reports.issued_invoice(invoice_id)
-        if invoice is None:
-            api_abort(404, "not_found", "No such invoice.")
+        invoice = _invoice(invoice_id)  # 404 for what the caller may not see
         if not invoice.can_pay(api_user()):
             api_abort(403, "forbidden", "Only the invoice's customer can pay it.")
         secret, key = payments.payment_intent_for(invoice, api_user())

@@ -70,8 +70,12 @@ def _user(user_id: int) -> User:
 
 
 def _booking(booking_id: int) -> Booking:
+    """The booking, if the caller may see it: its user or the lab's managers, or an instrument
+    token of its own instrument. Otherwise 404, as for an unknown id: a refusal (or a rule
+    quoting the booking's times) must not tell others it exists."""
     booking = db.session.get(Booking, booking_id)
-    if booking is None:
+    if booking is None or not (booking.instrument_id == g.api_instrument.id
+                               if g.api_instrument is not None else booking.can_view(g.api_user)):
         api_abort(404, "not_found", "No such booking.")
     return booking
 

@@ -30,7 +30,10 @@ def _voucher_to_decide(voucher_id: int) -> Voucher:
     # not probed (Voucher.can_decide is the same rule)
     if not Voucher.can_oversee(api_user()):
         api_abort(403, "forbidden", "Only bureau staff decide voucher applications.")
-    return db.get_or_404(Voucher, voucher_id)
+    voucher = db.session.get(Voucher, voucher_id)
+    if voucher is None:
+        api_abort(404, "not_found", "No such voucher.")
+    return voucher
 
 
 @blp.route("/vouchers")

@@ -6,6 +6,7 @@ from flask.views import MethodView
 
 from booking.api import Blueprint, ErrorSchema, answered_first
 from booking.api.auth import SECURITY, api_user, token_required
+from booking.api.paging import PageArgs, paged
 from booking.bookings import waitlist
 from booking.bookings.models import Booking, WaitlistEntry
 from booking.bookings.rules import OCCUPYING_STATES
@@ -88,11 +89,12 @@ class JoinForBooking(MethodView):
 class Mine(MethodView):
     decorators = [token_required]
 
+    @blp.arguments(PageArgs, location="query")
     @blp.response(200, WaitlistListSchema)
     @blp.doc(security=SECURITY)
-    def get(self):
+    def get(self, args):
         """Your open wait-list entries (waiting or offered), the soonest time first."""
-        return {"items": waitlist.entries_of(api_user())}
+        return paged(waitlist.open_entries(api_user()), args["page"], args["per_page"])
 
 
 def _own_entry(entry_id: int) -> WaitlistEntry:

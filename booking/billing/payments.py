@@ -169,9 +169,9 @@ def settle_in_full(settlements: list[Settlement]) -> int:
 
 def payment_intent_for(invoice: Invoice, actor: User) -> tuple[str, str]:
     """(client_secret, publishable_key) of the invoice's PaymentIntent, reused while open."""
+    _refuse_unless_payable(invoice)  # a paid invoice is paid, whether or not cards are on
     if not stripe_gateway.enabled():
         raise PaymentUnavailable.one("stripe_disabled", _l("Card payment is not available."))
-    _refuse_unless_payable(invoice)
     intent = stripe_gateway.open_intent(invoice.stripe_payment_intent_id, invoice.outstanding_fen)
     if intent is None:
         intent = stripe_gateway.create_intent(invoice.id, invoice.number, invoice.outstanding_fen)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from booking.core.money import divide_half_up, round_fen
+from booking.core.problems import _l
 from booking.core.states import IllegalTransition, StateTable
 
 
@@ -115,7 +116,9 @@ PAYMENT_DAYS = 30  # an issued invoice is due this many days later
 class IllegalInvoiceTransition(IllegalTransition):
     """An invoice cannot move from its state to the target one."""
 
-    noun = "invoice"
+    noun = _l("invoice")
+    words = {"draft": _l("draft"), "issued": _l("unpaid"), "paid": _l("paid"),
+             "void": _l("void")}
 
 
 class CannotIssue(IllegalInvoiceTransition):

@@ -25,3 +25,8 @@ def connect_signals() -> None:
 
     pi_decided.connect(follow_pi_decision)
     user_deactivated.connect(departures.on_user_deactivated)
+    # an instrument is retired only once no booking is still to come on it
+    from booking.bookings.blackouts import held_by
+    from booking.instruments.services import bookings_held
+
+    bookings_held.connect(held_by)

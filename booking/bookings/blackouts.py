@@ -15,6 +15,7 @@ from booking.instruments.models import Blackout, Instrument
 HIT_STATES = ("pending", "approved")  # a booking in use is running: the lab deals with it
 SUGGESTIONS = 3
 LOOK_AHEAD = timedelta(days=14)
+HORIZON = timedelta(days=3 * 366)  # past the furthest anyone can book (two years ahead)
 
 
 def hit_by(instrument: Instrument, start: datetime, end: datetime) -> list[Booking]:
@@ -24,6 +25,13 @@ def hit_by(instrument: Instrument, start: datetime, end: datetime) -> list[Booki
     if end <= now:
         return []
     return bookings_between(instrument, max(start, now), end, states=HIT_STATES)
+
+
+def held_by(instrument: Instrument, **extra) -> int:
+    """The instruments area asks before retiring one: how many bookings still to come it
+    holds (those a blackout would cancel)."""
+    now = now_utc()
+    return len(hit_by(instrument, now, now + HORIZON))
 
 
 def cancel_for_blackout(instrument: Instrument, blackout: Blackout, actor: User

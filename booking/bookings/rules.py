@@ -30,7 +30,10 @@ Interval = tuple[datetime, datetime]
 class IllegalTransition(states.IllegalTransition):
     """A booking cannot move from its state to the target one (the API answers 409)."""
 
-    noun = "booking"
+    noun = _l("booking")
+    words = {"pending": _l("pending approval"), "approved": _l("approved"),
+             "in_use": _l("in use"), "completed": _l("completed"), "rejected": _l("rejected"),
+             "cancelled": _l("cancelled"), "expired": _l("expired"), "no_show": _l("no-show")}
 
 
 class CannotApprove(IllegalTransition):

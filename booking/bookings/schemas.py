@@ -8,7 +8,7 @@ import marshmallow as ma
 from babel.dates import get_day_names
 from flask_babel import get_locale
 
-from booking.api.fields import Id, Moment
+from booking.api.fields import Id, Moment, Text, WholeNumber
 from booking.api.paging import PageArgs, page_schema
 from booking.bookings import recurrence, rules
 from booking.bookings.calendar import CalendarView
@@ -43,7 +43,7 @@ class RangeArgs(ma.Schema):
 
 class QuoteArgs(RangeArgs):
     mode = _mode()
-    samples = ma.fields.Integer(load_default=0, metadata={
+    samples = WholeNumber(load_default=0, metadata={
         "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES}, "
                        "charged per sample; self-operated: 0"})
     project_id = Id(metadata={"description": "a project account (经费卡) you may charge: "
@@ -55,14 +55,14 @@ class RepeatSchema(ma.Schema):
     the booking's start and end are the first occurrence."""
 
     freq = ma.fields.String(required=True, validate=ma.validate.OneOf(recurrence.FREQUENCIES))
-    interval = ma.fields.Integer(load_default=1, validate=ma.validate.Range(
+    interval = WholeNumber(load_default=1, validate=ma.validate.Range(
         1, recurrence.MAX_INTERVAL), metadata={"description": "every N days, weeks or months"})
     byweekday = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(recurrence.WEEKDAYS)), load_default=list,
         validate=ma.validate.Length(max=len(recurrence.WEEKDAYS)), metadata={
             "description": "weekly only: the weekdays (MO ... SU), the start's among them; "
                            "default: the start's weekday"})
-    count = ma.fields.Integer(validate=ma.validate.Range(1, recurrence.MAX_OCCURRENCES),
+    count = WholeNumber(validate=ma.validate.Range(1, recurrence.MAX_OCCURRENCES),
                               metadata={"description": "occurrences in all (or until)"})
     until = ma.fields.Date(metadata={
         "description": "the last day (local date at the instrument, inclusive), at most a "
@@ -87,9 +87,9 @@ class BookingRequestSchema(ma.Schema):
     end = Moment(required=True, metadata={
         "description": "at most 7 days after start (and the instrument's own maximum "
                        "length)"})
-    purpose = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    purpose = Text(required=True, validate=ma.validate.Length(min=1, max=2000))
     mode = _mode()
-    samples = ma.fields.Integer(load_default=0, metadata={
+    samples = WholeNumber(load_default=0, metadata={
         "description": f"staff-operated (送样): samples handed in, 1 to {rules.MAX_SAMPLES} "
                        "(samples_required otherwise); self-operated: 0"})
     project_id = Id(allow_none=True, metadata={
@@ -121,7 +121,7 @@ class ListArgs(PageArgs):
 
 
 class ReasonSchema(ma.Schema):
-    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+    reason = Text(load_default="", validate=ma.validate.Length(max=500))
 
 
 # --- API output ---------------------------------------------------------------------------------
@@ -242,8 +242,8 @@ class WaitForSchema(ma.Schema):
     """What a booking request would say, for a wait-list entry (the time is given by the path
     when waiting for a booking's time)."""
     mode = _mode()
-    samples = ma.fields.Integer(load_default=0, validate=ma.validate.Range(0, rules.MAX_SAMPLES))
-    purpose = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    samples = WholeNumber(load_default=0, validate=ma.validate.Range(0, rules.MAX_SAMPLES))
+    purpose = Text(load_default="", validate=ma.validate.Length(max=2000))
 
 
 class WaitlistRequestSchema(WaitForSchema):
@@ -270,8 +270,7 @@ class WaitlistEntrySchema(ma.Schema):
     created_at = ma.fields.DateTime()
 
 
-class WaitlistListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(WaitlistEntrySchema))
+WaitlistListSchema = page_schema(WaitlistEntrySchema, "WaitlistList")
 
 
 # --- the pages' JSON: input ---------------------------------------------------------------------
@@ -324,7 +323,7 @@ class QuotePageArgs(ma.Schema):
     start = WallClockMoment(required=True)
     end = WallClockMoment(required=True)
     mode = _mode()
-    samples = ma.fields.Integer(load_default=0)
+    samples = WholeNumber(load_default=0)
 
     @ma.validates_schema
     def _samples_bounded(self, data, **kwargs):

@@ -137,8 +137,12 @@ def lapse(now: datetime | None = None) -> int:
     return len(gone) + len(stale)
 
 
+def open_entries(user: User):
+    """A query of the user's open entries, the soonest time first."""
+    return select(WaitlistEntry).where(
+        WaitlistEntry.user_id == user.id, WaitlistEntry.state.in_(("waiting", "offered"))
+    ).order_by(WaitlistEntry.start_at, WaitlistEntry.id)
+
+
 def entries_of(user: User) -> list[WaitlistEntry]:
-    """The user's open entries, the soonest time first."""
-    return list(db.session.scalars(select(WaitlistEntry).where(
-        WaitlistEntry.user_id == user.id, WaitlistEntry.state.in_(("waiting", "offered")))
-        .order_by(WaitlistEntry.start_at)))
+    return list(db.session.scalars(open_entries(user)))

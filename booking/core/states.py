@@ -5,18 +5,22 @@ from booking.core.problems import Problem, Refused, _l
 
 
 class IllegalTransition(Refused):
-    """An object cannot move from its state to the target one (the API answers 409)."""
+    """An object cannot move from its state to the target one (the API answers 409). The
+    message names the object and both states in words (`noun`, `words`: msgids, translated
+    where shown); `current` keeps the state's code."""
 
     status = 409
     api_code = "illegal_transition"
-    noun = "object"
+    noun = _l("object")
+    words: dict = {}
     target = ""
 
     def __init__(self, current: str):
         self.current = current
-        super().__init__(Problem("illegal_transition",
-                                 _l("a %(current)s %(noun)s cannot become %(target)s"),
-                                 {"current": current, "noun": self.noun, "target": self.target}))
+        super().__init__(Problem(
+            "illegal_transition", _l("The %(noun)s is %(current)s: it cannot become %(target)s."),
+            {"current": self.words.get(current, current), "noun": self.noun,
+             "target": self.words.get(self.target, self.target)}))
 
 
 class StateTable:

@@ -201,7 +201,7 @@ def edit(instrument_id):
             services.update_instrument(instrument, form.instrument_fields(), current_user)
         except services.CatalogueError as refused:
             db.session.rollback()
-            form.asset_number.errors = [refused.text()]
+            form[refused.field].errors = [refused.text()]
         else:
             commit()
             flash(_("Instrument saved."), "success")

@@ -131,7 +131,7 @@ class InstrumentWriteSchema(ma.Schema):
         list(classification.classes())), metadata={
         "description": "national classification code; sets the category when that is not given"})
     category = ma.fields.String(validate=ma.validate.OneOf(list(rules.CATEGORIES)))
-    asset_number = ma.fields.String(allow_none=True, validate=ma.validate.Length(1, 64))
+    asset_number = Text(allow_none=True, validate=ma.validate.Length(1, 64))
     original_value_fen = ma.fields.Integer(strict=True, validate=ma.validate.Range(0, 10**12))
     purchase_date = ma.fields.Date(allow_none=True, validate=ma.validate.Range(
         date(1900, 1, 1), date(2100, 12, 31)))
@@ -176,7 +176,7 @@ class InstrumentWriteSchema(ma.Schema):
 class InstrumentCreateSchema(InstrumentWriteSchema):
     organisation_id = Id(metadata={"description": "the owner; defaults to the one organisation "
                                                   "the token's user manages"})
-    name_zh = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    name_zh = Text(required=True, validate=ma.validate.Length(1, 200))
 
 
 class RateWriteSchema(ma.Schema):
@@ -206,7 +206,7 @@ class OpeningHoursWriteSchema(ma.Schema):
 class BlackoutWriteSchema(ma.Schema):
     start = Moment(required=True)
     end = Moment(required=True)
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
+    reason = Text(required=True, validate=ma.validate.Length(1, 200))
 
     @ma.validates_schema
     def _ordered(self, data, **kwargs):

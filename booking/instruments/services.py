@@ -4,6 +4,7 @@ import os
 import secrets
 from datetime import datetime, timedelta
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import select
 
@@ -21,9 +22,14 @@ from booking.instruments.models import Blackout, Instrument, OpeningException, O
 class CatalogueError(Refused):
     """A workflow refused before changing anything; `field` is the form field it is about."""
 
-    def __init__(self, code: str, message: str, field: str | None = None):
-        super().__init__(Problem(code, message))
+    def __init__(self, code: str, message: str, field: str | None = None, **params):
+        super().__init__(Problem(code, message, params))
         self.field = field
+
+
+#: Asked before an instrument is retired (sender: the instrument); receivers (the bookings
+#: area) return how many bookings still to come it holds: retiring waits until none is left.
+bookings_held = Namespace().signal("instrument-bookings-held")
 
 
 def _touch(instrument: Instrument, actor: User | None, action: str, **data) -> None:
@@ -58,9 +64,26 @@ def create_instrument(organisation: Organisation, fields: dict, actor: User) -> 
     return instrument
 
 
+def _check_retiring(instrument: Instrument, status: str | None) -> None:
+    """A retired instrument takes no bookings: the ones still to come are cancelled first,
+    by a blackout over them (which tells each booker why and when else)."""
+    if status != "retired" or instrument.status == "retired":
+        return
+    held = sum(int(count or 0) for _receiver, count in bookings_held.send(instrument))
+    if held:
+        raise CatalogueError("bookings_held", _l(
+            "%(count)s bookings are still to come. Add a blackout over them first (it cancels "
+            "them and tells each booker), then retire the instrument."), "status", count=held)
+
+
 def update_instrument(instrument: Instrument, fields: dict, actor: User) -> None:
+    """Change the fields sent; nothing changed is no edit (it neither refreshes the entry
+    nor writes an audit record: confirming an entry is mark_reviewed)."""
     _check_asset_number(instrument.organisation_id, fields.get("asset_number"), instrument.id)
+    _check_retiring(instrument, fields.get("status"))
     changed = sorted(k for k, v in fields.items() if getattr(instrument, k) != v)
+    if not changed:
+        return
     for key, value in fields.items():
         setattr(instrument, key, value)
     _touch(instrument, actor, "instrument.updated", changed=changed)

@@ -123,6 +123,8 @@ def usage(instrument_id):
     if form.validate_on_submit():
         user = get_user_by_email(form.user_email.data)
         booking = db.session.get(Booking, form.booking_id.data) if form.booking_id.data else None
+        if booking is not None and not booking.can_view(current_user):
+            booking = None  # another lab's: "no such booking", not its user and times
         if user is None:
             form.user_email.errors.append(_("No user with this e-mail address."))
         elif form.booking_id.data and booking is None:

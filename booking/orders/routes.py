@@ -54,14 +54,17 @@ def _labels():
 
 
 def _order(order_id: int) -> Order:
-    order = db.get_or_404(Order, order_id)
-    require(order.can_view(current_user))
+    """The order, for its customer and its lab; for anyone else it does not exist (a 403
+    would tell that it does), as its samples' pages."""
+    order = db.session.get(Order, order_id)
+    if order is None or not order.can_view(current_user):
+        abort(404)
     return order
 
 
 def _managed(order_id: int) -> Order:
-    order = db.get_or_404(Order, order_id)
-    require(order.can_manage(current_user))
+    order = _order(order_id)
+    require(order.can_manage(current_user))  # the customer may not act for the lab
     return order
 
 

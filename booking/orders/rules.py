@@ -31,7 +31,11 @@ MAX_SURCHARGE_PERCENT = 200
 
 
 class IllegalOrderTransition(IllegalTransition):
-    noun = "order"
+    noun = _l("order")
+    words = {"submitted": _l("submitted"), "accepted": _l("accepted"),
+             "declined": _l("declined"), "cancelled": _l("cancelled"),
+             "received": _l("samples received"), "testing": _l("testing"),
+             "report_ready": _l("report ready"), "closed": _l("completed")}
 
 
 def _refusal(state: str) -> type[IllegalOrderTransition]:

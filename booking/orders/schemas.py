@@ -4,17 +4,17 @@ from datetime import timedelta
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
-from booking.api.fields import Day, Id, Moment
+from booking.api.fields import Day, Id, Moment, Text, WholeNumber
 from booking.api.paging import PageArgs, page_schema
 from booking.orders import rules
 
 
 class SampleInSchema(ma.Schema):
-    name = ma.fields.String(required=True, validate=ma.validate.Length(1, 200))
-    count = ma.fields.Integer(load_default=1, validate=ma.validate.Range(
+    name = Text(required=True, validate=ma.validate.Length(1, 200))
+    count = WholeNumber(load_default=1, validate=ma.validate.Range(
         1, rules.MAX_SAMPLE_COUNT))
     state = ma.fields.String(required=True, validate=ma.validate.OneOf(rules.SAMPLE_STATES))
-    composition = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+    composition = Text(load_default="", validate=ma.validate.Length(max=500))
     hazards = ma.fields.List(ma.fields.String(validate=ma.validate.OneOf(rules.HAZARDS)),
                              load_default=list, validate=ma.validate.Length(
                                  max=len(rules.HAZARDS)))
@@ -24,14 +24,14 @@ class OrderRequestSchema(ma.Schema):
     instrument_id = Id(required=True)
     samples = ma.fields.List(ma.fields.Nested(SampleInSchema), required=True,
                              validate=ma.validate.Length(1, rules.MAX_SAMPLE_LINES))
-    tests = ma.fields.List(ma.fields.String(validate=ma.validate.Length(1, 200)),
+    tests = ma.fields.List(Text(validate=ma.validate.Length(1, 200)),
                            required=True, validate=ma.validate.Length(1, rules.MAX_TESTS),
                            metadata={"description": "each test runs on every sample"})
     leftovers = ma.fields.String(load_default="return",
                                  validate=ma.validate.OneOf(rules.LEFTOVERS))
     desired_date = Day(load_default=None, allow_none=True)
     urgent = ma.fields.Boolean(load_default=False)
-    notes = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+    notes = Text(load_default="", validate=ma.validate.Length(max=2000))
     hazards_acknowledged = ma.fields.Boolean(load_default=False, metadata={
         "description": "required when a sample declares a hazard: hazardous samples are "
                        "refused unless the lab accepts them"})
@@ -41,9 +41,9 @@ class OrderRequestSchema(ma.Schema):
 
 class QuoteRequestSchema(ma.Schema):
     instrument_id = Id(required=True)
-    samples = ma.fields.Integer(required=True, validate=ma.validate.Range(
+    samples = WholeNumber(required=True, validate=ma.validate.Range(
         1, rules.MAX_TOTAL_SAMPLES), metadata={"description": "samples in all"})
-    tests = ma.fields.Integer(required=True, validate=ma.validate.Range(1, rules.MAX_TESTS))
+    tests = WholeNumber(required=True, validate=ma.validate.Range(1, rules.MAX_TESTS))
     urgent = ma.fields.Boolean(load_default=False)
 
 
@@ -112,13 +112,13 @@ class OrderListArgs(PageArgs):
 
 
 class DeclineSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 500))
+    reason = Text(required=True, validate=ma.validate.Length(1, 500))
 
 
 class ReceiveSchema(ma.Schema):
-    condition = ma.fields.String(required=True, validate=ma.validate.Length(1, 500))
+    condition = Text(required=True, validate=ma.validate.Length(1, 500))
     samples = ma.fields.Dict(keys=ma.fields.String(validate=ma.validate.Regexp(r"^\d{1,9}$")),
-                             values=ma.fields.String(validate=ma.validate.Length(max=500)),
+                             values=Text(validate=ma.validate.Length(max=500)),
                              load_default=dict, validate=ma.validate.Length(
                                  max=rules.MAX_SAMPLE_LINES),
                              metadata={"description": "condition per sample id"})
@@ -145,7 +145,7 @@ class ReportFilesSchema(ma.Schema):
 
 
 class VerifyArgs(ma.Schema):
-    number = ma.fields.String(required=True, validate=ma.validate.Length(1, 40))
+    number = Text(required=True, validate=ma.validate.Length(1, 40))
 
 
 class VerificationSchema(ma.Schema):

@@ -184,6 +184,10 @@ def receive_order(order: Order, actor: User, *, condition: str,
     if not condition:
         raise OrderRefused.one("condition_required",
                                _l("Describe the condition the samples arrived in."))
+    strangers = set(sample_conditions or {}) - {sample.id for sample in order.samples}
+    if strangers:
+        raise OrderRefused.one("unknown_sample", _l(
+            "Samples %(ids)s are not this order's."), ids=", ".join(map(str, sorted(strangers))))
     _move(order, "received", actor, condition)
     order.received_condition, order.received_at = condition[:500], order.updated_at
     for sample in order.samples:

@@ -1,7 +1,7 @@
 """The vouchers' JSON shapes: what the API reads and answers (and its OpenAPI document)."""
 import marshmallow as ma
 
-from booking.api.fields import WholeNumber
+from booking.api.fields import Text, WholeNumber
 from booking.api.paging import PageArgs, page_schema
 from booking.core.clock import now_utc
 from booking.subsidies.models import VOUCHER_STATES
@@ -45,7 +45,7 @@ class DeclarationSchema(ma.Schema):
 
 class ApplySchema(ma.Schema):
     amount_fen = WholeNumber(required=True, validate=ma.validate.Range(1, MAX_FEN))
-    project = ma.fields.String(required=True, validate=ma.validate.Length(1, 2000))
+    project = Text(required=True, validate=ma.validate.Length(1, 2000))
     enterprise_class = ma.fields.String(required=True,
                                         validate=ma.validate.OneOf(ENTERPRISE_CLASSES))
     declaration = ma.fields.Nested(DeclarationSchema, load_default=dict)
@@ -57,4 +57,4 @@ class ApproveSchema(ma.Schema):
 
 
 class RejectSchema(ma.Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(1, 500))
+    reason = Text(required=True, validate=ma.validate.Length(1, 500))

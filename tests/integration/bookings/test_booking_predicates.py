@@ -56,7 +56,7 @@ def test_refusals_are_one_type_with_the_api_answers(make, people):
     assert answers == [("booking_clash", 409), ("reason_required", 422),
                        ("illegal_transition", 409)]
     assert all(isinstance(e.value, Refused) for e in (clash, no_reason, again))
-    assert str(again.value) == "a approved booking cannot become approved"
+    assert str(again.value) == "The booking is approved: it cannot become approved."
 
 
 def _last_mail(user) -> OutboxMessage:

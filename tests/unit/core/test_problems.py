@@ -72,7 +72,7 @@ def test_a_state_table_names_the_refused_move():
         DOOR.check("locked", "open")
     except CannotOpen as refused:
         assert (refused.current, str(refused), refused.http_status) == (
-            "locked", "a locked door cannot become open", 409)
+            "locked", "The door is locked: it cannot become open.", 409)
         assert refused.api_code == "illegal_transition"
     else:
         raise AssertionError("an illegal move passed")

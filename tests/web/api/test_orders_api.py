@@ -219,3 +219,15 @@ def test_report_files_are_checked(frozen, client, world):
 def test_verification_of_an_unknown_number(client):
     assert client.get("/api/v1/reports/verify?number=NOPE").status_code == 404
     assert client.get("/api/v1/reports/verify").status_code == 422
+
+
+def test_conditions_for_samples_not_of_the_order_are_refused(frozen, client, world):
+    """Reported: conditions keyed on another order's sample ids were silently dropped."""
+    order = _submit(client, world)
+    _post(client, world, order["id"], "accept")
+    response = _post(client, world, order["id"], "receive", json={
+        "condition": "sealed", "samples": {"999999": "x"}})
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "unknown_sample"
+    assert client.get(f"/api/v1/orders/{order['id']}",
+                      headers=world["manager"]).get_json()["state"] == "accepted"

@@ -69,12 +69,12 @@ def test_other_users_do_not_see_the_invoice(client, api_token, make, sold):
     assert client.get("/api/v1/invoices").status_code == 401
 
 
-def test_paying_an_invoice_that_is_not_yours_is_forbidden(client, api_token, make, sold,
+def test_paying_an_invoice_that_is_not_yours_is_refused(client, api_token, make, sold,
                                                           stripe_on):
     response = client.post(f"/api/v1/invoices/{sold['invoice'].id}/payment-intent",
                            headers=api_token(make.user()))
-    assert response.status_code == 403
-    assert response.get_json()["error"]["code"] == "forbidden"
+    assert response.status_code == 404  # a stranger is not told the invoice exists
+    assert response.get_json()["error"]["code"] == "not_found"
     response = client.post(f"/api/v1/invoices/{sold['invoice'].id}/payment-intent",
                            headers=api_token(sold["finance"]))
     assert response.status_code == 403

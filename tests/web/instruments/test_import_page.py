@@ -146,3 +146,23 @@ def test_manager_sets_class_and_asset_number_in_the_form(client, make, login):
     response = client.post(f"/lab/instruments/{instrument.id}/edit", data={
         **FORM, "national_class": "7777"})
     assert response.status_code == 200
+
+
+def test_the_form_refuses_to_retire_an_instrument_still_booked(client, make, login):
+    from datetime import timedelta
+
+    from freezegun import freeze_time
+
+    from tests.moments import TUESDAY_24_NOV_10AM
+    from tests.web.instruments.test_lab_console import FORM
+
+    org = make.organisation()
+    instrument = make.instrument(organisation=org)
+    with freeze_time(TUESDAY_24_NOV_10AM - timedelta(days=1)):
+        login(make.user(role="lab_manager", organisation=org))
+        make.placed_booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
+        response = client.post(f"/lab/instruments/{instrument.id}/edit",
+                               data={**FORM, "status": "retired"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "1 个预约尚未进行" in page
+    assert instrument.status == "active"

@@ -160,7 +160,7 @@ def test_api_instrument_token_limited_to_its_instrument(client, lab, make):
     with freeze_time(MONDAY_2_MAR_9AM):
         response = client.post(f"/api/v1/bookings/{booking.id}/check-in",
                                headers={"Authorization": f"Bearer {lab['token']}"})
-    assert response.status_code == 403
+    assert response.status_code == 404  # another instrument's booking: none of its business
     db.session.expire_all()  # no usage recorded, so nothing to bill
     assert booking.state == "approved" and db.session.query(UsageSession).count() == 0
 
@@ -170,7 +170,8 @@ def test_api_check_in_by_user_and_denials(client, api_token, lab, make):
     with freeze_time(MONDAY_2_MAR_9AM):
         stranger = client.post(f"/api/v1/bookings/{booking.id}/check-in",
                                headers=api_token(make.user()))
-        assert stranger.status_code == 403
+        # a booking the caller may not see is not found, as an unknown one (no oracle)
+        assert stranger.status_code == 404
         assert client.post(f"/api/v1/bookings/{booking.id}/check-in").status_code == 401
         assert client.post("/api/v1/bookings/999999/check-in",
                            headers=api_token(lab["external"])).status_code == 404
@@ -324,3 +325,16 @@ def test_a_bad_day_is_a_400(client, login, lab, day):
     login(lab["manager"])
     assert client.get(f"/instruments/{lab['instrument'].id}/schedule?day={day}"
                       ).status_code == 400
+
+
+def test_another_labs_booking_number_says_no_such_booking(client, login, lab, make):
+    """Reported: the usage form quoted another institution's booking (its instrument, user and
+    times) for a number typed into it."""
+    theirs = make.placed_booking(make.instrument(), make.user(), MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
+        login(lab["manager"])
+        page = client.post(f"/instruments/{lab['instrument'].id}/usage", data={
+            "user_email": lab["internal"].email, "booking_id": theirs.id,
+            "start": "2026-03-02T09:00", "end": "2026-03-02T10:00"}).get_data(as_text=True)
+    assert "没有此编号的预约" in page and "09:00–10:00" not in page and "另一台仪器" not in page
+    assert db.session.scalar(select(UsageSession)) is None

@@ -1,5 +1,6 @@
 """Who may see and do what with an order: role × page or action. Anonymous visitors are sent
-to the login form; everyone else who may not gets 403 (the order page never says more)."""
+to the login form; who may not see an order (neither its customer nor its lab) is told it does
+not exist (404, as for its samples); who sees it but may not act gets 403."""
 import io
 from datetime import timedelta
 
@@ -18,30 +19,30 @@ OK, LOGIN = 200, "login"
 #: (method, path, state the order is in first, answers per role in the order of ROLES)
 MATRIX = {
     "order page": ("GET", "/orders/{id}", "submitted",
-                   (LOGIN, OK, 403, 403, OK, 403, OK)),
+                   (LOGIN, OK, 404, 404, OK, 404, OK)),
     "accept": ("POST", "/orders/{id}/accept", "submitted",
-               (LOGIN, 403, 403, 403, 302, 403, 302)),
+               (LOGIN, 403, 404, 404, 302, 404, 302)),
     "decline": ("POST", "/orders/{id}/decline", "submitted",
-                (LOGIN, 403, 403, 403, 302, 403, 302)),
+                (LOGIN, 403, 404, 404, 302, 404, 302)),
     "cancel": ("POST", "/orders/{id}/cancel", "submitted",
-               (LOGIN, 302, 403, 403, 403, 403, 403)),
+               (LOGIN, 302, 404, 404, 403, 404, 403)),
     "receive": ("POST", "/orders/{id}/receive", "accepted",
-                (LOGIN, 403, 403, 403, 302, 403, 302)),
+                (LOGIN, 403, 404, 404, 302, 404, 302)),
     "schedule": ("POST", "/orders/{id}/schedule", "accepted",
-                 (LOGIN, 403, 403, 403, 302, 403, 302)),
+                 (LOGIN, 403, 404, 404, 302, 404, 302)),
     "labels": ("GET", "/orders/{id}/labels", "received",
-               (LOGIN, 403, 403, 403, OK, 403, OK)),
+               (LOGIN, 403, 404, 404, OK, 404, OK)),
     # a sample's code exists only for the lab running its order
     "sample page": ("GET", "/orders/samples/{code}", "received",
                     (LOGIN, 404, 404, 404, OK, 404, OK)),
     "start testing": ("POST", "/orders/{id}/start-testing", "scheduled",
-                      (LOGIN, 403, 403, 403, 302, 403, 302)),
+                      (LOGIN, 403, 404, 404, 302, 404, 302)),
     "report": ("POST", "/orders/{id}/report", "testing",
-               (LOGIN, 403, 403, 403, 302, 403, 302)),
+               (LOGIN, 403, 404, 404, 302, 404, 302)),
     "report file": ("GET", "/orders/{id}/files/{file}", "report_ready",
-                    (LOGIN, OK, 403, 403, OK, 403, OK)),
+                    (LOGIN, OK, 404, 404, OK, 404, OK)),
     "close": ("POST", "/orders/{id}/close", "report_ready",
-              (LOGIN, 403, 403, 403, 302, 403, 302)),
+              (LOGIN, 403, 404, 404, 302, 404, 302)),
     "lab queue": ("GET", "/orders/lab", "submitted",
                   (LOGIN, 403, 403, 403, OK, OK, OK)),
     "settings": ("GET", "/orders/instruments/{instrument}/settings", "submitted",
