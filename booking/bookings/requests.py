@@ -13,6 +13,7 @@ from booking.billing.pricing import NoRate, quote_booking
 from booking.bookings import notifications, rules
 from booking.bookings.calendar import booking_problems, policy_for, slot_holder
 from booking.bookings.models import Booking
+from booking.bookings.qualifications import is_qualified
 from booking.bookings.signals import slot_freed
 from booking.core import audit
 from booking.core.clock import now_utc, to_local
@@ -233,9 +234,24 @@ def _lab_may_decide(booking: Booking) -> None:
         raise AwaitingPi()
 
 
+class NoLongerQualified(Refused):
+    """A self-operated request whose booker lost the instrument's qualification since."""
+
+    status = 409
+
+    def __init__(self, name: str):
+        super().__init__(Problem("qualification_required", _l(
+            "%(name)s is no longer qualified to operate this instrument: reject the request, "
+            "or grant the qualification again first."), {"name": name}))
+
+
 def approve_booking(booking: Booking, actor: User, *, tell: bool = True) -> None:
-    """`tell`: notify the booker (a series decided as one tells them once, for all)."""
+    """`tell`: notify the booker (a series decided as one tells them once, for all). A
+    self-operated request needs the booker still qualified (withdrawn since the request)."""
     _lab_may_decide(booking)
+    if booking.mode == "self_operated" and booking.instrument.requires_qualification:
+        if not is_qualified(booking.instrument, booking.user):
+            raise NoLongerQualified(booking.user.name)
     move_booking(booking, "approved", actor)
     booking.decided_by = actor
     booking.decided_at = now_utc()

@@ -19,11 +19,22 @@ def _overlaps(a_start: datetime, a_end: datetime | None, b_start: datetime,
     return (b_end is None or a_start < b_end) and (a_end is None or b_start < a_end)
 
 
-def interval_problems(start: datetime, end: datetime | None, now: datetime) -> list[Problem]:
-    """Checks on the times of a session as entered."""
+def longest_session(max_booking_minutes: int) -> timedelta:
+    """The longest session a person may enter afterwards: a day, or the instrument's longest
+    booking if longer (a month typed for a day must not bill weeks of use)."""
+    return max(timedelta(hours=24), timedelta(minutes=max_booking_minutes or 0))
+
+
+def interval_problems(start: datetime, end: datetime | None, now: datetime,
+                      longest: timedelta | None = None) -> list[Problem]:
+    """Checks on the times of a session as entered (`longest`: longest_session's)."""
     problems = []
     if end is not None and end <= start:
         problems.append(Problem("negative_duration", _l("The session must end after it starts.")))
+    elif end is not None and longest is not None and end - start > longest:
+        problems.append(Problem("too_long", _l(
+            "A session entered afterwards lasts at most %(hours)s hours: check the dates."),
+            {"hours": int(longest.total_seconds() // 3600)}))
     if start > now or (end is not None and end > now):
         problems.append(Problem("in_future", _l("A session cannot be recorded in the future.")))
     return problems

@@ -195,7 +195,8 @@ def check_out_booking(booking: Booking, *, actor: User) -> UsageSession:
 def record_session(instrument: Instrument, user: User, *, start: datetime, end: datetime,
                    actor: User, source: str, booking: Booking | None = None) -> UsageSession:
     """A finished session entered afterwards (manager form, instrument PC, API)."""
-    problems = rules.interval_problems(start, end, now_utc())
+    problems = rules.interval_problems(start, end, now_utc(),
+                                       rules.longest_session(instrument.max_minutes))
     if booking is not None and booking.instrument_id != instrument.id:
         problems.append(Problem("wrong_instrument",
                                       _l("The booking is for another instrument.")))
@@ -239,7 +240,8 @@ def correct_session(original: UsageSession, *, start: datetime, end: datetime | 
             "back what it overcharged with a credit note on that invoice."),
             session=original.id, invoice=invoice)
     if not void:
-        problems = rules.interval_problems(start, end, now_utc())
+        problems = rules.interval_problems(start, end, now_utc(), rules.longest_session(
+            original.instrument.max_minutes))
         if end is None:
             problems.append(Problem("open_end", _l("A corrected session needs an end.")))
         if problems:

@@ -223,6 +223,23 @@ def test_qualification_gates_self_operated_use(make, frozen):
     assert mail_to(user)[-1].kind == "qualification.revoked"
 
 
+def test_a_request_is_not_approved_once_its_bookers_qualification_is_withdrawn(make, frozen):
+    """Reported: the lab withdrew a qualification, then approved the person's pending
+    self-operated request from the queue without a word."""
+    instrument = make.instrument(requires_qualification=True, requires_approval=True)
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    user = make.user(name="张伟")
+    qualification = qualifications.grant_qualification(instrument, user, manager)
+    request = make.booking(instrument, user, TUESDAY_24_NOV_10AM)
+    assert request.state == "pending"
+    qualifications.revoke_qualification(qualification, manager)
+    with pytest.raises(requests.NoLongerQualified) as refused:
+        requests.approve_booking(request, manager)
+    assert "张伟" in str(refused.value) and request.state == "pending"
+    requests.reject_booking(request, manager, "资格已撤销")  # the way out stays open
+    assert request.state == "rejected"
+
+
 def test_declined_training(make, frozen):
     instrument = make.instrument(requires_qualification=True)
     manager = make.user(role="lab_manager", organisation=instrument.organisation)

@@ -101,3 +101,15 @@ def test_outside_booking_names_the_bookings_local_times():
 def test_the_lab_marks_a_no_show_half_an_hour_after_the_start(state, used, now, code):
     problems = rules.no_show_problems(state, used, START, now)
     assert [p.code for p in problems] == ([code] if code else [])
+
+
+def test_a_session_entered_afterwards_is_bounded_by_a_day_or_the_longest_booking():
+    """Reported: a month typed for a day recorded 52 days of use, billed ¥224,730."""
+    interval_problems, longest_session = rules.interval_problems, rules.longest_session
+    start, now = datetime(2025, 12, 15, tzinfo=UTC), datetime(2026, 12, 7, tzinfo=UTC)
+    day = longest_session(480)
+    assert day == timedelta(hours=24) and longest_session(72 * 60) == timedelta(hours=72)
+    assert [p.code for p in interval_problems(start, start + timedelta(days=52), now, day)] == [
+        "too_long"]
+    assert interval_problems(start, start + timedelta(hours=24), now, day) == []
+    assert interval_problems(start, start + timedelta(days=3), now, longest_session(72 * 60)) == []

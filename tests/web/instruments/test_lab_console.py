@@ -407,3 +407,27 @@ def test_a_refused_form_leaves_the_others_as_they_start(client, login, make, man
                          page[page.index('id="rate-card"'):])
     assert classes[:3] == ["校内", "高校院所", "企业"]
     assert "须先设置每周开放时间" in page and "收费标准和" not in page
+
+
+def test_closing_a_booked_day_asks_for_a_blackout_first(client, login, make, manager):
+    """Reported: a day closed as a holiday left its bookings standing (then charged as
+    no-shows), with nobody told."""
+    from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
+
+    instrument = make.instrument(organisation=manager.organisation)
+    url = f"/lab/instruments/{instrument.id}/exceptions"
+    with freeze_time(MONDAY_23_NOV_8AM):
+        login(manager)
+        make.placed_booking(instrument, make.user(), TUESDAY_24_NOV_10AM)  # 10:00-11:00
+        closed = client.post(url, data={"exception-day": "2026-11-24", "exception-closed": "y",
+                                        "exception-reason": "校庆停开"})
+        assert closed.status_code == 422
+        assert "1 个预约在该日开放时间之外" in closed.get_data(as_text=True)
+        morning = client.post(url, data={"exception-day": "2026-11-24", "exception-opens": "08:00",
+                                         "exception-closes": "10:30", "exception-reason": "半天"})
+        assert morning.status_code == 422  # the booking runs to 11:00
+        assert client.post(url, data={"exception-day": "2026-11-24", "exception-opens": "09:00",
+                                      "exception-closes": "12:00",
+                                      "exception-reason": "调休"}).status_code == 302
+    db.session.refresh(instrument)
+    assert [(e.day.isoformat(), e.reason) for e in instrument.exceptions] == [("2026-11-24", "调休")]

@@ -338,3 +338,13 @@ def test_another_labs_booking_number_says_no_such_booking(client, login, lab, ma
             "start": "2026-03-02T09:00", "end": "2026-03-02T10:00"}).get_data(as_text=True)
     assert "没有此编号的预约" in page and "09:00–10:00" not in page and "另一台仪器" not in page
     assert db.session.scalar(select(UsageSession)) is None
+
+
+def test_a_month_typed_for_a_day_is_refused(client, login, lab):
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=60)):
+        login(lab["manager"])
+        page = client.post(f"/instruments/{lab['instrument'].id}/usage", data={
+            "user_email": lab["internal"].email, "start": "2026-01-05T08:00",
+            "end": "2026-02-26T08:00"}).get_data(as_text=True)
+    assert "补录的使用记录最长 24 小时" in page
+    assert db.session.scalar(select(UsageSession)) is None
