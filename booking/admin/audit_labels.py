@@ -74,6 +74,7 @@ ACTION_LABELS = {
     "order.testing": _l("Testing started"),
     "order.report_ready": _l("Test report ready"),
     "order.closed": _l("Test order closed"),
+    "order.reinvoiced": _l("Test order invoiced again"),
     "order.file_uploaded": _l("Order file uploaded"),
     "order.scheduled": _l("Order scheduled on an instrument"),
     "order.settings": _l("Order settings saved"),
@@ -194,7 +195,8 @@ FIELD_LABELS = {
     "external_id": _l("External reference"), "facts": _l("Usage records"),
     "flagged": _l("Claims drawn"), "hours": _l("Opening hours"),
     "institution_id": _l("Institution"), "instrument_id": _l("Instrument"),
-    "invoice_id": _l("Invoice"), "invoices": _l("Invoices"), "kind": _l("Kind"),
+    "invoice": _l("Invoice"), "invoice_id": _l("Invoice"), "invoices": _l("Invoices"),
+    "kind": _l("Kind"),
     "late": _l("Late cancellation"), "message": _l("Message"), "method": _l("Method"),
     "minutes": _l("Minutes"), "planned_minutes": _l("Planned minutes"), "mode": _l("Mode"),
     "month": _l("Month"), "months": _l("Months"), "name": _l("Name"), "note": _l("Note"),
@@ -214,6 +216,7 @@ FIELD_LABELS = {
     "units": _l("Institutions"), "until": _l("Until"), "updated": _l("Updated"),
     "user": _l("Account"), "user_id": _l("Account"), "valid_from": _l("Valid from"),
     "version": _l("Version"), "via": _l("Via"), "void": _l("Voided"),
+    "voided": _l("Voided invoice"),
     "voucher_id": _l("Voucher"), "year": _l("Year"),
 }
 #: recorded codes read by name, by the key they are recorded under (a free-text reason keeps

@@ -73,7 +73,8 @@ def _line_rows(invoice: Invoice, style) -> list[list]:
     rows = [[Paragraph(escape(both(_l("Item"))), style), both(quantity),
              both(_l("Unit price")), both(_l("Amount"))]]
     for line in invoice.lines:
-        quantity = str(int(line.quantity)) if line.kind == "samples" else str(line.quantity)
+        quantity = str(int(line.quantity)) if line.kind in ("samples", "fee") else \
+            str(line.quantity)
         share = f" × {line.charged_percent}%" if line.charged_percent else ""
         rows.append([Paragraph(_item(line), style), quantity,
                      format_cny(line.unit_price_fen) + _UNITS.get(line.kind, "") + share,

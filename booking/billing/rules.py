@@ -109,7 +109,7 @@ def quote(card: RateCard, used_minutes: int, voucher_fen: int = 0, samples: int 
 INVOICE_STATES = ("draft", "issued", "paid", "void")
 INVOICE_KINDS = ("invoice", "credit_note")
 PAYMENT_METHODS = ("stripe", "bank_transfer", "internal")
-LINE_KINDS = ("usage", "no_show", "late_cancel", "credit", "samples")
+LINE_KINDS = ("usage", "no_show", "late_cancel", "credit", "samples", "fee")  # fee: an order's
 PAYMENT_DAYS = 30  # an issued invoice is due this many days later
 
 

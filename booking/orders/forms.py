@@ -77,7 +77,7 @@ class OrderForm(SiteForm):
 
 
 class ReasonForm(SiteForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    reason = TextAreaField(_l("Reason for declining"), validators=[DataRequired(), Length(max=500)])
     submit = SubmitField(_l("Decline"))
 
 

@@ -18,7 +18,7 @@ from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.problems import Refused
 from booking.core.security import external_url
-from booking.core.web import attempt, query_int
+from booking.core.web import attempt, current_locale, query_int
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.orders import files, rules, services
@@ -84,7 +84,8 @@ def new(instrument_id):
     if not instrument.can_view(current_user):
         abort(404)  # an unlisted instrument does not exist for you, as on every other page
     form = OrderForm()
-    form.tests.choices = [SelectChoice(t, t) for t in services.capabilities(instrument)]
+    form.tests.choices = [SelectChoice(test, label) for test, label in
+                          services.test_labels(instrument, current_locale()).items()]
     quote, problems = None, []
     if form.validate_on_submit():
         samples, tests = form.sample_lines(), form.test_names()
@@ -128,8 +129,9 @@ def show(order_id):
         "orders/show.html", order=order, manage=manage,
         released=manage or services.report_released(order),
         settings=services.settings_for(order.instrument), reason_form=ReasonForm(),
+        test_labels=services.test_labels(order.instrument, current_locale()),
         receive_form=ReceiveForm(), schedule_form=ScheduleForm(), report_form=ReportForm(),
-        close_form=CloseForm(), path=rules.PATH)
+        close_form=CloseForm(data={"outcome": order.leftovers}), path=rules.PATH)
 
 
 @bp.route("/<int:order_id>/cancel", methods=["POST"])
@@ -253,6 +255,15 @@ def close(order_id):
                 _("Order %(number)s closed.", number=order.number))
     else:
         flash(_("Say whether the leftover samples were returned or disposed of."), "danger")
+    return redirect(url_for("orders.show", order_id=order.id))
+
+
+@bp.route("/<int:order_id>/reissue-invoice", methods=["POST"])
+@login_required
+def reissue_invoice(order_id):
+    order = _managed(order_id)
+    attempt(lambda: services.reissue_invoice(order, current_user),
+            _("The invoice of order %(number)s was issued again.", number=order.number))
     return redirect(url_for("orders.show", order_id=order.id))
 
 

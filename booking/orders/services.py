@@ -12,6 +12,7 @@ from datetime import date, datetime
 from statistics import median
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from booking.accounts.models import User
 from booking.billing import notifications as billing_notifications
@@ -37,7 +38,7 @@ class OrderRefused(Refused):
     """An order action is not allowed (nothing was changed)."""
 
     conflicts = frozenset({"no_booking_due", "report_missing", "not_schedulable",
-                           "time_scheduled", "already_scheduled"})
+                           "time_scheduled", "already_scheduled", "invoice_not_void"})
 
 
 # --- settings and quotes ------------------------------------------------------------------------
@@ -87,10 +88,22 @@ def quote_order(instrument: Instrument, user: User, samples: int, tests: int,
                        urgent, settings_for(instrument).urgent_surcharge_percent, voucher)
 
 
+def _lines(text: str | None) -> list[str]:
+    return [line.strip()[:200] for line in (text or "").splitlines() if line.strip()][:50]
+
+
 def capabilities(instrument: Instrument) -> list[str]:
-    """The tests the instrument's page lists (one per line)."""
-    return [line.strip()[:200] for line in (instrument.capabilities or "").splitlines()
-            if line.strip()][:50]
+    """The tests the instrument's page lists (one per line): an order names them so."""
+    return _lines(instrument.capabilities)
+
+
+def test_labels(instrument: Instrument, locale: str) -> dict[str, str]:
+    """{test as an order names it: as a reader of `locale` reads it}: in English, the line of
+    the English list in the same place, where the lab wrote one for each."""
+    tests, english = capabilities(instrument), _lines(instrument.capabilities_en)
+    if locale != "en" or len(english) != len(tests):
+        return {test: test for test in tests}
+    return dict(zip(tests, english, strict=True))
 
 
 # --- events -------------------------------------------------------------------------------------
@@ -254,6 +267,19 @@ def complete_with_report(order: Order, actor: User, report_number_prefix: str) -
     return invoice
 
 
+def reissue_invoice(order: Order, actor: User) -> Invoice:
+    """Finance voided the order's invoice (wrong details, say): the lab issues it again, as
+    signed. Until then the customer could neither pay nor get a report released on payment."""
+    if order.invoice is None or order.invoice.state != "void":
+        raise OrderRefused.one("invoice_not_void", _l(
+            "Only an order whose invoice was voided is invoiced again."))
+    voided = order.invoice.number
+    invoice = _issue_invoice(order)
+    audit.record("order.reinvoiced", actor=actor, obj=order, voided=voided,
+                 invoice=invoice.number)
+    return invoice
+
+
 def close_order(order: Order, actor: User, outcome: str) -> None:
     if outcome not in rules.OUTCOMES:
         raise OrderRefused.one("outcome_required",
@@ -264,6 +290,9 @@ def close_order(order: Order, actor: User, outcome: str) -> None:
 
 
 # --- the invoice --------------------------------------------------------------------------------
+# An invoice is one document for both languages: its fixed words are written in both.
+FEE_LABELS = {"setup": "开机费 / set-up fee", "urgent": "加急费 / urgent surcharge"}
+INCLUDED = "含在委托费用中 / included in the order's price"
 def invoice_lines(order: Order) -> list[dict]:
     """The order's lines: each test on every sample, the set-up fee, the surcharge, and the
     linked bookings' time and samples at 0 (included in the order's price)."""
@@ -273,10 +302,11 @@ def invoice_lines(order: Order) -> list[dict]:
     lines = [{**base, "description": f"{order.number} {test} × {samples}"[:300],
               "quantity": samples, "unit_price_fen": order.per_sample_fen,
               "amount_fen": samples * order.per_sample_fen} for test in order.tests]
-    for label, amount in (("开机费", order.setup_fee_fen), ("加急费", order.surcharge_fen)):
+    for label, amount in ((FEE_LABELS["setup"], order.setup_fee_fen),
+                          (FEE_LABELS["urgent"], order.surcharge_fen)):
         if amount:
-            lines.append({**base, "description": f"{order.number} {label}", "quantity": 1,
-                          "unit_price_fen": amount, "amount_fen": amount})
+            lines.append({**base, "kind": "fee", "description": f"{order.number} {label}",
+                          "quantity": 1, "unit_price_fen": amount, "amount_fen": amount})
     lines += _included_booking_lines(order, base)
     return lines
 
@@ -293,7 +323,7 @@ def _included_booking_lines(order: Order, base: dict) -> list[dict]:
         InvoiceLine.booking_id.in_(booking_ids), InvoiceLine.kind == "no_show")))
     lines = []
     for booking in order.bookings:
-        text = f"{order.number} {to_local(booking.start_at):%Y-%m-%d %H:%M} (0)"
+        text = f"{order.number} {to_local(booking.start_at):%Y-%m-%d %H:%M} {INCLUDED}"
         if booking.id not in charged and booking.sample_count:
             lines.append({**base, "description": text, "quantity": booking.sample_count,
                           "unit_price_fen": 0, "amount_fen": 0, "booking_id": booking.id})
@@ -332,7 +362,8 @@ def report_released(order: Order) -> bool:
 
 
 def orders_of_customer(user: User):
-    return select(Order).where(Order.customer_user_id == user.id).order_by(Order.id.desc())
+    return select(Order).where(Order.customer_user_id == user.id).order_by(
+        Order.id.desc()).options(joinedload(Order.invoice))  # the list says what is to pay
 
 
 def orders_of_lab(user: User, state: str | None = None):

@@ -151,11 +151,11 @@ class _Batch:
         """(amount, rate) of the usage and samples lines the voucher may pay for. Samples
         (送样) are testing; usage is the service of its booking's mode."""
         for line in invoice.lines:
-            if line.kind not in ("usage", "samples") or line.instrument_id is None or \
+            if line.kind not in ("usage", "samples", "fee") or line.instrument_id is None or \
                     not rules.covers_service(voucher.decided_at, voucher.valid_until,
                                              line.service_at, line.minutes):
                 continue
-            service = "testing" if line.kind == "samples" else \
+            service = "testing" if line.kind in ("samples", "fee") else \
                 SERVICE_OF_MODE.get(self.modes.get(line.booking_id), "instrument_use")
             key = (voucher.id, line.instrument_id, service)
             if key not in self.checked:

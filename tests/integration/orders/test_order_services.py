@@ -311,3 +311,31 @@ def test_the_kiosk_and_the_month_close_never_charge_an_orders_time_before_its_in
     files.store(order, _pdf(), "report", lab.manager)
     invoice = services.complete_with_report(order, lab.manager, "LAB")
     assert invoices() == 1 and invoice.subtotal_fen == order.fee_fen
+
+
+def test_a_voided_invoice_is_issued_again_and_the_fees_are_fees(frozen, make, lab, sme):
+    """Reported: once finance voided an order's invoice the order could never be invoiced again
+    (nor its report released on payment); the set-up fee and the surcharge read as samples."""
+    from booking.billing.invoicing import void_invoice
+
+    services.save_settings(lab.instrument, lab.manager, surcharge_percent=50, release_on="paid")
+    order = make.order(lab.instrument, sme, samples=2, urgent=True)
+    _run_to_testing(order, lab, frozen)
+    files.store(order, _pdf(), "report", lab.manager)
+    first = services.complete_with_report(order, lab.manager, "LAB")
+    fees = sorted((line.kind, line.description.split(" ", 1)[1], line.amount_fen)
+                  for line in first.lines if line.kind == "fee")
+    assert fees == [("fee", "加急费 / urgent surcharge", order.surcharge_fen),
+                    ("fee", "开机费 / set-up fee", SETUP_FEN)]
+    assert first.voucher_fen == order.fee_fen * 40 // 100  # the fees are testing: voucher pays
+    with pytest.raises(OrderRefused) as refused:  # an open invoice is not issued twice
+        services.reissue_invoice(order, lab.manager)
+    assert refused.value.code == "invoice_not_void"
+    void_invoice(first, make.user(role="finance", organisation=lab.instrument.organisation),
+                 "开票信息有误，重开")
+    db.session.flush()
+    again = services.reissue_invoice(order, lab.manager)
+    db.session.commit()
+    assert order.invoice is again and again.id != first.id and again.state == "issued"
+    assert (again.subtotal_fen, again.voucher_fen) == (first.subtotal_fen, first.voucher_fen)
+    assert not services.report_released(order)  # released once this one is paid

@@ -244,3 +244,50 @@ def test_the_labs_scorecard_shows_the_order_turnaround(frozen, client, login, ma
     # the rankings' turnaround indicator: received 09:00, reported 09:30 -> 0.5 h, full marks
     row = re.search(r'<tr id="indicator-turnaround">.*?</tr>', page, re.S).group(0)
     assert "0.5 h" in row and "2.00 / 2" in row
+
+
+def test_english_readers_read_the_tests_in_english_and_the_outcome_in_words(
+        frozen, client, login, lab, sme):
+    """Reported: the English form and order page listed the tests in Chinese (the English list
+    was there), and a closed order's history said "dispose"."""
+    lab.instrument.capabilities_en = "Surface morphology (SEM)\nElemental analysis (EDS)"
+    db.session.commit()
+    login(sme)
+    form = client.get(f"/orders/new/{lab.instrument.id}").get_data(as_text=True)
+    assert 'value="形貌观察 SEM imaging"' in form and "Surface morphology (SEM)" in form
+    client.post(f"/orders/new/{lab.instrument.id}", data=_form(other_tests=""))
+    order = db.session.query(Order).one()
+    assert order.tests == ["形貌观察 SEM imaging"]  # the order names them as the lab does
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "<li>Surface morphology (SEM)</li>" in page
+    services.accept_order(order, lab.manager)
+    services.receive_order(order, lab.manager, condition="ok")
+    order.state = "report_ready"  # the path to it is the services' test's
+    services.close_order(order, lab.manager, "dispose")
+    db.session.commit()
+    closed = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "Disposed of" in closed and ">dispose<" not in closed
+
+
+def test_the_lab_issues_a_voided_invoice_again_from_the_order_page(frozen, client, login, lab,
+                                                                  sme, make):
+    from booking.billing.invoicing import void_invoice
+    from booking.orders import files
+    from tests.integration.orders.test_order_services import _pdf, _run_to_testing
+
+    order = make.order(lab.instrument, sme)
+    _run_to_testing(order, lab, frozen)
+    files.store(order, _pdf(), "report", lab.manager)
+    first = services.complete_with_report(order, lab.manager, "LAB")
+    void_invoice(first, make.user(role="finance", organisation=lab.organisation), "抬头有误")
+    db.session.commit()
+    login(lab.manager)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert 'id="reissue-form"' in page
+    login(sme)  # the customer may not
+    assert client.post(f"/orders/{order.id}/reissue-invoice").status_code == 403
+    login(lab.manager)
+    assert client.post(f"/orders/{order.id}/reissue-invoice").status_code == 302
+    db.session.expire_all()
+    assert order.invoice.state == "issued" and order.invoice.id != first.id
+    assert 'id="reissue-form"' not in client.get(f"/orders/{order.id}").get_data(as_text=True)
