@@ -106,6 +106,7 @@ ACTION_LABELS = {
     "ranking_policy.draft_saved": _l("Ranking policy draft saved"),
     "ranking_policy.published": _l("Ranking policy published"),
     "rate.added": _l("Rate added"),
+    "rate.removed": _l("Upcoming rate withdrawn"),
     "reimbursement.paid": _l("Voucher payout paid"),
     "series.created": _l("Booking series created"),
     "series.approved": _l("Booking series approved"),

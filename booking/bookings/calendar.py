@@ -1,7 +1,7 @@
 """What an instrument's calendar shows and the facts the booking rules are checked against:
 opening hours, exceptions, blackouts and bookings, read in as few statements as the hot paths
 allow (the calendar JSON and the booking API)."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
@@ -362,11 +362,15 @@ def booking_problems(instrument: Instrument, user: User, *, start: datetime, end
                      mode: str, samples: int = 0, calendar: rules.OpeningCalendar | None = None,
                      holds: tuple | None = None, vouched: bool = False) -> list[rules.Problem]:
     """`calendar`, `holds`: what instrument_for_booking read, when it was (else read here);
-    `vouched`: see booker_for."""
+    `vouched`: see booker_for. The lab booking for someone needs no notice of itself: the
+    lead time is for bookers who would surprise it."""
     calendar = calendar or opening_calendar(instrument, start, end)
     now = now_utc()
     booker = booker_for(instrument, user, mode, vouched)
-    problems = rules.check_booking(policy_for(instrument), calendar, booker, start=start,
+    policy = policy_for(instrument)
+    if vouched:
+        policy = replace(policy, lead_minutes=0)
+    problems = rules.check_booking(policy, calendar, booker, start=start,
                                    end=end, mode=mode, now=now) + \
         rules.sample_problems(mode, samples)
     held_until = (_held_for_others(instrument.id, user.id, start, end, now) if holds is None

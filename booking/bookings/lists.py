@@ -41,8 +41,12 @@ class MyBookingsArgs(BookingFilters):
     state = ma.fields.String(validate=ma.validate.OneOf(STATES))
 
 
+QUEUE_ORDERS = ("soonest", "arrival")
+
+
 class QueueArgs(BookingFilters):
     per_page = ma.fields.Integer(load_default=25, validate=ma.validate.Range(1, 100))
+    sort = ma.fields.String(load_default="soonest", validate=ma.validate.OneOf(QUEUE_ORDERS))
 
 
 MY_BOOKINGS_ARGS = MyBookingsArgs()
@@ -117,13 +121,15 @@ def _managed(query: Select, manager: User) -> Select:
 
 
 def queue_requests(manager: User, args: dict, timezone: str) -> Select:
-    """Pending requests the manager decides, matching `args` (QueueArgs), oldest first (in
-    order of arrival). The search looks at the requester (name, e-mail, organisation), the
-    instrument, the purpose and the booking number."""
+    """Pending requests the manager decides, matching `args` (QueueArgs): the soonest to start
+    first (tomorrow's request before next month's: undecided, it expires), or in order of
+    arrival. The search looks at the requester (name, e-mail, organisation), the instrument,
+    the purpose and the booking number."""
+    order = Booking.start_at if args.get("sort", "soonest") == "soonest" else Booking.created_at
     query = _managed(select(Booking).join(Booking.instrument), manager).where(
         Booking.state == "pending", ~groups.awaiting_pi_clause(Booking.id)).options(
         selectinload(Booking.instrument), selectinload(Booking.user),
-        selectinload(Booking.organisation)).order_by(Booking.created_at, Booking.id)
+        selectinload(Booking.organisation)).order_by(order, Booking.id)
     if args.get("q"):
         query = _searching(query.join(Booking.user).join(Booking.organisation), args["q"],
                            User.name, User.email, Organisation.name_zh, Organisation.name_en,

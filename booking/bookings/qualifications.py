@@ -48,6 +48,9 @@ def note_qualification_used(instrument_id: int, user_id: int, at: datetime) -> N
 
 # --- granting and withdrawing ------------------------------------------------------------------
 def grant_qualification(instrument: Instrument, user: User, actor: User) -> Qualification:
+    """Grant it, or renew it (the lapse counts again from now); the user is told when it
+    starts to hold, not again for a renewal (or a form sent twice)."""
+    already = active_qualification(instrument, user, now_utc()) is not None
     qualification = db.session.scalar(select(Qualification).where(
         Qualification.instrument_id == instrument.id, Qualification.user_id == user.id))
     if qualification is None:
@@ -63,7 +66,8 @@ def grant_qualification(instrument: Instrument, user: User, actor: User) -> Qual
             TrainingRequest.state == "open")):
         _close_training(request, actor, "granted")
     audit.record("qualification.granted", actor=actor, obj=qualification, user_id=user.id)
-    notifications.notify_qualification_granted(user, instrument)
+    if not already:
+        notifications.notify_qualification_granted(user, instrument)
     return qualification
 
 

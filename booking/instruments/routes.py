@@ -46,7 +46,7 @@ from booking.instruments.forms import (
     RateForm,
     national_class_choices,
 )
-from booking.instruments.models import Blackout, Instrument, OpeningException
+from booking.instruments.models import Blackout, Instrument, OpeningException, Rate
 from booking.instruments.search import query_tokens
 
 bp = Blueprint("instruments", __name__)
@@ -221,8 +221,10 @@ def _render_setup(instrument: Instrument, hit=(), **forms):
                 "exception": ExceptionForm(prefix="exception", formdata=None),
                 "blackout": BlackoutForm(prefix="blackout", formdata=None),
                 "photo": PhotoForm(prefix="photo", formdata=None)}
-    return render_template("instruments/setup.html", instrument=instrument, now=now_utc(),
-                           forms={**defaults, **forms}, hit=hit)
+    now = now_utc()
+    in_force = {rate.id for rate in rules.effective_rates(instrument.rates, now).values()}
+    return render_template("instruments/setup.html", instrument=instrument, now=now,
+                           forms={**defaults, **forms}, hit=hit, in_force=in_force)
 
 
 @bp.route("/lab/instruments/<int:instrument_id>")
@@ -312,6 +314,19 @@ def _held_outside(instrument: Instrument, day, opens, closes) -> list:
     open_from = from_local(datetime.combine(day, opens), instrument.timezone)
     open_until = from_local(datetime.combine(day, closes), instrument.timezone)
     return [b for b in bookings if b.start_at < open_from or b.end_at > open_until]
+
+
+@bp.route("/lab/instruments/<int:instrument_id>/rates/<int:rate_id>/delete", methods=["POST"])
+@login_required
+def remove_rate(instrument_id, rate_id):
+    instrument = _editable(instrument_id)
+    rate = _part_of(instrument, Rate, rate_id)
+    try:
+        services.remove_rate(instrument, rate, current_user)
+    except services.CatalogueError as error:
+        flash(error.text(), "danger")
+        return redirect(url_for("instruments.setup", instrument_id=instrument.id))
+    return _done(instrument, _("Rate withdrawn."))
 
 
 def _part_of(instrument: Instrument, model, item_id: int):

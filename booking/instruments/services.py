@@ -131,6 +131,18 @@ def add_rate(instrument: Instrument, *, customer_class: str, hourly_fen: int,
     return rate
 
 
+def remove_rate(instrument: Instrument, rate: Rate, actor: User) -> None:
+    """Withdraw a rate not yet in force (a mistyped price or date): nothing was priced at it.
+    One in force, or past, is history: a new rate from a date changes it."""
+    if rate.valid_from <= now_utc():
+        raise CatalogueError("rate_in_force", _l(
+            "A rate in force or past is never removed: add a new one from the day the price "
+            "should change."))
+    instrument.rates.remove(rate)
+    _touch(instrument, actor, "rate.removed", customer_class=rate.customer_class,
+           hourly_fen=rate.hourly_fen, valid_from=rate.valid_from.isoformat())
+
+
 def set_opening_hours(instrument: Instrument, intervals_by_weekday: dict, actor: User) -> None:
     """Replace the weekly hours: {weekday: [(opens, closes), ...]} in local time."""
     instrument.opening_hours = [
@@ -166,6 +178,9 @@ def add_blackout(instrument: Instrument, *, start_at: datetime, end_at: datetime
     if end_at <= now_utc():  # nobody could book that time any more: nothing to close
         raise CatalogueError("blackout_over", _l(
             "That time is over: a blackout closes time still to come."), "end")
+    if any(b.start_at == start_at and b.end_at == end_at for b in instrument.blackouts):
+        raise CatalogueError("blackout_exists", _l(  # the same form sent twice (Back, submit)
+            "A blackout over exactly this time exists already."), "start")
     blackout = Blackout(start_at=start_at, end_at=end_at, reason=reason, created_by_id=actor.id)
     instrument.blackouts.append(blackout)
     _touch(instrument, actor, "blackout.added", start=start_at.isoformat(),

@@ -351,3 +351,12 @@ def test_a_new_booking_joins_the_session_as_loaded(make, lab):
     db.session.flush()
     db.session.expire(booking)
     assert booking.purpose == "XRD, powder"
+
+
+def test_renewing_a_qualification_does_not_tell_the_user_twice(make, frozen):
+    instrument = make.instrument(requires_qualification=True)
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    user = make.user()
+    qualifications.grant_qualification(instrument, user, manager)
+    qualifications.grant_qualification(instrument, user, manager)  # the form sent twice
+    assert [m.kind for m in mail_to(user)].count("qualification.granted") == 1

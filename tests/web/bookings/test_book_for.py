@@ -141,3 +141,24 @@ def test_a_member_of_a_group_is_charged_to_their_default_project_and_the_lab_is_
     page = response.get_data(as_text=True)
     assert "已记入经费卡 NSFC-22075" in page and "等待该经费卡所属课题组导师审批" in page
     assert db.session.scalar(select(Booking.state)) == "pending"  # the PI decides first
+
+
+def test_the_lab_books_a_walk_in_for_the_next_slot_without_notice(client, login, make, lab):
+    """Reported: at 10:39 the lab could not book a walk-in for 11:00 ("a booking must start at
+    least 60 minutes from now"): the lead time is for bookers who would surprise the lab."""
+    instrument, manager = lab
+    instrument.lead_minutes = 60
+    walk_in = make.user(name="到访者")
+    with freeze_time("2026-11-24 02:39:00"):  # 10:39 in Dalian
+        login(manager)
+        response = client.post(_url(instrument), data={
+            **WHEN, "start": "2026-11-24T11:00", "end": "2026-11-24T11:30", "who": walk_in.email})
+        assert response.status_code == 302
+        login(walk_in)  # the person themselves still books with notice
+        own = client.post(f"/instruments/{instrument.id}/book", data={
+            "start": "2026-11-24T11:30", "end": "2026-11-24T12:00", "mode": "self_operated",
+            "purpose": "XRD"})
+    assert db.session.scalar(select(Booking.user_id)) == walk_in.id
+    assert db.session.query(Booking).count() == 1
+    assert own.status_code != 302
+    assert "60" in own.get_data(as_text=True)  # told the lead time

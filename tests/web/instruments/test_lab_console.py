@@ -403,7 +403,7 @@ def test_a_refused_form_leaves_the_others_as_they_start(client, login, make, man
     page = _rate(client, instrument, hourly="-1").get_data(as_text=True)
     assert 'id="exception-closed" name="exception-closed" type="checkbox" value="y" checked' \
         in page or re.search(r'<input checked[^>]*id="exception-closed"', page)
-    classes = re.findall(r"<tr(?: class=\"table-info\")?><td>([^<]+)</td>",
+    classes = re.findall(r"<tr data-rate=\"\d+\"(?: class=\"table-info\")?><td>([^<]+)</td>",
                          page[page.index('id="rate-card"'):])
     assert classes[:3] == ["校内", "高校院所", "企业"]
     assert "须先设置每周开放时间" in page and "收费标准和" not in page
@@ -431,3 +431,44 @@ def test_closing_a_booked_day_asks_for_a_blackout_first(client, login, make, man
                                       "exception-reason": "调休"}).status_code == 302
     db.session.refresh(instrument)
     assert [(e.day.isoformat(), e.reason) for e in instrument.exceptions] == [("2026-11-24", "调休")]
+
+
+def test_an_upcoming_rate_is_withdrawn_one_in_force_never(client, login, make, manager):
+    """Reported: a mistyped future price could be neither removed nor replaced for its date."""
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    _rate(client, instrument, hourly="300")  # meant 250
+    db.session.refresh(instrument)
+    in_force, typo = sorted((r for r in instrument.rates if r.customer_class == "academic"),
+                            key=lambda r: r.valid_from)
+    page = client.get(f"/lab/instruments/{instrument.id}").get_data(as_text=True)
+    assert page.count('class="d-inline remove-rate"') == 1 and "生效中" in page
+    url = f"/lab/instruments/{instrument.id}/rates"
+    assert client.post(f"{url}/{in_force.id}/delete", follow_redirects=True).status_code == 200
+    assert client.post(f"{url}/{typo.id}/delete").status_code == 302
+    assert _rate(client, instrument).status_code == 302  # the same date, the right price
+    db.session.expire_all()
+    assert sorted(r.hourly_fen for r in instrument.rates if r.customer_class == "academic") == [
+        20_000, 25_000]
+    other = make.instrument()  # another lab's rate is not found through this instrument
+    assert client.post(f"{url}/{other.rates[0].id}/delete").status_code == 404
+    assert audit_actions_of(instrument).count("rate.removed") == 1
+
+
+def audit_actions_of(instrument):
+    return list(db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.object_type == "Instrument", AuditEvent.object_id == instrument.id)))
+
+
+def test_a_blackout_sent_twice_is_added_once(client, login, make, manager):
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    start = (now_utc() + timedelta(days=3)).strftime("%Y-%m-%dT10:00")
+    data = {"blackout-start": start, "blackout-end": start.replace("T10", "T12"),
+            "blackout-reason": "更换灯丝"}
+    url = f"/lab/instruments/{instrument.id}/blackouts"
+    assert client.post(url, data=data).status_code == 302
+    again = client.post(url, data=data)  # Back, then submit again
+    assert again.status_code == 422 and "已有完全相同时段的停机" in again.get_data(as_text=True)
+    db.session.refresh(instrument)
+    assert len(instrument.blackouts) == 1
