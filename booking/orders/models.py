@@ -68,6 +68,7 @@ class Order(TimestampMixin, db.Model):
         CheckConstraint(f"state IN {STATES!r}", name="state"),
         CheckConstraint(f"leftovers IN {LEFTOVERS!r}", name="leftovers"),
         CheckConstraint(f"outcome IS NULL OR outcome IN {OUTCOMES!r}", name="outcome"),
+        CheckConstraint(f"release_on IN {RELEASES!r}", name="release_on"),
         CheckConstraint("per_sample_fen >= 0 AND setup_fee_fen >= 0 AND surcharge_fen >= 0 "
                         "AND fee_fen >= 0 AND voucher_fen >= 0 AND voucher_fen <= fee_fen",
                         name="amounts"),
@@ -97,6 +98,8 @@ class Order(TimestampMixin, db.Model):
     surcharge_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     fee_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     voucher_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # forecast at submission
+    # when the customer gets the report (the lab's rule when they signed, as the surcharge)
+    release_on: Mapped[str] = mapped_column(String(8), default="issued", server_default="issued")
     decline_reason: Mapped[str] = mapped_column(String(500), default="")
     received_condition: Mapped[str] = mapped_column(String(500), default="")
     outcome: Mapped[str | None] = mapped_column(String(8))

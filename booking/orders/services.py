@@ -147,6 +147,7 @@ def submit_order(instrument: Instrument, user: User, *, samples: list[rules.Samp
                   tests=tests, leftovers=leftovers, desired_date=desired_date, urgent=urgent,
                   notes=notes.strip()[:2000], hazards_acknowledged=hazards_acknowledged,
                   terms_signed_at=now, customer_class=customer_class_for(instrument, user),
+                  release_on=settings_for(instrument).release_on,
                   per_sample_fen=quote.per_sample_fen, setup_fee_fen=quote.setup_fee_fen,
                   surcharge_fen=quote.surcharge_fen, fee_fen=quote.fee_fen,
                   voucher_fen=quote.voucher_fen, created_at=now, updated_at=now)
@@ -358,7 +359,7 @@ def report_released(order: Order) -> bool:
     state = invoice.state if invoice else None
     if state == "issued" and invoice.amount_due_fen == 0:
         state = "paid"  # nothing to pay (the voucher paid it all, or no fee): settled
-    return rules.report_released(state, settings_for(order.instrument).release_on)
+    return rules.report_released(state, order.release_on)
 
 
 def orders_of_customer(user: User):

@@ -339,3 +339,16 @@ def test_a_voided_invoice_is_issued_again_and_the_fees_are_fees(frozen, make, la
     assert order.invoice is again and again.id != first.id and again.state == "issued"
     assert (again.subtotal_fen, again.voucher_fen) == (first.subtotal_fen, first.voucher_fen)
     assert not services.report_released(order)  # released once this one is paid
+
+
+def test_the_release_rule_is_the_one_signed(frozen, make, lab, sme):
+    """Reported: the lab switched to "once paid" and a report of an order signed under "once
+    issued" locked until payment."""
+    order = make.order(lab.instrument, sme)  # signed under the default: once issued
+    services.save_settings(lab.instrument, lab.manager, surcharge_percent=0, release_on="paid")
+    later = make.order(lab.instrument, sme)
+    assert (order.release_on, later.release_on) == ("issued", "paid")
+    _run_to_testing(order, lab, frozen)
+    files.store(order, _pdf(), "report", lab.manager)
+    services.complete_with_report(order, lab.manager, "LAB")
+    assert order.invoice.state == "issued" and services.report_released(order)
