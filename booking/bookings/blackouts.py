@@ -27,6 +27,12 @@ def hit_by(instrument: Instrument, start: datetime, end: datetime) -> list[Booki
     return bookings_between(instrument, max(start, now), end, states=HIT_STATES)
 
 
+def running_into(instrument: Instrument, blackout: Blackout) -> list[Booking]:
+    """The bookings in use now that run into the blackout: running, they are not cancelled;
+    the lab tells their users itself."""
+    return bookings_between(instrument, blackout.start_at, blackout.end_at, states=("in_use",))
+
+
 def held_by(instrument: Instrument, **extra) -> int:
     """The instruments area asks before retiring one: how many bookings still to come it
     holds (those a blackout would cancel)."""

@@ -364,6 +364,10 @@ def add_blackout(instrument_id):
     except services.CatalogueError as error:
         return _refused(instrument, form, "blackout", error)
     cancelled = blackouts.cancel_for_blackout(instrument, blackout, current_user)
+    for running in blackouts.running_into(instrument, blackout):
+        flash(_("Booking #%(id)s of %(name)s is in use now and runs into this blackout: it is "
+                "not cancelled. Tell them yourself.", id=running.id, name=running.user.name),
+              "warning")
     return _done(instrument, ngettext(
         "Blackout added. %(num)d booking was cancelled and its booker told.",
         "Blackout added. %(num)d bookings were cancelled and their bookers told.",

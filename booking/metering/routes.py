@@ -112,6 +112,7 @@ def _usage_page(instrument: Instrument, form=None, token_form=None, new_secret=N
         token_form=token_form or InstrumentTokenForm(), new_secret=new_secret,
         sessions=sessions, source_labels=SOURCE_LABELS,
         charged=services.charged_sessions([s.id for s in sessions["items"]]),
+        corrected=services.corrections_of([s.id for s in sessions["items"]]),
         tokens=services.instrument_tokens(instrument), correction_form=CorrectionForm())
 
 
@@ -200,9 +201,11 @@ def correct(session_id):
     original = db.session.get(UsageSession, session_id) or abort(404)
     instrument = _instrument(original.instrument_id)
     form = CorrectionForm()
+    back = url_for("metering.usage", instrument_id=instrument.id,  # the page it was on
+                   page=query_int("page", 1, 1, 10**6))
     if not form.validate_on_submit():
         flash(_("Give a reason for the correction."), "danger")
-        return redirect(url_for("metering.usage", instrument_id=instrument.id))
+        return redirect(back)
     start = from_local(form.start.data, instrument.timezone) if form.start.data else \
         original.started_at
     end = from_local(form.end.data, instrument.timezone) if form.end.data else original.ended_at
@@ -214,7 +217,7 @@ def correct(session_id):
     else:
         commit()
         flash(_("Correction recorded; the original stays in the history."), "success")
-    return redirect(url_for("metering.usage", instrument_id=instrument.id))
+    return redirect(back)
 
 
 @bp.route("/instruments/<int:instrument_id>/instrument-tokens", methods=["POST"])

@@ -348,6 +348,12 @@ def instrument_tokens(instrument: Instrument) -> list[InstrumentToken]:
         InstrumentToken.instrument_id == instrument.id).order_by(InstrumentToken.id.desc())))
 
 
+def corrections_of(session_ids: list[int]) -> dict[int, int]:
+    """{session id: the id of the row that corrected it} for those of `session_ids` replaced."""
+    return dict(db.session.execute(select(UsageSession.corrects_id, UsageSession.id).where(
+        UsageSession.corrects_id.in_(session_ids))).all()) if session_ids else {}
+
+
 def sessions_for_manager(instrument: Instrument) -> Select:
     """The instrument's sessions, latest first (the usage page pages them)."""
     return select(UsageSession).where(UsageSession.instrument_id == instrument.id).order_by(

@@ -472,3 +472,22 @@ def test_a_blackout_sent_twice_is_added_once(client, login, make, manager):
     assert again.status_code == 422 and "已有完全相同时段的停机" in again.get_data(as_text=True)
     db.session.refresh(instrument)
     assert len(instrument.blackouts) == 1
+
+
+def test_a_blackout_over_a_booking_in_use_says_it_runs_on(client, login, make, manager):
+    from booking.metering import services as metering
+    from tests.moments import TUESDAY_24_NOV_10AM
+
+    instrument = make.instrument(organisation=manager.organisation)
+    user = make.user(name="赵敏")
+    booking = make.placed_booking(instrument, user, TUESDAY_24_NOV_10AM)
+    with freeze_time(TUESDAY_24_NOV_10AM):
+        metering.check_in(booking, actor=user, source="kiosk")
+        db.session.commit()
+    with freeze_time(TUESDAY_24_NOV_10AM + timedelta(minutes=30)):
+        login(manager)
+        page = client.post(f"/lab/instruments/{instrument.id}/blackouts", data={
+            "blackout-start": "2026-11-24T10:30", "blackout-end": "2026-11-24T12:00",
+            "blackout-reason": "停电检修"}, follow_redirects=True).get_data(as_text=True)
+    assert f"#{booking.id}" in page and "赵敏" in page and "正在使用" in page
+    assert booking.state == "in_use"

@@ -348,3 +348,20 @@ def test_a_month_typed_for_a_day_is_refused(client, login, lab):
             "end": "2026-02-26T08:00"}).get_data(as_text=True)
     assert "补录的使用记录最长 24 小时" in page
     assert db.session.scalar(select(UsageSession)) is None
+
+
+def test_a_corrected_session_says_so_and_is_not_offered_for_correction_again(client, login, lab,
+                                                                           make):
+    session = make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
+        login(lab["manager"])
+        url = f"/instruments/{lab['instrument'].id}/usage"
+        page = client.get(url).get_data(as_text=True)
+        assert 'value="2026-03-02T09:00"' in page and 'value="2026-03-02T10:00"' in page
+        done = client.post(f"/usage/{session.id}/correct?page=1", data={
+            "end": "2026-03-02T09:30", "note": "left early"})
+        assert done.status_code == 302 and done.location.endswith("page=1")
+        page = client.get(url).get_data(as_text=True)
+    fix = db.session.scalar(select(UsageSession).where(UsageSession.corrects_id == session.id))
+    assert f'data-corrected-by="{fix.id}"' in page and f"#{fix.id}" in page
+    assert f'/usage/{session.id}/correct' not in page and f'/usage/{fix.id}/correct' in page
