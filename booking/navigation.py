@@ -34,6 +34,7 @@ NAV = [
     NavEntry("billing.my_invoices", _l("My invoices"), "receipt", lambda u: u.is_authenticated),
     NavEntry("groups.index", _l("Research groups"), "people", lambda u: u.is_authenticated),
     NavEntry("subsidies.my_vouchers", _l("Vouchers"), "ticket-perforated", Voucher.can_apply),
+    NavEntry("metering.lab_day", _l("The lab's day"), "calendar-day", _manages_a_lab, "lab"),
     NavEntry("bookings.queue", _l("Approvals"), "inbox", _manages_a_lab, "lab"),
     NavEntry("instruments.manage", _l("Lab console"), "tools", _manages_a_lab, "lab"),
     NavEntry("orders.lab", _l("Test orders"), "box-seam", _manages_a_lab, "lab"),

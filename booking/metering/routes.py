@@ -13,10 +13,11 @@ from booking.accounts.services import authenticate, get_user_by_email
 from booking.api.fields import Day
 from booking.api.paging import paged
 from booking.bookings.models import Booking
-from booking.core.clock import from_local, local_today, now_utc, to_local
+from booking.core import tables
+from booking.core.clock import PeriodError, from_local, local_today, now_utc, parse_period, to_local
 from booking.core.notifications import commit
-from booking.core.permissions import require
-from booking.core.web import PostForm, query_args, query_int
+from booking.core.permissions import require, role_required
+from booking.core.web import PostForm, back_to, current_locale, query_args, query_int
 from booking.extensions import db, limiter
 from booking.instruments.models import Instrument
 from booking.metering import services
@@ -113,7 +114,8 @@ def _usage_page(instrument: Instrument, form=None, token_form=None, new_secret=N
         sessions=sessions, source_labels=SOURCE_LABELS,
         charged=services.charged_sessions([s.id for s in sessions["items"]]),
         corrected=services.corrections_of([s.id for s in sessions["items"]]),
-        tokens=services.instrument_tokens(instrument), correction_form=CorrectionForm())
+        tokens=services.instrument_tokens(instrument), correction_form=CorrectionForm(),
+        now_month=local_today(tz_name=instrument.timezone).strftime("%Y-%m"))
 
 
 @bp.route("/instruments/<int:instrument_id>/usage", methods=["GET", "POST"])
@@ -145,6 +147,35 @@ def usage(instrument_id):
     return _usage_page(instrument, form=form)
 
 
+class ExportArgs(ma.Schema):
+    month = ma.fields.String(load_default=None, validate=ma.validate.Regexp(r"^\d{4}-\d{2}$"))
+    format = ma.fields.String(load_default="csv", validate=ma.validate.OneOf(tables.FORMATS))
+
+
+EXPORT_ARGS = ExportArgs()
+EXPORT_HEADER = (_l("Session"), _l("User"), _l("Organisation"), _l("Start"), _l("End"),
+                 _l("Minutes"), _l("Source"), _l("Booking"))
+
+
+@bp.route("/instruments/<int:instrument_id>/usage/export")
+@login_required
+def usage_export(instrument_id):
+    """A month of the instrument's use (the effective sessions), for the lab's own reports."""
+    instrument = _instrument(instrument_id)
+    args = query_args(EXPORT_ARGS)
+    try:
+        period = parse_period(args["month"] or local_today().strftime("%Y-%m"), "month")
+    except PeriodError:
+        abort(400)
+    rows = ((s.id, s.user.name, s.user.organisation.display_name(current_locale()),
+             s.started_at, s.ended_at, s.minutes, str(SOURCE_LABELS.get(s.source, s.source)),
+             s.booking_id) for s in services.month_sessions(instrument, period.start, period.end))
+    header = [str(name) for name in EXPORT_HEADER]
+    body = tables.csv_bytes(header, rows) if args["format"] == "csv" else \
+        tables.xlsx_bytes(period.label, header, rows)
+    return tables.attachment(body, args["format"], f"usage-{instrument.id}-{period.label}")
+
+
 class ScheduleArgs(ma.Schema):
     day = Day(load_default=None)
 
@@ -160,8 +191,19 @@ def schedule(instrument_id):
     day = query_args(SCHEDULE_ARGS)["day"] or local_today(tz_name=instrument.timezone)
     return render_template("metering/schedule.html", instrument=instrument, day=day,
                            rows=services.day_schedule(instrument, day), now=now_utc(),
-                           one_day=timedelta(days=1),
-                           hm=lambda moment: f"{to_local(moment, instrument.timezone):%H:%M}")
+                           one_day=timedelta(days=1))
+
+
+@bp.route("/lab/day")
+@role_required("lab_manager")
+def lab_day():
+    """The lab's day at all its instruments: who comes when, what runs, what to do."""
+    timezone = current_user.timezone
+    day = query_args(SCHEDULE_ARGS)["day"] or local_today(tz_name=timezone)
+    rows = services.lab_day(list(current_user.managed_organisation_ids()), day, timezone)
+    return render_template("metering/lab_day.html", day=day, rows=rows, now=now_utc(),
+                           one_day=timedelta(days=1), timezone=timezone,
+                           full=len(rows) >= services.LAB_DAY_LIMIT)
 
 
 _LAB_ACTIONS = {
@@ -191,7 +233,7 @@ def lab_action(booking_id, action):
             commit()
             flash(str(done), "success")
     timezone = booking.instrument.timezone
-    return redirect(url_for("metering.schedule", instrument_id=booking.instrument_id,
+    return redirect(back_to("metering.schedule", instrument_id=booking.instrument_id,
                             day=to_local(booking.start_at, timezone).date().isoformat()))
 
 

@@ -281,10 +281,28 @@ def day_schedule(instrument: Instrument, day: date) -> list[ScheduledBooking]:
     the lab works through (check in, check out, no-shows)."""
     start = from_local(datetime.combine(day, time()), instrument.timezone)
     end = from_local(datetime.combine(day + timedelta(days=1), time()), instrument.timezone)
-    bookings = db.session.scalars(select(Booking).where(
-        Booking.instrument_id == instrument.id, Booking.overlapping(start, end))
-        .options(joinedload(Booking.user).joinedload(User.organisation))
-        .order_by(Booking.start_at, Booking.id)).all()
+    return _scheduled(select(Booking).where(Booking.instrument_id == instrument.id,
+                                            Booking.overlapping(start, end)))
+
+
+LAB_DAY_LIMIT = 500  # bookings on one page: a day of a large lab, never a worker's minute
+
+
+def lab_day(organisation_ids: list[int], day: date, timezone: str) -> list[ScheduledBooking]:
+    """The day at every instrument of the lab's organisations, soonest first (`timezone`:
+    the reader's, whose day it is): not cancelled, rejected or expired."""
+    start = from_local(datetime.combine(day, time()), timezone)
+    end = from_local(datetime.combine(day + timedelta(days=1), time()), timezone)
+    return _scheduled(select(Booking).join(Booking.instrument).where(
+        Instrument.organisation_id.in_(organisation_ids), Booking.overlapping(start, end),
+        Booking.state.not_in(("cancelled", "rejected", "expired")))
+        .options(joinedload(Booking.instrument)).limit(LAB_DAY_LIMIT))
+
+
+def _scheduled(query: Select) -> list[ScheduledBooking]:
+    bookings = db.session.scalars(query.options(
+        joinedload(Booking.user).joinedload(User.organisation))
+        .order_by(Booking.start_at, Booking.id)).unique().all()
     sessions = defaultdict(list)
     for session in db.session.scalars(select(UsageSession).where(
             UsageSession.booking_id.in_([b.id for b in bookings]),
@@ -346,6 +364,16 @@ def instrument_for_token(raw: str) -> Instrument | None:
 def instrument_tokens(instrument: Instrument) -> list[InstrumentToken]:
     return list(db.session.scalars(select(InstrumentToken).where(
         InstrumentToken.instrument_id == instrument.id).order_by(InstrumentToken.id.desc())))
+
+
+def month_sessions(instrument: Instrument, start: datetime, end: datetime) -> list[UsageSession]:
+    """The effective sessions (not replaced, not void) begun in [start, end), in order: the
+    use a lab reports for the month."""
+    return list(db.session.scalars(select(UsageSession).where(
+        UsageSession.instrument_id == instrument.id, UsageSession.started_at >= start,
+        UsageSession.started_at < end, UsageSession.effective_clause())
+        .options(joinedload(UsageSession.user).joinedload(User.organisation))
+        .order_by(UsageSession.started_at, UsageSession.id)))
 
 
 def corrections_of(session_ids: list[int]) -> dict[int, int]:

@@ -365,3 +365,46 @@ def test_a_corrected_session_says_so_and_is_not_offered_for_correction_again(cli
     fix = db.session.scalar(select(UsageSession).where(UsageSession.corrects_id == session.id))
     assert f'data-corrected-by="{fix.id}"' in page and f"#{fix.id}" in page
     assert f'/usage/{session.id}/correct' not in page and f'/usage/{fix.id}/correct' in page
+
+
+def test_the_lab_day_lists_every_instrument_of_the_lab_and_acts_in_place(client, login, lab,
+                                                                       make):
+    """Reported: a manager of 23 instruments opened 23 pages to see the day."""
+    second = make.instrument(organisation=lab["owner"], name_zh="X射线衍射仪")
+    ours = [make.placed_booking(instrument, lab["internal"], MONDAY_2_MAR_9AM + timedelta(hours=h))
+            for h, instrument in ((0, lab["instrument"]), (2, second))]
+    theirs = make.placed_booking(make.instrument(), make.user(), MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM - timedelta(minutes=5)):
+        login(lab["manager"])
+        page = client.get("/lab/day").get_data(as_text=True)
+        assert all(f'id="booking-{b.id}"' in page for b in ours)
+        assert f'id="booking-{theirs.id}"' not in page and "X射线衍射仪" in page
+        assert page.index(f'id="booking-{ours[0].id}"') < page.index(f'id="booking-{ours[1].id}"')
+        done = client.post(f"/bookings/{ours[0].id}/check-in", data={"next": "/lab/day"})
+    assert done.location.endswith("/lab/day") and ours[0].state == "in_use"
+    client.post("/logout")
+    login(lab["internal"])
+    assert client.get("/lab/day").status_code == 403
+
+
+def test_the_lab_exports_a_month_of_use(client, login, lab, make):
+    """Reported: a lab manager had no export of an instrument's use (finance's is priced)."""
+    import io as _io
+
+    from openpyxl import load_workbook
+
+    kept = make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM + timedelta(days=40))
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
+        login(lab["manager"])
+        url = f"/instruments/{lab['instrument'].id}/usage/export"
+        text = client.get(f"{url}?month=2026-03").data.decode("utf-8-sig")
+        sheet = load_workbook(_io.BytesIO(client.get(f"{url}?month=2026-03&format=xlsx").data))
+        bad = client.get(f"{url}?month=2026-13")
+    lines = text.strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith(f"{kept.id},{lab['internal'].name},")
+    assert "2026-03-02 09:00:00" in lines[1] and ",60," in lines[1]
+    assert sheet.active.max_row == 2 and bad.status_code == 400
+    client.post("/logout")
+    login(lab["internal"])
+    assert client.get(f"{url}?month=2026-03").status_code == 403
