@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from booking.accounts.models import Organisation, User
 from booking.accounts.rules import PROVIDER_KINDS
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import local_today, now_utc
 from booking.core.problems import Refused, _l
 from booking.extensions import db
 from booking.rankings import indicators
@@ -167,8 +167,13 @@ def reward_pool_fen(period: str) -> int:
 
 
 def set_reward_pool(period_text: str, amount_fen: int, actor: User | None) -> None:
-    """Set a period's pool; an unpublished snapshot of the period is re-split at once."""
+    """Set a period's pool; an unpublished snapshot of the period is re-split at once. A pool
+    is budgeted at most for next year's periods (a year typed wrong must not park money)."""
     period = get_period(period_text)
+    if period.first_day.year > local_today().year + 1:
+        raise RankingError.one("too_far", _l(
+            "%(period)s is too far ahead: a reward pool is set for periods up to next year."),
+            period=period.label)
     snapshot = get_snapshot(period.label)
     if snapshot is not None and snapshot.is_published:
         raise RankingError.one("published", _l(

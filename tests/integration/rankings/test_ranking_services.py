@@ -122,3 +122,13 @@ def test_policy_draft_is_validated_then_published_and_used(bureau, two_universit
         services.publish_policy(draft, bureau)
     assert services.compute_snapshot("2026Q3", bureau).policy_version == 2
     assert db.session.get(RankingPolicy, 1).rules["indicators"]["open_rate"]["weight"] == 8
+
+
+def test_a_reward_pool_is_budgeted_at_most_for_next_years_periods(bureau):
+    """Reported: a pool for 2999 was accepted (a year typed wrong parks money out of sight)."""
+    with freeze_time("2026-12-07"):
+        services.set_reward_pool("2027Q1", 100, bureau)  # next year's budget: fine
+        with pytest.raises(services.RankingError) as refused:
+            services.set_reward_pool("2999", 100, bureau)
+    assert refused.value.code == "too_far"
+    assert services.reward_pool_fen("2027Q1") == 100 and services.reward_pool_fen("2999") == 0
