@@ -201,7 +201,7 @@ class HoursForm(SiteForm):
 
     def load(self, opening_hours) -> None:
         for day, field in enumerate(self.days()):
-            field.data = ", ".join(f"{h.opens:%H:%M}-{h.closes:%H:%M}"
+            field.data = ", ".join(f"{h.opens:%H:%M}-{rules.clock_text(h.closes)}"
                                    for h in opening_hours if h.weekday == day)
 
     def validate(self, extra_validators=None) -> bool:

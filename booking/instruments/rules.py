@@ -93,11 +93,18 @@ def parse_intervals(text: str) -> tuple[list[tuple[time, time]], list[str]]:
             problems.append(N_("Write intervals like 08:00-12:00, 13:30-18:00."))
             continue
         h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if (h2, m2) == (24, 0):  # open until midnight: stored as 23:59, which means it
+            h2, m2 = 23, 59
         if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-            problems.append(N_("Times must lie between 00:00 and 23:59."))
+            problems.append(N_("Times must lie between 00:00 and 24:00."))
             continue
         intervals.append((time(h1, m1), time(h2, m2)))
     return sorted(intervals), list(dict.fromkeys(problems + interval_problems(intervals)))
+
+
+def clock_text(moment: time) -> str:
+    """An opening or closing time as people write it: closing at 23:59 is closing at 24:00."""
+    return "24:00" if moment >= time(23, 59) else f"{moment:%H:%M}"
 
 
 def interval_problems(intervals: list[tuple[time, time]]) -> list[str]:
