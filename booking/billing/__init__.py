@@ -6,13 +6,15 @@ def connect_signals() -> None:
     is connected on import): a booking is invoiced when its session closes, without metering
     importing billing."""
     from booking.billing.dunning import answer_booking_checking
-    from booking.billing.facts import answer_sessions_charged
+    from booking.billing.facts import answer_no_shows_charged, answer_sessions_charged
     from booking.billing.invoicing import invoice_completed_booking
     from booking.bookings.signals import booking_checking
-    from booking.metering.services import session_closed, sessions_charged
+    from booking.metering.services import no_shows_charged, session_closed, sessions_charged
 
     session_closed.connect(invoice_completed_booking)
     # a charged session is not corrected (the correction would be charged a second time)
     sessions_charged.connect(answer_sessions_charged)
+    # a use recorded over a no-show already charged: the lab is told to have it credited
+    no_shows_charged.connect(answer_no_shows_charged)
     # a customer with invoices overdue beyond the provider's limit may not book
     booking_checking.connect(answer_booking_checking)

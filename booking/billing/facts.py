@@ -80,6 +80,17 @@ def answer_sessions_charged(session_ids: list[int], **_extra) -> dict[int, str]:
     return {session_id: number or f"#{invoice_id}" for session_id, number, invoice_id in rows}
 
 
+def answer_no_shows_charged(booking_ids: list[int], **_extra) -> dict[int, str]:
+    """Receiver of metering's `no_shows_charged`: the bookings whose no-show an invoice line
+    charges (a waived one, at 0, is no charge), with the invoice's number."""
+    rows = db.session.execute(
+        select(InvoiceLine.booking_id, Invoice.number, Invoice.id)
+        .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+        .where(InvoiceLine.kind == "no_show", InvoiceLine.amount_fen > 0,
+               Invoice.state != "void", InvoiceLine.booking_id.in_(booking_ids)))
+    return {booking_id: number or f"#{invoice_id}" for booking_id, number, invoice_id in rows}
+
+
 def penalty_facts(start: datetime, end: datetime) -> list[Fact]:
     """No-shows and late cancellations starting in [start, end) not charged yet, with their
     waiver: the instrument was down (blackout) or someone else used the freed slot."""

@@ -134,15 +134,20 @@ def usage(instrument_id):
             form.booking_id.errors.append(_("No booking with this number."))
         else:
             try:
-                services.record_session(instrument, user,
-                                        start=from_local(form.start.data, instrument.timezone),
-                                        end=from_local(form.end.data, instrument.timezone),
-                                        actor=current_user, source="manager", booking=booking)
+                session = services.record_session(
+                    instrument, user, start=from_local(form.start.data, instrument.timezone),
+                    end=from_local(form.end.data, instrument.timezone), actor=current_user,
+                    source="manager", booking=booking)
             except services.MeteringRefused as exc:
                 flash(exc.text(), "danger")
             else:
                 commit()
                 flash(_("Session recorded."), "success")
+                for no_show, invoice in services.charged_no_shows_under(session):
+                    flash(_("%(name)s's booking #%(id)s at this time is charged as a no-show on "
+                            "invoice %(invoice)s: ask finance to credit that charge, or it is "
+                            "paid twice.", name=user.name, id=no_show.id, invoice=invoice),
+                          "warning")
                 return redirect(url_for("metering.usage", instrument_id=instrument.id))
     return _usage_page(instrument, form=form)
 

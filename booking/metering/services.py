@@ -32,6 +32,9 @@ session_closed = signals.signal("usage-session-closed")
 #: already charged (billing: the invoice's number). A charged session is not corrected: the
 #: correction would be charged again, and an issued invoice is corrected by a credit note.
 sessions_charged = signals.signal("usage-sessions-charged")
+#: Sent with a list of booking ids; receivers return {booking id: the charge's label} of those
+#: whose no-show is charged (billing: the invoice's number).
+no_shows_charged = signals.signal("usage-no-shows-charged")
 
 
 def charged_sessions(session_ids: list[int]) -> dict[int, str]:
@@ -40,6 +43,19 @@ def charged_sessions(session_ids: list[int]) -> dict[int, str]:
     for _receiver, answer in sessions_charged.send(session_ids):
         charged.update(answer or {})
     return charged
+
+
+def charged_no_shows_under(session: UsageSession) -> list[tuple[Booking, str]]:
+    """The user's no-shows on the instrument that a session recorded afterwards overlaps, and
+    the invoice charging each: charged before the use was known, they are charged twice
+    unless finance credits them (a no-show not yet charged is waived: the slot was used)."""
+    no_shows = list(db.session.scalars(select(Booking).where(
+        Booking.instrument_id == session.instrument_id, Booking.user_id == session.user_id,
+        Booking.state == "no_show", Booking.overlapping(session.started_at, session.ended_at))))
+    charged: dict[int, str] = {}
+    for _receiver, answer in no_shows_charged.send([b.id for b in no_shows]) if no_shows else ():
+        charged.update(answer or {})
+    return [(b, charged[b.id]) for b in no_shows if b.id in charged]
 
 
 class MeteringRefused(Refused):

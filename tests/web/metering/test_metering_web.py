@@ -408,3 +408,26 @@ def test_the_lab_exports_a_month_of_use(client, login, lab, make):
     client.post("/logout")
     login(lab["internal"])
     assert client.get(f"{url}?month=2026-03").status_code == 403
+
+
+def test_use_recorded_over_a_charged_no_show_says_to_credit_it(client, login, lab, make):
+    """Reported: a no-show already invoiced, then the real use recorded without a booking (as
+    the form advised): both were charged, and nobody was told."""
+    from booking.billing.close import close_month
+    from booking.billing.models import InvoiceLine
+
+    booking = make.placed_booking(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=30)):
+        services.mark_no_show(booking, actor=lab["manager"])
+        db.session.commit()
+    with freeze_time("2026-04-01 02:00:00"):
+        close_month("2026-03")
+        db.session.commit()
+    line = db.session.scalar(select(InvoiceLine).where(InvoiceLine.kind == "no_show"))
+    assert line is not None and line.amount_fen > 0
+    with freeze_time("2026-04-02 02:00:00"):
+        login(lab["manager"])
+        page = client.post(f"/instruments/{lab['instrument'].id}/usage", data={
+            "user_email": lab["internal"].email, "start": "2026-03-02T09:00",
+            "end": "2026-03-02T10:00"}, follow_redirects=True).get_data(as_text=True)
+    assert f"#{booking.id}" in page and line.invoice.number in page and "冲销" in page
