@@ -119,6 +119,7 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
     data.write_text("energy,counts\n1.2,300\n")
     lab.set_input_files("#report", str(report))
     lab.set_input_files("#data", str(data))
+    lab.once("dialog", lambda dialog: dialog.accept())  # neither can be withdrawn: asked first
     follow(lab, "#order-upload-report")
     assert _state(lab) == "report_ready"
     report_number = lab.inner_text("#report-number")
@@ -152,6 +153,7 @@ def test_an_order_from_form_to_verified_report(shop, order_setup, attach_3ds_car
     # 6. The lab closes the order; the SME sees it closed.
     lab.goto(order_url)
     lab.check("#outcome-0")
+    lab.once("dialog", lambda dialog: dialog.accept())
     follow(lab, "#order-close")
     assert _state(lab) == "closed"
     page.reload()
