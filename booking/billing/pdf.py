@@ -123,6 +123,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     dates = f"{issued}: {_date(invoice.issued_at)}"
     if not invoice.is_credit_note:
         dates += f" · {due}: {_date(invoice.due_at)}"
+    elif invoice.credits is not None:  # a credit note names what it credits
+        dates += f" · {both(_l('Credits invoice'))}: {invoice.credits.number}"
     story = [Paragraph(escape(title), styles["title"]),
              Paragraph(escape(invoice.number or ""), styles["number"]),
              Paragraph(escape(dates), styles["text"])]

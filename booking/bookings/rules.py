@@ -354,7 +354,8 @@ def _time_problems(policy: Policy, start: datetime, end: datetime, now: datetime
     if start < now + timedelta(minutes=policy.lead_minutes):
         problems.append(Problem("lead_time", _l(
             "A booking must start at least %(minutes)d minutes from now."),
-            {"minutes": policy.lead_minutes}))
+            {"minutes": policy.lead_minutes}) if policy.lead_minutes else Problem(
+            "lead_time", _l("This time has begun already: pick a later one.")))
     if end > now + timedelta(days=policy.max_days_ahead):
         problems.append(Problem("max_days_ahead", _l(
             "Bookings can be made at most %(days)d days ahead."),

@@ -315,3 +315,10 @@ def test_first_fits_cuts_the_first_long_enough_free_times():
 ])
 def test_a_calendar_shows_the_hours_the_instrument_opens(hours, span):
     assert rules.open_span(hours) == span
+
+
+def test_without_lead_time_a_begun_time_says_it_has_begun():
+    """Reported: "must start at least 0 minutes from now" (the lab booking a walk-in)."""
+    [problem] = check(utc(2026, 11, 23, 1), utc(2026, 11, 23, 2), now=utc(2026, 11, 23, 1, 10),
+                      policy=Policy(timezone="Asia/Shanghai", lead_minutes=0))
+    assert problem.code == "lead_time" and "begun already" in problem.message

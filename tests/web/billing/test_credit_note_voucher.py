@@ -93,3 +93,13 @@ def test_a_note_on_an_invoice_without_a_voucher_says_nothing_of_one(client, logi
     body = db.session.scalar(select(OutboxMessage.body).where(
         OutboxMessage.kind == "invoice.credited"))
     assert "创新券" not in body
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
+def test_the_note_pdf_names_the_invoice_it_credits(client, login, credited, tmp_path):
+    login(credited["sme"])
+    path = tmp_path / "note.pdf"
+    path.write_bytes(client.get(f"/invoices/{credited['note'].id}.pdf").data)
+    text = subprocess.run([shutil.which("pdftotext"), "-layout", str(path), "-"],  # noqa: S603
+                          capture_output=True, text=True, check=True).stdout
+    assert "Credits invoice" in text and credited["invoice"].number in text

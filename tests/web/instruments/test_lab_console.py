@@ -403,7 +403,8 @@ def test_a_refused_form_leaves_the_others_as_they_start(client, login, make, man
     page = _rate(client, instrument, hourly="-1").get_data(as_text=True)
     assert 'id="exception-closed" name="exception-closed" type="checkbox" value="y" checked' \
         in page or re.search(r'<input checked[^>]*id="exception-closed"', page)
-    classes = re.findall(r"<tr data-rate=\"\d+\"(?: class=\"table-info\")?><td>([^<]+)</td>",
+    classes = re.findall(
+        r"<tr data-rate=\"\d+\"(?: class=\"table-info\")?><td class=\"fw-semibold\">([^<]+)</td>",
                          page[page.index('id="rate-card"'):])
     assert classes[:3] == ["校内", "高校院所", "企业"]
     assert "须先设置每周开放时间" in page and "收费标准和" not in page
