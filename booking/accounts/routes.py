@@ -1,6 +1,6 @@
 """Login, registration, profile, API tokens, organisation verification and members."""
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, fresh_login_required, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -164,7 +164,8 @@ def change_password():
             # stored as the request's user, the proxy would resolve to itself forever
             # (a C-level recursion that killed the worker with SIGSEGV).
             login_user(user)
-            flash(_("Password changed."), "success")
+            flash(_("Password changed. Your API tokens stay valid: revoke them under API "
+                    "tokens if someone else may have them."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),
                            password_form=form), 422
@@ -213,9 +214,14 @@ def reset_password(token):
         return redirect(url_for("accounts.forgot_password"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        services.change_password(user, form.password.data, via="reset")
+        revoked = services.change_password(user, form.password.data, via="reset")
         commit()
         flash(_("Password changed. Log in with the new one."), "success")
+        if revoked:
+            flash(ngettext("Your API token was revoked with the old password: create a new one "
+                           "if a program needs it.",
+                           "Your %(num)d API tokens were revoked with the old password: create "
+                           "new ones if programs need them.", revoked), "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form)
 

@@ -287,11 +287,20 @@ def user_for_reset_token(token: str) -> User | None:
     return user
 
 
-def change_password(user: User, new_password: str, *, via: str) -> None:
+def change_password(user: User, new_password: str, *, via: str) -> int:
+    """Set a new password; returns how many API tokens that revoked. A reset revokes them
+    all: whoever had the account's password may have made tokens with it."""
     user.set_password(new_password)
-    if via == "reset" and not user.email_confirmed:  # its link came by e-mail (invitations too)
-        user.email_confirmed_at = now_utc()
-    audit.record("password.changed", actor=user, obj=user, via=via)
+    revoked = 0
+    if via == "reset":
+        if not user.email_confirmed:  # its link came by e-mail (invitations too)
+            user.email_confirmed_at = now_utc()
+        for token in db.session.scalars(select(ApiToken).where(
+                ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+            revoke_api_token(token, user)
+            revoked += 1
+    audit.record("password.changed", actor=user, obj=user, via=via, tokens_revoked=revoked)
+    return revoked
 
 
 # --- API tokens ------------------------------------------------------------------------------

@@ -70,7 +70,8 @@ def kiosk_pair():
 @limiter.limit(_kiosk_limit, methods=["POST"])
 @attempts.per_account
 def kiosk():
-    instrument = services.instrument_for_token(request.cookies.get(KIOSK_COOKIE, ""))
+    instrument = services.instrument_for_token(request.cookies.get(KIOSK_COOKIE, ""),
+                                               touch=request.method == "POST")
     if instrument is None:
         return redirect(url_for("metering.kiosk_pair"))
     form = KioskForm()

@@ -369,11 +369,14 @@ def revoke_instrument_token(token: InstrumentToken, actor: User) -> None:
         audit.record("instrument_token.revoked", actor=actor, obj=token)
 
 
-def instrument_for_token(raw: str) -> Instrument | None:
+def instrument_for_token(raw: str, touch: bool = True) -> Instrument | None:
+    """The instrument of a usable token; `touch` records its use (not on a page that only
+    shows: a GET writes nothing, and on SQLite could not take the write lock)."""
     token = InstrumentToken.find(raw or "")
     if token is None:
         return None
-    token.last_used_at = now_utc()
+    if touch:
+        token.last_used_at = now_utc()
     return token.instrument
 
 

@@ -328,3 +328,20 @@ def test_a_registered_address_is_confirmed_by_its_link_before_booking(client, ma
     assert "confirm-email" not in str(db.session.scalars(select(InboxNotice.body)).all())
     bad = client.get("/confirm-email/not-a-token", follow_redirects=True)
     assert "确认链接无效或已过期" in bad.get_data(as_text=True)
+
+
+def test_a_password_reset_revokes_the_accounts_api_tokens(client, make, api_token):
+    """Reported: a token made by whoever had the password stayed valid after the owner reset
+    it."""
+    from booking.core.notifications import OutboxMessage
+
+    user = make.user()
+    headers = api_token(user)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    client.post("/forgot-password", data={"email": user.email})
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "password.reset"))
+    path = "/reset-password/" + message.body.split("/reset-password/")[1].split()[0]
+    page = client.post(path, data={"password": "brand-new-pass-7", "confirm": "brand-new-pass-7"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "API 令牌已随旧密码一并吊销" in page
+    assert client.get("/api/v1/me", headers=headers).status_code == 401

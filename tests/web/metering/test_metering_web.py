@@ -431,3 +431,14 @@ def test_use_recorded_over_a_charged_no_show_says_to_credit_it(client, login, la
             "user_email": lab["internal"].email, "start": "2026-03-02T09:00",
             "end": "2026-03-02T10:00"}, follow_redirects=True).get_data(as_text=True)
     assert f"#{booking.id}" in page and line.invoice.number in page and "冲销" in page
+
+
+def test_the_kiosk_page_writes_nothing_when_it_only_shows(client, lab):
+    """Reported: GET /kiosk wrote the token's last use and, on SQLite, failed with "database
+    is locked" when another request held the write lock (a GET takes none)."""
+    from tests.sql import statements
+
+    client.post("/kiosk/pair", data={"token": lab["token"]})
+    with statements() as seen:
+        assert client.get("/kiosk").status_code == 200
+    assert not [s for s in seen if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
