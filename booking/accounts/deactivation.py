@@ -40,8 +40,14 @@ def deactivate_user(user: User, *, actor: User | None, reason: str) -> int:
 
 
 def reactivate_user(user: User, *, actor: User | None) -> None:
+    """Revive an account; not one of a deactivated organisation (re-activate it first), or
+    its lab could publish and run instruments again for an institution that left."""
     if user.active:
         return
+    if not user.organisation.active:
+        raise DeactivationError(Problem("organisation_inactive", _l(
+            "%(org)s is deactivated: re-activate the organisation first."),
+            {"org": user.organisation.name_zh}))
     user.active = True
     audit.record("user.reactivated", actor=actor, obj=user,
                  before={"active": False}, after={"active": True})

@@ -7,6 +7,7 @@ _signals = Namespace()
 # user had planned (bookings cancels their future bookings) and return how many they cancelled.
 user_deactivated = _signals.signal("user-deactivated")
 
-# An organisation was deactivated: sender = the organisation, with actor. Receivers withdraw
-# what it offered (instruments leaves the directory) and return how many things they withdrew.
+# An organisation was deactivated: sender = the organisation, with actor and reason. Receivers
+# withdraw what it offered (instruments leaves the directory; bookings cancels the bookings on
+# its instruments and returns how many: others return None).
 organisation_deactivated = _signals.signal("organisation-deactivated")

@@ -118,9 +118,13 @@ def deactivate_organisation(org_id):
     organisation = db.get_or_404(Organisation, org_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        attempt(lambda: services.set_organisation_active(organisation, False, current_user,
-                                                         form.reason.data),
-                _("%(org)s deactivated.", org=organisation.display_name(current_locale())))
+        cancelled = []
+        if attempt(lambda: cancelled.append(services.set_organisation_active(
+                organisation, False, current_user, form.reason.data)),
+                _("%(org)s deactivated.", org=organisation.display_name(current_locale()))) \
+                and cancelled[0]:
+            flash(_("%(count)d future booking(s) cancelled; the bookers were told.",
+                    count=cancelled[0]), "info")
     else:
         flash(_("Give a reason."), "danger")
     return redirect(back_to("admin.organisations"))

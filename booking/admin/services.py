@@ -117,8 +117,9 @@ def set_organisation_active(organisation: Organisation, active: bool, actor: Use
     for user in list(organisation.members):
         if user.active:
             cancelled += deactivate_user(user, actor=actor, reason=reason)
-    organisation_deactivated.send(organisation, actor=actor)
-    return cancelled
+    # the bookings on its instruments (the instruments area answers with 0: it withdraws them)
+    return cancelled + sum(count or 0 for _receiver, count in organisation_deactivated.send(
+        organisation, actor=actor, reason=reason))
 
 
 def invite_user(*, email: str, name: str, organisation: Organisation, roles: set[str],

@@ -25,6 +25,9 @@ def connect_signals() -> None:
 
     pi_decided.connect(follow_pi_decision)
     user_deactivated.connect(departures.on_user_deactivated)
+    from booking.accounts.signals import organisation_deactivated
+
+    organisation_deactivated.connect(departures.on_organisation_deactivated)
     # an instrument is retired only once no booking is still to come on it
     from booking.bookings.blackouts import held_by
     from booking.instruments.services import bookings_held

@@ -81,6 +81,10 @@ def update_instrument(instrument: Instrument, fields: dict, actor: User) -> None
     nor writes an audit record: confirming an entry is mark_reviewed)."""
     _check_asset_number(instrument.organisation_id, fields.get("asset_number"), instrument.id)
     _check_retiring(instrument, fields.get("status"))
+    if fields.get("is_public") and not instrument.is_public and \
+            not instrument.organisation.active:
+        raise CatalogueError("organisation_inactive", _l(
+            "The institution is deactivated: its instruments are not listed."), "is_public")
     changed = sorted(k for k, v in fields.items() if getattr(instrument, k) != v)
     if not changed:
         return
@@ -90,16 +94,15 @@ def update_instrument(instrument: Instrument, fields: dict, actor: User) -> None
 
 
 def withdraw_organisation(organisation: Organisation, actor: User | None = None, **_extra
-                          ) -> int:
+                          ) -> None:
     """Receiver of accounts' `organisation_deactivated`: its listed instruments leave the
-    directory (nobody there runs them any more); returns how many. Each is audited, so that
-    the lab sees what to publish again if the organisation comes back."""
+    directory (nobody there runs them any more). Each is audited, so that the lab sees what
+    to publish again if the organisation comes back."""
     withdrawn = db.session.scalars(select(Instrument).where(
         Instrument.organisation_id == organisation.id, Instrument.is_public.is_(True))).all()
     for instrument in withdrawn:
         instrument.is_public = False
         _touch(instrument, actor, "instrument.withdrawn", reason="organisation deactivated")
-    return len(withdrawn)
 
 
 def mark_reviewed(instrument: Instrument, actor: User) -> None:

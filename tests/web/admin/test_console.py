@@ -295,3 +295,58 @@ def test_users_list_searches(client, make, login):
     page = client.get("/admin/users?q=findme").get_data(as_text=True)
     assert "findme@bhtu.edu.cn" in page
     assert client.get("/admin/users?role=nonsense").status_code == 400
+
+
+def test_deactivating_an_organisation_cancels_the_bookings_on_its_instruments(client, make,
+                                                                            login):
+    """Reported: others' bookings on a deactivated institution's instruments stayed approved,
+    their bookers untold; a member could be revived and list the instrument again."""
+    from booking.core.notifications import OutboxMessage
+
+    provider = make.organisation(name_zh="撤销测试学院")
+    instrument = make.instrument(organisation=provider)
+    manager = make.user(role="lab_manager", organisation=provider)
+    outsider = make.user(locale="en")
+    start = now_utc().replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+    theirs = [make.placed_booking(instrument, outsider, start + timedelta(hours=h))
+              for h in (0, 2)]
+    login(make.user(role="admin"))
+    page = client.post(f"/admin/organisations/{provider.id}/deactivate",
+                       data={"reason": "merged"}, follow_redirects=True).get_data(as_text=True)
+    assert all(b.state == "cancelled" for b in theirs) and "2 " in page
+    told = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == outsider.email)).all()
+    assert len(told) == 1 and "merged" in told[0].body  # one notice, both bookings listed
+    assert told[0].body.count("·") == 2
+    response = client.post(f"/admin/users/{manager.id}/reactivate", follow_redirects=True)
+    assert not manager.active and "撤销测试学院" in response.get_data(as_text=True)
+
+
+def test_a_deactivated_user_is_told_once_of_all_their_cancelled_bookings(client, make, login):
+    from booking.core.notifications import OutboxMessage
+
+    user = make.user()
+    start = now_utc().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+    for hours in (0, 2, 4):
+        make.placed_booking(make.instrument(), user, start + timedelta(hours=hours))
+    login(make.user(role="admin"))
+    client.post(f"/admin/users/{user.id}/deactivate", data={"reason": "毕业离校"})
+    told = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == user.email)).all()
+    assert len(told) == 1 and told[0].body.count("·") == 3 and "毕业离校" in told[0].body
+
+
+def test_a_deactivated_institutions_instrument_is_not_listed_again(make):
+    import pytest as _pytest
+
+    from booking.admin import services as console
+    from booking.instruments import services as catalogue
+
+    provider = make.organisation()
+    instrument = make.instrument(organisation=provider)
+    admin = make.user(role="admin")
+    console.set_organisation_active(provider, False, admin, "closed")
+    assert not instrument.is_public
+    with _pytest.raises(catalogue.CatalogueError) as refused:
+        catalogue.update_instrument(instrument, {"is_public": True}, admin)
+    assert refused.value.code == "organisation_inactive" and not instrument.is_public
