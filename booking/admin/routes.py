@@ -273,8 +273,9 @@ def audit_export(fmt):
     require(audit_view.can_read_audit(current_user))
     args = query_args(audit_view.AUDIT_ARGS)
     query = audit_view.events(current_user, args, current_user.timezone)
-    return tables.download(fmt, "audit", audit_view.EXPORT_HEADER,
-                           audit_view.export_rows(query), freeze="A2")
+    header = audit_view.export_header(current_user)
+    return tables.download(fmt, "audit", header,
+                           audit_view.export_rows(query, "ip" in header), freeze="A2")
 
 
 @bp.context_processor

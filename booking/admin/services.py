@@ -156,10 +156,10 @@ def resend_invitation(user: User, *, actor: User) -> None:
 # --- lists ---------------------------------------------------------------------------------
 def organisations_query(args: dict):
     query = select(Organisation)
-    if args.get("q"):
-        like = f"%{args['q']}%"
-        query = query.where(or_(Organisation.name_zh.ilike(like), Organisation.name_en.ilike(
-            like), Organisation.credit_code.ilike(like), Organisation.city.ilike(like)))
+    if args.get("q"):  # the text as typed: % and _ are letters, not wildcards
+        query = query.where(or_(*(column.icontains(args["q"], autoescape=True) for column in (
+            Organisation.name_zh, Organisation.name_en, Organisation.credit_code,
+            Organisation.city))))
     if args.get("kind"):
         query = query.where(Organisation.kind == args["kind"])
     if args.get("state") == "unverified":
@@ -174,9 +174,8 @@ def users_query(args: dict):
     query = select(User).join(Organisation, User.organisation_id == Organisation.id).options(
         selectinload(User.organisation))  # each row shows its organisation
     if args.get("q"):
-        like = f"%{args['q']}%"
-        query = query.where(or_(User.email.ilike(like), User.name.ilike(like),
-                                Organisation.name_zh.ilike(like)))
+        query = query.where(or_(*(column.icontains(args["q"], autoescape=True) for column in (
+            User.email, User.name, Organisation.name_zh))))
     if args.get("org"):
         query = query.where(User.organisation_id == args["org"])
     if args.get("role"):

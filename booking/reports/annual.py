@@ -12,7 +12,7 @@ qualifications granted in the year."""
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 
 from booking.accounts.models import Organisation
 from booking.billing.models import Invoice, InvoiceLine
@@ -38,10 +38,13 @@ class Scope:
     region_code: str = ""
 
 
-def _instruments(scope: Scope) -> list[Instrument]:
+def _instruments(period: Period, scope: Scope) -> list[Instrument]:
+    """The large instruments in service in the year: not retired, not bought after it."""
     query = (select(Instrument).join(Organisation, Organisation.id == Instrument.organisation_id)
              .where(Instrument.original_value_fen >= LARGE_INSTRUMENT_MIN_FEN,
-                    Instrument.status != "retired")
+                    Instrument.status != "retired",
+                    or_(Instrument.purchase_date.is_(None),
+                        Instrument.purchase_date < period.end_day))
              .order_by(Organisation.name_zh, Instrument.asset_number, Instrument.id))
     if scope.organisation_id:
         query = query.where(Instrument.organisation_id == scope.organisation_id)
@@ -102,7 +105,7 @@ def _fees(period: Period, ids) -> dict[int, int]:
 
 
 def rows(period: Period, scope: Scope) -> list[tuple]:
-    instruments = _instruments(scope)
+    instruments = _instruments(period, scope)
     ids = select(Instrument.id).where(Instrument.id.in_([i.id for i in instruments])) \
         if instruments else select(Instrument.id).where(False)
     hours, external, clients = _usage(period, ids)

@@ -1,6 +1,6 @@
 """Report pages: the bureau's bulletin (page with charts, PDF) and the national platform's
 annual report (XLSX, CSV), which lab managers also download for their own organisation."""
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -35,12 +35,29 @@ def _last_month() -> str:
     return month_period(*local_today().timetuple()[:2]).previous().label
 
 
+class _Elsewhere(Exception):
+    """A period in the address that is no period, or has not begun: the bulletin of last
+    month instead, with a word on why (the address is typed or edited by hand)."""
+
+
 def _period():
     text = request.args.get("period") or _last_month()
     try:
-        return parse_period(text, "month", "quarter")
+        period = parse_period(text, "month", "quarter")
     except PeriodError:
-        abort(400, _("The period must be YYYY-MM or YYYYQn."))
+        flash(_("The period must be YYYY-MM or YYYYQn: here is last month's bulletin."),
+              "warning")
+        raise _Elsewhere from None
+    if period.start > now_utc():
+        flash(_("%(period)s has not begun: here is last month's bulletin.",
+                period=period.label), "warning")
+        raise _Elsewhere
+    return period
+
+
+@bp.errorhandler(_Elsewhere)
+def _to_last_month(_error):
+    return redirect(url_for("reports.bulletin_page"))
 
 
 def _bulletin_title(period) -> str:
@@ -95,7 +112,10 @@ def nrii(fmt):
     try:
         period = parse_period(request.args.get("year") or str(local_today().year), "year")
     except PeriodError:
-        abort(400, _("The year must be YYYY."))
+        period = None
+    if period is None or period.start > now_utc():
+        flash(_("The report covers a year up to this one, written YYYY."), "warning")
+        return redirect(url_for("reports.index"))
     org_id = query_int("org", None, 1)
     region = (request.args.get("region") or "").strip()
     if region and not (region.isdigit() and len(region) <= 6):

@@ -116,3 +116,18 @@ def test_manager_sees_own_organisations_events_only(client, make, login, events)
     assert code("user.deactivated") not in client.get(
         f"/admin/audit?org={theirs.id}").get_data(as_text=True)
     assert "bob@b.cn" not in client.get("/admin/audit.csv").data.decode("utf-8-sig")
+
+
+def test_a_lab_reads_its_trail_without_ip_addresses_and_wildcards_are_letters(client, make,
+                                                                             login, events):
+    """Reported: a lab manager's export showed the platform admin's IP address; "_" in the
+    search matched every actor."""
+    mine, _theirs = events
+    login(make.user(role="admin"))
+    assert client.get("/admin/audit.csv").data.decode("utf-8-sig").splitlines()[0].endswith(
+        ",ip")
+    everyone = client.get("/admin/audit?who=_").get_data(as_text=True)
+    assert "alice@a.cn" not in everyone  # nobody's address has a "_" in it here
+    login(make.user(role="lab_manager", organisation=mine))
+    header = client.get("/admin/audit.csv").data.decode("utf-8-sig").splitlines()[0]
+    assert header.endswith(",details") and "ip" not in header.split(",")

@@ -50,7 +50,10 @@ def test_annual_report_counts_hours_external_use_and_users(client, make, login, 
     assert csv.status_code == 200 and "ZC-1" in csv.data.decode("utf-8-sig")
     assert "ZC-1" not in client.get("/reports/nrii.csv?year=2026&region=2103"
                                     ).data.decode("utf-8-sig")
-    assert client.get("/reports/nrii.csv?year=20x6").status_code == 400
+    # a year typed wrong or not begun: the reports page, told why (an address edited by hand)
+    for year in ("20x6", "2999"):
+        wrong = client.get(f"/reports/nrii.csv?year={year}")
+        assert wrong.status_code == 302 and wrong.location.endswith("/reports/")
     assert client.get("/reports/nrii.csv?org=99999999999999999999").status_code == 400  # a 500
     assert client.get("/reports/nrii.csv?org=-3").status_code == 400
 
@@ -84,7 +87,10 @@ def test_bulletin_page_and_pdf(client, make, login, year_of_use):
     pdf = client.get("/reports/bulletin.pdf?period=2026Q4")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert b"WenQuanYi" in pdf.data  # the Chinese font is embedded
-    assert client.get("/reports/bulletin?period=2026-13").status_code == 400
+    for period in ("2026-13", "2999-12"):  # no period, or one not begun: last month's
+        page = client.get(f"/reports/bulletin?period={period}", follow_redirects=True)
+        assert page.status_code == 200 and period not in page.request.url
+        assert "alert-warning" in page.get_data(as_text=True)  # told why
 
 
 def test_the_bulletin_opens_on_the_last_whole_month(client, make, login, year_of_use):
@@ -119,3 +125,17 @@ def test_bulletin_counts_new_and_stale_listings(app, make):
                     info_updated_at=utc(2025, 1, 1))
     figures = bulletin.figures(parse_period("2026-11"))[org.id]
     assert (figures.new_instruments, figures.stale_listings) == (1, 1)
+
+
+def test_the_annual_report_leaves_out_instruments_bought_after_its_year(client, make, login,
+                                                                        year_of_use):
+    """Reported: the report for 2000 listed every instrument, bought 2012-2026 included."""
+    from datetime import date
+
+    make.instrument(organisation=year_of_use.organisation, asset_number="ZC-NEW",
+                    original_value_fen=90_000_000, purchase_date=date(2026, 6, 1))
+    login(make.user(role="bureau_staff"))
+    report_2025 = client.get("/reports/nrii.csv?year=2025").data.decode("utf-8-sig")
+    report_2026 = client.get("/reports/nrii.csv?year=2026").data.decode("utf-8-sig")
+    assert "ZC-1" in report_2025 and "ZC-NEW" not in report_2025  # ZC-1: no purchase date
+    assert "ZC-NEW" in report_2026
