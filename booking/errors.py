@@ -80,7 +80,9 @@ def handle_http_exception(error: HTTPException):
         return render_template("errors/csrf.html", error=error), 400
     template = f"errors/{error.code}.html" if error.code in (403, 404, 500) else \
         "errors/generic.html"
-    response = make_response(render_template(template, error=error), error.code)
+    # Werkzeug's own explanation is English only: the page's translated heading says it
+    response = make_response(render_template(template, error=error,
+                                             type_default=type(error).description), error.code)
     _copy_headers(error, response)
     return response
 

@@ -30,7 +30,11 @@ from booking.core.web import EmailAddressField, PastDate, SiteForm, current_loca
 
 
 def _password_strength(form, field):
-    problems = password_problems(field.data or "", getattr(form, "email", None) and form.email.data)
+    """`account_email`: the address of the account whose password changes (a form without
+    an e-mail field: the profile's, the reset's), set by the route."""
+    email = getattr(form, "account_email", None) or (
+        getattr(form, "email", None) and form.email.data)
+    problems = password_problems(field.data or "", email)
     if problems:
         raise ValidationError(_l("Password too weak: %(why)s",
                                  why="; ".join(p.text() for p in problems)))
@@ -159,6 +163,10 @@ class ChangePasswordForm(SiteForm):
     confirm = PasswordField(_l("Repeat new password"), validators=[
         DataRequired(), EqualTo("password", message=_l("Passwords do not match."))])
     submit = SubmitField(_l("Change password"))
+
+    def validate_password(self, field):
+        if field.data and field.data == self.current.data:
+            raise ValidationError(_l("The new password must differ from the current one."))
 
 
 class ResetRequestForm(SiteForm):

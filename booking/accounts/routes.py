@@ -153,6 +153,7 @@ def profile():
 @fresh_login_required
 def change_password():
     form = ChangePasswordForm(prefix="pw")
+    form.account_email = current_user.email
     if form.validate_on_submit():
         if not current_user.check_password(form.current.data):
             form.current.errors.append(_("Current password is wrong."))
@@ -213,6 +214,7 @@ def reset_password(token):
         flash(_("This reset link is invalid or has expired. Ask for a new one."), "danger")
         return redirect(url_for("accounts.forgot_password"))
     form = ResetPasswordForm()
+    form.account_email = user.email
     if form.validate_on_submit():
         revoked = services.change_password(user, form.password.data, via="reset")
         commit()

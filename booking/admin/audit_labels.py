@@ -14,7 +14,7 @@ from booking.bookings.labels import STATE_LABELS as BOOKING_STATE_LABELS
 from booking.core.clock import to_local
 from booking.core.money import format_cny
 from booking.core.problems import LIST_SEPARATOR, Msgid
-from booking.labels import PAYMENT_METHOD_LABELS, role_label
+from booking.labels import KIND_LABELS, PAYMENT_METHOD_LABELS, role_label
 from booking.orders.notifications import STATE_LABELS as ORDER_STATE_LABELS
 from booking.subsidies.forms import CLASS_LABELS as ENTERPRISE_CLASS_LABELS
 
@@ -219,8 +219,27 @@ FIELD_LABELS = {
     "user": _l("Account"), "user_id": _l("Account"), "valid_from": _l("Valid from"),
     "version": _l("Version"), "via": _l("Via"), "void": _l("Voided"),
     "voided": _l("Voided invoice"),
-    "voucher_id": _l("Voucher"), "year": _l("Year"),
+    "voucher_id": _l("Voucher"), "year": _l("Year"), "active": _l("Active"),
 }
+
+
+def _form_labels(*forms) -> dict:
+    """Field name -> the label its form shows (a record names the fields it changed)."""
+    return {name: field.args[0] for form in forms for name, field in vars(form).items()
+            if hasattr(field, "field_class") and field.args}
+
+
+def field_label(name: str) -> str:
+    """A recorded field's name as its form shows it (an instrument's, an organisation's)."""
+    if name not in _FORM_LABELS:
+        from booking.admin.forms import OrganisationForm
+        from booking.instruments.forms import InstrumentForm
+
+        _FORM_LABELS.update(_form_labels(InstrumentForm, OrganisationForm))
+    return str(FIELD_LABELS.get(name) or _FORM_LABELS.get(name, name))
+
+
+_FORM_LABELS: dict = {}
 #: recorded codes read by name, by the key they are recorded under (a free-text reason keeps
 #: its words; the reasons the system records are codes)
 VALUE_LABELS = {
@@ -230,11 +249,15 @@ VALUE_LABELS = {
     "reason": {"invoice refunded": _l("invoice refunded"),
                "invoice voided": _l("invoice voided"),
                "invoice voided or refunded": _l("invoice voided or refunded"),
-               "inactive": _l("account deactivated")},
+               "inactive": _l("account deactivated"),
+               "organisation deactivated": _l("organisation deactivated")},
     "source": {"default": _l("the default policy file")},
+    "kind": KIND_LABELS,
     "stage": {"due": _l("due date"), "d14": _l("14 days overdue"),
               "d30": _l("30 days overdue")},
-    "via": {"sso": _l("campus sign-on"), "sso_link": _l("linking a campus account")},
+    "via": {"sso": _l("campus sign-on"), "sso_link": _l("linking a campus account"),
+            "deactivation": _l("account or organisation deactivated"),
+            "reset": _l("password reset by e-mail"), "profile": _l("the profile page")},
 }
 #: what a before/after that is not a mapping holds, by action (a booking's or an order's
 #: "before" is the state it left)
@@ -303,6 +326,8 @@ def value_text(key: str, value, tz_name: str) -> str:
     if key in ("role", "roles"):
         return _(LIST_SEPARATOR).join(
             role_label(r) for r in ([value] if isinstance(value, str) else value))
+    if key == "changed" and isinstance(value, list):
+        return _(LIST_SEPARATOR).join(field_label(str(name)) for name in value)
     value = local_moments(value, tz_name)
     if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
         return _(LIST_SEPARATOR).join(map(str, value))
@@ -314,5 +339,4 @@ def described(data, tz_name: str, action: str = "") -> list[tuple[str, str]]:
     object left, say) is one pair with no label, read as scalar_key(action) says."""
     if not isinstance(data, dict):
         return [("", value_text(scalar_key(action), data, tz_name))]
-    return [(str(FIELD_LABELS.get(key, key)), value_text(key, value, tz_name))
-            for key, value in data.items()]
+    return [(field_label(key), value_text(key, value, tz_name)) for key, value in data.items()]

@@ -12,8 +12,8 @@ class OrganisationForm(SiteForm):
     kind = SelectField(_l("Kind"), validators=[DataRequired()])
     name_zh = StringField(_l("Name (Chinese)"), validators=[DataRequired(), Length(max=200)])
     name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
-    credit_code = StringField(_l("Unified social credit code"),
-                              validators=[DataRequired(), Length(max=18), _credit_code])
+    credit_code = StringField(_l("Unified social credit code"),  # pasted with spaces: read
+                              validators=[DataRequired(), _credit_code])  # as the checker does
     city = StringField(_l("City"), validators=[DataRequired(), Length(max=64)])
     region_code = StringField(
         _l("Region code"), validators=[Optional(), Regexp(r"^\d{2,6}$", message=_l(

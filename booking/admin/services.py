@@ -80,6 +80,10 @@ def create_organisation(fields: dict, actor: User | None, *, verified: bool = Tr
 def update_organisation(organisation: Organisation, fields: dict, actor: User) -> None:
     fields = _clean({k: fields.get(k, getattr(organisation, k)) for k in ORGANISATION_FIELDS})
     fields["name_en"] = fields.get("name_en") or ""
+    if "bureau" in (organisation.kind, fields["kind"]) and fields["kind"] != organisation.kind:
+        # its people's roles (admin, bureau staff) belong to the bureau alone
+        raise ConsoleError(Problem("kind", _l(
+            "The bureau stays the bureau, and no organisation becomes one by an edit.")))
     _check(fields, organisation)
     before = _snapshot(organisation)
     for key, value in fields.items():

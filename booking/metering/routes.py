@@ -91,6 +91,7 @@ def kiosk():
         commit()
         if result is not None:
             return redirect(url_for("metering.kiosk"))
+        form.email.data = ""  # a shared terminal: the next person does not see who tried
     return render_template("metering/kiosk.html", instrument=instrument, form=form,
                            running=services.running_session(instrument))
 

@@ -40,7 +40,7 @@ def test_bureau_searches_by_who_what_object_and_org(client, make, login, events)
     login(make.user(role="bureau_staff"))
     page = client.get("/admin/audit?who=alice").get_data(as_text=True)
     assert code("instrument.updated") in page and code("user.deactivated") not in page
-    assert '<span class="audit-key">model</span>A</li>' in page
+    assert '<span class="audit-key">型号</span>A</li>' in page  # the field by its form's label
     page = client.get("/admin/audit?action=user.").get_data(as_text=True)
     assert code("user.deactivated") in page and code("instrument.updated") not in page
     page = client.get(f"/admin/audit?type=Organisation&object={mine.id}").get_data(as_text=True)
@@ -131,3 +131,18 @@ def test_a_lab_reads_its_trail_without_ip_addresses_and_wildcards_are_letters(cl
     login(make.user(role="lab_manager", organisation=mine))
     header = client.get("/admin/audit.csv").data.decode("utf-8-sig").splitlines()[0]
     assert header.endswith(",details") and "ip" not in header.split(",")
+
+
+def test_recorded_fields_and_codes_read_by_name():
+    """Reported: the trail showed capabilities、is_public, 类型 enterprise, 途径 reset."""
+    from flask_babel import force_locale
+
+    from booking.admin.audit_labels import described
+
+    with force_locale("zh_CN"):
+        text = dict(described({"changed": ["capabilities", "is_public"], "kind": "enterprise",
+                               "via": "reset", "credit_code": "x", "active": False},
+                              "Asia/Shanghai"))
+    assert "is_public" not in text["变更字段"] and "capabilities" not in text["变更字段"]
+    assert text["类型"] == "企业" and text["途径"] == "通过邮件重置密码"
+    assert "统一社会信用代码" in text and text["启用"] == "否"

@@ -350,3 +350,28 @@ def test_a_deactivated_institutions_instrument_is_not_listed_again(make):
     with _pytest.raises(catalogue.CatalogueError) as refused:
         catalogue.update_instrument(instrument, {"is_public": True}, admin)
     assert refused.value.code == "organisation_inactive" and not instrument.is_public
+
+
+def test_the_bureau_stays_the_bureau(make):
+    """Reported: the bureau's own organisation could be edited into an enterprise, its people
+    keeping the admin and bureau roles."""
+    import pytest as _pytest
+
+    from booking.admin import services as console
+
+    admin = make.user(role="admin")
+    bureau = admin.organisation
+    assert bureau.kind == "bureau"
+    with _pytest.raises(console.ConsoleError):
+        console.update_organisation(bureau, {"kind": "enterprise"}, admin)
+    university = make.organisation()
+    with _pytest.raises(console.ConsoleError):
+        console.update_organisation(university, {"kind": "bureau"}, admin)
+    assert (bureau.kind, university.kind) == ("bureau", "university")
+    console.update_organisation(university, {"kind": "institute"}, admin)  # others may change
+    assert university.kind == "institute"
+
+
+def test_the_tokens_page_shows_the_header_to_send(client, make, login):
+    login(make.user(locale="en"))
+    assert "Authorization: Bearer &lt;token&gt;" in client.get("/tokens").get_data(as_text=True)

@@ -43,6 +43,17 @@ def test_password_change_answers_with_the_success_page(client, make, login):
     assert wrong.status_code == 422 and "is-invalid" in wrong.get_data(as_text=True)
 
 
+def test_a_new_password_is_not_the_old_one_nor_the_address(client, make, login):
+    """Reported: the current password, and the account's own e-mail, were accepted."""
+    user = login(make.user(email="new1@demo.cn"))
+    for new in (make.PASSWORD, "new1@demo.cn"):
+        refused = client.post("/profile/password", data={
+            "pw-current": make.PASSWORD, "pw-password": new, "pw-confirm": new})
+        assert refused.status_code == 422, new
+    db.session.refresh(user)
+    assert user.check_password(make.PASSWORD)
+
+
 # --- 2. extreme ranges answer at once ------------------------------------------------------
 @pytest.mark.parametrize("end", ["9999-12-31T10:00:00+08:00", "4057-03-02T10:00:00+08:00"])
 def test_booking_with_an_end_far_away_is_refused_fast(client, make, api_token, end):

@@ -54,3 +54,9 @@ def test_every_page_names_its_icon_and_the_browsers_default_finds_it(client):
     assert client.get("/favicon.ico").location.endswith("/static/img/favicon.svg")
     icon = client.get("/static/img/favicon.svg")
     assert icon.status_code == 200 and icon.data.startswith(b"<svg")
+
+
+def test_a_method_not_allowed_reads_in_one_language(client):
+    """Reported: GET /logout said 此处不允许该操作 and then Werkzeug's English sentence."""
+    page = client.get("/logout").get_data(as_text=True)
+    assert "此处不允许该操作" in page and "The method is not allowed" not in page

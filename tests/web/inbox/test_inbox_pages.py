@@ -231,3 +231,12 @@ def test_the_account_menu_links_the_settings(client, login, make):
     login(make.user())
     page = client.get("/").get_data(as_text=True)
     assert 'href="/account/notices"' in page and 'id="inbox-link"' in page
+
+
+def test_a_page_past_the_last_shows_the_last(client, login, make):
+    """Reported: /inbox?page=14 of 13 showed "14 / 13" and an empty list."""
+    user = make.user()
+    tell(user, count=25)  # two pages of 20
+    login(user)
+    page = client.get("/inbox?page=14").get_data(as_text=True)
+    assert "s0" in page and "14 /" not in page

@@ -442,3 +442,10 @@ def test_the_kiosk_page_writes_nothing_when_it_only_shows(client, lab):
     with statements() as seen:
         assert client.get("/kiosk").status_code == 200
     assert not [s for s in seen if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
+
+
+def test_a_failed_kiosk_attempt_leaves_no_address_for_the_next_person(client, lab):
+    client.post("/kiosk/pair", data={"token": lab["token"]})
+    page = client.post("/kiosk", data={"email": lab["external"].email,
+                                       "password": "wrong"}).get_data(as_text=True)
+    assert lab["external"].email not in page
