@@ -148,7 +148,8 @@ class ProfileForm(SiteForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
-    timezone = SelectField(_l("Time zone"), validators=[DataRequired(), _timezone])
+    timezone = SelectField(_l("Time zone"), validators=[DataRequired(), _timezone],
+                           validate_choice=False)  # _timezone says it once
     submit = SubmitField(_l("Save"))
 
     def __init__(self, *args, **kwargs):

@@ -126,7 +126,7 @@ def deactivate_organisation(org_id):
             flash(_("%(count)d future booking(s) cancelled; the bookers were told.",
                     count=cancelled[0]), "info")
     else:
-        flash(_("Give a reason."), "danger")
+        flash(form.reason.errors[0] if form.reason.errors else _("Give a reason."), "danger")
     return redirect(back_to("admin.organisations"))
 
 
@@ -221,7 +221,7 @@ def deactivate_user(user_id):
     _require_may_manage(user)
     form = ReasonForm()
     if not form.validate_on_submit():
-        flash(_("Give a reason."), "danger")
+        flash(form.reason.errors[0] if form.reason.errors else _("Give a reason."), "danger")
         return redirect(back_to("admin.users"))
     cancelled = []
     if attempt(lambda: cancelled.append(services.deactivate_user(

@@ -345,3 +345,10 @@ def test_a_password_reset_revokes_the_accounts_api_tokens(client, make, api_toke
                        follow_redirects=True).get_data(as_text=True)
     assert "API 令牌已随旧密码一并吊销" in page
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def test_an_unknown_time_zone_is_said_once(client, make, login):
+    login(make.user())
+    page = client.post("/profile", data={"name": "张三", "locale": "zh_CN",
+                                         "timezone": "Mars/Base"}).get_data(as_text=True)
+    assert page.count("未知时区") == 1 and "不是有效的选择" not in page
