@@ -148,8 +148,9 @@ class _Batch:
         self.group_used: dict[tuple, int] = {}
 
     def eligible_lines(self, voucher: Voucher, invoice: Invoice):
-        """(amount, rate) of the usage and samples lines the voucher may pay for. Samples
-        (送样) are testing; usage is the service of its booking's mode."""
+        """(amount, rate) of the lines the voucher may pay for: use, samples and an order's
+        fees done while it held (rules.covers_service). Samples and fees (送样) are testing;
+        use is the service of its booking's mode."""
         for line in invoice.lines:
             if line.kind not in ("usage", "samples", "fee") or line.instrument_id is None or \
                     not rules.covers_service(voucher.decided_at, voucher.valid_until,
