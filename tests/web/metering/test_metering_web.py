@@ -380,6 +380,9 @@ def test_the_lab_day_lists_every_instrument_of_the_lab_and_acts_in_place(client,
         assert all(f'id="booking-{b.id}"' in page for b in ours)
         assert f'id="booking-{theirs.id}"' not in page and "X射线衍射仪" in page
         assert page.index(f'id="booking-{ours[0].id}"') < page.index(f'id="booking-{ours[1].id}"')
+        assert 'href="/lab/day?day=2026-03-01"' in page and 'href="/lab/day?day=2026-03-03"' in page
+        day = client.get(f"/instruments/{second.id}/schedule").get_data(as_text=True)
+        assert f'href="/instruments/{second.id}/schedule?day=2026-03-03"' in day
         done = client.post(f"/bookings/{ours[0].id}/check-in", data={"next": "/lab/day"})
     assert done.location.endswith("/lab/day") and ours[0].state == "in_use"
     client.post("/logout")
