@@ -72,7 +72,11 @@ _UNSEEN = dict.fromkeys([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7
 
 
 def without_unseen_characters(value):
-    return value.translate(_UNSEEN) if isinstance(value, str) else value
+    """`value` without _UNSEEN characters, its line breaks as "\n" (a browser sends a textarea's
+    as "\r\n": stored so, an untouched text read as changed)."""
+    if not isinstance(value, str):
+        return value
+    return value.translate(_UNSEEN).replace("\r\n", "\n").replace("\r", "\n")
 
 
 class _DropsUnseen:

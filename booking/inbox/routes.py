@@ -43,7 +43,7 @@ def _back_to_inbox():
 def index():
     unread_only = request.args.get("unread") == "1"
     listing = paged(services.notices_of(current_user.id, unread_only),
-                    query_int("page", 1, 1, 10_000), PER_PAGE, clamp=True)
+                    max(query_int("page", 1, 0, 10_000), 1), PER_PAGE, clamp=True)
     return render_template("inbox/index.html", notices=listing["items"],
                            total=listing["total"], page=listing["page"], per_page=PER_PAGE,
                            unread_only=unread_only)

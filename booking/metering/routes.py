@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from werkzeug.exceptions import BadRequest
 
 from booking.accounts import attempts
 from booking.accounts.services import authenticate, get_user_by_email
@@ -206,7 +207,12 @@ def schedule(instrument_id):
 def lab_day():
     """The lab's day at all its instruments: who comes when, what runs, what to do."""
     timezone = current_user.timezone
-    day = query_args(SCHEDULE_ARGS)["day"] or local_today(tz_name=timezone)
+    try:
+        day = query_args(SCHEDULE_ARGS)["day"]
+    except BadRequest:  # an address edited by hand: today, told why
+        flash(_("That is not a day between 2000 and 2100: here is today."), "warning")
+        day = None
+    day = day or local_today(tz_name=timezone)
     rows = services.lab_day(list(current_user.managed_organisation_ids()), day, timezone)
     return render_template("metering/lab_day.html", day=day, rows=rows, now=now_utc(),
                            one_day=timedelta(days=1), timezone=timezone,

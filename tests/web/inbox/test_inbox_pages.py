@@ -240,3 +240,11 @@ def test_a_page_past_the_last_shows_the_last(client, login, make):
     login(user)
     page = client.get("/inbox?page=14").get_data(as_text=True)
     assert "s0" in page and "14 /" not in page
+
+
+def test_page_zero_is_the_first(client, login, make):
+    user = make.user()
+    tell(user, count=2)
+    login(user)
+    page = client.get("/inbox?page=0")
+    assert page.status_code == 200 and "s1" in page.get_data(as_text=True)

@@ -166,3 +166,21 @@ def test_the_form_refuses_to_retire_an_instrument_still_booked(client, make, log
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "1 个预约尚未进行" in page
     assert instrument.status == "active"
+
+
+def test_a_form_saved_untouched_changes_nothing(client, make, login):
+    """Reported: a browser sends a textarea's line breaks as CR LF; stored so, an untouched
+    multi-line field read as changed on every save (and was audited)."""
+    from booking.core.audit import AuditEvent
+    from tests.web.instruments.test_lab_console import FORM
+
+    org = make.organisation()
+    instrument = make.instrument(organisation=org, capabilities="形貌观察\n能谱分析")
+    login(make.user(role="lab_manager", organisation=org))
+    response = client.post(f"/lab/instruments/{instrument.id}/edit", data={
+        **FORM, "name_zh": instrument.name_zh, "capabilities": "形貌观察\r\n能谱分析"})
+    assert response.status_code == 302
+    assert instrument.capabilities == "形貌观察\n能谱分析"
+    changed = [e.data.get("changed") for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "instrument.updated"))]
+    assert all("capabilities" not in (c or []) for c in changed)

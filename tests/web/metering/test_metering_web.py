@@ -452,3 +452,11 @@ def test_a_failed_kiosk_attempt_leaves_no_address_for_the_next_person(client, la
     page = client.post("/kiosk", data={"email": lab["external"].email,
                                        "password": "wrong"}).get_data(as_text=True)
     assert lab["external"].email not in page
+
+
+def test_a_day_typed_wrong_opens_today(client, login, lab):
+    with freeze_time(MONDAY_2_MAR_9AM):
+        login(lab["manager"])
+        page = client.get("/lab/day?day=2026-02-30")
+    assert page.status_code == 200 and "2026-03-02" in page.get_data(as_text=True)
+    assert "alert-warning" in page.get_data(as_text=True)
