@@ -87,7 +87,7 @@ def test_newest_first_twenty_a_page_and_unread_only(client, login, make):
     assert unread.count("data-notice=") == 1 and 'class="notice-subject' in unread
     everything = client.get("/inbox").get_data(as_text=True)
     assert everything.count("notice-unread") == 1  # the unread one stands out
-    assert client.get("/inbox?page=0").status_code == 400
+    assert client.get("/inbox?page=-1").status_code == 400  # page 0 is the first: below
 
 
 def test_an_empty_inbox_says_so(client, login, make):
