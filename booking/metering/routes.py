@@ -176,7 +176,8 @@ def usage_export(instrument_id):
     except PeriodError:
         abort(400)
     rows = ((s.id, s.user.name, s.user.organisation.display_name(current_locale()),
-             s.started_at, s.ended_at, s.minutes, str(SOURCE_LABELS.get(s.source, s.source)),
+             s.started_at, s.ended_at, s.minutes if s.ended_at else None,  # running: not yet
+             str(SOURCE_LABELS.get(s.source, s.source)),
              s.booking_id) for s in services.month_sessions(instrument, period.start, period.end))
     header = [str(name) for name in EXPORT_HEADER]
     body = tables.csv_bytes(header, rows) if args["format"] == "csv" else \

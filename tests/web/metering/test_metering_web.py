@@ -408,6 +408,14 @@ def test_the_lab_exports_a_month_of_use(client, login, lab, make):
     assert len(lines) == 2 and lines[1].startswith(f"{kept.id},{lab['internal'].name},")
     assert "2026-03-02 09:00:00" in lines[1] and ",60," in lines[1]
     assert sheet.active.max_row == 2 and bad.status_code == 400
+    running = make.usage_session(lab["instrument"], lab["internal"], MONDAY_2_MAR_9AM + timedelta(
+        days=2))
+    running.ended_at = None  # still in use: its minutes are not 0, they are not known yet
+    db.session.commit()
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=2, hours=1)):
+        login(lab["manager"])
+        rows = client.get(f"{url}?month=2026-03").data.decode("utf-8-sig").splitlines()
+    assert rows[-1].startswith(f"{running.id},") and ",,," in rows[-1]
     client.post("/logout")
     login(lab["internal"])
     assert client.get(f"{url}?month=2026-03").status_code == 403
