@@ -231,12 +231,14 @@ def _form_labels(*forms) -> dict:
 
 def field_label(name: str) -> str:
     """A recorded field's name as its form shows it (an instrument's, an organisation's)."""
-    if name not in _FORM_LABELS:
+    if name in FIELD_LABELS:
+        return str(FIELD_LABELS[name])
+    if not _FORM_LABELS:  # read off the forms once (imported late: they import this area)
         from booking.admin.forms import OrganisationForm
         from booking.instruments.forms import InstrumentForm
 
         _FORM_LABELS.update(_form_labels(InstrumentForm, OrganisationForm))
-    return str(FIELD_LABELS.get(name) or _FORM_LABELS.get(name, name))
+    return str(_FORM_LABELS.get(name, name))
 
 
 _FORM_LABELS: dict = {}

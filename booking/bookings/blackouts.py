@@ -1,14 +1,14 @@
 """Blackouts over booked time: the lab sees the bookings a blackout would hit before adding
 it; on confirmation they are cancelled without any charge, and each booker is told once the
 reason and the next free times of the same length."""
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from booking.accounts.models import User
 from booking.bookings import notifications, rules
 from booking.bookings.calendar import availability, bookings_between
 from booking.bookings.models import Booking
 from booking.bookings.requests import move_booking
-from booking.core.clock import now_utc
+from booking.core.clock import from_local, local_midnight, now_utc
 from booking.extensions import db
 from booking.instruments.models import Blackout, Instrument
 
@@ -25,6 +25,19 @@ def hit_by(instrument: Instrument, start: datetime, end: datetime) -> list[Booki
     if end <= now:
         return []
     return bookings_between(instrument, max(start, now), end, states=HIT_STATES)
+
+
+def held_outside(instrument: Instrument, day: date, opens: time | None, closes: time | None
+                 ) -> list[Booking]:
+    """The bookings still to come on `day` that special hours (`opens` None: closed all day)
+    would leave outside the instrument's open time: a blackout cancels them first."""
+    bookings = hit_by(instrument, local_midnight(day, instrument.timezone),
+                      local_midnight(day + timedelta(days=1), instrument.timezone))
+    if opens is None:
+        return bookings
+    open_from = from_local(datetime.combine(day, opens), instrument.timezone)
+    open_until = from_local(datetime.combine(day, closes), instrument.timezone)
+    return [b for b in bookings if b.start_at < open_from or b.end_at > open_until]
 
 
 def running_into(instrument: Instrument, blackout: Blackout) -> list[Booking]:

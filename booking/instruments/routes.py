@@ -1,8 +1,6 @@
 """Public directory and instrument pages; the lab console where managers publish instruments;
 the bureau's export and directory-quality view."""
 
-from datetime import datetime, timedelta
-
 from flask import (
     Blueprint,
     abort,
@@ -24,7 +22,7 @@ from booking.accounts.rules import city_name
 from booking.bookings import blackouts
 from booking.core import tables
 from booking.core.categories import category_choices
-from booking.core.clock import from_local, local_midnight, local_today, now_utc
+from booking.core.clock import local_midnight, local_today, now_utc
 from booking.core.money import yuan_to_fen
 from booking.core.names import in_language
 from booking.core.notifications import commit
@@ -288,7 +286,7 @@ def add_exception(instrument_id):
     if not form.validate_on_submit():
         return _render_setup(instrument, exception=form), 422
     opens, closes = form.hours()
-    held = _held_outside(instrument, form.day.data, opens, closes)
+    held = blackouts.held_outside(instrument, form.day.data, opens, closes)
     if held:  # a closed day would leave them standing, then charged as no-shows
         form.day.errors.append(ngettext(
             "%(num)d booking falls outside these hours that day: add a blackout over it first "
@@ -303,17 +301,6 @@ def add_exception(instrument_id):
         return _refused(instrument, form, "exception", error)
     return _done(instrument, _("Exception added."))
 
-
-def _held_outside(instrument: Instrument, day, opens, closes) -> list:
-    """The bookings still to come on `day` that special hours (None: closed all day) would
-    leave outside the instrument's open time."""
-    bookings = blackouts.hit_by(instrument, local_midnight(day, instrument.timezone),
-                                local_midnight(day + timedelta(days=1), instrument.timezone))
-    if opens is None:
-        return bookings
-    open_from = from_local(datetime.combine(day, opens), instrument.timezone)
-    open_until = from_local(datetime.combine(day, closes), instrument.timezone)
-    return [b for b in bookings if b.start_at < open_from or b.end_at > open_until]
 
 
 @bp.route("/lab/instruments/<int:instrument_id>/rates/<int:rate_id>/delete", methods=["POST"])
