@@ -25,13 +25,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.accounts.models import Organisation, User
 from booking.bookings.recurrence import FREQUENCIES, MAX_INTERVAL, MAX_OCCURRENCES, Repeat
 from booking.bookings.rules import (
+    CANCELLABLE_STATES,
     LONGEST_BOOKING,
     MAX_SAMPLES,
     MODES,
     MOVABLE_STATES,
     OCCUPYING_STATES,
     STATES,
-    can_become,
 )
 from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
@@ -129,7 +129,7 @@ class Booking(TimestampMixin, db.Model):
 
     def can_cancel(self, user: User) -> bool:
         """While the booking is pending or approved (can_change says who)."""
-        return can_become(self.state, "cancelled") and self.can_change(user)
+        return self.state in CANCELLABLE_STATES and self.can_change(user)
 
     def can_move(self, user: User) -> bool:
         return self.state in MOVABLE_STATES and self.can_change(user)

@@ -248,6 +248,8 @@ class NoLongerQualified(Refused):
 def approve_booking(booking: Booking, actor: User, *, tell: bool = True) -> None:
     """`tell`: notify the booker (a series decided as one tells them once, for all). A
     self-operated request needs the booker still qualified (withdrawn since the request)."""
+    if booking.state != "pending":  # a no-show may become approved, but only as withdrawn
+        raise rules.CannotApprove(booking.state)
     _lab_may_decide(booking)
     if booking.mode == "self_operated" and booking.instrument.requires_qualification:
         if not is_qualified(booking.instrument, booking.user):
@@ -296,6 +298,8 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "") -> None:
     The lab cancelling is never the booker's late cancellation, and it says why."""
     if not booking.can_change(actor):
         raise ScheduledByLab()
+    if booking.state not in rules.CANCELLABLE_STATES:  # a no-show is withdrawn, not cancelled
+        raise rules.CannotCancel(booking.state)
     if actor.id != booking.user_id and not reason.strip():
         raise CancelReasonRequired()
     now = now_utc()

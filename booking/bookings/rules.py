@@ -17,6 +17,7 @@ from booking.instruments.rules import MAX_BOOKING_MINUTES
 STATES = ("pending", "approved", "in_use", "completed", "rejected", "cancelled", "expired",
           "no_show")
 OCCUPYING_STATES = ("pending", "approved", "in_use")
+CANCELLABLE_STATES = ("pending", "approved")  # by the booker or the lab (a no-show is not)
 MOVABLE_STATES = ("pending", "approved")  # a booking moved to another time
 MODES = ("self_operated", "staff_operated")
 MAX_SAMPLES = 1000  # samples one staff-operated (送样) booking may hand in
@@ -74,7 +75,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "approved": frozenset({"in_use", "cancelled", "no_show", "pending"}),
     "in_use": frozenset({"completed"}),
     "completed": frozenset(), "rejected": frozenset(), "cancelled": frozenset(),
-    "expired": frozenset(), "no_show": frozenset(),
+    "expired": frozenset(),
+    # the lab withdraws a no-show it marked: approved again while the time lasts (the booker
+    # came late), else cancelled as the lab's, with its reason (metering.withdraw_no_show)
+    "no_show": frozenset({"approved", "cancelled"}),
 }
 BOOKING_STATES = states.StateTable(TRANSITIONS, [
     CannotApprove, CannotReject, CannotCancel, CannotExpire, CannotCheckIn, CannotComplete,

@@ -290,7 +290,7 @@ def cancellable_of(series: BookingSeries, since: Booking | None = None) -> list[
     ("this and following")."""
     now = now_utc()
     return [b for b in series.bookings if b.start_at > now
-            and rules.can_become(b.state, "cancelled")
+            and b.state in rules.CANCELLABLE_STATES
             and (since is None or b.start_at >= since.start_at)]
 
 

@@ -33,6 +33,11 @@ class CorrectionForm(SiteForm):
     note = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
 
 
+class WithdrawNoShowForm(SiteForm):
+    """Once the booking is over, the reason is required (services.withdraw_no_show)."""
+    reason = StringField(_l("Why it is withdrawn"), validators=[Optional(), Length(max=500)])
+
+
 class InstrumentTokenForm(SiteForm):
     name = StringField(_l("Name (e.g. kiosk in room 101)"),
                        validators=[DataRequired(), Length(max=100)])

@@ -22,7 +22,14 @@ from booking.core.web import PostForm, back_to, current_locale, query_args, quer
 from booking.extensions import db, limiter
 from booking.instruments.models import Instrument
 from booking.metering import services
-from booking.metering.forms import CorrectionForm, InstrumentTokenForm, KioskForm, KioskPairForm, SessionForm
+from booking.metering.forms import (
+    CorrectionForm,
+    InstrumentTokenForm,
+    KioskForm,
+    KioskPairForm,
+    SessionForm,
+    WithdrawNoShowForm,
+)
 from booking.metering.models import InstrumentToken, UsageSession, can_record_usage
 
 bp = Blueprint("metering", __name__)
@@ -249,6 +256,31 @@ def lab_action(booking_id, action):
     timezone = booking.instrument.timezone
     return redirect(back_to("metering.schedule", instrument_id=booking.instrument_id,
                             day=to_local(booking.start_at, timezone).date().isoformat()))
+
+
+@bp.route("/bookings/<int:booking_id>/withdraw-no-show", methods=["POST"])
+@login_required
+def withdraw_no_show(booking_id):
+    """The lab takes back a no-show: the booker came late after all, or is excused."""
+    booking = db.get_or_404(Booking, booking_id)
+    require(can_record_usage(current_user, booking.instrument))
+    form = WithdrawNoShowForm()
+    if form.validate_on_submit():
+        try:
+            state = services.withdraw_no_show(booking, actor=current_user,
+                                              reason=form.reason.data or "")
+        except services.MeteringRefused as exc:
+            flash(exc.text(), "danger")
+        else:
+            commit()
+            flash(_("The no-show is withdrawn: the booking is approved again, and can be "
+                    "checked in.") if state == "approved" else
+                  _("The no-show is withdrawn: nothing is charged for it."), "success")
+    else:
+        flash(_("The reason is at most 500 characters."), "danger")
+    return redirect(back_to("metering.schedule", instrument_id=booking.instrument_id,
+                            day=to_local(booking.start_at, booking.instrument.timezone)
+                            .date().isoformat()))
 
 
 @bp.route("/usage/<int:session_id>/correct", methods=["POST"])

@@ -90,6 +90,13 @@ def no_show_problems(state: str, used: bool, start: datetime, now: datetime) -> 
     return []
 
 
+def no_show_withdrawn_to(end: datetime, now: datetime) -> str:
+    """What a no-show the lab withdraws becomes: approved again while its time lasts (the
+    booker came late, and is checked in), cancelled by the lab once it is over (nothing is
+    charged; the daily job would only mark an approved past booking a no-show again)."""
+    return "approved" if now < end else "cancelled"
+
+
 def is_due(start: datetime, end: datetime, early_minutes: int, now: datetime) -> bool:
     return start - timedelta(minutes=early_minutes) <= now < end
 

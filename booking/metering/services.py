@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 from blinker import Namespace
 from sqlalchemy import Select, exists, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import joinedload, selectinload
 
 from booking.accounts.models import User, hash_token
@@ -14,7 +15,7 @@ from booking.bookings import rules as booking_rules
 from booking.bookings.calendar import opening_calendar
 from booking.bookings.models import Booking
 from booking.bookings.qualifications import note_qualification_used
-from booking.bookings.requests import move_booking
+from booking.bookings.requests import _is_overlap, move_booking
 from booking.bookings.rules import OCCUPYING_STATES
 from booking.core import audit
 from booking.core.clock import from_local, now_utc
@@ -52,10 +53,15 @@ def charged_no_shows_under(session: UsageSession) -> list[tuple[Booking, str]]:
     no_shows = list(db.session.scalars(select(Booking).where(
         Booking.instrument_id == session.instrument_id, Booking.user_id == session.user_id,
         Booking.state == "no_show", Booking.overlapping(session.started_at, session.ended_at))))
-    charged: dict[int, str] = {}
-    for _receiver, answer in no_shows_charged.send([b.id for b in no_shows]) if no_shows else ():
-        charged.update(answer or {})
+    charged = _charged_no_shows([b.id for b in no_shows]) if no_shows else {}
     return [(b, charged[b.id]) for b in no_shows if b.id in charged]
+
+
+def _charged_no_shows(booking_ids: list[int]) -> dict[int, str]:
+    charged: dict[int, str] = {}
+    for _receiver, answer in no_shows_charged.send(booking_ids):
+        charged.update(answer or {})
+    return charged
 
 
 class MeteringRefused(Refused):
@@ -335,6 +341,45 @@ def mark_no_show(booking: Booking, *, actor: User) -> None:
     if problems:
         raise MeteringRefused(problems)
     move_booking(booking, "no_show", actor, source="manager")
+
+
+def withdraw_no_show(booking: Booking, *, actor: User, reason: str = "") -> str:
+    """The lab takes back a no-show not charged yet (marked by mistake, or excused): see
+    rules.no_show_withdrawn_to. Returns the booking's new state. Once over, the lab says why,
+    as for any booking it cancels; the booker reads it on the booking's page."""
+    if booking.state != "no_show":
+        _refuse("not_a_no_show", _l("Only a no-show can be withdrawn."))
+    invoice = _charged_no_shows([booking.id]).get(booking.id)
+    if invoice:
+        raise MeteringRefused.one("no_show_charged", _l(
+            "This no-show is charged on invoice %(invoice)s already: finance withdraws the "
+            "charge with a credit note."), invoice=invoice)
+    now = now_utc()
+    target = rules.no_show_withdrawn_to(booking.end_at, now)
+    reason = reason.strip()
+    if target == "cancelled":
+        if not reason:
+            _refuse("reason_required", _l("Say why the no-show is withdrawn: the booker reads it."))
+        move_booking(booking, "cancelled", actor, source="manager", reason=reason,
+                     withdrawn="no_show")
+        booking.cancelled_at, booking.late_cancel = now, False
+        booking.decision_reason = reason[:500]
+    else:  # its time is held again, unless someone booked it meanwhile (the database guards)
+        move_booking(booking, "approved", actor, source="manager", withdrawn="no_show")
+        _hold_again(booking)
+    return target
+
+
+def _hold_again(booking: Booking) -> None:
+    try:
+        db.session.flush()
+    except DBAPIError as error:
+        db.session.rollback()
+        if _is_overlap(error):
+            _refuse("slot_taken", _l(
+                "Someone booked this time after it was marked a no-show: record the use "
+                "without a booking instead."))
+        raise
 
 
 # --- no-shows ----------------------------------------------------------------------------------

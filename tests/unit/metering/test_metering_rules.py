@@ -103,6 +103,15 @@ def test_the_lab_marks_a_no_show_half_an_hour_after_the_start(state, used, now, 
     assert [p.code for p in problems] == ([code] if code else [])
 
 
+@pytest.mark.parametrize("now, target", [
+    (START + timedelta(minutes=35), "approved"),  # the booker walked in late: checked in
+    (END - timedelta(seconds=1), "approved"),
+    (END, "cancelled"),  # over: excused, nothing charged
+])
+def test_a_withdrawn_no_show_is_approved_while_its_time_lasts(now, target):
+    assert rules.no_show_withdrawn_to(END, now) == target
+
+
 def test_a_session_entered_afterwards_is_bounded_by_a_day_or_the_longest_booking():
     """Reported: a month typed for a day recorded 52 days of use, billed ¥224,730."""
     interval_problems, longest_session = rules.interval_problems, rules.longest_session

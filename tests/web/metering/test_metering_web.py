@@ -309,13 +309,109 @@ def test_the_lab_sees_its_day_with_the_bookers_and_acts_on_it(client, login, lab
         "manager", lab["manager"].id, 50)
 
 
+def _no_show(lab, make, start=MONDAY_2_MAR_9AM):
+    booking = make.placed_booking(lab["instrument"], lab["external"], start)
+    with freeze_time(start + timedelta(minutes=30)):
+        services.mark_no_show(booking, actor=lab["manager"])
+        db.session.commit()
+    return booking
+
+
+def test_a_no_show_marked_too_soon_is_withdrawn_and_the_booker_checked_in(client, login, lab,
+                                                                          make):
+    """Reported: the lab marked a no-show, the booker walked in five minutes later, and nothing
+    could be done: a no-show could not be checked in, nor taken back."""
+    booking = _no_show(lab, make)
+    url = f"/instruments/{lab['instrument'].id}/schedule?day=2026-03-02"
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=35)):
+        login(lab["manager"])
+        row = client.get(url).get_data(as_text=True).split(f'id="booking-{booking.id}"')[1]
+        assert "lab-withdraw-no-show" in row.split("</tr>")[0]
+        page = client.post(f"/bookings/{booking.id}/withdraw-no-show", data={"next": url},
+                           follow_redirects=True).get_data(as_text=True)
+        assert booking.state == "approved" and "已撤销未到场" in page
+        client.post(f"/bookings/{booking.id}/check-in")
+    assert booking.state == "in_use"
+    assert db.session.scalar(select(AuditEvent.data).where(
+        AuditEvent.action == "booking.approved", AuditEvent.object_id == booking.id)
+    )["withdrawn"] == "no_show"
+
+
+def test_a_past_no_show_is_excused_with_a_reason_and_never_charged(client, login, lab, make):
+    from booking.billing.close import close_month
+    from booking.billing.models import InvoiceLine
+
+    booking = _no_show(lab, make)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
+        login(lab["manager"])
+        refused = client.post(f"/bookings/{booking.id}/withdraw-no-show",
+                              follow_redirects=True).get_data(as_text=True)
+        assert booking.state == "no_show" and "请说明撤销未到场的原因" in refused
+        client.post(f"/bookings/{booking.id}/withdraw-no-show",
+                    data={"reason": "仪器真空故障，用户未能上机"})
+    assert (booking.state, booking.late_cancel) == ("cancelled", False)
+    client.post("/logout")
+    login(lab["external"])
+    assert "仪器真空故障" in client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    with freeze_time("2026-04-01 02:00:00"):
+        close_month("2026-03")
+        db.session.commit()
+    assert db.session.scalar(select(InvoiceLine.id).where(
+        InvoiceLine.booking_id == booking.id)) is None
+
+
+def test_a_charged_no_show_is_not_withdrawn_but_credited(client, login, lab, make):
+    from booking.billing.close import close_month
+    from booking.billing.models import InvoiceLine
+
+    booking = _no_show(lab, make)
+    with freeze_time("2026-04-01 02:00:00"):
+        close_month("2026-03")
+        db.session.commit()
+    with freeze_time("2026-04-02 02:00:00"):
+        login(lab["manager"])
+        page = client.post(f"/bookings/{booking.id}/withdraw-no-show", data={"reason": "ill"},
+                           follow_redirects=True).get_data(as_text=True)
+    number = db.session.scalar(select(InvoiceLine).where(
+        InvoiceLine.booking_id == booking.id)).invoice.number
+    assert booking.state == "no_show" and number in page and "红字冲销单" in page
+
+
+def test_a_no_show_whose_time_was_booked_since_stays_a_no_show(client, login, lab, make):
+    booking = _no_show(lab, make)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=31)):
+        make.placed_booking(lab["instrument"], lab["internal"],
+                            MONDAY_2_MAR_9AM + timedelta(minutes=30), minutes=30)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=40)):
+        login(lab["manager"])
+        page = client.post(f"/bookings/{booking.id}/withdraw-no-show",
+                           follow_redirects=True).get_data(as_text=True)
+    db.session.expire_all()
+    assert booking.state == "no_show" and "有人预约了这段时间" in page
+
+
+def test_a_no_show_is_neither_cancelled_by_its_booker_nor_approved_again(client, login, lab,
+                                                                        make):
+    from booking.bookings import requests
+    from booking.bookings.rules import IllegalTransition
+
+    booking = _no_show(lab, make)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=40)):
+        assert not booking.can_cancel(lab["external"])
+        for act in (lambda: requests.cancel_booking(booking, lab["external"]),
+                    lambda: requests.approve_booking(booking, lab["manager"])):
+            with pytest.raises(IllegalTransition):
+                act()
+    assert booking.state == "no_show"
+
+
 @pytest.mark.parametrize("who", ["member", "other_lab"])
 def test_only_the_instruments_lab_sees_its_day_and_acts(client, login, lab, make, who):
     booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
     with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=2)):
         login(lab["internal"] if who == "member" else make.user(role="lab_manager"))
         assert client.get(f"/instruments/{lab['instrument'].id}/schedule").status_code == 403
-        for action in ("check-in", "check-out", "no-show"):
+        for action in ("check-in", "check-out", "no-show", "withdraw-no-show"):
             assert client.post(f"/bookings/{booking.id}/{action}").status_code == 403
     assert booking.state == "approved"
 
