@@ -170,6 +170,13 @@ class ChangePasswordForm(SiteForm):
             raise ValidationError(_l("The new password must differ from the current one."))
 
 
+class ChangeEmailForm(SiteForm):
+    new_email = EmailAddressField(_l("New e-mail address"), validators=[DataRequired()])
+    current = PasswordField(_l("Current password"), validators=[DataRequired(),
+                                                                Length(max=200)])
+    submit = SubmitField(_l("Send the confirmation link"))
+
+
 class ResetRequestForm(SiteForm):
     email = EmailAddressField(_l("E-mail"), validators=[DataRequired()])
     submit = SubmitField(_l("Send reset link"))

@@ -2,7 +2,7 @@
 from flask_babel import gettext as _
 
 from booking.accounts.models import Organisation, User
-from booking.core.notifications import notify
+from booking.core.notifications import compose_notice, notify, queue_message
 from booking.core.security import external_url, site_path
 
 
@@ -52,3 +52,28 @@ def notify_email_confirmation(user: User, token: str) -> None:
         _("Confirm your e-mail address"),
         _("Open this link within 7 days to confirm %(email)s and start booking: %(url)s",
           email=user.email, url=external_url("accounts.confirm_email", token=token))))
+
+
+def notify_email_change_requested(user: User, new_email: str, token: str) -> None:
+    """The link goes to the new address only (opening it proves the address is the user's);
+    the current one hears of the request, in case it was not the user's."""
+    link = compose_notice(user, "account.email_change", lambda: (
+        _("Confirm your new e-mail address"),
+        _("Open this link within 2 days to make %(email)s the address of your account: "
+          "%(url)s", email=new_email, url=external_url("accounts.change_email", token=token))))
+    queue_message(new_email, link.subject, link.body, link.kind)
+    notify(user, "account.email_change_requested", lambda: (
+        _("A change of your e-mail address was asked"),
+        _("Someone logged in as you asked to change your address to %(email)s; it changes once "
+          "the link sent there is opened. If it was not you, change your password: %(url)s",
+          email=new_email, url=external_url("accounts.profile"))))
+
+
+def notify_email_changed(user: User, before: str) -> None:
+    """The old address hears of the change: the last message it gets about the account."""
+    notice = compose_notice(user, "account.email_changed", lambda: (
+        _("Your e-mail address was changed"),
+        _("Your account's address is now %(email)s; this one (%(before)s) gets no more "
+          "messages. If you did not ask for it, tell the platform's administrators at once.",
+          email=user.email, before=before)))
+    queue_message(before, notice.subject, notice.body, notice.kind)

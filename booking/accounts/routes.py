@@ -8,6 +8,7 @@ from sqlalchemy import select
 from booking.accounts import attempts, services
 from booking.accounts.forms import (
     ApiTokenForm,
+    ChangeEmailForm,
     ChangePasswordForm,
     EnterpriseForm,
     JoinForm,
@@ -145,8 +146,15 @@ def profile():
         with force_locale(form.locale.data):
             flash(_("Profile saved."), "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form,
-                           password_form=ChangePasswordForm(prefix="pw"))
+    return _profile_page(form)
+
+
+def _profile_page(form=None, password_form=None, email_form=None, status=200):
+    return render_template(
+        "accounts/profile.html", form=form or ProfileForm(obj=current_user),
+        password_form=password_form or ChangePasswordForm(prefix="pw"),
+        email_form=email_form or ChangeEmailForm(prefix="em"),
+        address_kept_by=services.address_kept_by(current_user)), status
 
 
 @bp.route("/profile/password", methods=["POST"])
@@ -168,8 +176,42 @@ def change_password():
             flash(_("Password changed. Your API tokens stay valid: revoke them under API "
                     "tokens if someone else may have them."), "success")
             return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),
-                           password_form=form), 422
+    return _profile_page(password_form=form, status=422)
+
+
+@bp.route("/profile/email", methods=["POST"])
+@fresh_login_required
+@limiter.limit("5 per hour", key_func=lambda: f"user:{current_user.id}")  # a campus shares IPs
+def request_email_change():
+    """A new address takes effect once the link sent to it is opened."""
+    form = ChangeEmailForm(prefix="em")
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append(_("Current password is wrong."))
+        else:
+            try:
+                new_email = services.request_email_change(current_user, form.new_email.data)
+            except services.AccountError as exc:
+                getattr(form, exc.field).errors.append(exc.text())
+            else:
+                commit()
+                flash(_("We sent a link to %(email)s: your address changes when you open it "
+                        "(within 2 days).", email=new_email), "info")
+                return redirect(url_for("accounts.profile"))
+    return _profile_page(email_form=form, status=422)
+
+
+@bp.route("/change-email/<token>")
+def change_email(token):
+    user = services.change_email(token)
+    if user is None:
+        flash(_("This link is invalid or has expired, or the address is taken: ask for the "
+                "change again from your profile."), "danger")
+        return redirect(url_for("accounts.profile"))
+    commit()
+    flash(_("Your e-mail address is now %(email)s: log in with it from now on.",
+            email=user.email), "success")
+    return redirect(url_for("accounts.profile"))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])

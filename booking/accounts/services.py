@@ -8,7 +8,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from booking.accounts import notifications
+from booking.accounts import notifications, signals
 from booking.accounts.models import (
     ApiToken,
     Organisation,
@@ -37,8 +37,8 @@ INVITATION_MAX_AGE = timedelta(days=7)  # an invited person may be away for a fe
 class AccountError(Refused):
     """A workflow refused before changing anything; `field` is the form field it is about."""
 
-    def __init__(self, code: str, message: str, field: str = "email"):
-        super().__init__(Problem(code, message))
+    def __init__(self, code: str, message: str, field: str = "email", **params):
+        super().__init__(Problem(code, message, params))
         self.field = field
 
 
@@ -248,6 +248,63 @@ def confirm_email(token: str) -> User | None:
     if not user.email_confirmed:
         user.email_confirmed_at = now_utc()
         audit.record("user.email_confirmed", actor=user, obj=user)
+    return user
+
+
+# --- changing the address --------------------------------------------------------------------
+EMAIL_CHANGE_MAX_AGE = timedelta(days=2)
+
+
+def _email_change_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-change")
+
+
+def address_kept_by(user: User) -> str | None:
+    """Who keeps the user's address, when not the user (signals.address_kept_by)."""
+    return next((answer for _receiver, answer in signals.address_kept_by.send(user)
+                 if answer), None)
+
+
+def request_email_change(user: User, new_email: str) -> str:
+    """Send the link that makes `new_email` the account's address to that address (whoever
+    opens it there owns it), and tell the current address that a change was asked. Returns
+    the address as it will be stored."""
+    new_email = normalise_email(new_email)
+    if new_email == user.email:
+        raise AccountError("same_email", _l("This is your address already."), "new_email")
+    if get_user_by_email(new_email) is not None:
+        raise AccountError("email_taken", _l("Another account uses this address."),
+                           "new_email")
+    keeper = address_kept_by(user)
+    if keeper:
+        raise AccountError("address_kept", _l(
+            "Your address comes with your sign-in through %(keeper)s: change it there."),
+            field="new_email", keeper=keeper)
+    token = _email_change_serializer().dumps({"uid": user.id, "from": user.email,
+                                              "to": new_email})
+    audit.record("user.email_change_requested", actor=user, obj=user, to=new_email)
+    notifications.notify_email_change_requested(user, new_email, token)
+    return new_email
+
+
+def change_email(token: str) -> User | None:
+    """Make the link's address the account's (confirmed: the link came to it). None: a link
+    that is forged or expired, for an address the account has changed from since, or for one
+    another account took meanwhile."""
+    try:
+        data = _email_change_serializer().loads(
+            token, max_age=int(EMAIL_CHANGE_MAX_AGE.total_seconds()))
+    except (SignatureExpired, BadSignature):
+        return None
+    user = db.session.get(User, id_in(str(data.get("uid", ""))) or 0) \
+        if isinstance(data, dict) else None
+    if user is None or not user.active or user.email != data.get("from") or \
+            get_user_by_email(data.get("to", "")) is not None or address_kept_by(user):
+        return None
+    before = user.email
+    user.email, user.email_confirmed_at = data["to"], now_utc()
+    audit.record("user.email_changed", actor=user, obj=user, before=before, after=user.email)
+    notifications.notify_email_changed(user, before)
     return user
 
 

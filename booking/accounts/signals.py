@@ -11,3 +11,8 @@ user_deactivated = _signals.signal("user-deactivated")
 # withdraw what it offered (instruments leaves the directory; bookings cancels the bookings on
 # its instruments and returns how many: others return None).
 organisation_deactivated = _signals.signal("organisation-deactivated")
+
+# Whether someone else keeps a user's e-mail address: sender = the user. A receiver that does
+# returns its name (campus sign-on: the institution, whose sign-in brings the address each
+# time); the user then changes it there, not here.
+address_kept_by = _signals.signal("address-kept-by")

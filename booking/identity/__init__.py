@@ -2,3 +2,10 @@
 OpenID Connect or LDAP service. Accounts are created and refreshed from what the provider
 asserts, always inside the provider's own organisation; an LDAP sync switches leavers off.
 The protocols themselves are the libraries' (python-cas, Authlib, ldap3)."""
+
+
+def connect_signals() -> None:
+    from booking.accounts.signals import address_kept_by
+    from booking.identity.services import address_keeper
+
+    address_kept_by.connect(address_keeper)

@@ -284,6 +284,13 @@ def link_status(user: User) -> tuple[IdentityProvider | None, ExternalIdentity |
         ExternalIdentity.provider_id == provider.id, ExternalIdentity.user_id == user.id))
 
 
+def address_keeper(user: User, **_extra) -> str | None:
+    """Receiver of accounts' `address_kept_by`: a user linked to their institution's sign-in
+    gets their address from it at each sign-in (_refresh), so it is changed there."""
+    provider, identity = link_status(user)
+    return provider.organisation.display_name(user.locale) if identity else None
+
+
 # --- configuring providers ---------------------------------------------------------------------
 def institutions() -> list[Organisation]:
     """Organisations that may have a provider: universities and institutes, not enterprises."""

@@ -352,3 +352,115 @@ def test_an_unknown_time_zone_is_said_once(client, make, login):
     page = client.post("/profile", data={"name": "张三", "locale": "zh_CN",
                                          "timezone": "Mars/Base"}).get_data(as_text=True)
     assert page.count("未知时区") == 1 and "不是有效的选择" not in page
+
+
+# --- changing the address ----------------------------------------------------------------------
+def _mail(kind, recipient=None):
+    from booking.core.notifications import OutboxMessage
+
+    query = select(OutboxMessage).where(OutboxMessage.kind == kind)
+    if recipient:
+        query = query.where(OutboxMessage.recipient == recipient)
+    return db.session.scalars(query.order_by(OutboxMessage.id)).all()
+
+
+def _change(client, new, password=None, make=None):
+    limiter.reset()  # the limit counts per account id, which rolled-back tests reuse
+    return client.post("/profile/email", data={
+        "em-new_email": new, "em-current": password or make.PASSWORD}, follow_redirects=True)
+
+
+def test_a_new_address_takes_effect_when_its_link_is_opened(client, make, login):
+    """Reported: a researcher who moved institutions had no way to change the address they
+    log in with (nor to receive the platform's mail at the new one)."""
+    user = login(make.user(email="old@dlut.edu.cn"))
+    page = _change(client, " New@DLMU.edu.cn ", make=make).get_data(as_text=True)
+    assert "new@dlmu.edu.cn" in page and user.email == "old@dlut.edu.cn"
+    [link] = _mail("account.email_change", "new@dlmu.edu.cn")
+    assert not _mail("account.email_change", "old@dlut.edu.cn")  # the link goes there only
+    assert _mail("account.email_change_requested", "old@dlut.edu.cn")  # the old hears of it
+    path = "/change-email/" + link.body.split("/change-email/")[1].split()[0]
+    client.post("/logout")
+    page = client.get(path, follow_redirects=True).get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.email == "new@dlmu.edu.cn" and user.email_confirmed and "new@dlmu.edu.cn" in page
+    assert _mail("account.email_changed", "old@dlut.edu.cn")
+    assert client.post("/login", data={"email": "new@dlmu.edu.cn", "password": make.PASSWORD}
+                       ).status_code == 302
+    assert db.session.scalar(select(AuditEvent.data).where(
+        AuditEvent.action == "user.email_changed")) == {"before": "old@dlut.edu.cn",
+                                                        "after": "new@dlmu.edu.cn"}
+    again = client.get(path, follow_redirects=True).get_data(as_text=True)  # used: from differs
+    assert "链接无效或已过期" in again
+
+
+def test_an_address_change_is_refused_without_the_password_or_to_a_taken_address(
+        client, make, login):
+    make.user(email="taken@dlut.edu.cn")
+    user = login(make.user(email="me@dlut.edu.cn"))
+    limiter.reset()
+    for new, password, said in (("x@dlut.edu.cn", "wrong-password", "当前密码错误"),
+                                ("taken@dlut.edu.cn", None, "另一个账户已使用此地址"),
+                                ("me@dlut.edu.cn", None, "这已经是您的地址"),
+                                ("not-an-address", None, "有效的电子邮箱地址")):
+        response = client.post("/profile/email", data={
+            "em-new_email": new, "em-current": password or make.PASSWORD})
+        assert response.status_code == 422 and said in response.get_data(as_text=True), new
+    assert not _mail("account.email_change") and user.email == "me@dlut.edu.cn"
+
+
+def test_a_change_link_dies_when_the_address_was_taken_meanwhile_or_forged(client, make, login):
+    user = login(make.user(email="me@dlut.edu.cn"))
+    _change(client, "wanted@dlut.edu.cn", make=make)
+    [link] = _mail("account.email_change")
+    path = "/change-email/" + link.body.split("/change-email/")[1].split()[0]
+    make.user(email="wanted@dlut.edu.cn")  # someone registered it first
+    assert "链接无效" in client.get(path, follow_redirects=True).get_data(as_text=True)
+    assert client.get("/change-email/forged", follow_redirects=True).status_code == 200
+    db.session.refresh(user)
+    assert user.email == "me@dlut.edu.cn"
+
+
+def test_a_change_link_lasts_two_days(client, make, login):
+    from freezegun import freeze_time
+
+    with freeze_time("2026-03-02 09:00:00"):
+        user = login(make.user(email="me@dlut.edu.cn"))
+        _change(client, "later@dlut.edu.cn", make=make)
+    [link] = _mail("account.email_change")
+    path = "/change-email/" + link.body.split("/change-email/")[1].split()[0]
+    with freeze_time("2026-03-04 09:01:00"):
+        client.get(path)
+    db.session.refresh(user)
+    assert user.email == "me@dlut.edu.cn"
+
+
+def test_address_changes_are_limited_per_account_not_per_campus_address(client, make, login):
+    limiter.reset()
+    login(make.user(email="me@dlut.edu.cn"))
+    answers = [client.post("/profile/email", data={
+        "em-new_email": f"n{i}@dlut.edu.cn", "em-current": "wrong"}).status_code
+        for i in range(6)]
+    assert answers == [422] * 5 + [429]
+    client.post("/logout")
+    login(make.user(email="neighbour@dlut.edu.cn"))  # the same IP, another person
+    assert client.post("/profile/email", data={"em-new_email": "z@dlut.edu.cn",
+                                               "em-current": "wrong"}).status_code == 422
+
+
+def test_an_address_from_campus_sign_on_is_changed_at_the_institution(client, make, login):
+    """Each campus sign-in brings the institution's address back (identity._refresh): a
+    change made here would be undone at the next sign-in."""
+    from booking.identity.models import ExternalIdentity
+    from tests.factories.identity import create_provider
+
+    org = make.organisation(name_zh="大连理工大学")
+    provider = create_provider("cas", org, server_url="https://cas.example.edu.cn", version="3")
+    user = make.user(email="me@dlut.edu.cn", organisation=org)
+    db.session.add(ExternalIdentity(provider=provider, subject="me", user=user))
+    db.session.commit()
+    login(user)
+    page = client.get("/profile").get_data(as_text=True)
+    assert "来自 大连理工大学 的统一身份认证" in page and 'name="em-new_email"' not in page
+    refused = _change(client, "else@dlut.edu.cn", make=make)
+    assert refused.status_code == 422 and not _mail("account.email_change")
