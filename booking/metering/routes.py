@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user, login_required, logout_user
 from werkzeug.exceptions import BadRequest
 
 from booking.accounts import attempts
@@ -66,6 +66,10 @@ def kiosk_pair():
             form.token.errors.append(_("This instrument token is unknown or revoked."))
         else:
             commit()
+            if current_user.is_authenticated:  # whoever paired it: the terminal is everyone's
+                logout_user()
+                flash(_("This browser is now the instrument's kiosk: you were logged out."),
+                      "info")
             response = redirect(url_for("metering.kiosk"))
             response.set_cookie(KIOSK_COOKIE, form.token.data.strip(), max_age=365 * 86400,
                                 httponly=True, samesite="Strict", path="/kiosk",

@@ -40,6 +40,17 @@ def test_kiosk_needs_pairing(client, lab):
     assert "HttpOnly" in response.headers["Set-Cookie"]
 
 
+def test_a_kiosk_leads_nowhere_else_and_pairing_logs_out_whoever_paired_it(client, login, lab):
+    """Reported: the kiosk showed the site's navigation, and the lab manager who paired it
+    stayed logged in: the next person at the instrument could act as the manager."""
+    login(lab["manager"])
+    page = client.post("/kiosk/pair", data={"token": lab["token"]}, follow_redirects=True
+                       ).get_data(as_text=True)
+    assert 'id="kiosk-bar"' in page and 'id="mainNav"' not in page and "user-menu" not in page
+    assert "已退出登录" in page
+    assert client.get("/profile").status_code == 302  # to the login page
+
+
 def test_kiosk_check_in_and_out(client, lab, make):
     booking = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
     client.post("/kiosk/pair", data={"token": lab["token"]})
