@@ -145,7 +145,11 @@ def dashboard():
                            sort=sort, trend=_trend(snapshot) if snapshot else {},
                            compute_form=compute_form, pool_form=pool_form, form=PostForm(),
                            charts=_chart_data(snapshot, names) if snapshot else None,
-                           org_names=names, no_data=snapshot is not None and
+                           org_names=names, rewarded=snapshot is not None and
+                           services.rewarded_period(snapshot.period),
+                           flags_changed=snapshot is not None and not snapshot.is_published
+                           and services.flags_changed_since(snapshot),
+                           no_data=snapshot is not None and
                            not snapshot.is_published and not indicators.has_activity(
                                services.get_period(snapshot.period)))
 
@@ -248,8 +252,10 @@ def publish(period):
 def reward_pool(period):
     require(RankingSnapshot.can_manage(current_user))
     form = RewardPoolForm()
-    if not form.validate_on_submit():
-        flash(_("Enter the reward pool as an amount in CNY of 0 or more."), "danger")
+    if not form.validate_on_submit():  # the field's own words: too large, or 3 decimals
+        for error in form.amount_yuan.errors or [_("Enter the reward pool as an amount in CNY "
+                                                   "of 0 or more.")]:
+            flash(f"{form.amount_yuan.label.text}: {error}", "danger")
         return redirect(url_for("rankings.dashboard", period=period))
     attempt(lambda: services.set_reward_pool(period, yuan_to_fen(form.amount_yuan.data),
                                              current_user), _("Reward pool saved."))

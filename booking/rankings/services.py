@@ -152,6 +152,10 @@ def publish_snapshot(snapshot: RankingSnapshot, actor: User | None) -> None:
         raise RankingError.one("computed_early", _l(
             "The ranking of %(period)s was computed before the period ended: compute it again "
             "once it has ended, then publish."), period=snapshot.period)
+    if flags_changed_since(snapshot):
+        raise RankingError.one("flags_changed", _l(
+            "A red flag of %(period)s was raised or cleared after its ranking was computed: "
+            "compute it again so that the flag counts, then publish."), period=snapshot.period)
     if not indicators.has_activity(get_period(snapshot.period)):
         raise RankingError.one("no_activity", _l(
             "Nothing was booked or used on the platform in %(period)s: its ranking would grade "
@@ -166,10 +170,20 @@ def reward_pool_fen(period: str) -> int:
     return db.session.scalar(select(RewardPool.amount_fen).where(RewardPool.period == period)) or 0
 
 
+def rewarded_period(period: str) -> bool:
+    """Whether rewards go with the period's ranking: the policy's period (a year; quarterly
+    rankings are for monitoring)."""
+    return get_period(period).kind == current_policy().rules.get("period", "year")
+
+
 def set_reward_pool(period_text: str, amount_fen: int, actor: User | None) -> None:
     """Set a period's pool; an unpublished snapshot of the period is re-split at once. A pool
     is budgeted at most for next year's periods (a year typed wrong must not park money)."""
     period = get_period(period_text)
+    if not rewarded_period(period.label):
+        raise RankingError.one("not_rewarded", _l(
+            "Rewards go with the annual ranking (%(year)s); quarterly rankings are for "
+            "monitoring only."), year=period.first_day.year)
     if period.first_day.year > local_today().year + 1:
         raise RankingError.one("too_far", _l(
             "%(period)s is too far ahead: a reward pool is set for periods up to next year."),
@@ -203,12 +217,22 @@ def flags_of(period: str) -> list[RankingFlag]:
                                    .order_by(RankingFlag.id)))
 
 
+def flags_changed_since(snapshot: RankingSnapshot) -> bool:
+    """Whether a flag of the snapshot's period was raised or cleared after it was computed."""
+    return any(flag.created_at > snapshot.computed_at or
+               (flag.cleared_at is not None and flag.cleared_at > snapshot.computed_at)
+               for flag in flags_of(snapshot.period))
+
+
 def raise_false_data(org: Organisation, period_text: str, reason: str,
                      actor: User) -> RankingFlag:
     """Flag an institution's data of a period as false: it is graded poor and ranked last in
     the period's ranking (from the next computation; a published ranking never changes)."""
     period = get_period(period_text)
     _unpublished(period.label)
+    if now_utc() < period.start:
+        raise RankingError.one("not_started", _l(
+            "%(period)s has not begun: there is no data of it to flag."), period=period.label)
     if not org.is_provider:
         raise RankingError.one("not_ranked", _l("Only universities and institutes are ranked."))
     if not reason.strip():

@@ -30,7 +30,7 @@ def test_seed_rates_bookings_and_ranks_two_quarters(make):
     assert 0 < rated < 20
     q2, q3 = services.get_snapshot("2026Q2"), services.get_snapshot("2026Q3")
     assert q2.is_published and not q3.is_published
-    assert q3.reward_pool_fen == demo.DEMO_POOL_FEN
+    assert q3.reward_pool_fen == 0 and services.reward_pool_fen("2026") == demo.DEMO_POOL_FEN
     bookings_demo.seed("small")  # idempotent
     demo.seed("small")
     assert db.session.query(Rating).count() == rated
@@ -40,7 +40,8 @@ def test_seed_rates_bookings_and_ranks_two_quarters(make):
 @freeze_time("2026-11-23 05:00:00")
 def test_whole_demo_publishes_every_grade_and_a_reward_split(app):
     """What bureau@demo.cn sees after `make run`: a dozen ranked providers in all four grades,
-    rewards that are the capped shares, and statements whose reward is 5 % of their amount."""
+    no reward on a quarter (the year's pool waits for the annual ranking), and statements
+    whose reward is 5 % of their amount."""
     for module in area_modules("demo"):
         module.seed("small")
     published = services.get_snapshot("2026Q2")
@@ -48,14 +49,10 @@ def test_whole_demo_publishes_every_grade_and_a_reward_split(app):
     grades = [row["grade"] for row in published.rows]
     assert set(grades) == {"excellent", "good", "pass", "poor"}
     assert grades == sorted(grades, key=["excellent", "good", "pass", "poor"].index)
-    # 12 units: floor(15 % x 12) = 1 excellent, floor(30 % x 12) = 3 good. Their pro-rata
-    # shares of the pool (weights 2 and 1 x score) all exceed the cap of 15 % = 150,000 CNY,
-    # so each gets the cap and the remaining 40 % stays in the pool.
+    # 12 units: floor(15 % x 12) = 1 excellent, floor(30 % x 12) = 3 good; a quarter monitors,
+    # the year's ranking carries the rewards
     assert grades.count("excellent") == 1 and grades.count("good") == 3
-    rewards = [row["reward_fen"] for row in published.rows]
-    cap = demo.DEMO_POOL_FEN * 15 // 100
-    assert rewards[:4] == [cap] * 4 and not any(rewards[4:])
-    assert sum(rewards) + published.reward_remainder_fen == demo.DEMO_POOL_FEN
+    assert published.reward_pool_fen == 0 and not any(row["reward_fen"] for row in published.rows)
     statements = db.session.scalars(select(Reimbursement)).all()
     assert len(statements) == 2
     assert all(s.state == "paid" and s.reward_fen * 20 == s.amount_fen > 0 for s in statements)

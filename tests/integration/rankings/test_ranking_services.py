@@ -61,28 +61,29 @@ def test_published_snapshot_never_changes(bureau, two_universities):
     assert snapshot.rows == rows and services.latest_published() == snapshot
 
 
+@freeze_time("2027-01-10 02:00:00")
 def test_reward_pool_is_split_and_resplit_exactly(bureau, make):
     for n in range(7):  # 7 units: quotas allow 1 excellent and 2 good
         org = make.organisation()
         instrument = make.instrument(organisation=org, purchase_date=date(2020, 1, 1))
         outsider = make.user(organisation=make.enterprise())
-        for day in range(n * 6):
+        for day in range(n * 24):  # up to 1,440 hours: a year's rated hours
             make.usage_session(instrument, outsider, WEDNESDAY_15_JUL_9AM + timedelta(days=day), minutes=600)
         done = make.placed_booking(instrument, outsider, utc(2026, 9, 20), state="completed")
         make.rating(done, 5, created_at=WEDNESDAY_15_JUL_9AM)
         make.issued_invoice(instrument, outsider.organisation, 20_000_000, WEDNESDAY_15_JUL_9AM)
-    services.set_reward_pool("2026Q3", 1_000_001, bureau)
+    services.set_reward_pool("2026", 1_000_001, bureau)
     from booking.core.audit import AuditEvent
 
     [event] = db.session.query(AuditEvent).filter_by(action="ranking.reward_pool_set")
     assert (event.data["before"], event.data["after"]) == (0, 1_000_001)  # there was no pool
-    snapshot = services.compute_snapshot("2026Q3", bureau)
+    snapshot = services.compute_snapshot("2026", bureau)
     rewarded = [row for row in snapshot.rows if row["reward_fen"]]
     assert sorted(row["grade"] for row in rewarded) == ["excellent", "good", "good"]
     assert sum(row["reward_fen"] for row in snapshot.rows) + snapshot.reward_remainder_fen \
         == 1_000_001
     assert max(row["reward_fen"] for row in rewarded) <= 150_000
-    services.set_reward_pool("2026Q3", 0, bureau)
+    services.set_reward_pool("2026", 0, bureau)
     assert snapshot.reward_pool_fen == 0 and snapshot.reward_remainder_fen == 0
     assert all(row["reward_fen"] == 0 for row in snapshot.rows)
 
@@ -127,8 +128,37 @@ def test_policy_draft_is_validated_then_published_and_used(bureau, two_universit
 def test_a_reward_pool_is_budgeted_at_most_for_next_years_periods(bureau):
     """Reported: a pool for 2999 was accepted (a year typed wrong parks money out of sight)."""
     with freeze_time("2026-12-07"):
-        services.set_reward_pool("2027Q1", 100, bureau)  # next year's budget: fine
+        services.set_reward_pool("2027", 100, bureau)  # next year's budget: fine
         with pytest.raises(services.RankingError) as refused:
             services.set_reward_pool("2999", 100, bureau)
     assert refused.value.code == "too_far"
-    assert services.reward_pool_fen("2027Q1") == 100 and services.reward_pool_fen("2999") == 0
+    assert services.reward_pool_fen("2027") == 100 and services.reward_pool_fen("2999") == 0
+
+
+def test_rewards_go_with_the_annual_ranking_not_the_quarters(bureau):
+    """Reported: each quarterly ranking carried a reward pool of its own, so a year paid out
+    four times (policy: period = "year", quarters allowed for monitoring)."""
+    with freeze_time("2026-12-07"), pytest.raises(services.RankingError) as refused:
+        services.set_reward_pool("2026Q3", 100, bureau)
+    assert refused.value.code == "not_rewarded" and services.reward_pool_fen("2026Q3") == 0
+
+
+def test_a_ranking_is_not_published_past_a_flag_it_does_not_count(bureau, two_universities):
+    """Reported: a false-data flag raised after the computation was published over: the
+    flagged unit kept its grade and its reward."""
+    org = two_universities[0]  # the busy one: graded well without the flag
+    with freeze_time("2026-10-08 02:00:00"):
+        snapshot = services.compute_snapshot("2026Q3", bureau)
+    with freeze_time("2026-10-08 03:00:00"):
+        flag = services.raise_false_data(org, "2026Q3", "伪造使用记录", bureau)
+        with pytest.raises(services.RankingError) as refused:
+            services.publish_snapshot(snapshot, bureau)
+    assert refused.value.code == "flags_changed" and not snapshot.is_published
+    with freeze_time("2026-10-08 04:00:00"):
+        snapshot = services.compute_snapshot("2026Q3", bureau)  # the flag counts now
+        services.publish_snapshot(snapshot, bureau)
+    row = next(r for r in snapshot.rows if r["org_id"] == org.id)
+    assert row["grade"] == "poor" and flag.is_active
+    with freeze_time("2026-10-08 05:00:00"), pytest.raises(services.RankingError) as refused:
+        services.raise_false_data(org, "2027Q1", "typed the wrong year", bureau)
+    assert refused.value.code == "not_started"

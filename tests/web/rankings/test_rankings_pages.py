@@ -66,9 +66,10 @@ def test_bureau_computes_reviews_and_publishes(client, make, login, ranked):
     assert response.status_code == 302 and "period=2026Q3" in response.location
     page = client.get("/bureau/rankings?period=2026Q3&sort=external_share").get_data(as_text=True)
     assert "测试理工大学" in page and "chart-scores" in page and "未发布" in page
+    assert 'id="monitoring-only"' in page and 'id="pool-form"' not in page  # a quarter
     assert client.post("/bureau/rankings/2026Q3/pool",
                        data={"amount_yuan": "10000.50"}).status_code == 302
-    assert ranked["snapshot"].reward_pool_fen == 1_000_050
+    assert ranked["snapshot"].reward_pool_fen == 0
     assert client.post("/bureau/rankings/2026Q3/publish").status_code == 302
     assert ranked["snapshot"].is_published
     # published: recomputing is refused with a message, the page still works
@@ -174,17 +175,20 @@ def test_exports(client, ranked, make, login):
     assert client.get("/rankings/2026Q3/export.pdf").status_code == 404
 
 
+@freeze_time("2027-01-10 02:00:00")
 def test_the_public_page_says_how_the_pool_was_split(client, ranked, make, login):
     login(make.user(role="bureau_staff"))
-    client.post("/bureau/rankings/2026Q3/pool", data={"amount_yuan": "1000000"})
-    client.post("/bureau/rankings/2026Q3/publish")
+    client.post("/bureau/rankings/compute", data={"period": "2026"})
+    assert 'id="pool-form"' in client.get("/bureau/rankings?period=2026").get_data(as_text=True)
+    client.post("/bureau/rankings/2026/pool", data={"amount_yuan": "1000000"})
+    client.post("/bureau/rankings/2026/publish")
     page = client.get("/rankings").get_data(as_text=True)
     note = page.split('id="reward-note">', 1)[1].split("</p>", 1)[0]
     assert "奖励资金 ¥1,000,000.00" in note and "优秀、良好" in note
     assert "15%（¥150,000.00）" in note  # the policy's cap, in yuan
-    db.session.refresh(ranked["snapshot"])
-    assert {row["grade"] for row in ranked["snapshot"].rows} == {"poor"}
-    assert ranked["snapshot"].reward_remainder_fen == 100_000_000  # nobody good enough
+    year = services.get_snapshot("2026")
+    assert {row["grade"] for row in year.rows} == {"poor"}
+    assert year.reward_remainder_fen == 100_000_000  # nobody good enough
     assert "没有单位达到该等级，¥1,000,000.00 未分配" in note
 
 
@@ -343,3 +347,14 @@ def test_a_flag_cannot_change_a_published_ranking(client, make, login, ranked):
         "org_id": ranked["uni"].id, "period": "2026Q3", "reason": "late"})
     assert services.flags_of("2026Q3") == []
 
+
+
+@pytest.mark.parametrize(("typed", "says"), [("99999999999999", "100000000000"),
+                                              ("0.001", "2"), ("1e3", "")])
+def test_a_reward_pool_typed_wrong_says_what_is_wrong(client, make, login, typed, says):
+    """Reported: one message ("0 or more") for a pool too large, with 3 decimals, or 1e3."""
+    login(make.user(role="bureau_staff"))
+    page = client.post("/bureau/rankings/2026/pool", data={"amount_yuan": typed},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "奖励资金" in page and "alert-danger" in page and says in page
+    assert services.reward_pool_fen("2026") == 0
