@@ -1,26 +1,28 @@
 """Demo vouchers: the published policy of the year, approved vouchers for two SMEs and their
 money cycle (runs after the bookings, usage and invoices are seeded).
 
-sme@demo.cn used an instrument of 大连理工大学, sme.xinghai@demo.cn one of 大连海事大学, three
-times each in the last weeks; each booking was invoiced with the voucher's share deducted and
-paid, so the shares are redeemed; the bureau built the quarter's reimbursement statements
-(with the provider reward) and paid them; one invoice of 大连理工大学 was then partly refunded,
-which nets out of its next statement. Idempotent: a voucher that has redemptions is left
-alone.
+Each voucher is approved the day after the SME's last service invoiced so far (a voucher pays
+for use made after its approval: the SME's earlier invoices rightly carry no share). Then
+sme@demo.cn used an instrument of 大连理工大学, sme.xinghai@demo.cn one of 大连海事大学, up to
+three times each since; each booking was invoiced with the voucher's share deducted and paid,
+so the shares are redeemed and wait for the quarter's reimbursement statements (built once
+the quarter is over); one invoice of 大连理工大学 was then partly refunded, which returns part
+of its share to the voucher. Idempotent: a voucher that has redemptions is left alone.
 """
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 
 from booking.accounts.models import Role, User
 from booking.billing.invoicing import credit_note, invoice_booking
+from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.payments import record_bank_transfer
 from booking.bookings.models import Booking
-from booking.core.clock import current_quarter, from_local, local_today
+from booking.core.clock import current_quarter, from_local, local_today, to_local
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.metering.models import UsageSession
-from booking.subsidies import reimbursements, services
+from booking.subsidies import services
 from booking.subsidies.models import Redemption, Voucher
 
 DEMO_VOUCHER_FEN = 5_000_000  # 50,000 CNY
@@ -49,16 +51,23 @@ def seed(scale: str) -> None:
                 sme, amount_fen=DEMO_VOUCHER_FEN, project=project,
                 declared_class="sme_science_based", declaration={})
             services.approve_voucher(voucher, bureau)
-            _backdate(voucher)
+            _backdate(voucher, sme)
         if voucher.state == "issued" and not db.session.scalar(
                 select(exists().where(Redemption.voucher_id == voucher.id))):
-            _money_cycle(sme, bureau, provider_staff, refund)
+            _money_cycle(sme, voucher, provider_staff, refund)
 
 
-def _backdate(voucher: Voucher) -> None:
-    """Applied for and approved on the quarter's first morning: a voucher pays only for use
-    made after its approval, and the demo's uses are earlier this quarter."""
-    start = from_local(datetime.combine(current_quarter(local_today()).first_day, time(9)))
+def _backdate(voucher: Voucher, sme: User) -> None:
+    """Applied for and approved at 9:00 the day after the SME's last service invoiced so far
+    (its invoices were issued before the voucher existed, so it must not have covered them),
+    within this quarter, so that the demo's uses come after it."""
+    invoiced = db.session.scalar(select(func.max(InvoiceLine.service_at)).join(Invoice).where(
+        Invoice.customer_org_id == sme.organisation_id))
+    today = local_today()
+    first = current_quarter(today).first_day
+    day = (to_local(invoiced).date() + timedelta(days=1)) if invoiced else first
+    day = max(first, min(day, today - timedelta(days=1)))
+    start = from_local(datetime.combine(day, time(9)))
     voucher.created_at, voucher.decided_at = start - timedelta(hours=1), start
 
 
@@ -76,34 +85,33 @@ def _user(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email))
 
 
-def _money_cycle(sme: User, bureau: User, provider_staff: User, refund: bool) -> None:
+def _money_cycle(sme: User, voucher: Voucher, provider_staff: User, refund: bool) -> None:
     instrument = db.session.scalar(select(Instrument).where(
         Instrument.organisation_id == provider_staff.organisation_id,
         Instrument.is_public.is_(True)).order_by(Instrument.id).limit(1))
     if instrument is None:
         return
     invoices = []
-    for start in _free_slots(instrument, USES):
+    for start in _free_slots(instrument, USES, after=voucher.decided_at):
         booking = _used_booking(instrument, sme, start)
         invoice = invoice_booking(booking)
         if invoice is not None:
             record_bank_transfer(invoice, provider_staff, f"DEMO-VOUCHER-{invoice.number}")
             invoices.append(invoice)
     db.session.flush()
-    for statement in reimbursements.reimburse(current_quarter(local_today()).label):
-        reimbursements.mark_paid(statement, bureau)
     if refund and invoices:  # a quarter of one invoice paid back: the share shrinks in proportion
         credit_note(invoices[0], invoices[0].amount_due_fen // 4, "一个样品测试失败，退还部分费用",
                     provider_staff, settled=True)
 
 
-def _free_slots(instrument: Instrument, count: int) -> list[datetime]:
-    """The latest weekday mornings of this quarter, before today, when the instrument was
-    neither booked nor in use (demo history is written directly: it must not overlap)."""
+def _free_slots(instrument: Instrument, count: int, after: datetime) -> list[datetime]:
+    """The latest weekday mornings before today and `after`, when the instrument was neither
+    booked nor in use (demo history is written directly: it must not overlap)."""
     slots, day = [], local_today() - timedelta(days=1)
-    first = current_quarter(local_today()).first_day
-    while len(slots) < count and day >= first:
+    while len(slots) < count:
         start = from_local(datetime.combine(day, time(9)), instrument.timezone)
+        if start < after:
+            break
         if day.weekday() < 5 and _is_free(instrument.id, start, start + timedelta(
                 hours=USE_HOURS)):
             slots.append(start)

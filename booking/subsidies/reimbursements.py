@@ -65,10 +65,10 @@ def reimburse(period: str) -> list[Reimbursement]:
     """Build or complete the quarter's statements; running it again adds nothing twice.
     Entries of a provider whose statement is already paid wait for the next quarter."""
     quarter = parse_quarter(period)
-    if quarter.start > now_utc():  # it would take in earlier quarters' entries (and policy)
-        raise ReimbursementError.one("quarter_ahead", _l(
-            "%(quarter)s has not begun: statements are built for this quarter or earlier ones."),
-            quarter=quarter.label)
+    if quarter.end > now_utc():  # the cycle is quarterly: a statement settles a whole quarter
+        raise ReimbursementError.one("quarter_open", _l(
+            "%(quarter)s is not over: its statements are built once it has ended, from "
+            "%(day)s on."), quarter=quarter.label, day=quarter.end_day.isoformat())
     year, end = quarter.year, quarter.end
     policy = stored_policy(year)
     release_cancelled_claims()

@@ -328,6 +328,7 @@ def reimbursements_page():
                for provider_id, count, amount in reimbursements.waiting(period)]
     return render_template("subsidies/reimbursements.html", period=period, form=form,
                            statements=statements, waiting=waiting,
+                           quarter_over=reimbursements.parse_quarter(period).end <= now_utc(),
                            paid_form=PostForm()), 422 if form.errors else 200
 
 

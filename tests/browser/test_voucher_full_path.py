@@ -114,14 +114,35 @@ def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3d
     assert page.locator("#pay-form").count() == 0
     shot(page, "voucher-path-3-paid")
 
-    # 4. The bureau builds the quarter's statements: the provider's includes the redemption.
+    # 4. The redemption waits for the quarter's statement, which is built once the quarter
+    #    is over; then the provider's statement includes it.
     log_in(page, base, "bureau@demo.cn")
     page.goto(base + "/vouchers/reimbursements")
+    waiting = page.locator("#waiting tbody tr", has_text="大连理工大学")
+    assert _fen(waiting.locator("td").nth(2).inner_text()) == share
+    assert "季度结束后" in waiting.inner_text()
     with page.expect_navigation():
         page.click("form button.btn-primary")
-    assert "已生成或补充 1 张兑付单" in page.locator(".alert-success").inner_text()
+    assert "尚未结束" in page.locator("#quarter-error").inner_text()
+    _build_statements_after_the_quarter(shop["app"])
+    page.reload()
     row = page.locator("#statements tbody tr", has_text="大连理工大学")
     cells = row.locator("td")
     assert cells.nth(1).inner_text().strip() == "1"
     assert _fen(cells.nth(2).inner_text()) == share
     shot(page, "voucher-path-4-reimbursement")
+
+
+def _build_statements_after_the_quarter(app):
+    """The bureau's click on the first day of the next quarter (the clock moved on)."""
+    from freezegun import freeze_time
+
+    from booking.core.clock import current_quarter, local_today
+    from booking.extensions import db
+    from booking.subsidies import reimbursements
+
+    with app.app_context():
+        quarter = current_quarter(local_today())
+        with freeze_time(quarter.end + timedelta(hours=1)):
+            assert len(reimbursements.reimburse(quarter.label)) == 1
+            db.session.commit()

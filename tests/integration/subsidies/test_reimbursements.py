@@ -36,6 +36,19 @@ def lab(make):
             "bureau": make.user(role="bureau_staff")}
 
 
+def _reimburse(quarter: str):
+    """Statements are built once their quarter is over: an hour after its end (unless the
+    clock is later already)."""
+    from booking.core.clock import now_utc, parse_period
+
+    end = parse_period(quarter.upper(), "quarter").end if quarter[:4].isdigit() and \
+        "Q" in quarter.upper() and quarter[-1] in "1234" else None
+    if end is None or now_utc() > end:
+        return reimbursements.reimburse(quarter)
+    with freeze_time(end + timedelta(hours=1)):
+        return reimbursements.reimburse(quarter)
+
+
 def _paid_use(make, lab, day=0, pay=True):
     """1 h at 400 元 with the voucher paying 160 元; the customer pays the rest."""
     start = MONDAY_11_MAY_9AM + timedelta(days=day)
@@ -56,14 +69,15 @@ def test_quarter_statement_is_built_once_with_the_reward(make, lab):
     _paid_use(make, lab, 0)
     _paid_use(make, lab, 1)
     _paid_use(make, lab, 2, pay=False)  # reserved only: not owed yet
-    statements = reimbursements.reimburse("2026Q2")
+    statements = _reimburse("2026Q2")
     assert [(s.redemption_count, s.amount_fen, s.reward_fen) for s in statements] == [
         (2, 32_000, 1_600)]  # 5% of 320 元
-    assert reimbursements.reimburse("2026Q2") == []  # idempotent
-    assert reimbursements.reimburse("2026q1") == []  # nothing redeemed before April
-    with pytest.raises(reimbursements.ReimbursementError) as ahead:
-        reimbursements.reimburse("2099Q4")  # would have taken in every open entry
-    assert ahead.value.problems[0].code == "quarter_ahead"
+    assert _reimburse("2026Q2") == []  # idempotent
+    assert _reimburse("2026q1") == []  # nothing redeemed before April
+    for quarter in ("2026Q3", "2099Q4"):  # not over: it would settle part of a quarter
+        with pytest.raises(reimbursements.ReimbursementError) as open_:
+            reimbursements.reimburse(quarter)
+        assert open_.value.problems[0].code == "quarter_open"
     statement = statements[0]
     reimbursements.mark_paid(statement, lab["bureau"])
     assert statement.state == "paid" and statement.total_fen == 33_600
@@ -76,10 +90,10 @@ def test_redemptions_on_no_statement_are_listed_for_the_bureau(client, login, ma
     bureau could see until the next quarter (building again said "0 statements")."""
     _paid_use(make, lab, 0)
     assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000)]
-    [statement] = reimbursements.reimburse("2026Q2")
+    [statement] = _reimburse("2026Q2")
     reimbursements.mark_paid(statement, lab["bureau"])
     _paid_use(make, lab, 1)  # redeemed after the statement was paid
-    assert reimbursements.reimburse("2026Q2") == []
+    assert _reimburse("2026Q2") == []
     assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000)]
     db.session.commit()
     login(lab["bureau"])
@@ -90,12 +104,12 @@ def test_redemptions_on_no_statement_are_listed_for_the_bureau(client, login, ma
 
 def test_bad_quarter_is_refused():
     with pytest.raises(reimbursements.ReimbursementError):
-        reimbursements.reimburse("2026Q5")
+        _reimburse("2026Q5")
 
 
 def test_xlsx_export_lists_statements_and_entries(make, lab):
     invoice = _paid_use(make, lab)
-    reimbursements.reimburse("2026Q2")
+    _reimburse("2026Q2")
     book = load_workbook(BytesIO(reimbursements.export_xlsx("2026Q2")))
     assert book.sheetnames == ["兑付单", "兑付明细"]  # not "statements" and "entries"
     summary = list(book["兑付单"].iter_rows(values_only=True))
@@ -119,12 +133,12 @@ def test_sample_is_reproducible_and_clawback_reverses(make, lab):
     assert len(first) == 1 and [r.id for r in again] == [r.id for r in first]
     assert oversight.flagged(2026) == first
     claim = first[0]
-    reimbursements.reimburse("2026Q2")
+    _reimburse("2026Q2")
     with freeze_time("2026-07-02 02:00:00"):
         reversal = oversight.claw_back(claim, lab["bureau"], "检测报告与发票不符")
         with pytest.raises(oversight.OversightError):
             oversight.claw_back(claim, lab["bureau"], "again")
-        statements = reimbursements.reimburse("2026Q3")
+        statements = _reimburse("2026Q3")
     assert (reversal.entry, reversal.amount_fen, reversal.reverses_id) == (
         "reversal", -16_000, claim.id)
     assert claim.state == "redeemed" and db.session.get(Redemption, claim.id) is not None
@@ -155,7 +169,10 @@ def test_dashboard_figures(make, lab):
 def test_cli_reimburse_and_expire(app, make, lab):
     _paid_use(make, lab)
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["subsidies", "reimburse", "--quarter", "2026Q2"])
+    assert "2026Q2 is not over" in runner.invoke(args=[
+        "subsidies", "reimburse", "--quarter", "2026Q2"]).output
+    with freeze_time("2026-07-01 02:00:00"):
+        result = runner.invoke(args=["subsidies", "reimburse", "--quarter", "2026Q2"])
     assert result.exit_code == 0, result.output
     assert "1 statement(s)" in result.output
     assert db.session.scalar(select(Reimbursement)).amount_fen == 16_000
@@ -169,7 +186,7 @@ def test_claims_of_invoices_credited_out_of_sight_are_released_before_statements
     invoice = _paid_use(make, lab, pay=False)
     credit_note(invoice, invoice.amount_due_fen, "wrong customer", lab["finance"])
     _paid_use(make, lab, 1)
-    statements = reimbursements.reimburse("2026Q2")
+    statements = _reimburse("2026Q2")
     claim = db.session.scalar(select(Redemption).where(Redemption.invoice_id == invoice.id))
     assert claim.state == "released" and lab["voucher"].remaining_fen == 5_000_000 - 16_000
     assert [(s.redemption_count, s.amount_fen) for s in statements] == [(1, 16_000)]
@@ -180,10 +197,10 @@ def test_a_partial_refund_after_the_statement_reduces_the_next_one(make, lab):
     is credited, so the share is 120: the Q3 statement nets out 40 CNY and, the year's net
     being 120 CNY, its reward 6, claws back 2 of the 8 paid."""
     invoice = _paid_use(make, lab)
-    [q2] = reimbursements.reimburse("2026Q2")
+    [q2] = _reimburse("2026Q2")
     with freeze_time("2026-07-02 02:00:00"):
         credit_note(invoice, 6_000, "one sample failed", lab["finance"], settled=True)
-        [q3] = reimbursements.reimburse("2026Q3")
+        [q3] = _reimburse("2026Q3")
     assert (q2.amount_fen, q2.reward_fen) == (16_000, 800)
     assert (q3.amount_fen, q3.reward_fen, q3.clawback_fen, q3.redemption_count) == (
         -4_000, 0, 200, 1)
@@ -215,7 +232,7 @@ def test_the_providers_finance_office_reads_its_statements(client, login, make, 
     """The bureau's statements were visible to the bureau only: the provider could not see
     what it was owed, paid or had clawed back."""
     invoice = _paid_use(make, lab)
-    reimbursements.reimburse("2026Q2")
+    _reimburse("2026Q2")
     db.session.commit()
     login(lab["finance"])
     page = client.get("/vouchers/statements?year=2026").get_data(as_text=True)

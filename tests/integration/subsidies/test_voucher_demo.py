@@ -1,9 +1,11 @@
-"""The demo's money cycle: two SMEs' vouchers redeemed against paid invoices, the quarter's
-reimbursement statements paid with their rewards, and a partial refund netted out afterwards."""
+"""The demo's money cycle: two SMEs' vouchers approved after their earlier invoices, redeemed
+against paid invoices, waiting for the quarter's statements; a partial refund returns part of
+a share."""
 from freezegun import freeze_time
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from booking.accounts import demo as accounts_demo
+from booking.billing.models import Invoice, InvoiceLine
 from booking.extensions import db
 from booking.instruments import demo as instruments_demo
 from booking.subsidies import demo
@@ -19,15 +21,18 @@ def test_demo_redeems_reimburses_and_refunds(app):
                                 .order_by(Redemption.id)).all()  # PostgreSQL keeps no order
     assert len(claims) == demo.USES * len(demo.CYCLES)
     assert {c.state for c in claims} == {"redeemed"}
-    statements = db.session.scalars(select(Reimbursement).order_by(Reimbursement.id)).all()
-    # one statement per provider; its reward is 5 % of its net amount (each provider's first
-    # of the year)
-    assert len(statements) == len(demo.CYCLES)
-    for statement in statements:
-        assert statement.state == "paid" and statement.period == "2026Q4"
-        assert statement.amount_fen == sum(c.amount_fen for c in claims
-                                           if c.reimbursement_id == statement.id)
-        assert statement.reward_fen * 20 == statement.amount_fen
+    # statements wait for the quarter's end (2026Q4 is not over)
+    assert db.session.scalars(select(Reimbursement)).all() == []
+    assert all(c.reimbursement_id is None for c in claims)
+    # each voucher was approved before the uses it pays for, after the SME's earlier invoices
+    for claim in claims:
+        voucher = db.session.get(Voucher, claim.voucher_id)
+        invoice = db.session.get(Invoice, claim.invoice_id)
+        assert voucher.decided_at < invoice.lines[0].service_at
+        earlier = db.session.scalar(select(func.max(InvoiceLine.service_at)).join(Invoice).where(
+            Invoice.customer_org_id == invoice.customer_org_id,
+            Invoice.id.not_in([c.invoice_id for c in claims])))
+        assert earlier is None or earlier < voucher.decided_at
     # a quarter of one invoice of the first provider paid back: a quarter of its share back
     # to the voucher, waiting for the provider's next statement
     [reversal] = db.session.scalars(select(Redemption).where(

@@ -368,18 +368,23 @@ def test_bureau_dashboard_and_reimbursement_pages(client, login, make, bureau):
     page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
     assert 'id="statements"' in page
     assert client.get("/vouchers/reimbursements?quarter=nope").status_code == 404
-    built = client.post("/vouchers/reimbursements?quarter=2026Q2", data={"quarter": "2026Q2"})
-    assert built.status_code == 302
-    bad = client.post("/vouchers/reimbursements", data={"quarter": "2026Q9"})
-    assert bad.status_code == 422 and "is-invalid" in bad.get_data(as_text=True)
-    assert 'id="quarter-error">请按' in bad.get_data(as_text=True)  # it says why, on the field
-    ahead = client.post("/vouchers/reimbursements", data={"quarter": "2027q1"})  # lower case
-    assert ahead.status_code == 422 and "2027Q1 尚未开始" in ahead.get_data(as_text=True)
-    assert client.post("/vouchers/reimbursements", data={"quarter": " 2026q2 "}
-                       ).status_code == 302
-    export = client.get("/vouchers/reimbursements/2026Q2.xlsx")
-    assert export.status_code == 200 and export.data[:2] == b"PK"
-    assert client.get("/vouchers/reimbursements/2026Q9.xlsx").status_code == 404
+    open_ = client.post("/vouchers/reimbursements", data={"quarter": "2026Q2"})  # in May
+    assert open_.status_code == 422 and "2026Q2 尚未结束" in open_.get_data(as_text=True)
+    with freeze_time("2026-07-01 02:00:00"):  # the quarter is over: its statements are built
+        login(bureau)  # the May session has lapsed
+        built = client.post("/vouchers/reimbursements?quarter=2026Q2",
+                            data={"quarter": "2026Q2"})
+        assert built.status_code == 302
+        bad = client.post("/vouchers/reimbursements", data={"quarter": "2026Q9"})
+        assert bad.status_code == 422 and "is-invalid" in bad.get_data(as_text=True)
+        assert 'id="quarter-error">请按' in bad.get_data(as_text=True)  # it says why, there
+        ahead = client.post("/vouchers/reimbursements", data={"quarter": "2027q1"})  # lower
+        assert ahead.status_code == 422 and "2027Q1 尚未结束" in ahead.get_data(as_text=True)
+        assert client.post("/vouchers/reimbursements", data={"quarter": " 2026q2 "}
+                           ).status_code == 302
+        export = client.get("/vouchers/reimbursements/2026Q2.xlsx")
+        assert export.status_code == 200 and export.data[:2] == b"PK"
+        assert client.get("/vouchers/reimbursements/2026Q9.xlsx").status_code == 404
 
 
 @pytest.mark.parametrize("method, path", [
