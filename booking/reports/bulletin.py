@@ -1,7 +1,9 @@
 """The bureau's monthly and quarterly bulletin (月调度、季通报): per providing institution and
-in total, for a period and the one before it: bookings (starting in the period, not refused,
-cancelled or expired), effective hours of use and their external share (as the rankings count
-them), voucher deductions on invoices issued in the period, instruments newly listed, and
+in total, for a period and the one before it: bookings (begun in the period by now, not
+refused, cancelled or expired: a period under way counts no booking still to come), effective
+hours of use and their external share (as the rankings count them), voucher money redeemed in
+the period (shares of paid invoices, less what credit notes and clawbacks took back: as the
+voucher dashboard and the reimbursement statements count it), instruments newly listed, and
 listings not reviewed for 180 days at the period's end."""
 from collections import defaultdict
 from datetime import timedelta
@@ -10,15 +12,15 @@ from sqlalchemy import func, select
 
 from booking.accounts.models import Organisation
 from booking.accounts.rules import PROVIDER_KINDS
-from booking.billing.models import Invoice
 from booking.bookings.models import Booking
-from booking.core.clock import Period
+from booking.core.clock import Period, now_utc
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.instruments.rules import STALE_AFTER_DAYS
 from booking.rankings.indicators import _sessions_in
 from booking.reports import rules
 from booking.reports.rules import Figures, Line
+from booking.subsidies.models import Redemption
 
 COUNTED_STATES = ("pending", "approved", "in_use", "completed", "no_show")
 
@@ -32,8 +34,8 @@ def _bookings(period: Period) -> dict[int, int]:
     return dict(db.session.execute(
         select(Instrument.organisation_id, func.count(Booking.id))
         .join(Instrument, Instrument.id == Booking.instrument_id)
-        .where(Booking.start_at >= period.start, Booking.start_at < period.end,
-               Booking.state.in_(COUNTED_STATES))
+        .where(Booking.start_at >= period.start,
+               Booking.start_at < min(period.end, now_utc()), Booking.state.in_(COUNTED_STATES))
         .group_by(Instrument.organisation_id)).all())
 
 
@@ -51,11 +53,11 @@ def _hours(period: Period) -> tuple[dict, dict]:
 
 
 def _vouchers(period: Period) -> dict[int, int]:
-    return dict(db.session.execute(
-        select(Invoice.provider_id, func.sum(Invoice.voucher_fen))
-        .where(Invoice.state.in_(("issued", "paid")), Invoice.kind == "invoice",
-               Invoice.issued_at >= period.start, Invoice.issued_at < period.end)
-        .group_by(Invoice.provider_id)).all())
+    return {provider: int(amount) for provider, amount in db.session.execute(
+        select(Redemption.provider_id, func.sum(Redemption.amount_fen))
+        .where(Redemption.state == "redeemed", Redemption.redeemed_at >= period.start,
+               Redemption.redeemed_at < period.end)
+        .group_by(Redemption.provider_id))}
 
 
 def _new_instruments(period: Period) -> dict[int, int]:

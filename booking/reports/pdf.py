@@ -25,7 +25,8 @@ def _delta(value, points: bool = False) -> str:
 
 
 def bulletin_pdf(title: str, period_label: str, previous_label: str, lines: list[Line],
-                 total: Line) -> bytes:
+                 total: Line, under_way: bool = False) -> bytes:
+    """`under_way`: the period is not over, which the PDF says as the page does."""
     font = font_name()
     text = ParagraphStyle("text", fontName=font, fontSize=8.5, leading=11)
     heading = ParagraphStyle("heading", parent=text, fontSize=15, leading=20)
@@ -34,7 +35,7 @@ def bulletin_pdf(title: str, period_label: str, previous_label: str, lines: list
                                  rightMargin=12 * mm, topMargin=12 * mm, bottomMargin=12 * mm,
                                  title=title)
     header = [_("Institution"), _("Bookings"), _("Change"), _("Hours"), _("Change"),
-              _("External share"), _("Change"), _("Voucher deductions"), _("New instruments"),
+              _("External share"), _("Change"), _("Vouchers redeemed"), _("New instruments"),
               _("Stale listings")]
     rows = [[Paragraph(escape(h), text) for h in header]]
     for line in [*lines, total]:
@@ -54,9 +55,16 @@ def bulletin_pdf(title: str, period_label: str, previous_label: str, lines: list
     story = [Paragraph(escape(title), heading),
              Paragraph(escape(_("Period %(period)s, compared with %(previous)s.",
                                 period=period_label, previous=previous_label)), text),
+             *([Paragraph(escape(_(
+                 "%(period)s is not over yet: its figures so far are compared with the whole "
+                 "of %(previous)s.", period=period_label, previous=previous_label)), text)]
+               if under_way else []),
              Spacer(1, 5 * mm), table, Spacer(1, 4 * mm),
              Paragraph(escape(_("Hours are effective hours of use; the external share is the "
-                                "share of hours used by other organisations. Stale listings "
-                                "were not reviewed for 180 days at the period's end.")), text)]
+                                "share of hours used by other organisations. Vouchers "
+                                "redeemed are the voucher shares of invoices paid in the "
+                                "period, less what credit notes and clawbacks took back. "
+                                "Stale listings were not reviewed for 180 days at the "
+                                "period's end.")), text)]
     build_pdf(document, story)
     return buffer.getvalue()

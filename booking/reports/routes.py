@@ -101,7 +101,7 @@ def bulletin_pdf():
     period = _period()
     lines, total = bulletin.bulletin(period, current_locale())
     body = pdf.bulletin_pdf(_bulletin_title(period), period.label, period.previous().label,
-                            lines, total)
+                            lines, total, under_way=period.end > now_utc())
     return Response(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="bulletin-{period.label}.pdf"'})
 

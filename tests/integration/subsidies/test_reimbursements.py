@@ -245,3 +245,38 @@ def test_the_providers_finance_office_reads_its_statements(client, login, make, 
     assert 'id="no-statements"' in client.get("/vouchers/statements").get_data(as_text=True)
     login(lab["sme"])
     assert client.get("/vouchers/statements").status_code == 403
+
+
+def test_the_bulletin_counts_voucher_money_as_the_dashboard_and_statements_do(make, lab):
+    """Reported: the bulletin summed the deductions of invoices issued in the period (unpaid
+    ones too), ignoring what credit notes and clawbacks took back; the voucher dashboard and
+    the statements net them out."""
+    from booking.core.clock import parse_period
+    from booking.reports import bulletin
+
+    first = _paid_use(make, lab, 0)
+    _paid_use(make, lab, 1)
+    _paid_use(make, lab, 2, pay=False)  # reserved, not redeemed
+    with freeze_time(MONDAY_11_MAY_9AM + timedelta(days=3)):
+        credit_note(first, first.amount_due_fen // 4, "一个样品失败", lab["finance"], settled=True)
+        claim = db.session.scalar(select(Redemption).where(
+            Redemption.invoice_id != first.id, Redemption.entry == "claim",
+            Redemption.state == "redeemed"))
+        oversight.claw_back(claim, lab["bureau"], "无实验记录")
+        db.session.flush()
+    figures = bulletin.figures(parse_period("2026Q2"))[lab["owner"].id]
+    top = oversight.top_providers(2026)
+    # two shares of 160 元 paid, a quarter of one credited, the other clawed back
+    assert figures.voucher_fen == 2 * 16_000 - 4_000 - 16_000 == top[0]["redeemed_fen"]
+
+
+def test_a_bulletin_under_way_counts_no_booking_still_to_come(make, lab):
+    from booking.core.clock import parse_period
+    from booking.reports import bulletin
+
+    for day, state in ((0, "completed"), (20, "approved"), (21, "pending")):
+        make.placed_booking(lab["instrument"], lab["sme"], MONDAY_11_MAY_9AM - timedelta(
+            days=10) + timedelta(days=day), state=state)
+    with freeze_time(MONDAY_11_MAY_9AM):
+        figures = bulletin.figures(parse_period("2026-05"))[lab["owner"].id]
+    assert figures.bookings == 1

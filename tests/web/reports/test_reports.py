@@ -1,5 +1,7 @@
 """The annual report and the bulletin: contents, formats, who may download them."""
 import io
+import shutil
+import subprocess  # noqa: S404 - poppler's pdftotext, fixed arguments
 
 import pytest
 from freezegun import freeze_time
@@ -139,3 +141,19 @@ def test_the_annual_report_leaves_out_instruments_bought_after_its_year(client, 
     report_2026 = client.get("/reports/nrii.csv?year=2026").data.decode("utf-8-sig")
     assert "ZC-1" in report_2025 and "ZC-NEW" not in report_2025  # ZC-1: no purchase date
     assert "ZC-NEW" in report_2026
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
+def test_the_pdf_of_a_bulletin_under_way_says_so(client, make, login, tmp_path):
+    """Reported: the page warned that the period was not over; its PDF did not."""
+    with freeze_time("2026-12-06 02:00:00"):
+        login(make.user(role="bureau_staff", locale="en"))
+        texts = {}
+        for period in ("2026-11", "2026-12"):
+            path = tmp_path / f"{period}.pdf"
+            path.write_bytes(client.get(f"/reports/bulletin.pdf?period={period}").data)
+            texts[period] = subprocess.run(  # noqa: S603 - poppler's pdftotext, fixed arguments
+                [shutil.which("pdftotext"), str(path), "-"], capture_output=True, text=True,
+                check=True).stdout
+    assert "is not over yet" in texts["2026-12"] and "is not over yet" not in texts["2026-11"]
+    assert "clawbacks took back" in texts["2026-11"]
