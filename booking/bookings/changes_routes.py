@@ -29,7 +29,7 @@ from booking.bookings.forms import (
 )
 from booking.bookings.models import Booking, WaitlistEntry
 from booking.bookings.routes import _booking_form, _booking_or_404, _instrument_or_404, bp
-from booking.core.clock import from_local, to_local
+from booking.core.clock import from_local, now_utc, to_local
 from booking.core.money import format_cny
 from booking.core.notifications import commit
 from booking.core.permissions import require
@@ -48,6 +48,10 @@ def reschedule_booking(booking_id):
         flash(requests.ScheduledByLab().text() if not booking.can_change(current_user) else
               _("Only a pending or approved booking can be moved."), "danger")
         return redirect(url_for("bookings.mine"))
+    late = reschedule.too_late_to_move(booking, current_user, now_utc())
+    if late:
+        flash(late.text(), "warning")
+        return redirect(url_for("bookings.show", booking_id=booking.id))
     instrument = booking.instrument
     form = RescheduleForm()
     on_slot_grid(form, instrument.slot_minutes, instrument.timezone)

@@ -24,12 +24,27 @@ from booking.extensions import db
 from booking.groups import services as groups
 
 
+def too_late_to_move(booking: Booking, actor: User, now: datetime) -> Problem | None:
+    """The booker moves an approved booking only before the free-cancellation deadline: a
+    move frees the slot as a cancellation does, so inside it only cancelling (with its late
+    fee) is left. The lab may still move it."""
+    if actor.id != booking.user_id or not requests.cancelling_is_late(booking, now):
+        return None
+    return Problem("move_too_late", _l(
+        "It is less than %(hours)d hours before the start: the booking can no longer be "
+        "moved, only cancelled (the late-cancellation fee applies). The lab can still move "
+        "it."), {"hours": booking.instrument.cancel_deadline_hours})
+
+
 def reschedule(booking: Booking, actor: User, *, start: datetime, end: datetime) -> Booking:
     if not booking.can_change(actor):
         raise ScheduledByLab()
     if booking.state not in rules.MOVABLE_STATES:
         raise BookingRefused(Problem("not_movable", _l(
             "Only a pending or approved booking can be moved.")))
+    late = too_late_to_move(booking, actor, now_utc())
+    if late:
+        raise BookingRefused(late)
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     if (start, end) == (booking.start_at, booking.end_at):
         raise BookingRefused(Problem("same_time", _l("Pick a different time to move to.")))

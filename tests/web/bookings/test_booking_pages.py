@@ -564,3 +564,26 @@ def test_the_queue_puts_the_soonest_request_first(client, make, login, lab):
     arrival = client.get("/bookings/queue?sort=arrival").get_data(as_text=True)
     assert arrival.index(f'id="request-{later.id}"') < arrival.index(f'id="request-{soon.id}"')
     assert client.get("/bookings/queue?sort=nonsense").status_code == 400
+
+
+def test_the_booker_cannot_move_a_booking_past_its_free_cancellation_deadline(client, make,
+                                                                              login, lab):
+    """Reported: a booking 23 hours away, whose cancellation would cost the late fee, was
+    moved to the next day instead, freeing the slot for nothing (and then cancelled free)."""
+    instrument, manager = lab
+    me = make.user()
+    booking = make.placed_booking(instrument, me, TUESDAY_24_NOV_10AM)  # approved
+    url = f"/bookings/{booking.id}/reschedule"
+    new = {"start": "2026-11-25T10:00", "end": "2026-11-25T11:00", "submit": "1"}
+    with freeze_time(TUESDAY_24_NOV_10AM - timedelta(hours=23)):
+        login(me)
+        page = client.get(url, follow_redirects=True).get_data(as_text=True)
+        assert "不能再改期" in page and 'name="start"' not in page
+        refused = client.post(url, data=new, follow_redirects=True)
+        assert "不能再改期" in refused.get_data(as_text=True)
+        assert booking.start_at == TUESDAY_24_NOV_10AM
+        client.post("/logout")
+        login(manager)  # the lab still may, and the booker owes nothing for its move
+        assert client.post(url, data=new).status_code == 302
+    db.session.refresh(booking)
+    assert booking.start_at == TUESDAY_24_NOV_10AM + timedelta(days=1)
