@@ -1,7 +1,7 @@
 """One booking on a page of its own: what was asked, what became of it, and what it costs,
 from the estimate before use to the invoice lines after the month's close."""
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 
@@ -36,6 +36,9 @@ STEP_LABELS = {
     "pi_approved": _l("Approved by the PI"), "pi_rejected": _l("Declined by the PI"),
     "pi_expired": _l("The PI did not answer in time"),
 }
+
+
+PI_DECISION_MOVES_WITHIN = timedelta(seconds=5)  # the PI's decision and the move it makes
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,11 @@ def history(booking: Booking, approval: PiApproval | None) -> list[Step]:
         steps.append(Step(approval.decided_at, f"pi_{approval.state}", approval.pi,
                           approval.reason))
     # the PI's decision moves the booking too (rejected, or approved where the lab need not
-    # approve): that move is the PI's step above, not the lab's
-    by_pi = pi_decided and booking.decided_by_id == approval.pi_id
+    # approve) in the same moment: that move is the PI's step above, not the lab's. A PI who
+    # is also the instrument's lab manager decides for the lab later, as a step of its own.
+    by_pi = pi_decided and booking.decided_by_id == approval.pi_id and \
+        booking.decided_at is not None and \
+        abs(booking.decided_at - approval.decided_at) < PI_DECISION_MOVES_WITHIN
     if booking.decided_at is not None and not by_pi:
         if booking.state == "rejected":
             steps.append(Step(booking.decided_at, "rejected", booking.decided_by,

@@ -2,7 +2,7 @@
 (billable time, then the invoice lines), after a late cancellation or a no-show, and what its
 booker and its lab can do from it."""
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 
@@ -266,3 +266,27 @@ def test_the_lab_cannot_cancel_without_saying_why(client, make, login, lab):
         response = client.post(f"/bookings/{booking.id}/cancel", data={"reason": "  "},
                                follow_redirects=True)
     assert booking.state == "pending" and "需要说明理由" in response.get_data(as_text=True)
+
+
+def test_a_pi_who_also_runs_the_lab_shows_both_decisions_in_the_history():
+    """Reported: the PI, also the instrument's lab manager, approved as PI and later for the
+    lab; the history showed only the PI's step, as if the lab had not decided."""
+    from types import SimpleNamespace
+
+    from booking.bookings.detail import history
+
+    pi = SimpleNamespace(id=7, name="陈明")
+    asked = datetime(2026, 12, 7, 5, tzinfo=UTC)
+    approval = SimpleNamespace(state="approved", decided_at=asked + timedelta(minutes=10),
+                               pi=pi, pi_id=pi.id, reason="")
+
+    def booking(decided_at):
+        return SimpleNamespace(created_at=asked, user=None, decided_at=decided_at,
+                               decided_by_id=pi.id, decided_by=pi, state="approved",
+                               decision_reason="", cancelled_at=None)
+
+    later = [s.code for s in history(booking(asked + timedelta(hours=1)), approval)]
+    assert later == ["requested", "pi_approved", "approved"]
+    at_once = [s.code for s in history(booking(approval.decided_at + timedelta(
+        milliseconds=3)), approval)]  # the PI's approval confirmed it (no lab approval needed)
+    assert at_once == ["requested", "pi_approved"]
