@@ -257,9 +257,17 @@ def lab_action(booking_id, action):
         else:
             commit()
             flash(str(done), "success")
+            return _back_to_row(booking)
+    return _back_to_row(booking, row=False)
+
+
+def _back_to_row(booking: Booking, row: bool = True):
+    """Back to the day the lab acted from, at the booking's row when it went through (a long
+    day on a phone is not scrolled again); at the top, where the message is, when refused."""
     timezone = booking.instrument.timezone
-    return redirect(back_to("metering.schedule", instrument_id=booking.instrument_id,
-                            day=to_local(booking.start_at, timezone).date().isoformat()))
+    back = back_to("metering.schedule", instrument_id=booking.instrument_id,
+                   day=to_local(booking.start_at, timezone).date().isoformat())
+    return redirect(f"{back}#booking-{booking.id}" if row else back)
 
 
 @bp.route("/bookings/<int:booking_id>/withdraw-no-show", methods=["POST"])
@@ -280,11 +288,10 @@ def withdraw_no_show(booking_id):
             flash(_("The no-show is withdrawn: the booking is approved again, and can be "
                     "checked in.") if state == "approved" else
                   _("The no-show is withdrawn: nothing is charged for it."), "success")
+            return _back_to_row(booking)
     else:
         flash(_("The reason is at most 500 characters."), "danger")
-    return redirect(back_to("metering.schedule", instrument_id=booking.instrument_id,
-                            day=to_local(booking.start_at, booking.instrument.timezone)
-                            .date().isoformat()))
+    return _back_to_row(booking, row=False)
 
 
 @bp.route("/usage/<int:session_id>/correct", methods=["POST"])

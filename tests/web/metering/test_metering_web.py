@@ -491,7 +491,8 @@ def test_the_lab_day_lists_every_instrument_of_the_lab_and_acts_in_place(client,
         day = client.get(f"/instruments/{second.id}/schedule").get_data(as_text=True)
         assert f'href="/instruments/{second.id}/schedule?day=2026-03-03"' in day
         done = client.post(f"/bookings/{ours[0].id}/check-in", data={"next": "/lab/day"})
-    assert done.location.endswith("/lab/day") and ours[0].state == "in_use"
+    # back at its row: a long day on a phone is not scrolled through again
+    assert done.location.endswith(f"/lab/day#booking-{ours[0].id}") and ours[0].state == "in_use"
     client.post("/logout")
     login(lab["internal"])
     assert client.get("/lab/day").status_code == 403
