@@ -3,6 +3,7 @@ language, and the statement the PI downloads."""
 from flask_babel import gettext
 from sqlalchemy import select
 
+from booking.accounts.models import User
 from booking.core.categories import category_name
 from booking.core.clock import to_local
 from booking.core.tables import yuan
@@ -36,6 +37,17 @@ def entry_descriptions(entries: list[ProjectEntry], locale: str, timezone: str
             described[entry.id] = gettext("invoice %(number)s voided",
                                           number=entry.description.removeprefix("void "))
     return described
+
+
+def entry_members(entries: list[ProjectEntry]) -> dict[int, str]:
+    """Who each booking's line is for (the member who booked it), by entry id: the PI reads
+    whose use the project pays."""
+    booking_ids = {e.booking_id for e in entries if e.booking_id}
+    if not booking_ids:
+        return {}
+    names = dict(db.session.execute(select(BOOKINGS.c.id, User.name).join(
+        User, User.id == BOOKINGS.c.user_id).where(BOOKINGS.c.id.in_(booking_ids))).all())
+    return {e.id: names[e.booking_id] for e in entries if e.booking_id in names}
 
 
 def recent_entries(group: ResearchGroup, limit: int = 50) -> list[ProjectEntry]:

@@ -37,7 +37,8 @@ from booking.groups.rules import (
 )
 
 # The bookings table read by name: the bookings area asks this one, which never imports it.
-BOOKINGS = table("bookings", column("id"), column("state"), column("start_at", UTCDateTime()))
+BOOKINGS = table("bookings", column("id"), column("state"), column("start_at", UTCDateTime()),
+                 column("user_id"))
 
 
 class ResearchGroup(TimestampMixin, db.Model):

@@ -104,6 +104,7 @@ def _render_detail(group: ResearchGroup, **forms):
                            budgets=services.budgets_of(group.projects), entries=entries,
                            descriptions=ledger.entry_descriptions(
                                entries, current_locale(), current_user.timezone),
+                           members=ledger.entry_members(entries),
                            unknown_categories=[c for c in group.approval_categories or []
                                                if c not in CATEGORIES],
                            default_id=services.default_project_id(current_user), **forms)

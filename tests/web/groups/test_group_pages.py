@@ -180,6 +180,12 @@ def test_booking_from_the_form_goes_to_the_pi_then_the_lab(client, login, world)
     approval = db.session.scalar(select(PiApproval))
     client.post(f"/groups/approvals/{approval.id}/approve")
     assert approval.state == "approved"
+    # the group's spending names whose booking holds the money (the PI's question), and on a
+    # phone each line is a card with its amount in sight
+    page = client.get(f"/groups/{world['project'].group_id}", headers=EN).get_data(as_text=True)
+    assert 'table-stack" id="spending"' in page
+    spending = page.split('id="spending"')[1].split("</table>")[0]
+    assert "李同学" in spending and 'data-label="Amount"' in spending
 
 
 def test_the_lab_neither_sees_nor_decides_a_request_before_its_pi(client, login, world,
