@@ -132,7 +132,10 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         charged = both(_l("Charged to project"))
         story.append(Paragraph(escape(f"{charged}: {invoice.project.label}"), styles["text"]))
     story += [Spacer(1, 6 * mm), parties, Spacer(1, 6 * mm), lines, Spacer(1, 4 * mm)]
-    if invoice.kind == "invoice":
+    if invoice.kind == "invoice" and invoice.state == "paid":  # a receipt, not a request
+        story.append(Paragraph(escape(f"{both(_l('Paid'))}: {invoice.paid_on.isoformat()}"),
+                               styles["text"]))
+    elif invoice.kind == "invoice" and invoice.state == "issued":
         story.append(Paragraph(escape(both(_l(
             "Please pay by bank transfer to the account above, quoting the invoice number."))),
             styles["small"]))

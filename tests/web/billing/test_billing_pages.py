@@ -87,7 +87,7 @@ def test_invoice_page_with_voucher_shows_the_deduction(client, login, make, sold
     invoice = db.session.scalar(select(Invoice).where(Invoice.voucher_fen > 0))
     login(sold["customer"])
     page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
-    assert 'id="voucher-line"' in page and "-¥100.00" in page and "¥100.00" in page
+    assert 'id="voucher-line"' in page and "−¥100.00" in page and "¥100.00" in page
 
 
 def _assert_untouched(invoice, audit_trail):

@@ -53,3 +53,18 @@ def test_the_invoice_renders_to_an_image(client, login, sold, tmp_path):  # noqa
     _run("pdftoppm", "-png", "-r", "60", "-singlefile", str(path), str(tmp_path / "page"))
     image = (tmp_path / "page.png").read_bytes()
     assert image.startswith(b"\x89PNG") and len(image) > 10_000
+
+
+def test_a_paid_invoices_pdf_is_a_receipt_not_a_request_to_pay(client, login, sold,  # noqa: F811
+                                                               tmp_path):
+    """Reported: the PDF of a paid invoice carried no mark of payment and still asked for a
+    bank transfer."""
+    from booking.billing.payments import record_bank_transfer
+
+    unpaid = _run("pdftotext", str(_pdf(client, login, sold, tmp_path)), "-")
+    assert "Please pay by bank transfer" in unpaid
+    record_bank_transfer(sold["invoice"], sold["finance"], "BANK-2026-77")
+    db.session.commit()
+    paid = _run("pdftotext", str(_pdf(client, login, sold, tmp_path)), "-")
+    assert "Please pay by bank transfer" not in paid
+    assert f"Paid: {sold['invoice'].paid_on.isoformat()}" in paid
