@@ -305,6 +305,8 @@
         after.classList.toggle("text-danger", q.project_after_fen < 0);
       }
       document.querySelectorAll(".quote-project").forEach((el) => el.classList.toggle("d-none", !hasProject));
+      const payer = document.getElementById("quote-payable-label");  // who pays: the booker or the project
+      payer.textContent = hasProject ? payer.dataset.project : payer.dataset.you;
     }
     const problems = (q.problems || []).map((p) => p.message).concat(q.error ? [q.error] : []);
     fillList("quote-problems", problems);

@@ -72,6 +72,7 @@ def test_the_pi_path(live_server, live_app, lab_and_group, page):
     page.locator("#end").dispatch_event("change")
     page.locator("#quote-project-remaining").get_by_text("¥500.00").wait_for()
     assert page.locator("#quote-project-after").inner_text() == "¥400.00"
+    assert page.locator("#quote-payable-label").inner_text() == "The project account pays"
     page.fill("#purpose", "XPS 表面分析")
     shot(page, "groups_booking_form")
     page.click("#book-submit")
