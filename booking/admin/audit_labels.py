@@ -14,9 +14,11 @@ from booking.bookings.labels import STATE_LABELS as BOOKING_STATE_LABELS
 from booking.core.clock import to_local
 from booking.core.money import format_cny
 from booking.core.problems import LIST_SEPARATOR, Msgid
+from booking.core.web import current_locale
 from booking.labels import KIND_LABELS, PAYMENT_METHOD_LABELS, role_label
 from booking.orders.notifications import STATE_LABELS as ORDER_STATE_LABELS
 from booking.subsidies.forms import CLASS_LABELS as ENTERPRISE_CLASS_LABELS
+from booking.subsidies.forms import described_changes
 
 ACTION_LABELS = {
     "api_token.created": _l("API token created"),
@@ -328,12 +330,21 @@ def value_text(key: str, value, tz_name: str) -> str:
     if key in ("role", "roles"):
         return _(LIST_SEPARATOR).join(
             role_label(r) for r in ([value] if isinstance(value, str) else value))
+    if key == "changes" and _policy_rows(value):  # a subsidy policy's edit
+        separator, colon = ("；", "：") if current_locale() == "zh_CN" else ("; ", ": ")
+        return separator.join(f"{label}{colon}{old} → {new}" for label, old, new in
+                              described_changes(value))
     if key == "changed" and isinstance(value, list):
         return _(LIST_SEPARATOR).join(field_label(str(name)) for name in value)
     value = local_moments(value, tz_name)
     if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
         return _(LIST_SEPARATOR).join(map(str, value))
     return as_json(value) if isinstance(value, dict | list) else str(value)
+
+
+def _policy_rows(value) -> bool:
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(row, list) and len(row) == 3 and isinstance(row[0], str) for row in value)
 
 
 def described(data, tz_name: str, action: str = "") -> list[tuple[str, str]]:

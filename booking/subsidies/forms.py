@@ -236,6 +236,19 @@ class PolicyForm(SiteForm):
                 for field in [self._fields.get(_FIELD_OF_PATH.get(path, ""))]]
 
 
+def described_changes(changes: list) -> list[tuple[str, str, str]]:
+    """A recorded edit's (path, old, new) rows as PolicyForm shows them (the audit trail's
+    reader sees labels and yuan, not paths and fen). Edits recorded before their values were
+    kept as they are had them as text: amounts are read back as numbers."""
+    rows = [(path, _number(path, old), _number(path, new)) for path, old, new in changes]
+    return PolicyForm(formdata=None, meta={"csrf": False}).described(rows)
+
+
+def _number(path: str, value):
+    return int(value) if path.endswith("_fen") and isinstance(value, str) and \
+        value.isdigit() else value
+
+
 # Where each setting of PolicyForm sits in a policy's rules (policy.diff_rules' paths).
 _FIELD_OF_PATH = {
     **{f"classes.{code}.{key}": f"{code}_{name}" for code in ENTERPRISE_CLASSES

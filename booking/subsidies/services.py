@@ -147,7 +147,7 @@ def save_draft(draft: SubsidyPolicy, new_rules: dict, actor: User) -> None:
     draft.rules = new_rules
     draft.budget_fen = new_rules["budget"]["annual_pool_fen"]
     audit.record("subsidy_policy.edited", actor=actor, obj=draft,
-                 changes=[list(map(str, row)) for row in diff_rules(before, new_rules)])
+                 changes=[list(row) for row in diff_rules(before, new_rules)])
 
 
 def publish_policy(draft: SubsidyPolicy, actor: User) -> None:

@@ -239,6 +239,11 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
         "25 % / 25 %</td><td class=\"fw-semibold\" data-label=\"草稿\">40 % / 20 % / 20 % / " \
         "20 %<" in diff
     assert "发布后立即生效" in page  # the publish button asks first
+    # the audit trail reads the edit as the page does (reported: raw fen and rule keys)
+    trail = client.get("/admin/audit?action=subsidy_policy.edited").get_data(as_text=True)
+    assert "科技型中小企业：补贴比例（%）：40 % → 45 %" in trail
+    assert "创业团队：年度上限（元）：¥100,000.00 → ¥150,000.00" in trail
+    assert "cap_per_year_fen" not in trail and "classes." not in trail
     client.post("/vouchers/policy/publish", data={})
     current = services.current_policy(2026)
     assert (current.version, current.rules["classes"]["sme_science_based"]["rate"]) == (2, "0.45")
@@ -476,3 +481,13 @@ def test_the_queue_flags_applications_past_the_review_deadline(client, login, ma
     rows = {v.id: page[page.index(f'data-voucher="{v.id}"'):] for v in (late, fresh)}
     assert "overdue" in rows[late.id].split("</tr>")[0]
     assert "overdue" not in rows[fresh.id].split("</tr>")[0]
+
+
+def test_an_edit_recorded_with_text_values_reads_in_yuan_too(app):
+    """Edits recorded before their values were kept as numbers had amounts as text."""
+    from booking.subsidies.forms import described_changes
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        [(label, old, new)] = described_changes([["budget.annual_pool_fen", "5000000",
+                                                  "1000000000"]])
+    assert (label, old, new) == ("Annual budget (yuan)", "¥50,000.00", "¥10,000,000.00")
