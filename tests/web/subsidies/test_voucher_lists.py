@@ -75,6 +75,11 @@ def test_review_queue_pages_in_order_of_arrival_with_checks(client, vouchers):
     assert listed(client, "/vouchers/review?page=2") == ids(vouchers["pending"][20:])
     assert "共 25 条 · 第 2 / 2 页" in page and 'id="waiting-count">25<' in page
     assert page.count('approve-form"') == 5  # the page's rows only, each with its form
+    # the amount approved is in the field, not a placeholder an empty field silently meant
+    first = vouchers["pending"][20]
+    amount = re.search(rf'data-voucher="{first.id}".*?<input name="amount"([^>]*)>', page, re.S)
+    assert f'value="{first.requested_fen / 100:.2f}"' in amount.group(1)
+    assert "required" in amount.group(1) and "placeholder" not in amount.group(1)
 
 
 def test_review_queue_search_and_class(client, vouchers):
