@@ -87,7 +87,10 @@ def test_a_booking_waiting_for_the_pi_is_not_decided_by_the_lab(client, make, lo
     with freeze_time(MONDAY_23_NOV_8AM):
         booking, member, pi = _pi_gated_booking(make, instrument)
         login(member)
-        assert 'id="awaiting-pi"' in _page(client, booking)
+        own = _page(client, booking)
+        assert 'id="awaiting-pi"' in own
+        # the badge says whose approval it waits for, as My bookings does
+        assert "待导师审批</span>" in own.split('id="booking-state"')[1].split("\n")[0]
         login(manager)
         page = _page(client, booking)
     assert 'id="awaiting-pi"' in page and 'id="decide"' not in page
