@@ -87,6 +87,10 @@ def test_invite_accept_request_and_leave(client, login, make, world):
     login(newcomer)
     client.post(f"/groups/members/{members[newcomer.id].id}/accept")
     assert members[newcomer.id].state == "active"
+    # the member's own button leaves, and asks as one who leaves (it read "remove 张三?")
+    page = client.get(f"/groups/{world['group'].id}").get_data(as_text=True)
+    own = page.split(f'data-member="{newcomer.id}"')[1].split("</li>")[0]
+    assert "确定退出课题组" in own and "移出" not in own
     asker = make.user(role="student", organisation=org)
     login(asker)
     client.post(f"/groups/{world['group'].id}/join")
