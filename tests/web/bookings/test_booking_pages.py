@@ -524,6 +524,12 @@ def test_pages_that_say_times_are_the_instruments_show_them_so(client, make, log
     assert "2026-11-26 全天" in detail  # a whole day reads as one, not 00:00 – 00:00
     move = client.get(f"/bookings/{booking.id}/reschedule").get_data(as_text=True)
     assert 'id="current-time">2026-11-24 10:00 – 11:00<' in move
+    # pages in the reader's time say so (reported: 03:00 on one page, 10:00 on the next)
+    own = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert "2026-11-24 03:00" in own and "Europe/Berlin" in own
+    assert "仪器所在地（Asia/Shanghai）时间：2026-11-24 10:00 – 11:00" in own
+    mine = client.get("/bookings/mine?when=all").get_data(as_text=True)
+    assert 'id="times-zone"' in mine and "Europe/Berlin" in mine
 
 
 def test_who_cannot_book_yet_is_told_instead_of_shown_a_form(client, make, login, lab):
