@@ -118,6 +118,14 @@ def flagged(year: int) -> list[Redemption]:
         Redemption.redeemed_at < end).order_by(Redemption.id)))
 
 
+def invoice_numbers(claims: list[Redemption]) -> dict[int, str]:
+    """The number of each claim's invoice (by claim id): what the re-check looks up."""
+    ids = {c.invoice_id for c in claims}
+    numbers = dict(db.session.execute(select(Invoice.id, Invoice.number).where(
+        Invoice.id.in_(ids))).all()) if ids else {}
+    return {c.id: numbers.get(c.invoice_id, "") for c in claims}
+
+
 def claw_back(claim: Redemption, actor: User, reason: str) -> Redemption:
     """A false or unsupported claim: append its reversal (the provider's next statement is
     reduced by it); the voucher is not refilled."""

@@ -226,10 +226,12 @@ def dashboard():
     require(Voucher.can_oversee(current_user))
     year = _year()
     burn_down, by_class = oversight.burn_down(year), oversight.vouchers_by_class(year)
+    flagged = oversight.flagged(year)
     return render_template("subsidies/dashboard.html", year=year, burn_down=burn_down,
                            by_class=by_class, chart=_chart_data(burn_down, by_class),
                            providers=oversight.top_providers(year),
-                           flagged=oversight.flagged(year), confirm_form=PostForm(),
+                           flagged=flagged, invoice_numbers=oversight.invoice_numbers(flagged),
+                           confirm_form=PostForm(),
                            sample_form=SampleForm().set_windows(oversight.sample_windows(year)),
                            clawback_form=ClawbackForm())
 
@@ -250,9 +252,13 @@ def sample():
     year = local_today().year
     form = SampleForm().set_windows(oversight.sample_windows(year))
     if form.validate_on_submit():
+        before = {c.id for c in oversight.flagged(year)}
         picked = oversight.draw_sample(year, form.window.data, current_user)
         commit()
-        flash(_("%(n)s redemption(s) flagged for re-check.", n=len(picked)), "info")
+        again = sum(c.id in before for c in picked)
+        flash(_("%(n)s redemption(s) flagged for re-check.", n=len(picked) - again) if not again
+              else _("The period was drawn already: its %(n)s redemption(s) stay flagged.",
+                     n=len(picked)), "info")
     return redirect(url_for("subsidies.dashboard"))
 
 

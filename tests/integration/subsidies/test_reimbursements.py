@@ -280,3 +280,19 @@ def test_a_bulletin_under_way_counts_no_booking_still_to_come(make, lab):
     with freeze_time(MONDAY_11_MAY_9AM):
         figures = bulletin.figures(parse_period("2026-05"))[lab["owner"].id]
     assert figures.bookings == 1
+
+
+def test_the_sample_names_each_claims_invoice_and_enterprise_and_a_redraw_says_so(
+        client, login, make, lab):
+    """Reported: a flagged row read "1 大连理工大学 ¥384.00", nothing to look up; drawing the
+    period again said "1 flagged" although nothing new was."""
+    invoice = _paid_use(make, lab, 0)
+    with freeze_time("2026-07-01 02:00:00"):
+        login(lab["bureau"])
+        first = client.post("/vouchers/sample", data={"window": "1"}, follow_redirects=True)
+        again = client.post("/vouchers/sample", data={"window": "1"}, follow_redirects=True)
+        page = client.get("/vouchers/dashboard?year=2026").get_data(as_text=True)
+    assert "已标记 1 笔兑现记录待复核" in first.get_data(as_text=True)
+    assert "该期间已抽查过" in again.get_data(as_text=True)
+    row = page.split('id="flagged"')[1].split("</table>")[0]
+    assert invoice.number in row and lab["sme"].organisation.name_zh in row
