@@ -78,7 +78,7 @@ class ApproveVoucher(MethodView):
     def post(self, body, voucher_id):
         """Approve an application (possibly a smaller amount); the voucher is issued."""
         voucher = _voucher_to_decide(voucher_id)
-        services.approve_voucher(voucher, api_user(), body.get("amount_fen"))
+        services.approve_voucher(voucher, api_user(), body.get("amount_fen"), body["reason"])
         commit()
         return voucher
 

@@ -87,6 +87,8 @@ class ApplicationForm(SiteForm):
 class ApproveForm(SiteForm):
     amount = FiniteDecimalField(_l("Approved amount (yuan)"), validators=[
         Optional(), NumberRange(min=Decimal("0.01"), max=MAX_YUAN)], **_yuan)
+    reason = StringField(_l("Why less (when less is approved)"),
+                         validators=[Optional(), Length(max=500)])
     approve = SubmitField(_l("Approve"))
 
 

@@ -15,7 +15,10 @@ def notify_approved(voucher: Voucher) -> None:
         _("Your innovation voucher was approved"),
         _("Voucher %(id)s: %(amount)s at %(rate)s%% until the end of %(year)s.",
           id=voucher.id, amount=format_cny(voucher.face_value_fen), rate=percent(voucher.rate),
-          year=voucher.year)))
+          year=voucher.year) + ("\n" + _("Less than the %(asked)s applied for: %(reason)s",
+                                          asked=format_cny(voucher.requested_fen),
+                                          reason=voucher.decision_reason)
+                                if voucher.decision_reason else "")))
 
 
 def notify_rejected(voucher: Voucher) -> None:

@@ -111,7 +111,8 @@ def approve(voucher_id):
     form = ApproveForm()
     if form.validate_on_submit():
         attempt(lambda: services.approve_voucher(voucher, current_user,
-                                                 fen_or_none(form.amount.data)),
+                                                 fen_or_none(form.amount.data),
+                                                 form.reason.data or ""),
                 _("Voucher %(id)s approved.", id=voucher.id))
     else:  # what is wrong with it: three decimals, too much
         flash(_("Enter a valid amount: %(why)s", why=" ".join(map(str, form.amount.errors))),

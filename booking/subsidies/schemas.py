@@ -54,6 +54,8 @@ class ApplySchema(ma.Schema):
 class ApproveSchema(ma.Schema):
     amount_fen = WholeNumber(validate=ma.validate.Range(1, MAX_FEN),
                                    metadata={"description": "defaults to the amount applied for"})
+    reason = Text(validate=ma.validate.Length(max=500), load_default="", metadata={
+        "description": "why less than the amount applied for is approved (then required)"})
 
 
 class RejectSchema(ma.Schema):

@@ -309,9 +309,11 @@ def _waiting_before(voucher: Voucher) -> list[int]:
             (Voucher.created_at == voucher.created_at) & (Voucher.id < voucher.id)))))
 
 
-def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None) -> None:
-    """Approve (possibly a smaller amount than asked): the voucher is issued at once and its
-    face value is committed against the budget of the batches released so far."""
+def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None,
+                    reason: str = "") -> None:
+    """Approve (possibly a smaller amount than asked, with the reason the enterprise reads):
+    the voucher is issued at once and its face value is committed against the budget of the
+    batches released so far."""
     budget = _lock_budget(voucher.year)
     db.session.refresh(voucher)
     _decidable(voucher)
@@ -335,15 +337,19 @@ def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None
     if amount > voucher.requested_fen:
         problems.append(Problem("over_request",
                                 _l("The approved amount cannot exceed the amount applied for")))
+    elif amount < voucher.requested_fen and not reason.strip():
+        problems.append(Problem("reason_for_less", _l(
+            "Say why less than the amount applied for is approved: the enterprise reads it.")))
     if problems:
         raise VoucherError(problems)
     budget.committed_fen += amount
     voucher.state, voucher.face_value_fen, voucher.quarter = "issued", amount, quarter
     voucher.policy, voucher.rate = policy, class_rule(policy.rules, voucher.enterprise_class).rate
     voucher.valid_until = year_end_utc(voucher.year)
-    _decide(voucher, actor, "")
+    _decide(voucher, actor, reason.strip() if amount < voucher.requested_fen else "")
     audit.record("voucher.approved", actor=actor, obj=voucher, face_value_fen=amount,
-                 quarter=quarter, policy_version=policy.version)
+                 quarter=quarter, policy_version=policy.version,
+                 reason=voucher.decision_reason)
     notifications.notify_approved(voucher)
 
 

@@ -32,6 +32,7 @@ def test_sme_applies_and_bureau_approves(live_server, page):
     nav_to(page, "/vouchers/review")  # 创新券审核, in the bureau's menu
     pending = page.locator("#queue tbody tr", has_text="大连海创新材料科技有限公司").first
     pending.locator("input[name=amount]").fill("20000")
+    pending.locator(".approve-form input[name=reason]").fill("设备费预算偏高，核减至两万元")
     shot(page, "vouchers-2-queue")
     pending.locator("button[name=approve]").click()
     page.wait_for_url(live_server + "/vouchers/review")

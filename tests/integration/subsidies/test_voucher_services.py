@@ -136,7 +136,11 @@ def test_application_over_the_yearly_cap_is_refused(sme_user):
 
 def test_approval_issues_the_voucher_and_commits_budget(sme_user, bureau):
     voucher = _apply(sme_user, 5_000_000)
-    services.approve_voucher(voucher, bureau, 3_000_000)
+    with pytest.raises(services.VoucherError) as refused:  # less than asked: say why
+        services.approve_voucher(voucher, bureau, 3_000_000)
+    assert refused.value.code == "reason_for_less" and voucher.state == "applied"
+    services.approve_voucher(voucher, bureau, 3_000_000, "年度预算已近用完")
+    assert voucher.decision_reason == "年度预算已近用完"
     assert (voucher.state, voucher.face_value_fen, voucher.remaining_fen, voucher.quarter) == (
         "issued", 3_000_000, 3_000_000, 2)
     assert voucher.valid_until == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)  # midnight Dalian

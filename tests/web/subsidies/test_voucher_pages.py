@@ -6,6 +6,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from booking.core.audit import AuditEvent
+from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.subsidies import services
 from booking.subsidies.models import OrganisationLink, SubsidyPolicy, Voucher
@@ -152,10 +153,18 @@ def test_bureau_approves_a_smaller_amount_and_rejects_with_reason(client, login,
     login(bureau)
     page = client.get("/vouchers/review").get_data(as_text=True)
     assert f'data-voucher="{first.id}"' in page
-    client.post(f"/vouchers/{first.id}/approve", data={"amount": "20000"})
+    told = client.post(f"/vouchers/{first.id}/approve", data={"amount": "20000"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "批准金额少于申请金额时请说明原因" in told  # reported: less, and never why
+    client.post(f"/vouchers/{first.id}/approve", data={"amount": "20000",
+                                                       "reason": "项目预算中设备费偏高"})
     client.post(f"/vouchers/{second.id}/reject", data={"reason": "材料不全"})
     db.session.expire_all()
     assert (first.state, first.face_value_fen) == ("issued", 2_000_000)
+    assert first.decision_reason == "项目预算中设备费偏高"
+    notice = db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.kind == "voucher.decided").order_by(OutboxMessage.id))
+    assert "项目预算中设备费偏高" in notice
     assert (second.state, second.decision_reason) == ("rejected", "材料不全")
     response = client.post(f"/vouchers/{first.id}/approve", data={}, follow_redirects=True)
     assert "该申请已处理" in response.get_data(as_text=True)
