@@ -137,6 +137,8 @@ ACTION_LABELS = {
     "usage.recorded": _l("Usage recorded"),
     "usage.walk_up": _l("Walk-up use started"),
     "user.created": _l("Account created"), "user.email_confirmed": _l("E-mail address confirmed"),
+    "user.email_change_requested": _l("Change of e-mail address asked"),
+    "user.email_changed": _l("E-mail address changed"),
     "user.deactivated": _l("Account deactivated"),
     "user.invited": _l("Account invited"),
     "user.invitation_resent": _l("Invitation sent again"),
@@ -186,7 +188,7 @@ FIELD_LABELS = {
     "threshold_fen": _l("Threshold"), "total_fen": _l("Total"),
     "asset_number": _l("Asset number"), "booking": _l("Booking"), "booking_id": _l("Booking"),
     "bookings": _l("Bookings"), "category": _l("Category"), "categories": _l("Categories"),
-    "changes": _l("Changes"), "changed": _l("Changed fields"),
+    "changes": _l("Changes"), "changed": _l("Changed fields"), "to": _l("New address"),
     "checked": _l("Accounts checked"), "claim_id": _l("Voucher claim"),
     "code": _l("Error code"), "corrects": _l("Corrects"), "created": _l("Number created"),
     "credits": _l("Credits invoice"), "customer_class": _l("Customer class"),
@@ -330,10 +332,6 @@ def value_text(key: str, value, tz_name: str) -> str:
     if key in ("role", "roles"):
         return _(LIST_SEPARATOR).join(
             role_label(r) for r in ([value] if isinstance(value, str) else value))
-    if key == "changes" and _policy_rows(value):  # a subsidy policy's edit
-        separator, colon = ("；", "：") if current_locale() == "zh_CN" else ("; ", ": ")
-        return separator.join(f"{label}{colon}{old} → {new}" for label, old, new in
-                              described_changes(value))
     if key == "changed" and isinstance(value, list):
         return _(LIST_SEPARATOR).join(field_label(str(name)) for name in value)
     value = local_moments(value, tz_name)
@@ -342,9 +340,11 @@ def value_text(key: str, value, tz_name: str) -> str:
     return as_json(value) if isinstance(value, dict | list) else str(value)
 
 
-def _policy_rows(value) -> bool:
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(row, list) and len(row) == 3 and isinstance(row[0], str) for row in value)
+def policy_changes_text(changes) -> str:
+    """A subsidy policy edit's (path, old, new) rows as the policy page names them."""
+    separator, colon = ("；", "：") if current_locale() == "zh_CN" else ("; ", ": ")
+    return separator.join(f"{label}{colon}{old} → {new}"
+                          for label, old, new in described_changes(changes))
 
 
 def described(data, tz_name: str, action: str = "") -> list[tuple[str, str]]:
@@ -352,4 +352,6 @@ def described(data, tz_name: str, action: str = "") -> list[tuple[str, str]]:
     object left, say) is one pair with no label, read as scalar_key(action) says."""
     if not isinstance(data, dict):
         return [("", value_text(scalar_key(action), data, tz_name))]
-    return [(field_label(key), value_text(key, value, tz_name)) for key, value in data.items()]
+    return [(field_label(key), policy_changes_text(value)
+             if action == "subsidy_policy.edited" and key == "changes" and isinstance(value, list)
+             else value_text(key, value, tz_name)) for key, value in data.items()]

@@ -66,9 +66,11 @@ PREFIX_GROUPS = {"waitlist": "waitlist", "blackout": "lab_changes", "invoice": "
 #: kinds that carry a one-time secret (a password-reset link): e-mailed only, never kept in
 #: the inbox (a copy in the database would outlive its purpose) and never switched off
 SECRET_KINDS = frozenset({"password.reset", "account.invited", "group.pi_approval",
-                          "account.confirm_email"})
-#: kinds with no switch, always e-mailed: their user cannot sign in to read the inbox yet
-ALWAYS_EMAILED = frozenset({"account.registered"}) | SECRET_KINDS
+                          "account.confirm_email", "account.email_change"})
+#: kinds with no switch, always e-mailed: their user cannot sign in to read the inbox yet, or
+#: they warn of a change to the account itself (its address) that the owner must hear of
+ALWAYS_EMAILED = frozenset({"account.registered", "account.email_change_requested",
+                            "account.email_changed"}) | SECRET_KINDS
 
 
 def group_of(kind: str) -> str | None:
