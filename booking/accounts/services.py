@@ -226,6 +226,19 @@ def _confirmation_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-confirmation")
 
 
+def _signed_by_user(serializer: URLSafeTimedSerializer, token: str, max_age: timedelta
+                    ) -> tuple[User | None, dict]:
+    """The user a signed link names (its "uid") and what it says; (None, {}) for a link that
+    is forged, expired or names nobody."""
+    try:
+        data = serializer.loads(token, max_age=int(max_age.total_seconds()))
+    except (SignatureExpired, BadSignature):
+        return None, {}
+    if not isinstance(data, dict):
+        return None, {}
+    return db.session.get(User, id_in(str(data.get("uid", ""))) or 0), data
+
+
 def send_email_confirmation(user: User) -> None:
     """Queue the link that confirms the address (bound to the address: a changed one needs
     its own)."""
@@ -236,13 +249,8 @@ def send_email_confirmation(user: User) -> None:
 def confirm_email(token: str) -> User | None:
     """The user whose address the link confirms (confirmed now, once); None: a link that is
     forged, expired or for an address the account no longer has."""
-    try:
-        data = _confirmation_serializer().loads(
-            token, max_age=int(EMAIL_CONFIRMATION_MAX_AGE.total_seconds()))
-    except (SignatureExpired, BadSignature):
-        return None
-    user = db.session.get(User, id_in(str(data.get("uid", ""))) or 0) \
-        if isinstance(data, dict) else None
+    user, data = _signed_by_user(_confirmation_serializer(), token,
+                                 EMAIL_CONFIRMATION_MAX_AGE)
     if user is None or user.email != data.get("email"):
         return None
     if not user.email_confirmed:
@@ -291,13 +299,7 @@ def change_email(token: str) -> User | None:
     """Make the link's address the account's (confirmed: the link came to it). None: a link
     that is forged or expired, for an address the account has changed from since, or for one
     another account took meanwhile."""
-    try:
-        data = _email_change_serializer().loads(
-            token, max_age=int(EMAIL_CHANGE_MAX_AGE.total_seconds()))
-    except (SignatureExpired, BadSignature):
-        return None
-    user = db.session.get(User, id_in(str(data.get("uid", ""))) or 0) \
-        if isinstance(data, dict) else None
+    user, data = _signed_by_user(_email_change_serializer(), token, EMAIL_CHANGE_MAX_AGE)
     if user is None or not user.active or user.email != data.get("from") or \
             get_user_by_email(data.get("to", "")) is not None or address_kept_by(user):
         return None
