@@ -90,10 +90,6 @@ def check_transition(current: str, target: str) -> None:
     BOOKING_STATES.check(current, target)
 
 
-def can_become(current: str, target: str) -> bool:
-    return BOOKING_STATES.allows(current, target)
-
-
 # --- intervals ----------------------------------------------------------------------------------
 def merge(intervals) -> list[Interval]:
     """Sorted, with overlapping or touching intervals joined."""
