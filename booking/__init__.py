@@ -1,6 +1,7 @@
 """Shared-instrument platform: the application factory."""
 import importlib
 import importlib.util
+import logging
 import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -68,6 +69,8 @@ def create_app(config_class=None) -> Flask:
     if app.config["ENV_NAME"] == "production":
         check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("MAIL_SERVER"):  # mail goes to the log: it must be seen there
+        app.logger.setLevel(logging.INFO)
 
     _init_extensions(app)
     init_security_headers(app)

@@ -157,3 +157,14 @@ def test_a_message_claimed_by_another_round_waits_until_its_claim_lapses(app):
     db.session.expire_all()
     message = _message_to("claimed@example.cn")
     assert message.sent_at is not None and message.claimed_until is None
+
+
+def test_without_a_mail_server_each_message_is_seen_in_the_log(app, caplog, monkeypatch):
+    """Reported: in development the messages were marked sent by "log" but the log line, at
+    INFO under a logger left at WARNING, was never written: reset links could not be found."""
+    monkeypatch.setattr(app.logger, "disabled", False)  # the test run's in-process migration
+    assert not app.config.get("MAIL_SERVER") and app.logger.getEffectiveLevel() <= 20
+    queue_message("somebody@example.cn", "Reset your password", "http://x/reset/abc", "t.k")
+    db.session.commit()
+    assert notifications.send_pending() == 1
+    assert "somebody@example.cn" in caplog.text
