@@ -97,10 +97,20 @@ def compute(period: Period, rules: dict,
             collect_facts(period, rules, progress or (lambda step: None)).items()}
 
 
+def flag_periods(period: str) -> list[str]:
+    """The periods whose flags count in `period`'s ranking: its own; a year's quarters (false
+    data of a quarter is false data of its year, whose ranking pays the rewards); a quarter's
+    year (a flag raised on the year names no quarter)."""
+    year = period[:4]
+    if len(period) == 4:
+        return [period, *(f"{year}Q{quarter}" for quarter in range(1, 5))]
+    return [period, year]
+
+
 def false_data_orgs(period: str) -> set[int]:
-    """Institutions with a false_data flag standing for the period."""
+    """Institutions with a false_data flag standing for the period (flag_periods)."""
     return set(db.session.scalars(select(RankingFlag.org_id).where(
-        RankingFlag.period == period, RankingFlag.kind == "false_data",
+        RankingFlag.period.in_(flag_periods(period)), RankingFlag.kind == "false_data",
         RankingFlag.cleared_at.is_(None))))
 
 

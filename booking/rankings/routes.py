@@ -139,7 +139,7 @@ def dashboard():
     period = compute_form.period.data
     names = _org_names(snapshot)
     return render_template("rankings/dashboard.html", snapshot=snapshot,
-                           flags=services.flags_of(period), clear_form=ClearFlagForm(),
+                           flags=services.flags_counting_for(period), clear_form=ClearFlagForm(),
                            flag_form=_flag_form(FlagForm(formdata=None, period=period)),
                            snapshots=all_snapshots, rows=_sorted_rows(snapshot, sort),
                            sort=sort, trend=_trend(snapshot) if snapshot else {},

@@ -217,11 +217,17 @@ def flags_of(period: str) -> list[RankingFlag]:
                                    .order_by(RankingFlag.id)))
 
 
+def flags_counting_for(period: str) -> list[RankingFlag]:
+    """The flags that count in the period's ranking (indicators.flag_periods)."""
+    return list(db.session.scalars(select(RankingFlag).where(
+        RankingFlag.period.in_(indicators.flag_periods(period))).order_by(RankingFlag.id)))
+
+
 def flags_changed_since(snapshot: RankingSnapshot) -> bool:
-    """Whether a flag of the snapshot's period was raised or cleared after it was computed."""
+    """Whether a flag counting in the snapshot was raised or cleared after it was computed."""
     return any(flag.created_at > snapshot.computed_at or
                (flag.cleared_at is not None and flag.cleared_at > snapshot.computed_at)
-               for flag in flags_of(snapshot.period))
+               for flag in flags_counting_for(snapshot.period))
 
 
 def raise_false_data(org: Organisation, period_text: str, reason: str,

@@ -162,3 +162,20 @@ def test_a_ranking_is_not_published_past_a_flag_it_does_not_count(bureau, two_un
     with freeze_time("2026-10-08 05:00:00"), pytest.raises(services.RankingError) as refused:
         services.raise_false_data(org, "2027Q1", "typed the wrong year", bureau)
     assert refused.value.code == "not_started"
+
+
+def test_a_quarters_false_data_counts_in_its_years_ranking(bureau, two_universities):
+    """Reported: a flag on 2026Q3 left the 2026 ranking, the one that pays rewards, unflagged."""
+    busy = two_universities[0]
+    with freeze_time("2027-01-10 02:00:00"):
+        year = services.compute_snapshot("2026", bureau)
+    with freeze_time("2027-01-10 02:30:00"):
+        services.raise_false_data(busy, "2026Q3", "伪造第三季度使用记录", bureau)
+    with freeze_time("2027-01-10 03:00:00"):
+        with pytest.raises(services.RankingError) as refused:
+            services.publish_snapshot(year, bureau)
+        assert refused.value.code == "flags_changed"
+        year = services.compute_snapshot("2026", bureau)
+    row = next(r for r in year.rows if r["org_id"] == busy.id)
+    assert row["grade"] == "poor" and "false_data" in row["flags"]
+    assert [f.period for f in services.flags_counting_for("2026")] == ["2026Q3"]
