@@ -211,7 +211,8 @@ def change_email(token):
     commit()
     flash(_("Your e-mail address is now %(email)s: log in with it from now on.",
             email=user.email), "success")
-    return redirect(url_for("accounts.profile"))
+    return redirect(url_for("accounts.profile" if current_user.is_authenticated
+                            else "accounts.login"))
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])

@@ -288,7 +288,7 @@ def withdraw_no_show(booking_id):
             flash(_("The no-show is withdrawn: the booking is approved again, and can be "
                     "checked in.") if state == "approved" else
                   _("The no-show is withdrawn: nothing is charged for it."), "success")
-            return _back_to_row(booking)
+            return _back_to_row(booking, row=state == "approved")  # cancelled: off the day
     else:
         flash(_("The reason is at most 500 characters."), "danger")
     return _back_to_row(booking, row=False)

@@ -302,9 +302,15 @@ class SampleForm(SiteForm):
     window = SelectField(_l("Period"), coerce=int)
     submit = SubmitField(_l("Draw sample"))
 
-    def set_windows(self, windows: list[tuple[int, int, int]]) -> "SampleForm":
+    def set_windows(self, windows: list[tuple[int, int, int]], month: int | None = None
+                    ) -> "SampleForm":
+        """`month`: this month, when the year is this one: its window is offered first (the
+        latest, where this year's claims are)."""
         self.window.choices = [(n, _l("Months %(first)s to %(last)s", first=first, last=last))
                                for n, first, last in windows]
+        if month is not None and self.window.data is None:
+            self.window.data = next((n for n, first, last in windows if first <= month <= last),
+                                    None)
         return self
 
 

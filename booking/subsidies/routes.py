@@ -233,7 +233,9 @@ def dashboard():
                            providers=oversight.top_providers(year),
                            flagged=flagged, invoice_numbers=oversight.invoice_numbers(flagged),
                            confirm_form=PostForm(),
-                           sample_form=SampleForm().set_windows(oversight.sample_windows(year)),
+                           sample_form=SampleForm().set_windows(
+                               oversight.sample_windows(year),
+                               local_today().month if year == local_today().year else None),
                            clawback_form=ClawbackForm())
 
 

@@ -296,3 +296,4 @@ def test_the_sample_names_each_claims_invoice_and_enterprise_and_a_redraw_says_s
     assert "该期间已抽查过" in again.get_data(as_text=True)
     row = page.split('id="flagged"')[1].split("</table>")[0]
     assert invoice.number in row and lab["sme"].organisation.name_zh in row
+    assert '<option selected value="2">7–12 月</option>' in page  # July: this half-year first

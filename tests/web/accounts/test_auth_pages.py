@@ -384,6 +384,7 @@ def test_a_new_address_takes_effect_when_its_link_is_opened(client, make, login)
     page = client.get(path, follow_redirects=True).get_data(as_text=True)
     db.session.refresh(user)
     assert user.email == "new@dlmu.edu.cn" and user.email_confirmed and "new@dlmu.edu.cn" in page
+    assert "请先登录" not in page  # logged out: to the login page, one message
     assert _mail("account.email_changed", "old@dlut.edu.cn")
     assert client.post("/login", data={"email": "new@dlmu.edu.cn", "password": make.PASSWORD}
                        ).status_code == 302

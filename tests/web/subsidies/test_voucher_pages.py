@@ -378,7 +378,9 @@ def test_bureau_dashboard_and_reimbursement_pages(client, login, make, bureau):
     assert 'id="chart-burn-down"' in page and "chart.umd.min.js" in page
     assert client.get("/vouchers/dashboard?year=1900").status_code == 400
     assert client.post("/vouchers/sample", data={"window": "1"}).status_code == 302
-    assert '<option value="1">1–6 月</option>' in page  # sample_every_months = 6
+    # sample_every_months = 6; in May this half-year is offered first
+    assert '<option selected value="1">1–6 月</option>' in page
+    assert '<option value="2">7–12 月</option>' in page
     page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
     assert 'id="statements"' in page
     assert client.get("/vouchers/reimbursements?quarter=nope").status_code == 404
