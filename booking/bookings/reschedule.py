@@ -27,8 +27,10 @@ from booking.groups import services as groups
 def too_late_to_move(booking: Booking, actor: User, now: datetime) -> Problem | None:
     """The booker moves an approved booking only before the free-cancellation deadline: a
     move frees the slot as a cancellation does, so inside it only cancelling (with its late
-    fee) is left. The lab may still move it."""
-    if actor.id != booking.user_id or not requests.cancelling_is_late(booking, now):
+    fee) is left. The lab may still move it, and so may the booker where a late cancellation
+    costs nothing."""
+    if actor.id != booking.user_id or not booking.instrument.late_cancel_fraction or \
+            not requests.cancelling_is_late(booking, now):
         return None
     return Problem("move_too_late", _l(
         "It is less than %(hours)d hours before the start: the booking can no longer be "

@@ -581,8 +581,12 @@ def test_the_booker_cannot_move_a_booking_past_its_free_cancellation_deadline(cl
     booking = make.placed_booking(instrument, me, TUESDAY_24_NOV_10AM)  # approved
     url = f"/bookings/{booking.id}/reschedule"
     new = {"start": "2026-11-25T10:00", "end": "2026-11-25T11:00", "submit": "1"}
+    with freeze_time(TUESDAY_24_NOV_10AM - timedelta(hours=25)):
+        login(me)
+        assert url in client.get("/bookings/mine").get_data(as_text=True)  # still movable
     with freeze_time(TUESDAY_24_NOV_10AM - timedelta(hours=23)):
         login(me)
+        assert url not in client.get("/bookings/mine").get_data(as_text=True)  # no Move button
         page = client.get(url, follow_redirects=True).get_data(as_text=True)
         assert "不能再改期" in page and 'name="start"' not in page
         refused = client.post(url, data=new, follow_redirects=True)
