@@ -83,7 +83,8 @@ def _line_rows(invoice: Invoice, style) -> list[list]:
     if invoice.voucher_fen:
         rows.append(["", "", both(_l("Innovation voucher deduction")),
                      "-" + format_cny(invoice.voucher_fen)])
-    total = both(_l("Refund")) if invoice.is_credit_note else both(_l("Amount due"))
+    total = both(_l("Refund") if invoice.is_credit_note else _l("Amount paid")
+                 if invoice.state == "paid" else _l("Amount due"))
     rows.append(["", "", total, format_cny(invoice.amount_due_fen)])
     returned = voucher_returned_fen(invoice)
     if returned:
@@ -132,8 +133,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         charged = both(_l("Charged to project"))
         story.append(Paragraph(escape(f"{charged}: {invoice.project.label}"), styles["text"]))
     story += [Spacer(1, 6 * mm), parties, Spacer(1, 6 * mm), lines, Spacer(1, 4 * mm)]
-    if invoice.kind == "invoice" and invoice.state == "paid":  # a receipt, not a request
-        story.append(Paragraph(escape(f"{both(_l('Paid'))}: {invoice.paid_on.isoformat()}"),
+    if invoice.paid_at is not None and invoice.paid_on:  # a receipt (a refund), not a request
+        paid = both(_l("Refunded") if invoice.is_credit_note else _l("Paid"))
+        story.append(Paragraph(escape(f"{paid}: {invoice.paid_on.isoformat()}"),
                                styles["text"]))
     elif invoice.kind == "invoice" and invoice.state == "issued":
         story.append(Paragraph(escape(both(_l(

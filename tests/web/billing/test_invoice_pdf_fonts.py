@@ -68,3 +68,12 @@ def test_a_paid_invoices_pdf_is_a_receipt_not_a_request_to_pay(client, login, so
     paid = _run("pdftotext", str(_pdf(client, login, sold, tmp_path)), "-")
     assert "Please pay by bank transfer" not in paid
     assert f"Paid: {sold['invoice'].paid_on.isoformat()}" in paid
+    assert "Amount paid" in paid and "Amount due" not in paid
+    from booking.billing.invoicing import credit_note
+
+    note = credit_note(sold["invoice"], 1_000, "一个样品失败", sold["finance"], settled=True)
+    db.session.commit()
+    path = tmp_path / "note.pdf"
+    path.write_bytes(client.get(f"/invoices/{note.id}.pdf").data)
+    refunded = _run("pdftotext", str(path), "-")
+    assert f"Refunded: {note.paid_on.isoformat()}" in refunded and "退款时间" in refunded
