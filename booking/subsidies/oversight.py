@@ -4,6 +4,7 @@ import random
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import Organisation, User
 from booking.billing.models import Invoice
@@ -115,7 +116,9 @@ def flagged(year: int) -> list[Redemption]:
     start, end = _year_bounds(year)
     return list(db.session.scalars(select(Redemption).where(
         Redemption.flagged_at.is_not(None), Redemption.redeemed_at >= start,
-        Redemption.redeemed_at < end).order_by(Redemption.id)))
+        Redemption.redeemed_at < end).order_by(Redemption.id).options(  # the page names both
+        selectinload(Redemption.provider),
+        selectinload(Redemption.voucher).selectinload(Voucher.enterprise))))
 
 
 def invoice_numbers(claims: list[Redemption]) -> dict[int, str]:
