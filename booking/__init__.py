@@ -69,8 +69,8 @@ def create_app(config_class=None) -> Flask:
     if app.config["ENV_NAME"] == "production":
         check_production(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
-    if not app.config.get("MAIL_SERVER"):  # mail goes to the log: it must be seen there
-        app.logger.setLevel(logging.INFO)
+    if not app.config.get("MAIL_SERVER") and os.environ.get("MAIL_LOG", "1") != "0":
+        app.logger.setLevel(logging.INFO)  # mail goes to the log: it must be seen there
 
     _init_extensions(app)
     init_security_headers(app)
