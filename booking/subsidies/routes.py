@@ -100,7 +100,19 @@ def vouchers():
     now = now_utc()
     listing = paged(lists.all_vouchers(args, now), args["page"], args["per_page"], clamp=True)
     return render_template("subsidies/vouchers.html", listing=listing, args=args, now=now,
-                           states=VOUCHER_STATES, classes=ENTERPRISE_CLASSES)
+                           states=VOUCHER_STATES, state_labels=lists.STATE_LABELS,
+                           classes=ENTERPRISE_CLASSES)
+
+
+@bp.route("/all.<any(csv, xlsx):fmt>")
+@login_required
+def vouchers_export(fmt):
+    """The list as filtered on the page, every row of it (up to lists.EXPORT_LIMIT)."""
+    require(Voucher.can_oversee(current_user))
+    args = query_args(lists.VOUCHER_LIST_ARGS)
+    now = now_utc()
+    return tables.download(fmt, f"vouchers-{local_today():%Y%m%d}", lists.export_header(),
+                           lists.export_rows(lists.all_vouchers(args, now), now), freeze="C2")
 
 
 @bp.route("/<int:voucher_id>/approve", methods=["POST"])

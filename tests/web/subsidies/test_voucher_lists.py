@@ -1,12 +1,15 @@
 """The bureau's voucher lists: the review queue (pending applications in order of arrival,
 each checked against the policy) and every voucher, paged and filtered; bad input (a 400);
 only bureau staff."""
+import csv
+import io
 import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from freezegun import freeze_time
+from openpyxl import load_workbook
 
 from booking.core.db import utc
 from booking.extensions import db
@@ -154,7 +157,45 @@ def test_bad_input_is_a_400(client, vouchers, path):
     assert client.get(path).status_code == 400
 
 
-@pytest.mark.parametrize("path", ["/vouchers/review?q=x", "/vouchers/all?state=issued"])
+def test_the_list_downloads_as_filtered_with_who_decided(client, make, vouchers):
+    """Every row the filters match, not only the page's, with amounts, who decided and why."""
+    decider = make.user(role="bureau_staff", name="审批员王")
+    issued = vouchers["issued"]
+    issued.decided_by_id, issued.decision_reason = decider.id, "按政策核定"
+    issued.used_fen = 1_000_000
+    db.session.commit()
+    page = client.get("/vouchers/all?state=issued").get_data(as_text=True)
+    assert "审核人：审批员王" in page
+
+    response = client.get("/vouchers/all.csv?year=2026&per_page=10&page=2")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="vouchers-')
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+    header, body = rows[0], rows[1:]
+    assert header[:2] == ["编号", "企业"] and "审核人" in header
+    # 25 applications, the issued, the past-validity and the rejected one of 2026: all of them
+    assert len(body) == 28
+    row = dict(zip(header, next(r for r in body if r[0] == str(issued.id))))
+    assert row["企业"] == "有效企业" and row["状态"] == "已发放"
+    assert (row["面额（元）"], row["已用（元）"], row["余额（元）"]) == \
+        ("30000.00", "10000.00", "20000.00")
+    assert (row["审核人"], row["理由"]) == ("审批员王", "按政策核定")
+    past = dict(zip(header, next(r for r in body if r[0] == str(vouchers["past_validity"].id))))
+    assert past["状态"] == "已过期" and past["余额（元）"] == "0.00"  # nothing left to use
+
+    sheet = load_workbook(io.BytesIO(client.get("/vouchers/all.xlsx?state=rejected").data)).active
+    values = list(sheet.values)
+    assert len(values) == 2 and values[1][0] == vouchers["rejected"].id
+
+
+@pytest.mark.parametrize("path", ["/vouchers/all.csv?state=spent", "/vouchers/all.xlsx?year=1999",
+                                  "/vouchers/all.pdf"])
+def test_bad_download_input_is_refused(client, vouchers, path):
+    assert client.get(path).status_code in (400, 404)
+
+
+@pytest.mark.parametrize("path", ["/vouchers/review?q=x", "/vouchers/all?state=issued",
+                                  "/vouchers/all.csv", "/vouchers/all.xlsx?year=2026"])
 def test_only_bureau_staff(client, make, login, vouchers, path):
     client.post("/logout")
     assert client.get(path).status_code == 302
