@@ -175,12 +175,13 @@ def test_the_list_downloads_as_filtered_with_who_decided(client, make, vouchers)
     assert header[:2] == ["编号", "企业"] and "审核人" in header
     # 25 applications, the issued, the past-validity and the rejected one of 2026: all of them
     assert len(body) == 28
-    row = dict(zip(header, next(r for r in body if r[0] == str(issued.id))))
+    by_number = {r[0]: dict(zip(header, r, strict=True)) for r in body}
+    row = by_number[str(issued.id)]
     assert row["企业"] == "有效企业" and row["状态"] == "已发放"
     assert (row["面额（元）"], row["已用（元）"], row["余额（元）"]) == \
         ("30000.00", "10000.00", "20000.00")
     assert (row["审核人"], row["理由"]) == ("审批员王", "按政策核定")
-    past = dict(zip(header, next(r for r in body if r[0] == str(vouchers["past_validity"].id))))
+    past = by_number[str(vouchers["past_validity"].id)]
     assert past["状态"] == "已过期" and past["余额（元）"] == "0.00"  # nothing left to use
 
     sheet = load_workbook(io.BytesIO(client.get("/vouchers/all.xlsx?state=rejected").data)).active
