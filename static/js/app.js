@@ -49,3 +49,17 @@ function showDependents() {
 }
 document.addEventListener("change", showDependents);
 showDependents();
+
+// A page opened at an anchor (the lab's day after an action on one row) is scrolled past the
+// messages at its top: they float at the bottom of the screen then, until closed. Their place
+// keeps its height, so the row the anchor names does not move.
+const flashStack = document.getElementById("flash-stack");
+if (flashStack && window.location.hash && "IntersectionObserver" in window) {
+  const watcher = new IntersectionObserver(([entry]) => {
+    if (entry.isIntersecting || entry.boundingClientRect.bottom > 0) return;
+    flashStack.style.minHeight = `${flashStack.offsetHeight}px`;
+    flashStack.firstElementChild.classList.add("flash-floating");
+    watcher.disconnect();
+  });
+  watcher.observe(flashStack);
+}

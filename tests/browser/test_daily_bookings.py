@@ -199,3 +199,33 @@ def test_a_blackout_cancels_two_bookings_and_both_bookers_are_told(live_server, 
         booker.goto(live_server + "/inbox")
         assert "停电检修" in booker.inner_text("#notices")
         booker.context.close()
+
+
+def test_the_labs_message_is_in_view_after_acting_on_a_row_far_down(live_server, live_app,
+                                                                      browser):
+    """Back at the acted-on row (a long day on a phone is not scrolled again), the message
+    that the check-in went through floats at the bottom of the screen: at the top of the page
+    it was out of view. The row stays in view, where the anchor put it."""
+    def setup(factory, user_of):
+        instrument = _dlut_instrument(factory, user_of, "热重分析仪（手机签到测试）",
+                                      hours="always")
+        started = now_utc().replace(second=0, microsecond=0) - timedelta(minutes=10)
+        booking = factory.placed_booking(instrument, user_of("student.dlut@demo.cn"), started)
+        day = to_local(started, "Asia/Shanghai").date()
+        return booking.id, f"/instruments/{instrument.id}/schedule?day={day.isoformat()}"
+    booking_id, path = _in_app(live_app, setup)
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 320},
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    log_in(page, live_server, "manager.dlut@demo.cn")
+    page.goto(live_server + path)
+    page.click(f"#booking-{booking_id} form button:has-text('签到')")
+    page.wait_for_url(f"**#booking-{booking_id}")
+    floating = page.locator(".flash-floating .alert-success")
+    floating.wait_for()
+    box = floating.bounding_box()
+    assert "已签到" in floating.inner_text()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 320  # on the screen
+    assert 0 <= page.locator(f"#booking-{booking_id}").bounding_box()["y"] < 80  # in view
+    context.close()
