@@ -198,6 +198,7 @@ FIELD_LABELS = {
     "before_end": _l("End before"), "enterprise_class": _l("Enterprise class"),
     "enterprise_id": _l("Enterprise"), "event_id": _l("Payment event"),
     "external_id": _l("External reference"), "facts": _l("Usage records"),
+    "reference": _l("Payment reference"),
     "flagged": _l("Claims drawn"), "hours": _l("Opening hours"),
     "institution_id": _l("Institution"), "instrument_id": _l("Instrument"),
     "invoice": _l("Invoice"), "invoice_id": _l("Invoice"), "invoices": _l("Invoices"),

@@ -291,6 +291,14 @@ def _percent(share) -> str:
     return f"{(Decimal(str(share)) * 100).normalize():f} %"
 
 
+class StatementPaidForm(SiteForm):
+    reference = StringField(_l("Payment reference"), filters=[lambda text: (text or "").strip()],
+                            validators=[DataRequired(message=_l(
+                                "Give the reference of the transfer that paid the statement "
+                                "(payment voucher or bank reference).")), Length(max=64)])
+    submit = SubmitField(_l("Mark paid"))
+
+
 class QuarterForm(SiteForm):
     quarter = StringField(_l("Quarter"), filters=[lambda text: (text or "").strip().upper()],
                           validators=[DataRequired(), Regexp(

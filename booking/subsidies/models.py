@@ -245,9 +245,12 @@ class Reimbursement(TimestampMixin, db.Model):
     state: Mapped[str] = mapped_column(String(8), default="pending")
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # the transfer that paid it (treasury payment voucher or bank reference; migration 0033)
+    payment_reference: Mapped[str] = mapped_column(String(64), default="")
 
     provider: Mapped[Organisation] = relationship()
     policy: Mapped[SubsidyPolicy] = relationship()
+    paid_by: Mapped[User | None] = relationship(foreign_keys=[paid_by_id])
 
     @property
     def total_fen(self) -> int:

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
 from booking.billing.models import Invoice
@@ -110,6 +111,8 @@ def waiting(period: str) -> list[tuple[int, int, int]]:
 
 def statements(period: str) -> list[Reimbursement]:
     return list(db.session.scalars(select(Reimbursement).where(Reimbursement.period == period)
+                                   .options(selectinload(Reimbursement.provider),
+                                            selectinload(Reimbursement.paid_by))
                                    .order_by(Reimbursement.provider_id)))
 
 
@@ -121,11 +124,14 @@ def statements_of(provider_id: int, year: int) -> list[Reimbursement]:
         .order_by(Reimbursement.period.desc())))
 
 
-def mark_paid(statement: Reimbursement, actor: User) -> None:
+def mark_paid(statement: Reimbursement, actor: User, reference: str) -> None:
+    """`reference`: the transfer that paid it, for the provider to match its receipt to."""
     if statement.state == "paid":
         raise ReimbursementError.one("already_paid", _l("This statement is already paid."))
     statement.state, statement.paid_at, statement.paid_by_id = "paid", now_utc(), actor.id
-    audit.record("reimbursement.paid", actor=actor, obj=statement, total_fen=statement.total_fen)
+    statement.payment_reference = reference
+    audit.record("reimbursement.paid", actor=actor, obj=statement, total_fen=statement.total_fen,
+                 reference=reference)
 
 
 def entries_of(statement: Reimbursement) -> list[tuple[Redemption, str]]:
@@ -144,7 +150,8 @@ def export_xlsx(period: str) -> bytes:
                         statement.redemption_count, yuan(statement.amount_fen),
                         yuan(statement.reward_fen), yuan(statement.clawback_fen),
                         yuan(statement.total_fen), str(STATES[statement.state]),
-                        statement.paid_at])
+                        statement.paid_at, statement.paid_by.name if statement.paid_by else "",
+                        statement.payment_reference])
         details += [[provider.name_zh, number, entry.voucher_id, str(ENTRIES[entry.entry]),
                      yuan(entry.amount_fen), entry.redeemed_at]
                     for entry, number in entries_of(statement)]
@@ -160,7 +167,8 @@ STATEMENT_HEADERS = (
     lazy_gettext("Provider"), lazy_gettext("Credit code"), lazy_gettext("Quarter"),
     lazy_gettext("Entries"), lazy_gettext("Voucher amount (CNY)"),
     lazy_gettext("Provider reward (CNY)"), lazy_gettext("Reward clawed back (CNY)"),
-    lazy_gettext("Total (CNY)"), lazy_gettext("Status"), lazy_gettext("Paid at"))
+    lazy_gettext("Total (CNY)"), lazy_gettext("Status"), lazy_gettext("Paid at"),
+    lazy_gettext("Paid by"), lazy_gettext("Payment reference"))
 ENTRY_HEADERS = (lazy_gettext("Provider"), lazy_gettext("Invoice"), lazy_gettext("Voucher"),
                  lazy_gettext("Entry"), lazy_gettext("Amount (CNY)"),
                  lazy_gettext("Redeemed at"))

@@ -28,6 +28,7 @@ from booking.subsidies.forms import (
     RejectForm,
     RemoveLinkForm,
     SampleForm,
+    StatementPaidForm,
     fen_or_none,
 )
 from booking.subsidies.models import (
@@ -350,7 +351,7 @@ def reimbursements_page():
     return render_template("subsidies/reimbursements.html", period=period, form=form,
                            statements=statements, waiting=waiting,
                            quarter_over=reimbursements.parse_quarter(period).end <= now_utc(),
-                           paid_form=PostForm()), 422 if form.errors else 200
+                           paid_form=StatementPaidForm()), 422 if form.errors else 200
 
 
 @bp.route("/reimbursements/<int:statement_id>/paid", methods=["POST"])
@@ -358,9 +359,13 @@ def reimbursements_page():
 def statement_paid(statement_id):
     require(Voucher.can_oversee(current_user))
     statement = db.get_or_404(Reimbursement, statement_id)
-    if PostForm().validate_on_submit():
-        attempt(lambda: reimbursements.mark_paid(statement, current_user),
+    form = StatementPaidForm()
+    if form.validate_on_submit():
+        attempt(lambda: reimbursements.mark_paid(statement, current_user, form.reference.data),
                 _("Statement marked paid."))
+    else:
+        for error in form.reference.errors:
+            flash(error, "danger")
     return redirect(url_for("subsidies.reimbursements_page", quarter=statement.period))
 
 

@@ -132,6 +132,18 @@ def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3d
     assert _fen(cells.nth(2).inner_text()) == share
     shot(page, "voucher-path-4-reimbursement")
 
+    # 5. The bureau pays it by transfer and records the transfer's reference, which the
+    #    provider's finance office reads on its statement to match the money received.
+    row.locator("input[name=reference]").fill("GK-2026-0701")
+    page.once("dialog", lambda dialog: dialog.accept())  # asked first, with the amount
+    with page.expect_navigation():
+        row.locator("button", has_text="标记为已支付").click()
+    row = page.locator("#statements tbody tr", has_text="大连理工大学")
+    assert "已支付" in row.inner_text() and "GK-2026-0701" in row.inner_text()
+    log_in(page, base, "finance.dlut@demo.cn")
+    page.goto(base + "/vouchers/statements")
+    assert page.locator(".statement-reference").first.inner_text() == "GK-2026-0701"
+
 
 def _build_statements_after_the_quarter(app):
     """The bureau's click on the first day of the next quarter (the clock moved on)."""

@@ -79,10 +79,10 @@ def test_quarter_statement_is_built_once_with_the_reward(make, lab):
             reimbursements.reimburse(quarter)
         assert open_.value.problems[0].code == "quarter_open"
     statement = statements[0]
-    reimbursements.mark_paid(statement, lab["bureau"])
+    reimbursements.mark_paid(statement, lab["bureau"], "GK2026-0701")
     assert statement.state == "paid" and statement.total_fen == 33_600
     with pytest.raises(reimbursements.ReimbursementError):
-        reimbursements.mark_paid(statement, lab["bureau"])
+        reimbursements.mark_paid(statement, lab["bureau"], "GK2026-0701")
 
 
 def test_redemptions_on_no_statement_are_listed_for_the_bureau(client, login, make, lab):
@@ -91,7 +91,7 @@ def test_redemptions_on_no_statement_are_listed_for_the_bureau(client, login, ma
     _paid_use(make, lab, 0)
     assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000)]
     [statement] = _reimburse("2026Q2")
-    reimbursements.mark_paid(statement, lab["bureau"])
+    reimbursements.mark_paid(statement, lab["bureau"], "GK2026-0701")
     _paid_use(make, lab, 1)  # redeemed after the statement was paid
     assert _reimburse("2026Q2") == []
     assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000)]

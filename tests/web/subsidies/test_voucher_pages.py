@@ -1,15 +1,17 @@
 """Voucher pages and API: the happy paths, the denials, who may see and decide what."""
+import io
 import re
 
 import pytest
 from freezegun import freeze_time
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from booking.core.audit import AuditEvent
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.subsidies import services
-from booking.subsidies.models import OrganisationLink, SubsidyPolicy, Voucher
+from booking.subsidies.models import OrganisationLink, Reimbursement, SubsidyPolicy, Voucher
 from tests.moments import SUNDAY_10_MAY_10AM
 from tests.web.matrix import audit_actions, audit_rows, messages_queued
 
@@ -401,6 +403,46 @@ def test_bureau_dashboard_and_reimbursement_pages(client, login, make, bureau):
         export = client.get("/vouchers/reimbursements/2026Q2.xlsx")
         assert export.status_code == 200 and export.data[:2] == b"PK"
         assert client.get("/vouchers/reimbursements/2026Q9.xlsx").status_code == 404
+
+
+def test_a_statement_is_marked_paid_with_the_transfers_reference(client, login, make, bureau):
+    """The bureau says which transfer paid it; the provider's finance office reads it, and so
+    do the workbook and the audit trail. Without one nothing changes."""
+    provider = make.organisation()
+    statement = Reimbursement(provider_id=provider.id, period="2026Q1", amount_fen=50_000,
+                              policy_id=services.stored_policy(2026).id, redemption_count=2)
+    db.session.add(statement)
+    db.session.commit()
+    login(bureau)
+    page = client.get("/vouchers/reimbursements?quarter=2026Q1").get_data(as_text=True)
+    assert 'name="reference"' in page and "required" in page
+    refused = client.post(f"/vouchers/reimbursements/{statement.id}/paid",
+                          data={"reference": "   "}, follow_redirects=True)
+    assert "请填写支付该兑付单的转账凭证号" in refused.get_data(as_text=True)
+    assert db.session.get(Reimbursement, statement.id).state == "pending"
+    assert client.post(f"/vouchers/reimbursements/{statement.id}/paid",
+                       data={"reference": "x" * 65}).status_code == 302
+    assert db.session.get(Reimbursement, statement.id).state == "pending"
+
+    paid = client.post(f"/vouchers/reimbursements/{statement.id}/paid",
+                       data={"reference": " GK-2026-0412 "}, follow_redirects=True)
+    page = paid.get_data(as_text=True)
+    db.session.expire_all()
+    statement = db.session.get(Reimbursement, statement.id)
+    assert (statement.state, statement.payment_reference, statement.paid_by_id) == (
+        "paid", "GK-2026-0412", bureau.id)
+    assert f"经办人：{bureau.name}" in page and "凭证号 GK-2026-0412" in page
+    sheet = load_workbook(io.BytesIO(client.get("/vouchers/reimbursements/2026Q1.xlsx").data))
+    header, row = list(sheet.worksheets[0].values)[:2]
+    assert dict(zip(header, row, strict=True))["支付凭证号"] == "GK-2026-0412"
+    assert dict(zip(header, row, strict=True))["经办人"] == bureau.name
+    event = db.session.scalars(select(AuditEvent).where(
+        AuditEvent.action == "reimbursement.paid")).one()
+    assert event.data["reference"] == "GK-2026-0412"
+
+    login(make.user(role="finance", organisation=provider))
+    mine = client.get("/vouchers/statements?year=2026").get_data(as_text=True)
+    assert '<dd class="col-6 col-md-3 text-end statement-reference">GK-2026-0412</dd>' in mine
 
 
 @pytest.mark.parametrize("method, path", [
