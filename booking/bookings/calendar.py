@@ -1,7 +1,7 @@
 """What an instrument's calendar shows and the facts the booking rules are checked against:
 opening hours, exceptions, blackouts and bookings, read in as few statements as the hot paths
 allow (the calendar JSON and the booking API)."""
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
@@ -30,7 +30,7 @@ from booking.core.db import UTCDateTime
 from booking.core.names import in_language
 from booking.core.reads import attach_loaded, kept_read, read_all
 from booking.extensions import db
-from booking.groups.services import default_project_select
+from booking.groups.services import awaiting_pi, default_project_select
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours
 
 
@@ -297,6 +297,7 @@ class CalendarView:
     others: list[rules.Interval]  # anonymous busy blocks
     own: list  # rows with id, state, start_at, end_at
     blackouts: tuple[rules.Interval, ...]
+    awaiting_pi: set[int] = field(default_factory=set)  # own requests their PI still decides
 
 
 _CALENDAR_VERSION = "SELECT calendar_version FROM instruments WHERE id = :instrument_id"
@@ -330,9 +331,12 @@ def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end:
     free = rules.availability(policy_for(instrument), calendar, busy, start, end,
                               now or now_utc())
     viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
+    own = [b for b in shown if b.user_id == viewer_id]
+    requests = [b.id for b in own if b.state == "pending"]
     return instrument, CalendarView(
         free=free, others=[(b.start_at, b.end_at) for b in shown if b.user_id != viewer_id],
-        own=[b for b in shown if b.user_id == viewer_id], blackouts=calendar.blackouts)
+        own=own, blackouts=calendar.blackouts,
+        awaiting_pi=awaiting_pi(requests) if requests else set())
 
 
 def day_span(instrument: Instrument) -> tuple[str, str] | None:

@@ -33,7 +33,7 @@ from booking.bookings.calendar import (
 from booking.core.clock import from_local, now_utc
 
 Render = Callable[[CalendarInstrument, CalendarView], bytes]
-FORMAT = 2  # part of every ETag: raise it when the body's format changes
+FORMAT = 3  # part of every ETag: raise it when the body's format changes
 
 
 class Calendar(NamedTuple):

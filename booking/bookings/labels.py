@@ -33,7 +33,8 @@ def calendar_labels() -> dict:
     """The words of the booking calendar (its events carry codes only)."""
     return {"free": _("Free: tap to book"), "busy": _("Booked"), "blackout": _("Unavailable"),
             "free_hours": _("%(hours)s h free", hours="%(hours)s"),
-            "states": {state: str(label) for state, label in STATE_LABELS.items()}}
+            "states": {**{state: str(label) for state, label in STATE_LABELS.items()},
+                       "awaiting_pi": _("waiting for the PI")}}
 
 
 def weekday_choices() -> list[tuple[str, str]]:

@@ -365,7 +365,8 @@ def calendar_body(view: CalendarView, timezone: str) -> bytes:
                         for s, e in spans)
 
     own = json.dumps([{"id": b.id, "start": _wall_clock_text(b.start_at, timezone),
-                       "end": _wall_clock_text(b.end_at, timezone), "state": b.state}
+                       "end": _wall_clock_text(b.end_at, timezone),
+                       "state": "awaiting_pi" if b.id in view.awaiting_pi else b.state}
                       for b in view.own], separators=(",", ":"))
     return (f'{{"free":[{pairs(view.free)}],"blackout":[{pairs(view.blackouts)}],'
             f'"busy":[{pairs(view.others)}],"own":{own}}}').encode()

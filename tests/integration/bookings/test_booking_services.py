@@ -287,8 +287,10 @@ def test_calendar_view_uses_a_fixed_number_of_queries(make, lab):
         for hour in range(0, 8, 2):
             make.placed_booking(instrument, other, TUESDAY_24_NOV_10AM + timedelta(days=day, hours=hour))
     many, view = queries_for_week()
-    # the instrument's row, then its hours, exceptions, blackouts and bookings in one statement
-    assert few == many == 2
+    # the instrument's row, then its hours, exceptions, blackouts and bookings in one statement,
+    # then which of the reader's own requests (one, pending) wait for their PI
+    assert [b.state for b in view.own] == ["pending"]
+    assert few == many == 3
     assert len(view.others) == 12 and [b.user_id for b in view.own] == [student.id]
     assert all(not (s < TUESDAY_24_NOV_10AM + timedelta(hours=1) and TUESDAY_24_NOV_10AM < e)
                for s, e in view.free)

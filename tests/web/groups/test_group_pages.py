@@ -165,6 +165,32 @@ def test_the_quote_says_a_project_the_user_cannot_charge_is_refused(client, logi
     assert "project_remaining_fen" not in quote  # nothing of another group's budget
 
 
+def test_the_calendar_says_a_request_waits_for_the_pi_until_the_pi_decides(client, login,
+                                                                          world):
+    """On the instrument's calendar too, the student's request reads "waiting for the PI"
+    (the lab does not see it yet); the PI's approval reaches a kept calendar at once
+    (pi_approvals bump its version, migration 0034) and the browser's copy is replaced."""
+    lab = world["lab"]
+    login(world["student"])
+    client.post(f"/instruments/{lab.instrument.id}/book", data={
+        "start": "2026-11-24T10:00", "end": "2026-11-24T11:00", "mode": "self_operated",
+        "purpose": "XPS", "project": world["project"].id})
+    url = f"/instruments/{lab.instrument.id}/calendar.json?start=2026-11-23T00:00" \
+          f"&end=2026-11-30T00:00"
+    first = client.get(url)
+    assert [b["state"] for b in first.get_json()["own"]] == ["awaiting_pi"]
+    book_page = client.get(f"/instruments/{lab.instrument.id}/book").get_data(as_text=True)
+    assert "&#34;awaiting_pi&#34;: &#34;waiting for the PI&#34;" in book_page  # its word
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+    login(world["pi"])
+    client.post(f"/groups/approvals/{db.session.scalar(select(PiApproval.id))}/approve")
+    login(world["student"])
+    again = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200  # not the copy the browser holds
+    assert [b["state"] for b in again.get_json()["own"]] == ["pending"]  # now the lab's
+
+
 def test_booking_from_the_form_goes_to_the_pi_then_the_lab(client, login, world):
     login(world["student"])
     lab = world["lab"]
