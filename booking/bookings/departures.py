@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from booking.bookings.models import Booking
-from booking.bookings.notifications import _local_range, _my_bookings
+from booking.bookings.notifications import _my_bookings, local_range
 from booking.bookings.requests import move_booking
 from booking.core.clock import now_utc
 from booking.core.notifications import notify
@@ -41,7 +41,7 @@ def _tell(bookings: list[Booking], subject, text) -> None:
         notify(user, "booking.cancelled", link=_my_bookings(), compose=lambda u=user, b=theirs: (
             subject(), text(len(b), b[0].decision_reason) + "\n" + "\n".join(
                 f"· {x.instrument.display_name(u.locale)} "
-                f"{_local_range(x.start_at, x.end_at, u.timezone)}" for x in b)))
+                f"{local_range(x.start_at, x.end_at, u.timezone)}" for x in b)))
 
 
 def on_user_deactivated(user, *, actor=None, reason: str = "") -> int:

@@ -3,7 +3,9 @@ from the estimate before use to the invoice lines after the month's close."""
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from booking.accounts.models import User
 from booking.billing.lists import lines_of_booking
@@ -17,6 +19,9 @@ from booking.billing.pricing import (
 )
 from booking.billing.rules import Quote
 from booking.bookings.models import Booking
+from booking.bookings.notifications import local_range
+from booking.core.audit import AuditEvent
+from booking.extensions import db
 from booking.groups import services as groups
 from booking.groups.models import PiApproval, Project
 from booking.metering.models import UsageSession
@@ -35,6 +40,7 @@ STEP_LABELS = {
     "late_cancelled": _l("Cancelled after the free-cancellation deadline"),
     "pi_approved": _l("Approved by the PI"), "pi_rejected": _l("Declined by the PI"),
     "pi_expired": _l("The PI did not answer in time"),
+    "moved": _l("Moved to another time"),
 }
 
 
@@ -78,7 +84,7 @@ def booking_page(booking: Booking) -> BookingPage:
     estimate, no_rate = _estimate(booking) if charged_here and \
         booking.state in ESTIMATED_STATES else (None, False)
     return BookingPage(
-        booking, history(booking, approval), sessions, lines, estimate, no_rate,
+        booking, history(booking, approval, moves_of(booking.id)), sessions, lines, estimate, no_rate,
         _penalty(booking) if charged_here else None,
         billable_minutes_of_bookings([booking.id]).get(booking.id, 0)
         if charged_here and booking.state == "completed" else None,
@@ -86,9 +92,15 @@ def booking_page(booking: Booking) -> BookingPage:
         groups.get_project(booking.project_id), order)
 
 
-def history(booking: Booking, approval: PiApproval | None) -> list[Step]:
-    """The booking's dated steps, oldest first (its use is listed apart, session by session)."""
-    steps = [Step(booking.created_at, "requested", booking.user)]
+def history(booking: Booking, approval: PiApproval | None, moves=()) -> list[Step]:
+    """The booking's dated steps, oldest first (its use is listed apart, session by session).
+    `moves`: its booking.rescheduled audit events, which keep what each move reset (the time
+    it was requested, the lab's approval)."""
+    requested_at = min([datetime.fromisoformat(m.data["requested_at"]) for m in moves
+                        if "requested_at" in m.data] + [booking.created_at])
+    steps = [Step(requested_at, "requested", booking.user)]
+    for move in moves:
+        steps += _move_steps(move, booking.instrument.timezone)
     pi_decided = approval is not None and approval.state not in ("pending", "withdrawn")
     if pi_decided:
         steps.append(Step(approval.decided_at, f"pi_{approval.state}", approval.pi,
@@ -112,6 +124,28 @@ def history(booking: Booking, approval: PiApproval | None) -> list[Step]:
                           else "cancelled_by_lab" if _by_lab(booking) else "cancelled",
                           booking.cancelled_by, booking.decision_reason))
     return sorted(steps, key=lambda step: step.at)
+
+
+def _move_steps(move: AuditEvent, timezone: str) -> list[Step]:
+    """The approval a move took back (the lab approves the new time again), then the move."""
+    data, steps = move.data, []
+    if data.get("approved_at"):
+        decider = db.session.get(User, data["approved_by"]) if data.get("approved_by") else None
+        steps.append(Step(datetime.fromisoformat(data["approved_at"]),
+                          "approved" if decider else "approved_automatically", decider))
+    before, after = ([datetime.fromisoformat(data[key]) for key in keys]
+                     for keys in (("before_start", "before_end"), ("start", "end")))
+    steps.append(Step(move.created_at, "moved", db.session.get(User, move.actor_id)
+                      if move.actor_id else None,
+                      _("From %(before)s to %(after)s", before=local_range(*before, timezone),
+                        after=local_range(*after, timezone))))
+    return steps
+
+
+def moves_of(booking_id: int) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(
+        AuditEvent.object_type == "Booking", AuditEvent.object_id == booking_id,
+        AuditEvent.action == "booking.rescheduled").order_by(AuditEvent.id)))
 
 
 def _by_lab(booking: Booking) -> bool:

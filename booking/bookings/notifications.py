@@ -88,7 +88,7 @@ def notify_cancelled_by_blackout(bookings: list[Booking], free_times) -> None:
     first, booker = bookings[0], bookings[0].user
 
     def compose():
-        times = "; ".join(_local_range(start, end, booker.timezone) for start, end in free_times)
+        times = "; ".join(local_range(start, end, booker.timezone) for start, end in free_times)
         if len(bookings) == 1:
             cancelled = _("Your booking of %(instrument)s on %(when)s was cancelled because the "
                           "instrument is unavailable: %(reason)s. Nothing is charged.",
@@ -97,7 +97,7 @@ def notify_cancelled_by_blackout(bookings: list[Booking], free_times) -> None:
             cancelled = _("Your %(count)d bookings of %(instrument)s were cancelled because the "
                           "instrument is unavailable: %(reason)s. Nothing is charged.",
                           count=len(bookings), **_about(first, booker)) + "\n" + "\n".join(
-                "· " + _local_range(b.start_at, b.end_at, booker.timezone) for b in bookings)
+                "· " + local_range(b.start_at, b.end_at, booker.timezone) for b in bookings)
         return (_("Booking cancelled: instrument unavailable"), cancelled + "\n\n" + (
             _("Free times you could book instead: %(times)s.", times=times)
             if times else _("There is no free time in the next two weeks.")))
@@ -139,10 +139,10 @@ def notify_booking_moved(booking: Booking, before) -> None:
     notify(booker, "booking.moved", link=_page_of(booking), compose=lambda: (
         _("Booking moved"),
         _("The lab moved your booking of %(instrument)s from %(before)s to %(when)s.",
-          before=_local_range(*before, booker.timezone), **_about(booking, booker))))
+          before=local_range(*before, booker.timezone), **_about(booking, booker))))
 
 
-def _local_range(start, end, timezone: str) -> str:
+def local_range(start, end, timezone: str) -> str:
     return f"{to_local(start, timezone):%Y-%m-%d %H:%M}–{to_local(end, timezone):%H:%M}"
 
 
@@ -226,8 +226,8 @@ def _about_series(series, bookings: list[Booking], user: User) -> dict:
     first, last = bookings[0], bookings[-1]
     return {"instrument": series.instrument.display_name(user.locale),
             "rule": repeat_label(series.repeat), "count": len(bookings),
-            "first": _local_range(first.start_at, first.end_at, user.timezone),
-            "last": _local_range(last.start_at, last.end_at, user.timezone),
+            "first": local_range(first.start_at, first.end_at, user.timezone),
+            "last": local_range(last.start_at, last.end_at, user.timezone),
             "timezone": user.timezone}
 
 

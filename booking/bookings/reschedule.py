@@ -64,14 +64,19 @@ def reschedule(booking: Booking, actor: User, *, start: datetime, end: datetime)
     if booking.project_id is not None:
         _recharge(booking, awaiting_pi)
     by_lab = actor.id != booking.user_id
+    # what the move resets is kept in its audit event: the booking's history shows it
+    kept = {"requested_at": booking.created_at.isoformat()}
     if booking.state == "approved" and instrument.requires_approval and not by_lab:
+        if booking.decided_at is not None:
+            kept |= {"approved_at": booking.decided_at.isoformat(),
+                     "approved_by": booking.decided_by_id}
         move_booking(booking, "pending", actor)
         booking.decided_by, booking.decided_at = None, None
     if booking.state == "pending":
         booking.created_at = now_utc()  # a moved request waits afresh for the lab
     audit.record("booking.rescheduled", actor=actor, obj=booking,
                  before_start=before[0].isoformat(), before_end=before[1].isoformat(),
-                 start=start.isoformat(), end=end.isoformat())
+                 start=start.isoformat(), end=end.isoformat(), **kept)
     if booking.state == "pending" and not awaiting_pi:  # the lab sees it once the PI agrees
         notifications.notify_booking_requested(booking)
     if by_lab:

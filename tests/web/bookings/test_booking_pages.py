@@ -1,6 +1,7 @@
 """Booking pages: calendar JSON, booking form, my bookings, approval queue, feeds, denials."""
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from freezegun import freeze_time
@@ -501,6 +502,36 @@ def test_reschedule_page_checks_then_moves_and_denies_others(client, make, login
     assert booking.start_at == TUESDAY_24_NOV_10AM + timedelta(hours=4)
     assert booking.state == "pending"  # the instrument wants approval: the lab decides again
     assert "booking.rescheduled" in audit_actions(booking)
+
+
+def test_a_moved_booking_keeps_its_history(client, make, login, lab, frozen):
+    """Reported: moving an approved booking wiped its history down to "Requested", dated at
+    the move. The request keeps its time, the lab's approval the move took back stays, and
+    the move is a step of its own, saying from when to when; the new approval follows."""
+    instrument, manager = lab
+    me = make.user(name="周同学")
+    booking = make.booking(instrument, me, TUESDAY_24_NOV_10AM)
+    requested = booking.created_at
+    frozen.tick(timedelta(hours=1))
+    login(manager)
+    client.post(f"/bookings/{booking.id}/approve")
+    frozen.tick(timedelta(hours=1))
+    login(me)
+    client.post(f"/bookings/{booking.id}/reschedule",
+                data={"start": "2026-11-24T14:00", "end": "2026-11-24T15:30", "submit": "1"})
+    frozen.tick(timedelta(hours=1))
+    login(manager)
+    client.post(f"/bookings/{booking.id}/approve")
+    login(me)
+    page = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    steps = re.findall(r'data-step="(\w+)"><span class="fw-semibold">[^<]*</span> · ([^<·]+)',
+                       page)
+    assert [code for code, _ in steps] == ["requested", "approved", "moved", "approved"]
+    assert steps[0][1].strip() == f"{requested.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M}"
+    assert "从 2026-11-24 10:00–11:00 改到 2026-11-24 14:00–15:30" in page
+    history = page[page.index('id="booking-history"'):]
+    history = history[:history.index("</ol>")]
+    assert history.count(manager.name) == 2  # who approved, each time
 
 
 def test_pages_that_say_times_are_the_instruments_show_them_so(client, make, login, lab):
