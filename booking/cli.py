@@ -4,7 +4,9 @@ import time
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import update
 
+from booking.core.clock import now_utc
 from booking.core.db import analyze
 from booking.extensions import db
 
@@ -77,9 +79,21 @@ def seed_command(scale, if_empty):
             analyze(db.session)  # what was loaded, for the next area's queries
             db.session.commit()
             click.echo(f"{module.__name__.split('.')[1]}: {time.perf_counter() - started:.1f} s")
+        _settle_seeded_mail()
     click.echo(f"demo data ready ({scale}). Log in with any of these, password {DEMO_PASSWORD}:")
     for email, (_name, _org, roles) in ACCOUNTS.items():
         click.echo(f"  {email:28} {', '.join(roles)}")
+
+
+def _settle_seeded_mail() -> None:
+    """The messages the seed's year of history queued (invoices, reminders) are that past,
+    not mail to send now: marked sent, so a session's first real message (an invitation) is
+    not queued behind hundreds of them. Their inbox notices stay."""
+    from booking.core.notifications import OutboxMessage
+
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).values(
+        sent_at=now_utc(), transport="demo"))
+    db.session.commit()
 
 
 @billing_cli.command("close")

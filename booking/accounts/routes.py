@@ -18,13 +18,15 @@ from booking.accounts.forms import (
     ResetRequestForm,
 )
 from booking.accounts.models import ApiToken, Organisation, User
-from booking.accounts.rules import ROLES
+from booking.accounts.rules import MIN_PASSWORD_LENGTH, ROLES
 from booking.core.clock import now_utc
 from booking.core.db import id_in
 from booking.core.notifications import commit
 from booking.core.permissions import require
+from booking.core.problems import LIST_SEPARATOR
 from booking.core.web import PostForm, current_locale, safe_next
 from booking.extensions import db, limiter, login_manager
+from booking.labels import role_label
 
 bp = Blueprint("accounts", __name__)
 
@@ -45,6 +47,8 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("instruments.index"))
     form = LoginForm()
+    if request.method == "GET":  # from a link that knows who comes (a password just set)
+        form.email.data = request.args.get("email", "")[:254]
     if form.validate_on_submit():
         known = services.get_user_by_email(form.email.data)
         first_time = known is not None and known.last_login_at is None
@@ -252,7 +256,12 @@ def resend_confirmation():
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])
 def reset_password(token):
-    user = services.user_for_reset_token(token)
+    """A reset link, or an invitation's (its welcome, and the new account is signed in)."""
+    user, invited = services.user_for_reset_token(token), services.invited_by_link(token)
+    if user is None and invited is not None:  # a second invitation, after the first was used
+        flash(_("Your password is set already: log in with it (or use \"Forgot password\")."),
+              "info")
+        return redirect(url_for("accounts.login", email=invited.email))
     if user is None:
         flash(_("This reset link is invalid or has expired. Ask for a new one."), "danger")
         return redirect(url_for("accounts.forgot_password"))
@@ -260,6 +269,12 @@ def reset_password(token):
     form.account_email = user.email
     if form.validate_on_submit():
         revoked = services.change_password(user, form.password.data, via="reset")
+        if invited is not None and user.active:
+            user.last_login_at = now_utc()
+            commit()
+            login_user(user)
+            flash(_("Welcome, %(name)s: your password is set.", name=user.name), "success")
+            return redirect(url_for("instruments.index"))
         commit()
         flash(_("Password changed. Log in with the new one."), "success")
         if revoked:
@@ -267,8 +282,10 @@ def reset_password(token):
                            "if a program needs it.",
                            "Your %(num)d API tokens were revoked with the old password: create "
                            "new ones if programs need them.", revoked), "info")
-        return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset_password.html", form=form)
+        return redirect(url_for("accounts.login", email=user.email))
+    roles = invited and _(LIST_SEPARATOR).join(map(role_label, invited.role_names()))
+    return render_template("accounts/reset_password.html", form=form, invited=invited,
+                           invited_roles=roles, min_length=MIN_PASSWORD_LENGTH)
 
 
 # --- API tokens ------------------------------------------------------------------------------

@@ -332,18 +332,31 @@ def password_reset_token(user: User, invitation: bool = False) -> str:
 
 
 def user_for_reset_token(token: str) -> User | None:
+    data, user = _reset_link(token)
+    if user is None or user.password_hash[-12:] != data.get("h"):
+        return None
+    return user
+
+
+def invited_by_link(token: str) -> User | None:
+    """The account an invitation link (one still in its time) was sent for, whether or not it
+    was used already: the page welcomes them, or tells them they chose their password."""
+    data, user = _reset_link(token)
+    return user if data.get("inv") else None
+
+
+def _reset_link(token: str) -> tuple[dict, User | None]:
+    """The link's payload and account, when its signature holds and its time has not run
+    out (whether its password is still the one it was sent for is the caller's question)."""
     try:
         data, signed_at = _reset_serializer().loads(
             token, max_age=int(INVITATION_MAX_AGE.total_seconds()), return_timestamp=True)
     except (SignatureExpired, BadSignature):
-        return None
+        return {}, None
     if not isinstance(data, dict) or not data.get("inv") and \
             now_utc() - signed_at > RESET_MAX_AGE:
-        return None
-    user = db.session.get(User, id_in(str(data.get("uid", ""))) or 0)
-    if user is None or user.password_hash[-12:] != data.get("h"):
-        return None
-    return user
+        return {}, None
+    return data, db.session.get(User, id_in(str(data.get("uid", ""))) or 0)
 
 
 def change_password(user: User, new_password: str, *, via: str) -> int:

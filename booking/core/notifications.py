@@ -154,7 +154,10 @@ _CLAIMABLE = select(_OUTBOX.c.id).where(
 ).order_by(_OUTBOX.c.id).with_for_update(skip_locked=True)
 
 
-def send_pending(limit: int = 100) -> int:
+SEND_ROUND = 100  # messages a round sends at most
+
+
+def send_pending(limit: int = SEND_ROUND) -> int:
     """Deliver up to `limit` unsent messages; returns how many went out. Safe to call
     repeatedly and from any number of processes at once. One SMTP connection for the round,
     one UPDATE per transport for a batch that went out (a burst of bookings queues one message
@@ -296,7 +299,11 @@ class BackgroundSender:
             self.wanted.clear()
             with self.app.app_context():
                 try:
-                    send_pending()
+                    # round after round until nothing is left: a message queued behind a
+                    # backlog (the month close's invoices) goes out now, not after more wakes
+                    sent = SEND_ROUND
+                    while sent == SEND_ROUND:
+                        sent = send_pending()
                 except Exception:  # noqa: BLE001 - keep the thread alive; the next wake retries
                     self.app.logger.exception("sending the outbox failed")
                     db.session.rollback()

@@ -29,6 +29,30 @@ def test_background_sender_sends_on_its_own_thread(app, monkeypatch):
     assert calls == ["outbox-sender"]
 
 
+def test_background_sender_goes_on_until_the_outbox_is_empty(app, monkeypatch):
+    """Reported: an invitation waited behind hundreds of reminders, one round of 100 per
+    later request. A full round means more may wait: the sender goes on."""
+    rounds = iter([notifications.SEND_ROUND, notifications.SEND_ROUND, 7, 0])
+    calls = []
+    monkeypatch.setattr(notifications, "send_pending", lambda: calls.append(1) or next(rounds))
+    sender = notifications.BackgroundSender(app)
+    sender.wake()
+    assert sender.idle.wait(timeout=10)
+    assert len(calls) == 3  # the third round was not full: nothing was left
+
+
+def test_the_demos_past_messages_are_not_sent_as_new(app):
+    """The seed's year of reminders and invoices is history: marked sent (not e-mailed), so
+    the first message of a session goes out at once."""
+    from booking.cli import _settle_seeded_mail
+
+    queue_message("old@example.cn", "催款提醒", "Body", kind="invoice.overdue")
+    db.session.commit()
+    _settle_seeded_mail()
+    message = _message_to("old@example.cn")
+    assert message.sent_at is not None and message.transport == "demo"
+
+
 def test_request_commit_wakes_the_sender_instead_of_sending(app, monkeypatch):
     woken = []
 

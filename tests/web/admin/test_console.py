@@ -145,16 +145,59 @@ def test_an_invitee_is_not_signed_in_yet_until_they_are(client, make, login):
         first, second = links()
         client.post("/logout")
         assert client.get(first).status_code == 302  # lapsed: to "forgot password"
-        client.post(second, data={"password": "a-new-pass-2026", "confirm": "a-new-pass-2026"})
-        response = client.post("/login", data={"email": invitee.email,
-                                               "password": "a-new-pass-2026"},
-                               follow_redirects=True)
-        assert "欢迎，李老师" in response.get_data(as_text=True)  # not "welcome back"
+        response = client.post(second, data={"password": "a-new-pass-2026",
+                                             "confirm": "a-new-pass-2026"}, follow_redirects=True)
+        assert "欢迎，李老师：密码已设置。" in response.get_data(as_text=True)  # and signed in
+        assert client.get("/profile").status_code == 200
         login(admin)
         row = _row(client.get("/admin/users?q=li@bhtu").get_data(as_text=True), invitee)
         assert "尚未登录" not in row and "resend-invitation" not in row
         client.post(f"/admin/users/{invitee.id}/resend-invitation", data={})
         assert len(links()) == 2  # signed in: nothing more to send
+
+
+def test_an_invitation_welcomes_signs_in_and_a_second_link_says_the_password_is_set(
+        client, make, login):
+    """Reported: the invitee's page was a bare "choose a new password"; once set they were
+    sent to log in with an empty form; and the other link of a resent invitation said "this
+    reset link is invalid" to someone who never asked for a reset."""
+    import re
+
+    from booking.core.notifications import OutboxMessage
+
+    org = make.organisation(name_zh="大连大学")
+    login(make.user(role="admin"))
+    client.post("/admin/users/invite", data={
+        "email": "wang.lei@dlu.edu.cn", "name": "王磊", "organisation": org.id,
+        "roles": ["lab_manager", "finance"], "locale": "zh_CN"})
+    invitee = db.session.scalar(select(User).where(User.email == "wang.lei@dlu.edu.cn"))
+    client.post(f"/admin/users/{invitee.id}/resend-invitation", data={})
+    first, second = [re.search(r"(/reset-password/[^ ]+?) ", m.body).group(1)
+                     for m in db.session.scalars(select(OutboxMessage).where(
+                         OutboxMessage.recipient == invitee.email).order_by(OutboxMessage.id))]
+    mail = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == invitee.email)).first()
+    assert "角色：财务、实验室管理员" in mail.body  # what they were made
+    client.post("/logout")
+
+    page = client.get(first).get_data(as_text=True)
+    assert "欢迎，王磊" in page and "您在 大连大学 的账号已开通" in page
+    assert "至少 10 个字符，且不能与电子邮箱相同。" in page  # the rule before a failed try
+    weak = client.post(first, data={"password": "short", "confirm": "short"})
+    assert weak.status_code == 200 and "密码强度不足" in weak.get_data(as_text=True)
+    welcomed = client.post(first, data={"password": "a-new-pass-2026",
+                                        "confirm": "a-new-pass-2026"}, follow_redirects=True)
+    assert "欢迎，王磊：密码已设置。" in welcomed.get_data(as_text=True)
+    assert client.get("/profile").status_code == 200  # signed in
+    db.session.refresh(invitee)
+    assert invitee.last_login_at is not None and invitee.email_confirmed
+
+    client.post("/logout")
+    again = client.get(second)
+    assert again.status_code == 302 and again.location.endswith("/login?email=wang.lei@dlu.edu.cn")
+    login_page = client.get(again.location).get_data(as_text=True)
+    assert "您已设置过密码：请用它登录" in login_page
+    assert 'value="wang.lei@dlu.edu.cn"' in login_page
 
 
 def test_only_who_may_manage_an_account_resends_its_invitation(client, make, login):
