@@ -42,13 +42,13 @@ def _calendar(name: str, events: Iterable[Event]) -> bytes:
     return calendar.to_ical()
 
 
-def private_feed(name: str, bookings: Iterable[Booking], summary: Callable[[Booking], str]
-                 ) -> bytes:
-    """The booker's own calendar: what, where, why."""
+def private_feed(name: str, bookings: Iterable[Booking], summary: Callable[[Booking], str],
+                 locale: str) -> bytes:
+    """The booker's own calendar: what, where (in `locale`), why."""
     events = []
     for booking in bookings:
         event = _event(booking, summary(booking))
-        event.add("location", booking.instrument.location)
+        event.add("location", booking.instrument.display_location(locale))
         event.add("description", booking.purpose)
         events.append(event)
     return _calendar(name, events)

@@ -90,7 +90,7 @@ def cancel(booking_id):
 def booking_ics(booking_id):
     booking = _booking_or_404(booking_id)
     body = ical.private_feed(booking.instrument.display_name(current_locale()), [booking],
-                             _private_summary)
+                             _private_summary, current_locale())
     return Response(body, mimetype="text/calendar", headers={
         "Content-Disposition": f"attachment; filename=booking-{booking.id}.ics"})
 

@@ -12,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -388,8 +389,9 @@ def user_feed(token):
     user = feeds.user_for_feed_token(token)
     if user is None:
         abort(404)
-    return _ics(ical.private_feed(_("My instrument bookings"), feeds.feed_bookings(user),
-                                  _private_summary))
+    with force_locale(user.locale):  # a calendar app asks: the feed is in its owner's language
+        return _ics(ical.private_feed(_("My instrument bookings"), feeds.feed_bookings(user),
+                                      _private_summary, user.locale))
 
 
 @bp.route("/ical/instrument/<int:instrument_id>.ics")

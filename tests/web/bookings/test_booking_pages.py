@@ -318,6 +318,29 @@ def test_private_feed_and_reset(client, make, login, lab):
     assert booking.state == "pending"
 
 
+def test_calendar_files_are_in_their_readers_language(client, make, login, lab):
+    """Reported: the .ics of an English reader put the room in Chinese, though the instrument
+    has it in English. The subscribed feed is in its owner's language, whatever the calendar
+    app asks in."""
+    instrument, _ = lab
+    instrument.location, instrument.location_en = "西部校区分析测试中心 100 室", \
+        "Room 100, Analysis and Testing Center, West Campus"
+    me = login(make.user(locale="en"))
+    booking = make.booking(instrument, me, TUESDAY_24_NOV_10AM)
+    [event] = Calendar.from_ical(client.get(f"/bookings/{booking.id}.ics",
+                                            headers={"Accept-Language": "en"}).data
+                                 ).walk("VEVENT")
+    assert str(event["location"]) == "Room 100, Analysis and Testing Center, West Campus"
+    page = client.post("/bookings/feed/reset", follow_redirects=True).get_data(as_text=True)
+    path = page.split('id="feed-url">')[1].split("<")[0].split("localhost", 1)[1]
+    client.post("/logout")
+    feed = client.get(path, headers={"Accept-Language": "zh-CN"})
+    [event] = Calendar.from_ical(feed.data).walk("VEVENT")
+    assert str(event["location"]).startswith("Room 100")
+    assert str(event["summary"]).endswith(" · pending approval")
+    assert "My instrument bookings" in feed.get_data(as_text=True)
+
+
 def test_public_instrument_feed_has_no_personal_data(client, make, lab):
     instrument, _ = lab
     user = make.user(name="李雷")
