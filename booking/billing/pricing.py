@@ -79,13 +79,17 @@ def no_show_fee_fen(booking) -> int | None:
 
 
 def penalty_of_booking_fen(booking, fraction) -> int | None:
-    instrument = booking.instrument
-    card = rules.rate_at(rate_cards(instrument), customer_class_for(instrument, booking.user),
-                         booking.start_at)
+    return penalty_fen(booking.instrument, booking.user, booking.start_at, booking.end_at,
+                       fraction)
+
+
+def penalty_fen(instrument, user, start, end, fraction) -> int | None:
+    """The `fraction` of [start, end)'s fee that a penalty charges `user`; None without a
+    rate."""
+    card = rules.rate_at(rate_cards(instrument), customer_class_for(instrument, user), start)
     if card is None:
         return None
-    return rules.penalty_fee_fen(used_minutes(booking.start_at, booking.end_at), card,
-                                 Decimal(fraction), False)
+    return rules.penalty_fee_fen(used_minutes(start, end), card, Decimal(fraction), False)
 
 
 class Price(NamedTuple):

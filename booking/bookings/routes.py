@@ -22,6 +22,7 @@ from booking.accounts.services import get_user_by_email
 from booking.api.paging import paged
 from booking.billing.pricing import (
     NoRate,
+    penalty_fen,
     quote_booking,
 )
 from booking.bookings import (
@@ -48,8 +49,9 @@ from booking.bookings.forms import (
     on_slot_grid,
 )
 from booking.bookings.models import Booking, TrainingRequest
-from booking.core.clock import from_local, to_local
+from booking.core.clock import from_local, now_utc, to_local
 from booking.core.db import MAX_ID, reads_first
+from booking.core.money import format_cny
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
 from booking.core.web import (
@@ -139,6 +141,7 @@ def quote_json(instrument_id):
                               args["mode"], args["samples"])
     except NoRate:
         return jsonify({**body, "error": _("No price is set for your customer class.")})
+    body["warnings"] += schemas.problems_body(_late_from_the_start(instrument, args))
     project = groups.get_project(query_int("project", 0))
     if project is None:
         return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen)})
@@ -153,6 +156,14 @@ def quote_json(instrument_id):
     return jsonify({**body, **schemas.quote_page_body(quote, instrument.per_sample_fee_fen),
                     **schemas.project_quote_body(project.label, remaining,
                                                  remaining - quote.fee_fen)})
+
+
+def _late_from_the_start(instrument: Instrument, args: dict) -> list[rules.Problem]:
+    fee = penalty_fen(instrument, current_user, args["start"], args["end"],
+                      instrument.late_cancel_fraction)
+    late = rules.late_from_the_start(calendar.policy_for(instrument), args["start"], now_utc(),
+                                     format_cny(fee) if fee else None)
+    return [late] if late else []
 
 
 def _quote_query_error(error: ma.ValidationError) -> str:

@@ -451,6 +451,18 @@ def is_late_cancellation(policy: Policy, start: datetime, now: datetime) -> bool
     return now > start - timedelta(hours=policy.cancel_deadline_hours)
 
 
+def late_from_the_start(policy: Policy, start: datetime, now: datetime, fee_text: str | None
+                        ) -> Problem | None:
+    """A booking made inside its free-cancellation window costs something to cancel from the
+    moment it is made: worth a word before it is (`fee_text`: that charge, None or empty when
+    cancelling is free)."""
+    if not fee_text or not is_late_cancellation(policy, start, now):
+        return None
+    return Problem("cancel_fee_from_start", _l(
+        "It starts within %(hours)d hours: once booked, cancelling it costs %(fee)s."),
+        {"hours": policy.cancel_deadline_hours, "fee": fee_text})
+
+
 def approval_deadline(policy: Policy, requested_at: datetime) -> datetime:
     return requested_at + timedelta(hours=policy.approval_timeout_hours)
 

@@ -225,6 +225,11 @@ def test_late_cancellation_and_approval_deadline():
     start = utc(2026, 11, 25, 2)
     assert not rules.is_late_cancellation(POLICY, start, start - timedelta(hours=25))
     assert rules.is_late_cancellation(POLICY, start, start - timedelta(hours=23))
+    warning = rules.late_from_the_start(POLICY, start, start - timedelta(hours=23), "¥300.00")
+    assert warning.code == "cancel_fee_from_start" and warning.params["fee"] == "¥300.00"
+    assert rules.late_from_the_start(POLICY, start, start - timedelta(hours=25), "¥300.00") \
+        is None
+    assert rules.late_from_the_start(POLICY, start, start - timedelta(hours=1), None) is None
     assert rules.approval_deadline(POLICY, NOW) == NOW + timedelta(hours=48)
 
 

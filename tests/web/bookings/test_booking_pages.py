@@ -181,6 +181,26 @@ def test_quote_json(client, make, login, lab):
                          "&end=2026-11-28T11:00").get_json()
     assert [p["code"] for p in weekend["problems"]] == ["outside_opening_hours"]
     assert client.get(f"/instruments/{instrument.id}/quote.json?start=bad").status_code == 400
+    assert quote["warnings"] == []  # a day and more ahead: free to cancel for a while
+
+
+def test_the_quote_warns_when_cancelling_would_cost_from_the_start(client, make, login, lab):
+    """Reported: booked at 17:10 for 09:00 the next day, the price panel said nothing, and My
+    bookings then said cancelling costs ¥300. Inside the free-cancellation window the panel
+    says so, with the charge, before the booking is made."""
+    instrument, _ = lab
+    login(make.user(organisation=make.organisation(kind="enterprise")))
+    soon = client.get(f"/instruments/{instrument.id}/quote.json?start=2026-11-23T14:00"
+                      "&end=2026-11-23T15:00&mode=self_operated").get_json()
+    assert soon["problems"] == []
+    [warning] = soon["warnings"]
+    assert warning["code"] == "cancel_fee_from_start"
+    assert warning["message"] == "距开始不足 24 小时：预约后取消将收取 ¥200.00。"
+    instrument.late_cancel_fraction = 0  # a lab that charges nothing: nothing to say
+    db.session.commit()
+    free = client.get(f"/instruments/{instrument.id}/quote.json?start=2026-11-23T14:00"
+                      "&end=2026-11-23T15:00&mode=self_operated").get_json()
+    assert free["warnings"] == []
 
 
 def test_my_bookings_cancel_and_download(client, make, login, lab):
