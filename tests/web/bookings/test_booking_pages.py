@@ -536,6 +536,9 @@ def test_reschedule_page_checks_then_moves_and_denies_others(client, make, login
     checked = client.post(url, data={**new, "check": "1"})
     assert checked.status_code == 200 and 'id="new-price"' in checked.get_data(as_text=True)
     assert booking.start_at == TUESDAY_24_NOV_10AM  # a check changes nothing
+    closed = client.post(url, data={"start": "2026-11-28T10:00", "end": "2026-11-28T11:00",
+                                    "check": "1"}).get_data(as_text=True)
+    assert 'id="move-check"' in closed and 'id="new-price"' not in closed  # no price to pay
     weekend = client.post(url, data={"start": "2026-11-28T10:00", "end": "2026-11-28T11:00",
                                      "submit": "1"})
     assert weekend.status_code == 422 and 'id="move-problems"' in weekend.get_data(as_text=True)

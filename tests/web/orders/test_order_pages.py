@@ -60,6 +60,14 @@ def test_the_form_offers_the_capabilities_and_quotes(frozen, client, login, lab,
     assert db.session.query(Order).count() == 0
 
 
+def test_a_quote_without_a_voucher_has_no_voucher_line(frozen, client, make, login, lab):
+    """Reported: a university researcher's quote said "Innovation voucher pays −¥0.00"."""
+    login(make.user())
+    text = client.post(f"/orders/new/{lab.instrument.id}", headers=EN,
+                       data=_form(submit=None, preview="Update quote")).get_data(as_text=True)
+    assert 'id="quote-fee"' in text and 'id="quote-voucher"' not in text
+
+
 def test_submitting_creates_the_order_and_shows_it(frozen, client, login, lab, sme):
     login(sme)
     response = client.post(f"/orders/new/{lab.instrument.id}", headers=EN, data=_form())
