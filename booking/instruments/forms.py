@@ -25,6 +25,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from booking.bookings.labels import CLASS_LABELS
 from booking.core.categories import category_choices
 from booking.core.clock import common_timezones, from_local
 from booking.core.money import yuan_to_fen
@@ -35,8 +36,6 @@ WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Fr
             _l("Saturday"), _l("Sunday"))
 STATUS_LABELS = {"active": _l("in service"), "maintenance": _l("under maintenance"),
                  "retired": _l("retired")}
-CLASS_LABELS = {"internal": _l("internal"), "academic": _l("academic"),
-                "enterprise": _l("enterprise")}
 MODE_LABELS = {"self_operated": _l("self-operated"), "staff_operated": _l("staff-operated")}
 # Completeness keys of rules.COMPLETENESS_FIELDS -> what to tell the manager is missing.
 COMPLETENESS_LABELS = {

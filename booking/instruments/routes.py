@@ -20,6 +20,7 @@ from sqlalchemy import select
 from booking.accounts.models import Organisation
 from booking.accounts.rules import city_name
 from booking.bookings import blackouts
+from booking.bookings.labels import class_label
 from booking.core import tables
 from booking.core.categories import category_choices
 from booking.core.clock import local_midnight, local_today, now_utc
@@ -31,7 +32,6 @@ from booking.core.web import current_locale, picker_label
 from booking.extensions import db
 from booking.instruments import classification, directory, export, rules, services
 from booking.instruments.forms import (
-    CLASS_LABELS,
     COMPLETENESS_LABELS,
     MODE_LABELS,
     STATUS_LABELS,
@@ -403,7 +403,7 @@ def labels():
     return {"national_class_label": lambda code: classification.label(code, locale),
             "national_classes": list(classification.classes().values()),
             "status_label": lambda code: str(STATUS_LABELS.get(code, code)),
-            "class_label": lambda code: str(CLASS_LABELS.get(code, code)),
+            "class_label": class_label,
             "missing_labels": lambda keys: separator.join(str(COMPLETENESS_LABELS[k])
                                                           for k in keys),
             "city_name": city_name, "mode_labels": MODE_LABELS, "weekdays": WEEKDAYS,

@@ -97,7 +97,7 @@ def test_directory_prices_name_whose_rate_they_are(client, login, make):
     login(make.user(organisation=university))
     page = client.get("/").get_data(as_text=True)
     assert "¥100.00/小时" in card(page, own) and "校内价" in card(page, own)
-    assert "¥200.00/小时" in card(page, other) and "高校院所价" in card(page, other)
+    assert "¥200.00/小时" in card(page, other) and "校外高校/院所价" in card(page, other)
     assert 'id="price-hint"' not in page
 
 

@@ -406,7 +406,7 @@ def test_a_refused_form_leaves_the_others_as_they_start(client, login, make, man
     classes = re.findall(
         r"<tr data-rate=\"\d+\"(?: class=\"table-info\")?><td class=\"fw-semibold\">([^<]+)</td>",
                          page[page.index('id="rate-card"'):])
-    assert classes[:3] == ["校内", "高校院所", "企业"]
+    assert classes[:3] == ["校内", "校外高校/院所", "企业"]  # as the price panel says
     assert "须先设置每周开放时间" in page and "收费标准和" not in page
 
 
