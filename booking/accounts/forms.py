@@ -25,8 +25,13 @@ from booking.accounts.rules import (
     password_problems,
     region_of_city,
 )
-from booking.core.clock import common_timezones, is_valid_timezone
-from booking.core.web import EmailAddressField, PastDate, SiteForm, current_locale
+from booking.core.web import (
+    EmailAddressField,
+    PastDate,
+    SiteForm,
+    TimezoneField,
+    current_locale,
+)
 
 
 def _password_strength(form, field):
@@ -50,11 +55,6 @@ def _credit_code(form, field):
 def _region_code(form, field):
     if not is_valid_region_code(field.data or ""):
         raise ValidationError(_l("Region code must be 2 to 6 digits, e.g. 2102 for Dalian."))
-
-
-def _timezone(form, field):
-    if not is_valid_timezone(field.data or ""):
-        raise ValidationError(_l("Unknown time zone."))
 
 
 LOCALE_CHOICES = [("zh_CN", "中文"), ("en", "English")]
@@ -148,13 +148,8 @@ class ProfileForm(SiteForm):
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
     locale = SelectField(_l("Language"), choices=LOCALE_CHOICES)
-    timezone = SelectField(_l("Time zone"), validators=[DataRequired(), _timezone],
-                           validate_choice=False)  # _timezone says it once
+    timezone = TimezoneField(_l("Time zone"), validators=[DataRequired()])
     submit = SubmitField(_l("Save"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.timezone.choices = common_timezones()
 
 
 class ChangePasswordForm(SiteForm):

@@ -53,11 +53,19 @@ def _timezones() -> set[str]:
     return _TZ_CACHE
 
 
+# the regions of the tz database's city zones (Asia/Shanghai); the rest are aliases and
+# oddities a picker should not offer (PRC, W-SU, Etc/GMT-8, localtime, Factory)
+_REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
+            "Europe", "Indian", "Pacific")
+
+
 def common_timezones() -> list[str]:
-    """The handful of zones our users pick from first, then the rest alphabetically."""
+    """The handful of zones our users pick from first, then every city zone alphabetically
+    (any zone of the database stays valid: is_valid_timezone)."""
     first = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Tokyo", "Europe/Berlin", "Europe/London",
              "America/New_York", "UTC"]
-    return first + sorted(_timezones() - set(first))
+    cities = {name for name in _timezones() if name.split("/", 1)[0] in _REGIONS}
+    return first + sorted(cities - set(first))
 
 
 def to_local(moment: datetime, tz_name: str = BUSINESS_TIMEZONE) -> datetime:

@@ -16,16 +16,24 @@ from wtforms import (
     EmailField,
     Form,
     PasswordField,
+    SelectField,
     SelectMultipleField,
     StringField,
     SubmitField,
     ValidationError,
     widgets,
 )
+from wtforms.fields.choices import Choice
 from wtforms.meta import DefaultMeta
 from wtforms.validators import Email, Length, StopValidation
 
-from booking.core.clock import local_today, now_utc, service_window
+from booking.core.clock import (
+    common_timezones,
+    is_valid_timezone,
+    local_today,
+    now_utc,
+    service_window,
+)
 from booking.core.db import MAX_ID
 from booking.core.notifications import commit
 from booking.core.problems import Refused
@@ -119,6 +127,25 @@ class CheckboxesField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class TimezoneField(SelectField):
+    """An IANA time zone from a list of city zones, the common ones first. A zone the picker
+    does not offer (an alias stored earlier: PRC) stays valid and is shown as the choice."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, choices=common_timezones(), validate_choice=False,
+                         **kwargs)
+
+    def pre_validate(self, form):
+        if not is_valid_timezone(self.data or ""):
+            raise ValidationError(_l("Unknown time zone."))
+
+    def iter_choices(self):
+        choices = super().iter_choices()
+        if self.data and self.data not in self.choices:
+            return [Choice(self.data, self.data, True, None), *choices]
+        return choices
 
 
 class EmailAddressField(EmailField):

@@ -27,9 +27,15 @@ from wtforms.validators import (
 
 from booking.bookings.labels import CLASS_LABELS
 from booking.core.categories import category_choices
-from booking.core.clock import common_timezones, from_local
+from booking.core.clock import from_local
 from booking.core.money import yuan_to_fen
-from booking.core.web import EmailAddressField, FiniteDecimalField, InServiceWindow, SiteForm
+from booking.core.web import (
+    EmailAddressField,
+    FiniteDecimalField,
+    InServiceWindow,
+    SiteForm,
+    TimezoneField,
+)
 from booking.instruments import rules
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
@@ -107,7 +113,7 @@ class InstrumentForm(SiteForm):
                                          default=True)
     status = SelectField(_l("Status"), choices=list(STATUS_LABELS.items()), default="active")
     is_public = BooleanField(_l("Listed in the public directory"), default=True)
-    timezone = SelectField(_l("Time zone"), choices=common_timezones(), default="Asia/Shanghai")
+    timezone = TimezoneField(_l("Time zone"), default="Asia/Shanghai")
     slot_minutes = _minutes(_l("Slot grid (minutes)"), 30, 5, 1440)
     min_minutes = _minutes(_l("Shortest booking (minutes)"), 30)
     max_minutes = _minutes(_l("Longest booking (minutes)"), 480)

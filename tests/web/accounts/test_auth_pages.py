@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -352,6 +354,22 @@ def test_an_unknown_time_zone_is_said_once(client, make, login):
     page = client.post("/profile", data={"name": "张三", "locale": "zh_CN",
                                          "timezone": "Mars/Base"}).get_data(as_text=True)
     assert page.count("未知时区") == 1 and "不是有效的选择" not in page
+
+
+def test_the_time_zone_picker_offers_city_zones(client, make, login):
+    """Reported: about 600 raw names, "localtime", "Factory" and "W-SU" among them. The picker
+    lists city zones, common ones first; a zone stored under an alias stays valid and shown."""
+    user = login(make.user(timezone="PRC"))
+    page = client.get("/profile").get_data(as_text=True)
+    offered = re.findall(r'<option (?:selected )?value="([^"]+)"', page.split('id="timezone"')[1]
+                         .split("</select>")[0])
+    assert offered[:2] == ["PRC", "Asia/Shanghai"]  # what they have, then the common ones
+    assert '<option selected value="PRC">' in page
+    assert {"localtime", "Factory", "W-SU", "Etc/GMT-8"}.isdisjoint(offered)
+    assert {"Europe/Paris", "America/Sao_Paulo", "Pacific/Auckland"} <= set(offered)
+    saved = client.post("/profile", data={"name": user.name, "locale": "zh_CN",
+                                          "timezone": "PRC"})
+    assert saved.status_code == 302  # kept as it was: still valid
 
 
 # --- changing the address ----------------------------------------------------------------------
