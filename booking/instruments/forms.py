@@ -27,7 +27,7 @@ from wtforms.validators import (
 
 from booking.bookings.labels import CLASS_LABELS
 from booking.core.categories import category_choices
-from booking.core.clock import from_local
+from booking.core.clock import from_local, local_today
 from booking.core.money import yuan_to_fen
 from booking.core.web import (
     EmailAddressField,
@@ -183,9 +183,9 @@ class RateForm(SiteForm):
                                    validators=[InputRequired(), NumberRange(0, 1440)])
     setup_fee = FiniteDecimalField(_l("Set-up fee (CNY)"), places=2, default=Decimal(0),
                                    validators=_MONEY)
-    # a date in the past means "from now on" (the service moves it)
-    valid_from = DateField(_l("Valid from"), validators=[DataRequired(),
-                                                         InServiceWindow(any_past=True)])
+    # a date in the past means "from now on" (the service moves it); today by default
+    valid_from = DateField(_l("Valid from"), default=local_today,
+                           validators=[DataRequired(), InServiceWindow(any_past=True)])
     submit = SubmitField(_l("Add rate"))
 
 

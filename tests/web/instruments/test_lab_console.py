@@ -8,7 +8,7 @@ from freezegun import freeze_time
 from sqlalchemy import select
 
 from booking.core.audit import AuditEvent
-from booking.core.clock import now_utc
+from booking.core.clock import now_utc, to_local
 from booking.core.db import utc
 from booking.extensions import db
 from booking.instruments.models import Instrument
@@ -161,6 +161,9 @@ def test_new_rate_starts_later_and_keeps_the_old_one(client, login, make, manage
 def test_rate_in_the_past_starts_now_not_earlier(client, login, make, manager):
     instrument = make.instrument(organisation=manager.organisation)
     login(manager)
+    setup = client.get(f"/lab/instruments/{instrument.id}").get_data(as_text=True)
+    today = to_local(now_utc(), "Asia/Shanghai").date().isoformat()
+    assert re.search(rf'name="rate-valid_from"[^>]*value="{today}"', setup)  # not blank
     page = _rate(client, instrument, valid_from="2021-01-01")
     assert page.status_code == 302
     assert "从现在起生效" in client.get(page.location).get_data(as_text=True)  # said so
