@@ -78,6 +78,8 @@ def test_submitting_creates_the_order_and_shows_it(frozen, client, login, lab, s
     assert order.tests == ["形貌观察 SEM imaging", "XPS depth profile"]
     page = client.get(response.location, headers=EN).get_data(as_text=True)
     assert order.number in page and 'data-state="submitted"' in page
+    # before the lab codes them, each sample's card on a phone is headed by its place, not "—"
+    assert "<tr><td>Sample 1</td>" in page and "<tr><td>Sample 2</td>" in page
     assert "lab-actions" not in page  # the customer sees no lab actions
     payable = re.search(r'id="order-payable">([^<]+)<', page).group(1)  # what is left to pay
     assert payable == f"¥{order.payable_fen / 100:,.2f}" and order.voucher_fen > 0
