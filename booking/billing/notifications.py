@@ -139,7 +139,9 @@ def notify_dunning(invoice: Invoice, stage: str, days_overdue: int) -> None:
         return
 
     def compose():
-        subject = _("Invoice %(number)s is due", number=invoice.number) if stage == "due" \
+        # the first reminder goes out on the due date, or as soon as the daily job runs after
+        # it: "due today" only when it is today
+        subject = _("Invoice %(number)s is due", number=invoice.number) if not days_overdue \
             else _("Reminder: invoice %(number)s is %(days)s days overdue",
                    number=invoice.number, days=days_overdue)
         return subject, _(

@@ -170,6 +170,15 @@ def test_reminders_at_the_due_date_then_14_and_30_days_later_each_once(sold):
     assert [n.stage for n in db.session.scalars(select(DunningNotice))] == ["due", "d14", "d30"]
 
 
+def test_a_first_reminder_sent_days_late_says_overdue_not_due_today(sold):
+    """Reported: "invoice … 今日到期" (due today) for an invoice due six days before: the
+    first reminder, sent when the daily job first ran after the due date."""
+    with freeze_time(sold["invoice"].due_at + timedelta(days=6, hours=1)):
+        assert dunning.send_reminders() == 1
+    [subject] = _reminders(sold["customer"])
+    assert subject == f"Reminder: invoice {sold['invoice'].number} is 6 days overdue"
+
+
 def test_a_paid_invoice_is_not_chased(client, login, sold):
     with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=3)):
         login(sold["finance"])
