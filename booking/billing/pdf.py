@@ -56,16 +56,28 @@ def _bank(invoice: Invoice) -> list[str]:
         (_l("Bank account number"), settings.bank_account)) if value]
 
 
+_KINDS = {"no_show": _l("no-show"), "late_cancel": _l("late cancellation"),
+          "samples": _l("Samples sent in")}
+
+
 def _item(line) -> str:
-    """The line's description; samples (送样) lines say so, with their count."""
+    """The line's description as issued (Chinese), in English under it where it has one, and
+    what kind of charge it is in both (a penalty, samples sent in with their count), as the
+    invoice page says."""
+    text = line.description
+    if line.kind in _KINDS:
+        text += f" · {both(_KINDS[line.kind])}"
     if line.kind == "samples":
-        return escape(f"{line.description} · {_('Samples sent in')} "
-                      f"({ngettext('%(num)d sample', '%(num)d samples', int(line.quantity))})")
-    return escape(line.description)
+        with force_locale("zh_CN"):
+            count = ngettext("%(num)d sample", "%(num)d samples", int(line.quantity))
+        text += f" ({count})"
+    english = line.description_in("en")
+    return escape(text) + (f"<br/><font size=8>{escape(english)}</font>"
+                           if english != line.description else "")
 
 
-# a unit price per what, as the invoice page says it: per hour (a sample line says its count)
-_UNITS = {"usage": "/h", "no_show": "/h", "late_cancel": "/h"}
+# a unit price per what, as the invoice page says it
+_UNITS = {"usage": "/h", "no_show": "/h", "late_cancel": "/h", "samples": "/件"}
 
 
 def _line_rows(invoice: Invoice, style) -> list[list]:

@@ -77,3 +77,27 @@ def test_a_paid_invoices_pdf_is_a_receipt_not_a_request_to_pay(client, login, so
     path.write_bytes(client.get(f"/invoices/{note.id}.pdf").data)
     refunded = _run("pdftotext", str(path), "-")
     assert f"Refunded: {note.paid_on.isoformat()}" in refunded and "退款时间" in refunded
+
+
+def test_the_pdfs_lines_say_what_the_page_says_in_both_languages(client, login, sold,  # noqa: F811
+                                                                 tmp_path):
+    """Reported: the PDF dropped "no-show" and "late cancellation" from its lines, priced
+    samples without "per sample", and glued English words onto Chinese names. Each line keeps
+    its description as issued, the English one under it, and its kind in both languages."""
+    from booking.billing.models import InvoiceLine
+
+    invoice = sold["invoice"]
+    instrument = invoice.lines[0].instrument
+    instrument.name_en = "Scanning electron microscope"
+    for kind, quantity, unit in (("no_show", 1, 12_000), ("late_cancel", 1, 12_000),
+                                 ("samples", 6, 20_000)):
+        db.session.add(InvoiceLine(invoice_id=invoice.id, kind=kind, quantity=quantity,
+                                   description=f"{instrument.name_zh} 2026-03-02 10:00",
+                                   unit_price_fen=unit, amount_fen=0,
+                                   instrument_id=instrument.id))
+    db.session.commit()
+    text = " ".join(_run("pdftotext", str(_pdf(client, login, sold, tmp_path)), "-").split())
+    for needle in ("未到场 no-show", "超时取消 late cancellation",
+                   "送样检测 Samples sent in (6 个样品)", "¥200.00/件",
+                   "Scanning electron microscope 2026-03-02 10:00"):
+        assert needle in text, needle
