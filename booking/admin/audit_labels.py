@@ -9,7 +9,10 @@ from datetime import datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from babel.dates import get_day_names
+
 from booking.bookings.labels import CLASS_LABELS as CUSTOMER_CLASS_LABELS
+from booking.bookings.labels import MODE_LABELS
 from booking.bookings.labels import STATE_LABELS as BOOKING_STATE_LABELS
 from booking.core.clock import to_local
 from booking.core.money import format_cny
@@ -253,6 +256,7 @@ _FORM_LABELS: dict = {}
 VALUE_LABELS = {
     "method": PAYMENT_METHOD_LABELS, "enterprise_class": ENTERPRISE_CLASS_LABELS,
     "customer_class": CUSTOMER_CLASS_LABELS, "booking_state": BOOKING_STATE_LABELS,
+    "mode": MODE_LABELS,
     "order_state": ORDER_STATE_LABELS,
     "reason": {"invoice refunded": _l("invoice refunded"),
                "invoice voided": _l("invoice voided"),
@@ -319,11 +323,23 @@ def as_json(value) -> str:
     return "" if value in (None, {}, []) else json.dumps(value, ensure_ascii=False, default=str)
 
 
-def value_text(key: str, value, tz_name: str) -> str:
+#: keys whose value is the id of something a reader knows by name (audit_view.name_of)
+NAMED_IDS = {"organisation_id": "organisation", "org": "organisation",
+             "enterprise_id": "organisation", "institution_id": "organisation",
+             "project_id": "project", "instrument_id": "instrument", "user_id": "user",
+             "approved_by": "user"}
+
+
+def value_text(key: str, value, tz_name: str, name_of=None) -> str:
     """One recorded value as a reader wants it: fen as yuan, codes and roles by name, times
-    local."""
+    local, a week's opening hours by day; `name_of(kind, id)`: names for NAMED_IDS."""
     if value is None or value == "":
         return "—"
+    if name_of is not None and key in NAMED_IDS and isinstance(value, int):
+        name = name_of(NAMED_IDS[key], value)
+        return f"{name} (#{value})" if name else str(value)
+    if key == "hours" and isinstance(value, dict):
+        return _week_text(value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if key.endswith("_fen") and isinstance(value, int):
@@ -349,11 +365,23 @@ def policy_changes_text(changes) -> str:
                           for label, old, new in described_changes(changes))
 
 
-def described(data, tz_name: str, action: str = "") -> list[tuple[str, str]]:
+def _week_text(hours: dict) -> str:
+    """{"0": ["08:30-17:30"], ...} (Monday 0) as "Mon 08:30–17:30; Tue ..." in the reader's
+    language."""
+    names = get_day_names("abbreviated", locale=current_locale())
+    separator = "；" if current_locale() == "zh_CN" else "; "
+    return separator.join(
+        f"{names[int(day)]} {_(LIST_SEPARATOR).join(r.replace('-', '–') for r in spans)}"
+        for day, spans in sorted(hours.items(), key=lambda item: int(item[0]))
+        if str(day).isdigit() and 0 <= int(day) <= 6 and isinstance(spans, list))
+
+
+def described(data, tz_name: str, action: str = "", name_of=None) -> list[tuple[str, str]]:
     """(label, text) for each recorded value; a value that is not a mapping (the state an
-    object left, say) is one pair with no label, read as scalar_key(action) says."""
+    object left, say) is one pair with no label, read as scalar_key(action) says.
+    `name_of`: see value_text."""
     if not isinstance(data, dict):
         return [("", value_text(scalar_key(action), data, tz_name))]
     return [(field_label(key), policy_changes_text(value)
              if action == "subsidy_policy.edited" and key == "changes" and isinstance(value, list)
-             else value_text(key, value, tz_name)) for key, value in data.items()]
+             else value_text(key, value, tz_name, name_of)) for key, value in data.items()]

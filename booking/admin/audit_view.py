@@ -113,3 +113,24 @@ def export_rows(query: Select, with_ip: bool):
         row = (event.created_at, email or "", name or "", event.action, event.object_type or "",
                event.object_id, as_json(before), as_json(after), as_json(data))
         yield (*row, event.ip or "") if with_ip else row
+
+
+def names_reader(locale: str):
+    """name_of(kind, id) for one page of the trail (audit_labels.value_text): each name read
+    once, by primary key; None for what no longer exists."""
+    from booking.groups.models import Project
+    from booking.instruments.models import Instrument
+
+    read = {"organisation": lambda row: row.display_name(locale),
+            "instrument": lambda row: row.display_name(locale),
+            "project": lambda row: row.label, "user": lambda row: row.name}
+    models = {"organisation": Organisation, "instrument": Instrument, "project": Project,
+              "user": User}
+    known: dict[tuple[str, int], str | None] = {}
+
+    def name_of(kind: str, record_id: int) -> str | None:
+        if (kind, record_id) not in known:
+            row = db.session.get(models[kind], record_id)
+            known[kind, record_id] = read[kind](row) if row is not None else None
+        return known[kind, record_id]
+    return name_of

@@ -281,7 +281,8 @@ def audit_export(fmt):
 @bp.context_processor
 def _audit_words():
     """The audit page's words for codes (see audit_labels), times on the reader's clock."""
+    name_of = audit_view.names_reader(current_locale())
     return {"audit_action": audit_labels.action_label, "audit_object": audit_labels.object_label,
             "audit_object_types": audit_labels.object_choices,
             "audit_fields": lambda data, action="": audit_labels.described(
-                data, current_user.timezone, action)}
+                data, current_user.timezone, action, name_of)}

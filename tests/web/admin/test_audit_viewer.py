@@ -99,6 +99,28 @@ def test_events_read_as_words_with_amounts_in_yuan(client, make, login):
     assert "<li>检测中</li>" in page  # an order's state too (its labels are msgids)
 
 
+def test_ids_hours_and_modes_read_by_name(client, make, login):
+    """Reported: "方式: self_operated", "机构: 18", "项目: 1" and a week of opening hours as
+    raw JSON; the Before column squeezed to one character a line."""
+    actor = make.user(name="王磊")
+    org = make.organisation(name_zh="大连大学")
+    audit.record("user.invited", actor=actor, obj=actor, organisation_id=org.id,
+                 user_id=actor.id)
+    audit.record("booking.requested", actor=actor, obj=actor, mode="self_operated",
+                 organisation_id=999_999)  # gone: its number stays
+    audit.record("opening_hours.set", actor=actor, obj=actor,
+                 hours={"0": ["08:30-17:30"], "1": ["08:00-12:00", "13:30-18:00"]})
+    db.session.commit()
+    login(make.user(role="bureau_staff", locale="zh_CN"))
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert '<span class="audit-key">机构</span>大连大学 (#' in page
+    assert "王磊 (#" in page
+    assert '<span class="audit-key">方式</span>自主操作</li>' in page
+    assert "999999</li>" in page
+    assert "周一 08:30–17:30；周二 08:00–12:00、13:30–18:00" in page
+    assert '<th class="audit-before">' in page
+
+
 def test_export_has_before_and_after(client, make, login, events):
     login(make.user(role="admin"))
     text = client.get("/admin/audit.csv?who=alice").data.decode("utf-8-sig")
