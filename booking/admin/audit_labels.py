@@ -6,10 +6,9 @@ import json
 import re
 from datetime import datetime
 
+from babel.dates import get_day_names
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-
-from babel.dates import get_day_names
 
 from booking.bookings.labels import CLASS_LABELS as CUSTOMER_CLASS_LABELS
 from booking.bookings.labels import MODE_LABELS
