@@ -24,6 +24,7 @@ from booking.core.db import id_in
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.problems import LIST_SEPARATOR
+from booking.core.security import external_url
 from booking.core.web import PostForm, current_locale, safe_next
 from booking.extensions import db, limiter, login_manager
 from booking.labels import role_label
@@ -348,7 +349,7 @@ def members(org_id):
     people = db.session.scalars(select(User).where(User.organisation_id == org_id)
                                 .order_by(User.membership_confirmed, User.name)).all()
     return render_template("accounts/members.html", organisation=organisation, people=people,
-                           form=PostForm(),
+                           form=PostForm(), join_url=external_url("accounts.register_join"),
                            assignable=sorted(services.assignable_roles(current_user, organisation),
                                              key=ROLES.index))
 

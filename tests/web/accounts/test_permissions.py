@@ -34,7 +34,11 @@ def test_manager_sees_own_members_but_not_another_organisations(client, make, lo
     newcomer = make.user(organisation=mine, confirmed=False)
     outsider = make.user(organisation=theirs, confirmed=False)
     login(make.user(role="lab_manager", organisation=mine))
-    assert newcomer.email in client.get(f"/organisations/{mine.id}/members").get_data(as_text=True)
+    page = client.get(f"/organisations/{mine.id}/members").get_data(as_text=True)
+    assert newcomer.email in page
+    # how colleagues join, with the link to send them (from the site's address, not the request)
+    assert 'id="how-to-join"' in page and \
+        f'id="join-url">{client.application.config["PUBLIC_BASE_URL"]}/register/join<' in page
     assert client.get(f"/organisations/{theirs.id}/members").status_code == 403
     assert client.post(f"/organisations/{theirs.id}/members/{outsider.id}/confirm"
                        ).status_code == 403
