@@ -77,7 +77,7 @@ def _item(line) -> str:
 
 
 # a unit price per what, as the invoice page says it
-_UNITS = {"usage": "/h", "no_show": "/h", "late_cancel": "/h", "samples": "/件"}
+_UNITS = {"usage": "/h", "no_show": "/h", "late_cancel": "/h", "samples": "/样品"}
 
 
 def _line_rows(invoice: Invoice, style) -> list[list]:

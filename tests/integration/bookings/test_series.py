@@ -210,7 +210,8 @@ def test_the_feeds_carry_every_occurrence_with_its_own_state(make, frozen):
     result = book_series(instrument, user, Repeat("daily", until=date(2026, 11, 26)))
     requests.cancel_booking(result.created[1], user)
     db.session.commit()
-    private = Calendar.from_ical(ical.private_feed("mine", feeds.feed_bookings(user), str))
+    private = Calendar.from_ical(ical.private_feed("mine", feeds.feed_bookings(user), str,
+                                                   "zh_CN"))
     status = {str(e["uid"]): str(e["status"]) for e in private.walk("VEVENT")}
     assert status == {ical.booking_uid(b): "CANCELLED" if b.state == "cancelled" else "CONFIRMED"
                       for b in result.created}
