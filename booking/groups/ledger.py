@@ -63,11 +63,12 @@ def statement_table(project: Project, locale: str, timezone: str
     (holds are not charges), in the reader's language, amounts as numbers (yuan), times as
     local date cells."""
     _ = gettext
-    header = [_("Date"), _("Kind"), _("Entry details"), _("Booking id"), _("Invoice id"),
+    header = [_("Date"), _("Kind"), _("Entry details"), _("Booking id"), _("Invoice"),
               _("Instrument id"), _("Category"), _("Amount (CNY)"), _("Released"),
               _("Budget left after charges (CNY)")]
     entries = entries_of(project)
     described = entry_descriptions(entries, locale, timezone)
+    numbers = _invoice_numbers({e.invoice_id for e in entries if e.invoice_id})
     kinds = {"hold": _("held"), "charge": _("charged"), "credit": _("credited")}
     remaining, rows = project.budget_fen, []
     for entry in entries:
@@ -77,7 +78,17 @@ def statement_table(project: Project, locale: str, timezone: str
             remaining += entry.amount_fen
         rows.append([entry.created_at, kinds[entry.kind],
                      described.get(entry.id, entry.description), entry.booking_id,
-                     entry.invoice_id, entry.instrument_id,
+                     numbers.get(entry.invoice_id, ""), entry.instrument_id,
                      category_name(entry.category, locale) if entry.category else "",
                      yuan(entry.amount_fen), entry.released_at, yuan(remaining)])
     return header, rows
+
+
+def _invoice_numbers(invoice_ids: set[int]) -> dict[int, str]:
+    """The numbers people know invoices by (an id in a statement read as one: 1977)."""
+    from booking.billing.models import Invoice  # billing charges projects: imported late
+
+    if not invoice_ids:
+        return {}
+    return dict(db.session.execute(select(Invoice.id, Invoice.number).where(
+        Invoice.id.in_(invoice_ids))).all())

@@ -139,6 +139,10 @@ def test_finance_records_a_credit_notes_refund_and_it_is_owed_no_more(client, lo
         assert f"Credit note {note.number} is refunded." in page and 'id="refund-form"' not in page
         assert note.state == "paid" and note.payments[0].reference == "BOC-R1"
         assert note.paid_on.isoformat() == "2026-03-12"
+        # what went back is a refund, not a payment; the credited invoice is a link
+        assert '<p class="small mb-0" id="invoice-payments">Refund: ¥' in page
+        assert (f'<a href="/invoices/{sold["invoice"].id}">{sold["invoice"].number}</a>'
+                in page)
         assert dunning.balance_of(sold["customer"])["credit_fen"] == 0
         again = client.post(f"/invoices/{note.id}/refund", headers=EN, data={
             "refunded_on": "2026-03-12", "reference": "BOC-R2"})

@@ -2,7 +2,7 @@
 student's default project preselected, the quote's remaining budget, the API's project_id,
 and the PI's signed link (forged, expired, used once, on PUBLIC_BASE_URL)."""
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -566,16 +566,18 @@ def test_bad_project_input_is_refused_without_a_trace(client, login, world, chan
     assert len(db.session.scalars(select(Project)).all()) == 1
 
 
-def test_the_project_statement_has_numbers_and_local_dates(client, login, world):
+def test_the_project_statement_has_numbers_and_local_dates(client, login, make, world):
     import io
     from datetime import datetime
 
     from openpyxl import load_workbook
 
     project = world["project"]
+    invoice = make.issued_invoice(world["lab"].instrument, world["pi"].organisation, 12_345,
+                                  datetime(2026, 11, 24, tzinfo=UTC))
     services.hold(project, booking_id=7, fee_fen=10_000, instrument_id=world["lab"].instrument.id,
                   category="analytical", description="扫描电镜 2026-11-24")
-    services.charge(project.id, invoice_id=3, amount_fen=12_345, booking_ids=[7],
+    services.charge(project.id, invoice_id=invoice.id, amount_fen=12_345, booking_ids=[7],
                     instrument_id=world["lab"].instrument.id, category="analytical",
                     description="DLUT-2026-000003")
     db.session.commit()
@@ -588,6 +590,7 @@ def test_the_project_statement_has_numbers_and_local_dates(client, login, world)
     assert isinstance(charged[0], datetime) and charged[0].hour == 8  # 00:00 UTC, 08:00 local
     assert charged[7] == 123.45 and charged[9] == 500 - 123.45
     assert charged[6] == "Analytical instruments"  # the category in the reader's language
+    assert (rows[0][4], charged[4]) == ("Invoice", invoice.number)  # its number, not its id
     csv = client.get(f"/projects/{project.id}/statement.csv", headers=EN)
     assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
 

@@ -138,6 +138,10 @@ def test_the_lab_runs_the_order_through_its_page(frozen, client, login, make, la
     assert response.status_code == 302
     db.session.refresh(order)
     assert order.state == "report_ready" and order.invoice.state == "issued"
+    # the lab manager is not its finance office: the invoice's number, not a link to a 403
+    assert not order.invoice.can_view(lab.manager)
+    page = client.get(base).get_data(as_text=True)
+    assert f'id="invoice-number">{order.invoice.number}<' in page and "invoice-link" not in page
     client.post(f"{base}/close", data={"outcome": "dispose"})
     assert order.state == "closed"
     verify = client.get("/orders/verify", query_string={"number": order.report_number},
