@@ -291,9 +291,14 @@ def _decide(booking_id: int, approve: bool):
     if not booking.can_decide(current_user):
         flash(_("This request was already decided."), "warning")
         return redirect(back_to("bookings.queue"))
+    about = {"id": booking.id, "name": booking.user.name,
+             "instrument": booking.instrument.display_name(current_locale()),
+             "when": to_local(booking.start_at, booking.instrument.timezone)
+             .strftime("%Y-%m-%d %H:%M")}
     attempt(lambda: requests.approve_booking(booking, current_user) if approve
             else requests.reject_booking(booking, current_user, form.reason.data),
-            _("Approved.") if approve else _("Rejected."))
+            _("Approved: #%(id)s, %(name)s, %(instrument)s at %(when)s.", **about) if approve
+            else _("Rejected: #%(id)s, %(name)s, %(instrument)s at %(when)s.", **about))
     return redirect(back_to("bookings.queue"))
 
 

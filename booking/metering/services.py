@@ -293,6 +293,13 @@ class ScheduledBooking(NamedTuple):
     def running(self) -> UsageSession | None:
         return next((s for s in self.sessions if s.is_running), None)
 
+    def may_be_checked_in(self, now: datetime) -> bool:
+        """Approved, and its check-in open (a later day's row offers none: it was refused)."""
+        booking = self.booking
+        return booking.state == "approved" and not rules.check_in_problems(
+            booking.start_at, booking.end_at, booking.instrument.check_in_early_minutes, now,
+            booking.instrument.timezone)
+
     def may_be_marked_no_show(self, now: datetime) -> bool:
         return not rules.no_show_problems(self.booking.state, bool(self.sessions),
                                           self.booking.start_at, now)

@@ -249,7 +249,10 @@ def test_queue_approve_reject_and_bulk(client, make, login, lab):
     page = client.get("/bookings/queue").get_data(as_text=True)
     assert page.index(f'id="request-{b1.id}"') < page.index(f'id="request-{b4.id}"')
     assert student.name in page and "XRD of catalyst samples" in page
-    assert client.post(f"/bookings/{b1.id}/approve").status_code == 302
+    approved = client.post(f"/bookings/{b1.id}/approve", follow_redirects=True)
+    # which request it was: the queue moved on under the manager's eyes
+    assert (f"已批准：#{b1.id}，{student.name}，{instrument.name_zh}，2026-11-24 10:00。"
+            in approved.get_data(as_text=True))
     client.post(f"/bookings/{b2.id}/reject", data={"reason": ""})
     assert b2.state == "pending"  # a reason is required
     client.post(f"/bookings/{b2.id}/reject", data={"reason": "样品不符合要求"})
