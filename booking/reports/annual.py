@@ -11,6 +11,7 @@ invoiced amount (issued or paid invoices of the year, credit notes subtracted); 
 qualifications granted in the year."""
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import case, func, or_, select
 
@@ -97,7 +98,8 @@ def _fees(period: Period, ids) -> dict[int, int]:
         rates[rate.instrument_id].append(rate)
     fees = {}
     for instrument_id, found in rates.items():
-        current = effective_rates(found, period.end)
+        # the last moment of the year: its end is the next year's first, whose rates it is not
+        current = effective_rates(found, period.end - timedelta(microseconds=1))
         rate = current.get("enterprise") or current.get("academic") or current.get("internal")
         if rate is not None:
             fees[instrument_id] = rate.hourly_fen

@@ -157,3 +157,20 @@ def test_the_pdf_of_a_bulletin_under_way_says_so(client, make, login, tmp_path):
                 check=True).stdout
     assert "is not over yet" in texts["2026-12"] and "is not over yet" not in texts["2026-11"]
     assert "clawbacks took back" in texts["2026-11"]
+
+
+def test_the_annual_report_gives_the_rate_in_force_in_its_year(client, make, login,
+                                                               year_of_use):
+    """Reported: the 2026 report gave ¥260, a rate the lab had set to start on 2027-01-01
+    (in force at the year's "end", which is the next year's first moment)."""
+    from booking.instruments.models import Rate
+
+    enterprise = next(r for r in year_of_use.rates if r.customer_class == "enterprise")
+    db.session.add(Rate(instrument_id=year_of_use.id, customer_class="enterprise",
+                        hourly_fen=enterprise.hourly_fen + 2_000,
+                        valid_from=utc(2026, 12, 31, 16)))  # 2027-01-01 00:00 in Shanghai
+    db.session.commit()
+    login(make.user(role="bureau_staff"))
+    rows = _xlsx_rows(client.get("/reports/nrii.xlsx?year=2026"))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["收费标准（元/小时）"] == enterprise.hourly_fen / 100
