@@ -247,11 +247,12 @@ def slot_holder(instrument_id: int, start: datetime, end: datetime, moving: int 
     """The first occupying booking overlapping [start, end): its state, when it was made and
     whether it is `user_id`'s; None when the slot is free. `moving`: a booking being moved
     does not hold its own way."""
-    row = db.session.execute(select(Booking.state, Booking.created_at, Booking.user_id).where(
+    row = db.session.execute(select(Booking.state, Booking.created_at, Booking.user_id,
+                                    Booking.start_at, Booking.end_at).where(
         Booking.instrument_id == instrument_id, Booking.state.in_(rules.OCCUPYING_STATES),
         Booking.overlapping(start, end), Booking.id != (moving or 0))
         .order_by(Booking.start_at).limit(1)).first()
-    return rules.Holder(row[0], row[1], row[2] == user_id) if row else None
+    return rules.Holder(row[0], row[1], row[2] == user_id, row[3], row[4]) if row else None
 
 
 def own_overlaps(user: User, instrument_id: int, start: datetime, end: datetime

@@ -139,7 +139,7 @@ def holder_of(held: list[Held], start: datetime, end: datetime) -> rules.Holder 
         if h.start >= end:
             return None
         if h.end > start:
-            return rules.Holder(h.state, h.since)
+            return rules.Holder(h.state, h.since, start=h.start, end=h.end)
     return None
 
 

@@ -403,12 +403,14 @@ class Holder(NamedTuple):
     state: str
     since: datetime
     own: bool = False
+    start: datetime | None = None  # its time (shown on the calendar anyway)
+    end: datetime | None = None
 
 
 def clash_problem(holder: Holder | None, now: datetime, timezone: str) -> Problem:
-    """Why a slot is taken, without saying by whom: the holding booking's state and since when
-    it holds the slot, or that it is the asker's own booking. `holder` is None when it was
-    freed again before we could look."""
+    """Why a slot is taken, without saying by whom: the holding booking's state and its time
+    (since when it holds the slot, when its time is not known), or that it is the asker's own
+    booking. `holder` is None when it was freed again before we could look."""
     if holder is not None and holder.own:  # not "someone else", nor a wait list to join
         return Problem("own_booking_clash", _l(
             "You already have a booking (%(state)s) at this time: see My bookings."),
@@ -416,10 +418,16 @@ def clash_problem(holder: Holder | None, now: datetime, timezone: str) -> Proble
     if holder is None or now - holder.since < JUST_NOW:
         return Problem("booking_clash", _l(
             "Someone else has just booked (part of) this time. Pick another free slot."))
-    state, since, _ = holder
+    state = HOLDING.get(holder.state, holder.state)
+    if holder.start is not None and holder.end is not None:
+        return Problem("booking_clash", _l(
+            "This time is already held by a booking (%(state)s) from %(start)s to %(end)s. "
+            "Pick another free slot."), {"state": state,
+                                         "start": _local_text(holder.start, timezone),
+                                         "end": _local_text(holder.end, timezone)})
     return Problem("booking_clash", _l(
         "This time is already held by a booking (%(state)s) since %(since)s. Pick another "
-        "free slot."), {"state": HOLDING.get(state, state), "since": _local_text(since, timezone)})
+        "free slot."), {"state": state, "since": _local_text(holder.since, timezone)})
 
 
 def held_until(holds, user_id: int) -> datetime | None:

@@ -70,7 +70,7 @@ def test_a_taken_time_is_refused_and_nothing_changes(lab, make):
     with pytest.raises(BookingClash) as refused:
         reschedule(booking, lab["booker"], start=TUESDAY_24_NOV_10AM + 2 * HOUR,
                    end=TUESDAY_24_NOV_10AM + 3 * HOUR)
-    assert "since 2026-11-21 08:00" in refused.value.problems[0].message
+    assert "from 2026-11-24 12:00 to 2026-11-24 13:00" in refused.value.problems[0].message
     moved = db.session.get(type(booking), booking_id)
     assert (moved.start_at, moved.state) == (TUESDAY_24_NOV_10AM, "approved")
 

@@ -276,6 +276,16 @@ def test_a_slot_held_for_weeks_says_by_what_and_since_when_not_by_whom():
                                "2026-11-06 14:30. Pick another free slot.")
 
 
+def test_a_taken_slot_says_the_holding_bookings_time_where_it_is_known():
+    """Reported: "held since 2026-11-26 21:00" read as the clashing time; it was when the
+    other booking was made. Its own time is what the booker needs (the calendar shows it)."""
+    problem = rules.clash_problem(rules.Holder(
+        "approved", utc(2026, 11, 6, 6, 30), start=utc(2026, 11, 24, 6), end=utc(2026, 11, 24, 6, 30)),
+        NOW, "Asia/Shanghai")
+    assert problem.message == ("This time is already held by a booking (approved) from "
+                               "2026-11-24 14:00 to 2026-11-24 14:30. Pick another free slot.")
+
+
 @pytest.mark.parametrize("since", [NOW - timedelta(minutes=2), utc(2026, 11, 6, 6, 30)])
 def test_a_slot_held_by_ones_own_booking_says_so(since):
     """Reported: one's own booking read "someone else has just booked" and offered the wait

@@ -247,5 +247,6 @@ def test_a_clash_with_an_older_booking_says_what_holds_the_slot(client, make, ap
     error = clash.get_json()["error"]
     assert clash.status_code == 409 and error["code"] == "booking_clash"
     assert error["message"] == ("This time is already held by a booking (pending approval) "
-                                "since 2026-11-20 08:00. Pick another free slot.")
+                                "from 2026-11-24 10:00 to 2026-11-24 11:00. Pick another free "
+                                "slot.")
     assert holder.name not in str(clash.get_json())

@@ -516,7 +516,8 @@ def test_quote_json_tells_what_holds_a_taken_slot_and_warns_of_own_bookings(clie
     url = f"/instruments/{instrument.id}/quote.json?mode=self_operated"
     taken = client.get(url + "&start=2026-11-24T10:00&end=2026-11-24T11:00").get_json()
     [problem] = taken["problems"]
-    assert problem["code"] == "booking_clash" and "2026-11-16 08:00" in problem["message"]
+    assert problem["code"] == "booking_clash" and "2026-11-24 10:00 至 2026-11-24 11:00" in \
+        problem["message"]
     assert taken["warnings"] == []
     free = client.get(url + "&start=2026-11-24T12:30&end=2026-11-24T14:00").get_json()
     assert free["problems"] == []
