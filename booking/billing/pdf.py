@@ -40,6 +40,10 @@ def _date(value) -> str:
     return format_datetime(value, "yyyy-MM-dd", rebase=True) if value else "—"
 
 
+def _unbroken(value: str) -> str:
+    return escape(value).replace(" ", "&nbsp;")
+
+
 def _party(label: str, org, style, extra: list[str] = ()) -> Paragraph:
     code = both(_l("Unified social credit code"))
     rows = [escape(label), f"<font size=10.5>{escape(org.name_zh)}</font>",
@@ -48,9 +52,10 @@ def _party(label: str, org, style, extra: list[str] = ()) -> Paragraph:
 
 
 def _bank(invoice: Invoice) -> list[str]:
-    """The provider's bank details and tax number (what a bank transfer needs)."""
+    """The provider's bank details and tax number (what a bank transfer needs); a number is
+    kept on one line (an account broke after its fourth group)."""
     settings = settings_of(invoice.provider_id)
-    return [f"{escape(both(label))}: {escape(value)}" for label, value in (
+    return [f"{escape(both(label))}: {_unbroken(value)}" for label, value in (
         (_l("Taxpayer number"), settings.tax_number),
         (_l("Bank and branch"), settings.bank_name),
         (_l("Bank account number"), settings.bank_account)) if value]

@@ -52,6 +52,11 @@ def test_the_customer_reads_where_to_transfer_the_money(client, login, sold):
     assert 'id="provider-bank"' in bank
     for text in ("中国银行大连高新园区支行", "3012 0100 8888", sold["owner"].name_zh):
         assert text in bank.split('id="provider-bank"')[1], text
+    # the finance office's view and its print carry them too, in the provider's box
+    login(sold["finance"])
+    own = client.get(url).get_data(as_text=True)
+    assert 'id="provider-box-bank">中国银行大连高新园区支行：<span class="font-monospace ' \
+        'text-nowrap">3012 0100 8888</span>' in own
 
 
 def test_invoice_page_shows_what_a_printed_invoice_needs(client, login, sold):
