@@ -212,12 +212,12 @@ def notify_qualification_revoked(qualification: Qualification) -> None:
           instrument=instrument.display_name(user.locale))))
 
 
-def notify_training_declined(request: TrainingRequest) -> None:
+def notify_training_declined(request: TrainingRequest, reason: str) -> None:
     user = request.user
     notify(user, "training.declined", lambda: (
         _("Training request declined"),
-        _("Your training request for %(instrument)s was declined.",
-          instrument=request.instrument.display_name(user.locale))))
+        _("Your training request for %(instrument)s was declined: %(reason)s",
+          instrument=request.instrument.display_name(user.locale), reason=reason)))
 
 
 # --- recurring series: one message for the whole series -------------------------------------------

@@ -98,16 +98,17 @@ def request_training(instrument: Instrument, user: User, message: str) -> Traini
     return request
 
 
-def decline_training(request: TrainingRequest, actor: User) -> None:
-    _close_training(request, actor, "declined")
-    notifications.notify_training_declined(request)
+def decline_training(request: TrainingRequest, actor: User, reason: str) -> None:
+    """`reason`: what the requester reads (and the audit trail keeps)."""
+    _close_training(request, actor, "declined", reason=reason[:500])
+    notifications.notify_training_declined(request, reason[:500])
 
 
-def _close_training(request: TrainingRequest, actor: User, state: str) -> None:
+def _close_training(request: TrainingRequest, actor: User, state: str, **data) -> None:
     request.state = state
     request.decided_by_id = actor.id
     request.decided_at = now_utc()
-    audit.record(f"training.{state}", actor=actor, obj=request)
+    audit.record(f"training.{state}", actor=actor, obj=request, **data)
 
 
 def open_training_requests(manager: User) -> list[TrainingRequest]:

@@ -380,11 +380,14 @@ def revoke_qualification(qualification_id):
 def decide_training(request_id, decision):
     training = db.get_or_404(TrainingRequest, request_id)
     require(training.instrument.can_edit(current_user))
-    if PostForm().validate_on_submit() and training.can_decide(current_user):
+    form = PostForm() if decision == "grant" else RejectForm()
+    if not form.validate_on_submit():
+        flash(_("Declining needs a reason for the requester."), "danger")
+    elif training.can_decide(current_user):
         if decision == "grant":
             qualifications.grant_qualification(training.instrument, training.user, current_user)
         else:
-            qualifications.decline_training(training, current_user)
+            qualifications.decline_training(training, current_user, form.reason.data)
         commit()
         flash(_("Training request answered."), "success")
     return redirect(url_for("bookings.queue"))

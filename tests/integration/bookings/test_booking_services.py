@@ -244,7 +244,7 @@ def test_declined_training(make, frozen):
     instrument = make.instrument(requires_qualification=True)
     manager = make.user(role="lab_manager", organisation=instrument.organisation)
     request = qualifications.request_training(instrument, make.user(), "")
-    qualifications.decline_training(request, manager)
+    qualifications.decline_training(request, manager, "本学期培训已满")
     assert db.session.get(TrainingRequest, request.id).state == "declined"
     assert qualifications.open_training_requests(manager) == []
 

@@ -314,6 +314,31 @@ def test_qualifications_page_and_training(client, make, login):
         data={"email": "nobody@example.cn"}).get_data(as_text=True)
 
 
+def test_declining_training_says_why(client, make, login):
+    """Reported: a training request could be declined without a word to the requester."""
+    from booking.bookings import qualifications
+    from booking.bookings.models import TrainingRequest
+    from booking.core.notifications import OutboxMessage
+
+    instrument = make.instrument(requires_qualification=True)
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    user = make.user()
+    request = qualifications.request_training(instrument, user, "博士课题")
+    db.session.commit()
+    login(manager)
+    page = client.get("/bookings/queue").get_data(as_text=True)
+    assert 'class="d-inline-flex gap-1 training-decline"' in page and 'name="reason"' in page
+    refused = client.post(f"/training/{request.id}/decline", data={"reason": " "},
+                          follow_redirects=True)
+    assert "拒绝需填写理由" in refused.get_data(as_text=True)
+    assert db.session.get(TrainingRequest, request.id).state == "open"
+    client.post(f"/training/{request.id}/decline", data={"reason": "本学期培训名额已满"})
+    assert db.session.get(TrainingRequest, request.id).state == "declined"
+    told = db.session.scalars(db.select(OutboxMessage).where(
+        OutboxMessage.recipient == user.email)).all()
+    assert "本学期培训名额已满" in told[-1].body
+
+
 def test_no_qualification_is_asked_where_nobody_operates_it_themselves(client, make, login):
     """Reported: a staff-operated-only instrument offered training for self-operation."""
     instrument = make.instrument(requires_qualification=True, allows_self_operated=False)
