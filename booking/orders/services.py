@@ -8,7 +8,7 @@ test and sample, the set-up fee and the urgency surcharge. The staff-operated bo
 order ran on are on the same invoice as lines of 0 (their time and samples are part of the
 order's price), so that neither check-out nor the month close charges them a second time.
 """
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from statistics import median
 
 from sqlalchemy import select, update
@@ -23,6 +23,7 @@ from booking.billing.pricing import customer_class_for, rate_cards
 from booking.billing.signals import quote_requested
 from booking.bookings.models import Booking
 from booking.bookings.on_behalf import book_for
+from booking.bookings.requests import cancel_booking
 from booking.bookings.rules import OCCUPYING_STATES
 from booking.core import audit
 from booking.core.clock import local_today, now_utc, to_local
@@ -242,11 +243,15 @@ def start_testing(order: Order, actor: User) -> None:
         rules.check_move(order.state, "testing")
     live = [b for b in order.bookings if b.state in ("approved", "in_use")]
     if not any(b.state == "in_use" for b in live):
-        due = [b for b in live if b.state == "approved"]
+        due = sorted((b for b in live if b.state == "approved"), key=lambda b: b.start_at)
         if not due:
             raise OrderRefused.one("no_booking_due", _l(
                 "Schedule the instrument time for this order first."))
-        metering.check_in(due[0], actor=actor, source="manager")
+        # the slot whose check-in is open (later ones are not due; the first says when it is)
+        now = now_utc()
+        metering.check_in(next((b for b in due if b.end_at > now >= b.start_at - timedelta(
+            minutes=b.instrument.check_in_early_minutes)), due[0]), actor=actor,
+            source="manager")
     _move(order, "testing", actor)
     notifications.notify_customer(order, "testing")
 
@@ -260,12 +265,25 @@ def complete_with_report(order: Order, actor: User, report_number_prefix: str) -
     order.report_issued_at = order.updated_at
     order.report_number = rules.report_number(report_number_prefix,
                                               to_local(order.updated_at).year, order.id)
+    _release_unused(order, actor)
     invoice = _issue_invoice(order)
     for booking in order.bookings:
         if booking.state == "in_use":
             metering.check_out_booking(booking, actor=actor)
     notifications.notify_customer(order, "report_ready")
     return invoice
+
+
+RELEASED = "报告已出具，未用的机时已释放 / report issued: the unused time is released"
+
+
+def _release_unused(order: Order, actor: User) -> None:
+    """The order's time it never used (a slot booked for a retest, say) is freed for others
+    once its report is out: it held the instrument, at nobody's charge, for nothing."""
+    for booking in order.bookings:
+        if booking.state in ("pending", "approved") and \
+                not metering.sessions_of_booking(booking):
+            cancel_booking(booking, actor, RELEASED)
 
 
 def reissue_invoice(order: Order, actor: User) -> Invoice:
@@ -324,6 +342,8 @@ def _included_booking_lines(order: Order, base: dict) -> list[dict]:
         InvoiceLine.booking_id.in_(booking_ids), InvoiceLine.kind == "no_show")))
     lines = []
     for booking in order.bookings:
+        if booking.state == "cancelled":  # released unused (or cancelled before)
+            continue
         text = f"{order.number} {to_local(booking.start_at):%Y-%m-%d %H:%M} {INCLUDED}"
         if booking.id not in charged and booking.sample_count:
             lines.append({**base, "description": text, "quantity": booking.sample_count,

@@ -274,6 +274,34 @@ def test_a_booking_the_lab_let_pass_is_not_charged_as_the_customers_no_show(froz
     assert close_month("2026-12").invoices == 0  # nothing of the order's left to charge
 
 
+def test_testing_starts_on_the_slot_due_now_and_the_report_frees_the_unused_one(frozen, make,
+                                                                                lab, sme):
+    """Reported: with a slot on Wednesday scheduled first and one today, "start testing" tried
+    Wednesday's ("check-in opens 15 minutes before"); and once the report was out, the order
+    kept Wednesday's time booked, the instrument blocked, and its invoice listed it."""
+    from booking.bookings.models import Booking
+
+    order = make.order(lab.instrument, sme)
+    services.accept_order(order, lab.manager)
+    services.receive_order(order, lab.manager, condition="ok")
+    wednesday = MONDAY_7_DEC_9AM + timedelta(days=2)
+    spare = services.schedule_booking(order, lab.manager, start=wednesday,
+                                      end=wednesday + timedelta(hours=2))
+    today = MONDAY_7_DEC_9AM + timedelta(hours=1)
+    used = services.schedule_booking(order, lab.manager, start=today,
+                                     end=today + timedelta(hours=1))
+    frozen.move_to(today)
+    services.start_testing(order, lab.manager)
+    assert (used.state, spare.state) == ("in_use", "approved")
+    files.store(order, _pdf(), "report", lab.manager)
+    invoice = services.complete_with_report(order, lab.manager, "LAB")
+    db.session.flush()
+    assert db.session.get(Booking, spare.id).state == "cancelled"  # free for others
+    assert db.session.get(Booking, used.id).state == "completed"
+    listed = {line.booking_id for line in invoice.lines if line.booking_id}
+    assert listed == {used.id}  # the time it used, at 0; nothing for the released slot
+
+
 def test_the_kiosk_and_the_month_close_never_charge_an_orders_time_before_its_invoice(
         frozen, make, lab, sme):
     """Staff may check an order's booking in and out at the kiosk, and a month may close
