@@ -109,6 +109,16 @@ def waiting(period: str) -> list[tuple[int, int, int]]:
     return [(provider_id, count, int(amount)) for provider_id, count, amount in rows]
 
 
+def unclaimed_of(provider_id: int) -> tuple[int, int]:
+    """(entries, amount) the provider redeemed that are on no statement yet: what the bureau
+    owes it beyond its statements (built once each quarter is over)."""
+    count, amount = db.session.execute(select(func.count(), func.sum(Redemption.amount_fen))
+                                       .where(Redemption.provider_id == provider_id,
+                                              Redemption.state == "redeemed",
+                                              Redemption.reimbursement_id.is_(None))).one()
+    return count, int(amount or 0)
+
+
 def statements(period: str) -> list[Reimbursement]:
     return list(db.session.scalars(select(Reimbursement).where(Reimbursement.period == period)
                                    .options(selectinload(Reimbursement.provider),

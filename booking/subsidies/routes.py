@@ -314,6 +314,7 @@ def provider_statements():
                   for s in reimbursements.statements_of(org.id, year)]
     return render_template("subsidies/provider_statements.html", org=org, year=year,
                            organisations=organisations, statements=statements,
+                           unclaimed=reimbursements.unclaimed_of(org.id),
                            states=reimbursements.STATES, entries=reimbursements.ENTRIES,
                            now_year=local_today().year)
 

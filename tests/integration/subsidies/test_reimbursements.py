@@ -230,12 +230,17 @@ def test_sampling_follows_the_policy_period_and_records_the_outcome(make, lab):
 
 def test_the_providers_finance_office_reads_its_statements(client, login, make, lab):
     """The bureau's statements were visible to the bureau only: the provider could not see
-    what it was owed, paid or had clawed back."""
+    what it was owed, paid or had clawed back; nor, before a statement, what was redeemed."""
     invoice = _paid_use(make, lab)
+    db.session.commit()
+    login(lab["finance"])
+    before = client.get("/vouchers/statements?year=2026").get_data(as_text=True)
+    assert "已兑现、尚未列入兑付单：1 笔创新券份额，共 ¥160.00" in before
     _reimburse("2026Q2")
     db.session.commit()
     login(lab["finance"])
     page = client.get("/vouchers/statements?year=2026").get_data(as_text=True)
+    assert 'id="unclaimed"' not in page  # on its statement now
     section = page.split('id="statement-2026Q2"')[1].split("</section>")[0]
     assert invoice.number in section and "¥160.00" in section and "待支付" in section
     assert 'href="/vouchers/statements?org=' in page  # a tab of the finance pages
