@@ -90,6 +90,7 @@ def close_month():
     rows = _preview(facts)
     return render_template("billing/close.html", org=org, organisations=organisations,
                            month=month, rows=rows, year=local_today().year,
+                           invoiced=reports.month_invoiced(org.id, month),
                            total_fen=sum(r["subtotal_fen"] for r in rows))
 
 

@@ -1,5 +1,6 @@
 """Reads: the invoices a user may see, and the finance office's views and exports (open
 invoices, revenue, priced usage) of the organisations whose finance they keep."""
+from datetime import datetime
 from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
@@ -34,6 +35,16 @@ def invoices_of(user: User) -> Select:
         Invoice.customer_user_id == user.id,
         and_(Invoice.customer_user_id.is_(None), Invoice.customer_org_id == user.organisation_id))
     ).order_by(Invoice.issued_at.desc(), Invoice.id.desc())
+
+
+def month_invoiced(provider_id: int, month: str) -> tuple[int, int, datetime | None]:
+    """(invoices, their amount before vouchers, when the last was issued) of the provider's
+    close of `month` so far (none void): what the close page says was done already."""
+    count, amount, last = db.session.execute(select(
+        func.count(), func.sum(Invoice.subtotal_fen), func.max(Invoice.issued_at)).where(
+        Invoice.provider_id == provider_id, Invoice.period == month,
+        Invoice.kind == "invoice", Invoice.state != "void")).one()
+    return count, int(amount or 0), last
 
 
 def voucher_returned_fen(note: Invoice) -> int:

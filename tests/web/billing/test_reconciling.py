@@ -267,4 +267,9 @@ def test_month_close_in_the_ui_previews_then_issues(client, login, sold, make):
         again = client.post("/finance/close", data={"month": "2026-03"}, headers=EN,
                             follow_redirects=True).get_data(as_text=True)
         assert "Nothing left to invoice" in again
+        # coming back to the month, the clerk reads that it was closed, and when
+        done = client.get("/finance/close?month=2026-03", headers=EN).get_data(as_text=True)
+        assert 'id="close-done">2026-03 is closed: 1 invoice issued, ¥100.00 before ' \
+            'vouchers, the last on 2026-04-11.' in done
+        assert "Left to invoice for 2026-03" in done
     assert db.session.scalar(select(Invoice).where(Invoice.customer_user_id == internal.id))
