@@ -221,15 +221,20 @@ def _names(model, column, ids: set) -> dict:
 
 
 def open_table(provider_id: int, year: int) -> tuple[tuple, list]:
-    """Open invoices as of now (the year does not narrow them: they are what is owed)."""
+    """Open items as of now (the year does not narrow them): the invoices customers owe, then
+    the credit notes the provider owes them (refunds to make), negative."""
     header = ("number", "customer", "customer_class", "issued_at", "due_at", "amount_due_fen",
-              "amount_due_cny", "outstanding_cny")
+              "amount_due_cny", "outstanding_cny", "kind")
     labels = _class_labels()
+    owed = [(i, 1, i.outstanding_fen) for i in open_invoices(provider_id)]
+    refunds = [(n, -1, n.amount_due_fen) for n in db.session.scalars(select(Invoice).where(
+        Invoice.provider_id == provider_id, Invoice.state == "issued",
+        Invoice.kind == "credit_note").order_by(Invoice.issued_at, Invoice.id))]
     return header, [(i.number, i.customer_org.name_zh, labels.get(i.customer_class,
                                                                   i.customer_class),
-                     i.issued_at, i.due_at,
-                     i.amount_due_fen, yuan(i.amount_due_fen), yuan(i.outstanding_fen))
-                    for i in open_invoices(provider_id)]
+                     i.issued_at, i.due_at if sign > 0 else None, sign * i.amount_due_fen,
+                     yuan(sign * i.amount_due_fen), yuan(sign * left), i.kind)
+                    for i, sign, left in owed + refunds]
 
 
 TABLES = {"revenue": revenue_table, "usage": usage_table, "open": open_table}

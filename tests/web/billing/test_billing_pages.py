@@ -300,6 +300,15 @@ def test_finance_page_and_exports(client, login, make, sold):
     xlsx = client.get(f"/finance/{sold['owner'].id}/open.xlsx?year=2026")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     assert sheet.cell(2, 1).value == "DLUTB-2026-000001" and sheet.cell(2, 6).value == 40_000
+    # a credit note still to refund is an open item too: what the provider owes, negative
+    from booking.billing.invoicing import credit_note
+
+    note = credit_note(sold["invoice"], 5_000, "重复计费", sold["finance"])
+    db.session.commit()
+    rows = list(load_workbook(io.BytesIO(client.get(
+        f"/finance/{sold['owner'].id}/open.xlsx?year=2026").data)).active.values)
+    refund = next(row for row in rows if row[0] == note.number)
+    assert (refund[5], refund[7], refund[8]) == (-5_000, -50, "credit_note")
 
 
 def test_cli_close_is_idempotent(app, make, sold):
