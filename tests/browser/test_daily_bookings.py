@@ -228,5 +228,5 @@ def test_the_labs_message_is_in_view_after_acting_on_a_row_far_down(live_server,
     assert "已签到" in floating.inner_text()
     assert 0 <= box["y"] and box["y"] + box["height"] <= 320  # on the screen
     row = page.locator(f"#booking-{booking_id}").bounding_box()
-    assert -10 < row["y"] < 80 and row["y"] + row["height"] > 40  # at the top, where it was
+    assert row["y"] < 80 and row["y"] + row["height"] > 80  # in view, at the top where it was
     context.close()
