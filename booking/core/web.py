@@ -156,10 +156,10 @@ class EmailAddressField(EmailField):
     def __init__(self, label, validators=(), filters=(), **kwargs):
         super().__init__(label, validators=[*validators, Email(
             message=_l("Enter a valid e-mail address.")), Length(max=254)],
-            filters=[*filters, _stripped], **kwargs)
+            filters=[*filters, stripped], **kwargs)
 
 
-def _stripped(value):
+def stripped(value):
     return value.strip() if isinstance(value, str) else value
 
 

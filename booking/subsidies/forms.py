@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from booking.core.money import fen_to_yuan, format_cny, yuan_to_fen
-from booking.core.web import CheckboxesField, FiniteDecimalField, PastDate, SiteForm
+from booking.core.web import CheckboxesField, FiniteDecimalField, PastDate, SiteForm, stripped
 from booking.subsidies.policy import (
     ENTERPRISE_CLASSES,
     LINK_KINDS,
@@ -292,7 +292,7 @@ def _percent(share) -> str:
 
 
 class StatementPaidForm(SiteForm):
-    reference = StringField(_l("Payment reference"), filters=[lambda text: (text or "").strip()],
+    reference = StringField(_l("Payment reference"), filters=[stripped],
                             validators=[DataRequired(message=_l(
                                 "Give the reference of the transfer that paid the statement "
                                 "(payment voucher or bank reference).")), Length(max=64)])
