@@ -183,7 +183,7 @@ OBJECT_LABELS = {
 }
 
 FIELD_LABELS = {
-    "amount_fen": _l("Amount"), "amount_due_fen": _l("Amount due"),
+    "amount_fen": _l("Amount"), "amount_due_fen": _l("Amount due"), "deducted_fen": _l("Deducted"),
     "budget_fen": _l("Budget"), "face_value_fen": _l("Face value"), "fee_fen": _l("Fee"),
     "hourly_fen": _l("Hourly rate"), "limit_fen": _l("Limit"), "before_fen": _l("Limit before"),
     "outstanding_fen": _l("Outstanding"), "remaining_fen": _l("Remaining"),

@@ -124,7 +124,7 @@ def balance_of(user: User) -> dict:
         _customer_clause(user), Invoice.state.in_(("issued", "paid"))).options(
         selectinload(Invoice.payments))).all()
     open_ = [i.outstanding_fen for i in invoices if i.kind == "invoice" and i.state == "issued"]
-    credits = [i.amount_due_fen for i in invoices if i.is_credit_note and i.state == "issued"]
+    credits = [i.to_refund_fen for i in invoices if i.is_credit_note]
     overpaid = [i.overpaid_fen for i in invoices if i.kind == "invoice"]
     return {"open_fen": sum(open_), "credit_fen": sum(credits), "overpaid_fen": sum(overpaid),
             "balance_fen": rules.customer_balance(open_, credits, overpaid)}

@@ -15,13 +15,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from booking.accounts.models import Organisation, User
 from booking.billing import notifications, rules
 from booking.billing.facts import Fact, booking_facts
-from booking.billing.models import Invoice, InvoiceCounter, InvoiceLine
+from booking.billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment
 from booking.billing.pricing import price_line, rate_cards_for
 from booking.billing.refusals import BillingRefused
 from booking.billing.signals import invoice_credited, invoice_issuing
 from booking.bookings.models import Booking
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import local_today, now_utc
 from booking.core.db import bulk_insert, chunks, reserve_ids
 from booking.core.problems import _l
 from booking.extensions import db
@@ -254,6 +254,21 @@ def credited_fen(invoice: Invoice) -> int:
                                         Invoice.state != "void")))
 
 
+def _deduct_credit(invoice: Invoice, note: Invoice, amount_fen: int, actor: User | None) -> None:
+    """Set `amount_fen` of the credit note against its open invoice: a payment of kind
+    credit_note on each, naming the other; each turns paid once its payments cover it."""
+    if amount_fen <= 0:
+        return
+    now, today = now_utc(), local_today()
+    for document, other in ((invoice, note), (note, invoice)):
+        db.session.add(Payment(invoice=document, method="credit_note", amount_fen=amount_fen,
+                               reference=other.number or "", received_on=today,
+                               recorded_by_id=actor.id if actor else None))
+        if document.paid_fen >= document.amount_due_fen:
+            document.state, document.paid_at = "paid", now
+    db.session.flush()
+
+
 def charged_project(invoice: Invoice) -> int | None:
     """The project account (经费卡) that paid the invoice: charged at issue (the invoice's
     project), or when it was settled by internal transfer (the payment's)."""
@@ -265,7 +280,9 @@ def charged_project(invoice: Invoice) -> int | None:
 def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | None,
                 settled: bool = False) -> Invoice:
     """A credit note giving back `amount_fen` of an issued or paid invoice (positive amounts,
-    kind credit_note). `settled`: the money already went back (a Stripe refund)."""
+    kind credit_note). `settled`: the money already went back (a Stripe refund). While the
+    invoice is open, the note is deducted from what is left to pay on it (the customer pays
+    less rather than paying in full and waiting for a refund); what exceeds that is refunded."""
     if invoice.kind != "invoice" or invoice.state not in ("issued", "paid"):
         raise BillingRefused.one("not_creditable",
                                  _l("Only an issued or paid invoice can be credited."))
@@ -288,10 +305,14 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
                                   unit_price_fen=amount_fen))
     db.session.add(note)
     db.session.flush()
+    deducted = 0
     if settled or project_id is not None:  # refunded, or given back to the project at once
         note.state, note.paid_at = "paid", now
+    elif invoice.state == "issued":
+        deducted = rules.credit_deduction(amount_fen, invoice.outstanding_fen)
+        _deduct_credit(invoice, note, deducted, actor)
     audit.record("invoice.credited", actor=actor, obj=note, credits=invoice.id,
-                 amount_fen=amount_fen, reason=reason[:300])
+                 amount_fen=amount_fen, deducted_fen=deducted, reason=reason[:300])
     if project_id is not None:  # the project gets it back
         groups.credit(project_id, invoice_id=note.id, amount_fen=amount_fen,
                       description=note.number or "")

@@ -136,6 +136,20 @@ class Invoice(TimestampMixin, db.Model):
         return max(self.amount_due_fen - self.paid_fen, 0) if self.kind == "invoice" else 0
 
     @property
+    def to_refund_fen(self) -> int:
+        """A credit note's money still to pay back: what was not deducted from its invoice
+        while that was open, until the refund is recorded."""
+        if not (self.is_credit_note and self.state == "issued"):
+            return 0
+        return self.amount_due_fen - self.paid_fen
+
+    @property
+    def deducted_fen(self) -> int:
+        """What credit notes took off this invoice while it was open (or, on a credit note,
+        what of it was deducted from its invoice)."""
+        return sum(p.amount_fen for p in self.payments if p.method == "credit_note")
+
+    @property
     def overpaid_fen(self) -> int:
         return max(self.paid_fen - self.amount_due_fen, 0) if self.kind == "invoice" else 0
 

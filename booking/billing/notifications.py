@@ -106,6 +106,8 @@ def notify_credit_note(note: Invoice) -> None:
                   reason=note.lines[0].description)]
         if note.project is not None:
             text.append(_("It is credited to project %(project)s.", project=note.project.label))
+        elif note.deducted_fen:
+            text.append(_deduction_text(note, original))
         elif note.state == "paid":
             text.append(_("The money has been refunded to you."))
         else:
@@ -119,6 +121,21 @@ def notify_credit_note(note: Invoice) -> None:
                  invoice=original.number), "\n".join(text)
 
     notify(user, CREDIT_KIND, compose, link=_link(note))
+
+
+def _deduction_text(note: Invoice, original: Invoice) -> str:
+    """What a credit note written while its invoice was open did to it, and what is left."""
+    if original.state == "paid":
+        text = _("%(amount)s of it is deducted from invoice %(invoice)s, which is now settled.",
+                 amount=format_cny(note.deducted_fen), invoice=original.number)
+    else:
+        text = _("%(amount)s of it is deducted from invoice %(invoice)s: %(left)s is left to "
+                 "pay.", amount=format_cny(note.deducted_fen), invoice=original.number,
+                 left=format_cny(original.outstanding_fen))
+    if note.to_refund_fen:
+        text += " " + _("The provider will refund the other %(amount)s to you and record "
+                        "the refund.", amount=format_cny(note.to_refund_fen))
+    return text
 
 
 def _paid_on(payment: Payment, user: User) -> str:

@@ -77,13 +77,14 @@ def record_bank_transfer(invoice: Invoice, actor: User, reference: str,
 
 def record_refund(note: Invoice, actor: User, reference: str, refunded_on: date) -> Payment:
     """Finance paid a credit note's amount back to the customer (by bank transfer) on
-    `refunded_on`: the note is settled and no longer counts as owed to the customer."""
+    `refunded_on` (what was not deducted from its invoice): the note is settled and no longer
+    counts as owed to the customer."""
     if not (note.is_credit_note and note.state == "issued"):
         raise BillingRefused.one("not_refundable",
                                  _l("Only a credit note still to refund can be refunded."))
     if refunded_on > local_today():
         raise BillingRefused.one("future_date", _l("The payment date cannot be in the future."))
-    return _mark_paid(note, "bank_transfer", note.amount_due_fen, actor=actor,
+    return _mark_paid(note, "bank_transfer", note.to_refund_fen, actor=actor,
                       reference=reference, notify=False, received_on=refunded_on)
 
 
@@ -242,7 +243,10 @@ def _on_refunded(charge: dict) -> str:
     if invoice is None:
         raise BillingRefused.one("unknown_invoice", _l("No invoice paid by %(charge)s."),
                                  charge=charge.get("id"))
-    delta = int(charge.get("amount_refunded") or 0) - credited_fen(invoice)
+    # what credit notes already gave back of the card's money (those deducted while the invoice
+    # was open did not: the card paid the rest)
+    delta = int(charge.get("amount_refunded") or 0) - (credited_fen(invoice)
+                                                       - invoice.deducted_fen)
     if delta <= 0:
         return "already_credited"
     credit_note(invoice, delta, f"Card refund {charge.get('id')}", actor=None, settled=True)

@@ -100,12 +100,16 @@ def _line_rows(invoice: Invoice, style) -> list[list]:
     if invoice.voucher_fen:
         rows.append(["", "", both(_l("Innovation voucher deduction")),
                      "-" + format_cny(invoice.voucher_fen)])
+    deducted = invoice.deducted_fen
     total = both(_l("Refund") if invoice.is_credit_note else _l("Amount paid")
-                 if invoice.state == "paid" else _l("Amount due"))
+                 if invoice.state == "paid" and not deducted else _l("Amount due"))
     rows.append(["", "", total, format_cny(invoice.amount_due_fen)])
     returned = voucher_returned_fen(invoice)
     if returned:
         rows.append(["", "", both(_l("Returned to the innovation voucher")), format_cny(returned)])
+    if deducted:
+        rows.append(["", "", both(_l("Deducted from the invoice") if invoice.is_credit_note
+                                  else _l("Credit notes deducted")), "-" + format_cny(deducted)])
     if invoice.payments and invoice.state == "issued":
         rows.append(["", "", both(_l("Outstanding")), format_cny(invoice.outstanding_fen)])
     return rows
@@ -151,7 +155,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         story.append(Paragraph(escape(f"{charged}: {invoice.project.label}"), styles["text"]))
     story += [Spacer(1, 6 * mm), parties, Spacer(1, 6 * mm), lines, Spacer(1, 4 * mm)]
     if invoice.paid_at is not None and invoice.paid_on:  # a receipt (a refund), not a request
-        paid = both(_l("Refunded") if invoice.is_credit_note else _l("Paid"))
+        paid = both(_l("Paid") if not invoice.is_credit_note else _l("Deducted on")
+                    if invoice.deducted_fen == invoice.amount_due_fen else _l("Refunded"))
         story.append(Paragraph(escape(f"{paid}: {invoice.paid_on.isoformat()}"),
                                styles["text"]))
     elif invoice.kind == "invoice" and invoice.state == "issued":

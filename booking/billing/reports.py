@@ -5,6 +5,7 @@ from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import Organisation, User
 from booking.billing.facts import usage_facts
@@ -227,9 +228,10 @@ def open_table(provider_id: int, year: int) -> tuple[tuple, list]:
               "amount_due_cny", "outstanding_cny", "kind")
     labels = _class_labels()
     owed = [(i, 1, i.outstanding_fen) for i in open_invoices(provider_id)]
-    refunds = [(n, -1, n.amount_due_fen) for n in db.session.scalars(select(Invoice).where(
+    refunds = [(n, -1, n.to_refund_fen) for n in db.session.scalars(select(Invoice).where(
         Invoice.provider_id == provider_id, Invoice.state == "issued",
-        Invoice.kind == "credit_note").order_by(Invoice.issued_at, Invoice.id))]
+        Invoice.kind == "credit_note").order_by(Invoice.issued_at, Invoice.id).options(
+        selectinload(Invoice.payments)))]
     return header, [(i.number, i.customer_org.name_zh, labels.get(i.customer_class,
                                                                   i.customer_class),
                      i.issued_at, i.due_at if sign > 0 else None, sign * i.amount_due_fen,

@@ -108,7 +108,9 @@ def quote(card: RateCard, used_minutes: int, voucher_fen: int = 0, samples: int 
 # --- invoices ----------------------------------------------------------------------------------
 INVOICE_STATES = ("draft", "issued", "paid", "void")
 INVOICE_KINDS = ("invoice", "credit_note")
-PAYMENT_METHODS = ("stripe", "bank_transfer", "internal")
+# credit_note: a credit note deducted from its invoice while still open (both documents carry
+# the same amount as a payment of this kind: no money moves)
+PAYMENT_METHODS = ("stripe", "bank_transfer", "internal", "credit_note")
 LINE_KINDS = ("usage", "no_show", "late_cancel", "credit", "samples", "fee")  # fee: an order's
 PAYMENT_DAYS = 30  # an issued invoice is due this many days later
 
@@ -178,6 +180,12 @@ def is_blocked(overdue_due_dates: Iterable[datetime], block_days: int | None,
     provider blocks nobody)."""
     return block_days is not None and any(
         now - due_at > timedelta(days=block_days) for due_at in overdue_due_dates)
+
+
+def credit_deduction(credit_fen: int, outstanding_fen: int) -> int:
+    """What of a credit note is taken off its invoice while that is open: all of it, up to
+    what is left to pay; the rest is refunded."""
+    return max(min(credit_fen, outstanding_fen), 0)
 
 
 def customer_balance(open_fen: Iterable[int], credit_fen: Iterable[int],

@@ -31,6 +31,9 @@ class InvoiceSchema(ma.Schema):
     subtotal_fen = ma.fields.Integer()
     voucher_fen = ma.fields.Integer()
     amount_due_fen = ma.fields.Integer()
+    outstanding_fen = ma.fields.Integer(metadata={
+        "description": "what is still to pay: the amount due less payments and the credit "
+                       "notes deducted from it (0 on credit notes)"})
     issued_at = ma.fields.DateTime(allow_none=True)
     due_at = ma.fields.DateTime(allow_none=True, metadata={"description": "none on credit notes"})
     paid_at = ma.fields.DateTime(allow_none=True)

@@ -190,8 +190,12 @@ def downgrade():
     op.execute("ALTER TABLE payments DROP COLUMN received_on")
     op.drop_index(op.f("ix_invoices_project_id"), table_name="invoices")
     op.drop_index(op.f("ix_bookings_project_id"), table_name="bookings")
-    for table in ("payments", "invoices", "bookings"):
+    for table in ("invoices", "bookings"):
         op.execute(f"ALTER TABLE {table} DROP COLUMN project_id")
+    # rebuilt on SQLite: 0035 rebuilt the table, making the column's key a table constraint,
+    # which SQLite's DROP COLUMN refuses
+    with op.batch_alter_table("payments") as batch_op:
+        batch_op.drop_column("project_id")
     op.drop_table("provider_settings")
     op.drop_table("dunning_notices")
     op.drop_index(op.f("ix_pi_approvals_pi_id"), table_name="pi_approvals")

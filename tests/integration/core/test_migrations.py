@@ -420,3 +420,77 @@ def test_0029_turns_category_names_into_codes_and_keeps_the_tightest_limit(datab
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_0035_deducts_the_credit_notes_waiting_on_open_invoices(database_url, tmp_path):
+    """Credit notes still to refund on invoices still open are deducted from them, in order,
+    up to what is left (the rest stays to refund); notes on paid invoices stay as they are;
+    down again, the deductions go and what they settled is open again."""
+    import sqlalchemy as sa
+    from flask_migrate import downgrade, upgrade
+
+    from booking import create_app
+    from booking.accounts.models import Organisation
+    from booking.billing.models import Invoice, Payment
+    from config import TestingConfig
+
+    url, drop = _scratch_database(database_url, tmp_path)
+
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = url
+        UPLOAD_DIR = str(tmp_path)
+
+    def documents(connection):
+        return dict(connection.execute(sa.select(Invoice.number, Invoice.state)).all())
+
+    def deductions(connection):
+        return connection.execute(sa.select(Invoice.number, Payment.amount_fen, Payment.reference)
+                                  .join(Invoice, Invoice.id == Payment.invoice_id)
+                                  .where(Payment.method == "credit_note")
+                                  .order_by(Payment.id)).all()
+
+    try:
+        with create_app(Config).app_context():
+            upgrade(revision="0034_pi_calendar_bump")
+            with db.engine.begin() as connection:
+                def add(table, **values):
+                    return connection.execute(
+                        table.insert().values(**values).returning(table.c.id)).scalar()
+
+                university, company = (
+                    add(Organisation.__table__, kind=kind, name_zh=name, name_en=name,
+                        city="大连", region_code="2102", credit_code=code)
+                    for kind, name, code in (("university", "大学", "91210200MA0000001X"),
+                                             ("enterprise", "公司", "91210200MA0000002X")))
+
+                def document(number, state, fen, credits=None):
+                    return add(Invoice.__table__, provider_id=university, customer_org_id=company,
+                               number=number, state=state, customer_class="enterprise",
+                               subtotal_fen=fen, amount_due_fen=fen, credits_id=credits,
+                               kind="credit_note" if credits else "invoice")
+
+                open_ = document("A", "issued", 1_000)
+                add(Payment.__table__, invoice_id=open_, method="bank_transfer", amount_fen=300)
+                document("N1", "issued", 500, open_)
+                document("N2", "issued", 400, open_)
+                paid = document("B", "paid", 700)
+                add(Payment.__table__, invoice_id=paid, method="bank_transfer", amount_fen=700)
+                document("N3", "issued", 100, paid)
+            upgrade()
+            with db.engine.connect() as connection:
+                assert deductions(connection) == [("A", 500, "N1"), ("N1", 500, "A"),
+                                                  ("A", 200, "N2"), ("N2", 200, "A")]
+                assert documents(connection) == {"A": "paid", "N1": "paid", "N2": "issued",
+                                                 "B": "paid", "N3": "issued"}
+            downgrade(revision="0034_pi_calendar_bump")
+            with db.engine.connect() as connection:
+                assert deductions(connection) == []
+                assert documents(connection) == {"A": "issued", "N1": "issued", "N2": "issued",
+                                                 "B": "paid", "N3": "issued"}
+            with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
+                connection.execute(Payment.__table__.insert().values(
+                    invoice_id=paid, method="credit_note", amount_fen=1))
+            upgrade()
+            db.engine.dispose()
+    finally:
+        drop()

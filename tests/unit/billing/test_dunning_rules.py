@@ -28,3 +28,9 @@ def test_the_block_needs_a_policy_and_an_invoice_overdue_beyond_it():
 def test_the_balance_nets_credit_notes_and_overpayments():
     assert rules.customer_balance([10_000, 5_000], [3_000], [500]) == 11_500
     assert rules.customer_balance([], [3_000], []) == -3_000
+
+
+def test_a_credit_note_is_taken_off_what_is_open_and_the_rest_refunded():
+    assert rules.credit_deduction(3_000, 10_000) == 3_000
+    assert rules.credit_deduction(3_000, 1_000) == 1_000  # 2,000 to refund
+    assert rules.credit_deduction(3_000, 0) == 0  # paid: all refunded

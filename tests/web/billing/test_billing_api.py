@@ -181,6 +181,30 @@ def test_refund_webhook_creates_a_credit_note(client, sold, webhooks_on):
     assert note.kind == "credit_note" and note.amount_due_fen == 15_000 and note.state == "paid"
 
 
+def test_a_card_pays_what_a_credit_note_left_and_its_refund_is_all_it_paid(client, sold,
+                                                                          webhooks_on, api_token):
+    """A credit note deducted while the invoice was open lowers what the card pays; a refund
+    of that card payment is then credited in full (the deduction gave no card money back)."""
+    from booking.billing.invoicing import credit_note
+
+    credit_note(sold["invoice"], 10_000, "discount", sold["finance"])
+    db.session.commit()
+    assert _post(client, intent_event("evt_full", sold["invoice"].id, 40_000)).status_code == 400
+    body = client.get(f"/api/v1/invoices/{sold['invoice'].id}",
+                      headers=api_token(sold["customer"])).get_json()
+    assert body["outstanding_fen"] == 30_000
+    assert _post(client, intent_event("evt_p", sold["invoice"].id, 30_000)).get_json()[
+        "outcome"] == "paid"
+    refund = {"id": "evt_r", "object": "event", "type": "charge.refunded",
+              "data": {"object": {"id": "ch_1", "object": "charge", "payment_intent": "pi_test_1",
+                                  "amount": 30_000, "amount_refunded": 30_000,
+                                  "currency": "cny"}}}
+    assert _post(client, refund).get_json()["outcome"] == "credited"
+    notes = db.session.scalars(select(Invoice.amount_due_fen).where(
+        Invoice.credits_id == sold["invoice"].id).order_by(Invoice.id)).all()
+    assert notes == [10_000, 30_000]
+
+
 def test_openapi_documents_billing_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     for path in ("/api/v1/invoices", "/api/v1/invoices/{invoice_id}",

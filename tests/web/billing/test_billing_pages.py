@@ -167,7 +167,9 @@ def test_one_fen_is_an_amount(client, login, sold):
 
 
 def test_the_customer_sees_a_credit_note_as_money_back_not_as_a_bill(client, login, sold):
-    login(sold["finance"])
+    login(sold["finance"])  # paid first: the credit is then money to pay back
+    client.post(f"/invoices/{sold['invoice'].id}/bank-transfer",
+                data={"reference": "R", "received_on": "2026-03-05", "amount": "400.00"})
     client.post(f"/invoices/{sold['invoice'].id}/credit", data={"amount": "100.00",
                                                                 "reason": "goodwill"})
     note = db.session.scalar(select(Invoice).where(Invoice.credits_id == sold["invoice"].id))
@@ -211,9 +213,9 @@ def test_a_penalty_line_shows_the_share_it_charges_and_a_refund_is_no_hour(clien
     client.post(f"/invoices/{credited.id}/credit", data={"amount": "100.00", "reason": "goodwill"})
     note = db.session.scalar(select(Invoice).where(Invoice.credits_id == credited.id))
     refund = client.get(f"/invoices/{note.id}").get_data(as_text=True)
-    # the credited invoice says the credit is paid back apart, not taken off what is open
-    assert "另行退还，不抵减本账单的应付金额" in client.get(
-        f"/invoices/{credited.id}").get_data(as_text=True)
+    # credited while open: the credited invoice says the credit is taken off what it asks
+    credited_page = client.get(f"/invoices/{credited.id}").get_data(as_text=True)
+    assert "已抵减应付金额 ¥100.00" in credited_page and "待付 ¥300.00" in credited_page
     assert "<th class=\"text-end\">数量</th>" in refund and ">小时</th>" not in refund
 
 
@@ -300,15 +302,27 @@ def test_finance_page_and_exports(client, login, make, sold):
     xlsx = client.get(f"/finance/{sold['owner'].id}/open.xlsx?year=2026")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
     assert sheet.cell(2, 1).value == "DLUTB-2026-000001" and sheet.cell(2, 6).value == 40_000
-    # a credit note still to refund is an open item too: what the provider owes, negative
+    # a credit note while the invoice is open lowers what is outstanding on it
     from booking.billing.invoicing import credit_note
+    from booking.billing.payments import record_bank_transfer
 
-    note = credit_note(sold["invoice"], 5_000, "重复计费", sold["finance"])
+    def open_rows():
+        return list(load_workbook(io.BytesIO(client.get(
+            f"/finance/{sold['owner'].id}/open.xlsx?year=2026").data)).active.values)
+
+    deducted = credit_note(sold["invoice"], 5_000, "重复计费", sold["finance"])
     db.session.commit()
-    rows = list(load_workbook(io.BytesIO(client.get(
-        f"/finance/{sold['owner'].id}/open.xlsx?year=2026").data)).active.values)
+    rows = open_rows()
+    assert (rows[1][0], rows[1][5], rows[1][7]) == ("DLUTB-2026-000001", 40_000, 350)
+    assert deducted.number not in [row[0] for row in rows]
+    # one once paid is still to refund: an open item, what the provider owes, negative
+    record_bank_transfer(sold["invoice"], sold["finance"], "BOC-9")
+    note = credit_note(sold["invoice"], 2_000, "重复计费", sold["finance"])
+    db.session.commit()
+    rows = open_rows()
     refund = next(row for row in rows if row[0] == note.number)
-    assert (refund[5], refund[7], refund[8]) == (-5_000, -50, "credit_note")
+    assert (refund[5], refund[7], refund[8]) == (-2_000, -20, "credit_note")
+    assert "DLUTB-2026-000001" not in [row[0] for row in rows]
 
 
 def test_cli_close_is_idempotent(app, make, sold):

@@ -39,7 +39,7 @@ def credited(make, client, login):
                     data={"amount": "60.00", "reason": "一个样品测试失败"})
         client.post("/logout")
     note = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id))
-    return {"sme": sme, "invoice": invoice, "note": note, "voucher": voucher}
+    return {"sme": sme, "invoice": invoice, "note": note, "voucher": voucher, "finance": finance}
 
 
 def test_the_customer_is_told_of_the_credit_and_the_voucher_return(credited):
@@ -103,3 +103,20 @@ def test_the_note_pdf_names_the_invoice_it_credits(client, login, credited, tmp_
     text = subprocess.run([shutil.which("pdftotext"), "-layout", str(path), "-"],  # noqa: S603
                           capture_output=True, text=True, check=True).stdout
     assert "Credits invoice" in text and credited["invoice"].number in text
+
+
+def test_the_rest_of_an_open_invoice_credited_gives_the_voucher_its_whole_share(
+        client, login, credited):
+    """The customer's 180 still open credited too: the invoice is settled by the two notes,
+    the voucher gets its whole share back and the bureau owes the provider nothing for it."""
+    from booking.subsidies.reimbursements import unclaimed_of
+
+    invoice, voucher = credited["invoice"], credited["voucher"]
+    assert (invoice.state, invoice.outstanding_fen) == ("issued", 18_000)
+    with freeze_time(MONDAY_11_MAY_9AM + timedelta(hours=2)):
+        login(credited["finance"])
+        client.post(f"/invoices/{invoice.id}/credit",
+                    data={"amount": "180.00", "reason": "测试作废"})
+    assert invoice.state == "paid" and invoice.deducted_fen == 24_000
+    assert voucher.remaining_fen == 5_000_000
+    assert unclaimed_of(invoice.provider_id)[1] == 0

@@ -79,6 +79,22 @@ def test_a_paid_invoices_pdf_is_a_receipt_not_a_request_to_pay(client, login, so
     assert f"Refunded: {note.paid_on.isoformat()}" in refunded and "退款时间" in refunded
 
 
+def test_a_credit_note_deducted_from_an_open_invoice_is_printed_on_both(client, login, sold,  # noqa: F811
+                                                                       tmp_path):
+    from booking.billing.invoicing import credit_note
+
+    note = credit_note(sold["invoice"], 1_000, "一个样品失败", sold["finance"])
+    db.session.commit()
+    invoice = " ".join(_run("pdftotext", str(_pdf(client, login, sold, tmp_path)), "-").split())
+    assert "已抵扣红字冲销单 Credit notes deducted -¥10.00" in invoice
+    assert "Outstanding ¥390.00" in invoice and "Please pay by bank transfer" in invoice
+    path = tmp_path / "note.pdf"
+    path.write_bytes(client.get(f"/invoices/{note.id}.pdf").data)
+    printed = " ".join(_run("pdftotext", str(path), "-").split())
+    assert "Deducted from the invoice -¥10.00" in printed
+    assert f"Deducted on: {note.paid_on.isoformat()}" in printed and "Refunded" not in printed
+
+
 def test_the_pdfs_lines_say_what_the_page_says_in_both_languages(client, login, sold,  # noqa: F811
                                                                  tmp_path):
     """Reported: the PDF dropped "no-show" and "late cancellation" from its lines, priced

@@ -115,7 +115,72 @@ def test_a_credit_note_flash_links_to_the_new_document_and_void_asks_first(clien
                        data={"amount": "40.00", "reason": "calibration"}).get_data(as_text=True)
     note = db.session.scalar(select(Invoice).where(Invoice.credits_id == sold["invoice"].id))
     assert f'href="/invoices/{note.id}"' in page and "Credit note of ¥40.00 issued" in page
-    assert dunning.balance_of(sold["customer"])["credit_fen"] == 4_000
+    balance = dunning.balance_of(sold["customer"])  # taken off the open invoice, not owed back
+    assert (balance["open_fen"], balance["credit_fen"]) == (36_000, 0)
+
+
+def test_a_credit_note_on_an_open_invoice_is_deducted_from_what_is_left_to_pay(
+        client, login, sold):
+    """Reported: a credit note on an unpaid invoice left it owing in full (reminders, card
+    payment and the customer's balance all asked for the whole amount) and the credit waited
+    to be refunded: the customer paid money only to be paid it back."""
+    invoice, customer = sold["invoice"], sold["customer"]
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
+        login(sold["finance"])
+        _pay(client, invoice, "100.00")
+        client.post(f"/invoices/{invoice.id}/credit", data={"amount": "50.00",
+                                                            "reason": "calibration"})
+        first = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id))
+        assert (invoice.state, invoice.outstanding_fen) == ("issued", 25_000)
+        assert (first.state, first.deducted_fen, first.to_refund_fen) == ("paid", 5_000, 0)
+        assert [(p.method, p.reference) for p in invoice.payments] == [
+            ("bank_transfer", "BOC-1"), ("credit_note", first.number)]
+        page = client.get(f"/invoices/{invoice.id}", headers=EN).get_data(as_text=True)
+        assert f"Credit note {first.number} deducted: ¥50.00" in page
+        assert 'id="partly-paid">partly paid: ¥250.00 to pay<' in page
+        assert 'id="received-amount"' in page and 'type="number" value="250.00"' in page
+        assert dunning.balance_of(customer) == {"open_fen": 25_000, "credit_fen": 0,
+                                                "overpaid_fen": 0, "balance_fen": 25_000}
+        [mail] = _mails(customer, "invoice.credited")
+        assert (f"¥50.00 of it is deducted from invoice {invoice.number}: ¥250.00 is left to "
+                "pay.") in mail.body and "will refund" not in mail.body
+        note_page = client.get(f"/invoices/{first.id}", headers=EN).get_data(as_text=True)
+        assert f"Deducted from invoice {invoice.number}: ¥50.00" in note_page
+        assert 'id="refund-form"' not in note_page and ">deducted</span>" in note_page
+        # more than is left: the rest settles the invoice, the excess is refunded
+        client.post(f"/invoices/{invoice.id}/credit", data={"amount": "300.00",
+                                                            "reason": "wrong rate"})
+        second = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id,
+                                                         Invoice.id != first.id))
+        assert invoice.state == "paid" and invoice.outstanding_fen == 0
+        assert (second.state, second.deducted_fen, second.to_refund_fen) == (
+            "issued", 25_000, 5_000)
+        assert dunning.balance_of(customer)["credit_fen"] == 5_000
+        mail = _mails(customer, "invoice.credited")[-1]
+        assert f"deducted from invoice {invoice.number}, which is now settled." in mail.body
+        assert "refund the other ¥50.00 to you" in mail.body
+        note_page = client.get(f"/invoices/{second.id}", headers=EN).get_data(as_text=True)
+        assert "Once ¥50.00 is paid back to the customer." in note_page
+        listing = client.get(f"/finance?org={sold['owner'].id}&state=credit",
+                             headers=EN).get_data(as_text=True)
+        assert "¥50.00 to refund" in listing
+        client.post(f"/invoices/{second.id}/refund", data={"refunded_on": "2026-03-12",
+                                                           "reference": "BOC-R1"})
+        assert second.state == "paid" and [p.amount_fen for p in second.payments] == [
+            25_000, 5_000]
+        assert dunning.balance_of(customer)["balance_fen"] == 0
+        # nothing more to credit than the invoice asked; no reminder for a settled invoice
+        refused = client.post(f"/invoices/{invoice.id}/credit", headers=EN,
+                              data={"amount": "50.01", "reason": "again"})
+        assert refused.status_code == 422
+    with freeze_time(invoice.due_at + timedelta(days=1)):
+        assert dunning.send_reminders() == 0
+
+
+def _mails(user, kind):
+    return list(db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.recipient == user.email, OutboxMessage.kind == kind)
+        .order_by(OutboxMessage.id)))
 
 
 def test_finance_records_a_credit_notes_refund_and_it_is_owed_no_more(client, login, make,
