@@ -265,7 +265,7 @@ VALUE_LABELS = {
     "source": {"default": _l("the default policy file")},
     "kind": KIND_LABELS,
     "stage": {"due": _l("due date"), "d14": _l("14 days overdue"),
-              "d30": _l("30 days overdue")},
+              "d30": _l("30 days overdue"), "manual": _l("by hand")},
     "via": {"sso": _l("campus sign-on"), "sso_link": _l("linking a campus account"),
             "deactivation": _l("account or organisation deactivated"),
             "reset": _l("password reset by e-mail"), "profile": _l("the profile page")},

@@ -3,16 +3,19 @@ billing dunning`), the overdue list finance works from, the provider's optional 
 customers with invoices overdue beyond N days, and a customer's balance with credits netted."""
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select
+from flask_babel import lazy_gettext
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from booking.accounts.models import User
 from booking.api.paging import paged
 from booking.billing import notifications, rules
-from booking.billing.models import DunningNotice, Invoice, ProviderSettings
+from booking.billing.models import DunningNotice, Invoice, Payment, ProviderSettings
+from booking.billing.refusals import BillingRefused
 from booking.core import audit
-from booking.core.clock import now_utc
+from booking.core.clock import now_utc, to_local
 from booking.core.problems import Problem, _l
+from booking.core.tables import yuan
 from booking.extensions import db
 
 
@@ -26,12 +29,16 @@ def send_reminders(now: datetime | None = None) -> int:
     now = now or now_utc()
     sent = {(i, s) for i, s in db.session.execute(select(DunningNotice.invoice_id,
                                                          DunningNotice.stage))}
+    # one the finance office sent by hand today is enough for today
+    sent_lately = set(db.session.scalars(select(DunningNotice.invoice_id).where(
+        DunningNotice.sent_at > now - rules.REMIND_AGAIN_AFTER)))
     count = 0
     for invoice in db.session.scalars(_unpaid(now).options(
             joinedload(Invoice.customer_user), joinedload(Invoice.provider),
             selectinload(Invoice.payments)).order_by(Invoice.id)):
         stage = rules.dunning_stage(invoice.due_at, now)
-        if stage is None or (invoice.id, stage) in sent or invoice.outstanding_fen <= 0:
+        if stage is None or (invoice.id, stage) in sent or invoice.id in sent_lately \
+                or invoice.outstanding_fen <= 0:
             continue
         db.session.add(DunningNotice(invoice_id=invoice.id, stage=stage, sent_at=now))
         notifications.notify_dunning(invoice, stage, rules.days_overdue(invoice.due_at, now))
@@ -48,18 +55,78 @@ def overdue_invoices(provider_id: int, now: datetime, page: int, per_page: int) 
         joinedload(Invoice.customer_user), joinedload(Invoice.customer_org),
         selectinload(Invoice.payments)).order_by(Invoice.due_at, Invoice.id),
         page, per_page, clamp=True)
-    return {**listing, "items": _with_stages(listing["items"], now)}
+    return {**listing, "items": _with_reminders(listing["items"], now)}
 
 
-def _with_stages(invoices: list[Invoice], now: datetime) -> list[tuple[Invoice, int, str | None]]:
-    order = [stage for stage, _days in rules.DUNNING_STEPS]
-    stages: dict[int, str] = {}
-    for invoice_id, stage in db.session.execute(select(
-            DunningNotice.invoice_id, DunningNotice.stage).where(
-            DunningNotice.invoice_id.in_([i.id for i in invoices]))) if invoices else ():
-        if order.index(stage) >= order.index(stages.get(invoice_id, "due")):
-            stages[invoice_id] = stage
-    return [(i, rules.days_overdue(i.due_at, now), stages.get(i.id)) for i in invoices]
+def _with_reminders(invoices: list[Invoice], now: datetime
+                    ) -> list[tuple[Invoice, int, DunningNotice | None]]:
+    latest: dict[int, DunningNotice] = {}
+    for notice in db.session.scalars(select(DunningNotice).where(
+            DunningNotice.invoice_id.in_([i.id for i in invoices])).options(
+            joinedload(DunningNotice.sent_by)).order_by(DunningNotice.sent_at,
+                                                        DunningNotice.id)) if invoices else ():
+        latest[notice.invoice_id] = notice
+    return [(i, rules.days_overdue(i.due_at, now), latest.get(i.id)) for i in invoices]
+
+
+#: The reminders as the overdue list and its export name them.
+REMINDER_LABELS = {"due": lazy_gettext("at the due date"), "d14": lazy_gettext("after 14 days"),
+                   "d30": lazy_gettext("after 30 days"), "manual": lazy_gettext("by hand")}
+
+
+def overdue_table(provider_id: int, year: int) -> tuple[tuple, list]:
+    """The overdue list as an export (every row, as of now: the year does not narrow it),
+    with whom to call."""
+    now = now_utc()
+    header = ("number", "customer", "user", "email", "phone", "due_at", "days_overdue",
+              "outstanding_cny", "last_reminder")
+    invoices = db.session.scalars(_unpaid(now).where(Invoice.provider_id == provider_id).options(
+        joinedload(Invoice.customer_user), joinedload(Invoice.customer_org),
+        selectinload(Invoice.payments)).order_by(Invoice.due_at, Invoice.id)).all()
+    rows = []
+    for invoice, days, notice in _with_reminders(list(invoices), now):
+        person = invoice.customer_user
+        rows.append((invoice.number, invoice.customer_org.name_zh, person.name if person else "",
+                     person.email if person else "", person.phone if person else "",
+                     invoice.due_at, days, yuan(invoice.outstanding_fen),
+                     f"{REMINDER_LABELS[notice.stage]} {to_local(notice.sent_at):%Y-%m-%d}"
+                     if notice else ""))
+    return header, rows
+
+
+def overdue_summary(provider_id: int, now: datetime) -> list[dict]:
+    """All the provider's overdue invoices counted and summed by age (rules.aging)."""
+    paid = select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(
+        Payment.invoice_id == Invoice.id).scalar_subquery()
+    rows = db.session.execute(_unpaid(now).with_only_columns(
+        Invoice.due_at, Invoice.amount_due_fen - paid).where(Invoice.provider_id == provider_id))
+    return rules.aging((rules.days_overdue(due_at, now), int(left))
+                       for due_at, left in rows if left > 0)
+
+
+def remind_now(invoice: Invoice, actor: User, now: datetime | None = None) -> DunningNotice:
+    """The finance office reminds the customer of an overdue invoice at once (after a call,
+    say): refused for an invoice not overdue, with no one named to remind, or reminded in
+    the last 24 hours (by the daily job or by hand)."""
+    now = now or now_utc()
+    if not (invoice.is_payable and invoice.due_at <= now and invoice.outstanding_fen > 0):
+        raise BillingRefused.one("not_overdue", _l("Only an unpaid invoice past its due date "
+                                                   "can be reminded."))
+    if invoice.customer_user is None:
+        raise BillingRefused.one("no_one_to_remind", _l(
+            "The invoice names no person to remind: contact the customer organisation."))
+    last = db.session.scalar(select(func.max(DunningNotice.sent_at)).where(
+        DunningNotice.invoice_id == invoice.id))
+    if last is not None and now - last < rules.REMIND_AGAIN_AFTER:
+        raise BillingRefused.one("reminded_recently", _l(
+            "A reminder went out at %(time)s: the next one can go 24 hours later."),
+            time=to_local(last).strftime("%Y-%m-%d %H:%M"))
+    notice = DunningNotice(invoice_id=invoice.id, stage="manual", sent_at=now,
+                           sent_by_id=actor.id)
+    db.session.add(notice)
+    notifications.notify_dunning(invoice, "manual", rules.days_overdue(invoice.due_at, now))
+    audit.record("invoice.reminded", actor=actor, obj=invoice, stage="manual")
+    return notice
 
 
 # --- the provider's settings and the block -------------------------------------------------------

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Index,
     Numeric,
     String,
-    UniqueConstraint,
     event,
     inspect,
     text,
@@ -268,16 +267,19 @@ class Payment(TimestampMixin, db.Model):
     project: Mapped[Project | None] = relationship()
 
 
-DUNNING_STAGES = ("due", "d14", "d30")
+DUNNING_STAGES = ("due", "d14", "d30", "manual")
 
 
 class DunningNotice(db.Model):
-    """A reminder sent for an unpaid invoice: at its due date, and 14 and 30 days later. One
-    per invoice and stage, so the daily job never sends one twice."""
+    """A reminder sent for an unpaid invoice: at its due date, and 14 and 30 days later (one
+    per invoice and stage, so the daily job never sends one twice), or by the finance office
+    from its overdue list (`manual`, `sent_by`)."""
 
     __tablename__ = "dunning_notices"
     __table_args__ = (
-        UniqueConstraint("invoice_id", "stage"),
+        Index("uq_dunning_notices_stage", "invoice_id", "stage", unique=True,
+              sqlite_where=text("stage <> 'manual'"),
+              postgresql_where=text("stage <> 'manual'")),
         CheckConstraint(f"stage IN {DUNNING_STAGES!r}", name="stage"),
     )
 
@@ -285,8 +287,10 @@ class DunningNotice(db.Model):
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
     stage: Mapped[str] = mapped_column(String(8))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     invoice: Mapped[Invoice] = relationship()
+    sent_by: Mapped[User | None] = relationship()
 
 
 class ProviderSettings(db.Model):

@@ -7,10 +7,12 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from booking.accounts.models import Organisation, User
-from booking.billing import close, dunning, lists, reports
+from booking.billing import close, dunning, lists, reports, rules
 from booking.billing.facts import Fact
 from booking.billing.forms import ProviderSettingsForm
 from booking.billing.invoicing import make_drafts
+from booking.billing.models import Invoice
+from booking.billing.refusals import BillingRefused
 from booking.core.clock import PeriodError, local_today, now_utc, parse_period
 from booking.core.notifications import commit
 from booking.core.permissions import require
@@ -99,10 +101,34 @@ def close_month():
 def overdue():
     org, organisations = finance_org()
     args = query_args(lists.OVERDUE_ARGS)
-    listing = dunning.overdue_invoices(org.id, now_utc(), args["page"], args["per_page"])
+    now = now_utc()
+    listing = dunning.overdue_invoices(org.id, now, args["page"], args["per_page"])
     return render_template("billing/overdue.html", org=org, organisations=organisations,
                            listing=listing, year=local_today().year,
-                           settings=dunning.settings_of(org.id))
+                           aging=dunning.overdue_summary(org.id, now),
+                           settings=dunning.settings_of(org.id), remind_form=PostForm(),
+                           reminder_labels=dunning.REMINDER_LABELS,
+                           remind_again_after=rules.REMIND_AGAIN_AFTER)
+
+
+@bp.route("/overdue/<int:invoice_id>/remind", methods=["POST"])
+@login_required
+def remind(invoice_id):
+    """Remind the customer of one overdue invoice now, back to the same page of the list."""
+    invoice = db.get_or_404(Invoice, invoice_id)
+    require(invoice.can_manage(current_user))
+    if PostForm().validate_on_submit():
+        try:
+            dunning.remind_now(invoice, current_user)
+        except BillingRefused as refused:
+            db.session.rollback()
+            flash(refused.text(), "danger")
+        else:
+            commit()
+            flash(_("Reminder for invoice %(number)s sent to %(name)s.", number=invoice.number,
+                    name=invoice.customer_user.name), "success")
+    return redirect(url_for("billing.office.overdue", org=invoice.provider_id,
+                            page=query_int("page", 1, 1)))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -252,7 +252,8 @@ HEADERS = {
     "billable_minutes": _l("Billable minutes"), "hourly_fen": _l("Hourly rate (fen)"),
     "number": _l("Number"), "issued_at": _l("Issued"), "due_at": _l("Due"),
     "amount_due_fen": _l("Amount due (fen)"), "amount_due_cny": _l("Amount due (CNY)"),
-    "outstanding_cny": _l("Outstanding (CNY)")}
+    "outstanding_cny": _l("Outstanding (CNY)"), "email": _l("E-mail"), "phone": _l("Phone"),
+    "days_overdue": _l("Days overdue"), "last_reminder": _l("Last reminder")}
 
 
 def header_labels(header) -> list[str]:

@@ -313,11 +313,14 @@ def finance_revenue():
         classes=CUSTOMER_CLASSES, credited_fen=reports.credited_in(org.id, year))
 
 
-@bp.route("/finance/<int:org_id>/<any(revenue, usage, open):report>.<any(csv, xlsx):fmt>")
+EXPORTS = {**reports.TABLES, "overdue": dunning.overdue_table}
+
+
+@bp.route("/finance/<int:org_id>/<any(revenue, usage, open, overdue):report>.<any(csv, xlsx):fmt>")
 @login_required
 def export(org_id, report, fmt):
     org, _organisations = office_routes.finance_org(org_id)
     year = _year()
-    header, rows = reports.TABLES[report](org.id, year)
+    header, rows = EXPORTS[report](org.id, year)
     return tables.download(fmt, f"{org.short_code or org.id}-{report}-{year}",
                            reports.header_labels(header), rows, sheet=report, freeze="A2")

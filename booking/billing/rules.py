@@ -174,6 +174,22 @@ def days_overdue(due_at: datetime, now: datetime) -> int:
     return max((now - due_at).days, 0)
 
 
+#: The overdue list's ages (days overdue, both ends included; None: no end).
+AGING_BUCKETS = ((0, 30), (31, 60), (61, 90), (91, None))
+#: A reminder (the daily job's or the finance office's) at most once a day per invoice.
+REMIND_AGAIN_AFTER = timedelta(hours=24)
+
+
+def aging(overdue: Iterable[tuple[int, int]]) -> list[dict]:
+    """Overdue invoices, as (days overdue, outstanding fen), counted and summed per age."""
+    buckets = [{"from": low, "to": high, "count": 0, "fen": 0} for low, high in AGING_BUCKETS]
+    for days, fen in overdue:
+        bucket = next(b for b in reversed(buckets) if days >= b["from"])
+        bucket["count"] += 1
+        bucket["fen"] += fen
+    return buckets
+
+
 def is_blocked(overdue_due_dates: Iterable[datetime], block_days: int | None,
                now: datetime) -> bool:
     """A customer with an invoice overdue by more than `block_days` may not book (None: the

@@ -1,6 +1,6 @@
 """The demo seed: ratings for completed bookings (the bookings area's), a published and a
 pending quarter."""
-from datetime import date
+from datetime import date, timedelta
 
 from freezegun import freeze_time
 from sqlalchemy import func, select
@@ -70,5 +70,8 @@ def test_whole_demo_publishes_every_grade_and_a_reward_split(app):
         Role.name == "finance")).all())
     assert transfers and [(r, p) for r, p in transfers
                           if r is not None and (r, p) not in finance] == []
-    # the unpaid ones were reminded, as the finance page says customers are
-    assert db.session.scalars(select(DunningNotice.stage)).all()
+    # the unpaid ones were reminded, as the finance page says customers are, each on the day
+    # its stage came (so the finance office may remind them by hand today)
+    notices = db.session.scalars(select(DunningNotice)).all()
+    assert notices and all(n.sent_at == n.invoice.due_at + timedelta(
+        days={"due": 0, "d14": 14, "d30": 30}[n.stage], hours=1) for n in notices)

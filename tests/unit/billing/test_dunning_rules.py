@@ -34,3 +34,10 @@ def test_a_credit_note_is_taken_off_what_is_open_and_the_rest_refunded():
     assert rules.credit_deduction(3_000, 10_000) == 3_000
     assert rules.credit_deduction(3_000, 1_000) == 1_000  # 2,000 to refund
     assert rules.credit_deduction(3_000, 0) == 0  # paid: all refunded
+
+
+def test_overdue_invoices_are_counted_and_summed_by_age():
+    buckets = rules.aging([(0, 100), (30, 200), (31, 400), (90, 800), (91, 1_600), (400, 1)])
+    assert [(b["from"], b["to"], b["count"], b["fen"]) for b in buckets] == [
+        (0, 30, 2, 300), (31, 60, 1, 400), (61, 90, 1, 800), (91, None, 2, 1_601)]
+    assert [b["count"] for b in rules.aging([])] == [0, 0, 0, 0]

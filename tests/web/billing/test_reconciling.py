@@ -1,10 +1,12 @@
 """Finance that reconciles (issue 19): part payments and overpayments with a date and a
 reference, messages that say what happened, reminders at the due date, +14 and +30 days, the
 overdue block, the month close with its preview, and the customer's balance."""
+import io
 from datetime import timedelta
 
 import pytest
 from freezegun import freeze_time
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from booking.billing import dunning
@@ -301,6 +303,96 @@ def test_the_overdue_list_is_paged_longest_overdue_first(client, login, sold, ma
     assert second.count('href="/invoices/') == 1
 
 
+def _remind(client, invoice, **extra):
+    return client.post(f"/finance/overdue/{invoice.id}/remind", headers=EN,
+                       follow_redirects=True, **extra)
+
+
+def test_finance_reminds_an_overdue_customer_by_hand_at_most_once_a_day(client, login, sold,
+                                                                         make):
+    """Reported: after a call the finance office could not send a reminder: the daily job's
+    three were all there was, and the list did not say who to call."""
+    invoice, due = sold["invoice"], sold["invoice"].due_at
+    with freeze_time(due + timedelta(days=5)):
+        login(sold["finance"])
+        page = client.get("/finance/overdue", headers=EN).get_data(as_text=True)
+        row = page[page.index(f'id="overdue-{invoice.id}"'):]
+        row = row[:row.index("</tr>")]
+        assert sold["customer"].email in row and 'class="remind-form"' in row
+        page = _remind(client, invoice).get_data(as_text=True)
+        assert (f"Reminder for invoice {invoice.number} sent to {sold['customer'].name}."
+                in page)
+        assert f"by hand · {(due + timedelta(days=5)):%Y-%m-%d} · {sold['finance'].name}" in page
+        assert _reminders(sold["customer"]) == [
+            f"Reminder: invoice {invoice.number} is 5 days overdue"]
+        again = _remind(client, invoice).get_data(as_text=True)  # a stale page's button
+        assert "the next one can go 24 hours later" in again
+        row = again[again.index(f'id="overdue-{invoice.id}"'):]
+        row = row[:row.index("</tr>")]
+        assert 'class="remind-form"' not in row and "Again after" in row
+        assert len(_reminders(sold["customer"])) == 1
+    # the daily job's reminder waits a day after one sent by hand, and the other way round
+    with freeze_time(due + timedelta(days=14, hours=-20)):
+        login(sold["finance"])
+        assert "24 hours later" not in _remind(client, invoice).get_data(as_text=True)
+    with freeze_time(due + timedelta(days=14)):
+        assert dunning.send_reminders() == 0
+    with freeze_time(due + timedelta(days=15)):
+        assert dunning.send_reminders() == 1
+        login(sold["finance"])
+        assert "24 hours later" in _remind(client, invoice).get_data(as_text=True)
+    notices = db.session.scalars(select(DunningNotice).order_by(DunningNotice.id)).all()
+    assert [(n.stage, n.sent_by_id) for n in notices] == [
+        ("manual", sold["finance"].id), ("manual", sold["finance"].id), ("d14", None)]
+    # nobody named on the invoice: no button, and refused if asked anyway
+    nameless = make.issued_invoice(sold["instrument"], sold["customer"].organisation, 10_000,
+                                   MONDAY_2_MAR_9AM, due_at=due)
+    with freeze_time(due + timedelta(days=20)):
+        login(sold["finance"])
+        page = client.get("/finance/overdue", headers=EN).get_data(as_text=True)
+        row = page[page.index(f'id="overdue-{nameless.id}"'):]
+        assert 'class="remind-form"' not in row[:row.index("</tr>")]
+        assert "names no person to remind" in _remind(client, nameless).get_data(as_text=True)
+        # paid: nothing to remind of
+        _pay(client, invoice, "400.00", day=f"{due + timedelta(days=20):%Y-%m-%d}")
+        assert "Only an unpaid invoice" in _remind(client, invoice).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who", ["customer", "other_finance", "anonymous"])
+def test_only_the_providers_finance_sends_a_reminder(client, login, sold, make, who):
+    user = {"customer": sold["customer"], "other_finance": make.user(role="finance"),
+            "anonymous": None}[who]
+    with freeze_time(sold["invoice"].due_at + timedelta(days=5)):
+        if user:
+            login(user)
+        response = client.post(f"/finance/overdue/{sold['invoice'].id}/remind")
+        assert response.status_code == (302 if user is None else 403)
+    assert _reminders(sold["customer"]) == [] and db.session.scalars(
+        select(DunningNotice)).all() == []
+
+
+def test_the_overdue_list_sums_by_age_and_downloads_with_whom_to_call(client, login, sold,
+                                                                      make):
+    due = sold["invoice"].due_at
+    old = make.issued_invoice(sold["instrument"], sold["customer"].organisation, 12_345,
+                              MONDAY_2_MAR_9AM, due_at=due - timedelta(days=100))
+    with freeze_time(due + timedelta(days=5)):
+        login(sold["finance"])
+        page = client.get("/finance/overdue", headers=EN).get_data(as_text=True)
+        aging = page[page.index('id="overdue-aging"'):page.index('id="overdue-list"')]
+        assert 'id="overdue-total">¥523.45<' in aging and "2 invoices" in aging
+        assert "0–30 days" in aging and "¥400.00" in aging
+        assert "Over 90 days" in aging and "¥123.45" in aging
+        _remind(client, sold["invoice"])
+        response = client.get(f"/finance/{sold['owner'].id}/overdue.xlsx", headers=EN)
+    rows = list(load_workbook(io.BytesIO(response.data)).active.values)
+    assert rows[0][:4] == ("Number", "Customer", "User", "E-mail")
+    assert [row[0] for row in rows[1:]] == [old.number, sold["invoice"].number]
+    assert rows[1][3:] == ("", "", rows[1][5], 105, 123.45, "")
+    assert rows[2][2:4] == (sold["customer"].name, sold["customer"].email)
+    assert rows[2][6:] == (5, 400, f"by hand {due + timedelta(days=5):%Y-%m-%d}")
+
+
 @pytest.mark.parametrize("role", ["anonymous", "customer", "other_finance", "lab_manager"])
 def test_only_the_providers_finance_opens_the_office_pages(client, login, sold, make, role):
     user = {"customer": sold["customer"], "other_finance": make.user(role="finance"),
@@ -310,7 +402,7 @@ def test_only_the_providers_finance_opens_the_office_pages(client, login, sold, 
         login(user)
     org = sold["owner"].id
     for url in (f"/finance/overdue?org={org}", f"/finance/close?month=2026-03&org={org}",
-                f"/finance/settings?org={org}"):
+                f"/finance/settings?org={org}", f"/finance/{org}/overdue.csv"):
         assert client.get(url).status_code in ((302,) if user is None else (403,)), url
     assert client.post(f"/finance/settings?org={org}", data={"block_overdue_days": "1"}
                        ).status_code == (302 if user is None else 403)
