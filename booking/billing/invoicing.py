@@ -306,11 +306,12 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
     db.session.add(note)
     db.session.flush()
     deducted = 0
-    if settled or project_id is not None:  # refunded, or given back to the project at once
-        note.state, note.paid_at = "paid", now
-    elif invoice.state == "issued":
+    if not settled and invoice.state == "issued":
+        # (an invoice charged to a project at issue too: its transfer is then that much less)
         deducted = rules.credit_deduction(amount_fen, invoice.outstanding_fen)
         _deduct_credit(invoice, note, deducted, actor)
+    if note.state != "paid" and (settled or project_id is not None):
+        note.state, note.paid_at = "paid", now  # refunded, or given back to the project at once
     audit.record("invoice.credited", actor=actor, obj=note, credits=invoice.id,
                  amount_fen=amount_fen, deducted_fen=deducted, reason=reason[:300])
     if project_id is not None:  # the project gets it back

@@ -2,8 +2,9 @@
 open (until now the customer was asked to pay the invoice in full and wait for the refund).
 Credit notes already waiting for their refund while their invoice is still open are deducted
 now, as they would have been: a payment of this kind on each, naming the other, and each
-document paid once its payments cover it. Notes given back to a project account or refunded
-are left alone.
+document paid once its payments cover it. So are those given back to the project account an
+open invoice was charged to at issue (its internal transfer then asks that much less). Notes
+refunded, or on invoices paid, are left alone.
 
 SQLite cannot alter a CHECK: the table is recreated (batch). PostgreSQL swaps it in place.
 """
@@ -25,14 +26,16 @@ _PENDING = sa.text(
     "SELECT n.id, n.number, n.amount_due_fen, i.id, i.number, i.amount_due_fen, "
     "(SELECT COALESCE(SUM(amount_fen), 0) FROM payments WHERE invoice_id = i.id) "
     "FROM invoices n JOIN invoices i ON i.id = n.credits_id "
-    "WHERE n.kind = 'credit_note' AND n.state = 'issued' AND n.project_id IS NULL "
-    "AND i.state = 'issued' AND i.kind = 'invoice' ORDER BY n.id")
+    "WHERE n.kind = 'credit_note' AND i.state = 'issued' AND i.kind = 'invoice' AND "
+    "((n.state = 'issued' AND n.project_id IS NULL) OR "
+    " (n.state = 'paid' AND i.project_id IS NOT NULL AND n.project_id = i.project_id)) "
+    "ORDER BY n.id")
 _NOW = sa.bindparam("now", type_=sa.DateTime(timezone=True))
 _PAY = sa.text("INSERT INTO payments (invoice_id, method, amount_fen, reference, received_on, "
                "created_at) VALUES (:invoice_id, 'credit_note', :amount, :reference, :today, "
                ":now)").bindparams(_NOW, sa.bindparam("today", type_=sa.Date()))
-_SETTLE = sa.text("UPDATE invoices SET state = 'paid', paid_at = :now WHERE id = :id"
-                  ).bindparams(_NOW)
+_SETTLE = sa.text("UPDATE invoices SET state = 'paid', paid_at = :now WHERE id = :id "
+                  "AND state = 'issued'").bindparams(_NOW)
 
 
 def _methods(methods: str) -> None:
@@ -75,9 +78,11 @@ def upgrade():
 
 
 def downgrade():
-    # documents the deductions settled are open again unless other payments cover them
+    # documents the deductions settled are open again unless other payments cover them (or,
+    # a note, it went back to a project account)
     op.execute("UPDATE invoices SET state = 'issued', paid_at = NULL WHERE id IN "
                "(SELECT invoice_id FROM payments WHERE method = 'credit_note') AND "
+               "NOT (kind = 'credit_note' AND project_id IS NOT NULL) AND "
                "amount_due_fen > (SELECT COALESCE(SUM(p.amount_fen), 0) FROM payments p "
                "WHERE p.invoice_id = invoices.id AND p.method <> 'credit_note')")
     op.execute("DELETE FROM payments WHERE method = 'credit_note'")

@@ -430,8 +430,9 @@ def test_0035_deducts_the_credit_notes_waiting_on_open_invoices(database_url, tm
     from flask_migrate import downgrade, upgrade
 
     from booking import create_app
-    from booking.accounts.models import Organisation
+    from booking.accounts.models import Organisation, User
     from booking.billing.models import Invoice, Payment
+    from booking.groups.models import Project, ResearchGroup
     from config import TestingConfig
 
     url, drop = _scratch_database(database_url, tmp_path)
@@ -463,11 +464,11 @@ def test_0035_deducts_the_credit_notes_waiting_on_open_invoices(database_url, tm
                     for kind, name, code in (("university", "大学", "91210200MA0000001X"),
                                              ("enterprise", "公司", "91210200MA0000002X")))
 
-                def document(number, state, fen, credits=None):
+                def document(number, state, fen, credits=None, **more):
                     return add(Invoice.__table__, provider_id=university, customer_org_id=company,
                                number=number, state=state, customer_class="enterprise",
                                subtotal_fen=fen, amount_due_fen=fen, credits_id=credits,
-                               kind="credit_note" if credits else "invoice")
+                               kind="credit_note" if credits else "invoice", **more)
 
                 open_ = document("A", "issued", 1_000)
                 add(Payment.__table__, invoice_id=open_, method="bank_transfer", amount_fen=300)
@@ -476,17 +477,30 @@ def test_0035_deducts_the_credit_notes_waiting_on_open_invoices(database_url, tm
                 paid = document("B", "paid", 700)
                 add(Payment.__table__, invoice_id=paid, method="bank_transfer", amount_fen=700)
                 document("N3", "issued", 100, paid)
+                # charged to a project at issue, its note given back to the project at once
+                pi = add(User.__table__, email="pi@example.cn", password_hash="x", name="PI",
+                         organisation_id=university)
+                group = add(ResearchGroup.__table__, organisation_id=university, name="G",
+                            pi_id=pi)
+                project = add(Project.__table__, group_id=group, number="P", title="T",
+                              valid_from=sa.func.current_date(),
+                              valid_until=sa.func.current_date(), budget_fen=1_000)
+                charged = document("C", "issued", 600, project_id=project)
+                document("N4", "paid", 200, charged, project_id=project)
             upgrade()
             with db.engine.connect() as connection:
                 assert deductions(connection) == [("A", 500, "N1"), ("N1", 500, "A"),
-                                                  ("A", 200, "N2"), ("N2", 200, "A")]
+                                                  ("A", 200, "N2"), ("N2", 200, "A"),
+                                                  ("C", 200, "N4"), ("N4", 200, "C")]
                 assert documents(connection) == {"A": "paid", "N1": "paid", "N2": "issued",
-                                                 "B": "paid", "N3": "issued"}
+                                                 "B": "paid", "N3": "issued", "C": "issued",
+                                                 "N4": "paid"}
             downgrade(revision="0034_pi_calendar_bump")
             with db.engine.connect() as connection:
                 assert deductions(connection) == []
                 assert documents(connection) == {"A": "issued", "N1": "issued", "N2": "issued",
-                                                 "B": "paid", "N3": "issued"}
+                                                 "B": "paid", "N3": "issued", "C": "issued",
+                                                 "N4": "paid"}
             with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as connection:
                 connection.execute(Payment.__table__.insert().values(
                     invoice_id=paid, method="credit_note", amount_fen=1))

@@ -78,6 +78,17 @@ def test_the_done_when_path(group, client):
     budget = services.budget_of(project)
     assert (budget.spent_fen, budget.held_fen, budget.remaining_fen) == (10_000, 0, 40_000)
     assert session.booking_id == booking.id
+    # a credit note before the internal transfer: the project gets it back and the transfer
+    # asks that much less, so both say 70 元 (it said 100 元 spent, then 100 transferred)
+    from booking.billing.invoicing import credit_note
+    from booking.billing.payments import settle_internal
+
+    note = credit_note(invoice, 3_000, "calibration", lab.manager)
+    assert (note.state, invoice.outstanding_fen) == ("paid", 7_000)
+    assert services.budget_of(project).spent_fen == 7_000
+    settle_internal(invoice, lab.manager, project, notify=False)
+    assert invoice.state == "paid" and [p.amount_fen for p in invoice.payments] == [3_000, 7_000]
+    assert services.budget_of(project).spent_fen == 7_000
 
 
 def test_a_booking_over_the_budget_goes_to_the_pi_or_is_refused(group):
