@@ -40,14 +40,26 @@ def entry_descriptions(entries: list[ProjectEntry], locale: str, timezone: str
 
 
 def entry_members(entries: list[ProjectEntry]) -> dict[int, str]:
-    """Who each booking's line is for (the member who booked it), by entry id: the PI reads
-    whose use the project pays."""
+    """Whose use each line is (by entry id): the member who booked it, or, for an invoice's
+    charge or credit naming no one booking (a month's invoice), the person it was issued to.
+    The PI reads whose use the project pays."""
+    from booking.billing.models import Invoice  # billing charges projects: imported late
+
     booking_ids = {e.booking_id for e in entries if e.booking_id}
-    if not booking_ids:
-        return {}
-    names = dict(db.session.execute(select(BOOKINGS.c.id, User.name).join(
-        User, User.id == BOOKINGS.c.user_id).where(BOOKINGS.c.id.in_(booking_ids))).all())
-    return {e.id: names[e.booking_id] for e in entries if e.booking_id in names}
+    invoice_ids = {e.invoice_id for e in entries if e.invoice_id and not e.booking_id}
+    by_booking = dict(db.session.execute(select(BOOKINGS.c.id, User.name).join(
+        User, User.id == BOOKINGS.c.user_id).where(BOOKINGS.c.id.in_(booking_ids))).all()
+                      ) if booking_ids else {}
+    by_invoice = dict(db.session.execute(select(Invoice.id, User.name).join(
+        User, User.id == Invoice.customer_user_id).where(Invoice.id.in_(invoice_ids))).all()
+                      ) if invoice_ids else {}
+    members = {}
+    for entry in entries:
+        name = by_booking.get(entry.booking_id) if entry.booking_id else \
+            by_invoice.get(entry.invoice_id)
+        if name:
+            members[entry.id] = name
+    return members
 
 
 def recent_entries(group: ResearchGroup, limit: int = 50) -> list[ProjectEntry]:
@@ -63,11 +75,12 @@ def statement_table(project: Project, locale: str, timezone: str
     (holds are not charges), in the reader's language, amounts as numbers (yuan), times as
     local date cells."""
     _ = gettext
-    header = [_("Date"), _("Kind"), _("Entry details"), _("Booking id"), _("Invoice"),
-              _("Instrument id"), _("Category"), _("Amount (CNY)"), _("Released"),
+    header = [_("Date"), _("Kind"), _("Entry details"), _("Member"), _("Booking id"),
+              _("Invoice"), _("Instrument id"), _("Category"), _("Amount (CNY)"), _("Released"),
               _("Budget left after charges (CNY)")]
     entries = entries_of(project)
     described = entry_descriptions(entries, locale, timezone)
+    members = entry_members(entries)
     numbers = _invoice_numbers({e.invoice_id for e in entries if e.invoice_id})
     kinds = {"hold": _("held"), "charge": _("charged"), "credit": _("credited")}
     remaining, rows = project.budget_fen, []
@@ -77,7 +90,8 @@ def statement_table(project: Project, locale: str, timezone: str
         elif entry.kind == "credit":
             remaining += entry.amount_fen
         rows.append([entry.created_at, kinds[entry.kind],
-                     described.get(entry.id, entry.description), entry.booking_id,
+                     described.get(entry.id, entry.description), members.get(entry.id, ""),
+                     entry.booking_id,
                      numbers.get(entry.invoice_id, ""), entry.instrument_id,
                      category_name(entry.category, locale) if entry.category else "",
                      yuan(entry.amount_fen), entry.released_at, yuan(remaining)])

@@ -574,7 +574,8 @@ def test_the_project_statement_has_numbers_and_local_dates(client, login, make, 
 
     project = world["project"]
     invoice = make.issued_invoice(world["lab"].instrument, world["pi"].organisation, 12_345,
-                                  datetime(2026, 11, 24, tzinfo=UTC))
+                                  datetime(2026, 11, 24, tzinfo=UTC),
+                                  customer_user_id=world["student"].id)
     services.hold(project, booking_id=7, fee_fen=10_000, instrument_id=world["lab"].instrument.id,
                   category="analytical", description="扫描电镜 2026-11-24")
     services.charge(project.id, invoice_id=invoice.id, amount_fen=12_345, booking_ids=[7],
@@ -585,12 +586,16 @@ def test_the_project_statement_has_numbers_and_local_dates(client, login, make, 
     response = client.get(f"/projects/{project.id}/statement.xlsx", headers=EN)
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:3] == ("Date", "Kind", "Entry details")
+    assert rows[0][:4] == ("Date", "Kind", "Entry details", "Member")
     charged = rows[2]
     assert isinstance(charged[0], datetime) and charged[0].hour == 8  # 00:00 UTC, 08:00 local
-    assert charged[7] == 123.45 and charged[9] == 500 - 123.45
-    assert charged[6] == "Analytical instruments"  # the category in the reader's language
-    assert (rows[0][4], charged[4]) == ("Invoice", invoice.number)  # its number, not its id
+    assert charged[8] == 123.45 and charged[10] == 500 - 123.45
+    assert charged[7] == "Analytical instruments"  # the category in the reader's language
+    assert (rows[0][5], charged[5]) == ("Invoice", invoice.number)  # its number, not its id
+    assert charged[3] == "李同学"  # whose use: the invoice's person (a charge names no booking)
+    page = client.get(f"/groups/{world['group'].id}", headers=EN).get_data(as_text=True)
+    row = page[:page.index("Invoice charged · DLUT-2026-000003")]
+    assert row[row.rindex("<tr>"):].count("李同学") == 1  # on the group's spending too
     csv = client.get(f"/projects/{project.id}/statement.csv", headers=EN)
     assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
 
