@@ -51,11 +51,14 @@ def send_reminders(now: datetime | None = None) -> int:
 def overdue_invoices(provider_id: int, now: datetime, page: int, per_page: int) -> dict:
     """One page (api.paging.paged) of the provider's unpaid invoices past their due date,
     longest overdue first; its items are (invoice, days overdue, latest reminder sent)."""
-    listing = paged(_unpaid(now).where(Invoice.provider_id == provider_id).options(
-        joinedload(Invoice.customer_user), joinedload(Invoice.customer_org),
-        selectinload(Invoice.payments)).order_by(Invoice.due_at, Invoice.id),
-        page, per_page, clamp=True)
+    listing = paged(_overdue_of(provider_id, now), page, per_page, clamp=True)
     return {**listing, "items": _with_reminders(listing["items"], now)}
+
+
+def _overdue_of(provider_id: int, now: datetime):
+    return _unpaid(now).where(Invoice.provider_id == provider_id).options(
+        joinedload(Invoice.customer_user), joinedload(Invoice.customer_org),
+        selectinload(Invoice.payments)).order_by(Invoice.due_at, Invoice.id)
 
 
 def _with_reminders(invoices: list[Invoice], now: datetime
@@ -80,11 +83,9 @@ def overdue_table(provider_id: int, year: int) -> tuple[tuple, list]:
     now = now_utc()
     header = ("number", "customer", "user", "email", "phone", "due_at", "days_overdue",
               "outstanding_cny", "last_reminder")
-    invoices = db.session.scalars(_unpaid(now).where(Invoice.provider_id == provider_id).options(
-        joinedload(Invoice.customer_user), joinedload(Invoice.customer_org),
-        selectinload(Invoice.payments)).order_by(Invoice.due_at, Invoice.id)).all()
+    invoices = list(db.session.scalars(_overdue_of(provider_id, now)).unique())
     rows = []
-    for invoice, days, notice in _with_reminders(list(invoices), now):
+    for invoice, days, notice in _with_reminders(invoices, now):
         person = invoice.customer_user
         rows.append((invoice.number, invoice.customer_org.name_zh, person.name if person else "",
                      person.email if person else "", person.phone if person else "",
