@@ -135,17 +135,20 @@ def _charge_projects(invoice_ids: list[int]) -> None:
     for chunk in chunks(invoice_ids):
         for invoice in db.session.scalars(select(Invoice).where(Invoice.id.in_(chunk)).options(
                 selectinload(Invoice.lines))):
-            first = invoice.lines[0] if invoice.lines else None
             groups.charge(invoice.project_id, invoice_id=invoice.id,
                           amount_fen=invoice.amount_due_fen,
                           booking_ids=sorted({li.booking_id for li in invoice.lines
                                               if li.booking_id}),
-                          instrument_id=first.instrument_id if first else None,
-                          category=_category_of(first), description=invoice.number or "")
+                          description=invoice.number or "", **charged_on(invoice))
 
 
-def _category_of(line: InvoiceLine | None) -> str:
-    return (line.instrument.category or "") if line is not None and line.instrument else ""
+def charged_on(invoice: Invoice) -> dict:
+    """The instrument and category a project's charge (and any credit back) is booked on:
+    its first line's, which the project's limits count."""
+    first = invoice.lines[0] if invoice.lines else None
+    instrument = first.instrument if first is not None else None
+    return {"instrument_id": first.instrument_id if first is not None else None,
+            "category": (instrument.category or "") if instrument is not None else ""}
 
 
 class IssuingBatch:
@@ -244,7 +247,8 @@ def void_invoice(invoice: Invoice, actor: User, reason: str) -> None:
     invoice.state, invoice.voided_at, invoice.void_reason = "void", now_utc(), reason[:500]
     if charged:  # the project gets back what the invoice charged it
         groups.credit(invoice.project_id, invoice_id=invoice.id,
-                      amount_fen=invoice.amount_due_fen, description=f"void {invoice.number}")
+                      amount_fen=invoice.amount_due_fen, description=f"void {invoice.number}",
+                      charged_invoice_id=invoice.id)
     audit.record("invoice.voided", actor=actor, obj=invoice, reason=reason[:500])
 
 
@@ -316,7 +320,7 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
                  amount_fen=amount_fen, deducted_fen=deducted, reason=reason[:300])
     if project_id is not None:  # the project gets it back
         groups.credit(project_id, invoice_id=note.id, amount_fen=amount_fen,
-                      description=note.number or "")
+                      description=note.number or "", charged_invoice_id=invoice.id)
     invoice_credited.send(note)
     notifications.notify_credit_note(note)
     return note

@@ -161,8 +161,11 @@ class Invoice(TimestampMixin, db.Model):
         return self.is_payable and self.due_at is not None and self.due_at < at
 
     def can_view(self, user: User) -> bool:
+        """The customer, the provider's finance staff, admins, and the PI of the project an
+        invoice (or its credit note) is charged to: their statement links to it."""
         return user.is_authenticated and (
-            self.can_pay(user) or self.can_manage(user) or user.is_admin)
+            self.can_pay(user) or self.can_manage(user) or user.is_admin
+            or (self.project is not None and self.project.group.is_pi(user)))
 
     def can_pay(self, user: User) -> bool:
         """The customer: the user it was issued to, or a member of the customer organisation

@@ -100,7 +100,7 @@ def notify_credit_note(note: Invoice) -> None:
     def compose():
         original = note.credits
         text = [_("%(provider)s issued credit note %(number)s: %(amount)s of invoice "
-                  "%(invoice)s is given back. Reason: %(reason)s",
+                  "%(invoice)s is credited. Reason: %(reason)s",
                   provider=note.provider.display_name(user.locale), number=note.number,
                   amount=format_cny(note.amount_due_fen), invoice=original.number,
                   reason=note.lines[0].description)]

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from booking.accounts.models import User
 from booking.billing import notifications, rules, stripe_gateway
-from booking.billing.invoicing import credit_note, credited_fen
+from booking.billing.invoicing import charged_on, credit_note, credited_fen
 from booking.billing.models import Invoice, Payment, ProcessedStripeEvent
 from booking.billing.refusals import BillingRefused, PaymentUnavailable
 from booking.billing.signals import invoices_settled
@@ -104,29 +104,36 @@ def settle_internal(invoice: Invoice, actor: User, project: Project | None,
     if invoice.project_id is None:  # charged now (an invoice to a project was at issue)
         _check_project_charge(invoice, project, customer, actor)
         groups.charge(project.id, invoice_id=invoice.id, amount_fen=invoice.outstanding_fen,
-                      booking_ids=[], instrument_id=None, category="",
-                      description=invoice.number or "")
+                      booking_ids=[], description=invoice.number or "", **charged_on(invoice))
     return _mark_paid(invoice, "internal", invoice.outstanding_fen, actor=actor,
                       reference=project.number, notify=notify, project_id=project.id)
 
 
 def _check_project_charge(invoice: Invoice, project: Project, customer: User, actor: User
                           ) -> None:
-    """The project's rules hold as when booking: its budget, limits and validity for anyone;
-    where the group wants its PI to approve the fee, the customer cannot settle it alone (the
-    provider's finance office does, on the PI's word, as for a paper transfer form)."""
+    problems = settlement_problems(invoice, project, customer, actor, lock=True)
+    if problems:
+        raise BillingRefused(problems)
+
+
+def settlement_problems(invoice: Invoice, project: Project, customer: User, actor: User, *,
+                        lock: bool = False) -> list[Problem]:
+    """Why `actor` may not settle the invoice from `project` (none: they may). The project's
+    rules hold as when booking: its budget, limits and validity for anyone; where the group
+    wants its PI to approve the fee, the customer cannot settle it alone (the provider's
+    finance office does, on the PI's word, as for a paper transfer form). `lock`: with the
+    project's row locked until commit, to charge it."""
     line = invoice.lines[0] if invoice.lines else None
-    charge = groups.check_charge(
-        project, customer, instrument_id=line.instrument_id if line else None,
-        category=line.instrument.category or "" if line and line.instrument else "",
-        fee_fen=invoice.outstanding_fen, day=local_today())
-    problems = charge.problems
+    check = groups.check_charge if lock else groups.assess_charge
+    charge = check(project, customer, instrument_id=line.instrument_id if line else None,
+                   category=line.instrument.category or "" if line and line.instrument else "",
+                   fee_fen=invoice.outstanding_fen, day=local_today())
+    problems = list(charge.problems)
     if not problems and charge.to_pi and not invoice.can_manage(actor):
         problems.append(Problem("pi_approval_required", _l(
             "This charge needs the approval of the project's PI: the finance office settles "
             "it once the PI agrees.")))
-    if problems:
-        raise BillingRefused(problems)
+    return problems
 
 
 class Settlement(NamedTuple):

@@ -101,7 +101,7 @@ def _line_rows(invoice: Invoice, style) -> list[list]:
         rows.append(["", "", both(_l("Innovation voucher deduction")),
                      "-" + format_cny(invoice.voucher_fen)])
     deducted = invoice.deducted_fen
-    total = both(_l("Refund") if invoice.is_credit_note else _l("Amount paid")
+    total = both(_l("Credit amount") if invoice.is_credit_note else _l("Amount paid")
                  if invoice.state == "paid" and not deducted else _l("Amount due"))
     rows.append(["", "", total, format_cny(invoice.amount_due_fen)])
     returned = voucher_returned_fen(invoice)
@@ -160,8 +160,9 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         story.append(Paragraph(escape(f"{paid}: {invoice.paid_on.isoformat()}"),
                                styles["text"]))
     elif invoice.kind == "invoice" and invoice.state == "issued":
-        story.append(Paragraph(escape(both(_l(
-            "Please pay by bank transfer to the account above, quoting the invoice number."))),
-            styles["small"]))
+        how = _l("Charged to the project account above: settled by internal transfer.") \
+            if invoice.project is not None else \
+            _l("Please pay by bank transfer to the account above, quoting the invoice number.")
+        story.append(Paragraph(escape(both(how)), styles["small"]))
     build_pdf(document, story)
     return buffer.getvalue()

@@ -117,12 +117,21 @@ def _refund_form() -> RefundForm:
 
 
 def _settlement_form(inv: Invoice, **form_args) -> InternalSettlementForm:
-    """The customer's project accounts (经费卡); the invoice's own project when it names one."""
+    """The customer's project accounts (经费卡); the invoice's own project when it names one.
+    The customer is offered only those they may settle from now; `form.refusals` says why
+    not the others (the PI approves first, the budget is short)."""
     form = InternalSettlementForm(**form_args)
+    form.refusals = []
     if inv.project is not None:
         projects = [inv.project]
     elif inv.customer_user is not None:
         projects = groups.chargeable_projects(inv.customer_user)
+        if not inv.can_manage(current_user):
+            refused = {p.id: payments.settlement_problems(inv, p, inv.customer_user,
+                                                          current_user) for p in projects}
+            form.refusals = [(p.label, " ".join(problem.text() for problem in refused[p.id]))
+                             for p in projects if refused[p.id]]
+            projects = [p for p in projects if not refused[p.id]]
     else:
         projects = []
     form.project.choices = [SelectChoice(p.id, p.label) for p in projects]
@@ -227,6 +236,12 @@ def _settle(inv: Invoice, form: InternalSettlementForm) -> str:
 def _credit(inv: Invoice, form: CreditForm) -> Markup:
     note = invoicing.credit_note(inv, yuan_to_fen(Decimal(form.amount.data)), form.reason.data,
                                  current_user)
+    if note.deducted_fen:
+        return _link(_("Credit note of %(amount)s issued for %(number)s, %(deducted)s deducted "
+                       "from what is left to pay (%(left)s now):",
+                       amount=format_cny(note.amount_due_fen), number=inv.number,
+                       deducted=format_cny(note.deducted_fen),
+                       left=format_cny(inv.outstanding_fen)), note)
     return _link(_("Credit note of %(amount)s issued for %(number)s:",
                    amount=format_cny(note.amount_due_fen), number=inv.number), note)
 

@@ -20,7 +20,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from booking.accounts.models import User
+from booking.accounts.models import Organisation, User
 from booking.bookings import rules
 from booking.bookings.models import MAX_LENGTH, Booking, WaitlistEntry
 from booking.bookings.qualifications import is_qualified
@@ -258,11 +258,15 @@ def slot_holder(instrument_id: int, start: datetime, end: datetime, moving: int 
 def own_overlaps(user: User, instrument_id: int, start: datetime, end: datetime
                  ) -> list[tuple[str, datetime, datetime]]:
     """The user's occupying bookings of other instruments overlapping [start, end), the
-    instruments named in the user's language."""
-    return [(in_language(name_zh, name_en, user.locale), start_at, end_at)
-            for name_zh, name_en, start_at, end_at in db.session.execute(
-        select(Instrument.name_zh, Instrument.name_en, Booking.start_at, Booking.end_at)
+    instruments and their institutions named in the user's language (two institutions may
+    have instruments of one name)."""
+    return [(f"{in_language(name_zh, name_en, user.locale)} · "
+             f"{in_language(org_zh, org_en, user.locale)}", start_at, end_at)
+            for name_zh, name_en, org_zh, org_en, start_at, end_at in db.session.execute(
+        select(Instrument.name_zh, Instrument.name_en, Organisation.name_zh,
+               Organisation.name_en, Booking.start_at, Booking.end_at)
         .join(Instrument, Instrument.id == Booking.instrument_id)
+        .join(Organisation, Organisation.id == Instrument.organisation_id)
         .where(Booking.user_id == user.id, Booking.instrument_id != instrument_id,
                Booking.state.in_(rules.OCCUPYING_STATES), Booking.overlapping(start, end))
         .order_by(Booking.start_at).limit(5))]

@@ -31,10 +31,13 @@ def class_label(customer_class: str) -> str:
 
 def calendar_labels() -> dict:
     """The words of the booking calendar (its events carry codes only)."""
+    states = {**{state: str(label) for state, label in STATE_LABELS.items()},
+              "awaiting_pi": _("waiting for the PI")}
     return {"free": _("Free: tap to book"), "busy": _("Booked"), "blackout": _("Unavailable"),
             "free_hours": _("%(hours)s h free", hours="%(hours)s"),
-            "states": {**{state: str(label) for state, label in STATE_LABELS.items()},
-                       "awaiting_pi": _("waiting for the PI")}}
+            # an event's title starts a line, as "Booked" does ("approved" is the word inside
+            # a sentence)
+            "states": {state: label[:1].upper() + label[1:] for state, label in states.items()}}
 
 
 def weekday_choices() -> list[tuple[str, str]]:

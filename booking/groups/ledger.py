@@ -94,8 +94,19 @@ def statement_table(project: Project, locale: str, timezone: str
                      entry.booking_id,
                      numbers.get(entry.invoice_id, ""), entry.instrument_id,
                      category_name(entry.category, locale) if entry.category else "",
-                     yuan(entry.amount_fen), entry.released_at, yuan(remaining)])
+                     yuan(-entry.amount_fen if entry.kind == "credit" else entry.amount_fen),
+                     entry.released_at, yuan(remaining)])
     return header, rows
+
+
+def viewable_invoices(entries: list[ProjectEntry], user: User) -> set[int]:
+    """The invoices and credit notes of these lines the reader may open (the PI all of them;
+    a member only their own): the page links those."""
+    from booking.billing.models import Invoice  # billing charges projects: imported late
+
+    ids = {e.invoice_id for e in entries if e.invoice_id and e.kind != "hold"}
+    return {invoice.id for invoice in db.session.scalars(select(Invoice).where(
+        Invoice.id.in_(ids))) if invoice.can_view(user)} if ids else set()
 
 
 def _invoice_numbers(invoice_ids: set[int]) -> dict[int, str]:

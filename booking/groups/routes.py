@@ -210,6 +210,8 @@ def _render_project(project: Project, limit_form: LimitForm | None = None):
                            budget=services.budget_of(project), entries=entries,
                            descriptions=ledger.entry_descriptions(
                                entries, current_locale(), current_user.timezone),
+                           members=ledger.entry_members(entries),
+                           viewable=ledger.viewable_invoices(entries, current_user),
                            limits=limits.limits_of(project, current_locale()),
                            limit_form=limit_form or LimitForm(formdata=None))
 

@@ -274,10 +274,19 @@ def charge(project_id: int, *, invoice_id: int, amount_fen: int, booking_ids: li
                                 created_at=now_utc()))
 
 
-def credit(project_id: int, *, invoice_id: int, amount_fen: int, description: str) -> None:
+def credit(project_id: int, *, invoice_id: int, amount_fen: int, description: str,
+           charged_invoice_id: int) -> None:
+    """Money given back to the project for an invoice it was charged (by a credit note, or the
+    invoice voided): on the instrument and category of that charge, so that the limits on
+    them get it back too."""
+    charged = db.session.execute(select(ProjectEntry.instrument_id, ProjectEntry.category).where(
+        ProjectEntry.project_id == project_id, ProjectEntry.kind == "charge",
+        ProjectEntry.invoice_id == charged_invoice_id).limit(1)).first()
     db.session.add(ProjectEntry(project_id=project_id, kind="credit", amount_fen=amount_fen,
-                                invoice_id=invoice_id, description=description[:300],
-                                created_at=now_utc()))
+                                invoice_id=invoice_id,
+                                instrument_id=charged.instrument_id if charged else None,
+                                category=charged.category if charged else "",
+                                description=description[:300], created_at=now_utc()))
 
 
 # --- the PI's approval -------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def _link(pi, decision) -> str:
     return re.search(label + r"https?://[^/\s]+(/pi/decide/\S+)", body).group(1)
 
 
-def test_the_done_when_path(group, client):
+def test_the_done_when_path(group, client, make):
     lab, pi, student, group, project = group
     with freeze_time(MONDAY_23_NOV_8AM):
         booking = _book(lab, student, project, TUESDAY_24_NOV_10AM)
@@ -82,10 +82,28 @@ def test_the_done_when_path(group, client):
     # asks that much less, so both say 70 元 (it said 100 元 spent, then 100 transferred)
     from booking.billing.invoicing import credit_note
     from booking.billing.payments import settle_internal
+    from booking.groups import limits
 
+    on_instrument = limits.set_limit(project, pi, instrument_id=lab.instrument.id,
+                                     category=None, limit_fen=40_000)
+    on_category = limits.set_limit(project, pi, instrument_id=None,
+                                   category=lab.instrument.category, limit_fen=40_000)
+    assert limits.uses(project, [on_instrument, on_category]) == {
+        on_instrument.id: 10_000, on_category.id: 10_000}
     note = credit_note(invoice, 3_000, "calibration", lab.manager)
     assert (note.state, invoice.outstanding_fen) == ("paid", 7_000)
     assert services.budget_of(project).spent_fen == 7_000
+    # the limits on its instrument and category get it back too (a credit counted on none)
+    assert limits.uses(project, [on_instrument, on_category]) == {
+        on_instrument.id: 7_000, on_category.id: 7_000}
+    # the PI opens the invoice and the note their project's statement links; another member
+    # of the group does not
+    from booking.groups.models import GroupMember
+
+    other = make.user(role="student", organisation=lab.organisation)
+    db.session.add(GroupMember(group=group, user=other, state="active"))
+    assert invoice.can_view(pi) and note.can_view(pi) and not invoice.can_view(other)
+    assert invoice.can_view(student) and not invoice.can_manage(pi)
     settle_internal(invoice, lab.manager, project, notify=False)
     assert invoice.state == "paid" and [p.amount_fen for p in invoice.payments] == [3_000, 7_000]
     assert services.budget_of(project).spent_fen == 7_000

@@ -95,6 +95,22 @@ def test_a_credit_note_deducted_from_an_open_invoice_is_printed_on_both(client, 
     assert f"Deducted on: {note.paid_on.isoformat()}" in printed and "Refunded" not in printed
 
 
+def test_a_project_invoices_pdf_asks_for_no_bank_transfer(client, login, sold, make,  # noqa: F811
+                                                          tmp_path):
+    from tests.factories.groups import create_group, create_project
+
+    pi = make.user(organisation=sold["owner"])
+    project = create_project(create_group(pi), number="NSFC-2026-07")
+    instrument = sold["invoice"].lines[0].instrument
+    invoice = make.issued_invoice(instrument, sold["owner"], 5_000, sold["invoice"].issued_at,
+                                  customer_user_id=pi.id, project_id=project.id)
+    login(pi)
+    path = tmp_path / "project.pdf"
+    path.write_bytes(client.get(f"/invoices/{invoice.id}.pdf").data)
+    text = " ".join(_run("pdftotext", str(path), "-").split())
+    assert "settled by internal transfer" in text and "Please pay by bank transfer" not in text
+
+
 def test_the_pdfs_lines_say_what_the_page_says_in_both_languages(client, login, sold,  # noqa: F811
                                                                  tmp_path):
     """Reported: the PDF dropped "no-show" and "late cancellation" from its lines, priced

@@ -117,6 +117,7 @@ def test_a_credit_note_flash_links_to_the_new_document_and_void_asks_first(clien
                        data={"amount": "40.00", "reason": "calibration"}).get_data(as_text=True)
     note = db.session.scalar(select(Invoice).where(Invoice.credits_id == sold["invoice"].id))
     assert f'href="/invoices/{note.id}"' in page and "Credit note of ¥40.00 issued" in page
+    assert "¥40.00 deducted from what is left to pay (¥360.00 now)" in page
     balance = dunning.balance_of(sold["customer"])  # taken off the open invoice, not owed back
     assert (balance["open_fen"], balance["credit_fen"]) == (36_000, 0)
 
@@ -138,8 +139,12 @@ def test_a_credit_note_on_an_open_invoice_is_deducted_from_what_is_left_to_pay(
         assert [(p.method, p.reference) for p in invoice.payments] == [
             ("bank_transfer", "BOC-1"), ("credit_note", first.number)]
         page = client.get(f"/invoices/{invoice.id}", headers=EN).get_data(as_text=True)
-        assert f"Credit note {first.number} deducted: ¥50.00" in page
+        assert f"{first.number}</a>: ¥50.00 · ¥50.00 deducted from what is to pay" in page
+        assert "credit_note" not in page[page.index('id="invoice-payments"'):][:300]
         assert 'id="partly-paid">partly paid: ¥250.00 to pay<' in page
+        totals = page[page.index('id="deducted-line"'):page.index("</tfoot>")]
+        assert "Credit notes deducted" in totals and "−¥50.00" in totals
+        assert "Left to pay" in totals and "¥250.00" in totals
         assert 'id="received-amount"' in page and 'type="number" value="250.00"' in page
         assert dunning.balance_of(customer) == {"open_fen": 25_000, "credit_fen": 0,
                                                 "overpaid_fen": 0, "balance_fen": 25_000}
@@ -149,6 +154,11 @@ def test_a_credit_note_on_an_open_invoice_is_deducted_from_what_is_left_to_pay(
         note_page = client.get(f"/invoices/{first.id}", headers=EN).get_data(as_text=True)
         assert f"Deducted from invoice {invoice.number}: ¥50.00" in note_page
         assert 'id="refund-form"' not in note_page and ">deducted</span>" in note_page
+        assert "Credit amount" in note_page and ">Refund<" not in note_page
+        login(customer)
+        asked = client.get(f"/invoices/{invoice.id}", headers=EN).get_data(as_text=True)
+        assert "Please pay ¥250.00 by bank transfer" in asked
+        login(sold["finance"])
         # more than is left: the rest settles the invoice, the excess is refunded
         client.post(f"/invoices/{invoice.id}/credit", data={"amount": "300.00",
                                                             "reason": "wrong rate"})

@@ -48,6 +48,7 @@ def test_the_booker_sees_time_state_estimate_and_can_cancel(client, make, login,
     assert f"预约 #{booking.id}" in page and 'data-state="pending"' in page
     assert "2026-11-24 10:00 – 11:30" in page and "XRD phase analysis" in page
     assert re.search(r'id="estimate-fee">¥300\.00<', page)  # 1.5 h at the academic ¥200/h
+    assert "使用结束后即开具账单" in page  # an outside customer's invoice: at once, not monthly
     assert 'id="awaiting-lab"' in page and _steps(page) == ["requested"]
     assert f'action="/bookings/{booking.id}/cancel"' in page
     assert 'id="decide"' not in page and 'id="booker"' not in page  # the lab's, not theirs
@@ -130,6 +131,7 @@ def test_a_late_cancellation_shows_its_charge(client, make, login, lab):
         login(user)
         page = _page(client, booking)
         assert "取消将收取 ¥100.00" in page  # inside the deadline: half of 2 h at ¥100/h
+        assert "月末开具的账单" in page  # an internal user with no project: the month's invoice
         client.post(f"/bookings/{booking.id}/cancel", data={"next": f"/bookings/{booking.id}"})
         page = _page(client, booking)
     assert booking.late_cancel and re.search(r'id="penalty"><strong>¥100\.00<', page)

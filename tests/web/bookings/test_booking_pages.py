@@ -547,7 +547,8 @@ def test_quote_json_tells_what_holds_a_taken_slot_and_warns_of_own_bookings(clie
     free = client.get(url + "&start=2026-11-24T12:30&end=2026-11-24T14:00").get_json()
     assert free["problems"] == []
     assert [w["code"] for w in free["warnings"]] == ["own_overlap"]
-    assert "拉曼光谱仪" in free["warnings"][0]["message"]
+    # named with its institution: two may have instruments of one name
+    assert f"拉曼光谱仪 · {elsewhere.organisation.name_zh}" in free["warnings"][0]["message"]
 
 
 def test_reschedule_page_checks_then_moves_and_denies_others(client, make, login, lab):

@@ -180,7 +180,9 @@ def test_the_calendar_says_a_request_waits_for_the_pi_until_the_pi_decides(clien
     first = client.get(url)
     assert [b["state"] for b in first.get_json()["own"]] == ["awaiting_pi"]
     book_page = client.get(f"/instruments/{lab.instrument.id}/book").get_data(as_text=True)
-    assert "&#34;awaiting_pi&#34;: &#34;waiting for the PI&#34;" in book_page  # its word
+    # its word, starting the event's title as "Booked" does
+    assert "&#34;awaiting_pi&#34;: &#34;Waiting for the PI&#34;" in book_page
+    assert "&#34;approved&#34;: &#34;Approved&#34;" in book_page
     assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
 
     login(world["pi"])
@@ -575,7 +577,7 @@ def test_the_project_statement_has_numbers_and_local_dates(client, login, make, 
     project = world["project"]
     invoice = make.issued_invoice(world["lab"].instrument, world["pi"].organisation, 12_345,
                                   datetime(2026, 11, 24, tzinfo=UTC),
-                                  customer_user_id=world["student"].id)
+                                  customer_user_id=world["student"].id, project_id=project.id)
     services.hold(project, booking_id=7, fee_fen=10_000, instrument_id=world["lab"].instrument.id,
                   category="analytical", description="扫描电镜 2026-11-24")
     services.charge(project.id, invoice_id=invoice.id, amount_fen=12_345, booking_ids=[7],
@@ -596,6 +598,24 @@ def test_the_project_statement_has_numbers_and_local_dates(client, login, make, 
     page = client.get(f"/groups/{world['group'].id}", headers=EN).get_data(as_text=True)
     row = page[:page.index("Invoice charged · DLUT-2026-000003")]
     assert row[row.rindex("<tr>"):].count("李同学") == 1  # on the group's spending too
+    # a credit back: negative in the download, on the charge's instrument and category
+    services.credit(project.id, invoice_id=invoice.id, amount_fen=1_000, description="N-1",
+                    charged_invoice_id=invoice.id)
+    db.session.commit()
+    rows = list(load_workbook(io.BytesIO(client.get(
+        f"/projects/{project.id}/statement.xlsx", headers=EN).data)).active.iter_rows(
+        values_only=True))
+    assert rows[3][1] == "credited" and rows[3][8] == -10 and rows[3][10] == 500 - 113.45
+    assert rows[3][6:8] == (world["lab"].instrument.id, "Analytical instruments")
+    # the project's page: whose use, and links to the invoices the reader may open
+    ledger = client.get(f"/projects/{project.id}", headers=EN).get_data(as_text=True)
+    assert ledger.count("李同学") >= 2 and f'href="/invoices/{invoice.id}"' in ledger
+    other = make.user(role="student", organisation=world["lab"].organisation)
+    db.session.add(GroupMember(group=world["group"], user=other, state="active"))
+    db.session.commit()
+    login(other)  # a fellow member sees the line, not the other's invoice
+    ledger = client.get(f"/projects/{project.id}", headers=EN).get_data(as_text=True)
+    assert "李同学" in ledger and f'href="/invoices/{invoice.id}"' not in ledger
     csv = client.get(f"/projects/{project.id}/statement.csv", headers=EN)
     assert csv.headers["Content-Type"] == "text/csv; charset=utf-8"
 
@@ -664,3 +684,23 @@ def test_a_limit_names_no_instrument_its_pi_may_not_see(client, login, make, wor
     assert db.session.scalar(select(ProjectLimit)) is None
     client.post(url, data={"instrument": f"#{own.id}", "limit": "1"})
     assert [limit.instrument_id for limit in world["project"].limits] == [own.id]
+
+
+def test_a_member_is_offered_only_the_projects_they_may_settle_from(client, login, make,
+                                                                     world):
+    """Reported: a student was offered 内部转账结算 from a project whose PI approves every
+    charge, and was refused only once they had tried."""
+    from datetime import datetime
+
+    invoice = make.issued_invoice(world["lab"].instrument, world["lab"].organisation, 10_000,
+                                  datetime(2026, 11, 20, tzinfo=UTC),
+                                  customer_user_id=world["student"].id)
+    login(world["student"])
+    page = client.get(f"/invoices/{invoice.id}", headers=EN).get_data(as_text=True)
+    assert 'id="settle-refusals"' in page and world["project"].number in page
+    assert "needs the approval of the project&#39;s PI" in page
+    assert f'action="/invoices/{invoice.id}/settle-internal"' not in page
+    assert "ask your PI to add you" not in page
+    login(make.user(role="finance", organisation=world["lab"].organisation))
+    page = client.get(f"/invoices/{invoice.id}", headers=EN).get_data(as_text=True)
+    assert 'id="office-settle-form"' in page and 'id="settle-refusals"' not in page
