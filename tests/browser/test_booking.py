@@ -325,7 +325,7 @@ def test_the_month_grid_keeps_a_bookings_time_whole(live_server, live_app, page,
     time = own.locator(".fc-event-time")
     assert time.inner_text() == "14:30"
     assert time.evaluate("el => el.scrollWidth <= el.clientWidth")  # not cut
-    assert own.get_attribute("title") == "14:30 approved"
+    assert own.get_attribute("title") == "14:30 Approved"
     # capitalised as every button of the site (FullCalendar's own English reads "month")
     assert [page.inner_text(f".fc-{name}-button") for name in (
         "today", "dayGridMonth", "timeGridWeek", "timeGridDay")] == ["Today", "Month", "Week", "Day"]
