@@ -2,6 +2,7 @@
 language, and the statement the PI downloads."""
 from flask_babel import gettext
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from booking.accounts.models import User
 from booking.core.categories import category_name
@@ -106,7 +107,8 @@ def viewable_invoices(entries: list[ProjectEntry], user: User) -> set[int]:
 
     ids = {e.invoice_id for e in entries if e.invoice_id and e.kind != "hold"}
     return {invoice.id for invoice in db.session.scalars(select(Invoice).where(
-        Invoice.id.in_(ids))) if invoice.can_view(user)} if ids else set()
+        Invoice.id.in_(ids)).options(joinedload(Invoice.project).joinedload(Project.group)))
+        if invoice.can_view(user)} if ids else set()
 
 
 def _invoice_numbers(invoice_ids: set[int]) -> dict[int, str]:

@@ -208,6 +208,22 @@ def test_0008_upgrades_and_downgrades_a_filled_database(database_url, tmp_path):
         db.engine.dispose()
 
 
+def _inserter(connection):
+    """add(table, **values) -> the new row's id, on `connection`."""
+    def add(table, **values):
+        return connection.execute(table.insert().values(**values).returning(table.c.id)).scalar()
+    return add
+
+
+def _university_and_company(add) -> tuple[int, int]:
+    from booking.accounts.models import Organisation
+
+    return tuple(add(Organisation.__table__, kind=kind, name_zh=name, name_en=name, city="大连",
+                     region_code="2102", credit_code=code)
+                 for kind, name, code in (("university", "大学", "91210200MA0000001X"),
+                                          ("enterprise", "公司", "91210200MA0000002X")))
+
+
 # --- 0009: calendar_version and its triggers ----------------------------------------------------
 def _scratch_database(database_url: str, tmp_path):
     """A second, empty database of the same kind: (url, drop)."""
@@ -280,7 +296,7 @@ def test_0022_fills_the_sessions_customer_and_keeps_every_row(database_url, tmp_
     from flask_migrate import downgrade, upgrade
 
     from booking import create_app
-    from booking.accounts.models import Organisation, User
+    from booking.accounts.models import User
     from booking.billing.models import Invoice, InvoiceLine
     from booking.bookings.models import Booking
     from booking.core.db import utc
@@ -306,15 +322,8 @@ def test_0022_fills_the_sessions_customer_and_keeps_every_row(database_url, tmp_
         with create_app(Config).app_context():
             upgrade(revision="0021_outbox_claims")
             with db.engine.begin() as connection:
-                def add(table, **values):
-                    return connection.execute(
-                        table.insert().values(**values).returning(table.c.id)).scalar()
-
-                university, company = (
-                    add(Organisation.__table__, kind=kind, name_zh=name, name_en=name,
-                        city="大连", region_code="2102", credit_code=code)
-                    for kind, name, code in (("university", "大学", "91210200MA0000001X"),
-                                             ("enterprise", "公司", "91210200MA0000002X")))
+                add = _inserter(connection)
+                university, company = _university_and_company(add)
                 user = add(_without_later_columns(User.__table__, "session_epoch"),
                            email="u@example.cn", password_hash="x", name="U",
                            organisation_id=university)
@@ -374,7 +383,7 @@ def test_0029_turns_category_names_into_codes_and_keeps_the_tightest_limit(datab
     from flask_migrate import upgrade
 
     from booking import create_app
-    from booking.accounts.models import Organisation, User
+    from booking.accounts.models import User
     from booking.groups.models import Project, ProjectLimit, ResearchGroup
     from config import TestingConfig
 
@@ -388,13 +397,8 @@ def test_0029_turns_category_names_into_codes_and_keeps_the_tightest_limit(datab
         with create_app(Config).app_context():
             upgrade(revision="0028_instrument_location_en")
             with db.engine.begin() as connection:
-                def add(table, **values):
-                    return connection.execute(
-                        table.insert().values(**values).returning(table.c.id)).scalar()
-
-                org = add(Organisation.__table__, kind="university", name_zh="大学",
-                          name_en="U", city="大连", region_code="2102",
-                          credit_code="91210200MA0000001X")
+                add = _inserter(connection)
+                org, _company = _university_and_company(add)
                 pi = add(User.__table__, email="pi@example.cn", password_hash="x", name="PI",
                          organisation_id=org)
                 group = add(ResearchGroup.__table__, organisation_id=org, name="G", pi_id=pi,
@@ -430,7 +434,7 @@ def test_0035_deducts_the_credit_notes_waiting_on_open_invoices(database_url, tm
     from flask_migrate import downgrade, upgrade
 
     from booking import create_app
-    from booking.accounts.models import Organisation, User
+    from booking.accounts.models import User
     from booking.billing.models import Invoice, Payment
     from booking.groups.models import Project, ResearchGroup
     from config import TestingConfig
@@ -454,15 +458,8 @@ def test_0035_deducts_the_credit_notes_waiting_on_open_invoices(database_url, tm
         with create_app(Config).app_context():
             upgrade(revision="0034_pi_calendar_bump")
             with db.engine.begin() as connection:
-                def add(table, **values):
-                    return connection.execute(
-                        table.insert().values(**values).returning(table.c.id)).scalar()
-
-                university, company = (
-                    add(Organisation.__table__, kind=kind, name_zh=name, name_en=name,
-                        city="大连", region_code="2102", credit_code=code)
-                    for kind, name, code in (("university", "大学", "91210200MA0000001X"),
-                                             ("enterprise", "公司", "91210200MA0000002X")))
+                add = _inserter(connection)
+                university, company = _university_and_company(add)
 
                 def document(number, state, fen, credits=None, **more):
                     return add(Invoice.__table__, provider_id=university, customer_org_id=company,

@@ -35,6 +35,11 @@ def sold(make):
             "finance": make.user(role="finance", organisation=owner, locale="en")}
 
 
+def _credit(client, invoice, amount, reason="calibration"):
+    return client.post(f"/invoices/{invoice.id}/credit", headers=EN,
+                       data={"amount": amount, "reason": reason})
+
+
 def _pay(client, invoice, amount, day="2026-03-10", reference="BOC-1"):
     return client.post(f"/invoices/{invoice.id}/bank-transfer", headers=EN,
                        data={"amount": amount, "received_on": day, "reference": reference},
@@ -131,8 +136,7 @@ def test_a_credit_note_on_an_open_invoice_is_deducted_from_what_is_left_to_pay(
     with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
         login(sold["finance"])
         _pay(client, invoice, "100.00")
-        client.post(f"/invoices/{invoice.id}/credit", data={"amount": "50.00",
-                                                            "reason": "calibration"})
+        _credit(client, invoice, "50.00")
         first = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id))
         assert (invoice.state, invoice.outstanding_fen) == ("issued", 25_000)
         assert (first.state, first.deducted_fen, first.to_refund_fen) == ("paid", 5_000, 0)
@@ -160,8 +164,7 @@ def test_a_credit_note_on_an_open_invoice_is_deducted_from_what_is_left_to_pay(
         assert "Please pay ¥250.00 by bank transfer" in asked
         login(sold["finance"])
         # more than is left: the rest settles the invoice, the excess is refunded
-        client.post(f"/invoices/{invoice.id}/credit", data={"amount": "300.00",
-                                                            "reason": "wrong rate"})
+        _credit(client, invoice, "300.00", "wrong rate")
         second = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id,
                                                          Invoice.id != first.id))
         assert invoice.state == "paid" and invoice.outstanding_fen == 0
@@ -182,9 +185,7 @@ def test_a_credit_note_on_an_open_invoice_is_deducted_from_what_is_left_to_pay(
             25_000, 5_000]
         assert dunning.balance_of(customer)["balance_fen"] == 0
         # nothing more to credit than the invoice asked; no reminder for a settled invoice
-        refused = client.post(f"/invoices/{invoice.id}/credit", headers=EN,
-                              data={"amount": "50.01", "reason": "again"})
-        assert refused.status_code == 422
+        assert _credit(client, invoice, "50.01", "again").status_code == 422
     with freeze_time(invoice.due_at + timedelta(days=1)):
         assert dunning.send_reminders() == 0
 
@@ -203,8 +204,7 @@ def test_finance_records_a_credit_notes_refund_and_it_is_owed_no_more(client, lo
     with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
         login(sold["finance"])
         _pay(client, invoice, "400.00")
-        client.post(f"/invoices/{invoice.id}/credit", data={"amount": "40.00",
-                                                            "reason": "calibration"})
+        _credit(client, invoice, "40.00")
         note = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id))
         page = client.get(f"/invoices/{note.id}", headers=EN).get_data(as_text=True)
         assert 'id="refund-form"' in page and "Record the refund" in page
