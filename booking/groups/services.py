@@ -58,7 +58,9 @@ def invite(group: ResearchGroup, user: User | None, actor: User) -> GroupMember:
     """The PI invites a user of the group's organisation; they accept on their groups page."""
     if user is None or user.organisation_id != group.organisation_id or not user.active:
         raise GroupRefused.one("unknown_user", _l(
-            "No active user with that e-mail in the group's organisation."))
+            "No active user with that e-mail in the group's organisation. Someone new signs "
+            "in once first (with campus sign-on, or invited by the administrator), then asks "
+            "to join from their groups page or is invited again."))
     if group.is_pi(user) or group.member(user) is not None:
         raise GroupRefused.one("already_member", _l("That user is already in the group."))
     member = GroupMember(group=group, user=user, state="invited")

@@ -80,6 +80,9 @@ def test_invite_accept_request_and_leave(client, login, make, world):
     newcomer = make.user(role="student", organisation=org)
     outsider = make.user(role="student")
     login(world["pi"])
+    refused = client.post(f"/groups/{world['group'].id}/invite", headers=EN,
+                          data={"email": "not.yet@example.cn"}, follow_redirects=True)
+    assert "Someone new signs in once first" in refused.get_data(as_text=True)  # and then?
     client.post(f"/groups/{world['group'].id}/invite", data={"email": outsider.email})
     client.post(f"/groups/{world['group'].id}/invite", data={"email": newcomer.email})
     members = {m.user_id: m for m in world["group"].members}
