@@ -51,7 +51,10 @@ class VoidForm(SiteForm):
 
 
 class CreditForm(SiteForm):
-    amount = FiniteDecimalField(_l("Amount (CNY)"), places=2,
-                                validators=[DataRequired(), NumberRange(Decimal("0.01"), 10**10)])
+    amount = FiniteDecimalField(
+        _l("Amount (CNY)"), places=2,
+        validators=[DataRequired(), NumberRange(Decimal("0.01"), 10**10)],
+        description=_l("What the customer gets back of what they were charged (the amount due, "
+                       "after any voucher). A voucher's share shrinks in proportion."))
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 

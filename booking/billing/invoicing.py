@@ -23,6 +23,7 @@ from booking.bookings.models import Booking
 from booking.core import audit
 from booking.core.clock import local_today, now_utc
 from booking.core.db import bulk_insert, chunks, reserve_ids
+from booking.core.money import format_cny
 from booking.core.problems import _l
 from booking.extensions import db
 from booking.groups import services as groups
@@ -290,10 +291,12 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
     if invoice.kind != "invoice" or invoice.state not in ("issued", "paid"):
         raise BillingRefused.one("not_creditable",
                                  _l("Only an issued or paid invoice can be credited."))
-    if not 0 < amount_fen <= invoice.amount_due_fen - credited_fen(invoice):
+    left = invoice.amount_due_fen - credited_fen(invoice)
+    if not 0 < amount_fen <= left:
         raise BillingRefused.one(
             "credit_too_large",
-            _l("The credit must be positive and at most what is left to credit."))
+            _l("The credit must be positive and at most %(left)s, what is left to credit."),
+            left=format_cny(left))
     now = now_utc()
     # Written through the ORM (not create_invoices' bulk path): other areas follow new credit
     # notes in before_flush (the subsidies area releases voucher shares on full refunds).

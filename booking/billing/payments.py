@@ -13,7 +13,7 @@ from booking.billing.models import Invoice, Payment, ProcessedStripeEvent
 from booking.billing.refusals import BillingRefused, PaymentUnavailable
 from booking.billing.signals import invoices_settled
 from booking.core import audit
-from booking.core.clock import local_today, now_utc
+from booking.core.clock import local_today, now_utc, to_local
 from booking.core.db import bulk_insert, chunks, id_in
 from booking.core.money import format_cny
 from booking.core.problems import Problem, _l
@@ -49,6 +49,19 @@ def _refuse_unless_payable(invoice: Invoice) -> None:
         raise BillingRefused.one("not_payable", _l("This invoice is not open for payment."))
 
 
+def _refuse_unless_dated_within(document: Invoice, day: date | None) -> None:
+    """Money moves between the day a document was issued and today (1999-01-01 was taken)."""
+    if day is None:
+        return
+    if day > local_today():
+        raise BillingRefused.one("future_date", _l("The payment date cannot be in the future."))
+    issued = to_local(document.issued_at).date()
+    if day < issued:
+        raise BillingRefused.one("before_issue", _l(
+            "The payment date cannot be before %(number)s was issued (%(date)s)."),
+            number=document.number, date=issued.isoformat())
+
+
 def record_bank_transfer(invoice: Invoice, actor: User, reference: str,
                          amount_fen: int | None = None, received_on: date | None = None,
                          notify: bool = True, overpay: bool = False) -> Payment:
@@ -60,8 +73,7 @@ def record_bank_transfer(invoice: Invoice, actor: User, reference: str,
     amount = invoice.outstanding_fen if amount_fen is None else amount_fen
     if amount <= 0:
         raise BillingRefused.one("amount_required", _l("Enter the amount received."))
-    if received_on is not None and received_on > local_today():
-        raise BillingRefused.one("future_date", _l("The payment date cannot be in the future."))
+    _refuse_unless_dated_within(invoice, received_on)
     if amount > invoice.outstanding_fen and not overpay:
         raise BillingRefused.one(
             "overpayment_unconfirmed", _l("%(amount)s is more than the %(due)s outstanding: "
@@ -82,8 +94,7 @@ def record_refund(note: Invoice, actor: User, reference: str, refunded_on: date)
     if not (note.is_credit_note and note.state == "issued"):
         raise BillingRefused.one("not_refundable",
                                  _l("Only a credit note still to refund can be refunded."))
-    if refunded_on > local_today():
-        raise BillingRefused.one("future_date", _l("The payment date cannot be in the future."))
+    _refuse_unless_dated_within(note, refunded_on)
     return _mark_paid(note, "bank_transfer", note.to_refund_fen, actor=actor,
                       reference=reference, notify=False, received_on=refunded_on)
 

@@ -3,6 +3,7 @@ arrival) and every voucher, filtered, searched and paged by the database (a coun
 LIMIT/OFFSET read, see api.paging); only the rows of the page shown are checked against the
 policy."""
 from datetime import datetime
+from decimal import Decimal
 
 import marshmallow as ma
 from flask_babel import get_locale
@@ -13,11 +14,11 @@ from sqlalchemy.orm import selectinload
 from booking.accounts.models import Organisation
 from booking.api.fields import SearchText
 from booking.api.paging import PageArgs
-from booking.bookings.labels import class_label
 from booking.core.clock import local_today
 from booking.core.db import id_in
 from booking.core.money import fen_to_yuan
 from booking.extensions import db
+from booking.subsidies.forms import CLASS_LABELS
 from booking.subsidies.models import VOUCHER_STATES, Voucher, in_state_as_of
 from booking.subsidies.policy import ENTERPRISE_CLASSES
 from booking.subsidies.rules import percent
@@ -112,7 +113,8 @@ def export_rows(query: Select, now: datetime):
         issued = bool(voucher.face_value_fen)
         state = voucher.state_at(now)
         yield (voucher.id, voucher.enterprise.display_name(locale), voucher.enterprise.credit_code,
-               class_label(voucher.enterprise_class), percent(voucher.rate), voucher.year,
+               str(CLASS_LABELS.get(voucher.enterprise_class, voucher.enterprise_class)),
+               Decimal(percent(voucher.rate)), voucher.year,
                fen_to_yuan(voucher.requested_fen),
                fen_to_yuan(voucher.face_value_fen) if issued else None,
                fen_to_yuan(voucher.used_fen) if issued else None,

@@ -45,12 +45,14 @@ def notify_overdue(user: User, vouchers: list[Voucher]) -> None:
                     f"({format_cny(v.requested_fen)})" for v in vouchers])))
 
 
-def notify_clawed_back(claim: Redemption, invoice_number: str, reason: str) -> None:
-    """The provider's finance office: a voucher share it was owed is taken back from its next
-    statement, and why (it heard nothing, and found the amount missing)."""
+def notify_clawed_back(claim: Redemption, amount_fen: int, invoice_number: str,
+                       reason: str) -> None:
+    """The provider's finance office: a voucher share it was owed (`amount_fen`: as credit
+    notes left it) is taken back from its next statement, and why (it heard nothing, and found
+    the amount missing)."""
     for user in role_holders("finance", claim.provider_id):
         notify(user, "voucher.clawed_back", lambda: (
-            _("A voucher share was clawed back: %(amount)s", amount=format_cny(claim.amount_fen)),
+            _("A voucher share was clawed back: %(amount)s", amount=format_cny(amount_fen)),
             _("The bureau clawed back the voucher share of invoice %(invoice)s (%(amount)s): "
               "%(reason)s\nIt is taken off your next reimbursement statement.",
-              invoice=invoice_number, amount=format_cny(claim.amount_fen), reason=reason)))
+              invoice=invoice_number, amount=format_cny(amount_fen), reason=reason)))

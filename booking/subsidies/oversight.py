@@ -143,8 +143,10 @@ def claw_back(claim: Redemption, actor: User, reason: str) -> Redemption:
     if claim.flagged_at is not None:
         claim.checked_at, claim.check_outcome = now_utc(), "clawed_back"
     db.session.flush()
+    # what is taken back: the share as credit notes left it, not as first claimed
     audit.record("voucher.clawed_back", actor=actor, obj=reversal, claim_id=claim.id,
-                 amount_fen=claim.amount_fen, reason=reason.strip())
+                 amount_fen=-reversal.amount_fen, reason=reason.strip())
     invoice = db.session.get(Invoice, claim.invoice_id)
-    notifications.notify_clawed_back(claim, invoice.number or f"#{invoice.id}", reason.strip())
+    notifications.notify_clawed_back(claim, -reversal.amount_fen,
+                                     invoice.number or f"#{invoice.id}", reason.strip())
     return reversal

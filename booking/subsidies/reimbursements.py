@@ -173,6 +173,20 @@ def export_xlsx(period: str) -> bytes:
 # The workbook's words in the reader's language (the bureau's staff read Chinese).
 STATES = {"pending": lazy_gettext("to pay"), "paid": lazy_gettext("paid")}
 ENTRIES = {"claim": lazy_gettext("voucher share"), "reversal": lazy_gettext("given back")}
+#: why a share was given back, as redemptions stores it (English, for the log) and as the
+#: provider reads it
+REASONS = {"invoice refunded": lazy_gettext("a credit note on the invoice"),
+           "invoice voided": lazy_gettext("invoice voided"),
+           "invoice voided or refunded": lazy_gettext("invoice voided or credited in full")}
+
+
+def reason_text(reason: str) -> str:
+    """A reversal's stored reason in the reader's language ("clawback: <the bureau's words>"
+    keeps the bureau's words)."""
+    if reason.startswith("clawback:"):
+        return str(lazy_gettext("clawed back by the bureau: %(why)s",
+                                why=reason.split(":", 1)[1].strip()))
+    return str(REASONS.get(reason, reason))
 STATEMENT_HEADERS = (
     lazy_gettext("Provider"), lazy_gettext("Credit code"), lazy_gettext("Quarter"),
     lazy_gettext("Entries"), lazy_gettext("Voucher amount (CNY)"),

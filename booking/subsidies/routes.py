@@ -316,7 +316,7 @@ def provider_statements():
                            organisations=organisations, statements=statements,
                            unclaimed=reimbursements.unclaimed_of(org.id),
                            states=reimbursements.STATES, entries=reimbursements.ENTRIES,
-                           now_year=local_today().year)
+                           reason_text=reimbursements.reason_text, now_year=local_today().year)
 
 
 # --- bureau: reimbursement -------------------------------------------------------------------

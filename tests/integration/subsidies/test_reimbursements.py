@@ -302,3 +302,32 @@ def test_the_sample_names_each_claims_invoice_and_enterprise_and_a_redraw_says_s
     row = page.split('id="flagged"')[1].split("</table>")[0]
     assert invoice.number in row and lab["sme"].organisation.name_zh in row
     assert '<option selected value="2">7–12 月</option>' in page  # July: this half-year first
+
+
+def test_a_clawback_after_a_credit_note_takes_and_tells_what_was_left(make, lab):
+    """Reported: a share cut by a credit note (¥384 → ¥288) was clawed back as ¥288, but the
+    finance office was told ¥384."""
+    invoice = _paid_use(make, lab, 0)
+    with freeze_time(MONDAY_11_MAY_9AM + timedelta(days=3)):
+        credit_note(invoice, invoice.amount_due_fen // 4, "一个样品失败", lab["finance"],
+                    settled=True)
+        claim = db.session.scalar(select(Redemption).where(
+            Redemption.invoice_id == invoice.id, Redemption.entry == "claim"))
+        reversal = oversight.claw_back(claim, lab["bureau"], "无实验记录")
+    assert reversal.amount_fen == -12_000  # 160 less the quarter the credit note gave back
+    told = db.session.scalar(select(OutboxMessage).where(
+        OutboxMessage.recipient == lab["finance"].email,
+        OutboxMessage.kind == "voucher.clawed_back"))
+    assert "¥120.00" in told.subject and "¥160.00" not in told.body
+
+
+def test_the_provider_reads_why_a_share_went_back_in_its_language(app):
+    """Reported: the provider's statement showed "(invoice refunded)" in English on a Chinese
+    page, for a credit note on an unpaid invoice too."""
+    from flask_babel import force_locale
+
+    with force_locale("zh_CN"):
+        assert reimbursements.reason_text("invoice refunded") == "账单开具了红字冲销单"
+        assert reimbursements.reason_text("clawback: 无实验记录") == "科技局追回：无实验记录"
+    with force_locale("en"):
+        assert reimbursements.reason_text("invoice voided") == "invoice voided"

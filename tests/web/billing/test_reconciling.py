@@ -114,6 +114,25 @@ def test_bad_payment_input_is_refused_with_a_message(client, login, sold, data):
     assert sold["invoice"].payments == []
 
 
+def test_money_is_not_recorded_as_moving_before_its_document_was_issued(client, login, sold):
+    """Reported: a transfer dated 1999-01-01 was recorded on an invoice of 2026, and the
+    customer was told so; a refund dated 2000-01-01 too."""
+    invoice = sold["invoice"]
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
+        login(sold["finance"])
+        page = _pay(client, invoice, "100.00", day="1999-01-01")
+        assert page.status_code == 422 and invoice.payments == []
+        said = page.get_data(as_text=True)
+        assert f"cannot be before {invoice.number} was issued (2026-03-02)" in said
+        _pay(client, invoice, "400.00", day="2026-03-02")  # the day it was issued: fine
+        _credit(client, invoice, "40.00")
+        note = db.session.scalar(select(Invoice).where(Invoice.credits_id == invoice.id))
+        refund = client.post(f"/invoices/{note.id}/refund", headers=EN,
+                             data={"refunded_on": "2000-01-01", "reference": "R"})
+        assert refund.status_code == 422 and note.state == "issued"
+    assert invoice.state == "paid"
+
+
 def test_a_credit_note_flash_links_to_the_new_document_and_void_asks_first(client, login, sold):
     login(sold["finance"])
     page = client.get(f"/invoices/{sold['invoice'].id}", headers=EN).get_data(as_text=True)
@@ -185,7 +204,8 @@ def test_a_credit_note_on_an_open_invoice_is_deducted_from_what_is_left_to_pay(
             25_000, 5_000]
         assert dunning.balance_of(customer)["balance_fen"] == 0
         # nothing more to credit than the invoice asked; no reminder for a settled invoice
-        assert _credit(client, invoice, "50.01", "again").status_code == 422
+        refused = _credit(client, invoice, "50.01", "again")
+        assert refused.status_code == 422 and "at most ¥50.00" in refused.get_data(as_text=True)
     with freeze_time(invoice.due_at + timedelta(days=1)):
         assert dunning.send_reminders() == 0
 

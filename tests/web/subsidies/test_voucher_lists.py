@@ -181,12 +181,15 @@ def test_the_list_downloads_as_filtered_with_who_decided(client, make, vouchers)
     assert (row["面额（元）"], row["已用（元）"], row["余额（元）"]) == \
         ("30000.00", "10000.00", "20000.00")
     assert (row["审核人"], row["理由"]) == ("审批员王", "按政策核定")
+    assert "_" not in row["类别"] and row["类别"]  # the class as the page names it, not its code
     past = by_number[str(vouchers["past_validity"].id)]
     assert past["状态"] == "已过期" and past["余额（元）"] == "0.00"  # nothing left to use
 
     sheet = load_workbook(io.BytesIO(client.get("/vouchers/all.xlsx?state=rejected").data)).active
     values = list(sheet.values)
     assert len(values) == 2 and values[1][0] == vouchers["rejected"].id
+    rate = values[0].index("补贴比例（%）")
+    assert isinstance(values[1][rate], int | float)  # a number the sheet can sum, not text
 
 
 @pytest.mark.parametrize("path", ["/vouchers/all.csv?state=spent", "/vouchers/all.xlsx?year=1999",
