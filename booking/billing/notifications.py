@@ -80,14 +80,17 @@ def notify_payment_recorded(payment: Payment) -> None:
     user = invoice.customer_user
     if user is None:
         return
-    notify(user, PAID_KIND, lambda: (
-        _("Payment received for invoice %(number)s", number=invoice.number),
-        _("%(provider)s recorded your payment of %(amount)s for invoice %(number)s "
-          "(%(method)s) on %(date)s. Thank you.",
-          provider=invoice.provider.display_name(user.locale), number=invoice.number,
-          amount=format_cny(payment.amount_fen), method=payment_method_label(payment.method),
-          date=_paid_on(payment, user))),
-        link=_link(invoice))
+    def compose():
+        text = _("%(provider)s recorded your payment of %(amount)s for invoice %(number)s "
+                 "(%(method)s) on %(date)s. Thank you.",
+                 provider=invoice.provider.display_name(user.locale), number=invoice.number,
+                 amount=format_cny(payment.amount_fen),
+                 method=payment_method_label(payment.method), date=_paid_on(payment, user))
+        if invoice.state == "issued" and invoice.outstanding_fen:  # a part payment
+            text += " " + _("%(left)s is still to pay.", left=format_cny(invoice.outstanding_fen))
+        return _("Payment received for invoice %(number)s", number=invoice.number), text
+
+    notify(user, PAID_KIND, compose, link=_link(invoice))
 
 
 def notify_credit_note(note: Invoice) -> None:

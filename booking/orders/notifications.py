@@ -23,7 +23,10 @@ CUSTOMER_TEXTS = {
     "received": _l("The lab received the samples of order %(number)s: %(note)s"),
     "testing": _l("Testing of order %(number)s on %(instrument)s has started."),
     "report_ready": _l("The report of order %(number)s is ready (report %(report)s). It can "
-                       "be downloaded once the invoice is settled as the lab requires."),
+                       "be downloaded from the order's page as soon as its invoice is issued."),
+    # the lab releases the report once the invoice is paid (Order.release_on)
+    "report_ready_paid": _l("The report of order %(number)s is ready (report %(report)s). It "
+                            "can be downloaded from the order's page once its invoice is paid."),
     "closed": _l("Order %(number)s is closed: leftover samples %(note)s."),
 }
 
@@ -48,9 +51,11 @@ def _params(order: Order, locale: str, note: str) -> dict:
 def notify_customer(order: Order, state: str, note: str = "") -> None:
     """The customer learns of each move the lab made."""
     user = order.customer_user
+    text = CUSTOMER_TEXTS["report_ready_paid" if state == "report_ready"
+                          and order.release_on == "paid" else state]
     notify(user, f"order.{state}", link=_link(order), compose=lambda: (
         _("Order %(number)s: %(state)s", number=order.number, state=_(STATE_LABELS[state])),
-        _(CUSTOMER_TEXTS[state], **_params(order, user.locale, note))))
+        _(text, **_params(order, user.locale, note))))
 
 
 def notify_lab(order: Order, state: str) -> None:

@@ -6,12 +6,17 @@ from booking.accounts.models import User
 from booking.accounts.services import role_holders
 from booking.core.money import format_cny
 from booking.core.notifications import notify
+from booking.core.security import site_path
 from booking.subsidies.models import Redemption, Voucher
 from booking.subsidies.rules import percent
 
 
+def _mine() -> str:
+    return site_path("subsidies.my_vouchers")
+
+
 def notify_approved(voucher: Voucher) -> None:
-    notify(voucher.applicant, "voucher.decided", lambda: (
+    notify(voucher.applicant, "voucher.decided", link=_mine(), compose=lambda: (
         _("Your innovation voucher was approved"),
         _("Voucher %(id)s: %(amount)s at %(rate)s%% until the end of %(year)s.",
           id=voucher.id, amount=format_cny(voucher.face_value_fen), rate=percent(voucher.rate),
@@ -22,14 +27,14 @@ def notify_approved(voucher: Voucher) -> None:
 
 
 def notify_rejected(voucher: Voucher) -> None:
-    notify(voucher.applicant, "voucher.decided", lambda: (
+    notify(voucher.applicant, "voucher.decided", link=_mine(), compose=lambda: (
         _("Your innovation voucher application was rejected"),
         _("Voucher application %(id)s was rejected: %(reason)s", id=voucher.id,
           reason=voucher.decision_reason)))
 
 
 def notify_lapsed(voucher: Voucher) -> None:
-    notify(voucher.applicant, "voucher.lapsed", lambda: (
+    notify(voucher.applicant, "voucher.lapsed", link=_mine(), compose=lambda: (
         _("Your innovation voucher application has lapsed"),
         _("Voucher application %(id)s was still undecided when %(year)s ended: a year's "
           "quota cannot be granted in the next year. You may apply again under this year's "
@@ -38,7 +43,7 @@ def notify_lapsed(voucher: Voucher) -> None:
 
 def notify_overdue(user: User, vouchers: list[Voucher]) -> None:
     """A bureau staff member's reminder of the applications past their review deadline."""
-    notify(user, "voucher.overdue", lambda: (
+    notify(user, "voucher.overdue", link=site_path("subsidies.queue"), compose=lambda: (
         _("%(n)s voucher application(s) waiting past the review deadline", n=len(vouchers)),
         "\n".join([_("Answer these applications in the review queue:")] +
                    [f"- #{v.id} {v.enterprise.display_name(user.locale)} "

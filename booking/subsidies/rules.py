@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
+from booking.accounts.rules import LIAONING_CITIES
 from booking.core.clock import year_end_utc
 from booking.core.money import divide_half_up, round_fen
 from booking.core.problems import Problem, _l
@@ -183,6 +184,12 @@ def _class_problem(code: str, misses: list[str]) -> Problem:
                     "criteria": tuple(_CRITERIA[m] for m in misses)})
 
 
+def _region_name(code: str) -> str:
+    """A Liaoning city's division code as people read it ("大连 Dalian"), else the code."""
+    names = {region: f"{city} {english}" for city, (region, english) in LIAONING_CITIES.items()}
+    return names.get(code, code)
+
+
 def enterprise_problems(enterprise: Enterprise, declared_class: str | None, rules: dict,
                         ledger: Ledger) -> list[Problem]:
     problems = []
@@ -194,7 +201,8 @@ def enterprise_problems(enterprise: Enterprise, declared_class: str | None, rule
     if rules["eligibility"].get("registered_in_region") and not (
             enterprise.region_code or "").startswith(region):
         problems.append(Problem("outside_region", _l(
-            "The enterprise is not registered in the region (%(region)s)"), {"region": region}))
+            "The enterprise is not registered in the region (%(region)s)"),
+            {"region": _region_name(region)}))
     if rules["eligibility"].get("no_bad_credit") and enterprise.bad_credit:
         problems.append(Problem("bad_credit", _l("The enterprise has a bad-credit record")))
     if rules["eligibility"].get("exclude_if_project_already_funded") and \

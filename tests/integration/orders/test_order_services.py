@@ -237,6 +237,23 @@ def test_a_report_with_nothing_to_pay_is_released_even_when_payment_is_required(
     assert order.invoice.amount_due_fen == 0 and services.report_released(order)
 
 
+@pytest.mark.parametrize("release_on, said", [("issued", "账单开具后即可"),
+                                              ("paid", "账单付清后即可")])
+def test_the_report_ready_mail_says_when_the_report_can_be_downloaded(frozen, make, lab, sme,
+                                                                      release_on, said):
+    """Reported: the mail said "once the invoice is settled as the lab requires" while the
+    lab released the report on the invoice's issue, and it downloaded at once."""
+    services.save_settings(lab.instrument, lab.manager, surcharge_percent=0,
+                           release_on=release_on)
+    order = make.order(lab.instrument, sme)
+    _run_to_testing(order, lab, frozen)
+    files.store(order, _pdf(), "report", lab.manager)
+    services.complete_with_report(order, lab.manager, "LAB")
+    body = db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.recipient == sme.email, OutboxMessage.kind == "order.report_ready"))
+    assert said in body and "按实验室要求" not in body
+
+
 def test_a_move_made_meanwhile_by_someone_else_is_not_made_twice(frozen, make, lab, sme):
     from sqlalchemy import update
 

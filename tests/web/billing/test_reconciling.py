@@ -55,6 +55,8 @@ def test_a_part_payment_then_the_rest_then_the_invoice_is_paid(client, login, so
         assert invoice.state == "issued" and invoice.outstanding_fen == 25_000
         assert "¥150.00 recorded for" in page and "¥250.00 still outstanding" in page
         assert invoice.payments[0].received_on.isoformat() == "2026-03-10"
+        told = _mails(sold["customer"], "invoice.paid")[-1].body  # and what is left to pay
+        assert "¥150.00" in told and "¥250.00 is still to pay." in told
         # the lists say it is part paid and what is left, not "unpaid" in full
         row = client.get("/finance?state=unpaid", headers=EN).get_data(as_text=True).split(
             f'id="invoice-{invoice.id}"')[1].split("</tr>")[0]

@@ -106,6 +106,19 @@ def test_ineligible_enterprise_sees_the_reasons(client, login, make):
     assert db.session.query(Voucher).count() == 0
 
 
+def test_an_enterprise_outside_the_region_is_not_handed_a_form_that_must_fail(client, login,
+                                                                             make):
+    """Reported: an Anshan SME read "not registered in the region (2102)" above the whole
+    application form, which could only be refused."""
+    anshan = make.user(organisation=make.enterprise(region_code="2103", city="鞍山"))
+    login(anshan)
+    page = client.get("/vouchers/").get_data(as_text=True)
+    assert 'data-code="outside_region"' in page and "大连 Dalian" in page
+    assert 'id="apply-form"' not in page and 'id="cannot-apply"' in page
+    sme_page = client.get("/vouchers/").get_data(as_text=True)
+    assert "（2102）" not in sme_page
+
+
 def test_the_classes_are_shown_side_by_side_with_what_fits(client, login, sme):
     login(sme)
     page = client.get("/vouchers/").get_data(as_text=True)
@@ -167,6 +180,12 @@ def test_bureau_approves_a_smaller_amount_and_rejects_with_reason(client, login,
     notice = db.session.scalar(select(OutboxMessage.body).where(
         OutboxMessage.kind == "voucher.decided").order_by(OutboxMessage.id))
     assert "项目预算中设备费偏高" in notice
+    # the inbox notice opens the applicant's vouchers (it led nowhere)
+    from booking.inbox.models import InboxNotice
+
+    links = set(db.session.scalars(select(InboxNotice.link).where(
+        InboxNotice.kind == "voucher.decided")))
+    assert links == {"/vouchers/"}
     assert (second.state, second.decision_reason) == ("rejected", "材料不全")
     response = client.post(f"/vouchers/{first.id}/approve", data={}, follow_redirects=True)
     assert "该申请已处理" in response.get_data(as_text=True)
