@@ -59,6 +59,8 @@ def test_the_note_and_its_invoice_say_what_went_back_to_the_voucher(client, logi
     assert 'id="voucher-returned"' in page and "¥40.00" in page and invoice.number in page
     listed = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
     assert "¥40.00 已退回创新券" in listed
+    # beside the deduction as issued: what the voucher pays now (it read ¥160 still)
+    assert "其中已因红字冲销单退回创新券 ¥40.00（创新券现抵扣 ¥120.00）" in listed
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")

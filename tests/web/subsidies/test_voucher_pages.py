@@ -200,7 +200,7 @@ def test_reject_without_reason_changes_nothing(client, login, make, bureau):
     # a reason too long, an amount with three decimals: each says what is wrong with it
     page = client.post(f"/vouchers/{voucher.id}/reject", data={"reason": "理" * 600},
                        follow_redirects=True).get_data(as_text=True)
-    assert "请填写驳回理由" not in page and "500" in page
+    assert "请填写拒绝理由" not in page and "500" in page
     page = client.post(f"/vouchers/{voucher.id}/approve", data={"amount": "100.123"},
                        follow_redirects=True).get_data(as_text=True)
     assert "请输入有效金额：" in page and "2" in page.split("请输入有效金额：")[1][:40]
