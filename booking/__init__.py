@@ -13,7 +13,7 @@ from babel.dates import format_datetime as babel_format_datetime
 from flask import Flask, current_app, has_request_context, request, session
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_datetime, gettext
+from flask_babel import format_datetime, gettext, ngettext
 from flask_login import current_user
 
 from booking.core.clock import to_local
@@ -223,6 +223,16 @@ def _register_template_helpers(app: Flask) -> None:
             return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(timezone),
                                          locale=current_locale())
         return format_datetime(value, fmt, rebase=True)
+
+    @app.template_filter("filesize")
+    def filesize(size_bytes: int) -> str:
+        """8 bytes, 12.3 KB, 4.5 MB, in the reader's language (Jinja's says "8 Bytes")."""
+        if size_bytes < 1024:
+            return ngettext("%(num)d byte", "%(num)d bytes", size_bytes)
+        for unit in ("KB", "MB", "GB"):
+            size_bytes /= 1024
+            if size_bytes < 1024 or unit == "GB":
+                return f"{size_bytes:.1f} {unit}"
 
     @app.template_filter("local_span")
     def local_span(start: datetime, end: datetime, timezone: str) -> str:

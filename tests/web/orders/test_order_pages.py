@@ -142,6 +142,7 @@ def test_the_lab_runs_the_order_through_its_page(frozen, client, login, make, la
     assert not order.invoice.can_view(lab.manager)
     page = client.get(base).get_data(as_text=True)
     assert f'id="invoice-number">{order.invoice.number}<' in page and "invoice-link" not in page
+    assert "d.csv</a> <span class=\"small text-muted\">(4 字节)</span>" in page  # not "Bytes"
     client.post(f"{base}/close", data={"outcome": "dispose"})
     assert order.state == "closed"
     verify = client.get("/orders/verify", query_string={"number": order.report_number},
