@@ -56,13 +56,21 @@ def notify_booking_approved(booking: Booking) -> None:
     deliver(booking_approved_notices(booking))
 
 
-def booking_approved_notices(booking) -> list[Notice]:
-    """`booking`: a Booking, or what one will be (instrument, user, start_at, end_at)."""
+def booking_approved_notices(booking, booked_by_lab: bool = False) -> list[Notice]:
+    """`booking`: a Booking, or what one will be (instrument, user, start_at, end_at,
+    purpose). `booked_by_lab`: the lab booked it for the person, who never asked: say what
+    for (a test order's time reads "送样 <order number>")."""
     booker = booking.user
-    return [compose_notice(booker, "booking.approved", link=_page_of(booking), compose=lambda: (
-        _("Booking confirmed"),
-        _("Your booking of %(instrument)s on %(when)s is confirmed.",
-          **_about(booking, booker))))]
+
+    def compose():
+        text = _("Your booking of %(instrument)s on %(when)s is confirmed.",
+                 **_about(booking, booker))
+        if booked_by_lab:
+            text += " " + _("The lab booked it for you: %(purpose)s", purpose=booking.purpose)
+        return _("Booking confirmed"), text
+
+    return [compose_notice(booker, "booking.approved", link=_page_of(booking),
+                           compose=compose)]
 
 
 def notify_booking_rejected(booking: Booking) -> None:

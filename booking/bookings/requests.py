@@ -124,8 +124,9 @@ def create_booking(instrument: Instrument, user: User, *, start: datetime, end: 
     automatic = (not instrument.requires_approval or booked_by is not None) and not to_pi
     # composed before the write lock, which other bookings wait for: only the INSERTs hold it
     planned = SimpleNamespace(instrument=instrument, user=user, start_at=start, end_at=end,
-                              decision_reason="")
-    notices = [] if to_pi else notifications.booking_approved_notices(planned) if automatic \
+                              decision_reason="", purpose=purpose)
+    notices = [] if to_pi else notifications.booking_approved_notices(
+        planned, booked_by_lab=booked_by is not None) if automatic \
         else notifications.booking_requested_notices(planned)
     take_write_lock(db.session)
     now = now_utc()

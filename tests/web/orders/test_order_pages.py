@@ -8,7 +8,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from freezegun import freeze_time
+from sqlalchemy import select
 
+from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.orders import services
 from booking.orders.models import Order
@@ -130,6 +132,10 @@ def test_the_lab_runs_the_order_through_its_page(frozen, client, login, make, la
     start = MONDAY_7_DEC_9AM + timedelta(minutes=30)
     client.post(f"{base}/schedule", data={"start": "2026-12-07T09:30", "minutes": "60"})
     assert len(order.bookings) == 1 and order.bookings[0].start_at == start
+    told = db.session.scalar(select(OutboxMessage.body).where(
+        OutboxMessage.recipient == order.customer_user.email,
+        OutboxMessage.kind == "booking.approved"))  # a booking they never asked for: what for
+    assert f"The lab booked it for you: 送样 {order.number}" in told
     frozen.move_to(start)
     client.post(f"{base}/start-testing")
     assert order.state == "testing"
