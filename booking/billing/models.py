@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.accounts.models import Organisation, User
 from booking.billing.rules import (
+    INCLUDED_IN_ORDER,
     INVOICE_KINDS,
     INVOICE_MOVES,
     INVOICE_STATES,
@@ -104,6 +105,19 @@ class Invoice(TimestampMixin, db.Model):
     @property
     def is_credit_note(self) -> bool:
         return self.kind == "credit_note"
+
+    @property
+    def shown_lines(self) -> list["InvoiceLine"]:
+        """The lines as people read them: those an order's price covers once per booking
+        (its samples, its sessions and a no-show it let pass are each written at 0)."""
+        seen, shown = set(), []
+        for line in self.lines:
+            if line.included:
+                if line.booking_id in seen:
+                    continue
+                seen.add(line.booking_id)
+            shown.append(line)
+        return shown
 
     @property
     def paid_on(self) -> date | None:
@@ -228,6 +242,17 @@ class InvoiceLine(db.Model):
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
     instrument: Mapped[Instrument | None] = relationship()
+
+    @property
+    def included(self) -> bool:
+        """A booking's time or samples an order's price covers (a line at 0, so that they are
+        never charged again): read as one line per booking, with no quantity or price."""
+        return self.amount_fen == 0 and self.description.endswith(INCLUDED_IN_ORDER)
+
+    @property
+    def included_booking(self) -> str:
+        """An included line's order number and booked time (its fixed words left off)."""
+        return self.description.removesuffix(INCLUDED_IN_ORDER).strip()
 
     def description_in(self, locale: str) -> str:
         """Its description for a reader of `locale`: written at issue with the instrument's

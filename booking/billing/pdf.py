@@ -89,7 +89,11 @@ def _line_rows(invoice: Invoice, style) -> list[list]:
     quantity = _l("Hours") if invoice.quantities_in_hours else _l("Quantity")
     rows = [[Paragraph(escape(both(_l("Item"))), style), both(quantity),
              both(_l("Unit price")), both(_l("Amount"))]]
-    for line in invoice.lines:
+    for line in invoice.shown_lines:
+        if line.included:  # its text says both languages already
+            rows.append([Paragraph(escape(line.description), style), "—", "—",
+                         format_cny(line.amount_fen)])
+            continue
         quantity = str(int(line.quantity)) if line.kind in ("samples", "fee") else \
             str(line.quantity)
         share = f" × {line.charged_percent}%" if line.charged_percent else ""

@@ -113,6 +113,9 @@ INVOICE_KINDS = ("invoice", "credit_note")
 PAYMENT_METHODS = ("stripe", "bank_transfer", "internal", "credit_note")
 LINE_KINDS = ("usage", "no_show", "late_cancel", "credit", "samples", "fee")  # fee: an order's
 PAYMENT_DAYS = 30  # an issued invoice is due this many days later
+#: ends the description of a booking's time or samples an order's price covers: written at 0
+#: so that it is never charged again (one document for both languages: both words)
+INCLUDED_IN_ORDER = "含在委托费用中 / included in the order's price"
 
 
 class IllegalInvoiceTransition(IllegalTransition):

@@ -311,7 +311,7 @@ def close_order(order: Order, actor: User, outcome: str) -> None:
 # --- the invoice --------------------------------------------------------------------------------
 # An invoice is one document for both languages: its fixed words are written in both.
 FEE_LABELS = {"setup": "开机费 / set-up fee", "urgent": "加急费 / urgent surcharge"}
-INCLUDED = "含在委托费用中 / included in the order's price"
+INCLUDED = billing_rules.INCLUDED_IN_ORDER
 def invoice_lines(order: Order) -> list[dict]:
     """The order's lines: each test on every sample, the set-up fee, the surcharge, and the
     linked bookings' time and samples at 0 (included in the order's price)."""

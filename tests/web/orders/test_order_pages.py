@@ -149,6 +149,15 @@ def test_the_lab_runs_the_order_through_its_page(frozen, client, login, make, la
     page = client.get(base).get_data(as_text=True)
     assert f'id="invoice-number">{order.invoice.number}<' in page and "invoice-link" not in page
     assert "d.csv</a> <span class=\"small text-muted\">(4 字节)</span>" in page  # not "Bytes"
+    # the booking's time and samples the order's price covers: one line, no quantity or price
+    # (it read "5 × ¥0.00/样品" and "0.00 × ¥0.00/小时", its words in both languages)
+    assert len([line for line in order.invoice.lines if line.included]) == 2
+    login(sme)
+    invoice_page = client.get(f"/invoices/{order.invoice.id}").get_data(as_text=True)
+    assert invoice_page.count('class="line-included') == 1
+    assert "· instrument time and samples included in the order's price</td>" in invoice_page
+    assert "含在委托费用中 /" not in invoice_page  # the reader's language only
+    login(lab.manager)
     client.post(f"{base}/close", data={"outcome": "dispose"})
     assert order.state == "closed"
     verify = client.get("/orders/verify", query_string={"number": order.report_number},
