@@ -311,7 +311,8 @@ def close_order(order: Order, actor: User, outcome: str) -> None:
 # --- the invoice --------------------------------------------------------------------------------
 # An invoice is one document for both languages: its fixed words are written in both.
 FEE_LABELS = {"setup": "开机费 / set-up fee", "urgent": "加急费 / urgent surcharge"}
-INCLUDED = billing_rules.INCLUDED_IN_ORDER
+
+
 def invoice_lines(order: Order) -> list[dict]:
     """The order's lines: each test on every sample, the set-up fee, the surcharge, and the
     linked bookings' time and samples at 0 (included in the order's price)."""
@@ -344,7 +345,8 @@ def _included_booking_lines(order: Order, base: dict) -> list[dict]:
     for booking in order.bookings:
         if booking.state == "cancelled":  # released unused (or cancelled before)
             continue
-        text = f"{order.number} {to_local(booking.start_at):%Y-%m-%d %H:%M} {INCLUDED}"
+        text = f"{order.number} {to_local(booking.start_at):%Y-%m-%d %H:%M} " \
+            f"{billing_rules.INCLUDED_IN_ORDER}"
         if booking.id not in charged and booking.sample_count:
             lines.append({**base, "description": text, "quantity": booking.sample_count,
                           "unit_price_fen": 0, "amount_fen": 0, "booking_id": booking.id})
