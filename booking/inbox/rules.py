@@ -53,7 +53,7 @@ KIND_GROUPS = {
     "booking.cancelled": "lab_changes", "booking.moved": "lab_changes",
     "booking.reminder": "reminders",
     "booking.pending": "work", "training.requested": "work", "member.pending": "work",
-    "instrument.stale_reminder": "work", "voucher.overdue": "work",
+    "instrument.stale_reminder": "work", "voucher.overdue": "work", "voucher.applied": "work",
     "organisation.verified": "account", "member.confirmed": "account",
     "organisation.registered": "work",
     "order.submitted": "work", "order.cancelled": "work",

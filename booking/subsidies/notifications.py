@@ -41,6 +41,17 @@ def notify_lapsed(voucher: Voucher) -> None:
           "policy.", id=voucher.id, year=voucher.year)))
 
 
+def notify_applied(user: User, voucher: Voucher) -> None:
+    """A bureau staff member: an application waits for review (they may turn these mails off
+    with the rest of their waiting work; the inbox keeps them)."""
+    notify(user, "voucher.applied", link=site_path("subsidies.queue"), compose=lambda: (
+        _("Voucher application from %(enterprise)s",
+          enterprise=voucher.enterprise.display_name(user.locale)),
+        _("%(enterprise)s applied for %(amount)s (application #%(id)s): %(project)s",
+          enterprise=voucher.enterprise.display_name(user.locale),
+          amount=format_cny(voucher.requested_fen), id=voucher.id, project=voucher.project)))
+
+
 def notify_overdue(user: User, vouchers: list[Voucher]) -> None:
     """A bureau staff member's reminder of the applications past their review deadline."""
     notify(user, "voucher.overdue", link=site_path("subsidies.queue"), compose=lambda: (

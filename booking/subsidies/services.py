@@ -290,6 +290,8 @@ def apply_for_voucher(user: User, *, amount_fen: int, project: str, declared_cla
     db.session.flush()
     audit.record("voucher.applied", actor=user, obj=voucher, amount_fen=amount_fen,
                  enterprise_class=result.enterprise_class, policy_version=policy.version)
+    for staff in bureau_staff():  # work waiting: heard of at once, not only once overdue
+        notifications.notify_applied(staff, voucher)
     return voucher
 
 

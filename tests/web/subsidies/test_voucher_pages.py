@@ -51,7 +51,8 @@ POLICY_FORM = {
 
 
 # --- enterprise ------------------------------------------------------------------------------
-def test_enterprise_applies_in_the_form(client, login, sme):
+def test_enterprise_applies_in_the_form(client, login, make, sme):
+    reviewer = make.user(role="bureau_staff")
     login(sme)
     page = client.get("/vouchers/").get_data(as_text=True)
     assert 'id="eligibility-ok"' in page
@@ -61,6 +62,12 @@ def test_enterprise_applies_in_the_form(client, login, sme):
     assert (voucher.requested_fen, voucher.declaration["annual_revenue_fen"]) == (
         3_000_000, 1_850_000_000)
     assert "30,000.00" in client.get("/vouchers/").get_data(as_text=True)
+    # the bureau hears of it at once (it heard only once it was overdue), to its queue
+    from booking.inbox.models import InboxNotice
+
+    notice = db.session.scalar(select(InboxNotice).where(InboxNotice.user_id == reviewer.id,
+                                                         InboxNotice.kind == "voucher.applied"))
+    assert notice.link == "/vouchers/review" and "¥30,000.00" in notice.body
 
 
 def test_applications_awaiting_a_decision_count_against_the_cap(client, login, sme):
