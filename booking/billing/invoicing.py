@@ -264,14 +264,19 @@ def _deduct_credit(invoice: Invoice, note: Invoice, amount_fen: int, actor: User
     credit_note on each, naming the other; each turns paid once its payments cover it."""
     if amount_fen <= 0:
         return
-    now, today = now_utc(), local_today()
+    today = local_today()
     for document, other in ((invoice, note), (note, invoice)):
         db.session.add(Payment(invoice=document, method="credit_note", amount_fen=amount_fen,
                                reference=other.number or "", received_on=today,
                                recorded_by_id=actor.id if actor else None))
-        if document.paid_fen >= document.amount_due_fen:
-            document.state, document.paid_at = "paid", now
+        settle_if_covered(document)
     db.session.flush()
+
+
+def settle_if_covered(document: Invoice) -> None:
+    """An invoice (or credit note) turns paid once its payments cover what it is for."""
+    if document.paid_fen >= document.amount_due_fen:
+        document.state, document.paid_at = "paid", now_utc()
 
 
 def charged_project(invoice: Invoice) -> int | None:

@@ -163,6 +163,11 @@ class Invoice(TimestampMixin, db.Model):
         return sum(p.amount_fen for p in self.payments if p.method == "credit_note")
 
     @property
+    def wholly_deducted(self) -> bool:
+        """A credit note all of which went off its open invoice: nothing was refunded."""
+        return self.is_credit_note and self.deducted_fen == self.amount_due_fen
+
+    @property
     def overpaid_fen(self) -> int:
         return max(self.paid_fen - self.amount_due_fen, 0) if self.kind == "invoice" else 0
 

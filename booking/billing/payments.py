@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from booking.accounts.models import User
 from booking.billing import notifications, rules, stripe_gateway
-from booking.billing.invoicing import charged_on, credit_note, credited_fen
+from booking.billing.invoicing import charged_on, credit_note, credited_fen, settle_if_covered
 from booking.billing.models import Invoice, Payment, ProcessedStripeEvent
 from booking.billing.refusals import BillingRefused, PaymentUnavailable
 from booking.billing.signals import invoices_settled
@@ -34,8 +34,7 @@ def _mark_paid(invoice: Invoice, method: str, amount_fen: int, *, actor: User | 
     db.session.add(payment)
     invoice.payment_error = ""
     db.session.flush()
-    if invoice.paid_fen >= invoice.amount_due_fen:
-        invoice.state, invoice.paid_at = "paid", now_utc()
+    settle_if_covered(invoice)
     audit.record("invoice.paid" if invoice.state == "paid" else "invoice.part_paid",
                  actor=actor, obj=invoice, method=method, amount_fen=amount_fen,
                  external_id=external_id, outstanding_fen=invoice.outstanding_fen)
@@ -125,6 +124,25 @@ def _check_project_charge(invoice: Invoice, project: Project, customer: User, ac
     problems = settlement_problems(invoice, project, customer, actor, lock=True)
     if problems:
         raise BillingRefused(problems)
+
+
+def projects_to_settle_from(invoice: Invoice, actor: User
+                            ) -> tuple[list[Project], list[tuple[Project, list[Problem]]]]:
+    """The project accounts (经费卡) `actor` may settle the invoice from, and those they may
+    not, with why: the invoice's own project when it names one; else the customer's, which
+    the customer is offered only when the project's rules let them settle alone (the
+    provider's finance office is offered them all and told why at settling)."""
+    if invoice.project is not None:
+        return [invoice.project], []
+    if invoice.customer_user is None:
+        return [], []
+    projects = groups.chargeable_projects(invoice.customer_user)
+    if invoice.can_manage(actor):
+        return projects, []
+    problems = {p.id: settlement_problems(invoice, p, invoice.customer_user, actor)
+                for p in projects}
+    return ([p for p in projects if not problems[p.id]],
+            [(p, problems[p.id]) for p in projects if problems[p.id]])
 
 
 def settlement_problems(invoice: Invoice, project: Project, customer: User, actor: User, *,

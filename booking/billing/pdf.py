@@ -160,7 +160,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     story += [Spacer(1, 6 * mm), parties, Spacer(1, 6 * mm), lines, Spacer(1, 4 * mm)]
     if invoice.paid_at is not None and invoice.paid_on:  # a receipt (a refund), not a request
         paid = both(_l("Paid") if not invoice.is_credit_note else _l("Deducted on")
-                    if invoice.deducted_fen == invoice.amount_due_fen else _l("Refunded"))
+                    if invoice.wholly_deducted else _l("Refunded"))
         story.append(Paragraph(escape(f"{paid}: {invoice.paid_on.isoformat()}"),
                                styles["text"]))
     elif invoice.kind == "invoice" and invoice.state == "issued":

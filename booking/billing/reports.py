@@ -58,7 +58,8 @@ def voucher_returned_fen(note: Invoice) -> int:
 
 def credit_notes_of(invoice: Invoice) -> list[Invoice]:
     return [] if invoice.is_credit_note else list(db.session.scalars(
-        select(Invoice).where(Invoice.credits_id == invoice.id).order_by(Invoice.id)))
+        select(Invoice).where(Invoice.credits_id == invoice.id).order_by(Invoice.id)
+        .options(selectinload(Invoice.payments))))  # each says what it deducted
 
 
 # --- the finance office ------------------------------------------------------------------------
@@ -73,7 +74,8 @@ def open_invoices(provider_id: int) -> list[Invoice]:
     """Issued invoices with something to pay (an invoice of waived charges only is not open)."""
     return list(db.session.scalars(select(Invoice).where(
         Invoice.provider_id == provider_id, Invoice.state == "issued",
-        Invoice.kind == "invoice", Invoice.amount_due_fen > 0).order_by(Invoice.due_at, Invoice.id)))
+        Invoice.kind == "invoice", Invoice.amount_due_fen > 0).order_by(Invoice.due_at, Invoice.id)
+        .options(selectinload(Invoice.payments))))  # what is outstanding on each
 
 
 def revenue_rows(provider_id: int, year: int, *, month: int | None = None,

@@ -91,15 +91,16 @@ def _invoice_page(inv: Invoice, submitted=None, status: int = 200):
     if submitted is not None:
         forms[_PAGE_FORMS[type(submitted)]] = submitted
     notes = reports.credit_notes_of(inv)
+    returned = {n.id: reports.voucher_returned_fen(n) for n in [inv, *notes]}
     return render_template(
         "billing/invoice.html", invoice=inv, stripe_enabled=stripe_gateway.enabled(),
         stripe_js_url=current_app.config["STRIPE_JS_URL"],
         publishable_key=stripe_gateway.publishable_key(),
         payment_methods=current_app.config["STRIPE_PAYMENT_METHODS"].split(","),
         provider_settings=dunning.settings_of(inv.provider_id),
-        credit_notes=notes, voucher_returned={n.id: reports.voucher_returned_fen(n)
-                                              for n in [inv, *notes]},
-        now=now_utc(), **forms), status
+        credit_notes=notes, voucher_returned=returned,
+        voucher_given_back_fen=sum(returned[n.id] for n in notes), now=now_utc(),
+        **forms), status
 
 
 def _bank_form(inv: Invoice) -> BankTransferForm:
@@ -121,19 +122,9 @@ def _settlement_form(inv: Invoice, **form_args) -> InternalSettlementForm:
     The customer is offered only those they may settle from now; `form.refusals` says why
     not the others (the PI approves first, the budget is short)."""
     form = InternalSettlementForm(**form_args)
-    form.refusals = []
-    if inv.project is not None:
-        projects = [inv.project]
-    elif inv.customer_user is not None:
-        projects = groups.chargeable_projects(inv.customer_user)
-        if not inv.can_manage(current_user):
-            refused = {p.id: payments.settlement_problems(inv, p, inv.customer_user,
-                                                          current_user) for p in projects}
-            form.refusals = [(p.label, " ".join(problem.text() for problem in refused[p.id]))
-                             for p in projects if refused[p.id]]
-            projects = [p for p in projects if not refused[p.id]]
-    else:
-        projects = []
+    projects, refused = payments.projects_to_settle_from(inv, current_user)
+    form.refusals = [(project.label, " ".join(problem.text() for problem in problems))
+                     for project, problems in refused]
     form.project.choices = [SelectChoice(p.id, p.label) for p in projects]
     return form
 

@@ -27,6 +27,10 @@ from booking.subsidies.policy import class_rule
 from booking.subsidies.services import controller_group_ids, enterprise_facts, local_today
 
 SERVICE_OF_MODE = {"self_operated": "instrument_use", "staff_operated": "testing"}
+# why a share went back, as a reversal stores it (English, for the log; reimbursements.REASONS
+# says it to the provider)
+CREDITED, VOIDED, VOIDED_OR_CREDITED = ("invoice refunded", "invoice voided",
+                                        "invoice voided or refunded")
 
 
 def _usable():
@@ -330,7 +334,7 @@ def follow_credit(note: Invoice, **extra) -> None:
     original = db.session.get(Invoice, note.credits_id)
     credited = int(db.session.scalar(_credited_fen(original.id)) or 0)  # NUMERIC on PostgreSQL
     target = rules.share_after_credits(claim.amount_fen, original.amount_due_fen, credited)
-    _give_back(claim, _kept(claim) - target, note.id, "invoice refunded")
+    _give_back(claim, _kept(claim) - target, note.id, CREDITED)
 
 
 def answer_voucher_returned(note: Invoice, **extra) -> int:
@@ -403,7 +407,7 @@ def release_cancelled_claims() -> int:
         Redemption.entry == "claim", Redemption.state.in_(("reserved", "redeemed")),
         or_(Invoice.state == "void",
             and_(Invoice.amount_due_fen > 0, credited >= Invoice.amount_due_fen)))).all()
-    return sum(1 for claim in claims if release(claim, "invoice voided or refunded"))
+    return sum(1 for claim in claims if release(claim, VOIDED_OR_CREDITED))
 
 
 def _invoice_changes(session) -> list[tuple[Invoice, str]]:
@@ -439,5 +443,5 @@ def _follow_invoices(session, flush_context, instances) -> None:
             if change == "paid":
                 redeem(claim)
             else:
-                release(claim, "invoice voided")
+                release(claim, VOIDED)
 

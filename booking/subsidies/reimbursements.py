@@ -15,7 +15,13 @@ from booking.core.tables import workbook_bytes, yuan
 from booking.extensions import db
 from booking.subsidies import rules
 from booking.subsidies.models import Redemption, Reimbursement
-from booking.subsidies.redemptions import release_cancelled_claims
+from booking.subsidies.redemptions import (
+    CLAWBACK,
+    CREDITED,
+    VOIDED,
+    VOIDED_OR_CREDITED,
+    release_cancelled_claims,
+)
 from booking.subsidies.services import stored_policy
 
 
@@ -175,15 +181,15 @@ STATES = {"pending": lazy_gettext("to pay"), "paid": lazy_gettext("paid")}
 ENTRIES = {"claim": lazy_gettext("voucher share"), "reversal": lazy_gettext("given back")}
 #: why a share was given back, as redemptions stores it (English, for the log) and as the
 #: provider reads it
-REASONS = {"invoice refunded": lazy_gettext("a credit note on the invoice"),
-           "invoice voided": lazy_gettext("invoice voided"),
-           "invoice voided or refunded": lazy_gettext("invoice voided or credited in full")}
+REASONS = {CREDITED: lazy_gettext("a credit note on the invoice"),
+           VOIDED: lazy_gettext("invoice voided"),
+           VOIDED_OR_CREDITED: lazy_gettext("invoice voided or credited in full")}
 
 
 def reason_text(reason: str) -> str:
     """A reversal's stored reason in the reader's language ("clawback: <the bureau's words>"
     keeps the bureau's words)."""
-    if reason.startswith("clawback:"):
+    if reason.startswith(f"{CLAWBACK}:"):
         return str(lazy_gettext("clawed back by the bureau: %(why)s",
                                 why=reason.split(":", 1)[1].strip()))
     return str(REASONS.get(reason, reason))
