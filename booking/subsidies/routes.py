@@ -40,7 +40,7 @@ from booking.subsidies.models import (
     Voucher,
 )
 from booking.subsidies.policy import ENTERPRISE_CLASSES
-from booking.subsidies.rules import percent
+from booking.subsidies.rules import percent, policy_warnings
 
 bp = Blueprint("subsidies", __name__, url_prefix="/vouchers")
 
@@ -177,6 +177,7 @@ def policy():
             return redirect(url_for("subsidies.policy", year=year))
     return render_template("subsidies/policy.html", form=form, draft=draft, problems=problems,
                            changes=form.described(services.policy_changes(draft)),
+                           warnings=[w.text() for w in policy_warnings(draft.rules)],
                            versions=services.policy_versions(draft.year),
                            years=(local_today().year, local_today().year + 1),
                            publish_form=PostForm()), 422 if form.is_submitted() else 200

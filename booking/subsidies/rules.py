@@ -10,7 +10,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from booking.accounts.rules import LIAONING_CITIES
 from booking.core.clock import year_end_utc
-from booking.core.money import divide_half_up, round_fen
+from booking.core.money import divide_half_up, format_cny, round_fen
 from booking.core.problems import Problem, _l
 from booking.subsidies.policy import class_rule, class_rules, decimal_at, quarterly_batches
 
@@ -396,3 +396,52 @@ def review_due(applied_at: datetime, rules: dict) -> datetime:
 def percent(rate: Decimal) -> str:
     """0.4 → "40", 0.375 → "37.5" (display)."""
     return f"{(Decimal(rate) * 100).normalize():f}"
+
+
+# What the published schemes pay at most (default_policy.toml's sources): a policy above them,
+# or one that makes a part of the scheme pay nothing, is allowed (a bureau may suspend a class)
+# but said before it is published.
+HIGHEST_PUBLISHED_CLASS_RATE = Decimal("0.5")     # Changping, Beijing
+HIGHEST_PUBLISHED_REWARD_RATE = Decimal("0.05")   # Jiangsu: up to 5 % of voucher turnover
+
+
+def policy_warnings(rules: dict) -> list[Problem]:
+    """Settings that are valid but probably not meant: parts of the scheme that would pay
+    nothing, rates above what the published schemes pay. For the bureau to read before
+    publishing; they do not block it."""
+    warnings = []
+    if int(rules["budget"]["annual_pool_fen"]) == 0:
+        warnings.append(Problem("pool_zero", _l(
+            "The annual budget is ¥0: no application can be approved.")))
+    if int(rules["caps"]["per_application_fen"]) == 0:
+        warnings.append(Problem("per_invoice_zero", _l(
+            "The cap per invoice is ¥0: vouchers pay nothing towards any invoice.")))
+    for rule in class_rules(rules):
+        name = CLASS_NAMES.get(rule.code, rule.code)
+        if rule.rate == 0 or rule.cap_per_year_fen == 0:
+            warnings.append(Problem("class_pays_nothing", _l(
+                "%(name)s: vouchers pay this class nothing (rate %(rate)s %%, cap per year "
+                "%(cap)s)."), {"name": name, "rate": percent(rule.rate),
+                               "cap": format_cny(rule.cap_per_year_fen)}))
+        elif rule.rate > HIGHEST_PUBLISHED_CLASS_RATE:
+            warnings.append(Problem("class_rate_high", _l(
+                "%(name)s: a rate of %(rate)s %% is above the %(highest)s %% the published "
+                "schemes pay at most."), {"name": name, "rate": percent(rule.rate),
+                                         "highest": percent(HIGHEST_PUBLISHED_CLASS_RATE)}))
+    reward_rate = decimal_at(rules, "provider_reward", "rate_of_voucher_turnover")
+    if reward_rate > HIGHEST_PUBLISHED_REWARD_RATE:
+        warnings.append(Problem("reward_rate_high", _l(
+            "The provider reward, %(rate)s %% of voucher turnover, is above the %(highest)s %% "
+            "the published schemes allow."), {"rate": percent(reward_rate),
+                                              "highest": percent(HIGHEST_PUBLISHED_REWARD_RATE)}))
+    if reward_rate > 0 and int(rules["provider_reward"]["cap_per_provider_per_year_fen"]) == 0:
+        warnings.append(Problem("reward_cap_zero", _l(
+            "The provider reward pays nothing: its cap per provider per year is ¥0.")))
+    if decimal_at(rules, "services", "non_local_provider_factor") == 0:
+        warnings.append(Problem("non_local_zero", _l(
+            "Vouchers pay nothing towards out-of-area providers' services (factor %(factor)s "
+            "%%)."), {"factor": "0"}))
+    if decimal_at(rules, "oversight", "sample_rate") == 0:
+        warnings.append(Problem("no_sampling", _l(
+            "No redemption is sampled for re-check (share %(share)s %%)."), {"share": "0"}))
+    return warnings

@@ -22,6 +22,7 @@ from booking.subsidies.rules import (
     narrowed,
     non_local_problems,
     percent,
+    policy_warnings,
     provider_reward_fen,
     qualifying_classes,
     sample_size,
@@ -296,3 +297,37 @@ def test_a_voucher_covers_service_done_while_it_held():
     assert not covers_service(issued, lapses, issued - timedelta(minutes=1))  # before approval
     assert not covers_service(issued, lapses, december, minutes=10 * 60 + 1)  # ends in January
     assert covers_service(issued, lapses, None)  # no service time: the state decides
+
+
+def test_the_default_policy_has_nothing_to_warn_of():
+    assert policy_warnings(load_default_rules(2026)) == []
+
+
+def test_settings_that_pay_nothing_or_exceed_the_published_schemes_are_warned_of():
+    """Reported: the policy form took a ¥0 cap per invoice and a 100 % provider reward without
+    a word. They stay allowed (a bureau may suspend a class), but are said before publishing."""
+    rules = load_default_rules(2026)
+    rules["caps"]["per_application_fen"] = 0
+    rules["budget"]["annual_pool_fen"] = 0
+    rules["classes"]["startup_team"]["cap_per_year_fen"] = 0
+    rules["classes"]["small_micro"]["rate"] = "0.75"
+    rules["provider_reward"]["rate_of_voucher_turnover"] = "1"
+    rules["services"]["non_local_provider_factor"] = "0"
+    rules["oversight"]["sample_rate"] = "0"
+    warnings = policy_warnings(rules)
+    assert [w.code for w in warnings] == [
+        "pool_zero", "per_invoice_zero", "class_rate_high", "class_pays_nothing",
+        "reward_rate_high", "non_local_zero", "no_sampling"]
+    messages = [w.message for w in warnings]
+    assert "Small or micro enterprise: a rate of 75 % is above the 50 % the published schemes " \
+        "pay at most." in messages
+    assert "Start-up team: vouchers pay this class nothing (rate 50 %, cap per year ¥0.00)." \
+        in messages
+    assert "The provider reward, 100 % of voucher turnover, is above the 5 % the published " \
+        "schemes allow." in messages
+    assert "No redemption is sampled for re-check (share 0 %)." in messages
+    rules["provider_reward"].update(rate_of_voucher_turnover="0.05",
+                                    cap_per_provider_per_year_fen=0)
+    assert "reward_cap_zero" in [w.code for w in policy_warnings(rules)]
+    rules["provider_reward"]["rate_of_voucher_turnover"] = "0"  # no reward at all: nothing to say
+    assert "reward_cap_zero" not in [w.code for w in policy_warnings(rules)]

@@ -275,7 +275,9 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
     assert ">各季度批次比例（一 / 二 / 三 / 四季度）</td><td data-label=\"已发布\">25 % / 25 % / " \
         "25 % / 25 %</td><td class=\"fw-semibold\" data-label=\"草稿\">40 % / 20 % / 20 % / " \
         "20 %<" in diff
-    assert "发布后立即生效" in page  # the publish button asks first
+    # the publish button asks first, and says whom the new version binds
+    assert "已发放的创新券仍按发放时的比例和上限执行" in page
+    assert 'id="policy-warnings"' not in page  # nothing unusual in this draft
     # the audit trail reads the edit as the page does (reported: raw fen and rule keys)
     trail = client.get("/admin/audit?action=subsidy_policy.edited").get_data(as_text=True)
     assert "科技型中小企业：补贴比例（%）：40 % → 45 %" in trail
@@ -289,6 +291,22 @@ def test_bureau_edits_diffs_and_publishes_the_policy(client, login, bureau):
         current.rules["caps"]["aggregate_by"]) == (3, 10, "bureau_choice", "enterprise")
     first = db.session.query(SubsidyPolicy).filter_by(year=2026, version=1).one()
     assert first.rules["classes"]["sme_science_based"]["rate"] == "0.40"
+
+
+def test_a_draft_that_pays_nothing_or_too_much_is_warned_of_before_publishing(client, login,
+                                                                              bureau):
+    """Reported: a ¥0 cap per invoice and a 100 % provider reward were saved without a word."""
+    login(bureau)
+    form = {**POLICY_FORM, "per_application": "0", "reward_rate": "100"}
+    assert client.post("/vouchers/policy", data=form).status_code == 302  # allowed, not refused
+    page = client.get("/vouchers/policy").get_data(as_text=True)
+    box = page[page.index('id="policy-warnings"'):page.index("</div>", page.index(
+        'id="policy-warnings"'))]
+    assert "每张账单的上限为 ¥0：创新券不抵扣任何账单。" in box
+    assert "服务机构奖励为创新券业务额的 100%，高于已发布政策允许的 5%。" in box
+    assert "草稿有 2 条提醒。" in page  # the publish confirmation counts them
+    client.post("/vouchers/policy/publish")
+    assert services.current_policy(2026).rules["caps"]["per_application_fen"] == 0
 
 
 def test_next_years_policy_is_prepared_ahead_and_carries_this_years(client, login, bureau):
