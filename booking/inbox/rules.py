@@ -62,7 +62,8 @@ KIND_GROUPS = {
 #: kinds not listed above, by the part before the dot
 PREFIX_GROUPS = {"waitlist": "waitlist", "blackout": "lab_changes", "invoice": "billing",
                  "payment": "billing", "training": "training", "qualification": "training",
-                 "voucher": "vouchers", "order": "orders", "group": "account"}
+                 "voucher": "vouchers", "order": "orders", "group": "account",
+                 "reimbursement": "billing"}  # told to the provider's finance office
 #: kinds that carry a one-time secret (a password-reset link): e-mailed only, never kept in
 #: the inbox (a copy in the database would outlive its purpose) and never switched off
 SECRET_KINDS = frozenset({"password.reset", "account.invited", "group.pi_approval",

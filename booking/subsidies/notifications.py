@@ -7,7 +7,7 @@ from booking.accounts.services import role_holders
 from booking.core.money import format_cny
 from booking.core.notifications import notify
 from booking.core.security import site_path
-from booking.subsidies.models import Redemption, Voucher
+from booking.subsidies.models import Redemption, Reimbursement, Voucher
 from booking.subsidies.rules import percent
 
 
@@ -72,3 +72,35 @@ def notify_clawed_back(claim: Redemption, amount_fen: int, invoice_number: str,
             _("The bureau clawed back the voucher share of invoice %(invoice)s (%(amount)s): "
               "%(reason)s\nIt is taken off your next reimbursement statement.",
               invoice=invoice_number, amount=format_cny(amount_fen), reason=reason)))
+
+
+def _statement_link(statement: Reimbursement) -> str:
+    return site_path("subsidies.provider_statements", org=statement.provider_id,
+                     year=statement.period[:4])
+
+
+def notify_statement_built(statement: Reimbursement) -> None:
+    """The provider's finance office: the bureau built (or completed) its quarter's statement,
+    what it will pay and what for (it had to look at its page to learn of it)."""
+    for user in role_holders("finance", statement.provider_id):
+        notify(user, "reimbursement.built", link=_statement_link(statement), compose=lambda: (
+            _("Voucher reimbursement statement %(quarter)s: %(total)s",
+              quarter=statement.period, total=format_cny(statement.total_fen)),
+            _("The bureau's statement of %(quarter)s for the voucher shares of your paid "
+              "invoices: %(count)s share(s), %(amount)s; provider reward %(reward)s. The bureau "
+              "is to pay you %(total)s.", quarter=statement.period,
+              count=statement.redemption_count, amount=format_cny(statement.amount_fen),
+              reward=format_cny(statement.net_reward_fen),
+              total=format_cny(statement.total_fen))))
+
+
+def notify_statement_paid(statement: Reimbursement) -> None:
+    """The provider's finance office: the bureau paid the statement, with the transfer's
+    reference to match the bank receipt to."""
+    for user in role_holders("finance", statement.provider_id):
+        notify(user, "reimbursement.paid", link=_statement_link(statement), compose=lambda: (
+            _("Voucher reimbursement %(quarter)s paid: %(total)s", quarter=statement.period,
+              total=format_cny(statement.total_fen)),
+            _("The bureau paid your statement of %(quarter)s, %(total)s (payment reference "
+              "%(reference)s). Match it with your bank receipt.", quarter=statement.period,
+              total=format_cny(statement.total_fen), reference=statement.payment_reference)))

@@ -13,7 +13,7 @@ from booking.core.clock import Period, PeriodError, now_utc, parse_period
 from booking.core.problems import Refused, _l
 from booking.core.tables import workbook_bytes, yuan
 from booking.extensions import db
-from booking.subsidies import rules
+from booking.subsidies import notifications, rules
 from booking.subsidies.models import Redemption, Reimbursement
 from booking.subsidies.redemptions import (
     CLAWBACK,
@@ -100,6 +100,8 @@ def reimburse(period: str) -> list[Reimbursement]:
     if touched:
         audit.record("subsidies.reimbursed", period=period, statements=len(touched),
                      amount_fen=sum(s.amount_fen for s in touched))
+    for statement in touched:
+        notifications.notify_statement_built(statement)
     return touched
 
 
@@ -148,6 +150,7 @@ def mark_paid(statement: Reimbursement, actor: User, reference: str) -> None:
     statement.payment_reference = reference
     audit.record("reimbursement.paid", actor=actor, obj=statement, total_fen=statement.total_fen,
                  reference=reference)
+    notifications.notify_statement_paid(statement)
 
 
 def entries_of(statement: Reimbursement) -> list[tuple[Redemption, str]]:

@@ -14,6 +14,7 @@ from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.payments import record_bank_transfer
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
+from booking.inbox.models import InboxNotice
 from booking.metering import services as metering
 from booking.subsidies import oversight, reimbursements, services
 from booking.subsidies.models import Redemption, Reimbursement
@@ -83,6 +84,32 @@ def test_quarter_statement_is_built_once_with_the_reward(make, lab):
     assert statement.state == "paid" and statement.total_fen == 33_600
     with pytest.raises(reimbursements.ReimbursementError):
         reimbursements.mark_paid(statement, lab["bureau"], "GK2026-0701")
+
+
+def test_the_providers_finance_office_is_told_of_its_statement_built_and_paid(make, lab):
+    """Reported: the provider's finance office heard nothing when the bureau built its
+    statement or paid it; it had to look at its statements page to learn of either."""
+    _paid_use(make, lab, 0)
+    _paid_use(make, lab, 1)
+    make.user(role="finance", organisation=make.organisation())  # another provider's office
+    [statement] = _reimburse("2026Q2")
+
+    def told(kind):
+        return db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)).all()
+
+    [built] = told("reimbursement.built")
+    assert built.recipient == lab["finance"].email
+    assert built.subject == "创新券兑付单 2026Q2：¥336.00"
+    assert "2 笔创新券份额，¥320.00；服务机构奖励 ¥16.00" in built.body
+    notice = db.session.scalar(select(InboxNotice).where(
+        InboxNotice.kind == "reimbursement.built"))  # the inbox links to its statements page
+    assert notice.link == f"/vouchers/statements?org={lab['owner'].id}&year=2026"
+    assert told("reimbursement.paid") == []
+    reimbursements.mark_paid(statement, lab["bureau"], "GK2026-0701")
+    [paid] = told("reimbursement.paid")
+    assert paid.recipient == lab["finance"].email and "¥336.00" in paid.subject
+    assert "GK2026-0701" in paid.body
+    assert _reimburse("2026Q2") == [] and len(told("reimbursement.built")) == 1  # nothing new
 
 
 def test_redemptions_on_no_statement_are_listed_for_the_bureau(client, login, make, lab):
