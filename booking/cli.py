@@ -19,6 +19,7 @@ bookings_cli = AppGroup("bookings", help="Booking housekeeping.")
 billing_cli = AppGroup("billing", help="Invoices.")
 usage_cli = AppGroup("usage", help="Usage sessions (metering).")
 rankings_cli = AppGroup("rankings", help="Sharing rankings of institutions.")
+groups_cli = AppGroup("groups", help="Research groups and their projects.")
 
 
 @users_cli.command("create")
@@ -130,6 +131,27 @@ def billing_dunning_command():
     sent = send_reminders()
     commit()
     click.echo(f"{sent} payment reminders queued")
+
+
+@groups_cli.command("digest")
+@click.option("--month", help="YYYY-MM (local time of Asia/Shanghai); the last month if omitted")
+def groups_digest_command(month):
+    """Tell each PI what their projects were charged and credited in the month and where
+    their budgets stand (monthly cron, after `billing close`; each PI once per month)."""
+    from booking.core.clock import local_today, month_period, parse_period
+    from booking.core.notifications import commit
+    from booking.groups.digest import send_month_digests
+
+    try:
+        period = parse_period(month, "month") if month else \
+            month_period(*local_today().timetuple()[:2]).previous()
+    except ValueError as exc:
+        raise click.BadParameter(f"{month!r} is not YYYY-MM", param_hint="--month") from exc
+    if period.end > now_utc():
+        raise click.BadParameter(f"{period.label} has not ended", param_hint="--month")
+    told = send_month_digests(period)
+    commit()
+    click.echo(f"{period.label}: {told} PI(s) told")
 
 
 @usage_cli.command("mark-no-shows")
@@ -267,3 +289,4 @@ def register_cli(app):
     app.cli.add_command(billing_cli)
     app.cli.add_command(usage_cli)
     app.cli.add_command(rankings_cli)
+    app.cli.add_command(groups_cli)

@@ -236,3 +236,16 @@ class PiApproval(TimestampMixin, db.Model):
 
     def can_decide(self, user: User) -> bool:
         return self.state == "pending" and user.is_authenticated and user.id == self.pi_id
+
+
+class ProjectDigest(db.Model):
+    """A PI's monthly digest of their projects' money, once per month (the job may run again)."""
+
+    __tablename__ = "project_digests"
+    __table_args__ = (UniqueConstraint("pi_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pi_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    projects: Mapped[int] = mapped_column(default=0)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,6 +1,7 @@
 """What PIs and members are told. Each message is composed in its recipient's locale and
 queued in the same transaction (sent after the commit)."""
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from booking.core.money import format_cny
 from booking.core.notifications import compose_notice, deliver, notify
@@ -65,3 +66,27 @@ def notify_pi_asked(approval, reminder: bool = False) -> None:
     deliver([compose_notice(approval.pi, "group.pi_approval", compose_mail, approvals),
              in_inbox])
 
+
+
+def notify_month_digest(pi, month: str, lines) -> None:
+    """The PI's digest of `month`: `lines` are (project, rules.MonthMoney, rules.Budget)."""
+    from booking.groups.rules import BUDGET_WARNING_PERCENT
+
+    def project_line(project, money, budget) -> str:
+        line = _("%(project)s: charged %(charged)s (%(invoices)s), credited %(credited)s. "
+                 "Spent %(spent)s of %(budget)s; %(held)s held for open bookings; %(left)s "
+                 "left.", project=project.label, charged=format_cny(money.charged_fen),
+                 invoices=ngettext("%(num)s invoice", "%(num)s invoices", money.charges),
+                 credited=format_cny(money.credited_fen), spent=format_cny(budget.spent_fen),
+                 budget=format_cny(budget.budget_fen), held=format_cny(budget.held_fen),
+                 left=format_cny(budget.remaining_fen))
+        if budget.used_percent >= BUDGET_WARNING_PERCENT:
+            line += " " + _("%(percent)s%% of the budget is used or held.",
+                            percent=budget.used_percent)
+        return f"- {line}\n  {external_url('groups.project', project_id=project.id)}"
+
+    notify(pi, "project.month_digest", link=site_path("groups.index"), compose=lambda: (
+        _("Your projects' money in %(month)s", month=month),
+        "\n".join([_("What your projects were charged and credited in %(month)s, and where "
+                     "their budgets stand today:", month=month)] +
+                  [project_line(*line) for line in lines])))

@@ -47,6 +47,35 @@ class Budget:
         return min(100, round(100 * (self.spent_fen + self.held_fen) / self.budget_fen))
 
 
+#: A PI's monthly digest says so when a project has used this much of its budget.
+BUDGET_WARNING_PERCENT = 80
+
+
+@dataclass(frozen=True)
+class MonthMoney:
+    """What a project's ledger moved in a month: charges (invoices issued to it) and credits
+    (given back by credit notes or voided invoices)."""
+
+    charged_fen: int = 0
+    charges: int = 0
+    credited_fen: int = 0
+
+
+def month_money(entries) -> dict[int, MonthMoney]:
+    """(project id, kind, amount) of a month's ledger entries, summed per project; holds are
+    not money moved (they come and go with bookings)."""
+    sums: dict[int, MonthMoney] = {}
+    for project_id, kind, amount_fen in entries:
+        before = sums.get(project_id, MonthMoney())
+        if kind == "charge":
+            sums[project_id] = MonthMoney(before.charged_fen + amount_fen, before.charges + 1,
+                                          before.credited_fen)
+        elif kind == "credit":
+            sums[project_id] = MonthMoney(before.charged_fen, before.charges,
+                                          before.credited_fen + amount_fen)
+    return sums
+
+
 def is_valid_on(valid_from: date, valid_until: date, day: date) -> bool:
     return valid_from <= day <= valid_until
 

@@ -31,7 +31,8 @@ GROUPS = (
           _l("Before your approved bookings start (choose when below).")),
     Group("waitlist", _l("Wait list"), _l("A slot you wait for is offered to you.")),
     Group("billing", _l("Invoices and payments"),
-          _l("Invoices issued to you and payments recorded for them.")),
+          _l("Invoices issued to you and payments recorded for them; for a PI, the "
+             "monthly digest of the projects; for a finance office, voucher statements.")),
     Group("training", _l("Training and qualifications"),
           _l("Training requests decided, qualifications granted or withdrawn.")),
     Group("orders", _l("Test orders"),
@@ -58,6 +59,7 @@ KIND_GROUPS = {
     "organisation.registered": "work",
     "order.submitted": "work", "order.cancelled": "work",
     "voucher.clawed_back": "billing",  # told to the provider's finance office
+    "project.month_digest": "billing",  # a PI's projects' month
 }
 #: kinds not listed above, by the part before the dot
 PREFIX_GROUPS = {"waitlist": "waitlist", "blackout": "lab_changes", "invoice": "billing",

@@ -66,3 +66,12 @@ def test_the_pi_is_reminded_half_way_once_before_the_deadline():
     assert rules.pi_reminder_due(created, False, created + timedelta(hours=24))
     assert not rules.pi_reminder_due(created, True, created + timedelta(hours=30))
     assert not rules.pi_reminder_due(created, False, rules.pi_deadline(created))
+
+
+def test_a_months_money_sums_charges_and_credits_per_project_not_holds():
+    entries = [(1, "charge", 60_000), (1, "hold", 9_000), (1, "charge", 25_000),
+               (1, "credit", 5_000), (2, "credit", 1_000), (3, "hold", 2_000)]
+    assert rules.month_money(entries) == {
+        1: rules.MonthMoney(charged_fen=85_000, charges=2, credited_fen=5_000),
+        2: rules.MonthMoney(credited_fen=1_000)}
+    assert rules.month_money([]) == {}
