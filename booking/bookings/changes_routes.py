@@ -54,7 +54,8 @@ def reschedule_booking(booking_id):
         return redirect(url_for("bookings.show", booking_id=booking.id))
     instrument = booking.instrument
     form = RescheduleForm()
-    on_slot_grid(form, instrument.slot_minutes, instrument.timezone)
+    on_slot_grid(form, instrument.slot_minutes, instrument.timezone,
+                 instrument.max_days_ahead)
     if request.method == "GET":
         form.start.data = to_local(booking.start_at, instrument.timezone).replace(tzinfo=None)
         form.end.data = to_local(booking.end_at, instrument.timezone).replace(tzinfo=None)

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
@@ -15,7 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from booking.bookings.labels import MODE_LABELS
 from booking.bookings.recurrence import MAX_INTERVAL, MAX_OCCURRENCES, WEEKDAYS, Repeat
-from booking.bookings.rules import MAX_SAMPLES
+from booking.bookings.rules import MAX_SAMPLES, too_far_ahead
 from booking.core.clock import local_today
 from booking.core.web import EmailAddressField, InServiceWindow, SiteForm, SubForm
 
@@ -95,13 +97,17 @@ class RatingForm(SiteForm):
     submit = SubmitField(_l("Submit rating"))
 
 
-def on_slot_grid(form, slot_minutes: int, timezone: str) -> None:
+def on_slot_grid(form, slot_minutes: int, timezone: str, max_days_ahead: int) -> None:
     """The times' pickers step by the instrument's slot from today's midnight on (the step's
-    base is `min`: from now, it would be off the grid)."""
-    today = local_today(tz_name=timezone).isoformat()
+    base is `min`: from now, it would be off the grid) up to the instrument's horizon; a time
+    typed beyond the horizon is refused with the horizon's words (not the service window's,
+    which reaches years further)."""
+    today = local_today(tz_name=timezone)
+    last = today + timedelta(days=max_days_ahead)
     for field in (form.start, form.end):
         field.render_kw = {**(field.render_kw or {}), "step": slot_minutes * 60,
-                           "min": f"{today}T00:00"}
+                           "min": f"{today.isoformat()}T00:00", "max": f"{last.isoformat()}T23:59"}
+    form.too_far_ahead = too_far_ahead(max_days_ahead).text()
 
 
 class RescheduleForm(SiteForm):

@@ -179,7 +179,7 @@ def _quote_query_error(error: ma.ValidationError) -> str:
 def _booking_form(instrument: Instrument) -> BookingForm:
     form = BookingForm()
     form.set_modes(instrument.allows_self_operated, instrument.allows_staff_operated)
-    on_slot_grid(form, instrument.slot_minutes, instrument.timezone)
+    on_slot_grid(form, instrument.slot_minutes, instrument.timezone, instrument.max_days_ahead)
     if current_user.is_authenticated:
         form.set_projects(groups.chargeable_projects(current_user),
                           groups.default_project_id(current_user))

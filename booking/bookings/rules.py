@@ -357,10 +357,13 @@ def _time_problems(policy: Policy, start: datetime, end: datetime, now: datetime
             {"minutes": policy.lead_minutes}) if policy.lead_minutes else Problem(
             "lead_time", _l("This time has begun already: pick a later one.")))
     if end > now + timedelta(days=policy.max_days_ahead):
-        problems.append(Problem("max_days_ahead", _l(
-            "Bookings can be made at most %(days)d days ahead."),
-            {"days": policy.max_days_ahead}))
+        problems.append(too_far_ahead(policy.max_days_ahead))
     return problems
+
+
+def too_far_ahead(max_days_ahead: int) -> Problem:
+    return Problem("max_days_ahead", _l("Bookings can be made at most %(days)d days ahead."),
+                   {"days": max_days_ahead})
 
 
 def calendar_problems(calendar: OpeningCalendar, start: datetime, end: datetime

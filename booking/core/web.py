@@ -272,6 +272,8 @@ class InServiceWindow:
         if self.years_ahead:
             latest = now_utc() + timedelta(days=366 * self.years_ahead)
         # wall clock compared as UTC: the window is coarse, and nothing is converted yet
+        if value.replace(tzinfo=UTC) > latest and getattr(form, "too_far_ahead", None):
+            raise ValidationError(form.too_far_ahead)  # the form's own horizon, in its words
         if not earliest <= value.replace(tzinfo=UTC) <= latest:
             raise ValidationError(_("Choose a date between %(earliest)s and %(latest)s.",
                                     earliest=f"{earliest:%Y-%m-%d}",

@@ -168,6 +168,24 @@ def test_form_shows_every_broken_rule_and_clashes(client, make, login, lab):
     assert db.session.scalar(db.select(db.func.count(Booking.id))) == 1
 
 
+def test_a_date_beyond_the_horizon_is_refused_in_the_horizons_words(client, make, login, lab):
+    """Reported: a date typed years ahead was refused with the service window ("choose a date
+    between 2025-11-23 and 2028-11-22") though the instrument books 60 days ahead."""
+    instrument, _ = lab
+    login(make.user(role="student", organisation=instrument.organisation))
+    page = client.get(f"/instruments/{instrument.id}/book").get_data(as_text=True)
+    start_input = re.search(r"<input[^>]*name=\"start\"[^>]*>", page).group(0)
+    assert 'max="2027-01-22T23:59"' in start_input  # the picker stops at the horizon
+    for day in ("2027-03-01", "2031-03-01"):  # beyond the horizon; beyond the window too
+        refused = client.post(f"/instruments/{instrument.id}/book", data={
+            "start": f"{day}T10:00", "end": f"{day}T11:00", "mode": "self_operated",
+            "purpose": "XRD"})
+        text = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and "最多可提前 60 天预约" in text, day
+        assert "之间的日期" not in text
+    assert db.session.scalar(db.select(Booking.id)) is None
+
+
 def test_quote_json(client, make, login, lab):
     instrument, _ = lab
     assert client.get(f"/instruments/{instrument.id}/quote.json").status_code == 302  # login
