@@ -85,8 +85,10 @@ class ApplicationForm(SiteForm):
 
 
 class ApproveForm(SiteForm):
+    # required: an amount lost on the way (a stale page, a script) must not approve in full
     amount = FiniteDecimalField(_l("Approved amount (yuan)"), validators=[
-        Optional(), NumberRange(min=Decimal("0.01"), max=MAX_YUAN)], **_yuan)
+        InputRequired(message=_l("Enter the amount to approve.")),
+        NumberRange(min=Decimal("0.01"), max=MAX_YUAN)], **_yuan)
     reason = StringField(_l("Why less (when less is approved)"),
                          validators=[Optional(), Length(max=500)])
     approve = SubmitField(_l("Approve"))

@@ -121,6 +121,14 @@ def flagged(year: int) -> list[Redemption]:
         selectinload(Redemption.voucher).selectinload(Voucher.enterprise))))
 
 
+def open_checks(year: int) -> int:
+    """Claims of the year drawn for re-check and not checked yet."""
+    start, end = _year_bounds(year)
+    return db.session.scalar(select(func.count()).select_from(Redemption).where(
+        Redemption.flagged_at.is_not(None), Redemption.check_outcome.is_(None),
+        Redemption.redeemed_at >= start, Redemption.redeemed_at < end))
+
+
 def invoice_numbers(claims: list[Redemption]) -> dict[int, str]:
     """The number of each claim's invoice (by claim id): what the re-check looks up."""
     ids = {c.invoice_id for c in claims}

@@ -39,12 +39,17 @@ def parse_quarter(text: str) -> Period:
             text=repr(text)) from None
 
 
+#: a claim drawn for re-check and not checked yet: the bureau does not pay it until it is
+#: (confirmed, it goes on the next statement built; clawed back, it nets to nothing)
+UNDER_CHECK = Redemption.flagged_at.is_not(None) & Redemption.check_outcome.is_(None)
+
+
 def _unbilled(end: datetime) -> list[Redemption]:
     """Redeemed entries not on any statement yet, up to the end of the quarter (late ones of
-    earlier quarters included)."""
+    earlier quarters included), but those under re-check."""
     return list(db.session.scalars(select(Redemption).where(
         Redemption.state == "redeemed", Redemption.reimbursement_id.is_(None),
-        Redemption.redeemed_at < end).order_by(Redemption.id)))
+        Redemption.redeemed_at < end, ~UNDER_CHECK).order_by(Redemption.id)))
 
 
 def _year_so_far(provider_id: int, year: int, statement_id: int) -> tuple[int, int]:
@@ -105,16 +110,19 @@ def reimburse(period: str) -> list[Reimbursement]:
     return touched
 
 
-def waiting(period: str) -> list[tuple[int, int, int]]:
-    """(provider id, entries, amount) redeemed by the quarter's end and on no statement yet:
-    what building the quarter's statements would take in, or, for a provider whose statement
-    of the quarter is paid, what waits for the next quarter's."""
+def waiting(period: str) -> list[tuple[int, int, int, int]]:
+    """(provider id, entries, amount, of them under re-check) redeemed by the quarter's end
+    and on no statement yet: what building the quarter's statements would take in (but the
+    entries under re-check), or, for a provider whose statement of the quarter is paid, what
+    waits for the next quarter's."""
     rows = db.session.execute(select(Redemption.provider_id, func.count(),
-                                     func.sum(Redemption.amount_fen)).where(
+                                     func.sum(Redemption.amount_fen),
+                                     func.count().filter(UNDER_CHECK)).where(
         Redemption.state == "redeemed", Redemption.reimbursement_id.is_(None),
         Redemption.redeemed_at < parse_quarter(period).end)
         .group_by(Redemption.provider_id).order_by(Redemption.provider_id))
-    return [(provider_id, count, int(amount)) for provider_id, count, amount in rows]
+    return [(provider_id, count, int(amount), checking)
+            for provider_id, count, amount, checking in rows]
 
 
 def unclaimed_of(provider_id: int) -> tuple[int, int]:

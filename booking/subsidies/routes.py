@@ -127,9 +127,12 @@ def approve(voucher_id):
                                                  fen_or_none(form.amount.data),
                                                  form.reason.data or ""),
                 _("Voucher %(id)s approved.", id=voucher.id))
-    else:  # what is wrong with it: three decimals, too much
-        flash(_("Enter a valid amount: %(why)s", why=" ".join(map(str, form.amount.errors))),
-              "danger")
+    else:  # what is wrong: no amount, three decimals, too much; a reason too long
+        if form.amount.errors:
+            flash(_("Enter a valid amount: %(why)s", why=" ".join(map(str, form.amount.errors))),
+                  "danger")
+        for error in form.reason.errors:
+            flash(f"{form.reason.label.text}: {error}", "danger")
     return redirect(url_for("subsidies.queue"))
 
 
@@ -242,7 +245,11 @@ def dashboard():
     year = _year()
     burn_down, by_class = oversight.burn_down(year), oversight.vouchers_by_class(year)
     flagged = oversight.flagged(year)
+    this_year = local_today().year
     return render_template("subsidies/dashboard.html", year=year, burn_down=burn_down,
+                           years=(this_year - 1, this_year),
+                           open_last_year=oversight.open_checks(this_year - 1)
+                           if year == this_year else 0,
                            by_class=by_class, chart=_chart_data(burn_down, by_class),
                            providers=oversight.top_providers(year),
                            flagged=flagged, invoice_numbers=oversight.invoice_numbers(flagged),
@@ -266,7 +273,7 @@ def _chart_data(burn_down: list[dict], by_class: list[dict]) -> dict:
 @login_required
 def sample():
     require(Voucher.can_oversee(current_user))
-    year = local_today().year
+    year = _year()  # in January, the second half of the year just ended is drawn
     form = SampleForm().set_windows(oversight.sample_windows(year))
     if form.validate_on_submit():
         before = {c.id for c in oversight.flagged(year)}
@@ -276,7 +283,7 @@ def sample():
         flash(_("%(n)s redemption(s) flagged for re-check.", n=len(picked) - again) if not again
               else _("The period was drawn already: its %(n)s redemption(s) stay flagged.",
                      n=len(picked)), "info")
-    return redirect(url_for("subsidies.dashboard"))
+    return redirect(url_for("subsidies.dashboard", year=year))
 
 
 @bp.route("/redemptions/<int:redemption_id>/confirm", methods=["POST"])
@@ -287,7 +294,13 @@ def confirm_check(redemption_id):
     if PostForm().validate_on_submit():
         attempt(lambda: oversight.confirm_checked(claim, current_user),
                 _("Redemption %(id)s checked: confirmed.", id=claim.id))
-    return redirect(url_for("subsidies.dashboard"))
+    return _to_dashboard_of(claim)
+
+
+def _to_dashboard_of(claim: Redemption):
+    """The dashboard of the year the claim was redeemed in (a re-check of last year's is
+    done in January)."""
+    return redirect(url_for("subsidies.dashboard", year=local_today(claim.redeemed_at).year))
 
 
 @bp.route("/redemptions/<int:redemption_id>/clawback", methods=["POST"])
@@ -297,11 +310,13 @@ def clawback(redemption_id):
     claim = db.get_or_404(Redemption, redemption_id)
     form = ClawbackForm()
     if not form.validate_on_submit():
-        flash(_("Give a reason for the clawback."), "danger")
-        return redirect(url_for("subsidies.dashboard"))
+        too_long = bool(form.reason.data and form.reason.data.strip())
+        flash(" ".join(map(str, form.reason.errors)) if too_long
+              else _("Give a reason for the clawback."), "danger")
+        return _to_dashboard_of(claim)
     attempt(lambda: oversight.claw_back(claim, current_user, form.reason.data),
             _("Redemption %(id)s clawed back.", id=claim.id))
-    return redirect(url_for("subsidies.dashboard"))
+    return _to_dashboard_of(claim)
 
 
 # --- a provider's finance office: its statements ---------------------------------------------
@@ -348,8 +363,9 @@ def reimbursements_page():
             return redirect(url_for("subsidies.reimbursements_page", quarter=form.quarter.data))
     statements = reimbursements.statements(period)
     paid = {s.provider_id for s in statements if s.state == "paid"}
-    waiting = [(db.session.get(Organisation, provider_id), count, amount, provider_id in paid)
-               for provider_id, count, amount in reimbursements.waiting(period)]
+    waiting = [(db.session.get(Organisation, provider_id), count, amount, provider_id in paid,
+                checking)
+               for provider_id, count, amount, checking in reimbursements.waiting(period)]
     return render_template("subsidies/reimbursements.html", period=period, form=form,
                            statements=statements, waiting=waiting,
                            quarter_over=reimbursements.parse_quarter(period).end <= now_utc(),

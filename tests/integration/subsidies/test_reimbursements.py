@@ -116,12 +116,12 @@ def test_redemptions_on_no_statement_are_listed_for_the_bureau(client, login, ma
     """Reported: after the quarter's statement was paid, new redemptions went nowhere the
     bureau could see until the next quarter (building again said "0 statements")."""
     _paid_use(make, lab, 0)
-    assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000)]
+    assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000, 0)]
     [statement] = _reimburse("2026Q2")
     reimbursements.mark_paid(statement, lab["bureau"], "GK2026-0701")
     _paid_use(make, lab, 1)  # redeemed after the statement was paid
     assert _reimburse("2026Q2") == []
-    assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000)]
+    assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 1, 16_000, 0)]
     db.session.commit()
     login(lab["bureau"])
     page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
@@ -154,13 +154,13 @@ def test_xlsx_export_lists_statements_and_entries(make, lab):
 def test_sample_is_reproducible_and_clawback_reverses(make, lab):
     for day in range(4):
         _paid_use(make, lab, day)
+    _reimburse("2026Q2")  # the claims are paid to the provider before the draw
     with freeze_time("2026-07-01 02:00:00"):
         first = oversight.draw_sample(2026, 1, lab["bureau"])
         again = oversight.draw_sample(2026, 1, lab["bureau"])
     assert len(first) == 1 and [r.id for r in again] == [r.id for r in first]
     assert oversight.flagged(2026) == first
     claim = first[0]
-    _reimburse("2026Q2")
     with freeze_time("2026-07-02 02:00:00"):
         reversal = oversight.claw_back(claim, lab["bureau"], "检测报告与发票不符")
         with pytest.raises(oversight.OversightError):
@@ -179,6 +179,58 @@ def test_sample_is_reproducible_and_clawback_reverses(make, lab):
     assert [(s.amount_fen, s.reward_fen, s.clawback_fen, s.total_fen) for s in statements] == [
         (-16_000, 0, 800, -16_800)]
     assert sum(s.net_reward_fen for s in db.session.scalars(select(Reimbursement))) == 2_400
+
+
+def test_a_claim_under_re_check_waits_off_the_statement_until_checked(client, login, make, lab):
+    """Reported: a claim drawn for re-check went on the provider's statement and was paid
+    with no word; the bureau expected it held until checked."""
+    for day in range(4):
+        _paid_use(make, lab, day)
+    with freeze_time("2026-06-01 02:00:00"):
+        [claim] = oversight.draw_sample(2026, 1, lab["bureau"])
+    assert reimbursements.waiting("2026Q2") == [(lab["owner"].id, 4, 64_000, 1)]
+    [statement] = _reimburse("2026Q2")
+    assert (statement.redemption_count, statement.amount_fen) == (3, 48_000)
+    assert claim.reimbursement_id is None
+    db.session.commit()
+    login(lab["bureau"])
+    page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
+    waiting = page.split('id="waiting"')[1].split("</table>")[0]
+    assert "其中 1 笔正在抽查复核：复核后再兑付。" in waiting
+    oversight.confirm_checked(claim, lab["bureau"])
+    [completed] = _reimburse("2026Q2")  # checked: on the statement, which was not paid yet
+    assert (completed.id, completed.redemption_count, completed.amount_fen) == (
+        statement.id, 4, 64_000)
+    assert claim.reimbursement_id == statement.id
+
+
+def test_last_years_re_checks_are_drawn_and_done_in_january(client, login, make, lab):
+    """Reported: in January the sample of July to December of the year just ended could not be
+    drawn (the form drew this year's), and its open re-checks were out of sight."""
+    for day in range(4):
+        _paid_use(make, lab, day)
+    db.session.commit()
+    with freeze_time("2027-01-05 02:00:00"):
+        login(lab["bureau"])
+        page = client.get("/vouchers/dashboard").get_data(as_text=True)
+        assert 'href="/vouchers/dashboard?year=2026"' in page and 'id="open-last-year"' not in page
+        page = client.get("/vouchers/dashboard?year=2026").get_data(as_text=True)
+        assert 'action="/vouchers/sample?year=2026"' in page
+        drawn = client.post("/vouchers/sample?year=2026", data={"window": "1"})
+        assert drawn.location.endswith("/vouchers/dashboard?year=2026")
+        [claim] = oversight.flagged(2026)
+        page = client.get("/vouchers/dashboard").get_data(as_text=True)
+        assert "2026 年仍有 1 笔抽查复核未完成。" in page
+        long = client.post(f"/vouchers/redemptions/{claim.id}/clawback",
+                           data={"reason": "x" * 401})
+        assert long.location.endswith("/vouchers/dashboard?year=2026")
+        flashed = client.get(long.location).get_data(as_text=True)
+        assert "不能超过 400 个字符" in flashed and "请填写追回理由" not in flashed
+        assert client.post(f"/vouchers/redemptions/{claim.id}/confirm").location.endswith(
+            "/vouchers/dashboard?year=2026")
+        assert 'id="open-last-year"' not in client.get("/vouchers/dashboard").get_data(
+            as_text=True)
+    assert claim.check_outcome == "confirmed"
 
 
 def test_dashboard_figures(make, lab):

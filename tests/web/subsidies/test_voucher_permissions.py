@@ -56,7 +56,7 @@ PAGES = {
                   (LOGIN, 403, 403, 403, 403, 403, SEES, SEES), {}, done=200),
     # only an application is decided: an exhausted voucher, which the state table lets become
     # issued again after a reversal, is not re-approved (it was until issue 22)
-    "approve": Action("POST", "/vouchers/{id}/approve", {"amount": ""}, DECIDERS,
+    "approve": Action("POST", "/vouchers/{id}/approve", {"amount": "50000"}, DECIDERS,
                       {"applied": "issued"}),
     "reject": Action("POST", "/vouchers/{id}/reject", {"reason": "材料不全"}, DECIDERS,
                      {"applied": "rejected"}),
