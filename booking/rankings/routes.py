@@ -131,6 +131,9 @@ def dashboard():
     wanted = request.args.get("period", "").upper()
     snapshot = next((s for s in all_snapshots if s.period == wanted), None) or \
         (all_snapshots[0] if all_snapshots else None)
+    if wanted and snapshot is not None and snapshot.period != wanted:  # a typed address
+        flash(_("No ranking of %(wanted)s is computed: %(shown)s is shown. Compute one below.",
+                wanted=wanted[:12], shown=snapshot.period), "info")
     sort = request.args.get("sort", "rank")
     sort = sort if sort in SORT_KEYS else "rank"
     compute_form = ComputeForm(period=snapshot.period if snapshot else

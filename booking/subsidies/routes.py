@@ -9,7 +9,7 @@ from booking.accounts.models import Organisation
 from booking.api.paging import paged
 from booking.billing.office_routes import finance_org
 from booking.core import tables
-from booking.core.clock import current_quarter, local_today, now_utc
+from booking.core.clock import current_quarter, last_complete_quarter, local_today, now_utc
 from booking.core.money import fen_to_yuan
 from booking.core.notifications import commit
 from booking.core.permissions import require
@@ -325,7 +325,8 @@ def clawback(redemption_id):
 def provider_statements():
     """What the bureau owes the provider for vouchers, has paid, and took back."""
     org, organisations = finance_org()
-    year = query_int("year", local_today().year, 2000, 2100)
+    # by default the year of the last quarter over: in January, the statement of the fourth
+    year = query_int("year", last_complete_quarter(local_today()).first_day.year, 2000, 2100)
     statements = [(s, reimbursements.entries_of(s))
                   for s in reimbursements.statements_of(org.id, year)]
     return render_template("subsidies/provider_statements.html", org=org, year=year,
@@ -366,8 +367,13 @@ def reimbursements_page():
     waiting = [(db.session.get(Organisation, provider_id), count, amount, provider_id in paid,
                 checking)
                for provider_id, count, amount, checking in reimbursements.waiting(period)]
+    current, last = current_quarter(local_today()).label, \
+        last_complete_quarter(local_today()).label
     return render_template("subsidies/reimbursements.html", period=period, form=form,
-                           statements=statements, waiting=waiting,
+                           statements=statements, waiting=waiting, quarters=(last, current),
+                           # the quarter just over, whose statements are to build now
+                           last_waiting=sum(row[1] for row in reimbursements.waiting(last))
+                           if period == current else 0,
                            quarter_over=reimbursements.parse_quarter(period).end <= now_utc(),
                            paid_form=StatementPaidForm()), 422 if form.errors else 200
 

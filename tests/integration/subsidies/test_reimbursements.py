@@ -233,6 +233,27 @@ def test_last_years_re_checks_are_drawn_and_done_in_january(client, login, make,
     assert claim.check_outcome == "confirmed"
 
 
+def test_in_january_the_quarter_just_over_is_pointed_to(client, login, make, lab):
+    """Reported: on 5 January the bureau's page opened on the new quarter, where last
+    quarter's redemptions said "they go on the statements once the quarter is over", and the
+    provider's page opened on the new year, with no statement."""
+    _paid_use(make, lab, 0)
+    _reimburse("2026Q2")
+    with freeze_time("2026-10-05 02:00:00"):
+        _paid_use(make, lab, 150)  # 8 October: the fourth quarter's
+        db.session.commit()
+    with freeze_time("2027-01-05 02:00:00"):
+        login(lab["bureau"])
+        page = client.get("/vouchers/reimbursements").get_data(as_text=True)
+        assert "2026Q4 已结束：1 笔已兑现的创新券份额等待生成兑付单。" in page
+        assert 'href="/vouchers/reimbursements?quarter=2026Q4"' in page
+        assert 'id="last-quarter-waiting"' not in client.get(
+            "/vouchers/reimbursements?quarter=2026Q4").get_data(as_text=True)
+        login(lab["finance"])
+        page = client.get("/vouchers/statements").get_data(as_text=True)
+        assert 'id="statement-2026Q2"' in page  # the year of the quarter just over
+
+
 def test_dashboard_figures(make, lab):
     _paid_use(make, lab)
     rows = oversight.burn_down(2026)

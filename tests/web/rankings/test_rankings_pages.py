@@ -66,6 +66,10 @@ def test_bureau_computes_reviews_and_publishes(client, make, login, ranked):
     assert response.status_code == 302 and "period=2026Q3" in response.location
     page = client.get("/bureau/rankings?period=2026Q3&sort=external_share").get_data(as_text=True)
     assert "测试理工大学" in page and "chart-scores" in page and "未发布" in page
+    # the chart reads as the column does, and says what above 100 % is
+    assert "各单位有效机时（占额定机时）" in page and "超过 100%：使用超出额定机时" in page
+    other = client.get("/bureau/rankings?period=2025Q1").get_data(as_text=True)
+    assert "尚未计算 2025Q1 的排名：当前显示 2026Q3。" in other  # not silently another
     assert 'id="monitoring-only"' in page and 'id="pool-form"' not in page  # a quarter
     assert client.post("/bureau/rankings/2026Q3/pool",
                        data={"amount_yuan": "10000.50"}).status_code == 302
