@@ -90,6 +90,24 @@ def notify_booking_cancelled(booking: Booking) -> None:
           **_about(booking, booker))))
 
 
+def notify_no_show(booking: Booking) -> None:
+    """The booking was recorded as a no-show (by the lab, or the daily job): the booker hears
+    of it, and of its charge, now rather than from the month's invoice."""
+    booker = booking.user
+    share = booking.instrument.no_show_fraction
+
+    def compose():
+        text = _("Your booking of %(instrument)s on %(when)s was recorded as a no-show: no "
+                 "use was recorded for it.", **_about(booking, booker))
+        text += " " + (_("The lab charges %(percent)s%% of the booked time's fee for it, on "
+                         "this month's invoice.", percent=f"{share * 100:.0f}") if share
+                       else _("It is not charged."))
+        return _("Booking recorded as a no-show"), text + " " + _(
+            "If you did use the instrument, tell the lab: it can withdraw the no-show.")
+
+    notify(booker, "booking.no_show", link=_page_of(booking), compose=compose)
+
+
 def notify_cancelled_by_blackout(bookings: list[Booking], free_times) -> None:
     """The lab closed the instrument over a booker's bookings (earliest first): why, that
     nothing is charged, and the next free times as long as the first."""

@@ -14,6 +14,7 @@ from booking.accounts.models import User, hash_token
 from booking.bookings import rules as booking_rules
 from booking.bookings.calendar import opening_calendar
 from booking.bookings.models import Booking
+from booking.bookings.notifications import notify_no_show
 from booking.bookings.qualifications import note_qualification_used
 from booking.bookings.requests import _is_overlap, move_booking
 from booking.bookings.rules import OCCUPYING_STATES
@@ -348,6 +349,7 @@ def mark_no_show(booking: Booking, *, actor: User) -> None:
     if problems:
         raise MeteringRefused(problems)
     move_booking(booking, "no_show", actor, source="manager")
+    notify_no_show(booking)
 
 
 def withdraw_no_show(booking: Booking, *, actor: User, reason: str = "") -> str:
@@ -399,6 +401,7 @@ def mark_no_shows(now: datetime | None = None) -> int:
         ~has_session).order_by(Booking.id)).all()
     for booking in late:
         move_booking(booking, "no_show", None)
+        notify_no_show(booking)
     return len(late)
 
 

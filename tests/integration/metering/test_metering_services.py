@@ -5,6 +5,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.metering import services
 from booking.metering.models import UsageSession
@@ -127,6 +128,22 @@ def test_no_shows_after_grace(lab, make):
     with freeze_time(MONDAY_2_MAR_9AM + timedelta(hours=4)):
         assert services.mark_no_shows() == 1
     assert missed.state == "no_show" and used.state == "approved"
+    # the booker hears of it, and of the charge, now (not first from the month's invoice)
+    [told] = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "booking.no_show")).all()
+    assert told.recipient == lab["external"].email and told.subject == "预约已记为未到场"
+    assert "按预约时段费用的 50% 收取未到场费用，计入本月账单" in told.body
+    assert "可撤销未到场记录" in told.body
+
+
+def test_a_no_show_marked_by_the_lab_is_told_and_says_when_it_costs_nothing(lab, make):
+    lab["instrument"].no_show_fraction = 0
+    missed = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=40)):
+        services.mark_no_show(missed, actor=lab["manager"])
+    [body] = db.session.scalars(select(OutboxMessage.body).where(
+        OutboxMessage.kind == "booking.no_show")).all()
+    assert "不收取费用。" in body and "计入本月账单" not in body
 
 
 def test_instrument_token_roundtrip(lab):
