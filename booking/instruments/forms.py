@@ -33,6 +33,7 @@ from booking.core.web import (
     EmailAddressField,
     FiniteDecimalField,
     InServiceWindow,
+    PastDate,
     SiteForm,
     TimezoneField,
 )
@@ -91,7 +92,7 @@ class InstrumentForm(SiteForm):
     asset_number = StringField(_l("Asset number"), validators=[Optional(), Length(max=64)])
     original_value = FiniteDecimalField(_l("Original value (CNY)"), places=2, default=Decimal(0),
                                         validators=_MONEY)
-    purchase_date = DateField(_l("Purchase date"), validators=[Optional()])
+    purchase_date = DateField(_l("Purchase date"), validators=[Optional(), PastDate()])
     lab = StringField(_l("Laboratory"), validators=[Optional(), Length(max=200)])
     lab_en = StringField(_l("Laboratory (English)"), validators=[Optional(), Length(max=200)])
     location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])

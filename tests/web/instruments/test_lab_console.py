@@ -117,6 +117,7 @@ def test_manager_cannot_create_for_another_organisation(client, login, make, man
     ({"allows_self_operated": "", "allows_staff_operated": ""}, "至少提供一种服务方式"),
     ({"no_show_fraction": "1.5"}, "0 到 1"),
     ({"name_zh": ""}, "必填"),
+    ({"purchase_date": "9999-12-31"}, "请选择 1900-01-01 至"),  # was shown publicly
 ])
 def test_bad_instrument_input_is_refused(client, login, manager, changes, message):
     login(manager)
