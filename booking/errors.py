@@ -1,4 +1,6 @@
 """One error handler for the whole app: JSON under /api/, translated HTML pages elsewhere."""
+from urllib.parse import urlsplit
+
 from flask import Response, current_app, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
@@ -81,10 +83,20 @@ def handle_http_exception(error: HTTPException):
     template = f"errors/{error.code}.html" if error.code in (403, 404, 500) else \
         "errors/generic.html"
     # Werkzeug's own explanation is English only: the page's translated heading says it
-    response = make_response(render_template(template, error=error,
-                                             type_default=type(error).description), error.code)
+    response = make_response(render_template(
+        template, error=error, type_default=type(error).description,
+        back=_same_site_referrer() if error.code == 413 else None), error.code)
     _copy_headers(error, response)
     return response
+
+
+def _same_site_referrer() -> str | None:
+    """The page the request came from, when it is this site's (a form whose file was too
+    large: its sender goes back to it)."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
+        return None
+    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
 
 
 def handle_refused(refused: Refused):

@@ -17,6 +17,7 @@ from booking.extensions import db
 from booking.inbox.services import received_since
 from booking.instruments import classification, notifications, rules, search_index
 from booking.instruments.models import Blackout, Instrument, OpeningException, OpeningHours, Rate
+from booking.instruments.photos import PhotoRefused, fitted_photo
 
 
 class CatalogueError(Refused):
@@ -201,12 +202,17 @@ def photo_dir() -> str:
 
 
 def set_photo(instrument: Instrument, data: bytes, actor: User) -> None:
-    """Store a checked image (magic bytes, size) under UPLOAD_DIR with a random name."""
+    """Store a checked image (magic bytes, size, pixels), fitted to the directory's size,
+    under UPLOAD_DIR with a random name."""
     problem = rules.photo_problem(data)
     if problem:
         raise CatalogueError("bad_photo", problem, "photo")
-    extension = rules.PHOTO_EXTENSIONS[rules.image_kind(data[:16])]
-    name = f"{instrument.id}-{secrets.token_hex(8)}.{extension}"
+    kind = rules.image_kind(data[:16])
+    try:
+        data = fitted_photo(data, kind)
+    except PhotoRefused as refused:
+        raise CatalogueError("bad_photo", refused.args[0], "photo") from refused
+    name = f"{instrument.id}-{secrets.token_hex(8)}.{rules.PHOTO_EXTENSIONS[kind]}"
     os.makedirs(photo_dir(), exist_ok=True)
     with open(os.path.join(photo_dir(), name), "wb") as file:
         file.write(data)

@@ -212,6 +212,18 @@ def test_a_huge_form_gets_413_page(client, url):
     assert "<html" in response.get_data(as_text=True).lower()
 
 
+def test_a_file_too_large_says_the_limit_and_leads_back_to_its_form(client):
+    """Reported: a 20 MB photo got a bare "413 Too large" page with only the directory."""
+    response = client.post("/login", data={"password": "x" * (9 * 2**20)},
+                           headers={"Referer": "http://localhost/lab/instruments/7?tab=photo"})
+    page = response.get_data(as_text=True)
+    assert "超过本站单次表单可接收的 8 MB" in page and "仪器照片不超过 5 MB" in page
+    assert 'href="/lab/instruments/7?tab=photo" id="go-back"' in page
+    elsewhere = client.post("/login", data={"password": "x" * (9 * 2**20)},
+                            headers={"Referer": "https://evil.example/x"})
+    assert 'id="go-back"' not in elsewhere.get_data(as_text=True)  # only back to this site
+
+
 def test_a_huge_api_body_gets_413_json(client):
     response = client.post("/api/v1/tokens", data=b"x" * (9 * 2**20),
                            headers={"Content-Type": "application/json"})

@@ -244,15 +244,44 @@ def _upload(client, instrument, data, name="photo.png"):
                        content_type="multipart/form-data")
 
 
+def _image(kind: str, size: tuple[int, int], **save) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", size, (40, 90, 160)).save(out, kind, **save)
+    return out.getvalue()
+
+
 def test_photo_upload_and_serving(client, login, make, manager):
     instrument = make.instrument(organisation=manager.organisation)
     login(manager)
-    assert _upload(client, instrument, PNG).status_code == 302
+    png = _image("PNG", (640, 480))
+    assert _upload(client, instrument, png).status_code == 302
     db.session.refresh(instrument)
     assert instrument.photo_path.endswith(".png")
     response = client.get(f"/instruments/{instrument.id}/photo")
-    assert response.status_code == 200 and response.data == PNG
+    assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
     assert response.mimetype == "image/png"
+
+
+def test_a_large_photo_is_fitted_and_loses_its_camera_data(client, login, make, manager):
+    """Reported: a 20,000 × 20,000 PNG was stored as sent, for every phone to download."""
+    from PIL import Image
+
+    instrument = make.instrument(organisation=manager.organisation)
+    login(manager)
+    exif = Image.Exif()
+    exif[0x8825] = {2: (39.0, 0.0, 0.0)}  # a GPS position, as a phone writes it
+    assert _upload(client, instrument, _image("JPEG", (4000, 3000), exif=exif),
+                   name="lab.jpg").status_code == 302
+    served = Image.open(io.BytesIO(client.get(f"/instruments/{instrument.id}/photo").data))
+    assert served.format == "JPEG" and served.size == (2000, 1500)
+    assert 0x8825 not in served.getexif()
+    bomb = _image("PNG", (9000, 5000), optimize=True)  # 45 megapixels in a small file
+    refused = _upload(client, instrument, bomb)
+    assert refused.status_code == 422 and "像素过多" in refused.get_data(as_text=True)
+    forged = _upload(client, instrument, PNG)  # the right magic bytes, no image behind them
+    assert forged.status_code == 422 and "无法识别为图片" in forged.get_data(as_text=True)
 
 
 def test_non_image_and_too_large_uploads_are_refused(client, login, make, manager):
