@@ -92,6 +92,7 @@ ACCOUNTS = {
     "finance.dlut@demo.cn": ("刘芳", "dlut", ("finance",)),
     "student.dlut@demo.cn": ("张伟", "dlut", ("student",)),
     "manager.ustl@demo.cn": ("孙强", "ustl", ("lab_manager",)),
+    "finance.ustl@demo.cn": ("吴静", "ustl", ("finance",)),  # its bookings are billed too
     "researcher.ustl@demo.cn": ("周丽", "ustl", ("member",)),
     "sme@demo.cn": ("王海", "sme", ("member",)),
     "sme.anshan@demo.cn": ("李钢", "sme_anshan", ("member",)),
