@@ -1,11 +1,12 @@
 """Blackouts over booked time: the lab sees the bookings a blackout would hit before adding
 it; on confirmation they are cancelled without any charge, and each booker is told once the
 reason and the next free times of the same length."""
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from booking.accounts.models import User
 from booking.bookings import notifications, rules
-from booking.bookings.calendar import availability, bookings_between
+from booking.bookings.calendar import availability, bookings_between, opening_calendar
 from booking.bookings.models import Booking
 from booking.bookings.requests import move_booking
 from booking.core.clock import from_local, local_midnight, now_utc
@@ -38,6 +39,28 @@ def held_outside(instrument: Instrument, day: date, opens: time | None, closes: 
     open_from = from_local(datetime.combine(day, opens), instrument.timezone)
     open_until = from_local(datetime.combine(day, closes), instrument.timezone)
     return [b for b in bookings if b.start_at < open_from or b.end_at > open_until]
+
+
+def left_outside_weekly(instrument: Instrument, intervals_by_weekday: dict) -> list[Booking]:
+    """The bookings still to come that new weekly hours ({weekday: [(opens, closes)]}) would
+    leave outside the open time, though the present hours hold them (days with special hours
+    keep theirs): a blackout cancels them first, as for special hours."""
+    now = now_utc()
+    bookings = hit_by(instrument, now, now + HORIZON)
+    if not bookings:
+        return []
+    present = opening_calendar(instrument, bookings[0].start_at,
+                               max(b.end_at for b in bookings))
+    new = replace(present, weekly=tuple(
+        rules.WeeklyHours(day, opens, closes)
+        for day, intervals in intervals_by_weekday.items() for opens, closes in intervals))
+    return [b for b in bookings
+            if _open_throughout(present, b) and not _open_throughout(new, b)]
+
+
+def _open_throughout(calendar: rules.OpeningCalendar, booking: Booking) -> bool:
+    return rules.covers(rules.opening_intervals(calendar, booking.start_at, booking.end_at),
+                        booking.start_at, booking.end_at)
 
 
 def running_into(instrument: Instrument, blackout: Blackout) -> list[Booking]:

@@ -1,5 +1,6 @@
 """Public directory and instrument pages; the lab console where managers publish instruments;
 the bureau's export and directory-quality view."""
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -21,6 +22,7 @@ from booking.accounts.models import Organisation
 from booking.accounts.rules import city_name
 from booking.bookings import blackouts
 from booking.bookings.labels import class_label
+from booking.bookings.notifications import local_range
 from booking.core import tables
 from booking.core.categories import category_choices
 from booking.core.clock import local_midnight, local_today, now_utc
@@ -197,6 +199,7 @@ def edit(instrument_id):
     if request.method == "GET":
         form.load(instrument)
     if form.validate_on_submit():
+        was = instrument.status
         try:
             services.update_instrument(instrument, form.instrument_fields(), current_user)
         except services.CatalogueError as refused:
@@ -205,8 +208,29 @@ def edit(instrument_id):
         else:
             commit()
             flash(_("Instrument saved."), "success")
+            if instrument.status == "maintenance" and was != "maintenance":
+                _warn_of_bookings_under_maintenance(instrument)
             return redirect(url_for("instruments.setup", instrument_id=instrument.id))
     return render_template("instruments/edit.html", form=form, instrument=instrument)
+
+
+MAINTENANCE_LOOK_AHEAD = timedelta(days=14)
+
+
+def _warn_of_bookings_under_maintenance(instrument: Instrument) -> None:
+    """Maintenance takes no new bookings but leaves the booked ones standing: the lab is
+    shown those of the next two weeks and the way to cancel them with a word to each booker."""
+    now = now_utc()
+    held = blackouts.hit_by(instrument, now, now + MAINTENANCE_LOOK_AHEAD)
+    if held:
+        flash(ngettext(
+            "%(num)d booking of the next two weeks still stands (%(list)s): add a blackout "
+            "over the maintenance time below; it cancels the booking and tells its booker.",
+            "%(num)d bookings of the next two weeks still stand (%(list)s): add a blackout "
+            "over the maintenance time below; it cancels them and tells each booker.",
+            len(held), list="; ".join(_booking_ref(b, instrument.timezone) for b in held[:10])),
+            "warning")
+
 
 
 def _render_setup(instrument: Instrument, hit=(), **forms):
@@ -274,8 +298,23 @@ def set_hours(instrument_id):
     form = HoursForm(prefix="hours")
     if not form.validate_on_submit():
         return _render_setup(instrument, hours=form), 422
+    left_out = blackouts.left_outside_weekly(instrument, form.intervals)
+    if left_out:  # they would stand outside the hours, then be charged as no-shows
+        form.form_errors.append(ngettext(
+            "%(num)d booking still to come falls outside these hours (%(list)s): add a "
+            "blackout over it first (it cancels the booking and tells its booker), or change "
+            "the hours once it is over.",
+            "%(num)d bookings still to come fall outside these hours (%(list)s): add a "
+            "blackout over them first (it cancels them and tells each booker), or change the "
+            "hours once they are over.", len(left_out),
+            list="; ".join(_booking_ref(b, instrument.timezone) for b in left_out[:10])))
+        return _render_setup(instrument, hours=form), 422
     services.set_opening_hours(instrument, form.intervals, current_user)
     return _done(instrument, _("Opening hours saved."))
+
+
+def _booking_ref(booking, timezone: str) -> str:
+    return f"#{booking.id} {local_range(booking.start_at, booking.end_at, timezone)}"
 
 
 @bp.route("/lab/instruments/<int:instrument_id>/exceptions", methods=["POST"])

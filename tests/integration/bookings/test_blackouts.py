@@ -82,3 +82,51 @@ def test_a_booking_in_use_is_not_cancelled(lab, make):
                                   state="in_use")
     assert blackouts.hit_by(lab["instrument"], MONDAY_23_NOV_8AM, MONDAY_23_NOV_8AM + HOUR) == []
     assert booking.state == "in_use"
+
+
+def test_weekly_hours_that_would_leave_bookings_outside_are_refused_and_named(client, login,
+                                                                             lab, make):
+    """Reported: clearing Thursday's hours left its approved booking standing outside them,
+    no one told (special hours for one day were refused so already; weekly hours were not)."""
+    instrument, manager = lab["instrument"], lab["manager"]
+    booking = make.placed_booking(instrument, make.user(), TUESDAY_24_NOV_10AM)  # 10:00-11:00
+    saturday = make.placed_booking(instrument, make.user(),  # outside the hours already
+                                   TUESDAY_24_NOV_10AM + timedelta(days=4))
+    db.session.commit()
+    login(manager)
+    url = f"/lab/instruments/{instrument.id}/hours"
+    weekdays = {f"hours-day{d}": "08:00-18:00" for d in range(5)}
+    refused = client.post(url, data={**weekdays, "hours-day1": ""})  # Tuesdays closed
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f"1 个未来的预约在新的开放时间之外（#{booking.id} 2026-11-24 10:00–11:00）" in page
+    assert f"#{saturday.id}" not in page
+    assert len(instrument.opening_hours) == 5  # unchanged
+    assert client.post(url, data={**weekdays, "hours-day1": "10:00-12:00"}).status_code == 302
+    db.session.refresh(instrument)
+    assert [(h.weekday, f"{h.opens:%H:%M}") for h in instrument.opening_hours][1] == (1, "10:00")
+
+
+def test_maintenance_names_the_bookings_still_standing_and_their_pages_say_so(client, login,
+                                                                             lab, make):
+    """Reported: setting an instrument under maintenance said only "saved"; its approved
+    bookings stood, and the booker's page said nothing."""
+    from tests.web.instruments.test_lab_console import FORM
+
+    instrument, manager = lab["instrument"], lab["manager"]
+    booker = make.user()
+    soon = make.placed_booking(instrument, booker, TUESDAY_24_NOV_10AM)
+    later = make.placed_booking(instrument, make.user(),
+                                TUESDAY_24_NOV_10AM + timedelta(days=21))  # past two weeks
+    db.session.commit()
+    login(manager)
+    saved = client.post(f"/lab/instruments/{instrument.id}/edit",
+                        data={**FORM, "status": "maintenance"}, follow_redirects=True)
+    page = saved.get_data(as_text=True)
+    assert instrument.status == "maintenance"
+    assert f"未来两周仍有 1 个预约（#{soon.id} 2026-11-24 10:00–11:00）" in page
+    assert f"#{later.id}" not in page
+    assert 'id="under-maintenance"' in client.get(f"/bookings/{soon.id}").get_data(as_text=True)
+    login(booker)
+    mine = client.get(f"/bookings/{soon.id}").get_data(as_text=True)
+    assert "实验室尚未取消此预约：请向实验室确认预约是否照常进行" in mine
