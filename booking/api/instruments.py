@@ -175,12 +175,13 @@ class InstrumentRates(MethodView):
     def post(self, body, instrument_id):
         """Add a rate from a moment on (past prices never change)."""
         instrument = _writable(instrument_id)
-        rate = services.add_rate(instrument, customer_class=body["customer_class"],
-                                 hourly_fen=body["hourly_fen"],
-                                 rounding_minutes=body["rounding_minutes"],
-                                 minimum_minutes=body["minimum_minutes"],
-                                 setup_fee_fen=body["setup_fee_fen"],
-                                 valid_from=body["valid_from"] or now_utc(), actor=api_user())
+        rate, _told = services.add_rate(instrument, customer_class=body["customer_class"],
+                                        hourly_fen=body["hourly_fen"],
+                                        rounding_minutes=body["rounding_minutes"],
+                                        minimum_minutes=body["minimum_minutes"],
+                                        setup_fee_fen=body["setup_fee_fen"],
+                                        valid_from=body["valid_from"] or now_utc(),
+                                        actor=api_user())
         answer = RateSchema().dump(rate)
         commit()
         return jsonify(answer), 201

@@ -23,13 +23,13 @@ from booking.metering.models import UsageSession
 from booking.metering.rules import used_minutes
 
 
-def _card(rate: Rate) -> rules.RateCard:
+def rate_card(rate: Rate) -> rules.RateCard:
     return rules.RateCard(rate.customer_class, rate.hourly_fen, rate.rounding_minutes,
                           rate.minimum_minutes, rate.setup_fee_fen, rate.valid_from)
 
 
 def rate_cards(instrument: Instrument) -> list[rules.RateCard]:
-    return [_card(r) for r in instrument.rates]
+    return [rate_card(r) for r in instrument.rates]
 
 
 def rate_cards_for(instrument_ids: Iterable[int]) -> dict[int, list[rules.RateCard]]:

@@ -108,6 +108,23 @@ def notify_no_show(booking: Booking) -> None:
     notify(booker, "booking.no_show", link=_page_of(booking), compose=compose)
 
 
+def notify_estimate_changed(booking: Booking, old_fen: int | None, new_fen: int) -> None:
+    """The lab set (or withdrew) a rate to come: the booking, priced at the rate in force
+    when it starts, is estimated differently now (the booker read the old estimate)."""
+    from booking.core.money import format_cny
+
+    booker = booking.user
+    notify(booker, "booking.estimate_changed", link=_page_of(booking), compose=lambda: (
+        _("New price estimate for your booking of %(instrument)s",
+          instrument=booking.instrument.display_name(booker.locale)),
+        _("The lab changed its rate for %(instrument)s: your booking on %(when)s is now "
+          "estimated at %(new)s for its time (it was %(old)s). A booking is priced at the rate "
+          "in force when it starts. You may cancel it free of charge until %(hours)d hours "
+          "before it starts.", new=format_cny(new_fen),
+          old=format_cny(old_fen) if old_fen is not None else _("no rate"),
+          hours=booking.instrument.cancel_deadline_hours, **_about(booking, booker))))
+
+
 def notify_cancelled_by_blackout(bookings: list[Booking], free_times) -> None:
     """The lab closed the instrument over a booker's bookings (earliest first): why, that
     nothing is charged, and the next free times as long as the first."""

@@ -26,8 +26,8 @@ GROUPS = (
     Group("decisions", _l("Booking decisions"),
           _l("Your booking requests confirmed, declined or expired.")),
     Group("lab_changes", _l("Changes by the lab"),
-          _l("Bookings the lab cancelled or moved, for instance for a blackout, or recorded "
-             "as no-shows.")),
+          _l("Bookings the lab cancelled or moved, for instance for a blackout, recorded as "
+             "no-shows, or priced anew by a new rate.")),
     Group("reminders", _l("Booking reminders"),
           _l("Before your approved bookings start (choose when below).")),
     Group("waitlist", _l("Wait list"), _l("A slot you wait for is offered to you.")),
@@ -53,7 +53,7 @@ KIND_GROUPS = {
     "booking.approved": "decisions", "booking.rejected": "decisions",
     "booking.expired": "decisions",
     "booking.cancelled": "lab_changes", "booking.moved": "lab_changes",
-    "booking.no_show": "lab_changes",
+    "booking.no_show": "lab_changes", "booking.estimate_changed": "lab_changes",
     "booking.reminder": "reminders",
     "booking.pending": "work", "training.requested": "work", "member.pending": "work",
     "instrument.stale_reminder": "work", "voucher.overdue": "work", "voucher.applied": "work",

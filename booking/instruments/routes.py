@@ -276,7 +276,7 @@ def add_rate(instrument_id):
     if not form.validate_on_submit():
         return _render_setup(instrument, rate=form), 422
     try:
-        rate = services.add_rate(
+        rate, told = services.add_rate(
             instrument, customer_class=form.customer_class.data,
             hourly_fen=yuan_to_fen(form.hourly.data), rounding_minutes=form.rounding_minutes.data,
             minimum_minutes=form.minimum_minutes.data,
@@ -285,10 +285,16 @@ def add_rate(instrument_id):
             actor=current_user)
     except services.CatalogueError as error:
         return _refused(instrument, form, "rate", error)
-    if rate.valid_from.date() > form.valid_from.data:  # a price is never set for the past
-        return _done(instrument, _("Rate added. It applies from now: prices already charged "
-                                   "are not changed."))
-    return _done(instrument, _("Rate added."))
+    said = _("Rate added. It applies from now: prices already charged are not changed.") \
+        if rate.valid_from.date() > form.valid_from.data else _("Rate added.")  # never past
+    return _done(instrument, said + _told(told))
+
+
+def _told(bookers: int) -> str:
+    """What the flash adds when bookings to come are priced differently now."""
+    return " " + ngettext("%(num)d booker was told of the new estimate of their booking.",
+                          "%(num)d bookers were told of the new estimates of their bookings.",
+                          bookers) if bookers else ""
 
 
 @bp.route("/lab/instruments/<int:instrument_id>/hours", methods=["POST"])
@@ -348,11 +354,11 @@ def remove_rate(instrument_id, rate_id):
     instrument = _editable(instrument_id)
     rate = _part_of(instrument, Rate, rate_id)
     try:
-        services.remove_rate(instrument, rate, current_user)
+        told = services.remove_rate(instrument, rate, current_user)
     except services.CatalogueError as error:
         flash(error.text(), "danger")
         return redirect(url_for("instruments.setup", instrument_id=instrument.id))
-    return _done(instrument, _("Rate withdrawn."))
+    return _done(instrument, _("Rate withdrawn.") + _told(told))
 
 
 def _part_of(instrument: Instrument, model, item_id: int):

@@ -31,6 +31,10 @@ class CatalogueError(Refused):
 #: Asked before an instrument is retired (sender: the instrument); receivers (the bookings
 #: area) return how many bookings still to come it holds: retiring waits until none is left.
 bookings_held = Namespace().signal("instrument-bookings-held")
+#: Sent when a rate to come is added or withdrawn (sender: the instrument; customer_class,
+#: since: from when prices change, before: the rate cards as they were); receivers (billing)
+#: tell the bookers whose estimates it changes and return how many they told.
+rates_changed = Namespace().signal("instrument-rates-changed")
 
 
 def _touch(instrument: Instrument, actor: User | None, action: str, **data) -> None:
@@ -113,8 +117,9 @@ def mark_reviewed(instrument: Instrument, actor: User) -> None:
 
 def add_rate(instrument: Instrument, *, customer_class: str, hourly_fen: int,
              rounding_minutes: int, minimum_minutes: int, setup_fee_fen: int,
-             valid_from: datetime, actor: User) -> Rate:
-    """A new rate applies from valid_from on; it never rewrites prices already in force."""
+             valid_from: datetime, actor: User) -> tuple[Rate, int]:
+    """A new rate applies from valid_from on; it never rewrites prices already in force.
+    Returns it, and how many bookers were told of their estimate changed by it."""
     now = now_utc()
     valid_from = max(valid_from, now)
     if any(r.customer_class == customer_class and r.valid_from >= valid_from
@@ -129,22 +134,32 @@ def add_rate(instrument: Instrument, *, customer_class: str, hourly_fen: int,
     problems = rules.rate_order_problems({**in_force, customer_class: hourly_fen})
     if problems:
         raise CatalogueError("rate_order", problems[0], "hourly")
+    before = list(instrument.rates)
     instrument.rates.append(rate)
     _touch(instrument, actor, "rate.added", customer_class=customer_class,
            hourly_fen=hourly_fen, valid_from=valid_from.isoformat())
-    return rate
+    return rate, _tell_of_rates(instrument, customer_class, valid_from, before)
 
 
-def remove_rate(instrument: Instrument, rate: Rate, actor: User) -> None:
+def _tell_of_rates(instrument: Instrument, customer_class: str, since: datetime,
+                   before: list[Rate]) -> int:
+    return sum(told or 0 for _receiver, told in rates_changed.send(
+        instrument, customer_class=customer_class, since=since, before=before))
+
+
+def remove_rate(instrument: Instrument, rate: Rate, actor: User) -> int:
     """Withdraw a rate not yet in force (a mistyped price or date): nothing was priced at it.
-    One in force, or past, is history: a new rate from a date changes it."""
+    One in force, or past, is history: a new rate from a date changes it. Returns how many
+    bookers were told of their estimate changed back."""
     if rate.valid_from <= now_utc():
         raise CatalogueError("rate_in_force", _l(
             "A rate in force or past is never removed: add a new one from the day the price "
             "should change."))
+    before = list(instrument.rates)
     instrument.rates.remove(rate)
     _touch(instrument, actor, "rate.removed", customer_class=rate.customer_class,
            hourly_fen=rate.hourly_fen, valid_from=rate.valid_from.isoformat())
+    return _tell_of_rates(instrument, rate.customer_class, rate.valid_from, before)
 
 
 def set_opening_hours(instrument: Instrument, intervals_by_weekday: dict, actor: User) -> None:

@@ -1,0 +1,56 @@
+"""A rate to come changes the estimates of bookings to come: their bookers are told.
+Reported: a rise from 9 December made an approved booking's page say ¥1,210 instead of the
+¥1,010 the booker was quoted, and nobody was told."""
+from datetime import timedelta
+
+import pytest
+from freezegun import freeze_time
+from sqlalchemy import select
+
+from booking.core.notifications import OutboxMessage
+from booking.extensions import db
+from tests.moments import MONDAY_23_NOV_8AM, TUESDAY_24_NOV_10AM
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with freeze_time(MONDAY_23_NOV_8AM):
+        yield
+
+
+def _told(user) -> list[OutboxMessage]:
+    return db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.kind == "booking.estimate_changed",
+        OutboxMessage.recipient == user.email).order_by(OutboxMessage.id)).all()
+
+
+def test_a_new_rate_tells_the_bookers_it_prices_anew_and_a_withdrawal_too(client, login,
+                                                                         make):
+    owner = make.organisation()
+    instrument = make.instrument(organisation=owner)  # enterprise 400 元/h since 2020
+    manager = make.user(role="lab_manager", organisation=owner)
+    sme, colleague = make.user(organisation=make.enterprise()), make.user(organisation=owner)
+    make.placed_booking(instrument, sme, TUESDAY_24_NOV_10AM)  # 24 Nov: before the new rate
+    make.placed_booking(instrument, sme, TUESDAY_24_NOV_10AM + 14 * DAY,
+                                minutes=120)  # 8 Dec, 2 h
+    make.placed_booking(instrument, colleague, TUESDAY_24_NOV_10AM + 15 * DAY)
+    db.session.commit()
+    login(manager)
+    added = client.post(f"/lab/instruments/{instrument.id}/rates", data={
+        "rate-customer_class": "enterprise", "rate-hourly": "500", "rate-rounding_minutes": "15",
+        "rate-minimum_minutes": "30", "rate-setup_fee": "0", "rate-valid_from": "2026-12-01"},
+        follow_redirects=True)
+    assert "已通知 1 位预约人其预约的新预计费用。" in added.get_data(as_text=True)
+    [mail] = _told(sme)  # one: the booking of 24 November keeps its rate
+    assert mail.subject.startswith("您预约的") and "预计费用已变更" in mail.subject
+    assert "2026-12-08 10:00–12:00" in mail.body
+    assert "现预计为 ¥1,000.00（原为 ¥800.00）" in mail.body
+    assert "开始前 24 小时之前，您可以免费取消" in mail.body
+    assert _told(colleague) == []  # internal class: its rate did not change
+    rate = next(r for r in instrument.rates if r.hourly_fen == 50_000)
+    withdrawn = client.post(f"/lab/instruments/{instrument.id}/rates/{rate.id}/delete",
+                            follow_redirects=True)
+    assert "已通知 1 位预约人" in withdrawn.get_data(as_text=True)
+    assert "现预计为 ¥800.00（原为 ¥1,000.00）" in _told(sme)[-1].body
