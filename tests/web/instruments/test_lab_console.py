@@ -59,6 +59,11 @@ def test_manager_publishes_an_instrument(client, login, manager):
     assert 'id="calendar"' in detail
     setup = client.get(f"/lab/instruments/{instrument.id}").get_data(as_text=True)
     assert 'id="not-bookable"' in setup  # no rates, no hours: the lab is told what is missing
+    # staff-operated with no per-sample fee: test orders would be quoted at ¥0 (reported)
+    assert "委托检测（送样）报价为 ¥0" in setup
+    client.post(f"/lab/instruments/{instrument.id}/edit", data={**FORM, "per_sample_fee": "80"})
+    assert 'id="no-sample-fee"' not in client.get(f"/lab/instruments/{instrument.id}").get_data(
+        as_text=True)
 
 
 def test_console_lists_own_instruments_with_stale_flag(client, login, make, manager):
