@@ -25,7 +25,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import Choice
 from wtforms.meta import DefaultMeta
-from wtforms.validators import Email, Length, StopValidation
+from wtforms.validators import Email, InputRequired, Length, NumberRange, StopValidation
 
 from booking.core.clock import (
     common_timezones,
@@ -241,6 +241,27 @@ class FiniteDecimalField(DecimalField):
         # InputRequired speaks instead)
         if self.process_errors and self.raw_data and self.raw_data[0].strip():
             raise StopValidation()
+
+
+class PercentField(FiniteDecimalField):
+    """A share typed and shown in per cent, as people write them (40 on the page is 0.4 in
+    `data`), from 0 to 100 %; `places`: decimals of the per cent typed."""
+
+    def __init__(self, label, places: int = 2, **kwargs):
+        # the page's bounds are per cent: NumberRange's flags would write max="1" there
+        super().__init__(label, places=places, validators=[InputRequired(), NumberRange(
+            min=0, max=1, message=_l("Between 0 and 100 %%."))],  # %% for NumberRange
+            render_kw={"min": 0, "max": 100, "step": "any"}, **kwargs)  # arrows: whole steps
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if valuelist and self.data is not None:
+            self.data = self.data / 100
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{(self.data * 100).normalize():f}"
 
 
 def _more_places(value: Decimal, places: int) -> bool:

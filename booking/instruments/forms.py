@@ -34,6 +34,7 @@ from booking.core.web import (
     FiniteDecimalField,
     InServiceWindow,
     PastDate,
+    PercentField,
     SiteForm,
     TimezoneField,
 )
@@ -54,7 +55,6 @@ COMPLETENESS_LABELS = {
 }
 _MONEY = [InputRequired(), NumberRange(min=0, message=_l("Must not be negative.")),
           NumberRange(max=10**10, message=_l("At most 10,000,000,000 yuan."))]
-_FRACTION = [InputRequired(), NumberRange(min=0, max=1, message=_l("Between 0 and 1."))]
 
 
 def _known_class(form, field):
@@ -125,11 +125,12 @@ class InstrumentForm(SiteForm):
     approval_timeout_hours = _minutes(_l("Undecided requests expire after (hours)"), 48, 1, 720)
     check_in_early_minutes = _minutes(_l("Check-in opens before the booked start (minutes)"),
                                       15, 0, 240)
-    no_show_fraction = FiniteDecimalField(_l("No-show charge (fraction of the fee)"), places=3,
-                                          default=Decimal("0.5"), validators=_FRACTION)
-    late_cancel_fraction = FiniteDecimalField(_l("Late-cancellation charge (fraction of the fee)"),
-                                              places=3, default=Decimal("0.5"),
-                                              validators=_FRACTION)
+    # per cent on the page (a manager writes 50 %), a fraction stored (three decimals)
+    no_show_fraction = PercentField(_l("No-show charge (% of the booked time's fee)"),
+                                    places=1, default=Decimal("0.5"))
+    late_cancel_fraction = PercentField(
+        _l("Late-cancellation charge (% of the booked time's fee)"), places=1,
+        default=Decimal("0.5"))
     requires_qualification = BooleanField(_l("Self-operated use needs a qualification"))
     qualification_lapse_days = IntegerField(_l("Qualification lapses after (days unused)"),
                                             validators=[Optional(), NumberRange(1, 3650)])

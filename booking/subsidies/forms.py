@@ -17,7 +17,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from booking.core.money import fen_to_yuan, format_cny, yuan_to_fen
-from booking.core.web import CheckboxesField, FiniteDecimalField, PastDate, SiteForm, stripped
+from booking.core.web import (
+    CheckboxesField,
+    FiniteDecimalField,
+    PastDate,
+    PercentField,
+    SiteForm,
+    stripped,
+)
 from booking.subsidies.policy import (
     ENTERPRISE_CLASSES,
     LINK_KINDS,
@@ -101,27 +108,6 @@ class RemoveLinkForm(SiteForm):
 class RejectForm(SiteForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     reject = SubmitField(_l("Reject"))
-
-
-class PercentField(FiniteDecimalField):
-    """A share typed and shown in per cent, as policies write them (40 on the page is 0.4 in
-    `data` and in the rules), from 0 to 100 %."""
-
-    def __init__(self, label, **kwargs):
-        # the page's bounds are per cent: NumberRange's flags would write max="1" there
-        super().__init__(label, places=2, validators=[InputRequired(), NumberRange(
-            min=0, max=1, message=_l("Between 0 and 100 %%."))],  # %% for NumberRange
-            render_kw={"min": 0, "max": 100, "step": "any"}, **kwargs)  # arrows: whole steps
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if valuelist and self.data is not None:
-            self.data = self.data / 100
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return "" if self.data is None else f"{(self.data * 100).normalize():f}"
 
 
 def _rate(label):

@@ -27,7 +27,7 @@ FORM = {
     "max_minutes": "480", "lead_minutes": "60", "max_days_ahead": "60",
     "cancel_deadline_hours": "24", "requires_approval": "y", "approval_timeout_hours": "48",
     "check_in_early_minutes": "20",
-    "no_show_fraction": "0.5", "late_cancel_fraction": "0.25", "per_sample_fee": "0",
+    "no_show_fraction": "50", "late_cancel_fraction": "25", "per_sample_fee": "0",
 }
 
 
@@ -47,7 +47,9 @@ def test_manager_publishes_an_instrument(client, login, manager):
     assert response.status_code == 302
     instrument = db.session.scalar(select(Instrument).where(Instrument.name_zh == FORM["name_zh"]))
     assert instrument.original_value_fen == 320_000_000
-    assert str(instrument.late_cancel_fraction) == "0.250"
+    assert str(instrument.late_cancel_fraction) == "0.250"  # typed as 25 (%), stored a share
+    edit = client.get(f"/lab/instruments/{instrument.id}/edit").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="late_cancel_fraction"[^>]*value="25"', edit)
     assert instrument.check_in_early_minutes == 20
     assert db.session.scalar(select(AuditEvent).where(
         AuditEvent.action == "instrument.created", AuditEvent.object_id == instrument.id))
@@ -120,7 +122,7 @@ def test_manager_cannot_create_for_another_organisation(client, login, make, man
     ({"original_value": "-5"}, "不能为负数"),
     ({"min_minutes": "60", "max_minutes": "30"}, "最长预约"),
     ({"allows_self_operated": "", "allows_staff_operated": ""}, "至少提供一种服务方式"),
-    ({"no_show_fraction": "1.5"}, "0 到 1"),
+    ({"no_show_fraction": "150"}, "须介于 0 与 100% 之间"),  # per cent on the page
     ({"name_zh": ""}, "必填"),
     ({"purchase_date": "9999-12-31"}, "请选择 1900-01-01 至"),  # was shown publicly
 ])
