@@ -80,11 +80,17 @@ def is_stale(info_updated_at: datetime, now: datetime) -> bool:
 _AS_TYPED = str.maketrans({"：": ":", "－": "-", "—": "-", "–": "-", "～": "~", "至": "-"})
 
 
+#: what a closed day may be written as (the empty field's placeholder says "closed")
+CLOSED_WORDS = frozenset({"closed", "关闭", "休息", "不开放"})
+
+
 def parse_intervals(text: str) -> tuple[list[tuple[time, time]], list[str]]:
     """"08:00-12:00, 13:30-18:00" -> sorted intervals and the problems found (full-width
     colons and dashes, and spaces around a dash, read as typed)."""
     intervals, problems = [], []
     text = re.sub(r"\s*([-~])\s*", r"\1", (text or "").translate(_AS_TYPED).strip())
+    if text.lower() in CLOSED_WORDS:  # the field's own placeholder, typed
+        return [], []
     for part in re.split(r"[,，;；、\s]+", text):
         if not part:
             continue

@@ -29,6 +29,9 @@ def test_parse_intervals_says_a_problem_once():
 
 def test_parse_intervals_empty_means_closed():
     assert rules.parse_intervals("  ") == ([], [])
+    # the field's placeholder ("closed"), typed, means closed too (it was refused)
+    for closed in ("关闭", " Closed ", "休息"):
+        assert rules.parse_intervals(closed) == ([], []), closed
 
 
 def test_overlapping_intervals_are_refused():
