@@ -167,4 +167,8 @@ class BookForForm(BookingForm):
     new_email = EmailAddressField(_l("E-mail"), validators=[Optional()])
     new_organisation = SelectField(_l("Organisation"), coerce=int, choices=[],
                                    validate_choice=False, validators=[Optional()])
+    samples = IntegerField(_l("Number of samples"), validators=[Optional()],
+                           render_kw={"min": 1, "max": MAX_SAMPLES, "inputmode": "numeric"},
+                           description=_l("Samples the user hands in; the lab charges per "
+                                          "sample."))
     submit = SubmitField(_l("Book for this user"))

@@ -29,6 +29,8 @@ def test_books_for_a_user_found_by_email_approved_and_audited(client, login, mak
     instrument, manager = lab
     caller = make.user(name="王工")
     login(manager)
+    page = client.get(_url(instrument)).get_data(as_text=True)
+    assert "该用户送检的样品数" in page and "您送检" not in page  # it said "your samples"
     response = client.post(_url(instrument), data={**WHEN, "who": caller.email.upper()})
     assert response.status_code == 302
     booking = db.session.scalar(select(Booking))
