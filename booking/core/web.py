@@ -312,6 +312,16 @@ class PastDate:
                                     earliest="1900-01-01", latest=today.isoformat()))
 
 
+def flash_form_errors(form) -> None:
+    """A form sent from a page that shows none of its errors (a button's small form): each
+    error flashed with the label of the field it is about."""
+    colon = "：" if current_locale() == "zh_CN" else ": "
+    for name, errors in form.errors.items():
+        label = form[name].label.text if name in form._fields else ""
+        for error in errors:
+            flash(f"{label}{colon if label else ''}{error}", "danger")
+
+
 def attempt(action, success: str | None, category: str = "success") -> bool:
     """Run a page's workflow: on success commit and flash `success` (if any); when it is
     refused, flash every reason and keep nothing it began. True when it went through."""

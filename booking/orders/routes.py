@@ -18,7 +18,7 @@ from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.problems import Refused
 from booking.core.security import external_url
-from booking.core.web import attempt, current_locale, query_int
+from booking.core.web import attempt, current_locale, flash_form_errors, query_int
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.orders import files, rules, services
@@ -214,9 +214,7 @@ def schedule(order_id):
         attempt(lambda: services.schedule_booking(order, current_user, start=start, end=end),
                 _("Instrument time scheduled."))
     else:
-        for errors in form.errors.values():
-            for text in errors:
-                flash(text, "danger")
+        flash_form_errors(form)
     return redirect(url_for("orders.show", order_id=order.id))
 
 

@@ -13,7 +13,7 @@ from booking.core.clock import last_complete_quarter, local_today
 from booking.core.money import fen_to_yuan, format_cny, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, attempt, current_locale
+from booking.core.web import PostForm, attempt, current_locale, flash_form_errors
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.rankings import export, indicators, services
@@ -169,9 +169,7 @@ def raise_flag():
     require(RankingSnapshot.can_manage(current_user))
     form = _flag_form(FlagForm())
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(str(error), "danger")
+        flash_form_errors(form)
         return redirect(url_for("rankings.dashboard"))
     organisation = db.get_or_404(Organisation, form.org_id.data)
     attempt(lambda: services.raise_false_data(organisation, form.period.data, form.reason.data,

@@ -126,7 +126,7 @@ def approve(voucher_id):
         attempt(lambda: services.approve_voucher(voucher, current_user,
                                                  fen_or_none(form.amount.data),
                                                  form.reason.data or ""),
-                _("Voucher %(id)s approved.", id=voucher.id))
+                _("Application #%(id)s approved: the voucher is issued.", id=voucher.id))
     else:  # what is wrong: no amount, three decimals, too much; a reason too long
         if form.amount.errors:
             flash(_("Enter a valid amount: %(why)s", why=" ".join(map(str, form.amount.errors))),
@@ -144,7 +144,7 @@ def reject(voucher_id):
     form = RejectForm()
     if form.validate_on_submit():
         attempt(lambda: services.reject_voucher(voucher, current_user, form.reason.data),
-                _("Application %(id)s rejected.", id=voucher.id), "info")
+                _("Application #%(id)s rejected.", id=voucher.id), "info")
     elif form.reason.data and form.reason.data.strip():  # too long, not missing
         flash(" ".join(map(str, form.reason.errors)), "danger")
     else:

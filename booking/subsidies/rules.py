@@ -329,13 +329,16 @@ def approval_problems(amount_fen: int, allowance_fen: int, committed_fen: int,
     return problems
 
 
-def arrival_problems(earlier_waiting_fen: list[int], remainder_fen: int) -> list[Problem]:
+def arrival_problems(earlier_waiting: list[tuple[int, int]], remainder_fen: int
+                     ) -> list[Problem]:
     """First come, first served (first fit in order of arrival): an application cannot be
-    approved while an earlier one that fits the batch's remaining budget waits."""
-    if any(amount <= remainder_fen for amount in earlier_waiting_fen):
+    approved while an earlier one that fits the batch's remaining budget waits.
+    `earlier_waiting`: (application id, amount asked) in order of arrival."""
+    first = next((id_ for id_, amount in earlier_waiting if amount <= remainder_fen), None)
+    if first is not None:
         return [Problem("earlier_waiting", _l(
-            "An earlier application that fits the remaining budget is waiting: decide it "
-            "first (first come, first served)"))]
+            "Application #%(id)s arrived earlier, fits the remaining budget and is waiting: "
+            "decide it first (first come, first served)."), {"id": first})]
     return []
 
 

@@ -303,12 +303,15 @@ def _lock_budget(year: int) -> VoucherBudget:
                               .with_for_update().execution_options(populate_existing=True)).one()
 
 
-def _waiting_before(voucher: Voucher) -> list[int]:
-    """The amounts of the year's undecided applications that arrived before this one."""
-    return list(db.session.scalars(select(Voucher.requested_fen).where(
+def _waiting_before(voucher: Voucher) -> list[tuple[int, int]]:
+    """(id, amount asked) of the year's undecided applications that arrived before this one,
+    in order of arrival."""
+    return [tuple(row) for row in db.session.execute(select(
+        Voucher.id, Voucher.requested_fen).where(
         Voucher.year == voucher.year, Voucher.state == "applied", Voucher.id != voucher.id,
         or_(Voucher.created_at < voucher.created_at,
-            (Voucher.created_at == voucher.created_at) & (Voucher.id < voucher.id)))))
+            (Voucher.created_at == voucher.created_at) & (Voucher.id < voucher.id)))
+        .order_by(Voucher.created_at, Voucher.id))]
 
 
 def approve_voucher(voucher: Voucher, actor: User, amount_fen: int | None = None,

@@ -66,3 +66,33 @@ def test_work_pages_fit_a_phone(live_server, live_app, phone_page, email):
             tops = page.evaluate("""() => new Set([...document.querySelectorAll(
                 '.breadcrumb-item')].map((li) => Math.round(li.getBoundingClientRect().top))).size""")
             assert tops <= 1, (locale, path)
+
+
+def test_the_queue_selects_all_on_a_phone(live_server, live_app, phone_page):
+    """Reported: the request queue's select-all box sat in the table's heading, which a phone
+    does not show: the lab ticked each request by hand."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from booking.accounts.models import User
+    from booking.core.clock import now_utc
+    from tests.factories import Factory
+
+    with live_app.app_context():  # two requests of its own to decide, whatever ran before
+        make = Factory()
+        manager = live_app.extensions["sqlalchemy"].session.scalar(
+            select(User).where(User.email == "manager.dlut@demo.cn"))
+        instrument = make.instrument(organisation=manager.organisation, requires_approval=True)
+        for day in (3, 4):
+            make.placed_booking(instrument, make.user(), now_utc() + timedelta(days=day),
+                                state="pending")
+    page = phone_page
+    log_in(page, live_server, "manager.dlut@demo.cn")
+    page.goto(live_server + "/bookings/queue")
+    rows = page.locator("#queue .row-check")
+    assert rows.count() > 1 and page.locator("#select-all").is_hidden()
+    page.check("#select-all-phone")
+    assert all(rows.nth(i).is_checked() for i in range(rows.count()))
+    page.uncheck("#select-all-phone")
+    assert not any(rows.nth(i).is_checked() for i in range(rows.count()))

@@ -283,6 +283,7 @@ def test_applications_are_decided_first_come_first_served(make, bureau):
         with pytest.raises(services.VoucherError) as refused:
             services.approve_voucher(b, bureau)
         assert [p.code for p in refused.value.problems] == ["earlier_waiting"]
+        assert f"Application #{a.id} arrived earlier" in refused.value.problems[0].message
         services.approve_voucher(a, bureau)  # 40,000 left
         # C (80,000) waits but does not fit what is left: B, the first that fits, goes ahead
         services.approve_voucher(b, bureau)

@@ -112,6 +112,8 @@ def test_public_page_shows_only_published_rankings(client, ranked, make):
     db.session.commit()
     page = client.get("/rankings").get_data(as_text=True)
     assert "测试理工大学" in page and "2026Q3" in page
+    # the blurb names the areas the table shows (it listed five things for three columns)
+    assert "总分由表中 3 个方面的得分相加：组织管理、运行使用、" in page
 
 
 def test_a_reader_of_english_reads_the_institutions_english_names(client, ranked, make, login):
@@ -325,6 +327,9 @@ def test_bureau_flags_false_data_and_clears_it(client, make, login, ranked):
     login(make.user(role="bureau_staff"))
     first = ranked["snapshot"].rows[0]
     assert first["org_name"] == "测试理工大学" and first["flags"] == []
+    refused = client.post("/bureau/rankings/flags", data={
+        "org_id": ranked["uni"].id, "period": "2026q3", "reason": ""}, follow_redirects=True)
+    assert "理由：该字段是必填字段。" in refused.get_data(as_text=True)  # it named no field
     response = client.post("/bureau/rankings/flags", data={
         "org_id": ranked["uni"].id, "period": "2026q3", "reason": "上报机时与刷卡记录不符"})
     assert response.status_code == 302
