@@ -27,6 +27,10 @@ INDICATOR_UNITS = {
     "user_rating": _l("mean stars (1-5)"),
     "external_income": _l("(internal + 1.5 x external income) / original value"),
 }
+#: indicators that are shares (shown in per cent) and those counted in hours
+PERCENT_INDICATORS = frozenset({"open_rate", "directory_quality", "effective_hours", "idle_rate",
+                                "external_share", "external_income"})
+HOUR_INDICATORS = frozenset({"decision_speed", "turnaround"})
 AREA_LABELS = {"organisation": _l("Organisation and management"), "operation": _l("Operation"),
                "sharing": _l("Sharing")}
 GRADE_LABELS = {"excellent": _l("excellent"), "good": _l("good"), "pass": _l("pass"),

@@ -21,8 +21,10 @@ from booking.rankings.forms import (
     AREA_LABELS,
     FLAG_LABELS,
     GRADE_LABELS,
+    HOUR_INDICATORS,
     INDICATOR_LABELS,
     INDICATOR_UNITS,
+    PERCENT_INDICATORS,
     ClearFlagForm,
     ComputeForm,
     FlagForm,
@@ -42,6 +44,7 @@ SORT_KEYS = ("rank", "score", *INDICATORS)
 def _labels():
     return {"indicator_labels": INDICATOR_LABELS, "indicator_units": INDICATOR_UNITS,
             "grade_labels": GRADE_LABELS, "area_labels": AREA_LABELS,
+            "percent_indicators": PERCENT_INDICATORS, "hour_indicators": HOUR_INDICATORS,
             "flag_labels": FLAG_LABELS, "indicators": INDICATORS, "target_key": target_key}
 
 

@@ -170,6 +170,7 @@ def test_exports(client, ranked, make, login):
     header = csv_text.splitlines()[0]
     assert header.startswith("名次,单位编号,单位,等级,得分,奖励（元）") and "(pts)" not in header
     assert "测试理工大学" in csv_text
+    assert "开放率 (%)" in header and "审批时效 (h)" in header  # units, as the page shows them
     rewards = [line.split(",")[5] for line in csv_text.splitlines()[1:]]
     assert rewards and all(re.fullmatch(r"\d+\.\d\d", reward) for reward in rewards)  # yuan
     response = client.get("/rankings/2026Q3/export.xlsx")
