@@ -87,6 +87,8 @@ def test_newest_first_twenty_a_page_and_unread_only(client, login, make):
     assert unread.count("data-notice=") == 1 and 'class="notice-subject' in unread
     everything = client.get("/inbox").get_data(as_text=True)
     assert everything.count("notice-unread") == 1  # the unread one stands out
+    # the preview keeps the body's lines apart (they ran together: "退还部分费用 款项已退还")
+    assert "body 24 · see https://example.cn/x" in everything
     assert client.get("/inbox?page=-1").status_code == 400  # page 0 is the first: below
 
 
