@@ -61,6 +61,7 @@ ACTION_LABELS = {
     "invoice.part_paid": _l("Invoice partly paid"),
     "invoice.payment_failed": _l("Card payment failed"),
     "invoice.payment_intent": _l("Card payment started"),
+    "invoice.payment_intent_cancelled": _l("Card payment for an old amount cancelled"),
     "invoice.reminded": _l("Payment reminder sent"),
     "invoice.voided": _l("Invoice voided"),
     "login.failed": _l("Sign-in failed"),

@@ -4,6 +4,7 @@ Stripe (a PaymentIntent per invoice; signed webhook events, each applied once)."
 from datetime import date
 from typing import NamedTuple
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from booking.accounts.models import User
@@ -209,13 +210,43 @@ def payment_intent_for(invoice: Invoice, actor: User) -> tuple[str, str]:
     _refuse_unless_payable(invoice)  # a paid invoice is paid, whether or not cards are on
     if not stripe_gateway.enabled():
         raise PaymentUnavailable.one("stripe_disabled", _l("Card payment is not available."))
-    intent = stripe_gateway.open_intent(invoice.stripe_payment_intent_id, invoice.outstanding_fen)
-    if intent is None:
-        intent = stripe_gateway.create_intent(invoice.id, invoice.number, invoice.outstanding_fen)
+    try:
+        intent = stripe_gateway.open_intent(invoice.stripe_payment_intent_id,
+                                            invoice.outstanding_fen) or \
+            stripe_gateway.create_intent(invoice.id, invoice.number, invoice.outstanding_fen)
+    except stripe_gateway.StripeError as error:  # unreachable, or refused: not our 500
+        current_app.logger.warning("Stripe failed for invoice %s: %s", invoice.id, error)
+        raise PaymentUnavailable.one("stripe_failed", _l(
+            "Card payment is not available right now: try again later, or pay by bank "
+            "transfer.")) from error
+    if intent["id"] != invoice.stripe_payment_intent_id:
         invoice.stripe_payment_intent_id = intent["id"]
         audit.record("invoice.payment_intent", actor=actor, obj=invoice,
                      payment_intent=intent["id"])
     return intent["client_secret"], stripe_gateway.publishable_key()
+
+
+def retire_stale_intent(invoice: Invoice) -> None:
+    """After a change to what is left to pay has been committed (a part payment, a credit note
+    deducted, paid otherwise, voided): the PaymentIntent opened for the old amount is cancelled,
+    so that a payment page left open cannot charge the card for it (the webhook refuses the
+    mismatch, but the card would be charged). Best effort, outside the transaction: with Stripe
+    unreachable, the webhook's refusal stays the safeguard, and the intent is retried on the
+    next change."""
+    intent_id = invoice.stripe_payment_intent_id
+    if not intent_id or not stripe_gateway.enabled():
+        return
+    wanted = invoice.outstanding_fen if invoice.state == "issued" else 0
+    try:
+        cancelled = stripe_gateway.cancel_if_stale(intent_id, wanted)
+    except stripe_gateway.StripeError:
+        current_app.logger.warning("could not cancel %s of invoice %s", intent_id, invoice.id,
+                                   exc_info=True)
+        return
+    if cancelled:
+        invoice.stripe_payment_intent_id = None
+        audit.record("invoice.payment_intent_cancelled", obj=invoice, payment_intent=intent_id)
+        db.session.commit()
 
 
 # --- Stripe webhooks -----------------------------------------------------------------------------

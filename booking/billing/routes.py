@@ -182,6 +182,7 @@ def _finance_action(invoice_id: int, allowed: Callable[[Invoice, User], bool], f
         flash(exc.text(), "danger")
         return _invoice_page(inv, form, 422)
     commit()
+    payments.retire_stale_intent(inv)
     flash(message, "success")
     return redirect(url_for("billing.invoice", invoice_id=inv.id))
 

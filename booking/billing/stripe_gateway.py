@@ -64,6 +64,10 @@ class _EventShape(ma.Schema):
 _EVENT = _EventShape()
 
 
+#: what a call to Stripe raises when it fails (network, refusal): callers name it from here
+StripeError = stripe.StripeError
+
+
 def enabled() -> bool:
     return bool(current_app.config.get("STRIPE_SECRET_KEY"))
 
@@ -95,6 +99,17 @@ def open_intent(intent_id: str | None, amount_fen: int) -> dict | None:
     if intent.status in ("succeeded", "canceled", "processing") or intent.amount != amount_fen:
         return None
     return {"id": intent.id, "client_secret": intent.client_secret}
+
+
+def cancel_if_stale(intent_id: str, amount_fen: int) -> bool:
+    """Cancel the PaymentIntent if it could still be paid and asks other than `amount_fen`
+    (what the invoice now wants; 0 when nothing). True when it was cancelled."""
+    client = _client()
+    intent = client.v1.payment_intents.retrieve(intent_id)
+    if intent.status in ("succeeded", "canceled", "processing") or intent.amount == amount_fen:
+        return False
+    client.v1.payment_intents.cancel(intent_id)
+    return True
 
 
 def _payment_method_types() -> list[str]:

@@ -220,3 +220,63 @@ def test_webhook_reads_charges_when_amount_received_is_missing(client, sold, web
     del intent["amount_received"]
     intent["charges"] = {"data": [{"amount": 40_000, "status": "succeeded", "captured": True}]}
     assert _post(client, event).get_json()["outcome"] == "paid"
+
+
+def test_an_intent_for_the_old_amount_is_cancelled_when_a_credit_note_lowers_it(
+        client, login, api_token, sold, stripe_on):
+    """Reported: a payment page left open kept a PaymentIntent for the whole amount after a
+    credit note was deducted; paying it charged the card, and the webhook refused the
+    mismatch. Now finance's change cancels it; the page asks a new one for what is left."""
+    url = f"/api/v1/invoices/{sold['invoice'].id}/payment-intent"
+    client.post(url, headers=api_token(sold["customer"]))
+    old_id = sold["invoice"].stripe_payment_intent_id
+    login(sold["finance"])
+    assert client.post(f"/invoices/{sold['invoice'].id}/credit",
+                       data={"amount": "100", "reason": "一个样品未测"}).status_code == 302
+    stripe_api = stripe.StripeClient("sk_test_localstripe", base_addresses={"api": stripe_on})
+    assert stripe_api.v1.payment_intents.retrieve(old_id).status == "canceled"
+    db.session.refresh(sold["invoice"])
+    assert sold["invoice"].stripe_payment_intent_id is None
+    client.post(url, headers=api_token(sold["customer"]))
+    new = stripe_api.v1.payment_intents.retrieve(sold["invoice"].stripe_payment_intent_id)
+    assert new.id != old_id and new.amount == 30_000  # what is left to pay
+
+
+def test_a_stripe_outage_leaves_the_change_made(client, login, api_token, sold, stripe_on,
+                                                monkeypatch):
+    from booking.billing import stripe_gateway
+
+    client.post(f"/api/v1/invoices/{sold['invoice'].id}/payment-intent",
+                headers=api_token(sold["customer"]))
+
+    def unreachable(*_args):
+        raise stripe_gateway.StripeError("no route to host")
+
+    monkeypatch.setattr(stripe_gateway, "cancel_if_stale", unreachable)
+    login(sold["finance"])
+    response = client.post(f"/invoices/{sold['invoice'].id}/credit",
+                           data={"amount": "100", "reason": "一个样品未测"})
+    assert response.status_code == 302  # the credit note stands; the webhook still guards
+    db.session.refresh(sold["invoice"])
+    assert sold["invoice"].outstanding_fen == 30_000
+    assert sold["invoice"].stripe_payment_intent_id is not None
+
+
+def test_stripe_unreachable_asks_to_pay_later_or_by_transfer(client, login, api_token, sold,
+                                                             stripe_on, monkeypatch):
+    """Stripe down made the pay button's request a 500."""
+    from booking.billing import stripe_gateway
+
+    def unreachable(*_args):
+        raise stripe_gateway.StripeError("no route to host")
+
+    monkeypatch.setattr(stripe_gateway, "create_intent", unreachable)
+    response = client.post(f"/api/v1/invoices/{sold['invoice'].id}/payment-intent",
+                           headers=api_token(sold["customer"]))
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "stripe_failed"
+    login(sold["customer"])
+    page = client.post(f"/invoices/{sold['invoice'].id}/payment-intent",
+                       headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 409 and "银行转账" in page.get_json()["error"]["message"]
+    assert sold["invoice"].stripe_payment_intent_id is None
