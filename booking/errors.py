@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from booking.core.problems import Refused
+from booking.core.web import safe_next
 from booking.extensions import db
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -96,7 +97,7 @@ def _same_site_referrer() -> str | None:
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc != request.host or referrer.scheme not in ("http", "https"):
         return None
-    return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
 
 
 def handle_refused(refused: Refused):

@@ -54,7 +54,8 @@ def refuse_nul_characters() -> None:
 
 def safe_next(target: str | None) -> str | None:
     """A local path to return to after login, or None for anything that could leave the site."""
-    if not target or not target.startswith("/") or target.startswith("//"):
+    # a browser reads "/\host" as "//host", another site
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
     parts = urlsplit(target)
     return None if parts.scheme or parts.netloc else target

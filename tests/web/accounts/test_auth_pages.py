@@ -48,9 +48,11 @@ def test_wrong_password_says_so_and_is_audited(client, make):
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login.failed"))
 
 
-def test_login_redirect_refuses_other_sites(client, make):
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\\evil.example/x",
+                                    "https://evil.example/x"])
+def test_login_redirect_refuses_other_sites(client, make, target):
     user = make.user()
-    response = client.post("/login?next=//evil.example/x",
+    response = client.post("/login", query_string={"next": target},
                            data={"email": user.email, "password": make.PASSWORD})
     assert response.headers["Location"] == "/"
 

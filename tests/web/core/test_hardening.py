@@ -222,6 +222,10 @@ def test_a_file_too_large_says_the_limit_and_leads_back_to_its_form(client):
     elsewhere = client.post("/login", data={"password": "x" * (9 * 2**20)},
                             headers={"Referer": "https://evil.example/x"})
     assert 'id="go-back"' not in elsewhere.get_data(as_text=True)  # only back to this site
+    for path in ("//evil.example/x", "/\\evil.example/x"):  # this host's, read as another's
+        forged = client.post("/login", data={"password": "x" * (9 * 2**20)},
+                             headers={"Referer": f"http://localhost{path}"})
+        assert 'id="go-back"' not in forged.get_data(as_text=True), path
 
 
 def test_a_huge_api_body_gets_413_json(client):
