@@ -157,10 +157,11 @@ def groups_digest_command(month):
 @usage_cli.command("mark-no-shows")
 def mark_no_shows_command():
     """Approved bookings with no usage session by their end plus grace become no-shows."""
+    from booking.core.notifications import commit
     from booking.metering import services
 
     count = services.mark_no_shows()
-    db.session.commit()
+    commit()  # and send the bookers' notices
     click.echo(f"{count} bookings marked no-show")
 
 
@@ -256,13 +257,14 @@ def notify_send_command():
 @click.option("--quarter", required=True, help="YYYYQn, e.g. 2026Q2")
 def reimburse_command(quarter):
     """Build the quarter's reimbursement statements per provider (idempotent)."""
+    from booking.core.notifications import commit
     from booking.subsidies.reimbursements import ReimbursementError, reimburse
 
     try:
         touched = reimburse(quarter)
     except ReimbursementError as exc:
         raise click.ClickException(str(exc)) from exc
-    db.session.commit()
+    commit()  # and send the providers' notices
     for statement in touched:
         click.echo(f"{statement.period} {statement.provider.name_zh}: "
                    f"{statement.redemption_count} entries, {statement.amount_fen} fen "

@@ -92,20 +92,39 @@ def notify_booking_cancelled(booking: Booking) -> None:
 
 def notify_no_show(booking: Booking) -> None:
     """The booking was recorded as a no-show (by the lab, or the daily job): the booker hears
-    of it, and of its charge, now rather than from the month's invoice."""
+    of it, and of its charge, now rather than from the month's invoice. Time the lab runs for
+    a test order (billed on the order) is the lab's own: nobody is told."""
+    if booking.billed_separately:
+        return
     booker = booking.user
-    share = booking.instrument.no_show_fraction
+    instrument = booking.instrument
+    # an instrument out of service waives the charge (billing's penalty facts)
+    share = instrument.no_show_fraction if instrument.status == "active" else 0
 
     def compose():
         text = _("Your booking of %(instrument)s on %(when)s was recorded as a no-show: no "
                  "use was recorded for it.", **_about(booking, booker))
-        text += " " + (_("The lab charges %(percent)s%% of the booked time's fee for it, on "
-                         "this month's invoice.", percent=f"{share * 100:.0f}") if share
-                       else _("It is not charged."))
+        text += " " + (_("Unless the lab waives it, %(percent)s%% of the booked time's fee is "
+                         "charged for it, on the invoice for %(month)s.",
+                         percent=f"{(share * 100).normalize():f}",
+                         month=f"{to_local(booking.start_at, booker.timezone):%Y-%m}")
+                       if share else _("It is not charged."))
         return _("Booking recorded as a no-show"), text + " " + _(
             "If you did use the instrument, tell the lab: it can withdraw the no-show.")
 
     notify(booker, "booking.no_show", link=_page_of(booking), compose=compose)
+
+
+def notify_no_show_withdrawn(booking: Booking) -> None:
+    """The lab took back a no-show: the booker, told of it and of its charge, hears it is
+    withdrawn."""
+    if booking.billed_separately:
+        return
+    booker = booking.user
+    notify(booker, "booking.no_show", link=_page_of(booking), compose=lambda: (
+        _("No-show withdrawn"),
+        _("The lab withdrew the no-show of your booking of %(instrument)s on %(when)s: it is "
+          "not charged.", **_about(booking, booker))))
 
 
 def notify_estimate_changed(booking: Booking, old_fen: int | None, new_fen: int) -> None:

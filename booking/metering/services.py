@@ -14,7 +14,7 @@ from booking.accounts.models import User, hash_token
 from booking.bookings import rules as booking_rules
 from booking.bookings.calendar import opening_calendar
 from booking.bookings.models import Booking
-from booking.bookings.notifications import notify_no_show
+from booking.bookings.notifications import notify_no_show, notify_no_show_withdrawn
 from booking.bookings.qualifications import note_qualification_used
 from booking.bookings.requests import _is_overlap, move_booking
 from booking.bookings.rules import OCCUPYING_STATES
@@ -376,6 +376,7 @@ def withdraw_no_show(booking: Booking, *, actor: User, reason: str = "") -> str:
     else:  # its time is held again, unless someone booked it meanwhile (the database guards)
         move_booking(booking, "approved", actor, source="manager", withdrawn="no_show")
         _hold_again(booking)
+    notify_no_show_withdrawn(booking)
     return target
 
 
@@ -398,7 +399,8 @@ def mark_no_shows(now: datetime | None = None) -> int:
     has_session = exists().where(UsageSession.booking_id == Booking.id)
     late = db.session.scalars(select(Booking).where(
         Booking.state == "approved", Booking.end_at <= now - rules.NO_SHOW_GRACE,
-        ~has_session).order_by(Booking.id)).all()
+        ~has_session).order_by(Booking.id).options(  # each booker is told: one read
+        selectinload(Booking.user), selectinload(Booking.instrument))).all()
     for booking in late:
         move_booking(booking, "no_show", None)
         notify_no_show(booking)

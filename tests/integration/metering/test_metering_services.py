@@ -1,5 +1,6 @@
 """Check-in/out, walk-ups, manager entries, corrections and no-shows on a real database."""
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from freezegun import freeze_time
@@ -132,7 +133,7 @@ def test_no_shows_after_grace(lab, make):
     [told] = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.kind == "booking.no_show")).all()
     assert told.recipient == lab["external"].email and told.subject == "预约已记为未到场"
-    assert "按预约时段费用的 50% 收取未到场费用，计入本月账单" in told.body
+    assert "除非实验室免收，将按预约时段费用的 50% 收取未到场费用，计入 2026-03 的账单" in told.body
     assert "可撤销未到场记录" in told.body
 
 
@@ -143,7 +144,35 @@ def test_a_no_show_marked_by_the_lab_is_told_and_says_when_it_costs_nothing(lab,
         services.mark_no_show(missed, actor=lab["manager"])
     [body] = db.session.scalars(select(OutboxMessage.body).where(
         OutboxMessage.kind == "booking.no_show")).all()
-    assert "不收取费用。" in body and "计入本月账单" not in body
+    assert "不收取费用。" in body and "账单" not in body
+
+
+@pytest.mark.parametrize("change", ["order_time", "out_of_service", "twelve_and_a_half"])
+def test_a_no_show_notice_says_what_is_charged(lab, make, change):
+    """Review: time run for a test order is the lab's own (nobody told); an instrument out of
+    service waives the charge; 12.5 % is not "12 %"."""
+    instrument = lab["instrument"]
+    missed = make.placed_booking(instrument, lab["external"], MONDAY_2_MAR_9AM,
+                                 billed_separately=change == "order_time")
+    instrument.status = "maintenance" if change == "out_of_service" else "active"
+    instrument.no_show_fraction = Decimal("0.125")
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=40)):
+        services.mark_no_show(missed, actor=lab["manager"])
+    bodies = db.session.scalars(select(OutboxMessage.body).where(
+        OutboxMessage.kind == "booking.no_show")).all()
+    expected = {"order_time": [], "out_of_service": ["不收取费用。"],
+                "twelve_and_a_half": ["费用的 12.5% 收取"]}[change]
+    assert len(bodies) == len(expected) and all(e in b for e, b in zip(expected, bodies))
+
+
+def test_a_withdrawn_no_show_is_told_too(lab, make):
+    missed = make.placed_booking(lab["instrument"], lab["external"], MONDAY_2_MAR_9AM)
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(minutes=40)):
+        services.mark_no_show(missed, actor=lab["manager"])
+        services.withdraw_no_show(missed, actor=lab["manager"])
+    subjects = db.session.scalars(select(OutboxMessage.subject).where(
+        OutboxMessage.kind == "booking.no_show").order_by(OutboxMessage.id)).all()
+    assert subjects == ["预约已记为未到场", "未到场记录已撤销"]
 
 
 def test_instrument_token_roundtrip(lab):
