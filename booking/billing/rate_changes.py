@@ -1,6 +1,8 @@
 """Bookings still to come whose estimate a new (or withdrawn) rate changes: their bookers are
-told the new estimate, as the lab's confirmation told them the old one. A booking is priced at
-the rate in force when it starts."""
+told the new estimates, as the lab's confirmation told them the old ones. A booking is priced at
+the rate in force when it starts. (What a project account holds for a booking stays the amount
+quoted when it was made; the charge at use is what counts.)"""
+from collections import defaultdict
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,7 +12,7 @@ from booking.accounts.models import User
 from booking.billing import rules
 from booking.billing.pricing import customer_class_for, rate_card
 from booking.bookings.models import Booking
-from booking.bookings.notifications import notify_estimate_changed
+from booking.bookings.notifications import notify_estimates_changed
 from booking.core.clock import now_utc
 from booking.extensions import db
 from booking.instruments.models import Instrument, Rate
@@ -20,24 +22,29 @@ ESTIMATED_STATES = ("pending", "approved")
 
 def answer_rates_changed(instrument: Instrument, *, customer_class: str, since: datetime,
                          before: list[Rate]) -> int:
-    """Receiver of instruments' `rates_changed`: tell each booker of the class whose booking
-    from `since` on is estimated differently now; returns how many were told."""
+    """Receiver of instruments' `rates_changed`: tell each booker of the class whose bookings
+    from `since` on are estimated differently now, once for all of them; returns how many
+    bookers were told."""
     old_cards = [rate_card(r) for r in before]
     new_cards = [rate_card(r) for r in instrument.rates]
-    told = 0
+    changed: dict[int, list[tuple[Booking, int | None, int]]] = defaultdict(list)
     for booking in _to_come(instrument, since):
         if customer_class_for(instrument, booking.user) != customer_class:
             continue
         old, new = (_estimate(cards, customer_class, booking) for cards in (old_cards, new_cards))
         if old != new and new is not None:
-            notify_estimate_changed(booking, old, new)
-            told += 1
-    return told
+            changed[booking.user_id].append((booking, old, new))
+    for estimates in changed.values():
+        notify_estimates_changed(estimates)
+    return len(changed)
 
 
 def _to_come(instrument: Instrument, since: datetime) -> list[Booking]:
+    """The bookings from `since` on priced by the rate card (time the lab runs for a test
+    order is priced on the order)."""
     return list(db.session.scalars(select(Booking).where(
         Booking.instrument_id == instrument.id, Booking.state.in_(ESTIMATED_STATES),
+        Booking.billed_separately.is_(False),
         Booking.start_at >= max(since, now_utc())).order_by(Booking.start_at).options(
         selectinload(Booking.user).selectinload(User.organisation))))
 

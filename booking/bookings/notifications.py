@@ -1,13 +1,15 @@
 """What bookers and labs are told about bookings, qualifications and training. Each message is
 composed inside its recipient's locale (not the acting user's) and queued in the same
 transaction: sent after the commit, never if it rolls back."""
+from datetime import timedelta
+
 from flask_babel import gettext as _
 
 from booking.accounts.models import User
 from booking.accounts.services import role_holders
 from booking.bookings.labels import repeat_label
 from booking.bookings.models import Booking, TrainingRequest
-from booking.core.clock import to_local
+from booking.core.clock import now_utc, to_local
 from booking.core.notifications import Notice, compose_notice, deliver, notify
 from booking.core.security import external_url, site_path
 from booking.instruments.models import Instrument, Qualification
@@ -127,21 +129,31 @@ def notify_no_show_withdrawn(booking: Booking) -> None:
           "not charged.", **_about(booking, booker))))
 
 
-def notify_estimate_changed(booking: Booking, old_fen: int | None, new_fen: int) -> None:
-    """The lab set (or withdrew) a rate to come: the booking, priced at the rate in force
-    when it starts, is estimated differently now (the booker read the old estimate)."""
+def notify_estimates_changed(estimates: list[tuple[Booking, int | None, int]]) -> None:
+    """The lab set (or withdrew) a rate to come: one booker's bookings, priced at the rate in
+    force when they start, are estimated differently now; (booking, old, new) each, in fen."""
     from booking.core.money import format_cny
 
-    booker = booking.user
-    notify(booker, "booking.estimate_changed", link=_page_of(booking), compose=lambda: (
-        _("New price estimate for your booking of %(instrument)s",
-          instrument=booking.instrument.display_name(booker.locale)),
-        _("The lab changed its rate for %(instrument)s: your booking on %(when)s is now "
-          "estimated at %(new)s for its time (it was %(old)s). A booking is priced at the rate "
-          "in force when it starts. You may cancel it free of charge until %(hours)d hours "
-          "before it starts.", new=format_cny(new_fen),
-          old=format_cny(old_fen) if old_fen is not None else _("no rate"),
-          hours=booking.instrument.cancel_deadline_hours, **_about(booking, booker))))
+    booker, instrument = estimates[0][0].user, estimates[0][0].instrument
+    deadline = timedelta(hours=instrument.cancel_deadline_hours)
+    free_to_cancel = any(booking.start_at - deadline > now_utc() for booking, _o, _n in estimates)
+
+    def compose():
+        name = instrument.display_name(booker.locale)
+        lines = [_("The lab changed its rate for %(instrument)s. A booking is priced at the rate "
+                   "in force when it starts; the time of yours is now estimated at:",
+                   instrument=name)]
+        lines += ["- " + _("%(when)s: %(new)s (it was %(old)s)", new=format_cny(new),
+                           old=format_cny(old) if old is not None else _("no rate"),
+                           when=_about(booking, booker)["when"])
+                  for booking, old, new in estimates]
+        if free_to_cancel:
+            lines.append(_("A booking may be cancelled free of charge until %(hours)d hours "
+                           "before it starts.", hours=instrument.cancel_deadline_hours))
+        return _("New price estimate for your bookings of %(instrument)s", instrument=name), \
+            "\n".join(lines)
+
+    notify(booker, "booking.estimate_changed", link=_page_of(estimates[0][0]), compose=compose)
 
 
 def notify_cancelled_by_blackout(bookings: list[Booking], free_times) -> None:

@@ -292,8 +292,8 @@ def add_rate(instrument_id):
 
 def _told(bookers: int) -> str:
     """What the flash adds when bookings to come are priced differently now."""
-    return " " + ngettext("%(num)d booker was told of the new estimate of their booking.",
-                          "%(num)d bookers were told of the new estimates of their bookings.",
+    return " " + ngettext("%(num)d booker was told of their bookings' new estimates.",
+                          "%(num)d bookers were told of their bookings' new estimates.",
                           bookers) if bookers else ""
 
 

@@ -35,6 +35,9 @@ def test_a_new_rate_tells_the_bookers_it_prices_anew_and_a_withdrawal_too(client
     make.placed_booking(instrument, sme, TUESDAY_24_NOV_10AM)  # 24 Nov: before the new rate
     make.placed_booking(instrument, sme, TUESDAY_24_NOV_10AM + 14 * DAY,
                                 minutes=120)  # 8 Dec, 2 h
+    make.placed_booking(instrument, sme, TUESDAY_24_NOV_10AM + 16 * DAY)  # 10 Dec, 1 h
+    make.placed_booking(instrument, sme, TUESDAY_24_NOV_10AM + 17 * DAY,  # a test order's
+                        billed_separately=True)  # time: priced on the order, not told
     make.placed_booking(instrument, colleague, TUESDAY_24_NOV_10AM + 15 * DAY)
     db.session.commit()
     login(manager)
@@ -42,15 +45,30 @@ def test_a_new_rate_tells_the_bookers_it_prices_anew_and_a_withdrawal_too(client
         "rate-customer_class": "enterprise", "rate-hourly": "500", "rate-rounding_minutes": "15",
         "rate-minimum_minutes": "30", "rate-setup_fee": "0", "rate-valid_from": "2026-12-01"},
         follow_redirects=True)
-    assert "已通知 1 位预约人其预约的新预计费用。" in added.get_data(as_text=True)
-    [mail] = _told(sme)  # one: the booking of 24 November keeps its rate
+    assert "已通知 1 位预约人其预约的新预计费用。" in added.get_data(as_text=True)  # bookers
+    [mail] = _told(sme)  # one for both bookings; the one of 24 November keeps its rate
     assert mail.subject.startswith("您预约的") and "预计费用已变更" in mail.subject
-    assert "2026-12-08 10:00–12:00" in mail.body
-    assert "现预计为 ¥1,000.00（原为 ¥800.00）" in mail.body
-    assert "开始前 24 小时之前，您可以免费取消" in mail.body
+    assert "- 2026-12-08 10:00–12:00 (Asia/Shanghai)：¥1,000.00（原为 ¥800.00）" in mail.body
+    assert "- 2026-12-10 10:00–11:00 (Asia/Shanghai)：¥500.00（原为 ¥400.00）" in mail.body
+    assert "2026-12-11" not in mail.body and "2026-11-24" not in mail.body
+    assert "预约开始前 24 小时以前可免费取消" in mail.body
     assert _told(colleague) == []  # internal class: its rate did not change
     rate = next(r for r in instrument.rates if r.hourly_fen == 50_000)
     withdrawn = client.post(f"/lab/instruments/{instrument.id}/rates/{rate.id}/delete",
                             follow_redirects=True)
     assert "已通知 1 位预约人" in withdrawn.get_data(as_text=True)
-    assert "现预计为 ¥800.00（原为 ¥1,000.00）" in _told(sme)[-1].body
+    assert "：¥800.00（原为 ¥1,000.00）" in _told(sme)[-1].body
+
+
+def test_no_free_cancellation_is_offered_once_its_deadline_has_passed(make):
+    from booking.instruments import services
+
+    instrument = make.instrument()
+    sme = make.user(organisation=make.enterprise())
+    make.placed_booking(instrument, sme, MONDAY_23_NOV_8AM + timedelta(hours=5))  # today
+    manager = make.user(role="lab_manager", organisation=instrument.organisation)
+    services.add_rate(instrument, customer_class="enterprise", hourly_fen=50_000,
+                      rounding_minutes=15, minimum_minutes=30, setup_fee_fen=0,
+                      valid_from=MONDAY_23_NOV_8AM, actor=manager)
+    [mail] = _told(sme)
+    assert "免费取消" not in mail.body  # 24 h before it started had passed already
