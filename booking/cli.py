@@ -140,7 +140,7 @@ def groups_digest_command(month):
     their budgets stand (monthly cron, after `billing close`; each PI once per month)."""
     from booking.core.clock import local_today, month_period, parse_period
     from booking.core.notifications import commit
-    from booking.groups.digest import send_month_digests
+    from booking.billing.project_digests import send_month_digests
 
     try:
         period = parse_period(month, "month") if month else \

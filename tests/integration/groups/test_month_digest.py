@@ -10,7 +10,7 @@ from booking.core.clock import parse_period
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.groups import services
-from booking.groups.digest import send_month_digests
+from booking.billing.project_digests import send_month_digests
 from booking.groups.models import ProjectDigest
 from tests.factories.groups import create_group, create_project
 
@@ -103,3 +103,19 @@ def test_the_cli_takes_last_month_and_refuses_one_not_over(app, make, pi):
         result = runner.invoke(args=["groups", "digest"])
     assert result.exit_code == 0 and "2026-11: 1 PI(s) told" in result.output
     assert len(_digests(pi)) == 1
+
+
+def test_a_month_closes_charges_count_in_that_month_though_written_the_next(make, pi):
+    """Review: `billing close --month 2026-11` runs on 1 December and writes its charges then;
+    the November digest, sent after it, must list them (and December's must not)."""
+    project = create_project(create_group(pi), budget_fen=100_000, number="NSFC-8")
+    instrument = make.instrument(organisation=pi.organisation)
+    closed = make.issued_invoice(instrument, pi.organisation, 30_000,
+                                 datetime(2026, 12, 1, 1, tzinfo=UTC), period="2026-11",
+                                 project_id=project.id)
+    _move(project, "charge", 30_000, datetime(2026, 12, 1, 1, tzinfo=UTC), closed.id)
+    with freeze_time("2026-12-01 03:00:00"):
+        assert send_month_digests(NOVEMBER) == 1
+    assert "支出 ¥300.00（1 张账单）" in _digests(pi)[0].body
+    with freeze_time("2027-01-01 03:00:00"):
+        assert send_month_digests(parse_period("2026-12", "month")) == 0
