@@ -138,9 +138,9 @@ def billing_dunning_command():
 def groups_digest_command(month):
     """Tell each PI what their projects were charged and credited in the month and where
     their budgets stand (monthly cron, after `billing close`; each PI once per month)."""
+    from booking.billing.project_digests import send_month_digests
     from booking.core.clock import local_today, month_period, parse_period
     from booking.core.notifications import commit
-    from booking.billing.project_digests import send_month_digests
 
     try:
         period = parse_period(month, "month") if month else \

@@ -12,6 +12,7 @@ from booking.core.clock import to_local
 from booking.core.money import format_cny
 from booking.core.notifications import Notice, deliver, notify
 from booking.core.security import external_of, site_path
+from booking.core.web import sentences
 from booking.labels import payment_method_label
 
 KIND = "invoice.issued"
@@ -87,7 +88,8 @@ def notify_payment_recorded(payment: Payment) -> None:
                  amount=format_cny(payment.amount_fen),
                  method=payment_method_label(payment.method), date=_paid_on(payment, user))
         if invoice.state == "issued" and invoice.outstanding_fen:  # a part payment
-            text += " " + _("%(left)s is still to pay.", left=format_cny(invoice.outstanding_fen))
+            text = sentences(text, _("%(left)s is still to pay.",
+                                     left=format_cny(invoice.outstanding_fen)))
         return _("Payment received for invoice %(number)s", number=invoice.number), text
 
     notify(user, PAID_KIND, compose, link=_link(invoice))
@@ -136,8 +138,8 @@ def _deduction_text(note: Invoice, original: Invoice) -> str:
                  "pay.", amount=format_cny(note.deducted_fen), invoice=original.number,
                  left=format_cny(original.outstanding_fen))
     if note.to_refund_fen:
-        text += " " + _("The provider will refund the other %(amount)s to you and record "
-                        "the refund.", amount=format_cny(note.to_refund_fen))
+        text = sentences(text, _("The provider will refund the other %(amount)s to you and "
+                                 "record the refund.", amount=format_cny(note.to_refund_fen)))
     return text
 
 

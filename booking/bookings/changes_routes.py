@@ -33,7 +33,7 @@ from booking.core.clock import from_local, now_utc, to_local
 from booking.core.money import format_cny
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, current_locale
+from booking.core.web import PostForm, current_locale, sentences
 from booking.extensions import db
 from booking.groups import services as groups
 from booking.instruments.models import Instrument
@@ -170,12 +170,11 @@ def _book_for(instrument: Instrument, user: User, form: BookForForm) -> list[str
     awaiting_pi = booking.state == "pending"  # the charged project's PI decides first
     project = groups.get_project(booking.project_id)
     commit()
-    flash(_("Booked for %(name)s: %(when)s.", name=user.name,
-            when=f"{to_local(booking.start_at, instrument.timezone):%Y-%m-%d %H:%M}")
-          + (" " + _("Charged to project %(number)s.", number=project.number)
-             if project is not None else "")
-          + (" " + _("Waiting for the approval of the project's PI.") if awaiting_pi else ""),
-          "success")
+    flash(sentences(
+        _("Booked for %(name)s: %(when)s.", name=user.name,
+          when=f"{to_local(booking.start_at, instrument.timezone):%Y-%m-%d %H:%M}"),
+        _("Charged to project %(number)s.", number=project.number) if project else "",
+        _("Waiting for the approval of the project's PI.") if awaiting_pi else ""), "success")
     return []
 
 

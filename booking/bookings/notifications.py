@@ -12,6 +12,7 @@ from booking.bookings.models import Booking, TrainingRequest
 from booking.core.clock import now_utc, to_local
 from booking.core.notifications import Notice, compose_notice, deliver, notify
 from booking.core.security import external_url, site_path
+from booking.core.web import sentences
 from booking.instruments.models import Instrument, Qualification
 
 
@@ -68,7 +69,8 @@ def booking_approved_notices(booking, booked_by_lab: bool = False) -> list[Notic
         text = _("Your booking of %(instrument)s on %(when)s is confirmed.",
                  **_about(booking, booker))
         if booked_by_lab:
-            text += " " + _("The lab booked it for you: %(purpose)s", purpose=booking.purpose)
+            text = sentences(text, _("The lab booked it for you: %(purpose)s",
+                                     purpose=booking.purpose))
         return _("Booking confirmed"), text
 
     return [compose_notice(booker, "booking.approved", link=_page_of(booking),
@@ -104,15 +106,14 @@ def notify_no_show(booking: Booking) -> None:
     share = instrument.no_show_fraction if instrument.status == "active" else 0
 
     def compose():
-        text = _("Your booking of %(instrument)s on %(when)s was recorded as a no-show: no "
-                 "use was recorded for it.", **_about(booking, booker))
-        text += " " + (_("Unless the lab waives it, %(percent)s%% of the booked time's fee is "
-                         "charged for it, on the invoice for %(month)s.",
-                         percent=f"{(share * 100).normalize():f}",
-                         month=f"{to_local(booking.start_at, booker.timezone):%Y-%m}")
-                       if share else _("It is not charged."))
-        return _("Booking recorded as a no-show"), text + " " + _(
-            "If you did use the instrument, tell the lab: it can withdraw the no-show.")
+        return _("Booking recorded as a no-show"), sentences(
+            _("Your booking of %(instrument)s on %(when)s was recorded as a no-show: no use "
+              "was recorded for it.", **_about(booking, booker)),
+            _("Unless the lab waives it, %(percent)s%% of the booked time's fee is charged "
+              "for it, on the invoice for %(month)s.", percent=f"{(share * 100).normalize():f}",
+              month=f"{to_local(booking.start_at, booker.timezone):%Y-%m}")
+            if share else _("It is not charged."),
+            _("If you did use the instrument, tell the lab: it can withdraw the no-show."))
 
     notify(booker, "booking.no_show", link=_page_of(booking), compose=compose)
 

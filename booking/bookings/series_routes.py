@@ -14,7 +14,7 @@ from booking.core.clock import from_local, to_local
 from booking.core.db import MAX_ID, reads_first
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, query_int
+from booking.core.web import PostForm, query_int, sentences
 from booking.extensions import db
 from booking.groups import services as groups
 from booking.instruments.models import Instrument, can_view_instrument
@@ -141,8 +141,8 @@ def _refused_notice(refused: list[series.Occurrence], timezone: str) -> str:
     named = "; ".join(f"{to_local(o.start, timezone):%Y-%m-%d %H:%M} ({o.problems[0].text()})"
                       for o in refused[:SHOWN_REFUSALS])
     more = len(refused) - SHOWN_REFUSALS
-    return _("Not booked: %(list)s", list=named) + (
-        " " + _("And %(count)d more.", count=more) if more > 0 else "")
+    return sentences(_("Not booked: %(list)s", list=named),
+                     _("And %(count)d more.", count=more) if more > 0 else "")
 
 
 # --- the lab decides a series as one --------------------------------------------------------------
@@ -201,7 +201,7 @@ def cancel(series_id):
         return redirect(url_for("bookings.mine"))
     commit()
     late = sum(b.late_cancel for b in cancelled)
-    flash(_("%(count)d bookings cancelled.", count=len(cancelled)) + (
-        " " + _("%(late)d of them late: a cancellation fee may apply.", late=late)
-        if late else ""), "info")
+    flash(sentences(_("%(count)d bookings cancelled.", count=len(cancelled)),
+                    _("%(late)d of them late: a cancellation fee may apply.", late=late)
+                    if late else ""), "info")
     return redirect(url_for("bookings.mine"))

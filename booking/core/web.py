@@ -67,6 +67,12 @@ def back_to(endpoint: str, **values) -> str:
     return safe_next(request.form.get("next")) or url_for(endpoint, **values)
 
 
+def sentences(*parts: str) -> str:
+    """Sentences one after another as the reader's language writes them: Chinese runs them on
+    after its full stop, English leaves a space. Empty parts are left out."""
+    return ("" if current_locale() == "zh_CN" else " ").join(part for part in parts if part)
+
+
 def current_locale() -> str:
     """Our locale code ("zh_CN" or "en"); Babel itself spells Chinese zh_Hans_CN."""
     locale = get_locale()

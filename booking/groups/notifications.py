@@ -6,7 +6,7 @@ from flask_babel import ngettext
 from booking.core.money import format_cny
 from booking.core.notifications import compose_notice, deliver, notify
 from booking.core.security import external_url, site_path
-from booking.core.web import current_locale
+from booking.core.web import current_locale, sentences
 
 
 def notify_invited(member) -> None:
@@ -44,12 +44,12 @@ def notify_pi_asked(approval, reminder: bool = False) -> None:
                  when=summary.get("when", ""),
                  project=approval.project.label if approval.project else "",
                  fee=format_cny(approval.fee_fen))
-        if summary.get("purpose"):
-            body += " " + _("Purpose: %(purpose)s", purpose=summary["purpose"])
-        if approval.over_budget:
-            body += " " + _("It would exceed the project's remaining budget.")
-        if summary.get("over_limit"):
-            body += " " + _("It would exceed one of the project's limits.")
+        body = sentences(
+            body, _("Purpose: %(purpose)s", purpose=summary["purpose"])
+            if summary.get("purpose") else "",
+            _("It would exceed the project's remaining budget.") if approval.over_budget else "",
+            _("It would exceed one of the project's limits.") if summary.get("over_limit")
+            else "")
         return subject, body
 
     def compose_mail():
@@ -81,8 +81,8 @@ def notify_month_digest(pi, month: str, lines) -> None:
                  budget=format_cny(budget.budget_fen), held=format_cny(budget.held_fen),
                  left=format_cny(budget.remaining_fen))
         if budget.used_percent >= BUDGET_WARNING_PERCENT:
-            line += " " + _("%(percent)s%% of the budget is used or held.",
-                            percent=budget.used_percent)
+            line = sentences(line, _("%(percent)s%% of the budget is used or held.",
+                                     percent=budget.used_percent))
         return f"- {line}\n  {external_url('groups.project', project_id=project.id)}"
 
     notify(pi, "project.month_digest", link=site_path("groups.index"), compose=lambda: (

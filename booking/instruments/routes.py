@@ -30,7 +30,7 @@ from booking.core.money import yuan_to_fen
 from booking.core.names import in_language
 from booking.core.notifications import commit
 from booking.core.permissions import require, role_required
-from booking.core.web import current_locale, picker_label
+from booking.core.web import current_locale, picker_label, sentences
 from booking.extensions import db
 from booking.instruments import classification, directory, export, rules, services
 from booking.instruments.forms import (
@@ -287,14 +287,14 @@ def add_rate(instrument_id):
         return _refused(instrument, form, "rate", error)
     said = _("Rate added. It applies from now: prices already charged are not changed.") \
         if rate.valid_from.date() > form.valid_from.data else _("Rate added.")  # never past
-    return _done(instrument, said + _told(told))
+    return _done(instrument, sentences(said, _told(told)))
 
 
 def _told(bookers: int) -> str:
     """What the flash adds when bookings to come are priced differently now."""
-    return " " + ngettext("%(num)d booker was told of their bookings' new estimates.",
-                          "%(num)d bookers were told of their bookings' new estimates.",
-                          bookers) if bookers else ""
+    return ngettext("%(num)d booker was told of their bookings' new estimates.",
+                    "%(num)d bookers were told of their bookings' new estimates.",
+                    bookers) if bookers else ""
 
 
 @bp.route("/lab/instruments/<int:instrument_id>/hours", methods=["POST"])
@@ -358,7 +358,7 @@ def remove_rate(instrument_id, rate_id):
     except services.CatalogueError as error:
         flash(error.text(), "danger")
         return redirect(url_for("instruments.setup", instrument_id=instrument.id))
-    return _done(instrument, _("Rate withdrawn.") + _told(told))
+    return _done(instrument, sentences(_("Rate withdrawn."), _told(told)))
 
 
 def _part_of(instrument: Instrument, model, item_id: int):

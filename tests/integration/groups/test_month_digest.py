@@ -6,11 +6,11 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
+from booking.billing.project_digests import send_month_digests
 from booking.core.clock import parse_period
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
 from booking.groups import services
-from booking.billing.project_digests import send_month_digests
 from booking.groups.models import ProjectDigest
 from tests.factories.groups import create_group, create_project
 

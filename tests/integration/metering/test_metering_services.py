@@ -162,7 +162,8 @@ def test_a_no_show_notice_says_what_is_charged(lab, make, change):
         OutboxMessage.kind == "booking.no_show")).all()
     expected = {"order_time": [], "out_of_service": ["不收取费用。"],
                 "twelve_and_a_half": ["费用的 12.5% 收取"]}[change]
-    assert len(bodies) == len(expected) and all(e in b for e, b in zip(expected, bodies))
+    assert len(bodies) == len(expected)
+    assert all(e in b for e, b in zip(expected, bodies, strict=True))
 
 
 def test_a_withdrawn_no_show_is_told_too(lab, make):
