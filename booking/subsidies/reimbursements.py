@@ -125,14 +125,15 @@ def waiting(period: str) -> list[tuple[int, int, int, int]]:
             for provider_id, count, amount, checking in rows]
 
 
-def unclaimed_of(provider_id: int) -> tuple[int, int]:
-    """(entries, amount) the provider redeemed that are on no statement yet: what the bureau
-    owes it beyond its statements (built once each quarter is over)."""
-    count, amount = db.session.execute(select(func.count(), func.sum(Redemption.amount_fen))
-                                       .where(Redemption.provider_id == provider_id,
-                                              Redemption.state == "redeemed",
-                                              Redemption.reimbursement_id.is_(None))).one()
-    return count, int(amount or 0)
+def unclaimed_of(provider_id: int) -> tuple[int, int, int]:
+    """(entries, amount, of them under re-check) the provider redeemed that are on no
+    statement yet: what the bureau owes it beyond its statements (built once each quarter is
+    over; an entry under re-check waits until checked)."""
+    count, amount, checking = db.session.execute(select(
+        func.count(), func.sum(Redemption.amount_fen), func.count().filter(UNDER_CHECK)).where(
+        Redemption.provider_id == provider_id, Redemption.state == "redeemed",
+        Redemption.reimbursement_id.is_(None))).one()
+    return count, int(amount or 0), checking
 
 
 def statements(period: str) -> list[Reimbursement]:

@@ -245,10 +245,10 @@ def dashboard():
     year = _year()
     burn_down, by_class = oversight.burn_down(year), oversight.vouchers_by_class(year)
     flagged = oversight.flagged(year)
-    this_year = local_today().year
+    last_year, this_year = _dashboard_years()
     return render_template("subsidies/dashboard.html", year=year, burn_down=burn_down,
-                           years=(this_year - 1, this_year),
-                           open_last_year=oversight.open_checks(this_year - 1)
+                           years=(last_year, this_year),
+                           open_last_year=oversight.open_checks(last_year)
                            if year == this_year else 0,
                            by_class=by_class, chart=_chart_data(burn_down, by_class),
                            providers=oversight.top_providers(year),
@@ -258,6 +258,12 @@ def dashboard():
                                oversight.sample_windows(year),
                                local_today().month if year == local_today().year else None),
                            clawback_form=ClawbackForm())
+
+
+def _dashboard_years() -> tuple[int, int]:
+    """Last year (its re-checks are done in January) and this year."""
+    this_year = local_today().year
+    return this_year - 1, this_year
 
 
 def _chart_data(burn_down: list[dict], by_class: list[dict]) -> dict:
@@ -274,6 +280,8 @@ def _chart_data(burn_down: list[dict], by_class: list[dict]) -> dict:
 def sample():
     require(Voucher.can_oversee(current_user))
     year = _year()  # in January, the second half of the year just ended is drawn
+    if year not in _dashboard_years():
+        abort(404)
     form = SampleForm().set_windows(oversight.sample_windows(year))
     if form.validate_on_submit():
         before = {c.id for c in oversight.flagged(year)}
@@ -372,10 +380,17 @@ def reimbursements_page():
     return render_template("subsidies/reimbursements.html", period=period, form=form,
                            statements=statements, waiting=waiting, quarters=(last, current),
                            # the quarter just over, whose statements are to build now
-                           last_waiting=sum(row[1] for row in reimbursements.waiting(last))
-                           if period == current else 0,
+                           last_waiting=_to_build(last) if period == current else 0,
                            quarter_over=reimbursements.parse_quarter(period).end <= now_utc(),
                            paid_form=StatementPaidForm()), 422 if form.errors else 200
+
+
+def _to_build(period: str) -> int:
+    """Entries that building the quarter's statements would take in: not those under
+    re-check, nor those of a provider whose statement of it is paid (they wait for the next)."""
+    paid = {s.provider_id for s in reimbursements.statements(period) if s.state == "paid"}
+    return sum(count - checking for provider_id, count, _amount, checking
+               in reimbursements.waiting(period) if provider_id not in paid)
 
 
 @bp.route("/reimbursements/<int:statement_id>/paid", methods=["POST"])

@@ -197,6 +197,10 @@ def test_a_claim_under_re_check_waits_off_the_statement_until_checked(client, lo
     page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
     waiting = page.split('id="waiting"')[1].split("</table>")[0]
     assert "其中 1 笔正在抽查复核：复核后再兑付。" in waiting
+    assert "生成兑付单即可将其列入" not in waiting  # all it holds waits for the re-check
+    login(lab["finance"])  # the provider reads why it waits
+    statements = client.get("/vouchers/statements?year=2026").get_data(as_text=True)
+    assert "其中 1 笔正在接受科技局随机抽查复核：复核后列入兑付单。" in statements
     oversight.confirm_checked(claim, lab["bureau"])
     [completed] = _reimburse("2026Q2")  # checked: on the statement, which was not paid yet
     assert (completed.id, completed.redemption_count, completed.amount_fen) == (
@@ -218,6 +222,9 @@ def test_last_years_re_checks_are_drawn_and_done_in_january(client, login, make,
         assert 'action="/vouchers/sample?year=2026"' in page
         drawn = client.post("/vouchers/sample?year=2026", data={"window": "1"})
         assert drawn.location.endswith("/vouchers/dashboard?year=2026")
+        for year in (2001, 2025, 2031):  # only last year and this year are drawn
+            assert client.post(f"/vouchers/sample?year={year}",
+                               data={"window": "1"}).status_code == 404
         [claim] = oversight.flagged(2026)
         page = client.get("/vouchers/dashboard").get_data(as_text=True)
         assert "2026 年仍有 1 笔抽查复核未完成。" in page
