@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from booking.bookings.labels import MODE_LABELS
 from booking.bookings.recurrence import MAX_INTERVAL, MAX_OCCURRENCES, WEEKDAYS, Repeat
 from booking.bookings.rules import MAX_SAMPLES, too_far_ahead
-from booking.core.clock import local_today
+from booking.core.clock import local_today, now_utc, to_local
 from booking.core.web import EmailAddressField, InServiceWindow, SiteForm, SubForm
 
 MODE_CHOICES = list(MODE_LABELS.items())
@@ -103,10 +103,10 @@ def on_slot_grid(form, slot_minutes: int, timezone: str, max_days_ahead: int) ->
     typed beyond the horizon is refused with the horizon's words (not the service window's,
     which reaches years further)."""
     today = local_today(tz_name=timezone)
-    last = today + timedelta(days=max_days_ahead)
+    last = to_local(now_utc() + timedelta(days=max_days_ahead), timezone)  # as the rule reads it
     for field in (form.start, form.end):
         field.render_kw = {**(field.render_kw or {}), "step": slot_minutes * 60,
-                           "min": f"{today.isoformat()}T00:00", "max": f"{last.isoformat()}T23:59"}
+                           "min": f"{today.isoformat()}T00:00", "max": f"{last:%Y-%m-%dT%H:%M}"}
     form.too_far_ahead = too_far_ahead(max_days_ahead).text()
 
 
