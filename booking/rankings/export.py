@@ -27,9 +27,10 @@ def table(snapshot: RankingSnapshot) -> list[list]:
 
 def _indicator_heading(name: str) -> str:
     """An indicator's column, with its unit as the page shows it (a share in per cent)."""
-    unit = "%" if name in PERCENT_INDICATORS else "h" if name in HOUR_INDICATORS else None
-    label = str(INDICATOR_LABELS[name])
-    return f"{label} ({unit})" if unit else label
+    label = INDICATOR_LABELS[name]
+    if name in PERCENT_INDICATORS:
+        return _("%(indicator)s (%%)", indicator=label)
+    return _("%(indicator)s (hours)", indicator=label) if name in HOUR_INDICATORS else str(label)
 
 
 def _indicator_value(name: str, value):

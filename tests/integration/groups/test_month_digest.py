@@ -59,14 +59,14 @@ def test_the_pi_hears_once_what_each_project_was_charged_and_credited(make, pi):
         db.session.commit()
         assert send_month_digests(NOVEMBER) == 0  # again: no one twice
     [mail] = _digests(pi)
-    assert mail.subject == "2026-11 项目经费情况"
+    assert mail.subject == "项目经费月报（2026-11）"
     lines = mail.body.splitlines()
     nano_line = next(line for line in lines if "NSFC-1" in line)
-    assert "支出 ¥850.00（2 张账单），退回 ¥50.00" in nano_line
-    assert "已支出 ¥800.00，预算 ¥1,000.00" in nano_line and "剩余 ¥200.00" in nano_line
+    assert "本月计费 ¥850.00（2 张账单），退回 ¥50.00" in nano_line
+    assert "预算 ¥1,000.00，累计已用 ¥800.00" in nano_line and "剩余 ¥200.00" in nano_line
     assert "预算已使用或冻结 80%" in nano_line  # at the warning line
     catalysis_line = next(line for line in lines if "NSFC-2" in line)
-    assert "支出 ¥100.00（1 张账单），退回 ¥0.00" in catalysis_line  # 1 Nov counts, 1 Dec not
+    assert "本月计费 ¥100.00（1 张账单），退回 ¥0.00" in catalysis_line  # 1 Nov counts, 1 Dec not
     assert "预算已使用" not in catalysis_line
     assert "NSFC-3" not in mail.body
     assert f"/projects/{nano.id}" in mail.body  # each project's page
@@ -116,6 +116,6 @@ def test_a_month_closes_charges_count_in_that_month_though_written_the_next(make
     _move(project, "charge", 30_000, datetime(2026, 12, 1, 1, tzinfo=UTC), closed.id)
     with freeze_time("2026-12-01 03:00:00"):
         assert send_month_digests(NOVEMBER) == 1
-    assert "支出 ¥300.00（1 张账单）" in _digests(pi)[0].body
+    assert "本月计费 ¥300.00（1 张账单）" in _digests(pi)[0].body
     with freeze_time("2027-01-01 03:00:00"):
         assert send_month_digests(parse_period("2026-12", "month")) == 0

@@ -1,4 +1,6 @@
 """Rankings pages: who may do what, and what the pages show."""
+import csv
+import io
 import re
 from datetime import date, timedelta
 
@@ -170,13 +172,17 @@ def test_exports(client, ranked, make, login):
     header = csv_text.splitlines()[0]
     assert header.startswith("名次,单位编号,单位,等级,得分,奖励（元）") and "(pts)" not in header
     assert "测试理工大学" in csv_text
-    assert "开放率 (%)" in header and "审批时效 (h)" in header  # units, as the page shows them
+    assert "开放率（%）" in header and "审批时效（小时）" in header  # units, as the page shows them
+    table = list(csv.reader(io.StringIO(csv_text)))
+    column = table[0].index("开放率（%）")
+    by_name = {row["org_name"]: row for row in ranked["snapshot"].rows}
+    for line in table[1:]:  # the share in per cent, as the page shows it (0.5 was written)
+        share = by_name[line[2]]["indicators"]["open_rate"]
+        assert line[column] == ("" if share is None else str(round(100 * share, 1)))
     rewards = [line.split(",")[5] for line in csv_text.splitlines()[1:]]
     assert rewards and all(re.fullmatch(r"\d+\.\d\d", reward) for reward in rewards)  # yuan
     response = client.get("/rankings/2026Q3/export.xlsx")
     assert response.mimetype.endswith("spreadsheetml.sheet")
-    import io
-
     sheet = load_workbook(io.BytesIO(response.data)).active
     assert sheet.title == "2026Q3" and sheet.max_row == len(ranked["snapshot"].rows) + 1
     assert client.get("/rankings/2026Q3/export.pdf").status_code == 404
