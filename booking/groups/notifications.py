@@ -67,7 +67,6 @@ def notify_pi_asked(approval, reminder: bool = False) -> None:
              in_inbox])
 
 
-
 def notify_month_digest(pi, month: str, lines) -> None:
     """The PI's digest of `month`: `lines` are (project, rules.MonthMoney, rules.Budget)."""
     from booking.groups.rules import BUDGET_WARNING_PERCENT

@@ -28,17 +28,19 @@ def fitted_photo(data: bytes, kind: str) -> bytes:
             if image.width * image.height > MAX_PHOTO_PIXELS:
                 raise too_many
             image.load()
-            upright = ImageOps.exif_transpose(image)
+            return _fitted(ImageOps.exif_transpose(image), kind)
     except Image.DecompressionBombError as error:  # Pillow's own, larger, limit
         raise too_many from error
     except PhotoRefused:
         raise
-    except (OSError, ValueError, SyntaxError) as error:  # a truncated or forged file
+    except (OSError, ValueError, SyntaxError) as error:  # a truncated, forged or odd file
         raise PhotoRefused(N_("The photo could not be read as an image.")) from error
-    upright.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
-    if kind == "jpeg" and upright.mode not in ("RGB", "L"):
-        upright = upright.convert("RGB")
+
+
+def _fitted(image: Image.Image, kind: str) -> bytes:
+    image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+    if kind == "jpeg" and image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
     out = BytesIO()
-    upright.save(out, _FORMATS[kind], **({"quality": 85} if kind != "png" else
-                                          {"optimize": True}))
+    image.save(out, _FORMATS[kind], **({"quality": 85} if kind != "png" else {"optimize": True}))
     return out.getvalue()

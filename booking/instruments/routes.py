@@ -232,7 +232,6 @@ def _warn_of_bookings_under_maintenance(instrument: Instrument) -> None:
             "warning")
 
 
-
 def _render_setup(instrument: Instrument, hit=(), **forms):
     # the forms not sent are shown fresh (formdata=None): bound to another form's POST, a
     # checkbox that starts ticked ("closed all day") would come back unticked
@@ -345,7 +344,6 @@ def add_exception(instrument_id):
     except services.CatalogueError as error:
         return _refused(instrument, form, "exception", error)
     return _done(instrument, _("Exception added."))
-
 
 
 @bp.route("/lab/instruments/<int:instrument_id>/rates/<int:rate_id>/delete", methods=["POST"])

@@ -10,7 +10,7 @@ from booking.api.paging import paged
 from booking.billing.office_routes import finance_org
 from booking.core import tables
 from booking.core.clock import current_quarter, last_complete_quarter, local_today, now_utc
-from booking.core.money import fen_to_yuan
+from booking.core.money import fen_to_yuan, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
 from booking.core.web import PostForm, attempt, current_locale, query_args, query_int
@@ -124,7 +124,7 @@ def approve(voucher_id):
     form = ApproveForm()
     if form.validate_on_submit():
         attempt(lambda: services.approve_voucher(voucher, current_user,
-                                                 fen_or_none(form.amount.data),
+                                                 yuan_to_fen(form.amount.data),
                                                  form.reason.data or ""),
                 _("Application #%(id)s approved: the voucher is issued.", id=voucher.id))
     else:  # what is wrong: no amount, three decimals, too much; a reason too long
