@@ -288,7 +288,8 @@ def sample():
         picked = oversight.draw_sample(year, form.window.data, current_user)
         commit()
         again = sum(c.id in before for c in picked)
-        flash(_("%(n)s redemption(s) flagged for re-check.", n=len(picked) - again) if not again
+        flash(_("No redemption in these months: nothing to re-check.") if not picked
+              else _("%(n)s redemption(s) flagged for re-check.", n=len(picked)) if not again
               else _("The period was drawn already: its %(n)s redemption(s) stay flagged.",
                      n=len(picked)), "info")
     return redirect(url_for("subsidies.dashboard", year=year))
@@ -368,7 +369,9 @@ def reimbursements_page():
             form.quarter.errors.append(refused.text())
         else:
             commit()
-            flash(_("%(n)s statement(s) built or completed.", n=len(touched)), "success")
+            flash(_("%(n)s statement(s) built or completed.", n=len(touched)) if touched else
+                  _("Nothing to build: no redemption of %(quarter)s waits for a statement.",
+                    quarter=form.quarter.data.upper()), "success" if touched else "info")
             return redirect(url_for("subsidies.reimbursements_page", quarter=form.quarter.data))
     statements = reimbursements.statements(period)
     paid = {s.provider_id for s in statements if s.state == "paid"}

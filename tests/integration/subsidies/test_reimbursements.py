@@ -406,6 +406,12 @@ def test_the_sample_names_each_claims_invoice_and_enterprise_and_a_redraw_says_s
         page = client.get("/vouchers/dashboard?year=2026").get_data(as_text=True)
     assert "已标记 1 笔兑现记录待复核" in first.get_data(as_text=True)
     assert "该期间已抽查过" in again.get_data(as_text=True)
+    with freeze_time("2026-07-01 02:00:00"):  # July to December: nothing redeemed yet
+        empty = client.post("/vouchers/sample", data={"window": "2"}, follow_redirects=True)
+        nothing = client.post("/vouchers/reimbursements?quarter=2026Q1",
+                              data={"quarter": "2026Q1"}, follow_redirects=True)
+    assert "这几个月没有兑现记录：无需抽查复核。" in empty.get_data(as_text=True)
+    assert "无需生成：2026Q1 没有等待列入兑付单的兑现记录。" in nothing.get_data(as_text=True)
     row = page.split('id="flagged"')[1].split("</table>")[0]
     assert invoice.number in row and lab["sme"].organisation.name_zh in row
     assert '<option selected value="2">7–12 月</option>' in page  # July: this half-year first
