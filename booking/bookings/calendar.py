@@ -303,6 +303,9 @@ class CalendarView:
     own: list  # rows with id, state, start_at, end_at
     blackouts: tuple[rules.Interval, ...]
     awaiting_pi: set[int] = field(default_factory=set)  # own requests their PI still decides
+    # the lab's view: the others' bookings by name (rows, and user id -> name); no busy blocks
+    lab: list = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
 
 
 _CALENDAR_VERSION = "SELECT calendar_version FROM instruments WHERE id = :instrument_id"
@@ -337,11 +340,21 @@ def calendar_view(instrument_id: int, viewer: User | None, start: datetime, end:
                               now or now_utc())
     viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
     own = [b for b in shown if b.user_id == viewer_id]
+    others = [b for b in shown if b.user_id != viewer_id]
     requests = [b.id for b in own if b.state == "pending"]
-    return instrument, CalendarView(
-        free=free, others=[(b.start_at, b.end_at) for b in shown if b.user_id != viewer_id],
-        own=own, blackouts=calendar.blackouts,
-        awaiting_pi=awaiting_pi(requests) if requests else set())
+    view = CalendarView(free=free, others=[(b.start_at, b.end_at) for b in others], own=own,
+                        blackouts=calendar.blackouts,
+                        awaiting_pi=awaiting_pi(requests) if requests else set())
+    if viewer_id is not None and viewer.can_manage_organisation(instrument.organisation_id):
+        view.others, view.lab = [], others  # the lab sees who booked, and opens the booking
+        view.names = _names({b.user_id for b in others})
+    return instrument, view
+
+
+def _names(user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
 
 
 def day_span(instrument: Instrument) -> tuple[str, str] | None:

@@ -52,6 +52,9 @@
     return spans.concat(body.own.map((b) => ({
       id: String(b.id), start: b.start, end: b.end, classNames: ["ev-own", `ev-${b.state}`],
       extendedProps: { kind: "own", state: b.state },
+    })), (body.lab || []).map((b) => ({  // the instrument's lab: who booked, to open
+      id: String(b.id), start: b.start, end: b.end, classNames: ["ev-busy", "ev-lab", `ev-${b.state}`],
+      extendedProps: { kind: "lab", state: b.state, who: b.who },
     })));
   }
 
@@ -61,6 +64,7 @@
   function labelled(ev) {
     const kind = ev.extendedProps.kind;
     if (kind === "own") return { ...ev, title: labels.states[ev.extendedProps.state] };
+    if (kind === "lab") return { ...ev, title: `${ev.extendedProps.who} · ${labels.states[ev.extendedProps.state] || ""}` };
     if ((kind === "free" || kind === "blackout") && calendar && calendar.view.type.startsWith("list")) {
       // a blackout of whole days reads "all day" there, not "0:00"
       const wholeDays = kind === "blackout" && ev.start.endsWith("T00:00") && ev.end.endsWith("T00:00");
@@ -246,7 +250,7 @@
       if (kind === "free") {
         info.jsEvent.preventDefault();
         fill(info.event.start, later(info.event.start, minMinutes));
-      } else if (kind === "own" && info.event.id) {  // one of yours: its page
+      } else if ((kind === "own" || kind === "lab") && info.event.id) {  // its page
         window.location.assign(el.dataset.booking + encodeURIComponent(info.event.id));
       }
     },

@@ -329,3 +329,35 @@ def test_the_month_grid_keeps_a_bookings_time_whole(live_server, live_app, page,
     # capitalised as every button of the site (FullCalendar's own English reads "month")
     assert [page.inner_text(f".fc-{name}-button") for name in (
         "today", "dayGridMonth", "timeGridWeek", "timeGridDay")] == ["Today", "Month", "Week", "Day"]
+
+
+def test_the_lab_sees_who_booked_and_opens_the_booking(live_server, live_app, page,
+                                                       instrument_id):
+    """Reported: the lab's calendar showed others' bookings as grey blocks without names, and
+    a tap opened nothing."""
+    from sqlalchemy import select
+
+    from booking.accounts.models import User
+    from booking.core.clock import local_midnight
+    from booking.extensions import db
+    from booking.instruments.models import Instrument
+    from tests.factories import Factory
+
+    wednesday = next_tuesday() + timedelta(weeks=3, days=1)
+    with live_app.app_context():
+        student = db.session.scalar(select(User).where(User.email == "student.dlut@demo.cn"))
+        booking = Factory().placed_booking(
+            db.session.get(Instrument, instrument_id), student,
+            local_midnight(wednesday, "Asia/Shanghai") + timedelta(hours=14))
+        booking_id, name = booking.id, student.name
+    log_in(page, live_server, "manager.dlut@demo.cn")
+    page.goto(f"{live_server}/instruments/{instrument_id}/book")
+    page.locator(".fc-timegrid").wait_for()
+    page.fill("#start", f"{wednesday.isoformat()}T10:00")
+    page.dispatch_event("#start", "change")
+    event = page.locator(f"td.fc-timegrid-col[data-date='{wednesday.isoformat()}'] .ev-lab")
+    event.wait_for()
+    assert name in event.inner_text()
+    with page.expect_navigation():
+        event.click()
+    assert page.url.endswith(f"/bookings/{booking_id}")

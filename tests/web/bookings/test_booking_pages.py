@@ -44,6 +44,28 @@ def test_calendar_json_shows_free_busy_own_and_blackouts(client, make, login, la
     assert body["own"][0]["state"] == "pending"
 
 
+def test_the_lab_sees_who_booked_its_instrument_and_nobody_else_does(client, make, login,
+                                                                     lab):
+    """Reported: from the lab's day schedule, the calendar showed others' bookings as grey
+    "booked" blocks, without names, and a tap opened nothing."""
+    instrument, manager = lab
+    booker = make.user(name='王"海"</script>')
+    booking = make.booking(instrument, booker, TUESDAY_24_NOV_10AM)
+    url = (f"/instruments/{instrument.id}/calendar.json"
+           "?start=2026-11-24T00:00:00&end=2026-11-25T00:00:00")
+    login(manager)
+    body = client.get(url).get_json()
+    assert body["busy"] == [] and body["lab"] == [
+        {"id": booking.id, "start": "2026-11-24T10:00", "end": "2026-11-24T11:00",
+         "state": booking.state, "who": '王"海"</script>'}]
+    for viewer in (make.user(), make.user(role="lab_manager")):  # another lab's manager too
+        login(viewer)
+        other = client.get(url).get_json()
+        assert "lab" not in other and other["busy"] == [["2026-11-24T10:00", "2026-11-24T11:00"]]
+    client.post("/logout")
+    assert "lab" not in client.get(url).get_json()
+
+
 def _by_kind(body: dict) -> dict:
     """(start, end) of each kind of the calendar's body."""
     return {"own": [(b["start"], b["end"]) for b in body["own"]],
