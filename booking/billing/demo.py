@@ -4,10 +4,10 @@ already closed create nothing, paid invoices stay paid."""
 import random
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
-from booking.accounts.models import Role
+from booking.accounts.models import Role, User
 from booking.billing import rules
 from booking.billing.close import close_month
 from booking.billing.dunning import send_reminders
@@ -19,10 +19,12 @@ from booking.billing.models import (
     ProviderSettings,
 )
 from booking.billing.payments import Settlement, settle_in_full
-from booking.core.clock import now_utc, parse_period, to_local
+from booking.bookings.models import Booking
+from booking.core.clock import local_midnight, local_today, now_utc, parse_period, to_local
 from booking.core.db import analyze
 from booking.extensions import db
-from booking.groups.models import Project
+from booking.groups.models import GroupMember, Project
+from booking.instruments.models import Instrument
 from booking.metering.models import UsageSession
 
 
@@ -31,6 +33,7 @@ def seed(scale: str) -> None:
                               .limit(1))
     if first is None:
         return
+    _charge_recent_use_to_projects()
     for month in _past_months(first):
         issued = parse_period(month, "month").end + timedelta(hours=2)
         close_month(month, now=issued, notify=False)  # history: no e-mails
@@ -41,6 +44,28 @@ def seed(scale: str) -> None:
         send_reminders()  # (at the benchmarks' scales they would only slow the seed)
         _date_reminders()
     db.session.flush()
+
+
+PROJECT_BOOKINGS = 8  # recent sessions a member charged to their project: within its budget
+
+
+def _charge_recent_use_to_projects() -> None:
+    """Members charge their recent use of their own institution's instruments to their
+    default project account (the groups' seed makes one), so that the month close charges
+    the project: its page, statement and the PI's digest have money to show."""
+    members = db.session.execute(select(GroupMember.user_id, GroupMember.default_project_id,
+                                        User.organisation_id).join(User).where(
+        GroupMember.default_project_id.is_not(None), GroupMember.state == "active")).all()
+    this_month = local_midnight(local_today().replace(day=1))  # months closed by the seed
+    for user_id, project_id, organisation_id in members:
+        recent = select(Booking.id).join(Instrument).where(
+            Booking.user_id == user_id, Booking.state == "completed",
+            Booking.project_id.is_(None), Instrument.organisation_id == organisation_id,
+            Booking.start_at >= this_month - timedelta(days=90), Booking.start_at < this_month
+        ).order_by(Booking.start_at.desc()).limit(PROJECT_BOOKINGS)
+        db.session.execute(update(Booking).where(Booking.id.in_(recent.scalar_subquery()))
+                           .values(project_id=project_id),
+                           execution_options={"synchronize_session": False})
 
 
 def _date_reminders() -> None:

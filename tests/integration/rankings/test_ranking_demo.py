@@ -72,6 +72,12 @@ def test_whole_demo_publishes_every_grade_and_a_reward_split(app):
                           if r is not None and (r, p) not in finance] == []
     # the unpaid ones were reminded, as the finance page says customers are, each on the day
     # its stage came (so the finance office may remind them by hand today)
+    # the demo PI's project was charged by the month close: its page and digest show money
+    from booking.groups.models import Project, ProjectEntry
+
+    charged = db.session.scalar(select(func.sum(ProjectEntry.amount_fen)).where(
+        ProjectEntry.kind == "charge"))
+    assert 0 < charged <= db.session.scalar(select(Project.budget_fen))
     notices = db.session.scalars(select(DunningNotice)).all()
     assert notices and all(n.sent_at == n.invoice.due_at + timedelta(
         days={"due": 0, "d14": 14, "d30": 30}[n.stage], hours=1) for n in notices)
