@@ -70,7 +70,8 @@ class InvoicePaymentIntent(MethodView):
             api_abort(403, "forbidden", "Only the invoice's customer can pay it.")
         secret, key = payments.payment_intent_for(invoice, api_user())
         commit()
-        return {"client_secret": secret, "publishable_key": key}
+        return {"client_secret": secret, "publishable_key": key,
+                "amount_fen": invoice.outstanding_fen}
 
 
 @blp.route("/stripe/webhook")

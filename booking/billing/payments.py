@@ -206,7 +206,8 @@ def settle_in_full(settlements: list[Settlement]) -> int:
 
 
 def payment_intent_for(invoice: Invoice, actor: User) -> tuple[str, str]:
-    """(client_secret, publishable_key) of the invoice's PaymentIntent, reused while open."""
+    """(client_secret, publishable_key) of the invoice's PaymentIntent, reused while open; it
+    asks invoice.outstanding_fen."""
     _refuse_unless_payable(invoice)  # a paid invoice is paid, whether or not cards are on
     if not stripe_gateway.enabled():
         raise PaymentUnavailable.one("stripe_disabled", _l("Card payment is not available."))

@@ -158,8 +158,8 @@ def payment_intent(invoice_id):
     except BillingRefused as exc:  # the page's script shows the message: JSON, not a page
         return jsonify({"error": {"code": exc.code, "message": exc.text()}}), 409
     commit()
-    return jsonify(PaymentIntentSchema().dump({"client_secret": secret,
-                                               "publishable_key": key}))
+    return jsonify(PaymentIntentSchema().dump({"client_secret": secret, "publishable_key": key,
+                                               "amount_fen": inv.outstanding_fen}))
 
 
 def _finance_action(invoice_id: int, allowed: Callable[[Invoice, User], bool], form_class,

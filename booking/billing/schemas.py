@@ -53,11 +53,13 @@ class InvoiceStateSchema(ma.Schema):
 
     state = ma.fields.String()
     payment_error = ma.fields.String()
+    outstanding_fen = ma.fields.Integer()  # the page asks again when it changed
 
 
 class PaymentIntentSchema(ma.Schema):
     client_secret = ma.fields.String()
     publishable_key = ma.fields.String()
+    amount_fen = ma.fields.Integer(metadata={"description": "what the intent asks, in fen"})
 
 
 class WebhookResultSchema(ma.Schema):

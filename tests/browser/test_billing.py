@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.committing]
 def customer_booking(shop):
     with shop["app"].app_context():
         make = Factory()
-        owner = make.organisation(short_code="DLUTX", name_zh="大连理工大学（测试）")
+        owner = make.organisation(name_zh="大连理工大学（测试）")  # a fresh one per test
         instrument = make.instrument(organisation=owner)
         manager = make.user(role="lab_manager", organisation=owner)
         from booking.metering.services import create_instrument_token
@@ -82,3 +82,49 @@ def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, attach_3
     _shot(page, "invoice_paid")
     assert page.locator("#pay-form").count() == 0
     assert "¥200.00" in page.locator(".invoice-sheet").first.inner_text()
+
+
+def test_a_page_left_open_across_a_credit_note_charges_nothing_and_shows_the_new_amount(
+        shop, customer_booking, attach_3ds_card, page):
+    """Reported: with the payment page open, finance deducted a credit note; the customer's
+    authentication then said "Bad request", and a second tap charged the new amount under the
+    old amount's button. Now the page says the amount changed and shows it again; the card
+    is charged nothing."""
+    import stripe
+    from sqlalchemy import select
+
+    from booking.billing import invoicing, payments
+    from booking.billing.models import Invoice
+
+    base = shop["url"]
+    page.goto(base + "/kiosk")
+    page.fill("#token", customer_booking["token"])
+    page.click("form button[type=submit]")
+    page.wait_for_url(base + "/kiosk")
+    for _ in range(2):  # check in, check out: invoiced at check-out
+        page.fill("#email", customer_booking["email"])
+        page.fill("#password", Factory.PASSWORD)
+        with page.expect_navigation():
+            page.click("#kiosk-submit")
+    page.goto(base + "/login")
+    page.fill("#email", customer_booking["email"])
+    page.fill("#password", Factory.PASSWORD)
+    page.click("form button[type=submit]")
+    page.locator("#user-menu").wait_for()
+    page.goto(base + "/invoices")
+    follow(page, "#invoices a")
+    assert "或通过银行转账付款" in page.inner_text("main")  # beside the card, not instead
+    attach_3ds_card(customer_booking["customer_id"])
+    with shop["app"].app_context():  # finance, meanwhile: a credit note of ¥50
+        invoice = db.session.scalar(select(Invoice).where(
+            Invoice.customer_user_id == customer_booking["customer_id"]))
+        old_intent = invoice.stripe_payment_intent_id
+        invoicing.credit_note(invoice, 5_000, "一个样品未测", actor=None)
+        db.session.commit()
+        payments.retire_stale_intent(invoice)
+    client = stripe.StripeClient("sk_test_localstripe", base_addresses={"api": shop["stripe"]})
+    assert client.v1.payment_intents.retrieve(old_intent).status == "canceled"
+    page.click("#pay-button")
+    page.locator("#pay-message").get_by_text("尚需支付的金额已变更").wait_for(timeout=10_000)
+    page.locator("#pay-button").get_by_text("¥150.00").wait_for(timeout=10_000)  # reloaded
+    assert "未支付" in page.locator("#invoice-state").inner_text()

@@ -93,7 +93,7 @@ def test_payment_intent_on_localstripe_is_reused(client, api_token, sold, stripe
     headers = api_token(sold["customer"])
     url = f"/api/v1/invoices/{sold['invoice'].id}/payment-intent"
     first = client.post(url, headers=headers).get_json()
-    assert first["publishable_key"] == "pk_test_local"
+    assert first["publishable_key"] == "pk_test_local" and first["amount_fen"] == 40_000
     assert client.post(url, headers=headers).get_json()["client_secret"] == \
         first["client_secret"]
     intent = stripe.StripeClient("sk_test_localstripe", base_addresses={"api": stripe_on}
