@@ -63,3 +63,9 @@ if (flashStack && window.location.hash && "IntersectionObserver" in window) {
   });
   watcher.observe(flashStack);
 }
+// A page of money that may have changed since it was shown (data-fresh-on-back on an element
+// of it): going back to it shows it again from the server, not the browser's stored copy
+// (after a card payment, the list went on saying "unpaid").
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted && document.querySelector("[data-fresh-on-back]")) window.location.reload();
+});
