@@ -136,7 +136,7 @@ def test_finance_records_bank_transfer_and_credit_note(client, login, sold):
         "amount": f"{sold['invoice'].amount_due_fen / 100:.2f}"})
     assert sold["invoice"].state == "paid"
     # paid on the day the money arrived, not the day (and hour) it was recorded
-    assert 'id="paid-on">支付时间：2026-03-05<' in client.get(url).get_data(as_text=True)
+    assert 'id="paid-on">支付日期：2026-03-05<' in client.get(url).get_data(as_text=True)
     client.post(f"{url}/void", data={"reason": "oops"})
     assert sold["invoice"].state == "paid"  # paid: credit note, never void
     assert "invoice.voided" not in audit_actions(sold["invoice"])

@@ -76,7 +76,7 @@ def test_a_paid_invoices_pdf_is_a_receipt_not_a_request_to_pay(client, login, so
     path = tmp_path / "note.pdf"
     path.write_bytes(client.get(f"/invoices/{note.id}.pdf").data)
     refunded = _run("pdftotext", str(path), "-")
-    assert f"Refunded: {note.paid_on.isoformat()}" in refunded and "退款时间" in refunded
+    assert f"Refunded: {note.paid_on.isoformat()}" in refunded and "退款日期" in refunded
 
 
 def test_a_credit_note_deducted_from_an_open_invoice_is_printed_on_both(client, login, sold,  # noqa: F811
