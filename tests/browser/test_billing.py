@@ -45,8 +45,9 @@ def _shot(page, name):
         page.screenshot(path=os.path.join(folder, f"billing_{name}.png"), full_page=True)
 
 
-def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, attach_3ds_card, page):
-    base = shop["url"]
+def _use_at_the_kiosk_and_open_the_invoice(page, base, customer_booking):
+    """Check in and out at the kiosk (invoiced at check-out), then, signed in as the
+    customer, open the invoice."""
     page.goto(base + "/kiosk")
     page.fill("#token", customer_booking["token"])
     page.click("form button[type=submit]")
@@ -58,7 +59,6 @@ def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, attach_3
             page.click("#kiosk-submit")
         assert expected in page.locator(".alert-success").inner_text()
         _shot(page, f"kiosk_{expected}")
-
     page.goto(base + "/login")
     page.fill("#email", customer_booking["email"])
     page.fill("#password", Factory.PASSWORD)
@@ -66,6 +66,10 @@ def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, attach_3
     page.locator("#user-menu").wait_for()
     page.goto(base + "/invoices")
     follow(page, "#invoices a")
+
+
+def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, attach_3ds_card, page):
+    _use_at_the_kiosk_and_open_the_invoice(page, shop["url"], customer_booking)
     assert page.locator("#amount-due").inner_text() == "¥200.00"  # 30 min minimum at 400 元/h
     assert "未支付" in page.locator("#invoice-state").inner_text()
     assert "计费 30 分钟" in page.locator("#invoice-lines").inner_text()
@@ -96,23 +100,7 @@ def test_a_page_left_open_across_a_credit_note_charges_nothing_and_shows_the_new
     from booking.billing import invoicing, payments
     from booking.billing.models import Invoice
 
-    base = shop["url"]
-    page.goto(base + "/kiosk")
-    page.fill("#token", customer_booking["token"])
-    page.click("form button[type=submit]")
-    page.wait_for_url(base + "/kiosk")
-    for _ in range(2):  # check in, check out: invoiced at check-out
-        page.fill("#email", customer_booking["email"])
-        page.fill("#password", Factory.PASSWORD)
-        with page.expect_navigation():
-            page.click("#kiosk-submit")
-    page.goto(base + "/login")
-    page.fill("#email", customer_booking["email"])
-    page.fill("#password", Factory.PASSWORD)
-    page.click("form button[type=submit]")
-    page.locator("#user-menu").wait_for()
-    page.goto(base + "/invoices")
-    follow(page, "#invoices a")
+    _use_at_the_kiosk_and_open_the_invoice(page, shop["url"], customer_booking)
     assert "或通过银行转账付款" in page.inner_text("main")  # beside the card, not instead
     attach_3ds_card(customer_booking["customer_id"])
     with shop["app"].app_context():  # finance, meanwhile: a credit note of ¥50
