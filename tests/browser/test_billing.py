@@ -84,6 +84,7 @@ def test_kiosk_use_is_invoiced_and_paid_by_card(shop, customer_booking, attach_3
     page.get_by_role("button", name="Complete authentication").click()
     page.locator("#invoice-state").get_by_text("已支付").wait_for(timeout=20_000)
     _shot(page, "invoice_paid")
+    assert "付款已收到" in page.locator("#paid-now").inner_text()  # said, not only a badge
     assert page.locator("#pay-form").count() == 0
     assert "¥200.00" in page.locator(".invoice-sheet").first.inner_text()
 
