@@ -1,5 +1,6 @@
 """Reimbursement (兑付): one statement per provider and quarter from the voucher shares of paid
 invoices, with the provider reward; idempotent; exported as XLSX."""
+from collections import defaultdict
 from datetime import datetime
 
 from flask_babel import lazy_gettext
@@ -164,9 +165,17 @@ def mark_paid(statement: Reimbursement, actor: User, reference: str) -> None:
 
 def entries_of(statement: Reimbursement) -> list[tuple[Redemption, str]]:
     """The statement's entries with their invoice numbers."""
-    return list(db.session.execute(select(Redemption, Invoice.number).join(
-        Invoice, Invoice.id == Redemption.invoice_id).where(
-        Redemption.reimbursement_id == statement.id).order_by(Redemption.id)).all())
+    return entries_by_statement([statement.id]).get(statement.id, [])
+
+
+def entries_by_statement(statement_ids: list[int]) -> dict[int, list[tuple[Redemption, str]]]:
+    """The entries of these statements with their invoice numbers, in one read."""
+    entries = defaultdict(list)
+    for entry, number in db.session.execute(select(Redemption, Invoice.number).join(
+            Invoice, Invoice.id == Redemption.invoice_id).where(
+            Redemption.reimbursement_id.in_(statement_ids)).order_by(Redemption.id)):
+        entries[entry.reimbursement_id].append((entry, number))
+    return entries
 
 
 def export_xlsx(period: str) -> bytes:

@@ -382,6 +382,8 @@ def reimbursements_page():
         last_complete_quarter(local_today()).label
     return render_template("subsidies/reimbursements.html", period=period, form=form,
                            statements=statements, waiting=waiting, quarters=(last, current),
+                           lines_of=reimbursements.entries_by_statement([s.id for s in statements]),
+                           entries=reimbursements.ENTRIES, reason_text=reimbursements.reason_text,
                            # the quarter just over, whose statements are to build now
                            last_waiting=_to_build(last) if period == current else 0,
                            quarter_over=reimbursements.parse_quarter(period).end <= now_utc(),

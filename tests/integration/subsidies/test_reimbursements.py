@@ -127,6 +127,9 @@ def test_redemptions_on_no_statement_are_listed_for_the_bureau(client, login, ma
     page = client.get("/vouchers/reimbursements?quarter=2026Q2").get_data(as_text=True)
     waiting = page.split('id="waiting"')[1].split("</table>")[0]
     assert "测试大学R" in waiting and "¥160.00" in waiting and "下一季度" in waiting
+    # the bureau reads the statement's lines on the page (only the XLSX had them)
+    lines = page.split(f'id="lines-{statement.id}"')[1].split("</details>")[0]
+    assert "兑付明细" in lines and "创新券抵扣" in lines and "¥160.00" in lines
 
 
 def test_bad_quarter_is_refused():
