@@ -207,7 +207,7 @@ def _blank_post_form():
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from booking.core.money import format_cny
+    from booking.core.money import format_cny, percent
     from booking.core.web import current_locale
 
     app.jinja_env.filters["cny"] = format_cny
@@ -223,6 +223,8 @@ def _register_template_helpers(app: Flask) -> None:
             return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(timezone),
                                          locale=current_locale())
         return format_datetime(value, fmt, rebase=True)
+
+    app.add_template_filter(percent, "percent")  # 0.125 → 12.5
 
     @app.template_filter("filesize")
     def filesize(size_bytes: int) -> str:

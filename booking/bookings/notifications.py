@@ -10,6 +10,7 @@ from booking.accounts.services import role_holders
 from booking.bookings.labels import repeat_label
 from booking.bookings.models import Booking, TrainingRequest
 from booking.core.clock import now_utc, to_local
+from booking.core.money import percent
 from booking.core.notifications import Notice, compose_notice, deliver, notify
 from booking.core.security import external_url, site_path
 from booking.core.web import sentences
@@ -110,7 +111,7 @@ def notify_no_show(booking: Booking) -> None:
             _("Your booking of %(instrument)s on %(when)s was recorded as a no-show: no use "
               "was recorded for it.", **_about(booking, booker)),
             _("Unless the lab waives it, %(percent)s%% of the booked time's fee is charged "
-              "for it, on the invoice for %(month)s.", percent=f"{(share * 100).normalize():f}",
+              "for it, on the invoice for %(month)s.", percent=percent(share),
               month=f"{to_local(booking.start_at, booker.timezone):%Y-%m}")
             if share else _("It is not charged."),
             _("If you did use the instrument, tell the lab: it can withdraw the no-show."))

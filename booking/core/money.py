@@ -31,3 +31,8 @@ def format_cny(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     fen = abs(int(fen))
     return f"{sign}¥{fen // 100:,}.{fen % 100:02d}"
+
+
+def percent(share: Decimal | int | float | str) -> str:
+    """A share as per cent digits for display: 0.4 → "40", 0.375 → "37.5"."""
+    return f"{(Decimal(str(share)) * 100).normalize():f}"

@@ -319,11 +319,13 @@ class PastDate:
                                     earliest="1900-01-01", latest=today.isoformat()))
 
 
-def flash_form_errors(form) -> None:
+def flash_form_errors(form, fields: tuple[str, ...] | None = None) -> None:
     """A form sent from a page that shows none of its errors (a button's small form): each
-    error flashed with the label of the field it is about."""
+    error (of `fields`, else of all) flashed with the label of the field it is about."""
     colon = "：" if current_locale() == "zh_CN" else ": "
     for name, errors in form.errors.items():
+        if fields is not None and name not in fields:
+            continue
         label = form[name].label.text if name in form._fields else ""
         for error in errors:
             flash(f"{label}{colon if label else ''}{error}", "danger")

@@ -126,6 +126,15 @@ def waiting(period: str) -> list[tuple[int, int, int, int]]:
             for provider_id, count, amount, checking in rows]
 
 
+def to_build(period: str) -> int:
+    """Entries that building the quarter's statements would take in: not those under
+    re-check, nor those of a provider whose statement of it is paid (they wait for the next)."""
+    paid = set(db.session.scalars(select(Reimbursement.provider_id).where(
+        Reimbursement.period == period, Reimbursement.state == "paid")))
+    return sum(count - checking for provider_id, count, _amount, checking in waiting(period)
+               if provider_id not in paid)
+
+
 def unclaimed_of(provider_id: int) -> tuple[int, int, int]:
     """(entries, amount, of them under re-check) the provider redeemed that are on no
     statement yet: what the bureau owes it beyond its statements (built once each quarter is

@@ -3,6 +3,7 @@ policy editor, oversight dashboard and reimbursement statements."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from booking.accounts.models import Organisation
@@ -13,7 +14,15 @@ from booking.core.clock import current_quarter, last_complete_quarter, local_tod
 from booking.core.money import fen_to_yuan, yuan_to_fen
 from booking.core.notifications import commit
 from booking.core.permissions import require
-from booking.core.web import PostForm, attempt, current_locale, query_args, query_int
+from booking.core.web import (
+    PostForm,
+    attempt,
+    current_locale,
+    flash_form_errors,
+    query_args,
+    query_int,
+    sentences,
+)
 from booking.extensions import db
 from booking.subsidies import lists, oversight, reimbursements, services
 from booking.subsidies.forms import (
@@ -131,8 +140,7 @@ def approve(voucher_id):
         if form.amount.errors:
             flash(_("Enter a valid amount: %(why)s", why=" ".join(map(str, form.amount.errors))),
                   "danger")
-        for error in form.reason.errors:
-            flash(f"{form.reason.label.text}: {error}", "danger")
+        flash_form_errors(form, fields=("reason",))
     return redirect(url_for("subsidies.queue"))
 
 
@@ -178,12 +186,23 @@ def policy():
             commit()
             flash(_("Draft saved. Publish it to make it the policy in force."), "success")
             return redirect(url_for("subsidies.policy", year=year))
+    warnings = [w.text() for w in policy_warnings(draft.rules)]
     return render_template("subsidies/policy.html", form=form, draft=draft, problems=problems,
                            changes=form.described(services.policy_changes(draft)),
-                           warnings=[w.text() for w in policy_warnings(draft.rules)],
+                           warnings=warnings, publish_confirm=_publish_confirm(draft, warnings),
                            versions=services.policy_versions(draft.year),
                            years=(local_today().year, local_today().year + 1),
                            publish_form=PostForm()), 422 if form.is_submitted() else 200
+
+
+def _publish_confirm(draft: SubsidyPolicy, warnings: list[str]) -> str:
+    """What the publish button asks: the draft's warnings counted, and what publishing binds."""
+    return sentences(
+        ngettext("The draft has %(num)s warning.", "The draft has %(num)s warnings.",
+                 len(warnings)) if warnings else "",
+        _("Publish version %(n)s? Applications not yet decided and statements not yet built "
+          "follow it from then on; vouchers already issued keep the rates and caps they were "
+          "issued under. A published version cannot be changed.", n=draft.version))
 
 
 @bp.route("/policy/publish", methods=["POST"])
@@ -319,9 +338,10 @@ def clawback(redemption_id):
     claim = db.get_or_404(Redemption, redemption_id)
     form = ClawbackForm()
     if not form.validate_on_submit():
-        too_long = bool(form.reason.data and form.reason.data.strip())
-        flash(" ".join(map(str, form.reason.errors)) if too_long
-              else _("Give a reason for the clawback."), "danger")
+        if form.reason.data and form.reason.data.strip():  # too long, not missing
+            flash_form_errors(form)
+        else:
+            flash(_("Give a reason for the clawback."), "danger")
         return _to_dashboard_of(claim)
     attempt(lambda: oversight.claw_back(claim, current_user, form.reason.data),
             _("Redemption %(id)s clawed back.", id=claim.id))
@@ -385,17 +405,9 @@ def reimbursements_page():
                            lines_of=reimbursements.entries_by_statement([s.id for s in statements]),
                            entries=reimbursements.ENTRIES, reason_text=reimbursements.reason_text,
                            # the quarter just over, whose statements are to build now
-                           last_waiting=_to_build(last) if period == current else 0,
+                           last_waiting=reimbursements.to_build(last) if period == current else 0,
                            quarter_over=reimbursements.parse_quarter(period).end <= now_utc(),
                            paid_form=StatementPaidForm()), 422 if form.errors else 200
-
-
-def _to_build(period: str) -> int:
-    """Entries that building the quarter's statements would take in: not those under
-    re-check, nor those of a provider whose statement of it is paid (they wait for the next)."""
-    paid = {s.provider_id for s in reimbursements.statements(period) if s.state == "paid"}
-    return sum(count - checking for provider_id, count, _amount, checking
-               in reimbursements.waiting(period) if provider_id not in paid)
 
 
 @bp.route("/reimbursements/<int:statement_id>/paid", methods=["POST"])

@@ -10,7 +10,7 @@ from decimal import ROUND_CEILING, Decimal
 
 from booking.accounts.rules import LIAONING_CITIES
 from booking.core.clock import year_end_utc
-from booking.core.money import divide_half_up, format_cny, round_fen
+from booking.core.money import divide_half_up, format_cny, percent, round_fen
 from booking.core.problems import Problem, _l
 from booking.subsidies.policy import class_rule, class_rules, decimal_at, quarterly_batches
 
@@ -396,9 +396,6 @@ def review_due(applied_at: datetime, rules: dict) -> datetime:
     return applied_at + timedelta(days=int(rules["oversight"]["review_sla_days"]))
 
 
-def percent(rate: Decimal) -> str:
-    """0.4 → "40", 0.375 → "37.5" (display)."""
-    return f"{(Decimal(rate) * 100).normalize():f}"
 
 
 # What the published schemes pay at most (default_policy.toml's sources): a policy above them,
