@@ -5,6 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from booking.accounts.models import Organisation
 from booking.api.paging import paged
@@ -395,9 +396,11 @@ def reimbursements_page():
             return redirect(url_for("subsidies.reimbursements_page", quarter=form.quarter.data))
     statements = reimbursements.statements(period)
     paid = {s.provider_id for s in statements if s.state == "paid"}
-    waiting = [(db.session.get(Organisation, provider_id), count, amount, provider_id in paid,
-                checking)
-               for provider_id, count, amount, checking in reimbursements.waiting(period)]
+    rows = reimbursements.waiting(period)
+    providers = {o.id: o for o in db.session.scalars(select(Organisation).where(
+        Organisation.id.in_([row[0] for row in rows])))} if rows else {}  # one read, not one a row
+    waiting = [(providers[provider_id], count, amount, provider_id in paid, checking)
+               for provider_id, count, amount, checking in rows]
     current, last = current_quarter(local_today()).label, \
         last_complete_quarter(local_today()).label
     return render_template("subsidies/reimbursements.html", period=period, form=form,
