@@ -14,7 +14,7 @@ from booking.bookings.models import Booking
 from booking.extensions import db
 from booking.instruments.models import Blackout, Instrument
 from booking.instruments.rules import customer_class
-from booking.metering.models import UsageSession
+from booking.metering.models import Charge, UsageSession
 
 
 class Fact(NamedTuple):
@@ -68,16 +68,18 @@ def usage_facts(where, uncharged_only: bool = True) -> list[Fact]:
             for r in rows]  # positional: keyword arguments make a named tuple twice as slow
 
 
-def answer_sessions_charged(session_ids: list[int], **_extra) -> dict[int, str]:
+def answer_sessions_charged(session_ids: list[int], **_extra) -> dict[int, Charge]:
     """Receiver of metering's `sessions_charged`: the sessions an invoice line charges (a
-    void invoice's too: usage_facts never charges them again), with the invoice's number."""
+    void invoice's too: usage_facts never charges them again), with the line's amount and
+    its invoice."""
     if not session_ids:
         return {}
     rows = db.session.execute(
-        select(InvoiceLine.usage_session_id, Invoice.number, Invoice.id)
+        select(InvoiceLine.usage_session_id, InvoiceLine.amount_fen, Invoice)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
         .where(InvoiceLine.kind == "usage", InvoiceLine.usage_session_id.in_(session_ids)))
-    return {session_id: number or f"#{invoice_id}" for session_id, number, invoice_id in rows}
+    return {session_id: Charge(invoice.number or f"#{invoice.id}", amount_fen, invoice)
+            for session_id, amount_fen, invoice in rows}
 
 
 def answer_no_shows_charged(booking_ids: list[int], **_extra) -> dict[int, str]:

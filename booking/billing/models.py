@@ -181,9 +181,12 @@ class Invoice(TimestampMixin, db.Model):
 
     def can_view(self, user: User) -> bool:
         """The customer, the provider's finance staff, admins, and the PI of the project an
-        invoice (or its credit note) is charged to: their statement links to it."""
+        invoice (or its credit note) is charged to: their statement links to it. The
+        provider's lab managers read it too (their usage pages link to it: what their
+        instruments' use was charged, and whether it is paid), but act on it only as finance."""
         return user.is_authenticated and (
-            self.can_pay(user) or self.can_manage(user) or user.is_admin
+            self.can_pay(user) or self.can_manage(user)
+            or user.can_manage_organisation(self.provider_id)
             or (self.project is not None and self.project.group.is_pi(user)))
 
     def can_pay(self, user: User) -> bool:

@@ -1,6 +1,7 @@
 """Usage sessions (facts, corrected by appending) and instrument-scoped kiosk/API tokens."""
 import secrets
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, exists, select
 from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
@@ -28,6 +29,14 @@ def customer_of(booking: Booking | None, user: User | None = None) -> int:
     """The organisation a use is for: the booking's paying organisation, else (walk-up) the
     user's at the time of use. Every place that records a use asks here."""
     return booking.organisation_id if booking is not None else user.organisation_id
+
+
+class Charge(NamedTuple):
+    """Where a session is charged: its invoice line's amount, and the invoice (billing's
+    object, which the usage page shows with its state and links to)."""
+    number: str
+    amount_fen: int
+    invoice: object
 
 
 class UsageSession(TimestampMixin, db.Model):

@@ -173,7 +173,13 @@ class ExportArgs(ma.Schema):
 
 EXPORT_ARGS = ExportArgs()
 EXPORT_HEADER = (_l("Session"), _l("User"), _l("Organisation"), _l("Start"), _l("End"),
-                 _l("Minutes"), _l("Source"), _l("Booking"))
+                 _l("Minutes"), _l("Source"), _l("Booking"), _l("Amount charged (CNY)"),
+                 _l("Invoice"))
+
+
+def _charge_cells(charge: services.Charge | None) -> tuple:
+    """What the session is charged and on which invoice; empty while it is not."""
+    return (tables.yuan(charge.amount_fen), charge.number) if charge else (None, None)
 
 
 @bp.route("/instruments/<int:instrument_id>/usage/export")
@@ -186,10 +192,12 @@ def usage_export(instrument_id):
         period = parse_period(args["month"] or local_today().strftime("%Y-%m"), "month")
     except PeriodError:
         abort(400)
+    sessions = services.month_sessions(instrument, period.start, period.end)
+    charged = services.charged_sessions([s.id for s in sessions])
     rows = ((s.id, s.user.name, s.user.organisation.display_name(current_locale()),
              s.started_at, s.ended_at, s.minutes if s.ended_at else None,  # running: not yet
-             str(SOURCE_LABELS.get(s.source, s.source)),
-             s.booking_id) for s in services.month_sessions(instrument, period.start, period.end))
+             str(SOURCE_LABELS.get(s.source, s.source)), s.booking_id,
+             *_charge_cells(charged.get(s.id))) for s in sessions)
     header = [str(name) for name in EXPORT_HEADER]
     body = tables.csv_bytes(header, rows) if args["format"] == "csv" else \
         tables.xlsx_bytes(period.label, header, rows)

@@ -24,24 +24,24 @@ from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.metering import rules
-from booking.metering.models import InstrumentToken, UsageSession, customer_of
+from booking.metering.models import Charge, InstrumentToken, UsageSession, customer_of
 
 signals = Namespace()
 #: Sent after a session is closed (check-out or manager entry), with `session=`. Billing
 #: answers it by invoicing the booking when the customer is billed per booking.
 session_closed = signals.signal("usage-session-closed")
-#: Sent with a list of session ids; receivers return {session id: the charge's label} of those
-#: already charged (billing: the invoice's number). A charged session is not corrected: the
-#: correction would be charged again, and an issued invoice is corrected by a credit note.
+#: Sent with a list of session ids; receivers return {session id: Charge} of those already
+#: charged. A charged session is not corrected: the correction would be charged again, and an
+#: issued invoice is corrected by a credit note.
 sessions_charged = signals.signal("usage-sessions-charged")
 #: Sent with a list of booking ids; receivers return {booking id: the charge's label} of those
 #: whose no-show is charged (billing: the invoice's number).
 no_shows_charged = signals.signal("usage-no-shows-charged")
 
 
-def charged_sessions(session_ids: list[int]) -> dict[int, str]:
-    """Which of the sessions are charged already, and where (an invoice's number)."""
-    charged: dict[int, str] = {}
+def charged_sessions(session_ids: list[int]) -> dict[int, Charge]:
+    """Which of the sessions are charged already, and where."""
+    charged: dict[int, Charge] = {}
     for _receiver, answer in sessions_charged.send(session_ids):
         charged.update(answer or {})
     return charged
@@ -256,12 +256,12 @@ def correct_session(original: UsageSession, *, start: datetime, end: datetime | 
     """Append a row replacing `original` (which stays, with the audit trail)."""
     if db.session.scalar(select(exists().where(UsageSession.corrects_id == original.id))):
         _refuse("already_corrected", _l("This session has already been corrected."))
-    invoice = charged_sessions([original.id]).get(original.id)
-    if invoice is not None:
+    charge = charged_sessions([original.id]).get(original.id)
+    if charge is not None:
         raise MeteringRefused.one("session_charged", _l(
             "Session #%(session)s is charged on invoice %(invoice)s and stays as billed: give "
             "back what it overcharged with a credit note on that invoice."),
-            session=original.id, invoice=invoice)
+            session=original.id, invoice=charge.number)
     if not void:
         problems = rules.interval_problems(start, end, now_utc(), rules.longest_session(
             original.instrument.max_minutes))

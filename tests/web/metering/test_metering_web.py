@@ -132,6 +132,51 @@ def test_a_charged_session_is_not_corrected_into_a_second_charge(client, login, 
         UsageSession.corrects_id == session.id)) is None
 
 
+def test_the_lab_sees_what_each_session_is_charged_and_reads_the_invoice(client, login, lab,
+                                                                         make):
+    """Reported: the lab manager, who records the use, saw an invoice's number and no amount,
+    no state, and could not open it. Now: the amount, paid or not, the invoice's page and the
+    month's export with the charge; the page is the lab's to read, finance's to act on."""
+    from booking.billing.close import close_month
+    from booking.billing.models import Invoice
+
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
+        session = services.record_session(
+            lab["instrument"], lab["internal"], start=MONDAY_2_MAR_9AM,
+            end=MONDAY_2_MAR_9AM + timedelta(hours=2), actor=lab["manager"], source="manager")
+        db.session.commit()
+    with freeze_time("2026-04-01 02:00:00"):
+        close_month("2026-03")
+        db.session.commit()
+    invoice = db.session.scalar(select(Invoice))
+    line_fen = invoice.lines[0].amount_fen
+    assert line_fen > 0
+    with freeze_time("2026-04-02 02:00:00"):
+        login(lab["manager"])
+        page = client.get(f"/instruments/{lab['instrument'].id}/usage").get_data(as_text=True)
+        cell = page[page.index('class="charged'):]
+        assert f"¥{line_fen // 100:,}." in cell[:300] and "未支付" in cell[:700]
+        assert f'href="/invoices/{invoice.id}"' in cell[:500]
+        shown = client.get(f"/invoices/{invoice.id}")
+        assert shown.status_code == 200
+        assert 'id="void-form"' not in shown.get_data(as_text=True)
+        assert 'id="bank-transfer-form"' not in shown.get_data(as_text=True)
+        assert client.post(f"/invoices/{invoice.id}/void",
+                           data={"reason": "no"}).status_code == 403
+        assert client.get(f"/invoices/{invoice.id}.pdf").status_code == 200
+        export = client.get(f"/instruments/{lab['instrument'].id}/usage/export?month=2026-03")
+        header, row = export.data.decode("utf-8-sig").strip().splitlines()
+        assert header.endswith("计费金额（元）,账单")
+        assert row.startswith(f"{session.id},") and row.endswith(
+            f",{line_fen // 100}.{line_fen % 100:02d},{invoice.number}")
+        client.post("/logout")
+        other = make.user(role="lab_manager", organisation=make.organisation())
+        db.session.commit()
+        login(other)
+        assert client.get(f"/invoices/{invoice.id}").status_code == 403
+    assert db.session.get(Invoice, invoice.id).state == "issued"
+
+
 @freeze_time(MONDAY_2_MAR_9AM)
 def test_the_usage_page_pages_the_sessions_and_names_their_source(client, login, lab):
     instrument, user = lab["instrument"], lab["internal"]
