@@ -1,7 +1,7 @@
 """Bookings still to come whose estimate a new (or withdrawn) rate changes: their bookers are
 told the new estimates, as the lab's confirmation told them the old ones. A booking is priced at
-the rate in force when it starts. (What a project account holds for a booking stays the amount
-quoted when it was made; the charge at use is what counts.)"""
+the rate in force when it starts, and what a project account holds for it follows the new
+estimate (the charge at use is what counts in the end)."""
 from collections import defaultdict
 from datetime import datetime
 
@@ -15,6 +15,7 @@ from booking.bookings.models import Booking
 from booking.bookings.notifications import notify_estimates_changed
 from booking.core.clock import now_utc
 from booking.extensions import db
+from booking.groups import services as groups
 from booking.instruments.models import Instrument, Rate
 
 ESTIMATED_STATES = ("pending", "approved")
@@ -34,6 +35,8 @@ def answer_rates_changed(instrument: Instrument, *, customer_class: str, since: 
         old, new = (_estimate(cards, customer_class, booking) for cards in (old_cards, new_cards))
         if old != new and new is not None:
             changed[booking.user_id].append((booking, old, new))
+            if booking.project_id is not None:
+                groups.adjust_hold(booking.id, new - (old or 0))
     for estimates in changed.values():
         notify_estimates_changed(estimates)
     return len(changed)
