@@ -94,14 +94,17 @@ def grantable_roles(held) -> set[str]:
 
 
 # The cities the platform serves first (Liaoning): administrative division code (GB/T 2260)
-# and usual English (pinyin) name. An organisation's city is typed in Chinese; any other city
-# needs its code typed too, and shows as typed.
+# and usual English (pinyin) name, a msgid whose Chinese is the city (messages name it in the
+# reader's language). An organisation's city is typed in Chinese; any other city needs its code
+# typed too, and shows as typed.
 LIAONING_CITIES = {
-    "沈阳": ("2101", "Shenyang"), "大连": ("2102", "Dalian"), "鞍山": ("2103", "Anshan"),
-    "抚顺": ("2104", "Fushun"), "本溪": ("2105", "Benxi"), "丹东": ("2106", "Dandong"),
-    "锦州": ("2107", "Jinzhou"), "营口": ("2108", "Yingkou"), "阜新": ("2109", "Fuxin"),
-    "辽阳": ("2110", "Liaoyang"), "盘锦": ("2111", "Panjin"), "铁岭": ("2112", "Tieling"),
-    "朝阳": ("2113", "Chaoyang"), "葫芦岛": ("2114", "Huludao")}
+    "沈阳": ("2101", _l("Shenyang")), "大连": ("2102", _l("Dalian")),
+    "鞍山": ("2103", _l("Anshan")), "抚顺": ("2104", _l("Fushun")),
+    "本溪": ("2105", _l("Benxi")), "丹东": ("2106", _l("Dandong")),
+    "锦州": ("2107", _l("Jinzhou")), "营口": ("2108", _l("Yingkou")),
+    "阜新": ("2109", _l("Fuxin")), "辽阳": ("2110", _l("Liaoyang")),
+    "盘锦": ("2111", _l("Panjin")), "铁岭": ("2112", _l("Tieling")),
+    "朝阳": ("2113", _l("Chaoyang")), "葫芦岛": ("2114", _l("Huludao"))}
 CITY_NAMES_EN = {city: english for city, (_code, english) in LIAONING_CITIES.items()}
 _CITIES_BY_ENGLISH = {english.casefold(): city for city, english in CITY_NAMES_EN.items()}
 

@@ -184,10 +184,13 @@ def _class_problem(code: str, misses: list[str]) -> Problem:
                     "criteria": tuple(_CRITERIA[m] for m in misses)})
 
 
+_REGION_NAMES = {region: english for region, english in LIAONING_CITIES.values()}
+
+
 def _region_name(code: str) -> str:
-    """A Liaoning city's division code as people read it ("大连 Dalian"), else the code."""
-    names = {region: f"{city} {english}" for city, (region, english) in LIAONING_CITIES.items()}
-    return names.get(code, code)
+    """A Liaoning city's division code as the reader names it (大连, Dalian: a msgid), else
+    the code."""
+    return _REGION_NAMES.get(code, code)
 
 
 def enterprise_problems(enterprise: Enterprise, declared_class: str | None, rules: dict,

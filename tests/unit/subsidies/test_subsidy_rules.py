@@ -87,8 +87,10 @@ def test_large_enterprise_fits_no_class():
 def test_every_enterprise_rule_is_reported_at_once():
     bad = Enterprise(**{**SME.__dict__, "verified": False, "region_code": "3101",
                         "bad_credit": True, "kind": "enterprise"})
-    assert codes(eligibility(bad, None, None, None, RULES, LEDGER)) == [
-        "unverified", "outside_region", "bad_credit"]
+    problems = eligibility(bad, None, None, None, RULES, LEDGER)
+    assert codes(problems) == ["unverified", "outside_region", "bad_credit"]
+    # the city in the reader's language (a msgid: 大连 in Chinese), not "大连 Dalian" in both
+    assert problems[1].text() == "The enterprise is not registered in the region (Dalian)"
 
 
 def test_a_project_already_funded_by_the_city_is_excluded():

@@ -120,7 +120,7 @@ def test_an_enterprise_outside_the_region_is_not_handed_a_form_that_must_fail(cl
     anshan = make.user(organisation=make.enterprise(region_code="2103", city="鞍山"))
     login(anshan)
     page = client.get("/vouchers/").get_data(as_text=True)
-    assert 'data-code="outside_region"' in page and "大连 Dalian" in page
+    assert 'data-code="outside_region"' in page and "企业未在本地区（大连）注册" in page
     assert 'id="apply-form"' not in page and 'id="cannot-apply"' in page
     sme_page = client.get("/vouchers/").get_data(as_text=True)
     assert "（2102）" not in sme_page
