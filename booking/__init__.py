@@ -29,8 +29,14 @@ AREAS = ("core", "accounts", "inbox", "instruments", "groups", "bookings", "mete
          "reports")
 
 
-def area_modules(kind: str) -> Iterator[ModuleType]:
-    for area in AREAS:
+# The demo seeds the areas in that order but for vouchers: approved in the past, before billing
+# writes its history, so that its month closes reserve their shares as a real close does.
+DEMO_AREAS = ("core", "accounts", "inbox", "instruments", "groups", "bookings", "metering",
+              "subsidies", "billing", "orders", "rankings", "identity", "admin", "reports")
+
+
+def area_modules(kind: str, areas: tuple[str, ...] = AREAS) -> Iterator[ModuleType]:
+    for area in areas:
         name = f"booking.{area}.{kind}"
         if importlib.util.find_spec(name) is not None:
             yield importlib.import_module(name)

@@ -67,14 +67,14 @@ def seed_command(scale, if_empty):
     """Seed demo organisations and accounts (password demo-pass-2026). Idempotent."""
     if not current_app.config.get("DEMO_SEED_ALLOWED"):
         raise click.ClickException("demo seed refuses to run with the production config")
-    from booking import area_modules
+    from booking import DEMO_AREAS, area_modules
     from booking.accounts.demo import ACCOUNTS, DEMO_PASSWORD
     from booking.accounts.models import User
 
     if if_empty and db.session.query(User.id).first() is not None:
         click.echo("database already has data: demo seed skipped")
     else:
-        for module in area_modules("demo"):
+        for module in area_modules("demo", DEMO_AREAS):
             started = time.perf_counter()
             module.seed(scale)
             analyze(db.session)  # what was loaded, for the next area's queries

@@ -1,6 +1,7 @@
 """Demo invoices: every past month closed (issued on the 1st of the next month) and most
-invoices older than a month settled (internal account or bank transfer). Idempotent: months
-already closed create nothing, paid invoices stay paid."""
+invoices older than a month settled (internal account or bank transfer) within four weeks of
+their issue; a quarter of one that an innovation voucher helped pay credited back. Idempotent:
+months already closed create nothing, paid invoices stay paid."""
 import random
 from datetime import timedelta
 
@@ -11,6 +12,7 @@ from booking.accounts.models import Role, User
 from booking.billing import rules
 from booking.billing.close import close_month
 from booking.billing.dunning import send_reminders
+from booking.billing.invoicing import credit_note
 from booking.billing.models import (
     DunningNotice,
     Invoice,
@@ -39,6 +41,7 @@ def seed(scale: str) -> None:
         close_month(month, now=issued, notify=False)  # history: no e-mails
         analyze(db.session, Invoice.__table__, InvoiceLine.__table__)
     _settle_older_invoices()
+    _credit_part_of_a_voucher_invoice()
     _bank_details()
     if scale == "small":  # the demo people click through: reminded, as the finance page says
         send_reminders()  # (at the benchmarks' scales they would only slow the seed)
@@ -109,19 +112,45 @@ def _settle_older_invoices() -> None:
     rows = db.session.execute(
         select(Invoice.id, Invoice.number, Invoice.amount_due_fen - paid, Invoice.provider_id,
                Invoice.customer_user_id, Invoice.customer_class, Invoice.project_id,
-               Project.number)
+               Project.number, Invoice.issued_at)
         .outerjoin(Project, Project.id == Invoice.project_id)
         .where(Invoice.state == "issued", Invoice.kind == "invoice", Invoice.amount_due_fen > 0,
                Invoice.issued_at < now_utc() - timedelta(days=30)).order_by(Invoice.id))
     settlements = []
     for invoice_id, number, outstanding, provider_id, customer_id, klass, project_id, \
-            project_number in rows:
-        if random.Random(invoice_id).random() > 0.85 or outstanding <= 0:
+            project_number, issued_at in rows:
+        chance = random.Random(invoice_id)
+        if chance.random() > 0.85 or outstanding <= 0:
             continue  # the same ones stay unpaid on every run: overdue in the finance view
         internal = klass == "internal" and project_id is not None
         settlements.append(Settlement(
             invoice_id, int(outstanding), "internal" if internal else "bank_transfer",
             project_number if internal else f"DEMO-BANK-{number}",
             customer_id if internal else finance.get(provider_id),  # see the docstring
-            project_id if internal else None))
+            project_id if internal else None, _paid_at(issued_at, chance.randint(3, 27))))
     settle_in_full(settlements)
+
+
+def _paid_at(issued_at, days: int):
+    """Ten in the morning `days` after the invoice's issue (a day of few distinct times: the
+    settlement updates the invoices paid at one time together)."""
+    day = to_local(issued_at).date() + timedelta(days=days)
+    return local_midnight(day) + timedelta(hours=10)
+
+
+def _credit_part_of_a_voucher_invoice() -> None:
+    """A sample test failed: a quarter of the latest paid invoice that an innovation voucher
+    helped pay is credited back by the provider's finance office (the voucher's part of that
+    quarter goes back to the voucher). Once: not where a credit note exists already."""
+    if db.session.scalar(select(Invoice.id).where(Invoice.kind == "credit_note").limit(1)):
+        return
+    row = db.session.execute(
+        select(Invoice, User).join(Role, Role.organisation_id == Invoice.provider_id)
+        .join(User, User.id == Role.user_id)
+        .where(Role.name == "finance", Invoice.kind == "invoice", Invoice.state == "paid",
+               Invoice.voucher_fen > 0)
+        .order_by(Invoice.issued_at.desc(), Invoice.id).limit(1)).first()
+    if row is not None:
+        invoice, finance = row
+        credit_note(invoice, invoice.amount_due_fen // 4, "一个样品测试失败，退还部分费用",
+                    finance, settled=True)

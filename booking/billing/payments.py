@@ -1,7 +1,8 @@
 """Payments: an internal transfer from a project account (经费卡), bank transfers finance staff
 saw arrive (in part, in full, or more: the excess is a balance carried), and cards through
 Stripe (a PaymentIntent per invoice; signed webhook events, each applied once)."""
-from datetime import date
+from collections import defaultdict
+from datetime import date, datetime
 from typing import NamedTuple
 
 from flask import current_app
@@ -175,26 +176,33 @@ class Settlement(NamedTuple):
     reference: str
     recorded_by_id: int | None
     project_id: int | None = None  # internal: the project account (经费卡) charged
+    paid_at: datetime | None = None  # when the money came (the demo's history); None: now
 
 
 def settle_in_full(settlements: list[Settlement]) -> int:
     """Many issued invoices paid in full at once, set-based (the demo's year of history): a
-    payment each, the invoices paid, an audit event each, and `invoices_settled` sent so that
-    vouchers' shares are redeemed. Project accounts are not charged here: an internal
-    settlement in bulk is of invoices already charged to their project at issue. Returns how
-    many invoices turned paid (those no longer issued are left alone)."""
-    now, today = now_utc(), local_today()
+    payment each, the invoices paid when their money came, an audit event each, and
+    `invoices_settled` sent so that vouchers' shares are redeemed. Project accounts are not
+    charged here: an internal settlement in bulk is of invoices already charged to their
+    project at issue. Returns how many invoices turned paid (those no longer issued are left
+    alone)."""
+    now = now_utc()
+    by_time: dict[datetime, list[int]] = defaultdict(list)
+    for s in settlements:
+        by_time[s.paid_at or now].append(s.invoice_id)
     payable = set()
-    for chunk in chunks([s.invoice_id for s in settlements]):
-        payable.update(db.session.scalars(update(Invoice).where(
-            Invoice.id.in_(chunk), Invoice.state == "issued", Invoice.kind == "invoice")
-            .values(state="paid", paid_at=now, payment_error="").returning(Invoice.id),
-            execution_options={"synchronize_session": False}))
+    for paid_at, invoice_ids in by_time.items():
+        for chunk in chunks(invoice_ids):
+            payable.update(db.session.scalars(update(Invoice).where(
+                Invoice.id.in_(chunk), Invoice.state == "issued", Invoice.kind == "invoice")
+                .values(state="paid", paid_at=paid_at, payment_error="").returning(Invoice.id),
+                execution_options={"synchronize_session": False}))
     settled = [s for s in settlements if s.invoice_id in payable]
     bulk_insert(db.session, Payment.__table__, (
         {"invoice_id": s.invoice_id, "method": s.method, "amount_fen": s.amount_fen,
          "reference": s.reference[:200], "recorded_by_id": s.recorded_by_id,
-         "project_id": s.project_id, "received_on": today, "created_at": now}
+         "project_id": s.project_id, "received_on": local_today(s.paid_at or now),
+         "created_at": s.paid_at or now}
         for s in settled))
     audit.record_bulk("invoice.paid", "Invoice", (
         (s.invoice_id, s.recorded_by_id,

@@ -287,14 +287,15 @@ def _claim_of(invoice_id: int) -> Redemption | None:
                                                       Redemption.entry == "claim"))
 
 
-def redeem(claim: Redemption) -> None:
-    """The customer paid the remainder: the reserved share (less what credit notes gave back
-    meanwhile) is now owed to the provider."""
+def redeem(claim: Redemption, paid_at: datetime | None = None) -> None:
+    """The customer paid the remainder (at `paid_at`, else now): the reserved share (less what
+    credit notes gave back meanwhile) is owed to the provider from then on, on the statement
+    of that quarter."""
     if claim.state == "reserved":
-        now = now_utc()
-        claim.state, claim.redeemed_at = "redeemed", now
+        at = paid_at or now_utc()
+        claim.state, claim.redeemed_at = "redeemed", at
         for entry in _given_back(claim):
-            entry.state, entry.redeemed_at = "redeemed", now
+            entry.state, entry.redeemed_at = "redeemed", at
         audit.record("voucher.redeemed", obj=claim, amount_fen=claim.amount_fen)
 
 
@@ -421,11 +422,14 @@ def _invoice_changes(session) -> list[tuple[Invoice, str]]:
 
 
 def follow_settlement(invoice_ids: list[int], **extra) -> None:
-    """Billing's `invoices_settled`: the shares reserved on invoices paid in bulk are redeemed."""
+    """Billing's `invoices_settled`: the shares reserved on invoices paid in bulk are redeemed
+    when each was paid."""
     for chunk in chunks(invoice_ids):
-        for claim in db.session.scalars(select(Redemption).where(
-                Redemption.invoice_id.in_(chunk), Redemption.entry == "claim")):
-            redeem(claim)
+        for claim, paid_at in db.session.execute(
+                select(Redemption, Invoice.paid_at).join(Invoice, Invoice.id ==
+                                                         Redemption.invoice_id)
+                .where(Redemption.invoice_id.in_(chunk), Redemption.entry == "claim")):
+            redeem(claim, paid_at)
 
 
 @event.listens_for(Session, "before_flush")

@@ -1,67 +1,80 @@
-"""The demo's money cycle: two SMEs' vouchers approved after their earlier invoices, redeemed
-against paid invoices, waiting for the quarter's statements; a partial refund returns part of
-a share."""
+"""The demo's money cycle: two SMEs' vouchers approved at the start of the last quarter, before
+billing writes its history, so that the month closes reserve their shares and the payments
+redeem them when they were paid; the last quarter's claims wait for their statements; a
+credit note gives part of a share back."""
+from datetime import date, datetime
+
 from freezegun import freeze_time
 from sqlalchemy import func, select
 
-from booking.accounts import demo as accounts_demo
-from booking.billing.models import Invoice, InvoiceLine
+from booking import AREAS, DEMO_AREAS, area_modules
+from booking.billing.models import Invoice, InvoiceLine, Payment
+from booking.core.clock import local_today
 from booking.extensions import db
-from booking.instruments import demo as instruments_demo
-from booking.subsidies import demo
+from booking.subsidies import demo, reimbursements
 from booking.subsidies.models import Redemption, Reimbursement, Voucher
 
 
+def test_the_demo_seeds_every_area_and_vouchers_before_billing():
+    assert sorted(DEMO_AREAS) == sorted(AREAS)
+    assert DEMO_AREAS.index("subsidies") < DEMO_AREAS.index("billing")
+
+
+def test_a_voucher_is_approved_on_the_last_quarters_first_weekday_within_its_year():
+    assert demo.approval_time(date(2026, 11, 23), 2026) == datetime.fromisoformat(
+        "2026-07-01 01:00:00+00:00")  # Wednesday 1 July, 9:00 in Dalian
+    assert demo.approval_time(date(2026, 2, 10), 2026) == datetime.fromisoformat(
+        "2026-01-01 01:00:00+00:00")  # not in the year before
+    assert demo.approval_time(date(2026, 1, 1), 2026) == datetime.fromisoformat(
+        "2025-12-31 01:00:00+00:00")  # and before today
+
+
 @freeze_time("2026-11-23 05:00:00")  # a Monday in 2026Q4
-def test_demo_redeems_reimburses_and_refunds(app):
-    accounts_demo.seed("small")
-    instruments_demo.seed("small")
-    demo.seed("small")
-    claims = db.session.scalars(select(Redemption).where(Redemption.entry == "claim")
-                                .order_by(Redemption.id)).all()  # PostgreSQL keeps no order
-    assert len(claims) == demo.USES * len(demo.CYCLES)
-    assert {c.state for c in claims} == {"redeemed"}
-    # statements wait for the quarter's end (2026Q4 is not over)
-    assert db.session.scalars(select(Reimbursement)).all() == []
-    assert all(c.reimbursement_id is None for c in claims)
-    # each voucher was approved before the uses it pays for, after the SME's earlier invoices
-    for claim in claims:
-        voucher = db.session.get(Voucher, claim.voucher_id)
-        invoice = db.session.get(Invoice, claim.invoice_id)
-        assert voucher.decided_at < invoice.lines[0].service_at
-        earlier = db.session.scalar(select(func.max(InvoiceLine.service_at)).join(Invoice).where(
-            Invoice.customer_org_id == invoice.customer_org_id,
-            Invoice.id.not_in([c.invoice_id for c in claims])))
-        assert earlier is None or earlier < voucher.decided_at
-    # a quarter of one invoice of the first provider paid back: a quarter of its share back
-    # to the voucher, waiting for the provider's next statement
-    [reversal] = db.session.scalars(select(Redemption).where(
-        Redemption.entry == "reversal")).all()
-    first = claims[0]
-    assert reversal.amount_fen * -4 == first.amount_fen and reversal.reimbursement_id is None
-    assert reversal.voucher_id == first.voucher_id
-    voucher = db.session.get(Voucher, first.voucher_id)
-    assert voucher.used_fen == sum(c.amount_fen for c in claims
-                                   if c.voucher_id == voucher.id) + reversal.amount_fen
-    demo.seed("small")  # idempotent
-    assert db.session.query(Redemption).count() == demo.USES * len(demo.CYCLES) + 1
-
-
-@freeze_time("2026-11-23 05:00:00")
-def test_the_demos_bookings_and_accounts_read_as_real_ones(app):
-    """A booking on an instrument that needs approval was approved by one of its lab managers
-    and requested before; the demo's people have signed in before (no pending invitation)."""
+def test_demo_reserves_redeems_and_gives_back_as_in_life(app):
     from booking.accounts.models import User
     from booking.admin.services import awaits_first_sign_in
-    from booking.bookings.models import Booking
 
-    accounts_demo.seed("small")
-    instruments_demo.seed("small")
-    demo.seed("small")
-    used = db.session.scalars(select(Booking).where(
-        Booking.purpose == "复合材料断口形貌观察")).all()
-    assert used and all(b.created_at < b.decided_at for b in used)
-    assert all((b.decided_by_id is not None) == b.instrument.requires_approval for b in used)
-    assert all(b.decided_by.has_role("lab_manager", b.instrument.organisation_id)
-               for b in used if b.decided_by_id)
+    for module in area_modules("demo", DEMO_AREAS[:DEMO_AREAS.index("billing") + 1]):
+        module.seed("small")
+    vouchers = db.session.scalars(select(Voucher).order_by(Voucher.id)).all()
+    assert len(vouchers) == len(demo.VOUCHERS)
+    for voucher in vouchers:
+        assert local_today(voucher.decided_at) == date(2026, 7, 1) and voucher.quarter == 3
+        # none of the SME's invoices of use since lacks a share while the voucher has money
+        # left (its use before the approval has none)
+        shares = db.session.execute(select(Invoice.issued_at, Invoice.voucher_fen).where(
+            Invoice.customer_org_id == voucher.enterprise_id, Invoice.kind == "invoice",
+            Invoice.issued_at > voucher.decided_at).order_by(Invoice.issued_at)).all()
+        assert shares and shares[0].voucher_fen > 0
+        exhausted = next((at for at, fen in shares if fen == 0), None)
+        assert exhausted is None or voucher.used_fen > voucher.face_value_fen * 0.9
+        assert db.session.scalar(select(func.sum(Invoice.voucher_fen)).where(
+            Invoice.customer_org_id == voucher.enterprise_id,
+            Invoice.issued_at < voucher.decided_at)) == 0
+    assert vouchers[0].state == "exhausted" and vouchers[1].state == "issued"
+    # each claim is redeemed when its invoice was paid, not on the day the demo ran
+    claims = db.session.execute(select(Redemption.redeemed_at, Invoice.paid_at, Payment.received_on)
+                                .join(Invoice, Invoice.id == Redemption.invoice_id)
+                                .join(Payment, Payment.invoice_id == Invoice.id)
+                                .where(Redemption.entry == "claim",
+                                       Redemption.state == "redeemed")).all()
+    assert claims and all(r == paid and local_today(paid) == received
+                          for r, paid, received in claims)
+    assert db.session.scalar(select(func.count()).select_from(Payment).where(
+        Payment.received_on == local_today())) == 0
+    # the last quarter's claims wait for its statements: the bureau builds them
+    assert db.session.scalars(select(Reimbursement)).all() == []
+    built = reimbursements.reimburse("2026Q3")
+    assert built and all(s.amount_fen > 0 and s.redemption_count for s in built)
+    # a quarter of one paid invoice with a share credited back: a quarter of its share back
+    [reversal] = db.session.scalars(select(Redemption).where(
+        Redemption.entry == "reversal")).all()
+    claim = db.session.get(Redemption, reversal.reverses_id)
+    assert abs(reversal.amount_fen * 4 + claim.amount_fen) <= 4
+    assert db.session.scalar(select(func.count()).select_from(InvoiceLine)) > 0
     assert not any(awaits_first_sign_in(u) for u in db.session.scalars(select(User)))
+    for module in area_modules("demo", ("subsidies", "billing")):
+        module.seed("small")  # idempotent
+    assert len(db.session.scalars(select(Voucher)).all()) == len(demo.VOUCHERS)
+    assert len(db.session.scalars(select(Redemption).where(
+        Redemption.entry == "reversal")).all()) == 1
