@@ -62,12 +62,14 @@ def _by_name() -> dict[str, str]:
 
 def resolve(value: str) -> str | None:
     """A code for what a spreadsheet says: a known 2/4-digit code, a 6-digit code under a known
-    second-level class (filed at that class: the third level is not shipped), or a class name
-    (Chinese or English). None when nothing matches."""
+    second-level class (filed at that class: the third level is not shipped), either with its
+    leading 0 lost, or a class name (Chinese or English). None when nothing matches."""
     value = (value or "").strip()
     if not value:
         return None
     if value.isdigit():
+        if len(value) % 2:  # a spreadsheet took 0101 for a number and dropped its 0
+            value = "0" + value
         if value in classes():
             return value
         if len(value) == 6 and value[:4] in classes():

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from wtforms import BooleanField, SelectField, SubmitField
 
 from booking.accounts.models import Organisation
-from booking.accounts.rules import PROVIDER_KINDS
 from booking.core import tables
 from booking.core.notifications import commit
 from booking.core.permissions import require
@@ -26,17 +25,11 @@ class ImportForm(SiteForm):
     submit = SubmitField(_l("Import"))
 
 
-def can_import(user, organisation: Organisation) -> bool:
-    return user.is_authenticated and organisation.active and (
-        user.is_bureau or user.can_manage_organisation(organisation.id))
-
-
 def importable_organisations(user) -> list[Organisation]:
-    query = select(Organisation).where(Organisation.active.is_(True)).order_by(
+    query = select(Organisation).where(Organisation.active.is_(True),
+                                       Organisation.kind.in_(importing.OWNER_KINDS)).order_by(
         Organisation.name_zh)
-    if user.is_bureau:
-        query = query.where(Organisation.kind.in_((*PROVIDER_KINDS, "pilot_base", "incubator")))
-    else:
+    if not user.is_bureau:
         query = query.where(Organisation.id.in_(user.managed_organisation_ids() or {0}))
     return list(db.session.scalars(query))
 
@@ -51,7 +44,7 @@ def import_list():
     result, error = None, None
     if form.validate_on_submit():
         organisation = db.get_or_404(Organisation, form.organisation.data)
-        require(can_import(current_user, organisation))
+        require(importing.can_import(current_user, organisation))
         upload = form.file.data
         dry_run = bool(form.check.data)
         try:

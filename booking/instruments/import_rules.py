@@ -116,6 +116,17 @@ class Header:
     labels: dict[str, str]                # column key -> header text as in the file
     value_in_ten_thousands: bool = False
     problems: list = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # headers of columns not read
+
+    def label_of(self, field_key: str) -> str:
+        """The file's header of the column an instrument field comes from."""
+        return self.labels.get(FIELD_COLUMNS.get(field_key, field_key), field_key)
+
+
+# instrument fields that a column of another name gives
+FIELD_COLUMNS = {"original_value_fen": "original_value", "category": "national_class",
+                 "allows_self_operated": "service_mode", "allows_staff_operated": "service_mode",
+                 "hourly_fen": "hourly_fee"}
 
 
 def find_header(rows: list[list]) -> Header | None:
@@ -124,7 +135,7 @@ def find_header(rows: list[list]) -> Header | None:
     best = None
     for index, row in enumerate(rows[:HEADER_SCAN_ROWS]):
         above = rows[index - 1] if index else []
-        found, labels, ten_thousands = {}, {}, False
+        found, labels, ten_thousands, ignored = {}, {}, False, []
         for position, cell in enumerate(row):
             text = cell
             if (cell is None or not str(cell).strip()) and position < len(above):
@@ -133,8 +144,10 @@ def find_header(rows: list[list]) -> Header | None:
             if key and key not in labels:
                 found[position], labels[key] = key, str(text).strip()
                 ten_thousands |= in_wan and key == "original_value"
+            elif text is not None and str(text).strip():
+                ignored.append(fold(text))
         if best is None or len(found) > len(best.columns):
-            best = Header(index, found, labels, ten_thousands)
+            best = Header(index, found, labels, ten_thousands, ignored=ignored)
     if best is None or not best.columns:
         return None
     best.problems = [Problem("missing_column", _l("The column %(column)s is missing."),
@@ -245,6 +258,9 @@ def parse_row(cells: list, header: Header, row_number: int, today: date) -> Pars
     def problem(key, found):
         problems.append(RowProblem(row_number, header.labels.get(key, ""), found))
 
+    if "asset_number" in raw and fold(_text(raw["asset_number"])) == TEMPLATE_EXAMPLE[0]:
+        problem("asset_number", Problem("template_example", _l(
+            "This is the template's example row: delete it.")))
     for key in ("asset_number", "name_zh", "name_en", "model", "manufacturer", "lab", "lab_en",
                 "location", "contact_name", "capabilities"):
         if key not in raw:

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from booking.accounts.models import Organisation, User
+from booking.accounts.rules import PROVIDER_KINDS
 from booking.core import audit
 from booking.core.clock import local_today, now_utc
 from booking.core.problems import Problem, _l
@@ -22,6 +23,8 @@ from booking.instruments.import_rules import RowProblem
 from booking.instruments.models import Instrument, Rate
 from booking.instruments.rules import CUSTOMER_CLASSES, effective_rates
 
+# organisations whose instruments the catalogue lists
+OWNER_KINDS = (*PROVIDER_KINDS, "pilot_base", "incubator")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024  # what the zip of an XLSX may hold once unpacked
 MAX_COLUMNS = 60
@@ -38,6 +41,11 @@ class ImportResult:
     problems: list[RowProblem] = field(default_factory=list)
     written: bool = False
     dry_run: bool = False
+    # (row, asset number, the headers of the columns it changes) of each instrument updated
+    changes: list[tuple[int, str, list[str]]] = field(default_factory=list)
+    # (row, asset number) of instruments whose console rates the list's other fee leaves alone
+    rates_kept: list[tuple[int, str]] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)  # headers of columns not read
 
 
 def _xlsx_rows(data: bytes, limit: int) -> list[list]:
@@ -98,6 +106,25 @@ def read_table(data: bytes, filename: str) -> list[list]:
     return rows
 
 
+def owner_problem(organisation: Organisation) -> Problem | None:
+    """Why instruments cannot be imported into the organisation, if they cannot: the web
+    page offers only those that can, the command line is told."""
+    if not organisation.active:
+        return Problem("inactive", _l("%(name)s is deactivated."),
+                       {"name": organisation.name_zh})
+    if organisation.kind not in OWNER_KINDS:
+        return Problem("not_owner", _l(
+            "%(name)s is not a university, institute, pilot base or incubator: it lists no "
+            "instruments."), {"name": organisation.name_zh})
+    return None
+
+
+def can_import(user: User, organisation: Organisation) -> bool:
+    """Bureau staff into any organisation that lists instruments, lab managers into theirs."""
+    return user.is_authenticated and owner_problem(organisation) is None and (
+        user.is_bureau or user.can_manage_organisation(organisation.id))
+
+
 def _existing(organisation: Organisation, assets: list[str]) -> dict[str, Instrument]:
     found = {}
     for chunk in range(0, len(assets), 500):
@@ -108,13 +135,22 @@ def _existing(organisation: Organisation, assets: list[str]) -> dict[str, Instru
 
 
 def _changes(instrument: Instrument, fields: dict, hourly_fen: int | None) -> dict:
+    """What the row changes. The list's fee prices an instrument that has no rate yet; once it
+    has rates, they are the lab console's (a class each, rounding, minimum charge) and the
+    list's single fee does not overwrite them."""
     changed = {k: (getattr(instrument, k), v) for k, v in fields.items()
                if getattr(instrument, k) != v}
-    if hourly_fen is not None:
-        current = effective_rates(instrument.rates, now_utc()).get("internal")
-        if current is None or current.hourly_fen != hourly_fen:
-            changed["hourly_fen"] = (current and current.hourly_fen, hourly_fen)
+    if hourly_fen is not None and not instrument.rates:
+        changed["hourly_fen"] = (None, hourly_fen)
     return changed
+
+
+def _rates_differ(instrument: Instrument, hourly_fen: int | None) -> bool:
+    """The list gives a fee that none of the instrument's rates in force charges."""
+    if hourly_fen is None or not instrument.rates:
+        return False
+    in_force = effective_rates(instrument.rates, now_utc()).values()
+    return all(rate.hourly_fen != hourly_fen for rate in in_force)
 
 
 def _rates(hourly_fen: int, valid_from) -> list[Rate]:
@@ -129,7 +165,8 @@ def import_instruments(organisation: Organisation, rows: list[list], actor: User
                        today: date | None = None) -> ImportResult:
     today = today or local_today()
     header, parsed, problems = import_rules.parse_table(rows, today)
-    result = ImportResult(rows=len(parsed), dry_run=dry_run)
+    result = ImportResult(rows=len(parsed), dry_run=dry_run,
+                          ignored_columns=header.ignored if header else [])
     result.problems = problems + [p for row in parsed for p in row.problems]
     if problems or header is None:  # the table itself is wrong: no row can be trusted
         result.skipped = len(parsed)
@@ -155,10 +192,14 @@ def import_instruments(organisation: Organisation, rows: list[list], actor: User
                 created.append(instrument)
         else:
             changes = _changes(instrument, fields, hourly)
+            if _rates_differ(instrument, hourly):
+                result.rates_kept.append((row.row, fields["asset_number"]))
             if not changes:
                 result.unchanged += 1
             else:
                 result.updated += 1
+                result.changes.append((row.row, fields["asset_number"], list(dict.fromkeys(
+                    header.label_of(key) for key in changes))))
                 if not dry_run:
                     _apply(instrument, fields, changes, now)
                     updated.append((instrument, changes))

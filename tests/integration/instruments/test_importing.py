@@ -82,13 +82,52 @@ def test_reimport_updates_by_asset_number_without_duplicates(make):
     _run(org, [HEADER, *GOOD])
     again = _run(org, [HEADER, [*GOOD[0][:2], "SU9000", *GOOD[0][3:7], "350"], GOOD[1]])
     assert (again.created, again.updated, again.unchanged) == (0, 1, 1)
+    assert again.changes == [(2, "ZC-1", ["型号"])]
     assert _count(org) == 2 and _count(other) == 1
     sem = db.session.scalar(select(Instrument).where(Instrument.organisation_id == org.id,
                                                      Instrument.asset_number == "ZC-1"))
-    assert sem.model == "SU9000" and {r.hourly_fen for r in sem.rates} == {30_000, 35_000}
+    # its rates are the console's now: the list's other fee is named, not applied
+    assert sem.model == "SU9000" and {r.hourly_fen for r in sem.rates} == {30_000}
+    assert again.rates_kept == [(2, "ZC-1")]
     event = db.session.scalars(select(AuditEvent).where(
         AuditEvent.action == "instrument.updated", AuditEvent.object_id == sem.id)).one()
     assert event.data["before"]["model"] == "SU8010" and event.data["after"]["model"] == "SU9000"
+
+
+def test_reimport_leaves_the_rates_the_lab_set_in_its_console(make):
+    """Reported: a lab set 200 / 350 / 500 per hour for its three classes; re-importing the
+    unchanged asset list (300) put every class back at 300, and the dry run said only
+    "1 updated"."""
+    org = make.organisation()
+    _run(org, [HEADER, GOOD[0]])
+    sem = db.session.scalar(select(Instrument).where(Instrument.asset_number == "ZC-1"))
+    for rate in sem.rates:
+        rate.hourly_fen = {"internal": 20_000, "academic": 35_000,
+                           "enterprise": 50_000}[rate.customer_class]
+    db.session.flush()
+    again = _run(org, [HEADER, GOOD[0]])
+    assert (again.updated, again.unchanged, again.rates_kept) == (0, 1, [(2, "ZC-1")])
+    assert sorted(r.hourly_fen for r in sem.rates) == [20_000, 35_000, 50_000]
+    _run(org, [HEADER, GOOD[1]])
+    xrd = _run(org, [HEADER, [*GOOD[1][:7], "120"]])  # no rate yet: the list's fee prices it
+    assert xrd.changes == [(2, "ZC-2", ["收费标准（元/小时）"])]
+    assert sorted(r.hourly_fen for r in db.session.scalar(select(Instrument).where(
+        Instrument.asset_number == "ZC-2")).rates) == [12_000] * 3
+
+
+def test_real_sheets_say_what_they_lose_and_lost(make):
+    """Columns the template has not are named (a class code of another scheme stays out of
+    the national class unseen otherwise); a class code Excel took for a number is read with
+    its 0; the template's own example row is refused."""
+    org = make.organisation()
+    result = _run(org, [[*HEADER, "国别", "备注"], ["ZC-9", "电镜", "X", 101, "", "", "两者",
+                                                   "", "日本", "-"]])
+    assert result.ignored_columns == ["国别", "备注"] and result.created == 1
+    assert db.session.scalar(select(Instrument.national_class).where(
+        Instrument.asset_number == "ZC-9")) == "0101"
+    example = _run(org, [HEADER, ["ZC-2021-00017", "场发射扫描电子显微镜", "SU8010", "0101", "1",
+                                  "2021-03-05", "两者", "300"]], dry_run=True)
+    assert [p.problem.code for p in example.problems] == ["template_example"]
 
 
 def test_csv_in_gbk_and_english_headers(make):
@@ -148,6 +187,38 @@ def test_cli_dry_run_then_import(app, make, tmp_path):
     assert "row 4, 仪器名称" in result.output and _count(org) == 0
     result = runner.invoke(args=["instruments", "import", str(path), "--org", org.credit_code])
     assert result.exit_code == 1 and _count(org) == 0
+    manager = make.user(role="lab_manager", organisation=org)
+    db.session.commit()
     result = runner.invoke(args=["instruments", "import", str(path), "--org", org.credit_code,
-                                 "--skip-invalid"])
+                                 "--skip-invalid", "--by", manager.email])
     assert result.exit_code == 0 and "2 created" in result.output and _count(org) == 2
+    assert "row 4, 仪器名称: This column must not be empty." in result.output  # English
+    assert db.session.scalar(select(AuditEvent.actor_id).where(
+        AuditEvent.action == "instruments.imported")) == manager.id
+
+
+@pytest.mark.parametrize("target", ["deactivated", "bureau", "enterprise"])
+def test_cli_refuses_an_organisation_that_lists_no_instruments(app, make, tmp_path, target):
+    """Reported: the command imported into a deactivated enterprise (then public, and in the
+    region's NRII report) and into the bureau; the web page offers neither."""
+    org = {"deactivated": lambda: make.organisation(active=False),
+           "bureau": lambda: make.organisation(kind="bureau"),
+           "enterprise": lambda: make.enterprise()}[target]()
+    db.session.commit()
+    path = tmp_path / "list.xlsx"
+    path.write_bytes(_xlsx([HEADER, *GOOD]))
+    result = app.test_cli_runner().invoke(args=["instruments", "import", str(path), "--org",
+                                                org.credit_code])
+    assert result.exit_code == 1 and _count(org) == 0
+    assert "deactivated" in result.output or "lists no instruments" in result.output
+
+
+def test_cli_names_whom_the_audit_trail_names_only_if_they_may_import(app, make, tmp_path):
+    org = make.organisation()
+    outsider = make.user(role="lab_manager", organisation=make.organisation())
+    db.session.commit()
+    path = tmp_path / "list.xlsx"
+    path.write_bytes(_xlsx([HEADER, *GOOD]))
+    result = app.test_cli_runner().invoke(args=["instruments", "import", str(path), "--org",
+                                                org.credit_code, "--by", outsider.email])
+    assert result.exit_code == 1 and "may not import" in result.output and _count(org) == 0

@@ -39,6 +39,19 @@ def test_manager_dry_run_shows_problems_by_row_and_column(client, make, login):
     assert "Imported." in page and _count(org) == 1
 
 
+def test_the_check_names_what_changes_what_is_not_read_and_the_rates_kept(client, make,
+                                                                          login):
+    org = make.organisation()
+    login(make.user(role="lab_manager", organisation=org))
+    _post(client, org, "资产编号,仪器名称,收费标准\r\nZC-1,扫描电镜,300\r\n".encode(),
+          button="submit")
+    page = _post(client, org, "资产编号,仪器名称,收费标准,备注\r\nZC-1,场发射扫描电镜,350,x\r\n"
+                 .encode()).get_data(as_text=True)
+    assert '<tr class="import-change"><td>2</td><td>ZC-1</td><td>仪器名称</td></tr>' in page
+    assert "未读取的列（模板中没有）：备注" in page
+    assert 'id="import-rates-kept"' in page and "（第 2 行）" in page
+
+
 def test_problems_speak_chinese_to_a_chinese_user(client, make, login):
     org = make.organisation()
     login(make.user(role="lab_manager", organisation=org))
