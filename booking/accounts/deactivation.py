@@ -2,7 +2,7 @@
 refuses inactive users), their API tokens stop working (`user_for_api_token` checks `active`),
 and their future bookings are cancelled with a notice (the bookings area, through the
 `user_deactivated` signal: accounts imports no area above it). Flushes, never commits."""
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from booking.accounts.models import Role, User
 from booking.accounts.signals import user_deactivated
@@ -16,10 +16,12 @@ class DeactivationError(Refused):
 
 
 def other_active_admins(user: User) -> int:
-    """Active admins besides `user`."""
+    """Active admins besides `user` who can administer: not one invited who has yet to
+    choose a password (the link may never be used, and lapses)."""
     return db.session.scalar(
         select(func.count(func.distinct(User.id))).join(Role, Role.user_id == User.id)
-        .where(Role.name == "admin", User.active.is_(True), User.id != user.id)) or 0
+        .where(Role.name == "admin", User.active.is_(True), User.id != user.id,
+               or_(User.invited_at.is_(None), User.last_login_at.is_not(None)))) or 0
 
 
 def deactivate_user(user: User, *, actor: User | None, reason: str) -> int:

@@ -63,6 +63,9 @@ def sole_bureau() -> Organisation | None:
     return bureaus[0] if len(bureaus) == 1 else None
 
 
+BUREAU_ONLY = _l("Administrator and bureau staff are roles for members of the bureau only.")
+
+
 def create_user(*, email, password, name, organisation, roles=("member",), confirmed=True,
                 locale="zh_CN", timezone="Asia/Shanghai", actor=None,
                 email_confirmed=True) -> User:
@@ -72,8 +75,7 @@ def create_user(*, email, password, name, organisation, roles=("member",), confi
     if get_user_by_email(email):
         raise AccountError("email_taken", _l("This e-mail address is already registered."))
     if not set(roles) <= roles_for_organisation(organisation.kind):
-        raise AccountError("role_not_for_organisation", _l(
-            "Administrator and bureau staff are roles for members of the bureau only."))
+        raise AccountError("role_not_for_organisation", BUREAU_ONLY)
     user = User(email=email, name=name, organisation=organisation, locale=locale,
                 timezone=timezone, membership_confirmed=confirmed,
                 email_confirmed_at=now_utc() if email_confirmed else None)
@@ -154,12 +156,14 @@ def set_roles(user: User, names: set[str], actor: User) -> None:
 def role_change_problem(actor: User, user: User, names: set[str]) -> str | None:
     if not names:
         return _l("Keep at least one role.")
+    if not names <= roles_for_organisation(user.organisation.kind):
+        return BUREAU_ONLY
     if not names <= assignable_roles(actor, user.organisation):
         return _l("You may not grant these roles.")
     before = {r.name for r in user.roles if r.organisation_id == user.organisation_id}
     if not before - names <= assignable_roles(actor, user.organisation):
         return _l("You may not remove a role higher than your own.")
-    if actor.id == user.id and "lab_manager" not in names and not actor.is_admin:
+    if actor.id == user.id and "lab_manager" in before - names and not actor.is_admin:
         return _l("You cannot remove your own manager role.")
     if actor.id == user.id and names - before and not actor.is_admin:
         # four eyes: who approves and bills does not also record who paid (finance)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 from booking.accounts import services as accounts
 from booking.accounts.deactivation import deactivate_user, reactivate_user  # noqa: F401
 from booking.accounts.models import Organisation, Role, User
-from booking.accounts.rules import normalise_credit_code
+from booking.accounts.rules import normalise_credit_code, roles_for_organisation
 from booking.accounts.signals import organisation_deactivated
 from booking.admin import notifications, rules
 from booking.core import audit
@@ -131,6 +131,8 @@ def invite_user(*, email: str, name: str, organisation: Organisation, roles: set
     """An account with an unguessable password and an e-mailed link to choose one."""
     if not roles:
         raise ConsoleError(Problem("roles", _l("Keep at least one role.")))
+    if not roles <= roles_for_organisation(organisation.kind):
+        raise ConsoleError(Problem("roles", accounts.BUREAU_ONLY))
     if not roles <= accounts.assignable_roles(actor, organisation):
         raise ConsoleError(Problem("roles", _l("You may not grant these roles.")))
     if not organisation.active:
@@ -138,6 +140,7 @@ def invite_user(*, email: str, name: str, organisation: Organisation, roles: set
     user = accounts.create_user(email=email, password=secrets.token_urlsafe(24), name=name,
                                 organisation=organisation, roles=tuple(sorted(roles)),
                                 confirmed=True, locale=locale, actor=actor)
+    user.invited_at = now_utc()
     audit.record("user.invited", actor=actor, obj=user, organisation_id=organisation.id,
                  after={"email": user.email, "roles": sorted(roles)})
     notifications.notify_invited(user, actor, accounts.password_reset_token(user, invitation=True))
@@ -145,8 +148,9 @@ def invite_user(*, email: str, name: str, organisation: Organisation, roles: set
 
 
 def awaits_first_sign_in(user: User) -> bool:
-    """Invited (or registered by a lab) and never signed in: an invitation may be sent again."""
-    return user.active and user.last_login_at is None
+    """Invited and never signed in: an invitation may be sent again. (An account made with a
+    password, on the command line, was not invited: its holder has the password.)"""
+    return user.active and user.invited_at is not None and user.last_login_at is None
 
 
 def resend_invitation(user: User, *, actor: User) -> None:

@@ -256,6 +256,24 @@ def test_the_bureaus_roles_are_for_members_of_a_bureau_only(app, client, make, l
     assert result.exit_code != 0 and "bureau only" in result.output
 
 
+def test_role_refusals_say_the_real_reason(client, make, login):
+    """Reported: bureau staff saving their own roles unchanged read "you cannot remove your
+    own manager role" (they never had it); an admin inviting an admin into a university read
+    "you may not grant these roles" (they may: not to a university's member)."""
+    bureau = make.organisation(kind="bureau")
+    staff = make.user(role="bureau_staff", organisation=bureau)
+    login(staff)
+    saved = client.post(f"/admin/users/{staff.id}/roles", data={"roles": ["bureau_staff"]},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "不能撤销您自己的" not in saved and staff.has_role("bureau_staff")
+    client.post("/logout")
+    login(make.user(role="admin", organisation=bureau))
+    page = client.post("/admin/users/invite", data={
+        "email": "y@bhtu.edu.cn", "name": "y", "organisation": make.organisation().id,
+        "roles": ["admin"], "locale": "en"}).get_data(as_text=True)
+    assert "管理员和科技局职员角色仅限科技局人员。" in page
+
+
 def test_bureau_staff_cannot_deactivate_or_demote_an_admin(client, make, login):
     admin = make.user(role="admin")
     make.user(role="admin")
@@ -291,6 +309,45 @@ def test_the_last_admin_keeps_the_role(client, make, login):
     assert not other.is_admin  # another admin remains: fine
     client.post(f"/admin/users/{admin.id}/roles", data={"roles": ["member"]}, headers=EN)
     assert admin.is_admin
+
+
+def test_an_invited_admin_who_never_signed_in_does_not_let_the_last_one_go(client, make,
+                                                                         login):
+    """Reported: an admin invited a second admin, then removed their own role before the
+    invitation was used (the link lapses in a week): nobody could administer any more."""
+    for user in db.session.scalars(select(User)):
+        user.active = not user.is_admin and user.active
+    admin = make.user(role="admin")
+    db.session.commit()
+    login(admin)
+    client.post("/admin/users/invite", data={
+        "email": "second.admin@example.cn", "name": "二号管理员", "organisation":
+        admin.organisation_id, "roles": ["admin"], "locale": "zh_CN"})
+    invitee = db.session.scalar(select(User).where(User.email == "second.admin@example.cn"))
+    assert invitee.is_admin and invitee.invited_at is not None
+    refused = client.post(f"/admin/users/{admin.id}/roles", data={"roles": ["member"]},
+                          headers=EN, follow_redirects=True)
+    assert "最后一位在岗管理员必须保留管理员角色。" in refused.get_data(as_text=True)
+    assert admin.is_admin
+    invitee.last_login_at = invitee.invited_at  # the invitation used: now there are two
+    db.session.commit()
+    client.post(f"/admin/users/{admin.id}/roles", data={"roles": ["member"]})
+    assert not admin.is_admin
+
+
+def test_an_account_made_with_a_password_awaits_no_invitation(app, make):
+    """Reported: users made on the command line with a password were listed as not signed in
+    yet, with a button to send an invitation they never had."""
+    from booking.admin.services import awaits_first_sign_in
+
+    org = make.organisation()
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=[
+        "users", "create", "--email", "cli.user@example.cn", "--name", "命令行用户", "--password",
+        "a-long-password-2026", "--org", org.credit_code, "--role", "member"])
+    assert result.exit_code == 0, result.output
+    made = db.session.scalar(select(User).where(User.email == "cli.user@example.cn"))
+    assert made.invited_at is None and not awaits_first_sign_in(made)
 
 
 def test_deactivated_user_cannot_log_in_or_use_tokens_and_can_be_reactivated(

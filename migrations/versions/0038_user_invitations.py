@@ -1,0 +1,26 @@
+"""users.invited_at: when an administrator invited the account (its holder chooses the
+password by the e-mailed link). An invited account that has never signed in awaits its
+invitation, and does not count as an administrator who can still administer; an account made
+with a password (the command line) does neither. Filled from the audit trail's invitations.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from booking.core.db import UTCDateTime
+
+revision = "0038_user_invitations"
+down_revision = "0037_project_digests"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("users", sa.Column("invited_at", UTCDateTime(timezone=True), nullable=True))
+    op.execute("UPDATE users SET invited_at = (SELECT min(a.created_at) FROM audit_events a "
+               "WHERE a.action = 'user.invited' AND a.object_type = 'User' "
+               "AND a.object_id = users.id)")
+
+
+def downgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("invited_at")
