@@ -73,16 +73,23 @@ def _item(line) -> str:
     if line.kind in _KINDS:
         text += f" · {both(_KINDS[line.kind])}"
     if line.kind == "samples":
-        with force_locale("zh_CN"):
-            count = ngettext("%(num)d sample", "%(num)d samples", int(line.quantity))
-        text += f" ({count})"
+        text += f" ({_both_plural('%(num)d sample', '%(num)d samples', int(line.quantity))})"
     english = line.description_in("en")
     return escape(text) + (f"<br/><font size=8>{escape(english)}</font>"
                            if english != line.description else "")
 
 
-# a unit price per what, as the invoice page says it
-_UNITS = {"usage": "/h", "no_show": "/h", "late_cancel": "/h", "samples": "/样品"}
+def _both_plural(singular: str, plural: str, num: int) -> str:
+    """A count in Chinese and English ("6 个样品 6 samples")."""
+    with force_locale("zh_CN"):
+        chinese = ngettext(singular, plural, num)
+    with force_locale("en"):
+        english = ngettext(singular, plural, num)
+    return f"{chinese} {english}"
+
+
+# a unit price per what, as the invoice page says it (in both languages where words differ)
+_UNITS = {"usage": "/h", "no_show": "/h", "late_cancel": "/h", "samples": "/样品 sample"}
 
 
 def _line_rows(invoice: Invoice, style) -> list[list]:

@@ -11,6 +11,7 @@ order's price), so that neither check-out nor the month close charges them a sec
 from datetime import date, datetime, timedelta
 from statistics import median
 
+from flask_babel import force_locale, gettext
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -226,8 +227,10 @@ def schedule_booking(order: Order, actor: User, *, start: datetime, end: datetim
             "time, or cancel that booking first."),
             start=to_local(held.start_at, timezone).strftime("%Y-%m-%d %H:%M"),
             end=to_local(held.end_at, timezone).strftime("%H:%M"))
+    with force_locale(order.customer_user.locale):  # the booking is the customer's to read
+        purpose = gettext("Test order %(number)s", number=order.number)
     booking = book_for(order.instrument, order.customer_user, actor, start=start, end=end,
-                       mode="staff_operated", purpose=f"送样 {order.number}",
+                       mode="staff_operated", purpose=purpose,
                        samples=min(order.sample_total, rules.MAX_TOTAL_SAMPLES),
                        charge_project=False)  # the order's invoice pays for its time
     booking.billed_separately = True  # its time and samples are priced on the order's invoice

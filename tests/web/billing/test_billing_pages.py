@@ -380,7 +380,7 @@ def test_invoice_shows_samples_lines_in_page_pdf_api_and_exports(client, login, 
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
     line = next(li for li in invoice.lines if li.kind == "samples")
     with force_locale("en"):  # bilingual whatever the reader's language, as the PDF's labels
-        assert " · 送样检测 Samples sent in (3 个样品)<br/>" in billing_pdf._item(line)
+        assert " · 送样检测 Samples sent in (3 个样品 3 samples)<br/>" in billing_pdf._item(line)
     body = client.get(f"/api/v1/invoices/{invoice.id}",
                       headers=api_token(sold["customer"])).get_json()
     samples = [line for line in body["lines"] if line["kind"] == "samples"]

@@ -130,6 +130,6 @@ def test_the_pdfs_lines_say_what_the_page_says_in_both_languages(client, login, 
     db.session.commit()
     text = " ".join(_run("pdftotext", str(_pdf(client, login, sold, tmp_path)), "-").split())
     for needle in ("未到场 no-show", "逾时取消 late cancellation",
-                   "送样检测 Samples sent in (6 个样品)", "¥200.00/样品",
+                   "送样检测 Samples sent in (6 个样品 6 samples)", "¥200.00/样品 sample",
                    "Scanning electron microscope 2026-03-02 10:00"):
         assert needle in text, needle

@@ -48,7 +48,8 @@ STATES = ("draft", "issued", "paid", "void")
 D404 = (LOGIN,) + (404,) * 9  # a draft is "not found" for everyone logged in
 A404 = (401,) + (404,) * 9
 #          anonymous customer colleague other lab_mgr other_mgr finance other_fin bureau admin
-VIEWERS = (LOGIN, 200, 403, 403, 403, 403, 200, 403, 403, 200)
+# the provider's lab managers read its invoices (their usage pages link to them)
+VIEWERS = (LOGIN, 200, 403, 403, 200, 403, 200, 403, 403, 200)
 MANAGERS = (LOGIN, 403, 403, 403, 403, 403, ACTS, 403, 403, ACTS)
 PAGES = {
     "view": Action("GET", "/invoices/{id}", None, VIEWERS, draft=D404, done=200),
@@ -72,10 +73,11 @@ PAGES = {
 }
 API = {
     "api_view": Action("GET", "/api/v1/invoices/{id}", None,
-                       (401, 200, 404, 404, 404, 404, 200, 404, 404, 200), draft=A404, done=200),
-    # who may not see the invoice is told it does not exist; its finance office may not pay it
+                       (401, 200, 404, 404, 200, 404, 200, 404, 404, 200), draft=A404, done=200),
+    # who may not see the invoice is told it does not exist; its provider's people may not
+    # pay it
     "api_payment_intent": Action("POST", "/api/v1/invoices/{id}/payment-intent", None,
-                                 (401, PAYS, 404, 404, 404, 404, 403, 404, 404, 403), draft=A404),
+                                 (401, PAYS, 404, 404, 403, 404, 403, 404, 404, 403), draft=A404),
 }
 # The customer asking to pay by card, which is off: an open invoice answers "card payment is
 # not available" (the page's JSON 409, the API 503); a paid or void one is not open (409).
