@@ -387,6 +387,10 @@ def quote_page_body(quote, per_sample_fee_fen: int) -> dict:
     """The API's quote, with the customer class and the amounts as the form shows them."""
     label = class_label(quote.customer_class)  # a value on its own line: "Enterprise"
     return {**QUOTE.dump(quote), "customer_class_label": label[:1].upper() + label[1:],
+            "time_fee": format_cny(quote.fee_fen - quote.samples_fee_fen),
+            # what share of the fee the voucher pays (less at a provider outside its region)
+            "voucher_percent": (quote.voucher_fen * 200 + quote.fee_fen) // (2 * quote.fee_fen)
+            if quote.fee_fen else 0,  # whole per cent, half up
             "samples_fee": format_cny(quote.samples_fee_fen),
             "per_sample_fee": format_cny(per_sample_fee_fen), "fee": format_cny(quote.fee_fen),
             "voucher": format_cny(quote.voucher_fen), "payable": format_cny(quote.payable_fen)}

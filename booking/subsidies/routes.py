@@ -49,8 +49,8 @@ from booking.subsidies.models import (
     SubsidyPolicy,
     Voucher,
 )
-from booking.subsidies.policy import ENTERPRISE_CLASSES
-from booking.subsidies.rules import percent, policy_warnings
+from booking.subsidies.policy import ENTERPRISE_CLASSES, decimal_at
+from booking.subsidies.rules import percent, policy_warnings, region_name
 
 bp = Blueprint("subsidies", __name__, url_prefix="/vouchers")
 
@@ -84,7 +84,18 @@ def my_vouchers():
     vouchers = services.vouchers_of(organisation)
     return render_template("subsidies/mine.html", form=form, vouchers=vouchers, policy=policy,
                            check=check, classes=services.class_options(organisation, policy),
-                           pending_fen=services.group_pending_fen(organisation, policy.year))
+                           pending_fen=services.group_pending_fen(organisation, policy.year),
+                           non_local=_non_local_rate(policy.rules))
+
+
+def _non_local_rate(rules: dict) -> dict | None:
+    """Where a provider outside the policy's region is subsidised at a reduced rate: the
+    region's name and the share of the rate paid there (the quote is lower: say why)."""
+    factor = decimal_at(rules, "services", "non_local_provider_factor")
+    if factor >= 1:
+        return None
+    return {"region": _(region_name(rules.get("region_code", ""))),
+            "factor": percent(factor)}
 
 
 # --- bureau: review --------------------------------------------------------------------------

@@ -187,7 +187,7 @@ def _class_problem(code: str, misses: list[str]) -> Problem:
 _REGION_NAMES = {region: english for region, english in LIAONING_CITIES.values()}
 
 
-def _region_name(code: str) -> str:
+def region_name(code: str) -> str:
     """A Liaoning city's division code as the reader names it (大连, Dalian: a msgid), else
     the code."""
     return _REGION_NAMES.get(code, code)
@@ -205,7 +205,7 @@ def enterprise_problems(enterprise: Enterprise, declared_class: str | None, rule
             enterprise.region_code or "").startswith(region):
         problems.append(Problem("outside_region", _l(
             "The enterprise is not registered in the region (%(region)s)"),
-            {"region": _region_name(region)}))
+            {"region": region_name(region)}))
     if rules["eligibility"].get("no_bad_credit") and enterprise.bad_credit:
         problems.append(Problem("bad_credit", _l("The enterprise has a bad-credit record")))
     if rules["eligibility"].get("exclude_if_project_already_funded") and \

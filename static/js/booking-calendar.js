@@ -295,11 +295,12 @@
     if (hasFee) {
       document.getElementById("quote-class").textContent = q.customer_class_label || q.customer_class;
       document.getElementById("quote-minutes").textContent = q.billable_minutes;
+      document.getElementById("quote-time-fee").textContent = q.time_fee;
       document.getElementById("quote-fee").textContent = q.fee;
       document.getElementById("quote-samples").textContent = `${q.samples} × ${q.per_sample_fee} = ${q.samples_fee}`;
       document.querySelectorAll(".quote-samples").forEach((el) => el.classList.toggle("d-none", !q.samples_fee_fen));
       document.getElementById("quote-payable").textContent = q.payable;
-      document.getElementById("quote-voucher").textContent = "−" + q.voucher;
+      document.getElementById("quote-voucher").textContent = `−${q.voucher} (${q.voucher_percent}%)`;
       document.querySelectorAll(".quote-voucher").forEach((el) => el.classList.toggle("d-none", !q.voucher_fen));
       const hasProject = q.project_remaining !== undefined;
       if (hasProject) {

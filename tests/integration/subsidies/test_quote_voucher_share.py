@@ -52,6 +52,30 @@ def test_staff_operated_quote_shares_the_samples_too(make):
         90_000, 50_000, 28_800, 61_200)
 
 
+@freeze_time(MONDAY_2_MAR_9AM)
+def test_the_form_shows_the_time_fee_and_the_vouchers_lower_share_and_why(make, client,
+                                                                          login):
+    """Reported: a staff-operated quote gave the samples' fee and a total, never the time's
+    (¥1,200 of ¥1,800); the voucher paid 32 % at an Anshan provider, 40 % said the voucher
+    page, and nothing said why."""
+    from booking.accounts.models import User
+    from booking.extensions import db
+
+    voucher = make.voucher(amount_fen=5_000_000)
+    sme_user = db.session.get(User, voucher.applicant_id)
+    anshan = make.organisation(kind="university", region_code="2103")
+    instrument = make.instrument(organisation=anshan, per_sample_fee_fen=10_000)
+    db.session.commit()
+    login(sme_user)
+    quote = client.get(f"/instruments/{instrument.id}/quote.json?start=2026-03-03T09:00"
+                       "&end=2026-03-03T10:00&mode=staff_operated&samples=5").get_json()
+    assert (quote["time_fee"], quote["samples_fee"], quote["fee"]) == (
+        "¥400.00", "¥500.00", "¥900.00")
+    assert quote["voucher_percent"] == 32
+    page = client.get("/vouchers/").get_data(as_text=True)
+    assert 'id="non-local-rate"' in page and "大连以外的服务机构" in page and "80%" in page
+
+
 @freeze_time("2026-12-06 08:00:00")
 def test_a_voucher_does_not_promise_a_share_of_a_service_after_it_lapses(make):
     """Reported: a booking on 12 January showed a voucher share from a voucher valid to the
