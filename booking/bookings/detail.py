@@ -75,7 +75,8 @@ class BookingPage:
     order: Order | None  # the test order whose invoice pays for the booking's time
 
 
-def booking_page(booking: Booking) -> BookingPage:
+def booking_page(booking: Booking, timezone: str) -> BookingPage:
+    """`timezone`: the reader's, in which the page gives its times (a move's too)."""
     sessions = sessions_of_booking(booking)
     lines = lines_of_booking(booking.id, [s.id for s in sessions])
     approval = groups.pi_approval_of(booking.id)
@@ -84,7 +85,8 @@ def booking_page(booking: Booking) -> BookingPage:
     estimate, no_rate = _estimate(booking) if charged_here and \
         booking.state in ESTIMATED_STATES else (None, False)
     return BookingPage(
-        booking, history(booking, approval, moves_of(booking.id)), sessions, lines, estimate, no_rate,
+        booking, history(booking, approval, moves_of(booking.id), timezone), sessions, lines,
+        estimate, no_rate,
         _penalty(booking) if charged_here else None,
         billable_minutes_of_bookings([booking.id]).get(booking.id, 0)
         if charged_here and booking.state == "completed" else None,
@@ -92,15 +94,17 @@ def booking_page(booking: Booking) -> BookingPage:
         groups.get_project(booking.project_id), order)
 
 
-def history(booking: Booking, approval: PiApproval | None, moves=()) -> list[Step]:
+def history(booking: Booking, approval: PiApproval | None, moves=(),
+            timezone: str | None = None) -> list[Step]:
     """The booking's dated steps, oldest first (its use is listed apart, session by session).
     `moves`: its booking.rescheduled audit events, which keep what each move reset (the time
-    it was requested, the lab's approval)."""
+    it was requested, the lab's approval), their times in `timezone` (the reader's; else the
+    instrument's)."""
     requested_at = min([datetime.fromisoformat(m.data["requested_at"]) for m in moves
                         if "requested_at" in m.data] + [booking.created_at])
     steps = [Step(requested_at, "requested", booking.user)]
     for move in moves:
-        steps += _move_steps(move, booking.instrument.timezone)
+        steps += _move_steps(move, timezone or booking.instrument.timezone)
     pi_decided = approval is not None and approval.state not in ("pending", "withdrawn")
     if pi_decided:
         steps.append(Step(approval.decided_at, f"pi_{approval.state}", approval.pi,

@@ -49,7 +49,7 @@ def _late_fees(bookings) -> dict[int, int]:
 def show(booking_id):
     """One booking: for its booker, and for the lab that runs its instrument."""
     booking = _booking_or_404(booking_id)
-    page = detail.booking_page(booking)
+    page = detail.booking_page(booking, current_user.timezone)
     return render_template("bookings/show.html", page=page, b=booking,
                            own=booking.is_booked_by(current_user),
                            manage=booking.can_manage(current_user),

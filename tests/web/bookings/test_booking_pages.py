@@ -645,6 +645,10 @@ def test_a_moved_booking_keeps_its_history(client, make, login, lab, frozen):
     assert [code for code, _ in steps] == ["requested", "approved", "moved", "approved"]
     assert steps[0][1].strip() == f"{requested.astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M}"
     assert "从 2026-11-24 10:00–11:00 改到 2026-11-24 14:00–15:30" in page
+    me.timezone = "Europe/Berlin"  # the move on the reader's clock, as the page's other times
+    db.session.commit()
+    abroad = client.get(f"/bookings/{booking.id}").get_data(as_text=True)
+    assert "从 2026-11-24 03:00–04:00 改到 2026-11-24 07:00–08:30" in abroad
     history = page[page.index('id="booking-history"'):]
     history = history[:history.index("</ol>")]
     assert history.count(manager.name) == 2  # who approved, each time

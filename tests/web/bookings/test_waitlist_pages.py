@@ -62,3 +62,19 @@ def test_nobody_acts_on_anothers_entry(client, login, make):
     assert f"entry-{entry.id}" not in client.get("/waitlist").get_data(as_text=True)
     db.session.refresh(entry)
     assert entry.state == "waiting"
+
+
+def test_a_reader_abroad_sees_the_time_at_the_instrument_too(client, login, make):
+    """Reported: a postdoc whose profile says Europe/Berlin read 03:00–04:00 for a wait on
+    10:00 in Dalian, with nothing saying which clock; the order page likewise."""
+    instrument = make.instrument(requires_approval=False)
+    make.placed_booking(instrument, make.user(), TUESDAY_24_NOV_10AM)
+    me = make.user(timezone="Europe/Berlin")
+    login(me)
+    client.post(f"/instruments/{instrument.id}/waitlist", data=FORM)
+    page = client.get("/waitlist").get_data(as_text=True)
+    assert "2026-11-24 03:00 – 04:00" in page
+    assert "仪器所在地：2026-11-24 10:00–11:00（Asia/Shanghai）" in page
+    me.timezone = "Asia/Shanghai"
+    db.session.commit()
+    assert "at-instrument" not in client.get("/waitlist").get_data(as_text=True)
