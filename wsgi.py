@@ -1,8 +1,11 @@
 import gc
 
-from booking import create_app
+from booking import UnsafeConfiguration, create_app
 
-app = create_app()
+try:
+    app = create_app()
+except UnsafeConfiguration as refused:  # a sentence to act on, not a traceback (CLI, gunicorn)
+    raise SystemExit(f"refusing to start: {refused}") from None
 
 # Everything built so far (the app, SQLAlchemy's mappers, the templates) lives as long as the
 # process. Moving it out of the cyclic collector's sight means a request that allocates a lot

@@ -94,17 +94,21 @@ def create_app(config_class=None) -> Flask:
     return app
 
 
+class UnsafeConfiguration(RuntimeError):
+    """A production setting missing or unsafe: the app does not start."""
+
+
 def check_production(config) -> None:
     """Refuse to start with settings that are fine on a laptop and unsafe in production."""
     if config["SECRET_KEY"].startswith("dev-"):
-        raise RuntimeError("SECRET_KEY must be set in production")
+        raise UnsafeConfiguration("SECRET_KEY must be set in production")
     base = urlsplit(config["PUBLIC_BASE_URL"])
     if base.scheme not in ("http", "https") or not base.hostname:
-        raise RuntimeError("PUBLIC_BASE_URL (e.g. https://instruments.example.cn) must be set "
+        raise UnsafeConfiguration("PUBLIC_BASE_URL (e.g. https://instruments.example.cn) must be set "
                            "in production: links in e-mails are built on it")
     config["TRUSTED_HOSTS"] = config.get("TRUSTED_HOSTS") or [base.hostname]
     if config["RATELIMIT_ENABLED"] and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
-        raise RuntimeError("RATELIMIT_STORAGE_URI must name shared storage (redis://…) in "
+        raise UnsafeConfiguration("RATELIMIT_STORAGE_URI must name shared storage (redis://…) in "
                            "production: memory:// counts per process, so limits would not hold")
 
 

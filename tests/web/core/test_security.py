@@ -163,3 +163,20 @@ def test_malformed_signed_stripe_events_are_400(client, webhook, mangle):
     response = client.post("/api/v1/stripe/webhook", data=body, headers=headers)
     assert response.status_code == 400, response.get_data(as_text=True)
     assert response.get_json()["error"]["code"] in ("malformed_event", "unknown_invoice")
+
+
+def test_an_unsafe_production_start_says_what_to_set_without_a_traceback(tmp_path):
+    """Reported: `flask db upgrade` with the production config printed a traceback."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DATABASE_URL")}
+    env.update(APP_CONFIG="production", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite")
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", str(root / "wsgi"), "db",
+                           "current"], env=env, capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "refusing to start: SECRET_KEY must be set in production"
