@@ -2,6 +2,7 @@
 import marshmallow as ma
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from booking.accounts import services as accounts
@@ -135,9 +136,15 @@ def deactivate_organisation(org_id):
 def activate_organisation(org_id):
     _require_console()
     organisation = db.get_or_404(Organisation, org_id)
-    if PostForm().validate_on_submit():
-        attempt(lambda: services.set_organisation_active(organisation, True, current_user),
-                _("%(org)s re-activated.", org=organisation.display_name(current_locale())))
+    if PostForm().validate_on_submit() and attempt(
+            lambda: services.set_organisation_active(organisation, True, current_user),
+            _("%(org)s re-activated.", org=organisation.display_name(current_locale()))):
+        inactive = sum(not member.active for member in organisation.members)
+        if inactive:  # they come back one by one: the list of them, to choose who
+            flash(ngettext("%(num)d person of it stays deactivated: re-activate whoever "
+                           "returns, below.", "%(num)d people of it stay deactivated: "
+                           "re-activate whoever returns, below.", inactive), "info")
+            return redirect(url_for("admin.users", org=organisation.id, state="inactive"))
     return redirect(back_to("admin.organisations"))
 
 

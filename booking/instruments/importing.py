@@ -90,6 +90,9 @@ def read_table(data: bytes, filename: str) -> list[list]:
     if (filename or "").lower().endswith((".xls", ".xlsx")):
         raise UnreadableFile(Problem("unreadable", _l(
             "This file cannot be read as XLSX (save it as .xlsx or .csv).")))
+    if b"\x00" in data[:4096]:  # text has no NUL byte: a picture, a PDF, a Word file
+        raise UnreadableFile(Problem("not_a_table", _l(
+            "This is neither an XLSX nor a CSV file: save the list as .xlsx or .csv.")))
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)

@@ -130,6 +130,12 @@ def test_real_sheets_say_what_they_lose_and_lost(make):
     assert [p.problem.code for p in example.problems] == ["template_example"]
 
 
+def test_a_picture_is_not_taken_for_a_csv_file():
+    with pytest.raises(importing.UnreadableFile) as refused:
+        importing.read_table(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "list.png")
+    assert refused.value.problem.code == "not_a_table"
+
+
 def test_csv_in_gbk_and_english_headers(make):
     org = make.organisation()
     text = "Asset number,Instrument name,Purchase date\r\nA-1,电镜 ,2021/3/5\r\n"

@@ -87,6 +87,26 @@ def test_deactivating_an_organisation_deactivates_its_people_and_cancels_booking
                            data={"reason": "merged into another university"})
     assert response.status_code == 302
     assert not org.active and not booker.active and booking.state == "cancelled"
+    # re-activated, it is told who stays deactivated, and shown them to choose who returns
+    again = client.post(f"/admin/organisations/{org.id}/activate")
+    assert org.active and not booker.active
+    assert again.headers["Location"].endswith(f"/admin/users?org={org.id}&state=inactive")
+    listed = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "该机构有 1 人仍处于停用状态" in listed and f"/admin/users/{booker.id}/reactivate" in listed
+
+
+def test_cities_are_kept_in_one_spelling_and_ones_own_organisation_has_no_deactivate(
+        client, make, login):
+    bureau = make.organisation(kind="bureau")
+    login(make.user(role="admin", organisation=bureau))
+    client.post("/admin/organisations/new", data={
+        "kind": "university", "name_zh": "大连测试大学", "name_en": "", "credit_code":
+        "12210000MB0000001J", "city": "大连市", "region_code": ""})
+    made = db.session.scalar(select(Organisation).where(Organisation.name_zh == "大连测试大学"))
+    assert (made.city, made.region_code) == ("大连", "2102")
+    page = client.get("/admin/organisations").get_data(as_text=True)
+    assert f"/admin/organisations/{bureau.id}/deactivate" not in page
+    assert f"/admin/organisations/{made.id}/deactivate" in page
 
 
 def test_a_deactivated_organisations_instruments_leave_the_directory(client, make, login):

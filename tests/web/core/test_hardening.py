@@ -217,7 +217,7 @@ def test_a_file_too_large_says_the_limit_and_leads_back_to_its_form(client):
     response = client.post("/login", data={"password": "x" * (9 * 2**20)},
                            headers={"Referer": "http://localhost/lab/instruments/7?tab=photo"})
     page = response.get_data(as_text=True)
-    assert "超过本站单次表单可接收的 8 MB" in page and "仪器照片不超过 5 MB" in page
+    assert "超过本站单次表单可接收的 8 MB" in page and "仪器照片或资产清单均不超过 5 MB" in page
     assert 'href="/lab/instruments/7?tab=photo" id="go-back"' in page
     elsewhere = client.post("/login", data={"password": "x" * (9 * 2**20)},
                             headers={"Referer": "https://evil.example/x"})
