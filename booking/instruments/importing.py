@@ -26,6 +26,9 @@ from booking.instruments.rules import CUSTOMER_CLASSES, effective_rates
 # organisations whose instruments the catalogue lists
 OWNER_KINDS = (*PROVIDER_KINDS, "pilot_base", "incubator")
 MAX_FILE_BYTES = 5 * 1024 * 1024
+# how files that are no table begin (a CSV decodes as GB18030 whatever its bytes): PNG, PDF,
+# JPEG, GIF, an old Office document (.xls, .doc)
+_NOT_TABLES = (b"\x89PNG", b"%PDF", b"\xff\xd8\xff", b"GIF8", b"\xd0\xcf\x11\xe0")
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024  # what the zip of an XLSX may hold once unpacked
 MAX_COLUMNS = 60
 FORMATS = ("csv", "xlsx")
@@ -90,7 +93,7 @@ def read_table(data: bytes, filename: str) -> list[list]:
     if (filename or "").lower().endswith((".xls", ".xlsx")):
         raise UnreadableFile(Problem("unreadable", _l(
             "This file cannot be read as XLSX (save it as .xlsx or .csv).")))
-    if b"\x00" in data[:4096]:  # text has no NUL byte: a picture, a PDF, a Word file
+    if data.startswith(_NOT_TABLES):
         raise UnreadableFile(Problem("not_a_table", _l(
             "This is neither an XLSX nor a CSV file: save the list as .xlsx or .csv.")))
     for encoding in ("utf-8-sig", "gb18030"):

@@ -22,5 +22,5 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("users") as batch_op:
-        batch_op.drop_column("invited_at")
+    # in place on SQLite too (3.35+), as 0030: a batch would rebuild a table others refer to
+    op.execute("ALTER TABLE users DROP COLUMN invited_at")

@@ -48,7 +48,7 @@ def test_the_check_names_what_changes_what_is_not_read_and_the_rates_kept(client
     page = _post(client, org, "资产编号,仪器名称,收费标准,备注\r\nZC-1,场发射扫描电镜,350,x\r\n"
                  .encode()).get_data(as_text=True)
     assert '<tr class="import-change"><td>2</td><td>ZC-1</td><td>仪器名称</td></tr>' in page
-    assert "未读取的列（模板中没有）：备注" in page
+    assert "未读取的列（模板中没有）：备注" in page and "<th>变更的列</th>" in page
     assert 'id="import-rates-kept"' in page and "（第 2 行）" in page
 
 
