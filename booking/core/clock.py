@@ -7,7 +7,8 @@ no other module makes a ZoneInfo of its own.
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import resources
 from zoneinfo import ZoneInfo, available_timezones
 
 # Budgets, quotas, rankings, billing months and reimbursement quarters are the bureau's local
@@ -53,19 +54,21 @@ def _timezones() -> set[str]:
     return _TZ_CACHE
 
 
-# the regions of the tz database's city zones (Asia/Shanghai); the rest are aliases and
-# oddities a picker should not offer (PRC, W-SU, Etc/GMT-8, localtime, Factory)
-_REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
-            "Europe", "Indian", "Pacific")
+def _city_zones() -> set[str]:
+    """The tz database's own zones (zone1970.tab: Asia/Shanghai, Europe/Berlin), without the
+    aliases and old names it keeps for compatibility (PRC, Africa/Asmera, Africa/Timbuktu)."""
+    table = resources.files("tzdata.zoneinfo") / "zone1970.tab"
+    return {line.split("\t")[2] for line in table.read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")}
 
 
+@cache
 def common_timezones() -> list[str]:
     """The handful of zones our users pick from first, then every city zone alphabetically
     (any zone of the database stays valid: is_valid_timezone)."""
     first = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Tokyo", "Europe/Berlin", "Europe/London",
              "America/New_York", "UTC"]
-    cities = {name for name in _timezones() if name.split("/", 1)[0] in _REGIONS}
-    return first + sorted(cities - set(first))
+    return first + sorted(_city_zones() & _timezones() - set(first))
 
 
 def to_local(moment: datetime, tz_name: str = BUSINESS_TIMEZONE) -> datetime:

@@ -53,3 +53,14 @@ def test_local_today_and_the_last_complete_quarter():
     assert local_today(moment) == date(2027, 1, 1)
     assert last_complete_quarter(local_today(moment)).label == "2026Q4"
     assert from_local(datetime(2027, 1, 1, 1, 0)) == moment
+
+
+def test_the_time_zone_picker_offers_city_zones_not_old_names():
+    """Reported: after the common zones came ~600 names, old ones among them (Africa/Asmera,
+    Africa/Timbuktu); an alias stored earlier stays valid."""
+    from booking.core.clock import common_timezones, is_valid_timezone
+
+    zones = common_timezones()
+    assert zones[0] == "Asia/Shanghai" and "Europe/Paris" in zones and len(zones) < 400
+    assert not {"Africa/Asmera", "Africa/Timbuktu", "PRC", "Etc/GMT-8"} & set(zones)
+    assert len(zones) == len(set(zones)) and is_valid_timezone("Africa/Asmera")
