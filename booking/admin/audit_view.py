@@ -5,10 +5,11 @@ or whose object is the organisation or one of its people)."""
 from datetime import timedelta
 
 import marshmallow as ma
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
 from booking.accounts.models import Organisation, User
-from booking.admin.audit_labels import as_json
+from booking.admin.audit_labels import action_label, as_json, object_label
 from booking.api.fields import Day, Id, SearchText
 from booking.api.paging import PageArgs, in_order
 from booking.core.audit import AuditEvent
@@ -96,21 +97,25 @@ def organisation_choices(viewer: User) -> list[Organisation]:
     return list(db.session.scalars(query))
 
 
-EXPORT_HEADER = ("time", "actor_email", "actor_name", "action", "object_type", "object_id",
-                 "before", "after", "details")
+# in the reader's language, with the action said as the page says it beside its code (a
+# filter in the spreadsheet); what changed stays JSON, as stored
+EXPORT_HEADER = (_l("Time"), _l("E-mail"), _l("Full name"), _l("Action"), _l("Action code"),
+                 _l("Object"), _l("Object id"), _l("Before"), _l("After"), _l("Details"))
 
 
-def export_header(viewer: User) -> tuple:
+def export_header(viewer: User) -> list[str]:
     """Addresses are for the platform's own staff: a lab reads its trail without the IPs of
     those who acted on it (the platform's admins among them)."""
-    return EXPORT_HEADER + ("ip",) if visible_organisation_ids(viewer) is None else EXPORT_HEADER
+    header = [str(name) for name in EXPORT_HEADER]
+    return header + ["IP"] if visible_organisation_ids(viewer) is None else header
 
 
 def export_rows(query: Select, with_ip: bool):
     for event, email, name in db.session.execute(query.limit(EXPORT_LIMIT)):
         data = dict(event.data or {})
         before, after = data.pop("before", None), data.pop("after", None)
-        row = (event.created_at, email or "", name or "", event.action, event.object_type or "",
+        row = (event.created_at, email or "", name or "", action_label(event.action),
+               event.action, object_label(event.object_type) if event.object_type else "",
                event.object_id, as_json(before), as_json(after), as_json(data))
         yield (*row, event.ip or "") if with_ip else row
 

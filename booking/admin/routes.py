@@ -282,7 +282,7 @@ def audit_export(fmt):
     query = audit_view.events(current_user, args, current_user.timezone)
     header = audit_view.export_header(current_user)
     return tables.download(fmt, "audit", header,
-                           audit_view.export_rows(query, "ip" in header), freeze="A2")
+                           audit_view.export_rows(query, "IP" in header), freeze="A2")
 
 
 @bp.context_processor

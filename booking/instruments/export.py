@@ -1,11 +1,21 @@
-"""The directory as a table (core.tables writes it as CSV or XLSX)."""
+"""The directory as a table (core.tables writes it as CSV or XLSX), headed in the reader's
+language: people open it in a spreadsheet (programs read the API)."""
+from flask_babel import lazy_gettext as _l
+
 from booking.core.tables import yuan
 from booking.instruments.rules import CATEGORIES, CUSTOMER_CLASSES
 
-HEADERS = ("id", "institution", "city", "name_zh", "name_en", "model", "manufacturer",
-           "category", "original_value_cny", "purchase_date", "lab", "lab_en", "location",
-           "location_en", "status", "self_operated", "staff_operated", "contact_name", "contact_phone",
-           "contact_email", *(f"{c}_hourly_cny" for c in CUSTOMER_CLASSES), "info_updated_at")
+HEADERS = (_l("Id"), _l("Institution"), _l("City"), _l("Name (Chinese)"), _l("Name (English)"),
+           _l("Model"), _l("Manufacturer"), _l("Category"), _l("Original value (CNY)"),
+           _l("Purchase date"), _l("Laboratory"), _l("Laboratory (English)"), _l("Location"),
+           _l("Location (English)"), _l("Status"), _l("Self-operated"), _l("Staff-operated"),
+           _l("Contact"), _l("Phone"), _l("E-mail"), _l("Internal rate (CNY/h)"),
+           _l("Academic rate (CNY/h)"), _l("Enterprise rate (CNY/h)"), _l("Information updated"))
+assert CUSTOMER_CLASSES == ("internal", "academic", "enterprise")  # the rate columns' order
+
+
+def header() -> list[str]:
+    return [str(name) for name in HEADERS]
 
 
 def values(row: dict) -> list:

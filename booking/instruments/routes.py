@@ -123,7 +123,7 @@ def export_directory(fmt):
     if fmt not in tables.FORMATS:
         abort(404)
     rows = directory.export_rows(directory.query_from_args(request.args, per_page=0), now_utc())
-    return tables.download(fmt, f"directory-{local_today():%Y%m%d}", export.HEADERS,
+    return tables.download(fmt, f"directory-{local_today():%Y%m%d}", export.header(),
                            map(export.values, rows))
 
 

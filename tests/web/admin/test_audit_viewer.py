@@ -124,7 +124,8 @@ def test_ids_hours_and_modes_read_by_name(client, make, login):
 def test_export_has_before_and_after(client, make, login, events):
     login(make.user(role="admin"))
     text = client.get("/admin/audit.csv?who=alice").data.decode("utf-8-sig")
-    assert text.splitlines()[0].startswith("time,actor_email")
+    header = text.splitlines()[0].split(",")  # the reader's language, the action by name too
+    assert header[:5] == ["时间", "电子邮箱", "姓名", "操作", "操作代码"]
     assert '"{""model"": ""A""}"' in text and "alice@a.cn" in text
     assert client.get("/admin/audit.xlsx").status_code == 200
 
@@ -147,12 +148,12 @@ def test_a_lab_reads_its_trail_without_ip_addresses_and_wildcards_are_letters(cl
     mine, _theirs = events
     login(make.user(role="admin"))
     assert client.get("/admin/audit.csv").data.decode("utf-8-sig").splitlines()[0].endswith(
-        ",ip")
+        ",IP")
     everyone = client.get("/admin/audit?who=_").get_data(as_text=True)
     assert "alice@a.cn" not in everyone  # nobody's address has a "_" in it here
     login(make.user(role="lab_manager", organisation=mine))
     header = client.get("/admin/audit.csv").data.decode("utf-8-sig").splitlines()[0]
-    assert header.endswith(",details") and "ip" not in header.split(",")
+    assert header.endswith(",详情") and "IP" not in header.split(",")
 
 
 def test_recorded_fields_and_codes_read_by_name():
