@@ -12,6 +12,10 @@ user_deactivated = _signals.signal("user-deactivated")
 # its instruments and returns how many: others return None).
 organisation_deactivated = _signals.signal("organisation-deactivated")
 
+# An organisation's names, short code or city changed: sender = the organisation. Receivers
+# refresh what they keep of them (instruments: its instruments' search entries).
+organisation_renamed = _signals.signal("organisation-renamed")
+
 # Whether someone else keeps a user's e-mail address: sender = the user. A receiver that does
 # returns its name (campus sign-on: the institution, whose sign-in brings the address each
 # time); the user then changes it there, not here.

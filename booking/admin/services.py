@@ -8,7 +8,7 @@ from booking.accounts import services as accounts
 from booking.accounts.deactivation import deactivate_user, reactivate_user  # noqa: F401
 from booking.accounts.models import Organisation, Role, User
 from booking.accounts.rules import city_key, normalise_credit_code, roles_for_organisation
-from booking.accounts.signals import organisation_deactivated
+from booking.accounts.signals import organisation_deactivated, organisation_renamed
 from booking.admin import notifications, rules
 from booking.core import audit
 from booking.core.clock import now_utc
@@ -95,6 +95,8 @@ def update_organisation(organisation: Organisation, fields: dict, actor: User) -
                      before={k: v for k, v in before.items() if after[k] != v},
                      after={k: v for k, v in after.items() if before[k] != v},
                      organisation_id=organisation.id)
+    if any(before[k] != after[k] for k in ("name_zh", "name_en", "short_code", "city")):
+        organisation_renamed.send(organisation)
 
 
 def _snapshot(organisation: Organisation) -> dict:

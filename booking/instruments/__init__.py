@@ -2,7 +2,9 @@
 
 
 def connect_signals() -> None:
-    from booking.accounts.signals import organisation_deactivated
+    from booking.accounts.signals import organisation_deactivated, organisation_renamed
+    from booking.instruments.search_index import reindex_organisation
     from booking.instruments.services import withdraw_organisation
 
     organisation_deactivated.connect(withdraw_organisation)
+    organisation_renamed.connect(reindex_organisation)

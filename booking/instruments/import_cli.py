@@ -1,5 +1,6 @@
 """`flask instruments import FILE --org CODE`: an asset spreadsheet into the catalogue, the
-same rules as the web page, with a progress bar."""
+same rules as the web page, with a progress bar; `flask instruments reindex`: the directory's
+search entries written anew."""
 import click
 from flask.cli import AppGroup
 from flask_babel import force_locale
@@ -78,3 +79,14 @@ def _report(result) -> None:
     for row, asset in result.rates_kept:
         click.echo(f"  row {row}, {asset}: keeps the rates set in the lab console (the "
                    f"list's fee applies to instruments without rates)")
+
+
+@instruments_cli.command("reindex")
+def reindex_command():
+    """Write every instrument's directory search entry anew (after an upgrade that changes
+    what search finds: the release notes say when)."""
+    from booking.instruments.search_index import reindex_all
+
+    count = reindex_all()
+    db.session.commit()
+    click.echo(f"instruments reindexed: {count}")

@@ -18,7 +18,7 @@ GLOSSARY = (
     ("XPS", "X射线光电子能谱", "X-ray photoelectron spectroscopy"),
     ("ICP-MS", "电感耦合等离子体质谱仪", "电感耦合等离子体质谱", "质谱"),
     ("ICP-OES", "电感耦合等离子体发射光谱仪", "电感耦合等离子体发射光谱"),
-    ("质谱", "质谱仪", "mass spectrometer", "MS"),
+    ("质谱", "质谱仪", "mass spectrometer", "mass spec", "MS"),
     ("液相", "液相色谱", "液相色谱仪", "HPLC", "liquid chromatography"),
     ("气相", "气相色谱", "气相色谱仪", "GC", "gas chromatography"),
     ("GC-MS", "气相色谱-质谱联用仪", "气质联用"),

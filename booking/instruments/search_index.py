@@ -2,7 +2,8 @@
 of booking.instruments.search. SQLite keeps them in an FTS5 virtual table (rowid = instrument
 id), PostgreSQL in a tsvector column with a GIN index. Both are created by migration 0002 and
 stay outside the ORM metadata (SQLite's FTS5 shadow tables cannot be modelled)."""
-from sqlalchemy import Float, Integer, text
+from sqlalchemy import Float, Integer, select, text
+from sqlalchemy.orm import joinedload
 
 from booking.extensions import db
 from booking.instruments.rules import CATEGORIES
@@ -52,7 +53,8 @@ def document(instrument) -> dict:
                              instrument.description,
                              instrument.description_en, instrument.capabilities,
                              instrument.capabilities_en, instrument.organisation.name_zh,
-                             instrument.organisation.name_en),
+                             instrument.organisation.name_en,
+                             instrument.organisation.short_code or ""),  # DLUT
     }
 
 
@@ -66,6 +68,29 @@ def write(documents: list[dict]) -> None:
 def reindex(instrument) -> None:
     db.session.flush()
     write([document(instrument)])
+
+
+def reindex_organisation(organisation, **_extra) -> None:
+    """Receiver of accounts' `organisation_renamed`: its instruments are found by its names."""
+    from booking.instruments.models import Instrument
+
+    db.session.flush()
+    write([document(i) for i in db.session.scalars(
+        select(Instrument).where(Instrument.organisation_id == organisation.id))])
+
+
+def reindex_all(batch: int = 500) -> int:
+    """Every instrument's entry written anew (after the tokens or the glossary changed:
+    `flask instruments reindex`); returns how many."""
+    from booking.instruments.models import Instrument
+
+    done, last = 0, 0
+    while chunk := list(db.session.scalars(
+            select(Instrument).where(Instrument.id > last).order_by(Instrument.id)
+            .options(joinedload(Instrument.organisation)).limit(batch))):
+        write([document(i) for i in chunk])
+        done, last = done + len(chunk), chunk[-1].id
+    return done
 
 
 def _match_expression(tokens: list[str]) -> str:

@@ -134,3 +134,27 @@ def test_purchase_date_and_utc_roundtrip(make):
     instrument = make.instrument(name_zh="测试仪", info_updated_at=utc(2025, 1, 1))
     db.session.expire_all()
     assert instrument.info_updated_at == utc(2025, 1, 1)
+
+
+def test_the_institutions_short_code_and_a_spoken_abbreviation_find(make):
+    """Reported: "sem dlut" and "mass spec" found nothing (an English-speaking visitor)."""
+    dlut = make.organisation(short_code="DLUT", name_en="Dalian University of Technology")
+    make.instrument(organisation=dlut, name_zh="场发射扫描电子显微镜", name_en="")
+    make.instrument(name_zh="扫描电子显微镜", name_en="")
+    make.instrument(name_zh="电感耦合等离子体质谱仪", name_en="")
+    assert _names("sem dlut") == ["场发射扫描电子显微镜"]
+    assert _names("mass spec") == ["电感耦合等离子体质谱仪"]
+
+
+def test_an_organisation_renamed_is_found_by_its_new_name_and_reindex_rebuilds(app, make):
+    from booking.admin.services import update_organisation
+
+    org = make.organisation(name_en="Old Name Institute")
+    make.instrument(organisation=org, name_zh="拉曼光谱仪")
+    update_organisation(org, {"name_en": "Liaoning Photonics Institute"},
+                        make.user(role="admin"))
+    assert _names("photonics") == ["拉曼光谱仪"] and _names("old name") == []
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["instruments", "reindex"])
+    assert result.exit_code == 0 and "instruments reindexed: 1" in result.output
+    assert _names("photonics") == ["拉曼光谱仪"]
