@@ -99,6 +99,18 @@ def test_order_states_are_shown_in_the_readers_language(frozen, client, login, l
     assert ">report ready<" not in client.get(f"/orders/{order.id}").get_data(as_text=True)
 
 
+def test_a_cancelled_order_shows_where_it_stopped(frozen, client, login, make, lab, sme):
+    """Reported: a cancelled order's path still offered every step to come."""
+    order = make.order(lab.instrument, sme)
+    services.cancel_order(order, sme)
+    db.session.commit()
+    login(sme)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    path = page[page.index('id="order-path"'):page.index("</ol>", page.index('id="order-path"'))]
+    assert 'data-step="submitted"' in path and 'id="order-stopped"' in path
+    assert 'data-step="accepted"' not in path and 'data-step="completed"' not in path
+
+
 def test_a_refused_form_lists_every_problem(frozen, client, login, lab, sme):
     login(sme)
     response = client.post(f"/orders/new/{lab.instrument.id}", headers=EN, data=_form(
