@@ -112,7 +112,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     membership_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # by an administrator
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # made for them by others
     # when its owner followed the link sent to the address (None: registered, not yet)
     email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -269,7 +269,9 @@ VALUE_LABELS = {
               "d30": _l("30 days overdue"), "manual": _l("by hand")},
     "via": {"sso": _l("campus sign-on"), "sso_link": _l("linking a campus account"),
             "deactivation": _l("account or organisation deactivated"),
-            "reset": _l("password reset by e-mail"), "profile": _l("the profile page")},
+            "reset": _l("password reset by e-mail"), "profile": _l("the profile page"),
+            "import": _l("a list import"), "web": _l("the web page"),
+            "cli": _l("the command line")},
 }
 #: what a before/after that is not a mapping holds, by action (a booking's or an order's
 #: "before" is the state it left)

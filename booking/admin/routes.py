@@ -136,10 +136,10 @@ def deactivate_organisation(org_id):
 def activate_organisation(org_id):
     _require_console()
     organisation = db.get_or_404(Organisation, org_id)
-    if PostForm().validate_on_submit() and attempt(
+    if not organisation.active and PostForm().validate_on_submit() and attempt(
             lambda: services.set_organisation_active(organisation, True, current_user),
             _("%(org)s re-activated.", org=organisation.display_name(current_locale()))):
-        inactive = sum(not member.active for member in organisation.members)
+        inactive = services.inactive_members(organisation)
         if inactive:  # they come back one by one: the list of them, to choose who
             flash(ngettext("%(num)d person of it stays deactivated: re-activate whoever "
                            "returns, below.", "%(num)d people of it stay deactivated: "

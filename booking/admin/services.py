@@ -129,6 +129,11 @@ def set_organisation_active(organisation: Organisation, active: bool, actor: Use
         organisation, actor=actor, reason=reason))
 
 
+def inactive_members(organisation: Organisation) -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(
+        User.organisation_id == organisation.id, User.active.is_(False)))
+
+
 def invite_user(*, email: str, name: str, organisation: Organisation, roles: set[str],
                 locale: str, actor: User) -> User:
     """An account with an unguessable password and an e-mailed link to choose one."""
@@ -151,15 +156,17 @@ def invite_user(*, email: str, name: str, organisation: Organisation, roles: set
 
 
 def awaits_first_sign_in(user: User) -> bool:
-    """Invited and never signed in: an invitation may be sent again. (An account made with a
-    password, on the command line, was not invited: its holder has the password.)"""
+    """Invited (or registered by a lab) and never signed in: an invitation may be sent again.
+    (An account made with a password, on the command line, was not: its holder has it.)"""
     return user.active and user.invited_at is not None and user.last_login_at is None
 
 
 def resend_invitation(user: User, *, actor: User) -> None:
     """A new link to choose a password (the first one lapses after a week)."""
     if not awaits_first_sign_in(user):
-        raise ConsoleError(Problem("user", _l("This person has signed in already.")))
+        raise ConsoleError(Problem("user", _l(
+            "There is no invitation to send again: this person has signed in, or chose their "
+            "own password.")))
     audit.record("user.invitation_resent", actor=actor, obj=user)
     notifications.notify_invited(user, actor, accounts.password_reset_token(user, invitation=True))
 

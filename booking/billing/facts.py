@@ -5,11 +5,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from flask_babel import gettext
 from sqlalchemy import and_, exists, or_, select, text, true
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from booking.accounts.models import Organisation
 from booking.billing.models import Invoice, InvoiceLine
+from booking.billing.rules import INVOICE_STATE_WORDS
 from booking.bookings.models import Booking
 from booking.extensions import db
 from booking.instruments.models import Blackout, Instrument
@@ -77,8 +79,10 @@ def answer_sessions_charged(session_ids: list[int], **_extra) -> dict[int, Charg
     rows = db.session.execute(
         select(InvoiceLine.usage_session_id, InvoiceLine.amount_fen, Invoice)
         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-        .where(InvoiceLine.kind == "usage", InvoiceLine.usage_session_id.in_(session_ids)))
-    return {session_id: Charge(invoice.number or f"#{invoice.id}", amount_fen, invoice)
+        .where(InvoiceLine.kind == "usage", InvoiceLine.usage_session_id.in_(session_ids))
+        .options(selectinload(Invoice.payments)))  # its state badge reads what was paid
+    return {session_id: Charge(invoice.number or f"#{invoice.id}", amount_fen, invoice,
+                               gettext(INVOICE_STATE_WORDS[invoice.state]), invoice.state != "void")
             for session_id, amount_fen, invoice in rows}
 
 

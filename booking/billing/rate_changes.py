@@ -1,7 +1,7 @@
 """Bookings still to come whose estimate a new (or withdrawn) rate changes: their bookers are
 told the new estimates, as the lab's confirmation told them the old ones. A booking is priced at
-the rate in force when it starts, and what a project account holds for it follows the new
-estimate (the charge at use is what counts in the end)."""
+the rate in force when it starts, and what a project account holds for it (and the request its
+PI has yet to decide) follows the new estimate (the charge at use is what counts in the end)."""
 from collections import defaultdict
 from datetime import datetime
 
@@ -13,9 +13,9 @@ from booking.billing import rules
 from booking.billing.pricing import customer_class_for, rate_card
 from booking.bookings.models import Booking
 from booking.bookings.notifications import notify_estimates_changed
+from booking.bookings.requests import hold_at_current_fee
 from booking.core.clock import now_utc
 from booking.extensions import db
-from booking.groups import services as groups
 from booking.instruments.models import Instrument, Rate
 
 ESTIMATED_STATES = ("pending", "approved")
@@ -36,7 +36,7 @@ def answer_rates_changed(instrument: Instrument, *, customer_class: str, since: 
         if old != new and new is not None:
             changed[booking.user_id].append((booking, old, new))
             if booking.project_id is not None:
-                groups.adjust_hold(booking.id, new - (old or 0))
+                hold_at_current_fee(booking)  # the lab's change does not undo the booking
     for estimates in changed.values():
         notify_estimates_changed(estimates)
     return len(changed)

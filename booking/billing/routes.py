@@ -85,7 +85,8 @@ _PAGE_FORMS = {BankTransferForm: "bank_form", InternalSettlementForm: "settle_fo
 def _invoice_page(inv: Invoice, submitted=None, status: int = 200):
     """The invoice with its payment and finance forms; `submitted`: the form just refused,
     shown again with what was typed and what is wrong with it (the others start blank)."""
-    forms = {"settle_form": _settlement_form(inv, formdata=None),
+    forms = {"settle_form": _settlement_form(inv, formdata=None) if inv.can_settle(current_user)
+             else _no_settlement_form(),
              "bank_form": _bank_form(inv), "void_form": VoidForm(formdata=None),
              "credit_form": CreditForm(formdata=None), "refund_form": _refund_form()}
     if submitted is not None:
@@ -114,6 +115,13 @@ def _bank_form(inv: Invoice) -> BankTransferForm:
 def _refund_form() -> RefundForm:
     form = RefundForm(formdata=None)
     form.refunded_on.data = local_today()
+    return form
+
+
+def _no_settlement_form() -> InternalSettlementForm:
+    """For a reader who may not settle the invoice (its lab): no projects are looked up."""
+    form = InternalSettlementForm(formdata=None)
+    form.refusals, form.project.choices = [], []
     return form
 
 

@@ -118,12 +118,15 @@ PAYMENT_DAYS = 30  # an issued invoice is due this many days later
 INCLUDED_IN_ORDER = "含在委托费用中 / included in the order's price"
 
 
+INVOICE_STATE_WORDS = {"draft": _l("draft"), "issued": _l("unpaid"), "paid": _l("paid"),
+                       "void": _l("void")}
+
+
 class IllegalInvoiceTransition(IllegalTransition):
     """An invoice cannot move from its state to the target one."""
 
     noun = _l("invoice")
-    words = {"draft": _l("draft"), "issued": _l("unpaid"), "paid": _l("paid"),
-             "void": _l("void")}
+    words = INVOICE_STATE_WORDS
 
 
 class CannotIssue(IllegalInvoiceTransition):

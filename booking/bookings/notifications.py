@@ -63,7 +63,7 @@ def notify_booking_approved(booking: Booking) -> None:
 def booking_approved_notices(booking, booked_by_lab: bool = False) -> list[Notice]:
     """`booking`: a Booking, or what one will be (instrument, user, start_at, end_at,
     purpose). `booked_by_lab`: the lab booked it for the person, who never asked: say what
-    for (a test order's time reads "送样 <order number>")."""
+    for (a test order's time reads "Test order <number>" in the booker's language)."""
     booker = booking.user
 
     def compose():

@@ -13,6 +13,7 @@ from booking.bookings import notifications
 from booking.bookings.models import Booking
 from booking.bookings.requests import create_booking, default_charge
 from booking.core import audit
+from booking.core.clock import now_utc
 from booking.extensions import db
 from booking.instruments.models import Instrument
 
@@ -49,6 +50,7 @@ def register_walk_in(*, name: str, email: str, organisation: Organisation,
     user = create_user(email=email, password=secrets.token_urlsafe(32), name=name,
                        organisation=organisation, actor=actor,
                        confirmed=organisation.id == actor.organisation_id)
+    user.invited_at = now_utc()  # the console may send them a link again
     notifications.notify_registered_by_lab(user, actor)
     return user
 

@@ -180,6 +180,28 @@ def hold_description(instrument: Instrument, start: datetime) -> str:
     return f"{instrument.name_zh} {to_local(start, instrument.timezone):%Y-%m-%d}"
 
 
+def hold_at_current_fee(booking: Booking) -> tuple[int, "groups.Charge"]:
+    """What the booking's project holds for it, and the request its PI has yet to decide, at
+    what its time costs now (it moved, or the lab changed the rate): (fee, the project's
+    verdict on it, which the caller may refuse the change for)."""
+    project = groups.get_project(booking.project_id)
+    instrument = booking.instrument
+    fee = quoted_fee(instrument, booking.user, booking.start_at, booking.end_at, booking.mode,
+                     booking.sample_count)
+    groups.release_holds([booking.id])
+    charge = groups.check_charge(
+        project, booking.user, instrument_id=instrument.id, category=instrument.category or "",
+        fee_fen=fee, day=to_local(booking.start_at, instrument.timezone).date())
+    groups.hold(project, booking_id=booking.id, fee_fen=fee, instrument_id=instrument.id,
+                category=instrument.category or "",
+                description=hold_description(instrument, booking.start_at))
+    groups.refresh_approval(booking.id, fee_fen=fee, over_budget=charge.exceeds("over_budget"),
+                            summary=notifications.summary_for_pi(
+                                booking, project.group.pi,
+                                over_limit=charge.exceeds("over_limit")))
+    return fee, charge
+
+
 def follow_pi_decision(booking_id: int, approved: bool | None, actor: User | None,
                        reason: str = "", **_extra) -> None:
     """Receiver of groups' `pi_decided`: approved, the request goes on to the lab as today

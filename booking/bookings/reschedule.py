@@ -101,27 +101,13 @@ def _recharge(booking: Booking, awaiting_pi: bool) -> None:
     """A booking charged to a project holds its fee at the new time instead of the old one,
     under the project's rules as a new request would be. A request its PI has yet to decide
     is shown to the PI as it now is; a higher fee the PI would have to approve anew is
-    refused (the PI approved the old one): the booker books the new time instead."""
-    project = groups.get_project(booking.project_id)
-    instrument = booking.instrument
+    refused (the PI approved the old one): the booker books the new time instead. (A refusal
+    rolls back the hold written meanwhile.)"""
     old_fee = groups.held_fee(booking.id)
-    fee = requests.quoted_fee(instrument, booking.user, booking.start_at, booking.end_at,
-                              booking.mode, booking.sample_count)
-    groups.release_holds([booking.id])
-    charge = groups.check_charge(
-        project, booking.user, instrument_id=instrument.id, category=instrument.category or "",
-        fee_fen=fee, day=to_local(booking.start_at, instrument.timezone).date())
+    fee, charge = requests.hold_at_current_fee(booking)
     if charge.problems:
         raise BookingRefused(charge.problems)
     if charge.to_pi and not awaiting_pi and fee > old_fee:
         raise BookingRefused(Problem("move_needs_pi", _l(
             "At the new time the fee is higher, and your PI would have to approve it: book the "
             "new time as a new request instead.")))
-    groups.hold(project, booking_id=booking.id, fee_fen=fee, instrument_id=instrument.id,
-                category=instrument.category or "",
-                description=requests.hold_description(instrument, booking.start_at))
-    if awaiting_pi:
-        groups.refresh_approval(booking.id, fee_fen=fee, over_budget=charge.exceeds("over_budget"),
-                                summary=notifications.summary_for_pi(
-                                    booking, project.group.pi,
-                                    over_limit=charge.exceeds("over_limit")))

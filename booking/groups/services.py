@@ -257,22 +257,6 @@ def held_fee(booking_id: int) -> int:
                                         ProjectEntry.released_at.is_(None))))
 
 
-def adjust_hold(booking_id: int, by_fen: int) -> None:
-    """The booking's open hold moved by `by_fen` (the lab changed the rate that prices it):
-    released, and held anew on the same project, instrument and category for the new
-    estimate, whatever the budget has left (the lab's change does not undo the booking)."""
-    held = db.session.scalars(select(ProjectEntry).where(
-        ProjectEntry.booking_id == booking_id, ProjectEntry.kind == "hold",
-        ProjectEntry.released_at.is_(None))).first()
-    if held is None or not by_fen:
-        return
-    release_holds([booking_id])
-    db.session.add(ProjectEntry(project_id=held.project_id, kind="hold",
-                                amount_fen=max(held.amount_fen + by_fen, 0), booking_id=booking_id,
-                                instrument_id=held.instrument_id, category=held.category,
-                                description=held.description, created_at=now_utc()))
-
-
 def release_holds(booking_ids: list[int]) -> None:
     """The bookings ended without a charge, or their invoice charged them."""
     if booking_ids:

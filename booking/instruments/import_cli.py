@@ -49,7 +49,7 @@ def _import(path, org_ref, actor_email, dry_run, skip_invalid):
     with click.progressbar(length=max(len(rows) - 1, 1), label=label) as bar:
         result = importing.import_instruments(
             organisation, rows, actor, dry_run=dry_run, skip_invalid=skip_invalid,
-            source=os.path.basename(path), progress=bar.update)
+            source=os.path.basename(path), via="cli", progress=bar.update)
     _report(result)
     summary = (f"{result.rows} rows: {result.created} created, {result.updated} updated, "
                f"{result.unchanged} unchanged, {result.skipped} with problems")

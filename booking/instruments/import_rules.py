@@ -144,8 +144,8 @@ def find_header(rows: list[list]) -> Header | None:
             if key and key not in labels:
                 found[position], labels[key] = key, str(text).strip()
                 ten_thousands |= in_wan and key == "original_value"
-            elif text is not None and str(text).strip():
-                ignored.append(fold(text))
+            elif key is None and text is not None and str(text).strip():
+                ignored.append(fold(text))  # (a known column given twice: its first is read)
         if best is None or len(found) > len(best.columns):
             best = Header(index, found, labels, ten_thousands, ignored=ignored)
     if best is None or not best.columns:

@@ -127,7 +127,7 @@ def owner_problem(organisation: Organisation) -> Problem | None:
 
 def can_import(user: User, organisation: Organisation) -> bool:
     """Bureau staff into any organisation that lists instruments, lab managers into theirs."""
-    return user.is_authenticated and owner_problem(organisation) is None and (
+    return user.is_authenticated and user.active and owner_problem(organisation) is None and (
         user.is_bureau or user.can_manage_organisation(organisation.id))
 
 
@@ -167,6 +167,7 @@ def _rates(hourly_fen: int, valid_from) -> list[Rate]:
 
 def import_instruments(organisation: Organisation, rows: list[list], actor: User | None, *,
                        dry_run: bool = False, skip_invalid: bool = False, source: str = "",
+                       via: str = "web",
                        progress: Callable[[int], None] | None = None,
                        today: date | None = None) -> ImportResult:
     today = today or local_today()
@@ -215,7 +216,7 @@ def import_instruments(organisation: Organisation, rows: list[list], actor: User
         progress(len(good) % 100)
     if dry_run:
         return result
-    _write(organisation, actor, created, updated, result, source)
+    _write(organisation, actor, created, updated, result, source, via)
     return result
 
 
@@ -227,7 +228,7 @@ def _apply(instrument: Instrument, fields: dict, changes: dict, now) -> None:
     instrument.info_updated_at = now
 
 
-def _write(organisation, actor, created, updated, result, source) -> None:
+def _write(organisation, actor, created, updated, result, source, via) -> None:
     db.session.add_all(created)
     db.session.flush()
     touched = created + [i for i, _ in updated]
@@ -241,6 +242,7 @@ def _write(organisation, actor, created, updated, result, source) -> None:
                           "before": {k: _plain(v[0]) for k, v in changes_of[i.id].items()},
                           "after": {k: _plain(v[1]) for k, v in changes_of[i.id].items()}})
     audit.record("instruments.imported", actor=actor, obj=organisation, source=source[:200],
+                 via=via,  # "cli": the command line, where --by names whom it says
                  rows=result.rows, created=result.created, updated=result.updated,
                  unchanged=result.unchanged, skipped=result.skipped,
                  organisation_id=organisation.id)

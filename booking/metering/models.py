@@ -33,10 +33,13 @@ def customer_of(booking: Booking | None, user: User | None = None) -> int:
 
 class Charge(NamedTuple):
     """Where a session is charged: its invoice line's amount, and the invoice (billing's
-    object, which the usage page shows with its state and links to)."""
+    object, which the usage page shows with its state and links to), whose state the export
+    names (`state_label`, billing's word) and whose void leaves nothing owed (`owed`)."""
     number: str
     amount_fen: int
     invoice: object
+    state_label: str
+    owed: bool
 
 
 class UsageSession(TimestampMixin, db.Model):

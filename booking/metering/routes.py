@@ -174,12 +174,16 @@ class ExportArgs(ma.Schema):
 EXPORT_ARGS = ExportArgs()
 EXPORT_HEADER = (_l("Session"), _l("User"), _l("Organisation"), _l("Start"), _l("End"),
                  _l("Minutes"), _l("Source"), _l("Booking"), _l("Amount charged (CNY)"),
-                 _l("Invoice"))
+                 _l("Invoice"), _l("Invoice state"))
 
 
 def _charge_cells(charge: services.Charge | None) -> tuple:
-    """What the session is charged and on which invoice; empty while it is not."""
-    return (tables.yuan(charge.amount_fen), charge.number) if charge else (None, None)
+    """What the session is charged, on which invoice and whether paid; empty while it is not
+    charged (a void invoice's amount too: nothing is owed)."""
+    if charge is None:
+        return None, None, None
+    return (tables.yuan(charge.amount_fen) if charge.owed else None, charge.number,
+            charge.state_label)
 
 
 @bp.route("/instruments/<int:instrument_id>/usage/export")

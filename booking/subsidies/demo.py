@@ -46,11 +46,12 @@ def seed(scale: str) -> None:
 
 def approval_time(today: date, year: int) -> datetime:
     """9:00 on the first weekday of the last quarter, within the voucher's year (in its
-    first quarter: its first weekday) and before today."""
+    first quarter: its first weekday), before today where the year allows."""
     day = max(last_complete_quarter(today).first_day, date(year, 1, 1))
     while day.weekday() >= 5:
         day += timedelta(days=1)
-    return from_local(datetime.combine(min(day, today - timedelta(days=1)), time(9)))
+    day = max(min(day, today - timedelta(days=1)), date(year, 1, 1))
+    return from_local(datetime.combine(day, time(9)))
 
 
 def _user(email: str) -> User | None:

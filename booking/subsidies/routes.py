@@ -89,13 +89,14 @@ def my_vouchers():
 
 
 def _non_local_rate(rules: dict) -> dict | None:
-    """Where a provider outside the policy's region is subsidised at a reduced rate: the
-    region's name and the share of the rate paid there (the quote is lower: say why)."""
+    """Where a provider outside the policy's region is subsidised at a reduced rate (or not
+    at all): the region's name and the share of the rate paid there (the quote is lower: say
+    why). None where every provider counts as local, or the rate is the same."""
     factor = decimal_at(rules, "services", "non_local_provider_factor")
-    if factor >= 1:
+    region = rules.get("region_code", "")
+    if factor >= 1 or not region:
         return None
-    return {"region": _(region_name(rules.get("region_code", ""))),
-            "factor": percent(factor)}
+    return {"region": _(region_name(region)), "factor": percent(factor), "none": factor == 0}
 
 
 # --- bureau: review --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""users.invited_at: when an administrator invited the account (its holder chooses the
-password by the e-mailed link). An invited account that has never signed in awaits its
+"""users.invited_at: when an administrator invited the account, or a lab registered it at its
+desk (its holder chooses the password by an e-mailed link). An invited account that has never signed in awaits its
 invitation, and does not count as an administrator who can still administer; an account made
 with a password (the command line) does neither. Filled from the audit trail's invitations.
 """
@@ -16,9 +16,11 @@ depends_on = None
 
 def upgrade():
     op.add_column("users", sa.Column("invited_at", UTCDateTime(timezone=True), nullable=True))
+    # invited by an admin, or registered by a lab at its desk: made by someone else
     op.execute("UPDATE users SET invited_at = (SELECT min(a.created_at) FROM audit_events a "
-               "WHERE a.action = 'user.invited' AND a.object_type = 'User' "
-               "AND a.object_id = users.id)")
+               "WHERE a.object_type = 'User' AND a.object_id = users.id AND "
+               "(a.action = 'user.invited' OR (a.action = 'user.created' "
+               "AND a.actor_id IS NOT NULL AND a.actor_id <> users.id)))")
 
 
 def downgrade():

@@ -222,9 +222,18 @@ def test_cli_refuses_an_organisation_that_lists_no_instruments(app, make, tmp_pa
 def test_cli_names_whom_the_audit_trail_names_only_if_they_may_import(app, make, tmp_path):
     org = make.organisation()
     outsider = make.user(role="lab_manager", organisation=make.organisation())
+    former = make.user(role="lab_manager", organisation=org)
+    former.active = False  # deactivated, roles kept
     db.session.commit()
     path = tmp_path / "list.xlsx"
     path.write_bytes(_xlsx([HEADER, *GOOD]))
+    for who in (outsider, former):
+        result = app.test_cli_runner().invoke(args=["instruments", "import", str(path),
+                                                    "--org", org.credit_code, "--by", who.email])
+        assert result.exit_code == 1 and "may not import" in result.output and _count(org) == 0
     result = app.test_cli_runner().invoke(args=["instruments", "import", str(path), "--org",
-                                                org.credit_code, "--by", outsider.email])
-    assert result.exit_code == 1 and "may not import" in result.output and _count(org) == 0
+                                                org.credit_code])
+    assert result.exit_code == 0 and _count(org) == 2
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "instruments.imported"))
+    assert (event.actor_id, event.data["via"]) == (None, "cli")

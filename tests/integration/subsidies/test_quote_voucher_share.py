@@ -73,7 +73,7 @@ def test_the_form_shows_the_time_fee_and_the_vouchers_lower_share_and_why(make, 
         "¥400.00", "¥500.00", "¥900.00")
     assert quote["voucher_percent"] == 32
     page = client.get("/vouchers/").get_data(as_text=True)
-    assert 'id="non-local-rate"' in page and "大连以外的服务机构" in page and "80%" in page
+    assert 'id="non-local-rate"' in page and "在大连以外的服务机构使用时" in page and "80%" in page
 
 
 @freeze_time("2026-12-06 08:00:00")
@@ -93,3 +93,16 @@ def test_a_voucher_does_not_promise_a_share_of_a_service_after_it_lapses(make):
     january = utc(2027, 1, 12, 1)
     quote = quote_booking(instrument, sme_user, january, january + timedelta(hours=2))
     assert quote.voucher_fen == 0 and quote.payable_fen == quote.fee_fen
+
+
+def test_the_voucher_page_says_when_outside_providers_are_not_paid_at_all(app):
+    from booking.subsidies.routes import _non_local_rate
+
+    with app.test_request_context():
+        none = _non_local_rate({"services": {"non_local_provider_factor": "0"},
+                                "region_code": "2102"})
+        assert none["none"] and none["region"] == "大连"
+        assert _non_local_rate({"services": {"non_local_provider_factor": "0.8"},
+                                "region_code": ""}) is None  # every provider is local
+        assert _non_local_rate({"services": {"non_local_provider_factor": "1"},
+                                "region_code": "2102"}) is None

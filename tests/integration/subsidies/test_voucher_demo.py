@@ -25,8 +25,10 @@ def test_a_voucher_is_approved_on_the_last_quarters_first_weekday_within_its_yea
         "2026-07-01 01:00:00+00:00")  # Wednesday 1 July, 9:00 in Dalian
     assert demo.approval_time(date(2026, 2, 10), 2026) == datetime.fromisoformat(
         "2026-01-01 01:00:00+00:00")  # not in the year before
+    assert demo.approval_time(date(2026, 1, 20), 2026) == datetime.fromisoformat(
+        "2026-01-01 01:00:00+00:00")  # before today
     assert demo.approval_time(date(2026, 1, 1), 2026) == datetime.fromisoformat(
-        "2025-12-31 01:00:00+00:00")  # and before today
+        "2026-01-01 01:00:00+00:00")  # never in the year before
 
 
 @freeze_time("2026-11-23 05:00:00")  # a Monday in 2026Q4

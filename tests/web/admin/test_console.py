@@ -355,6 +355,16 @@ def test_an_invited_admin_who_never_signed_in_does_not_let_the_last_one_go(clien
     assert not admin.is_admin
 
 
+def test_a_person_a_lab_registered_at_its_desk_may_be_sent_the_link_again(make):
+    from booking.admin.services import awaits_first_sign_in
+    from booking.bookings.on_behalf import register_walk_in
+
+    org = make.organisation()
+    walk_in = register_walk_in(name="来访者", email="walk.in@example.cn", organisation=org,
+                               actor=make.user(role="lab_manager", organisation=org))
+    assert awaits_first_sign_in(walk_in)
+
+
 def test_an_account_made_with_a_password_awaits_no_invitation(app, make):
     """Reported: users made on the command line with a password were listed as not signed in
     yet, with a button to send an invitation they never had."""

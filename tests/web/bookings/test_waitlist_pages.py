@@ -74,7 +74,7 @@ def test_a_reader_abroad_sees_the_time_at_the_instrument_too(client, login, make
     client.post(f"/instruments/{instrument.id}/waitlist", data=FORM)
     page = client.get("/waitlist").get_data(as_text=True)
     assert "2026-11-24 03:00 – 04:00" in page
-    assert "仪器所在地：2026-11-24 10:00–11:00（Asia/Shanghai）" in page
+    assert "仪器当地时间：2026-11-24 10:00–11:00（Asia/Shanghai）" in page
     me.timezone = "Asia/Shanghai"
     db.session.commit()
     assert "at-instrument" not in client.get("/waitlist").get_data(as_text=True)

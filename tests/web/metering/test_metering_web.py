@@ -166,9 +166,9 @@ def test_the_lab_sees_what_each_session_is_charged_and_reads_the_invoice(client,
         assert client.get(f"/invoices/{invoice.id}.pdf").status_code == 200
         export = client.get(f"/instruments/{lab['instrument'].id}/usage/export?month=2026-03")
         header, row = export.data.decode("utf-8-sig").strip().splitlines()
-        assert header.endswith("计费金额（元）,账单")
+        assert header.endswith("计费金额（元）,账单,账单状态")
         assert row.startswith(f"{session.id},") and row.endswith(
-            f",{line_fen // 100}.{line_fen % 100:02d},{invoice.number}")
+            f",{line_fen // 100}.{line_fen % 100:02d},{invoice.number},未支付")
         client.post("/logout")
         other = make.user(role="lab_manager", organisation=make.organisation())
         db.session.commit()
