@@ -104,12 +104,13 @@ def check_production(config) -> None:
         raise UnsafeConfiguration("SECRET_KEY must be set in production")
     base = urlsplit(config["PUBLIC_BASE_URL"])
     if base.scheme not in ("http", "https") or not base.hostname:
-        raise UnsafeConfiguration("PUBLIC_BASE_URL (e.g. https://instruments.example.cn) must be set "
-                           "in production: links in e-mails are built on it")
+        raise UnsafeConfiguration("PUBLIC_BASE_URL (e.g. https://instruments.example.cn) must "
+                                  "be set in production: links in e-mails are built on it")
     config["TRUSTED_HOSTS"] = config.get("TRUSTED_HOSTS") or [base.hostname]
     if config["RATELIMIT_ENABLED"] and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
-        raise UnsafeConfiguration("RATELIMIT_STORAGE_URI must name shared storage (redis://…) in "
-                           "production: memory:// counts per process, so limits would not hold")
+        raise UnsafeConfiguration("RATELIMIT_STORAGE_URI must name shared storage (redis://…) "
+                                  "in production: memory:// counts per process, so limits "
+                                  "would not hold")
 
 
 def _select_locale() -> str | None:

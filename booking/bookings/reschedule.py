@@ -17,7 +17,7 @@ from booking.bookings.requests import (
     move_booking,
 )
 from booking.core import audit
-from booking.core.clock import now_utc, to_local
+from booking.core.clock import now_utc
 from booking.core.db import take_write_lock
 from booking.core.problems import Problem, _l
 from booking.extensions import db

@@ -5,13 +5,14 @@ from flask_babel import lazy_gettext as _l
 from booking.core.tables import yuan
 from booking.instruments.rules import CATEGORIES, CUSTOMER_CLASSES
 
+RATE_HEADERS = {"internal": _l("Internal rate (CNY/h)"), "academic": _l("Academic rate (CNY/h)"),
+                "enterprise": _l("Enterprise rate (CNY/h)")}
 HEADERS = (_l("Id"), _l("Institution"), _l("City"), _l("Name (Chinese)"), _l("Name (English)"),
            _l("Model"), _l("Manufacturer"), _l("Category"), _l("Original value (CNY)"),
            _l("Purchase date"), _l("Laboratory"), _l("Laboratory (English)"), _l("Location"),
            _l("Location (English)"), _l("Status"), _l("Self-operated"), _l("Staff-operated"),
-           _l("Contact"), _l("Phone"), _l("E-mail"), _l("Internal rate (CNY/h)"),
-           _l("Academic rate (CNY/h)"), _l("Enterprise rate (CNY/h)"), _l("Information updated"))
-assert CUSTOMER_CLASSES == ("internal", "academic", "enterprise")  # the rate columns' order
+           _l("Contact"), _l("Phone"), _l("E-mail"), *(RATE_HEADERS[c] for c in CUSTOMER_CLASSES),
+           _l("Information updated"))
 
 
 def header() -> list[str]:

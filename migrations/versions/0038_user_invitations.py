@@ -1,7 +1,8 @@
 """users.invited_at: when an administrator invited the account, or a lab registered it at its
-desk (its holder chooses the password by an e-mailed link). An invited account that has never signed in awaits its
-invitation, and does not count as an administrator who can still administer; an account made
-with a password (the command line) does neither. Filled from the audit trail's invitations.
+desk (its holder chooses the password by an e-mailed link). An invited account that has never
+signed in awaits its invitation, and does not count as an administrator who can still
+administer; an account made with a password (the command line) does neither. Filled from the
+audit trail.
 """
 import sqlalchemy as sa
 from alembic import op

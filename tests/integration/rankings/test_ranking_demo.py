@@ -13,7 +13,7 @@ from booking.bookings.models import Rating
 from booking.core.db import utc
 from booking.extensions import db
 from booking.rankings import demo, services
-from booking.subsidies.models import Reimbursement, Voucher
+from booking.subsidies.models import Reimbursement
 
 
 @freeze_time("2026-11-23 05:00:00")

@@ -175,8 +175,8 @@ def test_an_unsafe_production_start_says_what_to_set_without_a_traceback(tmp_pat
     root = Path(__file__).resolve().parents[3]
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DATABASE_URL")}
     env.update(APP_CONFIG="production", DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite")
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", str(root / "wsgi"), "db",
-                           "current"], env=env, capture_output=True, text=True, cwd=tmp_path,
-                          timeout=120)
+    command = [sys.executable, "-m", "flask", "--app", str(root / "wsgi"), "db", "current"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True,  # noqa: S603
+                          cwd=tmp_path, timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip() == "refusing to start: SECRET_KEY must be set in production"
