@@ -74,32 +74,42 @@ def test_no_free_cancellation_is_offered_once_its_deadline_has_passed(make):
     assert "免费取消" not in mail.body  # 24 h before it started had passed already
 
 
-def test_what_a_project_holds_for_a_booking_follows_its_new_estimate(client, login, make):
-    """Reported: a rate rise left the project holding the old estimate, so its budget showed
-    more left than the bookings to come would cost."""
+INTERNAL_RISE = {"rate-customer_class": "internal", "rate-hourly": "150",
+                 "rate-rounding_minutes": "15", "rate-minimum_minutes": "30",
+                 "rate-setup_fee": "0", "rate-valid_from": "2026-11-24"}  # 100 → 150 元/h
+
+
+def _charged_booking(client, login, make, approval_mode="none"):
+    """A student's 2-hour booking of 25 November charged to their project (100 元/h:
+    ¥200 held), then the lab manager signed in: (lab, project, booking)."""
     from booking.bookings.models import Booking
-    from booking.groups.services import budget_of, held_fee
     from tests.factories import dummy_lab
     from tests.factories.groups import create_group, create_project
 
     lab = dummy_lab()
     pi = make.user(organisation=lab.organisation)
     student = make.user(role="student", organisation=lab.organisation)
-    project = create_project(create_group(pi, members=[student]), budget_fen=50_000,
-                             default_for=[student])
+    project = create_project(create_group(pi, members=[student], approval_mode=approval_mode),
+                             budget_fen=50_000, default_for=[student])
     manager = make.user(role="lab_manager", organisation=lab.organisation)
     db.session.commit()
     login(student)
     client.post(f"/instruments/{lab.instrument.id}/book", data={
         "start": "2026-11-25T10:00", "end": "2026-11-25T12:00", "mode": "self_operated",
         "purpose": "XPS", "project": project.id})
-    booking = db.session.scalar(select(Booking))
-    assert held_fee(booking.id) == 20_000
     client.post("/logout")
     login(manager)
-    client.post(f"/lab/instruments/{lab.instrument.id}/rates", data={
-        "rate-customer_class": "internal", "rate-hourly": "150", "rate-rounding_minutes": "15",
-        "rate-minimum_minutes": "30", "rate-setup_fee": "0", "rate-valid_from": "2026-11-24"})
+    return lab, project, db.session.scalar(select(Booking))
+
+
+def test_what_a_project_holds_for_a_booking_follows_its_new_estimate(client, login, make):
+    """Reported: a rate rise left the project holding the old estimate, so its budget showed
+    more left than the bookings to come would cost."""
+    from booking.groups.services import budget_of, held_fee
+
+    lab, project, booking = _charged_booking(client, login, make)
+    assert held_fee(booking.id) == 20_000
+    client.post(f"/lab/instruments/{lab.instrument.id}/rates", data=INTERNAL_RISE)
     assert held_fee(booking.id) == 30_000
     assert budget_of(project).remaining_fen == 20_000
     rate = next(r for r in lab.instrument.rates if r.hourly_fen == 15_000)
@@ -109,29 +119,11 @@ def test_what_a_project_holds_for_a_booking_follows_its_new_estimate(client, log
 
 def test_a_request_its_pi_has_yet_to_decide_shows_the_new_fee(client, login, make):
     """The review: the hold followed the rise, the PI's pending request still said ¥200."""
-    from booking.bookings.models import Booking
     from booking.groups.models import PiApproval
     from booking.groups.services import held_fee
-    from tests.factories import dummy_lab
-    from tests.factories.groups import create_group, create_project
 
-    lab = dummy_lab()
-    pi = make.user(organisation=lab.organisation)
-    student = make.user(role="student", organisation=lab.organisation)
-    project = create_project(create_group(pi, members=[student], approval_mode="always"),
-                             budget_fen=50_000, default_for=[student])
-    manager = make.user(role="lab_manager", organisation=lab.organisation)
-    db.session.commit()
-    login(student)
-    client.post(f"/instruments/{lab.instrument.id}/book", data={
-        "start": "2026-11-25T10:00", "end": "2026-11-25T12:00", "mode": "self_operated",
-        "purpose": "XPS", "project": project.id})
-    booking = db.session.scalar(select(Booking))
+    lab, _project, booking = _charged_booking(client, login, make, approval_mode="always")
     approval = db.session.scalar(select(PiApproval).where(PiApproval.booking_id == booking.id))
     assert (approval.state, approval.fee_fen, held_fee(booking.id)) == ("pending", 20_000, 20_000)
-    client.post("/logout")
-    login(manager)
-    client.post(f"/lab/instruments/{lab.instrument.id}/rates", data={
-        "rate-customer_class": "internal", "rate-hourly": "150", "rate-rounding_minutes": "15",
-        "rate-minimum_minutes": "30", "rate-setup_fee": "0", "rate-valid_from": "2026-11-24"})
+    client.post(f"/lab/instruments/{lab.instrument.id}/rates", data=INTERNAL_RISE)
     assert (approval.fee_fen, held_fee(booking.id)) == (30_000, 30_000)

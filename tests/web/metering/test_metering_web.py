@@ -104,22 +104,32 @@ def test_manager_records_and_corrects(client, login, lab):
     assert fix.minutes == 60 and fix.source == "manager"
 
 
-def test_a_charged_session_is_not_corrected_into_a_second_charge(client, login, lab):
-    """Corrected after the month was invoiced, a session was charged again in full at the next
-    close (a 180-minute session billed 180 + 60 minutes). The usage page names the invoice
-    instead of offering the correction, and a correction sent anyway is refused."""
+def _charged_in_march(lab, hours: int):
+    """A session of `hours` on Monday 2 March recorded by the lab, and the invoice March's
+    close charged it on: (session, invoice)."""
     from booking.billing.close import close_month
     from booking.billing.models import Invoice
 
     with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
         session = services.record_session(
             lab["instrument"], lab["internal"], start=MONDAY_2_MAR_9AM,
-            end=MONDAY_2_MAR_9AM + timedelta(hours=3), actor=lab["manager"], source="manager")
+            end=MONDAY_2_MAR_9AM + timedelta(hours=hours), actor=lab["manager"],
+            source="manager")
         db.session.commit()
     with freeze_time("2026-04-01 02:00:00"):
         close_month("2026-03")
         db.session.commit()
-        invoice = db.session.scalar(select(Invoice))
+    return session, db.session.scalar(select(Invoice))
+
+
+def test_a_charged_session_is_not_corrected_into_a_second_charge(client, login, lab):
+    """Corrected after the month was invoiced, a session was charged again in full at the next
+    close (a 180-minute session billed 180 + 60 minutes). The usage page names the invoice
+    instead of offering the correction, and a correction sent anyway is refused."""
+    from booking.billing.close import close_month
+
+    session, invoice = _charged_in_march(lab, hours=3)
+    with freeze_time("2026-04-01 02:00:00"):
         login(lab["manager"])
         page = client.get(f"/instruments/{lab['instrument'].id}/usage").get_data(as_text=True)
         assert f"账单 {invoice.number}" in page
@@ -137,18 +147,9 @@ def test_the_lab_sees_what_each_session_is_charged_and_reads_the_invoice(client,
     """Reported: the lab manager, who records the use, saw an invoice's number and no amount,
     no state, and could not open it. Now: the amount, paid or not, the invoice's page and the
     month's export with the charge; the page is the lab's to read, finance's to act on."""
-    from booking.billing.close import close_month
     from booking.billing.models import Invoice
 
-    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
-        session = services.record_session(
-            lab["instrument"], lab["internal"], start=MONDAY_2_MAR_9AM,
-            end=MONDAY_2_MAR_9AM + timedelta(hours=2), actor=lab["manager"], source="manager")
-        db.session.commit()
-    with freeze_time("2026-04-01 02:00:00"):
-        close_month("2026-03")
-        db.session.commit()
-    invoice = db.session.scalar(select(Invoice))
+    session, invoice = _charged_in_march(lab, hours=2)
     line_fen = invoice.lines[0].amount_fen
     assert line_fen > 0
     with freeze_time("2026-04-02 02:00:00"):
