@@ -186,7 +186,7 @@ def settle_in_full(settlements: list[Settlement]) -> int:
     project at issue. Returns how many invoices turned paid (those no longer issued are left
     alone)."""
     now = now_utc()
-    payable = _mark_paid(settlements, now) if settlements else set()
+    payable = _paid_in_bulk(settlements, now) if settlements else set()
     settled = [s for s in settlements if s.invoice_id in payable]
     received_on = {t: local_today(t) for t in {s.paid_at or now for s in settled}}
     bulk_insert(db.session, Payment.__table__, (
@@ -204,7 +204,7 @@ def settle_in_full(settlements: list[Settlement]) -> int:
     return len(settled)
 
 
-def _mark_paid(settlements: list[Settlement], now: datetime) -> set[int]:
+def _paid_in_bulk(settlements: list[Settlement], now: datetime) -> set[int]:
     """The issued invoices among them paid, each at its own time, in one UPDATE joined to a
     temporary table of (invoice, time) loaded in bulk (COPY on PostgreSQL): each page of the
     invoices is written once. (Grouped by payment day, a province's year of pages was written
