@@ -20,7 +20,6 @@ from wtforms.validators import (
 )
 
 from booking.accounts.rules import (
-    city_key,
     credit_code_problem,
     is_valid_region_code,
     password_problems,
@@ -132,7 +131,7 @@ class EnterpriseForm(_AccountFields):
             "name_zh": self.org_name_zh.data.strip(),
             "name_en": (self.org_name_en.data or "").strip(),
             "credit_code": self.credit_code.data,
-            "city": city_key(self.city.data),  # 大连市, Dalian: 大连, as the console stores
+            "city": self.city.data.strip(),
             "region_code": self.region_code.data.strip(),
             "founded_on": self.founded_on.data,
             "staff_count": self.staff_count.data,

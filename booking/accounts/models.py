@@ -17,10 +17,10 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from booking.accounts.rules import ORG_KINDS, PROVIDER_KINDS, ROLES, city_name
+from booking.accounts.rules import ORG_KINDS, PROVIDER_KINDS, ROLES, city_key, city_name
 from booking.core.clock import now_utc
 from booking.core.db import TimestampMixin, UTCDateTime
 from booking.core.names import in_language
@@ -61,6 +61,11 @@ class Organisation(TimestampMixin, db.Model):
     actual_controller: Mapped[str | None] = mapped_column(String(200))
 
     members: Mapped[list["User"]] = relationship(back_populates="organisation")
+
+    @validates("city")
+    def _one_spelling(self, _key, city: str | None) -> str:
+        """大连市 and Dalian are stored as 大连, however the organisation was made or edited."""
+        return city_key(city)
 
     @property
     def is_provider(self) -> bool:

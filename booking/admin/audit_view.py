@@ -103,11 +103,14 @@ EXPORT_HEADER = (_l("Time"), _l("E-mail"), _l("Full name"), _l("Action"), _l("Ac
                  _l("Object"), _l("Object id"), _l("Before"), _l("After"), _l("Details"))
 
 
-def export_header(viewer: User) -> list[str]:
+def shows_addresses(viewer: User) -> bool:
     """Addresses are for the platform's own staff: a lab reads its trail without the IPs of
     those who acted on it (the platform's admins among them)."""
-    header = [str(name) for name in EXPORT_HEADER]
-    return header + ["IP"] if visible_organisation_ids(viewer) is None else header
+    return visible_organisation_ids(viewer) is None
+
+
+def export_header(with_ip: bool) -> list[str]:
+    return [str(name) for name in EXPORT_HEADER] + (["IP"] if with_ip else [])
 
 
 def export_rows(query: Select, with_ip: bool):

@@ -280,9 +280,9 @@ def audit_export(fmt):
     require(audit_view.can_read_audit(current_user))
     args = query_args(audit_view.AUDIT_ARGS)
     query = audit_view.events(current_user, args, current_user.timezone)
-    header = audit_view.export_header(current_user)
-    return tables.download(fmt, "audit", header,
-                           audit_view.export_rows(query, "IP" in header), freeze="A2")
+    with_ip = audit_view.shows_addresses(current_user)
+    return tables.download(fmt, "audit", audit_view.export_header(with_ip),
+                           audit_view.export_rows(query, with_ip), freeze="A2")
 
 
 @bp.context_processor

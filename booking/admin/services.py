@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 from booking.accounts import services as accounts
 from booking.accounts.deactivation import deactivate_user, reactivate_user  # noqa: F401
 from booking.accounts.models import Organisation, Role, User
-from booking.accounts.rules import city_key, normalise_credit_code, roles_for_organisation
+from booking.accounts.rules import normalise_credit_code, roles_for_organisation
 from booking.accounts.signals import organisation_deactivated, organisation_renamed
 from booking.admin import notifications, rules
 from booking.core import audit
@@ -36,7 +36,6 @@ def _clean(fields: dict) -> dict:
     fields = {k: (v or "").strip() if isinstance(v, str) or v is None else v
               for k, v in fields.items()}
     fields["credit_code"] = normalise_credit_code(fields.get("credit_code", ""))
-    fields["city"] = city_key(fields.get("city", ""))  # 大连市, Dalian: 大连
     if not fields.get("region_code"):
         fields["region_code"] = rules.region_for_city(fields.get("city", ""))
     fields["short_code"] = fields.get("short_code") or None
