@@ -2,12 +2,13 @@
 billing dunning`), the overdue list finance works from, the provider's optional block on
 customers with invoices overdue beyond N days, and a customer's balance with credits netted."""
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from booking.accounts.models import User
+from booking.accounts.models import Organisation, User
 from booking.api.paging import paged
 from booking.billing import notifications, rules
 from booking.billing.models import DunningNotice, Invoice, Payment, ProviderSettings
@@ -89,7 +90,7 @@ def overdue_table(provider_id: int, year: int) -> tuple[tuple, list]:
         person = invoice.customer_user
         rows.append((invoice.number, invoice.customer_org.name_zh, person.name if person else "",
                      person.email if person else "", person.phone if person else "",
-                     invoice.due_at, days, yuan(invoice.outstanding_fen),
+                     to_local(invoice.due_at).date(), days, yuan(invoice.outstanding_fen),
                      f"{REMINDER_LABELS[notice.stage]} {to_local(notice.sent_at):%Y-%m-%d}"
                      if notice else ""))
     return header, rows
@@ -186,15 +187,35 @@ def answer_booking_checking(instrument, user=None, **_extra) -> list[Problem]:
 
 
 def balance_of(user: User) -> dict:
-    """A customer's money position across providers: open (outstanding), credit notes not yet
-    refunded, overpayments carried, and the net balance."""
+    """A customer's money position: open (outstanding), credit notes not yet refunded and
+    overpayments carried, in all and by provider. Money one provider owes a customer never
+    settles another's invoices, so the net balance is a provider's (`by_provider`: provider,
+    its open, credit, overpaid and net amounts, the providers with money of the customer's
+    first); `balance_fen` is it where one provider is concerned, None where several are."""
     invoices = db.session.scalars(select(Invoice).where(
         _customer_clause(user), Invoice.state.in_(("issued", "paid"))).options(
-        selectinload(Invoice.payments))).all()
-    open_ = [i.outstanding_fen for i in invoices if i.kind == "invoice" and i.state == "issued"]
-    credits = [i.to_refund_fen for i in invoices if i.is_credit_note]
-    overpaid = [i.overpaid_fen for i in invoices if i.kind == "invoice"]
-    return {"open_fen": sum(open_), "credit_fen": sum(credits), "overpaid_fen": sum(overpaid),
-            "balance_fen": rules.customer_balance(open_, credits, overpaid)}
+        selectinload(Invoice.payments), joinedload(Invoice.provider))).all()
+    sums: dict = {}
+    for invoice in invoices:
+        open_, credit, overpaid = sums.setdefault(invoice.provider, ([], [], []))
+        if invoice.kind == "invoice":
+            open_.append(invoice.outstanding_fen if invoice.state == "issued" else 0)
+            overpaid.append(invoice.overpaid_fen)
+        credit.append(invoice.to_refund_fen)
+    by_provider = sorted(
+        (ProviderBalance(provider, sum(o), sum(c), sum(p), rules.customer_balance(o, c, p))
+         for provider, (o, c, p) in sums.items() if any(o) or any(c) or any(p)),
+        key=lambda b: (b.credit_fen + b.overpaid_fen == 0, b.provider.name_zh))
+    return {"open_fen": sum(b.open_fen for b in by_provider),
+            "credit_fen": sum(b.credit_fen for b in by_provider),
+            "overpaid_fen": sum(b.overpaid_fen for b in by_provider),
+            "balance_fen": by_provider[0].balance_fen if len(by_provider) == 1 else
+            (0 if not by_provider else None), "by_provider": by_provider}
 
 
+class ProviderBalance(NamedTuple):
+    provider: Organisation
+    open_fen: int
+    credit_fen: int
+    overpaid_fen: int
+    balance_fen: int  # negative: the provider owes the customer

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from booking.core.web import FiniteDecimalField, InServiceWindow, SiteForm
+from booking.core.web import FiniteDecimalField, PastDate, SiteForm
 
 
 class BankTransferForm(SiteForm):
@@ -14,7 +14,7 @@ class BankTransferForm(SiteForm):
     amount = FiniteDecimalField(_l("Amount received (CNY)"), places=2, id="received-amount",
                                 validators=[DataRequired(), NumberRange(Decimal("0.01"), 10**10)])
     received_on = DateField(_l("Date received"),
-                            validators=[DataRequired(), InServiceWindow(any_past=True)])
+                            validators=[DataRequired(), PastDate()])
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
     # asked for only when the amount is above what is outstanding (a zero typed too many)
     overpay = BooleanField(_l("Record it: what is paid beyond the amount due is carried as "
@@ -25,7 +25,7 @@ class RefundForm(SiteForm):
     """A credit note's money paid back to the customer: the day and the bank's reference."""
 
     refunded_on = DateField(_l("Date refunded"),
-                            validators=[DataRequired(), InServiceWindow(any_past=True)])
+                            validators=[DataRequired(), PastDate()])
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
 
 

@@ -12,15 +12,16 @@ from booking.accounts.models import Organisation, User
 from booking.api.fields import Day, Id, SearchText
 from booking.api.paging import PageArgs, in_order
 from booking.billing.models import Invoice, InvoiceLine
-from booking.billing.reports import invoices_of
+from booking.billing.reports import invoices_of, overpaid
 from booking.core.clock import local_midnight
 from booking.extensions import db
 from booking.instruments.models import Instrument
 from booking.instruments.rules import CUSTOMER_CLASSES
 
 # what the state filter offers: unpaid (issued with something to pay), overdue (unpaid past
-# its due date), paid invoices, credit notes, void ones, or all of them
-STATES = ("unpaid", "overdue", "paid", "credit", "void", "all")
+# its due date), paid invoices, those paid beyond their amount (a balance carried for the
+# customer), credit notes, void ones, or all of them
+STATES = ("unpaid", "overdue", "paid", "overpaid", "credit", "void", "all")
 MAX_CHOICES = 300  # rows offered in a filter's drop-down
 
 
@@ -67,6 +68,8 @@ def _in_state(query: Select, state: str, now: datetime) -> Select:
     query = query.order_by(Invoice.issued_at.desc(), Invoice.id.desc())
     if state == "paid":
         return query.where(Invoice.state == "paid", Invoice.kind == "invoice")
+    if state == "overpaid":
+        return query.where(overpaid())
     if state == "credit":
         return query.where(Invoice.kind == "credit_note")
     if state == "void":

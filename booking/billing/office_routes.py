@@ -78,7 +78,8 @@ def close_month():
     org, organisations = finance_org()
     month = _month()
     if month is None:
-        flash(_("Choose a month that has ended, as YYYY-MM."), "danger")
+        flash(_("Choose a month from 2000-01 to %(last)s, as YYYY-MM.", last=_last_month()),
+              "danger")
         return redirect(url_for("billing.office.close_month", org=org.id))
     facts = _provider_facts(month, org.id)
     if request.method == "POST" and PostForm().validate_on_submit():

@@ -158,6 +158,8 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         dates += f" · {due}: {_date(invoice.due_at)}"
     elif invoice.credits is not None:  # a credit note names what it credits
         dates += f" · {both(_l('Credits invoice'))}: {invoice.credits.number}"
+    if invoice.period:  # a month close's: the month of service it bills
+        dates += f" · {both(_l('Period'))}: {invoice.period}"
     story = [Paragraph(escape(title), styles["title"]),
              Paragraph(escape(invoice.number or ""), styles["number"]),
              Paragraph(escape(dates), styles["text"])]

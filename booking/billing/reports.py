@@ -5,16 +5,17 @@ from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, Select, and_, case, cast, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from booking.accounts.models import Organisation, User
 from booking.billing.facts import usage_facts
-from booking.billing.models import Invoice, InvoiceLine
+from booking.billing.models import Invoice, InvoiceLine, Payment
 from booking.billing.pricing import Price, price, rate_cards_for
 from booking.billing.signals import voucher_returned
 from booking.bookings.labels import class_label
-from booking.core.clock import month_period, year_period
+from booking.core.clock import month_period, to_local, year_period
 from booking.core.db import chunks
+from booking.core.money import divide_half_up
 from booking.core.tables import yuan
 from booking.extensions import db
 from booking.instruments.models import Instrument
@@ -56,6 +57,16 @@ def voucher_returned_fen(note: Invoice) -> int:
     return sum(int(answer or 0) for _receiver, answer in voucher_returned.send(note))
 
 
+def voucher_back_per_hundred(invoice: Invoice, given_back_fen: int) -> int:
+    """What the voucher gets back, in fen, for every ¥100 a credit note gives the customer of
+    `invoice` (0: no voucher share is left): its share shrinks in proportion to the amount due
+    (subsidies.rules.share_after_credits)."""
+    if invoice.kind != "invoice" or invoice.voucher_fen <= given_back_fen \
+            or invoice.amount_due_fen <= 0:
+        return 0
+    return divide_half_up(invoice.voucher_fen * 10000, invoice.amount_due_fen)
+
+
 def credit_notes_of(invoice: Invoice) -> list[Invoice]:
     return [] if invoice.is_credit_note else list(db.session.scalars(
         select(Invoice).where(Invoice.credits_id == invoice.id).order_by(Invoice.id)
@@ -68,6 +79,21 @@ def finance_organisations(user: User) -> list[Organisation]:
     ids = {r.organisation_id for r in user.roles if r.name == "finance"}
     return list(db.session.scalars(select(Organisation).where(Organisation.id.in_(ids))
                                    .order_by(Organisation.name_zh)))
+
+
+def overpaid():
+    """Paid invoices whose payments came to more than their amount due: what is beyond it is
+    a balance carried for the customer, which the provider owes them."""
+    received = select(func.sum(Payment.amount_fen)).where(
+        Payment.invoice_id == Invoice.id).scalar_subquery()
+    return and_(Invoice.state == "paid", Invoice.kind == "invoice",
+                received > Invoice.amount_due_fen)
+
+
+def overpaid_invoices(provider_id: int) -> list[Invoice]:
+    return list(db.session.scalars(select(Invoice).where(
+        Invoice.provider_id == provider_id, overpaid()).order_by(Invoice.issued_at, Invoice.id)
+        .options(selectinload(Invoice.payments), selectinload(Invoice.customer_org))))
 
 
 def open_invoices(provider_id: int) -> list[Invoice]:
@@ -113,15 +139,20 @@ def revenue_rows(provider_id: int, year: int, *, month: int | None = None,
 
 
 def credited_in(provider_id: int, year: int) -> int:
-    """What the provider's credit notes issued in the (local) year gave back, in fen: the
-    revenue rows count invoices as issued, before these."""
+    """What the provider's credit notes issued in the (local) year took off its fees, in fen:
+    what they gave back to the customers and, where a voucher helped pay the invoice, the
+    voucher's share they gave back with it (the revenue rows count fees as invoiced, before
+    either)."""
     period = year_period(year)
-    return int(db.session.scalar(select(func.coalesce(func.sum(Invoice.amount_due_fen), 0))
-                                 .where(Invoice.provider_id == provider_id,
-                                        Invoice.kind == "credit_note",
-                                        Invoice.state.in_(("issued", "paid")),
-                                        Invoice.issued_at >= period.start,
-                                        Invoice.issued_at < period.end)))
+    credited = aliased(Invoice)
+    notes = db.session.execute(
+        select(Invoice, credited.voucher_fen > 0)
+        .join(credited, credited.id == Invoice.credits_id)
+        .where(Invoice.provider_id == provider_id, Invoice.kind == "credit_note",
+               Invoice.state.in_(("issued", "paid")), Invoice.issued_at >= period.start,
+               Invoice.issued_at < period.end)).all()
+    return sum(note.amount_due_fen + (voucher_returned_fen(note) if had_voucher else 0)
+               for note, had_voucher in notes)
 
 
 def _name_order(locale: str):
@@ -225,20 +256,29 @@ def _names(model, column, ids: set) -> dict:
 
 def open_table(provider_id: int, year: int) -> tuple[tuple, list]:
     """Open items as of now (the year does not narrow them): the invoices customers owe, then
-    the credit notes the provider owes them (refunds to make), negative."""
+    what the provider owes them, negative: credit notes to refund and overpayments carried."""
     header = ("number", "customer", "customer_class", "issued_at", "due_at", "amount_due_fen",
               "amount_due_cny", "outstanding_cny", "kind")
-    labels = _class_labels()
-    owed = [(i, 1, i.outstanding_fen) for i in open_invoices(provider_id)]
-    refunds = [(n, -1, n.to_refund_fen) for n in db.session.scalars(select(Invoice).where(
-        Invoice.provider_id == provider_id, Invoice.state == "issued",
-        Invoice.kind == "credit_note").order_by(Invoice.issued_at, Invoice.id).options(
-        selectinload(Invoice.payments)))]
+    labels, kinds = _class_labels(), {kind: str(label) for kind, label in OPEN_ITEMS.items()}
+    owed = [(i, "invoice", i.amount_due_fen, i.outstanding_fen) for i in open_invoices(provider_id)]
+    refunds = [(n, "credit_note", -n.amount_due_fen, -n.to_refund_fen)
+               for n in db.session.scalars(select(Invoice).where(
+                   Invoice.provider_id == provider_id, Invoice.state == "issued",
+                   Invoice.kind == "credit_note").order_by(Invoice.issued_at, Invoice.id).options(
+                   selectinload(Invoice.payments)))]
+    carried = [(i, "overpaid", i.amount_due_fen, -i.overpaid_fen)
+               for i in overpaid_invoices(provider_id)]
     return header, [(i.number, i.customer_org.name_zh, labels.get(i.customer_class,
                                                                   i.customer_class),
-                     i.issued_at, i.due_at if sign > 0 else None, sign * i.amount_due_fen,
-                     yuan(sign * i.amount_due_fen), yuan(sign * left), i.kind)
-                    for i, sign, left in owed + refunds]
+                     to_local(i.issued_at).date(),
+                     to_local(i.due_at).date() if kind == "invoice" else None, amount,
+                     yuan(amount), yuan(left), kinds[kind])
+                    for i, kind, amount, left in owed + refunds + carried]
+
+
+#: The open items' kinds as the export names them.
+OPEN_ITEMS = {"invoice": _l("Invoice"), "credit_note": _l("Credit note to refund"),
+              "overpaid": _l("Overpayment carried for the customer")}
 
 
 TABLES = {"revenue": revenue_table, "usage": usage_table, "open": open_table}
@@ -255,7 +295,7 @@ HEADERS = {
     "number": _l("Number"), "issued_at": _l("Issued"), "due_at": _l("Due"),
     "amount_due_fen": _l("Amount due (fen)"), "amount_due_cny": _l("Amount due (CNY)"),
     "outstanding_cny": _l("Outstanding (CNY)"), "email": _l("E-mail"), "phone": _l("Phone"),
-    "days_overdue": _l("Days overdue"), "last_reminder": _l("Last reminder")}
+    "days_overdue": _l("Days overdue"), "last_reminder": _l("Last reminder"), "kind": _l("Kind")}
 
 
 def header_labels(header) -> list[str]:

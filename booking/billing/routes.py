@@ -93,14 +93,15 @@ def _invoice_page(inv: Invoice, submitted=None, status: int = 200):
         forms[_PAGE_FORMS[type(submitted)]] = submitted
     notes = reports.credit_notes_of(inv)
     returned = {n.id: reports.voucher_returned_fen(n) for n in [inv, *notes]}
+    given_back = sum(returned[n.id] for n in notes)
     return render_template(
         "billing/invoice.html", invoice=inv, stripe_enabled=stripe_gateway.enabled(),
         stripe_js_url=current_app.config["STRIPE_JS_URL"],
         publishable_key=stripe_gateway.publishable_key(),
         payment_methods=current_app.config["STRIPE_PAYMENT_METHODS"].split(","),
         provider_settings=dunning.settings_of(inv.provider_id),
-        credit_notes=notes, voucher_returned=returned,
-        voucher_given_back_fen=sum(returned[n.id] for n in notes), now=now_utc(),
+        credit_notes=notes, voucher_returned=returned, voucher_given_back_fen=given_back,
+        voucher_back_per_hundred=reports.voucher_back_per_hundred(inv, given_back), now=now_utc(),
         **forms), status
 
 
@@ -301,6 +302,7 @@ def finance():
                     args["page"], args["per_page"], clamp=True)
     return render_template("billing/finance.html", org=org, organisations=organisations,
                            year=_year(), listing=listing, args=args, states=lists.STATES,
+                           carried_fen=sum(i.overpaid_fen for i in reports.overpaid_invoices(org.id)),
                            instruments=lists.provider_instruments(org.id), now=now,
                            customer=args.get("customer") and db.session.get(Organisation,
                                                                             args["customer"]))

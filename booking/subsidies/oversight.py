@@ -36,7 +36,8 @@ def _redeemed_between(start: datetime, end: datetime) -> int:
 
 def burn_down(year: int) -> list[dict]:
     """Per quarter, cumulative: budget released, committed by approvals, redeemed, what the
-    released budget still allows to approve (open) and what is left of the year's (remaining)."""
+    released budget still allows to approve (open) and what is left of the year's (remaining);
+    and what was redeemed in the quarter alone."""
     policy = current_policy(year)
     committed = dict(db.session.execute(select(Voucher.quarter, func.sum(Voucher.face_value_fen))
                                         .where(Voucher.year == year,
@@ -46,10 +47,12 @@ def burn_down(year: int) -> list[dict]:
     for quarter in range(1, 5):
         total_committed += committed.get(quarter, 0) or 0
         period = quarter_period(year, quarter)
-        total_redeemed += _redeemed_between(period.start, period.end)
+        redeemed = _redeemed_between(period.start, period.end)
+        total_redeemed += redeemed
         released = rules.budget_allowance_fen(policy.rules, quarter)
         rows.append({"quarter": f"Q{quarter}", "released_fen": released,
                      "committed_fen": total_committed, "redeemed_fen": total_redeemed,
+                     "redeemed_in_quarter_fen": redeemed,
                      "open_fen": max(0, released - total_committed),
                      "remaining_fen": policy.budget_fen - total_committed})
     return rows

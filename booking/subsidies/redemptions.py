@@ -9,6 +9,7 @@ reimbursement statements are built.
 """
 from collections import defaultdict
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import and_, case, event, func, inspect, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
@@ -449,3 +450,43 @@ def _follow_invoices(session, flush_context, instances) -> None:
             else:
                 release(claim, VOIDED)
 
+
+
+# --- a voucher's history ---------------------------------------------------------------------
+class VoucherUse(NamedTuple):
+    """One invoice a voucher paid part of: its claim, the reversals that gave part back to
+    the voucher (credit notes, voids) and the bureau's clawback, if any."""
+
+    claim: Redemption
+    invoice_id: int
+    invoice_number: str
+    given_back: list[Redemption]
+    clawback: Redemption | None
+
+    @property
+    def kept_fen(self) -> int:
+        """What of the share the voucher still pays (a released claim: nothing)."""
+        if self.claim.state == "released":
+            return 0
+        return self.claim.amount_fen + sum(entry.amount_fen for entry in self.given_back)
+
+
+def history_of(voucher: Voucher) -> list[VoucherUse]:
+    """Every invoice the voucher paid part of, newest first, from one read of its entries."""
+    entries = db.session.execute(
+        select(Redemption, Invoice.number).join(Invoice, Invoice.id == Redemption.invoice_id)
+        .where(Redemption.voucher_id == voucher.id)
+        .options(selectinload(Redemption.provider)).order_by(Redemption.id)).all()
+    reversals = defaultdict(list)
+    for entry, _number in entries:
+        if entry.entry == "reversal":
+            reversals[entry.reverses_id].append(entry)
+    uses = []
+    for claim, number in entries:
+        if claim.entry != "claim":
+            continue
+        back = reversals[claim.id]
+        clawback = next((e for e in back if e.reason.startswith(CLAWBACK)), None)
+        uses.append(VoucherUse(claim, claim.invoice_id, number or f"#{claim.invoice_id}",
+                               [e for e in back if e is not clawback], clawback))
+    return uses[::-1]

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from booking.accounts.models import User
+from booking.accounts.models import Organisation, User
 from booking.billing.models import Invoice
 from booking.core import audit
 from booking.core.clock import Period, PeriodError, now_utc, parse_period
@@ -15,7 +15,7 @@ from booking.core.problems import Refused, _l
 from booking.core.tables import workbook_bytes, yuan
 from booking.extensions import db
 from booking.subsidies import notifications, rules
-from booking.subsidies.models import Redemption, Reimbursement
+from booking.subsidies.models import Redemption, Reimbursement, Voucher
 from booking.subsidies.redemptions import (
     CLAWBACK,
     CREDITED,
@@ -190,7 +190,12 @@ def entries_by_statement(statement_ids: list[int]) -> dict[int, list[tuple[Redem
 def export_xlsx(period: str) -> bytes:
     """The quarter's statements (one row per provider) and their entries, as a workbook."""
     summary, details = [], []
-    for statement in statements(period):
+    quarter = statements(period)
+    lines = entries_by_statement([statement.id for statement in quarter])
+    holders = dict(db.session.execute(select(Voucher.id, Organisation.name_zh).join(
+        Organisation, Organisation.id == Voucher.enterprise_id).where(Voucher.id.in_(
+            {entry.voucher_id for entries in lines.values() for entry, _number in entries}))).all())
+    for statement in quarter:
         provider = statement.provider
         summary.append([provider.name_zh, provider.credit_code, statement.period,
                         statement.redemption_count, yuan(statement.amount_fen),
@@ -198,9 +203,16 @@ def export_xlsx(period: str) -> bytes:
                         yuan(statement.total_fen), str(STATES[statement.state]),
                         statement.paid_at, statement.paid_by.name if statement.paid_by else "",
                         statement.payment_reference])
-        details += [[provider.name_zh, number, entry.voucher_id, str(ENTRIES[entry.entry]),
+        details += [[provider.name_zh, number, f"#{entry.voucher_id}",
+                     holders.get(entry.voucher_id, ""), str(ENTRIES[entry.entry]),
                      yuan(entry.amount_fen), entry.redeemed_at]
-                    for entry, number in entries_of(statement)]
+                    for entry, number in lines.get(statement.id, [])]
+    if len(quarter) > 1:  # the bureau's transfer of the quarter, in one figure
+        summary.append([str(lazy_gettext("Total")), "", period,
+                        sum(s.redemption_count for s in quarter),
+                        *(yuan(sum(getattr(s, name) for s in quarter))
+                          for name in ("amount_fen", "reward_fen", "clawback_fen", "total_fen")),
+                        "", None, "", ""])
     return workbook_bytes([
         (str(lazy_gettext("Reimbursement statements")), [str(label) for label in STATEMENT_HEADERS], summary),
         (str(lazy_gettext("Statement entries")), [str(label) for label in ENTRY_HEADERS], details)])
@@ -230,5 +242,5 @@ STATEMENT_HEADERS = (
     lazy_gettext("Total (CNY)"), lazy_gettext("Status"), lazy_gettext("Paid at"),
     lazy_gettext("Paid by"), lazy_gettext("Payment reference"))
 ENTRY_HEADERS = (lazy_gettext("Provider"), lazy_gettext("Invoice"), lazy_gettext("Voucher"),
-                 lazy_gettext("Entry"), lazy_gettext("Amount (CNY)"),
+                 lazy_gettext("Enterprise"), lazy_gettext("Entry"), lazy_gettext("Amount (CNY)"),
                  lazy_gettext("Redeemed at"))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from booking.accounts.models import Organisation
 from booking.api.paging import paged
+from booking.billing.models import Invoice
 from booking.billing.office_routes import finance_org
 from booking.core import tables
 from booking.core.clock import current_quarter, last_complete_quarter, local_today, now_utc
@@ -25,7 +26,7 @@ from booking.core.web import (
     sentences,
 )
 from booking.extensions import db
-from booking.subsidies import lists, oversight, reimbursements, services
+from booking.subsidies import lists, oversight, redemptions, reimbursements, services
 from booking.subsidies.forms import (
     CLASS_LABELS,
     RELATED_LABELS,
@@ -97,6 +98,23 @@ def _non_local_rate(rules: dict) -> dict | None:
     if factor >= 1 or not region:
         return None
     return {"region": _(region_name(region)), "factor": percent(factor), "none": factor == 0}
+
+
+@bp.route("/<int:voucher_id>")
+@login_required
+def voucher(voucher_id):
+    """A voucher and what it paid: each invoice's share, what credit notes gave back, what
+    waits for the customer's payment; for its enterprise's people and the bureau."""
+    found = db.get_or_404(Voucher, voucher_id)
+    require(found.can_view(current_user))
+    uses = redemptions.history_of(found)
+    viewable = {invoice.id for invoice in db.session.scalars(select(Invoice).where(
+        Invoice.id.in_([use.invoice_id for use in uses]))) if invoice.can_view(current_user)}
+    return render_template(
+        "subsidies/voucher.html", voucher=found, uses=uses, viewable=viewable, now=now_utc(),
+        reserved_fen=sum(u.kept_fen for u in uses if u.claim.state == "reserved"),
+        redeemed_fen=sum(u.kept_fen for u in uses if u.claim.state == "redeemed"),
+        reason_text=reimbursements.reason_text)
 
 
 # --- bureau: review --------------------------------------------------------------------------
@@ -394,7 +412,10 @@ def _quarter(text: str | None) -> str:
 def reimbursements_page():
     require(Voucher.can_oversee(current_user))
     period = _quarter(request.args.get("quarter"))
-    form = QuarterForm(quarter=period)
+    last = last_complete_quarter(local_today()).label
+    # the quarter to build: the one shown once it is over, else the one just over
+    form = QuarterForm(quarter=period if reimbursements.parse_quarter(period).end <= now_utc()
+                       else last)
     if form.validate_on_submit():
         try:
             touched = reimbursements.reimburse(form.quarter.data)
@@ -413,8 +434,7 @@ def reimbursements_page():
         Organisation.id.in_([row[0] for row in rows])))} if rows else {}  # one read, not one a row
     waiting = [(providers[provider_id], count, amount, provider_id in paid, checking)
                for provider_id, count, amount, checking in rows]
-    current, last = current_quarter(local_today()).label, \
-        last_complete_quarter(local_today()).label
+    current = current_quarter(local_today()).label
     return render_template("subsidies/reimbursements.html", period=period, form=form,
                            statements=statements, waiting=waiting, quarters=(last, current),
                            lines_of=reimbursements.entries_by_statement([s.id for s in statements]),

@@ -1,5 +1,6 @@
 """Quarterly statements per provider, provider reward, sampling, clawback and the CLI."""
 import copy
+import re
 from datetime import timedelta
 from io import BytesIO
 from zoneinfo import ZoneInfo
@@ -148,9 +149,11 @@ def test_xlsx_export_lists_statements_and_entries(make, lab):
     assert summary[1][:8] == ("测试大学R", lab["owner"].credit_code, "2026Q2", 1, 160, 8, 0, 168)
     assert summary[1][8] == "待支付"  # the state in words
     entries = list(book["兑付明细"].iter_rows(values_only=True))
-    assert entries[1][1:5] == (invoice.number, lab["voucher"].id, "创新券抵扣", 160)
+    # the voucher as its pages name it, beside its holder (an id alone said nothing)
+    assert entries[1][1:6] == (invoice.number, f"#{lab['voucher'].id}",
+                               lab["voucher"].enterprise.name_zh, "创新券抵扣", 160)
     redeemed = db.session.scalar(select(Redemption)).redeemed_at
-    assert entries[1][5] == redeemed.astimezone(ZoneInfo("Asia/Shanghai")).replace(
+    assert entries[1][6] == redeemed.astimezone(ZoneInfo("Asia/Shanghai")).replace(
         tzinfo=None, microsecond=0)
 
 
@@ -264,12 +267,36 @@ def test_in_january_the_quarter_just_over_is_pointed_to(client, login, make, lab
         assert 'id="statement-2026Q2"' in page  # the year of the quarter just over
 
 
+def test_the_quarter_to_build_is_the_one_over_and_the_page_totals_it(client, login, make, lab):
+    """Reported: the quarter box proposed the quarter under way, which the button then
+    refused; and nothing added up the quarter's statements (the bureau's one transfer)."""
+    other = make.organisation(short_code="DICPT", name_zh="测试研究所T")
+    _paid_use(make, lab, 0)
+    _paid_use(make, {**lab, "owner": other, "instrument": make.instrument(organisation=other),
+                     "finance": make.user(role="finance", organisation=other)}, 1)
+    with freeze_time("2026-07-20 02:00:00"):
+        login(lab["bureau"])
+        page = client.get("/vouchers/reimbursements").get_data(as_text=True)
+        assert re.search(r'<input[^>]*name="quarter"[^>]*value="2026Q2"', page)  # not Q3
+        built = client.post("/vouchers/reimbursements", data={"quarter": "2026Q2"},
+                            follow_redirects=True).get_data(as_text=True)
+        total = built[built.index('id="statements-total"'):].split("</tr>")[0]
+        assert "2026Q2 合计" in total and "¥320.00" in total and "¥336.00" in total
+        assert "已付 ¥0.00，待付 ¥336.00" in total
+        sheet = load_workbook(BytesIO(reimbursements.export_xlsx("2026Q2")))["兑付单"]
+        assert list(sheet.iter_rows(values_only=True))[-1][:8] == (
+            "合计", "", "2026Q2", 2, 320, 16, 0, 336)
+
+
 def test_dashboard_figures(make, lab):
     _paid_use(make, lab)
     rows = oversight.burn_down(2026)
     assert rows[1] == {"quarter": "Q2", "released_fen": 500_000_000, "committed_fen": 5_000_000,
-                       "redeemed_fen": 16_000, "open_fen": 500_000_000 - 5_000_000,
+                       "redeemed_fen": 16_000, "redeemed_in_quarter_fen": 16_000,
+                       "open_fen": 500_000_000 - 5_000_000,
                        "remaining_fen": 1_000_000_000 - 5_000_000}
+    # the year to date carries Q2's into Q3; the quarter alone has none (was not said)
+    assert (rows[2]["redeemed_fen"], rows[2]["redeemed_in_quarter_fen"]) == (16_000, 0)
     assert oversight.vouchers_by_class(2026) == [
         {"enterprise_class": "sme_science_based", "count": 1, "face_value_fen": 5_000_000}]
     assert [(r["provider"].id, r["redeemed_fen"]) for r in oversight.top_providers(2026)] == [

@@ -1,6 +1,6 @@
 """Invoice page (print, pay, finance actions), my invoices, finance views, exports, CLI."""
 import io
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from booking.billing import close, dunning, invoicing, payments, signals
 from booking.billing import pdf as billing_pdf
 from booking.billing.models import Invoice
+from booking.core.clock import to_local
 from booking.core.db import utc
 from booking.core.notifications import OutboxMessage
 from booking.extensions import db
@@ -321,8 +322,30 @@ def test_finance_page_and_exports(client, login, make, sold):
     db.session.commit()
     rows = open_rows()
     refund = next(row for row in rows if row[0] == note.number)
-    assert (refund[5], refund[7], refund[8]) == (-2_000, -20, "credit_note")
+    assert (refund[5], refund[7], refund[8]) == (-2_000, -20, "待退款的红字冲销单")
     assert "DLUTB-2026-000001" not in [row[0] for row in rows]
+    issued = datetime.combine(to_local(note.issued_at).date(), time())  # a day, no time
+    assert rows[0][8] == "类型" and refund[3] == issued
+
+
+def test_an_overpayment_is_in_finance_s_open_items_and_list(client, login, make, sold):
+    """Reported: ¥647.50 paid beyond an invoice was 'carried as the customer's balance', and
+    the finance office saw it nowhere (list, overdue, exports): nothing to refund or set off."""
+    from booking.billing.payments import record_bank_transfer
+
+    invoice = sold["invoice"]
+    record_bank_transfer(invoice, sold["finance"], "BOC-OVER", amount_fen=45_000,
+                         overpay=True)
+    db.session.commit()
+    login(sold["finance"])
+    rows = list(load_workbook(io.BytesIO(client.get(
+        f"/finance/{sold['owner'].id}/open.xlsx?year=2026").data)).active.values)
+    carried = next(row for row in rows if row[0] == invoice.number)
+    assert (carried[5], carried[7], carried[8]) == (40_000, -50, "为客户结转的多付款")
+    listing = client.get(f"/finance?org={sold['owner'].id}&state=overpaid").get_data(as_text=True)
+    assert f'id="invoice-{invoice.id}"' in listing and "多付 ¥50.00" in listing
+    paid_only = client.get(f"/finance?org={sold['owner'].id}&state=overpaid&q=NOSUCH")
+    assert f'id="invoice-{invoice.id}"' not in paid_only.get_data(as_text=True)
 
 
 def test_cli_close_is_idempotent(app, make, sold):

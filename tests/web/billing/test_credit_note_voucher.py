@@ -122,3 +122,54 @@ def test_the_rest_of_an_open_invoice_credited_gives_the_voucher_its_whole_share(
     assert invoice.state == "paid" and invoice.deducted_fen == 24_000
     assert voucher.remaining_fen == 5_000_000
     assert unclaimed_of(invoice.provider_id)[1] == 0
+
+
+def test_the_credit_form_says_what_the_voucher_gets_back(client, login, credited):
+    """Reported: finance typed ¥1,000 to take off a fee charged twice, and the voucher's share
+    shrank by ¥666.67 as well; the form's help said so nowhere on the page."""
+    login(credited["finance"])
+    page = client.get(f"/invoices/{credited['invoice'].id}").get_data(as_text=True)
+    # 160 of the 240 due: the voucher gets back 2/3 of what the customer does (40 already)
+    assert 'id="credit-voucher-share"' in page
+    assert "创新券为本账单抵扣了 ¥160.00" in page and "每冲销给客户 ¥100.00，创新券退回 ¥66.67" in page
+    assert "客户从其应付金额" in page  # the amount's own help, shown at last
+
+
+def test_the_revenue_net_takes_off_the_voucher_share_a_credit_gave_back(client, login, credited):
+    """Reported: the revenue's net after credit notes took off the customer's ¥60 only, not
+    the voucher's ¥40 that went back with it: the lab was shown ¥40 it will never receive."""
+    from booking.billing import reports
+
+    invoice = credited["invoice"]
+    assert reports.credited_in(invoice.provider_id, 2026) == 6_000 + 4_000
+    login(credited["finance"])
+    page = client.get("/finance/revenue?year=2026").get_data(as_text=True)
+    assert "−¥100.00" in page and "¥300.00" in page  # 400 invoiced, 100 taken off
+
+
+def test_a_part_payment_shows_in_the_totals(client, login, credited):
+    """Reported: ¥240 due, ¥60 credited, ¥100 paid by transfer, and 'left to pay ¥80' with
+    the ¥100 only in the small print: the totals did not add up on screen."""
+    invoice = credited["invoice"]
+    with freeze_time(MONDAY_11_MAY_9AM + timedelta(hours=2)):
+        login(credited["finance"])
+        sent = client.post(f"/invoices/{invoice.id}/bank-transfer", data={
+            "amount": "100.00", "received_on": "2026-05-11", "reference": "BANK-1"})
+        assert sent.location.endswith(f"/invoices/{invoice.id}")
+        page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    paid = page[page.index('id="paid-line"'):page.index('id="left-to-pay"')]
+    assert "已付" in paid and "−¥100.00" in paid
+    assert "¥80.00" in page[page.index('id="left-to-pay"'):]
+
+
+def test_the_lab_s_way_back_is_its_usage_page(client, login, make, credited):
+    """Reported: a lab manager opening an invoice from the usage page was sent back to 'my
+    invoices', which are not their bills."""
+    from booking.accounts.models import Organisation
+
+    invoice = credited["invoice"]
+    login(make.user(role="lab_manager", organisation=db.session.get(Organisation,
+                                                                    invoice.provider_id)))
+    page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    back = page[page.index('id="back-link"'):].split("</a>")[0]
+    assert f'/instruments/{invoice.lines[0].instrument_id}/usage' in back and "我的账单" not in back

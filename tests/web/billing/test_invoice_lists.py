@@ -233,7 +233,7 @@ def month_rows(client, query=""):
 def test_revenue_month_totals_every_month_of_the_year(client, revenue):
     months = month_rows(client)
     assert len(months) == 15  # twelve months, the year, its credit notes and the net
-    assert months[13].startswith("2026 年开具的红字冲销单 −¥")
+    assert months[13].startswith("2026 年开具的红字冲销单（含退回创新券的部分） −¥")
     assert months[0] == "2026-01 1 60 ¥50.00"
     assert months[1] == "2026-02 —"
     assert months[2] == "2026-03 1 60 ¥10.00"

@@ -133,3 +133,18 @@ def test_the_pdfs_lines_say_what_the_page_says_in_both_languages(client, login, 
                    "送样检测 Samples sent in (6 个样品 6 samples)", "¥200.00/样品 sample",
                    "Scanning electron microscope 2026-03-02 10:00"):
         assert needle in text, needle
+
+
+def test_a_month_close_s_pdf_names_its_month(client, login, sold, tmp_path):  # noqa: F811
+    """Reported: the page said the billing period, the PDF (what goes to the customer's
+    accounts) did not."""
+    from sqlalchemy import update
+
+    from booking.billing.models import Invoice
+
+    db.session.execute(update(Invoice).where(Invoice.id == sold["invoice"].id)
+                       .values(period="2026-03"))
+    db.session.commit()
+    db.session.expire(sold["invoice"])
+    text = _run("pdftotext", "-layout", str(_pdf(client, login, sold, tmp_path)), "-")
+    assert "Period" in text and "2026-03" in text

@@ -171,8 +171,9 @@ def test_a_credit_note_on_an_open_invoice_is_deducted_from_what_is_left_to_pay(
         assert "Credit notes deducted" in totals and "−¥50.00" in totals
         assert "Left to pay" in totals and "¥250.00" in totals
         assert 'id="received-amount"' in page and 'type="number" value="250.00"' in page
-        assert dunning.balance_of(customer) == {"open_fen": 25_000, "credit_fen": 0,
-                                                "overpaid_fen": 0, "balance_fen": 25_000}
+        balance = dunning.balance_of(customer)
+        assert {k: balance[k] for k in ("open_fen", "credit_fen", "overpaid_fen", "balance_fen")} \
+            == {"open_fen": 25_000, "credit_fen": 0, "overpaid_fen": 0, "balance_fen": 25_000}
         [mail] = _mails(customer, "invoice.credited")
         assert (f"¥50.00 of it is deducted from invoice {invoice.number}: ¥250.00 is left to "
                 "pay.") in mail.body and "will refund" not in mail.body
@@ -462,3 +463,32 @@ def test_month_close_in_the_ui_previews_then_issues(client, login, sold, make):
             'vouchers, the last on 2026-04-11.' in done
         assert "Left to invoice for 2026-03" in done
     assert db.session.scalar(select(Invoice).where(Invoice.customer_user_id == internal.id))
+
+
+def test_one_provider_s_balance_does_not_pay_another_s_invoices(client, login, make, sold):
+    """Reported: a customer overpaid DLUT ¥50 and the invoices page netted it against what
+    they owed another provider: 'net balance' read as if DLUT's money settled its bill."""
+    from booking.billing.payments import record_bank_transfer
+
+    record_bank_transfer(sold["invoice"], sold["finance"], "BOC-1", amount_fen=45_000,
+                         overpay=True)
+    other = make.organisation(short_code="DICPR", name_en="Dalian Other Institute")
+    customer = sold["customer"]
+    booking = make.placed_booking(make.instrument(organisation=other), customer,
+                                  MONDAY_2_MAR_9AM + timedelta(days=1))
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1)):
+        session = metering.check_in(booking, actor=customer, source="kiosk")
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=1, minutes=60)):
+        metering.check_out(session, actor=customer)
+    db.session.commit()
+    balance = dunning.balance_of(customer)
+    assert (balance["open_fen"], balance["overpaid_fen"], balance["balance_fen"]) == (
+        40_000, 5_000, None)
+    assert [(b.provider.short_code, b.balance_fen) for b in balance["by_provider"]] == [
+        ("DLUTR", -5_000), ("DICPR", 40_000)]
+    login(customer)
+    page = client.get("/invoices", headers=EN).get_data(as_text=True)
+    assert 'id="net-balance"' not in page
+    listed = page[page.index('id="balance-by-provider"'):].split("</ul>")[0]
+    assert "Dalian Test University" in listed and "¥50.00 in your favour" in listed
+    assert "Dalian Other Institute" not in listed  # it owes the customer nothing
