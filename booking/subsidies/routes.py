@@ -392,6 +392,9 @@ def provider_statements():
     return render_template("subsidies/provider_statements.html", org=org, year=year,
                            organisations=organisations, statements=statements,
                            unclaimed=reimbursements.unclaimed_of(org.id),
+                           clawbacks=reimbursements.pending_clawbacks(org.id),
+                           clawed=reimbursements.clawbacks_of(
+                               e.id for _s, lines in statements for e, _n in lines),
                            states=reimbursements.STATES, entries=reimbursements.ENTRIES,
                            reason_text=reimbursements.reason_text, now_year=local_today().year)
 
@@ -428,6 +431,7 @@ def reimbursements_page():
                     quarter=form.quarter.data.upper()), "success" if touched else "info")
             return redirect(url_for("subsidies.reimbursements_page", quarter=form.quarter.data))
     statements = reimbursements.statements(period)
+    lines_of = reimbursements.entries_by_statement([s.id for s in statements])
     paid = {s.provider_id for s in statements if s.state == "paid"}
     rows = reimbursements.waiting(period)
     providers = {o.id: o for o in db.session.scalars(select(Organisation).where(
@@ -437,7 +441,8 @@ def reimbursements_page():
     current = current_quarter(local_today()).label
     return render_template("subsidies/reimbursements.html", period=period, form=form,
                            statements=statements, waiting=waiting, quarters=(last, current),
-                           lines_of=reimbursements.entries_by_statement([s.id for s in statements]),
+                           lines_of=lines_of, clawed=reimbursements.clawbacks_of(
+                               e.id for lines in lines_of.values() for e, _n in lines),
                            entries=reimbursements.ENTRIES, reason_text=reimbursements.reason_text,
                            # the quarter just over, whose statements are to build now
                            last_waiting=reimbursements.to_build(last) if period == current else 0,

@@ -187,6 +187,28 @@ def test_sample_is_reproducible_and_clawback_reverses(make, lab):
     assert sum(s.net_reward_fen for s in db.session.scalars(select(Reimbursement))) == 2_400
 
 
+def test_the_provider_reads_a_clawback_before_its_statement_takes_it(client, login, make, lab):
+    """Reported: after a clawback the provider's page said '2 voucher shares, ¥0.00' waiting
+    (a share less the clawback, netted and unnamed), and its paid statement showed the claim
+    with no mark."""
+    _paid_use(make, lab, 0)
+    _reimburse("2026Q2")
+    claim = db.session.scalar(select(Redemption))
+    with freeze_time("2026-07-20 02:00:00"):
+        oversight.claw_back(claim, lab["bureau"], "检测报告与发票不符")
+        _paid_use(make, lab, 60)  # 10 July: a third-quarter share
+        db.session.commit()
+        login(lab["finance"])
+        page = client.get("/vouchers/statements?year=2026").get_data(as_text=True)
+    pending = page[page.index('id="pending-clawbacks"'):].split("</div>", 2)[1]
+    invoice_number = db.session.get(Invoice, claim.invoice_id).number
+    assert invoice_number in pending and "−¥160.00" in pending and "检测报告与发票不符" in pending
+    unclaimed = page[page.index('id="unclaimed"'):].split("</div>")[0]
+    assert "¥160.00" in unclaimed and "2 笔" not in unclaimed  # the share alone, not netted
+    marked = page[page.index('class="small text-danger clawed-back"'):].split("</div>")[0]
+    assert "2026-07-20" in marked and "¥160.00" in marked
+
+
 def test_a_claim_under_re_check_waits_off_the_statement_until_checked(client, login, make, lab):
     """Reported: a claim drawn for re-check went on the provider's statement and was paid
     with no word; the bureau expected it held until checked."""
