@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -96,12 +97,22 @@ LINE_DEFAULTS = {"kind": "usage", "minutes": 0, "quantity": 0, "unit_price_fen":
                  "service_at": None}
 
 
+class Issued(NamedTuple):
+    ids: list[int]
+    amount_due_fen: int  # what the invoices ask for in all, voucher shares deducted
+
+
 def create_invoices(drafts: list[Draft], now: datetime | None = None) -> list[int]:
+    """The ids of the invoices issue() made of the drafts."""
+    return issue(drafts, now).ids
+
+
+def issue(drafts: list[Draft], now: datetime | None = None) -> Issued:
     """Number, insert issued, and ask for voucher shares, set-based (a few statements per
-    thousand invoices); returns the new invoice ids. Issued invoices are immutable: the voucher
-    shares are the last part of issuing, in the same transaction."""
+    thousand invoices). Issued invoices are immutable: the voucher shares are the last part of
+    issuing, in the same transaction."""
     if not drafts:
-        return []
+        return Issued([], 0)
     now = now or now_utc()
     numbers = _numbers([d.values["provider_id"] for d in drafts], now.year)
     # after the numbers: their counter's UPDATE holds SQLite's write lock, so the largest id
@@ -120,10 +131,10 @@ def create_invoices(drafts: list[Draft], now: datetime | None = None) -> list[in
     bulk_insert(db.session, InvoiceLine.__table__, [
         {**LINE_DEFAULTS, **line, "invoice_id": invoice_id}
         for invoice_id, draft in zip(ids, drafts, strict=True) for line in draft.lines])
-    _ask_for_vouchers([row for row in rows
-                       if row["kind"] == "invoice" and row["customer_class"] == "enterprise"])
+    deducted = _ask_for_vouchers([row for row in rows if row["kind"] == "invoice"
+                                  and row["customer_class"] == "enterprise"])
     _charge_projects([row["id"] for row in rows if row["project_id"]])
-    return ids
+    return Issued(ids, sum(row["subtotal_fen"] for row in rows) - deducted)
 
 
 def _issued(now: datetime) -> dict:
@@ -172,39 +183,43 @@ class IssuingBatch:
         return iter(self.invoices())
 
 
-def _ask_for_vouchers(rows: list[dict]) -> None:
+def _ask_for_vouchers(rows: list[dict]) -> int:
     """Innovation vouchers pay part of enterprises' invoices only: others are not asked.
-    `rows`: the column values of the invoices being issued."""
+    `rows`: the column values of the invoices being issued. Returns what the shares took off
+    their amounts due."""
     if not rows or not invoice_issuing.receivers:
-        return
-    subtotals = {row["id"]: row["subtotal_fen"] for row in rows}
+        return 0
+    subtotals, deducted = {row["id"]: row["subtotal_fen"] for row in rows}, 0
     for chunk in chunks(rows):
         offers: dict[int, list[int]] = defaultdict(list)
         batch = IssuingBatch({row["id"]: row["customer_org_id"] for row in chunk})
         for _receiver, answer in invoice_issuing.send(batch):
             for invoice_id, fen in (answer or {}).items():
                 offers[invoice_id].append(int(fen))
-        _deduct([(subtotals[invoice_id], invoice_id, fens)
-                 for invoice_id, fens in offers.items() if any(fens)])
+        deducted += _deduct([(subtotals[invoice_id], invoice_id, fens)
+                             for invoice_id, fens in offers.items() if any(fens)])
+    return deducted
 
 
-def _deduct(offers: list[tuple[int, int, list[int]]]) -> None:
+def _deduct(offers: list[tuple[int, int, list[int]]]) -> int:
     """Write the voucher shares offered, (subtotal, invoice id, offers) each, into invoices
     being issued: one executemany UPDATE, past the ORM's guard of issued invoices, for this
-    is the last step of issuing them."""
+    is the last step of issuing them. Returns what they took off the amounts due."""
     if not offers:
-        return
+        return 0
     table = Invoice.__table__
-    values = []
+    values, deducted = [], 0
     for subtotal, invoice_id, fens in offers:
         _subtotal, voucher, due = rules.totals([subtotal], fens)
         values.append({"invoice_id": invoice_id, "voucher": voucher, "due": due})
+        deducted += subtotal - due
     db.session.execute(update(table).where(table.c.id == bindparam("invoice_id")).values(
         voucher_fen=bindparam("voucher"), amount_due_fen=bindparam("due")), values)
     for invoice_id in (v["invoice_id"] for v in values):  # loaded ones read it again
         invoice = db.session.identity_map.get(db.session.identity_key(Invoice, invoice_id))
         if invoice is not None:
             db.session.expire(invoice)
+    return deducted
 
 
 def invoice_booking(booking: Booking) -> Invoice | None:

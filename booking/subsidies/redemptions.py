@@ -460,6 +460,7 @@ class VoucherUse(NamedTuple):
     claim: Redemption
     invoice_id: int
     invoice_number: str
+    issued_at: datetime | None
     given_back: list[Redemption]
     clawback: Redemption | None
 
@@ -474,19 +475,20 @@ class VoucherUse(NamedTuple):
 def history_of(voucher: Voucher) -> list[VoucherUse]:
     """Every invoice the voucher paid part of, newest first, from one read of its entries."""
     entries = db.session.execute(
-        select(Redemption, Invoice.number).join(Invoice, Invoice.id == Redemption.invoice_id)
+        select(Redemption, Invoice.number, Invoice.issued_at)
+        .join(Invoice, Invoice.id == Redemption.invoice_id)
         .where(Redemption.voucher_id == voucher.id)
         .options(selectinload(Redemption.provider)).order_by(Redemption.id)).all()
     reversals = defaultdict(list)
-    for entry, _number in entries:
+    for entry, _number, _issued_at in entries:
         if entry.entry == "reversal":
             reversals[entry.reverses_id].append(entry)
     uses = []
-    for claim, number in entries:
+    for claim, number, issued_at in entries:
         if claim.entry != "claim":
             continue
         back = reversals[claim.id]
         clawback = next((e for e in back if e.reason.startswith(CLAWBACK)), None)
         uses.append(VoucherUse(claim, claim.invoice_id, number or f"#{claim.invoice_id}",
-                               [e for e in back if e is not clawback], clawback))
+                               issued_at, [e for e in back if e is not clawback], clawback))
     return uses[::-1]

@@ -210,6 +210,9 @@ def test_month_close_deducts_for_voucher_holders_in_a_few_queries(make, lab):
     assert result.invoices == 21 and len(invoices) == 21
     deducted = [(i.customer_org_id, i.voucher_fen) for i in invoices if i.voucher_fen]
     assert deducted == [(lab["sme"].organisation_id, 16_000)]  # 40% of 400 元
+    # what the close reports due is what its invoices ask, voucher shares deducted
+    assert result.amount_fen == sum(i.amount_due_fen for i in invoices) \
+        == sum(i.subtotal_fen for i in invoices) - 16_000
     assert db.session.scalar(select(Redemption.invoice_id)) == invoices[0].id
     # a constant number (31 with the inbox copy of the notices), not a query per invoice
     assert len(statements) < len(invoices) + 12
