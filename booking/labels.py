@@ -14,6 +14,7 @@ KIND_LABELS = {
 PAYMENT_METHOD_LABELS = {
     "stripe": _l("card / online"), "bank_transfer": _l("bank transfer"),
     "internal": _l("internal account"), "credit_note": _l("credit note deducted"),
+    "refund": _l("overpayment refunded"),
 }
 
 

@@ -56,6 +56,7 @@ ACTION_LABELS = {
     "instrument_token.revoked": _l("Instrument token revoked"),
     "instruments.imported": _l("Instruments imported"),
     "invoice.credited": _l("Invoice credited"),
+    "invoice.overpayment_refunded": _l("Overpayment refunded"),
     "invoice.issued": _l("Invoice issued"),
     "invoice.paid": _l("Invoice paid"),
     "invoice.part_paid": _l("Invoice partly paid"),

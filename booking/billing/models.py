@@ -284,7 +284,9 @@ class Payment(TimestampMixin, db.Model):
     __tablename__ = "payments"
     __table_args__ = (
         CheckConstraint(f"method IN {PAYMENT_METHODS!r}", name="method"),
-        CheckConstraint("amount_fen > 0", name="amount"),
+        # a refund of an overpayment is negative: sums of an invoice's payments net it out
+        CheckConstraint("(method = 'refund' AND amount_fen < 0) OR "
+                        "(method <> 'refund' AND amount_fen > 0)", name="amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -99,6 +99,32 @@ def record_refund(note: Invoice, actor: User, reference: str, refunded_on: date)
                       reference=reference, notify=False, received_on=refunded_on)
 
 
+def refund_overpayment(invoice: Invoice, actor: User, reference: str, refunded_on: date
+                       ) -> Payment:
+    """Finance paid back (by bank transfer, on `refunded_on`) what a customer paid beyond an
+    invoice: a negative payment of it, so the invoice is paid exactly and the customer's
+    balance carried with the provider is gone."""
+    overpaid = invoice.overpaid_fen
+    if overpaid <= 0:
+        raise BillingRefused.one("not_overpaid",
+                                 _l("Nothing was paid beyond this invoice: there is nothing "
+                                    "to refund."))
+    _refuse_unless_dated_within(invoice, refunded_on)
+    received = max(p.received_on for p in invoice.payments if p.received_on)
+    if refunded_on < received:
+        raise BillingRefused.one("before_payment", _l(
+            "The refund cannot be dated before the payment it refunds (%(date)s)."),
+            date=received.isoformat())
+    payment = Payment(invoice=invoice, method="refund", amount_fen=-overpaid,
+                      reference=reference[:200], recorded_by_id=actor.id,
+                      received_on=refunded_on)
+    db.session.add(payment)
+    db.session.flush()
+    audit.record("invoice.overpayment_refunded", actor=actor, obj=invoice, amount_fen=overpaid,
+                 reference=reference[:200])
+    return payment
+
+
 def settle_internal(invoice: Invoice, actor: User, project: Project | None,
                     notify: bool = True) -> Payment:
     """An internal customer's invoice settled by internal transfer from a project account

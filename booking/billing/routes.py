@@ -252,6 +252,13 @@ def _refund(note: Invoice, form: RefundForm) -> str:
     return _("Credit note %(number)s is refunded.", number=note.number)
 
 
+def _refund_overpayment(inv: Invoice, form: RefundForm) -> str:
+    refunded = payments.refund_overpayment(inv, current_user, form.reference.data.strip(),
+                                           form.refunded_on.data)
+    return _("%(amount)s paid beyond invoice %(number)s is refunded.",
+             amount=format_cny(-refunded.amount_fen), number=inv.number)
+
+
 def _void(inv: Invoice, form: VoidForm) -> str:
     invoicing.void_invoice(inv, current_user, form.reason.data)
     return _("Invoice %(number)s is void.", number=inv.number)
@@ -279,6 +286,12 @@ def void(invoice_id):
 @login_required
 def refund(invoice_id):
     return _finance_action(invoice_id, Invoice.can_manage, RefundForm, _refund)
+
+
+@bp.route("/invoices/<int:invoice_id>/refund-overpayment", methods=["POST"])
+@login_required
+def refund_overpayment(invoice_id):
+    return _finance_action(invoice_id, Invoice.can_manage, RefundForm, _refund_overpayment)
 
 
 @bp.route("/invoices/<int:invoice_id>/credit", methods=["POST"])

@@ -110,7 +110,7 @@ INVOICE_STATES = ("draft", "issued", "paid", "void")
 INVOICE_KINDS = ("invoice", "credit_note")
 # credit_note: a credit note deducted from its invoice while still open (both documents carry
 # the same amount as a payment of this kind: no money moves)
-PAYMENT_METHODS = ("stripe", "bank_transfer", "internal", "credit_note")
+PAYMENT_METHODS = ("stripe", "bank_transfer", "internal", "credit_note", "refund")
 LINE_KINDS = ("usage", "no_show", "late_cancel", "credit", "samples", "fee")  # fee: an order's
 PAYMENT_DAYS = 30  # an issued invoice is due this many days later
 #: ends the description of a booking's time or samples an order's price covers: written at 0

@@ -492,3 +492,44 @@ def test_one_provider_s_balance_does_not_pay_another_s_invoices(client, login, m
     listed = page[page.index('id="balance-by-provider"'):].split("</ul>")[0]
     assert "Dalian Test University" in listed and "¥50.00 in your favour" in listed
     assert "Dalian Other Institute" not in listed  # it owes the customer nothing
+
+
+def test_an_overpayment_is_refunded_by_finance(client, login, make, sold):
+    """Reported: a balance carried for the customer could be neither refunded nor recorded as
+    refunded; it stayed in the customer's favour for ever."""
+    from booking.billing.payments import record_bank_transfer
+    from booking.core.audit import AuditEvent
+
+    invoice = sold["invoice"]
+    with freeze_time(MONDAY_2_MAR_9AM + timedelta(days=10)):
+        record_bank_transfer(invoice, sold["finance"], "BOC-1", amount_fen=45_000,
+                             received_on=MONDAY_2_MAR_9AM.date() + timedelta(days=8),
+                             overpay=True)
+        db.session.commit()
+        login(sold["customer"])  # the customer may not record it
+        assert client.post(f"/invoices/{invoice.id}/refund-overpayment", data={
+            "refunded_on": "2026-03-12", "reference": "R"}).status_code == 403
+        login(make.user(role="finance"))  # nor another provider's finance office
+        assert client.post(f"/invoices/{invoice.id}/refund-overpayment", data={
+            "refunded_on": "2026-03-12", "reference": "R"}).status_code == 403
+        login(sold["finance"])
+        page = client.get(f"/invoices/{invoice.id}", headers=EN).get_data(as_text=True)
+        assert 'id="overpayment-refund-form"' in page and "¥50.00 was paid beyond" in page
+        early = client.post(f"/invoices/{invoice.id}/refund-overpayment", headers=EN, data={
+            "refunded_on": "2026-03-09", "reference": "BOC-R1"})
+        assert early.status_code == 422 and invoice.overpaid_fen == 5_000
+        assert "before the payment it refunds (2026-03-10)" in early.get_data(as_text=True)
+        done = client.post(f"/invoices/{invoice.id}/refund-overpayment", headers=EN,
+                           follow_redirects=True, data={"refunded_on": "2026-03-11",
+                                                        "reference": "BOC-R1"})
+        page = done.get_data(as_text=True)
+        again = client.post(f"/invoices/{invoice.id}/refund-overpayment", headers=EN, data={
+            "refunded_on": "2026-03-11", "reference": "BOC-R2"})
+    assert again.status_code == 422 and "nothing to refund" in again.get_data(as_text=True)
+    assert "¥50.00 paid beyond invoice" in page and "is refunded" in page
+    assert (invoice.state, invoice.paid_fen, invoice.overpaid_fen) == ("paid", 40_000, 0)
+    assert "Overpayment refunded: −¥50.00 · BOC-R1 · 2026-03-11" in page
+    assert 'id="overpayment-refund-form"' not in page
+    assert dunning.balance_of(sold["customer"])["balance_fen"] == 0
+    assert db.session.scalar(select(AuditEvent.action).where(
+        AuditEvent.action == "invoice.overpayment_refunded")) is not None
