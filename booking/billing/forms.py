@@ -55,6 +55,6 @@ class CreditForm(SiteForm):
         _l("Amount (CNY)"), places=2,
         validators=[DataRequired(), NumberRange(Decimal("0.01"), 10**10)],
         description=_l("What the customer gets back of what they were charged (the amount due, "
-                       "after any voucher). A voucher's share shrinks in proportion."))
+                       "after any voucher)."))
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 

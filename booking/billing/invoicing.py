@@ -102,11 +102,6 @@ class Issued(NamedTuple):
     amount_due_fen: int  # what the invoices ask for in all, voucher shares deducted
 
 
-def create_invoices(drafts: list[Draft], now: datetime | None = None) -> list[int]:
-    """The ids of the invoices issue() made of the drafts."""
-    return issue(drafts, now).ids
-
-
 def issue(drafts: list[Draft], now: datetime | None = None) -> Issued:
     """Number, insert issued, and ask for voucher shares, set-based (a few statements per
     thousand invoices). Issued invoices are immutable: the voucher shares are the last part of
@@ -231,7 +226,7 @@ def invoice_booking(booking: Booking) -> Invoice | None:
     # at once, so that the project's budget shows what was spent
     if not facts or (facts[0].customer_class == "internal" and booking.project_id is None):
         return None
-    ids = create_invoices(make_drafts(facts, period=None))
+    ids = issue(make_drafts(facts, period=None)).ids
     if not ids:
         return None
     invoice = db.session.get(Invoice, ids[0])
@@ -318,7 +313,7 @@ def credit_note(invoice: Invoice, amount_fen: int, reason: str, actor: User | No
             _l("The credit must be positive and at most %(left)s, what is left to credit."),
             left=format_cny(left))
     now = now_utc()
-    # Written through the ORM (not create_invoices' bulk path): other areas follow new credit
+    # Written through the ORM (not issue's bulk path): other areas follow new credit
     # notes in before_flush (the subsidies area releases voucher shares on full refunds).
     project_id = charged_project(invoice)
     note = Invoice(provider_id=invoice.provider_id, customer_org_id=invoice.customer_org_id,

@@ -22,6 +22,7 @@ from booking.instruments.rules import CUSTOMER_CLASSES
 # its due date), paid invoices, those paid beyond their amount (a balance carried for the
 # customer), credit notes, void ones, or all of them
 STATES = ("unpaid", "overdue", "paid", "overpaid", "credit", "void", "all")
+CUSTOMER_STATES = tuple(state for state in STATES if state != "overpaid")  # finance's word
 MAX_CHOICES = 300  # rows offered in a filter's drop-down
 
 
@@ -43,7 +44,7 @@ class FinanceArgs(InvoiceFilters):
 
 
 class MyInvoicesArgs(InvoiceFilters):
-    state = ma.fields.String(load_default="all", validate=ma.validate.OneOf(STATES))
+    state = ma.fields.String(load_default="all", validate=ma.validate.OneOf(CUSTOMER_STATES))
     provider = Id()
 
 

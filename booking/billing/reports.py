@@ -81,13 +81,24 @@ def finance_organisations(user: User) -> list[Organisation]:
                                    .order_by(Organisation.name_zh)))
 
 
-def overpaid():
-    """Paid invoices whose payments came to more than their amount due: what is beyond it is
-    a balance carried for the customer, which the provider owes them."""
-    received = select(func.sum(Payment.amount_fen)).where(
+def _received():
+    return select(func.sum(Payment.amount_fen)).where(
         Payment.invoice_id == Invoice.id).scalar_subquery()
+
+
+def overpaid():
+    """Paid invoices whose payments came to more than their amount due (Invoice.overpaid_fen
+    as a query): what is beyond it is a balance carried for the customer, which the provider
+    owes them."""
     return and_(Invoice.state == "paid", Invoice.kind == "invoice",
-                received > Invoice.amount_due_fen)
+                _received() > Invoice.amount_due_fen)
+
+
+def overpaid_fen(provider_id: int) -> int:
+    """What the provider's customers paid beyond their invoices, carried as their balance."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(
+        _received() - Invoice.amount_due_fen), 0)).where(
+        Invoice.provider_id == provider_id, overpaid())))
 
 
 def overpaid_invoices(provider_id: int) -> list[Invoice]:
@@ -266,7 +277,7 @@ def open_table(provider_id: int, year: int) -> tuple[tuple, list]:
                    Invoice.provider_id == provider_id, Invoice.state == "issued",
                    Invoice.kind == "credit_note").order_by(Invoice.issued_at, Invoice.id).options(
                    selectinload(Invoice.payments)))]
-    carried = [(i, "overpaid", i.amount_due_fen, -i.overpaid_fen)
+    carried = [(i, "overpaid", -i.overpaid_fen, -i.overpaid_fen)  # paid: owed back only
                for i in overpaid_invoices(provider_id)]
     return header, [(i.number, i.customer_org.name_zh, labels.get(i.customer_class,
                                                                   i.customer_class),

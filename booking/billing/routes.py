@@ -67,7 +67,7 @@ def my_invoices():
     listing = paged(lists.customer_invoices(current_user, args, now_utc(), current_user.timezone),
                     args["page"], args["per_page"], clamp=True)
     return render_template("billing/my_invoices.html", listing=listing, args=args,
-                           states=lists.STATES, balance=dunning.balance_of(current_user),
+                           states=lists.CUSTOMER_STATES, balance=dunning.balance_of(current_user),
                            providers=lists.invoice_providers(current_user))
 
 
@@ -315,7 +315,7 @@ def finance():
                     args["page"], args["per_page"], clamp=True)
     return render_template("billing/finance.html", org=org, organisations=organisations,
                            year=_year(), listing=listing, args=args, states=lists.STATES,
-                           carried_fen=sum(i.overpaid_fen for i in reports.overpaid_invoices(org.id)),
+                           carried_fen=reports.overpaid_fen(org.id),
                            instruments=lists.provider_instruments(org.id), now=now,
                            customer=args.get("customer") and db.session.get(Organisation,
                                                                             args["customer"]))

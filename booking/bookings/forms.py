@@ -171,4 +171,6 @@ class BookForForm(BookingForm):
                            render_kw={"min": 1, "max": MAX_SAMPLES, "inputmode": "numeric"},
                            description=_l("Samples the user hands in; the lab charges per "
                                           "sample."))
+    purpose = TextAreaField(_l("Purpose"), validators=[DataRequired(), Length(max=2000)],
+                            description=_l("What the user will measure, samples, special needs."))
     submit = SubmitField(_l("Book for this user"))

@@ -127,11 +127,10 @@ class InstrumentForm(SiteForm):
                                       15, 0, 240)
     # per cent on the page (a manager writes 50 %), a fraction stored (three decimals)
     no_show_fraction = PercentField(_l("No-show charge (per cent of the booked time's fee)"),
-                                    places=1, default=Decimal("0.5"),
-                                    description=_l("In per cent: 50 is half the fee."))
+                                    places=1, default=Decimal("0.5"))
     late_cancel_fraction = PercentField(
         _l("Late-cancellation charge (per cent of the booked time's fee)"), places=1,
-        default=Decimal("0.5"), description=_l("In per cent: 50 is half the fee."))
+        default=Decimal("0.5"))
     requires_qualification = BooleanField(_l("Self-operated use needs a qualification"))
     qualification_lapse_days = IntegerField(_l("Qualification lapses after (days unused)"),
                                             validators=[Optional(), NumberRange(1, 3650)])

@@ -3,7 +3,7 @@ Each loads what it needs, applies the pure rules, writes, records the event and 
 and queues the notices; they flush, never commit (the route commits once).
 
 Billing never imports this area. The order is invoiced through billing's own path
-(invoicing.create_invoices, which asks the voucher receivers for their share) with lines per
+(invoicing.issue, which asks the voucher receivers for their share) with lines per
 test and sample, the set-up fee and the urgency surcharge. The staff-operated bookings the
 order ran on are on the same invoice as lines of 0 (their time and samples are part of the
 order's price), so that neither check-out nor the month close charges them a second time.
@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from booking.accounts.models import User
 from booking.billing import notifications as billing_notifications
 from booking.billing import rules as billing_rules
-from booking.billing.invoicing import Draft, create_invoices
+from booking.billing.invoicing import Draft, issue
 from booking.billing.models import Invoice, InvoiceLine
 from booking.billing.pricing import customer_class_for, rate_cards
 from booking.billing.signals import quote_requested
@@ -370,7 +370,7 @@ def _issue_invoice(order: Order) -> Invoice:
                    "customer_user_id": order.customer_user_id,
                    "customer_class": order.customer_class, "period": None, "kind": "invoice"},
                   invoice_lines(order))
-    invoice = db.session.get(Invoice, create_invoices([draft])[0])
+    invoice = db.session.get(Invoice, issue([draft]).ids[0])
     order.invoice = invoice
     audit.record("invoice.issued", obj=invoice, order_id=order.id,
                  amount_due_fen=invoice.amount_due_fen)

@@ -304,12 +304,33 @@ def _given_back(claim: Redemption) -> list[Redemption]:
     """The reversals that gave part of the share back to the voucher (those of credit notes
     and refunds; not a clawback, which takes it from the provider only)."""
     return list(db.session.scalars(select(Redemption).where(
-        Redemption.reverses_id == claim.id, ~Redemption.reason.startswith(CLAWBACK))))
+        Redemption.reverses_id == claim.id, ~is_clawback())))
+
+
+def is_clawback():
+    """A reversal the bureau made (a clawback), not one a credit note or a void gave back."""
+    return Redemption.reason.startswith(CLAWBACK)
 
 
 def clawback_of(claim: Redemption) -> Redemption | None:
     return db.session.scalar(select(Redemption).where(
-        Redemption.reverses_id == claim.id, Redemption.reason.startswith(CLAWBACK)))
+        Redemption.reverses_id == claim.id, is_clawback()))
+
+
+def pending_clawbacks(provider_id: int) -> list[tuple[Redemption, str]]:
+    """The bureau's clawbacks of the provider's claims that no statement has deducted yet,
+    with their invoices' numbers."""
+    return db.session.execute(select(Redemption, Invoice.number).join(
+        Invoice, Invoice.id == Redemption.invoice_id).where(
+        Redemption.provider_id == provider_id, Redemption.reimbursement_id.is_(None),
+        Redemption.entry == "reversal", is_clawback()).order_by(Redemption.id)).all()
+
+
+def clawbacks_of(claim_ids) -> dict[int, Redemption]:
+    """The clawback of each of these claims that has one (a claim is clawed back once)."""
+    ids = list(claim_ids)
+    return {entry.reverses_id: entry for entry in db.session.scalars(select(Redemption).where(
+        Redemption.reverses_id.in_(ids), is_clawback()))} if ids else {}
 
 
 def _kept(claim: Redemption) -> int:

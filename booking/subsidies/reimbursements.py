@@ -21,6 +21,7 @@ from booking.subsidies.redemptions import (
     CREDITED,
     VOIDED,
     VOIDED_OR_CREDITED,
+    is_clawback,
     release_cancelled_claims,
 )
 from booking.subsidies.services import stored_policy
@@ -135,10 +136,6 @@ def to_build(period: str) -> int:
                if provider_id not in paid)
 
 
-def _clawback():
-    return Redemption.reason.startswith(CLAWBACK)
-
-
 def unclaimed_of(provider_id: int) -> tuple[int, int, int]:
     """(entries, amount, of them under re-check) the provider redeemed that are on no
     statement yet: what the bureau owes it beyond its statements (built once each quarter is
@@ -147,24 +144,8 @@ def unclaimed_of(provider_id: int) -> tuple[int, int, int]:
     count, amount, checking = db.session.execute(select(
         func.count(), func.sum(Redemption.amount_fen), func.count().filter(UNDER_CHECK)).where(
         Redemption.provider_id == provider_id, Redemption.state == "redeemed",
-        Redemption.reimbursement_id.is_(None), ~_clawback())).one()
+        Redemption.reimbursement_id.is_(None), ~is_clawback())).one()
     return count, int(amount or 0), checking
-
-
-def pending_clawbacks(provider_id: int) -> list[tuple[Redemption, str]]:
-    """The bureau's clawbacks of the provider's claims that no statement has deducted yet,
-    with their invoices' numbers."""
-    return db.session.execute(select(Redemption, Invoice.number).join(
-        Invoice, Invoice.id == Redemption.invoice_id).where(
-        Redemption.provider_id == provider_id, Redemption.reimbursement_id.is_(None),
-        Redemption.entry == "reversal", _clawback()).order_by(Redemption.id)).all()
-
-
-def clawbacks_of(claim_ids) -> dict[int, Redemption]:
-    """The clawback of each of these claims that has one (a claim is clawed back once)."""
-    ids = list(claim_ids)
-    return {entry.reverses_id: entry for entry in db.session.scalars(select(Redemption).where(
-        Redemption.reverses_id.in_(ids), _clawback()))} if ids else {}
 
 
 def statements(period: str) -> list[Reimbursement]:

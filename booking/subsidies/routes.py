@@ -392,18 +392,19 @@ def provider_statements():
     return render_template("subsidies/provider_statements.html", org=org, year=year,
                            organisations=organisations, statements=statements,
                            unclaimed=reimbursements.unclaimed_of(org.id),
-                           clawbacks=reimbursements.pending_clawbacks(org.id),
-                           clawed=reimbursements.clawbacks_of(
+                           clawbacks=redemptions.pending_clawbacks(org.id),
+                           clawed=redemptions.clawbacks_of(
                                e.id for _s, lines in statements for e, _n in lines),
                            states=reimbursements.STATES, entries=reimbursements.ENTRIES,
                            reason_text=reimbursements.reason_text, now_year=local_today().year)
 
 
 # --- bureau: reimbursement -------------------------------------------------------------------
-def _quarter(text: str | None) -> str:
-    """A quarter's label, the current one by default; not a quarter: 404."""
+def _quarter(text: str | None, default: str | None = None) -> str:
+    """A quarter's label, `default` (else the current one) when none is given; not a
+    quarter: 404."""
     if text is None:
-        return current_quarter(local_today()).label
+        return default or current_quarter(local_today()).label
     try:
         return reimbursements.parse_quarter(text).label
     except reimbursements.ReimbursementError:
@@ -414,11 +415,9 @@ def _quarter(text: str | None) -> str:
 @login_required
 def reimbursements_page():
     require(Voucher.can_oversee(current_user))
-    period = _quarter(request.args.get("quarter"))
     last = last_complete_quarter(local_today()).label
-    # the quarter to build: the one shown once it is over, else the one just over
-    form = QuarterForm(quarter=period if reimbursements.parse_quarter(period).end <= now_utc()
-                       else last)
+    period = _quarter(request.args.get("quarter"), default=last)  # the one to build now
+    form = QuarterForm(quarter=period)
     if form.validate_on_submit():
         try:
             touched = reimbursements.reimburse(form.quarter.data)
@@ -441,7 +440,7 @@ def reimbursements_page():
     current = current_quarter(local_today()).label
     return render_template("subsidies/reimbursements.html", period=period, form=form,
                            statements=statements, waiting=waiting, quarters=(last, current),
-                           lines_of=lines_of, clawed=reimbursements.clawbacks_of(
+                           lines_of=lines_of, clawed=redemptions.clawbacks_of(
                                e.id for lines in lines_of.values() for e, _n in lines),
                            entries=reimbursements.ENTRIES, reason_text=reimbursements.reason_text,
                            # the quarter just over, whose statements are to build now

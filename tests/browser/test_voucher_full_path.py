@@ -117,7 +117,9 @@ def test_voucher_pays_its_share_and_is_reimbursed(shop, voucher_setup, attach_3d
     # 4. The redemption waits for the quarter's statement, which is built once the quarter
     #    is over; then the provider's statement includes it.
     log_in(page, base, "bureau@demo.cn")
-    page.goto(base + "/vouchers/reimbursements")
+    page.goto(base + "/vouchers/reimbursements")  # the quarter over; this one is a pill away
+    with page.expect_navigation():
+        page.click("#quarter-pills a:not(.active)")
     waiting = page.locator("#waiting tbody tr", has_text="大连理工大学")
     assert _fen(waiting.locator("td").nth(2).inner_text()) == share
     assert "季度结束后" in waiting.inner_text()

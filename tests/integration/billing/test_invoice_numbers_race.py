@@ -41,7 +41,7 @@ def _close(app, ids, errors):
                             "period": None, "kind": "invoice"}, [])
     try:
         with app.app_context():
-            invoicing.create_invoices([draft] * PER_WORKER)
+            invoicing.issue([draft] * PER_WORKER)
             db.session.commit()
     except Exception as exc:  # noqa: BLE001 - reported by the test
         errors.append(exc)

@@ -333,17 +333,26 @@ def test_an_overpayment_is_in_finance_s_open_items_and_list(client, login, make,
     the finance office saw it nowhere (list, overdue, exports): nothing to refund or set off."""
     from booking.billing.payments import record_bank_transfer
 
-    invoice = sold["invoice"]
+    invoice, issued = sold["invoice"], sold["invoice"].issued_at
     record_bank_transfer(invoice, sold["finance"], "BOC-OVER", amount_fen=45_000,
                          overpay=True)
+    exact = make.issued_invoice(sold["instrument"], sold["customer_org"], 30_000, issued)
+    record_bank_transfer(exact, sold["finance"], "BOC-EXACT")  # paid, not overpaid
+    elsewhere = make.issued_invoice(make.instrument(), sold["customer_org"], 30_000, issued)
+    record_bank_transfer(elsewhere, sold["finance"], "BOC-ELSE", amount_fen=31_000,
+                         overpay=True)  # another provider's overpayment
     db.session.commit()
     login(sold["finance"])
     rows = list(load_workbook(io.BytesIO(client.get(
         f"/finance/{sold['owner'].id}/open.xlsx?year=2026").data)).active.values)
     carried = next(row for row in rows if row[0] == invoice.number)
-    assert (carried[5], carried[7], carried[8]) == (40_000, -50, "为客户结转的多付款")
+    # settled: what is owed is the ¥50 back to the customer, not the invoice's ¥400
+    assert (carried[5], carried[7], carried[8]) == (-5_000, -50, "为客户结转的多付款")
+    assert {exact.number, elsewhere.number}.isdisjoint(row[0] for row in rows)
     listing = client.get(f"/finance?org={sold['owner'].id}&state=overpaid").get_data(as_text=True)
     assert f'id="invoice-{invoice.id}"' in listing and "多付 ¥50.00" in listing
+    assert f'id="invoice-{exact.id}"' not in listing and f'id="invoice-{elsewhere.id}"' not in listing
+    assert 'id="carried-balances"' in listing and "¥50.00" in listing.split('id="carried-balances"')[1][:300]
     paid_only = client.get(f"/finance?org={sold['owner'].id}&state=overpaid&q=NOSUCH")
     assert f'id="invoice-{invoice.id}"' not in paid_only.get_data(as_text=True)
 

@@ -160,6 +160,13 @@ def test_a_part_payment_shows_in_the_totals(client, login, credited):
     paid = page[page.index('id="paid-line"'):page.index('id="left-to-pay"')]
     assert "已付" in paid and "−¥100.00" in paid
     assert "¥80.00" in page[page.index('id="left-to-pay"'):]
+    with freeze_time(MONDAY_11_MAY_9AM + timedelta(hours=3)):  # the rest: paid in all
+        client.post(f"/invoices/{invoice.id}/bank-transfer", data={
+            "amount": "80.00", "received_on": "2026-05-11", "reference": "BANK-2"})
+        page = client.get(f"/invoices/{invoice.id}").get_data(as_text=True)
+    paid = page[page.index('id="paid-line"'):].split("</tr>")[0]
+    assert invoice.state == "paid" and 'id="left-to-pay"' not in page
+    assert "<th" in paid and ">已付<" in paid and "−¥180.00" in paid  # not "支付日期" (a date's)
 
 
 def test_the_lab_s_way_back_is_its_usage_page(client, login, make, credited):
