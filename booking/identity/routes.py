@@ -1,5 +1,8 @@
 """Campus sign-on pages: pick an institution, go through its provider, come back signed in;
 link an existing account; and the admin's provider console."""
+import hmac
+import secrets
+
 from flask import (
     Blueprint,
     abort,
@@ -36,6 +39,7 @@ PENDING_KEY = "sso_pending_link"
 NEXT_KEY = "sso_next"
 SIGNED_ON_KEY = "sso_signed_on"
 LINKING_KEY = "sso_linking"
+CAS_STATE_KEY = "sso_cas_state"
 
 
 @bp.app_context_processor
@@ -71,6 +75,9 @@ def start():
             flash(_("No institution signs in with that e-mail address here: log in with "
                     "your password."), "info")
             return redirect(url_for("accounts.login"))
+        if provider.kind != "ldap":  # a form may not lead to another site: a link may
+            return render_template("identity/continue.html", provider=provider, url=url_for(
+                "identity.start", provider=provider.id, next=safe_next(request.args.get("next"))))
     if provider is None:
         flash(_("Choose your institution from the list."), "warning")
         return redirect(url_for("identity.choose"))
@@ -89,15 +96,19 @@ def start():
 
 def _redirect_to_provider(provider: IdentityProvider):
     if provider.kind == "cas":
-        return redirect(cas_client.login_url(provider, _cas_service(provider)))
+        # CAS has no state of its own: the service URL carries ours, so that a ticket comes
+        # back only to the browser that went for it (else anyone's ticket, put in a link,
+        # would sign its follower in as them)
+        session[CAS_STATE_KEY] = state = secrets.token_urlsafe(16)
+        return redirect(cas_client.login_url(provider, _cas_service(provider, state)))
     if provider.kind == "oidc":
         return oidc_client.authorize_redirect(
             provider, external_url("identity.oidc_callback", provider_id=provider.id))
     return redirect(url_for("identity.ldap_login", provider_id=provider.id))
 
 
-def _cas_service(provider: IdentityProvider) -> str:
-    return external_url("identity.cas_callback", provider_id=provider.id)
+def _cas_service(provider: IdentityProvider, state: str) -> str:
+    return external_url("identity.cas_callback", provider_id=provider.id, state=state)
 
 
 def _provider_or_404(provider_id: int) -> IdentityProvider:
@@ -113,8 +124,13 @@ def cas_callback(provider_id):
     provider = _provider_or_404(provider_id)
     if provider.kind != "cas":
         abort(404)
+    state, expected = request.args.get("state", "")[:64], session.pop(CAS_STATE_KEY, "")
+    if not expected or not hmac.compare_digest(state, expected):
+        flash(_("This sign-in was not started in this browser, or it was started again "
+                "since. Please sign in again."), "danger")
+        return redirect(url_for("identity.choose"))
     return _finish(provider, lambda: cas_client.validate(
-        provider, _cas_service(provider), request.args.get("ticket", "")))
+        provider, _cas_service(provider, state), request.args.get("ticket", "")))
 
 
 @bp.route("/sso/<int:provider_id>/cas", methods=["POST"])

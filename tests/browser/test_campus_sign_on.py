@@ -175,3 +175,21 @@ def test_admin_configures_a_provider(live_server, live_app, page):
     row = page.locator("tbody tr", has_text="配置测试大学")
     assert "dlut.edu.cn" in row.inner_text()
     shot(page, "sso-admin-list")
+
+
+def test_an_institutional_e_mail_leads_to_the_institution(live_server, live_app, page, campus,
+                                                           cas_server):
+    """Reported: typing the institutional address and 'Go' did nothing in Chromium for CAS
+    and OpenID Connect (the pages' form-action policy stopped the form's way off the site)."""
+    from booking.extensions import db
+    from booking.identity.models import IdentityProvider
+
+    with live_app.app_context():
+        db.session.get(IdentityProvider, campus["cas"]).email_domains = "cas.example.edu"
+        db.session.commit()
+    page.context.clear_cookies()
+    page.goto(live_server + "/login")
+    page.fill("#sso-email", "someone@cas.example.edu")
+    page.click("#sso-email ~ button[type=submit]")
+    page.wait_for_url(lambda url: url.startswith(cas_server.url + "/login"))
+    assert page.locator("#id_username").is_visible()

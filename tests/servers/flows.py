@@ -27,8 +27,19 @@ def _form(html: str) -> _Form:
     return form
 
 
+def cas_return(login_url: str, username: str, password: str = CAS_PASSWORD) -> str:
+    """Log in at the CAS server's page; returns where it sends the browser back: our
+    callback's path with its query (our state and the service ticket)."""
+    location = urlsplit(_cas_answer(login_url, username, password))
+    return f"{location.path}?{location.query}"
+
+
 def cas_ticket(login_url: str, username: str, password: str = CAS_PASSWORD) -> str:
     """Log in at the CAS server's page; returns the service ticket it sends back."""
+    return parse_qs(urlsplit(_cas_answer(login_url, username, password)).query)["ticket"][0]
+
+
+def _cas_answer(login_url: str, username: str, password: str) -> str:
     browser = requests.Session()
     page = browser.get(login_url, timeout=10)
     page.raise_for_status()
@@ -37,7 +48,7 @@ def cas_ticket(login_url: str, username: str, password: str = CAS_PASSWORD) -> s
     answer = browser.post(urljoin(page.url, form.action or page.url), data=form.fields,
                           headers={"Referer": page.url}, allow_redirects=False, timeout=10)
     assert answer.status_code == 302, answer.text[:500]
-    return parse_qs(urlsplit(answer.headers["Location"]).query)["ticket"][0]
+    return answer.headers["Location"]
 
 
 def oidc_login(authorize_url: str, login: str) -> str:

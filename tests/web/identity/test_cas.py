@@ -9,7 +9,7 @@ from booking.extensions import db
 from booking.identity.models import ExternalIdentity
 from tests.factories.identity import cas_provider
 from tests.servers import free_port
-from tests.servers.flows import cas_ticket
+from tests.servers.flows import cas_return
 
 EN = {"Accept-Language": "en"}
 
@@ -21,8 +21,7 @@ def _login_url(client, provider) -> str:
 
 
 def _sign_in(client, provider, username):
-    ticket = cas_ticket(_login_url(client, provider), username)
-    return client.get(f"/sso/{provider.id}/cas?ticket={ticket}", headers=EN)
+    return client.get(cas_return(_login_url(client, provider), username), headers=EN)
 
 
 def test_student_first_sign_in_creates_the_account_in_the_providers_organisation(
@@ -30,10 +29,10 @@ def test_student_first_sign_in_creates_the_account_in_the_providers_organisation
     provider = cas_provider(cas_server)
     login = _login_url(client, provider)
     assert login.startswith(cas_server.url + "/login?service=")
-    assert parse_qs(urlsplit(login).query)["service"] == [
-        f"http://localhost/sso/{provider.id}/cas"]
+    service = parse_qs(urlsplit(login).query)["service"][0]
+    assert service.startswith(f"http://localhost/sso/{provider.id}/cas?state=")
 
-    response = client.get(f"/sso/{provider.id}/cas?ticket={cas_ticket(login, 'cas.student')}")
+    response = client.get(cas_return(login, "cas.student"))
 
     assert response.status_code == 302 and response.headers["Location"] == "/"
     user = db.session.scalar(select(User).where(User.email == "cas.student@cas.example.edu"))
@@ -66,10 +65,15 @@ def test_later_sign_ins_refresh_name_and_role(client, cas_server):
     assert user.name == "Wei Liu" and user.role_names() == ["lab_manager"]
 
 
+def _state(login_url: str) -> str:
+    return parse_qs(urlsplit(parse_qs(urlsplit(login_url).query)["service"][0]).query)["state"][0]
+
+
 def test_a_bad_ticket_is_refused_with_a_message(client, cas_server):
     provider = cas_provider(cas_server)
-    response = client.get(f"/sso/{provider.id}/cas?ticket=ST-not-a-real-ticket", headers=EN,
-                          follow_redirects=True)
+    state = _state(_login_url(client, provider))
+    response = client.get(f"/sso/{provider.id}/cas?state={state}&ticket=ST-not-a-real-ticket",
+                          headers=EN, follow_redirects=True)
     assert response.status_code == 200
     assert "The sign-in ticket was not accepted" in response.get_data(as_text=True)
     assert client.get("/tokens").status_code == 302  # not signed in
@@ -77,11 +81,13 @@ def test_a_bad_ticket_is_refused_with_a_message(client, cas_server):
 
 def test_a_replayed_ticket_is_refused(client, cas_server):
     provider = cas_provider(cas_server)
-    ticket = cas_ticket(_login_url(client, provider), "cas.student")
-    assert client.get(f"/sso/{provider.id}/cas?ticket={ticket}").status_code == 302
+    back = cas_return(_login_url(client, provider), "cas.student")
+    assert client.get(back).status_code == 302
     client.post("/logout")
-    again = client.get(f"/sso/{provider.id}/cas?ticket={ticket}", headers=EN,
-                       follow_redirects=True)
+    login = _login_url(client, provider)  # a sign-in of this browser: only the ticket is old
+    ticket = parse_qs(urlsplit(back).query)["ticket"][0]
+    again = client.get(f"/sso/{provider.id}/cas?state={_state(login)}&ticket={ticket}",
+                       headers=EN, follow_redirects=True)
     assert "The sign-in ticket was not accepted" in again.get_data(as_text=True)
     assert client.get("/tokens").status_code == 302
 
@@ -90,7 +96,8 @@ def test_provider_down_gives_a_clear_message_not_a_500(client, make):
     from tests.factories.identity import create_provider
 
     provider = create_provider("cas", server_url=f"http://127.0.0.1:{free_port()}/cas")
-    response = client.get(f"/sso/{provider.id}/cas?ticket=ST-1-abc", headers=EN,
+    state = _state(_login_url(client, provider))
+    response = client.get(f"/sso/{provider.id}/cas?state={state}&ticket=ST-1-abc", headers=EN,
                           follow_redirects=True)
     assert response.status_code == 200
     assert "cannot be reached just now" in response.get_data(as_text=True)
@@ -120,8 +127,9 @@ LOGOUT_REQUEST = """<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.
 
 def test_single_logout_ends_the_session(client, cas_server):
     provider = cas_provider(cas_server)
-    ticket = cas_ticket(_login_url(client, provider), "cas.student")
-    client.get(f"/sso/{provider.id}/cas?ticket={ticket}")
+    back = cas_return(_login_url(client, provider), "cas.student")
+    ticket = parse_qs(urlsplit(back).query)["ticket"][0]
+    client.get(back)
     assert client.get("/tokens").status_code == 200
     other = client.application.test_client()  # the CAS server, not the browser
     assert other.post(f"/sso/{provider.id}/cas", data={
@@ -141,8 +149,7 @@ def test_a_signed_in_user_links_their_campus_sign_in_once(client, login, make, c
     profile = client.get("/profile", headers=EN).get_data(as_text=True)
     assert "Link my campus sign-in" in profile
     start = client.post("/sso/link-account")
-    ticket = cas_ticket(start.headers["Location"], "cas.student")
-    done = client.get(f"/sso/{provider.id}/cas?ticket={ticket}")
+    done = client.get(cas_return(start.headers["Location"], "cas.student"))
     assert done.headers["Location"] == "/profile"
     identity = db.session.scalar(select(ExternalIdentity).where(
         ExternalIdentity.provider_id == provider.id))
@@ -165,3 +172,17 @@ def test_linking_is_only_offered_inside_the_providers_organisation(client, login
     assert client.post("/sso/link-account").status_code == 404
     client.post("/logout")
     assert client.post("/sso/link-account").status_code == 302  # anonymous: to the login
+
+
+def test_a_ticket_comes_back_only_to_the_browser_that_went_for_it(client, cas_server):
+    """Reported: a ticket someone got for this site signed in any browser that followed a
+    link with it, so an attacker could sign a victim in as the attacker."""
+    provider = cas_provider(cas_server)
+    back = cas_return(_login_url(client, provider), "cas.student")  # the attacker's
+    victim = client.application.test_client()
+    refused = victim.get(back, headers=EN, follow_redirects=True).get_data(as_text=True)
+    assert "was not started in this browser" in refused
+    assert victim.get("/tokens").status_code == 302
+    victim.get(f"/sso/start?provider={provider.id}")  # one of the victim's own, under way
+    assert victim.get(back).status_code == 302 and victim.get("/tokens").status_code == 302
+    assert client.get(back).status_code == 302 and client.get("/tokens").status_code == 200
