@@ -53,7 +53,13 @@ def login():
     if form.validate_on_submit():
         known = services.get_user_by_email(form.email.data)
         first_time = known is not None and known.last_login_at is None
-        user = services.authenticate(form.email.data, form.password.data)
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except services.SignsInOnCampus as campus:
+            commit()
+            flash(_("Your account signs in through %(org)s: choose it under campus sign-on.",
+                    org=campus.institution), "warning")
+            return render_template("accounts/login.html", form=form)
         if user is None:
             commit()  # keep the audit record of the failure
             flash(_("Wrong e-mail or password."), "danger")
@@ -69,10 +75,14 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    leave_to = services.leaving_to(current_user)
     current_user.session_epoch += 1  # a copy of the session's cookie stops working too
     commit()
     logout_user()
     flash(_("You have logged out."), "info")
+    if leave_to:  # off the site, after a form: by a page that moves on
+        return render_template("moving_on.html", url=leave_to,
+                               heading=_("Ending your sign-in at your institution…"))
     return redirect(url_for("instruments.index"))
 
 

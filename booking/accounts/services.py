@@ -197,16 +197,30 @@ def role_holders(role: str, organisation_id: int | None = None) -> list[User]:
     return list(db.session.scalars(query.distinct()))
 
 
-def authenticate(email: str, password: str) -> User | None:
+class SignsInOnCampus(Exception):
+    """The account signs in through its institution's campus sign-on, not with a password:
+    only that sign-on says whether its holder has left (a password would let a leaver in)."""
+
+    def __init__(self, institution: str):
+        super().__init__(institution)
+        self.institution = institution
+
+
+def authenticate(email: str, password: str, campus_accounts: bool = False) -> User | None:
     """The user when the credentials are right (and the account active), else None.
     A password is hashed whether or not the account exists, so the answer takes the same time
-    and tells nobody which addresses are registered."""
+    and tells nobody which addresses are registered. An account linked to its institution's
+    sign-on raises SignsInOnCampus, once its password was right (`campus_accounts`: the
+    kiosk's check-in, which only acts on bookings made through the site)."""
     user = get_user_by_email(email)
     if user is None:
         check_password_hash(unknown_account_hash(), password)
     if user is None or not user.check_password(password) or not user.active:
         audit.record("login.failed", actor=user, email=normalise_email(email)[:254])
         return None
+    if not campus_accounts and (institution := address_kept_by(user)):
+        audit.record("login.failed", actor=user, email=user.email, reason="campus sign-on")
+        raise SignsInOnCampus(institution)
     user.last_login_at = now_utc()
     audit.record("login.succeeded", actor=user, obj=user)
     return user
@@ -269,6 +283,11 @@ EMAIL_CHANGE_MAX_AGE = timedelta(days=2)
 
 def _email_change_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="email-change")
+
+
+def leaving_to(user: User) -> str | None:
+    """Where a user logging out goes next, when not home (signals.leaving_to)."""
+    return next((answer for _receiver, answer in signals.leaving_to.send(user) if answer), None)
 
 
 def address_kept_by(user: User) -> str | None:

@@ -20,3 +20,6 @@ organisation_renamed = _signals.signal("organisation-renamed")
 # returns its name (campus sign-on: the institution, whose sign-in brings the address each
 # time); the user then changes it there, not here.
 address_kept_by = _signals.signal("address-kept-by")
+# Asked as a user logs out: where the browser goes next, when not home (campus sign-on: its
+# server's logout, so that the next person at a shared PC is asked for a password again).
+leaving_to = _signals.signal("leaving-to")

@@ -20,11 +20,18 @@ class Tokens(MethodView):
     @blp.arguments(TokenRequestSchema)
     @blp.response(201, TokenSchema)
     @blp.alt_response(401, description="wrong credentials")
+    @blp.alt_response(403, schema=ErrorSchema, description="the account signs in through its "
+                      "institution's campus sign-on (code campus_sign_on)")
     @blp.alt_response(429, schema=ErrorSchema, description="too many attempts for this account "
                       "or from this address (shared with the login page); see Retry-After")
     def post(self, body):
         """Exchange e-mail and password for a bearer token (shown once)."""
-        user = services.authenticate(body["email"], body["password"])
+        try:
+            user = services.authenticate(body["email"], body["password"])
+        except services.SignsInOnCampus:
+            commit()
+            api_abort(403, "campus_sign_on", "This account signs in through its institution's "
+                      "campus sign-on: create a token on the site's API tokens page.")
         if user is None:
             commit()
             api_abort(401, "invalid_credentials", "Wrong e-mail or password.")

@@ -5,7 +5,9 @@ The protocols themselves are the libraries' (python-cas, Authlib, ldap3)."""
 
 
 def connect_signals() -> None:
-    from booking.accounts.signals import address_kept_by
+    from booking.accounts.signals import address_kept_by, leaving_to
+    from booking.identity import routes
     from booking.identity.services import address_keeper
 
     address_kept_by.connect(address_keeper)
+    leaving_to.connect(routes.campus_logout)

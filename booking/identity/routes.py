@@ -76,8 +76,10 @@ def start():
                     "your password."), "info")
             return redirect(url_for("accounts.login"))
         if provider.kind != "ldap":  # a form may not lead to another site: a link may
-            return render_template("identity/continue.html", provider=provider, url=url_for(
-                "identity.start", provider=provider.id, next=safe_next(request.args.get("next"))))
+            return render_template("moving_on.html", url=url_for(
+                "identity.start", provider=provider.id, next=safe_next(request.args.get("next"))),
+                heading=_("Taking you to the sign-in of %(org)s…", org=provider.organisation
+                          .display_name(current_locale())))
     if provider is None:
         flash(_("Choose your institution from the list."), "warning")
         return redirect(url_for("identity.choose"))
@@ -158,6 +160,16 @@ def end_signed_out_sessions():
     elif services.is_signed_out(signed_on["provider"], signed_on["user"], signed_on["at"]):
         logout_user()
         session.pop(SIGNED_ON_KEY, None)
+
+
+def campus_logout(user, **_extra) -> str | None:
+    """Receiver of accounts' `leaving_to`: a session begun through CAS ends at the CAS server
+    too, which then sends the browser back here."""
+    signed_on = session.pop(SIGNED_ON_KEY, None)
+    provider = db.session.get(IdentityProvider, signed_on["provider"]) if signed_on else None
+    if provider is None or provider.kind != "cas" or signed_on["user"] != user.id:
+        return None
+    return cas_client.logout_url(provider, external_url("instruments.index"))
 
 
 def _signed_on(provider: IdentityProvider, user) -> None:

@@ -71,6 +71,12 @@ def mapped_role(attributes: dict, rules: list[RoleRule], default: str, ceiling: 
     return cap_role(best, ceiling)
 
 
+def listed_values(text: str) -> list[str]:
+    """The values of a comma-separated setting, as an administrator types them: spaces after
+    the commas, or a full-width comma (，)."""
+    return [value.strip() for value in re.split(r"[,，]", text) if value.strip()]
+
+
 def is_leaver(attributes: dict, leaver_attribute: str, leaver_values: list[str]) -> bool:
     """Whether the provider says this person has left (e.g. affiliation "alum" only)."""
     if not leaver_attribute or not leaver_values:

@@ -104,8 +104,7 @@ def sign_in(provider: IdentityProvider, assertion: Assertion) -> User:
 
 def _is_leaver(provider: IdentityProvider, assertion: Assertion) -> bool:
     return rules.is_leaver(assertion.attributes, provider.setting("leaver_attribute"),
-                           [v for v in provider.setting("leaver_values").split(",") if v.strip()]
-                           if provider.setting("leaver_values") else [])
+                           rules.listed_values(provider.setting("leaver_values") or ""))
 
 
 def _role_for(provider: IdentityProvider, assertion: Assertion) -> str:

@@ -89,7 +89,7 @@ def kiosk():
     form = KioskForm()
     result = None
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        user = authenticate(form.email.data, form.password.data, campus_accounts=True)
         if user is None:
             flash(_("Wrong e-mail or password."), "danger")
         else:

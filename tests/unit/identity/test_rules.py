@@ -71,3 +71,11 @@ def test_is_leaver(values, leaver):
 ])
 def test_settings_problems(kind, settings, codes):
     assert [p.code for p in rules.settings_problems(kind, settings)] == codes
+
+
+def test_leaver_values_are_read_as_an_administrator_types_them():
+    """Reported: 'alumni, retired' kept ' retired' with its space: the retired signed in."""
+    assert rules.listed_values("alumni, retired，退休 ,") == ["alumni", "retired", "退休"]
+    values = rules.listed_values("alumni, retired")
+    assert rules.is_leaver({"employeeType": ["retired"]}, "employeeType", values)
+    assert not rules.is_leaver({"employeeType": ["staff"]}, "employeeType", values)

@@ -478,10 +478,9 @@ def test_an_address_from_campus_sign_on_is_changed_at_the_institution(client, ma
 
     org = make.organisation(name_zh="大连理工大学")
     provider = create_provider("cas", org, server_url="https://cas.example.edu.cn", version="3")
-    user = make.user(email="me@dlut.edu.cn", organisation=org)
-    db.session.add(ExternalIdentity(provider=provider, subject="me", user=user))
-    db.session.commit()
-    login(user)
+    user = login(make.user(email="me@dlut.edu.cn", organisation=org))  # before the link:
+    db.session.add(ExternalIdentity(provider=provider, subject="me", user=user))  # then
+    db.session.commit()  # the campus sign-on vouches for it, not a password
     page = client.get("/profile").get_data(as_text=True)
     assert "来自 大连理工大学 的统一身份认证" in page and 'name="em-new_email"' not in page
     refused = _change(client, "else@dlut.edu.cn", make=make)

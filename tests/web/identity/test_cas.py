@@ -186,3 +186,46 @@ def test_a_ticket_comes_back_only_to_the_browser_that_went_for_it(client, cas_se
     victim.get(f"/sso/start?provider={provider.id}")  # one of the victim's own, under way
     assert victim.get(back).status_code == 302 and victim.get("/tokens").status_code == 302
     assert client.get(back).status_code == 302 and client.get("/tokens").status_code == 200
+
+
+def test_a_campus_account_does_not_sign_in_with_a_password(client, cas_server):
+    """Reported: a person made by CAS set a password through 'forgot password' and signed in
+    with it ever after, past the leaver check only the campus sign-on makes."""
+    provider = cas_provider(cas_server)
+    _sign_in(client, provider, "cas.student")
+    client.post("/logout")
+    user = db.session.scalar(select(User).where(User.email == "cas.student@cas.example.edu"))
+    user.set_password("a-password-set-by-reset")
+    db.session.commit()
+    page = client.post("/login", headers=EN, data={
+        "email": user.email, "password": "a-password-set-by-reset"}).get_data(as_text=True)
+    assert "signs in through" in page and "choose it under campus sign-on" in page
+    assert client.get("/tokens").status_code == 302  # not signed in
+    token = client.post("/api/v1/tokens", json={"email": user.email, "name": "x",
+                                                "password": "a-password-set-by-reset"})
+    assert token.status_code == 403 and token.json["error"]["code"] == "campus_sign_on"
+    wrong = client.post("/login", headers=EN, data={"email": user.email, "password": "wrong"})
+    assert "Wrong e-mail or password." in wrong.get_data(as_text=True)  # says nothing more
+    assert _sign_in(client, provider, "cas.student").status_code == 302  # the campus way
+
+
+def test_logging_out_ends_the_cas_sign_in_too(client, cas_server):
+    """Reported: after 'log out' the next person at a shared PC clicked the university and
+    was signed straight in as the last one (the CAS server's session lived on)."""
+    provider = cas_provider(cas_server)
+    _sign_in(client, provider, "cas.student")
+    response = client.post("/logout", headers=EN)
+    page = response.get_data(as_text=True)
+    # a form's answer: off the site by a page that moves on (form-action 'self')
+    assert response.status_code == 200 and 'id="moving-on"' in page
+    leave = page.split('http-equiv="refresh" content="0; url=')[1].split('"')[0]
+    assert leave.startswith(cas_server.url + "/logout?service=http") and "localhost" in leave
+    assert client.get("/tokens").status_code == 302  # signed out here
+    with client.session_transaction() as session:
+        assert "sso_signed_on" not in session
+
+
+def test_a_password_session_logs_out_at_home(client, login, make):
+    login(make.user())
+    response = client.post("/logout")
+    assert response.status_code == 302 and response.headers["Location"] == "/"

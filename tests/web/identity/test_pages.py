@@ -57,7 +57,7 @@ def test_email_domain_routes_to_the_institution(client, make):
     # the e-mail form's answer leads on by a link: the pages' form-action policy ('self')
     # stops a form's navigation that ends on another site (Chromium did)
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and 'id="sso-continue"' in page
+    assert response.status_code == 200 and 'id="moving-on"' in page
     url = f"/sso/start?provider={provider.id}&amp;next=/bookings"
     assert f'http-equiv="refresh" content="0; url={url}"' in page and f'href="{url}"' in page
     onward = client.get(f"/sso/start?provider={provider.id}&next=%2Fbookings")
