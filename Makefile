@@ -37,7 +37,7 @@ booking/translations/zh/LC_MESSAGES/messages.mo: booking/translations/zh/LC_MESS
 
 translations: $(VENV)/.installed  ## re-extract strings after changing them (then translate the .po)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o booking/translations/messages.pot .
-	$(VENV)/bin/pybabel update -i booking/translations/messages.pot -d booking/translations -l zh
+	$(VENV)/bin/pybabel update -i booking/translations/messages.pot -d booking/translations -l zh --ignore-obsolete
 
 run: setup
 	$(FLASK) db upgrade

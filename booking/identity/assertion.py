@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import requests
 from flask import current_app
 
+from booking.core.names import ReadersName
 from booking.core.problems import Problem, Refused, _l
 
 #: seconds we wait for a provider's server (a hung CAS server must not hang a worker)
@@ -38,7 +39,7 @@ def refused(code: str, template: str, **params) -> SignOnRefused:
 def unreachable(provider) -> SignOnRefused:
     return refused("provider_unreachable", _l(
         "The sign-in service of %(org)s cannot be reached just now. Please try again in a few "
-        "minutes, or ask its IT helpdesk."), org=provider.organisation.name_zh)
+        "minutes, or ask its IT helpdesk."), org=ReadersName(provider.organisation))
 
 
 def provider_secret(provider) -> str:

@@ -8,6 +8,7 @@ from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 from ldap3.utils.dn import escape_rdn
 
+from booking.core.names import ReadersName
 from booking.core.problems import _l
 from booking.identity.assertion import PROVIDER_TIMEOUT, Assertion, provider_secret, refused, unreachable
 
@@ -52,7 +53,7 @@ def _service_connection(provider) -> Connection:
     if connection is None:
         raise refused("service_bind", _l(
             "The directory refused the service account of %(org)s; check its settings."),
-            org=provider.organisation.name_zh)
+            org=ReadersName(provider.organisation))
     return connection
 
 

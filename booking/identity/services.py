@@ -17,6 +17,7 @@ from booking.accounts.models import Organisation, Role, User
 from booking.accounts.rules import normalise_email
 from booking.core import audit
 from booking.core.clock import now_utc
+from booking.core.names import ReadersName
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.identity import ldap_directory, rules
@@ -83,7 +84,7 @@ def sign_in(provider: IdentityProvider, assertion: Assertion) -> User:
         audit.record("sso.refused_leaver", obj=provider, subject=assertion.subject[:255])
         raise refused("left_institution", _l(
             "%(org)s says you are no longer one of its members, so you cannot sign in here."),
-            org=provider.organisation.name_zh)
+            org=ReadersName(provider.organisation))
     role = _role_for(provider, assertion)
     if identity is None:
         identity = _first_sign_in(provider, assertion, role)
@@ -92,7 +93,7 @@ def sign_in(provider: IdentityProvider, assertion: Assertion) -> User:
         audit.record("sso.refused_other_org", actor=user, obj=provider)
         raise refused("other_organisation", _l(
             "This account belongs to another organisation; %(org)s cannot sign you in to it."),
-            org=provider.organisation.name_zh)
+            org=ReadersName(provider.organisation))
     if not user.active:
         audit.record("login.failed", actor=user, via="sso", reason="inactive")
         raise refused("deactivated", _l(
@@ -229,14 +230,14 @@ def link_pending(pending: dict, password: str) -> User:
     if user.organisation_id != provider.organisation_id:
         raise refused("other_organisation", _l(
             "This account belongs to another organisation; %(org)s cannot sign you in to it."),
-            org=provider.organisation.name_zh)
+            org=ReadersName(provider.organisation))
     taken = db.session.scalar(select(ExternalIdentity).where(
         ExternalIdentity.provider_id == provider.id,
         (ExternalIdentity.user_id == user.id) | (ExternalIdentity.subject == pending["subject"])))
     if taken is not None:
         raise refused("already_linked", _l(
             "This account is already linked to a sign-in of %(org)s."),
-            org=provider.organisation.name_zh)
+            org=ReadersName(provider.organisation))
     identity = ExternalIdentity(provider=provider, user=user, subject=pending["subject"])
     db.session.add(identity)
     db.session.flush()
@@ -253,11 +254,11 @@ def link_signed_in(user: User, provider: IdentityProvider, assertion: Assertion)
     if user.organisation_id != provider.organisation_id:
         raise refused("other_organisation", _l(
             "This account belongs to another organisation; %(org)s cannot sign you in to it."),
-            org=provider.organisation.name_zh)
+            org=ReadersName(provider.organisation))
     if _is_leaver(provider, assertion):
         raise refused("left_institution", _l(
             "%(org)s says you are no longer one of its members, so you cannot sign in here."),
-            org=provider.organisation.name_zh)
+            org=ReadersName(provider.organisation))
     taken = db.session.scalar(select(ExternalIdentity).where(
         ExternalIdentity.provider_id == provider.id,
         (ExternalIdentity.user_id == user.id) |
@@ -265,7 +266,7 @@ def link_signed_in(user: User, provider: IdentityProvider, assertion: Assertion)
     if taken is not None:
         raise refused("already_linked", _l(
             "This account is already linked to a sign-in of %(org)s."),
-            org=provider.organisation.name_zh)
+            org=ReadersName(provider.organisation))
     identity = ExternalIdentity(provider=provider, user=user, subject=assertion.subject[:255])
     db.session.add(identity)
     db.session.flush()

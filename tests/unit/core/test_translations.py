@@ -16,3 +16,10 @@ def test_every_translation_keeps_its_placeholders_and_none_is_missing():
     untranslated = [m.id for m in catalog if m.id and (m.fuzzy or not (
         m.string if isinstance(m.string, str) else all(m.string)))]
     assert untranslated == []
+
+
+def test_the_catalogue_keeps_no_obsolete_entries():
+    """Reported: GNU msgfmt refused the catalogue ('duplicate message definition'): an
+    obsolete '#~' entry repeated a live one (`make translations` now drops them)."""
+    assert not [line for line in CATALOG.read_text(encoding="utf-8").splitlines()
+                if line.startswith("#~")]

@@ -229,3 +229,17 @@ def test_a_password_session_logs_out_at_home(client, login, make):
     login(make.user())
     response = client.post("/logout")
     assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_a_refusal_names_the_institution_in_the_reader_s_language(client, make, cas_server):
+    """Reported: 'CAS测试大学 says you are no longer…' on English pages."""
+    org = make.organisation(name_zh="统一认证测试大学", name_en="Sign-on Test University")
+    provider = cas_provider(cas_server, org)
+    def refusal(headers):
+        page = client.get(cas_return(_login_url(client, provider), "cas.alum"), headers=headers,
+                          follow_redirects=True).get_data(as_text=True)
+        return page[page.index("alert-danger"):].split("</div>")[0]
+
+    english = refusal(EN)
+    assert "Sign-on Test University" in english and "统一认证测试大学" not in english
+    assert "统一认证测试大学" in refusal({})  # the Chinese reader's
