@@ -5,6 +5,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import FlaskIntegration
 from authlib.integrations.flask_client.apps import FlaskOAuth2App
+from flask import request
 from joserfc.errors import JoseError
 
 from booking.core.problems import _l
@@ -47,6 +48,7 @@ def complete(provider) -> Assertion:
     exchanged and the ID token validated."""
     client = _client(provider)
     try:
+        _check_issuer(client, request.args.get("iss"))
         token = client.authorize_access_token()
         claims = dict(token.get("userinfo") or {})
         if not claims.get("sub"):
@@ -61,6 +63,13 @@ def complete(provider) -> Assertion:
         email = ""  # an address the provider has not verified proves nothing
     return Assertion(subject=str(claims["sub"]), attributes=claims, email=email,
                      name=str(claims.get(provider.setting("name_attribute")) or "").strip())
+
+
+def _check_issuer(client, returned: str | None) -> None:
+    """RFC 9207: a provider that names itself on the way back must be the one we sent the
+    person to (else an answer meant for another provider is being played to us)."""
+    if returned is not None and returned != client.load_server_metadata().get("issuer"):
+        raise _invalid()
 
 
 def claims_of(provider, token: dict, nonce: str) -> dict:

@@ -133,3 +133,19 @@ def test_an_unverified_email_creates_no_account(client, oidc_server):
     assert "did not tell us your e-mail address" in response.get_data(as_text=True)
     assert db.session.scalar(select(User).where(
         User.email == "oidc.unverified@oidc.example.org")) is None
+
+
+def test_an_answer_naming_another_issuer_is_refused(client, oidc_server):
+    """Reported: a callback with iss=http://evil.example added was accepted (RFC 9207: the
+    provider's own name on the way back must be the one we sent the person to)."""
+    provider = oidc_provider(oidc_server)
+    callback = _path(_callback(client, provider, "oidc.researcher"))
+    returned = parse_qs(urlsplit(callback).query).get("iss")
+    if returned:  # the server names itself: it is the one we sent the person to
+        assert returned == [oidc_server.issuer]
+        callback = callback.replace("iss=", "was=")
+    refused = client.get(callback + "&iss=http%3A%2F%2Fevil.example", headers=EN,
+                         follow_redirects=True).get_data(as_text=True)
+    assert "could not be verified" in refused and client.get("/tokens").status_code == 302
+    callback = _path(_callback(client, provider, "oidc.researcher"))  # its own: accepted
+    assert client.get(callback).status_code == 302 and client.get("/tokens").status_code == 200
