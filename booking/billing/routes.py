@@ -144,7 +144,7 @@ def invoice_pdf(invoice_id):
     inv = _invoice(invoice_id)
     response = make_response(pdf.invoice_pdf(inv))
     response.mimetype = "application/pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{inv.number}.pdf"'
+    response.headers["Content-Disposition"] = tables.content_disposition(f"{inv.number}.pdf")
     return response
 
 

@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 from flask import Response
 
@@ -78,7 +79,16 @@ yuan = fen_to_yuan  # −150 fen is −1.50, a number in both formats
 def attachment(body: bytes, fmt: str, name: str) -> Response:
     """A spreadsheet download named `name`.`fmt`."""
     return Response(body, content_type=FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
+                    headers={"Content-Disposition": content_disposition(f"{name}.{fmt}")})
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header for any file name (a project number in Chinese, quotes): the
+    name itself by RFC 6266's filename*, and a plain ASCII one for older clients. A header
+    carries Latin-1 only: 横向2026 written into it as such failed the whole answer."""
+    plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+                    for c in filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def download(fmt: str, name: str, header: Sequence[str], rows: Iterable[Sequence],

@@ -707,3 +707,20 @@ def test_a_member_is_offered_only_the_projects_they_may_settle_from(client, logi
     login(make.user(role="finance", organisation=world["lab"].organisation))
     page = client.get(f"/invoices/{invoice.id}", headers=EN).get_data(as_text=True)
     assert 'id="office-settle-form"' in page and 'id="settle-refusals"' not in page
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+def test_a_statement_downloads_whatever_the_project_s_number(client, login, world, fmt):
+    """Reported: the statement of project 横向2026-003 never arrived (its number went into
+    the download's header as such, which carries Latin-1 only); so did 横向"项目"\\2026's."""
+    from urllib.parse import quote
+
+    project = world["project"]
+    project.number = '横向"项目"\\2026'
+    db.session.commit()
+    login(world["pi"])
+    response = client.get(f"/projects/{project.id}/statement.{fmt}")
+    assert response.status_code == 200 and response.data
+    disposition = response.headers["Content-Disposition"]
+    assert 'filename="project-_______2026.' in disposition
+    assert f"filename*=UTF-8''{quote(f'project-{project.number}.{fmt}', safe='')}" in disposition
