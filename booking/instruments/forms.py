@@ -235,6 +235,11 @@ class ExceptionForm(SiteForm):
     def validate(self, extra_validators=None) -> bool:
         if not super().validate(extra_validators):
             return False
+        if self.closed.data and (self.opens.data or self.closes.data):
+            # hours typed under 'closed all day' (ticked by default) were dropped unsaid
+            self.closed.errors.append(_("Closed all day, or open at the hours typed: untick "
+                                        "closed, or clear the hours."))
+            return False
         if self.closed.data:
             return True
         if not (self.opens.data and self.closes.data):

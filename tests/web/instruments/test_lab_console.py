@@ -243,6 +243,14 @@ def test_opening_exception_closed_and_special_hours(client, login, make, manager
                                   "exception-reason": "调休"}).status_code == 302
     db.session.refresh(instrument)
     assert [e.opens is None for e in instrument.exceptions] == [True, False]
+    # reported: hours typed with 'closed all day' still ticked (its default) were dropped and
+    # the day saved as closed, with 'added'
+    typed = client.post(url, data={"exception-day": "2026-10-09", "exception-closed": "y",
+                                   "exception-opens": "05:00", "exception-closes": "22:00",
+                                   "exception-reason": "加班"})
+    assert typed.status_code == 422 and "取消勾选“全天关闭”" in typed.get_data(as_text=True)
+    db.session.refresh(instrument)
+    assert len(instrument.exceptions) == 2
 
 
 def _upload(client, instrument, data, name="photo.png"):
