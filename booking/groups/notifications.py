@@ -45,11 +45,12 @@ def notify_pi_asked(approval, reminder: bool = False) -> None:
                  project=approval.project.label if approval.project else "",
                  fee=format_cny(approval.fee_fen))
         body = sentences(
-            body, _("Purpose: %(purpose)s", purpose=summary["purpose"])
-            if summary.get("purpose") else "",
+            body,
             _("It would exceed the project's remaining budget.") if approval.over_budget else "",
             _("It would exceed one of the project's limits.") if summary.get("over_limit")
             else "")
+        if summary.get("purpose"):  # the booker's words, on a line of their own: they may
+            body += "\n" + _("Purpose: %(purpose)s", purpose=summary["purpose"])  # end bare
         return subject, body
 
     def compose_mail():

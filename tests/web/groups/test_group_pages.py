@@ -356,6 +356,8 @@ def test_the_pi_reads_the_purpose_the_institution_and_an_over_limit(client, logi
     mail = db.session.scalars(select(OutboxMessage.body).where(
         OutboxMessage.recipient == world["pi"].email)).all()[-1]
     assert "Purpose: XPS 表面分析" in mail and "exceed one of the project's limits" in mail
+    # reported: the booker's words ran into the next sentence ("…钛合金该预约将超出…")
+    assert "\nPurpose: XPS 表面分析\n" in mail
 
 
 def test_the_pi_reads_that_a_request_is_above_the_groups_threshold(client, login, world):
