@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from booking.core.web import FiniteDecimalField, PastDate, SiteForm
 
@@ -12,7 +12,7 @@ class BankTransferForm(SiteForm):
     """What arrived: the amount (in part, in full or more), the day, the bank's reference."""
 
     amount = FiniteDecimalField(_l("Amount received (CNY)"), places=2, id="received-amount",
-                                validators=[DataRequired(), NumberRange(Decimal("0.01"), 10**10)])
+                                validators=[InputRequired(), NumberRange(Decimal("0.01"), 10**10)])
     received_on = DateField(_l("Date received"),
                             validators=[DataRequired(), PastDate()])
     reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=200)])
@@ -53,7 +53,7 @@ class VoidForm(SiteForm):
 class CreditForm(SiteForm):
     amount = FiniteDecimalField(
         _l("Amount (CNY)"), places=2,
-        validators=[DataRequired(), NumberRange(Decimal("0.01"), 10**10)],
+        validators=[InputRequired(), NumberRange(Decimal("0.01"), 10**10)],
         description=_l("What the customer gets back of what they were charged (the amount due, "
                        "after any voucher)."))
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])

@@ -77,7 +77,7 @@ class ProjectForm(SiteForm):
     valid_until = DateField(_l("Valid until"), validators=[DataRequired(), _GRANT_WINDOW])
     budget = FiniteDecimalField(
         _l("Budget (CNY)"), places=2,
-        validators=[DataRequired(), NumberRange(Decimal("0.01"), MAX_BUDGET_FEN // 100)])
+        validators=[InputRequired(), NumberRange(Decimal("0.01"), MAX_BUDGET_FEN // 100)])
     over_budget = SelectField(_l("A booking over the remaining budget"), choices=[
         SelectChoice("refuse", _l("is refused")),
         SelectChoice("pi", _l("goes to the PI to decide"))],

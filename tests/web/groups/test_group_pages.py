@@ -726,3 +726,13 @@ def test_a_statement_downloads_whatever_the_project_s_number(client, login, worl
     disposition = response.headers["Content-Disposition"]
     assert 'filename="project-_______2026.' in disposition
     assert f"filename*=UTF-8''{quote(f'project-{project.number}.{fmt}', safe='')}" in disposition
+
+
+def test_a_budget_of_nothing_is_told_its_range_not_that_it_is_missing(client, login, world):
+    """Reported: a budget of 0 (and a credit of 0) said 'this field is required'."""
+    login(world["pi"])
+    page = client.post(f"/groups/{world['group'].id}/projects", headers={"Accept-Language": "en"},
+                       data={"number": "NEW-0", "title": "t", "valid_from": "2026-01-01",
+                             "valid_until": "2026-12-31", "budget": "0",
+                             "over_budget": "refuse"}, follow_redirects=True).get_data(as_text=True)
+    assert "Number must be between 0.01 and" in page and "This field is required" not in page
