@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import selectinload
 
 from booking.accounts.models import User
-from booking.billing.pricing import NoRate, quote_booking
+from booking.billing.pricing import NoRate, late_cancellation_fee_fen, quote_booking
 from booking.bookings import notifications, rules
 from booking.bookings.calendar import booking_problems, policy_for, slot_holder
 from booking.bookings.models import Booking
@@ -330,9 +330,22 @@ def cancel_booking(booking: Booking, actor: User, reason: str = "") -> None:
     move_booking(booking, "cancelled", actor, late=late, reason=reason)
     booking.cancelled_at = now
     booking.late_cancel = late
+    if late and booking.project_id is not None:
+        _hold_late_fee(booking)
     if actor.id != booking.user_id:
         booking.decision_reason = reason[:500]
         notifications.notify_booking_cancelled(booking)
+
+
+def _hold_late_fee(booking: Booking) -> None:
+    """The project keeps holding what the late cancellation will be charged, until the month
+    close's invoice charges it (else its budget and limits showed that much more left)."""
+    fee = late_cancellation_fee_fen(booking)
+    if fee:
+        instrument = booking.instrument
+        groups.hold(groups.get_project(booking.project_id), booking_id=booking.id, fee_fen=fee,
+                    instrument_id=instrument.id, category=instrument.category or "",
+                    description=hold_description(instrument, booking.start_at))
 
 
 def expire_pending(now: datetime | None = None) -> int:

@@ -236,3 +236,25 @@ def test_the_pi_finds_the_request_in_the_inbox_without_the_links_and_gets_one_em
     mails = db.session.scalars(select(OutboxMessage).where(
         OutboxMessage.recipient == pi.email)).all()
     assert [m.kind for m in mails] == ["group.pi_approval"] and "/pi/decide/" in mails[0].body
+
+
+def test_a_late_cancellation_keeps_its_fee_held_until_the_invoice_charges_it(group):
+    """Reported: cancelled late, the booking's hold was released in full while the month's
+    invoice would charge half its fee: the project showed that much more left meanwhile."""
+    from booking.billing.close import close_month
+
+    lab, pi, student, group, project = group
+    with freeze_time(MONDAY_23_NOV_8AM):
+        booking = _book(lab, student, project, TUESDAY_24_NOV_10AM)
+        services.decide(services.pending_for_pi(pi)[0], pi, approve=True)
+        requests.approve_booking(booking, lab.manager)
+        db.session.commit()
+    with freeze_time(TUESDAY_24_NOV_10AM - timedelta(hours=1)):
+        requests.cancel_booking(booking, student)
+        db.session.commit()
+    assert booking.late_cancel and services.budget_of(project).held_fen == 5_000  # half of 100
+    with freeze_time("2026-12-01 02:00:00"):
+        close_month("2026-11")
+        db.session.commit()
+    budget = services.budget_of(project)
+    assert (budget.spent_fen, budget.held_fen, budget.remaining_fen) == (5_000, 0, 45_000)
