@@ -285,8 +285,10 @@ def make_default(project_id):
 @bp.route("/groups/approvals")
 @login_required
 def approvals():
-    return render_template("groups/approvals.html",
-                           approvals=services.pending_for_pi(current_user),
+    pending = services.pending_for_pi(current_user)
+    return render_template("groups/approvals.html", approvals=pending,
+                           budgets=services.budgets_of(list({a.project for a in pending
+                                                             if a.project})),
                            form=DecisionForm(formdata=None))
 
 

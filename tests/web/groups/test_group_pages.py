@@ -353,6 +353,14 @@ def test_the_pi_reads_the_purpose_the_institution_and_an_over_limit(client, logi
     card = client.get("/groups/approvals", headers=EN).get_data(as_text=True)
     assert f"{instrument.name_en} · {instrument.organisation.name_en}" in card
     assert "XPS 表面分析" in card and "over a limit" in card
+    # reported: the PI approved with no figure in view: what the project has left, this
+    # request (held already) counted
+    from booking.core.money import format_cny
+    from booking.groups.services import budget_of
+
+    budget = budget_of(world["project"])
+    left = card[card.index("request-left"):].split("</dd>")[0]
+    assert f"{format_cny(budget.remaining_fen)} of {format_cny(budget.budget_fen)}" in left
     mail = db.session.scalars(select(OutboxMessage.body).where(
         OutboxMessage.recipient == world["pi"].email)).all()[-1]
     assert "Purpose: XPS 表面分析" in mail and "exceed one of the project's limits" in mail
