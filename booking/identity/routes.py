@@ -6,6 +6,7 @@ import secrets
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -213,6 +214,9 @@ def _finish(provider: IdentityProvider, assert_person, failed="choose"):
         return redirect(url_for("identity.link"))
     except SignOnRefused as refusal:
         commit()
+        # for the administrator: a provider set up wrong (secret, CA file) shows here only
+        current_app.logger.warning("sign-in through provider %s refused (%s): %r", provider.id,
+                                   refusal.code, refusal.__cause__)
         for text in refusal.texts():
             flash(text, "danger")
         return redirect(url_for("identity.choose")) if failed else None
@@ -349,7 +353,16 @@ def _provider_form(provider: IdentityProvider | None):
                     org=saved.organisation.display_name(current_locale())), "success")
             return redirect(url_for("identity.providers"))
     status = 422 if request.method == "POST" else 200
-    return render_template("identity/provider_form.html", form=form, provider=provider), status
+    return render_template("identity/provider_form.html", form=form, provider=provider,
+                           addresses=_addresses_to_register(provider)), status
+
+
+def _addresses_to_register(provider: IdentityProvider | None) -> dict[str, str]:
+    """What the institution's IT registers for this site, by protocol (known once saved)."""
+    if provider is None:
+        return {}
+    return {"cas": external_url("identity.cas_callback", provider_id=provider.id),
+            "oidc": external_url("identity.oidc_callback", provider_id=provider.id)}
 
 
 @bp.route("/admin/identity-providers/<int:provider_id>/sync", methods=["POST"])

@@ -243,3 +243,16 @@ def test_a_refusal_names_the_institution_in_the_reader_s_language(client, make, 
     english = refusal(EN)
     assert "Sign-on Test University" in english and "统一认证测试大学" not in english
     assert "统一认证测试大学" in refusal({})  # the Chinese reader's
+
+
+def test_a_refused_sign_in_is_in_the_server_log(client, make, caplog, monkeypatch):
+    """Reported: a provider set up wrong failed quietly; nothing told the administrator."""
+    from tests.factories.identity import create_provider
+
+    # (alembic's logging set-up, run by the test database's migrations, disables it)
+    monkeypatch.setattr(client.application.logger, "disabled", False)
+    provider = create_provider("cas", server_url=f"http://127.0.0.1:{free_port()}/cas")
+    state = _state(_login_url(client, provider))
+    client.get(f"/sso/{provider.id}/cas?state={state}&ticket=ST-1-abc")
+    assert any(f"provider {provider.id} refused (provider_unreachable)" in r.getMessage()
+               for r in caplog.records)

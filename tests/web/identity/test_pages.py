@@ -153,6 +153,10 @@ def test_admin_creates_and_edits_a_provider(client, login, make):
     assert "missing" in listing  # the secret is not set in this environment
     edit = client.get(f"/admin/identity-providers/{provider.id}/edit").get_data(as_text=True)
     assert "groups=lab-managers -&gt; lab_manager" in edit
+    # reported: the admin had to guess what to register with the institution's service
+    assert f"<code>http://localhost/sso/{provider.id}/oidc</code>" in edit
+    assert 'id="addresses-after-saving"' in client.get("/admin/identity-providers/new").get_data(
+        as_text=True)
     changed = client.post(f"/admin/identity-providers/{provider.id}/edit",
                           data=_form(org, max_role="member", default_role="student"))
     assert changed.status_code == 302 and provider.max_role == "member"
