@@ -19,6 +19,7 @@ from booking.core import audit
 from booking.core.clock import now_utc
 from booking.core.names import ReadersName
 from booking.core.problems import Problem, Refused, _l
+from booking.core.web import current_locale
 from booking.extensions import db
 from booking.identity import ldap_directory, rules
 from booking.identity.assertion import Assertion, refused
@@ -129,7 +130,8 @@ def _first_sign_in(provider, assertion: Assertion, role: str) -> ExternalIdentit
         raise NeedsLink(existing, pending_link(provider, assertion, role))
     user = accounts.create_user(
         email=email, password=secrets.token_urlsafe(32), name=_name_of(assertion, email),
-        organisation=provider.organisation, roles=(role,), confirmed=True)
+        organisation=provider.organisation, roles=(role,), confirmed=True,
+        locale=current_locale())  # the browser's that came: an English one gets English
     identity = ExternalIdentity(provider=provider, user=user, subject=assertion.subject[:255])
     db.session.add(identity)
     db.session.flush()

@@ -45,6 +45,15 @@ def test_student_first_sign_in_creates_the_account_in_the_providers_organisation
     assert client.get("/tokens").status_code == 200  # signed in: API tokens as today
 
 
+def test_an_account_made_from_an_english_browser_speaks_english(client, cas_server):
+    """Reported: 'Welcome, Li Guanli' came in Chinese to a browser asking for English, and
+    the account kept Chinese for ever."""
+    provider = cas_provider(cas_server)
+    assert _sign_in(client, provider, "cas.student").status_code == 302  # _sign_in: English
+    user = db.session.scalar(select(User).where(User.email == "cas.student@cas.example.edu"))
+    assert user.locale == "en"
+
+
 def test_role_follows_the_mapping_capped_by_the_admins_ceiling(client, cas_server):
     provider = cas_provider(cas_server, max_role="member")  # faculty would be lab_manager
     assert _sign_in(client, provider, "cas.staff").status_code == 302
