@@ -88,6 +88,8 @@ def content_disposition(filename: str) -> str:
     carries Latin-1 only: 横向2026 written into it as such failed the whole answer."""
     plain = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
                     for c in filename)
+    if plain == filename:
+        return f'attachment; filename="{filename}"'
     return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
