@@ -114,6 +114,8 @@ def test_bad_payment_input_is_refused_with_a_message(client, login, sold, data):
     assert response.status_code == 422 and 'alert-danger' in page and "is-invalid" in page
     assert f'value="{data["reference"]}"' in page  # what was typed is still there
     assert sold["invoice"].payments == []
+    if data["received_on"] == "2031-01-01":  # reported: it offered days up to two years on
+        assert "Choose a date between 1900-01-01 and 2026-03-12." in page
 
 
 def test_money_is_not_recorded_as_moving_before_its_document_was_issued(client, login, sold):
@@ -451,6 +453,10 @@ def test_month_close_in_the_ui_previews_then_issues(client, login, sold, make):
         assert "内部用户" in page and "¥100.00" in page and 'data-confirm=' in page
         assert client.get("/finance/close?month=2031-01", headers=EN,
                           follow_redirects=True).status_code == 200  # not ended: refused
+        # reported: 1999-01 "has not ended": the message now gives the range itself
+        old = client.get("/finance/close?month=1999-01", headers=EN,
+                         follow_redirects=True).get_data(as_text=True)
+        assert "Choose a month from 2000-01 to 2026-03, as YYYY-MM." in old
         page = client.post("/finance/close", data={"month": "2026-03"}, headers=EN,
                            follow_redirects=True).get_data(as_text=True)
         assert "1 invoices issued" in page
