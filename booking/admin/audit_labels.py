@@ -100,6 +100,8 @@ ACTION_LABELS = {
     "pi_approval.expired": _l("PI approval expired"),
     "pi_approval.withdrawn": _l("PI approval withdrawn (the request ended before the PI decided)"),
     "project.created": _l("Project created"),
+    "project.updated": _l("Project changed"), "project.closed": _l("Project closed"),
+    "project.reopened": _l("Project opened again"),
     "project.limit_removed": _l("Project spending limit removed"),
     "project.limit_set": _l("Project spending limit set"),
     "qualification.granted": _l("Qualification granted"),

@@ -175,6 +175,13 @@ def approval_settings(group_id):
 
 
 # --- projects ----------------------------------------------------------------------------------
+def _project_values(form: ProjectForm) -> dict:
+    return dict(number=form.number.data.strip(), title=form.title.data.strip(),
+                funder=(form.funder.data or "").strip(), valid_from=form.valid_from.data,
+                valid_until=form.valid_until.data, budget_fen=yuan_to_fen(form.budget.data),
+                over_budget=form.over_budget.data)
+
+
 @bp.route("/groups/<int:group_id>/projects", methods=["POST"])
 @login_required
 def create_project(group_id):
@@ -182,10 +189,7 @@ def create_project(group_id):
     form = ProjectForm()
     if not form.validate_on_submit():
         return _render_detail(group, project_form=form)
-    values = dict(number=form.number.data.strip(), title=form.title.data.strip(),
-                  funder=(form.funder.data or "").strip(), valid_from=form.valid_from.data,
-                  valid_until=form.valid_until.data, budget_fen=yuan_to_fen(form.budget.data),
-                  over_budget=form.over_budget.data)
+    values = _project_values(form)
     try:
         services.create_project(group, current_user, **values)
     except services.GroupRefused as refused:  # the number is the group's already
@@ -203,8 +207,47 @@ def project(project_id):
     return _render_project(_project(project_id))
 
 
-def _render_project(project: Project, limit_form: LimitForm | None = None):
-    """The project's page; `limit_form`: a limit sent and refused, as it was typed."""
+@bp.route("/projects/<int:project_id>/edit", methods=["POST"])
+@login_required
+def edit_project(project_id):
+    """The PI corrects or tops up a project (number, dates, budget, over-budget rule)."""
+    found = _project(project_id)
+    require(found.group.can_manage(current_user))
+    form = ProjectForm()
+    if form.validate_on_submit():
+        try:
+            services.update_project(found, current_user, **_project_values(form))
+        except services.GroupRefused as refused:
+            db.session.rollback()
+            form.form_errors.extend(refused.texts())
+        else:
+            commit()
+            flash(_("Project %(number)s saved.", number=found.number), "success")
+            return redirect(url_for("groups.project", project_id=found.id))
+    return _render_project(found, project_form=form), 422
+
+
+@bp.route("/projects/<int:project_id>/<any(close, reopen):action>", methods=["POST"])
+@login_required
+def close_project(project_id, action):
+    found = _project(project_id)
+    require(found.group.can_manage(current_user))
+    if PostForm().validate_on_submit():
+        services.set_project_open(found, current_user, action == "reopen")
+        commit()
+        flash(_("Project %(number)s closed: no new booking can charge it.", number=found.number)
+              if action == "close" else _("Project %(number)s is open again.",
+                                          number=found.number), "success")
+    return redirect(url_for("groups.project", project_id=found.id))
+
+
+def _render_project(project: Project, limit_form: LimitForm | None = None,
+                    project_form: ProjectForm | None = None):
+    """The project's page; `limit_form`, `project_form`: a form sent and refused, as it was
+    typed (the project's own form starts from the project)."""
+    if project_form is None:
+        project_form = ProjectForm(formdata=None, obj=project)
+        project_form.budget.data = Decimal(project.budget_fen) / 100
     entries = ledger.entries_of(project)
     return render_template("groups/project.html", project=project,
                            budget=services.budget_of(project), entries=entries,
@@ -213,7 +256,8 @@ def _render_project(project: Project, limit_form: LimitForm | None = None):
                            members=ledger.entry_members(entries),
                            viewable=ledger.viewable_invoices(entries, current_user),
                            limits=limits.limits_of(project, current_locale()),
-                           limit_form=limit_form or LimitForm(formdata=None))
+                           limit_form=limit_form or LimitForm(formdata=None),
+                           project_form=project_form)
 
 
 @bp.route("/projects/<int:project_id>/statement.<any(csv, xlsx):fmt>")

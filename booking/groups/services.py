@@ -12,6 +12,7 @@ from sqlalchemy import Select, case, func, select, update
 from booking.accounts.models import User
 from booking.core import audit
 from booking.core.clock import now_utc
+from booking.core.money import format_cny
 from booking.core.problems import Problem, Refused, _l
 from booking.extensions import db
 from booking.groups import limits, notifications, rules
@@ -126,6 +127,39 @@ def create_project(group: ResearchGroup, actor: User, **values) -> Project:
     db.session.flush()
     audit.record("project.created", actor=actor, obj=project, budget_fen=project.budget_fen)
     return project
+
+
+def update_project(project: Project, actor: User, **values) -> None:
+    """Change a project's number, title, funder, dates, budget or over-budget rule (a top-up,
+    a typo); the budget never below what the project has spent already."""
+    if values["number"] != project.number and db.session.scalar(select(Project.id).where(
+            Project.group_id == project.group_id, Project.number == values["number"])):
+        raise GroupRefused.one("duplicate_number", _l(
+            "The group already has a project with that number."))
+    spent = budget_of(project).spent_fen
+    if values["budget_fen"] < spent:
+        raise GroupRefused.one("budget_below_spent", _l(
+            "The budget cannot be less than what the project has spent (%(spent)s)."),
+            spent=format_cny(spent))
+    changes = {key: [_plain(getattr(project, key)), _plain(value)]
+               for key, value in values.items() if getattr(project, key) != value}
+    for key, value in values.items():
+        setattr(project, key, value)
+    if changes:
+        audit.record("project.updated", actor=actor, obj=project, changes=changes)
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def set_project_open(project: Project, actor: User, open_: bool) -> None:
+    """Close a project (no new booking charges it; bookings that hold it stay charged, and
+    their invoices charge it) or open it again."""
+    if project.active != open_:
+        project.active = open_
+        audit.record("project.reopened" if open_ else "project.closed", actor=actor,
+                     obj=project)
 
 
 def chargeable_projects(user: User, day: date | None = None) -> list[Project]:

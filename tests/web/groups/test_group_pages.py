@@ -744,3 +744,39 @@ def test_a_budget_of_nothing_is_told_its_range_not_that_it_is_missing(client, lo
                              "valid_until": "2026-12-31", "budget": "0",
                              "over_budget": "refuse"}, follow_redirects=True).get_data(as_text=True)
     assert "Number must be between 0.01 and" in page and "This field is required" not in page
+
+
+def test_the_pi_tops_up_corrects_and_closes_a_project(client, login, make, world):
+    """Reported: a project could not be changed after it was made (no top-up, a typo in its
+    dates for good) nor closed: junk projects stayed in every member's list."""
+    from booking.core.audit import AuditEvent
+    from booking.groups.services import chargeable_projects
+
+    project, student = world["project"], world["student"]
+    url = f"/projects/{project.id}"
+    data = {"number": project.number, "title": "新的题目", "funder": "国家自然科学基金",
+            "valid_from": "2026-01-01", "valid_until": "2027-12-31", "budget": "80000.00",
+            "over_budget": "pi"}
+    login(student)  # a member may read the project, not change it
+    assert client.post(f"{url}/edit", data=data).status_code == 403
+    assert client.post(f"{url}/close").status_code == 403
+    login(world["pi"])
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="project-edit-form"' in page and f'value="{project.number}"' in page
+    assert client.post(f"{url}/edit", data=data).status_code == 302
+    assert (project.title, project.budget_fen, project.over_budget) == ("新的题目", 8_000_000, "pi")
+    assert str(project.valid_until) == "2027-12-31"
+    assert db.session.scalar(select(AuditEvent.action).where(
+        AuditEvent.action == "project.updated")) is not None
+    # never below what it has spent
+    services.charge(project.id, invoice_id=make.issued_invoice(
+        world["lab"].instrument, world["pi"].organisation, 5_000, None).id, amount_fen=5_000,
+        booking_ids=[], instrument_id=None, category="", description="x")
+    db.session.commit()
+    low = client.post(f"{url}/edit", data={**data, "budget": "10.00"}, headers=EN)
+    assert low.status_code == 422 and "less than what the project has spent (¥50.00)" in \
+        low.get_data(as_text=True) and project.budget_fen == 8_000_000
+    assert client.post(f"{url}/close").status_code == 302 and project.active is False
+    assert project not in chargeable_projects(student)  # off the booking form's list
+    assert 'id="project-closed"' in client.get(url).get_data(as_text=True)
+    assert client.post(f"{url}/reopen").status_code == 302 and project.active is True
