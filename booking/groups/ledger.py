@@ -119,3 +119,16 @@ def _invoice_numbers(invoice_ids: set[int]) -> dict[int, str]:
         return {}
     return dict(db.session.execute(select(Invoice.id, Invoice.number).where(
         Invoice.id.in_(invoice_ids))).all())
+
+
+def open_holds_of(group: ResearchGroup, user_id: int) -> tuple[int, int]:
+    """(bookings, fen held) of a member's open bookings charged to the group's projects: what
+    stays charged to them when the member leaves (the PI is told)."""
+    count, held = db.session.execute(select(
+        db.func.count(db.func.distinct(ProjectEntry.booking_id)),
+        db.func.coalesce(db.func.sum(ProjectEntry.amount_fen), 0))
+        .join(Project, Project.id == ProjectEntry.project_id)
+        .join(BOOKINGS, BOOKINGS.c.id == ProjectEntry.booking_id)
+        .where(Project.group_id == group.id, BOOKINGS.c.user_id == user_id,
+               ProjectEntry.kind == "hold", ProjectEntry.released_at.is_(None))).one()
+    return int(count), int(held)

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from booking.accounts.services import get_user_by_email
@@ -148,8 +149,15 @@ def member(member_id, action):
                       group=member.group.name))
         else:
             name, group = member.user.name, member.group.name
-            attempt(lambda: services.remove(member, current_user),
-                    _("%(user)s is no longer in %(group)s.", user=name, group=group))
+            count, held = ledger.open_holds_of(member.group, member.user_id)
+            if attempt(lambda: services.remove(member, current_user),
+                       _("%(user)s is no longer in %(group)s.", user=name, group=group)) \
+                    and count:  # what stays charged to the group: theirs or the lab's to end
+                flash(ngettext("%(user)s's %(num)s open booking stays charged to the group's "
+                               "projects (%(held)s held): they or the lab may cancel it.",
+                               "%(user)s's %(num)s open bookings stay charged to the group's "
+                               "projects (%(held)s held): they or the lab may cancel them.",
+                               count, user=name, held=format_cny(held)), "warning")
     if member.user_id == current_user.id and action == "remove":
         return redirect(url_for("groups.index"))
     return redirect(request.referrer or url_for("groups.index"))

@@ -780,3 +780,20 @@ def test_the_pi_tops_up_corrects_and_closes_a_project(client, login, make, world
     assert project not in chargeable_projects(student)  # off the booking form's list
     assert 'id="project-closed"' in client.get(url).get_data(as_text=True)
     assert client.post(f"{url}/reopen").status_code == 302 and project.active is True
+
+
+def test_removing_a_member_says_what_stays_charged_to_the_group(client, login, world):
+    """Reported: a removed member's three bookings stayed charged to the group's project
+    (¥375 held) and the PI was told nothing."""
+    from booking.core.money import format_cny
+    from booking.groups.models import GroupMember
+
+    assert _api_booking(client, world, purpose="XPS").status_code == 201
+    held = services.budget_of(world["project"]).held_fen
+    member = db.session.scalar(select(GroupMember).where(
+        GroupMember.user_id == world["student"].id))
+    login(world["pi"])
+    page = client.post(f"/groups/members/{member.id}/remove", follow_redirects=True,
+                       headers=EN).get_data(as_text=True)
+    assert "李同学&#39;s 1 open booking stays charged to the group&#39;s projects" in page
+    assert format_cny(held) in page
