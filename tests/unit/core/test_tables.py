@@ -90,3 +90,20 @@ def test_a_csv_download_names_its_charset_once():
         response = download("csv", "usage", ["a"], [[1]])
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == 'attachment; filename="usage.csv"'
+
+
+def test_columns_are_as_wide_as_their_headers_and_first_values():
+    """Reported: Chinese headers and descriptions were cut at a fixed width of 16."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from booking.core import xlsx
+
+    header = ["日期", "摘要", "扣款后经费余额（元）", "id"]
+    rows = [["2026-11-24", "扫描电子显微镜 2026-11-24 预约占用经费", Decimal("16657.50"), 7]]
+    assert xlsx.column_widths(header, rows) == [12, 40, 22, 8]
+    sheet = load_workbook(BytesIO(xlsx.workbook([("s", header, rows * 100)]))).active
+    assert [round(sheet.column_dimensions[c].width) for c in "ABCD"] == [12, 40, 22, 8]
+    assert sheet.max_row == 101  # the rows read ahead to size the columns are written too
+    assert xlsx.column_widths(["x"], [["长" * 100]]) == [60]
