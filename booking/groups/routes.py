@@ -50,6 +50,14 @@ def _project(project_id: int) -> Project:
     return project
 
 
+def _managed_project(project_id: int) -> Project:
+    """A project its reader may change (its group's PI and managers): 404 for those who may
+    not see it, 403 for those who may only read it."""
+    project = _project(project_id)
+    require(project.group.can_manage(current_user))
+    return project
+
+
 def can_lead(user) -> bool:
     """Who may start a group as its PI: members and lab managers (not students)."""
     return user.is_authenticated and (user.is_admin or user.has_role("member") or
@@ -219,8 +227,7 @@ def project(project_id):
 @login_required
 def edit_project(project_id):
     """The PI corrects or tops up a project (number, dates, budget, over-budget rule)."""
-    found = _project(project_id)
-    require(found.group.can_manage(current_user))
+    found = _managed_project(project_id)
     form = ProjectForm()
     if form.validate_on_submit():
         try:
@@ -238,8 +245,7 @@ def edit_project(project_id):
 @bp.route("/projects/<int:project_id>/<any(close, reopen):action>", methods=["POST"])
 @login_required
 def close_project(project_id, action):
-    found = _project(project_id)
-    require(found.group.can_manage(current_user))
+    found = _managed_project(project_id)
     if PostForm().validate_on_submit():
         services.set_project_open(found, current_user, action == "reopen")
         commit()
@@ -281,8 +287,7 @@ def statement(project_id, fmt):
 @bp.route("/projects/<int:project_id>/limits", methods=["POST"])
 @login_required
 def add_limit(project_id):
-    project = _project(project_id)
-    require(project.group.can_manage(current_user))
+    project = _managed_project(project_id)
     form = LimitForm()
     if not form.validate_on_submit():
         return _render_project(project, form)
@@ -310,8 +315,7 @@ def add_limit(project_id):
 @bp.route("/projects/<int:project_id>/limits/<int:limit_id>/delete", methods=["POST"])
 @login_required
 def remove_limit(project_id, limit_id):
-    project = _project(project_id)
-    require(project.group.can_manage(current_user))
+    project = _managed_project(project_id)
     limit = db.session.get(ProjectLimit, limit_id)
     if limit is None or limit.project_id != project.id:
         abort(404)
