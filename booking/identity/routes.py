@@ -31,6 +31,7 @@ from booking.identity import cas_client, ldap_directory, oidc_client, services
 from booking.identity.assertion import SignOnRefused, provider_secret
 from booking.identity.forms import LdapLoginForm, LinkForm, ProviderForm
 from booking.identity.models import ExternalIdentity, IdentityProvider
+from booking.labels import role_label
 
 bp = Blueprint("identity", __name__)
 
@@ -305,7 +306,8 @@ def link():
                     org=provider.organisation.display_name(current_locale())), "success")
             return redirect(session.pop(NEXT_KEY, "") or url_for("instruments.index"))
     return render_template("identity/link.html", form=form, provider=provider,
-                           email=pending["email"])
+                           email=pending["email"], name=pending.get("name") or "",
+                           role=role_label(pending["role"]))
 
 
 # --- the admin's console -----------------------------------------------------------------------

@@ -100,6 +100,9 @@ def test_link_page_links_with_the_password(client, make):
                                        "role": "member", "at": now_utc().timestamp()}
     page = client.get("/sso/link", headers=EN).get_data(as_text=True)
     assert "li@dlut.edu.cn" in page
+    # reported: linking lowered a lab manager to member and renamed them, unannounced
+    keeps = page[page.index('id="link-keeps"'):].split("</p>")[0]
+    assert "keeps your name and your role here at every sign-in: 李四, member." in keeps
     wrong = client.post("/sso/link", data={"password": "nope-nope"}, headers=EN)
     assert "That is not the password of this account." in wrong.get_data(as_text=True)
     done = client.post("/sso/link", data={"password": make.PASSWORD})
