@@ -26,7 +26,7 @@ from booking.core.web import (
     sentences,
 )
 from booking.extensions import db
-from booking.subsidies import lists, oversight, redemptions, reimbursements, services
+from booking.subsidies import history, lists, oversight, reimbursements, services
 from booking.subsidies.forms import (
     CLASS_LABELS,
     RELATED_LABELS,
@@ -107,7 +107,7 @@ def voucher(voucher_id):
     waits for the customer's payment; for its enterprise's people and the bureau."""
     found = db.get_or_404(Voucher, voucher_id)
     require(found.can_view(current_user))
-    uses = redemptions.history_of(found)
+    uses = history.history_of(found)
     viewable = {invoice.id for invoice in db.session.scalars(select(Invoice).where(
         Invoice.id.in_([use.invoice_id for use in uses]))) if invoice.can_view(current_user)}
     return render_template(
@@ -392,8 +392,8 @@ def provider_statements():
     return render_template("subsidies/provider_statements.html", org=org, year=year,
                            organisations=organisations, statements=statements,
                            unclaimed=reimbursements.unclaimed_of(org.id),
-                           clawbacks=redemptions.pending_clawbacks(org.id),
-                           clawed=redemptions.clawbacks_of(
+                           clawbacks=history.pending_clawbacks(org.id),
+                           clawed=history.clawbacks_of(
                                e.id for _s, lines in statements for e, _n in lines),
                            states=reimbursements.STATES, entries=reimbursements.ENTRIES,
                            reason_text=reimbursements.reason_text, now_year=local_today().year)
@@ -440,7 +440,7 @@ def reimbursements_page():
     current = current_quarter(local_today()).label
     return render_template("subsidies/reimbursements.html", period=period, form=form,
                            statements=statements, waiting=waiting, quarters=(last, current),
-                           lines_of=lines_of, clawed=redemptions.clawbacks_of(
+                           lines_of=lines_of, clawed=history.clawbacks_of(
                                e.id for lines in lines_of.values() for e, _n in lines),
                            entries=reimbursements.ENTRIES, reason_text=reimbursements.reason_text,
                            # the quarter just over, whose statements are to build now
